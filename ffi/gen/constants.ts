@@ -1,0 +1,184 @@
+/**
+ * Generates `ffi/constants/<os>_<arch>.ts` from a C probe: every value comes
+ * from the C compiler and the system headers, none is typed by hand.
+ *
+ * Run: `deno run --allow-read --allow-write --allow-run ffi/gen/constants.ts [outFile]`
+ * (the task `gen:constants`). Needs `cc`.
+ *
+ * @module
+ */
+
+/** Headers the probe includes. */
+const HEADERS = [
+  "errno.h",
+  "fcntl.h",
+  "poll.h",
+  "signal.h",
+  "spawn.h",
+  "sys/epoll.h",
+  "sys/eventfd.h",
+  "sys/ipc.h",
+  "sys/msg.h",
+  "sys/sem.h",
+  "sys/shm.h",
+  "sys/socket.h",
+  "sys/stat.h",
+  "sys/syscall.h",
+  "sys/wait.h",
+  "mqueue.h",
+  "unistd.h",
+  "limits.h",
+  "linux/futex.h",
+];
+
+/** Integer constants, by the C name they have in the headers above. */
+const INTEGERS = [
+  // open(2), fcntl(2)
+  "O_RDONLY", "O_WRONLY", "O_RDWR", "O_CREAT", "O_EXCL", "O_TRUNC",
+  "O_NONBLOCK", "O_CLOEXEC", "O_NOCTTY",
+  "F_GETFD", "F_SETFD", "F_GETFL", "F_SETFL", "F_DUPFD_CLOEXEC", "FD_CLOEXEC",
+  "F_GETPIPE_SZ", "F_SETPIPE_SZ",
+  // stat(2)
+  "S_IFMT", "S_IFIFO", "S_IFREG", "S_IFDIR", "S_IFSOCK",
+  // poll(2), epoll(7), eventfd(2)
+  "POLLIN", "POLLOUT", "POLLERR", "POLLHUP", "POLLNVAL", "POLLPRI",
+  "EPOLLIN", "EPOLLOUT", "EPOLLERR", "EPOLLHUP", "EPOLLRDHUP", "EPOLLONESHOT",
+  "EPOLL_CTL_ADD", "EPOLL_CTL_DEL", "EPOLL_CTL_MOD", "EPOLL_CLOEXEC",
+  "EFD_CLOEXEC", "EFD_NONBLOCK",
+  // wait(2), posix_spawn(3)
+  "WNOHANG", "POSIX_SPAWN_SETSIGMASK", "POSIX_SPAWN_SETSIGDEF",
+  "SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK",
+  // signal(7)
+  "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS",
+  "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM",
+  "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP",
+  "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM",
+  "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS", "SIGRTMIN", "SIGRTMAX",
+  // System V IPC
+  "IPC_PRIVATE", "IPC_CREAT", "IPC_EXCL", "IPC_NOWAIT", "IPC_RMID", "IPC_SET",
+  "IPC_STAT", "IPC_INFO", "MSG_NOERROR", "MSG_EXCEPT", "MSG_COPY", "SEM_UNDO",
+  "GETVAL", "SETVAL", "GETALL", "SETALL", "GETPID", "GETNCNT", "GETZCNT",
+  "SHM_RDONLY", "SHM_RND",
+  // sockets
+  "AF_UNIX", "AF_INET", "AF_INET6", "SOCK_STREAM", "SOCK_DGRAM",
+  "SOCK_SEQPACKET", "SOCK_NONBLOCK", "SOCK_CLOEXEC", "SOL_SOCKET",
+  "SO_PEERCRED", "SO_PASSCRED", "SO_ERROR", "SO_REUSEADDR", "SCM_RIGHTS",
+  "SCM_CREDENTIALS", "MSG_DONTWAIT", "MSG_NOSIGNAL", "MSG_PEEK", "MSG_TRUNC",
+  "MSG_CTRUNC", "MSG_CMSG_CLOEXEC", "SHUT_RD", "SHUT_WR", "SHUT_RDWR",
+  // syscall numbers and futex(2)
+  "SYS_futex", "SYS_futex_waitv", "SYS_pidfd_open", "SYS_pidfd_send_signal",
+  "FUTEX_WAIT", "FUTEX_WAKE", "FUTEX_WAIT_BITSET", "FUTEX_BITSET_MATCH_ANY",
+  // limits
+  "PIPE_BUF", "PATH_MAX", "NAME_MAX",
+];
+
+/** `sizeof` of opaque types the library allocates for libc. */
+const SIZES = [
+  "sigset_t",
+  "posix_spawn_file_actions_t",
+  "posix_spawnattr_t",
+  "pid_t",
+  "mode_t",
+  "key_t",
+  "mqd_t",
+];
+
+/** Where two errno names share a number, the one `code` reports. */
+const PREFERRED_ERRNO = ["EAGAIN", "EDEADLK", "ENOTSUP"];
+
+async function run(cmd: string, args: string[], stdin?: string): Promise<string> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  return text;
+}
+
+/** Every `E*` errno name the system's errno.h defines. */
+async function errnoNames(): Promise<string[]> {
+  const defines = await run("cc", ["-dM", "-E", "-"], "#include <errno.h>\n");
+  const names = [...defines.matchAll(/^#define (E[A-Z0-9]+) /gm)].map((m) => m[1]);
+  return [...new Set(names)].sort();
+}
+
+function probeSource(errnos: string[]): string {
+  const lines = [
+    "#define _GNU_SOURCE",
+    ...HEADERS.map((h) => `#include <${h}>`),
+    "#include <stdio.h>",
+    "int main(void) {",
+  ];
+  for (const n of INTEGERS) lines.push(`  printf("I %s %lld\\n", "${n}", (long long)(${n}));`);
+  for (const t of SIZES) lines.push(`  printf("S %s %zu\\n", "${t}", sizeof(${t}));`);
+  for (const e of errnos) lines.push(`  printf("E %s %d\\n", "${e}", (int)(${e}));`);
+  lines.push("  return 0;", "}");
+  return lines.join("\n") + "\n";
+}
+
+/** Compiles and runs the probe; returns the generated TypeScript source. */
+export async function generate(): Promise<string> {
+  const errnos = await errnoNames();
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/probe.c`, probeSource(errnos));
+    await run("cc", ["-o", `${dir}/probe`, `${dir}/probe.c`]);
+    const output = await run(`${dir}/probe`, []);
+    const ints: string[] = [];
+    const sizes: string[] = [];
+    const byNumber = new Map<number, string>();
+    for (const line of output.trim().split("\n")) {
+      const [kind, name, value] = line.split(" ");
+      if (kind === "I") ints.push(`  ${name}: ${value},`);
+      if (kind === "S") sizes.push(`  ${name}: ${value},`);
+      if (kind === "E") {
+        const n = Number(value);
+        const had = byNumber.get(n);
+        if (had === undefined || PREFERRED_ERRNO.includes(name)) byNumber.set(n, name);
+      }
+    }
+    const errnoLines = [...byNumber].sort((a, b) => a[0] - b[0]).map(([n, name]) =>
+      `  ${n}: "${name}",`
+    );
+    return [
+      `// DO NOT EDIT: generated by ffi/gen/constants.ts from a C probe`,
+      `// (${Deno.build.os} ${Deno.build.arch}).`,
+      "",
+      "/** Integer constants of the C headers, by their C names. */",
+      "export const constants = {",
+      ...ints,
+      "} as const;",
+      "",
+      "/** `sizeof` of opaque C types. */",
+      "export const sizes = {",
+      ...sizes,
+      "} as const;",
+      "",
+      "/** errno number to its C name. */",
+      "export const errnoNames: Readonly<Record<number, string>> = {",
+      ...errnoLines,
+      "};",
+      "",
+    ].join("\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  const out = Deno.args[0] ??
+    new URL(`../constants/${Deno.build.os}_${Deno.build.arch}.ts`, import.meta.url).pathname;
+  await Deno.writeTextFile(out, await generate());
+  console.log(`wrote ${out}`);
+}
