@@ -145,6 +145,7 @@ export const sizes = {
   sigset_t: 128,
   posix_spawn_file_actions_t: 80,
   posix_spawnattr_t: 336,
+  epoll_event: 12,
   pid_t: 4,
   mode_t: 4,
   key_t: 4,

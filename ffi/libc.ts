@@ -1,0 +1,41 @@
+/**
+ * The one `Deno.dlopen` of the C library. Everything else in the project calls
+ * libc through {@link libc}, and reads errno through {@link errno} right after
+ * a synchronous call (Deno overwrites it between event-loop turns; after a
+ * `nonblocking` call it is lost, see DESIGN.md).
+ *
+ * @module
+ */
+import { LIBC_PATH } from "./platform.ts";
+import { errno as errnoSymbols } from "./symbols/errno.ts";
+import { fcntl } from "./symbols/fcntl.ts";
+import { poll } from "./symbols/poll.ts";
+import { spawn } from "./symbols/spawn.ts";
+import { unistd } from "./symbols/unistd.ts";
+
+const symbols = {
+  ...errnoSymbols,
+  ...fcntl,
+  ...poll,
+  ...spawn,
+  ...unistd,
+} as const;
+
+const lib = Deno.dlopen(LIBC_PATH, symbols);
+
+/** The libc functions, by C name (blocking forms parked on a pool thread end in `_parked`). */
+export const libc: Deno.DynamicLibrary<typeof symbols>["symbols"] = lib.symbols;
+
+// __errno_location() is per thread; the module is evaluated once per thread (main or Worker).
+const errnoView = new Deno.UnsafePointerView(lib.symbols.__errno_location()!);
+
+/** This thread's errno. Read it at once after the failing synchronous call. */
+export function errno(): number {
+  return errnoView.getInt32();
+}
+
+/** The C library's text for an errno number (`strerror`). */
+export function strerror(code: number): string {
+  const p = lib.symbols.strerror(code);
+  return p === null ? `errno ${code}` : Deno.UnsafePointerView.getCString(p);
+}

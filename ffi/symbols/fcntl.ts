@@ -1,0 +1,19 @@
+/** Symbols of `<fcntl.h>` and `<sys/stat.h>`. @module */
+
+export const fcntl = {
+  // int open(const char *pathname, int flags, ... /* mode_t mode */);
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // Blocking form of open(2), parked on a pool thread (FIFO opens wait for the other side).
+  open_parked: {
+    name: "open",
+    parameters: ["buffer", "i32", "u32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  // int fcntl(int fd, int cmd, ... /* arg */);
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  // int mkfifo(const char *pathname, mode_t mode);
+  mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
+  // mode_t umask(mode_t mask);
+  umask: { parameters: ["u32"], result: "u32" },
+} as const;

@@ -1,0 +1,25 @@
+/**
+ * Symbols of `<unistd.h>`. Byte counts are declared `u32`/`i32`: callers never
+ * pass more than {@link MAX_IO} bytes, and 32-bit arguments keep the call on
+ * V8's fast path (a `usize` costs more than the syscall's own overhead).
+ *
+ * @module
+ */
+
+/** Largest byte count passed to one `read`/`write` (Linux caps one call at 0x7ffff000). */
+export const MAX_IO = 0x7ffff000;
+
+export const unistd = {
+  // ssize_t read(int fd, void *buf, size_t count);
+  read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  // ssize_t write(int fd, const void *buf, size_t count);
+  write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  // int close(int fd);
+  close: { parameters: ["i32"], result: "i32" },
+  // int pipe2(int pipefd[2], int flags);
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  // int unlink(const char *pathname);
+  unlink: { parameters: ["buffer"], result: "i32" },
+  // pid_t getpid(void);
+  getpid: { parameters: [], result: "i32" },
+} as const;

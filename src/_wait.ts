@@ -1,0 +1,375 @@
+/**
+ * The waiting engine. Every blocking operation is first tried without waiting
+ * on the main thread (where errno is readable); when it would block, it waits:
+ *
+ * - for a file descriptor: one epoll instance, and one `epoll_wait` parked on a
+ *   pool thread for every fd wait of the process. Waits are added and removed
+ *   with `epoll_ctl` from the main thread while that call is parked; an eventfd
+ *   in the set wakes it when nothing is left to wait for, so the process can exit.
+ * - for a call that has no fd (a FIFO's blocking `open`, later `msgrcv`, `semop`):
+ *   {@link parked} runs it on a pool thread, at most {@link PARK_BUDGET} at once.
+ *
+ * So the library holds at most `1 + PARK_BUDGET` of Deno's 32 pool threads,
+ * however many waits are pending.
+ *
+ * @module
+ */
+import { libc } from "../ffi/libc.ts";
+import { C, SIZEOF } from "../ffi/platform.ts";
+import { lastError } from "./errors.ts";
+
+/** Options of every waiting (async) operation. */
+export interface WaitOptions {
+  /** Cancels the wait: the promise rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Milliseconds to wait at most; then the promise rejects with `Deno.errors.TimedOut`. */
+  timeout?: number;
+}
+
+/** Returned by an attempt that would block. */
+export const AGAIN: unique symbol = Symbol("AGAIN");
+
+/** Readiness to wait for. */
+export const READABLE: number = C.EPOLLIN;
+/** Readiness to wait for. */
+export const WRITABLE: number = C.EPOLLOUT;
+
+/** Pool threads that {@link parked} calls may hold at once. */
+export const PARK_BUDGET = 4;
+
+const MAX_EVENTS = 64;
+const EVENT_SIZE = SIZEOF.epoll_event;
+// epoll_event.data follows the u32 events field (packed on x86_64).
+const DATA_OFFSET = EVENT_SIZE === 12 ? 4 : 8;
+
+interface FdWait {
+  fd: number;
+  events: number;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+/** Checks the common options up front so a bad one fails before any syscall. */
+export function checkWaitOptions(options: WaitOptions | undefined): void {
+  if (options === undefined) return;
+  const { signal, timeout } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError("signal must be an AbortSignal");
+  }
+  if (timeout !== undefined && (typeof timeout !== "number" || !(timeout >= 0))) {
+    throw new RangeError(`timeout must be a number of milliseconds >= 0, got ${timeout}`);
+  }
+}
+
+/** A deadline for a whole operation made of several waits. */
+export function deadlineOf(options: WaitOptions | undefined): number | undefined {
+  return options?.timeout === undefined ? undefined : performance.now() + options.timeout;
+}
+
+function timedOut(): Error {
+  return new Deno.errors.TimedOut("the operation timed out");
+}
+
+class FdEngine {
+  #epfd = -1;
+  #wakeFd = -1;
+  #waits = new Map<number, Set<FdWait>>();
+  #registered = new Map<number, number>();
+  #parked = false;
+  #events = new Uint8Array(EVENT_SIZE * MAX_EVENTS);
+  #eventsView = new DataView(this.#events.buffer);
+  #ctl = new Uint8Array(EVENT_SIZE);
+  #ctlView = new DataView(this.#ctl.buffer);
+  #counter = new Uint8Array(8);
+
+  /** Resolves when `fd` is ready for `events` (or has an error or hang-up: the caller's retry sees it). */
+  wait(fd: number, events: number, signal?: AbortSignal, deadline?: number): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (deadline !== undefined && performance.now() >= deadline) {
+      return Promise.reject(timedOut());
+    }
+    this.#open();
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const settle = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const w: FdWait = {
+        fd,
+        events,
+        resolve: () => {
+          settle();
+          resolve();
+        },
+        reject: (e) => {
+          settle();
+          reject(e);
+        },
+      };
+      const onAbort = () => this.#cancel(w, signal!.reason);
+      let set = this.#waits.get(fd);
+      if (set === undefined) this.#waits.set(fd, set = new Set());
+      set.add(w);
+      try {
+        this.#sync(fd);
+      } catch (e) {
+        set.delete(w);
+        if (set.size === 0) this.#waits.delete(fd);
+        reject(e);
+        return;
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (deadline !== undefined) {
+        timer = setTimeout(
+          () => this.#cancel(w, timedOut()),
+          Math.max(0, deadline - performance.now()),
+        );
+      }
+      this.#park();
+    });
+  }
+
+  /** Rejects every wait on `fd` (its handle is closing) and forgets the fd. */
+  cancelFd(fd: number, reason: unknown): void {
+    const set = this.#waits.get(fd);
+    if (set === undefined) return;
+    this.#waits.delete(fd);
+    this.#sync(fd);
+    for (const w of set) w.reject(reason);
+    this.#wakeIfIdle();
+  }
+
+  /** How many fds have waits pending (for tests and diagnostics). */
+  get pending(): number {
+    return this.#waits.size;
+  }
+
+  #cancel(w: FdWait, reason: unknown): void {
+    const set = this.#waits.get(w.fd);
+    if (set === undefined || !set.delete(w)) return;
+    if (set.size === 0) this.#waits.delete(w.fd);
+    this.#sync(w.fd);
+    w.reject(reason);
+    this.#wakeIfIdle();
+  }
+
+  #open(): void {
+    if (this.#epfd >= 0) return;
+    const epfd = libc.epoll_create1(C.EPOLL_CLOEXEC);
+    if (epfd < 0) throw lastError("epoll_create1");
+    const wakeFd = libc.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK);
+    if (wakeFd < 0) {
+      const e = lastError("eventfd");
+      libc.close(epfd);
+      throw e;
+    }
+    this.#epfd = epfd;
+    this.#wakeFd = wakeFd;
+    this.#control(C.EPOLL_CTL_ADD, wakeFd, C.EPOLLIN);
+  }
+
+  /** Brings the epoll registration of `fd` in line with its pending waits. */
+  #sync(fd: number): void {
+    const set = this.#waits.get(fd);
+    let mask = 0;
+    if (set !== undefined) { for (const w of set) mask |= w.events; }
+    const had = this.#registered.get(fd);
+    if (mask === (had ?? 0)) return;
+    if (mask === 0) {
+      this.#registered.delete(fd);
+      // The fd may already be closed by its owner; the kernel then dropped it itself.
+      this.#control(C.EPOLL_CTL_DEL, fd, 0, true);
+      return;
+    }
+    this.#control(had === undefined ? C.EPOLL_CTL_ADD : C.EPOLL_CTL_MOD, fd, mask);
+    this.#registered.set(fd, mask);
+  }
+
+  #control(op: number, fd: number, events: number, quiet = false): void {
+    this.#ctlView.setUint32(0, events, true);
+    this.#ctlView.setInt32(DATA_OFFSET, fd, true);
+    if (libc.epoll_ctl(this.#epfd, op, fd, this.#ctl) < 0 && !quiet) {
+      throw lastError("epoll_ctl", { fd });
+    }
+  }
+
+  #park(): void {
+    if (this.#parked || this.#waits.size === 0) return;
+    this.#parked = true;
+    libc.epoll_wait_parked(this.#epfd, this.#events, MAX_EVENTS, -1).then((n) => this.#woken(n));
+  }
+
+  #woken(n: number): void {
+    this.#parked = false;
+    const ready: FdWait[] = [];
+    for (let i = 0; i < n; i++) {
+      const base = i * EVENT_SIZE;
+      const got = this.#eventsView.getUint32(base, true);
+      const fd = this.#eventsView.getInt32(base + DATA_OFFSET, true);
+      if (fd === this.#wakeFd) {
+        libc.read(this.#wakeFd, this.#counter, 8);
+        continue;
+      }
+      const set = this.#waits.get(fd);
+      if (set === undefined) continue;
+      const any = (got & (C.EPOLLERR | C.EPOLLHUP)) !== 0;
+      for (const w of set) {
+        if (any || (w.events & got) !== 0) {
+          set.delete(w);
+          ready.push(w);
+        }
+      }
+      if (set.size === 0) this.#waits.delete(fd);
+      this.#sync(fd);
+    }
+    for (const w of ready) w.resolve();
+    // n < 0 (EINTR) simply parks again; the waits are still registered.
+    this.#park();
+  }
+
+  #wakeIfIdle(): void {
+    if (!this.#parked || this.#waits.size > 0) return;
+    this.#counter.fill(0);
+    this.#counter[0] = 1;
+    libc.write(this.#wakeFd, this.#counter, 8);
+  }
+}
+
+/** The process-wide engine for fd waits. */
+export const fdEngine: FdEngine = new FdEngine();
+
+/**
+ * Adaptive spin before parking: a few µs of non-waiting attempts pay when the
+ * other side answers quickly (a parked wait costs tens of µs); the budget grows
+ * with spins that succeed and shrinks with spins that do not.
+ */
+export class Spinner {
+  #budgetMs = 0.02;
+  static readonly MIN_MS = 0.005;
+  static readonly MAX_MS = 0.1;
+
+  /** Repeats `attempt` for up to the current budget; returns its result or AGAIN. */
+  spin<T>(attempt: () => T | typeof AGAIN): T | typeof AGAIN {
+    const start = performance.now();
+    const end = start + this.#budgetMs;
+    let now = start;
+    while (now < end) {
+      const r = attempt();
+      now = performance.now();
+      if (r !== AGAIN) {
+        this.#budgetMs = Math.min(Spinner.MAX_MS, Math.max(this.#budgetMs, 2 * (now - start)));
+        return r;
+      }
+    }
+    this.#budgetMs = Math.max(Spinner.MIN_MS, this.#budgetMs / 2);
+    return AGAIN;
+  }
+}
+
+/**
+ * Runs `attempt` until it completes: at once, then after a short adaptive spin,
+ * then each time the epoll engine reports `fd` ready for `events`, until
+ * `signal` aborts or `deadline` (a `performance.now()` time) passes.
+ */
+export async function untilReady<T>(
+  fd: number,
+  events: number,
+  attempt: () => T | typeof AGAIN,
+  signal: AbortSignal | undefined,
+  deadline: number | undefined,
+  spinner?: Spinner,
+): Promise<T> {
+  if (signal?.aborted) throw signal.reason;
+  let r = attempt();
+  if (r !== AGAIN) return r;
+  if (spinner !== undefined) {
+    r = spinner.spin(attempt);
+    if (r !== AGAIN) return r;
+  }
+  for (;;) {
+    await fdEngine.wait(fd, events, signal, deadline);
+    r = attempt();
+    if (r !== AGAIN) return r;
+  }
+}
+
+/**
+ * Blocks the calling thread until `fd` is ready for `events` (`poll(2)`), or
+ * throws `TimedOut` once `deadline` (a `performance.now()` time) has passed.
+ */
+export function pollSync(fd: number, events: number, deadline?: number): void {
+  const pfd = new Uint8Array(8);
+  const view = new DataView(pfd.buffer);
+  view.setInt32(0, fd, true);
+  // poll(2) takes POLL* bits; EPOLLIN/EPOLLOUT have the same values as POLLIN/POLLOUT.
+  view.setInt16(4, events, true);
+  for (;;) {
+    const ms = deadline === undefined ? -1 : Math.max(0, Math.ceil(deadline - performance.now()));
+    const n = libc.poll(pfd, 1, ms);
+    if (n > 0) return;
+    if (n === 0) throw timedOut();
+    const e = lastError("poll", { fd });
+    if (!(e instanceof Deno.errors.Interrupted)) throw e;
+  }
+}
+
+let parkedNow = 0;
+const parkQueue: Array<() => void> = [];
+
+/**
+ * Runs a blocking call on a pool thread, at most {@link PARK_BUDGET} at once
+ * (later ones queue). `call` starts the nonblocking FFI call; `cancel` must make
+ * the kernel return it promptly; `release` undoes the result of a call that
+ * completed after all but was cancelled (closes an fd it opened, ...).
+ */
+export async function parked<T>(
+  call: () => Promise<T>,
+  cancel: () => void,
+  release: (result: T) => void,
+  options: WaitOptions | undefined,
+): Promise<T> {
+  const signal = options?.signal;
+  if (signal?.aborted) throw signal.reason;
+  if (parkedNow >= PARK_BUDGET) {
+    await new Promise<void>((resolve, reject) => {
+      const turn = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        parkQueue.splice(parkQueue.indexOf(turn), 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      parkQueue.push(turn);
+    });
+  }
+  parkedNow++;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancelled: unknown = undefined;
+  const onAbort = () => {
+    cancelled ??= signal!.reason;
+    cancel();
+  };
+  try {
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (options?.timeout !== undefined) {
+      timer = setTimeout(() => {
+        cancelled ??= timedOut();
+        cancel();
+      }, options.timeout);
+    }
+    const result = await call();
+    if (cancelled !== undefined) {
+      release(result);
+      throw cancelled;
+    }
+    return result;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+    parkedNow--;
+    parkQueue.shift()?.();
+  }
+}

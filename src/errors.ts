@@ -1,0 +1,137 @@
+/**
+ * The error model: a kernel refusal becomes Deno's own error class where one
+ * fits (`Deno.errors.NotFound` for ENOENT, ...), otherwise an {@link IpcError};
+ * every one carries `code`, `errno`, `syscall` and the object it concerns.
+ *
+ * @module
+ */
+import { errno as lastErrno, strerror } from "../ffi/libc.ts";
+import { ERRNO_NAMES } from "../ffi/platform.ts";
+
+/** What a failed system call reports, on every error this library throws for one. */
+export interface SystemErrorInfo {
+  /** The C name of the errno value, e.g. `"EIDRM"`. */
+  code: string;
+  /** The errno number, e.g. `43`. */
+  errno: number;
+  /** The C function that failed, e.g. `"msgrcv"`. */
+  syscall: string;
+  /** The file system path concerned, if any. */
+  path?: string;
+  /** The file descriptor concerned, if any. */
+  fd?: number;
+  /** The process id concerned, if any. */
+  pid?: number;
+}
+
+/** An error thrown for a failed system call: a Deno error class or {@link IpcError}, with {@link SystemErrorInfo}. */
+export type SystemError = Error & SystemErrorInfo;
+
+/**
+ * A failed system call for which Deno has no error class (EINVAL, EIDRM, E2BIG, ...).
+ *
+ * @example
+ * ```ts
+ * import { IpcError, pipe } from "@libc/ipc";
+ * const { reader, writer } = pipe();
+ * try {
+ *   // ... use the pipe
+ * } catch (e) {
+ *   if (e instanceof IpcError && e.code === "EINVAL") console.error(e.syscall);
+ * } finally {
+ *   reader.close();
+ *   writer.close();
+ * }
+ * ```
+ */
+export class IpcError extends Error implements SystemErrorInfo {
+  /** The C name of the errno value. */
+  code: string;
+  /** The errno number. */
+  errno: number;
+  /** The C function that failed. */
+  syscall: string;
+
+  /**
+   * @param message the text of the error
+   * @param info what the failed call reports
+   */
+  constructor(message: string, info: SystemErrorInfo) {
+    super(message);
+    this.name = "IpcError";
+    this.code = info.code;
+    this.errno = info.errno;
+    this.syscall = info.syscall;
+  }
+}
+
+type ErrorClass = new (message: string) => Error;
+
+const DENO_CLASSES: Record<string, ErrorClass> = {
+  ENOENT: Deno.errors.NotFound,
+  EEXIST: Deno.errors.AlreadyExists,
+  EACCES: Deno.errors.PermissionDenied,
+  EPERM: Deno.errors.PermissionDenied,
+  EAGAIN: Deno.errors.WouldBlock,
+  ETIMEDOUT: Deno.errors.TimedOut,
+  EINTR: Deno.errors.Interrupted,
+  EPIPE: Deno.errors.BrokenPipe,
+  EBADF: Deno.errors.BadResource,
+  EBUSY: Deno.errors.Busy,
+  EADDRINUSE: Deno.errors.AddrInUse,
+  EADDRNOTAVAIL: Deno.errors.AddrNotAvailable,
+  ECONNREFUSED: Deno.errors.ConnectionRefused,
+  ECONNRESET: Deno.errors.ConnectionReset,
+  ECONNABORTED: Deno.errors.ConnectionAborted,
+  ENOTCONN: Deno.errors.NotConnected,
+  ENETUNREACH: Deno.errors.NetworkUnreachable,
+  ENOTSUP: Deno.errors.NotSupported,
+  ENOSYS: Deno.errors.NotSupported,
+  ELOOP: Deno.errors.FilesystemLoop,
+  EISDIR: Deno.errors.IsADirectory,
+  ENOTDIR: Deno.errors.NotADirectory,
+};
+
+/** Where an error happened, beyond the system call: the object it concerns. */
+export interface ErrorSubject {
+  /** A file system path. */
+  path?: string;
+  /** A file descriptor. */
+  fd?: number;
+  /** A process id. */
+  pid?: number;
+}
+
+/** Builds the error for errno `code` returned by `syscall` (no errno read here). */
+export function errorFromCode(
+  code: number,
+  syscall: string,
+  subject: ErrorSubject = {},
+): SystemError {
+  const name = ERRNO_NAMES[code] ?? `E${code}`;
+  const where = subject.path !== undefined
+    ? ` '${subject.path}'`
+    : subject.pid !== undefined
+    ? ` pid ${subject.pid}`
+    : subject.fd !== undefined
+    ? ` fd ${subject.fd}`
+    : "";
+  const message = `${strerror(code)} (os error ${code}): ${syscall}${where}`;
+  const info: SystemErrorInfo = { code: name, errno: code, syscall, ...subject };
+  const Class = DENO_CLASSES[name];
+  if (Class === undefined) {
+    const e = new IpcError(message, info);
+    return Object.assign(e, subject);
+  }
+  return Object.assign(new Class(message), info);
+}
+
+/** Builds the error for the errno the last synchronous call left. */
+export function lastError(syscall: string, subject?: ErrorSubject): SystemError {
+  return errorFromCode(lastErrno(), syscall, subject);
+}
+
+/** The error for using a handle after `close()`. */
+export function closedError(what: string): Error {
+  return new Deno.errors.BadResource(`${what} is closed`);
+}

@@ -1,0 +1,204 @@
+/**
+ * {@link FdWriter}: the writing end of a pipe or FIFO (any writable fd).
+ *
+ * @module
+ */
+import { errno, libc } from "../ffi/libc.ts";
+import { ERRNO } from "../ffi/platform.ts";
+import { MAX_IO } from "../ffi/symbols/unistd.ts";
+import { errorFromCode } from "./errors.ts";
+import { adoptFd, checkBuffer, FdHandle } from "./_fd.ts";
+import {
+  AGAIN,
+  checkWaitOptions,
+  deadlineOf,
+  pollSync,
+  untilReady,
+  type WaitOptions,
+  WRITABLE,
+} from "./_wait.ts";
+import type { SyncWaitOptions } from "./fd_reader.ts";
+
+const EAGAIN = ERRNO.EAGAIN;
+const EINTR = ERRNO.EINTR;
+const encoder = new TextEncoder();
+
+/** Bytes to write: a Uint8Array, or a string written as UTF-8. */
+export type WriteData = Uint8Array | string;
+
+function bytesOf(data: WriteData): Uint8Array {
+  if (typeof data === "string") return encoder.encode(data);
+  checkBuffer(data, "data");
+  return data;
+}
+
+/**
+ * A writable file descriptor: the writing end of a {@link pipe} or a FIFO, or
+ * an fd a parent handed to this process.
+ *
+ * `write` and `writeSync` write **all** the bytes (looping over partial writes
+ * of the non-blocking fd); a write of at most `PIPE_BUF` (4096) bytes to a pipe
+ * is atomic. Writing when every reader has closed throws
+ * `Deno.errors.BrokenPipe` (the process is never killed by SIGPIPE).
+ *
+ * @example Adopt the fd a parent handed over as fd 4 (see `spawn`)
+ * ```ts ignore
+ * import { FdWriter } from "@libc/ipc";
+ * using writer = new FdWriter(4);
+ * writer.writeSync("done\n");
+ * ```
+ */
+export class FdWriter extends FdHandle {
+  #writable?: WritableStream<Uint8Array>;
+
+  /**
+   * Takes ownership of an open, writable descriptor (it becomes non-blocking and close-on-exec).
+   * @param fd the descriptor
+   * @throws {TypeError} if `fd` is not an integer or not open for writing
+   * @throws {Deno.errors.BadResource} if `fd` is not open (EBADF)
+   */
+  constructor(fd: number) {
+    adoptFd(fd, "write", "FdWriter");
+    super(fd);
+  }
+
+  /** Name used in error messages. */
+  protected get what(): string {
+    return "writer";
+  }
+
+  /** Writes from `data[offset]` while the fd takes bytes; returns the new offset, or AGAIN if none went. */
+  #attempt(data: Uint8Array, offset: number): number | typeof AGAIN {
+    const fd = this.fd;
+    const start = offset;
+    while (offset < data.byteLength) {
+      const len = Math.min(data.byteLength - offset, MAX_IO);
+      const n = libc.write(fd, offset === 0 ? data : data.subarray(offset), len);
+      if (n >= 0) {
+        offset += n;
+        continue;
+      }
+      const code = errno();
+      if (code === EAGAIN) break;
+      if (code !== EINTR) throw errorFromCode(code, "write", { fd });
+    }
+    return offset === start ? AGAIN : offset;
+  }
+
+  /**
+   * Writes all of `data`, waiting while the pipe is full.
+   * @param data bytes, or a string written as UTF-8
+   * @param options `signal` to cancel, `timeout` in milliseconds (bytes already
+   *   written stay written; the error's `bytesWritten` says how many)
+   * @returns the number of bytes written: all of them
+   * @throws {Deno.errors.BrokenPipe} when every reader has closed
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * using p = pipe();
+   * await p.writer.write("Hello from parent process");
+   * ```
+   */
+  async write(data: WriteData, options?: WaitOptions): Promise<number> {
+    const bytes = bytesOf(data);
+    checkWaitOptions(options);
+    let offset = 0;
+    const deadline = deadlineOf(options);
+    try {
+      while (offset < bytes.byteLength) {
+        offset = await untilReady(
+          this.fd,
+          WRITABLE,
+          () => this.#attempt(bytes, offset),
+          options?.signal,
+          deadline,
+          this.spinner,
+        );
+      }
+    } catch (e) {
+      throw withProgress(e, offset);
+    }
+    return offset;
+  }
+
+  /**
+   * Writes all of `data`, blocking the thread while the pipe is full.
+   * @param data bytes, or a string written as UTF-8
+   * @param options `timeout` in milliseconds
+   * @returns the number of bytes written: all of them
+   * @throws {Deno.errors.BrokenPipe} when every reader has closed
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * using p = pipe();
+   * console.log(p.writer.writeSync(new Uint8Array(100))); // 100
+   * ```
+   */
+  writeSync(data: WriteData, options?: SyncWaitOptions): number {
+    const bytes = bytesOf(data);
+    checkWaitOptions(options);
+    const deadline = deadlineOf(options);
+    let offset = 0;
+    try {
+      while (offset < bytes.byteLength) {
+        const r = this.#attempt(bytes, offset);
+        if (r === AGAIN) pollSync(this.fd, WRITABLE, deadline);
+        else offset = r;
+      }
+    } catch (e) {
+      throw withProgress(e, offset);
+    }
+    return offset;
+  }
+
+  /**
+   * Writes as much of `data` as the fd takes now, without waiting.
+   * @param data bytes, or a string written as UTF-8
+   * @returns the number of bytes written (maybe fewer than `data` holds)
+   * @throws {Deno.errors.WouldBlock} when not one byte could be written
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * using p = pipe();
+   * console.log(p.writer.tryWrite("now")); // 3
+   * ```
+   */
+  tryWrite(data: WriteData): number {
+    const bytes = bytesOf(data);
+    if (bytes.byteLength === 0) return 0;
+    const r = this.#attempt(bytes, 0);
+    if (r === AGAIN) throw errorFromCode(EAGAIN, "write", { fd: this.fd });
+    return r;
+  }
+
+  /**
+   * The writer as a byte sink, like `Deno.FsFile.writable`: closing or aborting
+   * the stream closes the writer.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * const { reader, writer } = pipe();
+   * await ReadableStream.from([new TextEncoder().encode("piped")]).pipeTo(writer.writable);
+   * console.log(await new Response(reader.readable).text()); // "piped"
+   * ```
+   */
+  get writable(): WritableStream<Uint8Array> {
+    return this.#writable ??= new WritableStream<Uint8Array>({
+      write: async (chunk) => {
+        await this.write(chunk);
+      },
+      close: () => this.close(),
+      abort: () => this.close(),
+    });
+  }
+}
+
+/** Adds how many bytes went out before a write failed. */
+function withProgress(e: unknown, bytesWritten: number): unknown {
+  if (e instanceof Error && !("bytesWritten" in e)) Object.assign(e, { bytesWritten });
+  return e;
+}

@@ -1,0 +1,54 @@
+/**
+ * Unnamed pipes: `pipe2(2)`.
+ *
+ * @module
+ */
+import { libc } from "../ffi/libc.ts";
+import { C } from "../ffi/platform.ts";
+import { lastError } from "./errors.ts";
+import { FdReader } from "./fd_reader.ts";
+import { FdWriter } from "./fd_writer.ts";
+
+/** The two ends of a pipe; disposing it closes both ends. */
+export interface Pipe extends Disposable {
+  /** The reading end. */
+  reader: FdReader;
+  /** The writing end. */
+  writer: FdWriter;
+}
+
+/**
+ * Creates a pipe (`pipe2(2)` with `O_CLOEXEC | O_NONBLOCK`): bytes written to
+ * `writer` come out of `reader` in order. Hand one end to a child with
+ * `spawn(module, { fds: { 3: p.reader } })` and close it in the parent.
+ *
+ * Needs `--allow-ffi`.
+ *
+ * @returns the reader and the writer
+ * @throws {IpcError} EMFILE/ENFILE when the process or system is out of descriptors
+ *
+ * @example
+ * ```ts
+ * import { pipe } from "@libc/ipc";
+ * using p = pipe();
+ * await p.writer.write("Hello from parent process");
+ * p.writer.close();
+ * console.log(await new Response(p.reader.readable).text());
+ * ```
+ */
+export function pipe(): Pipe {
+  const fds = new Int32Array(2);
+  if (libc.pipe2(new Uint8Array(fds.buffer), C.O_CLOEXEC | C.O_NONBLOCK) < 0) {
+    throw lastError("pipe2");
+  }
+  const reader = new FdReader(fds[0]);
+  const writer = new FdWriter(fds[1]);
+  return {
+    reader,
+    writer,
+    [Symbol.dispose]() {
+      reader.close();
+      writer.close();
+    },
+  };
+}
