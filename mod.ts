@@ -26,3 +26,13 @@ export type { WaitOptions } from "./src/_wait.ts";
 export { FdReader, type SyncWaitOptions } from "./src/fd_reader.ts";
 export { FdWriter, type WriteData } from "./src/fd_writer.ts";
 export { type Pipe, pipe } from "./src/pipe.ts";
+export { type SignalName, signalNumber } from "./src/signals.ts";
+export {
+  ChildProcess,
+  type ChildStatus,
+  type FdSource,
+  spawn,
+  type SpawnOptions,
+  spawnProgram,
+  type SpawnProgramOptions,
+} from "./src/spawn.ts";

@@ -13,6 +13,8 @@ export const spawn = {
   posix_spawn_file_actions_destroy: { parameters: ["buffer"], result: "i32" },
   // int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *file_actions, int fd, int newfd);
   posix_spawn_file_actions_adddup2: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  // int posix_spawn_file_actions_addclose(posix_spawn_file_actions_t *file_actions, int fd);
+  posix_spawn_file_actions_addclose: { parameters: ["buffer", "i32"], result: "i32" },
   // int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *file_actions, int from);
   posix_spawn_file_actions_addclosefrom_np: { parameters: ["buffer", "i32"], result: "i32" },
   // int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *file_actions, const char *path);

@@ -1,0 +1,72 @@
+/**
+ * Signal names and numbers.
+ *
+ * @module
+ */
+import { C } from "../ffi/platform.ts";
+
+/** The name of a standard signal, as in `Deno.Signal`. */
+export type SignalName =
+  | "SIGHUP"
+  | "SIGINT"
+  | "SIGQUIT"
+  | "SIGILL"
+  | "SIGTRAP"
+  | "SIGABRT"
+  | "SIGBUS"
+  | "SIGFPE"
+  | "SIGKILL"
+  | "SIGUSR1"
+  | "SIGSEGV"
+  | "SIGUSR2"
+  | "SIGPIPE"
+  | "SIGALRM"
+  | "SIGTERM"
+  | "SIGSTKFLT"
+  | "SIGCHLD"
+  | "SIGCONT"
+  | "SIGSTOP"
+  | "SIGTSTP"
+  | "SIGTTIN"
+  | "SIGTTOU"
+  | "SIGURG"
+  | "SIGXCPU"
+  | "SIGXFSZ"
+  | "SIGVTALRM"
+  | "SIGPROF"
+  | "SIGWINCH"
+  | "SIGIO"
+  | "SIGPWR"
+  | "SIGSYS";
+
+const byNumber = new Map<number, SignalName>();
+for (const [name, value] of Object.entries(C)) {
+  if (/^SIG[A-Z0-9]+$/.test(name) && !name.startsWith("SIGRT")) {
+    byNumber.set(value, name as SignalName);
+  }
+}
+
+/**
+ * The number of a signal given by name or number (real-time signals by number,
+ * `SIGRTMIN`..`SIGRTMAX`).
+ * @throws {TypeError} for an unknown name
+ * @throws {RangeError} for a number outside 1..SIGRTMAX
+ */
+export function signalNumber(signal: SignalName | number): number {
+  if (typeof signal === "number") {
+    if (!Number.isInteger(signal) || signal < 1 || signal > C.SIGRTMAX) {
+      throw new RangeError(`signal number must be an integer 1..${C.SIGRTMAX}, got ${signal}`);
+    }
+    return signal;
+  }
+  const n = typeof signal === "string" && /^SIG[A-Z0-9]+$/.test(signal)
+    ? (C as Record<string, number>)[signal]
+    : undefined;
+  if (n === undefined || !byNumber.has(n)) throw new TypeError(`unknown signal ${String(signal)}`);
+  return n;
+}
+
+/** The name of a signal number (`"SIG40"` style for real-time ones). */
+export function signalName(signal: number): SignalName {
+  return byNumber.get(signal) ?? (`SIG${signal}` as SignalName);
+}

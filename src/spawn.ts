@@ -1,0 +1,333 @@
+/**
+ * The `fork()` stand-in: start a Deno child (or any program) with
+ * `posix_spawn(3)`, hand it chosen descriptors, block signals in it from its
+ * first instruction, and await its exit through a pidfd.
+ *
+ * @module
+ */
+import { cString } from "../ffi/cstring.ts";
+import { errno, libc } from "../ffi/libc.ts";
+import { C, ERRNO, SIZEOF } from "../ffi/platform.ts";
+import { errorFromCode, lastError } from "./errors.ts";
+import { type SignalName, signalName, signalNumber } from "./signals.ts";
+import { fdEngine, READABLE } from "./_wait.ts";
+
+/** A descriptor to hand to a child: a handle with an `fd` (pipe ends, FIFOs, ...) or a raw fd number. */
+export type FdSource = number | { readonly fd: number };
+
+/** Options of {@link spawnProgram}. */
+export interface SpawnProgramOptions {
+  /**
+   * Descriptors to hand over, by the number they get in the child: `{ 3: p.reader }`.
+   * The child gets these, its standard streams 0–2 (inherited unless listed
+   * here) and **no other** descriptor of the parent.
+   */
+  fds?: Record<number, FdSource>;
+  /** Signals blocked in the child from its first instruction (all its threads inherit the mask). */
+  blockSignals?: Array<SignalName | number>;
+  /** The child's whole environment; by default it inherits the parent's. */
+  env?: Record<string, string>;
+  /** The child's working directory; by default the parent's. */
+  cwd?: string;
+}
+
+/** Options of {@link spawn}. */
+export interface SpawnOptions extends SpawnProgramOptions {
+  /** Arguments for the module (its `Deno.args`). */
+  args?: string[];
+  /** Deno flags of the child, by default `["--allow-ffi"]`. */
+  flags?: string[];
+}
+
+/** How a child ended, like `Deno.CommandStatus`. */
+export interface ChildStatus {
+  /** Whether it exited with code 0. */
+  success: boolean;
+  /** Its exit code; 128 + the signal number when a signal killed it. */
+  code: number;
+  /** The signal that killed it, or `null` when it exited. */
+  signal: SignalName | null;
+}
+
+/**
+ * A running (or ended) child process. Await `status` for its end; `await using`
+ * kills it (SIGTERM) if it still runs and waits for it.
+ *
+ * @example
+ * ```ts
+ * import { spawnProgram } from "@libc/ipc";
+ * await using child = spawnProgram("/bin/sh", ["-c", "exit 3"]);
+ * console.log((await child.status).code); // 3
+ * ```
+ */
+export class ChildProcess implements AsyncDisposable {
+  /** The child's process id. */
+  readonly pid: number;
+  /** Resolves when the child has ended (it is reaped then: no zombie is left). */
+  readonly status: Promise<ChildStatus>;
+  #pidfd: number;
+  #ended = false;
+
+  /** @internal Created by {@link spawn} and {@link spawnProgram}. */
+  constructor(pid: number, pidfd: number) {
+    this.pid = pid;
+    this.#pidfd = pidfd;
+    this.status = this.#reap();
+  }
+
+  async #reap(): Promise<ChildStatus> {
+    const statusBuf = new Int32Array(1);
+    const bytes = new Uint8Array(statusBuf.buffer);
+    for (;;) {
+      const r = libc.waitpid(this.pid, bytes, C.WNOHANG);
+      if (r === this.pid) break;
+      if (r < 0) {
+        const code = errno();
+        if (code === ERRNO.EINTR) continue;
+        this.#release();
+        throw errorFromCode(code, "waitpid", { pid: this.pid });
+      }
+      // A pidfd becomes readable when its process ends.
+      await fdEngine.wait(this.#pidfd, READABLE);
+    }
+    this.#release();
+    const raw = statusBuf[0];
+    const sig = raw & 0x7f;
+    if (sig === 0) {
+      const code = (raw >> 8) & 0xff;
+      return { success: code === 0, code, signal: null };
+    }
+    return { success: false, code: 128 + sig, signal: signalName(sig) };
+  }
+
+  #release(): void {
+    this.#ended = true;
+    if (this.#pidfd >= 0) {
+      libc.close(this.#pidfd);
+      this.#pidfd = -1;
+    }
+  }
+
+  /**
+   * Sends a signal to the child (through its pidfd: never to a reused pid).
+   * @param signal a name like `"SIGTERM"` (the default) or a number
+   * @throws {TypeError} when the child has already ended and been reaped
+   *
+   * @example
+   * ```ts
+   * import { spawnProgram } from "@libc/ipc";
+   * const child = spawnProgram("/bin/sleep", ["10"]);
+   * child.kill("SIGKILL");
+   * console.log((await child.status).signal); // "SIGKILL"
+   * ```
+   */
+  kill(signal: SignalName | number = "SIGTERM"): void {
+    const sig = signalNumber(signal);
+    if (this.#ended) throw new TypeError(`child process ${this.pid} has already ended`);
+    if (libc.pidfd_send_signal(this.#pidfd, sig, null, 0) < 0) {
+      throw lastError("pidfd_send_signal", { pid: this.pid });
+    }
+  }
+
+  /** Kills the child with SIGTERM if it still runs, and waits for its end. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#ended) {
+      try {
+        this.kill("SIGTERM");
+      } catch {
+        // It ended meanwhile: nothing to kill.
+      }
+    }
+    await this.status.catch(() => {});
+  }
+}
+
+/** A NULL-terminated array of C string pointers; keeps the strings alive with it. */
+function cStringArray(items: string[], what: string): { array: Uint8Array; keep: Uint8Array[] } {
+  const keep = items.map((s) => cString(s, what));
+  const ptrs = new BigUint64Array(items.length + 1);
+  keep.forEach((b, i) => ptrs[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))));
+  return { array: new Uint8Array(ptrs.buffer), keep };
+}
+
+function fdOf(source: FdSource, target: number): number {
+  const fd = typeof source === "number" ? source : source?.fd;
+  if (!Number.isInteger(fd) || fd < 0) {
+    throw new TypeError(
+      `fds[${target}] must be an fd number or a handle with an fd, got ${source}`,
+    );
+  }
+  return fd;
+}
+
+function checkOptions(options: SpawnProgramOptions): Map<number, number> {
+  const fds = new Map<number, number>();
+  for (const [key, source] of Object.entries(options.fds ?? {})) {
+    const target = Number(key);
+    if (!Number.isInteger(target) || target < 0 || target > 1023) {
+      throw new RangeError(`fds: child fd number must be an integer 0..1023, got ${key}`);
+    }
+    fds.set(target, fdOf(source, target));
+  }
+  if (options.blockSignals !== undefined && !Array.isArray(options.blockSignals)) {
+    throw new TypeError("blockSignals must be an array of signal names or numbers");
+  }
+  return fds;
+}
+
+/**
+ * Starts a program with `posix_spawn(3)`, the `fork()`+`exec()` of this library.
+ *
+ * Needs `--allow-ffi` only (not `--allow-run`).
+ *
+ * @param program the path of the program (no `PATH` search)
+ * @param args its arguments (`argv[1..]`)
+ * @param options descriptors to hand over, signals to block, environment, directory
+ * @returns the child
+ * @throws {Deno.errors.NotFound} when `program` does not exist
+ * @throws {TypeError|RangeError} for bad options, before anything starts
+ *
+ * @example Run `/bin/echo` with its stdout on a pipe of ours
+ * ```ts
+ * import { pipe, spawnProgram } from "@libc/ipc";
+ * const p = pipe();
+ * const child = spawnProgram("/bin/echo", ["hi"], { fds: { 1: p.writer } });
+ * p.writer.close();
+ * console.log(await new Response(p.reader.readable).text()); // "hi\n"
+ * await child.status;
+ * ```
+ */
+export function spawnProgram(
+  program: string,
+  args: string[] = [],
+  options: SpawnProgramOptions = {},
+): ChildProcess {
+  if (typeof program !== "string" || program === "") {
+    throw new TypeError("program must be a non-empty path");
+  }
+  if (!Array.isArray(args)) throw new TypeError("args must be an array of strings");
+  const fds = checkOptions(options);
+  const sigmask = sigset((options.blockSignals ?? []).map(signalNumber));
+  const path = cString(program, "program");
+  const argv = cStringArray([program, ...args], "argument");
+  const envp = options.env === undefined ? undefined : cStringArray(
+    Object.entries(options.env).map(([k, v]) => `${k}=${v}`),
+    "environment entry",
+  );
+  const cwd = options.cwd === undefined ? undefined : cString(options.cwd, "cwd");
+
+  const actions = new Uint8Array(SIZEOF.posix_spawn_file_actions_t);
+  const attr = new Uint8Array(SIZEOF.posix_spawnattr_t);
+  const high: number[] = [];
+  libc.posix_spawn_file_actions_init(actions);
+  libc.posix_spawnattr_init(attr);
+  try {
+    // Copy every source above every target first, so no dup2 clobbers a source
+    // that a later dup2 still needs (`{ 3: fd4, 4: fd3 }`).
+    const top = Math.max(2, ...fds.keys());
+    for (const [target, source] of fds) {
+      const copy = libc.fcntl(source, C.F_DUPFD_CLOEXEC, top + 1);
+      if (copy < 0) throw lastError("fcntl", { fd: source });
+      high.push(copy);
+      check(libc.posix_spawn_file_actions_adddup2(actions, copy, target), "adddup2");
+    }
+    // No other descriptor reaches the child, even one opened without O_CLOEXEC.
+    for (let fd = 3; fd <= top; fd++) {
+      if (!fds.has(fd)) check(libc.posix_spawn_file_actions_addclose(actions, fd), "addclose");
+    }
+    check(libc.posix_spawn_file_actions_addclosefrom_np(actions, top + 1), "addclosefrom_np");
+    if (cwd !== undefined) {
+      check(libc.posix_spawn_file_actions_addchdir_np(actions, cwd), "addchdir_np");
+    }
+    // Reset every handler to default (Deno ignores SIGPIPE; ignored signals survive exec).
+    check(libc.posix_spawnattr_setsigdefault(attr, sigset("all")), "setsigdefault");
+    check(libc.posix_spawnattr_setsigmask(attr, sigmask), "setsigmask");
+    check(
+      libc.posix_spawnattr_setflags(attr, C.POSIX_SPAWN_SETSIGMASK | C.POSIX_SPAWN_SETSIGDEF),
+      "setflags",
+    );
+    const pidBuf = new Int32Array(1);
+    const environ = envp?.array ?? currentEnviron();
+    const rc = libc.posix_spawn(
+      new Uint8Array(pidBuf.buffer),
+      path,
+      actions,
+      attr,
+      argv.array,
+      environ instanceof Uint8Array ? Deno.UnsafePointer.of(environ) : environ,
+    );
+    if (rc !== 0) throw errorFromCode(rc, "posix_spawn", { path: program });
+    const pid = pidBuf[0];
+    const pidfd = libc.pidfd_open(pid, 0);
+    if (pidfd < 0) {
+      const e = lastError("pidfd_open", { pid });
+      libc.kill(pid, C.SIGKILL);
+      libc.waitpid(pid, null, 0);
+      throw e;
+    }
+    return new ChildProcess(pid, pidfd);
+  } finally {
+    for (const fd of high) libc.close(fd);
+    libc.posix_spawn_file_actions_destroy(actions);
+    libc.posix_spawnattr_destroy(attr);
+  }
+}
+
+/**
+ * Starts a Deno child running `module`, the usual way to play the child's role
+ * of a classic `fork()` program: `spawn(import.meta.url, { args: ["child"] })`.
+ * The child runs `deno run --allow-ffi <module> ...args` with the same Deno
+ * executable as the parent.
+ *
+ * Needs `--allow-ffi` only.
+ *
+ * @param module a file path or URL of the child's module
+ * @param options `args`, `flags` (default `["--allow-ffi"]`), `fds`, `blockSignals`, `env`, `cwd`
+ * @returns the child
+ *
+ * @example
+ * ```ts ignore
+ * import { FdWriter, pipe, spawn } from "@libc/ipc";
+ * if (Deno.args[0] === "child") {
+ *   using w = new FdWriter(3);
+ *   w.writeSync("Hello from child process");
+ * } else {
+ *   const p = pipe();
+ *   await using child = spawn(import.meta.url, { args: ["child"], fds: { 3: p.writer } });
+ *   p.writer.close();
+ *   console.log(await new Response(p.reader.readable).text());
+ * }
+ * ```
+ */
+export function spawn(module: string | URL, options: SpawnOptions = {}): ChildProcess {
+  const specifier = module instanceof URL ? module.href : module;
+  if (typeof specifier !== "string" || specifier === "") {
+    throw new TypeError("module must be a path or URL");
+  }
+  const flags = options.flags ?? ["--allow-ffi"];
+  const args = options.args ?? [];
+  for (const a of [...flags, ...args]) {
+    if (typeof a !== "string") throw new TypeError(`flags and args must be strings, got ${a}`);
+  }
+  return spawnProgram(Deno.execPath(), ["run", ...flags, specifier, ...args], options);
+}
+
+function check(rc: number, what: string): void {
+  if (rc !== 0) throw errorFromCode(rc, `posix_spawn_${what}`);
+}
+
+function currentEnviron(): Deno.PointerValue {
+  return new Deno.UnsafePointerView(libc.environ!).getPointer();
+}
+
+/** A sigset_t holding `signals`, or every signal. */
+function sigset(signals: number[] | "all"): Uint8Array {
+  const set = new Uint8Array(SIZEOF.sigset_t);
+  if (signals === "all") {
+    libc.sigfillset(set);
+  } else {
+    libc.sigemptyset(set);
+    for (const s of signals) libc.sigaddset(set, s);
+  }
+  return set;
+}
