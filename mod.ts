@@ -36,3 +36,11 @@ export {
   spawnProgram,
   type SpawnProgramOptions,
 } from "./src/spawn.ts";
+export {
+  Fifo,
+  type FifoCreateOptions,
+  type FifoOpenOptions,
+  type FifoOpenSyncOptions,
+  type FifoSide,
+} from "./src/fifo.ts";
+export type { PathLike } from "./src/_path.ts";

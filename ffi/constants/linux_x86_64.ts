@@ -140,7 +140,7 @@ export const constants = {
   NAME_MAX: 255,
 } as const;
 
-/** `sizeof` of opaque C types. */
+/** `sizeof` of opaque C types, and `<type>_<field>` offsets in them. */
 export const sizes = {
   sigset_t: 128,
   posix_spawn_file_actions_t: 80,
@@ -150,6 +150,8 @@ export const sizes = {
   mode_t: 4,
   key_t: 4,
   mqd_t: 4,
+  stat: 144,
+  stat_st_mode: 24,
 } as const;
 
 /** errno number to its C name. */

@@ -28,6 +28,7 @@ const HEADERS = [
   "mqueue.h",
   "unistd.h",
   "limits.h",
+  "stddef.h",
   "linux/futex.h",
 ];
 
@@ -179,7 +180,7 @@ const INTEGERS = [
   "NAME_MAX",
 ];
 
-/** `sizeof` of opaque types the library allocates for libc. */
+/** `sizeof` of opaque types the library allocates for libc, and offsets it reads in them. */
 const SIZES: [name: string, cType: string][] = [
   ["sigset_t", "sigset_t"],
   ["posix_spawn_file_actions_t", "posix_spawn_file_actions_t"],
@@ -189,6 +190,12 @@ const SIZES: [name: string, cType: string][] = [
   ["mode_t", "mode_t"],
   ["key_t", "key_t"],
   ["mqd_t", "mqd_t"],
+  ["stat", "struct stat"],
+];
+
+/** Field offsets in opaque types, as `sizes` entries named `<type>_<field>`. */
+const OFFSETS: [type: string, field: string][] = [
+  ["stat", "st_mode"],
 ];
 
 /** Where two errno names share a number, the one `code` reports. */
@@ -230,6 +237,9 @@ function probeSource(errnos: string[]): string {
   ];
   for (const n of INTEGERS) lines.push(`  printf("I %s %lld\\n", "${n}", (long long)(${n}));`);
   for (const [name, t] of SIZES) lines.push(`  printf("S %s %zu\\n", "${name}", sizeof(${t}));`);
+  for (const [t, f] of OFFSETS) {
+    lines.push(`  printf("S %s_%s %zu\\n", "${t}", "${f}", offsetof(struct ${t}, ${f}));`);
+  }
   for (const e of errnos) lines.push(`  printf("E %s %d\\n", "${e}", (int)(${e}));`);
   lines.push("  return 0;", "}");
   return lines.join("\n") + "\n";
@@ -268,7 +278,7 @@ export async function generate(): Promise<string> {
       ...ints,
       "} as const;",
       "",
-      "/** `sizeof` of opaque C types. */",
+      "/** `sizeof` of opaque C types, and `<type>_<field>` offsets in them. */",
       "export const sizes = {",
       ...sizes,
       "} as const;",

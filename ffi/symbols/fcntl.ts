@@ -14,6 +14,8 @@ export const fcntl = {
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   // int mkfifo(const char *pathname, mode_t mode);
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
-  // mode_t umask(mode_t mask);
-  umask: { parameters: ["u32"], result: "u32" },
+  // int chmod(const char *pathname, mode_t mode);
+  chmod: { parameters: ["buffer", "u32"], result: "i32" },
+  // int stat(const char *restrict pathname, struct stat *restrict statbuf);
+  stat: { parameters: ["buffer", "buffer"], result: "i32" },
 } as const;

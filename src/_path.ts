@@ -1,0 +1,63 @@
+/**
+ * File system paths given by users: checked, encoded as C strings, and their
+ * file type read with `stat(2)` (no `--allow-read` needed).
+ *
+ * @module
+ */
+import { cString } from "../ffi/cstring.ts";
+import { errno, libc } from "../ffi/libc.ts";
+import { C, ERRNO, SIZEOF } from "../ffi/platform.ts";
+import { errorFromCode } from "./errors.ts";
+
+/** A path as a string, or a `file:` URL. */
+export type PathLike = string | URL;
+
+/** The path as text, checked: a non-empty string without NUL, shorter than PATH_MAX. */
+export function pathText(path: PathLike, what = "path"): string {
+  if (path instanceof URL) {
+    if (path.protocol !== "file:") {
+      throw new TypeError(`${what} must be a file: URL, got ${path.href}`);
+    }
+    path = decodeURIComponent(path.pathname);
+  }
+  if (typeof path !== "string") throw new TypeError(`${what} must be a string or file: URL`);
+  if (path === "") throw new TypeError(`${what} must not be empty`);
+  const bytes = new TextEncoder().encode(path).byteLength;
+  if (bytes >= C.PATH_MAX) {
+    throw new RangeError(
+      `${what} is ${bytes} bytes long; the limit (PATH_MAX) is ${C.PATH_MAX - 1}`,
+    );
+  }
+  return path;
+}
+
+/** `path` as a NUL-terminated C string. */
+export function cPath(path: string): Uint8Array<ArrayBuffer> {
+  return cString(path, "path");
+}
+
+/** The kind of file at a path, from `st_mode`. */
+export type FileKind = "fifo" | "file" | "directory" | "socket" | "other";
+
+/** The kind of file at `path`, or `null` when nothing is there. */
+export function fileKind(path: string): FileKind | null {
+  const buf = new Uint8Array(SIZEOF.stat);
+  if (libc.stat(cPath(path), buf) < 0) {
+    const code = errno();
+    if (code === ERRNO.ENOENT) return null;
+    throw errorFromCode(code, "stat", { path });
+  }
+  const mode = new DataView(buf.buffer).getUint32(SIZEOF.stat_st_mode, true) & C.S_IFMT;
+  switch (mode) {
+    case C.S_IFIFO:
+      return "fifo";
+    case C.S_IFREG:
+      return "file";
+    case C.S_IFDIR:
+      return "directory";
+    case C.S_IFSOCK:
+      return "socket";
+    default:
+      return "other";
+  }
+}
