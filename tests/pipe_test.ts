@@ -1,0 +1,256 @@
+import assert from "node:assert/strict";
+import { FdReader, FdWriter, IpcError, pipe, spawn } from "../mod.ts";
+
+const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
+const openFdCount = () => [...Deno.readDirSync("/proc/self/fd")].length;
+
+/** Reads until end of file. */
+async function readAll(reader: FdReader): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(reader.readable).arrayBuffer());
+}
+
+function pattern(size: number, seed: number): Uint8Array {
+  const b = new Uint8Array(size);
+  let x = seed >>> 0;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1664525 + 1013904223) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+Deno.test("pipe() carries bytes and strings, sync and async", async (t) => {
+  const before = openFdCount();
+  await t.step("writeSync + readSync", () => {
+    using p = pipe();
+    assert.equal(p.writer.writeSync(new Uint8Array([1, 2, 3])), 3);
+    const buf = new Uint8Array(8);
+    assert.equal(p.reader.readSync(buf), 3);
+    assert.deepEqual([...buf.subarray(0, 3)], [1, 2, 3]);
+  });
+  await t.step("write + read, UTF-8 strings", async () => {
+    using p = pipe();
+    assert.equal(await p.writer.write("héllo"), 6);
+    const buf = new Uint8Array(16);
+    const n = await p.reader.read(buf);
+    assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "héllo");
+  });
+  await t.step("a read waits for data written later", async () => {
+    using p = pipe();
+    const buf = new Uint8Array(4);
+    const pending = p.reader.read(buf);
+    setTimeout(() => p.writer.writeSync("late"), 20);
+    assert.equal(await pending, 4);
+    assert.equal(new TextDecoder().decode(buf), "late");
+  });
+  await t.step("an empty buffer reads 0 at once, an empty write writes 0", async () => {
+    using p = pipe();
+    assert.equal(await p.reader.read(new Uint8Array(0)), 0);
+    assert.equal(p.reader.readSync(new Uint8Array(0)), 0);
+    assert.equal(await p.writer.write(new Uint8Array(0)), 0);
+  });
+  await t.step("tryRead/tryWrite never wait", () => {
+    using p = pipe();
+    assert.throws(() => p.reader.tryRead(new Uint8Array(4)), (e: unknown) => {
+      assert.ok(e instanceof Deno.errors.WouldBlock);
+      assert.equal((e as IpcError).code, "EAGAIN");
+      assert.equal((e as IpcError).syscall, "read");
+      return true;
+    });
+    // Fill the pipe: tryWrite takes what fits, then refuses.
+    const big = new Uint8Array(1 << 20);
+    const n = p.writer.tryWrite(big);
+    assert.ok(n > 0 && n < big.length);
+    assert.throws(() => p.writer.tryWrite(big), Deno.errors.WouldBlock);
+    assert.equal(p.reader.tryRead(new Uint8Array(10)), 10);
+  });
+  assert.equal(openFdCount(), before);
+});
+
+Deno.test("pipe() end of file comes when every writer has closed", async (t) => {
+  await t.step("in one process", async () => {
+    const { reader, writer } = pipe();
+    writer.writeSync("last words");
+    writer.close();
+    const buf = new Uint8Array(64);
+    assert.equal(await reader.read(buf), 10);
+    assert.equal(await reader.read(buf), null);
+    assert.equal(reader.readSync(buf), null);
+    reader.close();
+  });
+  await t.step("a child's copy of the writer keeps the pipe open until the child exits", async () => {
+    const { reader, writer } = pipe();
+    const child = spawn(fixture("pipe_write.ts"), { args: ["text", "from child"], fds: { 3: writer } });
+    writer.close();
+    const got = new TextDecoder().decode(await readAll(reader));
+    assert.equal(got, "from child");
+    assert.equal((await child.status).code, 0);
+  });
+});
+
+Deno.test("pipe() writing with no reader is BrokenPipe, not a SIGPIPE death", async () => {
+  const { reader, writer } = pipe();
+  reader.close();
+  const check = (e: unknown) => {
+    assert.ok(e instanceof Deno.errors.BrokenPipe);
+    const info = e as IpcError;
+    assert.equal(info.code, "EPIPE");
+    assert.equal(info.errno, 32);
+    assert.equal(info.syscall, "write");
+    assert.equal(typeof (e as { fd?: number }).fd, "number");
+    return true;
+  };
+  assert.throws(() => writer.writeSync("x"), check);
+  await assert.rejects(writer.write("x"), check);
+  writer.close();
+});
+
+Deno.test("pipe() a 16 MiB write arrives whole", async (t) => {
+  const size = 16 << 20;
+  await t.step("async write and read in one process", async () => {
+    using p = pipe();
+    const data = pattern(size, 1);
+    const writing = p.writer.write(data).then((n) => {
+      p.writer.close();
+      return n;
+    });
+    const got = await readAll(p.reader);
+    assert.equal(await writing, size);
+    assert.equal(got.length, size);
+    assert.deepEqual(got, data);
+  });
+  await t.step("one writeSync in a child, read in the parent", async () => {
+    const { reader, writer } = pipe();
+    const child = spawn(fixture("pipe_write.ts"), { args: ["pattern", String(size), "7"], fds: { 3: writer } });
+    writer.close();
+    const got = await readAll(reader);
+    assert.equal((await child.status).code, 0);
+    assert.equal(got.length, size);
+    assert.deepEqual(got, pattern(size, 7));
+  });
+});
+
+Deno.test("pipe() writes of at most PIPE_BUF bytes from several processes never interleave", async () => {
+  const { reader, writer } = pipe();
+  const writers = 4, records = 200, size = 4096;
+  const children = Array.from(
+    { length: writers },
+    (_, i) =>
+      spawn(fixture("pipe_write.ts"), {
+        args: ["records", String(i + 1), String(records), String(size)],
+        fds: { 3: writer },
+      }),
+  );
+  writer.close();
+  const got = await readAll(reader);
+  for (const c of children) assert.equal((await c.status).code, 0);
+  assert.equal(got.length, writers * records * size);
+  const counts = new Array(writers + 1).fill(0);
+  for (let off = 0; off < got.length; off += size) {
+    const id = got[off];
+    assert.ok(got.subarray(off, off + size).every((b) => b === id), `record at ${off} is torn`);
+    counts[id]++;
+  }
+  assert.deepEqual(counts.slice(1), new Array(writers).fill(records));
+});
+
+Deno.test("pipe() Web Streams like Deno.FsFile", async (t) => {
+  await t.step("pipeTo(writer.writable) then reader.readable", async () => {
+    const { reader, writer } = pipe();
+    const chunks = ["one ", "two ", "three"].map((s) => new TextEncoder().encode(s));
+    const [, text] = await Promise.all([
+      ReadableStream.from(chunks).pipeTo(writer.writable),
+      new Response(reader.readable).text(),
+    ]);
+    assert.equal(text, "one two three");
+    assert.ok(writer.closed, "closing the writable closes the writer");
+    assert.ok(reader.closed, "end of the readable closes the reader");
+  });
+  await t.step("cancelling the readable closes the reader", async () => {
+    const { reader, writer } = pipe();
+    await reader.readable.cancel();
+    assert.ok(reader.closed);
+    writer.close();
+  });
+  await t.step("aborting the writable closes the writer; the reader still gets what was written", async () => {
+    const { reader, writer } = pipe();
+    const w = writer.writable.getWriter();
+    await w.write(new Uint8Array([9]));
+    await w.abort();
+    assert.ok(writer.closed);
+    assert.deepEqual([...await readAll(reader)], [9]);
+  });
+});
+
+Deno.test("pipe() handles: close, dispose, use after close, bad arguments", async (t) => {
+  const before = openFdCount();
+  await t.step("close twice is a no-op; use after close is BadResource", async () => {
+    const { reader, writer } = pipe();
+    reader.close();
+    reader.close();
+    writer.close();
+    writer[Symbol.dispose]();
+    assert.throws(() => reader.fd, Deno.errors.BadResource);
+    assert.throws(() => reader.readSync(new Uint8Array(1)), Deno.errors.BadResource);
+    await assert.rejects(reader.read(new Uint8Array(1)), Deno.errors.BadResource);
+    assert.throws(() => writer.writeSync("x"), Deno.errors.BadResource);
+    await assert.rejects(writer.write("x"), Deno.errors.BadResource);
+  });
+  await t.step("closing a reader rejects its pending read", async () => {
+    const { reader, writer } = pipe();
+    const pending = reader.read(new Uint8Array(1));
+    reader.close();
+    await assert.rejects(pending, Deno.errors.BadResource);
+    writer.close();
+  });
+  await t.step("using closes both ends", () => {
+    let kept: FdReader;
+    {
+      using p = pipe();
+      kept = p.reader;
+    }
+    assert.ok(kept.closed);
+  });
+  await t.step("bad arguments are TypeError/RangeError before any syscall", async () => {
+    using p = pipe();
+    // deno-lint-ignore no-explicit-any
+    const bad = [1, "x", [1], new ArrayBuffer(4), null] as any[];
+    for (const b of bad) {
+      assert.throws(() => p.reader.readSync(b), TypeError);
+      await assert.rejects(p.reader.read(b), TypeError);
+    }
+    // deno-lint-ignore no-explicit-any
+    assert.throws(() => p.writer.writeSync(42 as any), TypeError);
+    await assert.rejects(p.reader.read(new Uint8Array(1), { timeout: -1 }), RangeError);
+    // deno-lint-ignore no-explicit-any
+    await assert.rejects(p.reader.read(new Uint8Array(1), { signal: {} as any }), TypeError);
+    assert.throws(() => new FdReader(-1), TypeError);
+    assert.throws(() => new FdReader(1.5), TypeError);
+    assert.throws(() => new FdReader(p.writer.fd), /not open for reading/);
+    assert.throws(() => new FdWriter(p.reader.fd), /not open for writing/);
+    assert.throws(() => new FdReader(1 << 20), (e: unknown) => {
+      assert.ok(e instanceof Deno.errors.BadResource);
+      assert.equal((e as IpcError).code, "EBADF");
+      assert.equal((e as IpcError).syscall, "fcntl");
+      return true;
+    });
+  });
+  await t.step("timeouts reject with TimedOut, sync and async", async () => {
+    using p = pipe();
+    await assert.rejects(p.reader.read(new Uint8Array(1), { timeout: 10 }), Deno.errors.TimedOut);
+    assert.throws(() => p.reader.readSync(new Uint8Array(1), { timeout: 10 }), Deno.errors.TimedOut);
+    p.writer.tryWrite(new Uint8Array(1 << 20)); // fill it
+    const err = await p.writer.write(new Uint8Array(1 << 20), { timeout: 10 }).catch((e) => e);
+    assert.ok(err instanceof Deno.errors.TimedOut);
+    assert.equal((err as { bytesWritten?: number }).bytesWritten, 0);
+  });
+  await t.step("an aborted read rejects with the signal's reason", async () => {
+    using p = pipe();
+    const ac = new AbortController();
+    const pending = p.reader.read(new Uint8Array(1), { signal: ac.signal });
+    ac.abort(new Error("stop"));
+    await assert.rejects(pending, /stop/);
+    await assert.rejects(p.reader.read(new Uint8Array(1), { signal: ac.signal }), /stop/);
+  });
+  assert.equal(openFdCount(), before);
+});
