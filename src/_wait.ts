@@ -36,6 +36,8 @@ export const WRITABLE: number = C.EPOLLOUT;
 
 /** Pool threads that {@link parked} calls may hold at once. */
 export const PARK_BUDGET = 4;
+/** How often a cancelled parked call is nudged again until it returns. */
+const NUDGE_MS = 2;
 
 const MAX_EVENTS = 64;
 const EVENT_SIZE = SIZEOF.epoll_event;
@@ -331,45 +333,55 @@ export async function parked<T>(
 ): Promise<T> {
   const signal = options?.signal;
   if (signal?.aborted) throw signal.reason;
-  if (parkedNow >= PARK_BUDGET) {
-    await new Promise<void>((resolve, reject) => {
-      const turn = () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      };
-      const onAbort = () => {
-        parkQueue.splice(parkQueue.indexOf(turn), 1);
-        reject(signal!.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      parkQueue.push(turn);
-    });
-  }
-  parkedNow++;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let cancelled: unknown = undefined;
-  const onAbort = () => {
-    cancelled ??= signal!.reason;
+  let cancelled: { reason: unknown } | undefined;
+  let leaveQueue: ((reason: unknown) => void) | undefined;
+  let nudger: ReturnType<typeof setInterval> | undefined;
+  let running = false;
+  const stop = (reason: unknown) => {
+    if (cancelled !== undefined) return;
+    cancelled = { reason };
+    if (!running) return leaveQueue?.(reason);
+    // The call may not have entered the kernel yet: nudge until it returns.
     cancel();
+    nudger = setInterval(cancel, NUDGE_MS);
   };
+  const onAbort = () => stop(signal!.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = options?.timeout === undefined
+    ? undefined
+    : setTimeout(() => stop(timedOut()), options.timeout);
   try {
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (options?.timeout !== undefined) {
-      timer = setTimeout(() => {
-        cancelled ??= timedOut();
-        cancel();
-      }, options.timeout);
+    if (parkedNow >= PARK_BUDGET) {
+      await new Promise<void>((resolve, reject) => {
+        parkQueue.push(resolve);
+        leaveQueue = (reason) => {
+          const at = parkQueue.indexOf(resolve);
+          if (at >= 0) parkQueue.splice(at, 1);
+          reject(reason);
+        };
+      });
+      // Cancelled just as our turn came: hand the turn on.
+      if (cancelled !== undefined) {
+        parkQueue.shift()?.();
+        throw cancelled.reason;
+      }
     }
-    const result = await call();
-    if (cancelled !== undefined) {
-      release(result);
-      throw cancelled;
+    parkedNow++;
+    running = true;
+    try {
+      const result = await call();
+      if (cancelled !== undefined) {
+        release(result);
+        throw cancelled.reason;
+      }
+      return result;
+    } finally {
+      parkedNow--;
+      parkQueue.shift()?.();
     }
-    return result;
   } finally {
     clearTimeout(timer);
+    clearInterval(nudger);
     signal?.removeEventListener("abort", onAbort);
-    parkedNow--;
-    parkQueue.shift()?.();
   }
 }
