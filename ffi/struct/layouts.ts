@@ -1,0 +1,80 @@
+/**
+ * The struct layouts of the platform this runs on, chosen by
+ * `Deno.build.os`/`Deno.build.arch`. Importing never fails; using a layout on
+ * a platform without a table throws `Deno.errors.NotSupported`, never returns
+ * a wrong layout.
+ *
+ * @module
+ */
+import * as linuxX64 from "./layouts/linux_x86_64.ts";
+
+/**
+ * The layouts of one platform, by C struct name.
+ *
+ * @example
+ * ```ts
+ * import { type Layouts, layouts } from "@libc/ipc/struct";
+ * const { sembuf }: Layouts = layouts;
+ * console.log(sembuf.size); // 6
+ * ```
+ */
+export type Layouts = typeof linuxX64;
+
+const tables: Readonly<Record<string, Layouts>> = { "linux x86_64": linuxX64 };
+
+/**
+ * Layouts for a platform, or an object whose every member throws
+ * `Deno.errors.NotSupported` when read.
+ *
+ * @param os An operating system, as in `Deno.build.os`.
+ * @param arch A CPU architecture, as in `Deno.build.arch`.
+ * @returns The platform's layouts.
+ *
+ * @example
+ * ```ts
+ * import { layoutsFor } from "@libc/ipc/struct";
+ * console.log(layoutsFor("linux", "x86_64").timespec.size); // 16
+ * try {
+ *   layoutsFor("windows", "x86_64").timespec;
+ * } catch (e) {
+ *   console.log(e instanceof Deno.errors.NotSupported); // true
+ * }
+ * ```
+ */
+export function layoutsFor(os: string, arch: string): Layouts {
+  const platform = `${os} ${arch}`;
+  const table = tables[platform];
+  if (table) return table;
+  const unsupported = {} as Layouts;
+  for (const name of Object.keys(linuxX64)) {
+    Object.defineProperty(unsupported, name, {
+      enumerable: true,
+      get(): never {
+        throw new Deno.errors.NotSupported(
+          `@libc/ipc has no struct layouts for ${platform} yet (struct ${name}; supported: ${
+            Object.keys(tables).join(", ")
+          })`,
+        );
+      },
+    });
+  }
+  return Object.freeze(unsupported);
+}
+
+/**
+ * The struct layouts of this platform (Linux x86_64 glibc so far), by C name:
+ * `msgbuf`, `sembuf`, `timespec`, `ipc_perm`, `msqid_ds`, `shmid_ds`,
+ * `semid_ds`, `mq_attr`, `sockaddr_un`, `in_addr`, `in6_addr`, `sockaddr_in`,
+ * `sockaddr_in6`, `iovec`, `msghdr`, `cmsghdr`, `ucred`, `pollfd`,
+ * `signalfd_siginfo`. Reading one on another platform throws
+ * `Deno.errors.NotSupported`.
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * const { sembuf } = layouts;
+ * const op = sembuf.encode({ sem_num: 0, sem_op: 1, sem_flg: 0 });
+ * console.log(sembuf.decode(op)); // { sem_num: 0, sem_op: 1, sem_flg: 0 }
+ * ```
+ */
+export const layouts: Layouts = layoutsFor(Deno.build.os, Deno.build.arch);
