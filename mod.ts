@@ -23,6 +23,7 @@
  */
 export { IpcError, type SystemError, type SystemErrorInfo } from "./src/errors.ts";
 export type { WaitOptions } from "./src/_wait.ts";
+export { FdHandle } from "./src/fd_handle.ts";
 export { FdReader, type SyncWaitOptions } from "./src/fd_reader.ts";
 export { FdWriter, type WriteData } from "./src/fd_writer.ts";
 export { type Pipe, pipe } from "./src/pipe.ts";
@@ -39,6 +40,7 @@ export {
 export {
   Fifo,
   type FifoCreateOptions,
+  type FifoEnd,
   type FifoOpenOptions,
   type FifoOpenSyncOptions,
   type FifoSide,

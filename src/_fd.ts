@@ -1,14 +1,12 @@
 /**
- * What every file-descriptor handle shares: ownership of the fd, non-blocking
- * mode (the waiting engine needs it), close-on-exec, idempotent close that
- * cancels pending waits, and use-after-close errors.
+ * Checks shared by the file-descriptor handles: adopting an fd (non-blocking
+ * mode, which the waiting engine needs, and close-on-exec) and buffer types.
  *
  * @module
  */
 import { libc } from "../ffi/libc.ts";
 import { C } from "../ffi/platform.ts";
-import { closedError, lastError } from "./errors.ts";
-import { fdEngine, Spinner } from "./_wait.ts";
+import { lastError } from "./errors.ts";
 
 /** How a descriptor may be used, from its open flags. */
 export type Access = "read" | "write";
@@ -31,53 +29,6 @@ export function adoptFd(fd: number, access: Access, what: string): void {
     throw lastError("fcntl", { fd });
   }
   if (libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC) < 0) throw lastError("fcntl", { fd });
-}
-
-/** Base of the fd handles: owns one descriptor until `close()`. */
-export abstract class FdHandle implements Disposable {
-  #fd: number;
-  /** Spin state of this handle's waits (see the waiting engine). */
-  protected readonly spinner: Spinner = new Spinner();
-
-  /** @param fd an open descriptor this handle now owns */
-  protected constructor(fd: number) {
-    this.#fd = fd;
-  }
-
-  /** Name used in error messages. */
-  protected abstract get what(): string;
-
-  /**
-   * The descriptor number, e.g. to hand it to a child with `spawn(..., { fds })`.
-   * @throws {Deno.errors.BadResource} after `close()`.
-   */
-  get fd(): number {
-    if (this.#fd < 0) throw closedError(this.what);
-    return this.#fd;
-  }
-
-  /** Whether `close()` has been called. */
-  get closed(): boolean {
-    return this.#fd < 0;
-  }
-
-  /**
-   * Closes the descriptor; pending waits on it reject with `BadResource`.
-   * Closing twice does nothing.
-   */
-  close(): void {
-    const fd = this.#fd;
-    if (fd < 0) return;
-    this.#fd = -1;
-    fdEngine.cancelFd(fd, closedError(this.what));
-    // close(2) releases the fd even when it reports EINTR or EIO; nothing to retry.
-    libc.close(fd);
-  }
-
-  /** Closes the descriptor (`using` support). */
-  [Symbol.dispose](): void {
-    this.close();
-  }
 }
 
 /** Checks that `buf` is a Uint8Array (FFI would pass anything else as NULL or fail obscurely). */

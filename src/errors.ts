@@ -53,6 +53,7 @@ export class IpcError extends Error implements SystemErrorInfo {
   syscall: string;
 
   /**
+   * Creates the error; the library does this for every failed call without a Deno error class.
    * @param message the text of the error
    * @param info what the failed call reports
    */

@@ -7,13 +7,15 @@ import { errno, libc } from "../ffi/libc.ts";
 import { ERRNO } from "../ffi/platform.ts";
 import { MAX_IO } from "../ffi/symbols/unistd.ts";
 import { errorFromCode } from "./errors.ts";
-import { adoptFd, checkBuffer, FdHandle } from "./_fd.ts";
+import { adoptFd, checkBuffer } from "./_fd.ts";
+import { FdHandle } from "./fd_handle.ts";
 import {
   AGAIN,
   checkWaitOptions,
   deadlineOf,
   pollSync,
   READABLE,
+  Spinner,
   untilReady,
   type WaitOptions,
 } from "./_wait.ts";
@@ -44,6 +46,7 @@ export interface SyncWaitOptions {
  * ```
  */
 export class FdReader extends FdHandle {
+  #spinner = new Spinner();
   #readable?: ReadableStream<Uint8Array<ArrayBuffer>>;
 
   /**
@@ -106,7 +109,7 @@ export class FdReader extends FdHandle {
         () => this.#attempt(buf),
         options?.signal,
         deadlineOf(options),
-        this.spinner,
+        this.#spinner,
       );
     } catch (e) {
       return Promise.reject(e);

@@ -7,12 +7,14 @@ import { errno, libc } from "../ffi/libc.ts";
 import { ERRNO } from "../ffi/platform.ts";
 import { MAX_IO } from "../ffi/symbols/unistd.ts";
 import { errorFromCode } from "./errors.ts";
-import { adoptFd, checkBuffer, FdHandle } from "./_fd.ts";
+import { adoptFd, checkBuffer } from "./_fd.ts";
+import { FdHandle } from "./fd_handle.ts";
 import {
   AGAIN,
   checkWaitOptions,
   deadlineOf,
   pollSync,
+  Spinner,
   untilReady,
   type WaitOptions,
   WRITABLE,
@@ -49,6 +51,7 @@ function bytesOf(data: WriteData): Uint8Array {
  * ```
  */
 export class FdWriter extends FdHandle {
+  #spinner = new Spinner();
   #writable?: WritableStream<Uint8Array>;
 
   /**
@@ -113,7 +116,7 @@ export class FdWriter extends FdHandle {
           () => this.#attempt(bytes, offset),
           options?.signal,
           deadline,
-          this.spinner,
+          this.#spinner,
         );
       }
     } catch (e) {

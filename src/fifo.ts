@@ -37,8 +37,11 @@ export interface FifoOpenSyncOptions {
   wait?: boolean;
 }
 
-/** Which side of a FIFO to open. */
+/** Which side of a FIFO to open: `"r"` to read, `"w"` to write. */
 export type FifoSide = "r" | "w";
+
+/** The handle {@link Fifo.open} returns for a side: a {@link FdReader} for `"r"`, a {@link FdWriter} for `"w"`. */
+export type FifoEnd<S extends FifoSide> = S extends "r" ? FdReader : FdWriter;
 
 function checkMode(mode: unknown): number {
   if (mode === undefined) return 0o600;
@@ -66,9 +69,9 @@ function flagsOf(side: FifoSide): number {
   return (side === "r" ? C.O_RDONLY : C.O_WRONLY) | C.O_CLOEXEC;
 }
 
-function handleOf(fd: number, side: FifoSide): FdReader | FdWriter {
+function handleOf<S extends FifoSide>(fd: number, side: S): FifoEnd<S> {
   try {
-    return side === "r" ? new FdReader(fd) : new FdWriter(fd);
+    return (side === "r" ? new FdReader(fd) : new FdWriter(fd)) as FifoEnd<S>;
   } catch (e) {
     libc.close(fd);
     throw e;
@@ -173,18 +176,11 @@ export class Fifo {
    * Fifo.unlink(path);
    * ```
    */
-  static open(path: PathLike, side: "r", options?: FifoOpenOptions): Promise<FdReader>;
-  static open(path: PathLike, side: "w", options?: FifoOpenOptions): Promise<FdWriter>;
-  static open(
+  static async open<S extends FifoSide>(
     path: PathLike,
-    side: FifoSide,
-    options?: FifoOpenOptions,
-  ): Promise<FdReader | FdWriter>;
-  static async open(
-    path: PathLike,
-    side: FifoSide,
+    side: S,
     options: FifoOpenOptions = {},
-  ): Promise<FdReader | FdWriter> {
+  ): Promise<FifoEnd<S>> {
     const p = pathText(path);
     checkSide(side);
     checkWaitOptions(options);
@@ -242,18 +238,11 @@ export class Fifo {
    * Fifo.unlink(path);
    * ```
    */
-  static openSync(path: PathLike, side: "r", options?: FifoOpenSyncOptions): FdReader;
-  static openSync(path: PathLike, side: "w", options?: FifoOpenSyncOptions): FdWriter;
-  static openSync(
+  static openSync<S extends FifoSide>(
     path: PathLike,
-    side: FifoSide,
-    options?: FifoOpenSyncOptions,
-  ): FdReader | FdWriter;
-  static openSync(
-    path: PathLike,
-    side: FifoSide,
+    side: S,
     options: FifoOpenSyncOptions = {},
-  ): FdReader | FdWriter {
+  ): FifoEnd<S> {
     const p = pathText(path);
     checkSide(side);
     checkIsFifo(p, "open");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FdReader, FdWriter, IpcError, pipe, spawn } from "../mod.ts";
+import { FdReader, FdWriter, type IpcError, pipe, spawn } from "../mod.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
 const openFdCount = () => [...Deno.readDirSync("/proc/self/fd")].length;
@@ -87,14 +87,20 @@ Deno.test("pipe() end of file comes when every writer has closed", async (t) => 
     assert.equal(reader.readSync(buf), null);
     reader.close();
   });
-  await t.step("a child's copy of the writer keeps the pipe open until the child exits", async () => {
-    const { reader, writer } = pipe();
-    const child = spawn(fixture("pipe_write.ts"), { args: ["text", "from child"], fds: { 3: writer } });
-    writer.close();
-    const got = new TextDecoder().decode(await readAll(reader));
-    assert.equal(got, "from child");
-    assert.equal((await child.status).code, 0);
-  });
+  await t.step(
+    "a child's copy of the writer keeps the pipe open until the child exits",
+    async () => {
+      const { reader, writer } = pipe();
+      const child = spawn(fixture("pipe_write.ts"), {
+        args: ["text", "from child"],
+        fds: { 3: writer },
+      });
+      writer.close();
+      const got = new TextDecoder().decode(await readAll(reader));
+      assert.equal(got, "from child");
+      assert.equal((await child.status).code, 0);
+    },
+  );
 });
 
 Deno.test("pipe() writing with no reader is BrokenPipe, not a SIGPIPE death", async () => {
@@ -130,7 +136,10 @@ Deno.test("pipe() a 16 MiB write arrives whole", async (t) => {
   });
   await t.step("one writeSync in a child, read in the parent", async () => {
     const { reader, writer } = pipe();
-    const child = spawn(fixture("pipe_write.ts"), { args: ["pattern", String(size), "7"], fds: { 3: writer } });
+    const child = spawn(fixture("pipe_write.ts"), {
+      args: ["pattern", String(size), "7"],
+      fds: { 3: writer },
+    });
     writer.close();
     const got = await readAll(reader);
     assert.equal((await child.status).code, 0);
@@ -181,14 +190,17 @@ Deno.test("pipe() Web Streams like Deno.FsFile", async (t) => {
     assert.ok(reader.closed);
     writer.close();
   });
-  await t.step("aborting the writable closes the writer; the reader still gets what was written", async () => {
-    const { reader, writer } = pipe();
-    const w = writer.writable.getWriter();
-    await w.write(new Uint8Array([9]));
-    await w.abort();
-    assert.ok(writer.closed);
-    assert.deepEqual([...await readAll(reader)], [9]);
-  });
+  await t.step(
+    "aborting the writable closes the writer; the reader still gets what was written",
+    async () => {
+      const { reader, writer } = pipe();
+      const w = writer.writable.getWriter();
+      await w.write(new Uint8Array([9]));
+      await w.abort();
+      assert.ok(writer.closed);
+      assert.deepEqual([...await readAll(reader)], [9]);
+    },
+  );
 });
 
 Deno.test("pipe() handles: close, dispose, use after close, bad arguments", async (t) => {
@@ -247,7 +259,10 @@ Deno.test("pipe() handles: close, dispose, use after close, bad arguments", asyn
   await t.step("timeouts reject with TimedOut, sync and async", async () => {
     using p = pipe();
     await assert.rejects(p.reader.read(new Uint8Array(1), { timeout: 10 }), Deno.errors.TimedOut);
-    assert.throws(() => p.reader.readSync(new Uint8Array(1), { timeout: 10 }), Deno.errors.TimedOut);
+    assert.throws(
+      () => p.reader.readSync(new Uint8Array(1), { timeout: 10 }),
+      Deno.errors.TimedOut,
+    );
     p.writer.tryWrite(new Uint8Array(1 << 20)); // fill it
     const err = await p.writer.write(new Uint8Array(1 << 20), { timeout: 10 }).catch((e) => e);
     assert.ok(err instanceof Deno.errors.TimedOut);

@@ -1,0 +1,67 @@
+/**
+ * {@link FdHandle}: what every file-descriptor handle shares.
+ *
+ * @module
+ */
+import { libc } from "../ffi/libc.ts";
+import { closedError } from "./errors.ts";
+import { fdEngine } from "./_wait.ts";
+
+/**
+ * Base of the file-descriptor handles ({@link FdReader}, {@link FdWriter}): owns
+ * one descriptor until `close()`, which is idempotent and rejects pending waits
+ * on it; any use after `close()` throws `Deno.errors.BadResource`.
+ *
+ * @example
+ * ```ts
+ * import { type FdHandle, pipe } from "@libc/ipc";
+ * const { reader, writer } = pipe();
+ * for (const end of [reader, writer] as FdHandle[]) end.close();
+ * console.log(reader.closed); // true
+ * ```
+ */
+export abstract class FdHandle implements Disposable {
+  #fd: number;
+  /**
+   * Takes ownership of `fd` (subclasses check it first).
+   * @param fd an open descriptor this handle now owns
+   */
+  protected constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** Name used in error messages. */
+  protected abstract get what(): string;
+
+  /**
+   * The descriptor number, e.g. to hand it to a child with `spawn(..., { fds })`.
+   * @throws {Deno.errors.BadResource} after `close()`.
+   */
+  get fd(): number {
+    if (this.#fd < 0) throw closedError(this.what);
+    return this.#fd;
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /**
+   * Closes the descriptor; pending waits on it reject with `BadResource`.
+   * Closing twice does nothing.
+   */
+  close(): void {
+    const fd = this.#fd;
+    if (fd < 0) return;
+    this.#fd = -1;
+    fdEngine.cancelFd(fd, closedError(this.what));
+    // close(2) releases the fd even when it reports EINTR or EIO; nothing to retry.
+    libc.close(fd);
+  }
+
+  /** Closes the descriptor (`using` support). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
