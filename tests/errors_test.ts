@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { errorFromCode } from "../src/errors.ts";
+import { IpcError } from "../mod.ts";
+import { ERRNO } from "../ffi/platform.ts";
+
+Deno.test("errors: a kernel refusal becomes Deno's class where one fits, else IpcError", async (t) => {
+  const cases: Array<[string, new (...args: never[]) => Error]> = [
+    ["ENOENT", Deno.errors.NotFound],
+    ["EEXIST", Deno.errors.AlreadyExists],
+    ["EACCES", Deno.errors.PermissionDenied],
+    ["EPERM", Deno.errors.PermissionDenied],
+    ["EAGAIN", Deno.errors.WouldBlock],
+    ["ETIMEDOUT", Deno.errors.TimedOut],
+    ["EINTR", Deno.errors.Interrupted],
+    ["EPIPE", Deno.errors.BrokenPipe],
+    ["EBADF", Deno.errors.BadResource],
+    ["EADDRINUSE", Deno.errors.AddrInUse],
+    ["ECONNREFUSED", Deno.errors.ConnectionRefused],
+    ["EINVAL", IpcError],
+    ["EIDRM", IpcError],
+    ["E2BIG", IpcError],
+    ["ENXIO", IpcError],
+  ];
+  for (const [code, Class] of cases) {
+    await t.step(`${code} → ${Class.name}`, () => {
+      const e = errorFromCode(ERRNO[code], "msgrcv", { path: "/x" });
+      assert.ok(e instanceof Class);
+      assert.equal(e.code, code);
+      assert.equal(e.errno, ERRNO[code]);
+      assert.equal(e.syscall, "msgrcv");
+      assert.equal(e.path, "/x");
+      assert.match(e.message, new RegExp(`\\(os error ${ERRNO[code]}\\): msgrcv '/x'$`));
+    });
+  }
+  await t.step("the message names the fd or pid when there is no path", () => {
+    assert.match(errorFromCode(ERRNO.EBADF, "read", { fd: 7 }).message, /: read fd 7$/);
+    assert.match(errorFromCode(ERRNO.ESRCH, "kill", { pid: 42 }).message, /: kill pid 42$/);
+  });
+  await t.step("IpcError is an Error with a name of its own", () => {
+    const e = errorFromCode(ERRNO.EINVAL, "semop");
+    assert.ok(e instanceof Error);
+    assert.equal(e.name, "IpcError");
+    assert.match(e.message, /^Invalid argument \(os error 22\): semop$/);
+  });
+});
