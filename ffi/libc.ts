@@ -10,6 +10,7 @@ import { LIBC_PATH } from "./platform.ts";
 import { errno as errnoSymbols } from "./symbols/errno.ts";
 import { fcntl } from "./symbols/fcntl.ts";
 import { poll } from "./symbols/poll.ts";
+import { sched } from "./symbols/sched.ts";
 import { spawn } from "./symbols/spawn.ts";
 import { unistd } from "./symbols/unistd.ts";
 
@@ -17,6 +18,7 @@ const symbols = {
   ...errnoSymbols,
   ...fcntl,
   ...poll,
+  ...sched,
   ...spawn,
   ...unistd,
 } as const;

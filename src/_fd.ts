@@ -2,8 +2,14 @@
  * Checks shared by the file-descriptor handles: adopting an fd (non-blocking
  * mode, which the waiting engine needs, and close-on-exec) and buffer types.
  *
+ * `O_NONBLOCK` belongs to the open file description, which a parent and child
+ * share after a hand-over. So a pipe or FIFO is never switched in place: the
+ * side that wants another mode gets a description of its own, reopened through
+ * `/proc/self/fd` (see {@link reopenPipe}).
+ *
  * @module
  */
+import { cString } from "../ffi/cstring.ts";
 import { libc } from "../ffi/libc.ts";
 import { C } from "../ffi/platform.ts";
 import { lastError } from "./errors.ts";
@@ -25,10 +31,42 @@ export function adoptFd(fd: number, access: Access, what: string): void {
       `${what}: fd ${fd} is not open for ${access === "read" ? "reading" : "writing"}`,
     );
   }
-  if ((flags & C.O_NONBLOCK) === 0 && libc.fcntl(fd, C.F_SETFL, flags | C.O_NONBLOCK) < 0) {
-    throw lastError("fcntl", { fd });
+  if ((flags & C.O_NONBLOCK) === 0) {
+    const own = isPipe(fd) ? reopenPipe(fd, flags, true) : -1;
+    if (own >= 0) {
+      // dup3 puts our own description at the same number, atomically.
+      const r = libc.dup3(own, fd, C.O_CLOEXEC);
+      libc.close(own);
+      if (r < 0) throw lastError("dup3", { fd });
+    } else if (libc.fcntl(fd, C.F_SETFL, flags | C.O_NONBLOCK) < 0) {
+      // Not a pipe (a terminal, a file): the shared description goes non-blocking.
+      throw lastError("fcntl", { fd });
+    }
   }
   if (libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC) < 0) throw lastError("fcntl", { fd });
+}
+
+/** Whether `fd` is a pipe or FIFO (`F_GETPIPE_SZ` works on nothing else). */
+export function isPipe(fd: number): boolean {
+  return libc.fcntl(fd, C.F_GETPIPE_SZ, 0) >= 0;
+}
+
+/**
+ * Opens a new description of the pipe or FIFO behind `fd`, with the access
+ * mode of `flags` and blocking or not as asked; close-on-exec. Returns -1 when
+ * that cannot be done (no /proc, or a write side whose readers are all gone).
+ */
+export function reopenPipe(fd: number, flags: number, nonBlocking: boolean): number {
+  // Opened non-blocking so a FIFO open cannot wait for a partner here.
+  const path = cString(`/proc/self/fd/${fd}`);
+  const own = libc.open(path, (flags & 3) | C.O_NONBLOCK | C.O_CLOEXEC, 0);
+  if (own < 0 || nonBlocking) return own;
+  const got = libc.fcntl(own, C.F_GETFL, 0);
+  if (got < 0 || libc.fcntl(own, C.F_SETFL, got & ~C.O_NONBLOCK) < 0) {
+    libc.close(own);
+    return -1;
+  }
+  return own;
 }
 
 /** Checks that `buf` is a Uint8Array (FFI would pass anything else as NULL or fail obscurely). */

@@ -251,12 +251,18 @@ export class Spinner {
   static readonly MIN_MS = 0.005;
   static readonly MAX_MS = 0.1;
 
-  /** Repeats `attempt` for up to the current budget; returns its result or AGAIN. */
+  /**
+   * Repeats `attempt` for up to the current budget; returns its result or AGAIN.
+   * Each try first yields the CPU: when the other side runs on this same CPU,
+   * that lets it run now instead of after our budget; alone on the CPU,
+   * sched_yield returns at once.
+   */
   spin<T>(attempt: () => T | typeof AGAIN): T | typeof AGAIN {
     const start = performance.now();
     const end = start + this.#budgetMs;
     let now = start;
     while (now < end) {
+      libc.sched_yield();
       const r = attempt();
       now = performance.now();
       if (r !== AGAIN) {
@@ -266,6 +272,18 @@ export class Spinner {
     }
     this.#budgetMs = Math.max(Spinner.MIN_MS, this.#budgetMs / 2);
     return AGAIN;
+  }
+
+  /**
+   * After a parked wait of `waitedMs` in all: had the budget been that long,
+   * the spin would have caught it. Without this, a budget that fell to MIN_MS
+   * (e.g. while the peer was starting) never grows back: a spin can only
+   * succeed, and grow it, if the peer answers within the current budget.
+   */
+  learn(waitedMs: number): void {
+    if (waitedMs <= Spinner.MAX_MS) {
+      this.#budgetMs = Math.min(Spinner.MAX_MS, Math.max(this.#budgetMs, 1.5 * waitedMs));
+    }
   }
 }
 
@@ -281,10 +299,13 @@ export async function untilReady<T>(
   signal: AbortSignal | undefined,
   deadline: number | undefined,
   spinner?: Spinner,
+  attempted = false,
 ): Promise<T> {
   if (signal?.aborted) throw signal.reason;
-  let r = attempt();
+  // A caller that has just tried (FdReader.read) saves a syscall that would fail again.
+  let r: T | typeof AGAIN = attempted ? AGAIN : attempt();
   if (r !== AGAIN) return r;
+  const waitStart = performance.now();
   if (spinner !== undefined) {
     r = spinner.spin(attempt);
     if (r !== AGAIN) return r;
@@ -292,8 +313,32 @@ export async function untilReady<T>(
   for (;;) {
     await fdEngine.wait(fd, events, signal, deadline);
     r = attempt();
-    if (r !== AGAIN) return r;
+    if (r !== AGAIN) {
+      spinner?.learn(performance.now() - waitStart);
+      return r;
+    }
   }
+}
+
+/**
+ * The blocking twin of {@link untilReady}: the caller has just tried; spin
+ * briefly, then block the thread in `poll(2)` until `fd` is ready, and retry.
+ */
+export function untilReadySync<T>(
+  fd: number,
+  events: number,
+  attempt: () => T | typeof AGAIN,
+  deadline: number | undefined,
+  spinner: Spinner,
+): T {
+  const start = performance.now();
+  let r = spinner.spin(attempt);
+  while (r === AGAIN) {
+    pollSync(fd, events, deadline);
+    r = attempt();
+    if (r !== AGAIN) spinner.learn(performance.now() - start);
+  }
+  return r;
 }
 
 /**
@@ -301,20 +346,23 @@ export async function untilReady<T>(
  * throws `TimedOut` once `deadline` (a `performance.now()` time) has passed.
  */
 export function pollSync(fd: number, events: number, deadline?: number): void {
-  const pfd = new Uint8Array(8);
-  const view = new DataView(pfd.buffer);
-  view.setInt32(0, fd, true);
   // poll(2) takes POLL* bits; EPOLLIN/EPOLLOUT have the same values as POLLIN/POLLOUT.
-  view.setInt16(4, events, true);
+  pollView.setInt32(0, fd, true);
+  pollView.setInt16(4, events, true);
   for (;;) {
     const ms = deadline === undefined ? -1 : Math.max(0, Math.ceil(deadline - performance.now()));
-    const n = libc.poll(pfd, 1, ms);
+    const n = libc.poll(pollFd, 1, ms);
     if (n > 0) return;
     if (n === 0) throw timedOut();
     const e = lastError("poll", { fd });
     if (!(e instanceof Deno.errors.Interrupted)) throw e;
   }
 }
+
+// One struct pollfd for every pollSync: a fresh buffer and DataView per call cost
+// more than the poll(2) itself, and a thread blocks in one poll at a time.
+const pollFd = new Uint8Array(8);
+const pollView = new DataView(pollFd.buffer);
 
 let parkedNow = 0;
 const parkQueue: Array<() => void> = [];

@@ -13,10 +13,10 @@ import {
   AGAIN,
   checkWaitOptions,
   deadlineOf,
-  pollSync,
   READABLE,
   Spinner,
   untilReady,
+  untilReadySync,
   type WaitOptions,
 } from "./_wait.ts";
 
@@ -100,6 +100,7 @@ export class FdReader extends FdHandle {
     try {
       checkBuffer(buf);
       checkWaitOptions(options);
+      if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
       if (buf.byteLength === 0) return Promise.resolve(0);
       const r = this.#attempt(buf);
       if (r !== AGAIN) return Promise.resolve(r);
@@ -110,6 +111,7 @@ export class FdReader extends FdHandle {
         options?.signal,
         deadlineOf(options),
         this.#spinner,
+        true,
       );
     } catch (e) {
       return Promise.reject(e);
@@ -139,11 +141,9 @@ export class FdReader extends FdHandle {
     checkWaitOptions(options);
     if (buf.byteLength === 0) return 0;
     const deadline = deadlineOf(options);
-    for (;;) {
-      const r = this.#attempt(buf);
-      if (r !== AGAIN) return r;
-      pollSync(this.fd, READABLE, deadline);
-    }
+    const r = this.#attempt(buf);
+    if (r !== AGAIN) return r;
+    return untilReadySync(this.fd, READABLE, () => this.#attempt(buf), deadline, this.#spinner);
   }
 
   /**

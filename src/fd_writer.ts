@@ -13,9 +13,9 @@ import {
   AGAIN,
   checkWaitOptions,
   deadlineOf,
-  pollSync,
   Spinner,
   untilReady,
+  untilReadySync,
   type WaitOptions,
   WRITABLE,
 } from "./_wait.ts";
@@ -120,7 +120,8 @@ export class FdWriter extends FdHandle {
         );
       }
     } catch (e) {
-      throw withProgress(e, offset);
+      // The caller's abort reason is theirs: it is rethrown untouched.
+      throw e === options?.signal?.reason ? e : withProgress(e, offset);
     }
     return offset;
   }
@@ -146,9 +147,15 @@ export class FdWriter extends FdHandle {
     let offset = 0;
     try {
       while (offset < bytes.byteLength) {
-        const r = this.#attempt(bytes, offset);
-        if (r === AGAIN) pollSync(this.fd, WRITABLE, deadline);
-        else offset = r;
+        const from = offset;
+        const r = this.#attempt(bytes, from);
+        offset = r !== AGAIN ? r : untilReadySync(
+          this.fd,
+          WRITABLE,
+          () => this.#attempt(bytes, from),
+          deadline,
+          this.#spinner,
+        );
       }
     } catch (e) {
       throw withProgress(e, offset);

@@ -11,6 +11,8 @@ import { C, ERRNO, SIZEOF } from "../ffi/platform.ts";
 import { errorFromCode, lastError } from "./errors.ts";
 import { type SignalName, signalName, signalNumber } from "./signals.ts";
 import { fdEngine, READABLE } from "./_wait.ts";
+import { isPipe, reopenPipe } from "./_fd.ts";
+import { fileKind, pathText } from "./_path.ts";
 
 /** A descriptor to hand to a child: a handle with an `fd` (pipe ends, FIFOs, ...) or a raw fd number. */
 export type FdSource = number | { readonly fd: number };
@@ -129,16 +131,32 @@ export class ChildProcess implements AsyncDisposable {
     }
   }
 
-  /** Kills the child with SIGTERM if it still runs, and waits for its end. */
+  /**
+   * Kills the child if it still runs and waits for its end: SIGTERM first, then
+   * SIGKILL if it has not ended within {@link ChildProcess.KILL_GRACE_MS}.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (!this.#ended) {
-      try {
-        this.kill("SIGTERM");
-      } catch {
-        // It ended meanwhile: nothing to kill.
-      }
+    if (this.#ended) return void await this.status.catch(() => {});
+    this.#signalIfRunning("SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ChildProcess.KILL_GRACE_MS);
+    });
+    const ended = this.status.then(() => true, () => true);
+    if (!await Promise.race([ended, grace.then(() => false)])) this.#signalIfRunning("SIGKILL");
+    clearTimeout(timer);
+    await ended;
+  }
+
+  /** How long `await using` lets a child handle SIGTERM before it sends SIGKILL. */
+  static readonly KILL_GRACE_MS: number = 2000;
+
+  #signalIfRunning(signal: SignalName): void {
+    try {
+      this.kill(signal);
+    } catch {
+      // It ended meanwhile: nothing to kill.
     }
-    await this.status.catch(() => {});
   }
 }
 
@@ -162,15 +180,33 @@ function fdOf(source: FdSource, target: number): number {
 
 function checkOptions(options: SpawnProgramOptions): Map<number, number> {
   const fds = new Map<number, number>();
+  if (options.fds !== undefined && (typeof options.fds !== "object" || options.fds === null)) {
+    throw new TypeError("fds must be an object mapping child fd numbers to handles or fds");
+  }
   for (const [key, source] of Object.entries(options.fds ?? {})) {
-    const target = Number(key);
-    if (!Number.isInteger(target) || target < 0 || target > 1023) {
+    const target = /^\d{1,4}$/.test(key) ? Number(key) : NaN;
+    if (!(target <= 1023)) {
       throw new RangeError(`fds: child fd number must be an integer 0..1023, got ${key}`);
     }
     fds.set(target, fdOf(source, target));
   }
   if (options.blockSignals !== undefined && !Array.isArray(options.blockSignals)) {
     throw new TypeError("blockSignals must be an array of signal names or numbers");
+  }
+  if (options.env !== undefined) {
+    if (typeof options.env !== "object" || options.env === null) {
+      throw new TypeError("env must be an object of strings");
+    }
+    for (const [k, v] of Object.entries(options.env)) {
+      if (k === "" || k.includes("=")) throw new TypeError(`env: bad variable name '${k}'`);
+      if (typeof v !== "string") throw new TypeError(`env.${k} must be a string, got ${typeof v}`);
+    }
+  }
+  if (options.cwd !== undefined) {
+    const cwd = pathText(options.cwd, "cwd");
+    const kind = fileKind(cwd);
+    if (kind === null) throw errorFromCode(ERRNO.ENOENT, "posix_spawn", { path: cwd });
+    if (kind !== "directory") throw errorFromCode(ERRNO.ENOTDIR, "posix_spawn", { path: cwd });
   }
   return fds;
 }
@@ -205,7 +241,7 @@ export function spawnProgram(
   if (typeof program !== "string" || program === "") {
     throw new TypeError("program must be a non-empty path");
   }
-  if (!Array.isArray(args)) throw new TypeError("args must be an array of strings");
+  checkStrings(args, "args");
   const fds = checkOptions(options);
   const sigmask = sigset((options.blockSignals ?? []).map(signalNumber));
   const path = cString(program, "program");
@@ -226,8 +262,7 @@ export function spawnProgram(
     // that a later dup2 still needs (`{ 3: fd4, 4: fd3 }`).
     const top = Math.max(2, ...fds.keys());
     for (const [target, source] of fds) {
-      const copy = libc.fcntl(source, C.F_DUPFD_CLOEXEC, top + 1);
-      if (copy < 0) throw lastError("fcntl", { fd: source });
+      const copy = childCopy(source, top + 1);
       high.push(copy);
       check(libc.posix_spawn_file_actions_adddup2(actions, copy, target), "adddup2");
     }
@@ -306,10 +341,34 @@ export function spawn(module: string | URL, options: SpawnOptions = {}): ChildPr
   }
   const flags = options.flags ?? ["--allow-ffi"];
   const args = options.args ?? [];
-  for (const a of [...flags, ...args]) {
-    if (typeof a !== "string") throw new TypeError(`flags and args must be strings, got ${a}`);
-  }
+  checkStrings(flags, "flags");
+  checkStrings(args, "args");
   return spawnProgram(Deno.execPath(), ["run", ...flags, specifier, ...args], options);
+}
+
+/**
+ * A close-on-exec copy of `source` numbered above `min`, for the child. A pipe
+ * end that is non-blocking here (every handle of ours) gets a blocking
+ * description of its own, as ordinary programs expect; the parent's stays as it is.
+ */
+function childCopy(source: number, min: number): number {
+  const flags = libc.fcntl(source, C.F_GETFL, 0);
+  if (flags < 0) throw lastError("fcntl", { fd: source });
+  const own = (flags & C.O_NONBLOCK) !== 0 && isPipe(source)
+    ? reopenPipe(source, flags, false)
+    : -1;
+  const copy = libc.fcntl(own >= 0 ? own : source, C.F_DUPFD_CLOEXEC, min);
+  const e = copy < 0 ? lastError("fcntl", { fd: source }) : undefined;
+  if (own >= 0) libc.close(own);
+  if (e !== undefined) throw e;
+  return copy;
+}
+
+function checkStrings(list: unknown, what: string): void {
+  if (!Array.isArray(list)) throw new TypeError(`${what} must be an array of strings`);
+  for (const a of list) {
+    if (typeof a !== "string") throw new TypeError(`${what} must be strings, got ${typeof a}`);
+  }
 }
 
 function check(rc: number, what: string): void {

@@ -16,6 +16,8 @@ export const unistd = {
   write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   // int close(int fd);
   close: { parameters: ["i32"], result: "i32" },
+  // int dup3(int oldfd, int newfd, int flags);
+  dup3: { parameters: ["i32", "i32", "i32"], result: "i32" },
   // int pipe2(int pipefd[2], int flags);
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   // int unlink(const char *pathname);
