@@ -1,16 +1,14 @@
 import assert from "node:assert/strict";
-import { FdReader, FdWriter, type IpcError, pipe, spawn } from "../mod.ts";
+import { FdReader, FdWriter, type IpcError, type Pipe, pipe, spawn } from "../mod.ts";
+import { assertReleased, fdTarget } from "./_helpers.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
-const openFdCount = () => [...Deno.readDirSync("/proc/self/fd")].length;
-
-/** Open fds, once the waiting engine has made its own (an epoll fd and an eventfd, once per process). */
-async function fdBaseline(): Promise<number> {
-  {
-    using p = pipe();
-    await p.reader.read(new Uint8Array(1), { timeout: 1 }).catch(() => {});
-  }
-  return openFdCount();
+// Pipes this file made, checked released by identity (test files share the process).
+const made: string[] = [];
+function trackedPipe(): Pipe {
+  const p = pipe();
+  made.push(fdTarget(p.reader.fd));
+  return p;
 }
 
 /** Reads until end of file. */
@@ -28,24 +26,23 @@ function pattern(size: number, seed: number): Uint8Array {
   return b;
 }
 
-Deno.test("pipe() carries bytes and strings, sync and async", async (t) => {
-  const before = await fdBaseline();
+Deno.test("trackedPipe() carries bytes and strings, sync and async", async (t) => {
   await t.step("writeSync + readSync", () => {
-    using p = pipe();
+    using p = trackedPipe();
     assert.equal(p.writer.writeSync(new Uint8Array([1, 2, 3])), 3);
     const buf = new Uint8Array(8);
     assert.equal(p.reader.readSync(buf), 3);
     assert.deepEqual([...buf.subarray(0, 3)], [1, 2, 3]);
   });
   await t.step("write + read, UTF-8 strings", async () => {
-    using p = pipe();
+    using p = trackedPipe();
     assert.equal(await p.writer.write("héllo"), 6);
     const buf = new Uint8Array(16);
     const n = await p.reader.read(buf);
     assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "héllo");
   });
   await t.step("a read waits for data written later", async () => {
-    using p = pipe();
+    using p = trackedPipe();
     const buf = new Uint8Array(4);
     const pending = p.reader.read(buf);
     setTimeout(() => p.writer.writeSync("late"), 20);
@@ -53,13 +50,13 @@ Deno.test("pipe() carries bytes and strings, sync and async", async (t) => {
     assert.equal(new TextDecoder().decode(buf), "late");
   });
   await t.step("an empty buffer reads 0 at once, an empty write writes 0", async () => {
-    using p = pipe();
+    using p = trackedPipe();
     assert.equal(await p.reader.read(new Uint8Array(0)), 0);
     assert.equal(p.reader.readSync(new Uint8Array(0)), 0);
     assert.equal(await p.writer.write(new Uint8Array(0)), 0);
   });
   await t.step("tryRead/tryWrite never wait", () => {
-    using p = pipe();
+    using p = trackedPipe();
     assert.throws(() => p.reader.tryRead(new Uint8Array(4)), (e: unknown) => {
       assert.ok(e instanceof Deno.errors.WouldBlock);
       assert.equal((e as IpcError).code, "EAGAIN");
@@ -73,12 +70,12 @@ Deno.test("pipe() carries bytes and strings, sync and async", async (t) => {
     assert.throws(() => p.writer.tryWrite(big), Deno.errors.WouldBlock);
     assert.equal(p.reader.tryRead(new Uint8Array(10)), 10);
   });
-  assert.equal(openFdCount(), before);
+  assertReleased(made);
 });
 
-Deno.test("pipe() end of file comes when every writer has closed", async (t) => {
+Deno.test("trackedPipe() end of file comes when every writer has closed", async (t) => {
   await t.step("in one process", async () => {
-    const { reader, writer } = pipe();
+    const { reader, writer } = trackedPipe();
     writer.writeSync("last words");
     writer.close();
     const buf = new Uint8Array(64);
@@ -90,7 +87,7 @@ Deno.test("pipe() end of file comes when every writer has closed", async (t) => 
   await t.step(
     "a child's copy of the writer keeps the pipe open until the child exits",
     async () => {
-      const { reader, writer } = pipe();
+      const { reader, writer } = trackedPipe();
       const child = spawn(fixture("pipe_write.ts"), {
         args: ["text", "from child"],
         fds: { 3: writer },
@@ -103,8 +100,8 @@ Deno.test("pipe() end of file comes when every writer has closed", async (t) => 
   );
 });
 
-Deno.test("pipe() writing with no reader is BrokenPipe, not a SIGPIPE death", async () => {
-  const { reader, writer } = pipe();
+Deno.test("trackedPipe() writing with no reader is BrokenPipe, not a SIGPIPE death", async () => {
+  const { reader, writer } = trackedPipe();
   reader.close();
   const check = (e: unknown) => {
     assert.ok(e instanceof Deno.errors.BrokenPipe);
@@ -120,10 +117,10 @@ Deno.test("pipe() writing with no reader is BrokenPipe, not a SIGPIPE death", as
   writer.close();
 });
 
-Deno.test("pipe() a 16 MiB write arrives whole", async (t) => {
+Deno.test("trackedPipe() a 16 MiB write arrives whole", async (t) => {
   const size = 16 << 20;
   await t.step("async write and read in one process", async () => {
-    using p = pipe();
+    using p = trackedPipe();
     const data = pattern(size, 1);
     const writing = p.writer.write(data).then((n) => {
       p.writer.close();
@@ -135,7 +132,7 @@ Deno.test("pipe() a 16 MiB write arrives whole", async (t) => {
     assert.deepEqual(got, data);
   });
   await t.step("one writeSync in a child, read in the parent", async () => {
-    const { reader, writer } = pipe();
+    const { reader, writer } = trackedPipe();
     const child = spawn(fixture("pipe_write.ts"), {
       args: ["pattern", String(size), "7"],
       fds: { 3: writer },
@@ -148,8 +145,8 @@ Deno.test("pipe() a 16 MiB write arrives whole", async (t) => {
   });
 });
 
-Deno.test("pipe() writes of at most PIPE_BUF bytes from several processes never interleave", async () => {
-  const { reader, writer } = pipe();
+Deno.test("trackedPipe() writes of at most PIPE_BUF bytes from several processes never interleave", async () => {
+  const { reader, writer } = trackedPipe();
   const writers = 4, records = 200, size = 4096;
   const children = Array.from(
     { length: writers },
@@ -172,9 +169,9 @@ Deno.test("pipe() writes of at most PIPE_BUF bytes from several processes never 
   assert.deepEqual(counts.slice(1), new Array(writers).fill(records));
 });
 
-Deno.test("pipe() Web Streams like Deno.FsFile", async (t) => {
+Deno.test("trackedPipe() Web Streams like Deno.FsFile", async (t) => {
   await t.step("pipeTo(writer.writable) then reader.readable", async () => {
-    const { reader, writer } = pipe();
+    const { reader, writer } = trackedPipe();
     const chunks = ["one ", "two ", "three"].map((s) => new TextEncoder().encode(s));
     const [, text] = await Promise.all([
       ReadableStream.from(chunks).pipeTo(writer.writable),
@@ -185,7 +182,7 @@ Deno.test("pipe() Web Streams like Deno.FsFile", async (t) => {
     assert.ok(reader.closed, "end of the readable closes the reader");
   });
   await t.step("cancelling the readable closes the reader", async () => {
-    const { reader, writer } = pipe();
+    const { reader, writer } = trackedPipe();
     await reader.readable.cancel();
     assert.ok(reader.closed);
     writer.close();
@@ -193,7 +190,7 @@ Deno.test("pipe() Web Streams like Deno.FsFile", async (t) => {
   await t.step(
     "aborting the writable closes the writer; the reader still gets what was written",
     async () => {
-      const { reader, writer } = pipe();
+      const { reader, writer } = trackedPipe();
       const w = writer.writable.getWriter();
       await w.write(new Uint8Array([9]));
       await w.abort();
@@ -203,10 +200,9 @@ Deno.test("pipe() Web Streams like Deno.FsFile", async (t) => {
   );
 });
 
-Deno.test("pipe() handles: close, dispose, use after close, bad arguments", async (t) => {
-  const before = await fdBaseline();
+Deno.test("trackedPipe() handles: close, dispose, use after close, bad arguments", async (t) => {
   await t.step("close twice is a no-op; use after close is BadResource", async () => {
-    const { reader, writer } = pipe();
+    const { reader, writer } = trackedPipe();
     reader.close();
     reader.close();
     writer.close();
@@ -218,7 +214,7 @@ Deno.test("pipe() handles: close, dispose, use after close, bad arguments", asyn
     await assert.rejects(writer.write("x"), Deno.errors.BadResource);
   });
   await t.step("closing a reader rejects its pending read", async () => {
-    const { reader, writer } = pipe();
+    const { reader, writer } = trackedPipe();
     const pending = reader.read(new Uint8Array(1));
     reader.close();
     await assert.rejects(pending, Deno.errors.BadResource);
@@ -227,13 +223,13 @@ Deno.test("pipe() handles: close, dispose, use after close, bad arguments", asyn
   await t.step("using closes both ends", () => {
     let kept: FdReader;
     {
-      using p = pipe();
+      using p = trackedPipe();
       kept = p.reader;
     }
     assert.ok(kept.closed);
   });
   await t.step("bad arguments are TypeError/RangeError before any syscall", async () => {
-    using p = pipe();
+    using p = trackedPipe();
     // deno-lint-ignore no-explicit-any
     const bad = [1, "x", [1], new ArrayBuffer(4), null] as any[];
     for (const b of bad) {
@@ -257,7 +253,7 @@ Deno.test("pipe() handles: close, dispose, use after close, bad arguments", asyn
     });
   });
   await t.step("timeouts reject with TimedOut, sync and async", async () => {
-    using p = pipe();
+    using p = trackedPipe();
     await assert.rejects(p.reader.read(new Uint8Array(1), { timeout: 10 }), Deno.errors.TimedOut);
     assert.throws(
       () => p.reader.readSync(new Uint8Array(1), { timeout: 10 }),
@@ -269,12 +265,14 @@ Deno.test("pipe() handles: close, dispose, use after close, bad arguments", asyn
     assert.equal((err as { bytesWritten?: number }).bytesWritten, 0);
   });
   await t.step("an aborted read rejects with the signal's reason", async () => {
-    using p = pipe();
+    using p = trackedPipe();
     const ac = new AbortController();
     const pending = p.reader.read(new Uint8Array(1), { signal: ac.signal });
     ac.abort(new Error("stop"));
     await assert.rejects(pending, /stop/);
     await assert.rejects(p.reader.read(new Uint8Array(1), { signal: ac.signal }), /stop/);
   });
-  assert.equal(openFdCount(), before);
+  assertReleased(made);
 });
+
+Deno.test("pipe tests released every pipe they made", () => assertReleased(made));
