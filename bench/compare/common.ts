@@ -1,0 +1,103 @@
+/**
+ * What the driver and the children of bench/compare share.
+ *
+ * The data protocol (pipe.c does the same in C): the first byte of each 4 KiB
+ * block of the stream is a stamp derived from the block's index, and the
+ * receiver folds those bytes, in order, into a checksum. A receiver that missed
+ * or reordered blocks reports a wrong checksum, yet the check costs 16 byte
+ * reads per 64 KiB, so it does not weigh on the throughput being measured.
+ *
+ * The raw libc calls: the "floor" rows call read/write through a `Deno.dlopen`
+ * of their own on blocking fds, which is the least any Deno program pays; the
+ * driver places processes on CPUs with `sched_setaffinity`.
+ *
+ * @module
+ */
+import { LIBC_PATH } from "../../ffi/platform.ts";
+
+/** Bytes per stamped block. */
+export const BLOCK = 4096;
+
+/** The stamp byte of block `i` of the stream. */
+export function stamp(i: number): number {
+  return (i * 131 + 7) & 255;
+}
+
+/** Stamps `chunk`, which starts at stream offset `offset` (a multiple of {@link BLOCK}). */
+export function stampChunk(chunk: Uint8Array, offset: number): void {
+  for (let o = 0; o < chunk.byteLength; o += BLOCK) chunk[o] = stamp((offset + o) / BLOCK);
+}
+
+/** Folds the stamps found in `buf[0..n)`, which starts at stream offset `pos`, into `sum`. */
+export function foldStamps(sum: number, buf: Uint8Array, n: number, pos: number): number {
+  const end = pos + n;
+  for (let o = Math.ceil(pos / BLOCK) * BLOCK; o < end; o += BLOCK) {
+    sum = (Math.imul(sum, 31) + buf[o - pos]) >>> 0;
+  }
+  return sum;
+}
+
+/** The checksum of a whole stream of `total` bytes. */
+export function expectedChecksum(total: number): number {
+  let sum = 0;
+  for (let i = 0; i * BLOCK < total; i++) sum = (Math.imul(sum, 31) + stamp(i)) >>> 0;
+  return sum;
+}
+
+const symbols = {
+  read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  sched_getaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
+  sched_setaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  readdir: { parameters: ["pointer"], result: "pointer" },
+  closedir: { parameters: ["pointer"], result: "i32" },
+} as const;
+
+/** libc functions of the raw rows and of CPU placement. */
+export type RawLibc = Deno.DynamicLibrary<typeof symbols>["symbols"];
+
+let raw: RawLibc | undefined;
+
+/** Opens libc on first use (the `Deno.Command` child has no FFI permission and never calls this). */
+export function rawLibc(): RawLibc {
+  return raw ??= Deno.dlopen(LIBC_PATH, symbols).symbols;
+}
+
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
+
+/** Clears O_NONBLOCK: the raw rows block in read/write, as C does. */
+export function makeBlocking(fd: number): void {
+  const { fcntl } = rawLibc();
+  const flags = fcntl(fd, F_GETFL, 0);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+    throw new Error(`fcntl(${fd}) failed`);
+  }
+}
+
+/** Fills `buf` with blocking reads; false at end of file before its first byte. */
+export function rawReadFull(fd: number, buf: Uint8Array): boolean {
+  const { read } = rawLibc();
+  let got = 0;
+  while (got < buf.byteLength) {
+    const n = read(fd, got === 0 ? buf : buf.subarray(got), buf.byteLength - got);
+    if (n === 0 && got === 0) return false;
+    if (n <= 0) throw new Error(`read(${fd}) returned ${n}`);
+    got += n;
+  }
+  return true;
+}
+
+/** Writes all of `buf` with blocking writes. */
+export function rawWriteAll(fd: number, buf: Uint8Array): void {
+  const { write } = rawLibc();
+  let put = 0;
+  while (put < buf.byteLength) {
+    const n = write(fd, put === 0 ? buf : buf.subarray(put), buf.byteLength - put);
+    if (n < 0) throw new Error(`write(${fd}) failed`);
+    put += n;
+  }
+}

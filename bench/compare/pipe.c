@@ -1,0 +1,187 @@
+/*
+ * C baseline of bench/compare: the same two workloads as the Deno rows, with
+ * a C parent and a C child (fork), so the ratios compare like with like.
+ *
+ *   pipe pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> elapsed ns of ROUNDS round trips
+ *   pipe transfer TOTAL CHUNK [CHILD_CPU]         -> "ns count checksum"
+ *
+ * The parent stays on the CPUs it was started on; CHILD_CPU moves the child.
+ * The data protocol (block stamps, checksum) is the one of common.ts.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BLOCK 4096
+
+static void die(const char *what) {
+  perror(what);
+  exit(1);
+}
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Reads exactly n bytes; returns 0 at end of file before the first byte. */
+static int read_full(int fd, unsigned char *buf, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = read(fd, buf + got, n - got);
+    if (r > 0) {
+      got += (size_t)r;
+    } else if (r == 0) {
+      if (got == 0) return 0;
+      fprintf(stderr, "pipe: short read\n");
+      exit(1);
+    } else if (errno != EINTR) {
+      die("read");
+    }
+  }
+  return 1;
+}
+
+static void write_full(int fd, const unsigned char *buf, size_t n) {
+  size_t put = 0;
+  while (put < n) {
+    ssize_t r = write(fd, buf + put, n - put);
+    if (r >= 0) put += (size_t)r;
+    else if (errno != EINTR) die("write");
+  }
+}
+
+/* The stamp byte at the start of 4 KiB block i of the stream. */
+static unsigned char stamp(uint64_t i) { return (unsigned char)((i * 131 + 7) & 255); }
+
+static void echo(int in, int out, size_t size) {
+  unsigned char *buf = malloc(size);
+  while (read_full(in, buf, size)) write_full(out, buf, size);
+  free(buf);
+}
+
+/* Reads to end of file; the checksum folds every block's stamp byte in order. */
+static void sink(int in, int result) {
+  static unsigned char buf[65536];
+  uint64_t pos = 0;
+  uint32_t sum = 0;
+  write_full(result, (const unsigned char *)"R", 1);
+  for (;;) {
+    ssize_t r = read(in, buf, sizeof buf);
+    if (r == 0) break;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die("read");
+    }
+    uint64_t end = pos + (uint64_t)r;
+    for (uint64_t o = (pos + BLOCK - 1) / BLOCK * BLOCK; o < end; o += BLOCK) {
+      sum = sum * 31 + buf[o - pos];
+    }
+    pos = end;
+  }
+  char line[64];
+  int len = snprintf(line, sizeof line, "%llu %u\n", (unsigned long long)pos, sum);
+  write_full(result, (const unsigned char *)line, (size_t)len);
+}
+
+/* Places the calling process on one CPU (cpu < 0: leaves it where it is). */
+static void place(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof set, &set) < 0) die("sched_setaffinity");
+}
+
+static int64_t pingpong(long rounds, long warmup, size_t size, int child_cpu) {
+  int down[2], up[2];
+  if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) die("pipe2");
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    place(child_cpu);
+    close(down[1]);
+    close(up[0]);
+    echo(down[0], up[1], size);
+    _exit(0);
+  }
+  close(down[0]);
+  close(up[1]);
+  unsigned char *buf = calloc(1, size);
+  int64_t t0 = 0;
+  for (long i = 0; i < warmup + rounds; i++) {
+    if (i == warmup) t0 = now_ns();
+    write_full(down[1], buf, size);
+    if (!read_full(up[0], buf, size)) {
+      fprintf(stderr, "pipe: echo ended early\n");
+      exit(1);
+    }
+  }
+  int64_t elapsed = now_ns() - t0;
+  close(down[1]);
+  close(up[0]);
+  free(buf);
+  if (waitpid(pid, NULL, 0) < 0) die("waitpid");
+  return elapsed;
+}
+
+static void transfer(uint64_t total, size_t chunk, int child_cpu) {
+  int data[2], res[2];
+  if (pipe2(data, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0) die("pipe2");
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    place(child_cpu);
+    close(data[1]);
+    close(res[0]);
+    sink(data[0], res[1]);
+    _exit(0);
+  }
+  close(data[0]);
+  close(res[1]);
+  unsigned char *buf = calloc(1, chunk);
+  char line[64];
+  if (!read_full(res[0], (unsigned char *)line, 1)) die("ready");
+  int64_t t0 = now_ns();
+  for (uint64_t off = 0; off < total; off += chunk) {
+    for (size_t o = 0; o < chunk; o += BLOCK) buf[o] = stamp((off + o) / BLOCK);
+    write_full(data[1], buf, chunk);
+  }
+  close(data[1]);
+  size_t got = 0;
+  for (ssize_t r; (r = read(res[0], line + got, sizeof line - 1 - got)) != 0;) {
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die("read");
+    }
+    got += (size_t)r;
+  }
+  int64_t elapsed = now_ns() - t0;
+  line[got] = 0;
+  close(res[0]);
+  free(buf);
+  if (waitpid(pid, NULL, 0) < 0) die("waitpid");
+  printf("%lld %s", (long long)elapsed, line);
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 5 && strcmp(argv[1], "pingpong") == 0) {
+    int cpu = argc >= 6 ? atoi(argv[5]) : -1;
+    printf("%lld\n", (long long)pingpong(atol(argv[2]), atol(argv[3]), (size_t)atol(argv[4]), cpu));
+  } else if (argc >= 4 && strcmp(argv[1], "transfer") == 0) {
+    transfer(strtoull(argv[2], NULL, 10), (size_t)atol(argv[3]), argc >= 5 ? atoi(argv[4]) : -1);
+  } else {
+    fprintf(stderr, "usage: pipe pingpong ROUNDS WARMUP SIZE [CHILD_CPU] | transfer TOTAL CHUNK [CHILD_CPU]\n");
+    return 2;
+  }
+  return 0;
+}
