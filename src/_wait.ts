@@ -320,6 +320,63 @@ export async function untilReady<T>(
   }
 }
 
+/** First and longest sleep between tries of {@link untilDone}, in ms. */
+export const POLL_FIRST_MS = 1;
+/** Longest sleep between tries of {@link untilDone}: the most a waiter can lag behind. */
+export const POLL_MAX_MS = 10;
+
+/**
+ * Runs `attempt` until it completes, for calls that have no fd to wait on
+ * (SysV `msgrcv`/`msgsnd`): at once, after a short adaptive spin, then after
+ * sleeps that double from {@link POLL_FIRST_MS} to {@link POLL_MAX_MS}. It
+ * holds no pool thread, so any number can wait, `signal` and `deadline` stop
+ * it at once, and the process can exit; the price is up to POLL_MAX_MS of lag
+ * on a wait that outlasts the spin.
+ */
+export async function untilDone<T>(
+  attempt: () => T | typeof AGAIN,
+  signal: AbortSignal | undefined,
+  deadline: number | undefined,
+  spinner: Spinner,
+  attempted = false,
+): Promise<T> {
+  if (signal?.aborted) throw signal.reason;
+  let r: T | typeof AGAIN = attempted ? AGAIN : attempt();
+  if (r !== AGAIN) return r;
+  const start = performance.now();
+  r = spinner.spin(attempt);
+  let sleep = POLL_FIRST_MS;
+  while (r === AGAIN) {
+    await sleepFor(sleep, signal, deadline);
+    sleep = Math.min(POLL_MAX_MS, sleep * 2);
+    r = attempt();
+  }
+  spinner.learn(performance.now() - start);
+  return r;
+}
+
+/** Sleeps `ms`, or less up to `deadline` (then TimedOut); an abort rejects at once. */
+function sleepFor(
+  ms: number,
+  signal: AbortSignal | undefined,
+  deadline: number | undefined,
+): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const left = deadline === undefined ? ms : deadline - performance.now();
+  if (left <= 0) return Promise.reject(timedOut());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, Math.min(ms, left));
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 /**
  * The blocking twin of {@link untilReady}: the caller has just tried; spin
  * briefly, then block the thread in `poll(2)` until `fd` is ready, and retry.
