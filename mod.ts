@@ -46,3 +46,12 @@ export {
   type FifoSide,
 } from "./src/fifo.ts";
 export type { PathLike } from "./src/_path.ts";
+export {
+  type Message,
+  MessageQueue,
+  type MessageQueueOptions,
+  type MessageQueueStat,
+  type MessageType,
+  type ReceiveOptions,
+  type SendOptions,
+} from "./src/msg_queue.ts";

@@ -9,6 +9,7 @@
 import { LIBC_PATH } from "./platform.ts";
 import { errno as errnoSymbols } from "./symbols/errno.ts";
 import { fcntl } from "./symbols/fcntl.ts";
+import { msg } from "./symbols/msg.ts";
 import { poll } from "./symbols/poll.ts";
 import { sched } from "./symbols/sched.ts";
 import { spawn } from "./symbols/spawn.ts";
@@ -17,6 +18,7 @@ import { unistd } from "./symbols/unistd.ts";
 const symbols = {
   ...errnoSymbols,
   ...fcntl,
+  ...msg,
   ...poll,
   ...sched,
   ...spawn,

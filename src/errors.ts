@@ -22,6 +22,10 @@ export interface SystemErrorInfo {
   fd?: number;
   /** The process id concerned, if any. */
   pid?: number;
+  /** The System V IPC id concerned (a queue's `msqid`, ...), if any. */
+  id?: number;
+  /** The System V IPC key concerned, if any. */
+  key?: number;
 }
 
 /** An error thrown for a failed system call: a Deno error class or {@link IpcError}, with {@link SystemErrorInfo}. */
@@ -74,6 +78,8 @@ const DENO_CLASSES: Record<string, ErrorClass> = {
   EACCES: Deno.errors.PermissionDenied,
   EPERM: Deno.errors.PermissionDenied,
   EAGAIN: Deno.errors.WouldBlock,
+  // msgrcv(IPC_NOWAIT) and friends: nothing to take now.
+  ENOMSG: Deno.errors.WouldBlock,
   ETIMEDOUT: Deno.errors.TimedOut,
   EINTR: Deno.errors.Interrupted,
   EPIPE: Deno.errors.BrokenPipe,
@@ -101,6 +107,10 @@ export interface ErrorSubject {
   fd?: number;
   /** A process id. */
   pid?: number;
+  /** A System V IPC id. */
+  id?: number;
+  /** A System V IPC key. */
+  key?: number;
 }
 
 /** Builds the error for errno `code` returned by `syscall` (no errno read here). */
@@ -116,6 +126,10 @@ export function errorFromCode(
     ? ` pid ${subject.pid}`
     : subject.fd !== undefined
     ? ` fd ${subject.fd}`
+    : subject.id !== undefined
+    ? ` id ${subject.id}`
+    : subject.key !== undefined
+    ? ` key 0x${(subject.key >>> 0).toString(16).padStart(8, "0")}`
     : "";
   const message = `${strerror(code)} (os error ${code}): ${syscall}${where}`;
   const info: SystemErrorInfo = { code: name, errno: code, syscall, ...subject };

@@ -1,0 +1,16 @@
+/** Symbols of `<sys/msg.h>` and `<sys/ipc.h>`: System V message queues. @module */
+
+export const msg = {
+  // key_t ftok(const char *pathname, int proj_id);
+  ftok: { parameters: ["buffer", "i32"], result: "i32" },
+  // int msgget(key_t key, int msgflg);
+  msgget: { parameters: ["i32", "i32"], result: "i32" },
+  // int msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg);
+  msgsnd: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  // ssize_t msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg);
+  msgrcv: { parameters: ["i32", "buffer", "u32", "i64", "i32"], result: "i32" },
+  // int msgctl(int msqid, int cmd, struct msqid_ds *buf);
+  msgctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  // uid_t geteuid(void);  (<unistd.h>; decides whether the kernel's queue-size limit binds us)
+  geteuid: { parameters: [], result: "u32" },
+} as const;
