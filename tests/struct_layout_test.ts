@@ -5,6 +5,7 @@
  * length, as the system headers define them.
  */
 import { deepStrictEqual, notDeepStrictEqual } from "node:assert/strict";
+import { hasCc, runCProbe } from "../ffi/gen/c_probe.ts";
 import {
   array,
   type FieldType,
@@ -142,32 +143,15 @@ function probeSource(checks: Check[]): string {
   return lines.join("\n") + "\n";
 }
 
-async function run(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const text = new TextDecoder();
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")} failed:\n${text.decode(out.stderr)}`);
-  }
-  return text.decode(out.stdout);
-}
-
 /** Compiles and runs the probe; returns C's value for every check key. */
 async function probe(checks: Check[]): Promise<Map<string, number>> {
-  const dir = await Deno.makeTempDir({ prefix: "struct_probe_" });
-  try {
-    const src = `${dir}/probe.c`, exe = `${dir}/probe`;
-    await Deno.writeTextFile(src, probeSource(checks));
-    await run("cc", ["-std=gnu11", "-o", exe, src]);
-    const output = await run(exe, []);
-    return new Map(
-      output.trim().split("\n").map((line) => {
-        const at = line.lastIndexOf(" ");
-        return [line.slice(0, at), Number(line.slice(at + 1))];
-      }),
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const output = await runCProbe(probeSource(checks));
+  return new Map(
+    output.trim().split("\n").map((line) => {
+      const at = line.lastIndexOf(" ");
+      return [line.slice(0, at), Number(line.slice(at + 1))];
+    }),
+  );
 }
 
 /** What C says and what the declaration says, per key, for a readable diff. */
@@ -183,21 +167,6 @@ function compare(checks: Check[], c: Map<string, number>) {
     expected[check.key] = ok ? value! : check.expected;
   }
   return { actual, expected };
-}
-
-async function hasCc(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("cc", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return out.success;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 const platformLayouts = layoutsFor(Deno.build.os, Deno.build.arch);
