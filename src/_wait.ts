@@ -47,8 +47,14 @@ const DATA_OFFSET = EVENT_SIZE === 12 ? 4 : 8;
 interface FdWait {
   fd: number;
   events: number;
+  owner: RefOwner | undefined;
   resolve(): void;
   reject(e: unknown): void;
+}
+
+/** Whether the waits of an owner keep the process alive (`ChildProcess.unref()` clears it). */
+export interface RefOwner {
+  ref: boolean;
 }
 
 /** Checks the common options up front so a bad one fails before any syscall. */
@@ -85,7 +91,13 @@ class FdEngine {
   #counter = new Uint8Array(8);
 
   /** Resolves when `fd` is ready for `events` (or has an error or hang-up: the caller's retry sees it). */
-  wait(fd: number, events: number, signal?: AbortSignal, deadline?: number): Promise<void> {
+  wait(
+    fd: number,
+    events: number,
+    signal?: AbortSignal,
+    deadline?: number,
+    owner?: RefOwner,
+  ): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (deadline !== undefined && performance.now() >= deadline) {
       return Promise.reject(timedOut());
@@ -100,6 +112,7 @@ class FdEngine {
       const w: FdWait = {
         fd,
         events,
+        owner,
         resolve: () => {
           settle();
           resolve();
@@ -196,8 +209,22 @@ class FdEngine {
     }
   }
 
+  /** Call after an owner's `ref` changed: parks for it, or lets the process exit. */
+  refChanged(): void {
+    this.#park();
+    this.#wakeIfIdle();
+  }
+
+  /** Whether some wait keeps the process alive (a parked call does, unref'd waits must not). */
+  #hasRef(): boolean {
+    for (const set of this.#waits.values()) {
+      for (const w of set) if (w.owner === undefined || w.owner.ref) return true;
+    }
+    return false;
+  }
+
   #park(): void {
-    if (this.#parked || this.#waits.size === 0) return;
+    if (this.#parked || !this.#hasRef()) return;
     this.#parked = true;
     libc.epoll_wait_parked(this.#epfd, this.#events, MAX_EVENTS, -1).then((n) => this.#woken(n));
   }
@@ -231,7 +258,7 @@ class FdEngine {
   }
 
   #wakeIfIdle(): void {
-    if (!this.#parked || this.#waits.size > 0) return;
+    if (!this.#parked || this.#hasRef()) return;
     this.#counter.fill(0);
     this.#counter[0] = 1;
     libc.write(this.#wakeFd, this.#counter, 8);

@@ -10,7 +10,7 @@ import { errno, libc } from "../ffi/libc.ts";
 import { C, ERRNO, SIZEOF } from "../ffi/platform.ts";
 import { errorFromCode, lastError } from "./errors.ts";
 import { type SignalName, signalName, signalNumber } from "./signals.ts";
-import { fdEngine, READABLE } from "./_wait.ts";
+import { fdEngine, READABLE, type RefOwner } from "./_wait.ts";
 import { isPipe, reopenPipe } from "./_fd.ts";
 import { fileKind, pathText } from "./_path.ts";
 
@@ -69,6 +69,7 @@ export class ChildProcess implements AsyncDisposable {
   readonly status: Promise<ChildStatus>;
   #pidfd: number;
   #ended = false;
+  #owner: RefOwner = { ref: true };
 
   /** @internal Created by {@link spawn} and {@link spawnProgram}. */
   constructor(pid: number, pidfd: number) {
@@ -90,7 +91,7 @@ export class ChildProcess implements AsyncDisposable {
         throw errorFromCode(code, "waitpid", { pid: this.pid });
       }
       // A pidfd becomes readable when its process ends.
-      await fdEngine.wait(this.#pidfd, READABLE);
+      await fdEngine.wait(this.#pidfd, READABLE, undefined, undefined, this.#owner);
     }
     this.#release();
     const raw = statusBuf[0];
@@ -108,6 +109,40 @@ export class ChildProcess implements AsyncDisposable {
       libc.close(this.#pidfd);
       this.#pidfd = -1;
     }
+  }
+
+  /**
+   * Lets this process exit while the child still runs (`status` then never
+   * settles), like `Deno.ChildProcess.unref()`.
+   *
+   * @example
+   * ```ts
+   * import { spawnProgram } from "@libc/ipc";
+   * const child = spawnProgram("/bin/sleep", ["1"]);
+   * child.unref(); // a script may end before the child does
+   * child.kill();
+   * ```
+   */
+  unref(): void {
+    this.#owner.ref = false;
+    fdEngine.refChanged();
+  }
+
+  /**
+   * Undoes {@link ChildProcess.unref}: the process stays alive until the child ends.
+   *
+   * @example
+   * ```ts
+   * import { spawnProgram } from "@libc/ipc";
+   * const child = spawnProgram("/bin/true");
+   * child.unref();
+   * child.ref();
+   * await child.status;
+   * ```
+   */
+  ref(): void {
+    this.#owner.ref = true;
+    fdEngine.refChanged();
   }
 
   /**

@@ -623,3 +623,19 @@ Deno.test("a program reads a pipe the parent writes late, and writes more than a
   assert.equal(text.length, data.length);
   assert.equal((await child.status).code, 0);
 });
+
+Deno.test("ChildProcess.unref() lets the parent exit while the child runs", async () => {
+  await using s = new TestScope();
+  const out = s.pipe();
+  const parent = s.child(
+    spawn(new URL("./fixtures/spawn_unref.ts", import.meta.url), { fds: { 1: out.writer } }),
+  );
+  out.writer.close();
+  // Not to end of file: the orphan holds the pipe as its stdout too.
+  const text = await readUntil(out.reader, "\n");
+  const status = await within(parent.status, "the parent of an unref'd child");
+  assert.equal(status.code, 0);
+  const orphan = Number(text.trim());
+  assert.ok(orphan > 0 && processExists(orphan), "the unref'd child still runs");
+  Deno.kill(orphan, "SIGKILL");
+});
