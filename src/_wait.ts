@@ -17,6 +17,7 @@
 import { libc } from "../ffi/libc.ts";
 import { C, SIZEOF } from "../ffi/platform.ts";
 import { lastError } from "./errors.ts";
+import { setImmediate } from "node:timers";
 
 /** Options of every waiting (async) operation. */
 export interface WaitOptions {
@@ -374,12 +375,28 @@ export async function untilDone<T>(
   r = spinner.spin(attempt);
   let sleep = POLL_FIRST_MS;
   while (r === AGAIN) {
-    await sleepFor(sleep, signal, deadline);
-    sleep = Math.min(POLL_MAX_MS, sleep * 2);
+    if (performance.now() - start < YIELD_PHASE_MS) {
+      // Any timer costs ~2 ms, whatever its delay: first retry on every event-loop turn.
+      await nextTurn(signal, deadline);
+      libc.sched_yield();
+    } else {
+      await sleepFor(sleep, signal, deadline);
+      sleep = Math.min(POLL_MAX_MS, sleep * 2);
+    }
     r = attempt();
   }
   spinner.learn(performance.now() - start);
   return r;
+}
+
+/** How long {@link untilDone} retries on every event-loop turn before it sleeps between tries. */
+export const YIELD_PHASE_MS = 2;
+
+/** Resolves on the next event-loop turn (`setImmediate`: µs, where a 0 ms timer takes ms). */
+function nextTurn(signal: AbortSignal | undefined, deadline: number | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  if (deadline !== undefined && performance.now() >= deadline) return Promise.reject(timedOut());
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Sleeps `ms`, or less up to `deadline` (then TimedOut); an abort rejects at once. */

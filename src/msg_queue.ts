@@ -112,6 +112,13 @@ function kernelLimit(name: "msgmax" | "msgmnb"): number {
   return procSysInt(`kernel/${name}`) ?? (name === "msgmax" ? 8192 : 16384);
 }
 
+/** msgmax as last read: re-read only when a message looks too large for it. */
+let msgmaxCached = -1;
+function msgmaxAtLeast(size: number): number {
+  if (msgmaxCached < 0 || size > msgmaxCached) msgmaxCached = kernelLimit("msgmax");
+  return msgmaxCached;
+}
+
 function checkMode(mode: unknown): number {
   if (mode === undefined) return 0o600;
   if (typeof mode !== "number" || !Number.isInteger(mode) || mode < 0 || mode > 0o777) {
@@ -130,10 +137,10 @@ function longOf(value: unknown, what: string, min: bigint): bigint {
   return v;
 }
 
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+const SAFE_MIN = -SAFE_MAX;
 function typeOut(v: bigint): MessageType {
-  return v >= -BigInt(Number.MAX_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(v)
-    : v;
+  return v >= SAFE_MIN && v <= SAFE_MAX ? Number(v) : v;
 }
 
 function timeOf(seconds: bigint): Date | null {
@@ -210,6 +217,10 @@ export class MessageQueue implements Disposable {
     if (typeof k !== "number" || !Number.isInteger(k) || k < -(2 ** 31) || k >= 2 ** 32) {
       throw new TypeError(`key must be a 32-bit integer or "private", got ${String(key)}`);
     }
+    // msgget(0) is IPC_PRIVATE: it would create a new queue even without `create`.
+    if (key === 0) {
+      throw new RangeError('key 0 is IPC_PRIVATE: pass "private" for a new private queue');
+    }
     const mode = checkMode(options.mode);
     const flags = mode | (key === "private" || options.create ? C.IPC_CREAT : 0) |
       (options.exclusive ? C.IPC_EXCL : 0);
@@ -273,7 +284,15 @@ export class MessageQueue implements Disposable {
   }
 
   #error(syscall: string, code = errno()): Error {
+    // A queue removed while we waited by polling (or before this call) is EINVAL
+    // to msgsnd/msgrcv; only a caller asleep in the kernel sees EIDRM. Say EIDRM
+    // whenever the id no longer names a queue: this handle's queue was removed.
+    if (code === ERRNO.EINVAL && syscall !== "msgctl" && this.#gone()) code = ERRNO.EIDRM;
     return errorFromCode(code, syscall, { id: this.id });
+  }
+
+  #gone(): boolean {
+    return libc.msgctl(this.id, C.IPC_STAT, new Uint8Array(layouts.msqid_ds.size)) < 0;
   }
 
   /** Lays `data` out as a msgbuf in the send buffer; returns its mtext size. */
@@ -282,7 +301,7 @@ export class MessageQueue implements Disposable {
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
     if (typeof data !== "string") checkBuffer(data, "data");
     const type = longOf(options?.type ?? 1, "type", 1n);
-    const msgmax = kernelLimit("msgmax");
+    const msgmax = msgmaxAtLeast(bytes.byteLength);
     if (bytes.byteLength > msgmax) {
       throw new RangeError(
         `message of ${bytes.byteLength} bytes exceeds the kernel's msgmax (${msgmax} bytes, /proc/sys/kernel/msgmax)`,
@@ -310,9 +329,9 @@ export class MessageQueue implements Disposable {
     return this.#maxBytes;
   }
 
-  #trySend(size: number): void | typeof AGAIN {
+  #trySend(buf: Uint8Array, size: number): void | typeof AGAIN {
     for (;;) {
-      if (libc.msgsnd(this.id, this.#sendBuf, size, C.IPC_NOWAIT) === 0) return;
+      if (libc.msgsnd(this.id, buf, size, C.IPC_NOWAIT) === 0) return;
       const code = errno();
       if (code === ERRNO.EAGAIN) return AGAIN;
       if (code !== ERRNO.EINTR) throw this.#error("msgsnd", code);
@@ -340,12 +359,14 @@ export class MessageQueue implements Disposable {
       checkWaitOptions(options);
       if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
       const size = this.#prepareSend(data, options);
-      if (this.#trySend(size) !== AGAIN) return Promise.resolve();
+      if (this.#trySend(this.#sendBuf, size) !== AGAIN) return Promise.resolve();
       if (options?.wait === false) throw this.#error("msgsnd", ERRNO.EAGAIN);
+      // The shared send buffer belongs to the next call: a waiting send keeps its own copy.
+      const own = this.#sendBuf.slice(0, MTYPE + size);
       return this.#waiting(
         options,
         (signal, deadline) =>
-          untilDone(() => this.#trySend(size), signal, deadline, this.#sendSpinner, true),
+          untilDone(() => this.#trySend(own, size), signal, deadline, this.#sendSpinner, true),
       );
     } catch (e) {
       return Promise.reject(e);
@@ -378,8 +399,7 @@ export class MessageQueue implements Disposable {
   #receiveArgs(options: ReceiveOptions | undefined): { type: bigint; flags: number; max: number } {
     this.#check();
     const type = longOf(options?.type ?? 0, "type", -LONG_MAX);
-    const msgmax = kernelLimit("msgmax");
-    const max = options?.maxSize ?? msgmax;
+    const max = options?.maxSize ?? msgmaxAtLeast(0);
     if (!Number.isInteger(max) || max < 0 || max > 0x7fffffff - MTYPE) {
       throw new RangeError(`maxSize must be an integer 0..${0x7fffffff - MTYPE}, got ${max}`);
     }
@@ -480,10 +500,19 @@ export class MessageQueue implements Disposable {
    */
   receiveSync(options?: Omit<ReceiveOptions, "signal" | "timeout">): Message {
     const { type, flags, max } = this.#receiveArgs(options);
-    const all = flags | (options?.wait === false ? C.IPC_NOWAIT : 0);
+    const r = this.#tryReceive(type, flags, max);
+    if (r !== AGAIN) return r;
+    if (options?.wait === false) throw this.#error("msgrcv", ERRNO.ENOMSG);
+    // A peer on another CPU often answers within µs: spin briefly before the kernel puts us to sleep.
+    const start = performance.now();
+    const spun = this.#recvSpinner.spin(() => this.#tryReceive(type, flags, max));
+    if (spun !== AGAIN) return spun;
     for (;;) {
-      const n = libc.msgrcv(this.id, this.#recvBuf, max, type, all);
-      if (n >= 0) return this.#message(n);
+      const n = libc.msgrcv(this.id, this.#recvBuf, max, type, flags);
+      if (n >= 0) {
+        this.#recvSpinner.learn(performance.now() - start);
+        return this.#message(n);
+      }
       const code = errno();
       if (code !== ERRNO.EINTR) throw this.#error("msgrcv", code);
     }
@@ -599,16 +628,19 @@ export class MessageQueue implements Disposable {
     if (!Number.isSafeInteger(bytes) || bytes < 1) {
       throw new RangeError(`bytes must be a positive integer, got ${bytes}`);
     }
-    const msgmnb = kernelLimit("msgmnb");
-    // Above msgmnb the kernel wants CAP_SYS_RESOURCE; as root it decides itself.
-    if (bytes > msgmnb && libc.geteuid() !== 0) {
-      throw new RangeError(
-        `${bytes} bytes exceeds the kernel's msgmnb (${msgmnb} bytes, /proc/sys/kernel/msgmnb)`,
-      );
-    }
     const ds = this.#statRaw();
     const buf = layouts.msqid_ds.encode({ ...ds, msg_qbytes: BigInt(bytes) });
-    if (libc.msgctl(this.id, C.IPC_SET, buf) < 0) throw this.#error("msgctl");
+    if (libc.msgctl(this.id, C.IPC_SET, buf) < 0) {
+      const code = errno();
+      // Above msgmnb the kernel wants CAP_SYS_RESOURCE (which even root may lack).
+      const msgmnb = kernelLimit("msgmnb");
+      if (code === ERRNO.EPERM && bytes > msgmnb) {
+        throw new RangeError(
+          `${bytes} bytes exceeds the kernel's msgmnb (${msgmnb} bytes, /proc/sys/kernel/msgmnb) and this process lacks CAP_SYS_RESOURCE`,
+        );
+      }
+      throw this.#error("msgctl", code);
+    }
     this.#maxBytes = bytes;
   }
 

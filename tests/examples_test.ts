@@ -12,7 +12,7 @@ async function runExample(name: string): Promise<Deno.CommandOutput> {
   }).output();
 }
 
-for (const name of ["pipe", "fifo"]) {
+for (const name of ["pipe", "fifo", "msg_queue"]) {
   Deno.test(`examples/${name}.ts prints what the child received, with --allow-ffi alone`, async () => {
     const out = await runExample(name);
     const stderr = new TextDecoder().decode(out.stderr);
@@ -24,6 +24,22 @@ for (const name of ["pipe", "fifo"]) {
     assert.equal(stderr, "");
   });
 }
+
+Deno.test("examples/msg_queue_priority.ts receives the lowest type first", async () => {
+  const out = await runExample("msg_queue_priority");
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.equal(
+    new TextDecoder().decode(out.stdout),
+    [
+      "urgent #1 (type 1)",
+      "urgent #2 (type 1)",
+      "normal #1 (type 2)",
+      "normal #2 (type 2)",
+      "low #1 (type 3)",
+      "low #2 (type 3)",
+    ].map((line) => `Child process received: ${line}\n`).join(""),
+  );
+});
 
 Deno.test("examples/fifo.ts leaves no FIFO behind", async () => {
   const before = [...Deno.readDirSync("/tmp")].filter((e) =>

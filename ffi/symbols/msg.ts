@@ -11,6 +11,4 @@ export const msg = {
   msgrcv: { parameters: ["i32", "buffer", "u32", "i64", "i32"], result: "i32" },
   // int msgctl(int msqid, int cmd, struct msqid_ds *buf);
   msgctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
-  // uid_t geteuid(void);  (<unistd.h>; decides whether the kernel's queue-size limit binds us)
-  geteuid: { parameters: [], result: "u32" },
 } as const;

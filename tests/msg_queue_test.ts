@@ -1,0 +1,977 @@
+import assert from "node:assert/strict";
+import {
+  type ChildProcess,
+  type FdReader,
+  IpcError,
+  type Message,
+  MessageQueue,
+  type MessageQueueOptions,
+  spawn,
+} from "../mod.ts";
+import { readAll, readProcFile, readUntil, TestScope, within } from "./_helpers.ts";
+
+const PEER = new URL("./fixtures/msg_queue_peer.ts", import.meta.url);
+const decoder = new TextDecoder();
+const text = (m: Message) => decoder.decode(m.data);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ------------------------------------------------------------------ helpers
+
+// The test's own msgctl: cleanup must not rely on the code under test.
+const sys = Deno.dlopen("libc.so.6", {
+  msgctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+}).symbols;
+const IPC_RMID = 0;
+
+/** A row of /proc/sysvipc/msg: what `ipcs -q` shows. */
+interface ProcQueue {
+  key: number;
+  id: number;
+  mode: number;
+  bytes: number;
+  messages: number;
+  lastSendPid: number;
+  lastReceivePid: number;
+  uid: number;
+  gid: number;
+}
+
+/** Every System V queue of the system, by id, as the kernel lists them. */
+function procQueues(): Map<number, ProcQueue> {
+  const queues = new Map<number, ProcQueue>();
+  for (const line of readProcFile("/proc/sysvipc/msg").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 11) continue;
+    const [key, id, perms, cbytes, qnum, lspid, lrpid, uid, gid] = f;
+    queues.set(Number(id), {
+      key: Number(key),
+      id: Number(id),
+      mode: parseInt(perms, 8) & 0o777,
+      bytes: Number(cbytes),
+      messages: Number(qnum),
+      lastSendPid: Number(lspid),
+      lastReceivePid: Number(lrpid),
+      uid: Number(uid),
+      gid: Number(gid),
+    });
+  }
+  return queues;
+}
+
+function procQueue(id: number): ProcQueue {
+  const q = procQueues().get(id);
+  assert.ok(q !== undefined, `queue ${id} is not in /proc/sysvipc/msg`);
+  return q;
+}
+
+/** A key (as msgget takes it, signed 32-bit) that no queue has now. */
+function unusedKey(): number {
+  const keys = new Set([...procQueues().values()].map((q) => q.key));
+  for (;;) {
+    const key = crypto.getRandomValues(new Int32Array(1))[0];
+    if (key !== 0 && !keys.has(key)) return key;
+  }
+}
+
+/**
+ * The queues a test makes, removed at its end even when it fails, with the
+ * test's own msgctl; then none of them may be left in /proc/sysvipc/msg.
+ * Identities, not counts: other test files may make queues meanwhile.
+ */
+class Queues implements Disposable {
+  #ids = new Set<number>();
+
+  open(key: number | "private" = "private", options?: MessageQueueOptions): MessageQueue {
+    return this.track(MessageQueue.open(key, options));
+  }
+
+  track<T extends { id: number }>(q: T): T {
+    this.#ids.add(q.id);
+    return q;
+  }
+
+  [Symbol.dispose](): void {
+    for (const id of this.#ids) sys.msgctl(id, IPC_RMID, null);
+    const live = procQueues();
+    const left = [...this.#ids].filter((id) => live.has(id));
+    if (left.length > 0) throw new Error(`queues left behind: ${left.join(", ")}`);
+  }
+}
+
+/** Checks that `e` is an error of `Class` with the system-call details of the error model. */
+function systemError(
+  Class: new (...args: never[]) => Error,
+  code: string | string[],
+  syscall: string,
+  names?: string,
+): (e: unknown) => boolean {
+  return (e: unknown) => {
+    assert.ok(e instanceof Class, `expected ${Class.name}, got ${e}`);
+    const info = e as IpcError;
+    if (Array.isArray(code)) assert.ok(code.includes(info.code), `code ${info.code}`);
+    else assert.equal(info.code, code);
+    assert.equal(typeof info.errno, "number");
+    assert.equal(info.syscall, syscall);
+    if (names !== undefined) assert.ok(info.message.includes(names), info.message);
+    return true;
+  };
+}
+
+const keyText = (key: number) => `key 0x${(key >>> 0).toString(16).padStart(8, "0")}`;
+
+/** A child running the peer fixture, its stdout followed line by line. */
+class Peer {
+  readonly child: ChildProcess;
+  #out: FdReader;
+  #text = "";
+
+  constructor(s: TestScope, args: string[]) {
+    const p = s.pipe();
+    this.child = s.child(spawn(PEER, { args, fds: { 1: p.writer } }));
+    p.writer.close();
+    this.#out = p.reader;
+  }
+
+  /** Waits until the child has printed `"waiting"`. */
+  async waiting(): Promise<void> {
+    if (!this.#text.includes('"waiting"')) this.#text += await readUntil(this.#out, '"waiting"');
+  }
+
+  /** Waits for the child to end (exit code 0) and returns its events after `"waiting"`. */
+  async events(): Promise<unknown[]> {
+    this.#text += await readAll(this.#out);
+    const status = await within(this.child.status, `child ${this.child.pid} to end`);
+    assert.equal(status.code, 0, this.#text);
+    return this.#text.trim().split("\n").map((l) => JSON.parse(l)).filter((x) => x !== "waiting");
+  }
+}
+
+/** Waits until a thread of `pid` sleeps in the kernel function `fn` (e.g. `do_msgrcv`). */
+async function blockedIn(pid: number, fn: string): Promise<void> {
+  const find = async () => {
+    for (;;) {
+      let tasks: Deno.DirEntry[];
+      try {
+        tasks = [...Deno.readDirSync(`/proc/${pid}/task`)];
+      } catch {
+        throw new Error(`process ${pid} ended before blocking in ${fn}`);
+      }
+      for (const task of tasks) {
+        try {
+          if (readProcFile(`/proc/${pid}/task/${task.name}/wchan`).includes(fn)) return;
+        } catch {
+          // The thread ended meanwhile.
+        }
+      }
+      await sleep(5);
+    }
+  };
+  await within(find(), `process ${pid} to block in ${fn}`);
+}
+
+/** A Date from the kernel's seconds lies between two instants taken around the event. */
+function assertAround(date: Date | null, before: number, after: number): void {
+  assert.ok(date instanceof Date);
+  const t = date.getTime();
+  assert.ok(t >= Math.floor(before / 1000) * 1000 && t <= after, `${date.toISOString()}`);
+}
+
+const CAP_SYS_RESOURCE = 24;
+
+/** Whether this process has capability `cap` in its effective set (root may lack some). */
+function hasCapability(cap: number): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readProcFile("/proc/self/status"));
+  return m !== null && (BigInt(`0x${m[1]}`) & (1n << BigInt(cap))) !== 0n;
+}
+
+function kernelInt(name: string): number {
+  return Number(readProcFile(`/proc/sys/kernel/${name}`).trim());
+}
+
+// -------------------------------------------------------------------- tests
+
+Deno.test("MessageQueue.open() makes private and keyed queues, owner-only by default", async (t) => {
+  await t.step('"private": a new queue each time, key 0, mode 0600', () => {
+    using qs = new Queues();
+    const a = qs.open("private");
+    const b = qs.open("private");
+    assert.notEqual(a.id, b.id);
+    assert.equal(a.key, 0);
+    const st = a.stat();
+    assert.equal(st.key, 0);
+    assert.equal(st.mode, 0o600);
+    assert.equal(procQueue(a.id).key, 0);
+    assert.equal(procQueue(a.id).mode, 0o600);
+  });
+
+  await t.step("an explicit mode is applied exactly", () => {
+    using qs = new Queues();
+    for (const mode of [0o640, 0o604, 0o400, 0o666]) {
+      const q = qs.open("private", { mode });
+      assert.equal(q.stat().mode, mode);
+      assert.equal(procQueue(q.id).mode, mode);
+    }
+  });
+
+  await t.step("by key: create, open again, exclusive refused with AlreadyExists", () => {
+    using qs = new Queues();
+    const key = unusedKey();
+    const q = qs.open(key, { create: true, exclusive: true });
+    assert.equal(q.key, key);
+    assert.equal(q.stat().key, key);
+    assert.equal(procQueue(q.id).key, key);
+    using same = MessageQueue.open(key);
+    assert.equal(same.id, q.id);
+    using created = MessageQueue.open(key, { create: true });
+    assert.equal(created.id, q.id);
+    assert.throws(
+      () => qs.open(key, { create: true, exclusive: true }),
+      systemError(Deno.errors.AlreadyExists, "EEXIST", "msgget", keyText(key)),
+    );
+  });
+
+  await t.step("a key as an unsigned 32-bit number is the same key", () => {
+    using qs = new Queues();
+    let key = unusedKey();
+    if (key > 0) key = -key;
+    const q = qs.open(key, { create: true, exclusive: true });
+    using same = MessageQueue.open(key + 2 ** 32);
+    assert.equal(same.id, q.id);
+  });
+
+  await t.step("a key without a queue is NotFound", () => {
+    using qs = new Queues();
+    const key = unusedKey();
+    assert.throws(
+      () => qs.open(key),
+      systemError(Deno.errors.NotFound, "ENOENT", "msgget", keyText(key)),
+    );
+  });
+
+  await t.step("key 0 is IPC_PRIVATE: refused, it would make a new queue each time", () => {
+    using qs = new Queues();
+    assert.throws(() => qs.open(0), RangeError);
+    assert.throws(() => qs.open(0, { create: true }), RangeError);
+  });
+
+  await t.step("bad keys and modes are refused before any syscall", () => {
+    using qs = new Queues();
+    for (const key of [1.5, 2 ** 32, -(2 ** 31) - 1, NaN, "1", "public", null]) {
+      assert.throws(() => qs.open(key as number), TypeError, String(key));
+    }
+    for (const mode of [0o1000, -1, 1.5, NaN, "600"]) {
+      assert.throws(() => qs.open("private", { mode: mode as number }), RangeError, String(mode));
+    }
+  });
+});
+
+Deno.test("MessageQueue.ftok() derives the same key from the same file and project id", async (t) => {
+  await using s = new TestScope();
+  const dir = s.path(await Deno.makeTempDir({ prefix: "libc-ipc-msgq-" }));
+  const file = `${dir}/anchor`;
+  await Deno.writeTextFile(file, "");
+
+  await t.step("same path and projId: same key; the projId is its top byte", () => {
+    const key = MessageQueue.ftok(file, 65);
+    assert.equal(MessageQueue.ftok(file, 65), key);
+    assert.equal(MessageQueue.ftok(new URL(`file://${file}`), 65), key);
+    assert.equal(key >>> 24, 65);
+    const other = MessageQueue.ftok(file, 66);
+    assert.notEqual(other, key);
+    assert.equal(other >>> 24, 66);
+  });
+
+  await t.step("a missing path is NotFound, naming the path", () => {
+    assert.throws(
+      () => MessageQueue.ftok(`${dir}/missing`, 1),
+      systemError(Deno.errors.NotFound, "ENOENT", "ftok", `${dir}/missing`),
+    );
+  });
+
+  await t.step("projId must be 1..255", () => {
+    for (const projId of [0, 256, -1, 1.5, NaN]) {
+      assert.throws(() => MessageQueue.ftok(file, projId), RangeError, String(projId));
+    }
+  });
+
+  await t.step("two processes that agree on path and projId share a queue", async () => {
+    using qs = new Queues();
+    const key = MessageQueue.ftok(file, 77);
+    if ([...procQueues().values()].some((q) => q.key === key)) {
+      // Keys hash the inode: another program may hold this one. Nothing to test then.
+      return;
+    }
+    const q = qs.open(key, { create: true, exclusive: true });
+    const peer = new Peer(s, ["send", "sync", `ftok:${file}:77`, "5", "by key"]);
+    assert.deepEqual(await peer.events(), [{ sent: true }]);
+    assert.deepEqual(q.receiveSync({ wait: false }), {
+      type: 5,
+      data: new TextEncoder().encode("by key"),
+    });
+  });
+});
+
+Deno.test("MessageQueue.fromId() adopts an existing queue and checks that it exists", async (t) => {
+  await t.step("the same queue through another handle", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    using other = MessageQueue.fromId(q.id);
+    assert.equal(other.id, q.id);
+    assert.equal(other.key, 0);
+    other.sendSync("through the other handle", { type: 3 });
+    assert.equal(text(q.receiveSync({ wait: false })), "through the other handle");
+  });
+
+  await t.step("a bad id is a TypeError", () => {
+    for (const id of [-1, 1.5, 2 ** 31, NaN, "3", undefined]) {
+      assert.throws(() => MessageQueue.fromId(id as number), TypeError, String(id));
+    }
+  });
+
+  await t.step("a removed queue's id is refused with EINVAL or EIDRM", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const id = q.id;
+    q.remove();
+    assert.throws(
+      () => MessageQueue.fromId(id),
+      systemError(IpcError, ["EINVAL", "EIDRM"], "msgctl", `id ${id}`),
+    );
+  });
+});
+
+Deno.test("MessageQueue.sendSync()/receiveSync() carry bytes and strings, selected by type", async (t) => {
+  await t.step("bytes, UTF-8 strings and empty messages, each a copy", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const bytes = new Uint8Array([0, 1, 2, 253, 254, 255]);
+    q.sendSync(bytes, { type: 2 });
+    bytes[0] = 99; // what was sent is a copy
+    q.sendSync("héllo ✓");
+    q.sendSync(new Uint8Array(0), { type: 4 });
+    q.sendSync(new Uint8Array(16).subarray(4, 7).fill(5), { type: 5 }); // a view, offset 4
+    assert.deepEqual(q.receiveSync(), { type: 2, data: new Uint8Array([0, 1, 2, 253, 254, 255]) });
+    const s = q.receiveSync();
+    assert.equal(s.type, 1); // the default type
+    assert.equal(text(s), "héllo ✓");
+    assert.deepEqual(q.receiveSync(), { type: 4, data: new Uint8Array(0) });
+    assert.deepEqual(q.receiveSync(), { type: 5, data: new Uint8Array([5, 5, 5]) });
+  });
+
+  await t.step("type 0 takes the first message, whatever its type", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    for (const [type, s] of [[7, "a"], [3, "b"], [7, "c"], [1, "d"]] as const) {
+      q.sendSync(s, { type });
+    }
+    const got = [1, 2, 3, 4].map(() => q.receiveSync({ type: 0 }));
+    assert.deepEqual(got.map((m) => [m.type, text(m)]), [[7, "a"], [3, "b"], [7, "c"], [1, "d"]]);
+  });
+
+  await t.step("type n > 0 takes the first message of exactly type n", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    for (const [type, s] of [[1, "a"], [2, "b"], [1, "c"], [2, "d"]] as const) {
+      q.sendSync(s, { type });
+    }
+    assert.equal(text(q.receiveSync({ type: 2 })), "b");
+    assert.equal(text(q.receiveSync({ type: 2 })), "d");
+    assert.throws(() => q.receiveSync({ type: 2, wait: false }), Deno.errors.WouldBlock);
+    assert.equal(text(q.receiveSync({ type: 1 })), "a");
+    assert.equal(text(q.receiveSync({ type: 1 })), "c");
+  });
+
+  await t.step("type n < 0 takes the lowest type ≤ |n| first: types as priorities", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const sent = [[5, "five"], [9, "nine"], [3, "three"], [4, "four"], [3, "3bis"]] as const;
+    for (const [type, s] of sent) q.sendSync(s, { type });
+    const order = [1, 2, 3, 4].map(() => text(q.receiveSync({ type: -5 })));
+    assert.deepEqual(order, ["three", "3bis", "four", "five"]);
+    assert.throws(
+      () => q.receiveSync({ type: -5, wait: false }),
+      systemError(Deno.errors.WouldBlock, "ENOMSG", "msgrcv"),
+    );
+    assert.equal(text(q.receiveSync({ type: -9 })), "nine");
+  });
+
+  await t.step("except takes the first message of any other type (MSG_EXCEPT)", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    for (const [type, s] of [[1, "a"], [1, "b"], [2, "c"], [3, "d"]] as const) {
+      q.sendSync(s, { type });
+    }
+    assert.equal(text(q.receiveSync({ type: 1, except: true })), "c");
+    assert.equal(text(q.receiveSync({ type: 1, except: true })), "d");
+    assert.throws(() => q.receiveSync({ type: 1, except: true, wait: false }), {
+      name: "WouldBlock",
+    });
+    for (const type of [0, -1]) {
+      assert.throws(() => q.receiveSync({ type, except: true }), RangeError);
+    }
+    assert.equal(q.stat().messages, 2);
+  });
+
+  await t.step("a message longer than maxSize is E2BIG and stays; noError truncates", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const big = new Uint8Array(100).map((_, i) => i);
+    q.sendSync(big, { type: 6 });
+    assert.throws(
+      () => q.receiveSync({ maxSize: 99 }),
+      systemError(IpcError, "E2BIG", "msgrcv", `id ${q.id}`),
+    );
+    await assert.rejects(q.receive({ maxSize: 10 }), systemError(IpcError, "E2BIG", "msgrcv"));
+    assert.equal(q.stat().messages, 1);
+    assert.deepEqual(q.receiveSync({ maxSize: 100 }), { type: 6, data: big });
+
+    q.sendSync(big, { type: 6 });
+    const cut = q.receiveSync({ maxSize: 10, noError: true });
+    assert.deepEqual(cut, { type: 6, data: big.slice(0, 10) });
+    assert.equal(q.stat().messages, 0); // the rest is gone with it
+    q.sendSync(big, { type: 6 });
+    assert.deepEqual(await q.receive({ maxSize: 0, noError: true }), {
+      type: 6,
+      data: new Uint8Array(0),
+    });
+    for (const maxSize of [-1, 1.5, NaN, 2 ** 31]) {
+      assert.throws(() => q.receiveSync({ maxSize }), RangeError, String(maxSize));
+    }
+  });
+
+  await t.step("wait: false: ENOMSG on an empty queue, EAGAIN on a full one (WouldBlock)", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    assert.throws(
+      () => q.receiveSync({ wait: false }),
+      systemError(Deno.errors.WouldBlock, "ENOMSG", "msgrcv", `id ${q.id}`),
+    );
+    q.setMaxBytes(16);
+    q.sendSync(new Uint8Array(16));
+    assert.throws(
+      () => q.sendSync("x", { wait: false }),
+      systemError(Deno.errors.WouldBlock, "EAGAIN", "msgsnd", `id ${q.id}`),
+    );
+    assert.equal(q.stat().messages, 1);
+  });
+});
+
+Deno.test("MessageQueue message types are C longs: numbers, and bigints up to 2^63-1", async (t) => {
+  const LONG_MAX = 2n ** 63n - 1n;
+
+  await t.step("types round-trip: a number when it is safe, a bigint otherwise", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const cases: Array<[number | bigint, number | bigint]> = [
+      [1, 1],
+      [5n, 5],
+      [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+      [BigInt(Number.MAX_SAFE_INTEGER) + 1n, BigInt(Number.MAX_SAFE_INTEGER) + 1n],
+      [LONG_MAX, LONG_MAX],
+    ];
+    for (const [sent] of cases) q.sendSync(`${sent}`, { type: sent });
+    for (const [sent, back] of cases) {
+      const m = q.receiveSync();
+      assert.equal(text(m), `${sent}`);
+      assert.equal(m.type, back);
+    }
+  });
+
+  await t.step("receive selects by bigint types too", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    q.sendSync("max", { type: LONG_MAX });
+    q.sendSync("max-1", { type: LONG_MAX - 1n });
+    q.sendSync("small", { type: 3 });
+    assert.equal(text(q.receiveSync({ type: LONG_MAX })), "max");
+    assert.equal(text(q.receiveSync({ type: 3n, except: true })), "max-1");
+    q.sendSync("max-1", { type: LONG_MAX - 1n });
+    assert.equal(text(q.receiveSync({ type: -LONG_MAX })), "small");
+  });
+
+  await t.step("bad types are refused before any syscall", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    // Removed behind this handle's back: a syscall would fail with EINVAL, a check does not.
+    using stale = MessageQueue.fromId(q.id);
+    q.remove();
+    const bad: Array<[unknown, new (...args: never[]) => Error]> = [
+      [0, RangeError],
+      [-1, RangeError],
+      [0n, RangeError],
+      [-5n, RangeError],
+      [2n ** 63n, RangeError],
+      [1.5, TypeError],
+      [NaN, TypeError],
+      [Infinity, TypeError],
+      [2 ** 53, TypeError],
+      ["1", TypeError],
+    ];
+    for (const [type, Class] of bad) {
+      const options = { type: type as number };
+      assert.throws(() => stale.sendSync("x", options), Class, `sendSync ${String(type)}`);
+      await assert.rejects(stale.send("x", options), Class, `send ${String(type)}`);
+    }
+    for (const type of [2n ** 63n, -(2n ** 63n), 0.5, "0"]) {
+      const options = { type: type as number };
+      assert.throws(() => stale.receiveSync(options), { name: /RangeError|TypeError/ });
+      await assert.rejects(stale.receive(options), { name: /RangeError|TypeError/ });
+    }
+    assert.throws(() => stale.sendSync(42 as unknown as string), TypeError);
+  });
+});
+
+Deno.test("MessageQueue.send()/receive() wait without blocking the event loop", async (t) => {
+  await using s = new TestScope();
+
+  await t.step("async forms complete at once when they can", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    await q.send("now", { type: 2 });
+    await q.send(new Uint8Array([1, 2]));
+    assert.deepEqual((await q.receive({ type: 2 })).type, 2);
+    assert.deepEqual(await q.receive(), { type: 1, data: new Uint8Array([1, 2]) });
+  });
+
+  await t.step("receive() waits for a message sent later in this process", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const pending = q.receive({ type: 8 });
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 1);
+    await sleep(30);
+    q.sendSync("other type", { type: 7 });
+    await sleep(10);
+    q.sendSync("late", { type: 8 });
+    const m = await within(pending, "receive");
+    clearInterval(ticker);
+    assert.equal(text(m), "late");
+    assert.ok(ticks > 5, "the event loop ran while receive() waited");
+    assert.equal(text(q.receiveSync({ wait: false })), "other type");
+  });
+
+  await t.step("receive() waits for a message another process sends", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const pending = q.receive({ type: 4 });
+    const peer = new Peer(s, ["send", "async", `${q.id}`, "4", "from child"]);
+    const m = await within(pending, "receive");
+    assert.deepEqual(m, { type: 4, data: new TextEncoder().encode("from child") });
+    assert.deepEqual(await peer.events(), [{ sent: true }]);
+    assert.equal(q.stat().lastSendPid, peer.child.pid);
+  });
+
+  await t.step("wait: false rejects with WouldBlock at once", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    await assert.rejects(
+      q.receive({ wait: false }),
+      systemError(Deno.errors.WouldBlock, "ENOMSG", "msgrcv"),
+    );
+    q.setMaxBytes(8);
+    await q.send("12345678");
+    await assert.rejects(
+      q.send("x", { wait: false }),
+      systemError(Deno.errors.WouldBlock, "EAGAIN", "msgsnd"),
+    );
+  });
+
+  await t.step("timeout rejects with TimedOut; nothing is taken or sent after it", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    await assert.rejects(q.receive({ timeout: 20 }), Deno.errors.TimedOut);
+    await assert.rejects(q.receive({ timeout: 0 }), Deno.errors.TimedOut);
+    q.setMaxBytes(8);
+    await q.send("12345678", { type: 1 });
+    await assert.rejects(q.send("late", { type: 2, timeout: 20 }), Deno.errors.TimedOut);
+    q.receiveSync();
+    await sleep(20);
+    assert.equal(q.stat().messages, 0);
+    for (const timeout of [-1, NaN, "5"]) {
+      await assert.rejects(q.receive({ timeout: timeout as number }), RangeError);
+    }
+  });
+
+  await t.step("an AbortSignal rejects with its reason, before or while waiting", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const reason = new Error("no longer wanted");
+    await assert.rejects(q.receive({ signal: AbortSignal.abort(reason) }), (e) => e === reason);
+    await assert.rejects(q.send("x", { signal: AbortSignal.abort(reason) }), (e) => e === reason);
+    assert.equal(q.stat().messages, 0); // an aborted send sends nothing
+
+    const ac = new AbortController();
+    const pending = q.receive({ signal: ac.signal });
+    setTimeout(() => ac.abort(reason), 20);
+    await assert.rejects(within(pending, "receive"), (e) => e === reason);
+    q.sendSync("after the abort");
+    await sleep(20);
+    assert.equal(q.stat().messages, 1, "the aborted receive took nothing");
+    await assert.rejects(q.receive({ signal: "x" as unknown as AbortSignal }), TypeError);
+  });
+
+  await t.step("several receives pending at once each get their own message", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const pending = [1, 2, 3, 4, 5].map((type) => q.receive({ type }));
+    await sleep(5);
+    for (const type of [5, 3, 1, 4, 2]) q.sendSync(`#${type}`, { type });
+    const got = await within(Promise.all(pending), "receives");
+    assert.deepEqual(got.map(text), ["#1", "#2", "#3", "#4", "#5"]);
+  });
+
+  await t.step("several sends pending on a full queue each deliver their own message", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    q.setMaxBytes(4);
+    q.sendSync("full", { type: 9 });
+    const pending = [
+      q.send("A", { type: 1 }),
+      q.send("BB", { type: 2 }),
+      q.send("CCC", {
+        type: 3,
+      }),
+    ];
+    const got: string[] = [];
+    while (got.length < 4) {
+      const m = await within(q.receive(), "receive");
+      got.push(`${m.type}:${text(m)}`);
+    }
+    await within(Promise.all(pending), "sends");
+    assert.deepEqual(got.sort(), ["1:A", "2:BB", "3:CCC", "9:full"]);
+  });
+});
+
+Deno.test("MessageQueue.close() ends the handle, never the queue", async (t) => {
+  await t.step("a pending receive rejects with BadResource", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const pending = q.receive();
+    setTimeout(() => q.close(), 10);
+    await assert.rejects(within(pending, "receive"), Deno.errors.BadResource);
+    q.close();
+  });
+
+  await t.step("a pending send on a full queue rejects with BadResource", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    q.setMaxBytes(1);
+    q.sendSync("1");
+    const pending = q.send("2");
+    q.close();
+    await assert.rejects(within(pending, "send"), Deno.errors.BadResource);
+  });
+
+  await t.step("every use after close is BadResource; close twice does nothing", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    q.sendSync("kept", { type: 2 });
+    q.close();
+    q.close();
+    q[Symbol.dispose]();
+    const closed = (e: unknown) => {
+      assert.ok(e instanceof Deno.errors.BadResource);
+      assert.match((e as Error).message, new RegExp(`message queue ${q.id}`));
+      return true;
+    };
+    assert.throws(() => q.sendSync("x"), closed);
+    assert.throws(() => q.receiveSync(), closed);
+    assert.throws(() => q.stat(), closed);
+    assert.throws(() => q.setMaxBytes(100), closed);
+    assert.throws(() => q.remove(), closed);
+    await assert.rejects(q.send("x"), closed);
+    await assert.rejects(q.receive(), closed);
+    // The queue itself lives on, message and all.
+    using again = MessageQueue.fromId(q.id);
+    assert.equal(text(again.receiveSync({ wait: false })), "kept");
+  });
+
+  await t.step("`using` closes the handle at the end of the block", () => {
+    using qs = new Queues();
+    let kept: MessageQueue;
+    {
+      using q = qs.open();
+      kept = q;
+    }
+    assert.throws(() => kept.stat(), Deno.errors.BadResource);
+    assert.ok(procQueues().has(kept.id));
+  });
+});
+
+Deno.test("MessageQueue.messages() yields until the loop breaks or the handle closes", async (t) => {
+  await t.step("in order, with the options given; break stops it", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    for (const type of [3, 1, 2, 1]) q.sendSync(`#${type}`, { type });
+    const got: string[] = [];
+    for await (const m of q.messages({ type: 1 })) {
+      got.push(text(m));
+      if (got.length === 2) break;
+    }
+    assert.deepEqual(got, ["#1", "#1"]);
+    assert.equal(q.stat().messages, 2);
+  });
+
+  await t.step("it waits for messages and ends when the handle is closed", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const got: string[] = [];
+    const loop = (async () => {
+      for await (const m of q.messages()) {
+        got.push(text(m));
+        if (got.length === 3) setTimeout(() => q.close(), 5);
+      }
+    })();
+    for (const s of ["a", "b", "c"]) {
+      await sleep(5);
+      q.sendSync(s);
+    }
+    await within(loop, "the loop to end");
+    assert.deepEqual(got, ["a", "b", "c"]);
+  });
+
+  await t.step("errors other than closing end the loop with that error", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    q.sendSync(new Uint8Array(50));
+    await assert.rejects(
+      (async () => {
+        for await (const _ of q.messages({ maxSize: 10 })) { /* never */ }
+      })(),
+      systemError(IpcError, "E2BIG", "msgrcv"),
+    );
+  });
+});
+
+Deno.test("MessageQueue.stat() reports counts, pids, times, owner and capacity", async (t) => {
+  await using s = new TestScope();
+
+  await t.step("in one process, checked against /proc/sysvipc/msg", async () => {
+    using qs = new Queues();
+    const created = Date.now();
+    const q = qs.open("private", { mode: 0o640 });
+    let st = q.stat();
+    assert.equal(st.messages, 0);
+    assert.equal(st.bytes, 0);
+    assert.equal(st.lastSendPid, 0);
+    assert.equal(st.lastReceivePid, 0);
+    assert.equal(st.lastSend, null);
+    assert.equal(st.lastReceive, null);
+    assertAround(st.lastChange, created, Date.now());
+    assert.equal(st.maxBytes, kernelInt("msgmnb"));
+    assert.equal(st.uid, Deno.uid());
+    assert.equal(st.gid, Deno.gid());
+    assert.equal(st.creatorUid, Deno.uid());
+    assert.equal(st.creatorGid, Deno.gid());
+    assert.equal(st.mode, 0o640);
+
+    const sent = Date.now();
+    q.sendSync(new Uint8Array(10), { type: 1 });
+    await q.send("abc", { type: 2 });
+    q.sendSync(new Uint8Array(0), { type: 3 });
+    st = q.stat();
+    assert.equal(st.messages, 3);
+    assert.equal(st.bytes, 13);
+    assert.equal(st.lastSendPid, Deno.pid);
+    assert.equal(st.lastReceivePid, 0);
+    assertAround(st.lastSend, sent, Date.now());
+    assert.equal(st.lastReceive, null);
+    const proc = procQueue(q.id);
+    assert.deepEqual(
+      [proc.messages, proc.bytes, proc.lastSendPid, proc.lastReceivePid, proc.uid, proc.gid],
+      [3, 13, Deno.pid, 0, st.uid, st.gid],
+    );
+
+    const received = Date.now();
+    q.receiveSync({ type: 2 });
+    st = q.stat();
+    assert.equal(st.messages, 2);
+    assert.equal(st.bytes, 10);
+    assert.equal(st.lastReceivePid, Deno.pid);
+    assertAround(st.lastReceive, received, Date.now());
+  });
+
+  await t.step("a child's pid, when a child sent and received", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const sender = new Peer(s, ["send", "sync", `${q.id}`, "2", "hi"]);
+    assert.deepEqual(await sender.events(), [{ sent: true }]);
+    assert.equal(q.stat().lastSendPid, sender.child.pid);
+    assert.equal(q.stat().lastReceivePid, 0);
+    const receiver = new Peer(s, ["drain", "sync", `${q.id}`, "1"]);
+    assert.deepEqual(await receiver.events(), [{ type: 2, text: "hi" }]);
+    const st = q.stat();
+    assert.equal(st.lastSendPid, sender.child.pid);
+    assert.equal(st.lastReceivePid, receiver.child.pid);
+    assert.equal(procQueue(q.id).lastReceivePid, receiver.child.pid);
+  });
+});
+
+Deno.test("MessageQueue.setMaxBytes() and the kernel's limits", async (t) => {
+  await t.step("a smaller capacity: a message that can never fit is a RangeError", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    q.setMaxBytes(64);
+    assert.equal(q.stat().maxBytes, 64);
+    assert.throws(() => q.sendSync(new Uint8Array(65)), {
+      name: "RangeError",
+      message: /can never fit/,
+    });
+    assert.throws(() => q.sendSync(new Uint8Array(65), { wait: false }), {
+      message: /can never fit/,
+    });
+    assert.equal(q.stat().messages, 0);
+    q.sendSync(new Uint8Array(64));
+    assert.equal(q.stat().bytes, 64);
+  });
+
+  await t.step("a capacity raised through another handle is seen", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    q.setMaxBytes(64);
+    using other = MessageQueue.fromId(q.id);
+    other.setMaxBytes(128);
+    q.sendSync(new Uint8Array(100));
+    await q.send(new Uint8Array(20));
+    assert.equal(q.stat().bytes, 120);
+  });
+
+  await t.step("bad values are RangeErrors", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    for (const bytes of [0, -1, 1.5, NaN, Infinity, 2 ** 53, "100"]) {
+      assert.throws(() => q.setMaxBytes(bytes as number), RangeError, String(bytes));
+    }
+    assert.equal(q.stat().maxBytes, kernelInt("msgmnb"));
+  });
+
+  await t.step("above msgmnb: a RangeError, unless privileged (CAP_SYS_RESOURCE)", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const msgmnb = kernelInt("msgmnb");
+    if (hasCapability(CAP_SYS_RESOURCE)) {
+      q.setMaxBytes(msgmnb + 1); // the kernel lets this process exceed msgmnb
+      assert.equal(q.stat().maxBytes, msgmnb + 1);
+    } else {
+      assert.throws(() => q.setMaxBytes(msgmnb + 1), { name: "RangeError", message: /msgmnb/ });
+      assert.equal(q.stat().maxBytes, msgmnb);
+    }
+  });
+
+  await t.step("a message above msgmax is a RangeError naming msgmax", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const msgmax = kernelInt("msgmax");
+    const big = new Uint8Array(msgmax + 1);
+    assert.throws(() => q.sendSync(big), { name: "RangeError", message: /msgmax/ });
+    await assert.rejects(q.send(big), { name: "RangeError", message: /msgmax/ });
+    assert.throws(() => q.sendSync("x".repeat(msgmax + 1)), { message: /msgmax/ });
+    assert.equal(q.stat().messages, 0);
+    if (msgmax <= q.stat().maxBytes) {
+      q.sendSync(new Uint8Array(msgmax));
+      assert.equal(q.receiveSync().data.byteLength, msgmax);
+    }
+  });
+});
+
+Deno.test("MessageQueue send on a full queue completes when a receiver drains it", async (t) => {
+  await using s = new TestScope();
+
+  await t.step("sendSync() blocked in a child; the parent drains with receive()", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    q.setMaxBytes(32);
+    q.sendSync("x".repeat(32), { type: 1 });
+    const peer = new Peer(s, ["send", "sync", `${q.id}`, "2", "from child"]);
+    await peer.waiting();
+    await blockedIn(peer.child.pid, "do_msgsnd");
+    assert.equal(text(await q.receive({ timeout: 30_000 })), "x".repeat(32));
+    const m = await q.receive({ type: 2, timeout: 30_000 });
+    assert.equal(text(m), "from child");
+    assert.deepEqual(await peer.events(), [{ sent: true }]);
+  });
+
+  await t.step("send() pending in the parent; a child drains with receiveSync()", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    q.setMaxBytes(32);
+    q.sendSync("y".repeat(32), { type: 1 });
+    const pending = q.send("from parent", { type: 2 });
+    const peer = new Peer(s, ["drain", "sync", `${q.id}`, "2"]);
+    await within(pending, "send");
+    assert.deepEqual(await peer.events(), [
+      { type: 1, text: "y".repeat(32) },
+      { type: 2, text: "from parent" },
+    ]);
+  });
+
+  await t.step("a send() in a child waits while the queue is full", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    q.setMaxBytes(16);
+    q.sendSync("z".repeat(16), { type: 1 });
+    const peer = new Peer(s, ["send", "async", `${q.id}`, "3", "async child"]);
+    await peer.waiting();
+    await sleep(30);
+    assert.equal(q.stat().messages, 1);
+    q.receiveSync();
+    assert.equal(text(await q.receive({ type: 3, timeout: 30_000 })), "async child");
+    assert.deepEqual(await peer.events(), [{ sent: true }]);
+  });
+});
+
+Deno.test("MessageQueue.remove() wakes waiters in other processes with EIDRM", async (t) => {
+  await using s = new TestScope();
+  const removed = { error: "IpcError", code: "EIDRM" };
+  const pick = (events: unknown[]) =>
+    events.map((e) => {
+      const { error, code } = e as { error?: string; code?: string };
+      return { error, code };
+    });
+
+  await t.step("a receiveSync() blocked in the kernel", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const peer = new Peer(s, ["receive", "sync", `${q.id}`]);
+    await peer.waiting();
+    await blockedIn(peer.child.pid, "do_msgrcv");
+    q.remove();
+    assert.deepEqual(pick(await peer.events()), [removed]);
+    assert.ok(!procQueues().has(q.id));
+  });
+
+  await t.step("a receive() waiting in the event loop", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const peer = new Peer(s, ["receive", "async", `${q.id}`]);
+    await peer.waiting();
+    await sleep(20); // well into its polling
+    q.remove();
+    assert.deepEqual(pick(await peer.events()), [removed]);
+  });
+
+  await t.step("a sendSync() and a send() blocked on a full queue", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    q.setMaxBytes(4);
+    q.sendSync("full");
+    const blocked = new Peer(s, ["send", "sync", `${q.id}`, "1", "nope"]);
+    const waiting = new Peer(s, ["send", "async", `${q.id}`, "1", "nope"]);
+    await blocked.waiting();
+    await waiting.waiting();
+    await blockedIn(blocked.child.pid, "do_msgsnd");
+    q.remove();
+    assert.deepEqual(pick(await blocked.events()), [removed]);
+    assert.deepEqual(pick(await waiting.events()), [removed]);
+  });
+
+  await t.step("remove() closes the handle; removing twice is refused", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    using other = MessageQueue.fromId(q.id);
+    q.remove();
+    assert.throws(() => q.stat(), Deno.errors.BadResource);
+    assert.throws(() => other.remove(), systemError(IpcError, ["EINVAL", "EIDRM"], "msgctl"));
+    assert.throws(() => other.receiveSync(), systemError(IpcError, ["EINVAL", "EIDRM"], "msgrcv"));
+  });
+});
