@@ -407,11 +407,13 @@ export class MessageQueue implements Disposable {
     let flags = 0;
     if (options?.except) flags |= C.MSG_EXCEPT;
     if (options?.noError) flags |= C.MSG_NOERROR;
-    if (this.#recvBuf.byteLength < MTYPE + max) {
-      this.#recvBuf = new Uint8Array(MTYPE + max);
+    // No message exceeds msgmax: a larger maxSize needs no larger buffer.
+    const size = Math.min(max, msgmaxAtLeast(max));
+    if (this.#recvBuf.byteLength < MTYPE + size) {
+      this.#recvBuf = new Uint8Array(MTYPE + size);
       this.#recvView = new DataView(this.#recvBuf.buffer);
     }
-    return { type, flags, max };
+    return { type, flags, max: size };
   }
 
   #tryReceive(type: bigint, flags: number, max: number): Message | typeof AGAIN {
