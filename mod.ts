@@ -55,3 +55,16 @@ export {
   type ReceiveOptions,
   type SendOptions,
 } from "./src/msg_queue.ts";
+export {
+  type PosixMessage,
+  PosixMessageQueue,
+  type PosixMessageQueueAccess,
+  type PosixMessageQueueAttributes,
+  type PosixMessageQueueOpenOptions,
+  type PosixMessagesOptions,
+  type PosixReceiveOptions,
+  type PosixReceiveSyncOptions,
+  type PosixSendOptions,
+  type PosixSendSyncOptions,
+  type PosixTrySendOptions,
+} from "./src/posix_mq.ts";

@@ -9,6 +9,7 @@
 import { LIBC_PATH } from "./platform.ts";
 import { errno as errnoSymbols } from "./symbols/errno.ts";
 import { fcntl } from "./symbols/fcntl.ts";
+import { mqueue } from "./symbols/mqueue.ts";
 import { msg } from "./symbols/msg.ts";
 import { poll } from "./symbols/poll.ts";
 import { sched } from "./symbols/sched.ts";
@@ -18,6 +19,7 @@ import { unistd } from "./symbols/unistd.ts";
 const symbols = {
   ...errnoSymbols,
   ...fcntl,
+  ...mqueue,
   ...msg,
   ...poll,
   ...sched,

@@ -1,5 +1,6 @@
 /**
- * Kernel limits from /proc/sys, read through libc (no `--allow-read` needed).
+ * Small files under /proc, read through libc (no `--allow-read` needed):
+ * kernel limits, capabilities, resource limits.
  *
  * @module
  */
@@ -7,18 +8,28 @@ import { cString } from "../ffi/cstring.ts";
 import { libc } from "../ffi/libc.ts";
 import { C } from "../ffi/platform.ts";
 
-const buf = new Uint8Array(64);
+const decoder = new TextDecoder();
+
+/** The text of a small /proc file (up to 8 KiB), or `undefined` when it cannot be read. */
+export function procText(path: string): string | undefined {
+  const fd = libc.open(cString(path), C.O_RDONLY | C.O_CLOEXEC, 0);
+  if (fd < 0) return undefined;
+  const buf = new Uint8Array(8192);
+  let got = 0;
+  for (;;) {
+    const n = libc.read(fd, got === 0 ? buf : buf.subarray(got), buf.length - got);
+    if (n <= 0 || (got += n) === buf.length) break;
+  }
+  libc.close(fd);
+  return decoder.decode(buf.subarray(0, got));
+}
 
 /**
  * The integer in a /proc/sys file (e.g. `kernel/msgmax`), read fresh each
  * time (an administrator may change it), or `undefined` if it cannot be read.
  */
 export function procSysInt(name: string): number | undefined {
-  const fd = libc.open(cString(`/proc/sys/${name}`), C.O_RDONLY | C.O_CLOEXEC, 0);
-  if (fd < 0) return undefined;
-  const n = libc.read(fd, buf, buf.length);
-  libc.close(fd);
-  if (n <= 0) return undefined;
-  const value = Number.parseInt(new TextDecoder().decode(buf.subarray(0, n)), 10);
+  const text = procText(`/proc/sys/${name}`);
+  const value = text === undefined ? NaN : Number.parseInt(text, 10);
   return Number.isFinite(value) ? value : undefined;
 }

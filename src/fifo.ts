@@ -11,6 +11,7 @@ import { FdReader } from "./fd_reader.ts";
 import { FdWriter } from "./fd_writer.ts";
 import { cPath, fileKind, type PathLike, pathText } from "./_path.ts";
 import { checkWaitOptions, parked, type WaitOptions } from "./_wait.ts";
+import { checkMode } from "./_check.ts";
 
 /** Options of {@link Fifo.create}. */
 export interface FifoCreateOptions {
@@ -42,14 +43,6 @@ export type FifoSide = "r" | "w";
 
 /** The handle {@link Fifo.open} returns for a side: a {@link FdReader} for `"r"`, a {@link FdWriter} for `"w"`. */
 export type FifoEnd<S extends FifoSide> = S extends "r" ? FdReader : FdWriter;
-
-function checkMode(mode: unknown): number {
-  if (mode === undefined) return 0o600;
-  if (typeof mode !== "number" || !Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
-    throw new RangeError(`mode must be an integer 0..0o7777, got ${String(mode)}`);
-  }
-  return mode;
-}
 
 function checkSide(side: unknown): FifoSide {
   if (side !== "r" && side !== "w") {
@@ -134,7 +127,7 @@ export class Fifo {
    */
   static create(path: PathLike, options: FifoCreateOptions = {}): void {
     const p = pathText(path);
-    const mode = checkMode(options.mode);
+    const mode = checkMode(options.mode, 0o7777);
     const c = cPath(p);
     if (libc.mkfifo(c, mode) < 0) {
       const code = errno();

@@ -20,6 +20,7 @@ import {
   untilDone,
   type WaitOptions,
 } from "./_wait.ts";
+import { checkMode } from "./_check.ts";
 
 /** The type of a message: a C `long`, positive when sending. */
 export type MessageType = number | bigint;
@@ -117,14 +118,6 @@ let msgmaxCached = -1;
 function msgmaxAtLeast(size: number): number {
   if (msgmaxCached < 0 || size > msgmaxCached) msgmaxCached = kernelLimit("msgmax");
   return msgmaxCached;
-}
-
-function checkMode(mode: unknown): number {
-  if (mode === undefined) return 0o600;
-  if (typeof mode !== "number" || !Number.isInteger(mode) || mode < 0 || mode > 0o777) {
-    throw new RangeError(`mode must be an integer 0..0o777, got ${String(mode)}`);
-  }
-  return mode;
 }
 
 /** A C `long` from a number or bigint, range-checked. */

@@ -12,7 +12,7 @@ async function runExample(name: string): Promise<Deno.CommandOutput> {
   }).output();
 }
 
-for (const name of ["pipe", "fifo", "msg_queue"]) {
+for (const name of ["pipe", "fifo", "msg_queue", "posix_mq"]) {
   Deno.test(`examples/${name}.ts prints what the child received, with --allow-ffi alone`, async () => {
     const out = await runExample(name);
     const stderr = new TextDecoder().decode(out.stderr);

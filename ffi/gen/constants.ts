@@ -31,6 +31,7 @@ const HEADERS = [
   "limits.h",
   "stddef.h",
   "linux/futex.h",
+  "linux/capability.h",
 ];
 
 /** Integer constants, by the C name they have in the headers above. */
@@ -177,6 +178,8 @@ const INTEGERS = [
   "FUTEX_BITSET_MATCH_ANY",
   // limits
   "PIPE_BUF",
+  "MQ_PRIO_MAX",
+  "CAP_SYS_RESOURCE",
   "PATH_MAX",
   "NAME_MAX",
 ];

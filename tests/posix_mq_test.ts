@@ -1,0 +1,795 @@
+import assert from "node:assert/strict";
+import {
+  type ChildProcess,
+  type FdReader,
+  type IpcError,
+  type PosixMessage,
+  PosixMessageQueue,
+  spawn,
+} from "../mod.ts";
+import { SIZEOF } from "../ffi/platform.ts";
+import { openFds, readAll, readProcFile, runCollect, TestScope, within } from "./_helpers.ts";
+import { BAD, checksum, HEADER, STOP } from "./fixtures/posix_mq_worker.ts";
+
+const worker = new URL("./fixtures/posix_mq_worker.ts", import.meta.url);
+const nocap = new URL("./fixtures/posix_mq_nocap.ts", import.meta.url);
+const decoder = new TextDecoder();
+const text = (m: PosixMessage) => decoder.decode(m.data);
+
+// The test's own libc binding, so the checks do not rely on the code under test.
+const lib = Deno.dlopen("libc.so.6", {
+  __errno_location: { parameters: [], result: "pointer" },
+  mq_open: { parameters: ["buffer", "i32", "u32", "buffer"], result: "i32" },
+  mq_close: { parameters: ["i32"], result: "i32" },
+  mq_unlink: { parameters: ["buffer"], result: "i32" },
+  fstat: { parameters: ["i32", "buffer"], result: "i32" },
+});
+const errnoView = new Deno.UnsafePointerView(lib.symbols.__errno_location()!);
+const ENOENT = 2;
+const cstr = (s: string) => new TextEncoder().encode(`${s}\0`);
+
+function procSys(name: string): number {
+  return Number(readProcFile(`/proc/sys/fs/mqueue/${name}`).trim());
+}
+
+/** Whether this thread may exceed the /proc/sys/fs/mqueue limits. */
+function hasCapSysResource(): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readProcFile("/proc/thread-self/status"));
+  return m !== null && ((BigInt(`0x${m[1]}`) >> 24n) & 1n) === 1n;
+}
+
+/** Whether a queue of that name exists, asked of the kernel directly. */
+function queueExists(name: string): boolean {
+  const fd = lib.symbols.mq_open(cstr(name), 0, 0, null);
+  if (fd >= 0) {
+    lib.symbols.mq_close(fd);
+    return true;
+  }
+  const code = errnoView.getInt32();
+  if (code !== ENOENT) throw new Error(`mq_open ${name}: errno ${code}`);
+  return false;
+}
+
+/** The permission bits of an open queue: from /dev/mqueue when mounted, else fstat(2) of its descriptor. */
+function queueMode(q: PosixMessageQueue): number {
+  if (devMqueue() !== null) return Deno.statSync(`/dev/mqueue${q.name}`).mode! & 0o7777;
+  const st = new Uint8Array(SIZEOF.stat);
+  if (lib.symbols.fstat(q.fd, st) < 0) throw new Error("fstat failed");
+  return new DataView(st.buffer).getUint32(SIZEOF.stat_st_mode, true) & 0o7777;
+}
+
+/** The queue names in /dev/mqueue, or null when the mqueue file system is not mounted there. */
+function devMqueue(): string[] | null {
+  try {
+    return [...Deno.readDirSync("/dev/mqueue")].map((e) => `/${e.name}`).sort();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+const prefix = `/libc-ipc-test-${Deno.pid}-`;
+let counter = 0;
+
+/**
+ * Queue names for one test, all removed at its end even when it fails; then
+ * checks that none exists any more (asking the kernel, and /dev/mqueue when
+ * mounted) and that no descriptor of this process still refers to one.
+ */
+class QueueScope extends TestScope {
+  #names: string[] = [];
+  #before = devMqueue()?.filter((n) => n.startsWith(prefix));
+
+  /** A fresh name, unique in this test run. */
+  name(): string {
+    return this.track(`${prefix}${++counter}`);
+  }
+
+  /** A name to remove at the end. */
+  track(name: string): string {
+    this.#names.push(name);
+    return name;
+  }
+
+  override async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      await super[Symbol.asyncDispose]();
+    } finally {
+      for (const name of this.#names) lib.symbols.mq_unlink(cstr(name));
+    }
+    const left = this.#names.filter(queueExists);
+    assert.deepEqual(left, [], "queues left behind");
+    const after = devMqueue()?.filter((n) => n.startsWith(prefix));
+    assert.deepEqual(after, this.#before, "/dev/mqueue differs from before the test");
+    const names = new Set(this.#names);
+    const open = [...openFds()].filter(([, target]) => names.has(target));
+    assert.deepEqual(open, [], "queue descriptors left open");
+  }
+}
+
+/** A small queue for one test, closed at its end. */
+function small(
+  scope: QueueScope,
+  options: Parameters<typeof PosixMessageQueue.open>[1] = {},
+): PosixMessageQueue {
+  return scope.handle(
+    PosixMessageQueue.open(scope.name(), {
+      create: true,
+      exclusive: true,
+      maxMessages: 4,
+      messageSize: 64,
+      ...options,
+    }),
+  );
+}
+
+function isError(Class: new (...args: never[]) => Error, code: string, syscall: string) {
+  return (e: unknown) => {
+    assert.ok(e instanceof Class, `expected ${Class.name}, got ${e}`);
+    assert.equal((e as IpcError).code, code);
+    assert.equal((e as IpcError).syscall, syscall);
+    return true;
+  };
+}
+
+Deno.test("PosixMessageQueue sends and receives: sync, async and try forms", async (t) => {
+  await using scope = new QueueScope();
+  await t.step("sendSync + receiveSync", () => {
+    const q = small(scope);
+    q.sendSync(new Uint8Array([1, 2, 3]), { priority: 7 });
+    const m = q.receiveSync();
+    assert.deepEqual([...m.data], [1, 2, 3]);
+    assert.equal(m.priority, 7);
+  });
+  await t.step("send + receive, UTF-8 strings", async () => {
+    const q = small(scope);
+    await q.send("héllo");
+    const m = await q.receive();
+    assert.equal(text(m), "héllo");
+    assert.equal(m.data.byteLength, 6);
+    assert.equal(m.priority, 0);
+  });
+  await t.step("trySend/tryReceive never wait", () => {
+    const q = small(scope, { maxMessages: 2 });
+    assert.throws(() => q.tryReceive(), isError(Deno.errors.WouldBlock, "EAGAIN", "mq_receive"));
+    q.trySend("a");
+    q.trySend("b");
+    assert.throws(() => q.trySend("c"), isError(Deno.errors.WouldBlock, "EAGAIN", "mq_send"));
+    assert.equal(text(q.tryReceive()), "a");
+    assert.equal(text(q.tryReceive()), "b");
+  });
+  await t.step("empty and full-size messages keep their length", () => {
+    const q = small(scope);
+    q.trySend(new Uint8Array(0));
+    const full = new Uint8Array(64).map((_, i) => i);
+    q.trySend(full);
+    assert.equal(q.tryReceive().data.byteLength, 0);
+    assert.deepEqual(q.tryReceive().data, full);
+  });
+  await t.step("the received bytes are the caller's own copy", () => {
+    const q = small(scope);
+    q.trySend("one");
+    q.trySend("two");
+    const a = q.tryReceive();
+    const b = q.tryReceive();
+    assert.equal(text(a), "one");
+    assert.equal(text(b), "two");
+    assert.notEqual(a.data.buffer, b.data.buffer);
+  });
+  await t.step("a receive waits for a later send, a send for room", async () => {
+    const q = small(scope, { maxMessages: 1 });
+    const pending = q.receive({ timeout: 10_000 });
+    setTimeout(() => q.trySend("late"), 20);
+    assert.equal(text(await pending), "late");
+    q.trySend("fills it");
+    const sending = q.send("waits", { timeout: 10_000 });
+    setTimeout(() => q.tryReceive(), 20);
+    await sending;
+    assert.equal(text(q.tryReceive()), "waits");
+  });
+  await t.step("two handles of one queue, one to send and one to receive", async () => {
+    const q = small(scope);
+    using tx = PosixMessageQueue.open(q.name, { access: "write" });
+    using rx = PosixMessageQueue.open(q.name, { access: "read" });
+    await tx.send("across handles");
+    assert.equal(text(await rx.receive()), "across handles");
+    assert.throws(() => rx.trySend("x"), /opened with access "read": it cannot send/);
+    assert.throws(() => tx.tryReceive(), /opened with access "write": it cannot receive/);
+    await assert.rejects(tx.receive(), TypeError);
+    assert.throws(() => tx.messages(), TypeError);
+  });
+});
+
+Deno.test("PosixMessageQueue delivers the highest priority first, FIFO within a priority", async () => {
+  await using scope = new QueueScope();
+  const q = small(scope, { maxMessages: 8 });
+  const sent: Array<[string, number]> = [
+    ["a0", 0],
+    ["b5", 5],
+    ["c32767", 32767],
+    ["d5", 5],
+    ["e1", 1],
+    ["f0", 0],
+    ["g32767", 32767],
+    ["h5", 5],
+  ];
+  for (const [s, priority] of sent) q.sendSync(s, { priority });
+  const got: Array<[string, number]> = [];
+  for (let i = 0; i < sent.length; i++) {
+    const m = i % 2 === 0 ? q.receiveSync() : await q.receive();
+    got.push([text(m), m.priority]);
+  }
+  assert.deepEqual(got, [
+    ["c32767", 32767],
+    ["g32767", 32767],
+    ["b5", 5],
+    ["d5", 5],
+    ["h5", 5],
+    ["e1", 1],
+    ["a0", 0],
+    ["f0", 0],
+  ]);
+});
+
+Deno.test("PosixMessageQueue.attributes() reports capacity, message size and count", async () => {
+  await using scope = new QueueScope();
+  const q = small(scope, { maxMessages: 3, messageSize: 100 });
+  assert.deepEqual(q.attributes(), {
+    maxMessages: 3,
+    messageSize: 100,
+    currentMessages: 0,
+    nonBlocking: true,
+  });
+  assert.equal(q.messageSize, 100);
+  q.trySend("x");
+  q.trySend("y");
+  assert.equal(q.attributes().currentMessages, 2);
+  q.tryReceive();
+  assert.equal(q.attributes().currentMessages, 1);
+
+  // The kernel's defaults when no size is given.
+  const d = scope.handle(PosixMessageQueue.open(scope.name(), { create: true }));
+  const attr = d.attributes();
+  assert.equal(attr.maxMessages, Math.min(procSys("msg_default"), procSys("msg_max")));
+  assert.equal(attr.messageSize, Math.min(procSys("msgsize_default"), procSys("msgsize_max")));
+  // Half given: the other half is the kernel's default.
+  const h = scope.handle(PosixMessageQueue.open(scope.name(), { create: true, messageSize: 32 }));
+  assert.equal(h.attributes().maxMessages, attr.maxMessages);
+  assert.equal(h.attributes().messageSize, 32);
+});
+
+/** Lets pending timers and promise jobs run. */
+const t0 = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+Deno.test("PosixMessageQueue.open() modes, exclusive creation, missing queues, unlink", async (t) => {
+  await using scope = new QueueScope();
+  await t.step("default mode 0600", () => {
+    const q = small(scope);
+    assert.equal(queueMode(q), 0o600);
+  });
+  await t.step("an explicit mode is applied exactly, whatever the umask", () => {
+    const umask = Deno.umask();
+    const q = small(scope, { mode: 0o666 });
+    assert.equal(queueMode(q), 0o666, `umask was ${umask.toString(8)}`);
+    const r = small(scope, { mode: 0o440 });
+    assert.equal(queueMode(r), 0o440);
+  });
+  await t.step("exclusive creation of an existing queue is AlreadyExists", () => {
+    const q = small(scope);
+    assert.throws(
+      () => PosixMessageQueue.open(q.name, { create: true, exclusive: true }),
+      (e: unknown) => {
+        isError(Deno.errors.AlreadyExists, "EEXIST", "mq_open")(e);
+        assert.equal((e as { path?: string }).path, q.name);
+        assert.match((e as Error).message, new RegExp(q.name));
+        return true;
+      },
+    );
+  });
+  await t.step("create without exclusive opens the existing queue as it is", () => {
+    const q = small(scope, { mode: 0o640, maxMessages: 2, messageSize: 16 });
+    q.trySend("kept");
+    using again = PosixMessageQueue.open(q.name, {
+      create: true,
+      mode: 0o666,
+      maxMessages: 3,
+      messageSize: 32,
+    });
+    assert.equal(queueMode(q), 0o640, "the mode of an existing queue is not changed");
+    assert.deepEqual(again.attributes(), {
+      maxMessages: 2,
+      messageSize: 16,
+      currentMessages: 1,
+      nonBlocking: true,
+    });
+    assert.equal(text(again.tryReceive()), "kept");
+  });
+  await t.step("opening a missing queue is NotFound naming it", () => {
+    const name = scope.name();
+    assert.throws(() => PosixMessageQueue.open(name), (e: unknown) => {
+      isError(Deno.errors.NotFound, "ENOENT", "mq_open")(e);
+      assert.equal((e as { path?: string }).path, name);
+      return true;
+    });
+    assert.equal(queueExists(name), false);
+  });
+  await t.step("unlink removes the name; open handles keep working", () => {
+    const q = small(scope);
+    PosixMessageQueue.unlink(q.name);
+    assert.equal(queueExists(q.name), false);
+    assert.throws(() => PosixMessageQueue.open(q.name), Deno.errors.NotFound);
+    q.trySend("still here");
+    assert.equal(text(q.tryReceive()), "still here");
+    assert.throws(
+      () => PosixMessageQueue.unlink(q.name),
+      isError(Deno.errors.NotFound, "ENOENT", "mq_unlink"),
+    );
+  });
+  await t.step("the descriptor is close-on-exec and non-blocking", () => {
+    const q = small(scope);
+    assert.equal(q.attributes().nonBlocking, true);
+    const flags = readProcFile(`/proc/self/fdinfo/${q.fd}`).match(/^flags:\s*(\d+)/m)![1];
+    assert.ok((parseInt(flags, 8) & 0o2000000) !== 0, `flags ${flags}`);
+  });
+});
+
+Deno.test("PosixMessageQueue refuses bad arguments before any system call", async (t) => {
+  await using scope = new QueueScope();
+  const fresh = () => scope.name();
+  await t.step("names", () => {
+    const cases: Array<[unknown, new (...a: never[]) => Error, RegExp]> = [
+      [42, TypeError, /must be a string/],
+      ["", TypeError, /must start with "\/"/],
+      ["no-slash", TypeError, /must start with "\/"/],
+      ["/a/b", TypeError, /no "\/" after the first character/],
+      ["//", TypeError, /no "\/" after the first character/],
+      ["/a\0b", TypeError, /NUL/],
+      ["/.", TypeError, /must not be "\/\." or "\/\.\."/],
+      ["/..", TypeError, /must not be "\/\." or "\/\.\."/],
+      ["/", RangeError, /2\.\.256 bytes .*got 1/],
+      [`/${"x".repeat(256)}`, RangeError, /2\.\.256 bytes .*got 257/],
+      [`/${"é".repeat(128)}`, RangeError, /got 257/],
+    ];
+    for (const [name, Class, message] of cases) {
+      assert.throws(
+        () => PosixMessageQueue.open(name as string, { create: true }),
+        (e: unknown) => {
+          assert.ok(e instanceof Class, `${JSON.stringify(name)}: ${e}`);
+          assert.match((e as Error).message, message);
+          return true;
+        },
+      );
+      assert.throws(() => PosixMessageQueue.unlink(name as string), Class);
+    }
+    // The longest name is fine.
+    const longest = scope.track(`${prefix}${"y".repeat(256 - prefix.length)}`);
+    assert.equal(new TextEncoder().encode(longest).length, 256);
+    const q = PosixMessageQueue.open(longest, { create: true, exclusive: true, messageSize: 8 });
+    q.close();
+    PosixMessageQueue.unlink(longest);
+  });
+  await t.step("options", () => {
+    const cases: Array<[Record<string, unknown>, new (...a: never[]) => Error, RegExp]> = [
+      [{ access: "rw" }, TypeError, /access must be "read", "write" or "readwrite"/],
+      [{ create: "yes" }, TypeError, /create must be a boolean/],
+      [{ exclusive: true }, TypeError, /exclusive needs create: true/],
+      [{ create: true, mode: 0o1777 }, RangeError, /mode must be an integer 0\.\.0o777/],
+      [{ create: true, mode: -1 }, RangeError, /mode/],
+      [{ create: true, maxMessages: 0 }, RangeError, /maxMessages must be an integer 1\.\.65536/],
+      [{ create: true, maxMessages: 1.5 }, RangeError, /maxMessages/],
+      [{ create: true, maxMessages: "4" }, TypeError, /maxMessages must be a number/],
+      [{ create: true, maxMessages: 65537 }, RangeError, /65536 \(the kernel's ceiling\)/],
+      [
+        { create: true, messageSize: 0 },
+        RangeError,
+        /messageSize must be an integer 1\.\.16777216/,
+      ],
+      [{ create: true, messageSize: 16 * 1024 * 1024 + 1 }, RangeError, /messageSize/],
+    ];
+    for (const [options, Class, message] of cases) {
+      const name = fresh();
+      assert.throws(() => PosixMessageQueue.open(name, options), (e: unknown) => {
+        assert.ok(e instanceof Class, `${JSON.stringify(options)}: ${e}`);
+        assert.match((e as Error).message, message);
+        return true;
+      });
+      assert.equal(queueExists(name), false, `${JSON.stringify(options)} created a queue`);
+    }
+  });
+  await t.step("sizes above /proc/sys/fs/mqueue limits, unless CAP_SYS_RESOURCE", () => {
+    const msgMax = procSys("msg_max");
+    const sizeMax = procSys("msgsize_max");
+    for (
+      const [options, limit] of [
+        [{ maxMessages: msgMax + 1, messageSize: 8 }, `msg_max \\(${msgMax}\\)`],
+        [{ maxMessages: 1, messageSize: sizeMax + 1 }, `msgsize_max \\(${sizeMax}\\)`],
+      ] as const
+    ) {
+      const name = fresh();
+      const open = () => PosixMessageQueue.open(name, { create: true, ...options });
+      if (hasCapSysResource()) {
+        // The capability lifts these limits: the kernel allows the queue.
+        open().close();
+        assert.equal(queueExists(name), true);
+      } else {
+        assert.throws(open, (e: unknown) => {
+          assert.ok(e instanceof RangeError, String(e));
+          assert.match(e.message, new RegExp(`/proc/sys/fs/mqueue/${limit}`));
+          assert.match(e.message, /CAP_SYS_RESOURCE/);
+          return true;
+        });
+        assert.equal(queueExists(name), false);
+      }
+    }
+  });
+  await t.step("priorities and message sizes on send", async () => {
+    const q = small(scope, { messageSize: 16 });
+    for (const priority of [-1, 32768, 1.5, NaN]) {
+      assert.throws(() => q.trySend("x", { priority }), /priority must be an integer 0\.\.32767/);
+      assert.throws(() => q.sendSync("x", { priority }), RangeError);
+      await assert.rejects(q.send("x", { priority }), RangeError);
+    }
+    assert.throws(() => q.trySend("x", { priority: "1" as unknown as number }), TypeError);
+    const big = new Uint8Array(17);
+    const tooBig = (e: unknown) => {
+      assert.ok(e instanceof RangeError);
+      assert.match(e.message, /message is 17 bytes; the queue's limit \(messageSize\) is 16/);
+      return true;
+    };
+    assert.throws(() => q.trySend(big), tooBig);
+    assert.throws(() => q.sendSync(big), tooBig);
+    await assert.rejects(q.send(big), tooBig);
+    assert.throws(() => q.trySend("seventeen bytes!!"), tooBig);
+    assert.throws(() => q.trySend(new Uint16Array(2) as unknown as Uint8Array), TypeError);
+    const detached = new Uint8Array(4);
+    detached.buffer.transfer();
+    assert.throws(() => q.trySend(detached), /detached/);
+    assert.throws(() => q.sendSync("x", { timeout: -1 }), RangeError);
+    await assert.rejects(q.receive({ timeout: -1 }), RangeError);
+    await assert.rejects(
+      q.receive({ signal: "no" as unknown as AbortSignal }),
+      /signal must be an AbortSignal/,
+    );
+    assert.equal(q.attributes().currentMessages, 0, "nothing was sent");
+  });
+});
+
+Deno.test("PosixMessageQueue waits end with TimedOut, the abort reason, or BadResource on close", async (t) => {
+  await using scope = new QueueScope();
+  await t.step("timeouts", async () => {
+    const q = small(scope, { maxMessages: 1 });
+    let start = performance.now();
+    await assert.rejects(q.receive({ timeout: 30 }), Deno.errors.TimedOut);
+    assert.ok(performance.now() - start >= 25);
+    start = performance.now();
+    assert.throws(() => q.receiveSync({ timeout: 30 }), Deno.errors.TimedOut);
+    assert.ok(performance.now() - start >= 25);
+    q.trySend("full");
+    await assert.rejects(q.send("x", { timeout: 30 }), Deno.errors.TimedOut);
+    assert.throws(() => q.sendSync("x", { timeout: 0 }), Deno.errors.TimedOut);
+    assert.equal(q.attributes().currentMessages, 1);
+  });
+  await t.step("abort rejects with the signal's reason", async () => {
+    const q = small(scope, { maxMessages: 1 });
+    const reason = new Error("stop waiting");
+    const ac = new AbortController();
+    const pending = q.receive({ signal: ac.signal });
+    setTimeout(() => ac.abort(reason), 10);
+    await assert.rejects(pending, (e: unknown) => e === reason);
+    // Already aborted: rejected at once, even with a message waiting.
+    q.trySend("waiting");
+    await assert.rejects(q.receive({ signal: ac.signal }), (e: unknown) => e === reason);
+    const ac2 = new AbortController();
+    const sending = q.send("no room", { signal: ac2.signal });
+    ac2.abort();
+    await assert.rejects(sending, (e: unknown) => e instanceof DOMException);
+    assert.equal(text(q.tryReceive()), "waiting");
+  });
+  await t.step(
+    "close() while a receive and a send wait: both reject with BadResource",
+    async () => {
+      const r = small(scope);
+      const s = small(scope, { maxMessages: 1 });
+      s.trySend("full");
+      const receiving = r.receive();
+      const sending = s.send("no room");
+      await t0();
+      r.close();
+      s.close();
+      await assert.rejects(receiving, Deno.errors.BadResource);
+      await assert.rejects(sending, Deno.errors.BadResource);
+    },
+  );
+  await t.step("use after close is BadResource; close twice does nothing", async () => {
+    const q = small(scope);
+    q.close();
+    q.close();
+    assert.equal(q.closed, true);
+    const closed = (e: unknown) =>
+      e instanceof Deno.errors.BadResource && /message queue '.*' is closed/.test(e.message);
+    assert.throws(() => q.fd, closed);
+    assert.throws(() => q.trySend("x"), closed);
+    assert.throws(() => q.sendSync("x"), closed);
+    await assert.rejects(q.send("x"), closed);
+    assert.throws(() => q.tryReceive(), closed);
+    assert.throws(() => q.receiveSync(), closed);
+    await assert.rejects(q.receive(), closed);
+    assert.throws(() => q.attributes(), closed);
+    assert.equal(typeof q.name, "string");
+  });
+  await t.step("using closes the handle", () => {
+    let fd: number;
+    const name = scope.name();
+    {
+      using q = PosixMessageQueue.open(name, { create: true, messageSize: 8 });
+      fd = q.fd;
+      assert.ok(openFds().has(fd));
+    }
+    assert.ok(openFds().get(fd) !== name, "descriptor closed");
+  });
+});
+
+Deno.test("PosixMessageQueue async iteration ends when the loop breaks and when the handle closes", async (t) => {
+  await using scope = new QueueScope();
+  await t.step("for await ... break leaves the rest in the queue", async () => {
+    const q = small(scope);
+    for (const s of ["a", "b", "c"]) q.trySend(s);
+    const got: string[] = [];
+    for await (const m of q) {
+      got.push(text(m));
+      if (got.length === 2) break;
+    }
+    assert.deepEqual(got, ["a", "b"]);
+    assert.equal(q.closed, false);
+    assert.equal(text(q.tryReceive()), "c");
+  });
+  await t.step("closing the handle while the loop waits ends it cleanly", async () => {
+    const q = small(scope);
+    setTimeout(() => q.trySend("one"), 10);
+    setTimeout(() => q.close(), 50);
+    const got: string[] = [];
+    for await (const m of q) got.push(text(m));
+    assert.deepEqual(got, ["one"]);
+  });
+  await t.step("closing it inside the loop ends it too", async () => {
+    const q = small(scope);
+    q.trySend("x");
+    q.trySend("y");
+    let n = 0;
+    for await (const _ of q) {
+      n++;
+      q.close();
+    }
+    assert.equal(n, 1);
+  });
+  await t.step("messages({ signal }) ends with the abort reason", async () => {
+    const q = small(scope);
+    const ac = new AbortController();
+    const reason = new Error("enough");
+    setTimeout(() => ac.abort(reason), 10);
+    await assert.rejects(async () => {
+      for await (const _ of q.messages({ signal: ac.signal })) { /* none come */ }
+    }, (e: unknown) => e === reason);
+  });
+});
+
+Deno.test("PosixMessageQueue crosses processes: the child prints what the parent sent", async () => {
+  await using scope = new QueueScope();
+  const q = small(scope);
+  const out = scope.pipe();
+  const child = scope.child(spawn(worker, { args: ["hello", q.name], fds: { 1: out.writer } }));
+  out.writer.close();
+  // The child may be waiting already, or not started yet: either way it gets it.
+  await q.send("Hello from parent process");
+  assert.equal(await readAll(out.reader), "Child process received: Hello from parent process\n");
+  assert.equal((await within(child.status, "the child")).code, 0);
+  assert.equal(q.attributes().currentMessages, 0);
+});
+
+// ------------------------------------------------------ nothing lost
+
+const PRODUCERS = 4;
+const CONSUMERS = 4;
+const PER_PRODUCER = 20_000;
+const TOTAL = PRODUCERS * PER_PRODUCER;
+const RECORD = 8;
+
+interface Received {
+  /** How often each (producer, seq) was reported, at producer * PER_PRODUCER + seq. */
+  seen: Uint8Array;
+  /** Reports of corrupted messages. */
+  corrupt: string[];
+  /** Reports per consumer. */
+  perConsumer: number[];
+}
+
+/** Reads a consumer's reports to end of file; calls `progress` with its count as they come. */
+async function collect(
+  reader: FdReader,
+  consumer: number,
+  into: Received,
+  progress?: (count: number) => void,
+): Promise<void> {
+  const buf = new Uint8Array(64 * 1024);
+  const view = new DataView(buf.buffer);
+  let have = 0;
+  for (;;) {
+    const n = await reader.read(buf.subarray(have));
+    if (n === null) break;
+    have += n;
+    const whole = have - (have % RECORD);
+    for (let at = 0; at < whole; at += RECORD) {
+      const id = view.getUint32(at, true);
+      const seq = view.getUint32(at + 4, true);
+      if (id >= PRODUCERS || seq >= PER_PRODUCER) {
+        into.corrupt.push(`consumer ${consumer}: producer ${id & ~BAD} seq ${seq}`);
+        continue;
+      }
+      into.seen[id * PER_PRODUCER + seq]++;
+    }
+    into.perConsumer[consumer] += whole / RECORD;
+    buf.copyWithin(0, whole, have);
+    have -= whole;
+    progress?.(into.perConsumer[consumer]);
+  }
+  if (have !== 0) into.corrupt.push(`consumer ${consumer}: ${have} bytes of a torn record`);
+}
+
+/**
+ * Runs 4 producers and 4 consumers over one queue; with `killAfter`, consumer
+ * 0 is killed with SIGKILL once it has reported that many messages. Returns
+ * what the consumers reported and how each ended.
+ */
+async function producersAndConsumers(
+  scope: QueueScope,
+  killAfter?: number,
+): Promise<{ got: Received; statuses: Array<{ code: number; signal: string | null }> }> {
+  const q = scope.handle(
+    PosixMessageQueue.open(scope.name(), {
+      create: true,
+      exclusive: true,
+      maxMessages: Math.min(10, procSys("msg_max")),
+      messageSize: Math.min(8192, procSys("msgsize_max")),
+    }),
+  );
+  const got: Received = {
+    seen: new Uint8Array(TOTAL),
+    corrupt: [],
+    perConsumer: new Array(CONSUMERS).fill(0),
+  };
+  const modes = ["sync", "async", "iter", "sync"];
+  let victimKilled = false;
+  const consumers: ChildProcess[] = [];
+  const collecting: Promise<void>[] = [];
+  for (let c = 0; c < CONSUMERS; c++) {
+    const { reader, writer } = scope.pipe();
+    const child = scope.child(
+      spawn(worker, { args: ["consumer", q.name, modes[c]], fds: { 3: writer } }),
+    );
+    writer.close();
+    consumers.push(child);
+    const progress = c === 0 && killAfter !== undefined
+      ? (n: number) => {
+        if (n >= killAfter && !victimKilled) {
+          victimKilled = true;
+          child.kill("SIGKILL");
+        }
+      }
+      : undefined;
+    collecting.push(collect(reader, c, got, progress));
+  }
+  const producers = Array.from({ length: PRODUCERS }, (_, p) =>
+    scope.child(
+      spawn(worker, {
+        args: ["producer", q.name, `${p}`, `${PER_PRODUCER}`, p % 2 === 0 ? "sync" : "async"],
+      }),
+    ));
+  const killAll = () => [...producers, ...consumers].forEach((c) => c.kill("SIGKILL"));
+  for (const p of producers) {
+    const s = await within(p.status, `producer ${p.pid}`, 120_000, killAll);
+    assert.equal(s.code, 0, `producer ${p.pid} failed`);
+  }
+  // Everything sent; once the queue is empty every message is with a consumer.
+  await within(
+    (async () => {
+      while (q.attributes().currentMessages > 0) await new Promise((r) => setTimeout(r, 5));
+    })(),
+    "the queue to drain",
+    60_000,
+    killAll,
+  );
+  const stop = new Uint8Array(HEADER);
+  new DataView(stop.buffer).setUint32(0, STOP, true);
+  const living = killAfter === undefined ? CONSUMERS : CONSUMERS - 1;
+  for (let i = 0; i < living; i++) await q.send(stop, { timeout: 30_000 });
+  await within(Promise.all(collecting), "consumer reports", 60_000, killAll);
+  const statuses = [];
+  for (const c of consumers) statuses.push(await within(c.status, `consumer ${c.pid}`));
+  assert.equal(q.attributes().currentMessages, 0, "every stop message was taken");
+  return { got, statuses };
+}
+
+function missingAndDuplicated(seen: Uint8Array): { missing: string[]; duplicated: string[] } {
+  const missing: string[] = [];
+  const duplicated: string[] = [];
+  for (let i = 0; i < seen.length; i++) {
+    const what = `producer ${Math.floor(i / PER_PRODUCER)} seq ${i % PER_PRODUCER}`;
+    if (seen[i] === 0) missing.push(what);
+    else if (seen[i] > 1) duplicated.push(`${what} ×${seen[i]}`);
+  }
+  return { missing, duplicated };
+}
+
+Deno.test("PosixMessageQueue nothing-lost check: a consumer flags a corrupted message", async () => {
+  await using scope = new QueueScope();
+  const q = small(scope, { messageSize: 64 });
+  const { reader, writer } = scope.pipe();
+  const child = scope.child(
+    spawn(worker, { args: ["consumer", q.name, "sync"], fds: { 3: writer } }),
+  );
+  writer.close();
+  const msg = new Uint8Array(40).fill(9);
+  const dv = new DataView(msg.buffer);
+  dv.setUint32(0, 2, true);
+  dv.setUint32(4, 77, true);
+  dv.setUint32(8, checksum(msg, HEADER, msg.length), true);
+  await q.send(msg);
+  msg[30] ^= 1; // one flipped bit
+  dv.setUint32(4, 78, true);
+  await q.send(msg);
+  await q.send(new Uint8Array(HEADER).fill(0xff)); // stop
+  const got: Received = { seen: new Uint8Array(TOTAL), corrupt: [], perConsumer: [0] };
+  await collect(reader, 0, got);
+  assert.equal((await within(child.status, "the consumer")).code, 0);
+  assert.equal(got.seen[2 * PER_PRODUCER + 77], 1);
+  assert.deepEqual(got.corrupt, ["consumer 0: producer 2 seq 78"]);
+});
+
+Deno.test(`PosixMessageQueue loses nothing: ${PRODUCERS} producers × ${CONSUMERS} consumers, ${PER_PRODUCER} messages each`, async () => {
+  await using scope = new QueueScope();
+  const { got, statuses } = await producersAndConsumers(scope);
+  assert.deepEqual(got.corrupt, []);
+  const { missing, duplicated } = missingAndDuplicated(got.seen);
+  assert.deepEqual(duplicated, []);
+  assert.deepEqual(missing.slice(0, 10), [], `${missing.length} missing`);
+  assert.deepEqual(statuses.map((s) => s.code), [0, 0, 0, 0]);
+  assert.equal(got.perConsumer.reduce((a, b) => a + b), TOTAL);
+  // Every consumer took part (the kernel hands messages to whoever asks).
+  for (const n of got.perConsumer) assert.ok(n > 0, `${got.perConsumer}`);
+});
+
+Deno.test("PosixMessageQueue loses at most the message a consumer killed by SIGKILL had not reported", async () => {
+  await using scope = new QueueScope();
+  const killAfter = 2000;
+  const { got, statuses } = await producersAndConsumers(scope, killAfter);
+  assert.deepEqual(got.corrupt, []);
+  assert.equal(statuses[0].signal, "SIGKILL");
+  assert.deepEqual(statuses.slice(1).map((s) => s.code), [0, 0, 0]);
+  assert.ok(got.perConsumer[0] >= killAfter, `victim reported ${got.perConsumer[0]}`);
+  const { missing, duplicated } = missingAndDuplicated(got.seen);
+  assert.deepEqual(duplicated, []);
+  // Killed between mq_receive and its report: one message at most.
+  assert.ok(missing.length <= 1, `${missing.length} missing: ${missing.slice(0, 10).join(", ")}`);
+  assert.equal(got.perConsumer.reduce((a, b) => a + b), TOTAL - missing.length);
+  // The run went on after the kill.
+  assert.ok(got.perConsumer.slice(1).reduce((a, b) => a + b) > 0);
+});
+
+Deno.test("PosixMessageQueue.open() refuses sizes above /proc/sys/fs/mqueue/msg_max in a process without CAP_SYS_RESOURCE", async () => {
+  await using scope = new QueueScope();
+  const name = scope.name();
+  const max = procSys("msg_max") + 1;
+  const { status, stdout } = await runCollect((out) =>
+    scope.child(spawn(nocap, { args: [name, `${max}`], fds: { 1: out } }))
+  );
+  assert.equal(status.code, 0, stdout);
+  assert.match(
+    stdout,
+    new RegExp(
+      `^RangeError: maxMessages ${max} is above the limit in /proc/sys/fs/mqueue/msg_max \\(${
+        max - 1
+      }\\); only a process with CAP_SYS_RESOURCE may exceed it\n$`,
+    ),
+  );
+  assert.equal(queueExists(name), false);
+});
