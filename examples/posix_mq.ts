@@ -4,7 +4,7 @@
  * message and prints it. One file plays both roles, as a `fork()` program
  * would.
  *
- * Run: `deno run --allow-ffi examples/posix_mq.ts` (task `example:posix_mq`).
+ * Run: `deno run --allow-ffi examples/posix_mq.ts` (task `example:posix-mq`).
  *
  * @module
  */
