@@ -97,13 +97,15 @@ function nudge(c: Uint8Array, side: FifoSide): void {
  * @example The classic tutorial, both sides in one process
  * ```ts
  * import { Fifo } from "@libc/ipc";
- * const path = Deno.makeTempDirSync() + "/fifo";
+ * const dir = Deno.makeTempDirSync();
+ * const path = `${dir}/fifo`;
  * Fifo.create(path);
  * const [reader, writer] = await Promise.all([Fifo.open(path, "r"), Fifo.open(path, "w")]);
  * await writer.write("Hello from parent process");
  * writer.close();
  * console.log(await new Response(reader.readable).text());
  * Fifo.unlink(path);
+ * Deno.removeSync(dir);
  * ```
  */
 export class Fifo {
@@ -120,9 +122,11 @@ export class Fifo {
    * @example
    * ```ts
    * import { Fifo } from "@libc/ipc";
-   * const path = Deno.makeTempDirSync() + "/fifo";
+   * const dir = Deno.makeTempDirSync();
+   * const path = `${dir}/fifo`;
    * Fifo.create(path, { mode: 0o600 });
    * Fifo.unlink(path);
+   * Deno.removeSync(dir);
    * ```
    */
   static create(path: PathLike, options: FifoCreateOptions = {}): void {
@@ -159,7 +163,8 @@ export class Fifo {
    * @example
    * ```ts
    * import { Fifo } from "@libc/ipc";
-   * const path = Deno.makeTempDirSync() + "/fifo";
+   * const dir = Deno.makeTempDirSync();
+   * const path = `${dir}/fifo`;
    * Fifo.create(path);
    * try {
    *   await Fifo.open(path, "w", { timeout: 10 }); // no reader: times out
@@ -167,6 +172,7 @@ export class Fifo {
    *   console.log(e instanceof Deno.errors.TimedOut); // true
    * }
    * Fifo.unlink(path);
+   * Deno.removeSync(dir);
    * ```
    */
   static async open<S extends FifoSide>(
@@ -223,12 +229,14 @@ export class Fifo {
    * @example
    * ```ts
    * import { Fifo } from "@libc/ipc";
-   * const path = Deno.makeTempDirSync() + "/fifo";
+   * const dir = Deno.makeTempDirSync();
+   * const path = `${dir}/fifo`;
    * Fifo.create(path);
    * using reader = Fifo.openSync(path, "r", { wait: false });
    * using writer = Fifo.openSync(path, "w");
    * writer.writeSync("x");
    * Fifo.unlink(path);
+   * Deno.removeSync(dir);
    * ```
    */
   static openSync<S extends FifoSide>(
@@ -258,9 +266,11 @@ export class Fifo {
    * @example
    * ```ts
    * import { Fifo } from "@libc/ipc";
-   * const path = Deno.makeTempDirSync() + "/fifo";
+   * const dir = Deno.makeTempDirSync();
+   * const path = `${dir}/fifo`;
    * Fifo.create(path);
    * Fifo.unlink(path);
+   * Deno.removeSync(dir);
    * ```
    */
   static unlink(path: PathLike): void {
