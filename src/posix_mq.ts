@@ -10,13 +10,10 @@
  *
  * @module
  */
-import { cString } from "../ffi/cstring.ts";
 import { errno, libc } from "../ffi/libc.ts";
 import { C, ERRNO } from "../ffi/platform.ts";
 import { layouts } from "../ffi/struct/layouts.ts";
-import { MQ_HARD_LIMITS } from "../ffi/symbols/mqueue.ts";
 import { closedError, errorFromCode, lastError } from "./errors.ts";
-import { procSysInt, procText } from "./_proc.ts";
 import {
   AGAIN,
   checkWaitOptions,
@@ -29,18 +26,19 @@ import {
   WRITABLE,
 } from "./_wait.ts";
 import { checkMode } from "./_check.ts";
+import {
+  accessFlags,
+  bytesOf,
+  checkBoolean,
+  checkName,
+  checkPriority,
+  checkSize,
+  openError,
+  tryOpen,
+} from "./_posix_mq_checks.ts";
 
 const EAGAIN = ERRNO.EAGAIN;
 const EINTR = ERRNO.EINTR;
-const encoder = new TextEncoder();
-
-/** Priorities run from 0 to `MQ_PRIO_MAX - 1` (32767 on Linux). */
-const MQ_PRIO_MAX: number = C.MQ_PRIO_MAX;
-
-const PROC = "/proc/sys/fs/mqueue";
-/** The kernel's defaults when /proc cannot be read (`DFLT_MSG`, `DFLT_MSGSIZE`). */
-const DEFAULT_MAX_MESSAGES = 10;
-const DEFAULT_MESSAGE_SIZE = 8192;
 
 /** How a queue is opened: to receive, to send, or both. */
 export type PosixMessageQueueAccess = "read" | "write" | "readwrite";
@@ -131,169 +129,6 @@ export interface PosixMessagesOptions {
 }
 
 // ----------------------------------------------------------------- checks
-
-/** Checks a queue name (mq_overview(7)) and returns it as a C string. */
-function checkName(name: unknown): Uint8Array<ArrayBuffer> {
-  if (typeof name !== "string") {
-    throw new TypeError(`queue name must be a string, got ${typeof name}`);
-  }
-  if (!name.startsWith("/")) {
-    throw new TypeError(
-      `queue name must start with "/" (mq_overview(7)), got ${JSON.stringify(name)}`,
-    );
-  }
-  if (name.indexOf("/", 1) >= 0) {
-    throw new TypeError(
-      `queue name must have no "/" after the first character, got ${JSON.stringify(name)}`,
-    );
-  }
-  if (name === "/." || name === "/..") {
-    throw new TypeError(`queue name must not be "/." or "/..", got ${JSON.stringify(name)}`);
-  }
-  const c = cString(name, "queue name");
-  const bytes = c.byteLength - 1;
-  if (bytes < 2 || bytes > C.NAME_MAX + 1) {
-    throw new RangeError(
-      `queue name must be 2..${C.NAME_MAX + 1} bytes ("/" and 1..NAME_MAX more), got ${bytes}`,
-    );
-  }
-  return c;
-}
-
-function accessFlags(access: unknown): number {
-  switch (access) {
-    case undefined:
-    case "readwrite":
-      return C.O_RDWR;
-    case "read":
-      return C.O_RDONLY;
-    case "write":
-      return C.O_WRONLY;
-    default:
-      throw new TypeError(`access must be "read", "write" or "readwrite", got ${String(access)}`);
-  }
-}
-
-function checkBoolean(value: unknown, what: string): boolean {
-  if (value !== undefined && typeof value !== "boolean") {
-    throw new TypeError(`${what} must be a boolean, got ${typeof value}`);
-  }
-  return value === true;
-}
-
-function checkCount(value: unknown, what: string, hard: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number") {
-    throw new TypeError(`${what} must be a number, got ${typeof value}`);
-  }
-  if (!Number.isInteger(value) || value < 1 || value > hard) {
-    throw new RangeError(
-      `${what} must be an integer 1..${hard} (the kernel's ceiling), got ${value}`,
-    );
-  }
-  return value;
-}
-
-/** Whether this thread has CAP_SYS_RESOURCE in its effective set (capabilities are per thread). */
-function hasCapSysResource(): boolean {
-  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(procText("/proc/thread-self/status") ?? "");
-  return m !== null && ((BigInt(`0x${m[1]}`) >> BigInt(C.CAP_SYS_RESOURCE)) & 1n) === 1n;
-}
-
-/** The queue size to create, checked against the /proc limits; `undefined`: the kernel's defaults. */
-function checkSize(
-  options: PosixMessageQueueOpenOptions,
-): { maxMessages: number; messageSize: number } | undefined {
-  const max = checkCount(options.maxMessages, "maxMessages", MQ_HARD_LIMITS.maxMessages);
-  const size = checkCount(options.messageSize, "messageSize", MQ_HARD_LIMITS.messageSize);
-  if (max === undefined && size === undefined) return undefined;
-  const msgMax = procSysInt("fs/mqueue/msg_max");
-  const sizeMax = procSysInt("fs/mqueue/msgsize_max");
-  // The kernel's defaults for a missing half, as for a NULL attr: min(default, max).
-  const maxMessages = max ??
-    Math.min(procSysInt("fs/mqueue/msg_default") ?? DEFAULT_MAX_MESSAGES, msgMax ?? Infinity);
-  const messageSize = size ??
-    Math.min(procSysInt("fs/mqueue/msgsize_default") ?? DEFAULT_MESSAGE_SIZE, sizeMax ?? Infinity);
-  const over = limitExceeded(maxMessages, messageSize, msgMax, sizeMax);
-  if (over !== undefined && !hasCapSysResource()) throw new RangeError(over);
-  return { maxMessages, messageSize };
-}
-
-/** Text naming the /proc limit that `maxMessages`/`messageSize` exceed, if any. */
-function limitExceeded(
-  maxMessages: number,
-  messageSize: number,
-  msgMax = procSysInt("fs/mqueue/msg_max"),
-  sizeMax = procSysInt("fs/mqueue/msgsize_max"),
-): string | undefined {
-  const lift = "; only a process with CAP_SYS_RESOURCE may exceed it";
-  if (msgMax !== undefined && maxMessages > msgMax) {
-    return `maxMessages ${maxMessages} is above the limit in ${PROC}/msg_max (${msgMax})${lift}`;
-  }
-  if (sizeMax !== undefined && messageSize > sizeMax) {
-    return `messageSize ${messageSize} is above the limit in ${PROC}/msgsize_max (${sizeMax})${lift}`;
-  }
-  return undefined;
-}
-
-function checkPriority(priority: unknown): number {
-  if (priority === undefined) return 0;
-  if (typeof priority !== "number") {
-    throw new TypeError(`priority must be a number, got ${typeof priority}`);
-  }
-  if (!Number.isInteger(priority) || priority < 0 || priority >= MQ_PRIO_MAX) {
-    throw new RangeError(
-      `priority must be an integer 0..${MQ_PRIO_MAX - 1} (MQ_PRIO_MAX - 1), got ${priority}`,
-    );
-  }
-  return priority;
-}
-
-function bytesOf(data: Uint8Array | string): Uint8Array {
-  if (typeof data === "string") return encoder.encode(data);
-  if (!(data instanceof Uint8Array)) {
-    throw new TypeError(
-      `data must be a Uint8Array or a string, got ${Object.prototype.toString.call(data)}`,
-    );
-  }
-  // FFI would pass a detached buffer as NULL, silently.
-  if ((data.buffer as ArrayBuffer).detached === true) {
-    throw new TypeError("data is a view on a detached ArrayBuffer");
-  }
-  return data;
-}
-
-/** Adds what the kernel's terse errno means for mq_open. */
-function openError(
-  code: number,
-  name: string,
-  size: { maxMessages: number; messageSize: number } | undefined,
-): Error {
-  const e = errorFromCode(code, "mq_open", { path: name });
-  if (code === ERRNO.EINVAL && size !== undefined) {
-    // With CAP_SYS_RESOURCE in a user namespace the kernel still applies the /proc limits.
-    const over = limitExceeded(size.maxMessages, size.messageSize);
-    if (over !== undefined) return Object.assign(new RangeError(`${over} (${e.message})`), e);
-  } else if (code === ERRNO.EMFILE) {
-    const rl = /^Max msgqueue size\s+(\d+)/m.exec(procText("/proc/self/limits") ?? "");
-    e.message += `; or the queues of this user would exceed RLIMIT_MSGQUEUE` +
-      `${rl ? ` (${rl[1]} bytes)` : ""}: close and unlink some, or create smaller ones`;
-  } else if (code === ERRNO.ENOSPC) {
-    e.message += `; the system's queue count reached ${PROC}/queues_max`;
-  }
-  return e;
-}
-
-function tryOpen(c: Uint8Array, flags: number, mode: number, attr: Uint8Array | null): number {
-  for (;;) {
-    const fd = libc.mq_open(c, flags, mode, attr);
-    if (fd >= 0) return fd;
-    const code = errno();
-    if (code !== EINTR) return -code;
-  }
-}
-
-// ------------------------------------------------------------------ class
 
 /**
  * A POSIX message queue (`mq_overview(7)`): a kernel queue of messages with a
