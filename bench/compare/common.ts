@@ -1,5 +1,5 @@
 /**
- * What the driver and the children of bench/compare share.
+ * What the drivers of bench/compare, their harness and their children share.
  *
  * The data protocol (pipe.c does the same in C): the first byte of each 4 KiB
  * block of the stream is a stamp derived from the block's index, and the
@@ -9,7 +9,7 @@
  *
  * The raw libc calls: the "floor" rows call read/write through a `Deno.dlopen`
  * of their own on blocking fds, which is the least any Deno program pays; the
- * driver places processes on CPUs with `sched_setaffinity`.
+ * harness places processes on CPUs with `sched_setaffinity`.
  *
  * @module
  */

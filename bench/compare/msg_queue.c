@@ -7,19 +7,12 @@
  *   msg_queue pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> elapsed ns of ROUNDS round trips
  *
  * The parent stays on the CPUs it was started on; CHILD_CPU moves the child.
+ * Error exits, the clock, placement and the command line are common.h's.
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <sched.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "common.h"
+
 #include <sys/ipc.h>
 #include <sys/msg.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #define DOWN 1
 #define UP 2
@@ -31,16 +24,9 @@ struct message {
 
 static int queue = -1;
 
-static void die(const char *what) {
-  perror(what);
+/* A queue outlives its processes: a failure removes it before exiting. */
+static void remove_queue(void) {
   if (queue >= 0) msgctl(queue, IPC_RMID, NULL);
-  exit(1);
-}
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void send_msg(struct message *m, long type, size_t size) {
@@ -58,16 +44,8 @@ static size_t receive_msg(struct message *m, long type, size_t max) {
   }
 }
 
-/* Places the calling process on one CPU (cpu < 0: leaves it where it is). */
-static void place(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) < 0) die("sched_setaffinity");
-}
-
 static int64_t pingpong(long rounds, long warmup, size_t size, int child_cpu) {
+  on_exit_failure = remove_queue;
   queue = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
   if (queue < 0) die("msgget");
   struct message *m = calloc(1, sizeof(struct message) + size);
@@ -84,31 +62,18 @@ static int64_t pingpong(long rounds, long warmup, size_t size, int child_cpu) {
   for (long i = 0; i < warmup + rounds; i++) {
     if (i == warmup) t0 = now_ns();
     send_msg(m, DOWN, size);
-    if (receive_msg(m, UP, size) != size) {
-      fprintf(stderr, "msg_queue: short echo\n");
-      exit(1);
-    }
+    if (receive_msg(m, UP, size) != size) fail("msg_queue: short echo");
   }
   int64_t elapsed = now_ns() - t0;
   send_msg(m, DOWN, 0);
-  if (waitpid(pid, NULL, 0) < 0) die("waitpid");
+  reap(pid);
   if (msgctl(queue, IPC_RMID, NULL) < 0) die("msgctl");
   free(m);
   return elapsed;
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 5 && strcmp(argv[1], "pingpong") == 0) {
-    int cpu = argc >= 6 ? atoi(argv[5]) : -1;
-    size_t size = (size_t)atol(argv[4]);
-    if (size == 0) {
-      fprintf(stderr, "msg_queue: SIZE must be at least 1\n");
-      return 2;
-    }
-    printf("%lld\n", (long long)pingpong(atol(argv[2]), atol(argv[3]), size, cpu));
-  } else {
-    fprintf(stderr, "usage: msg_queue pingpong ROUNDS WARMUP SIZE [CHILD_CPU]\n");
-    return 2;
-  }
-  return 0;
+  if (pingpong_command(argc, argv, pingpong)) return 0;
+  fprintf(stderr, "usage: msg_queue pingpong ROUNDS WARMUP SIZE [CHILD_CPU]\n");
+  return 2;
 }

@@ -1,6 +1,8 @@
 /*
- * C baseline of bench/compare: the same two workloads as the Deno rows, with
- * a C parent and a C child (fork), so the ratios compare like with like.
+ * C baseline of bench/compare/pipe.ts: the same two workloads as the Deno
+ * rows, with a C parent and a C child (fork), so the ratios compare like with
+ * like. Error exits, the clock, placement and the ping-pong command line are
+ * common.h's.
  *
  *   pipe pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> elapsed ns of ROUNDS round trips
  *   pipe transfer TOTAL CHUNK [CHILD_CPU]         -> "ns count checksum"
@@ -8,30 +10,11 @@
  * The parent stays on the CPUs it was started on; CHILD_CPU moves the child.
  * The data protocol (block stamps, checksum) is the one of common.ts.
  */
-#define _GNU_SOURCE
-#include <errno.h>
+#include "common.h"
+
 #include <fcntl.h>
-#include <sched.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #define BLOCK 4096
-
-static void die(const char *what) {
-  perror(what);
-  exit(1);
-}
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Reads exactly n bytes; returns 0 at end of file before the first byte. */
 static int read_full(int fd, unsigned char *buf, size_t n) {
@@ -42,8 +25,7 @@ static int read_full(int fd, unsigned char *buf, size_t n) {
       got += (size_t)r;
     } else if (r == 0) {
       if (got == 0) return 0;
-      fprintf(stderr, "pipe: short read\n");
-      exit(1);
+      fail("pipe: short read");
     } else if (errno != EINTR) {
       die("read");
     }
@@ -93,15 +75,6 @@ static void sink(int in, int result) {
   write_full(result, (const unsigned char *)line, (size_t)len);
 }
 
-/* Places the calling process on one CPU (cpu < 0: leaves it where it is). */
-static void place(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) < 0) die("sched_setaffinity");
-}
-
 static int64_t pingpong(long rounds, long warmup, size_t size, int child_cpu) {
   int down[2], up[2];
   if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) die("pipe2");
@@ -121,16 +94,13 @@ static int64_t pingpong(long rounds, long warmup, size_t size, int child_cpu) {
   for (long i = 0; i < warmup + rounds; i++) {
     if (i == warmup) t0 = now_ns();
     write_full(down[1], buf, size);
-    if (!read_full(up[0], buf, size)) {
-      fprintf(stderr, "pipe: echo ended early\n");
-      exit(1);
-    }
+    if (!read_full(up[0], buf, size)) fail("pipe: echo ended early");
   }
   int64_t elapsed = now_ns() - t0;
   close(down[1]);
   close(up[0]);
   free(buf);
-  if (waitpid(pid, NULL, 0) < 0) die("waitpid");
+  reap(pid);
   return elapsed;
 }
 
@@ -169,19 +139,16 @@ static void transfer(uint64_t total, size_t chunk, int child_cpu) {
   line[got] = 0;
   close(res[0]);
   free(buf);
-  if (waitpid(pid, NULL, 0) < 0) die("waitpid");
+  reap(pid);
   printf("%lld %s", (long long)elapsed, line);
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 5 && strcmp(argv[1], "pingpong") == 0) {
-    int cpu = argc >= 6 ? atoi(argv[5]) : -1;
-    printf("%lld\n", (long long)pingpong(atol(argv[2]), atol(argv[3]), (size_t)atol(argv[4]), cpu));
-  } else if (argc >= 4 && strcmp(argv[1], "transfer") == 0) {
+  if (pingpong_command(argc, argv, pingpong)) return 0;
+  if (argc >= 4 && strcmp(argv[1], "transfer") == 0) {
     transfer(strtoull(argv[2], NULL, 10), (size_t)atol(argv[3]), argc >= 5 ? atoi(argv[4]) : -1);
-  } else {
-    fprintf(stderr, "usage: pipe pingpong ROUNDS WARMUP SIZE [CHILD_CPU] | transfer TOTAL CHUNK [CHILD_CPU]\n");
-    return 2;
+    return 0;
   }
-  return 0;
+  fprintf(stderr, "usage: pipe pingpong ROUNDS WARMUP SIZE [CHILD_CPU] | transfer TOTAL CHUNK [CHILD_CPU]\n");
+  return 2;
 }

@@ -8,30 +8,12 @@
  * The parent stays on the CPUs it was started on; CHILD_CPU moves the child.
  * Both queues are unlinked as soon as both processes hold them open, so none
  * is left behind whatever happens. A zero-length message ends the child.
+ * Error exits, the clock, placement and the command line are common.h's.
  */
-#define _GNU_SOURCE
-#include <errno.h>
+#include "common.h"
+
 #include <fcntl.h>
 #include <mqueue.h>
-#include <sched.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-static void die(const char *what) {
-  perror(what);
-  exit(1);
-}
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void send_all(mqd_t q, const char *buf, size_t n) {
   while (mq_send(q, buf, n, 0) < 0) {
@@ -45,15 +27,6 @@ static ssize_t receive(mqd_t q, char *buf, size_t room) {
     if (r >= 0) return r;
     if (errno != EINTR) die("mq_receive");
   }
-}
-
-/* Places the calling process on one CPU (cpu < 0: leaves it where it is). */
-static void place(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) < 0) die("sched_setaffinity");
 }
 
 static mqd_t create(const char *name, size_t size) {
@@ -87,14 +60,11 @@ static int64_t pingpong(long rounds, long warmup, size_t size, int child_cpu) {
   for (long i = 0; i < warmup + rounds; i++) {
     if (i == warmup) t0 = now_ns();
     send_all(down, buf, size);
-    if (receive(up, buf, size) != (ssize_t)size) {
-      fprintf(stderr, "posix_mq: short echo\n");
-      exit(1);
-    }
+    if (receive(up, buf, size) != (ssize_t)size) fail("posix_mq: short echo");
   }
   int64_t elapsed = now_ns() - t0;
   send_all(down, buf, 0);
-  if (waitpid(pid, NULL, 0) < 0) die("waitpid");
+  reap(pid);
   mq_close(down);
   mq_close(up);
   free(buf);
@@ -102,12 +72,7 @@ static int64_t pingpong(long rounds, long warmup, size_t size, int child_cpu) {
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 5 && strcmp(argv[1], "pingpong") == 0) {
-    int cpu = argc >= 6 ? atoi(argv[5]) : -1;
-    printf("%lld\n", (long long)pingpong(atol(argv[2]), atol(argv[3]), (size_t)atol(argv[4]), cpu));
-  } else {
-    fprintf(stderr, "usage: posix_mq pingpong ROUNDS WARMUP SIZE [CHILD_CPU]\n");
-    return 2;
-  }
-  return 0;
+  if (pingpong_command(argc, argv, pingpong)) return 0;
+  fprintf(stderr, "usage: posix_mq pingpong ROUNDS WARMUP SIZE [CHILD_CPU]\n");
+  return 2;
 }

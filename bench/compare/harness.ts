@@ -1,0 +1,379 @@
+/**
+ * The harness of bench/compare's drivers (pipe.ts, msg_queue.ts, posix_mq.ts):
+ * where processes run, how rows are measured, how they are reported, and the
+ * C baselines.
+ *
+ * On a small VM, where the scheduler puts the two processes decides more than
+ * any code: two processes on one CPU hand over by a context switch, two on
+ * separate CPUs must wake an idle CPU, which costs tens of µs on a VM. Each
+ * row is therefore measured with both processes on one CPU, with one CPU
+ * each, and where the scheduler likes (which mixes the two from run to run,
+ * so that group is the noisiest). Every row runs {@link REPS} times per
+ * placement, interleaved with the others, and is reported as its median.
+ *
+ * `--raw` on a driver's command line also prints every sample.
+ *
+ * @module
+ */
+import { rawLibc } from "./common.ts";
+
+/** Runs per row and placement; the tables show their median. */
+export const REPS = 7;
+/** The ping-pong of every driver: message size in bytes, timed round trips, untimed ones first. */
+export const MSG = 64;
+export const ROUNDS = 5000;
+export const WARMUP = 500;
+/** `--raw`: list every sample under the tables. */
+export const RAW: boolean = Deno.args.includes("--raw");
+
+const decoder = new TextDecoder();
+
+/** Exits with a message on anything but Linux (sched_setaffinity, /proc, the kernel objects). */
+export function requireLinux(): void {
+  if (Deno.build.os !== "linux") {
+    console.error("bench/compare runs on Linux only (sched_setaffinity, /proc).");
+    Deno.exit(1);
+  }
+}
+
+// ---------------------------------------------------------------- placement
+
+/** Where the parent and the child run: CPU lists, as `sched_setaffinity` takes them. */
+export interface Placement {
+  name: string;
+  parent: number[];
+  child: number[];
+}
+
+const CPU_SET_BYTES = 128;
+
+function cpuSet(cpus: number[]): Uint8Array {
+  const set = new Uint8Array(CPU_SET_BYTES);
+  for (const c of cpus) set[c >> 3] |= 1 << (c & 7);
+  return set;
+}
+
+/** The CPUs process (or thread) `pid` may run on; 0 is the calling thread. */
+export function cpusOf(pid: number): number[] {
+  const set = new Uint8Array(CPU_SET_BYTES);
+  if (rawLibc().sched_getaffinity(pid, BigInt(CPU_SET_BYTES), set) < 0) {
+    throw new Error("sched_getaffinity");
+  }
+  const cpus = [];
+  for (let c = 0; c < CPU_SET_BYTES * 8; c++) if (set[c >> 3] & (1 << (c & 7))) cpus.push(c);
+  return cpus;
+}
+
+let all: number[] | undefined;
+
+/** Every CPU this process may use, as it was before the harness pinned anything. */
+export function allCpus(): number[] {
+  return all ??= cpusOf(0);
+}
+
+/** One CPU for both, one CPU each (when there are two), anywhere. */
+export function placements(): Placement[] {
+  const cpus = allCpus();
+  const out: Placement[] = [{ name: "one CPU", parent: [cpus[0]], child: [cpus[0]] }];
+  if (cpus.length >= 2) out.push({ name: "two CPUs", parent: [cpus[0]], child: [cpus[1]] });
+  out.push({ name: "any CPU", parent: cpus, child: cpus });
+  return out;
+}
+
+/** Pins the calling thread (0) or thread `tid`; false if that thread is gone. */
+export function pin(cpus: number[], tid = 0): boolean {
+  return rawLibc().sched_setaffinity(tid, BigInt(CPU_SET_BYTES), cpuSet(cpus)) === 0;
+}
+
+/** Pins every thread of this process (threads started later inherit it). */
+export function pinProcess(cpus: number[]): void {
+  // Deno's own file API asks for --allow-all to read /proc/self; libc does not.
+  const { opendir, readdir, closedir } = rawLibc();
+  const dir = opendir(new TextEncoder().encode("/proc/self/task\0"));
+  if (dir === null) throw new Error("cannot list /proc/self/task");
+  try {
+    for (let entry; (entry = readdir(dir)) !== null;) {
+      // struct dirent on 64-bit Linux: d_name follows d_ino, d_off, d_reclen, d_type (byte 19).
+      const tid = Number(Deno.UnsafePointerView.getCString(entry, 19));
+      if (tid > 0) pin(cpus, tid);
+    }
+  } finally {
+    closedir(dir);
+  }
+}
+
+/**
+ * Starts a child on the placement's child CPUs: a new process inherits the
+ * CPU mask of the thread that starts it, and both `posix_spawn` and
+ * `Deno.Command` start it from this (the main) thread; `checkPlaced` verifies,
+ * and kills a child that runs elsewhere.
+ */
+export function placed<T extends { pid: number; kill(signal: "SIGKILL"): void }>(
+  where: Placement,
+  start: () => T,
+): T {
+  pin(where.child);
+  let child: T;
+  try {
+    child = start();
+  } finally {
+    // All threads: one started meanwhile would have inherited the child's CPUs.
+    pinProcess(where.parent);
+  }
+  try {
+    checkPlaced(child.pid, where.child);
+  } catch (e) {
+    child.kill("SIGKILL");
+    throw e;
+  }
+  return child;
+}
+
+/** Throws unless process `pid` runs on exactly `cpus`. */
+export function checkPlaced(pid: number, cpus: number[]): void {
+  const got = cpusOf(pid);
+  if (got.join() !== cpus.join()) throw new Error(`child ${pid} runs on CPUs ${got}, not ${cpus}`);
+}
+
+// ---------------------------------------------------------------- measuring
+
+/** One measurement at a placement: µs per round trip, or MiB/s. */
+export type Measure = (where: Placement) => Promise<number>;
+
+/** A row of a table and its samples. */
+export interface Row {
+  name: string;
+  measure: Measure;
+  /** Samples by placement name. */
+  samples: Map<string, number[]>;
+}
+
+/** A row without samples yet. */
+export function row(name: string, measure: Measure): Row {
+  return { name, measure, samples: new Map() };
+}
+
+/** How a Deno row talks: raw libc calls (the floor), or this library's sync or async forms. */
+export type Mode = "raw" | "sync" | "async";
+
+/** The goals: this library's ping-pong at most this many times C's, by form. */
+export const GOALS: Record<"sync" | "async", number> = { sync: 1.2, async: 2 };
+
+/** The goals by row name, for {@link pingPongTable}. */
+export function goalsOf(names: Record<"sync" | "async", string>): Record<string, number> {
+  return { [names.sync]: GOALS.sync, [names.async]: GOALS.async };
+}
+
+/**
+ * Runs every row REPS times at every placement, interleaved so that a noisy
+ * moment of the machine hits every row alike; this process runs on every CPU
+ * again afterwards. Returns the seconds it took.
+ */
+export async function measure(rows: Row[], where: Placement[]): Promise<number> {
+  const started = performance.now();
+  try {
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const place of where) {
+        pinProcess(place.parent);
+        for (let i = 0; i < rows.length; i++) {
+          // Rotate the order, so no row always runs right after the same neighbour.
+          const r = rows[(i + rep) % rows.length];
+          const samples = r.samples.get(place.name) ?? [];
+          r.samples.set(place.name, samples);
+          samples.push(await r.measure(place));
+        }
+      }
+    }
+  } finally {
+    pinProcess(allCpus());
+  }
+  return (performance.now() - started) / 1000;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Throws unless a child ended with success. */
+export async function checkStatus(
+  status: Promise<{ success: boolean; code: number }>,
+  what: string,
+): Promise<void> {
+  const s = await status;
+  if (!s.success) throw new Error(`${what} exited with code ${s.code}`);
+}
+
+// ---------------------------------------------------------------- reporting
+
+export const fixed = (x: number, digits: number): string => x.toFixed(digits);
+export const mark = (ok: boolean): string => ok ? "✓" : "✗";
+
+/** The one line above all tables: what ran them, and how. */
+export function header(): string {
+  return `Deno ${Deno.version.deno}, ${Deno.build.os} ${Deno.build.arch}, ` +
+    `${allCpus().length} CPUs; median of ${REPS} runs per cell, rows interleaved.`;
+}
+
+/**
+ * A markdown table: one group of rows per placement. `extra` gives the cells
+ * of `columns` for a row, from its median `m` and `at(name)`, the median of
+ * another row at the same placement.
+ */
+export function table(
+  rows: Row[],
+  where: Placement[],
+  unit: string,
+  digits: number,
+  columns: string[],
+  extra: (row: Row, m: number, at: (name: string) => number) => string[],
+): string[] {
+  const out = [
+    `| placement | row | ${unit} | min – max | ${columns.join(" | ")} |`,
+    `|---|---|---:|---:|${columns.map((c) => c === "goal" ? "---|" : "---:|").join("")}`,
+  ];
+  for (const place of where) {
+    const at = (name: string) =>
+      median(rows.find((r) => r.name === name)!.samples.get(place.name)!);
+    rows.forEach((r, i) => {
+      const s = r.samples.get(place.name)!;
+      const m = median(s);
+      const range = `${fixed(Math.min(...s), digits)} – ${fixed(Math.max(...s), digits)}`;
+      const name = i === 0 ? `**${place.name}**` : "";
+      out.push(
+        `| ${name} | ${r.name} | ${fixed(m, digits)} | ${range} | ${extra(r, m, at).join(" | ")} |`,
+      );
+    });
+  }
+  return out;
+}
+
+/** The paragraph above a ping-pong table; `over` says what carries the messages. */
+export function pingPongIntro(over: string): string {
+  return `**Ping-pong**: ${MSG} B there and back over ${over}; ${ROUNDS} round trips per run, ` +
+    `after ${WARMUP} unmeasured ones.`;
+}
+
+/** The ping-pong table: µs per round trip, the ratio to row `cRow`, and the goals (≤ ratio) by row. */
+export function pingPongTable(
+  rows: Row[],
+  where: Placement[],
+  cRow: string,
+  goals: Record<string, number>,
+): string[] {
+  return table(rows, where, "µs / round trip", 1, ["vs C", "goal"], (r, m, at) => {
+    const ratio = m / at(cRow);
+    const goal = goals[r.name];
+    return [`${fixed(ratio, 2)}×`, goal === undefined ? "" : `≤ ${goal}× ${mark(ratio <= goal)}`];
+  });
+}
+
+/**
+ * A driver's report: a title, its paragraphs and tables (as lines), how long the
+ * measuring took, and with `--raw` every sample of `rows`.
+ */
+export function section(
+  title: string,
+  seconds: number,
+  blocks: Array<string | string[]>,
+  rows: Row[],
+): string {
+  const out = [
+    `### ${title}`,
+    "",
+    ...blocks.flatMap((b) => [typeof b === "string" ? b : b.join("\n"), ""]),
+    `Measured in ${fixed(seconds, 0)} s.`,
+  ];
+  if (RAW) {
+    out.push("", "Samples:");
+    for (const r of rows) {
+      for (const [where, s] of r.samples) {
+        out.push(`- ${r.name}, ${where}: ${s.map((x) => fixed(x, 1)).join(", ")}`);
+      }
+    }
+  }
+  return out.join("\n");
+}
+
+/** Runs a driver's `main` as a program: the header, then its report. */
+export async function standalone(main: () => Promise<string>): Promise<void> {
+  requireLinux();
+  console.log(header());
+  console.log(`\n${await main()}`);
+}
+
+// ---------------------------------------------------------------- C baselines
+
+/**
+ * Compiles `source` (a C file beside this one) with `cc -O2` into a temporary
+ * directory, runs `use` with the program's path, and removes the directory.
+ */
+export async function withC<T>(source: string, use: (bin: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "ipc-bench-" });
+  try {
+    const bin = `${dir}/${source.replace(/\.c$/, "")}`;
+    const out = await new Deno.Command("cc", {
+      args: ["-O2", "-o", bin, new URL(source, import.meta.url).pathname],
+      stderr: "inherit",
+    }).output().catch((e) => {
+      throw new Error(`cannot run the C compiler "cc": ${e.message}`);
+    });
+    if (!out.success) throw new Error(`cc failed to compile ${source}`);
+    return await use(bin);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Runs a C program to its end; returns what it printed. */
+export async function runC(bin: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(bin, { args, stdout: "piped", stderr: "inherit" }).output();
+  if (!out.success) throw new Error(`${bin} ${args.join(" ")} failed: ${out.code}`);
+  return decoder.decode(out.stdout).trim();
+}
+
+/** The C program forks its own child; it is given the child's CPU when there is one. */
+export function cChildCpu(where: Placement): string[] {
+  return where.child.length === 1 ? [`${where.child[0]}`] : [];
+}
+
+/** The C row of a ping-pong: `bin pingpong ROUNDS WARMUP MSG [CHILD_CPU]` prints the elapsed ns. */
+export function cPingPong(bin: string): Measure {
+  return async (where) => {
+    const args = ["pingpong", `${ROUNDS}`, `${WARMUP}`, `${MSG}`, ...cChildCpu(where)];
+    return Number(await runC(bin, args)) / 1000 / ROUNDS;
+  };
+}
+
+// ---------------------------------------------------------------- a ping-pong driver
+
+/** A driver whose one workload is the ping-pong: see {@link pingPongSection}. */
+export interface PingPong {
+  /** The section's title. */
+  title: string;
+  /** What carries the messages, as in "two pipes". */
+  over: string;
+  /** The C baseline: a program beside this file that forks its own child. */
+  source: string;
+  /** The rows' names: the C baseline, then one per mode. */
+  names: Record<"c" | Mode, string>;
+  /** The Deno rows: one measurement in the given mode. */
+  measure: (mode: Mode) => Measure;
+}
+
+/** Compiles the C baseline, measures it and every mode at every placement; returns the section. */
+export async function pingPongSection(p: PingPong): Promise<string> {
+  const where = placements();
+  return await withC(p.source, async (bin) => {
+    const rows = [
+      row(p.names.c, cPingPong(bin)),
+      ...(["raw", "sync", "async"] as const).map((mode) => row(p.names[mode], p.measure(mode))),
+    ];
+    const seconds = await measure(rows, where);
+    return section(p.title, seconds, [
+      pingPongIntro(p.over),
+      pingPongTable(rows, where, p.names.c, goalsOf(p.names)),
+    ], rows);
+  });
+}
