@@ -1,13 +1,19 @@
 import assert from "node:assert/strict";
 import { FdReader, Fifo, IpcError, pipe, spawn } from "../mod.ts";
+import { openFds } from "./_helpers.ts";
 
 const peer = new URL("./fixtures/fifo_peer.ts", import.meta.url);
 
-/** A fresh directory for FIFOs, removed (with whatever a test left) after `fn`. */
+/**
+ * A fresh directory for FIFOs, removed (with whatever a test left) after `fn`,
+ * which must leave no descriptor open on anything in it.
+ */
 async function inTempDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "libc-ipc-fifo-" });
   try {
     await fn(dir);
+    const left = [...openFds()].filter(([, target]) => target.startsWith(`${dir}/`));
+    assert.deepEqual(left, [], "descriptors left open on FIFOs");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
