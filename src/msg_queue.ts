@@ -456,7 +456,7 @@ export class MessageQueue implements Disposable {
       checkWaitOptions(options);
       if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
       const { type, flags, max } = this.#receiveArgs(options);
-      const r = this.#tryReceive(type, flags, max);
+      const r = this.#recvSpinner.first(() => this.#tryReceive(type, flags, max));
       if (r !== AGAIN) return Promise.resolve(r);
       if (options?.wait === false) throw this.#error("msgrcv", ERRNO.ENOMSG);
       return this.#waiting(
@@ -495,7 +495,7 @@ export class MessageQueue implements Disposable {
    */
   receiveSync(options?: Omit<ReceiveOptions, "signal" | "timeout">): Message {
     const { type, flags, max } = this.#receiveArgs(options);
-    const r = this.#tryReceive(type, flags, max);
+    const r = this.#recvSpinner.first(() => this.#tryReceive(type, flags, max));
     if (r !== AGAIN) return r;
     if (options?.wait === false) throw this.#error("msgrcv", ERRNO.ENOMSG);
     // A peer on another CPU often answers within µs: spin briefly before the kernel puts us to sleep.

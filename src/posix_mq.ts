@@ -171,9 +171,6 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
   readonly #prio = new Uint32Array(1);
   readonly #sendSpinner = new Spinner();
   readonly #receiveSpinner = new Spinner();
-  /** Whether receives here have been finding the queue empty; see `#firstReceive`. */
-  #receiveYields = false;
-  #receiveCount = 0;
 
   private constructor(fd: number, name: string, messageSize: number, flags: number) {
     this.#fd = fd;
@@ -588,24 +585,6 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
   }
 
   /**
-   * The first try of a waiting receive. When the recent ones found the queue
-   * empty (the peer answers after we ask, as in a request/reply exchange), it
-   * first yields the CPU: a peer on this CPU then answers before the try,
-   * which spares a failing mq_receive and the way into the waiting engine
-   * (measured: 12.5 → 10 µs per round trip on one CPU). Every 16th try does
-   * not yield, so a queue that fills up again (a burst to drain) turns it off.
-   */
-  #firstReceive(): PosixMessage | typeof AGAIN {
-    if (this.#receiveYields && (++this.#receiveCount & 15) !== 0) {
-      libc.sched_yield();
-      return this.#receiveAttempt();
-    }
-    const r = this.#receiveAttempt();
-    this.#receiveYields = r === AGAIN;
-    return r;
-  }
-
-  /**
    * Receives the oldest message of the highest priority, waiting while the
    * queue is empty, without blocking the event loop.
    *
@@ -634,7 +613,7 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
       checkWaitOptions(options);
       const signal = options?.signal;
       if (signal?.aborted) return Promise.reject(signal.reason);
-      const r = this.#firstReceive();
+      const r = this.#receiveSpinner.first(() => this.#receiveAttempt());
       if (r !== AGAIN) return Promise.resolve(r);
       return untilReady(
         this.fd,
@@ -679,7 +658,7 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
     this.#checkReceive();
     checkWaitOptions(options);
     const deadline = deadlineOf(options);
-    const r = this.#firstReceive();
+    const r = this.#receiveSpinner.first(() => this.#receiveAttempt());
     if (r !== AGAIN) return r;
     return untilReadySync(
       this.fd,
