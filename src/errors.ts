@@ -34,17 +34,16 @@ export type SystemError = Error & SystemErrorInfo;
 /**
  * A failed system call for which Deno has no error class (EINVAL, EIDRM, E2BIG, ...).
  *
- * @example
+ * @example Using a System V queue that has been removed
  * ```ts
- * import { IpcError, pipe } from "@libc/ipc";
- * const { reader, writer } = pipe();
+ * import { IpcError, MessageQueue } from "@libc/ipc";
+ * const q = MessageQueue.open("private");
+ * const id = q.id;
+ * q.remove();
  * try {
- *   // ... use the pipe
+ *   MessageQueue.fromId(id);
  * } catch (e) {
- *   if (e instanceof IpcError && e.code === "EINVAL") console.error(e.syscall);
- * } finally {
- *   reader.close();
- *   writer.close();
+ *   if (e instanceof IpcError) console.log(e.code, e.syscall); // "EINVAL" "msgctl"
  * }
  * ```
  */
@@ -59,7 +58,19 @@ export class IpcError extends Error implements SystemErrorInfo {
   /**
    * Creates the error; the library does this for every failed call without a Deno error class.
    * @param message the text of the error
-   * @param info what the failed call reports
+   * @param info what the failed call reports; `code`, `errno` and `syscall` are kept (the
+   *   library adds `path`, `fd`, `pid`, `id` or `key` itself)
+   *
+   * @example
+   * ```ts
+   * import { IpcError } from "@libc/ipc";
+   * const e = new IpcError("Identifier removed (os error 43): msgrcv id 7", {
+   *   code: "EIDRM",
+   *   errno: 43,
+   *   syscall: "msgrcv",
+   * });
+   * console.log(e.name, e.code, e.errno); // "IpcError" "EIDRM" 43
+   * ```
    */
   constructor(message: string, info: SystemErrorInfo) {
     super(message);

@@ -36,20 +36,55 @@ export abstract class FdHandle implements Disposable {
   /**
    * The descriptor number, e.g. to hand it to a child with `spawn(..., { fds })`.
    * @throws {Deno.errors.BadResource} after `close()`.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * using p = pipe();
+   * console.log(p.reader.fd > 2, p.writer.fd > 2); // true true
+   * ```
    */
   get fd(): number {
     if (this.#fd < 0) throw closedError(this.what);
     return this.#fd;
   }
 
-  /** Whether `close()` has been called. */
+  /**
+   * Whether `close()` has been called.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * const { reader, writer } = pipe();
+   * reader.close();
+   * console.log(reader.closed, writer.closed); // true false
+   * writer.close();
+   * ```
+   */
   get closed(): boolean {
     return this.#fd < 0;
   }
 
   /**
    * Closes the descriptor; pending waits on it reject with `BadResource`.
-   * Closing twice does nothing.
+   * Closing twice does nothing. Errors of `close(2)` are not reported: the
+   * descriptor is released whatever it returns.
+   *
+   * Wraps `close(2)`. Needs `--allow-ffi`.
+   *
+   * @example A pending read rejects when its reader is closed
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * using p = pipe();
+   * const pending = p.reader.read(new Uint8Array(8));
+   * p.reader.close();
+   * try {
+   *   await pending;
+   * } catch (e) {
+   *   console.log(e instanceof Deno.errors.BadResource); // true
+   * }
+   * p.reader.close(); // does nothing
+   * ```
    */
   close(): void {
     const fd = this.#fd;
@@ -60,7 +95,24 @@ export abstract class FdHandle implements Disposable {
     libc.close(fd);
   }
 
-  /** Closes the descriptor (`using` support). */
+  /**
+   * Closes the descriptor (`using` support); see {@link FdHandle.close}.
+   *
+   * Wraps `close(2)`. Needs `--allow-ffi`.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * const p = pipe();
+   * {
+   *   using reader = p.reader;
+   *   using writer = p.writer;
+   *   writer.writeSync("x");
+   *   console.log(reader.readSync(new Uint8Array(1))); // 1
+   * } // both closed here
+   * console.log(p.reader.closed); // true
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

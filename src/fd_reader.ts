@@ -24,7 +24,7 @@ const EAGAIN = ERRNO.EAGAIN;
 const EINTR = ERRNO.EINTR;
 const STREAM_CHUNK = 64 * 1024;
 
-/** Options of {@link FdReader.readSync}. */
+/** Options of {@link FdReader.readSync} and {@link FdWriter.writeSync}. */
 export interface SyncWaitOptions {
   /** Milliseconds to block at most; then `Deno.errors.TimedOut` is thrown. */
   timeout?: number;
@@ -37,6 +37,8 @@ export interface SyncWaitOptions {
  *
  * Reading returns the number of bytes read, or `null` at end of file (every
  * writer has closed), like `Deno.FsFile`.
+ *
+ * Wraps `read(2)`. Needs `--allow-ffi`.
  *
  * @example Adopt the fd a parent handed over as fd 3 (see `spawn`)
  * ```ts ignore
@@ -51,9 +53,25 @@ export class FdReader extends FdHandle {
 
   /**
    * Takes ownership of an open, readable descriptor (it becomes non-blocking and close-on-exec).
+   * A pipe or FIFO that is blocking gets a non-blocking open file description of its own
+   * (reopened through `/proc/self/fd`), so a process sharing the old one is not affected.
+   *
+   * Wraps `fcntl(2)`. Needs `--allow-ffi`.
+   *
    * @param fd the descriptor, e.g. 3 for the first one a parent handed over
    * @throws {TypeError} if `fd` is not an integer or not open for reading
    * @throws {Deno.errors.BadResource} if `fd` is not open (EBADF)
+   *
+   * @example A descriptor open only for writing is refused
+   * ```ts
+   * import { FdReader, pipe } from "@libc/ipc";
+   * using p = pipe();
+   * try {
+   *   new FdReader(p.writer.fd);
+   * } catch (e) {
+   *   console.log(e instanceof TypeError); // true
+   * }
+   * ```
    */
   constructor(fd: number) {
     adoptFd(fd, "read", "FdReader");
@@ -79,12 +97,19 @@ export class FdReader extends FdHandle {
   }
 
   /**
-   * Reads into `buf` what is available, waiting for data if there is none.
+   * Reads into `buf` what is available, waiting for data if there is none,
+   * without blocking the event loop. An aborted `signal` rejects with its reason.
+   *
+   * Wraps `read(2)`. Needs `--allow-ffi`.
+   *
    * @param buf where the bytes go
    * @param options `signal` to cancel, `timeout` in milliseconds
    * @returns the number of bytes read, or `null` at end of file
+   * @throws {TypeError} when `buf` is not a Uint8Array or `signal` not an AbortSignal
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the reader is (or gets) closed
+   * @throws {IpcError} EIO, EINVAL or EISDIR from `read(2)` on an fd that is not a pipe
    *
    * @example
    * ```ts
@@ -120,10 +145,17 @@ export class FdReader extends FdHandle {
 
   /**
    * Reads into `buf`, blocking the thread until data or end of file.
+   *
+   * Wraps `read(2)` and `poll(2)`. Needs `--allow-ffi`.
+   *
    * @param buf where the bytes go
    * @param options `timeout` in milliseconds
    * @returns the number of bytes read, or `null` at end of file
+   * @throws {TypeError} when `buf` is not a Uint8Array
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {IpcError} EIO, EINVAL or EISDIR from `read(2)` on an fd that is not a pipe
    *
    * @example
    * ```ts
@@ -148,9 +180,15 @@ export class FdReader extends FdHandle {
 
   /**
    * Reads what is available now, without waiting.
+   *
+   * Wraps `read(2)`. Needs `--allow-ffi`.
+   *
    * @param buf where the bytes go
    * @returns the number of bytes read, or `null` at end of file
    * @throws {Deno.errors.WouldBlock} when nothing is available yet
+   * @throws {TypeError} when `buf` is not a Uint8Array
+   * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {IpcError} EIO, EINVAL or EISDIR from `read(2)` on an fd that is not a pipe
    *
    * @example
    * ```ts
@@ -173,7 +211,10 @@ export class FdReader extends FdHandle {
 
   /**
    * The reader as a byte stream, like `Deno.FsFile.readable`: it ends at end of
-   * file and closes the reader then, or when the stream is cancelled.
+   * file and closes the reader then, or when the stream is cancelled. A read
+   * error closes the reader and errors the stream with it.
+   *
+   * Wraps `read(2)`. Needs `--allow-ffi`.
    *
    * @example
    * ```ts

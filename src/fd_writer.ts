@@ -43,6 +43,8 @@ function bytesOf(data: WriteData): Uint8Array {
  * is atomic. Writing when every reader has closed throws
  * `Deno.errors.BrokenPipe` (the process is never killed by SIGPIPE).
  *
+ * Wraps `write(2)`. Needs `--allow-ffi`.
+ *
  * @example Adopt the fd a parent handed over as fd 4 (see `spawn`)
  * ```ts ignore
  * import { FdWriter } from "@libc/ipc";
@@ -56,9 +58,25 @@ export class FdWriter extends FdHandle {
 
   /**
    * Takes ownership of an open, writable descriptor (it becomes non-blocking and close-on-exec).
+   * A pipe or FIFO that is blocking gets a non-blocking open file description of its own
+   * (reopened through `/proc/self/fd`), so a process sharing the old one is not affected.
+   *
+   * Wraps `fcntl(2)`. Needs `--allow-ffi`.
+   *
    * @param fd the descriptor
    * @throws {TypeError} if `fd` is not an integer or not open for writing
    * @throws {Deno.errors.BadResource} if `fd` is not open (EBADF)
+   *
+   * @example A descriptor open only for reading is refused
+   * ```ts
+   * import { FdWriter, pipe } from "@libc/ipc";
+   * using p = pipe();
+   * try {
+   *   new FdWriter(p.reader.fd);
+   * } catch (e) {
+   *   console.log(e instanceof TypeError); // true
+   * }
+   * ```
    */
   constructor(fd: number) {
     adoptFd(fd, "write", "FdWriter");
@@ -89,12 +107,21 @@ export class FdWriter extends FdHandle {
   }
 
   /**
-   * Writes all of `data`, waiting while the pipe is full.
+   * Writes all of `data`, waiting while the pipe is full, without blocking the
+   * event loop. An aborted `signal` rejects with its reason.
+   *
+   * Wraps `write(2)`. Needs `--allow-ffi`.
+   *
    * @param data bytes, or a string written as UTF-8
    * @param options `signal` to cancel, `timeout` in milliseconds (bytes already
    *   written stay written; the error's `bytesWritten` says how many)
    * @returns the number of bytes written: all of them
+   * @throws {TypeError} when `data` is neither a Uint8Array nor a string, or `signal` not an AbortSignal
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
    * @throws {Deno.errors.BrokenPipe} when every reader has closed
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the writer is (or gets) closed
+   * @throws {IpcError} EIO, ENOSPC, EDQUOT or EFBIG from `write(2)` on an fd that is not a pipe
    *
    * @example
    * ```ts
@@ -128,10 +155,19 @@ export class FdWriter extends FdHandle {
 
   /**
    * Writes all of `data`, blocking the thread while the pipe is full.
+   *
+   * Wraps `write(2)` and `poll(2)`. Needs `--allow-ffi`.
+   *
    * @param data bytes, or a string written as UTF-8
-   * @param options `timeout` in milliseconds
+   * @param options `timeout` in milliseconds (bytes already written stay written;
+   *   the error's `bytesWritten` says how many)
    * @returns the number of bytes written: all of them
+   * @throws {TypeError} when `data` is neither a Uint8Array nor a string
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
    * @throws {Deno.errors.BrokenPipe} when every reader has closed
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {IpcError} EIO, ENOSPC, EDQUOT or EFBIG from `write(2)` on an fd that is not a pipe
    *
    * @example
    * ```ts
@@ -165,9 +201,16 @@ export class FdWriter extends FdHandle {
 
   /**
    * Writes as much of `data` as the fd takes now, without waiting.
+   *
+   * Wraps `write(2)`. Needs `--allow-ffi`.
+   *
    * @param data bytes, or a string written as UTF-8
    * @returns the number of bytes written (maybe fewer than `data` holds)
    * @throws {Deno.errors.WouldBlock} when not one byte could be written
+   * @throws {TypeError} when `data` is neither a Uint8Array nor a string
+   * @throws {Deno.errors.BrokenPipe} when every reader has closed
+   * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {IpcError} EIO, ENOSPC, EDQUOT or EFBIG from `write(2)` on an fd that is not a pipe
    *
    * @example
    * ```ts
@@ -186,7 +229,9 @@ export class FdWriter extends FdHandle {
 
   /**
    * The writer as a byte sink, like `Deno.FsFile.writable`: closing or aborting
-   * the stream closes the writer.
+   * the stream closes the writer. Each chunk is written with {@link FdWriter.write}.
+   *
+   * Wraps `write(2)`. Needs `--allow-ffi`.
    *
    * @example
    * ```ts

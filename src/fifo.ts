@@ -94,6 +94,8 @@ function nudge(c: Uint8Array, side: FifoSide): void {
  * Named pipes. A FIFO is a file system name for a pipe: one process opens it
  * for reading, another for writing, and bytes flow as through {@link pipe}.
  *
+ * Wraps `mkfifo(3)`, `open(2)`, `unlink(2)`. Needs `--allow-ffi`.
+ *
  * @example The classic tutorial, both sides in one process
  * ```ts
  * import { Fifo } from "@libc/ipc";
@@ -113,11 +115,21 @@ export class Fifo {
 
   /**
    * Creates a FIFO (`mkfifo(3)`), owner-only (0600) unless `mode` says otherwise.
-   * An existing FIFO at `path` is reused unless `exclusive` is set.
+   * An existing FIFO at `path` is reused unless `exclusive` is set (its mode is
+   * left as it is).
+   *
+   * Wraps `mkfifo(3)`, then `chmod(2)` so that the umask does not narrow `mode`.
+   * Needs `--allow-ffi`.
+   *
    * @param path where to create it
    * @param options `mode`, `exclusive`
+   * @throws {TypeError} for an empty path, a path with a NUL, or a URL that is not `file:`
+   * @throws {RangeError} for a `mode` outside 0..0o7777, or a path of `PATH_MAX` bytes or more
    * @throws {Deno.errors.AlreadyExists} when `path` exists and is not a FIFO, or exists at all with `exclusive`
    * @throws {Deno.errors.NotFound} when the directory does not exist
+   * @throws {Deno.errors.PermissionDenied} when the directory is not writable (EACCES), or the file system takes no FIFOs (EPERM)
+   * @throws {Deno.errors.NotADirectory} when a component of `path` is not a directory
+   * @throws {IpcError} ENAMETOOLONG, ENOSPC, EDQUOT or EROFS from `mkfifo(3)`
    *
    * @example
    * ```ts
@@ -151,14 +163,21 @@ export class Fifo {
   /**
    * Opens a FIFO for reading (`"r"`) or writing (`"w"`). By default it waits,
    * without blocking the event loop, until the other side opens too; `signal`
-   * and `timeout` cancel that wait.
+   * and `timeout` cancel that wait (an aborted `signal` rejects with its reason).
+   * The blocking `open` runs on one of Deno's pool threads, at most 4 at once.
+   *
+   * Wraps `open(2)`, after `stat(2)` to check that `path` is a FIFO. Needs `--allow-ffi`.
+   *
    * @param path the FIFO
    * @param side `"r"` for a {@link FdReader}, `"w"` for a {@link FdWriter}
    * @param options `wait`, `signal`, `timeout`
    * @returns the open end
-   * @throws {TypeError} when `path` is not a FIFO
+   * @throws {TypeError} when `path` is not a FIFO, `side` is not `"r"` or `"w"`, or `signal` not an AbortSignal
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
    * @throws {Deno.errors.NotFound} when nothing is at `path`
+   * @throws {Deno.errors.PermissionDenied} when the FIFO's mode denies this side to this user
    * @throws {Deno.errors.TimedOut} when `timeout` passes before the other side opens
+   * @throws {IpcError} ENXIO with `wait: false` for `"w"` when no reader has it open
    *
    * @example
    * ```ts
@@ -220,11 +239,18 @@ export class Fifo {
 
   /**
    * Opens a FIFO, blocking the thread until the other side opens (unless `wait: false`).
+   * There is no timeout: without `wait: false` it blocks until a partner comes.
+   *
+   * Wraps `open(2)`, after `stat(2)` to check that `path` is a FIFO. Needs `--allow-ffi`.
+   *
    * @param path the FIFO
    * @param side `"r"` or `"w"`
    * @param options `wait`
    * @returns the open end
-   * @throws {TypeError} when `path` is not a FIFO
+   * @throws {TypeError} when `path` is not a FIFO, or `side` is not `"r"` or `"w"`
+   * @throws {Deno.errors.NotFound} when nothing is at `path`
+   * @throws {Deno.errors.PermissionDenied} when the FIFO's mode denies this side to this user
+   * @throws {IpcError} ENXIO with `wait: false` for `"w"` when no reader has it open
    *
    * @example
    * ```ts
@@ -259,9 +285,14 @@ export class Fifo {
 
   /**
    * Removes the FIFO's name (`unlink(2)`); ends already open keep working.
+   *
+   * Wraps `unlink(2)`, after `stat(2)` to check that `path` is a FIFO. Needs `--allow-ffi`.
+   *
    * @param path the FIFO
    * @throws {Deno.errors.NotFound} when nothing is at `path`
    * @throws {TypeError} when `path` is not a FIFO (nothing is removed)
+   * @throws {Deno.errors.PermissionDenied} when the directory is not writable to this user
+   * @throws {IpcError} EROFS on a read-only file system
    *
    * @example
    * ```ts

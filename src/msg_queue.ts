@@ -92,7 +92,7 @@ export interface MessageQueueStat {
   lastReceive: Date | null;
   /** Time of the last change (creation or `IPC_SET`). */
   lastChange: Date;
-  /** Owner's user and group ids. */
+  /** Owner's user id. */
   uid: number;
   /** Owner's group id. */
   gid: number;
@@ -145,7 +145,8 @@ function timeOf(seconds: bigint): Date | null {
  * receivers select by: exactly, by priority (lowest type first), or by
  * exclusion. The queue outlives every process until {@link MessageQueue.remove}.
  *
- * Needs `--allow-ffi`. See msgget(2), msgsnd(2), msgrcv(2), msgctl(2).
+ * Wraps `msgget(2)`, `msgsnd(2)`, `msgrcv(2)`, `msgctl(2)` and `ftok(3)`.
+ * Needs `--allow-ffi`.
  *
  * @example Parent and child, as in the classic tutorial
  * ```ts ignore
@@ -188,13 +189,19 @@ export class MessageQueue implements Disposable {
 
   /**
    * Opens (or with `create`, creates) the queue of `key` (`msgget(2)`).
+   *
+   * Needs `--allow-ffi`.
+   *
    * @param key a key (a 32-bit integer, e.g. from {@link MessageQueue.ftok}) or
    *   `"private"` for a new queue only this process knows the id of (`IPC_PRIVATE`)
    * @param options `create`, `exclusive`, `mode` (default 0600)
    * @returns the queue
+   * @throws {TypeError} when `key` is neither a 32-bit integer nor `"private"`
+   * @throws {RangeError} for key 0 (that is `IPC_PRIVATE`: pass `"private"`), or a `mode` outside 0..0o777
    * @throws {Deno.errors.NotFound} no queue has that key and `create` is not set
    * @throws {Deno.errors.AlreadyExists} with `create` and `exclusive`, when it exists
    * @throws {Deno.errors.PermissionDenied} when the mode denies this user
+   * @throws {IpcError} ENOSPC when the system has `kernel.msgmni` queues already
    *
    * @example
    * ```ts
@@ -224,10 +231,16 @@ export class MessageQueue implements Disposable {
   }
 
   /**
-   * Uses an existing queue by its id (e.g. one a parent passed on), checking it exists.
+   * Uses an existing queue by its id (e.g. one a parent passed on), checking it
+   * exists with `msgctl(IPC_STAT)`, which needs read permission on the queue.
+   *
+   * Wraps `msgctl(2)`. Needs `--allow-ffi`.
+   *
    * @param id the queue id
    * @returns the queue
+   * @throws {TypeError} when `id` is not an integer 0..2^31-1
    * @throws {IpcError} EINVAL when no queue has that id
+   * @throws {Deno.errors.PermissionDenied} when this user may not read the queue
    *
    * @example
    * ```ts
@@ -249,11 +262,18 @@ export class MessageQueue implements Disposable {
 
   /**
    * Derives a key from an existing file and a project id (`ftok(3)`): processes
-   * that agree on both get the same queue.
+   * that agree on both get the same queue. The key is built from the file's
+   * device and inode numbers, so a file deleted and created again may give another key.
+   *
+   * Needs `--allow-ffi`.
+   *
    * @param path an existing file
    * @param projId 1..255 (only the low 8 bits count, and 0 is not allowed)
    * @returns the key
+   * @throws {TypeError} for an empty path, a path with a NUL, or a URL that is not `file:`
+   * @throws {RangeError} when `projId` is not an integer 1..255
    * @throws {Deno.errors.NotFound} when `path` does not exist
+   * @throws {Deno.errors.PermissionDenied} when a directory on the way to `path` is not searchable
    *
    * @example
    * ```ts
@@ -333,11 +353,26 @@ export class MessageQueue implements Disposable {
 
   /**
    * Sends a message (`msgsnd(2)`), waiting without blocking the event loop while the queue is full.
+   * An aborted `signal` rejects with its reason.
+   *
+   * Waiting spins briefly, then polls with sleeps that grow to 10 ms (see
+   * {@link MessageQueue.receive}). Before the first send, and when a message is
+   * larger than the capacity last read, the capacity is read with
+   * `msgctl(IPC_STAT)`, which needs read permission on the queue.
+   *
+   * Needs `--allow-ffi`.
+   *
    * @param data the bytes, or a string sent as UTF-8
    * @param options `type` (default 1), `wait`, `signal`, `timeout`
-   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue
+   * @returns a promise that resolves once the message is in the queue
+   * @throws {TypeError} when `data` is neither a Uint8Array nor a string, `type` is not an integer, or `signal` not an AbortSignal
+   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, `type` is outside 1..2^63-1, or `timeout` is not a number ≥ 0
    * @throws {Deno.errors.WouldBlock} with `wait: false` when the queue is full
-   * @throws {IpcError} EIDRM when the queue is removed meanwhile
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the handle is (or gets) closed
+   * @throws {Deno.errors.PermissionDenied} when this user may not write the queue (or read its capacity)
+   * @throws {IpcError} EIDRM when the queue is removed meanwhile (EINVAL from `msgctl` when it
+   *   was removed before its capacity was read)
    *
    * @example
    * ```ts
@@ -367,10 +402,21 @@ export class MessageQueue implements Disposable {
   }
 
   /**
-   * Sends a message, blocking the thread while the queue is full.
+   * Sends a message, blocking the thread while the queue is full (the kernel
+   * wakes it at once when there is room, or when the queue is removed). The
+   * capacity is read first as for {@link MessageQueue.send}.
+   *
+   * Wraps `msgsnd(2)`. Needs `--allow-ffi`.
+   *
    * @param data the bytes, or a string sent as UTF-8
    * @param options `type` (default 1), `wait`
+   * @throws {TypeError} when `data` is neither a Uint8Array nor a string, or `type` is not an integer
+   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, or `type` is outside 1..2^63-1
    * @throws {Deno.errors.WouldBlock} with `wait: false` when the queue is full
+   * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {Deno.errors.PermissionDenied} when this user may not write the queue (or read its capacity)
+   * @throws {IpcError} EIDRM when the queue is removed (EINVAL from `msgctl` when it was removed
+   *   before its capacity was read)
    *
    * @example
    * ```ts
@@ -433,12 +479,22 @@ export class MessageQueue implements Disposable {
    * Waiting first spins briefly, then polls with sleeps that grow to 10 ms:
    * `msgrcv` has no file descriptor to wait on, and a blocked `msgrcv` on a pool
    * thread could not be cancelled. For the lowest latency on a long wait, call
-   * {@link MessageQueue.receiveSync} in a Worker.
+   * {@link MessageQueue.receiveSync} in a Worker. An aborted `signal` rejects
+   * with its reason.
+   *
+   * Needs `--allow-ffi`.
+   *
    * @param options `type`, `except`, `noError`, `maxSize`, `wait`, `signal`, `timeout`
    * @returns the message: its type and a copy of its bytes
+   * @throws {TypeError} when `type` is not an integer, or `signal` not an AbortSignal
+   * @throws {RangeError} when `type` is out of the C `long` range, `maxSize` is not an integer
+   *   0..2^31-9, `except` comes without a `type` > 0, or `timeout` is not a number ≥ 0
    * @throws {IpcError} E2BIG when the message exceeds `maxSize` (it stays in the queue)
    * @throws {IpcError} EIDRM when the queue is removed meanwhile
+   * @throws {Deno.errors.WouldBlock} with `wait: false` when there is none
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the handle is (or gets) closed
+   * @throws {Deno.errors.PermissionDenied} when this user may not read the queue
    *
    * @example Types as priorities: the lowest type ≤ 10 first
    * ```ts
@@ -478,9 +534,19 @@ export class MessageQueue implements Disposable {
   /**
    * Takes a message, blocking the thread until one of the wanted type arrives
    * (the kernel wakes it at once, also when the queue is removed).
+   *
+   * Wraps `msgrcv(2)`. Needs `--allow-ffi`.
+   *
    * @param options `type`, `except`, `noError`, `maxSize`, `wait`
    * @returns the message
+   * @throws {TypeError} when `type` is not an integer
+   * @throws {RangeError} when `type` is out of the C `long` range, `maxSize` is not an integer
+   *   0..2^31-9, or `except` comes without a `type` > 0
    * @throws {Deno.errors.WouldBlock} with `wait: false` when there is none
+   * @throws {IpcError} E2BIG when the message exceeds `maxSize` (it stays in the queue)
+   * @throws {IpcError} EIDRM when the queue is removed
+   * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {Deno.errors.PermissionDenied} when this user may not read the queue
    *
    * @example
    * ```ts
@@ -534,8 +600,13 @@ export class MessageQueue implements Disposable {
   /**
    * Receives messages one after another as an async iterator; it ends when the
    * handle is closed (and stops when the loop breaks).
+   *
+   * Wraps `msgrcv(2)`. Needs `--allow-ffi`.
+   *
    * @param options as for {@link MessageQueue.receive}, for every message
    * @returns the messages
+   * @throws {Error} what {@link MessageQueue.receive} throws, from the step that meets it;
+   *   `BadResource` after `close()` ends the iteration instead
    *
    * @example
    * ```ts
@@ -561,8 +632,13 @@ export class MessageQueue implements Disposable {
 
   /**
    * The queue's state (`msgctl(IPC_STAT)`).
+   *
+   * Needs `--allow-ffi`.
+   *
    * @returns counts, limits, last sender and receiver, owner and mode
    * @throws {IpcError} EINVAL/EIDRM when the queue no longer exists
+   * @throws {Deno.errors.PermissionDenied} when this user may not read the queue
+   * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
    * ```ts
@@ -604,10 +680,16 @@ export class MessageQueue implements Disposable {
   }
 
   /**
-   * Sets how many bytes the queue holds (`msgctl(IPC_SET)` of `msg_qbytes`).
+   * Sets how many bytes the queue holds (`msgctl(IPC_SET)` of `msg_qbytes`,
+   * after `IPC_STAT` to keep the other fields).
+   *
+   * Needs `--allow-ffi`.
+   *
    * @param bytes the new capacity
-   * @throws {RangeError} above the kernel's `msgmnb` when not privileged
-   * @throws {Deno.errors.PermissionDenied} when this user may not change the queue
+   * @throws {RangeError} when `bytes` is not a positive integer, or above the kernel's `msgmnb` without `CAP_SYS_RESOURCE`
+   * @throws {Deno.errors.PermissionDenied} when this user may not read or change the queue
+   * @throws {IpcError} EINVAL when the queue no longer exists
+   * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
    * ```ts
@@ -642,7 +724,12 @@ export class MessageQueue implements Disposable {
   /**
    * Destroys the queue (`msgctl(IPC_RMID)`): its messages are gone and every
    * process waiting on it wakes with `EIDRM`. This handle is closed too.
-   * @throws {Deno.errors.PermissionDenied} when this user may not remove it
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @throws {Deno.errors.PermissionDenied} when this user may not remove it (neither its owner nor its creator)
+   * @throws {IpcError} EINVAL when the queue no longer exists
+   * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
    * ```ts
@@ -659,7 +746,23 @@ export class MessageQueue implements Disposable {
 
   /**
    * Closes this handle (the queue itself lives on: see {@link MessageQueue.remove});
-   * pending waits reject with `BadResource`. Closing twice does nothing.
+   * pending waits reject with `BadResource`. Closing twice does nothing. No
+   * system call: a System V queue id is not a descriptor.
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * const q = MessageQueue.open("private");
+   * const id = q.id;
+   * const pending = q.receive();
+   * q.close();
+   * try {
+   *   await pending;
+   * } catch (e) {
+   *   console.log(e instanceof Deno.errors.BadResource); // true
+   * }
+   * MessageQueue.fromId(id).remove(); // the queue outlived the handle
+   * ```
    */
   close(): void {
     if (this.#closed) return;
@@ -668,7 +771,20 @@ export class MessageQueue implements Disposable {
     for (const w of this.#waits) w.abort(reason);
   }
 
-  /** Closes this handle (`using`); the queue lives on. */
+  /**
+   * Closes this handle (`using`); the queue lives on. See {@link MessageQueue.close}.
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * let id: number;
+   * {
+   *   using q = MessageQueue.open("private");
+   *   id = q.id;
+   * } // closed here
+   * MessageQueue.fromId(id).remove();
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -451,8 +451,8 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
    * @param data the message: bytes, or a string sent as UTF-8; at most {@link PosixMessageQueue.messageSize} bytes
    * @param options `priority` (0..32767, default 0), `signal` to cancel, `timeout` in milliseconds
    * @returns a promise that resolves once the message is in the queue
-   * @throws {RangeError} when the message is larger than `messageSize`, or the priority is out of range
-   * @throws {TypeError} when the queue was opened with access `"read"`
+   * @throws {RangeError} when the message is larger than `messageSize`, the priority is out of range, or `timeout` is not a number ≥ 0
+   * @throws {TypeError} when `data` is neither bytes nor a string, `priority` is not a number, `signal` is not an AbortSignal, or the queue was opened with access `"read"`
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the queue is (or gets) closed
    *
@@ -499,8 +499,8 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
    *
    * @param data the message: bytes, or a string sent as UTF-8; at most {@link PosixMessageQueue.messageSize} bytes
    * @param options `priority` (0..32767, default 0), `timeout` in milliseconds
-   * @throws {RangeError} when the message is larger than `messageSize`, or the priority is out of range
-   * @throws {TypeError} when the queue was opened with access `"read"`
+   * @throws {RangeError} when the message is larger than `messageSize`, the priority is out of range, or `timeout` is not a number ≥ 0
+   * @throws {TypeError} when `data` is neither bytes nor a string, `priority` is not a number, or the queue was opened with access `"read"`
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
    *
@@ -538,7 +538,7 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
    * @param options `priority` (0..32767, default 0)
    * @throws {Deno.errors.WouldBlock} when the queue is full
    * @throws {RangeError} when the message is larger than `messageSize`, or the priority is out of range
-   * @throws {TypeError} when the queue was opened with access `"read"`
+   * @throws {TypeError} when `data` is neither bytes nor a string, `priority` is not a number, or the queue was opened with access `"read"`
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
@@ -594,7 +594,8 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
    * @returns the message and its priority
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the queue is (or gets) closed
-   * @throws {TypeError} when the queue was opened with access `"write"`
+   * @throws {TypeError} when `signal` is not an AbortSignal, or the queue was opened with access `"write"`
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
    *
    * @example
    * ```ts
@@ -640,6 +641,7 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
    * @throws {TypeError} when the queue was opened with access `"write"`
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
    *
    * @example
    * ```ts
@@ -709,7 +711,7 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
    *
    * @param options `signal` to stop waiting
    * @returns an async iterator of messages
-   * @throws {TypeError} when the queue was opened with access `"write"`
+   * @throws {TypeError} when `signal` is not an AbortSignal, or the queue was opened with access `"write"`
    *
    * @example
    * ```ts
@@ -747,7 +749,10 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
   /**
    * `for await (const m of q)`: the same as {@link PosixMessageQueue.messages} without options.
    *
+   * Wraps `mq_receive(3)`. Needs `--allow-ffi`.
+   *
    * @returns an async iterator of messages
+   * @throws {TypeError} when the queue was opened with access `"write"`
    *
    * @example
    * ```ts
@@ -791,6 +796,8 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
 
   /**
    * Closes the descriptor (`using` support); see {@link PosixMessageQueue.close}.
+   *
+   * Wraps `mq_close(3)`. Needs `--allow-ffi`.
    *
    * @example
    * ```ts

@@ -48,9 +48,19 @@ for (const [name, value] of Object.entries(C)) {
 
 /**
  * The number of a signal given by name or number (real-time signals by number,
- * `SIGRTMIN`..`SIGRTMAX`).
+ * `SIGRTMIN`..`SIGRTMAX`), as in `signal(7)`. A number is returned as it is
+ * once checked. Reads the constants of the platform table; no system call.
+ *
+ * @param signal a name like `"SIGTERM"`, or a number
+ * @returns the signal number on this platform
  * @throws {TypeError} for an unknown name
- * @throws {RangeError} for a number outside 1..SIGRTMAX
+ * @throws {RangeError} for a number outside 1..SIGRTMAX (64 on Linux)
+ *
+ * @example
+ * ```ts
+ * import { signalNumber } from "@libc/ipc";
+ * console.log(signalNumber("SIGTERM"), signalNumber(40)); // 15 40
+ * ```
  */
 export function signalNumber(signal: SignalName | number): number {
   if (typeof signal === "number") {

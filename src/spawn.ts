@@ -55,6 +55,9 @@ export interface ChildStatus {
  * A running (or ended) child process. Await `status` for its end; `await using`
  * kills it (SIGTERM) if it still runs and waits for it.
  *
+ * Wraps `pidfd_send_signal(2)` and `waitpid(2)` on the pidfd {@link spawnProgram}
+ * opened with `pidfd_open(2)`. Needs `--allow-ffi`.
+ *
  * @example
  * ```ts
  * import { spawnProgram } from "@libc/ipc";
@@ -65,7 +68,11 @@ export interface ChildStatus {
 export class ChildProcess implements AsyncDisposable {
   /** The child's process id. */
   readonly pid: number;
-  /** Resolves when the child has ended (it is reaped then: no zombie is left). */
+  /**
+   * Resolves when the child has ended (it is reaped then, with `waitpid(2)`: no
+   * zombie is left). Rejects with an {@link IpcError} ECHILD if other code reaped
+   * it first.
+   */
   readonly status: Promise<ChildStatus>;
   #pidfd: number;
   #ended = false;
@@ -112,15 +119,20 @@ export class ChildProcess implements AsyncDisposable {
   }
 
   /**
-   * Lets this process exit while the child still runs (`status` then never
-   * settles), like `Deno.ChildProcess.unref()`.
+   * Lets this process exit while the child still runs, like
+   * `Deno.ChildProcess.unref()`. Until {@link ChildProcess.ref}, nothing waits
+   * for the child: `status` does not settle and an ended child stays a zombie.
+   *
+   * Needs `--allow-ffi`.
    *
    * @example
    * ```ts
    * import { spawnProgram } from "@libc/ipc";
-   * const child = spawnProgram("/bin/sleep", ["1"]);
-   * child.unref(); // a script may end before the child does
+   * const child = spawnProgram("/bin/sleep", ["10"]);
+   * child.unref(); // from here, this script may end before the child does
    * child.kill();
+   * child.ref(); // wait for it after all, so that it is reaped
+   * console.log((await child.status).signal); // "SIGTERM"
    * ```
    */
   unref(): void {
@@ -130,6 +142,8 @@ export class ChildProcess implements AsyncDisposable {
 
   /**
    * Undoes {@link ChildProcess.unref}: the process stays alive until the child ends.
+   *
+   * Needs `--allow-ffi`.
    *
    * @example
    * ```ts
@@ -147,8 +161,13 @@ export class ChildProcess implements AsyncDisposable {
 
   /**
    * Sends a signal to the child (through its pidfd: never to a reused pid).
+   * A child that has ended but is not reaped yet takes the signal without effect.
+   *
+   * Wraps `pidfd_send_signal(2)`. Needs `--allow-ffi`.
+   *
    * @param signal a name like `"SIGTERM"` (the default) or a number
-   * @throws {TypeError} when the child has already ended and been reaped
+   * @throws {TypeError} when the child has already ended and been reaped, or for an unknown signal name
+   * @throws {RangeError} for a signal number outside 1..SIGRTMAX
    *
    * @example
    * ```ts
@@ -168,7 +187,18 @@ export class ChildProcess implements AsyncDisposable {
 
   /**
    * Kills the child if it still runs and waits for its end: SIGTERM first, then
-   * SIGKILL if it has not ended within {@link ChildProcess.KILL_GRACE_MS}.
+   * SIGKILL if it has not ended within {@link ChildProcess.KILL_GRACE_MS}. It
+   * never throws: a `status` that rejects is waited for and ignored.
+   *
+   * Wraps `pidfd_send_signal(2)` and `waitpid(2)`. Needs `--allow-ffi`.
+   *
+   * @example
+   * ```ts
+   * import { spawnProgram } from "@libc/ipc";
+   * {
+   *   await using _child = spawnProgram("/bin/sleep", ["10"]);
+   * } // SIGTERM here, then reaped
+   * ```
    */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#ended) return void await this.status.catch(() => {});
@@ -248,15 +278,22 @@ function checkOptions(options: SpawnProgramOptions): Map<number, number> {
 
 /**
  * Starts a program with `posix_spawn(3)`, the `fork()`+`exec()` of this library.
+ * Signal dispositions are reset to their defaults in the child, and a pidfd
+ * for it is opened at once (`pidfd_open(2)`).
  *
- * Needs `--allow-ffi` only (not `--allow-run`).
+ * Wraps `posix_spawn(3)` and `pidfd_open(2)`. Needs `--allow-ffi` only (not `--allow-run`).
  *
  * @param program the path of the program (no `PATH` search)
  * @param args its arguments (`argv[1..]`)
  * @param options descriptors to hand over, signals to block, environment, directory
  * @returns the child
- * @throws {Deno.errors.NotFound} when `program` does not exist
- * @throws {TypeError|RangeError} for bad options, before anything starts
+ * @throws {TypeError|RangeError} for bad arguments or options, before anything starts
+ * @throws {Deno.errors.NotFound} when `program` or `cwd` does not exist
+ * @throws {Deno.errors.NotADirectory} when `cwd` is not a directory
+ * @throws {Deno.errors.PermissionDenied} when `program` is not executable by this user (EACCES)
+ * @throws {Deno.errors.BadResource} when an fd in `fds` is not open (EBADF)
+ * @throws {IpcError} ENOEXEC when `program` is not in an executable format, E2BIG when
+ *   the arguments and environment are too large, EMFILE when out of descriptors
  *
  * @example Run `/bin/echo` with its stdout on a pipe of ours
  * ```ts
@@ -347,15 +384,34 @@ export function spawnProgram(
  * Starts a Deno child running `module`, the usual way to play the child's role
  * of a classic `fork()` program: `spawn(import.meta.url, { args: ["child"] })`.
  * The child runs `deno run --allow-ffi <module> ...args` with the same Deno
- * executable as the parent.
+ * executable as the parent (`Deno.execPath()`), through {@link spawnProgram}.
+ * A module the child cannot load is the child's error: it exits with code 1.
  *
- * Needs `--allow-ffi` only.
+ * Wraps `posix_spawn(3)` and `pidfd_open(2)`. Needs `--allow-ffi` only (not `--allow-run`).
  *
- * @param module a file path or URL of the child's module
+ * @param module a file path or URL of the child's module; the child resolves a
+ *   relative path against its own working directory (`cwd`)
  * @param options `args`, `flags` (default `["--allow-ffi"]`), `fds`, `blockSignals`, `env`, `cwd`
  * @returns the child
+ * @throws {TypeError|RangeError} for bad arguments or options, before anything starts
+ * @throws {Deno.errors.NotFound} when `cwd` does not exist
+ * @throws {Deno.errors.NotADirectory} when `cwd` is not a directory
+ * @throws {Deno.errors.BadResource} when an fd in `fds` is not open (EBADF)
+ * @throws {IpcError} E2BIG when the arguments and environment are too large, EMFILE when out of descriptors
  *
- * @example
+ * @example A child module given inline, its stdout on a pipe of ours
+ * ```ts
+ * import { pipe, spawn } from "@libc/ipc";
+ * const p = pipe();
+ * const child = spawn("data:text/javascript,console.log('Hello from child process')", {
+ *   fds: { 1: p.writer },
+ * });
+ * p.writer.close();
+ * console.log(await new Response(p.reader.readable).text()); // "Hello from child process\n"
+ * await child.status;
+ * ```
+ *
+ * @example The parent and child in one file
  * ```ts ignore
  * import { FdWriter, pipe, spawn } from "@libc/ipc";
  * if (Deno.args[0] === "child") {
