@@ -33,11 +33,18 @@ const lib = Deno.dlopen(LIBC_PATH, symbols);
 export const libc: Deno.DynamicLibrary<typeof symbols>["symbols"] = lib.symbols;
 
 // __errno_location() is per thread; the module is evaluated once per thread (main or Worker).
-const errnoView = new Deno.UnsafePointerView(lib.symbols.__errno_location()!);
+const errnoCell = new Int32Array(
+  Deno.UnsafePointerView.getArrayBuffer(lib.symbols.__errno_location()!, 4),
+);
 
 /** This thread's errno. Read it at once after the failing synchronous call. */
 export function errno(): number {
-  return errnoView.getInt32();
+  return errnoCell[0];
+}
+
+/** Sets this thread's errno to 0, for the calls whose failure value is also a valid result. */
+export function clearErrno(): void {
+  errnoCell[0] = 0;
 }
 
 /** The C library's text for an errno number (`strerror`). */

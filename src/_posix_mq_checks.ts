@@ -189,5 +189,3 @@ export function tryOpen(
     if (code !== EINTR) return -code;
   }
 }
-
-// ------------------------------------------------------------------ class

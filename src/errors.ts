@@ -54,6 +54,16 @@ export class IpcError extends Error implements SystemErrorInfo {
   errno: number;
   /** The C function that failed. */
   syscall: string;
+  /** The file system path concerned, if any. */
+  path?: string;
+  /** The file descriptor concerned, if any. */
+  fd?: number;
+  /** The process id concerned, if any. */
+  pid?: number;
+  /** The System V IPC id concerned, if any. */
+  id?: number;
+  /** The System V IPC key concerned, if any. */
+  key?: number;
 
   /**
    * Creates the error; the library does this for every failed call without a Deno error class.
@@ -78,6 +88,11 @@ export class IpcError extends Error implements SystemErrorInfo {
     this.code = info.code;
     this.errno = info.errno;
     this.syscall = info.syscall;
+    if (info.path !== undefined) this.path = info.path;
+    if (info.fd !== undefined) this.fd = info.fd;
+    if (info.pid !== undefined) this.pid = info.pid;
+    if (info.id !== undefined) this.id = info.id;
+    if (info.key !== undefined) this.key = info.key;
   }
 }
 
@@ -146,8 +161,7 @@ export function errorFromCode(
   const info: SystemErrorInfo = { code: name, errno: code, syscall, ...subject };
   const Class = DENO_CLASSES[name];
   if (Class === undefined) {
-    const e = new IpcError(message, info);
-    return Object.assign(e, subject);
+    return new IpcError(message, info);
   }
   return Object.assign(new Class(message), info);
 }

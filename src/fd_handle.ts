@@ -66,6 +66,14 @@ export abstract class FdHandle implements Disposable {
   }
 
   /**
+   * Throws `Deno.errors.BadResource` after `close()`: for operations that would
+   * otherwise not touch the descriptor (an empty read or write).
+   */
+  protected checkOpen(): void {
+    if (this.#fd < 0) throw closedError(this.what);
+  }
+
+  /**
    * Closes the descriptor; pending waits on it reject with `BadResource`.
    * Closing twice does nothing. Errors of `close(2)` are not reported: the
    * descriptor is released whatever it returns.

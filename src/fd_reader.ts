@@ -126,7 +126,10 @@ export class FdReader extends FdHandle {
       checkBuffer(buf);
       checkWaitOptions(options);
       if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
-      if (buf.byteLength === 0) return Promise.resolve(0);
+      if (buf.byteLength === 0) {
+        this.checkOpen();
+        return Promise.resolve(0);
+      }
       const r = this.#spinner.first(() => this.#attempt(buf));
       if (r !== AGAIN) return Promise.resolve(r);
       return untilReady(
@@ -171,7 +174,10 @@ export class FdReader extends FdHandle {
   readSync(buf: Uint8Array, options?: SyncWaitOptions): number | null {
     checkBuffer(buf);
     checkWaitOptions(options);
-    if (buf.byteLength === 0) return 0;
+    if (buf.byteLength === 0) {
+      this.checkOpen();
+      return 0;
+    }
     const deadline = deadlineOf(options);
     const r = this.#spinner.first(() => this.#attempt(buf));
     if (r !== AGAIN) return r;
@@ -203,7 +209,10 @@ export class FdReader extends FdHandle {
    */
   tryRead(buf: Uint8Array): number | null {
     checkBuffer(buf);
-    if (buf.byteLength === 0) return 0;
+    if (buf.byteLength === 0) {
+      this.checkOpen();
+      return 0;
+    }
     const r = this.#attempt(buf);
     if (r === AGAIN) throw errorFromCode(EAGAIN, "read", { fd: this.fd });
     return r;

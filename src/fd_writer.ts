@@ -133,6 +133,7 @@ export class FdWriter extends FdHandle {
   async write(data: WriteData, options?: WaitOptions): Promise<number> {
     const bytes = bytesOf(data);
     checkWaitOptions(options);
+    this.checkOpen();
     let offset = 0;
     const deadline = deadlineOf(options);
     try {
@@ -179,6 +180,7 @@ export class FdWriter extends FdHandle {
   writeSync(data: WriteData, options?: SyncWaitOptions): number {
     const bytes = bytesOf(data);
     checkWaitOptions(options);
+    this.checkOpen();
     const deadline = deadlineOf(options);
     let offset = 0;
     try {
@@ -221,6 +223,7 @@ export class FdWriter extends FdHandle {
    */
   tryWrite(data: WriteData): number {
     const bytes = bytesOf(data);
+    this.checkOpen();
     if (bytes.byteLength === 0) return 0;
     const r = this.#attempt(bytes, 0);
     if (r === AGAIN) throw errorFromCode(EAGAIN, "write", { fd: this.fd });

@@ -157,7 +157,11 @@ export class Fifo {
       throw e;
     }
     // mkfifo(3) applies the umask; the mode asked for is the mode wanted.
-    if (libc.chmod(c, mode) < 0) throw lastError("chmod", { path: p });
+    if (libc.chmod(c, mode) < 0) {
+      const e = lastError("chmod", { path: p });
+      libc.unlink(c); // not left behind with a mode nobody asked for
+      throw e;
+    }
   }
 
   /**

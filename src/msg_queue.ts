@@ -5,7 +5,7 @@
  * @module
  */
 import { cString } from "../ffi/cstring.ts";
-import { errno, libc } from "../ffi/libc.ts";
+import { clearErrno, errno, libc } from "../ffi/libc.ts";
 import { C, ERRNO } from "../ffi/platform.ts";
 import { layouts } from "../ffi/struct/layouts.ts";
 import { closedError, errorFromCode, lastError } from "./errors.ts";
@@ -182,9 +182,13 @@ export class MessageQueue implements Disposable {
   #waits = new Set<AbortController>();
   #maxBytes = -1;
 
-  private constructor(id: number, key: number) {
+  /** Whether the id has named a queue for this handle: a later EINVAL then means it was removed. */
+  #known: boolean;
+
+  private constructor(id: number, key: number, known: boolean) {
     this.id = id;
     this.key = key;
+    this.#known = known;
   }
 
   /**
@@ -227,7 +231,7 @@ export class MessageQueue implements Disposable {
     const key32 = k | 0;
     const id = libc.msgget(key32, flags);
     if (id < 0) throw lastError("msgget", { key: key32 });
-    return new MessageQueue(id, key === "private" ? 0 : key32);
+    return new MessageQueue(id, key === "private" ? 0 : key32, true);
   }
 
   /**
@@ -255,8 +259,9 @@ export class MessageQueue implements Disposable {
     if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff) {
       throw new TypeError(`id must be a non-negative 32-bit integer, got ${id}`);
     }
-    const q = new MessageQueue(id, 0);
+    const q = new MessageQueue(id, 0, false);
     q.stat();
+    q.#known = true;
     return q;
   }
 
@@ -287,8 +292,10 @@ export class MessageQueue implements Disposable {
     if (!Number.isInteger(projId) || projId < 1 || projId > 255) {
       throw new RangeError(`projId must be an integer 1..255, got ${projId}`);
     }
+    clearErrno();
     const key = libc.ftok(cString(p, "path"), projId);
-    if (key === -1) throw lastError("ftok", { path: p });
+    // -1 is also a valid key (projId ≥ 128): only errno tells a failure.
+    if (key === -1 && errno() !== 0) throw lastError("ftok", { path: p });
     return key;
   }
 
@@ -298,9 +305,9 @@ export class MessageQueue implements Disposable {
 
   #error(syscall: string, code = errno()): Error {
     // A queue removed while we waited by polling (or before this call) is EINVAL
-    // to msgsnd/msgrcv; only a caller asleep in the kernel sees EIDRM. Say EIDRM
-    // whenever the id no longer names a queue: this handle's queue was removed.
-    if (code === ERRNO.EINVAL && syscall !== "msgctl" && this.#gone()) code = ERRNO.EIDRM;
+    // to every call; only a caller asleep in the kernel sees EIDRM. Say EIDRM
+    // whenever the id that named this handle's queue names none any more.
+    if (code === ERRNO.EINVAL && this.#known && this.#gone()) code = ERRNO.EIDRM;
     return errorFromCode(code, syscall, { id: this.id });
   }
 
@@ -338,7 +345,12 @@ export class MessageQueue implements Disposable {
 
   /** The queue's capacity, refreshed when a message looks too large for what we knew. */
   #queueBytes(size: number): number {
-    if (this.#maxBytes < 0 || size > this.#maxBytes) this.#maxBytes = this.stat().maxBytes;
+    if (this.#maxBytes < 0 || size > this.#maxBytes) {
+      const buf = new Uint8Array(layouts.msqid_ds.size);
+      // A sender may lack read permission (IPC_STAT): then the kernel alone decides.
+      if (libc.msgctl(this.id, C.IPC_STAT, buf) < 0) return Infinity;
+      this.#maxBytes = Number(layouts.msqid_ds.decode(buf).msg_qbytes);
+    }
     return this.#maxBytes;
   }
 
@@ -709,9 +721,13 @@ export class MessageQueue implements Disposable {
     const buf = layouts.msqid_ds.encode({ ...ds, msg_qbytes: BigInt(bytes) });
     if (libc.msgctl(this.id, C.IPC_SET, buf) < 0) {
       const code = errno();
-      // Above msgmnb the kernel wants CAP_SYS_RESOURCE (which even root may lack).
+      // Above msgmnb the kernel wants CAP_SYS_RESOURCE (which even root may lack);
+      // EPERM also means "not the owner": setting the capacity it has tells which.
       const msgmnb = kernelLimit("msgmnb");
-      if (code === ERRNO.EPERM && bytes > msgmnb) {
+      if (
+        code === ERRNO.EPERM && bytes > msgmnb &&
+        libc.msgctl(this.id, C.IPC_SET, layouts.msqid_ds.encode(ds)) === 0
+      ) {
         throw new RangeError(
           `${bytes} bytes exceeds the kernel's msgmnb (${msgmnb} bytes, /proc/sys/kernel/msgmnb) and this process lacks CAP_SYS_RESOURCE`,
         );

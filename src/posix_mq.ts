@@ -128,8 +128,6 @@ export interface PosixMessagesOptions {
   signal?: AbortSignal;
 }
 
-// ----------------------------------------------------------------- checks
-
 /**
  * A POSIX message queue (`mq_overview(7)`): a kernel queue of messages with a
  * name like `"/jobs"`, which any process may open. Messages keep their

@@ -64,7 +64,11 @@ for (const [name, value] of Object.entries(C)) {
  */
 export function signalNumber(signal: SignalName | number): number {
   if (typeof signal === "number") {
-    if (!Number.isInteger(signal) || signal < 1 || signal > C.SIGRTMAX) {
+    // 32 and 33 lie between the standard and the real-time signals: glibc keeps them.
+    if (
+      !Number.isInteger(signal) || signal < 1 || signal > C.SIGRTMAX ||
+      (signal > 31 && signal < C.SIGRTMIN)
+    ) {
       throw new RangeError(`signal number must be an integer 1..${C.SIGRTMAX}, got ${signal}`);
     }
     return signal;

@@ -36,6 +36,15 @@ Deno.test("errors: a kernel refusal becomes Deno's class where one fits, else Ip
     assert.match(errorFromCode(ERRNO.EBADF, "read", { fd: 7 }).message, /: read fd 7$/);
     assert.match(errorFromCode(ERRNO.ESRCH, "kill", { pid: 42 }).message, /: kill pid 42$/);
   });
+  await t.step("IpcError carries the object it concerns as typed fields", () => {
+    const e = errorFromCode(ERRNO.EIDRM, "msgrcv", { id: 7 });
+    assert.ok(e instanceof IpcError);
+    assert.equal(e.id, 7);
+    const k = errorFromCode(ERRNO.EINVAL, "msgget", { key: 0x41 });
+    assert.ok(k instanceof IpcError);
+    assert.equal(k.key, 0x41);
+    assert.match(k.message, /: msgget key 0x00000041$/);
+  });
   await t.step("IpcError is an Error with a name of its own", () => {
     const e = errorFromCode(ERRNO.EINVAL, "semop");
     assert.ok(e instanceof Error);

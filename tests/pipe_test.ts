@@ -212,6 +212,14 @@ Deno.test("trackedPipe() handles: close, dispose, use after close, bad arguments
     await assert.rejects(reader.read(new Uint8Array(1)), Deno.errors.BadResource);
     assert.throws(() => writer.writeSync("x"), Deno.errors.BadResource);
     await assert.rejects(writer.write("x"), Deno.errors.BadResource);
+    // Even operations that would not touch the fd (empty reads and writes).
+    const empty = new Uint8Array(0);
+    assert.throws(() => reader.readSync(empty), Deno.errors.BadResource);
+    assert.throws(() => reader.tryRead(empty), Deno.errors.BadResource);
+    await assert.rejects(reader.read(empty), Deno.errors.BadResource);
+    assert.throws(() => writer.writeSync(empty), Deno.errors.BadResource);
+    assert.throws(() => writer.tryWrite(""), Deno.errors.BadResource);
+    await assert.rejects(writer.write(empty), Deno.errors.BadResource);
   });
   await t.step("closing a reader rejects its pending read", async () => {
     const { reader, writer } = trackedPipe();
