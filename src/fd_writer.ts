@@ -113,13 +113,16 @@ export class FdWriter extends FdHandle {
    * Wraps `write(2)`. Needs `--allow-ffi`.
    *
    * @param data bytes, or a string written as UTF-8
-   * @param options `signal` to cancel, `timeout` in milliseconds (bytes already
-   *   written stay written; the error's `bytesWritten` says how many)
+   * @param options `signal` to cancel, `timeout` in milliseconds. Bytes already
+   *   written stay written and the error's `bytesWritten` says how many: an abort
+   *   rejects with `signal.reason` itself when nothing was written, else with
+   *   `Deno.errors.Interrupted` whose `cause` is the reason.
    * @returns the number of bytes written: all of them
    * @throws {TypeError} when `data` is neither a Uint8Array nor a string, or `signal` not an AbortSignal
    * @throws {RangeError} when `timeout` is not a number ≥ 0
    * @throws {Deno.errors.BrokenPipe} when every reader has closed
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.Interrupted} when `signal` aborts after part of `data` was written
    * @throws {Deno.errors.BadResource} when the writer is (or gets) closed
    * @throws {IpcError} EIO, ENOSPC, EDQUOT or EFBIG from `write(2)` on an fd that is not a pipe
    *
@@ -148,8 +151,16 @@ export class FdWriter extends FdHandle {
         );
       }
     } catch (e) {
-      // The caller's abort reason is theirs: it is rethrown untouched.
-      throw e === options?.signal?.reason ? e : withProgress(e, offset);
+      if (e !== options?.signal?.reason) throw withProgress(e, offset);
+      // The caller's abort reason is theirs, rethrown untouched when nothing was
+      // written; after a partial write the caller must learn how much went out.
+      if (offset === 0) throw e;
+      throw withProgress(
+        new Deno.errors.Interrupted(`write aborted after ${offset} of ${bytes.byteLength} bytes`, {
+          cause: e,
+        }),
+        offset,
+      );
     }
     return offset;
   }

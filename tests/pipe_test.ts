@@ -272,6 +272,24 @@ Deno.test("trackedPipe() handles: close, dispose, use after close, bad arguments
     assert.ok(err instanceof Deno.errors.TimedOut);
     assert.equal((err as { bytesWritten?: number }).bytesWritten, 0);
   });
+  await t.step("a write aborted after a partial write says how much went out", async () => {
+    using p = trackedPipe();
+    const ac = new AbortController();
+    const reason = new Error("enough");
+    const pending = p.writer.write(new Uint8Array(1 << 20), { signal: ac.signal });
+    ac.abort(reason);
+    const err = await pending.catch((e) => e);
+    assert.ok(err instanceof Deno.errors.Interrupted, String(err));
+    assert.equal(err.cause, reason);
+    const written = (err as { bytesWritten?: number }).bytesWritten!;
+    assert.ok(written > 0 && written < 1 << 20, `bytesWritten ${written}`);
+    // Exactly that many bytes are in the pipe.
+    p.writer.close();
+    let got = 0;
+    const buf = new Uint8Array(1 << 16);
+    for (let n; (n = p.reader.readSync(buf)) !== null;) got += n;
+    assert.equal(got, written);
+  });
   await t.step("an aborted read rejects with the signal's reason", async () => {
     using p = trackedPipe();
     const ac = new AbortController();
