@@ -146,13 +146,17 @@ class FdEngine {
     });
   }
 
-  /** Rejects every wait on `fd` (its handle is closing) and forgets the fd. */
-  cancelFd(fd: number, reason: unknown): void {
+  /**
+   * Rejects every wait on `fd` (its handle is closing) and forgets the fd.
+   * Each wait gets an error of its own from `reason()`: a caller may add to
+   * it (FdWriter.write adds its own `bytesWritten`).
+   */
+  cancelFd(fd: number, reason: () => unknown): void {
     const set = this.#waits.get(fd);
     if (set === undefined) return;
     this.#waits.delete(fd);
     this.#sync(fd);
-    for (const w of set) w.reject(reason);
+    for (const w of set) w.reject(reason());
     this.#wakeIfIdle();
   }
 

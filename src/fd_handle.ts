@@ -98,7 +98,7 @@ export abstract class FdHandle implements Disposable {
     const fd = this.#fd;
     if (fd < 0) return;
     this.#fd = -1;
-    fdEngine.cancelFd(fd, closedError(this.what));
+    fdEngine.cancelFd(fd, () => closedError(this.what));
     // close(2) releases the fd even when it reports EINTR or EIO; nothing to retry.
     libc.close(fd);
   }

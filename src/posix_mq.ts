@@ -787,7 +787,7 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
     const fd = this.#fd;
     if (fd < 0) return;
     this.#fd = -1;
-    fdEngine.cancelFd(fd, closedError(this.#what));
+    fdEngine.cancelFd(fd, () => closedError(this.#what));
     // Like close(2), mq_close(3) releases the descriptor even when it reports an error.
     libc.mq_close(fd);
   }
