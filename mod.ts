@@ -21,7 +21,12 @@
  *
  * @module
  */
-export { IpcError, type SystemError, type SystemErrorInfo } from "./src/errors.ts";
+export {
+  type ErrorSubject,
+  IpcError,
+  type SystemError,
+  type SystemErrorInfo,
+} from "./src/errors.ts";
 export type { WaitOptions } from "./src/_wait.ts";
 export { FdHandle } from "./src/fd_handle.ts";
 export { FdReader, type SyncWaitOptions } from "./src/fd_reader.ts";

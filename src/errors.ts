@@ -8,14 +8,8 @@
 import { errno as lastErrno, strerror } from "../ffi/libc.ts";
 import { ERRNO_NAMES } from "../ffi/platform.ts";
 
-/** What a failed system call reports, on every error this library throws for one. */
-export interface SystemErrorInfo {
-  /** The C name of the errno value, e.g. `"EIDRM"`. */
-  code: string;
-  /** The errno number, e.g. `43`. */
-  errno: number;
-  /** The C function that failed, e.g. `"msgrcv"`. */
-  syscall: string;
+/** Where an error happened, beyond the system call: the object it concerns. */
+export interface ErrorSubject {
   /** The file system path concerned, if any. */
   path?: string;
   /** The file descriptor concerned, if any. */
@@ -26,6 +20,16 @@ export interface SystemErrorInfo {
   id?: number;
   /** The System V IPC key concerned, if any. */
   key?: number;
+}
+
+/** What a failed system call reports, on every error this library throws for one. */
+export interface SystemErrorInfo extends ErrorSubject {
+  /** The C name of the errno value, e.g. `"EIDRM"`. */
+  code: string;
+  /** The errno number, e.g. `43`. */
+  errno: number;
+  /** The C function that failed, e.g. `"msgrcv"`. */
+  syscall: string;
 }
 
 /** An error thrown for a failed system call: a Deno error class or {@link IpcError}, with {@link SystemErrorInfo}. */
@@ -48,28 +52,10 @@ export type SystemError = Error & SystemErrorInfo;
  * ```
  */
 export class IpcError extends Error implements SystemErrorInfo {
-  /** The C name of the errno value. */
-  code: string;
-  /** The errno number. */
-  errno: number;
-  /** The C function that failed. */
-  syscall: string;
-  /** The file system path concerned, if any. */
-  path?: string;
-  /** The file descriptor concerned, if any. */
-  fd?: number;
-  /** The process id concerned, if any. */
-  pid?: number;
-  /** The System V IPC id concerned, if any. */
-  id?: number;
-  /** The System V IPC key concerned, if any. */
-  key?: number;
-
   /**
    * Creates the error; the library does this for every failed call without a Deno error class.
    * @param message the text of the error
-   * @param info what the failed call reports; `code`, `errno` and `syscall` are kept (the
-   *   library adds `path`, `fd`, `pid`, `id` or `key` itself)
+   * @param info what the failed call reports, kept on the error
    *
    * @example
    * ```ts
@@ -85,16 +71,12 @@ export class IpcError extends Error implements SystemErrorInfo {
   constructor(message: string, info: SystemErrorInfo) {
     super(message);
     this.name = "IpcError";
-    this.code = info.code;
-    this.errno = info.errno;
-    this.syscall = info.syscall;
-    if (info.path !== undefined) this.path = info.path;
-    if (info.fd !== undefined) this.fd = info.fd;
-    if (info.pid !== undefined) this.pid = info.pid;
-    if (info.id !== undefined) this.id = info.id;
-    if (info.key !== undefined) this.key = info.key;
+    Object.assign(this, info);
   }
 }
+
+/** The fields of {@link SystemErrorInfo}, on every {@link IpcError}. */
+export interface IpcError extends SystemErrorInfo {}
 
 type ErrorClass = new (message: string) => Error;
 
@@ -124,20 +106,6 @@ const DENO_CLASSES: Record<string, ErrorClass> = {
   EISDIR: Deno.errors.IsADirectory,
   ENOTDIR: Deno.errors.NotADirectory,
 };
-
-/** Where an error happened, beyond the system call: the object it concerns. */
-export interface ErrorSubject {
-  /** A file system path. */
-  path?: string;
-  /** A file descriptor. */
-  fd?: number;
-  /** A process id. */
-  pid?: number;
-  /** A System V IPC id. */
-  id?: number;
-  /** A System V IPC key. */
-  key?: number;
-}
 
 /** Builds the error for errno `code` returned by `syscall` (no errno read here). */
 export function errorFromCode(
