@@ -12,3 +12,27 @@ export function checkMode(mode: unknown, max = 0o777): number {
   }
   return mode;
 }
+
+/** Checks that `buf` is a Uint8Array (FFI would pass anything else as NULL or fail obscurely). */
+export function checkBuffer(buf: Uint8Array, what = "buffer"): void {
+  if (!(buf instanceof Uint8Array)) {
+    throw new TypeError(`${what} must be a Uint8Array, got ${Object.prototype.toString.call(buf)}`);
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** The bytes to send or write: a Uint8Array as it is, a string as UTF-8. */
+export function bytesOf(data: Uint8Array | string): Uint8Array {
+  if (typeof data === "string") return encoder.encode(data);
+  if (!(data instanceof Uint8Array)) {
+    throw new TypeError(
+      `data must be a Uint8Array or a string, got ${Object.prototype.toString.call(data)}`,
+    );
+  }
+  // FFI would pass a detached buffer as NULL, silently.
+  if ((data.buffer as ArrayBuffer).detached === true) {
+    throw new TypeError("data is a view on a detached ArrayBuffer");
+  }
+  return data;
+}

@@ -1,6 +1,6 @@
 /**
  * Checks shared by the file-descriptor handles: adopting an fd (non-blocking
- * mode, which the waiting engine needs, and close-on-exec) and buffer types.
+ * mode, which the waiting engine needs, and close-on-exec).
  *
  * `O_NONBLOCK` belongs to the open file description, which a parent and child
  * share after a hand-over. So a pipe or FIFO is never switched in place: the
@@ -67,11 +67,4 @@ export function reopenPipe(fd: number, flags: number, nonBlocking: boolean): num
     return -1;
   }
   return own;
-}
-
-/** Checks that `buf` is a Uint8Array (FFI would pass anything else as NULL or fail obscurely). */
-export function checkBuffer(buf: Uint8Array, what = "buffer"): void {
-  if (!(buf instanceof Uint8Array)) {
-    throw new TypeError(`${what} must be a Uint8Array, got ${Object.prototype.toString.call(buf)}`);
-  }
 }

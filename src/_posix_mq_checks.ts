@@ -13,7 +13,6 @@ import { procSysInt, procText } from "./_proc.ts";
 import type { PosixMessageQueueOpenOptions } from "./posix_mq.ts";
 
 const EINTR = ERRNO.EINTR;
-const encoder = new TextEncoder();
 
 /** Priorities run from 0 to `MQ_PRIO_MAX - 1` (32767 on Linux). */
 const MQ_PRIO_MAX: number = C.MQ_PRIO_MAX;
@@ -139,20 +138,6 @@ export function checkPriority(priority: unknown): number {
     );
   }
   return priority;
-}
-
-export function bytesOf(data: Uint8Array | string): Uint8Array {
-  if (typeof data === "string") return encoder.encode(data);
-  if (!(data instanceof Uint8Array)) {
-    throw new TypeError(
-      `data must be a Uint8Array or a string, got ${Object.prototype.toString.call(data)}`,
-    );
-  }
-  // FFI would pass a detached buffer as NULL, silently.
-  if ((data.buffer as ArrayBuffer).detached === true) {
-    throw new TypeError("data is a view on a detached ArrayBuffer");
-  }
-  return data;
 }
 
 /** Adds what the kernel's terse errno means for mq_open. */

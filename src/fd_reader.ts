@@ -7,7 +7,8 @@ import { errno, libc } from "../ffi/libc.ts";
 import { ERRNO } from "../ffi/platform.ts";
 import { MAX_IO } from "../ffi/symbols/unistd.ts";
 import { errorFromCode } from "./errors.ts";
-import { adoptFd, checkBuffer } from "./_fd.ts";
+import { adoptFd } from "./_fd.ts";
+import { checkBuffer } from "./_check.ts";
 import { FdHandle } from "./fd_handle.ts";
 import {
   AGAIN,

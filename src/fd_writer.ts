@@ -7,7 +7,8 @@ import { errno, libc } from "../ffi/libc.ts";
 import { ERRNO } from "../ffi/platform.ts";
 import { MAX_IO } from "../ffi/symbols/unistd.ts";
 import { errorFromCode } from "./errors.ts";
-import { adoptFd, checkBuffer } from "./_fd.ts";
+import { adoptFd } from "./_fd.ts";
+import { bytesOf } from "./_check.ts";
 import { FdHandle } from "./fd_handle.ts";
 import {
   AGAIN,
@@ -23,16 +24,9 @@ import type { SyncWaitOptions } from "./fd_reader.ts";
 
 const EAGAIN = ERRNO.EAGAIN;
 const EINTR = ERRNO.EINTR;
-const encoder = new TextEncoder();
 
 /** Bytes to write: a Uint8Array, or a string written as UTF-8. */
 export type WriteData = Uint8Array | string;
-
-function bytesOf(data: WriteData): Uint8Array {
-  if (typeof data === "string") return encoder.encode(data);
-  checkBuffer(data, "data");
-  return data;
-}
 
 /**
  * A writable file descriptor: the writing end of a {@link pipe} or a FIFO, or

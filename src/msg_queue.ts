@@ -9,7 +9,6 @@ import { clearErrno, errno, libc } from "../ffi/libc.ts";
 import { C, ERRNO } from "../ffi/platform.ts";
 import { layouts } from "../ffi/struct/layouts.ts";
 import { closedError, errorFromCode, lastError } from "./errors.ts";
-import { checkBuffer } from "./_fd.ts";
 import { type PathLike, pathText } from "./_path.ts";
 import { procSysInt } from "./_proc.ts";
 import {
@@ -20,7 +19,7 @@ import {
   untilDone,
   type WaitOptions,
 } from "./_wait.ts";
-import { checkMode } from "./_check.ts";
+import { bytesOf, checkMode } from "./_check.ts";
 
 /** The type of a message: a C `long`, positive when sending. */
 export type MessageType = number | bigint;
@@ -106,7 +105,6 @@ export interface MessageQueueStat {
 
 const LONG_MAX = 2n ** 63n - 1n;
 const MTYPE = 8; // sizeof(long): where mtext starts in a msgbuf
-const encoder = new TextEncoder();
 
 /** The kernel's limit `kernel.<name>`, or a RangeError-friendly fallback. */
 function kernelLimit(name: "msgmax" | "msgmnb"): number {
@@ -318,8 +316,7 @@ export class MessageQueue implements Disposable {
   /** Lays `data` out as a msgbuf in the send buffer; returns its mtext size. */
   #prepareSend(data: Uint8Array | string, options: SendOptions | undefined): number {
     this.#check();
-    const bytes = typeof data === "string" ? encoder.encode(data) : data;
-    if (typeof data !== "string") checkBuffer(data, "data");
+    const bytes = bytesOf(data);
     const type = longOf(options?.type ?? 1, "type", 1n);
     const msgmax = msgmaxAtLeast(bytes.byteLength);
     if (bytes.byteLength > msgmax) {

@@ -13,22 +13,21 @@
 import { errno, libc } from "../ffi/libc.ts";
 import { C, ERRNO } from "../ffi/platform.ts";
 import { layouts } from "../ffi/struct/layouts.ts";
-import { closedError, errorFromCode, lastError } from "./errors.ts";
+import { errorFromCode, lastError } from "./errors.ts";
 import {
   AGAIN,
   checkWaitOptions,
   deadlineOf,
-  fdEngine,
   READABLE,
   Spinner,
   untilReady,
   untilReadySync,
   WRITABLE,
 } from "./_wait.ts";
-import { checkMode } from "./_check.ts";
+import { bytesOf, checkMode } from "./_check.ts";
+import { FdHandle } from "./fd_handle.ts";
 import {
   accessFlags,
-  bytesOf,
   checkBoolean,
   checkName,
   checkPriority,
@@ -159,8 +158,7 @@ export interface PosixMessagesOptions {
  * }
  * ```
  */
-export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposable {
-  #fd: number;
+export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMessage> {
   readonly #name: string;
   readonly #messageSize: number;
   readonly #canRead: boolean;
@@ -171,7 +169,7 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
   readonly #receiveSpinner = new Spinner();
 
   private constructor(fd: number, name: string, messageSize: number, flags: number) {
-    this.#fd = fd;
+    super(fd);
     this.#name = name;
     this.#messageSize = messageSize;
     this.#canRead = (flags & 3) !== C.O_WRONLY;
@@ -313,45 +311,8 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
   }
 
   /** Name used in error messages. */
-  get #what(): string {
+  protected get what(): string {
     return `message queue '${this.#name}'`;
-  }
-
-  /**
-   * The queue descriptor (on Linux an `mqd_t` is a file descriptor), e.g. to
-   * `poll(2)` it yourself.
-   *
-   * @throws {Deno.errors.BadResource} after `close()`
-   *
-   * @example
-   * ```ts
-   * import { PosixMessageQueue } from "@libc/ipc";
-   * const name = `/libc-ipc-doc-${Deno.pid}-fd`;
-   * using q = PosixMessageQueue.open(name, { create: true, messageSize: 16 });
-   * PosixMessageQueue.unlink(name);
-   * console.log(q.fd > 2); // true
-   * ```
-   */
-  get fd(): number {
-    if (this.#fd < 0) throw closedError(this.#what);
-    return this.#fd;
-  }
-
-  /**
-   * Whether `close()` has been called.
-   *
-   * @example
-   * ```ts
-   * import { PosixMessageQueue } from "@libc/ipc";
-   * const name = `/libc-ipc-doc-${Deno.pid}-closed`;
-   * const q = PosixMessageQueue.open(name, { create: true, messageSize: 16 });
-   * PosixMessageQueue.unlink(name);
-   * q.close();
-   * console.log(q.closed); // true
-   * ```
-   */
-  get closed(): boolean {
-    return this.#fd < 0;
   }
 
   /**
@@ -420,7 +381,7 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
   #checkSend(data: Uint8Array | string): Uint8Array {
     const bytes = bytesOf(data);
     if (!this.#canWrite) {
-      throw new TypeError(`${this.#what} was opened with access "read": it cannot send`);
+      throw new TypeError(`${this.what} was opened with access "read": it cannot send`);
     }
     if (bytes.byteLength > this.#messageSize) {
       throw new RangeError(
@@ -565,7 +526,7 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
 
   #checkReceive(): void {
     if (!this.#canRead) {
-      throw new TypeError(`${this.#what} was opened with access "write": it cannot receive`);
+      throw new TypeError(`${this.what} was opened with access "write": it cannot receive`);
     }
   }
 
@@ -765,49 +726,5 @@ export class PosixMessageQueue implements AsyncIterable<PosixMessage>, Disposabl
    */
   [Symbol.asyncIterator](): AsyncGenerator<PosixMessage, void, undefined> {
     return this.messages();
-  }
-
-  /**
-   * Closes the descriptor (`mq_close(3)`); pending sends and receives reject
-   * with `Deno.errors.BadResource`. Closing twice does nothing. The queue
-   * itself stays until {@link PosixMessageQueue.unlink}. Needs `--allow-ffi`.
-   *
-   * @example
-   * ```ts
-   * import { PosixMessageQueue } from "@libc/ipc";
-   * const name = `/libc-ipc-doc-${Deno.pid}-close`;
-   * const q = PosixMessageQueue.open(name, { create: true, messageSize: 16 });
-   * q.close();
-   * q.close(); // no-op
-   * PosixMessageQueue.unlink(name);
-   * console.log(q.closed); // true
-   * ```
-   */
-  close(): void {
-    const fd = this.#fd;
-    if (fd < 0) return;
-    this.#fd = -1;
-    fdEngine.cancelFd(fd, () => closedError(this.#what));
-    // Like close(2), mq_close(3) releases the descriptor even when it reports an error.
-    libc.mq_close(fd);
-  }
-
-  /**
-   * Closes the descriptor (`using` support); see {@link PosixMessageQueue.close}.
-   *
-   * Wraps `mq_close(3)`. Needs `--allow-ffi`.
-   *
-   * @example
-   * ```ts
-   * import { PosixMessageQueue } from "@libc/ipc";
-   * const name = `/libc-ipc-doc-${Deno.pid}-dispose`;
-   * {
-   *   using _q = PosixMessageQueue.open(name, { create: true, messageSize: 16 });
-   * } // closed here
-   * PosixMessageQueue.unlink(name);
-   * ```
-   */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
