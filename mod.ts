@@ -27,49 +27,7 @@ export {
   type SystemError,
   type SystemErrorInfo,
 } from "./src/errors.ts";
-export type { WaitOptions } from "./src/_wait.ts";
-export { FdHandle } from "./src/fd_handle.ts";
-export { FdReader, type SyncWaitOptions } from "./src/fd_reader.ts";
-export { FdWriter, type WriteData } from "./src/fd_writer.ts";
-export { type Pipe, pipe } from "./src/pipe.ts";
-export { type SignalName, signalNumber } from "./src/signals.ts";
-export {
-  ChildProcess,
-  type ChildStatus,
-  type FdSource,
-  spawn,
-  type SpawnOptions,
-  spawnProgram,
-  type SpawnProgramOptions,
-} from "./src/spawn.ts";
-export {
-  Fifo,
-  type FifoCreateOptions,
-  type FifoEnd,
-  type FifoOpenOptions,
-  type FifoOpenSyncOptions,
-  type FifoSide,
-} from "./src/fifo.ts";
-export type { PathLike } from "./src/_path.ts";
-export {
-  type Message,
-  MessageQueue,
-  type MessageQueueOptions,
-  type MessageQueueStat,
-  type MessageType,
-  type ReceiveOptions,
-  type SendOptions,
-} from "./src/msg_queue.ts";
-export {
-  type PosixMessage,
-  PosixMessageQueue,
-  type PosixMessageQueueAccess,
-  type PosixMessageQueueAttributes,
-  type PosixMessageQueueOpenOptions,
-  type PosixMessagesOptions,
-  type PosixReceiveOptions,
-  type PosixReceiveSyncOptions,
-  type PosixSendOptions,
-  type PosixSendSyncOptions,
-  type PosixTrySendOptions,
-} from "./src/posix_mq.ts";
+export type { Access, Direction, SyncWaitOptions, WaitOptions } from "./src/options.ts";
+export * from "./src/fd/mod.ts";
+export * from "./src/process/mod.ts";
+export * from "./src/mq/mod.ts";

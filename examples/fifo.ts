@@ -11,7 +11,7 @@ import { Fifo, spawn } from "@libc/ipc";
 
 if (Deno.args[0] === "child") {
   // The child: open the FIFO for reading; this waits until the parent opens it for writing.
-  using reader = await Fifo.open(Deno.args[1], "r");
+  using reader = await Fifo.open(Deno.args[1], "read");
   const message = await new Response(reader.readable).text();
   console.log(`Child process received: ${message}`);
 } else {
@@ -20,7 +20,7 @@ if (Deno.args[0] === "child") {
   try {
     const child = spawn(import.meta.url, { args: ["child", path] });
     // Opening for writing waits until the child has opened for reading.
-    const writer = await Fifo.open(path, "w", { timeout: 30_000 });
+    const writer = await Fifo.open(path, "write", { timeout: 30_000 });
     await writer.write("Hello from parent process");
     writer.close();
     const status = await child.status;

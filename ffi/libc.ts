@@ -1,28 +1,34 @@
 /**
  * The one `Deno.dlopen` of the C library. Everything else in the project calls
- * libc through {@link libc}, and reads errno through {@link errno} right after
- * a synchronous call (Deno overwrites it between event-loop turns; after a
- * `nonblocking` call it is lost, see DESIGN.md).
+ * libc through {@link libc}; only `src/_sys.ts` reads errno through
+ * {@link errno}, right after a synchronous call (Deno overwrites it between
+ * event-loop turns; after a `nonblocking` call it is lost).
  *
  * @module
  */
 import { LIBC_PATH } from "./platform.ts";
 import { errno as errnoSymbols } from "./symbols/errno.ts";
+import { dirent } from "./symbols/dirent.ts";
 import { fcntl } from "./symbols/fcntl.ts";
+import { futex } from "./symbols/futex.ts";
 import { mqueue } from "./symbols/mqueue.ts";
 import { msg } from "./symbols/msg.ts";
 import { poll } from "./symbols/poll.ts";
 import { sched } from "./symbols/sched.ts";
+import { signal } from "./symbols/signal.ts";
 import { spawn } from "./symbols/spawn.ts";
 import { unistd } from "./symbols/unistd.ts";
 
 const symbols = {
   ...errnoSymbols,
+  ...dirent,
   ...fcntl,
+  ...futex,
   ...mqueue,
   ...msg,
   ...poll,
   ...sched,
+  ...signal,
   ...spawn,
   ...unistd,
 } as const;

@@ -1,27 +1,16 @@
 /**
- * The platform table: which libc to open and which generated constants apply.
- * A platform without a table fails with `Deno.errors.NotSupported`, never with
- * a wrong result.
+ * This platform's entry of the registry (`ffi/platforms.ts`): importing this
+ * module on a platform without one throws `Deno.errors.NotSupported`.
  *
  * @module
  */
-import * as linuxX64 from "./constants/linux_x86_64.ts";
+import { platformKey, PLATFORMS, type PlatformTable, unsupported } from "./platforms.ts";
 
-type Table = typeof linuxX64;
+const platform = platformKey(Deno.build.os, Deno.build.arch);
 
-const tables: Record<string, { lib: string; table: Table }> = {
-  "linux x86_64": { lib: "libc.so.6", table: linuxX64 },
-};
-
-const platform = `${Deno.build.os} ${Deno.build.arch}`;
-
-function pick(): { lib: string; table: Table } {
-  const entry = tables[platform];
-  if (!entry) {
-    throw new Deno.errors.NotSupported(
-      `@libc/ipc has no table for ${platform} yet (supported: ${Object.keys(tables).join(", ")})`,
-    );
-  }
+function pick(): PlatformTable {
+  const entry = PLATFORMS[platform];
+  if (!entry) throw unsupported(platform, "table");
   return entry;
 }
 
@@ -30,11 +19,13 @@ const chosen = pick();
 /** Path of the C library to open. */
 export const LIBC_PATH: string = chosen.lib;
 /** Integer constants of the C headers on this platform. */
-export const C: Table["constants"] = chosen.table.constants;
+export const C: PlatformTable["constants"]["constants"] = chosen.constants.constants;
 /** `sizeof` of opaque C types on this platform. */
-export const SIZEOF: Table["sizes"] = chosen.table.sizes;
+export const SIZEOF: PlatformTable["constants"]["sizes"] = chosen.constants.sizes;
+/** Struct layouts of this platform. */
+export const LAYOUTS: PlatformTable["layouts"] = chosen.layouts;
 /** errno number to C name on this platform. */
-export const ERRNO_NAMES: Readonly<Record<number, string>> = chosen.table.errnoNames;
+export const ERRNO_NAMES: Readonly<Record<number, string>> = chosen.constants.errnoNames;
 /** errno C name to number on this platform. */
 export const ERRNO: Readonly<Record<string, number>> = Object.fromEntries(
   Object.entries(ERRNO_NAMES).map(([n, name]) => [name, Number(n)]),

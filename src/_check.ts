@@ -13,11 +13,32 @@ export function checkMode(mode: unknown, max = 0o777): number {
   return mode;
 }
 
-/** Checks that `buf` is a Uint8Array (FFI would pass anything else as NULL or fail obscurely). */
+/**
+ * Checks that `buf` is a Uint8Array the kernel can fill: FFI would pass
+ * anything else as NULL or fail obscurely, and a view on a detached buffer as
+ * NULL, silently.
+ */
 export function checkBuffer(buf: Uint8Array, what = "buffer"): void {
   if (!(buf instanceof Uint8Array)) {
     throw new TypeError(`${what} must be a Uint8Array, got ${Object.prototype.toString.call(buf)}`);
   }
+  if ((buf.buffer as ArrayBuffer).detached === true) {
+    throw new TypeError(`${what} is a view on a detached ArrayBuffer`);
+  }
+}
+
+/**
+ * A zeroed buffer of `size` bytes for a call parked on a pool thread: an
+ * ArrayBuffer of its own, never one of V8's small on-heap arrays, so its
+ * address stays put while the thread uses it.
+ */
+export function ownBuffer(size: number): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(new ArrayBuffer(Math.max(size, 1)));
+}
+
+/** The address of `buf`'s first byte. */
+export function addressOf(buf: Uint8Array): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
 }
 
 const encoder = new TextEncoder();

@@ -5,9 +5,9 @@
  * @module
  */
 import { cString } from "../ffi/cstring.ts";
-import { errno, libc } from "../ffi/libc.ts";
-import { C, ERRNO, SIZEOF } from "../ffi/platform.ts";
-import { errorFromCode } from "./errors.ts";
+import { libc } from "../ffi/libc.ts";
+import { C, LAYOUTS } from "../ffi/platform.ts";
+import { E, errorOf, lastErrno } from "./_sys.ts";
 
 /** A path as a string, or a `file:` URL. */
 export type PathLike = string | URL;
@@ -41,13 +41,13 @@ export type FileKind = "fifo" | "file" | "directory" | "socket" | "other";
 
 /** The kind of file at `path`, or `null` when nothing is there. */
 export function fileKind(path: string): FileKind | null {
-  const buf = new Uint8Array(SIZEOF.stat);
+  const buf = new Uint8Array(LAYOUTS.stat.size);
   if (libc.stat(cPath(path), buf) < 0) {
-    const code = errno();
-    if (code === ERRNO.ENOENT) return null;
-    throw errorFromCode(code, "stat", { path });
+    const code = lastErrno();
+    if (code === E.ENOENT) return null;
+    throw errorOf(code, "stat", { path });
   }
-  const mode = new DataView(buf.buffer).getUint32(SIZEOF.stat_st_mode, true) & C.S_IFMT;
+  const mode = LAYOUTS.stat.decode(buf).st_mode & C.S_IFMT;
   switch (mode) {
     case C.S_IFIFO:
       return "fifo";

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { errno as lastErrno, strerror } from "../ffi/libc.ts";
-import { ERRNO_NAMES } from "../ffi/platform.ts";
+import { strerror } from "../ffi/libc.ts";
+import { ERRNO, ERRNO_NAMES } from "../ffi/platform.ts";
 
 /** Where an error happened, beyond the system call: the object it concerns. */
 export interface ErrorSubject {
@@ -107,14 +107,9 @@ const DENO_CLASSES: Record<string, ErrorClass> = {
   ENOTDIR: Deno.errors.NotADirectory,
 };
 
-/** Builds the error for errno `code` returned by `syscall` (no errno read here). */
-export function errorFromCode(
-  code: number,
-  syscall: string,
-  subject: ErrorSubject = {},
-): SystemError {
-  const name = ERRNO_NAMES[code] ?? `E${code}`;
-  const where = subject.path !== undefined
+/** How an error names its object: ` '/path'`, ` fd 3`, ` id 7`, ... */
+function describeSubject(subject: ErrorSubject): string {
+  return subject.path !== undefined
     ? ` '${subject.path}'`
     : subject.pid !== undefined
     ? ` pid ${subject.pid}`
@@ -125,7 +120,23 @@ export function errorFromCode(
     : subject.key !== undefined
     ? ` key 0x${(subject.key >>> 0).toString(16).padStart(8, "0")}`
     : "";
-  const message = `${strerror(code)} (os error ${code}): ${syscall}${where}`;
+}
+
+/**
+ * Builds the error for errno `code` returned by `syscall`: Deno's class for
+ * it where one fits, else {@link IpcError}. `detail` is added to the message.
+ */
+export function errorFromCode(
+  code: number,
+  syscall: string,
+  subject: ErrorSubject = {},
+  detail?: string,
+  text: string = strerror(code),
+): SystemError {
+  const name = ERRNO_NAMES[code] ?? `E${code}`;
+  const message = `${text} (os error ${code}): ${syscall}${describeSubject(subject)}${
+    detail === undefined ? "" : ` (${detail})`
+  }`;
   const info: SystemErrorInfo = { code: name, errno: code, syscall, ...subject };
   const Class = DENO_CLASSES[name];
   if (Class === undefined) {
@@ -134,12 +145,29 @@ export function errorFromCode(
   return Object.assign(new Class(message), info);
 }
 
-/** Builds the error for the errno the last synchronous call left. */
-export function lastError(syscall: string, subject?: ErrorSubject): SystemError {
-  return errorFromCode(lastErrno(), syscall, subject);
+/** `Deno.errors.TimedOut` (`ETIMEDOUT`) for an operation whose timeout passed. */
+export function timedOutError(syscall: string, subject: ErrorSubject, ms: number): SystemError {
+  // strerror(ETIMEDOUT) speaks of connections; this is any wait.
+  return errorFromCode(ERRNO.ETIMEDOUT, syscall, subject, `after ${ms} ms`, "Timed out");
 }
 
-/** The error for using a handle after `close()`. */
-export function closedError(what: string): Error {
-  return new Deno.errors.BadResource(`${what} is closed`);
+/** `Deno.errors.BadResource` (`EBADF`) for an operation on a closed handle. */
+export function closedError(what: string, syscall: string, subject: ErrorSubject): SystemError {
+  return errorFromCode(ERRNO.EBADF, syscall, subject, `the ${what} is closed`);
+}
+
+/**
+ * `Deno.errors.WouldBlock` for a `tryX()` that would have to wait, with the
+ * errno the call gave (`EAGAIN`, or `ENOMSG` for `msgrcv`, `ENXIO` for a
+ * FIFO's write side without a reader).
+ */
+export function wouldBlockError(
+  syscall: string,
+  subject: ErrorSubject,
+  code: number = ERRNO.EAGAIN,
+  detail?: string,
+): SystemError {
+  const e = errorFromCode(code, syscall, subject, detail);
+  if (e instanceof Deno.errors.WouldBlock) return e;
+  return Object.assign(new Deno.errors.WouldBlock(e.message), e, { name: "WouldBlock" });
 }

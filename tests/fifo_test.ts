@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FdReader, Fifo, IpcError, pipe, spawn } from "../mod.ts";
+import { FdReader, Fifo, type IpcError, pipe, spawn } from "../mod.ts";
 import { openFds } from "./_helpers.ts";
 
 const peer = new URL("./fixtures/fifo_peer.ts", import.meta.url);
@@ -79,7 +79,7 @@ Deno.test("Fifo bad arguments are TypeError/RangeError before any syscall", asyn
     assert.throws(() => Fifo.create(`${dir}/m`, { mode: any("600") }), RangeError);
     Fifo.create(`${dir}/f`);
     await assert.rejects(Fifo.open(`${dir}/f`, any("rw")), TypeError);
-    await assert.rejects(Fifo.open(`${dir}/f`, "r", { timeout: -5 }), RangeError);
+    await assert.rejects(Fifo.open(`${dir}/f`, "read", { timeout: -5 }), RangeError);
     assert.throws(() => Fifo.openSync(`${dir}/f`, any(1)), TypeError);
     assert.equal([...Deno.readDirSync(dir)].length, 1, "nothing else was created");
   });
@@ -93,7 +93,7 @@ Deno.test("Fifo.open() waits for the other side, across processes", async (t) =>
       const out = pipe();
       const child = spawn(peer, { args: ["read", path], fds: { 1: out.writer } });
       out.writer.close();
-      const writer = await Fifo.open(path, "w", { timeout: 30_000 });
+      const writer = await Fifo.open(path, "write", { timeout: 30_000 });
       await writer.write("Hello from parent process");
       writer.close();
       assert.equal(await new Response(out.reader.readable).text(), "Hello from parent process\n");
@@ -101,12 +101,12 @@ Deno.test("Fifo.open() waits for the other side, across processes", async (t) =>
     });
     await t.step("child writes, parent reads", async () => {
       const child = spawn(peer, { args: ["write", path, "Hello from child process"] });
-      const reader = await Fifo.open(path, "r", { timeout: 30_000 });
+      const reader = await Fifo.open(path, "read", { timeout: 30_000 });
       assert.equal(await new Response(reader.readable).text(), "Hello from child process");
       assert.equal((await child.status).code, 0);
     });
     await t.step("both sides in one process", async () => {
-      const [r, w] = await Promise.all([Fifo.open(path, "r"), Fifo.open(path, "w")]);
+      const [r, w] = await Promise.all([Fifo.open(path, "read"), Fifo.open(path, "write")]);
       w.writeSync("same process");
       w.close();
       assert.equal(await new Response(r.readable).text(), "same process");
@@ -119,7 +119,7 @@ Deno.test("Fifo.open() waits are cancellable and leave nothing behind", async (t
   await inTempDir(async (dir) => {
     const path = `${dir}/fifo`;
     Fifo.create(path);
-    for (const side of ["r", "w"] as const) {
+    for (const side of ["read", "write"] as const) {
       await t.step(`side ${side}: timeout rejects with TimedOut`, async () => {
         await assert.rejects(Fifo.open(path, side, { timeout: 20 }), Deno.errors.TimedOut);
       });
@@ -133,12 +133,15 @@ Deno.test("Fifo.open() waits are cancellable and leave nothing behind", async (t
     }
     await t.step("more cancelled opens than pool threads the library may hold", async () => {
       const ac = new AbortController();
-      const pending = Array.from({ length: 12 }, () => Fifo.open(path, "r", { signal: ac.signal }));
+      const pending = Array.from(
+        { length: 12 },
+        () => Fifo.open(path, "read", { signal: ac.signal }),
+      );
       ac.abort();
       const results = await Promise.allSettled(pending);
       assert.ok(results.every((r) => r.status === "rejected"));
       // The pool is free again: an open that has a partner completes.
-      const [r, w] = await Promise.all([Fifo.open(path, "r"), Fifo.open(path, "w")]);
+      const [r, w] = await Promise.all([Fifo.open(path, "read"), Fifo.open(path, "write")]);
       r.close();
       w.close();
     });
@@ -157,23 +160,31 @@ Deno.test("Fifo.open() waits are cancellable and leave nothing behind", async (t
   });
 });
 
-Deno.test("Fifo.open({ wait: false }) and openSync()", async (t) => {
+Deno.test("Fifo.tryOpen() and openSync()", async (t) => {
   await inTempDir(async (dir) => {
     const path = `${dir}/fifo`;
     Fifo.create(path);
-    await t.step("writing with no reader is ENXIO", async () => {
-      const check = (e: unknown) => {
-        assert.ok(e instanceof IpcError);
-        assert.equal(e.code, "ENXIO");
-        assert.equal(e.syscall, "open");
+    await t.step("writing with no reader would block (ENXIO)", () => {
+      assert.throws(() => Fifo.tryOpen(path, "write"), (e: unknown) => {
+        assert.ok(e instanceof Deno.errors.WouldBlock);
+        assert.equal((e as IpcError).syscall, "open");
+        assert.equal((e as IpcError).path, path);
         return true;
-      };
-      await assert.rejects(Fifo.open(path, "w", { wait: false }), check);
-      assert.throws(() => Fifo.openSync(path, "w", { wait: false }), check);
+      });
     });
-    await t.step("reading opens at once; then a writer can open without waiting", async () => {
-      using r = await Fifo.open(path, "r", { wait: false });
-      using w = Fifo.openSync(path, "w");
+    await t.step("openSync() times out with no partner", () => {
+      for (const side of ["read", "write"] as const) {
+        assert.throws(() => Fifo.openSync(path, side, { timeout: 5 }), (e: unknown) => {
+          assert.ok(e instanceof Deno.errors.TimedOut);
+          assert.equal((e as IpcError).code, "ETIMEDOUT");
+          assert.equal((e as IpcError).path, path);
+          return true;
+        });
+      }
+    });
+    await t.step("reading opens at once; then a writer can open without waiting", () => {
+      using r = Fifo.tryOpen(path, "read");
+      using w = Fifo.openSync(path, "write");
       w.writeSync("now");
       const buf = new Uint8Array(8);
       assert.equal(r.readSync(buf), 3);
@@ -186,11 +197,11 @@ Deno.test("Fifo.open({ wait: false }) and openSync()", async (t) => {
 Deno.test("Fifo refuses what is not a FIFO, and unlink() removes only FIFOs", async () => {
   await inTempDir(async (dir) => {
     Deno.writeTextFileSync(`${dir}/file`, "keep me");
-    await assert.rejects(Fifo.open(`${dir}/file`, "r"), /is not a FIFO \(it is a file\)/);
-    assert.throws(() => Fifo.openSync(`${dir}/file`, "w"), /is not a FIFO/);
+    await assert.rejects(Fifo.open(`${dir}/file`, "read"), /is not a FIFO \(it is a file\)/);
+    assert.throws(() => Fifo.openSync(`${dir}/file`, "write"), /is not a FIFO/);
     assert.throws(() => Fifo.unlink(`${dir}/file`), /is not a FIFO/);
     assert.equal(Deno.readTextFileSync(`${dir}/file`), "keep me");
-    await assert.rejects(Fifo.open(`${dir}/none`, "r"), Deno.errors.NotFound);
+    await assert.rejects(Fifo.open(`${dir}/none`, "read"), Deno.errors.NotFound);
     assert.throws(() => Fifo.unlink(`${dir}/none`), (e: unknown) => {
       assert.ok(e instanceof Deno.errors.NotFound);
       assert.equal((e as IpcError).syscall, "unlink");

@@ -5,7 +5,7 @@ import {
   IpcError,
   type Message,
   MessageQueue,
-  type MessageQueueOptions,
+  type MessageQueueOpenOptions,
   spawn,
 } from "../mod.ts";
 import { readAll, readProcFile, readUntil, TestScope, within } from "./_helpers.ts";
@@ -81,7 +81,7 @@ function unusedKey(): number {
 class Queues implements Disposable {
   #ids = new Set<number>();
 
-  open(key: number | "private" = "private", options?: MessageQueueOptions): MessageQueue {
+  open(key: number | "private" = "private", options?: MessageQueueOpenOptions): MessageQueue {
     return this.track(MessageQueue.open(key, options));
   }
 
@@ -304,7 +304,7 @@ Deno.test("MessageQueue.ftok() derives the same key from the same file and proje
     const q = qs.open(key, { create: true, exclusive: true });
     const peer = new Peer(s, ["send", "sync", `ftok:${file}:77`, "5", "by key"]);
     assert.deepEqual(await peer.events(), [{ sent: true }]);
-    assert.deepEqual(q.receiveSync({ wait: false }), {
+    assert.deepEqual(q.tryReceive(), {
       type: 5,
       data: new TextEncoder().encode("by key"),
     });
@@ -319,7 +319,7 @@ Deno.test("MessageQueue.fromId() adopts an existing queue and checks that it exi
     assert.equal(other.id, q.id);
     assert.equal(other.key, 0);
     other.sendSync("through the other handle", { type: 3 });
-    assert.equal(text(q.receiveSync({ wait: false })), "through the other handle");
+    assert.equal(text(q.tryReceive()), "through the other handle");
   });
 
   await t.step("a bad id is a TypeError", () => {
@@ -376,7 +376,7 @@ Deno.test("MessageQueue.sendSync()/receiveSync() carry bytes and strings, select
     }
     assert.equal(text(q.receiveSync({ type: 2 })), "b");
     assert.equal(text(q.receiveSync({ type: 2 })), "d");
-    assert.throws(() => q.receiveSync({ type: 2, wait: false }), Deno.errors.WouldBlock);
+    assert.throws(() => q.tryReceive({ type: 2 }), Deno.errors.WouldBlock);
     assert.equal(text(q.receiveSync({ type: 1 })), "a");
     assert.equal(text(q.receiveSync({ type: 1 })), "c");
   });
@@ -389,7 +389,7 @@ Deno.test("MessageQueue.sendSync()/receiveSync() carry bytes and strings, select
     const order = [1, 2, 3, 4].map(() => text(q.receiveSync({ type: -5 })));
     assert.deepEqual(order, ["three", "3bis", "four", "five"]);
     assert.throws(
-      () => q.receiveSync({ type: -5, wait: false }),
+      () => q.tryReceive({ type: -5 }),
       systemError(Deno.errors.WouldBlock, "ENOMSG", "msgrcv"),
     );
     assert.equal(text(q.receiveSync({ type: -9 })), "nine");
@@ -403,7 +403,7 @@ Deno.test("MessageQueue.sendSync()/receiveSync() carry bytes and strings, select
     }
     assert.equal(text(q.receiveSync({ type: 1, except: true })), "c");
     assert.equal(text(q.receiveSync({ type: 1, except: true })), "d");
-    assert.throws(() => q.receiveSync({ type: 1, except: true, wait: false }), {
+    assert.throws(() => q.tryReceive({ type: 1, except: true }), {
       name: "WouldBlock",
     });
     for (const type of [0, -1]) {
@@ -439,17 +439,17 @@ Deno.test("MessageQueue.sendSync()/receiveSync() carry bytes and strings, select
     }
   });
 
-  await t.step("wait: false: ENOMSG on an empty queue, EAGAIN on a full one (WouldBlock)", () => {
+  await t.step("try forms: ENOMSG on an empty queue, EAGAIN on a full one (WouldBlock)", () => {
     using qs = new Queues();
     const q = qs.open();
     assert.throws(
-      () => q.receiveSync({ wait: false }),
+      () => q.tryReceive(),
       systemError(Deno.errors.WouldBlock, "ENOMSG", "msgrcv", `id ${q.id}`),
     );
     q.setMaxBytes(16);
     q.sendSync(new Uint8Array(16));
     assert.throws(
-      () => q.sendSync("x", { wait: false }),
+      () => q.trySend("x"),
       systemError(Deno.errors.WouldBlock, "EAGAIN", "msgsnd", `id ${q.id}`),
     );
     assert.equal(q.stat().messages, 1);
@@ -547,7 +547,7 @@ Deno.test("MessageQueue.send()/receive() wait without blocking the event loop", 
     clearInterval(ticker);
     assert.equal(text(m), "late");
     assert.ok(ticks > 5, "the event loop ran while receive() waited");
-    assert.equal(text(q.receiveSync({ wait: false })), "other type");
+    assert.equal(text(q.tryReceive()), "other type");
   });
 
   await t.step("receive() waits for a message another process sends", async () => {
@@ -561,18 +561,18 @@ Deno.test("MessageQueue.send()/receive() wait without blocking the event loop", 
     assert.equal(q.stat().lastSendPid, peer.child.pid);
   });
 
-  await t.step("wait: false rejects with WouldBlock at once", async () => {
+  await t.step("timeout: 0 rejects with TimedOut at once, naming the operation", async () => {
     using qs = new Queues();
     const q = qs.open();
     await assert.rejects(
-      q.receive({ wait: false }),
-      systemError(Deno.errors.WouldBlock, "ENOMSG", "msgrcv"),
+      q.receive({ timeout: 0 }),
+      systemError(Deno.errors.TimedOut, "ETIMEDOUT", "msgrcv", `id ${q.id}`),
     );
     q.setMaxBytes(8);
     await q.send("12345678");
     await assert.rejects(
-      q.send("x", { wait: false }),
-      systemError(Deno.errors.WouldBlock, "EAGAIN", "msgsnd"),
+      q.send("x", { timeout: 0 }),
+      systemError(Deno.errors.TimedOut, "ETIMEDOUT", "msgsnd", `id ${q.id}`),
     );
   });
 
@@ -683,7 +683,7 @@ Deno.test("MessageQueue.close() ends the handle, never the queue", async (t) => 
     await assert.rejects(q.receive(), closed);
     // The queue itself lives on, message and all.
     using again = MessageQueue.fromId(q.id);
-    assert.equal(text(again.receiveSync({ wait: false })), "kept");
+    assert.equal(text(again.tryReceive()), "kept");
   });
 
   await t.step("`using` closes the handle at the end of the block", () => {
@@ -817,7 +817,7 @@ Deno.test("MessageQueue.setMaxBytes() and the kernel's limits", async (t) => {
       name: "RangeError",
       message: /can never fit/,
     });
-    assert.throws(() => q.sendSync(new Uint8Array(65), { wait: false }), {
+    assert.throws(() => q.trySend(new Uint8Array(65)), {
       message: /can never fit/,
     });
     assert.equal(q.stat().messages, 0);

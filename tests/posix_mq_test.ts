@@ -7,7 +7,7 @@ import {
   PosixMessageQueue,
   spawn,
 } from "../mod.ts";
-import { SIZEOF } from "../ffi/platform.ts";
+import { layouts } from "@libc/ipc/struct";
 import { openFds, readAll, readProcFile, runCollect, TestScope, within } from "./_helpers.ts";
 import { BAD, checksum, HEADER, STOP } from "./fixtures/posix_mq_worker.ts";
 
@@ -53,9 +53,9 @@ function queueExists(name: string): boolean {
 /** The permission bits of an open queue: from /dev/mqueue when mounted, else fstat(2) of its descriptor. */
 function queueMode(q: PosixMessageQueue): number {
   if (devMqueue() !== null) return Deno.statSync(`/dev/mqueue${q.name}`).mode! & 0o7777;
-  const st = new Uint8Array(SIZEOF.stat);
+  const st = new Uint8Array(layouts.stat.size);
   if (lib.symbols.fstat(q.fd, st) < 0) throw new Error("fstat failed");
-  return new DataView(st.buffer).getUint32(SIZEOF.stat_st_mode, true) & 0o7777;
+  return layouts.stat.decode(st).st_mode & 0o7777;
 }
 
 /** The queue names in /dev/mqueue, or null when the mqueue file system is not mounted there. */

@@ -32,6 +32,11 @@ const HEADERS = [
   "poll.h",
   "sys/signalfd.h",
   "time.h",
+  "sys/epoll.h",
+  "linux/futex.h",
+  "signal.h",
+  "sys/stat.h",
+  "dirent.h",
 ];
 
 /** One fact about C: a C expression and the value (or values) the declaration implies. */
@@ -229,6 +234,8 @@ Deno.test({
 const UNNAMED_PADDING: Record<string, [number, number][]> = {
   ipc_perm: [[28, 32]],
   msghdr: [[12, 16], [52, 56]],
+  sigaction: [[140, 144]],
+  dirent: [[275, 280]],
 };
 
 function holes(s: Struct): [number, number][] {

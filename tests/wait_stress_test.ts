@@ -34,7 +34,7 @@ import {
   PosixMessageQueue,
   spawn,
 } from "../mod.ts";
-import { fdEngine } from "../src/_wait.ts";
+import { fdEngine } from "../src/_wait/mod.ts";
 import {
   assertReleased,
   openFds,

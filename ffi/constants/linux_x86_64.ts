@@ -135,6 +135,20 @@ export const constants = {
   FUTEX_WAKE: 1,
   FUTEX_WAIT_BITSET: 9,
   FUTEX_BITSET_MATCH_ANY: 4294967295,
+  FUTEX_PRIVATE_FLAG: 128,
+  FUTEX_32: 2,
+  SYS_msgrcv: 70,
+  SYS_msgsnd: 69,
+  SYS_semtimedop: 220,
+  SYS_openat: 257,
+  SA_RESTART: 268435456,
+  SIGEV_THREAD_ID: 4,
+  CLOCK_MONOTONIC: 1,
+  PROT_READ: 1,
+  PROT_WRITE: 2,
+  MAP_SHARED: 1,
+  MFD_CLOEXEC: 1,
+  O_DIRECTORY: 65536,
   PIPE_BUF: 4096,
   MQ_PRIO_MAX: 32768,
   CAP_SYS_RESOURCE: 24,
@@ -142,18 +156,15 @@ export const constants = {
   NAME_MAX: 255,
 } as const;
 
-/** `sizeof` of opaque C types, and `<type>_<field>` offsets in them. */
+/** `sizeof` of opaque C types. */
 export const sizes = {
   sigset_t: 128,
   posix_spawn_file_actions_t: 80,
   posix_spawnattr_t: 336,
-  epoll_event: 12,
   pid_t: 4,
   mode_t: 4,
   key_t: 4,
   mqd_t: 4,
-  stat: 144,
-  stat_st_mode: 24,
 } as const;
 
 /** errno number to its C name. */

@@ -32,6 +32,8 @@ const HEADERS = [
   "stddef.h",
   "linux/futex.h",
   "linux/capability.h",
+  "sys/mman.h",
+  "time.h",
 ];
 
 /** Integer constants, by the C name they have in the headers above. */
@@ -176,6 +178,22 @@ const INTEGERS = [
   "FUTEX_WAKE",
   "FUTEX_WAIT_BITSET",
   "FUTEX_BITSET_MATCH_ANY",
+  "FUTEX_PRIVATE_FLAG",
+  "FUTEX_32",
+  "SYS_msgrcv",
+  "SYS_msgsnd",
+  "SYS_semtimedop",
+  "SYS_openat",
+  // sigaction(2), timer_create(2)
+  "SA_RESTART",
+  "SIGEV_THREAD_ID",
+  "CLOCK_MONOTONIC",
+  // mmap(2), memfd_create(2)
+  "PROT_READ",
+  "PROT_WRITE",
+  "MAP_SHARED",
+  "MFD_CLOEXEC",
+  "O_DIRECTORY",
   // limits
   "PIPE_BUF",
   "MQ_PRIO_MAX",
@@ -184,22 +202,15 @@ const INTEGERS = [
   "NAME_MAX",
 ];
 
-/** `sizeof` of opaque types the library allocates for libc, and offsets it reads in them. */
+/** `sizeof` of opaque types the library allocates for libc (structs it reads are in ffi/struct). */
 const SIZES: [name: string, cType: string][] = [
   ["sigset_t", "sigset_t"],
   ["posix_spawn_file_actions_t", "posix_spawn_file_actions_t"],
   ["posix_spawnattr_t", "posix_spawnattr_t"],
-  ["epoll_event", "struct epoll_event"],
   ["pid_t", "pid_t"],
   ["mode_t", "mode_t"],
   ["key_t", "key_t"],
   ["mqd_t", "mqd_t"],
-  ["stat", "struct stat"],
-];
-
-/** Field offsets in opaque types, as `sizes` entries named `<type>_<field>`. */
-const OFFSETS: [type: string, field: string][] = [
-  ["stat", "st_mode"],
 ];
 
 /** Where two errno names share a number, the one `code` reports. */
@@ -221,9 +232,6 @@ function probeSource(errnos: string[]): string {
   ];
   for (const n of INTEGERS) lines.push(`  printf("I %s %lld\\n", "${n}", (long long)(${n}));`);
   for (const [name, t] of SIZES) lines.push(`  printf("S %s %zu\\n", "${name}", sizeof(${t}));`);
-  for (const [t, f] of OFFSETS) {
-    lines.push(`  printf("S %s_%s %zu\\n", "${t}", "${f}", offsetof(struct ${t}, ${f}));`);
-  }
   for (const e of errnos) lines.push(`  printf("E %s %d\\n", "${e}", (int)(${e}));`);
   lines.push("  return 0;", "}");
   return lines.join("\n") + "\n";
@@ -258,7 +266,7 @@ export async function generate(): Promise<string> {
     ...ints,
     "} as const;",
     "",
-    "/** `sizeof` of opaque C types, and `<type>_<field>` offsets in them. */",
+    "/** `sizeof` of opaque C types. */",
     "export const sizes = {",
     ...sizes,
     "} as const;",

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import * as linuxX64 from "./layouts/linux_x86_64.ts";
+import type * as linuxX64 from "./layouts/linux_x86_64.ts";
+import { platformKey, PLATFORMS, unsupported } from "../platforms.ts";
 
 /**
  * The layouts of one platform, by C struct name.
@@ -19,8 +20,6 @@ import * as linuxX64 from "./layouts/linux_x86_64.ts";
  * ```
  */
 export type Layouts = typeof linuxX64;
-
-const tables: Readonly<Record<string, Layouts>> = { "linux x86_64": linuxX64 };
 
 /**
  * Layouts for a platform, or an object whose every member throws
@@ -42,23 +41,19 @@ const tables: Readonly<Record<string, Layouts>> = { "linux x86_64": linuxX64 };
  * ```
  */
 export function layoutsFor(os: string, arch: string): Layouts {
-  const platform = `${os} ${arch}`;
-  const table = tables[platform];
-  if (table) return table;
-  const unsupported = {} as Layouts;
-  for (const name of Object.keys(linuxX64)) {
-    Object.defineProperty(unsupported, name, {
+  const platform = platformKey(os, arch);
+  const table = PLATFORMS[platform];
+  if (table) return table.layouts;
+  const missing = {} as Layouts;
+  for (const name of Object.keys(PLATFORMS["linux x86_64"].layouts)) {
+    Object.defineProperty(missing, name, {
       enumerable: true,
       get(): never {
-        throw new Deno.errors.NotSupported(
-          `@libc/ipc has no struct layouts for ${platform} yet (struct ${name}; supported: ${
-            Object.keys(tables).join(", ")
-          })`,
-        );
+        throw unsupported(platform, "struct layouts", `struct ${name}`);
       },
     });
   }
-  return Object.freeze(unsupported);
+  return Object.freeze(missing);
 }
 
 /**
@@ -66,7 +61,8 @@ export function layoutsFor(os: string, arch: string): Layouts {
  * `msgbuf`, `sembuf`, `timespec`, `ipc_perm`, `msqid_ds`, `shmid_ds`,
  * `semid_ds`, `mq_attr`, `sockaddr_un`, `in_addr`, `in6_addr`, `sockaddr_in`,
  * `sockaddr_in6`, `iovec`, `msghdr`, `cmsghdr`, `ucred`, `pollfd`,
- * `signalfd_siginfo`. Reading one on another platform throws
+ * `signalfd_siginfo`, `epoll_event`, `futex_waitv`, `sigset_t`, `sigaction`,
+ * `sigevent`, `itimerspec`, `stat`, `dirent`. Reading one on another platform throws
  * `Deno.errors.NotSupported`.
  *
  * @example

@@ -37,6 +37,11 @@ export interface StructOptions {
    * `__attribute__((aligned(n)))`. Default: the largest member alignment.
    */
   readonly align?: number;
+  /**
+   * `__attribute__((packed))`: members follow each other with no padding and
+   * the struct is byte-aligned (glibc's `epoll_event` on x86_64). Default false.
+   */
+  readonly packed?: boolean;
 }
 
 type Write = (view: DataView, bytes: Uint8Array, pos: number, value: unknown) => void;
@@ -347,10 +352,10 @@ export function struct<F extends Fields>(
     if (t.kind === "struct" && Object.values(t.fields).some((f) => f.kind === "flex")) {
       throw new TypeError(`${where}: struct ${t.name} ends in a flexible array`);
     }
-    const offset = roundUp(end, t.align);
+    const offset = options.packed ? end : roundUp(end, t.align);
     offsetList.push(offset);
     end = offset + t.size;
-    align = Math.max(align, t.align);
+    if (!options.packed) align = Math.max(align, t.align);
   });
   if (options.align !== undefined) {
     const a = options.align;

@@ -1,4 +1,4 @@
-/** Symbols of `<spawn.h>`, `<sys/wait.h>` and `<signal.h>` used to start and reap children. @module */
+/** Symbols of `<spawn.h>` and `<sys/wait.h>` used to start and reap children. @module */
 
 export const spawn = {
   // int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *file_actions,
@@ -35,14 +35,6 @@ export const spawn = {
   pidfd_open: { parameters: ["i32", "u32"], result: "i32" },
   // int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int flags);
   pidfd_send_signal: { parameters: ["i32", "i32", "pointer", "u32"], result: "i32" },
-  // int kill(pid_t pid, int sig);
-  kill: { parameters: ["i32", "i32"], result: "i32" },
-  // int sigemptyset(sigset_t *set);
-  sigemptyset: { parameters: ["buffer"], result: "i32" },
-  // int sigaddset(sigset_t *set, int signum);
-  sigaddset: { parameters: ["buffer", "i32"], result: "i32" },
-  // int sigfillset(sigset_t *set);
-  sigfillset: { parameters: ["buffer"], result: "i32" },
   // extern char **environ;
   environ: { type: "pointer" },
 } as const;

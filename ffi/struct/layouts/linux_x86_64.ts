@@ -504,3 +504,197 @@ export const signalfd_siginfo: Struct<{
   ssi_arch: u32,
   __pad: array(u8, 28),
 });
+
+/**
+ * `epoll_data_t` (sys/epoll.h): the caller's word in an epoll event, a union
+ * of `ptr`, `fd`, `u32` and `u64`; declared here by its widest member.
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * console.log(layouts.epoll_data_t.size); // 8
+ * ```
+ */
+export const epoll_data_t: Struct<{ u64: U64 }> = struct("epoll_data_t", { u64: u64 }, {
+  typedef: true,
+});
+
+/**
+ * `struct epoll_event` (sys/epoll.h): packed on x86_64, so `data` starts at 4.
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * const { epoll_event } = layouts;
+ * console.log(epoll_event.size, epoll_event.offsets.data); // 12 4
+ * ```
+ */
+export const epoll_event: Struct<{ events: U32; data: typeof epoll_data_t }> = struct(
+  "epoll_event",
+  { events: u32, data: epoll_data_t },
+  { packed: true },
+);
+
+/**
+ * `struct futex_waitv` (linux/futex.h): one word of `futex_waitv(2)`.
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * console.log(layouts.futex_waitv.size); // 24
+ * ```
+ */
+export const futex_waitv: Struct<{ val: U64; uaddr: U64; flags: U32; __reserved: U32 }> = struct(
+  "futex_waitv",
+  { val: u64, uaddr: u64, flags: u32, __reserved: u32 },
+);
+
+/**
+ * `sigset_t` (signal.h): glibc's 1024-bit signal set.
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * console.log(layouts.sigset_t.size); // 128
+ * ```
+ */
+export const sigset_t: Struct<{ __val: ArrayType<ULong> }> = struct("sigset_t", {
+  __val: array(ulong, 16),
+}, { typedef: true });
+
+/**
+ * `struct sigaction` (signal.h) as glibc declares it; `sa_handler` is the
+ * union member `__sigaction_handler.sa_handler`.
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * console.log(layouts.sigaction.size, layouts.sigaction.offsets.sa_flags); // 152 136
+ * ```
+ */
+export const sigaction: Struct<{
+  sa_handler: PointerType;
+  sa_mask: typeof sigset_t;
+  sa_flags: I32;
+  sa_restorer: PointerType;
+}> = struct("sigaction", {
+  sa_handler: pointer,
+  sa_mask: sigset_t,
+  sa_flags: i32,
+  sa_restorer: pointer,
+});
+
+/**
+ * `sigval_t` (signal.h): a signal's payload, a union of `int sival_int` and
+ * `void *sival_ptr`; declared here by its widest member.
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * console.log(layouts.sigval_t.size); // 8
+ * ```
+ */
+export const sigval_t: Struct<{ sival_ptr: PointerType }> = struct("sigval_t", {
+  sival_ptr: pointer,
+}, { typedef: true });
+
+/**
+ * `struct sigevent` (signal.h): how a timer notifies. The union `_sigev_un`
+ * is declared by its `_pad` member; its first `int` is `sigev_notify_thread_id`
+ * (the thread `SIGEV_THREAD_ID` signals).
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * console.log(layouts.sigevent.size, layouts.sigevent.offsets["_sigev_un._pad"]); // 64 16
+ * ```
+ */
+export const sigevent: Struct<{
+  sigev_value: typeof sigval_t;
+  sigev_signo: I32;
+  sigev_notify: I32;
+  "_sigev_un._pad": ArrayType<I32>;
+}> = struct("sigevent", {
+  sigev_value: sigval_t,
+  sigev_signo: i32,
+  sigev_notify: i32,
+  "_sigev_un._pad": array(i32, 12),
+});
+
+/**
+ * `struct itimerspec` (time.h): a timer's first expiry and its interval.
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * console.log(layouts.itimerspec.size); // 32
+ * ```
+ */
+export const itimerspec: Struct<{ it_interval: typeof timespec; it_value: typeof timespec }> =
+  struct("itimerspec", { it_interval: timespec, it_value: timespec });
+
+/**
+ * `struct stat` (sys/stat.h) of glibc on x86_64.
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * console.log(layouts.stat.size, layouts.stat.offsets.st_mode); // 144 24
+ * ```
+ */
+export const stat: Struct<{
+  st_dev: ULong;
+  st_ino: ULong;
+  st_nlink: ULong;
+  st_mode: U32;
+  st_uid: U32;
+  st_gid: U32;
+  __pad0: I32;
+  st_rdev: ULong;
+  st_size: Long;
+  st_blksize: Long;
+  st_blocks: Long;
+  st_atim: typeof timespec;
+  st_mtim: typeof timespec;
+  st_ctim: typeof timespec;
+  __glibc_reserved: ArrayType<Long>;
+}> = struct("stat", {
+  st_dev: ulong,
+  st_ino: ulong,
+  st_nlink: ulong,
+  st_mode: u32,
+  st_uid: u32,
+  st_gid: u32,
+  __pad0: i32,
+  st_rdev: ulong,
+  st_size: long,
+  st_blksize: long,
+  st_blocks: long,
+  st_atim: timespec,
+  st_mtim: timespec,
+  st_ctim: timespec,
+  __glibc_reserved: array(long, 3),
+});
+
+/**
+ * `struct dirent` (dirent.h): one directory entry as `readdir(3)` returns it.
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * console.log(layouts.dirent.offsets.d_name); // 19
+ * ```
+ */
+export const dirent: Struct<{
+  d_ino: ULong;
+  d_off: Long;
+  d_reclen: U16;
+  d_type: U8;
+  d_name: ArrayType<U8>;
+}> = struct("dirent", {
+  d_ino: ulong,
+  d_off: long,
+  d_reclen: u16,
+  d_type: u8,
+  d_name: array(u8, 256),
+});

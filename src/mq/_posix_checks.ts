@@ -4,15 +4,11 @@
  *
  * @module
  */
-import { cString } from "../ffi/cstring.ts";
-import { errno, libc } from "../ffi/libc.ts";
-import { C, ERRNO } from "../ffi/platform.ts";
-import { MQ_HARD_LIMITS } from "../ffi/symbols/mqueue.ts";
-import { errorFromCode } from "./errors.ts";
-import { procSysInt, procText } from "./_proc.ts";
-import type { PosixMessageQueueOpenOptions } from "./posix_mq.ts";
-
-const EINTR = ERRNO.EINTR;
+import { cString } from "../../ffi/cstring.ts";
+import { C } from "../../ffi/platform.ts";
+import { MQ_HARD_LIMITS } from "../../ffi/symbols/mqueue.ts";
+import { E, errorOf } from "../_sys.ts";
+import { procSysInt, procText } from "../_proc.ts";
 
 /** Priorities run from 0 to `MQ_PRIO_MAX - 1` (32767 on Linux). */
 const MQ_PRIO_MAX: number = C.MQ_PRIO_MAX;
@@ -93,7 +89,7 @@ export function hasCapSysResource(): boolean {
 
 /** The queue size to create, checked against the /proc limits; `undefined`: the kernel's defaults. */
 export function checkSize(
-  options: PosixMessageQueueOpenOptions,
+  options: { maxMessages?: unknown; messageSize?: unknown },
 ): { maxMessages: number; messageSize: number } | undefined {
   const max = checkCount(options.maxMessages, "maxMessages", MQ_HARD_LIMITS.maxMessages);
   const size = checkCount(options.messageSize, "messageSize", MQ_HARD_LIMITS.messageSize);
@@ -146,31 +142,17 @@ export function openError(
   name: string,
   size: { maxMessages: number; messageSize: number } | undefined,
 ): Error {
-  const e = errorFromCode(code, "mq_open", { path: name });
-  if (code === ERRNO.EINVAL && size !== undefined) {
+  const e = errorOf(code, "mq_open", { path: name });
+  if (code === E.EINVAL && size !== undefined) {
     // With CAP_SYS_RESOURCE in a user namespace the kernel still applies the /proc limits.
     const over = limitExceeded(size.maxMessages, size.messageSize);
     if (over !== undefined) return Object.assign(new RangeError(`${over} (${e.message})`), e);
-  } else if (code === ERRNO.EMFILE) {
+  } else if (code === E.EMFILE) {
     const rl = /^Max msgqueue size\s+(\d+)/m.exec(procText("/proc/self/limits") ?? "");
     e.message += `; or the queues of this user would exceed RLIMIT_MSGQUEUE` +
       `${rl ? ` (${rl[1]} bytes)` : ""}: close and unlink some, or create smaller ones`;
-  } else if (code === ERRNO.ENOSPC) {
+  } else if (code === E.ENOSPC) {
     e.message += `; the system's queue count reached ${PROC}/queues_max`;
   }
   return e;
-}
-
-export function tryOpen(
-  c: Uint8Array,
-  flags: number,
-  mode: number,
-  attr: Uint8Array | null,
-): number {
-  for (;;) {
-    const fd = libc.mq_open(c, flags, mode, attr);
-    if (fd >= 0) return fd;
-    const code = errno();
-    if (code !== EINTR) return -code;
-  }
 }

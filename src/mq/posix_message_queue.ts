@@ -10,22 +10,25 @@
  *
  * @module
  */
-import { errno, libc } from "../ffi/libc.ts";
-import { C, ERRNO } from "../ffi/platform.ts";
-import { layouts } from "../ffi/struct/layouts.ts";
-import { errorFromCode, lastError } from "./errors.ts";
+import { libc } from "../../ffi/libc.ts";
+import { C, LAYOUTS } from "../../ffi/platform.ts";
+import { AGAIN, attempt, E, ok } from "../_sys.ts";
+import type { ErrorSubject } from "../errors.ts";
+import { bytesOf, checkBuffer, checkMode } from "../_check.ts";
+import type { Access, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
-  AGAIN,
   checkWaitOptions,
-  deadlineOf,
+  fdSource,
+  type Operation,
   READABLE,
   Spinner,
-  untilReady,
-  untilReadySync,
+  tryNow,
+  wait,
+  type WaitContext,
+  waitSync,
   WRITABLE,
-} from "./_wait.ts";
-import { bytesOf, checkMode } from "./_check.ts";
-import { FdHandle } from "./fd_handle.ts";
+} from "../_wait/mod.ts";
+import { FdHandle, waitsOf } from "../fd/handle.ts";
 import {
   accessFlags,
   checkBoolean,
@@ -33,14 +36,9 @@ import {
   checkPriority,
   checkSize,
   openError,
-  tryOpen,
-} from "./_posix_mq_checks.ts";
+} from "./_posix_checks.ts";
 
-const EAGAIN = ERRNO.EAGAIN;
-const EINTR = ERRNO.EINTR;
-
-/** How a queue is opened: to receive, to send, or both. */
-export type PosixMessageQueueAccess = "read" | "write" | "readwrite";
+const MQ_ATTR = LAYOUTS.mq_attr;
 
 /** Options of {@link PosixMessageQueue.open}. */
 export interface PosixMessageQueueOpenOptions {
@@ -68,7 +66,7 @@ export interface PosixMessageQueueOpenOptions {
    */
   messageSize?: number;
   /** `"read"` to receive, `"write"` to send, `"readwrite"` (default) for both. */
-  access?: PosixMessageQueueAccess;
+  access?: Access;
 }
 
 /** What {@link PosixMessageQueue.attributes} reports (`struct mq_attr`). */
@@ -91,40 +89,18 @@ export interface PosixMessage {
   priority: number;
 }
 
-/** Options of {@link PosixMessageQueue.receiveSync}. */
-export interface PosixReceiveSyncOptions {
-  /** Milliseconds to block at most; then `Deno.errors.TimedOut` is thrown. */
-  timeout?: number;
+/** What {@link PosixMessageQueue.receiveInto} took: its size and priority; its bytes are in the caller's buffer. */
+export interface PosixMessageInfo {
+  /** How many bytes it has, at the start of the buffer. */
+  size: number;
+  /** Its priority, 0 (lowest) to 32767. */
+  priority: number;
 }
 
-/** Options of {@link PosixMessageQueue.receive}. */
-export interface PosixReceiveOptions extends PosixReceiveSyncOptions {
-  /** Cancels the wait: the promise rejects with `signal.reason`. */
-  signal?: AbortSignal;
-}
-
-/** Options of {@link PosixMessageQueue.trySend}. */
-export interface PosixTrySendOptions {
+/** What to send: the message's priority. */
+export interface PosixMessageQueueSendOptions {
   /** 0 (default, lowest) to `MQ_PRIO_MAX - 1` (32767): higher priorities are received first. */
   priority?: number;
-}
-
-/** Options of {@link PosixMessageQueue.sendSync}. */
-export interface PosixSendSyncOptions extends PosixTrySendOptions {
-  /** Milliseconds to block at most; then `Deno.errors.TimedOut` is thrown. */
-  timeout?: number;
-}
-
-/** Options of {@link PosixMessageQueue.send}. */
-export interface PosixSendOptions extends PosixSendSyncOptions {
-  /** Cancels the wait: the promise rejects with `signal.reason`. */
-  signal?: AbortSignal;
-}
-
-/** Options of {@link PosixMessageQueue.messages}. */
-export interface PosixMessagesOptions {
-  /** Ends the iteration: the pending `next()` rejects with `signal.reason`. */
-  signal?: AbortSignal;
 }
 
 /**
@@ -164,9 +140,12 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   readonly #canRead: boolean;
   readonly #canWrite: boolean;
   #buf?: Uint8Array<ArrayBuffer>;
-  readonly #prio = new Uint32Array(1);
-  readonly #sendSpinner = new Spinner();
-  readonly #receiveSpinner = new Spinner();
+  readonly #prio = new Uint32Array(new ArrayBuffer(4));
+  readonly #prioBytes = new Uint8Array(this.#prio.buffer);
+  readonly #send: WaitContext;
+  readonly #receive: WaitContext;
+  #readable?: ReturnType<typeof fdSource>;
+  #writable?: ReturnType<typeof fdSource>;
 
   private constructor(fd: number, name: string, messageSize: number, flags: number) {
     super(fd);
@@ -174,6 +153,8 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     this.#messageSize = messageSize;
     this.#canRead = (flags & 3) !== C.O_WRONLY;
     this.#canWrite = (flags & 3) !== C.O_RDONLY;
+    this.#send = { spinner: new Spinner(), registry: waitsOf(this) };
+    this.#receive = { spinner: new Spinner(), registry: waitsOf(this) };
   }
 
   /**
@@ -235,10 +216,11 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     // Checked even when the queue exists already: the caller meant it.
     const size = checkSize(options);
     const flags = access | C.O_NONBLOCK | C.O_CLOEXEC;
+    const excl = C.O_CREAT | C.O_EXCL;
 
     let attr: Uint8Array | null = null;
     if (size !== undefined) {
-      attr = layouts.mq_attr.encode({
+      attr = MQ_ATTR.encode({
         mq_flags: 0,
         mq_maxmsg: size.maxMessages,
         mq_msgsize: size.messageSize,
@@ -246,32 +228,27 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
         __pad: [0, 0, 0, 0],
       });
     }
-    let fd: number;
+    const opening = (code: number) => openError(code, name, undefined);
+    const creating = (code: number) => openError(code, name, size);
+    const openExisting = (again: number[]) =>
+      attempt(() => libc.mq_open(c, flags, 0, null), "mq_open", opening, again);
+    let fd: number | typeof AGAIN = AGAIN;
     let created = false;
-    if (!create) {
-      fd = tryOpen(c, flags, 0, null);
-      if (fd < 0) throw openError(-fd, name, undefined);
-    } else {
-      // Create exclusively first: only a queue this call made gets its mode set.
-      for (;;) {
-        fd = tryOpen(c, flags | C.O_CREAT | C.O_EXCL, mode, attr);
-        if (fd >= 0) {
-          created = true;
-          break;
-        }
-        if (-fd !== ERRNO.EEXIST || exclusive) throw openError(-fd, name, size);
-        fd = tryOpen(c, flags, 0, null);
-        if (fd >= 0) break;
-        // Unlinked in between: try to create it again.
-        if (-fd !== ERRNO.ENOENT) throw openError(-fd, name, undefined);
-      }
+    if (!create) fd = openExisting([]);
+    // Create exclusively first: only a queue this call made gets its mode set.
+    while (fd === AGAIN) {
+      const exists = exclusive ? [] : [E.EEXIST];
+      fd = attempt(() => libc.mq_open(c, flags | excl, mode, attr), "mq_open", creating, exists);
+      created = fd !== AGAIN;
+      // It exists: open it, unless it was unlinked in between (then create it again).
+      if (fd === AGAIN) fd = openExisting([E.ENOENT]);
     }
     try {
       // mq_open applies the umask; the mode asked for is the mode wanted.
-      if (created && libc.fchmod(fd, mode) < 0) throw lastError("fchmod", { path: name });
-      const attrBuf = new Uint8Array(layouts.mq_attr.size);
-      if (libc.mq_getattr(fd, attrBuf) < 0) throw lastError("mq_getattr", { path: name });
-      const messageSize = Number(layouts.mq_attr.decode(attrBuf).mq_msgsize);
+      if (created) ok(libc.fchmod(fd, mode), "fchmod", { path: name });
+      const attrBuf = new Uint8Array(MQ_ATTR.size);
+      ok(libc.mq_getattr(fd, attrBuf), "mq_getattr", { path: name });
+      const messageSize = Number(MQ_ATTR.decode(attrBuf).mq_msgsize);
       return new PosixMessageQueue(fd, name, messageSize, flags);
     } catch (e) {
       libc.mq_close(fd);
@@ -307,12 +284,17 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    */
   static unlink(name: string): void {
     const c = checkName(name);
-    if (libc.mq_unlink(c) < 0) throw lastError("mq_unlink", { path: name });
+    ok(libc.mq_unlink(c), "mq_unlink", { path: name });
   }
 
-  /** Name used in error messages. */
+  /** What the handle is, in error messages. */
   protected get what(): string {
     return `message queue '${this.#name}'`;
+  }
+
+  /** What its errors name: the queue's name, and its descriptor. */
+  protected override get subject(): ErrorSubject {
+    return { path: this.#name, fd: super.subject.fd };
   }
 
   /**
@@ -364,9 +346,9 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * ```
    */
   attributes(): PosixMessageQueueAttributes {
-    const buf = new Uint8Array(layouts.mq_attr.size);
-    if (libc.mq_getattr(this.fd, buf) < 0) throw lastError("mq_getattr", { path: this.#name });
-    const a = layouts.mq_attr.decode(buf);
+    const buf = new Uint8Array(MQ_ATTR.size);
+    ok(libc.mq_getattr(this.fdFor("mq_getattr"), buf), "mq_getattr", this.subject);
+    const a = MQ_ATTR.decode(buf);
     return {
       maxMessages: Number(a.mq_maxmsg),
       messageSize: Number(a.mq_msgsize),
@@ -391,14 +373,25 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     return bytes;
   }
 
-  #sendAttempt(bytes: Uint8Array, priority: number): undefined | typeof AGAIN {
-    const fd = this.fd;
-    for (;;) {
-      if (libc.mq_send(fd, bytes, bytes.byteLength, priority) === 0) return undefined;
-      const code = errno();
-      if (code === EAGAIN) return AGAIN;
-      if (code !== EINTR) throw errorFromCode(code, "mq_send", { path: this.#name });
-    }
+  /** The send of `bytes` as an operation of the waiting engine. */
+  #sendOp(data: Uint8Array | string, priority: number | undefined): Operation<void> {
+    const bytes = this.#checkSend(data);
+    const prio = checkPriority(priority);
+    const syscall = "mq_send";
+    return {
+      syscall,
+      subject: this.subject,
+      attempt: () => {
+        const fd = this.fdFor(syscall);
+        const r = attempt(
+          () => libc.mq_send(fd, bytes, bytes.byteLength, prio),
+          syscall,
+          this.subject,
+        );
+        return r === AGAIN ? AGAIN : undefined;
+      },
+      source: this.#writable ??= fdSource(this.fdFor(syscall), WRITABLE),
+    };
   }
 
   /**
@@ -429,23 +422,12 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * }
    * ```
    */
-  send(data: Uint8Array | string, options?: PosixSendOptions): Promise<void> {
+  send(
+    data: Uint8Array | string,
+    options?: PosixMessageQueueSendOptions & WaitOptions,
+  ): Promise<void> {
     try {
-      const bytes = this.#checkSend(data);
-      const priority = checkPriority(options?.priority);
-      checkWaitOptions(options);
-      const signal = options?.signal;
-      if (signal?.aborted) return Promise.reject(signal.reason);
-      if (this.#sendAttempt(bytes, priority) !== AGAIN) return Promise.resolve();
-      return untilReady(
-        this.fd,
-        WRITABLE,
-        () => this.#sendAttempt(bytes, priority),
-        signal,
-        deadlineOf(options),
-        this.#sendSpinner,
-        true,
-      );
+      return wait(this.#sendOp(data, options?.priority), options, this.#send);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -473,19 +455,11 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * console.log(q.receiveSync()); // { data: Uint8Array(3) [ 1, 2, 3 ], priority: 5 }
    * ```
    */
-  sendSync(data: Uint8Array | string, options?: PosixSendSyncOptions): void {
-    const bytes = this.#checkSend(data);
-    const priority = checkPriority(options?.priority);
-    checkWaitOptions(options);
-    const deadline = deadlineOf(options);
-    if (this.#sendAttempt(bytes, priority) !== AGAIN) return;
-    untilReadySync(
-      this.fd,
-      WRITABLE,
-      () => this.#sendAttempt(bytes, priority),
-      deadline,
-      this.#sendSpinner,
-    );
+  sendSync(
+    data: Uint8Array | string,
+    options?: PosixMessageQueueSendOptions & SyncWaitOptions,
+  ): void {
+    waitSync(this.#sendOp(data, options?.priority), options, this.#send);
   }
 
   /**
@@ -514,12 +488,8 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * }
    * ```
    */
-  trySend(data: Uint8Array | string, options?: PosixTrySendOptions): void {
-    const bytes = this.#checkSend(data);
-    const priority = checkPriority(options?.priority);
-    if (this.#sendAttempt(bytes, priority) === AGAIN) {
-      throw errorFromCode(EAGAIN, "mq_send", { path: this.#name });
-    }
+  trySend(data: Uint8Array | string, options?: PosixMessageQueueSendOptions): void {
+    tryNow(this.#sendOp(data, options?.priority));
   }
 
   // ----------------------------------------------------------- receiving
@@ -530,17 +500,45 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     }
   }
 
-  #receiveAttempt(): PosixMessage | typeof AGAIN {
-    const fd = this.fd;
-    // mq_receive(3) wants room for the largest message the queue takes.
+  /**
+   * The receive of a message into `buf` (at least `messageSize` bytes, as
+   * mq_receive(3) wants) as an operation of the waiting engine; `make` turns
+   * the `n` bytes received into the result.
+   */
+  #receiveOp<T>(buf: Uint8Array, make: (n: number) => T): Operation<T> {
+    this.#checkReceive();
+    const syscall = "mq_receive";
+    return {
+      syscall,
+      subject: this.subject,
+      attempt: () => {
+        const fd = this.fdFor(syscall);
+        const n = attempt(
+          () => libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes),
+          syscall,
+          this.subject,
+        );
+        return n === AGAIN ? AGAIN : make(n);
+      },
+      source: this.#readable ??= fdSource(this.fdFor(syscall), READABLE),
+    };
+  }
+
+  /** A receive into the queue's own buffer, copied out as a {@link PosixMessage}. */
+  #messageOp(): Operation<PosixMessage> {
     const buf = this.#buf ??= new Uint8Array(this.#messageSize);
-    for (;;) {
-      const n = libc.mq_receive(fd, buf, buf.byteLength, this.#prio);
-      if (n >= 0) return { data: buf.slice(0, n), priority: this.#prio[0] };
-      const code = errno();
-      if (code === EAGAIN) return AGAIN;
-      if (code !== EINTR) throw errorFromCode(code, "mq_receive", { path: this.#name });
+    return this.#receiveOp(buf, (n) => ({ data: buf.slice(0, n), priority: this.#prio[0] }));
+  }
+
+  /** A receive straight into the caller's buffer. */
+  #intoOp(buffer: Uint8Array): Operation<PosixMessageInfo> {
+    checkBuffer(buffer);
+    if (buffer.byteLength < this.#messageSize) {
+      throw new RangeError(
+        `buffer has ${buffer.byteLength} bytes; mq_receive needs room for the queue's largest message (messageSize: ${this.#messageSize})`,
+      );
     }
+    return this.#receiveOp(buffer, (n) => ({ size: n, priority: this.#prio[0] }));
   }
 
   /**
@@ -567,23 +565,9 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * console.log(new TextDecoder().decode(data)); // "later"
    * ```
    */
-  receive(options?: PosixReceiveOptions): Promise<PosixMessage> {
+  receive(options?: WaitOptions): Promise<PosixMessage> {
     try {
-      this.#checkReceive();
-      checkWaitOptions(options);
-      const signal = options?.signal;
-      if (signal?.aborted) return Promise.reject(signal.reason);
-      const r = this.#receiveSpinner.first(() => this.#receiveAttempt());
-      if (r !== AGAIN) return Promise.resolve(r);
-      return untilReady(
-        this.fd,
-        READABLE,
-        () => this.#receiveAttempt(),
-        signal,
-        deadlineOf(options),
-        this.#receiveSpinner,
-        true,
-      );
+      return wait(this.#messageOp(), options, this.#receive);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -615,19 +599,8 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * }
    * ```
    */
-  receiveSync(options?: PosixReceiveSyncOptions): PosixMessage {
-    this.#checkReceive();
-    checkWaitOptions(options);
-    const deadline = deadlineOf(options);
-    const r = this.#receiveSpinner.first(() => this.#receiveAttempt());
-    if (r !== AGAIN) return r;
-    return untilReadySync(
-      this.fd,
-      READABLE,
-      () => this.#receiveAttempt(),
-      deadline,
-      this.#receiveSpinner,
-    );
+  receiveSync(options?: SyncWaitOptions): PosixMessage {
+    return waitSync(this.#messageOp(), options, this.#receive);
   }
 
   /**
@@ -654,10 +627,92 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * ```
    */
   tryReceive(): PosixMessage {
-    this.#checkReceive();
-    const r = this.#receiveAttempt();
-    if (r === AGAIN) throw errorFromCode(EAGAIN, "mq_receive", { path: this.#name });
-    return r;
+    return tryNow(this.#messageOp());
+  }
+
+  /**
+   * Takes a message into `buffer`, without a copy: `mq_receive(3)` writes
+   * into it directly. It must have room for the largest message the queue
+   * takes ({@link PosixMessageQueue.messageSize}).
+   *
+   * Wraps `mq_receive(3)`. Needs `--allow-ffi`.
+   *
+   * @param buffer where the bytes go, at least `messageSize` bytes long
+   * @param options `signal`, `timeout`
+   * @returns the message's size and priority
+   * @throws {TypeError} when `buffer` is not a Uint8Array or is detached, or the queue was opened with access `"write"`
+   * @throws {RangeError} when `buffer` is shorter than `messageSize`
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the queue is (or gets) closed
+   *
+   * @example
+   * ```ts
+   * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const name = `/libc-ipc-doc-${Deno.pid}-into`;
+   * using q = PosixMessageQueue.open(name, { create: true, messageSize: 64 });
+   * PosixMessageQueue.unlink(name);
+   * q.trySend("hi", { priority: 2 });
+   * const buf = new Uint8Array(q.messageSize);
+   * assert.deepEqual(await q.receiveInto(buf), { size: 2, priority: 2 });
+   * ```
+   */
+  receiveInto(buffer: Uint8Array, options?: WaitOptions): Promise<PosixMessageInfo> {
+    try {
+      return wait(this.#intoOp(buffer), options, this.#receive);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * The blocking form of {@link PosixMessageQueue.receiveInto}.
+   *
+   * Wraps `mq_receive(3)` and `poll(2)`. Needs `--allow-ffi`.
+   *
+   * @param buffer where the bytes go, at least `messageSize` bytes long
+   * @param options `timeout`
+   * @returns the message's size and priority
+   * @throws {RangeError} when `buffer` is shorter than `messageSize`
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   *
+   * @example
+   * ```ts
+   * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const name = `/libc-ipc-doc-${Deno.pid}-into-sync`;
+   * using q = PosixMessageQueue.open(name, { create: true, messageSize: 64 });
+   * PosixMessageQueue.unlink(name);
+   * q.trySend("hey");
+   * assert.equal(q.receiveIntoSync(new Uint8Array(64)).size, 3);
+   * ```
+   */
+  receiveIntoSync(buffer: Uint8Array, options?: SyncWaitOptions): PosixMessageInfo {
+    return waitSync(this.#intoOp(buffer), options, this.#receive);
+  }
+
+  /**
+   * The non-waiting form of {@link PosixMessageQueue.receiveInto}.
+   *
+   * Wraps `mq_receive(3)`. Needs `--allow-ffi`.
+   *
+   * @param buffer where the bytes go, at least `messageSize` bytes long
+   * @returns the message's size and priority
+   * @throws {Deno.errors.WouldBlock} when the queue is empty
+   * @throws {RangeError} when `buffer` is shorter than `messageSize`
+   *
+   * @example
+   * ```ts
+   * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const name = `/libc-ipc-doc-${Deno.pid}-try-into`;
+   * using q = PosixMessageQueue.open(name, { create: true, messageSize: 64 });
+   * PosixMessageQueue.unlink(name);
+   * assert.throws(() => q.tryReceiveInto(new Uint8Array(64)), Deno.errors.WouldBlock);
+   * ```
+   */
+  tryReceiveInto(buffer: Uint8Array): PosixMessageInfo {
+    return tryNow(this.#intoOp(buffer));
   }
 
   /**
@@ -686,13 +741,15 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * }
    * ```
    */
-  messages(options?: PosixMessagesOptions): AsyncGenerator<PosixMessage, void, undefined> {
+  messages(options?: Pick<WaitOptions, "signal">): AsyncGenerator<PosixMessage, void, undefined> {
     this.#checkReceive();
     checkWaitOptions(options);
     return this.#messages(options);
   }
 
-  async *#messages(options?: PosixMessagesOptions): AsyncGenerator<PosixMessage, void, undefined> {
+  async *#messages(
+    options?: Pick<WaitOptions, "signal">,
+  ): AsyncGenerator<PosixMessage, void, undefined> {
     while (!this.closed) {
       let m: PosixMessage;
       try {

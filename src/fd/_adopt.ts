@@ -9,24 +9,21 @@
  *
  * @module
  */
-import { cString } from "../ffi/cstring.ts";
-import { libc } from "../ffi/libc.ts";
-import { C } from "../ffi/platform.ts";
-import { lastError } from "./errors.ts";
-
-/** How a descriptor may be used, from its open flags. */
-export type Access = "read" | "write";
+import { cString } from "../../ffi/cstring.ts";
+import { libc } from "../../ffi/libc.ts";
+import { C } from "../../ffi/platform.ts";
+import { ok } from "../_sys.ts";
+import type { Direction } from "../options.ts";
 
 /** Checks that `fd` is an open descriptor usable for `access`; makes it non-blocking and close-on-exec. */
-export function adoptFd(fd: number, access: Access, what: string): void {
+export function adoptFd(fd: number, access: Direction, what: string): void {
   if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
     throw new TypeError(`${what}: fd must be a non-negative integer, got ${fd}`);
   }
-  const flags = libc.fcntl(fd, C.F_GETFL, 0);
-  if (flags < 0) throw lastError("fcntl", { fd });
+  const flags = ok(libc.fcntl(fd, C.F_GETFL, 0), "fcntl", { fd });
   const mode = flags & 3;
-  const ok = access === "read" ? mode !== C.O_WRONLY : mode !== C.O_RDONLY;
-  if (!ok) {
+  const usable = access === "read" ? mode !== C.O_WRONLY : mode !== C.O_RDONLY;
+  if (!usable) {
     throw new TypeError(
       `${what}: fd ${fd} is not open for ${access === "read" ? "reading" : "writing"}`,
     );
@@ -36,14 +33,17 @@ export function adoptFd(fd: number, access: Access, what: string): void {
     if (own >= 0) {
       // dup3 puts our own description at the same number, atomically.
       const r = libc.dup3(own, fd, C.O_CLOEXEC);
-      libc.close(own);
-      if (r < 0) throw lastError("dup3", { fd });
-    } else if (libc.fcntl(fd, C.F_SETFL, flags | C.O_NONBLOCK) < 0) {
+      try {
+        ok(r, "dup3", { fd });
+      } finally {
+        libc.close(own);
+      }
+    } else {
       // Not a pipe (a terminal, a file): the shared description goes non-blocking.
-      throw lastError("fcntl", { fd });
+      ok(libc.fcntl(fd, C.F_SETFL, flags | C.O_NONBLOCK), "fcntl", { fd });
     }
   }
-  if (libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC) < 0) throw lastError("fcntl", { fd });
+  ok(libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC), "fcntl", { fd });
 }
 
 /** Whether `fd` is a pipe or FIFO (`F_GETPIPE_SZ` works on nothing else). */

@@ -5,14 +5,14 @@
  *
  * @module
  */
-import { cString } from "../ffi/cstring.ts";
-import { errno, libc } from "../ffi/libc.ts";
-import { C, ERRNO, SIZEOF } from "../ffi/platform.ts";
-import { errorFromCode, lastError } from "./errors.ts";
-import { type SignalName, signalName, signalNumber } from "./signals.ts";
-import { fdEngine, READABLE, type RefOwner } from "./_wait.ts";
-import { isPipe, reopenPipe } from "./_fd.ts";
-import { fileKind, pathText } from "./_path.ts";
+import { cString } from "../../ffi/cstring.ts";
+import { libc } from "../../ffi/libc.ts";
+import { C, SIZEOF } from "../../ffi/platform.ts";
+import { E, errorOf, ok } from "../_sys.ts";
+import { type SignalName, signalNumber } from "./signals.ts";
+import { ChildProcess } from "./child.ts";
+import { isPipe, reopenPipe } from "../fd/_adopt.ts";
+import { fileKind, pathText } from "../_path.ts";
 
 /** A descriptor to hand to a child: a handle with an `fd` (pipe ends, FIFOs, ...) or a raw fd number. */
 export type FdSource = number | { readonly fd: number };
@@ -39,190 +39,6 @@ export interface SpawnOptions extends SpawnProgramOptions {
   args?: string[];
   /** Deno flags of the child, by default `["--allow-ffi"]`. */
   flags?: string[];
-}
-
-/** How a child ended, like `Deno.CommandStatus`. */
-export interface ChildStatus {
-  /** Whether it exited with code 0. */
-  success: boolean;
-  /** Its exit code; 128 + the signal number when a signal killed it. */
-  code: number;
-  /** The signal that killed it, or `null` when it exited. */
-  signal: SignalName | null;
-}
-
-/**
- * A running (or ended) child process. Await `status` for its end; `await using`
- * kills it (SIGTERM) if it still runs and waits for it.
- *
- * Wraps `pidfd_send_signal(2)` and `waitpid(2)` on the pidfd {@link spawnProgram}
- * opened with `pidfd_open(2)`. Needs `--allow-ffi`.
- *
- * @example
- * ```ts
- * import { spawnProgram } from "@libc/ipc";
- * await using child = spawnProgram("/bin/sh", ["-c", "exit 3"]);
- * console.log((await child.status).code); // 3
- * ```
- */
-export class ChildProcess implements AsyncDisposable {
-  /** The child's process id. */
-  readonly pid: number;
-  /**
-   * Resolves when the child has ended (it is reaped then, with `waitpid(2)`: no
-   * zombie is left). Rejects with an {@link IpcError} ECHILD if other code reaped
-   * it first.
-   */
-  readonly status: Promise<ChildStatus>;
-  #pidfd: number;
-  #ended = false;
-  #owner: RefOwner = { ref: true };
-
-  /** @internal Created by {@link spawn} and {@link spawnProgram}. */
-  constructor(pid: number, pidfd: number) {
-    this.pid = pid;
-    this.#pidfd = pidfd;
-    this.status = this.#reap();
-  }
-
-  async #reap(): Promise<ChildStatus> {
-    const statusBuf = new Int32Array(1);
-    const bytes = new Uint8Array(statusBuf.buffer);
-    for (;;) {
-      const r = libc.waitpid(this.pid, bytes, C.WNOHANG);
-      if (r === this.pid) break;
-      if (r < 0) {
-        const code = errno();
-        if (code === ERRNO.EINTR) continue;
-        this.#release();
-        throw errorFromCode(code, "waitpid", { pid: this.pid });
-      }
-      // A pidfd becomes readable when its process ends.
-      await fdEngine.wait(this.#pidfd, READABLE, undefined, undefined, this.#owner);
-    }
-    this.#release();
-    const raw = statusBuf[0];
-    const sig = raw & 0x7f;
-    if (sig === 0) {
-      const code = (raw >> 8) & 0xff;
-      return { success: code === 0, code, signal: null };
-    }
-    return { success: false, code: 128 + sig, signal: signalName(sig) };
-  }
-
-  #release(): void {
-    this.#ended = true;
-    if (this.#pidfd >= 0) {
-      libc.close(this.#pidfd);
-      this.#pidfd = -1;
-    }
-  }
-
-  /**
-   * Lets this process exit while the child still runs, like
-   * `Deno.ChildProcess.unref()`. Until {@link ChildProcess.ref}, nothing waits
-   * for the child: `status` does not settle and an ended child stays a zombie.
-   *
-   * Needs `--allow-ffi`.
-   *
-   * @example
-   * ```ts
-   * import { spawnProgram } from "@libc/ipc";
-   * const child = spawnProgram("/bin/sleep", ["10"]);
-   * child.unref(); // from here, this script may end before the child does
-   * child.kill();
-   * child.ref(); // wait for it after all, so that it is reaped
-   * console.log((await child.status).signal); // "SIGTERM"
-   * ```
-   */
-  unref(): void {
-    this.#owner.ref = false;
-    fdEngine.refChanged();
-  }
-
-  /**
-   * Undoes {@link ChildProcess.unref}: the process stays alive until the child ends.
-   *
-   * Needs `--allow-ffi`.
-   *
-   * @example
-   * ```ts
-   * import { spawnProgram } from "@libc/ipc";
-   * const child = spawnProgram("/bin/true");
-   * child.unref();
-   * child.ref();
-   * await child.status;
-   * ```
-   */
-  ref(): void {
-    this.#owner.ref = true;
-    fdEngine.refChanged();
-  }
-
-  /**
-   * Sends a signal to the child (through its pidfd: never to a reused pid).
-   * A child that has ended but is not reaped yet takes the signal without effect.
-   *
-   * Wraps `pidfd_send_signal(2)`. Needs `--allow-ffi`.
-   *
-   * @param signal a name like `"SIGTERM"` (the default) or a number
-   * @throws {TypeError} when the child has already ended and been reaped, or for an unknown signal name
-   * @throws {RangeError} for a signal number outside 1..SIGRTMAX
-   *
-   * @example
-   * ```ts
-   * import { spawnProgram } from "@libc/ipc";
-   * const child = spawnProgram("/bin/sleep", ["10"]);
-   * child.kill("SIGKILL");
-   * console.log((await child.status).signal); // "SIGKILL"
-   * ```
-   */
-  kill(signal: SignalName | number = "SIGTERM"): void {
-    const sig = signalNumber(signal);
-    if (this.#ended) throw new TypeError(`child process ${this.pid} has already ended`);
-    if (libc.pidfd_send_signal(this.#pidfd, sig, null, 0) < 0) {
-      throw lastError("pidfd_send_signal", { pid: this.pid });
-    }
-  }
-
-  /**
-   * Kills the child if it still runs and waits for its end: SIGTERM first, then
-   * SIGKILL if it has not ended within {@link ChildProcess.KILL_GRACE_MS}. It
-   * never throws: a `status` that rejects is waited for and ignored.
-   *
-   * Wraps `pidfd_send_signal(2)` and `waitpid(2)`. Needs `--allow-ffi`.
-   *
-   * @example
-   * ```ts
-   * import { spawnProgram } from "@libc/ipc";
-   * {
-   *   await using _child = spawnProgram("/bin/sleep", ["10"]);
-   * } // SIGTERM here, then reaped
-   * ```
-   */
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#ended) return void await this.status.catch(() => {});
-    this.#signalIfRunning("SIGTERM");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ChildProcess.KILL_GRACE_MS);
-    });
-    const ended = this.status.then(() => true, () => true);
-    if (!await Promise.race([ended, grace.then(() => false)])) this.#signalIfRunning("SIGKILL");
-    clearTimeout(timer);
-    await ended;
-  }
-
-  /** How long `await using` lets a child handle SIGTERM before it sends SIGKILL. */
-  static readonly KILL_GRACE_MS: number = 2000;
-
-  #signalIfRunning(signal: SignalName): void {
-    try {
-      this.kill(signal);
-    } catch {
-      // It ended meanwhile: nothing to kill.
-    }
-  }
 }
 
 /** A NULL-terminated array of C string pointers; keeps the strings alive with it. */
@@ -270,8 +86,8 @@ function checkOptions(options: SpawnProgramOptions): Map<number, number> {
   if (options.cwd !== undefined) {
     const cwd = pathText(options.cwd, "cwd");
     const kind = fileKind(cwd);
-    if (kind === null) throw errorFromCode(ERRNO.ENOENT, "posix_spawn", { path: cwd });
-    if (kind !== "directory") throw errorFromCode(ERRNO.ENOTDIR, "posix_spawn", { path: cwd });
+    if (kind === null) throw errorOf(E.ENOENT, "posix_spawn", { path: cwd });
+    if (kind !== "directory") throw errorOf(E.ENOTDIR, "posix_spawn", { path: cwd });
   }
   return fds;
 }
@@ -363,11 +179,13 @@ export function spawnProgram(
       argv.array,
       environ instanceof Uint8Array ? Deno.UnsafePointer.of(environ) : environ,
     );
-    if (rc !== 0) throw errorFromCode(rc, "posix_spawn", { path: program });
+    // posix_spawn returns its error number instead of setting errno.
+    if (rc !== 0) throw errorOf(rc, "posix_spawn", { path: program });
     const pid = pidBuf[0];
-    const pidfd = libc.pidfd_open(pid, 0);
-    if (pidfd < 0) {
-      const e = lastError("pidfd_open", { pid });
+    let pidfd: number;
+    try {
+      pidfd = ok(libc.pidfd_open(pid, 0), "pidfd_open", { pid });
+    } catch (e) {
       libc.kill(pid, C.SIGKILL);
       libc.waitpid(pid, null, 0);
       throw e;
@@ -443,16 +261,15 @@ export function spawn(module: string | URL, options: SpawnOptions = {}): ChildPr
  * description of its own, as ordinary programs expect; the parent's stays as it is.
  */
 function childCopy(source: number, min: number): number {
-  const flags = libc.fcntl(source, C.F_GETFL, 0);
-  if (flags < 0) throw lastError("fcntl", { fd: source });
+  const flags = ok(libc.fcntl(source, C.F_GETFL, 0), "fcntl", { fd: source });
   const own = (flags & C.O_NONBLOCK) !== 0 && isPipe(source)
     ? reopenPipe(source, flags, false)
     : -1;
-  const copy = libc.fcntl(own >= 0 ? own : source, C.F_DUPFD_CLOEXEC, min);
-  const e = copy < 0 ? lastError("fcntl", { fd: source }) : undefined;
-  if (own >= 0) libc.close(own);
-  if (e !== undefined) throw e;
-  return copy;
+  try {
+    return ok(libc.fcntl(own >= 0 ? own : source, C.F_DUPFD_CLOEXEC, min), "fcntl", { fd: source });
+  } finally {
+    if (own >= 0) libc.close(own);
+  }
 }
 
 function checkStrings(list: unknown, what: string): void {
@@ -463,7 +280,7 @@ function checkStrings(list: unknown, what: string): void {
 }
 
 function check(rc: number, what: string): void {
-  if (rc !== 0) throw errorFromCode(rc, `posix_spawn_${what}`);
+  if (rc !== 0) throw errorOf(rc, `posix_spawn_${what}`);
 }
 
 function currentEnviron(): Deno.PointerValue {

@@ -3,27 +3,23 @@
  *
  * @module
  */
-import { errno, libc } from "../ffi/libc.ts";
-import { ERRNO } from "../ffi/platform.ts";
-import { MAX_IO } from "../ffi/symbols/unistd.ts";
-import { errorFromCode } from "./errors.ts";
-import { adoptFd } from "./_fd.ts";
-import { bytesOf } from "./_check.ts";
-import { FdHandle } from "./fd_handle.ts";
+import { libc } from "../../ffi/libc.ts";
+import { MAX_IO } from "../../ffi/symbols/unistd.ts";
+import { AGAIN, failed } from "../_sys.ts";
+import { bytesOf } from "../_check.ts";
+import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
-  AGAIN,
-  checkWaitOptions,
-  deadlineOf,
+  fdSource,
+  type Operation,
   Spinner,
-  untilReady,
-  untilReadySync,
-  type WaitOptions,
+  tryNow,
+  wait,
+  type WaitContext,
+  waitSync,
   WRITABLE,
-} from "./_wait.ts";
-import type { SyncWaitOptions } from "./fd_reader.ts";
-
-const EAGAIN = ERRNO.EAGAIN;
-const EINTR = ERRNO.EINTR;
+} from "../_wait/mod.ts";
+import { adoptFd } from "./_adopt.ts";
+import { FdHandle, waitsOf } from "./handle.ts";
 
 /** Bytes to write: a Uint8Array, or a string written as UTF-8. */
 export type WriteData = Uint8Array | string;
@@ -47,7 +43,8 @@ export type WriteData = Uint8Array | string;
  * ```
  */
 export class FdWriter extends FdHandle {
-  #spinner = new Spinner();
+  readonly #context: WaitContext;
+  #source?: ReturnType<typeof fdSource>;
   #writable?: WritableStream<Uint8Array>;
 
   /**
@@ -75,29 +72,36 @@ export class FdWriter extends FdHandle {
   constructor(fd: number) {
     adoptFd(fd, "write", "FdWriter");
     super(fd);
+    this.#context = { spinner: new Spinner(), registry: waitsOf(this) };
   }
 
-  /** Name used in error messages. */
+  /** What the handle is, in error messages. */
   protected get what(): string {
     return "writer";
   }
 
-  /** Writes from `data[offset]` while the fd takes bytes; returns the new offset, or AGAIN if none went. */
-  #attempt(data: Uint8Array, offset: number): number | typeof AGAIN {
-    const fd = this.fd;
-    const start = offset;
-    while (offset < data.byteLength) {
-      const len = Math.min(data.byteLength - offset, MAX_IO);
-      const n = libc.write(fd, offset === 0 ? data : data.subarray(offset), len);
-      if (n >= 0) {
-        offset += n;
-        continue;
-      }
-      const code = errno();
-      if (code === EAGAIN) break;
-      if (code !== EINTR) throw errorFromCode(code, "write", { fd });
-    }
-    return offset === start ? AGAIN : offset;
+  /**
+   * The write of all of `bytes` as an operation of the waiting engine: each
+   * try writes what the fd takes and is done when nothing is left;
+   * `progress.written` says how far it got.
+   */
+  #op(bytes: Uint8Array, progress: { written: number }): Operation<number> {
+    return {
+      syscall: "write",
+      subject: this.subject,
+      attempt: () => {
+        const fd = this.fdFor("write");
+        while (progress.written < bytes.byteLength) {
+          const from = progress.written;
+          const len = Math.min(bytes.byteLength - from, MAX_IO);
+          const n = libc.write(fd, from === 0 ? bytes : bytes.subarray(from), len);
+          if (n >= 0) progress.written += n;
+          else if (failed("write", this.subject) === AGAIN) return AGAIN;
+        }
+        return progress.written;
+      },
+      source: this.#source ??= fdSource(this.fdFor("write"), WRITABLE),
+    };
   }
 
   /**
@@ -129,34 +133,22 @@ export class FdWriter extends FdHandle {
    */
   async write(data: WriteData, options?: WaitOptions): Promise<number> {
     const bytes = bytesOf(data);
-    checkWaitOptions(options);
-    this.checkOpen();
-    let offset = 0;
-    const deadline = deadlineOf(options);
+    const progress = { written: 0 };
     try {
-      while (offset < bytes.byteLength) {
-        offset = await untilReady(
-          this.fd,
-          WRITABLE,
-          () => this.#attempt(bytes, offset),
-          options?.signal,
-          deadline,
-          this.#spinner,
-        );
-      }
+      return await wait(this.#op(bytes, progress), options, this.#context);
     } catch (e) {
-      if (e !== options?.signal?.reason) throw withProgress(e, offset);
+      if (e !== options?.signal?.reason) throw withProgress(e, progress.written);
       // The caller's abort reason is theirs, rethrown untouched when nothing was
       // written; after a partial write the caller must learn how much went out.
-      if (offset === 0) throw e;
+      if (progress.written === 0) throw e;
       throw withProgress(
-        new Deno.errors.Interrupted(`write aborted after ${offset} of ${bytes.byteLength} bytes`, {
-          cause: e,
-        }),
-        offset,
+        new Deno.errors.Interrupted(
+          `write aborted after ${progress.written} of ${bytes.byteLength} bytes`,
+          { cause: e },
+        ),
+        progress.written,
       );
     }
-    return offset;
   }
 
   /**
@@ -183,27 +175,12 @@ export class FdWriter extends FdHandle {
    * ```
    */
   writeSync(data: WriteData, options?: SyncWaitOptions): number {
-    const bytes = bytesOf(data);
-    checkWaitOptions(options);
-    this.checkOpen();
-    const deadline = deadlineOf(options);
-    let offset = 0;
+    const progress = { written: 0 };
     try {
-      while (offset < bytes.byteLength) {
-        const from = offset;
-        const r = this.#attempt(bytes, from);
-        offset = r !== AGAIN ? r : untilReadySync(
-          this.fd,
-          WRITABLE,
-          () => this.#attempt(bytes, from),
-          deadline,
-          this.#spinner,
-        );
-      }
+      return waitSync(this.#op(bytesOf(data), progress), options, this.#context);
     } catch (e) {
-      throw withProgress(e, offset);
+      throw withProgress(e, progress.written);
     }
-    return offset;
   }
 
   /**
@@ -228,11 +205,13 @@ export class FdWriter extends FdHandle {
    */
   tryWrite(data: WriteData): number {
     const bytes = bytesOf(data);
-    this.checkOpen();
-    if (bytes.byteLength === 0) return 0;
-    const r = this.#attempt(bytes, 0);
-    if (r === AGAIN) throw errorFromCode(EAGAIN, "write", { fd: this.fd });
-    return r;
+    const progress = { written: 0 };
+    const op = this.#op(bytes, progress);
+    // As write(2) does: whatever went, or WouldBlock when not one byte could.
+    return tryNow({
+      ...op,
+      attempt: () => op.attempt() === AGAIN && progress.written === 0 ? AGAIN : progress.written,
+    });
   }
 
   /**

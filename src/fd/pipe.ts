@@ -3,11 +3,11 @@
  *
  * @module
  */
-import { libc } from "../ffi/libc.ts";
-import { C } from "../ffi/platform.ts";
-import { lastError } from "./errors.ts";
-import { FdReader } from "./fd_reader.ts";
-import { FdWriter } from "./fd_writer.ts";
+import { libc } from "../../ffi/libc.ts";
+import { C } from "../../ffi/platform.ts";
+import { ok } from "../_sys.ts";
+import { FdReader } from "./reader.ts";
+import { FdWriter } from "./writer.ts";
 
 /** The two ends of a pipe; disposing it closes both ends. */
 export interface Pipe extends Disposable {
@@ -38,9 +38,7 @@ export interface Pipe extends Disposable {
  */
 export function pipe(): Pipe {
   const fds = new Int32Array(2);
-  if (libc.pipe2(new Uint8Array(fds.buffer), C.O_CLOEXEC | C.O_NONBLOCK) < 0) {
-    throw lastError("pipe2");
-  }
+  ok(libc.pipe2(new Uint8Array(fds.buffer), C.O_CLOEXEC | C.O_NONBLOCK), "pipe2");
   const reader = new FdReader(fds[0]);
   const writer = new FdWriter(fds[1]);
   return {

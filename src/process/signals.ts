@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { C } from "../ffi/platform.ts";
+import { C } from "../../ffi/platform.ts";
 
 /** The name of a standard signal, as in `Deno.Signal`. */
 export type SignalName =

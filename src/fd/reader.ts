@@ -3,33 +3,25 @@
  *
  * @module
  */
-import { errno, libc } from "../ffi/libc.ts";
-import { ERRNO } from "../ffi/platform.ts";
-import { MAX_IO } from "../ffi/symbols/unistd.ts";
-import { errorFromCode } from "./errors.ts";
-import { adoptFd } from "./_fd.ts";
-import { checkBuffer } from "./_check.ts";
-import { FdHandle } from "./fd_handle.ts";
+import { libc } from "../../ffi/libc.ts";
+import { MAX_IO } from "../../ffi/symbols/unistd.ts";
+import { AGAIN, failed } from "../_sys.ts";
+import { checkBuffer } from "../_check.ts";
+import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
-  AGAIN,
-  checkWaitOptions,
-  deadlineOf,
+  fdSource,
+  type Operation,
   READABLE,
   Spinner,
-  untilReady,
-  untilReadySync,
-  type WaitOptions,
-} from "./_wait.ts";
+  tryNow,
+  wait,
+  type WaitContext,
+  waitSync,
+} from "../_wait/mod.ts";
+import { adoptFd } from "./_adopt.ts";
+import { FdHandle, waitsOf } from "./handle.ts";
 
-const EAGAIN = ERRNO.EAGAIN;
-const EINTR = ERRNO.EINTR;
 const STREAM_CHUNK = 64 * 1024;
-
-/** Options of {@link FdReader.readSync} and {@link FdWriter.writeSync}. */
-export interface SyncWaitOptions {
-  /** Milliseconds to block at most; then `Deno.errors.TimedOut` is thrown. */
-  timeout?: number;
-}
 
 /**
  * A readable file descriptor: the reading end of a {@link pipe} or a FIFO, or
@@ -48,8 +40,9 @@ export interface SyncWaitOptions {
  * const text = await new Response(reader.readable).text();
  * ```
  */
-export class FdReader extends FdHandle {
-  #spinner = new Spinner();
+export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<ArrayBuffer>> {
+  readonly #context: WaitContext;
+  #source?: ReturnType<typeof fdSource>;
   #readable?: ReadableStream<Uint8Array<ArrayBuffer>>;
 
   /**
@@ -77,24 +70,35 @@ export class FdReader extends FdHandle {
   constructor(fd: number) {
     adoptFd(fd, "read", "FdReader");
     super(fd);
+    this.#context = { spinner: new Spinner(), registry: waitsOf(this) };
   }
 
-  /** Name used in error messages. */
+  /** What the handle is, in error messages. */
   protected get what(): string {
     return "reader";
   }
 
   #attempt(buf: Uint8Array): number | null | typeof AGAIN {
-    const fd = this.fd;
+    const fd = this.fdFor("read");
     const len = Math.min(buf.byteLength, MAX_IO);
     for (;;) {
       const n = libc.read(fd, buf, len);
       if (n > 0) return n;
       if (n === 0) return null;
-      const code = errno();
-      if (code === EAGAIN) return AGAIN;
-      if (code !== EINTR) throw errorFromCode(code, "read", { fd });
+      if (failed("read", this.subject) === AGAIN) return AGAIN;
     }
+  }
+
+  /** The read of `buf` as an operation of the waiting engine. */
+  #op(buf: Uint8Array): Operation<number | null> {
+    checkBuffer(buf);
+    return {
+      syscall: "read",
+      subject: this.subject,
+      // An empty read returns 0 at once (on an open reader), as read(2) does.
+      attempt: buf.byteLength === 0 ? () => (this.fdFor("read"), 0) : () => this.#attempt(buf),
+      source: this.#source ??= fdSource(this.fdFor("read"), READABLE),
+    };
   }
 
   /**
@@ -124,24 +128,7 @@ export class FdReader extends FdHandle {
    */
   read(buf: Uint8Array, options?: WaitOptions): Promise<number | null> {
     try {
-      checkBuffer(buf);
-      checkWaitOptions(options);
-      if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
-      if (buf.byteLength === 0) {
-        this.checkOpen();
-        return Promise.resolve(0);
-      }
-      const r = this.#spinner.first(() => this.#attempt(buf));
-      if (r !== AGAIN) return Promise.resolve(r);
-      return untilReady(
-        this.fd,
-        READABLE,
-        () => this.#attempt(buf),
-        options?.signal,
-        deadlineOf(options),
-        this.#spinner,
-        true,
-      );
+      return wait(this.#op(buf), options, this.#context);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -173,16 +160,7 @@ export class FdReader extends FdHandle {
    * ```
    */
   readSync(buf: Uint8Array, options?: SyncWaitOptions): number | null {
-    checkBuffer(buf);
-    checkWaitOptions(options);
-    if (buf.byteLength === 0) {
-      this.checkOpen();
-      return 0;
-    }
-    const deadline = deadlineOf(options);
-    const r = this.#spinner.first(() => this.#attempt(buf));
-    if (r !== AGAIN) return r;
-    return untilReadySync(this.fd, READABLE, () => this.#attempt(buf), deadline, this.#spinner);
+    return waitSync(this.#op(buf), options, this.#context);
   }
 
   /**
@@ -209,14 +187,7 @@ export class FdReader extends FdHandle {
    * ```
    */
   tryRead(buf: Uint8Array): number | null {
-    checkBuffer(buf);
-    if (buf.byteLength === 0) {
-      this.checkOpen();
-      return 0;
-    }
-    const r = this.#attempt(buf);
-    if (r === AGAIN) throw errorFromCode(EAGAIN, "read", { fd: this.fd });
-    return r;
+    return tryNow(this.#op(buf));
   }
 
   /**
@@ -257,5 +228,32 @@ export class FdReader extends FdHandle {
       },
       cancel: () => this.close(),
     });
+  }
+
+  /**
+   * The reader's bytes as they come, chunk by chunk (each a copy the caller
+   * owns): `for await (const chunk of reader)`. It is {@link FdReader.readable}'s
+   * iterator, so it ends at end of file, and ending it early (`break`) or at
+   * end of file closes the reader.
+   *
+   * Wraps `read(2)`. Needs `--allow-ffi`.
+   *
+   * @returns the chunks
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const { reader, writer } = pipe();
+   * writer.writeSync("one chunk");
+   * writer.close();
+   * const chunks: Uint8Array[] = [];
+   * for await (const chunk of reader) chunks.push(chunk);
+   * assert.equal(new TextDecoder().decode(chunks[0]), "one chunk");
+   * assert.equal(reader.closed, true);
+   * ```
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array<ArrayBuffer>> {
+    return this.readable[Symbol.asyncIterator]();
   }
 }

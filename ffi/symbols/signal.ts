@@ -1,0 +1,30 @@
+/**
+ * Symbols of `<signal.h>` and `<time.h>`: signal sets and dispositions,
+ * signals to processes and threads, and per-thread timers.
+ *
+ * @module
+ */
+
+export const signal = {
+  // int kill(pid_t pid, int sig);
+  kill: { parameters: ["i32", "i32"], result: "i32" },
+  // int tgkill(pid_t tgid, pid_t tid, int sig);
+  tgkill: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  // pid_t gettid(void);
+  gettid: { parameters: [], result: "i32" },
+  // int sigemptyset(sigset_t *set);
+  sigemptyset: { parameters: ["buffer"], result: "i32" },
+  // int sigaddset(sigset_t *set, int signum);
+  sigaddset: { parameters: ["buffer", "i32"], result: "i32" },
+  // int sigfillset(sigset_t *set);
+  sigfillset: { parameters: ["buffer"], result: "i32" },
+  // int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact);
+  sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // pid_t getpid(void): its address is the handler of the library's signals (it does nothing harmful).
+  getpid_address: { name: "getpid", type: "pointer" },
+  // int timer_create(clockid_t clockid, struct sigevent *sevp, timer_t *timerid);
+  timer_create: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // int timer_settime(timer_t timerid, int flags, const struct itimerspec *new_value,
+  //                   struct itimerspec *old_value);
+  timer_settime: { parameters: ["pointer", "i32", "buffer", "buffer"], result: "i32" },
+} as const;

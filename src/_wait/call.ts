@@ -1,0 +1,118 @@
+/**
+ * The source for blocking calls that have no fd to wait on (`msgrcv`,
+ * `msgsnd`, a FIFO's `open`, next `semop`): the call itself is parked on a
+ * pool thread, within the budget of `budget.ts`, and cancelled by a nudge to
+ * that thread (`nudge.ts`) or a way of its own. The sync form runs the call
+ * on this thread, interrupted at its deadline by the alarm.
+ *
+ * @module
+ */
+import { type About, AGAIN, failed } from "../_sys.ts";
+import { giveThread, takeThread } from "./budget.ts";
+import { type BlockedCall, canNudge, findThread, interruptAt, nudgeThread } from "./nudge.ts";
+import type { Pending } from "./pending.ts";
+import { NO_THREAD, type Source } from "./source.ts";
+import { setImmediate } from "node:timers";
+
+/** A blocking call, in the forms the engine runs it in. */
+export interface BlockingCall<T> {
+  /** The C function, for errors. */
+  readonly syscall: string;
+  /** What its errors name, or how they are built. */
+  readonly about: About;
+  /** Starts the call on a pool thread (its `nonblocking` symbol). */
+  start(): Promise<number>;
+  /** Runs the call on this thread (the sync form). */
+  run(): number;
+  /** The operation's result from a call that returned `r >= 0`. */
+  done(r: number): T;
+  /** How to find the thread the parked call blocks, to nudge it; or `interrupt`. */
+  readonly thread?: BlockedCall;
+  /** Makes a parked call return without a signal (a FIFO's open: open the other side). */
+  interrupt?(): void;
+  /**
+   * Undoes a result that came after the wait was cancelled (closes an fd the
+   * call opened). Without it, such a result is delivered: a message taken
+   * after an abort is not lost.
+   */
+  release?(r: number): void;
+  /**
+   * After a parked call failed (its errno is lost): throws the cause, or
+   * returns AGAIN to try again. Default: AGAIN, and the engine's next attempt
+   * (on this thread, errno readable) meets the error itself.
+   */
+  recover?(): typeof AGAIN;
+}
+
+/** How soon a cancelled call is nudged again: event-loop turns first, then a timer. */
+const RENUDGE_TURNS_MS = 1;
+const RENUDGE_MS = 2;
+
+/** The readiness source of a blocking call. */
+export function callSource<T>(call: BlockingCall<T>): Source<T> {
+  return {
+    park: (p) => {
+      if (call.interrupt === undefined && !canNudge()) return NO_THREAD;
+      if (!takeThread()) return NO_THREAD;
+      return parked(call, p);
+    },
+    block: (deadline) => {
+      const r = interruptAt(deadline, call.run);
+      if (r >= 0) return call.done(r);
+      failed(call.syscall, call.about); // throws unless EINTR (the alarm) or EAGAIN
+      return AGAIN;
+    },
+  };
+}
+
+async function parked<T>(call: BlockingCall<T>, p: Pending): Promise<T | typeof AGAIN> {
+  let stop = (): void => {};
+  try {
+    const result = call.start();
+    p.onCancel(() => stop = repeat(interrupter(call)));
+    const r = await result;
+    if (r < 0) return p.cancelled ? AGAIN : (call.recover?.() ?? AGAIN);
+    if (p.cancelled && call.release !== undefined) {
+      call.release(r);
+      return AGAIN;
+    }
+    return call.done(r);
+  } finally {
+    stop();
+    p.onCancel(undefined);
+    giveThread();
+  }
+}
+
+/** What makes the call return: its own way, or a nudge to the thread it blocks. */
+function interrupter(call: BlockingCall<unknown>): () => void {
+  if (call.interrupt !== undefined) return call.interrupt;
+  let tid = -1;
+  return () => {
+    // Not found: the call has not entered the kernel yet (or just returned); the next try finds it.
+    tid = findThread(call.thread!, tid);
+    if (tid > 0) nudgeThread(tid);
+  };
+}
+
+/**
+ * Calls `fn` now and again until stopped: the signal can land before the call
+ * enters the kernel, and the other side of a FIFO can come and go before the
+ * open sees it. Returns the stop function.
+ */
+function repeat(fn: () => void): () => void {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const start = performance.now();
+  const again = () => {
+    if (stopped) return;
+    fn();
+    if (performance.now() - start < RENUDGE_TURNS_MS) setImmediate(again);
+    else timer = setTimeout(again, RENUDGE_MS);
+  };
+  again();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}

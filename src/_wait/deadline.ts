@@ -1,0 +1,58 @@
+/**
+ * Deadlines: absolute `performance.now()` times, so a wait made of several
+ * parks never restarts its timeout; `Infinity` when there is none. Timers
+ * longer than `setTimeout` takes (2^31-1 ms) run in slices.
+ *
+ * @module
+ */
+import type { SyncWaitOptions, WaitOptions } from "../options.ts";
+
+/** The longest delay `setTimeout` honours; a longer one fires at once with a warning. */
+export const MAX_TIMER_MS = 0x7fffffff;
+
+/** Checks the wait options before any system call. */
+export function checkWaitOptions(options: WaitOptions | SyncWaitOptions | undefined): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("options must be an object");
+  }
+  const { signal } = options as WaitOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError("signal must be an AbortSignal");
+  }
+  const { timeout } = options;
+  if (timeout !== undefined && (typeof timeout !== "number" || !(timeout >= 0))) {
+    throw new RangeError(
+      `timeout must be a number of milliseconds >= 0 (or Infinity), got ${String(timeout)}`,
+    );
+  }
+}
+
+/** The deadline of a wait that starts now: `Infinity` without a timeout. */
+export function deadlineOf(options: SyncWaitOptions | undefined): number {
+  const t = options?.timeout;
+  return t === undefined || t === Infinity ? Infinity : performance.now() + t;
+}
+
+/** Milliseconds left until `deadline` (0 once passed; Infinity for none). */
+export function msLeft(deadline: number): number {
+  return Math.max(0, deadline - performance.now());
+}
+
+/**
+ * Calls `fn` once `deadline` has passed, in timer slices of at most
+ * {@link MAX_TIMER_MS}. Returns the function that cancels it.
+ */
+export function atDeadline(deadline: number, fn: () => void): () => void {
+  if (deadline === Infinity) return noop;
+  let timer: ReturnType<typeof setTimeout>;
+  const arm = () => {
+    const left = deadline - performance.now();
+    if (left <= 0) return fn();
+    timer = setTimeout(arm, Math.min(Math.ceil(left), MAX_TIMER_MS));
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
+function noop(): void {}

@@ -1,0 +1,289 @@
+/**
+ * The futex-word source: cross-process wait/notify on an `Int32Array` over
+ * shared memory, what `Atomics.wait` cannot do on FFI memory.
+ *
+ * Async waits share **one** `futex_waitv(2)` call (Linux ≥ 5.16) parked on a
+ * pool thread, over up to 127 waited words plus one private cancel word.
+ * Adding, removing or cancelling a wait stores to the cancel word and wakes
+ * it; the call returns, and is made again over the new set. A wake returns the
+ * index of the woken word; every failure is -1 with errno lost, so the words
+ * are read again afterwards: a word whose value changed counts as woken.
+ * Without `futex_waitv` (ENOSYS), each wait parks a `FUTEX_WAIT` of its own
+ * within the thread budget, cancelled by a `FUTEX_WAKE` of its word (a
+ * spurious wake for other waiters of that word, which futex users allow).
+ *
+ * A notify that does not change the word can be missed while the set is being
+ * rebuilt, as with any futex: change the word, then notify.
+ *
+ * @module
+ */
+import { libc } from "../../ffi/libc.ts";
+import { C, LAYOUTS } from "../../ffi/platform.ts";
+import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
+import { callSource } from "./call.ts";
+import type { Pending } from "./pending.ts";
+import { NO_THREAD, type Operation, type Source } from "./source.ts";
+
+/** What a futex wait ended with, as `Atomics.wait` names it. */
+export type FutexResult = "ok" | "not-equal";
+
+const WAITV = LAYOUTS.futex_waitv;
+const TIMESPEC = LAYOUTS.timespec;
+/** The kernel's FUTEX_WAITV_MAX; entry 0 is the engine's own cancel word. */
+const MAX_WORDS = 128;
+const SYS_FUTEX = BigInt(C.SYS_futex);
+const SYS_FUTEX_WAITV = BigInt(C.SYS_futex_waitv);
+const SHARED_U32 = C.FUTEX_32;
+const PRIVATE_U32 = C.FUTEX_32 | C.FUTEX_PRIVATE_FLAG;
+const WAKE_ALL = 0x7fffffff;
+
+interface Word {
+  readonly key: string;
+  readonly view: Int32Array;
+  readonly index: number;
+  readonly expected: number;
+  readonly address: bigint;
+  readonly waits: Set<FutexWait>;
+}
+
+interface FutexWait {
+  readonly resolve: (r: FutexResult | typeof AGAIN) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+class FutexEngine {
+  #words = new Map<string, Word>();
+  #armed: Word[] = [];
+  #inFlight = false;
+  #list = new Uint8Array(WAITV.size * MAX_WORDS);
+  #listView = new DataView(this.#list.buffer);
+  // An ArrayBuffer of its own: small typed arrays may live on V8's heap, which moves.
+  #cancel = new Int32Array(new ArrayBuffer(8));
+  #cancelPtr = Deno.UnsafePointer.of(this.#cancel);
+  #cancelAddress = BigInt(Deno.UnsafePointer.value(this.#cancelPtr));
+
+  park(
+    view: Int32Array,
+    index: number,
+    expected: number,
+    address: bigint,
+    p: Pending,
+  ): Promise<FutexResult | typeof AGAIN> | typeof NO_THREAD {
+    const key = `${address}:${expected}`;
+    let word = this.#words.get(key);
+    if (word === undefined) {
+      if (this.#words.size >= MAX_WORDS - 1) return NO_THREAD;
+      word = { key, view, index, expected, address, waits: new Set() };
+      this.#words.set(key, word);
+    }
+    const w = word;
+    return new Promise((resolve, reject) => {
+      const wait: FutexWait = { resolve, reject };
+      w.waits.add(wait);
+      p.onCancel(() => {
+        if (!w.waits.delete(wait)) return;
+        if (w.waits.size === 0 && this.#words.get(w.key) === w) this.#words.delete(w.key);
+        resolve(AGAIN);
+        this.#kick();
+      });
+      this.#kick();
+    });
+  }
+
+  /** Re-arms over the current set: at once when idle, else after making the call return. */
+  #kick(): void {
+    if (!this.#inFlight) return this.#arm();
+    Atomics.add(this.#cancel, 0, 1);
+    libc.futex(SYS_FUTEX, this.#cancelPtr, C.FUTEX_WAKE | C.FUTEX_PRIVATE_FLAG, 1, null, null, 0);
+  }
+
+  #arm(): void {
+    if (this.#words.size === 0) return;
+    this.#armed = [...this.#words.values()];
+    this.#entry(0, Atomics.load(this.#cancel, 0), this.#cancelAddress, PRIVATE_U32);
+    this.#armed.forEach((w, i) => this.#entry(i + 1, w.expected, w.address, SHARED_U32));
+    this.#inFlight = true;
+    libc.futex_waitv_parked(SYS_FUTEX_WAITV, this.#list, this.#armed.length + 1, 0, null, 0)
+      .then((r) => this.#returned(r));
+  }
+
+  #entry(i: number, value: number, address: bigint, flags: number): void {
+    const at = i * WAITV.size;
+    this.#listView.setBigUint64(at + WAITV.offsets.val, BigInt(value >>> 0), true);
+    this.#listView.setBigUint64(at + WAITV.offsets.uaddr, address, true);
+    this.#listView.setUint32(at + WAITV.offsets.flags, flags, true);
+    this.#listView.setUint32(at + WAITV.offsets.__reserved, 0, true);
+  }
+
+  #returned(r: number): void {
+    this.#inFlight = false;
+    let progress = r >= 0;
+    this.#armed.forEach((w, i) => {
+      if (this.#words.get(w.key) !== w) return;
+      if (r === i + 1 || Atomics.load(w.view, w.index) !== w.expected) {
+        progress = true;
+        this.#settle(w, (x) => x.resolve("ok"));
+      }
+    });
+    // -1 with nothing changed: a word the kernel cannot read (EFAULT) would make
+    // every call fail at once; find it and fail its waits.
+    if (!progress) this.#failUnreadable();
+    this.#arm();
+  }
+
+  #settle(w: Word, each: (x: FutexWait) => void): void {
+    this.#words.delete(w.key);
+    for (const x of w.waits) each(x);
+    w.waits.clear();
+  }
+
+  #failUnreadable(): void {
+    for (const w of this.#words.values()) {
+      const r = futexWaitNow(w.address, w.expected, zeroTimeout);
+      if (r < 0 && lastErrno() === E.EFAULT) {
+        const e = errorOf(E.EFAULT, "futex_waitv", {});
+        this.#settle(w, (x) => x.reject(e));
+      }
+    }
+  }
+}
+
+const zeroTimeout = TIMESPEC.encode({ tv_sec: 0, tv_nsec: 0 });
+const timeoutBuf = new Uint8Array(TIMESPEC.size);
+const timeoutView = new DataView(timeoutBuf.buffer);
+
+function futexWaitNow(address: bigint, expected: number, timeout: Uint8Array | null): number {
+  return libc.futex(
+    SYS_FUTEX,
+    Deno.UnsafePointer.create(address),
+    C.FUTEX_WAIT,
+    expected >>> 0,
+    timeout,
+    null,
+    0,
+  );
+}
+
+let engine: FutexEngine | undefined;
+let waitvKnown: boolean | undefined;
+let forceFallback = false;
+
+/** Whether this kernel has futex_waitv: with no words it fails EINVAL, without the call ENOSYS. */
+function hasWaitv(): boolean {
+  if (waitvKnown === undefined) {
+    const r = libc.futex_waitv(SYS_FUTEX_WAITV, new Uint8Array(0), 0, 0, null, 0);
+    waitvKnown = !(r < 0 && lastErrno() === E.ENOSYS);
+  }
+  return waitvKnown && !forceFallback;
+}
+
+/** Makes async futex waits use the per-wait fallback, as without futex_waitv (for tests). */
+export function useFutexFallback(on: boolean): void {
+  forceFallback = on;
+}
+
+/** The address of `view[index]`, checked: an Int32Array and an index inside it. */
+function addressOf(view: Int32Array, index: number): bigint {
+  if (!(view instanceof Int32Array)) {
+    throw new TypeError(
+      `view must be an Int32Array, got ${Object.prototype.toString.call(view)}`,
+    );
+  }
+  if (!Number.isInteger(index) || index < 0 || index >= view.length) {
+    throw new RangeError(`index must be an integer 0..${view.length - 1}, got ${String(index)}`);
+  }
+  if ((view.buffer as ArrayBuffer).detached === true) {
+    throw new TypeError("view is on a detached ArrayBuffer (its memory was unmapped)");
+  }
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(view))) + BigInt(index * 4);
+}
+
+function checkExpected(expected: number): number {
+  if (!Number.isInteger(expected) || expected < -(2 ** 31) || expected >= 2 ** 32) {
+    throw new RangeError(`expected must be a 32-bit integer, got ${String(expected)}`);
+  }
+  return expected | 0;
+}
+
+/**
+ * The wait for `view[index]` to stop holding `expected`, as an operation of
+ * the engine: "not-equal" when it does not hold it at first, "ok" once woken
+ * (or changed) after the wait began.
+ */
+export function futexOperation(
+  view: Int32Array,
+  index: number,
+  expected: number,
+): Operation<FutexResult> {
+  const address = addressOf(view, index);
+  const value = checkExpected(expected);
+  let tries = 0;
+  const subject = {};
+  const source: Source<FutexResult> = {
+    park: (p) => {
+      if (hasWaitv()) return (engine ??= new FutexEngine()).park(view, index, value, address, p);
+      return fallback(address, value).park(p);
+    },
+    block: (deadline) => {
+      const left = deadline - performance.now();
+      if (left <= 0) return AGAIN;
+      let timeout: Uint8Array | null = null;
+      if (left !== Infinity) {
+        const sec = Math.floor(left / 1000);
+        timeoutView.setBigInt64(TIMESPEC.offsets.tv_sec, BigInt(sec), true);
+        timeoutView.setBigInt64(
+          TIMESPEC.offsets.tv_nsec,
+          BigInt(Math.min(999_999_999, Math.round((left - sec * 1000) * 1e6))),
+          true,
+        );
+        timeout = timeoutBuf;
+      }
+      if (futexWaitNow(address, value, timeout) === 0) return "ok";
+      failed("futex", subject, [E.EAGAIN, E.ETIMEDOUT]);
+      return AGAIN;
+    },
+  };
+  return {
+    syscall: "futex",
+    subject,
+    attempt: () => {
+      if (Atomics.load(view, index) === value) {
+        tries++;
+        return AGAIN;
+      }
+      return tries++ === 0 ? "not-equal" : "ok";
+    },
+    source,
+  };
+}
+
+/** The fallback: one parked FUTEX_WAIT, cancelled by waking its word. */
+function fallback(address: bigint, value: number): Source<FutexResult> {
+  const ptr = Deno.UnsafePointer.create(address);
+  return callSource<FutexResult>({
+    syscall: "futex",
+    about: {},
+    start: () => libc.futex_parked(SYS_FUTEX, ptr, C.FUTEX_WAIT, value >>> 0, null, null, 0),
+    run: () => futexWaitNow(address, value, null),
+    done: () => "ok",
+    interrupt: () => {
+      libc.futex(SYS_FUTEX, ptr, C.FUTEX_WAKE, WAKE_ALL, null, null, 0);
+    },
+  });
+}
+
+/**
+ * Wakes up to `count` waiters of `view[index]`, in any process (`FUTEX_WAKE`).
+ * Returns how many were woken.
+ */
+export function futexWake(view: Int32Array, index: number, count: number = WAKE_ALL): number {
+  const address = addressOf(view, index);
+  if (!Number.isInteger(count) || count < 0) {
+    throw new RangeError(`count must be an integer >= 0, got ${String(count)}`);
+  }
+  const n = Math.min(count, WAKE_ALL);
+  return ok(
+    libc.futex(SYS_FUTEX, Deno.UnsafePointer.create(address), C.FUTEX_WAKE, n, null, null, 0),
+    "futex",
+  );
+}

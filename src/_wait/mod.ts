@@ -1,0 +1,187 @@
+/**
+ * The waiting engine: the one way every blocking operation waits.
+ *
+ * An operation gives its non-waiting attempt and its readiness source
+ * (`source.ts`); the engine owns the rest:
+ *
+ * - {@link wait} (the `x()` forms): a try on the main thread, where errno is
+ *   readable; a short adaptive spin of tries; then a park through the source
+ *   (fds: one `epoll_wait` for all; futex words: one `futex_waitv` for all;
+ *   calls without an fd: parked on a pool thread within a budget), and a try
+ *   after each wake-up. The deadline is absolute, so a retry never restarts a
+ *   timeout. The AbortSignal, the deadline and the handle's `close()` (through
+ *   its {@link WaitRegistry}) cancel a wait, each with its own error. When a
+ *   source has no thread to give, the wait polls without one and parks as soon
+ *   as one frees.
+ * - {@link waitSync} (the `xSync()` forms): a try, a spin, then the source
+ *   blocks the thread (`poll(2)`, `FUTEX_WAIT`, or the call itself with an
+ *   alarm at the deadline).
+ * - {@link tryNow} (the `tryX()` forms): one try; `Deno.errors.WouldBlock`.
+ *
+ * @module
+ */
+import { AGAIN } from "../_sys.ts";
+import { timedOutError, wouldBlockError } from "../errors.ts";
+import type { SyncWaitOptions, WaitOptions } from "../options.ts";
+import { whenThreadFree } from "./budget.ts";
+import { checkWaitOptions, deadlineOf } from "./deadline.ts";
+import { Pending, type WaitRegistry } from "./pending.ts";
+import type { Spinner } from "./spinner.ts";
+import { NO_THREAD, type Operation } from "./source.ts";
+import { setImmediate } from "node:timers";
+
+export { AGAIN } from "../_sys.ts";
+export { checkWaitOptions, deadlineOf } from "./deadline.ts";
+export { Pending, WaitRegistry } from "./pending.ts";
+export { Spinner } from "./spinner.ts";
+export { NO_THREAD, type Operation, type Source } from "./source.ts";
+export { fdEngine, fdSource, pollSync, READABLE, WRITABLE } from "./fd.ts";
+export { type BlockingCall, callSource } from "./call.ts";
+
+/**
+ * What an operation waits with, besides its options: the handle's spinner and
+ * registry, and the deadline of an operation made of several waits.
+ */
+export interface WaitContext {
+  /** Learns the peer's pace; one per direction of a handle. */
+  readonly spinner?: Spinner;
+  /** The handle's pending waits: `close()` cancels them. */
+  readonly registry?: WaitRegistry;
+  /** An absolute deadline that overrides `options.timeout`, for a wait that continues another. */
+  readonly deadline?: number;
+}
+
+/** How long thread-less polling retries on every event-loop turn before it sleeps. */
+export const POLL_TURNS_MS = 2;
+/** First sleep of thread-less polling; it doubles up to {@link POLL_MAX_MS}. */
+export const POLL_FIRST_MS = 1;
+/** Longest sleep of thread-less polling: the most a polling wait lags. */
+export const POLL_MAX_MS = 10;
+
+/**
+ * The async form: one try now, then the wait. Never throws: bad arguments and
+ * failures reject the promise.
+ */
+export function wait<T>(
+  op: Operation<T>,
+  options: WaitOptions | undefined,
+  context: WaitContext = {},
+): Promise<T> {
+  try {
+    checkWaitOptions(options);
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const r = context.spinner === undefined ? op.attempt() : context.spinner.first(op.attempt);
+    if (r !== AGAIN) return Promise.resolve(r);
+    return waitLoop(op, options, context);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+async function waitLoop<T>(
+  op: Operation<T>,
+  options: WaitOptions | undefined,
+  { spinner, registry, deadline = deadlineOf(options) }: WaitContext,
+): Promise<T> {
+  const start = performance.now();
+  if (spinner !== undefined) {
+    const r = spinner.spin(op.attempt);
+    if (r !== AGAIN) return r;
+  }
+  const p = new Pending(
+    op.syscall,
+    options?.signal,
+    deadline,
+    registry,
+    () => timedOutError(op.syscall, op.subject, options!.timeout!),
+  );
+  let sleep = POLL_FIRST_MS;
+  try {
+    for (;;) {
+      if (p.cancelled) throw p.reason;
+      const parked = op.source.park(p);
+      let got: T | typeof AGAIN;
+      if (parked !== NO_THREAD) {
+        got = await parked;
+      } else if (performance.now() - start < POLL_TURNS_MS) {
+        got = await pollStep(p, 0);
+      } else {
+        got = await pollStep(p, sleep);
+        sleep = Math.min(POLL_MAX_MS, sleep * 2);
+      }
+      p.onCancel(undefined);
+      // A result the parked call got is delivered even if the wait was cancelled meanwhile.
+      if (got === AGAIN) {
+        if (p.cancelled) throw p.reason;
+        const r = op.attempt();
+        if (r === AGAIN) continue;
+        spinner?.learn(performance.now() - start);
+        return r;
+      }
+      spinner?.learn(performance.now() - start);
+      return got;
+    }
+  } finally {
+    p.dispose();
+  }
+}
+
+/**
+ * One step of polling without a thread: the next event-loop turn (`ms` 0: the
+ * first {@link POLL_TURNS_MS}, since a timer costs ms even at 0 delay), or a
+ * sleep of `ms`, which the caller doubles from {@link POLL_FIRST_MS} to
+ * {@link POLL_MAX_MS}. It ends early when a thread frees (the wait then
+ * parks) or the wait is cancelled.
+ */
+function pollStep(p: Pending, ms: number): Promise<typeof AGAIN> {
+  return new Promise((resolve) => {
+    const stops: Array<() => void> = [];
+    const done = () => {
+      for (const stop of stops) stop();
+      resolve(AGAIN);
+    };
+    p.onCancel(done);
+    if (p.cancelled) return;
+    if (ms === 0) {
+      setImmediate(done);
+      return;
+    }
+    stops.push(whenThreadFree(done));
+    const timer = setTimeout(done, ms);
+    stops.push(() => clearTimeout(timer));
+  });
+}
+
+/** The sync form: one try, a spin, then blocking until the result or the deadline. */
+export function waitSync<T>(
+  op: Operation<T>,
+  options: SyncWaitOptions | undefined,
+  { spinner, deadline }: WaitContext = {},
+): T {
+  checkWaitOptions(options);
+  let r = spinner === undefined ? op.attempt() : spinner.first(op.attempt);
+  if (r !== AGAIN) return r;
+  const start = performance.now();
+  deadline ??= deadlineOf(options);
+  if (spinner !== undefined) r = spinner.spin(op.attempt);
+  while (r === AGAIN) {
+    if (performance.now() >= deadline) {
+      throw timedOutError(op.syscall, op.subject, options!.timeout!);
+    }
+    r = op.source.block(deadline);
+    if (r === AGAIN) r = op.attempt();
+  }
+  spinner?.learn(performance.now() - start);
+  return r;
+}
+
+/** The try form: one try; `Deno.errors.WouldBlock` (with the call's errno) when it would have to wait. */
+export function tryNow<T>(
+  op: Pick<Operation<T>, "syscall" | "subject" | "attempt" | "again">,
+  detail?: string,
+): T {
+  const r = op.attempt();
+  if (r === AGAIN) throw wouldBlockError(op.syscall, op.subject, op.again, detail);
+  return r;
+}

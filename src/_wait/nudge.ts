@@ -1,0 +1,183 @@
+/**
+ * Interrupting a blocked system call with a signal to its thread.
+ *
+ * - **Nudge** ({@link NUDGE_SIGNAL}, SIGRTMAX): cancels a call parked on a pool
+ *   thread. The thread is found in `/proc/self/task/<tid>/syscall` by the
+ *   call's syscall number and an argument unique to the call (its buffer);
+ *   `tgkill` sends the signal. The handler is installed with `SA_RESTART`, so
+ *   a nudge that lands elsewhere (the call returned and the thread went on to
+ *   one of Deno's own file operations) restarts that operation instead of
+ *   failing it; System V IPC calls (`msgrcv`, `msgsnd`, `semop`) return EINTR
+ *   after a handler whatever `SA_RESTART` says (signal(7)).
+ * - **Alarm** ({@link ALARM_SIGNAL}, SIGRTMAX-1): ends a blocking call of the
+ *   sync forms at its deadline. A per-thread timer (`SIGEV_THREAD_ID`) signals
+ *   only the thread that blocks, so this handler has no `SA_RESTART`: it
+ *   interrupts FIFO opens too. The timer repeats every {@link ALARM_REPEAT_MS}
+ *   until disarmed, since a signal that lands before the call enters the kernel
+ *   interrupts nothing.
+ *
+ * The handler of both is the address of `getpid`: a libc function that does
+ * nothing harmful (a JS callback must never run in a signal handler). Deno
+ * leaves real-time signals alone (it catches 7, 11, 33 at start and 1, 2, 10,
+ * 15 later, and `Deno.addSignalListener` refuses real-time signals). When
+ * either signal already has another handler, or `/proc/self/task` cannot be
+ * read (hidepid, seccomp), the library does without: waits poll.
+ *
+ * @module
+ */
+import { cString } from "../../ffi/cstring.ts";
+import { libc } from "../../ffi/libc.ts";
+import { C, LAYOUTS } from "../../ffi/platform.ts";
+import { ok, okPointer } from "../_sys.ts";
+
+/** Cancels calls parked on pool threads. */
+export const NUDGE_SIGNAL: number = C.SIGRTMAX;
+/** Ends the blocking calls of sync forms at their deadline. */
+export const ALARM_SIGNAL: number = C.SIGRTMAX - 1;
+/** How often an armed alarm fires again until disarmed. */
+const ALARM_REPEAT_MS = 5;
+
+const SIGACTION = LAYOUTS.sigaction;
+const DIRENT = LAYOUTS.dirent;
+const decoder = new TextDecoder();
+
+let handler: bigint | undefined;
+function handlerAddress(): bigint {
+  return handler ??= BigInt(Deno.UnsafePointer.value(libc.getpid_address));
+}
+
+/** Installs the no-op handler on `signal` unless another one is there; true when ours is. */
+function install(signal: number, restart: boolean): boolean {
+  const old = new Uint8Array(SIGACTION.size);
+  ok(libc.sigaction(signal, null, old), "sigaction");
+  const had = BigInt(SIGACTION.decode(old).sa_handler);
+  if (had === handlerAddress()) return true;
+  // SIG_DFL is 0: anything else belongs to someone else.
+  if (had !== 0n) return false;
+  const act = SIGACTION.encode({
+    sa_handler: handlerAddress(),
+    sa_mask: { __val: new Array(16).fill(0n) },
+    sa_flags: restart ? C.SA_RESTART : 0,
+    sa_restorer: 0n,
+  });
+  ok(libc.sigaction(signal, act, null), "sigaction");
+  return true;
+}
+
+let nudgeReady: boolean | undefined;
+
+/** Whether parked calls can be cancelled by a nudge here (checked once per isolate). */
+export function canNudge(): boolean {
+  return nudgeReady ??= threadsReadable() && install(NUDGE_SIGNAL, true);
+}
+
+function threadsReadable(): boolean {
+  return syscallLine(libc.gettid()) !== undefined;
+}
+
+const lineBuf = new Uint8Array(256);
+
+/** The text of `/proc/self/task/<tid>/syscall`, or undefined when it cannot be read. */
+function syscallLine(tid: number): string | undefined {
+  const fd = libc.open(cString(`/proc/self/task/${tid}/syscall`), C.O_RDONLY | C.O_CLOEXEC, 0);
+  if (fd < 0) return undefined;
+  const n = libc.read(fd, lineBuf, lineBuf.byteLength);
+  libc.close(fd);
+  return n > 0 ? decoder.decode(lineBuf.subarray(0, n)) : undefined;
+}
+
+/** The threads of this process. */
+function threadIds(): number[] {
+  const dir = okPointer(libc.opendir(cString("/proc/self/task")), "opendir");
+  const tids: number[] = [];
+  try {
+    for (let ent = libc.readdir(dir); ent !== null; ent = libc.readdir(dir)) {
+      const tid = Number(new Deno.UnsafePointerView(ent).getCString(DIRENT.offsets.d_name));
+      if (Number.isInteger(tid) && tid > 0) tids.push(tid);
+    }
+  } finally {
+    libc.closedir(dir);
+  }
+  return tids;
+}
+
+/** Identifies a blocked call: its syscall number and one argument unique to it. */
+export interface BlockedCall {
+  /** The syscall number the thread is blocked in. */
+  readonly syscall: number;
+  /** Which argument identifies the call (0 = the first). */
+  readonly arg: number;
+  /** That argument's value: the call's own buffer address. */
+  readonly value: bigint;
+}
+
+/** The thread blocked in `call`, or -1 when none is (not yet, or no more). */
+export function findThread(call: BlockedCall, hint = -1): number {
+  const want = `0x${call.value.toString(16)}`;
+  const matches = (tid: number) => {
+    const fields = syscallLine(tid)?.split(" ");
+    return fields !== undefined && Number(fields[0]) === call.syscall &&
+      fields[1 + call.arg] === want;
+  };
+  if (hint > 0 && matches(hint)) return hint;
+  for (const tid of threadIds()) if (matches(tid)) return tid;
+  return -1;
+}
+
+/** Sends the nudge to thread `tid` of this process. */
+export function nudgeThread(tid: number): void {
+  // ESRCH: the thread ended; the caller finds the call again or sees it return.
+  libc.tgkill(Deno.pid, tid, NUDGE_SIGNAL);
+}
+
+let alarmTimer: Deno.PointerValue | undefined;
+const ITIMER = LAYOUTS.itimerspec;
+const disarmed = new Uint8Array(ITIMER.size);
+const armed = new Uint8Array(ITIMER.size);
+const armedView = new DataView(armed.buffer);
+
+/** The timer that signals this thread (one per isolate: each runs on a thread of its own). */
+function alarmTimerOf(): Deno.PointerValue {
+  if (alarmTimer !== undefined) return alarmTimer;
+  if (!install(ALARM_SIGNAL, false)) {
+    throw new Deno.errors.NotSupported(
+      `signal ${ALARM_SIGNAL} (SIGRTMAX-1) has a handler of another owner: sync timeouts of calls without an fd need it`,
+    );
+  }
+  const ev = LAYOUTS.sigevent.encode({
+    sigev_value: { sival_ptr: 0n },
+    sigev_signo: ALARM_SIGNAL,
+    sigev_notify: C.SIGEV_THREAD_ID,
+    // The union's first int is sigev_notify_thread_id.
+    "_sigev_un._pad": [libc.gettid(), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+  });
+  const id = new BigUint64Array(1);
+  ok(libc.timer_create(C.CLOCK_MONOTONIC, ev, new Uint8Array(id.buffer)), "timer_create");
+  return alarmTimer = Deno.UnsafePointer.create(id[0]);
+}
+
+function setTimer(ms: number): void {
+  const sec = Math.floor(ms / 1000);
+  const nsec = Math.max(1, Math.round((ms - sec * 1000) * 1e6));
+  const { it_interval, it_value } = ITIMER.offsets;
+  armedView.setBigInt64(it_interval, 0n, true);
+  armedView.setBigInt64(it_interval + 8, BigInt(ALARM_REPEAT_MS * 1e6), true);
+  armedView.setBigInt64(it_value, BigInt(sec), true);
+  armedView.setBigInt64(it_value + 8, BigInt(Math.min(nsec, 999_999_999)), true);
+}
+
+/**
+ * Runs the blocking call `run` on this thread, interrupted (EINTR) once
+ * `deadline` has passed, and again every few ms until it returns.
+ */
+export function interruptAt(deadline: number, run: () => number): number {
+  if (deadline === Infinity) return run();
+  const timer = alarmTimerOf();
+  setTimer(Math.max(0.001, deadline - performance.now()));
+  ok(libc.timer_settime(timer, 0, armed, null), "timer_settime");
+  try {
+    return run();
+  } finally {
+    libc.timer_settime(timer, 0, disarmed, null);
+  }
+}

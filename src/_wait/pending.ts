@@ -1,0 +1,118 @@
+/**
+ * {@link Pending}: one async wait in progress, and {@link WaitRegistry}: the
+ * waits of one handle. A wait ends early when its AbortSignal fires, its
+ * deadline passes or its handle closes; each gets a reason of its own.
+ *
+ * @module
+ */
+import { atDeadline } from "./deadline.ts";
+
+/**
+ * The pending waits of one handle: `close()` cancels them all, each with an
+ * error of its own; `ref` says whether they keep the process alive.
+ */
+export class WaitRegistry {
+  #ref = true;
+  readonly #waits = new Set<Pending>();
+
+  /** Whether this handle's waits keep the process alive (`ChildProcess.unref()` clears it). */
+  get ref(): boolean {
+    return this.#ref;
+  }
+
+  set ref(ref: boolean) {
+    if (ref === this.#ref) return;
+    this.#ref = ref;
+    for (const listener of refListeners) listener();
+  }
+
+  /** How many waits are pending. */
+  get size(): number {
+    return this.#waits.size;
+  }
+
+  /** Cancels every pending wait, each with the reason `reason(syscall)` makes for it. */
+  cancelAll(reason: (syscall: string) => unknown): void {
+    for (const p of [...this.#waits]) p.cancel(reason(p.syscall));
+  }
+
+  /** @internal */
+  add(p: Pending): void {
+    this.#waits.add(p);
+  }
+
+  /** @internal */
+  delete(p: Pending): void {
+    this.#waits.delete(p);
+  }
+}
+
+const refListeners = new Set<() => void>();
+
+/** Calls `listener` whenever a registry's `ref` changes (the fd engine parks or lets go). */
+export function onRefChange(listener: () => void): void {
+  refListeners.add(listener);
+}
+
+/** One async wait: what ends it early, and what stops its current park then. */
+export class Pending {
+  /** Whether the wait was cancelled; then {@link Pending.reason} says why. */
+  cancelled = false;
+  /** Why it was cancelled: the signal's reason, a TimedOut or a BadResource error. */
+  reason: unknown = undefined;
+  /** The C function the wait is for (`"read"`), for the errors of `close()`. */
+  readonly syscall: string;
+  readonly registry: WaitRegistry | undefined;
+  #stop: (() => void) | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort: (() => void) | undefined;
+  readonly #stopTimer: () => void;
+
+  constructor(
+    syscall: string,
+    signal: AbortSignal | undefined,
+    deadline: number,
+    registry: WaitRegistry | undefined,
+    timedOut: () => unknown,
+  ) {
+    this.syscall = syscall;
+    this.registry = registry;
+    registry?.add(this);
+    this.#signal = signal;
+    if (signal !== undefined) {
+      this.#onAbort = () => this.cancel(signal.reason);
+      if (signal.aborted) this.#onAbort();
+      else signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
+    this.#stopTimer = atDeadline(deadline, () => this.cancel(timedOut()));
+  }
+
+  /** Whether the handle's waits keep the process alive. */
+  get ref(): boolean {
+    return this.registry?.ref ?? true;
+  }
+
+  /**
+   * Sets what stops the current park when the wait is cancelled (`undefined`
+   * when nothing is parked); runs it at once if the wait already is.
+   */
+  onCancel(stop: (() => void) | undefined): void {
+    this.#stop = stop;
+    if (stop !== undefined && this.cancelled) stop();
+  }
+
+  /** Cancels the wait with `reason` (the first reason wins). */
+  cancel(reason: unknown): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.reason = reason;
+    this.#stop?.();
+  }
+
+  /** Releases the timer, the signal listener and the registry entry. */
+  dispose(): void {
+    this.#stopTimer();
+    if (this.#onAbort !== undefined) this.#signal!.removeEventListener("abort", this.#onAbort);
+    this.registry?.delete(this);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * What every readiness source gives the engine: a way to park an async wait,
+ * and a way to block this thread.
+ *
+ * @module
+ */
+import type { AGAIN } from "../_sys.ts";
+import type { ErrorSubject } from "../errors.ts";
+import type { Pending } from "./pending.ts";
+
+/** Returned by `park` when no pool thread can be had: the engine polls instead. */
+export const NO_THREAD: unique symbol = Symbol("NO_THREAD");
+
+/** A readiness source: fds (epoll), futex words, or a blocking call parked on a thread. */
+export interface Source<T> {
+  /**
+   * Parks the async wait `p` until the operation may succeed. Resolves AGAIN
+   * (the engine then tries again, unless `p` was cancelled) or, for a source
+   * whose parked call does the work, the operation's result, which the engine
+   * delivers even when `p` was cancelled meanwhile (nothing taken is lost).
+   * Must settle promptly once `p` is cancelled.
+   */
+  park(p: Pending): Promise<T | typeof AGAIN> | typeof NO_THREAD;
+  /**
+   * Blocks this thread until the operation may succeed or `deadline` (a
+   * `performance.now()` time, or Infinity) passes. Returns AGAIN (try again)
+   * or the operation's result.
+   */
+  block(deadline: number): T | typeof AGAIN;
+}
+
+/** A blocking operation as the engine runs it. */
+export interface Operation<T> {
+  /** The C function it calls, for errors (`"read"`, `"msgrcv"`). */
+  readonly syscall: string;
+  /** What its errors name: `{ fd }`, `{ id }`, `{ path }`. */
+  readonly subject: ErrorSubject;
+  /** One try that does not wait: the result, AGAIN when it would block; throws on failure. */
+  attempt(): T | typeof AGAIN;
+  /** What to wait on between tries. */
+  readonly source: Source<T>;
+  /** The errno a try that would block gets (EAGAIN unless said), for the try form's error. */
+  readonly again?: number;
+}

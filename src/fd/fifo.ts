@@ -1,0 +1,341 @@
+/**
+ * Named pipes (FIFOs): `mkfifo(3)`, `open(2)` with its blocking-open
+ * semantics done through the waiting engine, `unlink(2)`.
+ *
+ * @module
+ */
+import { libc } from "../../ffi/libc.ts";
+import { C } from "../../ffi/platform.ts";
+import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
+import { cPath, fileKind, type PathLike, pathText } from "../_path.ts";
+import { checkMode } from "../_check.ts";
+import type { Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
+import { callSource, type Operation, tryNow, wait, waitSync } from "../_wait/mod.ts";
+import { FdReader } from "./reader.ts";
+import { FdWriter } from "./writer.ts";
+
+/** Options of {@link Fifo.create}. */
+export interface FifoCreateOptions {
+  /** Permission bits, exactly (the umask does not narrow them). Default `0o600`: owner only. */
+  mode?: number;
+  /** Fail with `AlreadyExists` if a FIFO is already there (by default an existing FIFO is reused). */
+  exclusive?: boolean;
+}
+
+/**
+ * The handle {@link Fifo.open} returns for a direction: a {@link FdReader}
+ * for `"read"`, a {@link FdWriter} for `"write"`.
+ */
+export type FifoEnd<D extends Direction> = D extends "read" ? FdReader : FdWriter;
+
+function checkDirection(direction: unknown): Direction {
+  if (direction !== "read" && direction !== "write") {
+    throw new TypeError(`direction must be "read" or "write", got ${String(direction)}`);
+  }
+  return direction;
+}
+
+/** Checks that what is at `path` is a FIFO, before an open that could block or open something else. */
+function checkIsFifo(path: string, syscall: string): void {
+  const kind = fileKind(path);
+  if (kind === null) throw errorOf(E.ENOENT, syscall, { path });
+  if (kind !== "fifo") throw new TypeError(`'${path}' is not a FIFO (it is a ${kind})`);
+}
+
+function flagsOf(direction: Direction): number {
+  return (direction === "read" ? C.O_RDONLY : C.O_WRONLY) | C.O_CLOEXEC;
+}
+
+function handleOf<D extends Direction>(fd: number, direction: D): FifoEnd<D> {
+  try {
+    return (direction === "read" ? new FdReader(fd) : new FdWriter(fd)) as FifoEnd<D>;
+  } catch (e) {
+    libc.close(fd);
+    throw e;
+  }
+}
+
+/**
+ * The open of a FIFO as an operation of the waiting engine. A try opens
+ * without waiting: the write side then fails with ENXIO while no reader is
+ * there (AGAIN); the read side would open at once without a writer, which is
+ * not what a blocking open means, so its try finds nothing to do (AGAIN) and
+ * only the blocking open (parked, or on this thread) completes it.
+ */
+function openOperation<D extends Direction>(path: string, direction: D): Operation<FifoEnd<D>> {
+  const c = cPath(path);
+  const subject = { path };
+  const flags = flagsOf(direction);
+  const openNow = () =>
+    attempt(() => libc.open(c, flags | C.O_NONBLOCK, 0), "open", subject, E.ENXIO);
+  return {
+    syscall: "open",
+    subject,
+    attempt: direction === "read" ? () => AGAIN : () => {
+      const fd = openNow();
+      return fd === AGAIN ? AGAIN : handleOf(fd, direction);
+    },
+    source: callSource({
+      syscall: "open",
+      about: subject,
+      start: () => libc.open_parked(c, flags, 0),
+      run: () => libc.open(c, flags, 0),
+      done: (fd) => handleOf(fd, direction),
+      // Briefly opening the other side without waiting completes the blocked open.
+      interrupt: () => {
+        const other = direction === "read" ? C.O_WRONLY : C.O_RDONLY;
+        const fd = libc.open(c, other | C.O_NONBLOCK | C.O_CLOEXEC, 0);
+        if (fd >= 0) libc.close(fd);
+      },
+      release: (fd) => libc.close(fd),
+      // The parked open failed and its errno is lost: an open without waiting meets the error again.
+      recover: () => {
+        const fd = openNow();
+        if (fd !== AGAIN) libc.close(fd);
+        return AGAIN;
+      },
+    }),
+  };
+}
+
+/**
+ * Named pipes. A FIFO is a file system name for a pipe: one process opens it
+ * for reading, another for writing, and bytes flow as through {@link pipe}.
+ *
+ * Wraps `mkfifo(3)`, `open(2)`, `unlink(2)`. Needs `--allow-ffi`.
+ *
+ * @example The classic tutorial, both sides in one process
+ * ```ts
+ * import { Fifo } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * const path = `${dir}/fifo`;
+ * Fifo.create(path);
+ * const [reader, writer] = await Promise.all([Fifo.open(path, "read"), Fifo.open(path, "write")]);
+ * await writer.write("Hello from parent process");
+ * writer.close();
+ * assert.equal(await new Response(reader.readable).text(), "Hello from parent process");
+ * Fifo.unlink(path);
+ * Deno.removeSync(dir);
+ * ```
+ */
+export class Fifo {
+  private constructor() {}
+
+  /**
+   * Creates a FIFO (`mkfifo(3)`), owner-only (0600) unless `mode` says otherwise.
+   * An existing FIFO at `path` is reused unless `exclusive` is set (its mode is
+   * left as it is).
+   *
+   * Wraps `mkfifo(3)`, then `chmod(2)` so that the umask does not narrow `mode`.
+   * Needs `--allow-ffi`.
+   *
+   * @param path where to create it
+   * @param options `mode`, `exclusive`
+   * @throws {TypeError} for an empty path, a path with a NUL, or a URL that is not `file:`
+   * @throws {RangeError} for a `mode` outside 0..0o7777, or a path of `PATH_MAX` bytes or more
+   * @throws {Deno.errors.AlreadyExists} when `path` exists and is not a FIFO, or exists at all with `exclusive`
+   * @throws {Deno.errors.NotFound} when the directory does not exist
+   * @throws {Deno.errors.PermissionDenied} when the directory is not writable (EACCES), or the file system takes no FIFOs (EPERM)
+   * @throws {Deno.errors.NotADirectory} when a component of `path` is not a directory
+   * @throws {IpcError} ENAMETOOLONG, ENOSPC, EDQUOT or EROFS from `mkfifo(3)`
+   *
+   * @example
+   * ```ts
+   * import { Fifo } from "@libc/ipc";
+   * const dir = Deno.makeTempDirSync();
+   * const path = `${dir}/fifo`;
+   * Fifo.create(path, { mode: 0o600 });
+   * Fifo.unlink(path);
+   * Deno.removeSync(dir);
+   * ```
+   */
+  static create(path: PathLike, options: FifoCreateOptions = {}): void {
+    const p = pathText(path);
+    const mode = checkMode(options.mode, 0o7777);
+    const c = cPath(p);
+    if (libc.mkfifo(c, mode) < 0) {
+      const code = lastErrno();
+      if (code !== E.EEXIST) throw errorOf(code, "mkfifo", { path: p });
+      const kind = fileKind(p);
+      if (kind === "fifo" && !options.exclusive) return;
+      const e = errorOf(code, "mkfifo", { path: p });
+      if (kind !== "fifo") {
+        e.message += ` (it exists and is a ${kind ?? "dangling link"}, not a FIFO)`;
+      }
+      throw e;
+    }
+    // mkfifo(3) applies the umask; the mode asked for is the mode wanted.
+    try {
+      ok(libc.chmod(c, mode), "chmod", { path: p });
+    } catch (e) {
+      libc.unlink(c); // not left behind with a mode nobody asked for
+      throw e;
+    }
+  }
+
+  /**
+   * Opens a FIFO for reading or writing. As `open(2)` on a FIFO does, it waits
+   * until the other side opens too, here without blocking the event loop;
+   * `signal` and `timeout` cancel that wait (an aborted `signal` rejects with
+   * its reason). The blocking `open` runs on one of Deno's pool threads, at
+   * most 4 at once with the library's other parked calls; a cancelled one is
+   * ended by briefly opening the other side.
+   *
+   * Wraps `open(2)`, after `stat(2)` to check that `path` is a FIFO. Needs `--allow-ffi`.
+   *
+   * @param path the FIFO
+   * @param direction `"read"` for a {@link FdReader}, `"write"` for a {@link FdWriter}
+   * @param options `signal`, `timeout`
+   * @returns the open end
+   * @throws {TypeError} when `path` is not a FIFO, `direction` is not `"read"` or `"write"`, or `signal` not an AbortSignal
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.NotFound} when nothing is at `path`
+   * @throws {Deno.errors.PermissionDenied} when the FIFO's mode denies this direction to this user
+   * @throws {Deno.errors.TimedOut} when `timeout` passes before the other side opens
+   *
+   * @example
+   * ```ts
+   * import { Fifo } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const dir = Deno.makeTempDirSync();
+   * const path = `${dir}/fifo`;
+   * Fifo.create(path);
+   * // No reader comes: the open times out.
+   * await assert.rejects(Fifo.open(path, "write", { timeout: 10 }), Deno.errors.TimedOut);
+   * Fifo.unlink(path);
+   * Deno.removeSync(dir);
+   * ```
+   */
+  static open<D extends Direction>(
+    path: PathLike,
+    direction: D,
+    options?: WaitOptions,
+  ): Promise<FifoEnd<D>> {
+    try {
+      const p = pathText(path);
+      checkDirection(direction);
+      checkIsFifo(p, "open");
+      return wait(openOperation(p, direction), options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Opens a FIFO, blocking the thread until the other side opens too, or
+   * `timeout` passes.
+   *
+   * Wraps `open(2)`, after `stat(2)` to check that `path` is a FIFO; a timeout
+   * interrupts the open with a signal to this thread. Needs `--allow-ffi`.
+   *
+   * @param path the FIFO
+   * @param direction `"read"` or `"write"`
+   * @param options `timeout`
+   * @returns the open end
+   * @throws {TypeError} when `path` is not a FIFO, or `direction` is not `"read"` or `"write"`
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.NotFound} when nothing is at `path`
+   * @throws {Deno.errors.PermissionDenied} when the FIFO's mode denies this direction to this user
+   * @throws {Deno.errors.TimedOut} when `timeout` passes before the other side opens
+   *
+   * @example
+   * ```ts
+   * import { Fifo } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const dir = Deno.makeTempDirSync();
+   * const path = `${dir}/fifo`;
+   * Fifo.create(path);
+   * assert.throws(() => Fifo.openSync(path, "read", { timeout: 10 }), Deno.errors.TimedOut);
+   * using reader = Fifo.tryOpen(path, "read");
+   * using writer = Fifo.openSync(path, "write"); // a reader is there: no wait
+   * writer.writeSync("x");
+   * Fifo.unlink(path);
+   * Deno.removeSync(dir);
+   * ```
+   */
+  static openSync<D extends Direction>(
+    path: PathLike,
+    direction: D,
+    options?: SyncWaitOptions,
+  ): FifoEnd<D> {
+    const p = pathText(path);
+    checkDirection(direction);
+    checkIsFifo(p, "open");
+    return waitSync(openOperation(p, direction), options);
+  }
+
+  /**
+   * Opens a FIFO without waiting (`O_NONBLOCK`): the read side opens at once
+   * (its reads see end of file while no writer is there); the write side
+   * throws `Deno.errors.WouldBlock` while no reader is there.
+   *
+   * Wraps `open(2)`, after `stat(2)` to check that `path` is a FIFO. Needs `--allow-ffi`.
+   *
+   * @param path the FIFO
+   * @param direction `"read"` or `"write"`
+   * @returns the open end
+   * @throws {TypeError} when `path` is not a FIFO, or `direction` is not `"read"` or `"write"`
+   * @throws {Deno.errors.WouldBlock} for `"write"` when no reader has the FIFO open (ENXIO)
+   * @throws {Deno.errors.NotFound} when nothing is at `path`
+   * @throws {Deno.errors.PermissionDenied} when the FIFO's mode denies this direction to this user
+   *
+   * @example
+   * ```ts
+   * import { Fifo } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const dir = Deno.makeTempDirSync();
+   * const path = `${dir}/fifo`;
+   * Fifo.create(path);
+   * assert.throws(() => Fifo.tryOpen(path, "write"), Deno.errors.WouldBlock);
+   * using reader = Fifo.tryOpen(path, "read");
+   * using writer = Fifo.tryOpen(path, "write");
+   * assert.equal(writer.tryWrite("now"), 3);
+   * Fifo.unlink(path);
+   * Deno.removeSync(dir);
+   * ```
+   */
+  static tryOpen<D extends Direction>(path: PathLike, direction: D): FifoEnd<D> {
+    const p = pathText(path);
+    checkDirection(direction);
+    checkIsFifo(p, "open");
+    const c = cPath(p);
+    const flags = flagsOf(direction) | C.O_NONBLOCK;
+    const subject = { path: p };
+    const attemptOpen = () => {
+      const fd = attempt(() => libc.open(c, flags, 0), "open", subject, E.ENXIO);
+      return fd === AGAIN ? AGAIN : handleOf(fd, direction);
+    };
+    return tryNow(
+      { syscall: "open", subject, attempt: attemptOpen, again: E.ENXIO },
+      "no reader has the FIFO open",
+    );
+  }
+
+  /**
+   * Removes the FIFO's name (`unlink(2)`); ends already open keep working.
+   *
+   * Wraps `unlink(2)`, after `stat(2)` to check that `path` is a FIFO. Needs `--allow-ffi`.
+   *
+   * @param path the FIFO
+   * @throws {Deno.errors.NotFound} when nothing is at `path`
+   * @throws {TypeError} when `path` is not a FIFO (nothing is removed)
+   * @throws {Deno.errors.PermissionDenied} when the directory is not writable to this user
+   * @throws {IpcError} EROFS on a read-only file system
+   *
+   * @example
+   * ```ts
+   * import { Fifo } from "@libc/ipc";
+   * const dir = Deno.makeTempDirSync();
+   * const path = `${dir}/fifo`;
+   * Fifo.create(path);
+   * Fifo.unlink(path);
+   * Deno.removeSync(dir);
+   * ```
+   */
+  static unlink(path: PathLike): void {
+    const p = pathText(path);
+    checkIsFifo(p, "unlink");
+    ok(libc.unlink(cPath(p)), "unlink", { path: p });
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * {@link FdHandle}: what every file-descriptor handle shares.
+ *
+ * @module
+ */
+import { libc } from "../../ffi/libc.ts";
+import { closedError, type ErrorSubject } from "../errors.ts";
+import { WaitRegistry } from "../_wait/mod.ts";
+
+const registries = new WeakMap<FdHandle, WaitRegistry>();
+
+/** The pending waits of a handle, which its `close()` cancels (for the subclasses' waits). */
+export function waitsOf(handle: FdHandle): WaitRegistry {
+  return registries.get(handle)!;
+}
+
+/**
+ * Base of the file-descriptor handles ({@link FdReader}, {@link FdWriter},
+ * `PosixMessageQueue`): owns one descriptor until `close()`, which is
+ * idempotent and rejects pending waits on it; any use after `close()` throws
+ * `Deno.errors.BadResource` with `code: "EBADF"` and the fd it had.
+ *
+ * @example
+ * ```ts
+ * import { type FdHandle, pipe } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const { reader, writer } = pipe();
+ * for (const end of [reader, writer] as FdHandle[]) end.close();
+ * assert.equal(reader.closed, true);
+ * ```
+ */
+export abstract class FdHandle implements Disposable {
+  readonly #fd: number;
+  #closed = false;
+
+  /**
+   * Takes ownership of `fd` (subclasses check it first).
+   * @param fd an open descriptor this handle now owns
+   */
+  protected constructor(fd: number) {
+    this.#fd = fd;
+    registries.set(this, new WaitRegistry());
+  }
+
+  /** What the handle is, in error messages ("reader"). */
+  protected abstract get what(): string;
+
+  /** What its errors name: the fd (subclasses may add a path). */
+  protected get subject(): ErrorSubject {
+    return { fd: this.#fd };
+  }
+
+  /**
+   * The descriptor number, e.g. to hand it to a child with `spawn(..., { fds })`.
+   * @throws {Deno.errors.BadResource} after `close()`.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using p = pipe();
+   * assert.ok(p.reader.fd > 2 && p.writer.fd > 2);
+   * ```
+   */
+  get fd(): number {
+    return this.fdFor("fd");
+  }
+
+  /**
+   * Whether `close()` has been called.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const { reader, writer } = pipe();
+   * reader.close();
+   * assert.deepEqual([reader.closed, writer.closed], [true, false]);
+   * writer.close();
+   * ```
+   */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * The descriptor, for an operation about to call `syscall` on it; throws
+   * `Deno.errors.BadResource` (`EBADF`) after `close()`.
+   *
+   * @param syscall the C function the caller is about to call, for the error
+   * @returns the descriptor
+   */
+  protected fdFor(syscall: string): number {
+    if (this.#closed) throw closedError(this.what, syscall, this.subject);
+    return this.#fd;
+  }
+
+  /**
+   * Closes the descriptor; pending waits on it reject with `BadResource`
+   * (`EBADF`), each with an error of its own. Closing twice does nothing.
+   * Errors of `close(2)` are not reported: the descriptor is released
+   * whatever it returns.
+   *
+   * Wraps `close(2)`. Needs `--allow-ffi`.
+   *
+   * @example A pending read rejects when its reader is closed
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using p = pipe();
+   * const pending = p.reader.read(new Uint8Array(8));
+   * p.reader.close();
+   * await assert.rejects(pending, Deno.errors.BadResource);
+   * p.reader.close(); // does nothing
+   * ```
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    waitsOf(this).cancelAll((syscall) => closedError(this.what, syscall, this.subject));
+    // close(2) releases the fd even when it reports EINTR or EIO; nothing to retry.
+    libc.close(this.#fd);
+  }
+
+  /**
+   * Closes the descriptor (`using` support); see {@link FdHandle.close}.
+   *
+   * Wraps `close(2)`. Needs `--allow-ffi`.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const p = pipe();
+   * {
+   *   using reader = p.reader;
+   *   using writer = p.writer;
+   *   writer.writeSync("x");
+   *   assert.equal(reader.readSync(new Uint8Array(1)), 1);
+   * } // both closed here
+   * assert.equal(p.reader.closed, true);
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,1044 @@
+/**
+ * System V message queues: `msgget(2)`, `msgsnd(2)`, `msgrcv(2)`, `msgctl(2)`,
+ * with the typed `msgbuf` of the struct layer.
+ *
+ * @module
+ */
+import { cString } from "../../ffi/cstring.ts";
+import { libc } from "../../ffi/libc.ts";
+import { C, LAYOUTS } from "../../ffi/platform.ts";
+import { AGAIN, attempt, E, errorOf, lastErrno, ok, okValue } from "../_sys.ts";
+import { closedError } from "../errors.ts";
+import { addressOf, bytesOf, checkBuffer, checkMode, ownBuffer } from "../_check.ts";
+import { type PathLike, pathText } from "../_path.ts";
+import type { SyncWaitOptions, WaitOptions } from "../options.ts";
+import {
+  callSource,
+  type Operation,
+  Spinner,
+  tryNow,
+  wait,
+  type WaitContext,
+  WaitRegistry,
+  waitSync,
+} from "../_wait/mod.ts";
+import {
+  kernelLimit,
+  longOf,
+  type MessageType,
+  msgmaxAtLeast,
+  timeOf,
+  TYPE_MIN,
+  typeOut,
+} from "./_sysv_values.ts";
+
+export type { MessageType } from "./_sysv_values.ts";
+
+/** A message taken from a queue. */
+export interface Message {
+  /** Its type; a `number` when it fits one safely, else a `bigint`. */
+  type: MessageType;
+  /** Its bytes (a copy the caller owns). */
+  data: Uint8Array<ArrayBuffer>;
+}
+
+/** What {@link MessageQueue.receiveInto} took: the message's type and size; its bytes are in the caller's buffer. */
+export interface MessageInfo {
+  /** Its type; a `number` when it fits one safely, else a `bigint`. */
+  type: MessageType;
+  /** How many bytes it has, at the start of the buffer. */
+  size: number;
+}
+
+/** Options of {@link MessageQueue.open}. */
+export interface MessageQueueOpenOptions {
+  /** Create the queue if it does not exist (`IPC_CREAT`). Default `false`. */
+  create?: boolean;
+  /** With `create`: fail with `AlreadyExists` if it exists (`IPC_EXCL`). */
+  exclusive?: boolean;
+  /** Permission bits of a new queue. Default `0o600`: owner only. Opening an existing queue asks for none. */
+  mode?: number;
+}
+
+/** What to send: the message type. */
+export interface MessageQueueSendOptions {
+  /** The message type, an integer ≥ 1 (default 1). */
+  type?: MessageType;
+}
+
+/** Which message to take, and how large it may be. */
+export interface MessageQueueReceiveOptions {
+  /**
+   * Which message: `0` (default) the first one; `n > 0` the first of type `n`
+   * (with `except`, the first of any other type); `n < 0` the first of the
+   * lowest type ≤ |n|, which makes types priorities.
+   */
+  type?: MessageType;
+  /** Take the first message whose type is *not* `type` (`MSG_EXCEPT`; needs `type > 0`). */
+  except?: boolean;
+  /**
+   * Truncate a message longer than `maxSize` (`MSG_NOERROR`). Without it such a
+   * message is refused with `E2BIG` and stays in the queue.
+   */
+  noError?: boolean;
+  /**
+   * The largest message to accept, in bytes. Default: the kernel's `msgmax`
+   * ({@link MessageQueue.receive}); the buffer's length ({@link MessageQueue.receiveInto}).
+   */
+  maxSize?: number;
+}
+
+/** What `msgctl(IPC_STAT)` reports about a queue. */
+export interface MessageQueueStat {
+  /** The queue's key (0 for a private queue). */
+  key: number;
+  /** Messages in the queue now. */
+  messages: number;
+  /** Bytes in the queue now. */
+  bytes: number;
+  /** The most bytes the queue holds (`msg_qbytes`). */
+  maxBytes: number;
+  /** Pid of the last `msgsnd`, 0 if none. */
+  lastSendPid: number;
+  /** Pid of the last `msgrcv`, 0 if none. */
+  lastReceivePid: number;
+  /** Time of the last `msgsnd`, or `null`. */
+  lastSend: Date | null;
+  /** Time of the last `msgrcv`, or `null`. */
+  lastReceive: Date | null;
+  /** Time of the last change (creation or `IPC_SET`). */
+  lastChange: Date;
+  /** Owner's user id. */
+  uid: number;
+  /** Owner's group id. */
+  gid: number;
+  /** Creator's user id. */
+  creatorUid: number;
+  /** Creator's group id. */
+  creatorGid: number;
+  /** Permission bits. */
+  mode: number;
+}
+
+const MSGBUF = LAYOUTS.msgbuf;
+const MSQID_DS = LAYOUTS.msqid_ds;
+/** Where `mtext` starts in a `msgbuf` (after the `long mtype`). */
+const TEXT = MSGBUF.offsets.mtext;
+const TYPE = MSGBUF.offsets.mtype;
+
+/** A receive as the engine runs it: which message, into what, and how its result is made. */
+interface Selection {
+  type: bigint;
+  flags: number;
+  max: number;
+}
+
+/**
+ * A System V message queue. Messages carry a type (a C `long` ≥ 1) that
+ * receivers select by: exactly, by priority (lowest type first), or by
+ * exclusion. The queue outlives every process until {@link MessageQueue.remove}.
+ *
+ * Every blocking operation has the three forms of the library: `send()` /
+ * `receive()` return promises and never block the event loop, `sendSync()` /
+ * `receiveSync()` block the thread, `trySend()` / `tryReceive()` never wait.
+ * An async wait that outlasts a short spin parks the `msgsnd`/`msgrcv` call
+ * itself on one of Deno's pool threads (at most 4 at once with the library's
+ * other parked calls; more poll without a thread until one frees), so it
+ * wakes as soon as the kernel has a message; an abort, a timeout or
+ * `close()` ends it at once with a signal to that thread, and a message it
+ * took meanwhile is delivered, never lost.
+ *
+ * Wraps `msgget(2)`, `msgsnd(2)`, `msgrcv(2)`, `msgctl(2)` and `ftok(3)`.
+ * Needs `--allow-ffi`.
+ *
+ * @example Parent and child, as in the classic tutorial
+ * ```ts ignore
+ * import { MessageQueue, spawn } from "@libc/ipc";
+ * if (Deno.args[0] === "child") {
+ *   using q = MessageQueue.fromId(Number(Deno.args[1]));
+ *   const { data } = await q.receive({ type: 1 });
+ *   console.log(`Child process received: ${new TextDecoder().decode(data)}`);
+ * } else {
+ *   using q = MessageQueue.open("private");
+ *   try {
+ *     const child = spawn(import.meta.url, { args: ["child", String(q.id)] });
+ *     await q.send("Hello from parent process", { type: 1 });
+ *     await child.status;
+ *   } finally {
+ *     q.remove();
+ *   }
+ * }
+ * ```
+ */
+export class MessageQueue implements Disposable, AsyncIterable<Message> {
+  /** The queue id (`msqid`). */
+  readonly id: number;
+  /** The key it was opened by (0 for `"private"` or {@link MessageQueue.fromId}). */
+  readonly key: number;
+  #closed = false;
+  #sendBuf = new Uint8Array(TEXT + 256);
+  #sendView = new DataView(this.#sendBuf.buffer);
+  #recvBuf = new Uint8Array(TEXT);
+  readonly #waits = new WaitRegistry();
+  readonly #send: WaitContext = { spinner: new Spinner(), registry: this.#waits };
+  readonly #receive: WaitContext = { spinner: new Spinner(), registry: this.#waits };
+  readonly #subject: { id: number };
+  #maxBytes = -1;
+
+  /** Whether the id has named a queue for this handle: a later EINVAL then means it was removed. */
+  #known: boolean;
+
+  private constructor(id: number, key: number, known: boolean) {
+    this.id = id;
+    this.key = key;
+    this.#known = known;
+    this.#subject = { id };
+  }
+
+  /**
+   * Opens (or with `create`, creates) the queue of `key` (`msgget(2)`).
+   * Opening an existing queue asks for no permission bits, as `msgget(key, 0)`
+   * does: a user with only read access opens it, and finds out at the first
+   * send.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @param key a key (a 32-bit integer, e.g. from {@link MessageQueue.ftok}) or
+   *   `"private"` for a new queue only this process knows the id of (`IPC_PRIVATE`)
+   * @param options `create`, `exclusive`, `mode` (default 0600)
+   * @returns the queue
+   * @throws {TypeError} when `key` is neither a 32-bit integer nor `"private"`
+   * @throws {RangeError} for key 0 (that is `IPC_PRIVATE`: pass `"private"`), or a `mode` outside 0..0o777
+   * @throws {Deno.errors.NotFound} no queue has that key and `create` is not set
+   * @throws {Deno.errors.AlreadyExists} with `create` and `exclusive`, when it exists
+   * @throws {Deno.errors.PermissionDenied} when the mode denies this user
+   * @throws {IpcError} ENOSPC when the system has `kernel.msgmni` queues already
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * q.sendSync("hi", { type: 3 });
+   * assert.equal(q.receiveSync().type, 3);
+   * q.remove();
+   * ```
+   */
+  static open(key: number | "private", options: MessageQueueOpenOptions = {}): MessageQueue {
+    const k = key === "private" ? C.IPC_PRIVATE : key;
+    if (typeof k !== "number" || !Number.isInteger(k) || k < -(2 ** 31) || k >= 2 ** 32) {
+      throw new TypeError(`key must be a 32-bit integer or "private", got ${String(key)}`);
+    }
+    // msgget(0) is IPC_PRIVATE: it would create a new queue even without `create`.
+    if (key === 0) {
+      throw new RangeError('key 0 is IPC_PRIVATE: pass "private" for a new private queue');
+    }
+    const mode = checkMode(options.mode);
+    const create = key === "private" || options.create === true;
+    // msgget checks the mode bits asked for against the queue's: opening asks for none.
+    const flags = create ? mode | C.IPC_CREAT | (options.exclusive ? C.IPC_EXCL : 0) : 0;
+    const key32 = k | 0;
+    const id = ok(libc.msgget(key32, flags), "msgget", { key: key32 });
+    return new MessageQueue(id, key === "private" ? 0 : key32, true);
+  }
+
+  /**
+   * Uses an existing queue by its id (e.g. one a parent passed on), checking it
+   * exists with `msgctl(IPC_STAT)`, which needs read permission on the queue.
+   *
+   * Wraps `msgctl(2)`. Needs `--allow-ffi`.
+   *
+   * @param id the queue id
+   * @returns the queue
+   * @throws {TypeError} when `id` is not an integer 0..2^31-1
+   * @throws {IpcError} EINVAL when no queue has that id
+   * @throws {Deno.errors.PermissionDenied} when this user may not read the queue
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * using same = MessageQueue.fromId(q.id);
+   * assert.equal(same.stat().messages, 0);
+   * q.remove();
+   * ```
+   */
+  static fromId(id: number): MessageQueue {
+    if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff) {
+      throw new TypeError(`id must be a non-negative 32-bit integer, got ${id}`);
+    }
+    const q = new MessageQueue(id, 0, false);
+    q.stat();
+    q.#known = true;
+    return q;
+  }
+
+  /**
+   * Derives a key from an existing file and a project id (`ftok(3)`): processes
+   * that agree on both get the same queue. The key is built from the file's
+   * device and inode numbers, so a file deleted and created again may give another key.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @param path an existing file
+   * @param projId 1..255 (only the low 8 bits count, and 0 is not allowed)
+   * @returns the key
+   * @throws {TypeError} for an empty path, a path with a NUL, or a URL that is not `file:`
+   * @throws {RangeError} when `projId` is not an integer 1..255
+   * @throws {Deno.errors.NotFound} when `path` does not exist
+   * @throws {Deno.errors.PermissionDenied} when a directory on the way to `path` is not searchable
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * assert.equal(MessageQueue.ftok("/", 65), MessageQueue.ftok("/", 65));
+   * ```
+   */
+  static ftok(path: PathLike, projId: number): number {
+    const p = pathText(path);
+    if (!Number.isInteger(projId) || projId < 1 || projId > 255) {
+      throw new RangeError(`projId must be an integer 1..255, got ${projId}`);
+    }
+    const c = cString(p, "path");
+    // -1 is also a valid key (projId ≥ 128): only errno tells a failure.
+    return okValue(() => libc.ftok(c, projId), "ftok", { path: p });
+  }
+
+  /**
+   * Whether `close()` (or `remove()`) has been called on this handle.
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const q = MessageQueue.open("private");
+   * q.remove();
+   * assert.equal(q.closed, true);
+   * ```
+   */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The id, for an operation about to call `syscall`; BadResource (EBADF) after `close()`. */
+  #idFor(syscall: string): number {
+    if (this.#closed) throw closedError(`message queue ${this.id}`, syscall, this.#subject);
+    return this.id;
+  }
+
+  /**
+   * The errors of this queue's calls: a queue removed while we waited (or
+   * before this call) is EINVAL to every call but one asleep in the kernel,
+   * which sees EIDRM. Say EIDRM whenever the id that named this handle's queue
+   * names none any more.
+   */
+  readonly #about = (code: number, syscall: string): Error => {
+    if (code === E.EINVAL && this.#known && this.#gone()) code = E.EIDRM;
+    return errorOf(code, syscall, this.#subject);
+  };
+
+  #gone(): boolean {
+    return libc.msgctl(this.id, C.IPC_STAT, new Uint8Array(MSQID_DS.size)) < 0;
+  }
+
+  // ------------------------------------------------------------- sending
+
+  /** Lays `data` out as a msgbuf in the send buffer; returns its mtext size. */
+  #prepareSend(data: Uint8Array | string, options: MessageQueueSendOptions | undefined): number {
+    this.#idFor("msgsnd");
+    const bytes = bytesOf(data);
+    const type = longOf(options?.type ?? 1, "type", 1n);
+    const msgmax = msgmaxAtLeast(bytes.byteLength);
+    if (bytes.byteLength > msgmax) {
+      throw new RangeError(
+        `message of ${bytes.byteLength} bytes exceeds the kernel's msgmax (${msgmax} bytes, /proc/sys/kernel/msgmax)`,
+      );
+    }
+    if (bytes.byteLength > this.#queueBytes(bytes.byteLength)) {
+      throw new RangeError(
+        `message of ${bytes.byteLength} bytes can never fit: the queue holds ${this.#maxBytes} bytes (setMaxBytes)`,
+      );
+    }
+    if (this.#sendBuf.byteLength < TEXT + bytes.byteLength) {
+      this.#sendBuf = new Uint8Array(
+        TEXT + Math.max(bytes.byteLength, 2 * this.#sendBuf.byteLength),
+      );
+      this.#sendView = new DataView(this.#sendBuf.buffer);
+    }
+    this.#sendView.setBigInt64(TYPE, type, true);
+    this.#sendBuf.set(bytes, TEXT);
+    return bytes.byteLength;
+  }
+
+  /** The queue's capacity, refreshed when a message looks too large for what we knew. */
+  #queueBytes(size: number): number {
+    if (this.#maxBytes < 0 || size > this.#maxBytes) {
+      const buf = new Uint8Array(MSQID_DS.size);
+      // A sender may lack read permission (IPC_STAT): then the kernel alone decides.
+      if (libc.msgctl(this.id, C.IPC_STAT, buf) < 0) return Infinity;
+      this.#maxBytes = Number(MSQID_DS.decode(buf).msg_qbytes);
+    }
+    return this.#maxBytes;
+  }
+
+  /** The send of the message laid out in the send buffer, as an operation of the engine. */
+  #sendOp(size: number): Operation<void> {
+    // The shared send buffer belongs to the next call: a send that has to wait
+    // takes its own copy first (before it yields; its address also tells the
+    // parked call's thread apart).
+    let buf: Uint8Array = this.#sendBuf;
+    const own = () => {
+      if (buf === this.#sendBuf) {
+        buf = ownBuffer(TEXT + size);
+        buf.set(this.#sendBuf.subarray(0, TEXT + size));
+      }
+      return buf;
+    };
+    return {
+      syscall: "msgsnd",
+      subject: this.#subject,
+      attempt: () => {
+        const id = this.#idFor("msgsnd");
+        const r = attempt(() => libc.msgsnd(id, buf, size, C.IPC_NOWAIT), "msgsnd", this.#about);
+        if (r !== AGAIN) return;
+        own();
+        return AGAIN;
+      },
+      source: callSource({
+        syscall: "msgsnd",
+        about: this.#about,
+        start: () => libc.msgsnd_parked(this.id, own(), size, 0),
+        run: () => libc.msgsnd(this.id, buf, size, 0),
+        done: () => undefined,
+        get thread() {
+          return { syscall: C.SYS_msgsnd, arg: 1, value: addressOf(own()) };
+        },
+      }),
+    };
+  }
+
+  /**
+   * Sends a message (`msgsnd(2)`), waiting without blocking the event loop
+   * while the queue is full. An aborted `signal` rejects with its reason.
+   *
+   * Before the first send, and when a message is larger than the capacity
+   * last read, the capacity is read with `msgctl(IPC_STAT)`, which needs read
+   * permission on the queue (without it, the kernel alone decides).
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @param data the bytes, or a string sent as UTF-8
+   * @param options `type` (default 1), `signal`, `timeout`
+   * @returns a promise that resolves once the message is in the queue
+   * @throws {TypeError} when `data` is neither a Uint8Array nor a string, `type` is not an integer, or `signal` not an AbortSignal
+   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, `type` is outside 1..2^63-1, or `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the handle is (or gets) closed
+   * @throws {Deno.errors.PermissionDenied} when this user may not write the queue
+   * @throws {IpcError} EIDRM when the queue is removed meanwhile
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * await q.send(new Uint8Array([1, 2, 3]), { type: 7 });
+   * assert.equal(q.stat().messages, 1);
+   * q.remove();
+   * ```
+   */
+  send(data: Uint8Array | string, options?: MessageQueueSendOptions & WaitOptions): Promise<void> {
+    try {
+      return wait(this.#sendOp(this.#prepareSend(data, options)), options, this.#send);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Sends a message, blocking the thread while the queue is full (the kernel
+   * wakes it at once when there is room, or when the queue is removed), or
+   * until `timeout` passes. The capacity is read first as for
+   * {@link MessageQueue.send}.
+   *
+   * Wraps `msgsnd(2)`; a timeout interrupts it with a signal to this thread.
+   * Needs `--allow-ffi`.
+   *
+   * @param data the bytes, or a string sent as UTF-8
+   * @param options `type` (default 1), `timeout`
+   * @throws {TypeError} when `data` is neither a Uint8Array nor a string, or `type` is not an integer
+   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, `type` is outside 1..2^63-1, or `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {Deno.errors.PermissionDenied} when this user may not write the queue
+   * @throws {IpcError} EIDRM when the queue is removed
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * q.sendSync("hello", { type: 2, timeout: 1000 });
+   * assert.equal(q.stat().messages, 1);
+   * q.remove();
+   * ```
+   */
+  sendSync(
+    data: Uint8Array | string,
+    options?: MessageQueueSendOptions & SyncWaitOptions,
+  ): void {
+    waitSync(this.#sendOp(this.#prepareSend(data, options)), options, this.#send);
+  }
+
+  /**
+   * Sends a message if the queue has room now, without waiting.
+   *
+   * Wraps `msgsnd(2)` with `IPC_NOWAIT`. Needs `--allow-ffi`.
+   *
+   * @param data the bytes, or a string sent as UTF-8
+   * @param options `type` (default 1)
+   * @throws {Deno.errors.WouldBlock} when the queue is full
+   * @throws {TypeError} when `data` is neither a Uint8Array nor a string, or `type` is not an integer
+   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, or `type` is outside 1..2^63-1
+   * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {Deno.errors.PermissionDenied} when this user may not write the queue
+   * @throws {IpcError} EIDRM when the queue has been removed
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * q.setMaxBytes(4);
+   * q.trySend("full");
+   * assert.throws(() => q.trySend("more"), Deno.errors.WouldBlock);
+   * q.remove();
+   * ```
+   */
+  trySend(data: Uint8Array | string, options?: MessageQueueSendOptions): void {
+    tryNow(this.#sendOp(this.#prepareSend(data, options)));
+  }
+
+  // ----------------------------------------------------------- receiving
+
+  #selection(options: MessageQueueReceiveOptions | undefined, limit?: number): Selection {
+    this.#idFor("msgrcv");
+    const type = longOf(options?.type ?? 0, "type", TYPE_MIN);
+    const max = options?.maxSize ?? limit ?? msgmaxAtLeast(0);
+    if (!Number.isInteger(max) || max < 0 || max > 0x7fffffff - TEXT) {
+      throw new RangeError(`maxSize must be an integer 0..${0x7fffffff - TEXT}, got ${max}`);
+    }
+    if (limit !== undefined && max > limit) {
+      throw new RangeError(`maxSize (${max}) exceeds the buffer (${limit} bytes)`);
+    }
+    if (options?.except && type <= 0n) throw new RangeError("except needs a type > 0");
+    let flags = 0;
+    if (options?.except) flags |= C.MSG_EXCEPT;
+    if (options?.noError) flags |= C.MSG_NOERROR;
+    // No message exceeds msgmax: a larger maxSize needs no larger buffer.
+    const size = Math.min(max, msgmaxAtLeast(max));
+    if (this.#recvBuf.byteLength < TEXT + size) this.#recvBuf = new Uint8Array(TEXT + size);
+    return { type, flags, max: size };
+  }
+
+  /**
+   * The receive of a message as an operation of the engine; `make` turns the
+   * msgbuf of `n` bytes of text that landed in `buf` into the result.
+   */
+  #receiveOp<T>(
+    { type, flags, max }: Selection,
+    make: (buf: Uint8Array, n: number) => T,
+  ): Operation<T> {
+    // A parked receive lands in a buffer of its own: two may be pending at once,
+    // and its address tells the parked call's thread apart.
+    let own: Uint8Array | undefined;
+    const ownBuf = () => own ??= ownBuffer(TEXT + max);
+    const syscall = "msgrcv";
+    return {
+      syscall,
+      subject: this.#subject,
+      again: E.ENOMSG,
+      attempt: () => {
+        const id = this.#idFor(syscall);
+        const buf = this.#recvBuf;
+        const n = attempt(
+          () => libc.msgrcv(id, buf, max, type, flags | C.IPC_NOWAIT),
+          syscall,
+          this.#about,
+          E.ENOMSG,
+        );
+        return n === AGAIN ? AGAIN : make(buf, n);
+      },
+      source: callSource({
+        syscall,
+        about: this.#about,
+        start: () => libc.msgrcv_parked(this.id, ownBuf(), max, type, flags),
+        run: () => libc.msgrcv(this.id, this.#recvBuf, max, type, flags),
+        done: (n) => make(own ?? this.#recvBuf, n),
+        get thread() {
+          return { syscall: C.SYS_msgrcv, arg: 1, value: addressOf(ownBuf()) };
+        },
+      }),
+    };
+  }
+
+  #toMessage = (buf: Uint8Array, n: number): Message => ({
+    type: typeOut(new DataView(buf.buffer, buf.byteOffset).getBigInt64(TYPE, true)),
+    data: buf.slice(TEXT, TEXT + n),
+  });
+
+  #intoBuffer(target: Uint8Array): (buf: Uint8Array, n: number) => MessageInfo {
+    return (buf, n) => {
+      target.set(buf.subarray(TEXT, TEXT + n));
+      return {
+        type: typeOut(new DataView(buf.buffer, buf.byteOffset).getBigInt64(TYPE, true)),
+        size: n,
+      };
+    };
+  }
+
+  /**
+   * Takes a message (`msgrcv(2)`), waiting without blocking the event loop
+   * until one of the wanted type arrives. An aborted `signal` rejects with its
+   * reason; a message the parked call took before the abort landed is
+   * delivered instead, never lost.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @param options `type`, `except`, `noError`, `maxSize`, `signal`, `timeout`
+   * @returns the message: its type and a copy of its bytes
+   * @throws {TypeError} when `type` is not an integer, or `signal` not an AbortSignal
+   * @throws {RangeError} when `type` is out of the C `long` range, `maxSize` is not an integer
+   *   0..2^31-9, `except` comes without a `type` > 0, or `timeout` is not a number ≥ 0
+   * @throws {IpcError} E2BIG when the message exceeds `maxSize` (it stays in the queue)
+   * @throws {IpcError} EIDRM when the queue is removed meanwhile
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the handle is (or gets) closed
+   * @throws {Deno.errors.PermissionDenied} when this user may not read the queue
+   *
+   * @example Types as priorities: the lowest type ≤ 10 first
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * q.sendSync("low", { type: 9 });
+   * q.sendSync("urgent", { type: 1 });
+   * const first = await q.receive({ type: -10, timeout: 1000 });
+   * assert.equal(new TextDecoder().decode(first.data), "urgent");
+   * q.remove();
+   * ```
+   */
+  receive(options?: MessageQueueReceiveOptions & WaitOptions): Promise<Message> {
+    try {
+      return wait(
+        this.#receiveOp(this.#selection(options), this.#toMessage),
+        options,
+        this.#receive,
+      );
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Takes a message, blocking the thread until one of the wanted type arrives
+   * (the kernel wakes it at once, also when the queue is removed), or
+   * `timeout` passes.
+   *
+   * Wraps `msgrcv(2)`; a timeout interrupts it with a signal to this thread.
+   * Needs `--allow-ffi`.
+   *
+   * @param options `type`, `except`, `noError`, `maxSize`, `timeout`
+   * @returns the message
+   * @throws {TypeError} when `type` is not an integer
+   * @throws {RangeError} when `type` is out of the C `long` range, `maxSize` is not an integer
+   *   0..2^31-9, `except` comes without a `type` > 0, or `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {IpcError} E2BIG when the message exceeds `maxSize` (it stays in the queue)
+   * @throws {IpcError} EIDRM when the queue is removed
+   * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {Deno.errors.PermissionDenied} when this user may not read the queue
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * q.sendSync("a", { type: 5 });
+   * assert.equal(q.receiveSync({ type: 5 }).type, 5);
+   * assert.throws(() => q.receiveSync({ timeout: 10 }), Deno.errors.TimedOut);
+   * q.remove();
+   * ```
+   */
+  receiveSync(options?: MessageQueueReceiveOptions & SyncWaitOptions): Message {
+    return waitSync(
+      this.#receiveOp(this.#selection(options), this.#toMessage),
+      options,
+      this.#receive,
+    );
+  }
+
+  /**
+   * Takes a message if one of the wanted type is there now, without waiting.
+   *
+   * Wraps `msgrcv(2)` with `IPC_NOWAIT`. Needs `--allow-ffi`.
+   *
+   * @param options `type`, `except`, `noError`, `maxSize`
+   * @returns the message
+   * @throws {Deno.errors.WouldBlock} when there is none
+   * @throws {TypeError} when `type` is not an integer
+   * @throws {RangeError} when `type` is out of the C `long` range, `maxSize` is not an integer
+   *   0..2^31-9, or `except` comes without a `type` > 0
+   * @throws {IpcError} E2BIG when the message exceeds `maxSize` (it stays in the queue)
+   * @throws {IpcError} EIDRM when the queue has been removed
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * q.sendSync("a", { type: 5 });
+   * q.sendSync("b", { type: 6 });
+   * assert.equal(q.tryReceive({ type: 5, except: true }).type, 6);
+   * assert.throws(() => q.tryReceive({ type: 6 }), Deno.errors.WouldBlock);
+   * q.remove();
+   * ```
+   */
+  tryReceive(options?: MessageQueueReceiveOptions): Message {
+    return tryNow(this.#receiveOp(this.#selection(options), this.#toMessage));
+  }
+
+  /**
+   * Takes a message into `buffer`, without allocating: the kernel writes the
+   * type before the bytes, so they land in the queue's own buffer and are
+   * copied once into `buffer`. A message longer than `buffer` (or `maxSize`)
+   * is refused with E2BIG and stays in the queue, unless `noError` cuts it.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @param buffer where the bytes go
+   * @param options as for {@link MessageQueue.receive}; `maxSize` defaults to `buffer.length`
+   * @returns the message's type and size
+   * @throws {TypeError} when `buffer` is not a Uint8Array or is detached
+   * @throws {RangeError} when `maxSize` exceeds `buffer.length`; and as {@link MessageQueue.receive}
+   * @throws {IpcError} E2BIG when the message is longer than `buffer` (it stays in the queue)
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the handle is (or gets) closed
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * q.sendSync("ping", { type: 4 });
+   * const buf = new Uint8Array(64);
+   * const { type, size } = await q.receiveInto(buf);
+   * assert.deepEqual([type, new TextDecoder().decode(buf.subarray(0, size))], [4, "ping"]);
+   * q.remove();
+   * ```
+   */
+  receiveInto(
+    buffer: Uint8Array,
+    options?: MessageQueueReceiveOptions & WaitOptions,
+  ): Promise<MessageInfo> {
+    try {
+      checkBuffer(buffer);
+      const op = this.#receiveOp(this.#selection(options, buffer.length), this.#intoBuffer(buffer));
+      return wait(op, options, this.#receive);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * The blocking form of {@link MessageQueue.receiveInto}.
+   *
+   * Wraps `msgrcv(2)`. Needs `--allow-ffi`.
+   *
+   * @param buffer where the bytes go
+   * @param options as for {@link MessageQueue.receiveSync}; `maxSize` defaults to `buffer.length`
+   * @returns the message's type and size
+   * @throws {TypeError} when `buffer` is not a Uint8Array or is detached
+   * @throws {IpcError} E2BIG when the message is longer than `buffer` (it stays in the queue)
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * q.sendSync("ping");
+   * assert.equal(q.receiveIntoSync(new Uint8Array(16)).size, 4);
+   * q.remove();
+   * ```
+   */
+  receiveIntoSync(
+    buffer: Uint8Array,
+    options?: MessageQueueReceiveOptions & SyncWaitOptions,
+  ): MessageInfo {
+    checkBuffer(buffer);
+    const op = this.#receiveOp(this.#selection(options, buffer.length), this.#intoBuffer(buffer));
+    return waitSync(op, options, this.#receive);
+  }
+
+  /**
+   * The non-waiting form of {@link MessageQueue.receiveInto}.
+   *
+   * Wraps `msgrcv(2)` with `IPC_NOWAIT`. Needs `--allow-ffi`.
+   *
+   * @param buffer where the bytes go
+   * @param options as for {@link MessageQueue.tryReceive}; `maxSize` defaults to `buffer.length`
+   * @returns the message's type and size
+   * @throws {Deno.errors.WouldBlock} when there is none
+   * @throws {TypeError} when `buffer` is not a Uint8Array or is detached
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * assert.throws(() => q.tryReceiveInto(new Uint8Array(16)), Deno.errors.WouldBlock);
+   * q.remove();
+   * ```
+   */
+  tryReceiveInto(buffer: Uint8Array, options?: MessageQueueReceiveOptions): MessageInfo {
+    checkBuffer(buffer);
+    return tryNow(
+      this.#receiveOp(this.#selection(options, buffer.length), this.#intoBuffer(buffer)),
+    );
+  }
+
+  /**
+   * Receives messages one after another as an async iterator; it ends when the
+   * handle is closed (and stops when the loop breaks).
+   *
+   * Wraps `msgrcv(2)`. Needs `--allow-ffi`.
+   *
+   * @param options as for {@link MessageQueue.receive}, for every message
+   * @returns the messages
+   * @throws {Error} what {@link MessageQueue.receive} throws, from the step that meets it;
+   *   `BadResource` after `close()` ends the iteration instead
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * for (const t of [1, 2, 3]) q.sendSync(`#${t}`, { type: t });
+   * const types = [];
+   * for await (const m of q.messages({ type: -2 })) {
+   *   types.push(m.type);
+   *   if (types.length === 2) break;
+   * }
+   * assert.deepEqual(types, [1, 2]);
+   * q.remove();
+   * ```
+   */
+  async *messages(
+    options?: MessageQueueReceiveOptions & Pick<WaitOptions, "signal">,
+  ): AsyncGenerator<Message, void, undefined> {
+    while (!this.#closed) {
+      let m: Message;
+      try {
+        m = await this.receive(options);
+      } catch (e) {
+        if (this.#closed && e instanceof Deno.errors.BadResource) return;
+        throw e;
+      }
+      yield m;
+    }
+  }
+
+  /**
+   * Every message, in queue order, until the handle is closed:
+   * `for await (const m of queue)`; the same as {@link MessageQueue.messages}.
+   *
+   * Wraps `msgrcv(2)`. Needs `--allow-ffi`.
+   *
+   * @returns the messages
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * q.sendSync("only");
+   * for await (const m of q) {
+   *   assert.equal(new TextDecoder().decode(m.data), "only");
+   *   break;
+   * }
+   * q.remove();
+   * ```
+   */
+  [Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
+    return this.messages();
+  }
+
+  // ---------------------------------------------------------- management
+
+  /**
+   * The queue's state (`msgctl(IPC_STAT)`).
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @returns counts, limits, last sender and receiver, owner and mode
+   * @throws {IpcError} EIDRM (or EINVAL for an id never known) when the queue no longer exists
+   * @throws {Deno.errors.PermissionDenied} when this user may not read the queue
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * q.sendSync("x");
+   * const st = q.stat();
+   * assert.deepEqual([st.messages, st.bytes, st.lastSendPid], [1, 1, Deno.pid]);
+   * q.remove();
+   * ```
+   */
+  stat(): MessageQueueStat {
+    const ds = this.#statRaw();
+    const perm = ds.msg_perm;
+    this.#maxBytes = Number(ds.msg_qbytes);
+    return {
+      key: perm.__key,
+      messages: Number(ds.msg_qnum),
+      bytes: Number(ds.__msg_cbytes),
+      maxBytes: this.#maxBytes,
+      lastSendPid: ds.msg_lspid,
+      lastReceivePid: ds.msg_lrpid,
+      lastSend: timeOf(ds.msg_stime),
+      lastReceive: timeOf(ds.msg_rtime),
+      lastChange: timeOf(ds.msg_ctime) ?? new Date(0),
+      uid: perm.uid,
+      gid: perm.gid,
+      creatorUid: perm.cuid,
+      creatorGid: perm.cgid,
+      mode: perm.mode & 0o777,
+    };
+  }
+
+  #statRaw(): ReturnType<typeof MSQID_DS.decode> {
+    const buf = new Uint8Array(MSQID_DS.size);
+    ok(libc.msgctl(this.#idFor("msgctl"), C.IPC_STAT, buf), "msgctl", this.#about);
+    return MSQID_DS.decode(buf);
+  }
+
+  /**
+   * Sets how many bytes the queue holds (`msgctl(IPC_SET)` of `msg_qbytes`,
+   * after `IPC_STAT` to keep the other fields).
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @param bytes the new capacity
+   * @throws {RangeError} when `bytes` is not a positive integer, or above the kernel's `msgmnb` without `CAP_SYS_RESOURCE`
+   * @throws {Deno.errors.PermissionDenied} when this user may not read or change the queue
+   * @throws {IpcError} EIDRM when the queue no longer exists
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * q.setMaxBytes(4096);
+   * assert.equal(q.stat().maxBytes, 4096);
+   * q.remove();
+   * ```
+   */
+  setMaxBytes(bytes: number): void {
+    this.#idFor("msgctl");
+    if (!Number.isSafeInteger(bytes) || bytes < 1) {
+      throw new RangeError(`bytes must be a positive integer, got ${bytes}`);
+    }
+    const ds = this.#statRaw();
+    const buf = MSQID_DS.encode({ ...ds, msg_qbytes: BigInt(bytes) });
+    if (libc.msgctl(this.id, C.IPC_SET, buf) < 0) {
+      const code = lastErrno();
+      // Above msgmnb the kernel wants CAP_SYS_RESOURCE (which even root may lack);
+      // EPERM also means "not the owner": setting the capacity it has tells which.
+      const msgmnb = kernelLimit("msgmnb");
+      if (
+        code === E.EPERM && bytes > msgmnb &&
+        libc.msgctl(this.id, C.IPC_SET, MSQID_DS.encode(ds)) === 0
+      ) {
+        throw new RangeError(
+          `${bytes} bytes exceeds the kernel's msgmnb (${msgmnb} bytes, /proc/sys/kernel/msgmnb) and this process lacks CAP_SYS_RESOURCE`,
+        );
+      }
+      throw this.#about(code, "msgctl");
+    }
+    this.#maxBytes = bytes;
+  }
+
+  /**
+   * Destroys the queue (`msgctl(IPC_RMID)`): its messages are gone and every
+   * process waiting on it wakes with `EIDRM`. This handle is closed too.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @throws {Deno.errors.PermissionDenied} when this user may not remove it (neither its owner nor its creator)
+   * @throws {IpcError} EIDRM when the queue no longer exists
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const q = MessageQueue.open("private");
+   * q.remove();
+   * assert.throws(() => MessageQueue.fromId(q.id), { code: "EINVAL" });
+   * ```
+   */
+  remove(): void {
+    ok(libc.msgctl(this.#idFor("msgctl"), C.IPC_RMID, null), "msgctl", this.#about);
+    this.close();
+  }
+
+  /**
+   * Closes this handle (the queue itself lives on: see {@link MessageQueue.remove});
+   * pending waits reject with `BadResource` (`EBADF`), each with an error of
+   * its own. Closing twice does nothing. No system call: a System V queue id
+   * is not a descriptor.
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const q = MessageQueue.open("private");
+   * const pending = q.receive();
+   * q.close();
+   * await assert.rejects(pending, { name: "BadResource", code: "EBADF", id: q.id });
+   * MessageQueue.fromId(q.id).remove(); // the queue outlived the handle
+   * ```
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#waits.cancelAll((syscall) =>
+      closedError(`message queue ${this.id}`, syscall, this.#subject)
+    );
+  }
+
+  /**
+   * Closes this handle (`using`); the queue lives on. See {@link MessageQueue.close}.
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * let id: number;
+   * {
+   *   using q = MessageQueue.open("private");
+   *   id = q.id;
+   * } // closed here
+   * MessageQueue.fromId(id).remove();
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * {@link ChildProcess}: a child started by `spawn` or `spawnProgram`, reaped
+ * through its pidfd on the waiting engine.
+ *
+ * @module
+ */
+import { libc } from "../../ffi/libc.ts";
+import { C } from "../../ffi/platform.ts";
+import { AGAIN, attempt, ok } from "../_sys.ts";
+import { fdSource, READABLE, wait, WaitRegistry } from "../_wait/mod.ts";
+import { type SignalName, signalName, signalNumber } from "./signals.ts";
+
+/** How a child ended, like `Deno.CommandStatus`. */
+export interface ChildStatus {
+  /** Whether it exited with code 0. */
+  success: boolean;
+  /** Its exit code; 128 + the signal number when a signal killed it. */
+  code: number;
+  /** The signal that killed it, or `null` when it exited. */
+  signal: SignalName | null;
+}
+
+/**
+ * A running (or ended) child process. Await `status` for its end; `await using`
+ * kills it (SIGTERM) if it still runs and waits for it.
+ *
+ * Wraps `pidfd_send_signal(2)` and `waitpid(2)` on the pidfd {@link spawnProgram}
+ * opened with `pidfd_open(2)`. Needs `--allow-ffi`.
+ *
+ * @example
+ * ```ts
+ * import { spawnProgram } from "@libc/ipc";
+ * await using child = spawnProgram("/bin/sh", ["-c", "exit 3"]);
+ * console.log((await child.status).code); // 3
+ * ```
+ */
+export class ChildProcess implements AsyncDisposable {
+  /** The child's process id. */
+  readonly pid: number;
+  /**
+   * Resolves when the child has ended (it is reaped then, with `waitpid(2)`: no
+   * zombie is left). Rejects with an {@link IpcError} ECHILD if other code reaped
+   * it first.
+   */
+  readonly status: Promise<ChildStatus>;
+  #pidfd: number;
+  #ended = false;
+  readonly #waits = new WaitRegistry();
+
+  /** @internal Created by {@link spawn} and {@link spawnProgram}. */
+  constructor(pid: number, pidfd: number) {
+    this.pid = pid;
+    this.#pidfd = pidfd;
+    this.status = this.#reap();
+  }
+
+  async #reap(): Promise<ChildStatus> {
+    const statusBuf = new Int32Array(1);
+    const bytes = new Uint8Array(statusBuf.buffer);
+    const subject = { pid: this.pid };
+    try {
+      await wait(
+        {
+          syscall: "waitpid",
+          subject,
+          attempt: () => {
+            const r = attempt(() => libc.waitpid(this.pid, bytes, C.WNOHANG), "waitpid", subject);
+            // 0: it still runs.
+            return r === AGAIN || r === 0 ? AGAIN : r;
+          },
+          // A pidfd becomes readable when its process ends.
+          source: fdSource(this.#pidfd, READABLE),
+        },
+        undefined,
+        { registry: this.#waits },
+      );
+    } finally {
+      this.#release();
+    }
+    const raw = statusBuf[0];
+    const sig = raw & 0x7f;
+    if (sig === 0) {
+      const code = (raw >> 8) & 0xff;
+      return { success: code === 0, code, signal: null };
+    }
+    return { success: false, code: 128 + sig, signal: signalName(sig) };
+  }
+
+  #release(): void {
+    this.#ended = true;
+    if (this.#pidfd >= 0) {
+      libc.close(this.#pidfd);
+      this.#pidfd = -1;
+    }
+  }
+
+  /**
+   * Lets this process exit while the child still runs, like
+   * `Deno.ChildProcess.unref()`. Until {@link ChildProcess.ref}, nothing waits
+   * for the child: `status` does not settle and an ended child stays a zombie.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @example
+   * ```ts
+   * import { spawnProgram } from "@libc/ipc";
+   * const child = spawnProgram("/bin/sleep", ["10"]);
+   * child.unref(); // from here, this script may end before the child does
+   * child.kill();
+   * child.ref(); // wait for it after all, so that it is reaped
+   * console.log((await child.status).signal); // "SIGTERM"
+   * ```
+   */
+  unref(): void {
+    this.#waits.ref = false;
+  }
+
+  /**
+   * Undoes {@link ChildProcess.unref}: the process stays alive until the child ends.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @example
+   * ```ts
+   * import { spawnProgram } from "@libc/ipc";
+   * const child = spawnProgram("/bin/true");
+   * child.unref();
+   * child.ref();
+   * await child.status;
+   * ```
+   */
+  ref(): void {
+    this.#waits.ref = true;
+  }
+
+  /**
+   * Sends a signal to the child (through its pidfd: never to a reused pid).
+   * A child that has ended but is not reaped yet takes the signal without effect.
+   *
+   * Wraps `pidfd_send_signal(2)`. Needs `--allow-ffi`.
+   *
+   * @param signal a name like `"SIGTERM"` (the default) or a number
+   * @throws {TypeError} when the child has already ended and been reaped, or for an unknown signal name
+   * @throws {RangeError} for a signal number outside 1..SIGRTMAX
+   *
+   * @example
+   * ```ts
+   * import { spawnProgram } from "@libc/ipc";
+   * const child = spawnProgram("/bin/sleep", ["10"]);
+   * child.kill("SIGKILL");
+   * console.log((await child.status).signal); // "SIGKILL"
+   * ```
+   */
+  kill(signal: SignalName | number = "SIGTERM"): void {
+    const sig = signalNumber(signal);
+    if (this.#ended) throw new TypeError(`child process ${this.pid} has already ended`);
+    ok(libc.pidfd_send_signal(this.#pidfd, sig, null, 0), "pidfd_send_signal", { pid: this.pid });
+  }
+
+  /**
+   * Kills the child if it still runs and waits for its end: SIGTERM first, then
+   * SIGKILL if it has not ended within {@link ChildProcess.KILL_GRACE_MS}. It
+   * never throws: a `status` that rejects is waited for and ignored.
+   *
+   * Wraps `pidfd_send_signal(2)` and `waitpid(2)`. Needs `--allow-ffi`.
+   *
+   * @example
+   * ```ts
+   * import { spawnProgram } from "@libc/ipc";
+   * {
+   *   await using _child = spawnProgram("/bin/sleep", ["10"]);
+   * } // SIGTERM here, then reaped
+   * ```
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#ended) return void await this.status.catch(() => {});
+    this.#signalIfRunning("SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ChildProcess.KILL_GRACE_MS);
+    });
+    const ended = this.status.then(() => true, () => true);
+    if (!await Promise.race([ended, grace.then(() => false)])) this.#signalIfRunning("SIGKILL");
+    clearTimeout(timer);
+    await ended;
+  }
+
+  /** How long `await using` lets a child handle SIGTERM before it sends SIGKILL. */
+  static readonly KILL_GRACE_MS: number = 2000;
+
+  #signalIfRunning(signal: SignalName): void {
+    try {
+      this.kill(signal);
+    } catch {
+      // It ended meanwhile: nothing to kill.
+    }
+  }
+}
