@@ -21,6 +21,8 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { callSource } from "./call.ts";
+import type { SyncWaitOptions, WaitOptions } from "../options.ts";
+import { wait, type WaitContext, waitSync } from "./mod.ts";
 import type { Pending } from "./pending.ts";
 import { NO_THREAD, type Operation, type Source } from "./source.ts";
 
@@ -266,9 +268,12 @@ function fallback(address: bigint, value: number): Source<FutexResult> {
     start: () => libc.futex_parked(SYS_FUTEX, ptr, C.FUTEX_WAIT, value >>> 0, null, null, 0),
     run: () => futexWaitNow(address, value, null),
     done: () => "ok",
+    // Waking every waiter of the word also makes up for a notify this wait took.
     interrupt: () => {
       libc.futex(SYS_FUTEX, ptr, C.FUTEX_WAKE, WAKE_ALL, null, null, 0);
     },
+    // A wake after the cancel is the interrupt's own (or made up for by it): drop it.
+    release: () => {},
   });
 }
 
@@ -286,4 +291,33 @@ export function futexWake(view: Int32Array, index: number, count: number = WAKE_
     libc.futex(SYS_FUTEX, Deno.UnsafePointer.create(address), C.FUTEX_WAKE, n, null, null, 0),
     "futex",
   );
+}
+
+/**
+ * Waits without blocking the event loop until `view[index]` no longer holds
+ * `expected` or a notify wakes it: "not-equal" when it did not hold it at
+ * first, "ok" after a wait.
+ */
+export function futexWait(
+  view: Int32Array,
+  index: number,
+  expected: number,
+  options?: WaitOptions,
+  context?: WaitContext,
+): Promise<FutexResult> {
+  try {
+    return wait(futexOperation(view, index, expected), options, context);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** The blocking form of {@link futexWait}. */
+export function futexWaitSync(
+  view: Int32Array,
+  index: number,
+  expected: number,
+  options?: SyncWaitOptions,
+): FutexResult {
+  return waitSync(futexOperation(view, index, expected), options);
 }

@@ -65,10 +65,16 @@ function install(signal: number, restart: boolean): boolean {
 }
 
 let nudgeReady: boolean | undefined;
+let nudgesOff = false;
 
 /** Whether parked calls can be cancelled by a nudge here (checked once per isolate). */
 export function canNudge(): boolean {
-  return nudgeReady ??= threadsReadable() && install(NUDGE_SIGNAL, true);
+  return !nudgesOff && (nudgeReady ??= threadsReadable() && install(NUDGE_SIGNAL, true));
+}
+
+/** Turns nudges off, as where /proc/self/task cannot be read: calls without an fd then poll (for tests). */
+export function useNudges(on: boolean): void {
+  nudgesOff = !on;
 }
 
 function threadsReadable(): boolean {

@@ -1,0 +1,303 @@
+/**
+ * The parked-call source of the waiting engine (src/_wait/call.ts), through
+ * System V queues: an async wait parks the `msgrcv`/`msgsnd` itself on a pool
+ * thread (at most CALL_BUDGET at once), a nudge ends it, waits beyond the
+ * budget poll and take a thread as soon as one frees. Every check of "parked"
+ * reads the kernel's view: which threads of this process are blocked in which
+ * system call (/proc/self/task/<tid>/syscall).
+ */
+import assert from "node:assert/strict";
+import { type Message, MessageQueue, spawn, type SystemError } from "../mod.ts";
+import { C } from "../ffi/platform.ts";
+import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
+import { useNudges } from "../src/_wait/nudge.ts";
+import { within } from "./_kernel.ts";
+
+const fixture = new URL("./fixtures/wait_call_peer.ts", import.meta.url);
+const text = (m: Message) => new TextDecoder().decode(m.data);
+
+/** The threads of this process blocked in `syscall` whose first argument is `arg0`, read from /proc. */
+function blockedIn(syscall: number, arg0?: number): number {
+  let n = 0;
+  for (const task of Deno.readDirSync("/proc/self/task")) {
+    let line: string;
+    try {
+      line = Deno.readTextFileSync(`/proc/self/task/${task.name}/syscall`);
+    } catch {
+      continue; // the thread ended
+    }
+    const [nr, first] = line.split(" ");
+    if (Number(nr) !== syscall) continue;
+    if (arg0 === undefined || Number(first) === arg0) n++;
+  }
+  return n;
+}
+
+/** Resolves once `check()` holds, polling the kernel's state; fails after `ms`. */
+async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+const parkedOn = (q: MessageQueue) => () => blockedIn(C.SYS_msgrcv, q.id) === 1;
+
+/** Private queues removed at the end of the test, whatever happens. */
+class Queues implements Disposable {
+  #all: MessageQueue[] = [];
+  open(): MessageQueue {
+    const q = MessageQueue.open("private");
+    this.#all.push(q);
+    return q;
+  }
+  [Symbol.dispose](): void {
+    for (const q of this.#all) {
+      try {
+        MessageQueue.fromId(q.id).remove();
+      } catch {
+        // removed by the test itself
+      }
+    }
+  }
+}
+
+/** Runs the peer fixture and checks it succeeded, showing its stderr when not. */
+async function peer(...args: string[]): Promise<void> {
+  const child = spawn(fixture, { args });
+  const status = await within(child.status, `peer ${args.join(" ")}`);
+  assert.ok(status.success, `peer ${args.join(" ")} failed: ${JSON.stringify(status)}`);
+}
+
+Deno.test("a parked System V receive", async (t) => {
+  await t.step(
+    "parks the msgrcv on a pool thread and wakes with a message from another process",
+    async () => {
+      using qs = new Queues();
+      const q = qs.open();
+      const got = q.receive();
+      await until(parkedOn(q), "a thread is blocked in msgrcv on the queue");
+      assert.equal(threadsHeld(), 1);
+      await peer("send", String(q.id), "from the peer");
+      assert.equal(text(await within(got, "receive")), "from the peer");
+      await until(() => threadsHeld() === 0, "the thread is given back");
+    },
+  );
+
+  await t.step("an abort ends it with the signal's reason and frees the thread", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const ac = new AbortController();
+    const got = q.receive({ signal: ac.signal });
+    await until(parkedOn(q), "the receive is parked");
+    const reason = new Error("stop");
+    ac.abort(reason);
+    await assert.rejects(within(got, "aborted receive"), (e) => e === reason);
+    await until(() => blockedIn(C.SYS_msgrcv, q.id) === 0, "no thread is in msgrcv any more");
+    assert.equal(threadsHeld(), 0);
+    // Nothing was taken: a message sent now is there for the next receive.
+    q.sendSync("later");
+    assert.equal(text(q.tryReceive()), "later");
+  });
+
+  await t.step("a message taken as the abort comes is delivered, never lost", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    for (let i = 0; i < 20; i++) {
+      const ac = new AbortController();
+      const got = q.receive({ signal: ac.signal });
+      await until(parkedOn(q), "the receive is parked");
+      // msgsnd hands the message to the sleeping receiver at once; the abort races its return.
+      q.sendSync(`#${i}`);
+      ac.abort();
+      const outcome = await within(got.then(text, () => null), "receive");
+      if (outcome === null) assert.equal(text(q.tryReceive()), `#${i}`);
+      else assert.equal(outcome, `#${i}`);
+      assert.equal(q.stat().messages, 0);
+    }
+  });
+
+  await t.step("a timeout ends it with TimedOut naming the queue", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    await assert.rejects(q.receive({ timeout: 30 }), (e: unknown) => {
+      assert.ok(e instanceof Deno.errors.TimedOut);
+      assert.deepEqual(
+        [
+          (e as { code?: string }).code,
+          (e as { syscall?: string }).syscall,
+          (e as { id?: number }).id,
+        ],
+        ["ETIMEDOUT", "msgrcv", q.id],
+      );
+      return true;
+    });
+    await until(() => threadsHeld() === 0, "the thread is given back");
+  });
+
+  await t.step(
+    "close() rejects each pending wait with an error of its own (EBADF, the id)",
+    async () => {
+      using qs = new Queues();
+      const q = qs.open();
+      const waits = [q.receive(), q.receive({ type: 2 }), q.receive({ timeout: 60_000 })];
+      await until(() => blockedIn(C.SYS_msgrcv, q.id) === 3, "three receives are parked");
+      q.close();
+      const errors = await Promise.all(waits.map((w) => w.then(() => null, (e) => e)));
+      for (const e of errors) {
+        assert.ok(e instanceof Deno.errors.BadResource);
+        const { code, errno, syscall, id } = e as SystemError;
+        assert.deepEqual([code, errno, syscall, id], ["EBADF", 9, "msgrcv", q.id]);
+      }
+      assert.equal(new Set(errors).size, 3);
+      await until(() => blockedIn(C.SYS_msgrcv, q.id) === 0, "no thread is left in msgrcv");
+    },
+  );
+
+  await t.step("removing the queue elsewhere wakes it at once with EIDRM", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const got = q.receive();
+    got.catch(() => {}); // it rejects while the peer runs; judged below
+    await until(parkedOn(q), "the receive is parked");
+    await peer("remove", String(q.id));
+    await assert.rejects(within(got, "receive on a removed queue"), { code: "EIDRM", id: q.id });
+  });
+
+  await t.step("a parked send waits for room, and gets it", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    q.setMaxBytes(4);
+    q.sendSync("full");
+    const sent = q.send("next");
+    await until(() => blockedIn(C.SYS_msgsnd, q.id) === 1, "the send is parked in msgsnd");
+    assert.equal(text(q.tryReceive()), "full");
+    await within(sent, "parked send");
+    assert.equal(text(q.tryReceive()), "next");
+  });
+});
+
+Deno.test("the budget of parked calls", async (t) => {
+  await t.step(`at most ${CALL_BUDGET} park; more poll and still get their messages`, async () => {
+    using qs = new Queues();
+    const idle = Array.from({ length: CALL_BUDGET }, () => qs.open());
+    const ac = new AbortController();
+    const stuck = idle.map((q) => q.receive({ signal: ac.signal }).catch(() => {}));
+    await until(() => idle.every((q) => parkedOn(q)()), `${CALL_BUDGET} receives are parked`);
+    assert.equal(threadsHeld(), CALL_BUDGET);
+    // A wait beyond the budget never queues behind the parked ones, which may wait forever.
+    const busy = qs.open();
+    const got = busy.receive();
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(blockedIn(C.SYS_msgrcv, busy.id), 0);
+    busy.sendSync("polled");
+    assert.equal(text(await within(got, "receive beyond the budget")), "polled");
+    ac.abort();
+    await Promise.all(stuck);
+    await until(() => threadsHeld() === 0, "every thread is given back");
+  });
+
+  await t.step("a polling wait takes a thread as soon as one frees", async () => {
+    using qs = new Queues();
+    const idle = Array.from({ length: CALL_BUDGET }, () => qs.open());
+    const ac = new AbortController();
+    const stuck = idle.map((q) => q.receive({ signal: ac.signal }).then(text, () => null));
+    await until(() => threadsHeld() === CALL_BUDGET, "the budget is full");
+    const late = qs.open();
+    const got = late.receive();
+    idle[0].sendSync("frees a thread");
+    await until(parkedOn(late), "the polling receive parks in the freed thread");
+    late.sendSync("parked at last");
+    assert.equal(text(await within(got, "late receive")), "parked at last");
+    ac.abort();
+    assert.deepEqual(
+      await Promise.all(stuck),
+      ["frees a thread", null, null, null].slice(0, CALL_BUDGET),
+    );
+  });
+
+  await t.step(
+    "Deno.readTextFile completes while the budget is full and 100 more waits poll",
+    async () => {
+      using qs = new Queues();
+      const ac = new AbortController();
+      const queues = Array.from({ length: CALL_BUDGET + 100 }, () => qs.open());
+      const waits = queues.map((q) => q.receive({ signal: ac.signal }).catch(() => {}));
+      await until(() => threadsHeld() === CALL_BUDGET, "the budget is full");
+      const self = await within(Deno.readTextFile(new URL(import.meta.url)), "Deno.readTextFile");
+      assert.match(self, /readTextFile completes/);
+      ac.abort();
+      await Promise.all(waits);
+    },
+  );
+
+  await t.step(
+    "without nudges (no /proc/self/task), waits poll and still cancel at once",
+    async () => {
+      useNudges(false);
+      try {
+        using qs = new Queues();
+        const q = qs.open();
+        const ac = new AbortController();
+        const got = q.receive({ signal: ac.signal });
+        await new Promise((r) => setTimeout(r, 5));
+        assert.equal(blockedIn(C.SYS_msgrcv, q.id), 0);
+        assert.equal(threadsHeld(), 0);
+        ac.abort("stop");
+        await assert.rejects(within(got, "aborted polling receive"), (e) => e === "stop");
+        const next = q.receive();
+        q.sendSync("polled");
+        assert.equal(text(await within(next, "polling receive")), "polled");
+      } finally {
+        useNudges(true);
+      }
+    },
+  );
+});
+
+Deno.test("timeouts of any size, sync and async", async (t) => {
+  await t.step(
+    "timeout: Infinity and timeouts of 2^31 ms or more wait until the message",
+    async () => {
+      using qs = new Queues();
+      const q = qs.open();
+      for (const timeout of [Infinity, 2 ** 31, 2 ** 31 + 5, 1e12]) {
+        const got = q.receive({ timeout });
+        // A timeout that overflowed setTimeout would fire within a few ms.
+        await until(parkedOn(q), "the receive is parked");
+        await new Promise((r) => setTimeout(r, 10));
+        q.sendSync(`t=${timeout}`);
+        assert.equal(text(await within(got, `receive({ timeout: ${timeout} })`)), `t=${timeout}`);
+      }
+    },
+  );
+
+  await t.step("receiveSync({ timeout }) and sendSync({ timeout }) end with TimedOut", () => {
+    using qs = new Queues();
+    const q = qs.open();
+    assert.throws(() => q.receiveSync({ timeout: 20 }), { name: "TimedOut", code: "ETIMEDOUT" });
+    q.setMaxBytes(1);
+    q.sendSync("x");
+    assert.throws(() => q.sendSync("y", { timeout: 20 }), {
+      name: "TimedOut",
+      code: "ETIMEDOUT",
+      syscall: "msgsnd",
+    });
+    assert.equal(q.stat().messages, 1);
+  });
+
+  await t.step(
+    "receiveSync with huge timeouts returns the message a peer sends later",
+    async () => {
+      using qs = new Queues();
+      const q = qs.open();
+      for (const timeout of [Infinity, 2 ** 31 + 5]) {
+        // The peer starts now and sends while this thread blocks in msgrcv.
+        const child = spawn(fixture, { args: ["send", String(q.id), `sync ${timeout}`] });
+        assert.equal(text(q.receiveSync({ timeout })), `sync ${timeout}`);
+        assert.ok((await child.status).success);
+      }
+    },
+  );
+});
