@@ -142,7 +142,8 @@ Deno.test("a parked System V receive", async (t) => {
       using qs = new Queues();
       const q = qs.open();
       const waits = [q.receive(), q.receive({ type: 2 }), q.receive({ timeout: 60_000 })];
-      await until(() => blockedIn(C.SYS_msgrcv, q.id) === 3, "three receives are parked");
+      // The first and third share one parked call (same selection); the second parks its own.
+      await until(() => blockedIn(C.SYS_msgrcv, q.id) === 2, "the receives are parked");
       q.close();
       const errors = await Promise.all(waits.map((w) => w.then(() => null, (e) => e)));
       for (const e of errors) {
@@ -179,6 +180,40 @@ Deno.test("a parked System V receive", async (t) => {
 });
 
 Deno.test("the budget of parked calls", async (t) => {
+  await t.step("receives of one queue and selection share one parked call", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const ac = new AbortController();
+    const waits = Array.from({ length: 10 }, () => q.receive({ signal: ac.signal }).then(text));
+    await until(parkedOn(q), "one receive is parked");
+    assert.equal(threadsHeld(), 1);
+    // A receive of another type is another line: it parks too.
+    const other = q.receive({ type: 2, signal: ac.signal }).then(text);
+    await until(() => blockedIn(C.SYS_msgrcv, q.id) === 2, "the other selection parks");
+    for (let i = 0; i < 10; i++) q.sendSync(`m${i}`);
+    const got = await within(Promise.all(waits), "ten receives");
+    assert.deepEqual(got.toSorted(), Array.from({ length: 10 }, (_, i) => `m${i}`).toSorted());
+    q.sendSync("two", { type: 2 });
+    assert.equal(await within(other, "type 2"), "two");
+    await until(() => threadsHeld() === 0, "the threads are given back");
+    ac.abort();
+  });
+
+  await t.step("when the parked one is aborted, a follower parks in its place", async () => {
+    using qs = new Queues();
+    const q = qs.open();
+    const first = new AbortController();
+    const head = q.receive({ signal: first.signal });
+    head.catch(() => {});
+    await until(parkedOn(q), "the first receive is parked");
+    const follower = q.receive();
+    first.abort();
+    await assert.rejects(head);
+    await until(parkedOn(q), "the follower parks");
+    q.sendSync("to the follower");
+    assert.equal(text(await within(follower, "follower")), "to the follower");
+  });
+
   await t.step(`at most ${CALL_BUDGET} park; more poll and still get their messages`, async () => {
     using qs = new Queues();
     const idle = Array.from({ length: CALL_BUDGET }, () => qs.open());

@@ -42,6 +42,12 @@ export interface BlockingCall<T> {
    * (on this thread, errno readable) meets the error itself.
    */
   recover?(): typeof AGAIN;
+  /**
+   * Calls with the same key are interchangeable (receives of one queue with
+   * one selection): only one of them parks; the others hold no thread and
+   * wait for it to return, then try again.
+   */
+  readonly key?: string;
 }
 
 /** How soon a cancelled call is nudged again: event-loop turns first, then a timer. */
@@ -52,9 +58,20 @@ const RENUDGE_MS = 2;
 export function callSource<T>(call: BlockingCall<T>): Source<T> {
   return {
     park: (p) => {
+      const key = call.key;
+      if (key !== undefined) {
+        const followers = lines.get(key);
+        if (followers !== undefined) return follow(followers, p);
+      }
       if (call.interrupt === undefined && !canNudge()) return NO_THREAD;
       if (!takeThread()) return NO_THREAD;
-      return parked(call, p);
+      if (key === undefined) return parked(call, p);
+      lines.set(key, new Set());
+      return parked(call, p).finally(() => {
+        const followers = lines.get(key)!;
+        lines.delete(key);
+        for (const wake of followers) wake();
+      });
     },
     block: (deadline) => {
       const r = interruptAt(deadline, call.run);
@@ -63,6 +80,20 @@ export function callSource<T>(call: BlockingCall<T>): Source<T> {
       return AGAIN;
     },
   };
+}
+
+/** The waits that follow a parked call, by key: they try again when it returns. */
+const lines = new Map<string, Set<() => void>>();
+
+function follow(followers: Set<() => void>, p: Pending): Promise<typeof AGAIN> {
+  return new Promise((resolve) => {
+    const wake = () => {
+      followers.delete(wake);
+      resolve(AGAIN);
+    };
+    followers.add(wake);
+    p.onCancel(wake);
+  });
 }
 
 async function parked<T>(call: BlockingCall<T>, p: Pending): Promise<T | typeof AGAIN> {

@@ -274,6 +274,7 @@ function fallback(address: bigint, value: number): Source<FutexResult> {
     },
     // A wake after the cancel is the interrupt's own (or made up for by it): drop it.
     release: () => {},
+    key: `futex ${address} ${value}`,
   });
 }
 

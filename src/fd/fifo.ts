@@ -88,6 +88,7 @@ function openOperation<D extends Direction>(path: string, direction: D): Operati
         if (fd >= 0) libc.close(fd);
       },
       release: (fd) => libc.close(fd),
+      key: `open ${path} ${direction}`,
       // The parked open failed and its errno is lost: an open without waiting meets the error again.
       recover: () => {
         const fd = openNow();

@@ -412,6 +412,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
         start: () => libc.msgsnd_parked(this.id, own(), size, 0),
         run: () => libc.msgsnd(this.id, buf, size, 0),
         done: () => undefined,
+        key: `msgsnd ${this.id} ${size}`,
         get thread() {
           return { syscall: C.SYS_msgsnd, arg: 1, value: addressOf(own()) };
         },
@@ -577,6 +578,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
         start: () => libc.msgrcv_parked(this.id, ownBuf(), max, type, flags),
         run: () => libc.msgrcv(this.id, this.#recvBuf, max, type, flags),
         done: (n) => make(own ?? this.#recvBuf, n),
+        key: `msgrcv ${this.id} ${type} ${flags} ${max}`,
         get thread() {
           return { syscall: C.SYS_msgrcv, arg: 1, value: addressOf(ownBuf()) };
         },
