@@ -11,8 +11,8 @@
  *   after each wake-up. The deadline is absolute, so a retry never restarts a
  *   timeout. The AbortSignal, the deadline and the handle's `close()` (through
  *   its {@link WaitRegistry}) cancel a wait, each with its own error. When a
- *   source has no thread to give, the wait polls without one and parks as soon
- *   as one frees.
+ *   source has no thread to give, the wait polls without one (`poll.ts`) and
+ *   parks as soon as one frees.
  * - {@link waitSync} (the `xSync()` forms): a try, a spin, then the source
  *   blocks the thread (`poll(2)`, `FUTEX_WAIT`, or the call itself with an
  *   alarm at the deadline).
@@ -23,12 +23,11 @@
 import { AGAIN } from "../_sys.ts";
 import { timedOutError, wouldBlockError } from "../errors.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
-import { whenThreadFree } from "./budget.ts";
 import { checkWaitOptions, deadlineOf } from "./deadline.ts";
 import { Pending, type WaitRegistry } from "./pending.ts";
 import type { Spinner } from "./spinner.ts";
 import { NO_THREAD, type Operation } from "./source.ts";
-import { setImmediate } from "node:timers";
+import { POLL_TURNS_MS, pollClock, pollTurn } from "./poll.ts";
 
 export { AGAIN } from "../_sys.ts";
 export { checkWaitOptions, deadlineOf } from "./deadline.ts";
@@ -37,6 +36,7 @@ export { Spinner } from "./spinner.ts";
 export { NO_THREAD, type Operation, type Source } from "./source.ts";
 export { fdEngine, fdSource, pollSync, READABLE, WRITABLE } from "./fd.ts";
 export { type BlockingCall, callSource } from "./call.ts";
+export { POLL_IDLE_MS, POLL_MAX_MS } from "./poll.ts";
 
 /**
  * What an operation waits with, besides its options: the handle's spinner and
@@ -50,13 +50,6 @@ export interface WaitContext {
   /** An absolute deadline that overrides `options.timeout`, for a wait that continues another. */
   readonly deadline?: number;
 }
-
-/** How long thread-less polling retries on every event-loop turn before it sleeps. */
-export const POLL_TURNS_MS = 2;
-/** First sleep of thread-less polling; it doubles up to {@link POLL_MAX_MS}. */
-export const POLL_FIRST_MS = 1;
-/** Longest sleep of thread-less polling: the most a polling wait lags. */
-export const POLL_MAX_MS = 10;
 
 /**
  * The async form: one try now, then the wait. Never throws: bad arguments and
@@ -96,7 +89,7 @@ async function waitLoop<T>(
     registry,
     () => timedOutError(op.syscall, op.subject, options!.timeout!),
   );
-  let sleep = POLL_FIRST_MS;
+  let pollingSince: number | undefined;
   try {
     for (;;) {
       if (p.cancelled) throw p.reason;
@@ -105,10 +98,9 @@ async function waitLoop<T>(
       if (parked !== NO_THREAD) {
         got = await parked;
       } else if (performance.now() - start < POLL_TURNS_MS) {
-        got = await pollStep(p, 0);
+        got = await pollTurn(p);
       } else {
-        got = await pollStep(p, sleep);
-        sleep = Math.min(POLL_MAX_MS, sleep * 2);
+        got = await pollClock(op.attempt, p, pollingSince ??= performance.now());
       }
       p.onCancel(undefined);
       // A result the parked call got is delivered even if the wait was cancelled meanwhile.
@@ -125,32 +117,6 @@ async function waitLoop<T>(
   } finally {
     p.dispose();
   }
-}
-
-/**
- * One step of polling without a thread: the next event-loop turn (`ms` 0: the
- * first {@link POLL_TURNS_MS}, since a timer costs ms even at 0 delay), or a
- * sleep of `ms`, which the caller doubles from {@link POLL_FIRST_MS} to
- * {@link POLL_MAX_MS}. It ends early when a thread frees (the wait then
- * parks) or the wait is cancelled.
- */
-function pollStep(p: Pending, ms: number): Promise<typeof AGAIN> {
-  return new Promise((resolve) => {
-    const stops: Array<() => void> = [];
-    const done = () => {
-      for (const stop of stops) stop();
-      resolve(AGAIN);
-    };
-    p.onCancel(done);
-    if (p.cancelled) return;
-    if (ms === 0) {
-      setImmediate(done);
-      return;
-    }
-    stops.push(whenThreadFree(done));
-    const timer = setTimeout(done, ms);
-    stops.push(() => clearTimeout(timer));
-  });
 }
 
 /** The sync form: one try, a spin, then blocking until the result or the deadline. */

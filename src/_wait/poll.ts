@@ -1,0 +1,126 @@
+/**
+ * Polling without a thread, for waits that no source can park (the budget of
+ * parked calls is spent, or nudges are unavailable). A wait first retries on
+ * every event-loop turn for {@link POLL_TURNS_MS} (`setImmediate` costs µs
+ * where a timer costs ms here), then joins the **one** poll clock of the
+ * isolate: a single timer runs every due wait's non-waiting try in one go, at
+ * intervals that double per wait from {@link POLL_FIRST_MS} to
+ * {@link POLL_MAX_MS}, and to {@link POLL_IDLE_MS} once a wait has polled for
+ * {@link POLL_IDLE_AFTER_MS}. A wait leaves the clock as soon as a thread
+ * frees (it then parks) or it is cancelled.
+ *
+ * @module
+ */
+import { AGAIN } from "../_sys.ts";
+import { whenThreadFree } from "./budget.ts";
+import type { Pending } from "./pending.ts";
+import { setImmediate } from "node:timers";
+
+/** How long a wait retries on every event-loop turn before it joins the clock. */
+export const POLL_TURNS_MS = 2;
+/** First interval of the clock for a wait; it doubles up to {@link POLL_MAX_MS}. */
+export const POLL_FIRST_MS = 1;
+/** Longest interval of a wait that started polling recently. */
+export const POLL_MAX_MS = 10;
+/** Polling for longer than this, a wait is tried every {@link POLL_IDLE_MS}. */
+export const POLL_IDLE_AFTER_MS = 1000;
+/** The interval of a wait that has polled for long: the most such a wait lags. */
+export const POLL_IDLE_MS = 50;
+
+/** Resolves on the next event-loop turn, or at once when `p` is cancelled. */
+export function pollTurn(p: Pending): Promise<typeof AGAIN> {
+  return new Promise((resolve) => {
+    const done = () => resolve(AGAIN);
+    p.onCancel(done);
+    if (!p.cancelled) setImmediate(done);
+  });
+}
+
+interface Poller {
+  readonly attempt: () => unknown;
+  readonly since: number;
+  interval: number;
+  due: number;
+  finish(r: unknown, failed?: boolean): void;
+}
+
+const pollers = new Set<Poller>();
+let timer: ReturnType<typeof setTimeout> | undefined;
+let timerDue = Infinity;
+
+/**
+ * Tries `attempt` on the poll clock until it gives a result (resolved), fails
+ * (rejected), a thread frees or `p` is cancelled (both AGAIN). `since` is when
+ * the wait started polling, for its interval.
+ */
+export function pollClock<T>(
+  attempt: () => T | typeof AGAIN,
+  p: Pending,
+  since: number,
+): Promise<T | typeof AGAIN> {
+  return new Promise((resolve, reject) => {
+    const elapsed = performance.now() - since;
+    const interval = elapsed >= POLL_IDLE_AFTER_MS
+      ? POLL_IDLE_MS
+      : Math.min(POLL_MAX_MS, Math.max(POLL_FIRST_MS, elapsed / 2));
+    const poller: Poller = {
+      attempt,
+      since,
+      interval,
+      due: dueAfter(performance.now(), interval),
+      finish(r, failed) {
+        if (!pollers.delete(poller)) return;
+        forget();
+        if (failed) reject(r);
+        else resolve(r as T | typeof AGAIN);
+      },
+    };
+    const forget = whenThreadFree(() => poller.finish(AGAIN));
+    pollers.add(poller);
+    p.onCancel(() => poller.finish(AGAIN));
+    if (pollers.has(poller)) schedule(poller.due);
+  });
+}
+
+/**
+ * The next tick `interval` after `now`, on a grid of that interval: waits with
+ * the same interval share their ticks, so the clock's timer fires once for
+ * all of them.
+ */
+function dueAfter(now: number, interval: number): number {
+  return Math.ceil((now + interval) / interval) * interval;
+}
+
+function schedule(due: number): void {
+  if (due >= timerDue) return;
+  clearTimeout(timer);
+  timerDue = due;
+  timer = setTimeout(tick, Math.max(0, due - performance.now()));
+}
+
+function tick(): void {
+  timerDue = Infinity;
+  const now = performance.now();
+  let next = Infinity;
+  for (const poller of [...pollers]) {
+    if (poller.due <= now) {
+      let r: unknown;
+      try {
+        r = poller.attempt();
+      } catch (e) {
+        poller.finish(e, true);
+        continue;
+      }
+      if (r !== AGAIN) {
+        poller.finish(r);
+        continue;
+      }
+      poller.interval = now - poller.since >= POLL_IDLE_AFTER_MS
+        ? POLL_IDLE_MS
+        : Math.min(POLL_MAX_MS, poller.interval * 2);
+      poller.due = dueAfter(now, poller.interval);
+    }
+    next = Math.min(next, poller.due);
+  }
+  if (next !== Infinity) schedule(next);
+}
