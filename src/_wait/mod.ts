@@ -33,7 +33,7 @@ export { AGAIN } from "../_sys.ts";
 export { checkWaitOptions, deadlineOf } from "./deadline.ts";
 export { Pending, WaitRegistry } from "./pending.ts";
 export { Spinner } from "./spinner.ts";
-export { NO_THREAD, type Operation, type Source } from "./source.ts";
+export { lazySource, NO_THREAD, type Operation, type Source } from "./source.ts";
 export { fdEngine, fdSource, pollSync, READABLE, WRITABLE } from "./fd.ts";
 export { type BlockingCall, callSource } from "./call.ts";
 export { POLL_IDLE_MS, POLL_MAX_MS } from "./poll.ts";

@@ -42,3 +42,15 @@ export interface Operation<T> {
   /** The errno a try that would block gets (EAGAIN unless said), for the try form's error. */
   readonly again?: number;
 }
+
+/**
+ * A source built only when a wait parks or blocks: a try that succeeds at
+ * once (the common case) then allocates none of it.
+ */
+export function lazySource<T>(make: () => Source<T>): Source<T> {
+  let made: Source<T> | undefined;
+  return {
+    park: (p) => (made ??= make()).park(p),
+    block: (deadline) => (made ??= make()).block(deadline),
+  };
+}

@@ -75,27 +75,30 @@ function openOperation<D extends Direction>(path: string, direction: D): Operati
       const fd = openNow();
       return fd === AGAIN ? AGAIN : handleOf(fd, direction);
     },
-    source: callSource({
-      syscall: "open",
-      about: subject,
-      start: () => libc.open_parked(c, flags, 0),
-      run: () => libc.open(c, flags, 0),
-      done: (fd) => handleOf(fd, direction),
-      // Briefly opening the other side without waiting completes the blocked open.
-      interrupt: () => {
-        const other = direction === "read" ? C.O_WRONLY : C.O_RDONLY;
-        const fd = libc.open(c, other | C.O_NONBLOCK | C.O_CLOEXEC, 0);
-        if (fd >= 0) libc.close(fd);
-      },
-      release: (fd) => libc.close(fd),
-      key: `open ${path} ${direction}`,
-      // The parked open failed and its errno is lost: an open without waiting meets the error again.
-      recover: () => {
-        const fd = openNow();
-        if (fd !== AGAIN) libc.close(fd);
-        return AGAIN;
-      },
-    }),
+    // Built when the wait parks or blocks: a try that succeeds needs none.
+    get source() {
+      return callSource({
+        syscall: "open",
+        about: subject,
+        start: () => libc.open_parked(c, flags, 0),
+        run: () => libc.open(c, flags, 0),
+        done: (fd) => handleOf(fd, direction),
+        // Briefly opening the other side without waiting completes the blocked open.
+        interrupt: () => {
+          const other = direction === "read" ? C.O_WRONLY : C.O_RDONLY;
+          const fd = libc.open(c, other | C.O_NONBLOCK | C.O_CLOEXEC, 0);
+          if (fd >= 0) libc.close(fd);
+        },
+        release: (fd) => libc.close(fd),
+        key: `open ${path} ${direction}`,
+        // The parked open failed and its errno is lost: an open without waiting meets the error again.
+        recover: () => {
+          const fd = openNow();
+          if (fd !== AGAIN) libc.close(fd);
+          return AGAIN;
+        },
+      });
+    },
   };
 }
 

@@ -32,6 +32,7 @@ export function waitsOf(handle: FdHandle): WaitRegistry {
 export abstract class FdHandle implements Disposable {
   readonly #fd: number;
   #closed = false;
+  #subject?: ErrorSubject;
 
   /**
    * Takes ownership of `fd` (subclasses check it first).
@@ -45,9 +46,14 @@ export abstract class FdHandle implements Disposable {
   /** What the handle is, in error messages ("reader"). */
   protected abstract get what(): string;
 
-  /** What its errors name: the fd (subclasses may add a path). */
+  /** What its errors name: the fd, and what {@link FdHandle.describe} adds. */
   protected get subject(): ErrorSubject {
-    return { fd: this.#fd };
+    return this.#subject ??= { ...this.describe(), fd: this.#fd };
+  }
+
+  /** More for errors to name than the fd (a POSIX queue's name). */
+  protected describe(): ErrorSubject {
+    return {};
   }
 
   /**

@@ -7,13 +7,14 @@
 import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
-import { AGAIN, attempt, E, errorOf, lastErrno, ok, okValue } from "../_sys.ts";
+import { AGAIN, E, errorOf, failed, lastErrno, ok, okValue } from "../_sys.ts";
 import { closedError } from "../errors.ts";
 import { addressOf, bytesOf, checkBuffer, checkMode, ownBuffer } from "../_check.ts";
 import { type PathLike, pathText } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   callSource,
+  lazySource,
   type Operation,
   Spinner,
   tryNow,
@@ -125,6 +126,7 @@ const MSQID_DS = LAYOUTS.msqid_ds;
 /** Where `mtext` starts in a `msgbuf` (after the `long mtype`). */
 const TEXT = MSGBUF.offsets.mtext;
 const TYPE = MSGBUF.offsets.mtype;
+const ENOMSG = E.ENOMSG;
 
 /** A receive as the engine runs it: which message, into what, and how its result is made. */
 interface Selection {
@@ -179,6 +181,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #sendBuf = new Uint8Array(TEXT + 256);
   #sendView = new DataView(this.#sendBuf.buffer);
   #recvBuf = new Uint8Array(TEXT);
+  #recvView = new DataView(this.#recvBuf.buffer);
   readonly #waits = new WaitRegistry();
   readonly #send: WaitContext = { spinner: new Spinner(), registry: this.#waits };
   readonly #receive: WaitContext = { spinner: new Spinner(), registry: this.#waits };
@@ -396,17 +399,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       }
       return buf;
     };
-    return {
-      syscall: "msgsnd",
-      subject: this.#subject,
-      attempt: () => {
-        const id = this.#idFor("msgsnd");
-        const r = attempt(() => libc.msgsnd(id, buf, size, C.IPC_NOWAIT), "msgsnd", this.#about);
-        if (r !== AGAIN) return;
-        own();
-        return AGAIN;
-      },
-      source: callSource({
+    const source = () =>
+      callSource({
         syscall: "msgsnd",
         about: this.#about,
         start: () => libc.msgsnd_parked(this.id, own(), size, 0),
@@ -416,7 +410,22 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
         get thread() {
           return { syscall: C.SYS_msgsnd, arg: 1, value: addressOf(own()) };
         },
-      }),
+      });
+    return {
+      syscall: "msgsnd",
+      subject: this.#subject,
+      attempt: () => {
+        const id = this.#idFor("msgsnd");
+        // Written out, not through a helper taking a closure: this is the hot path.
+        while (libc.msgsnd(id, buf, size, C.IPC_NOWAIT) < 0) {
+          if (failed("msgsnd", this.#about) === AGAIN) {
+            own();
+            return AGAIN;
+          }
+        }
+        return undefined;
+      },
+      source: lazySource(source),
     };
   }
 
@@ -540,7 +549,10 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     if (options?.noError) flags |= C.MSG_NOERROR;
     // No message exceeds msgmax: a larger maxSize needs no larger buffer.
     const size = Math.min(max, msgmaxAtLeast(max));
-    if (this.#recvBuf.byteLength < TEXT + size) this.#recvBuf = new Uint8Array(TEXT + size);
+    if (this.#recvBuf.byteLength < TEXT + size) {
+      this.#recvBuf = new Uint8Array(TEXT + size);
+      this.#recvView = new DataView(this.#recvBuf.buffer);
+    }
     return { type, flags, max: size };
   }
 
@@ -557,22 +569,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     let own: Uint8Array | undefined;
     const ownBuf = () => own ??= ownBuffer(TEXT + max);
     const syscall = "msgrcv";
-    return {
-      syscall,
-      subject: this.#subject,
-      again: E.ENOMSG,
-      attempt: () => {
-        const id = this.#idFor(syscall);
-        const buf = this.#recvBuf;
-        const n = attempt(
-          () => libc.msgrcv(id, buf, max, type, flags | C.IPC_NOWAIT),
-          syscall,
-          this.#about,
-          E.ENOMSG,
-        );
-        return n === AGAIN ? AGAIN : make(buf, n);
-      },
-      source: callSource({
+    const source = () =>
+      callSource({
         syscall,
         about: this.#about,
         start: () => libc.msgrcv_parked(this.id, ownBuf(), max, type, flags),
@@ -582,12 +580,32 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
         get thread() {
           return { syscall: C.SYS_msgrcv, arg: 1, value: addressOf(ownBuf()) };
         },
-      }),
+      });
+    return {
+      syscall,
+      subject: this.#subject,
+      again: ENOMSG,
+      attempt: () => {
+        const id = this.#idFor(syscall);
+        const buf = this.#recvBuf;
+        for (;;) {
+          const n = libc.msgrcv(id, buf, max, type, flags | C.IPC_NOWAIT);
+          if (n >= 0) return make(buf, n);
+          if (failed(syscall, this.#about, ENOMSG) === AGAIN) return AGAIN;
+        }
+      },
+      source: lazySource(source),
     };
   }
 
+  /** The type of the msgbuf in `buf` (the receive buffer's view is kept: a DataView costs more than the read). */
+  #typeIn(buf: Uint8Array): MessageType {
+    const view = buf === this.#recvBuf ? this.#recvView : new DataView(buf.buffer, buf.byteOffset);
+    return typeOut(view.getBigInt64(TYPE, true));
+  }
+
   #toMessage = (buf: Uint8Array, n: number): Message => ({
-    type: typeOut(new DataView(buf.buffer, buf.byteOffset).getBigInt64(TYPE, true)),
+    type: this.#typeIn(buf),
     data: buf.slice(TEXT, TEXT + n),
   });
 
@@ -595,7 +613,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     return (buf, n) => {
       target.set(buf.subarray(TEXT, TEXT + n));
       return {
-        type: typeOut(new DataView(buf.buffer, buf.byteOffset).getBigInt64(TYPE, true)),
+        type: this.#typeIn(buf),
         size: n,
       };
     };

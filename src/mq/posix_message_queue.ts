@@ -12,7 +12,7 @@
  */
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
-import { AGAIN, attempt, E, ok } from "../_sys.ts";
+import { AGAIN, attempt, E, failed, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
 import { bytesOf, checkBuffer, checkMode } from "../_check.ts";
 import type { Access, SyncWaitOptions, WaitOptions } from "../options.ts";
@@ -292,9 +292,9 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     return `message queue '${this.#name}'`;
   }
 
-  /** What its errors name: the queue's name, and its descriptor. */
-  protected override get subject(): ErrorSubject {
-    return { path: this.#name, fd: super.subject.fd };
+  /** What its errors name besides its descriptor: the queue's name. */
+  protected override describe(): ErrorSubject {
+    return { path: this.#name };
   }
 
   /**
@@ -383,12 +383,11 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
       subject: this.subject,
       attempt: () => {
         const fd = this.fdFor(syscall);
-        const r = attempt(
-          () => libc.mq_send(fd, bytes, bytes.byteLength, prio),
-          syscall,
-          this.subject,
-        );
-        return r === AGAIN ? AGAIN : undefined;
+        // Written out, not through a helper taking a closure: this is the hot path.
+        while (libc.mq_send(fd, bytes, bytes.byteLength, prio) < 0) {
+          if (failed(syscall, this.subject) === AGAIN) return AGAIN;
+        }
+        return undefined;
       },
       source: this.#writable ??= fdSource(this.fdFor(syscall), WRITABLE),
     };
@@ -513,12 +512,11 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
       subject: this.subject,
       attempt: () => {
         const fd = this.fdFor(syscall);
-        const n = attempt(
-          () => libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes),
-          syscall,
-          this.subject,
-        );
-        return n === AGAIN ? AGAIN : make(n);
+        for (;;) {
+          const n = libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes);
+          if (n >= 0) return make(n);
+          if (failed(syscall, this.subject) === AGAIN) return AGAIN;
+        }
       },
       source: this.#readable ??= fdSource(this.fdFor(syscall), READABLE),
     };
