@@ -37,6 +37,7 @@ export { lazySource, NO_THREAD, type Operation, type Source } from "./source.ts"
 export { fdEngine, fdSource, pollSync, READABLE, WRITABLE } from "./fd.ts";
 export { type BlockingCall, callSource } from "./call.ts";
 export { POLL_IDLE_MS, POLL_MAX_MS } from "./poll.ts";
+export { interruptAt } from "./nudge.ts";
 
 /**
  * What an operation waits with, besides its options: the handle's spinner and
@@ -126,6 +127,11 @@ export function waitSync<T>(
   { spinner, deadline }: WaitContext = {},
 ): T {
   checkWaitOptions(options);
+  if (spinner?.blocksFirst()) {
+    // The peer shares this CPU: blocking switches to it, as a yield would, in one call.
+    const r = blockOn(op, deadline ??= deadlineOf(options));
+    if (r !== AGAIN) return r;
+  }
   let r = spinner === undefined ? op.attempt() : spinner.first(op.attempt);
   if (r !== AGAIN) return r;
   const start = performance.now();
@@ -135,11 +141,16 @@ export function waitSync<T>(
     if (performance.now() >= deadline) {
       throw timedOutError(op.syscall, op.subject, options!.timeout!);
     }
-    r = op.source.block(deadline);
+    r = blockOn(op, deadline);
     if (r === AGAIN) r = op.attempt();
   }
   spinner?.learn(performance.now() - start);
   return r;
+}
+
+/** Blocks this thread in the operation itself where it can, else until its source is ready. */
+function blockOn<T>(op: Operation<T>, deadline: number): T | typeof AGAIN {
+  return op.block !== undefined ? op.block(deadline) : op.source.block(deadline);
 }
 
 /** The try form: one try; `Deno.errors.WouldBlock` (with the call's errno) when it would have to wait. */

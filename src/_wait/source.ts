@@ -41,6 +41,13 @@ export interface Operation<T> {
   readonly source: Source<T>;
   /** The errno a try that would block gets (EAGAIN unless said), for the try form's error. */
   readonly again?: number;
+  /**
+   * The operation done by blocking this thread until it completes or
+   * `deadline` passes (a read on a blocking description of the same pipe):
+   * the sync form uses it instead of `source.block`, which only waits for
+   * readiness, so that one system call does both. AGAIN: try again.
+   */
+  block?(deadline: number): T | typeof AGAIN;
 }
 
 /**

@@ -13,9 +13,12 @@ import { AGAIN } from "../_sys.ts";
 export class Spinner {
   #budgetMs = 0.02;
   #yieldFirst = false;
+  #switching = false;
   #firstTries = 0;
   static readonly MIN_MS = 0.005;
   static readonly MAX_MS = 0.1;
+  /** A yield that took longer than this gave the CPU to another task on this CPU. */
+  static readonly SWITCH_MS = 0.002;
 
   /**
    * The first try of a wait. When recent first tries found nothing (the peer
@@ -27,12 +30,25 @@ export class Spinner {
    */
   first<T>(attempt: () => T | typeof AGAIN): T | typeof AGAIN {
     if (this.#yieldFirst && (++this.#firstTries & 15) !== 0) {
+      const start = performance.now();
       libc.sched_yield();
+      this.#switching = performance.now() - start > Spinner.SWITCH_MS;
       return attempt();
     }
     const r = attempt();
     this.#yieldFirst = r === AGAIN;
     return r;
+  }
+
+  /**
+   * Whether a sync wait should block at once, skipping its first try and the
+   * spin: recent first tries found nothing, and yields gave the CPU to another
+   * task, so the peer shares this CPU. Blocking then switches to it as the
+   * yield did, in one system call instead of two (the yield, then the try).
+   * Every 16th wait takes the yield path instead, to find out again.
+   */
+  blocksFirst(): boolean {
+    return this.#yieldFirst && this.#switching && (++this.#firstTries & 15) !== 0;
   }
 
   /**

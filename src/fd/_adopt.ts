@@ -11,7 +11,7 @@
  */
 import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
-import { C } from "../../ffi/platform.ts";
+import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
 import type { Direction } from "../options.ts";
 
@@ -67,4 +67,24 @@ export function reopenPipe(fd: number, flags: number, nonBlocking: boolean): num
     return -1;
   }
   return own;
+}
+
+/**
+ * A blocking description of what `fd` is open on, for a pipe, FIFO or POSIX
+ * queue (whose descriptors are files of the mqueue file system), close-on-exec;
+ * -1 for anything else, or when /proc cannot be read.
+ */
+export function reopenBlocking(fd: number): number {
+  const flags = libc.fcntl(fd, C.F_GETFL, 0);
+  if (flags < 0) return -1;
+  if (isPipe(fd)) return reopenPipe(fd, flags, false);
+  if (!isMessageQueue(fd)) return -1;
+  return libc.open(cString(`/proc/self/fd/${fd}`), (flags & 3) | C.O_CLOEXEC, 0);
+}
+
+const MQ_ATTR = LAYOUTS.mq_attr;
+
+/** Whether `fd` is a POSIX message queue (`mq_getattr` works on nothing else). */
+function isMessageQueue(fd: number): boolean {
+  return libc.mq_getattr(fd, new Uint8Array(MQ_ATTR.size)) === 0;
 }

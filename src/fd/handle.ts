@@ -6,6 +6,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { closedError, type ErrorSubject } from "../errors.ts";
 import { WaitRegistry } from "../_wait/mod.ts";
+import { reopenBlocking } from "./_adopt.ts";
 
 const registries = new WeakMap<FdHandle, WaitRegistry>();
 
@@ -33,6 +34,7 @@ export abstract class FdHandle implements Disposable {
   readonly #fd: number;
   #closed = false;
   #subject?: ErrorSubject;
+  #blocking?: number;
 
   /**
    * Takes ownership of `fd` (subclasses check it first).
@@ -102,6 +104,18 @@ export abstract class FdHandle implements Disposable {
   }
 
   /**
+   * A blocking description of the same pipe, FIFO or queue (reopened through
+   * `/proc/self/fd`, close-on-exec), for sync forms that block in the call
+   * itself; -1 when there is none to be had. Opened on first use, closed with
+   * the handle.
+   *
+   * @returns the blocking descriptor, or -1
+   */
+  protected blockingFd(): number {
+    return this.#blocking ??= reopenBlocking(this.fdFor("open"));
+  }
+
+  /**
    * Closes the descriptor; pending waits on it reject with `BadResource`
    * (`EBADF`), each with an error of its own. Closing twice does nothing.
    * Errors of `close(2)` are not reported: the descriptor is released
@@ -126,6 +140,7 @@ export abstract class FdHandle implements Disposable {
     waitsOf(this).cancelAll((syscall) => closedError(this.what, syscall, this.subject));
     // close(2) releases the fd even when it reports EINTR or EIO; nothing to retry.
     libc.close(this.#fd);
+    if (this.#blocking !== undefined && this.#blocking >= 0) libc.close(this.#blocking);
   }
 
   /**

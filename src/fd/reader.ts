@@ -10,7 +10,9 @@ import { checkBuffer } from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   fdSource,
+  interruptAt,
   type Operation,
+  pollSync,
   READABLE,
   Spinner,
   tryNow,
@@ -22,6 +24,7 @@ import { adoptFd } from "./_adopt.ts";
 import { FdHandle, waitsOf } from "./handle.ts";
 
 const STREAM_CHUNK = 64 * 1024;
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * A readable file descriptor: the reading end of a {@link pipe} or a FIFO, or
@@ -42,7 +45,14 @@ const STREAM_CHUNK = 64 * 1024;
  */
 export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<ArrayBuffer>> {
   readonly #context: WaitContext;
-  #source?: ReturnType<typeof fdSource>;
+  readonly #source: ReturnType<typeof fdSource>;
+  /**
+   * The buffer of the sync or try read in progress: those end before any
+   * other code runs, so one operation object serves them all, and the hot
+   * path allocates nothing.
+   */
+  #buf: Uint8Array = NO_BYTES;
+  readonly #syncOp: Operation<number | null>;
   #readable?: ReadableStream<Uint8Array<ArrayBuffer>>;
 
   /**
@@ -71,6 +81,14 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
     adoptFd(fd, "read", "FdReader");
     super(fd);
     this.#context = { spinner: new Spinner(), registry: waitsOf(this) };
+    this.#source = fdSource(fd, READABLE);
+    this.#syncOp = {
+      syscall: "read",
+      subject: this.subject,
+      attempt: () => this.#attempt(this.#buf),
+      source: this.#source,
+      block: (deadline) => this.#blockingRead(this.#buf, deadline),
+    };
   }
 
   /** What the handle is, in error messages. */
@@ -80,6 +98,8 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
 
   #attempt(buf: Uint8Array): number | null | typeof AGAIN {
     const fd = this.fdFor("read");
+    // An empty read returns 0 at once (on an open reader), as read(2) does.
+    if (buf.byteLength === 0) return 0;
     const len = Math.min(buf.byteLength, MAX_IO);
     for (;;) {
       const n = libc.read(fd, buf, len);
@@ -89,16 +109,33 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
     }
   }
 
-  /** The read of `buf` as an operation of the waiting engine. */
+  /** An async read of `buf` as an operation of the engine: its own, as others may start meanwhile. */
   #op(buf: Uint8Array): Operation<number | null> {
     checkBuffer(buf);
     return {
       syscall: "read",
       subject: this.subject,
-      // An empty read returns 0 at once (on an open reader), as read(2) does.
-      attempt: buf.byteLength === 0 ? () => (this.fdFor("read"), 0) : () => this.#attempt(buf),
-      source: this.#source ??= fdSource(this.fdFor("read"), READABLE),
+      attempt: () => this.#attempt(buf),
+      source: this.#source,
     };
+  }
+
+  /**
+   * The sync form's wait: a read on a blocking description of the same pipe,
+   * which waits and reads in one call (interrupted at the deadline); `poll(2)`
+   * where there is none.
+   */
+  #blockingRead(buf: Uint8Array, deadline: number): number | null | typeof AGAIN {
+    const fd = this.blockingFd();
+    if (fd < 0) return pollSync(this.fdFor("read"), READABLE, deadline);
+    const len = Math.min(buf.byteLength, MAX_IO);
+    const n = deadline === Infinity
+      ? libc.read(fd, buf, len)
+      : interruptAt(deadline, () => libc.read(fd, buf, len));
+    if (n > 0) return n;
+    if (n === 0) return null;
+    failed("read", this.subject); // throws unless interrupted (the deadline)
+    return AGAIN;
   }
 
   /**
@@ -160,7 +197,13 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * ```
    */
   readSync(buf: Uint8Array, options?: SyncWaitOptions): number | null {
-    return waitSync(this.#op(buf), options, this.#context);
+    checkBuffer(buf);
+    this.#buf = buf;
+    try {
+      return waitSync(this.#syncOp, options, this.#context);
+    } finally {
+      this.#buf = NO_BYTES;
+    }
   }
 
   /**
@@ -187,7 +230,13 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * ```
    */
   tryRead(buf: Uint8Array): number | null {
-    return tryNow(this.#op(buf));
+    checkBuffer(buf);
+    this.#buf = buf;
+    try {
+      return tryNow(this.#syncOp);
+    } finally {
+      this.#buf = NO_BYTES;
+    }
   }
 
   /**

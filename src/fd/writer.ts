@@ -21,6 +21,8 @@ import {
 import { adoptFd } from "./_adopt.ts";
 import { FdHandle, waitsOf } from "./handle.ts";
 
+const NO_BYTES = new Uint8Array(0);
+
 /** Bytes to write: a Uint8Array, or a string written as UTF-8. */
 export type WriteData = Uint8Array | string;
 
@@ -44,7 +46,15 @@ export type WriteData = Uint8Array | string;
  */
 export class FdWriter extends FdHandle {
   readonly #context: WaitContext;
-  #source?: ReturnType<typeof fdSource>;
+  readonly #source: ReturnType<typeof fdSource>;
+  /**
+   * The bytes and progress of the sync or try write in progress: those end
+   * before any other code runs, so one operation object serves them all, and
+   * the hot path allocates nothing.
+   */
+  #bytes: Uint8Array = NO_BYTES;
+  readonly #progress = { written: 0 };
+  readonly #syncOp: Operation<number>;
   #writable?: WritableStream<Uint8Array>;
 
   /**
@@ -73,6 +83,13 @@ export class FdWriter extends FdHandle {
     adoptFd(fd, "write", "FdWriter");
     super(fd);
     this.#context = { spinner: new Spinner(), registry: waitsOf(this) };
+    this.#source = fdSource(fd, WRITABLE);
+    this.#syncOp = {
+      syscall: "write",
+      subject: this.subject,
+      attempt: () => this.#writeSome(this.#bytes, this.#progress),
+      source: this.#source,
+    };
   }
 
   /** What the handle is, in error messages. */
@@ -89,19 +106,35 @@ export class FdWriter extends FdHandle {
     return {
       syscall: "write",
       subject: this.subject,
-      attempt: () => {
-        const fd = this.fdFor("write");
-        while (progress.written < bytes.byteLength) {
-          const from = progress.written;
-          const len = Math.min(bytes.byteLength - from, MAX_IO);
-          const n = libc.write(fd, from === 0 ? bytes : bytes.subarray(from), len);
-          if (n >= 0) progress.written += n;
-          else if (failed("write", this.subject) === AGAIN) return AGAIN;
-        }
-        return progress.written;
-      },
-      source: this.#source ??= fdSource(this.fdFor("write"), WRITABLE),
+      attempt: () => this.#writeSome(bytes, progress),
+      source: this.#source,
     };
+  }
+
+  /** Writes from `bytes[progress.written]` while the fd takes bytes: all written, or AGAIN. */
+  #writeSome(bytes: Uint8Array, progress: { written: number }): number | typeof AGAIN {
+    const fd = this.fdFor("write");
+    while (progress.written < bytes.byteLength) {
+      const from = progress.written;
+      const len = Math.min(bytes.byteLength - from, MAX_IO);
+      const n = libc.write(fd, from === 0 ? bytes : bytes.subarray(from), len);
+      if (n >= 0) progress.written += n;
+      else if (failed("write", this.subject) === AGAIN) return AGAIN;
+    }
+    return progress.written;
+  }
+
+  /** Runs a sync or try form on the shared operation, writing `bytes`. */
+  #shared<T>(bytes: Uint8Array, run: (op: Operation<number>) => T): T {
+    this.#bytes = bytes;
+    this.#progress.written = 0;
+    try {
+      return run(this.#syncOp);
+    } catch (e) {
+      throw withProgress(e, this.#progress.written);
+    } finally {
+      this.#bytes = NO_BYTES;
+    }
   }
 
   /**
@@ -175,11 +208,14 @@ export class FdWriter extends FdHandle {
    * ```
    */
   writeSync(data: WriteData, options?: SyncWaitOptions): number {
-    const progress = { written: 0 };
+    this.#bytes = bytesOf(data);
+    this.#progress.written = 0;
     try {
-      return waitSync(this.#op(bytesOf(data), progress), options, this.#context);
+      return waitSync(this.#syncOp, options, this.#context);
     } catch (e) {
-      throw withProgress(e, progress.written);
+      throw withProgress(e, this.#progress.written);
+    } finally {
+      this.#bytes = NO_BYTES;
     }
   }
 
@@ -204,13 +240,13 @@ export class FdWriter extends FdHandle {
    * ```
    */
   tryWrite(data: WriteData): number {
-    const bytes = bytesOf(data);
-    const progress = { written: 0 };
-    const op = this.#op(bytes, progress);
-    // As write(2) does: whatever went, or WouldBlock when not one byte could.
-    return tryNow({
-      ...op,
-      attempt: () => op.attempt() === AGAIN && progress.written === 0 ? AGAIN : progress.written,
+    return this.#shared(bytesOf(data), (op) => {
+      // As write(2) does: whatever went, or WouldBlock when not one byte could.
+      const written = this.#progress;
+      return tryNow({
+        ...op,
+        attempt: () => op.attempt() === AGAIN && written.written === 0 ? AGAIN : written.written,
+      });
     });
   }
 

@@ -19,7 +19,9 @@ import type { Access, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   checkWaitOptions,
   fdSource,
+  interruptAt,
   type Operation,
+  pollSync,
   READABLE,
   Spinner,
   tryNow,
@@ -519,6 +521,16 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
         }
       },
       source: this.#readable ??= fdSource(this.fdFor(syscall), READABLE),
+      block: (deadline) => {
+        // A receive on a blocking description waits and receives in one call.
+        const fd = this.blockingFd();
+        if (fd < 0) return pollSync(this.fdFor(syscall), READABLE, deadline);
+        const receive = () => libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes);
+        const n = deadline === Infinity ? receive() : interruptAt(deadline, receive);
+        if (n >= 0) return make(n);
+        failed(syscall, this.subject); // throws unless interrupted (the deadline)
+        return AGAIN;
+      },
     };
   }
 
