@@ -7,7 +7,7 @@
  * system call (/proc/self/task/<tid>/syscall).
  */
 import assert from "node:assert/strict";
-import { type Message, MessageQueue, spawn, type SystemError } from "../mod.ts";
+import { type Message, MessageQueue, pipe, spawn, type SystemError } from "../mod.ts";
 import { C } from "../ffi/platform.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import { useNudges } from "../src/_wait/nudge.ts";
@@ -289,6 +289,18 @@ Deno.test("the budget of parked calls", async (t) => {
       }
     },
   );
+});
+
+Deno.test("a process started with the nudge signal blocked polls instead, and still times out", async () => {
+  const out = pipe();
+  const child = spawn(new URL("./fixtures/wait_call_blocked.ts", import.meta.url), {
+    blockSignals: [C.SIGRTMAX],
+    fds: { 1: out.writer },
+  });
+  out.writer.close();
+  const text = await within(new Response(out.reader.readable).text(), "the child's report");
+  assert.ok((await within(child.status, "child")).success);
+  assert.deepEqual(JSON.parse(text), { held: 0, outcome: "TimedOut" });
 });
 
 Deno.test("timeouts of any size, sync and async", async (t) => {

@@ -29,6 +29,7 @@ import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { ok, okPointer } from "../_sys.ts";
+import { procText } from "../_proc.ts";
 
 /** Cancels calls parked on pool threads. */
 export const NUDGE_SIGNAL: number = C.SIGRTMAX;
@@ -69,12 +70,23 @@ let nudgesOff = false;
 
 /** Whether parked calls can be cancelled by a nudge here (checked once per isolate). */
 export function canNudge(): boolean {
-  return !nudgesOff && (nudgeReady ??= threadsReadable() && install(NUDGE_SIGNAL, true));
+  return !nudgesOff &&
+    (nudgeReady ??= threadsReadable() && !blockedHere(NUDGE_SIGNAL) && install(NUDGE_SIGNAL, true));
 }
 
 /** Turns nudges off, as where /proc/self/task cannot be read: calls without an fd then poll (for tests). */
 export function useNudges(on: boolean): void {
   nudgesOff = !on;
+}
+
+/**
+ * Whether `signal` is blocked in this thread: a parent may start us with
+ * signals blocked (spawn's `blockSignals`), and Deno's pool threads inherit
+ * that mask, so a nudge would never arrive.
+ */
+function blockedHere(signal: number): boolean {
+  const m = /^SigBlk:\s*([0-9a-f]+)$/m.exec(procText("/proc/thread-self/status") ?? "");
+  return m !== null && ((BigInt(`0x${m[1]}`) >> BigInt(signal - 1)) & 1n) === 1n;
 }
 
 function threadsReadable(): boolean {
@@ -145,9 +157,10 @@ const armedView = new DataView(armed.buffer);
 /** The timer that signals this thread (one per isolate: each runs on a thread of its own). */
 function alarmTimerOf(): Deno.PointerValue {
   if (alarmTimer !== undefined) return alarmTimer;
-  if (!install(ALARM_SIGNAL, false)) {
+  if (!install(ALARM_SIGNAL, false) || blockedHere(ALARM_SIGNAL)) {
     throw new Deno.errors.NotSupported(
-      `signal ${ALARM_SIGNAL} (SIGRTMAX-1) has a handler of another owner: sync timeouts of calls without an fd need it`,
+      `signal ${ALARM_SIGNAL} (SIGRTMAX-1) has a handler of another owner or is blocked: ` +
+        "timeouts of sync calls without an fd (msgrcv, msgsnd, a FIFO's open) need it",
     );
   }
   const ev = LAYOUTS.sigevent.encode({
@@ -166,10 +179,11 @@ function setTimer(ms: number): void {
   const sec = Math.floor(ms / 1000);
   const nsec = Math.max(1, Math.round((ms - sec * 1000) * 1e6));
   const { it_interval, it_value } = ITIMER.offsets;
-  armedView.setBigInt64(it_interval, 0n, true);
-  armedView.setBigInt64(it_interval + 8, BigInt(ALARM_REPEAT_MS * 1e6), true);
-  armedView.setBigInt64(it_value, BigInt(sec), true);
-  armedView.setBigInt64(it_value + 8, BigInt(Math.min(nsec, 999_999_999)), true);
+  const { tv_sec, tv_nsec } = LAYOUTS.timespec.offsets;
+  armedView.setBigInt64(it_interval + tv_sec, 0n, true);
+  armedView.setBigInt64(it_interval + tv_nsec, BigInt(ALARM_REPEAT_MS * 1e6), true);
+  armedView.setBigInt64(it_value + tv_sec, BigInt(sec), true);
+  armedView.setBigInt64(it_value + tv_nsec, BigInt(Math.min(nsec, 999_999_999)), true);
 }
 
 /**
