@@ -9,11 +9,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, MessageQueue, spawn } from "../mod.ts";
-import { readProcFile, TestScope, within } from "./_helpers.ts";
+import { type Fixture, procSysInt, sysvQueue, TestScope, until, within } from "./_kernel.ts";
 import { HEADER, RECORD, STOP_TYPE } from "./fixtures/msg_queue_load.ts";
 
-const LOAD = new URL("./fixtures/msg_queue_load.ts", import.meta.url);
 const PRODUCERS = 4;
 const CONSUMERS = 4;
 const PER_PRODUCER = 20_000;
@@ -23,22 +21,6 @@ const MAX_MESSAGE = 1024;
 const VICTIM = 0;
 const KILL_AFTER = 2_000;
 const GUARD_MS = 240_000;
-
-const sys = Deno.dlopen("libc.so.6", {
-  msgctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
-}).symbols;
-const IPC_RMID = 0;
-
-function liveQueueIds(): Set<number> {
-  const ids = new Set<number>();
-  for (const line of readProcFile("/proc/sysvipc/msg").split("\n").slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length >= 2) ids.add(Number(f[1]));
-  }
-  return ids;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Outcome {
   /** How often each message was reported, by producer then sequence number. */
@@ -50,102 +32,93 @@ interface Outcome {
 }
 
 async function run(killOne: boolean): Promise<Outcome> {
-  const q = MessageQueue.open("private");
-  try {
-    await using s = new TestScope();
-    const seed = crypto.getRandomValues(new Uint32Array(1))[0];
-    const { maxBytes } = q.stat();
-    const msgmax = Number(readProcFile("/proc/sys/kernel/msgmax").trim());
-    // Several of the largest messages fit at once, so every producer makes progress.
-    const cap = Math.min(MAX_MESSAGE, msgmax, Math.floor(maxBytes / 8));
-    assert.ok(cap > HEADER + 1, `queue too small: ${maxBytes} bytes`);
+  await using s = new TestScope();
+  const q = s.messageQueue("private");
+  const seed = crypto.getRandomValues(new Uint32Array(1))[0];
+  const { maxBytes } = q.stat();
+  const msgmax = procSysInt("kernel/msgmax");
+  // Several of the largest messages fit at once, so every producer makes progress.
+  const cap = Math.min(MAX_MESSAGE, msgmax, Math.floor(maxBytes / 8));
+  assert.ok(cap > HEADER + 1, `queue too small: ${maxBytes} bytes`);
 
-    const reports = s.pipe();
-    const consumers: ChildProcess[] = [];
-    for (let c = 0; c < CONSUMERS; c++) {
-      const form = c % 2 === 0 ? "sync" : "async";
-      const select = c < CONSUMERS / 2 ? "fifo" : "priority";
-      consumers.push(s.child(spawn(LOAD, {
-        args: ["consumer", `${c}`, `${q.id}`, `${cap}`, `${seed}`, form, select],
-        fds: { 3: reports.writer },
-      })));
-    }
-    reports.writer.close();
-    const producers: ChildProcess[] = [];
-    for (let p = 0; p < PRODUCERS; p++) {
-      const form = p % 2 === 0 ? "async" : "sync";
-      producers.push(s.child(spawn(LOAD, {
-        args: ["producer", `${p}`, `${q.id}`, `${PER_PRODUCER}`, `${cap}`, `${seed}`, form],
-      })));
-    }
+  const reports = s.pipe();
+  const consumers: Fixture[] = [];
+  for (let c = 0; c < CONSUMERS; c++) {
+    const form = c % 2 === 0 ? "sync" : "async";
+    const select = c < CONSUMERS / 2 ? "fifo" : "priority";
+    consumers.push(s.fixture("msg_queue_load.ts", {
+      args: ["consumer", `${c}`, `${q.id}`, `${cap}`, `${seed}`, form, select],
+      fds: { 3: reports.writer },
+    }));
+  }
+  reports.writer.close();
+  const producers: Fixture[] = [];
+  for (let p = 0; p < PRODUCERS; p++) {
+    const form = p % 2 === 0 ? "async" : "sync";
+    producers.push(s.fixture("msg_queue_load.ts", {
+      args: ["producer", `${p}`, `${q.id}`, `${PER_PRODUCER}`, `${cap}`, `${seed}`, form],
+    }));
+  }
 
-    const outcome: Outcome = {
-      seen: Array.from({ length: PRODUCERS }, () => new Uint8Array(PER_PRODUCER)),
-      corrupt: [],
-      perConsumer: new Array(CONSUMERS).fill(0),
-    };
-    let killed = false;
-    const collect = async () => {
-      const buf = new Uint8Array(64 * 1024);
-      const view = new DataView(buf.buffer);
-      let have = 0;
-      for (;;) {
-        const n = await reports.reader.read(buf.subarray(have));
-        if (n === null) break;
-        have += n;
-        const whole = have - have % RECORD;
-        for (let at = 0; at < whole; at += RECORD) {
-          const consumer = view.getUint8(at);
-          const ok = view.getUint8(at + 1) === 1;
-          const producer = view.getUint16(at + 2, true);
-          const seq = view.getUint32(at + 4, true);
-          outcome.perConsumer[consumer]++;
-          if (!ok || producer >= PRODUCERS || seq >= PER_PRODUCER) {
-            outcome.corrupt.push(`consumer ${consumer}: producer ${producer} seq ${seq}`);
-          } else {
-            outcome.seen[producer][seq]++;
-          }
-        }
-        buf.copyWithin(0, whole, have);
-        have -= whole;
-        if (killOne && !killed && outcome.perConsumer[VICTIM] >= KILL_AFTER) {
-          consumers[VICTIM].kill("SIGKILL");
-          killed = true;
+  const outcome: Outcome = {
+    seen: Array.from({ length: PRODUCERS }, () => new Uint8Array(PER_PRODUCER)),
+    corrupt: [],
+    perConsumer: new Array(CONSUMERS).fill(0),
+  };
+  let killed = false;
+  const collect = async () => {
+    const buf = new Uint8Array(64 * 1024);
+    const view = new DataView(buf.buffer);
+    let have = 0;
+    for (;;) {
+      const n = await reports.reader.read(buf.subarray(have));
+      if (n === null) break;
+      have += n;
+      const whole = have - have % RECORD;
+      for (let at = 0; at < whole; at += RECORD) {
+        const consumer = view.getUint8(at);
+        const ok = view.getUint8(at + 1) === 1;
+        const producer = view.getUint16(at + 2, true);
+        const seq = view.getUint32(at + 4, true);
+        outcome.perConsumer[consumer]++;
+        if (!ok || producer >= PRODUCERS || seq >= PER_PRODUCER) {
+          outcome.corrupt.push(`consumer ${consumer}: producer ${producer} seq ${seq}`);
+        } else {
+          outcome.seen[producer][seq]++;
         }
       }
-      assert.equal(have, 0, "a partial record");
-    };
-    const collecting = collect();
-    collecting.catch(() => {}); // awaited below; a failure meanwhile must not be "unhandled"
+      buf.copyWithin(0, whole, have);
+      have -= whole;
+      if (killOne && !killed && outcome.perConsumer[VICTIM] >= KILL_AFTER) {
+        consumers[VICTIM].child.kill("SIGKILL");
+        killed = true;
+      }
+    }
+    assert.equal(have, 0, "a partial record");
+  };
+  const collecting = collect();
+  collecting.catch(() => {}); // awaited below; a failure meanwhile must not be "unhandled"
 
+  // Any failure below shows the stderr of every child.
+  await s.check(async () => {
     for (const p of producers) {
-      const status = await within(p.status, `producer ${p.pid}`, GUARD_MS);
-      assert.equal(status.code, 0, `producer ${p.pid} failed`);
+      const status = await within(p.child.status, p.label, GUARD_MS);
+      assert.equal(status.code, 0, `${p.label} failed`);
     }
     assert.equal(killed, killOne, "the victim was killed while the producers ran");
     // Every message is taken (maybe not yet reported): now each live consumer gets a stop.
-    await within(
-      (async () => {
-        while (q.stat().messages > 0) await sleep(5);
-      })(),
-      "the queue to drain",
-      GUARD_MS,
-    );
+    await until(() => sysvQueue(q.id).messages === 0, "the queue to drain", GUARD_MS);
     const live = consumers.filter((_, c) => !(killOne && c === VICTIM));
     for (const _ of live) q.sendSync(new Uint8Array(0), { type: STOP_TYPE });
     for (const [c, child] of consumers.entries()) {
-      const status = await within(child.status, `consumer ${child.pid}`, GUARD_MS);
+      const status = await within(child.child.status, child.label, GUARD_MS);
       if (killOne && c === VICTIM) outcome.victimStatus = status;
       else assert.equal(status.code, 0, `consumer ${c} failed`);
     }
     await within(collecting, "the reports to end", GUARD_MS);
-    assert.equal(q.stat().messages, 0);
-    return outcome;
-  } finally {
-    const id = q.id;
-    sys.msgctl(id, IPC_RMID, null);
-    assert.ok(!liveQueueIds().has(id), `queue ${id} left behind`);
-  }
+    assert.equal(sysvQueue(q.id).messages, 0);
+  });
+  return outcome;
 }
 
 /** The messages reported more than once and the ones never reported. */

@@ -1,172 +1,82 @@
 import assert from "node:assert/strict";
+import { type FdReader, IpcError, type Message, MessageQueue } from "../mod.ts";
 import {
-  type ChildProcess,
-  type FdReader,
-  IpcError,
-  type Message,
-  MessageQueue,
-  type MessageQueueOpenOptions,
-  spawn,
-} from "../mod.ts";
-import { readAll, readProcFile, readUntil, TestScope, within } from "./_helpers.ts";
+  blockedIn,
+  CAP_SYS_RESOURCE,
+  type Fixture,
+  hasCapability,
+  procSysInt,
+  readAll,
+  readUntil,
+  systemError,
+  sysvQueue,
+  sysvQueues,
+  TestScope,
+  threadsBlockedIn,
+  until,
+  within,
+} from "./_kernel.ts";
+import { CALL_BUDGET } from "../src/_wait/budget.ts";
 
-const PEER = new URL("./fixtures/msg_queue_peer.ts", import.meta.url);
 const decoder = new TextDecoder();
 const text = (m: Message) => decoder.decode(m.data);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ------------------------------------------------------------------ helpers
 
-// The test's own msgctl: cleanup must not rely on the code under test.
-const sys = Deno.dlopen("libc.so.6", {
-  msgctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
-}).symbols;
-const IPC_RMID = 0;
-
-/** A row of /proc/sysvipc/msg: what `ipcs -q` shows. */
-interface ProcQueue {
-  key: number;
-  id: number;
-  mode: number;
-  bytes: number;
-  messages: number;
-  lastSendPid: number;
-  lastReceivePid: number;
-  uid: number;
-  gid: number;
-}
-
-/** Every System V queue of the system, by id, as the kernel lists them. */
-function procQueues(): Map<number, ProcQueue> {
-  const queues = new Map<number, ProcQueue>();
-  for (const line of readProcFile("/proc/sysvipc/msg").split("\n").slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 11) continue;
-    const [key, id, perms, cbytes, qnum, lspid, lrpid, uid, gid] = f;
-    queues.set(Number(id), {
-      key: Number(key),
-      id: Number(id),
-      mode: parseInt(perms, 8) & 0o777,
-      bytes: Number(cbytes),
-      messages: Number(qnum),
-      lastSendPid: Number(lspid),
-      lastReceivePid: Number(lrpid),
-      uid: Number(uid),
-      gid: Number(gid),
-    });
-  }
-  return queues;
-}
-
-function procQueue(id: number): ProcQueue {
-  const q = procQueues().get(id);
-  assert.ok(q !== undefined, `queue ${id} is not in /proc/sysvipc/msg`);
-  return q;
-}
+// Every queue a test makes is opened through a TestScope (`messageQueue()`):
+// removed at its end even when it fails, with the tests' own msgctl, and then
+// checked gone from /proc/sysvipc/msg.
 
 /** A key (as msgget takes it, signed 32-bit) that no queue has now. */
 function unusedKey(): number {
-  const keys = new Set([...procQueues().values()].map((q) => q.key));
+  const keys = new Set([...sysvQueues().values()].map((q) => q.key));
   for (;;) {
     const key = crypto.getRandomValues(new Int32Array(1))[0];
     if (key !== 0 && !keys.has(key)) return key;
   }
 }
 
-/**
- * The queues a test makes, removed at its end even when it fails, with the
- * test's own msgctl; then none of them may be left in /proc/sysvipc/msg.
- * Identities, not counts: other test files may make queues meanwhile.
- */
-class Queues implements Disposable {
-  #ids = new Set<number>();
-
-  open(key: number | "private" = "private", options?: MessageQueueOpenOptions): MessageQueue {
-    return this.track(MessageQueue.open(key, options));
-  }
-
-  track<T extends { id: number }>(q: T): T {
-    this.#ids.add(q.id);
-    return q;
-  }
-
-  [Symbol.dispose](): void {
-    for (const id of this.#ids) sys.msgctl(id, IPC_RMID, null);
-    const live = procQueues();
-    const left = [...this.#ids].filter((id) => live.has(id));
-    if (left.length > 0) throw new Error(`queues left behind: ${left.join(", ")}`);
-  }
-}
-
-/** Checks that `e` is an error of `Class` with the system-call details of the error model. */
-function systemError(
-  Class: new (...args: never[]) => Error,
-  code: string | string[],
-  syscall: string,
-  names?: string,
-): (e: unknown) => boolean {
-  return (e: unknown) => {
-    assert.ok(e instanceof Class, `expected ${Class.name}, got ${e}`);
-    const info = e as IpcError;
-    if (Array.isArray(code)) assert.ok(code.includes(info.code), `code ${info.code}`);
-    else assert.equal(info.code, code);
-    assert.equal(typeof info.errno, "number");
-    assert.equal(info.syscall, syscall);
-    if (names !== undefined) assert.ok(info.message.includes(names), info.message);
-    return true;
-  };
-}
-
 const keyText = (key: number) => `key 0x${(key >>> 0).toString(16).padStart(8, "0")}`;
 
-/** A child running the peer fixture, its stdout followed line by line. */
+/** A child running the peer fixture (stderr captured), its stdout followed line by line. */
 class Peer {
-  readonly child: ChildProcess;
+  readonly fixture: Fixture;
   #out: FdReader;
   #text = "";
 
   constructor(s: TestScope, args: string[]) {
     const p = s.pipe();
-    this.child = s.child(spawn(PEER, { args, fds: { 1: p.writer } }));
+    this.fixture = s.fixture("msg_queue_peer.ts", { args, fds: { 1: p.writer } });
     p.writer.close();
     this.#out = p.reader;
   }
 
+  get pid(): number {
+    return this.fixture.pid;
+  }
+
   /** Waits until the child has printed `"waiting"`. */
   async waiting(): Promise<void> {
-    if (!this.#text.includes('"waiting"')) this.#text += await readUntil(this.#out, '"waiting"');
+    if (this.#text.includes('"waiting"')) return;
+    this.#text += await this.fixture.check(() => readUntil(this.#out, '"waiting"'));
   }
 
   /** Waits for the child to end (exit code 0) and returns its events after `"waiting"`. */
   async events(): Promise<unknown[]> {
-    this.#text += await readAll(this.#out);
-    const status = await within(this.child.status, `child ${this.child.pid} to end`);
-    assert.equal(status.code, 0, this.#text);
+    this.#text += await this.fixture.check(() => readAll(this.#out));
+    await this.fixture.exits(0, this.#text);
     return this.#text.trim().split("\n").map((l) => JSON.parse(l)).filter((x) => x !== "waiting");
   }
 }
 
-/** Waits until a thread of `pid` sleeps in the kernel function `fn` (e.g. `do_msgrcv`). */
-async function blockedIn(pid: number, fn: string): Promise<void> {
-  const find = async () => {
-    for (;;) {
-      let tasks: Deno.DirEntry[];
-      try {
-        tasks = [...Deno.readDirSync(`/proc/${pid}/task`)];
-      } catch {
-        throw new Error(`process ${pid} ended before blocking in ${fn}`);
-      }
-      for (const task of tasks) {
-        try {
-          if (readProcFile(`/proc/${pid}/task/${task.name}/wchan`).includes(fn)) return;
-        } catch {
-          // The thread ended meanwhile.
-        }
-      }
-      await sleep(5);
-    }
-  };
-  await within(find(), `process ${pid} to block in ${fn}`);
+/** Waits until a thread of process `pid` sleeps in `msgrcv`/`msgsnd` on queue `id`; returns it. */
+function blockedOn(pid: number, call: "msgrcv" | "msgsnd", id: number): Promise<number> {
+  return blockedIn(pid, { syscall: call, arg0: id });
+}
+
+/** Threads of this process asleep in `msgrcv`/`msgsnd` on queue `id`. */
+function ownThreadsOn(call: "msgrcv" | "msgsnd", id: number): number[] {
+  return threadsBlockedIn(Deno.pid, { syscall: call, arg0: id });
 }
 
 /** A Date from the kernel's seconds lies between two instants taken around the event. */
@@ -176,98 +86,92 @@ function assertAround(date: Date | null, before: number, after: number): void {
   assert.ok(t >= Math.floor(before / 1000) * 1000 && t <= after, `${date.toISOString()}`);
 }
 
-const CAP_SYS_RESOURCE = 24;
-
-/** Whether this process has capability `cap` in its effective set (root may lack some). */
-function hasCapability(cap: number): boolean {
-  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readProcFile("/proc/self/status"));
-  return m !== null && (BigInt(`0x${m[1]}`) & (1n << BigInt(cap))) !== 0n;
-}
-
-function kernelInt(name: string): number {
-  return Number(readProcFile(`/proc/sys/kernel/${name}`).trim());
-}
+const kernelInt = (name: string) => procSysInt(`kernel/${name}`);
 
 // -------------------------------------------------------------------- tests
 
 Deno.test("MessageQueue.open() makes private and keyed queues, owner-only by default", async (t) => {
   await t.step('"private": a new queue each time, key 0, mode 0600', () => {
-    using qs = new Queues();
-    const a = qs.open("private");
-    const b = qs.open("private");
+    using qs = new TestScope();
+    const a = qs.messageQueue("private");
+    const b = qs.messageQueue("private");
     assert.notEqual(a.id, b.id);
     assert.equal(a.key, 0);
     const st = a.stat();
     assert.equal(st.key, 0);
     assert.equal(st.mode, 0o600);
-    assert.equal(procQueue(a.id).key, 0);
-    assert.equal(procQueue(a.id).mode, 0o600);
+    assert.equal(sysvQueue(a.id).key, 0);
+    assert.equal(sysvQueue(a.id).mode, 0o600);
   });
 
   await t.step("an explicit mode is applied exactly", () => {
-    using qs = new Queues();
+    using qs = new TestScope();
     for (const mode of [0o640, 0o604, 0o400, 0o666]) {
-      const q = qs.open("private", { mode });
+      const q = qs.messageQueue("private", { mode });
       assert.equal(q.stat().mode, mode);
-      assert.equal(procQueue(q.id).mode, mode);
+      assert.equal(sysvQueue(q.id).mode, mode);
     }
   });
 
   await t.step("by key: create, open again, exclusive refused with AlreadyExists", () => {
-    using qs = new Queues();
+    using qs = new TestScope();
     const key = unusedKey();
-    const q = qs.open(key, { create: true, exclusive: true });
+    const q = qs.messageQueue(key, { create: true, exclusive: true });
     assert.equal(q.key, key);
     assert.equal(q.stat().key, key);
-    assert.equal(procQueue(q.id).key, key);
+    assert.equal(sysvQueue(q.id).key, key);
     using same = MessageQueue.open(key);
     assert.equal(same.id, q.id);
     using created = MessageQueue.open(key, { create: true });
     assert.equal(created.id, q.id);
     assert.throws(
-      () => qs.open(key, { create: true, exclusive: true }),
+      () => qs.messageQueue(key, { create: true, exclusive: true }),
       systemError(Deno.errors.AlreadyExists, "EEXIST", "msgget", keyText(key)),
     );
   });
 
   await t.step("a key as an unsigned 32-bit number is the same key", () => {
-    using qs = new Queues();
+    using qs = new TestScope();
     let key = unusedKey();
     if (key > 0) key = -key;
-    const q = qs.open(key, { create: true, exclusive: true });
+    const q = qs.messageQueue(key, { create: true, exclusive: true });
     using same = MessageQueue.open(key + 2 ** 32);
     assert.equal(same.id, q.id);
   });
 
   await t.step("a key without a queue is NotFound", () => {
-    using qs = new Queues();
+    using qs = new TestScope();
     const key = unusedKey();
     assert.throws(
-      () => qs.open(key),
+      () => qs.messageQueue(key),
       systemError(Deno.errors.NotFound, "ENOENT", "msgget", keyText(key)),
     );
   });
 
   await t.step("key 0 is IPC_PRIVATE: refused, it would make a new queue each time", () => {
-    using qs = new Queues();
-    assert.throws(() => qs.open(0), RangeError);
-    assert.throws(() => qs.open(0, { create: true }), RangeError);
+    using qs = new TestScope();
+    assert.throws(() => qs.messageQueue(0), RangeError);
+    assert.throws(() => qs.messageQueue(0, { create: true }), RangeError);
   });
 
   await t.step("bad keys and modes are refused before any syscall", () => {
-    using qs = new Queues();
+    using qs = new TestScope();
     for (const key of [1.5, 2 ** 32, -(2 ** 31) - 1, NaN, "1", "public", null]) {
-      assert.throws(() => qs.open(key as number), TypeError, String(key));
+      assert.throws(() => qs.messageQueue(key as number), TypeError, String(key));
     }
     for (const mode of [0o1000, -1, 1.5, NaN, "600"]) {
-      assert.throws(() => qs.open("private", { mode: mode as number }), RangeError, String(mode));
+      assert.throws(
+        () => qs.messageQueue("private", { mode: mode as number }),
+        RangeError,
+        String(mode),
+      );
     }
   });
 });
 
 Deno.test("MessageQueue.ftok() derives the same key from the same file and project id", async (t) => {
   await using s = new TestScope();
-  const dir = s.path(await Deno.makeTempDir({ prefix: "libc-ipc-msgq-" }));
+  const dir = await s.tempDir("libc-ipc-msgq-");
   const file = `${dir}/anchor`;
   await Deno.writeTextFile(file, "");
 
@@ -295,14 +199,16 @@ Deno.test("MessageQueue.ftok() derives the same key from the same file and proje
   });
 
   await t.step("two processes that agree on path and projId share a queue", async () => {
-    using qs = new Queues();
-    const key = MessageQueue.ftok(file, 77);
-    if ([...procQueues().values()].some((q) => q.key === key)) {
-      // Keys hash the inode: another program may hold this one. Nothing to test then.
-      return;
-    }
-    const q = qs.open(key, { create: true, exclusive: true });
-    const peer = new Peer(s, ["send", "sync", `ftok:${file}:77`, "5", "by key"]);
+    using qs = new TestScope();
+    // Keys hash the inode: another program may hold one; take the first projId whose key is free.
+    const taken = new Set([...sysvQueues().values()].map((q) => q.key));
+    const projId = [...Array(255).keys()].map((i) => i + 1).find((p) =>
+      !taken.has(MessageQueue.ftok(file, p))
+    );
+    assert.ok(projId !== undefined, "every key of this file is taken");
+    const key = MessageQueue.ftok(file, projId);
+    const q = qs.messageQueue(key, { create: true, exclusive: true });
+    const peer = new Peer(s, ["send", "sync", `ftok:${file}:${projId}`, "5", "by key"]);
     assert.deepEqual(await peer.events(), [{ sent: true }]);
     assert.deepEqual(q.tryReceive(), {
       type: 5,
@@ -313,8 +219,8 @@ Deno.test("MessageQueue.ftok() derives the same key from the same file and proje
 
 Deno.test("MessageQueue.fromId() adopts an existing queue and checks that it exists", async (t) => {
   await t.step("the same queue through another handle", () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     using other = MessageQueue.fromId(q.id);
     assert.equal(other.id, q.id);
     assert.equal(other.key, 0);
@@ -329,8 +235,8 @@ Deno.test("MessageQueue.fromId() adopts an existing queue and checks that it exi
   });
 
   await t.step("an id that names no queue is refused with EINVAL", () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     const id = q.id;
     q.remove();
     assert.throws(
@@ -342,8 +248,8 @@ Deno.test("MessageQueue.fromId() adopts an existing queue and checks that it exi
 
 Deno.test("MessageQueue.sendSync()/receiveSync() carry bytes and strings, selected by type", async (t) => {
   await t.step("bytes, UTF-8 strings and empty messages, each a copy", () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     const bytes = new Uint8Array([0, 1, 2, 253, 254, 255]);
     q.sendSync(bytes, { type: 2 });
     bytes[0] = 99; // what was sent is a copy
@@ -359,8 +265,8 @@ Deno.test("MessageQueue.sendSync()/receiveSync() carry bytes and strings, select
   });
 
   await t.step("type 0 takes the first message, whatever its type", () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     for (const [type, s] of [[7, "a"], [3, "b"], [7, "c"], [1, "d"]] as const) {
       q.sendSync(s, { type });
     }
@@ -369,8 +275,8 @@ Deno.test("MessageQueue.sendSync()/receiveSync() carry bytes and strings, select
   });
 
   await t.step("type n > 0 takes the first message of exactly type n", () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     for (const [type, s] of [[1, "a"], [2, "b"], [1, "c"], [2, "d"]] as const) {
       q.sendSync(s, { type });
     }
@@ -382,8 +288,8 @@ Deno.test("MessageQueue.sendSync()/receiveSync() carry bytes and strings, select
   });
 
   await t.step("type n < 0 takes the lowest type ≤ |n| first: types as priorities", () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     const sent = [[5, "five"], [9, "nine"], [3, "three"], [4, "four"], [3, "3bis"]] as const;
     for (const [type, s] of sent) q.sendSync(s, { type });
     const order = [1, 2, 3, 4].map(() => text(q.receiveSync({ type: -5 })));
@@ -396,8 +302,8 @@ Deno.test("MessageQueue.sendSync()/receiveSync() carry bytes and strings, select
   });
 
   await t.step("except takes the first message of any other type (MSG_EXCEPT)", () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     for (const [type, s] of [[1, "a"], [1, "b"], [2, "c"], [3, "d"]] as const) {
       q.sendSync(s, { type });
     }
@@ -413,8 +319,8 @@ Deno.test("MessageQueue.sendSync()/receiveSync() carry bytes and strings, select
   });
 
   await t.step("a message longer than maxSize is E2BIG and stays; noError truncates", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     const big = new Uint8Array(100).map((_, i) => i);
     q.sendSync(big, { type: 6 });
     assert.throws(
@@ -440,8 +346,8 @@ Deno.test("MessageQueue.sendSync()/receiveSync() carry bytes and strings, select
   });
 
   await t.step("try forms: ENOMSG on an empty queue, EAGAIN on a full one (WouldBlock)", () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     assert.throws(
       () => q.tryReceive(),
       systemError(Deno.errors.WouldBlock, "ENOMSG", "msgrcv", `id ${q.id}`),
@@ -460,8 +366,8 @@ Deno.test("MessageQueue message types are C longs: numbers, and bigints up to 2^
   const LONG_MAX = 2n ** 63n - 1n;
 
   await t.step("types round-trip: a number when it is safe, a bigint otherwise", () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     const cases: Array<[number | bigint, number | bigint]> = [
       [1, 1],
       [5n, 5],
@@ -478,8 +384,8 @@ Deno.test("MessageQueue message types are C longs: numbers, and bigints up to 2^
   });
 
   await t.step("receive selects by bigint types too", () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     q.sendSync("max", { type: LONG_MAX });
     q.sendSync("max-1", { type: LONG_MAX - 1n });
     q.sendSync("small", { type: 3 });
@@ -490,8 +396,8 @@ Deno.test("MessageQueue message types are C longs: numbers, and bigints up to 2^
   });
 
   await t.step("bad types are refused before any syscall", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     // Removed behind this handle's back: a syscall would fail with EINVAL, a check does not.
     using stale = MessageQueue.fromId(q.id);
     q.remove();
@@ -525,8 +431,8 @@ Deno.test("MessageQueue.send()/receive() wait without blocking the event loop", 
   await using s = new TestScope();
 
   await t.step("async forms complete at once when they can", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     await q.send("now", { type: 2 });
     await q.send(new Uint8Array([1, 2]));
     assert.deepEqual((await q.receive({ type: 2 })).type, 2);
@@ -534,36 +440,39 @@ Deno.test("MessageQueue.send()/receive() wait without blocking the event loop", 
   });
 
   await t.step("receive() waits for a message sent later in this process", async () => {
-    using qs = new Queues();
-    const q = qs.open();
-    const pending = q.receive({ type: 8 });
-    let ticks = 0;
-    const ticker = setInterval(() => ticks++, 1);
-    await sleep(30);
+    using qs = new TestScope();
+    const q = qs.messageQueue();
+    let settled = false;
+    const pending = q.receive({ type: 8 }).finally(() => settled = true);
+    // It waits in msgrcv on a pool thread, while this thread's event loop runs
+    // the timers that poll for it.
+    const tid = await blockedOn(Deno.pid, "msgrcv", q.id);
+    assert.notEqual(tid, Deno.pid, "not on the main thread");
+    assert.equal(settled, false);
     q.sendSync("other type", { type: 7 });
-    await sleep(10);
+    // msgsnd hands a message to a matching receiver at once: this one stays in the queue.
+    assert.equal(sysvQueue(q.id).messages, 1, "a message of another type wakes no one");
+    assert.deepEqual(ownThreadsOn("msgrcv", q.id), [tid], "the receive still waits");
     q.sendSync("late", { type: 8 });
     const m = await within(pending, "receive");
-    clearInterval(ticker);
     assert.equal(text(m), "late");
-    assert.ok(ticks > 5, "the event loop ran while receive() waited");
     assert.equal(text(q.tryReceive()), "other type");
   });
 
   await t.step("receive() waits for a message another process sends", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     const pending = q.receive({ type: 4 });
     const peer = new Peer(s, ["send", "async", `${q.id}`, "4", "from child"]);
-    const m = await within(pending, "receive");
+    const m = await peer.fixture.check(() => within(pending, "receive"));
     assert.deepEqual(m, { type: 4, data: new TextEncoder().encode("from child") });
     assert.deepEqual(await peer.events(), [{ sent: true }]);
-    assert.equal(q.stat().lastSendPid, peer.child.pid);
+    assert.equal(q.stat().lastSendPid, peer.pid);
   });
 
   await t.step("timeout: 0 rejects with TimedOut at once, naming the operation", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     await assert.rejects(
       q.receive({ timeout: 0 }),
       systemError(Deno.errors.TimedOut, "ETIMEDOUT", "msgrcv", `id ${q.id}`),
@@ -577,24 +486,32 @@ Deno.test("MessageQueue.send()/receive() wait without blocking the event loop", 
   });
 
   await t.step("timeout rejects with TimedOut; nothing is taken or sent after it", async () => {
-    using qs = new Queues();
-    const q = qs.open();
-    await assert.rejects(q.receive({ timeout: 20 }), Deno.errors.TimedOut);
+    using qs = new TestScope();
+    const q = qs.messageQueue();
+    await assert.rejects(
+      q.receive({ timeout: 20 }),
+      systemError(Deno.errors.TimedOut, "ETIMEDOUT", "msgrcv", "after 20 ms"),
+    );
     await assert.rejects(q.receive({ timeout: 0 }), Deno.errors.TimedOut);
     q.setMaxBytes(8);
     await q.send("12345678", { type: 1 });
-    await assert.rejects(q.send("late", { type: 2, timeout: 20 }), Deno.errors.TimedOut);
+    await assert.rejects(
+      q.send("late", { type: 2, timeout: 20 }),
+      systemError(Deno.errors.TimedOut, "ETIMEDOUT", "msgsnd", "after 20 ms"),
+    );
+    // No call of the timed-out wait is left in the kernel to complete later.
+    assert.deepEqual(ownThreadsOn("msgsnd", q.id), [], "a msgsnd left blocked");
+    assert.deepEqual(ownThreadsOn("msgrcv", q.id), [], "a msgrcv left blocked");
     q.receiveSync();
-    await sleep(20);
-    assert.equal(q.stat().messages, 0);
+    assert.equal(sysvQueue(q.id).messages, 0);
     for (const timeout of [-1, NaN, "5"]) {
       await assert.rejects(q.receive({ timeout: timeout as number }), RangeError);
     }
   });
 
   await t.step("an AbortSignal rejects with its reason, before or while waiting", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     const reason = new Error("no longer wanted");
     await assert.rejects(q.receive({ signal: AbortSignal.abort(reason) }), (e) => e === reason);
     await assert.rejects(q.send("x", { signal: AbortSignal.abort(reason) }), (e) => e === reason);
@@ -602,27 +519,34 @@ Deno.test("MessageQueue.send()/receive() wait without blocking the event loop", 
 
     const ac = new AbortController();
     const pending = q.receive({ signal: ac.signal });
-    setTimeout(() => ac.abort(reason), 20);
+    pending.catch(() => {});
+    await blockedOn(Deno.pid, "msgrcv", q.id); // waiting in the kernel
+    ac.abort(reason);
     await assert.rejects(within(pending, "receive"), (e) => e === reason);
+    // The aborted call has returned: nothing of it is left to take a message later.
+    assert.deepEqual(ownThreadsOn("msgrcv", q.id), [], "a msgrcv left blocked");
     q.sendSync("after the abort");
-    await sleep(20);
-    assert.equal(q.stat().messages, 1, "the aborted receive took nothing");
+    assert.equal(sysvQueue(q.id).messages, 1, "the aborted receive took nothing");
     await assert.rejects(q.receive({ signal: "x" as unknown as AbortSignal }), TypeError);
   });
 
   await t.step("several receives pending at once each get their own message", async () => {
-    using qs = new Queues();
-    const q = qs.open();
-    const pending = [1, 2, 3, 4, 5].map((type) => q.receive({ type }));
-    await sleep(5);
+    using qs = new TestScope();
+    const q = qs.messageQueue();
+    let settled = 0;
+    const pending = [1, 2, 3, 4, 5].map((type) => q.receive({ type }).finally(() => settled++));
+    // Every selection parks a call of its own, up to the budget (the others poll).
+    const parked = Math.min(pending.length, CALL_BUDGET);
+    await until(() => ownThreadsOn("msgrcv", q.id).length === parked, `${parked} parked receives`);
+    assert.equal(settled, 0);
     for (const type of [5, 3, 1, 4, 2]) q.sendSync(`#${type}`, { type });
     const got = await within(Promise.all(pending), "receives");
     assert.deepEqual(got.map(text), ["#1", "#2", "#3", "#4", "#5"]);
   });
 
   await t.step("several sends pending on a full queue each deliver their own message", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     q.setMaxBytes(4);
     q.sendSync("full", { type: 9 });
     const pending = [
@@ -644,17 +568,24 @@ Deno.test("MessageQueue.send()/receive() wait without blocking the event loop", 
 
 Deno.test("MessageQueue.close() ends the handle, never the queue", async (t) => {
   await t.step("a pending receive rejects with BadResource", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     const pending = q.receive();
-    setTimeout(() => q.close(), 10);
-    await assert.rejects(within(pending, "receive"), Deno.errors.BadResource);
+    pending.catch(() => {});
+    await blockedOn(Deno.pid, "msgrcv", q.id);
+    q.close();
+    await assert.rejects(
+      within(pending, "receive"),
+      systemError(Deno.errors.BadResource, "EBADF", "msgrcv", `id ${q.id}`),
+    );
+    assert.deepEqual(ownThreadsOn("msgrcv", q.id), [], "the parked msgrcv was cancelled");
+    assert.ok(sysvQueues().has(q.id), "the queue lives on");
     q.close();
   });
 
   await t.step("a pending send on a full queue rejects with BadResource", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     q.setMaxBytes(1);
     q.sendSync("1");
     const pending = q.send("2");
@@ -663,8 +594,8 @@ Deno.test("MessageQueue.close() ends the handle, never the queue", async (t) => 
   });
 
   await t.step("every use after close is BadResource; close twice does nothing", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     q.sendSync("kept", { type: 2 });
     q.close();
     q.close();
@@ -687,21 +618,21 @@ Deno.test("MessageQueue.close() ends the handle, never the queue", async (t) => 
   });
 
   await t.step("`using` closes the handle at the end of the block", () => {
-    using qs = new Queues();
+    using qs = new TestScope();
     let kept: MessageQueue;
     {
-      using q = qs.open();
+      using q = qs.messageQueue();
       kept = q;
     }
     assert.throws(() => kept.stat(), Deno.errors.BadResource);
-    assert.ok(procQueues().has(kept.id));
+    assert.ok(sysvQueues().has(kept.id));
   });
 });
 
 Deno.test("MessageQueue.messages() yields until the loop breaks or the handle closes", async (t) => {
   await t.step("in order, with the options given; break stops it", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     for (const type of [3, 1, 2, 1]) q.sendSync(`#${type}`, { type });
     const got: string[] = [];
     for await (const m of q.messages({ type: 1 })) {
@@ -713,26 +644,29 @@ Deno.test("MessageQueue.messages() yields until the loop breaks or the handle cl
   });
 
   await t.step("it waits for messages and ends when the handle is closed", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     const got: string[] = [];
     const loop = (async () => {
-      for await (const m of q.messages()) {
-        got.push(text(m));
-        if (got.length === 3) setTimeout(() => q.close(), 5);
-      }
+      for await (const m of q.messages()) got.push(text(m));
     })();
-    for (const s of ["a", "b", "c"]) {
-      await sleep(5);
+    loop.catch(() => {});
+    // Each message is sent once the loop has taken the one before and waits in msgrcv again.
+    for (const [i, s] of ["a", "b", "c"].entries()) {
+      await until(() => got.length === i, `message ${i} taken`);
+      await blockedOn(Deno.pid, "msgrcv", q.id);
       q.sendSync(s);
     }
+    await until(() => got.length === 3, "the last message taken");
+    await blockedOn(Deno.pid, "msgrcv", q.id);
+    q.close(); // while the loop waits
     await within(loop, "the loop to end");
     assert.deepEqual(got, ["a", "b", "c"]);
   });
 
   await t.step("errors other than closing end the loop with that error", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     q.sendSync(new Uint8Array(50));
     await assert.rejects(
       (async () => {
@@ -747,9 +681,9 @@ Deno.test("MessageQueue.stat() reports counts, pids, times, owner and capacity",
   await using s = new TestScope();
 
   await t.step("in one process, checked against /proc/sysvipc/msg", async () => {
-    using qs = new Queues();
+    using qs = new TestScope();
     const created = Date.now();
-    const q = qs.open("private", { mode: 0o640 });
+    const q = qs.messageQueue("private", { mode: 0o640 });
     let st = q.stat();
     assert.equal(st.messages, 0);
     assert.equal(st.bytes, 0);
@@ -776,7 +710,7 @@ Deno.test("MessageQueue.stat() reports counts, pids, times, owner and capacity",
     assert.equal(st.lastReceivePid, 0);
     assertAround(st.lastSend, sent, Date.now());
     assert.equal(st.lastReceive, null);
-    const proc = procQueue(q.id);
+    const proc = sysvQueue(q.id);
     assert.deepEqual(
       [proc.messages, proc.bytes, proc.lastSendPid, proc.lastReceivePid, proc.uid, proc.gid],
       [3, 13, Deno.pid, 0, st.uid, st.gid],
@@ -792,25 +726,25 @@ Deno.test("MessageQueue.stat() reports counts, pids, times, owner and capacity",
   });
 
   await t.step("a child's pid, when a child sent and received", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     const sender = new Peer(s, ["send", "sync", `${q.id}`, "2", "hi"]);
     assert.deepEqual(await sender.events(), [{ sent: true }]);
-    assert.equal(q.stat().lastSendPid, sender.child.pid);
+    assert.equal(q.stat().lastSendPid, sender.pid);
     assert.equal(q.stat().lastReceivePid, 0);
     const receiver = new Peer(s, ["drain", "sync", `${q.id}`, "1"]);
     assert.deepEqual(await receiver.events(), [{ type: 2, text: "hi" }]);
     const st = q.stat();
-    assert.equal(st.lastSendPid, sender.child.pid);
-    assert.equal(st.lastReceivePid, receiver.child.pid);
-    assert.equal(procQueue(q.id).lastReceivePid, receiver.child.pid);
+    assert.equal(st.lastSendPid, sender.pid);
+    assert.equal(st.lastReceivePid, receiver.pid);
+    assert.equal(sysvQueue(q.id).lastReceivePid, receiver.pid);
   });
 });
 
 Deno.test("MessageQueue.setMaxBytes() and the kernel's limits", async (t) => {
   await t.step("a smaller capacity: a message that can never fit is a RangeError", () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     q.setMaxBytes(64);
     assert.equal(q.stat().maxBytes, 64);
     assert.throws(() => q.sendSync(new Uint8Array(65)), {
@@ -826,8 +760,8 @@ Deno.test("MessageQueue.setMaxBytes() and the kernel's limits", async (t) => {
   });
 
   await t.step("a capacity raised through another handle is seen", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     q.setMaxBytes(64);
     using other = MessageQueue.fromId(q.id);
     other.setMaxBytes(128);
@@ -837,8 +771,8 @@ Deno.test("MessageQueue.setMaxBytes() and the kernel's limits", async (t) => {
   });
 
   await t.step("bad values are RangeErrors", () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     for (const bytes of [0, -1, 1.5, NaN, Infinity, 2 ** 53, "100"]) {
       assert.throws(() => q.setMaxBytes(bytes as number), RangeError, String(bytes));
     }
@@ -846,8 +780,8 @@ Deno.test("MessageQueue.setMaxBytes() and the kernel's limits", async (t) => {
   });
 
   await t.step("above msgmnb: a RangeError, unless privileged (CAP_SYS_RESOURCE)", () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     const msgmnb = kernelInt("msgmnb");
     if (hasCapability(CAP_SYS_RESOURCE)) {
       q.setMaxBytes(msgmnb + 1); // the kernel lets this process exceed msgmnb
@@ -859,8 +793,8 @@ Deno.test("MessageQueue.setMaxBytes() and the kernel's limits", async (t) => {
   });
 
   await t.step("a message above msgmax is a RangeError naming msgmax", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     const msgmax = kernelInt("msgmax");
     const big = new Uint8Array(msgmax + 1);
     assert.throws(() => q.sendSync(big), { name: "RangeError", message: /msgmax/ });
@@ -878,27 +812,29 @@ Deno.test("MessageQueue send on a full queue completes when a receiver drains it
   await using s = new TestScope();
 
   await t.step("sendSync() blocked in a child; the parent drains with receive()", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     q.setMaxBytes(32);
     q.sendSync("x".repeat(32), { type: 1 });
     const peer = new Peer(s, ["send", "sync", `${q.id}`, "2", "from child"]);
     await peer.waiting();
-    await blockedIn(peer.child.pid, "do_msgsnd");
+    // The sync form blocks the child's main thread in msgsnd.
+    assert.equal(await blockedOn(peer.pid, "msgsnd", q.id), peer.pid);
     assert.equal(text(await q.receive({ timeout: 30_000 })), "x".repeat(32));
-    const m = await q.receive({ type: 2, timeout: 30_000 });
+    const m = await peer.fixture.check(() => q.receive({ type: 2, timeout: 30_000 }));
     assert.equal(text(m), "from child");
     assert.deepEqual(await peer.events(), [{ sent: true }]);
   });
 
   await t.step("send() pending in the parent; a child drains with receiveSync()", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     q.setMaxBytes(32);
     q.sendSync("y".repeat(32), { type: 1 });
     const pending = q.send("from parent", { type: 2 });
+    await blockedOn(Deno.pid, "msgsnd", q.id); // pending in the kernel, on a pool thread
     const peer = new Peer(s, ["drain", "sync", `${q.id}`, "2"]);
-    await within(pending, "send");
+    await peer.fixture.check(() => within(pending, "send"));
     assert.deepEqual(await peer.events(), [
       { type: 1, text: "y".repeat(32) },
       { type: 2, text: "from parent" },
@@ -906,14 +842,15 @@ Deno.test("MessageQueue send on a full queue completes when a receiver drains it
   });
 
   await t.step("a send() in a child waits while the queue is full", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     q.setMaxBytes(16);
     q.sendSync("z".repeat(16), { type: 1 });
     const peer = new Peer(s, ["send", "async", `${q.id}`, "3", "async child"]);
     await peer.waiting();
-    await sleep(30);
-    assert.equal(q.stat().messages, 1);
+    // The async form parks msgsnd on a pool thread of the child: it waits, nothing is sent.
+    assert.notEqual(await blockedOn(peer.pid, "msgsnd", q.id), peer.pid);
+    assert.equal(sysvQueue(q.id).messages, 1);
     q.receiveSync();
     assert.equal(text(await q.receive({ type: 3, timeout: 30_000 })), "async child");
     assert.deepEqual(await peer.events(), [{ sent: true }]);
@@ -930,44 +867,45 @@ Deno.test("MessageQueue.remove() wakes waiters in other processes with EIDRM", a
     });
 
   await t.step("a receiveSync() blocked in the kernel", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     const peer = new Peer(s, ["receive", "sync", `${q.id}`]);
     await peer.waiting();
-    await blockedIn(peer.child.pid, "do_msgrcv");
+    assert.equal(await blockedOn(peer.pid, "msgrcv", q.id), peer.pid, "on its main thread");
     q.remove();
     assert.deepEqual(pick(await peer.events()), [removed]);
-    assert.ok(!procQueues().has(q.id));
+    assert.ok(!sysvQueues().has(q.id));
   });
 
-  await t.step("a receive() waiting in the event loop", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+  await t.step("a receive() parked on a pool thread", async () => {
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     const peer = new Peer(s, ["receive", "async", `${q.id}`]);
     await peer.waiting();
-    await sleep(20); // well into its polling
+    assert.notEqual(await blockedOn(peer.pid, "msgrcv", q.id), peer.pid, "not its main thread");
     q.remove();
     assert.deepEqual(pick(await peer.events()), [removed]);
   });
 
   await t.step("a sendSync() and a send() blocked on a full queue", async () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     q.setMaxBytes(4);
     q.sendSync("full");
     const blocked = new Peer(s, ["send", "sync", `${q.id}`, "1", "nope"]);
     const waiting = new Peer(s, ["send", "async", `${q.id}`, "1", "nope"]);
     await blocked.waiting();
     await waiting.waiting();
-    await blockedIn(blocked.child.pid, "do_msgsnd");
+    assert.equal(await blockedOn(blocked.pid, "msgsnd", q.id), blocked.pid);
+    assert.notEqual(await blockedOn(waiting.pid, "msgsnd", q.id), waiting.pid);
     q.remove();
     assert.deepEqual(pick(await blocked.events()), [removed]);
     assert.deepEqual(pick(await waiting.events()), [removed]);
   });
 
   await t.step("remove() closes the handle; removing twice is refused", () => {
-    using qs = new Queues();
-    const q = qs.open();
+    using qs = new TestScope();
+    const q = qs.messageQueue();
     using other = MessageQueue.fromId(q.id);
     q.remove();
     assert.throws(() => q.stat(), Deno.errors.BadResource);

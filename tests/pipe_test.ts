@@ -1,17 +1,8 @@
 import assert from "node:assert/strict";
-import { FdReader, FdWriter, type IpcError, type Pipe, pipe, spawn } from "../mod.ts";
-import { assertReleased, fdTarget } from "./_helpers.ts";
+import { FdReader, FdWriter } from "../mod.ts";
+import { EPOLLIN, systemError, TestScope, waitedOn } from "./_kernel.ts";
 
-const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
-// Pipes this file made, checked released by identity (test files share the process).
-const made: string[] = [];
-function trackedPipe(): Pipe {
-  const p = pipe();
-  made.push(fdTarget(p.reader.fd));
-  return p;
-}
-
-/** Reads until end of file. */
+/** Reads until end of file through the Web Stream (`reader.readable`). */
 async function readAll(reader: FdReader): Promise<Uint8Array> {
   return new Uint8Array(await new Response(reader.readable).arrayBuffer());
 }
@@ -26,56 +17,69 @@ function pattern(size: number, seed: number): Uint8Array {
   return b;
 }
 
-Deno.test("trackedPipe() carries bytes and strings, sync and async", async (t) => {
-  await t.step("writeSync + readSync", () => {
-    using p = trackedPipe();
+// Every test makes its pipes through a TestScope: at its end, even when it
+// fails, they are closed, and no descriptor may still refer to any of them.
+
+Deno.test("pipe() carries bytes and strings, sync and async", async (t) => {
+  await t.step("writeSync + readSync", async () => {
+    await using s = new TestScope();
+    const p = s.pipe();
     assert.equal(p.writer.writeSync(new Uint8Array([1, 2, 3])), 3);
     const buf = new Uint8Array(8);
     assert.equal(p.reader.readSync(buf), 3);
     assert.deepEqual([...buf.subarray(0, 3)], [1, 2, 3]);
   });
   await t.step("write + read, UTF-8 strings", async () => {
-    using p = trackedPipe();
+    await using s = new TestScope();
+    const p = s.pipe();
     assert.equal(await p.writer.write("héllo"), 6);
     const buf = new Uint8Array(16);
     const n = await p.reader.read(buf);
     assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "héllo");
   });
-  await t.step("a read waits for data written later", async () => {
-    using p = trackedPipe();
+  await t.step("a read waits in the kernel for data written later", async () => {
+    await using s = new TestScope();
+    const p = s.pipe();
     const buf = new Uint8Array(4);
-    const pending = p.reader.read(buf);
-    setTimeout(() => p.writer.writeSync("late"), 20);
+    let settled = false;
+    const pending = p.reader.read(buf).finally(() => settled = true);
+    // The read waits in epoll_wait for the reader's fd; only then comes the data.
+    await waitedOn(p.reader.fd, EPOLLIN);
+    assert.equal(settled, false, "the read waited for the data");
+    p.writer.writeSync("late");
     assert.equal(await pending, 4);
     assert.equal(new TextDecoder().decode(buf), "late");
   });
   await t.step("an empty buffer reads 0 at once, an empty write writes 0", async () => {
-    using p = trackedPipe();
+    await using s = new TestScope();
+    const p = s.pipe();
     assert.equal(await p.reader.read(new Uint8Array(0)), 0);
     assert.equal(p.reader.readSync(new Uint8Array(0)), 0);
     assert.equal(await p.writer.write(new Uint8Array(0)), 0);
   });
-  await t.step("tryRead/tryWrite never wait", () => {
-    using p = trackedPipe();
-    assert.throws(() => p.reader.tryRead(new Uint8Array(4)), (e: unknown) => {
-      assert.ok(e instanceof Deno.errors.WouldBlock);
-      assert.equal((e as IpcError).code, "EAGAIN");
-      assert.equal((e as IpcError).syscall, "read");
-      return true;
-    });
+  await t.step("tryRead/tryWrite never wait", async () => {
+    await using s = new TestScope();
+    const p = s.pipe();
+    assert.throws(
+      () => p.reader.tryRead(new Uint8Array(4)),
+      systemError(Deno.errors.WouldBlock, "EAGAIN", "read", { fd: p.reader.fd }),
+    );
     // Fill the pipe: tryWrite takes what fits, then refuses.
     const big = new Uint8Array(1 << 20);
     const n = p.writer.tryWrite(big);
     assert.ok(n > 0 && n < big.length);
-    assert.throws(() => p.writer.tryWrite(big), Deno.errors.WouldBlock);
+    assert.throws(
+      () => p.writer.tryWrite(big),
+      systemError(Deno.errors.WouldBlock, "EAGAIN", "write", { fd: p.writer.fd }),
+    );
     assert.equal(p.reader.tryRead(new Uint8Array(10)), 10);
   });
-  assertReleased(made);
 });
 
-Deno.test("trackedPipe() end of file comes when every writer has closed", async (t) => {
+Deno.test("pipe() end of file comes when every writer has closed", async (t) => {
   await t.step("in one process", async () => {
-    const { reader, writer } = trackedPipe();
+    await using s = new TestScope();
+    const { reader, writer } = s.pipe();
     writer.writeSync("last words");
     writer.close();
     const buf = new Uint8Array(64);
@@ -87,40 +91,35 @@ Deno.test("trackedPipe() end of file comes when every writer has closed", async 
   await t.step(
     "a child's copy of the writer keeps the pipe open until the child exits",
     async () => {
-      const { reader, writer } = trackedPipe();
-      const child = spawn(fixture("pipe_write.ts"), {
+      await using s = new TestScope();
+      const { reader, writer } = s.pipe();
+      const child = s.fixture("pipe_write.ts", {
         args: ["text", "from child"],
         fds: { 3: writer },
       });
       writer.close();
-      const got = new TextDecoder().decode(await readAll(reader));
-      assert.equal(got, "from child");
-      assert.equal((await child.status).code, 0);
+      const got = new TextDecoder().decode(await child.check(() => readAll(reader)));
+      await child.exits(0);
+      await child.check(() => assert.equal(got, "from child"));
     },
   );
 });
 
-Deno.test("trackedPipe() writing with no reader is BrokenPipe, not a SIGPIPE death", async () => {
-  const { reader, writer } = trackedPipe();
+Deno.test("pipe() writing with no reader is BrokenPipe, not a SIGPIPE death", async () => {
+  await using s = new TestScope();
+  const { reader, writer } = s.pipe();
   reader.close();
-  const check = (e: unknown) => {
-    assert.ok(e instanceof Deno.errors.BrokenPipe);
-    const info = e as IpcError;
-    assert.equal(info.code, "EPIPE");
-    assert.equal(info.errno, 32);
-    assert.equal(info.syscall, "write");
-    assert.equal(typeof (e as { fd?: number }).fd, "number");
-    return true;
-  };
+  const check = systemError(Deno.errors.BrokenPipe, "EPIPE", "write", { fd: writer.fd });
   assert.throws(() => writer.writeSync("x"), check);
   await assert.rejects(writer.write("x"), check);
   writer.close();
 });
 
-Deno.test("trackedPipe() a 16 MiB write arrives whole", async (t) => {
+Deno.test("pipe() a 16 MiB write arrives whole", async (t) => {
   const size = 16 << 20;
   await t.step("async write and read in one process", async () => {
-    using p = trackedPipe();
+    await using s = new TestScope();
+    const p = s.pipe();
     const data = pattern(size, 1);
     const writing = p.writer.write(data).then((n) => {
       p.writer.close();
@@ -132,46 +131,53 @@ Deno.test("trackedPipe() a 16 MiB write arrives whole", async (t) => {
     assert.deepEqual(got, data);
   });
   await t.step("one writeSync in a child, read in the parent", async () => {
-    const { reader, writer } = trackedPipe();
-    const child = spawn(fixture("pipe_write.ts"), {
+    await using s = new TestScope();
+    const { reader, writer } = s.pipe();
+    const child = s.fixture("pipe_write.ts", {
       args: ["pattern", String(size), "7"],
       fds: { 3: writer },
     });
     writer.close();
-    const got = await readAll(reader);
-    assert.equal((await child.status).code, 0);
-    assert.equal(got.length, size);
-    assert.deepEqual(got, pattern(size, 7));
+    const got = await child.check(() => readAll(reader));
+    await child.exits(0);
+    await child.check(() => {
+      assert.equal(got.length, size);
+      assert.deepEqual(got, pattern(size, 7));
+    });
   });
 });
 
-Deno.test("trackedPipe() writes of at most PIPE_BUF bytes from several processes never interleave", async () => {
-  const { reader, writer } = trackedPipe();
+Deno.test("pipe() writes of at most PIPE_BUF bytes from several processes never interleave", async () => {
+  await using s = new TestScope();
+  const { reader, writer } = s.pipe();
   const writers = 4, records = 200, size = 4096;
   const children = Array.from(
     { length: writers },
     (_, i) =>
-      spawn(fixture("pipe_write.ts"), {
+      s.fixture("pipe_write.ts", {
         args: ["records", String(i + 1), String(records), String(size)],
         fds: { 3: writer },
       }),
   );
   writer.close();
-  const got = await readAll(reader);
-  for (const c of children) assert.equal((await c.status).code, 0);
-  assert.equal(got.length, writers * records * size);
-  const counts = new Array(writers + 1).fill(0);
-  for (let off = 0; off < got.length; off += size) {
-    const id = got[off];
-    assert.ok(got.subarray(off, off + size).every((b) => b === id), `record at ${off} is torn`);
-    counts[id]++;
-  }
-  assert.deepEqual(counts.slice(1), new Array(writers).fill(records));
+  const got = await s.check(() => readAll(reader));
+  for (const c of children) await c.exits(0);
+  await s.check(() => {
+    assert.equal(got.length, writers * records * size);
+    const counts = new Array(writers + 1).fill(0);
+    for (let off = 0; off < got.length; off += size) {
+      const id = got[off];
+      assert.ok(got.subarray(off, off + size).every((b) => b === id), `record at ${off} is torn`);
+      counts[id]++;
+    }
+    assert.deepEqual(counts.slice(1), new Array(writers).fill(records));
+  });
 });
 
-Deno.test("trackedPipe() Web Streams like Deno.FsFile", async (t) => {
+Deno.test("pipe() Web Streams like Deno.FsFile", async (t) => {
   await t.step("pipeTo(writer.writable) then reader.readable", async () => {
-    const { reader, writer } = trackedPipe();
+    await using s = new TestScope();
+    const { reader, writer } = s.pipe();
     const chunks = ["one ", "two ", "three"].map((s) => new TextEncoder().encode(s));
     const [, text] = await Promise.all([
       ReadableStream.from(chunks).pipeTo(writer.writable),
@@ -182,7 +188,8 @@ Deno.test("trackedPipe() Web Streams like Deno.FsFile", async (t) => {
     assert.ok(reader.closed, "end of the readable closes the reader");
   });
   await t.step("cancelling the readable closes the reader", async () => {
-    const { reader, writer } = trackedPipe();
+    await using s = new TestScope();
+    const { reader, writer } = s.pipe();
     await reader.readable.cancel();
     assert.ok(reader.closed);
     writer.close();
@@ -190,7 +197,8 @@ Deno.test("trackedPipe() Web Streams like Deno.FsFile", async (t) => {
   await t.step(
     "aborting the writable closes the writer; the reader still gets what was written",
     async () => {
-      const { reader, writer } = trackedPipe();
+      await using s = new TestScope();
+      const { reader, writer } = s.pipe();
       const w = writer.writable.getWriter();
       await w.write(new Uint8Array([9]));
       await w.abort();
@@ -200,9 +208,10 @@ Deno.test("trackedPipe() Web Streams like Deno.FsFile", async (t) => {
   );
 });
 
-Deno.test("trackedPipe() handles: close, dispose, use after close, bad arguments", async (t) => {
+Deno.test("pipe() handles: close, dispose, use after close, bad arguments", async (t) => {
   await t.step("close twice is a no-op; use after close is BadResource", async () => {
-    const { reader, writer } = trackedPipe();
+    await using s = new TestScope();
+    const { reader, writer } = s.pipe();
     reader.close();
     reader.close();
     writer.close();
@@ -222,22 +231,30 @@ Deno.test("trackedPipe() handles: close, dispose, use after close, bad arguments
     await assert.rejects(writer.write(empty), Deno.errors.BadResource);
   });
   await t.step("closing a reader rejects its pending read", async () => {
-    const { reader, writer } = trackedPipe();
+    await using s = new TestScope();
+    const { reader, writer } = s.pipe();
+    const fd = reader.fd;
     const pending = reader.read(new Uint8Array(1));
+    await waitedOn(fd, EPOLLIN);
     reader.close();
-    await assert.rejects(pending, Deno.errors.BadResource);
+    await assert.rejects(pending, systemError(Deno.errors.BadResource, "EBADF", "read"));
     writer.close();
   });
-  await t.step("using closes both ends", () => {
+  await t.step("using closes both ends", async () => {
+    await using s = new TestScope();
     let kept: FdReader;
+    let keptWriter: FdWriter;
     {
-      using p = trackedPipe();
+      using p = s.pipe();
       kept = p.reader;
+      keptWriter = p.writer;
     }
     assert.ok(kept.closed);
+    assert.ok(keptWriter.closed);
   });
   await t.step("bad arguments are TypeError/RangeError before any syscall", async () => {
-    using p = trackedPipe();
+    await using s = new TestScope();
+    const p = s.pipe();
     // deno-lint-ignore no-explicit-any
     const bad = [1, "x", [1], new ArrayBuffer(4), null] as any[];
     for (const b of bad) {
@@ -253,19 +270,21 @@ Deno.test("trackedPipe() handles: close, dispose, use after close, bad arguments
     assert.throws(() => new FdReader(1.5), TypeError);
     assert.throws(() => new FdReader(p.writer.fd), /not open for reading/);
     assert.throws(() => new FdWriter(p.reader.fd), /not open for writing/);
-    assert.throws(() => new FdReader(1 << 20), (e: unknown) => {
-      assert.ok(e instanceof Deno.errors.BadResource);
-      assert.equal((e as IpcError).code, "EBADF");
-      assert.equal((e as IpcError).syscall, "fcntl");
-      return true;
-    });
+    assert.throws(
+      () => new FdReader(1 << 20),
+      systemError(Deno.errors.BadResource, "EBADF", "fcntl", { fd: 1 << 20 }),
+    );
   });
   await t.step("timeouts reject with TimedOut, sync and async", async () => {
-    using p = trackedPipe();
-    await assert.rejects(p.reader.read(new Uint8Array(1), { timeout: 10 }), Deno.errors.TimedOut);
+    await using s = new TestScope();
+    const p = s.pipe();
+    await assert.rejects(
+      p.reader.read(new Uint8Array(1), { timeout: 10 }),
+      systemError(Deno.errors.TimedOut, "ETIMEDOUT", "read", "after 10 ms"),
+    );
     assert.throws(
       () => p.reader.readSync(new Uint8Array(1), { timeout: 10 }),
-      Deno.errors.TimedOut,
+      systemError(Deno.errors.TimedOut, "ETIMEDOUT", "read", "after 10 ms"),
     );
     p.writer.tryWrite(new Uint8Array(1 << 20)); // fill it
     const err = await p.writer.write(new Uint8Array(1 << 20), { timeout: 10 }).catch((e) => e);
@@ -273,7 +292,8 @@ Deno.test("trackedPipe() handles: close, dispose, use after close, bad arguments
     assert.equal((err as { bytesWritten?: number }).bytesWritten, 0);
   });
   await t.step("a write aborted after a partial write says how much went out", async () => {
-    using p = trackedPipe();
+    await using s = new TestScope();
+    const p = s.pipe();
     const ac = new AbortController();
     const reason = new Error("enough");
     const pending = p.writer.write(new Uint8Array(1 << 20), { signal: ac.signal });
@@ -291,14 +311,12 @@ Deno.test("trackedPipe() handles: close, dispose, use after close, bad arguments
     assert.equal(got, written);
   });
   await t.step("an aborted read rejects with the signal's reason", async () => {
-    using p = trackedPipe();
+    await using s = new TestScope();
+    const p = s.pipe();
     const ac = new AbortController();
     const pending = p.reader.read(new Uint8Array(1), { signal: ac.signal });
     ac.abort(new Error("stop"));
     await assert.rejects(pending, /stop/);
     await assert.rejects(p.reader.read(new Uint8Array(1), { signal: ac.signal }), /stop/);
   });
-  assertReleased(made);
 });
-
-Deno.test("pipe tests released every pipe they made", () => assertReleased(made));

@@ -1,119 +1,53 @@
 import assert from "node:assert/strict";
+import { type FdReader, type PosixMessage, PosixMessageQueue } from "../mod.ts";
 import {
-  type ChildProcess,
-  type FdReader,
-  type IpcError,
-  type PosixMessage,
-  PosixMessageQueue,
-  spawn,
-} from "../mod.ts";
-import { layouts } from "@libc/ipc/struct";
-import { openFds, readAll, readProcFile, runCollect, TestScope, within } from "./_helpers.ts";
+  CAP_SYS_RESOURCE,
+  devMqueue,
+  EPOLLIN,
+  EPOLLOUT,
+  epollWatches,
+  fdMode,
+  type Fixture,
+  hasCapability,
+  openFds,
+  posixQueueExists,
+  posixQueueMessages,
+  procSysInt,
+  readAll,
+  readProcFile,
+  runCollect,
+  systemError,
+  TestScope,
+  until,
+  waitedOn,
+  within,
+} from "./_kernel.ts";
+import { spawn } from "../mod.ts";
 import { BAD, checksum, HEADER, STOP } from "./fixtures/posix_mq_worker.ts";
 
-const worker = new URL("./fixtures/posix_mq_worker.ts", import.meta.url);
-const nocap = new URL("./fixtures/posix_mq_nocap.ts", import.meta.url);
 const decoder = new TextDecoder();
 const text = (m: PosixMessage) => decoder.decode(m.data);
 
-// The test's own libc binding, so the checks do not rely on the code under test.
-const lib = Deno.dlopen("libc.so.6", {
-  __errno_location: { parameters: [], result: "pointer" },
-  mq_open: { parameters: ["buffer", "i32", "u32", "buffer"], result: "i32" },
-  mq_close: { parameters: ["i32"], result: "i32" },
-  mq_unlink: { parameters: ["buffer"], result: "i32" },
-  fstat: { parameters: ["i32", "buffer"], result: "i32" },
-});
-const errnoView = new Deno.UnsafePointerView(lib.symbols.__errno_location()!);
-const ENOENT = 2;
-const cstr = (s: string) => new TextEncoder().encode(`${s}\0`);
+// Every queue name a test uses comes from its TestScope (`posixName()`):
+// unlinked at its end even when it fails, with the tests' own mq_unlink, then
+// checked gone (asking the kernel), with no descriptor of this process left
+// on it.
 
-function procSys(name: string): number {
-  return Number(readProcFile(`/proc/sys/fs/mqueue/${name}`).trim());
-}
-
-/** Whether this thread may exceed the /proc/sys/fs/mqueue limits. */
-function hasCapSysResource(): boolean {
-  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readProcFile("/proc/thread-self/status"));
-  return m !== null && ((BigInt(`0x${m[1]}`) >> 24n) & 1n) === 1n;
-}
-
-/** Whether a queue of that name exists, asked of the kernel directly. */
-function queueExists(name: string): boolean {
-  const fd = lib.symbols.mq_open(cstr(name), 0, 0, null);
-  if (fd >= 0) {
-    lib.symbols.mq_close(fd);
-    return true;
-  }
-  const code = errnoView.getInt32();
-  if (code !== ENOENT) throw new Error(`mq_open ${name}: errno ${code}`);
-  return false;
-}
+const procSys = (name: string) => procSysInt(`fs/mqueue/${name}`);
 
 /** The permission bits of an open queue: from /dev/mqueue when mounted, else fstat(2) of its descriptor. */
 function queueMode(q: PosixMessageQueue): number {
   if (devMqueue() !== null) return Deno.statSync(`/dev/mqueue${q.name}`).mode! & 0o7777;
-  const st = new Uint8Array(layouts.stat.size);
-  if (lib.symbols.fstat(q.fd, st) < 0) throw new Error("fstat failed");
-  return layouts.stat.decode(st).st_mode & 0o7777;
-}
-
-/** The queue names in /dev/mqueue, or null when the mqueue file system is not mounted there. */
-function devMqueue(): string[] | null {
-  try {
-    return [...Deno.readDirSync("/dev/mqueue")].map((e) => `/${e.name}`).sort();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-}
-
-const prefix = `/libc-ipc-test-${Deno.pid}-`;
-let counter = 0;
-
-/**
- * Queue names for one test, all removed at its end even when it fails; then
- * checks that none exists any more (asking the kernel, and /dev/mqueue when
- * mounted) and that no descriptor of this process still refers to one.
- */
-class QueueScope extends TestScope {
-  #names: string[] = [];
-  #before = devMqueue()?.filter((n) => n.startsWith(prefix));
-
-  /** A fresh name, unique in this test run. */
-  name(): string {
-    return this.track(`${prefix}${++counter}`);
-  }
-
-  /** A name to remove at the end. */
-  track(name: string): string {
-    this.#names.push(name);
-    return name;
-  }
-
-  override async [Symbol.asyncDispose](): Promise<void> {
-    try {
-      await super[Symbol.asyncDispose]();
-    } finally {
-      for (const name of this.#names) lib.symbols.mq_unlink(cstr(name));
-    }
-    const left = this.#names.filter(queueExists);
-    assert.deepEqual(left, [], "queues left behind");
-    const after = devMqueue()?.filter((n) => n.startsWith(prefix));
-    assert.deepEqual(after, this.#before, "/dev/mqueue differs from before the test");
-    const names = new Set(this.#names);
-    const open = [...openFds()].filter(([, target]) => names.has(target));
-    assert.deepEqual(open, [], "queue descriptors left open");
-  }
+  return fdMode(q.fd) & 0o7777;
 }
 
 /** A small queue for one test, closed at its end. */
 function small(
-  scope: QueueScope,
+  scope: TestScope,
   options: Parameters<typeof PosixMessageQueue.open>[1] = {},
 ): PosixMessageQueue {
   return scope.handle(
-    PosixMessageQueue.open(scope.name(), {
+    PosixMessageQueue.open(scope.posixName(), {
       create: true,
       exclusive: true,
       maxMessages: 4,
@@ -123,17 +57,8 @@ function small(
   );
 }
 
-function isError(Class: new (...args: never[]) => Error, code: string, syscall: string) {
-  return (e: unknown) => {
-    assert.ok(e instanceof Class, `expected ${Class.name}, got ${e}`);
-    assert.equal((e as IpcError).code, code);
-    assert.equal((e as IpcError).syscall, syscall);
-    return true;
-  };
-}
-
 Deno.test("PosixMessageQueue sends and receives: sync, async and try forms", async (t) => {
-  await using scope = new QueueScope();
+  await using scope = new TestScope();
   await t.step("sendSync + receiveSync", () => {
     const q = small(scope);
     q.sendSync(new Uint8Array([1, 2, 3]), { priority: 7 });
@@ -151,10 +76,16 @@ Deno.test("PosixMessageQueue sends and receives: sync, async and try forms", asy
   });
   await t.step("trySend/tryReceive never wait", () => {
     const q = small(scope, { maxMessages: 2 });
-    assert.throws(() => q.tryReceive(), isError(Deno.errors.WouldBlock, "EAGAIN", "mq_receive"));
+    assert.throws(
+      () => q.tryReceive(),
+      systemError(Deno.errors.WouldBlock, "EAGAIN", "mq_receive", { path: q.name }),
+    );
     q.trySend("a");
     q.trySend("b");
-    assert.throws(() => q.trySend("c"), isError(Deno.errors.WouldBlock, "EAGAIN", "mq_send"));
+    assert.throws(
+      () => q.trySend("c"),
+      systemError(Deno.errors.WouldBlock, "EAGAIN", "mq_send", { path: q.name }),
+    );
     assert.equal(text(q.tryReceive()), "a");
     assert.equal(text(q.tryReceive()), "b");
   });
@@ -179,11 +110,15 @@ Deno.test("PosixMessageQueue sends and receives: sync, async and try forms", asy
   await t.step("a receive waits for a later send, a send for room", async () => {
     const q = small(scope, { maxMessages: 1 });
     const pending = q.receive({ timeout: 10_000 });
-    setTimeout(() => q.trySend("late"), 20);
+    // The queue's fd is waited on in epoll_wait for data: then the message comes.
+    await waitedOn(q.fd, EPOLLIN);
+    q.trySend("late");
     assert.equal(text(await pending), "late");
     q.trySend("fills it");
     const sending = q.send("waits", { timeout: 10_000 });
-    setTimeout(() => q.tryReceive(), 20);
+    await waitedOn(q.fd, EPOLLOUT); // for room
+    assert.equal(posixQueueMessages(q.fd), 1, "the send waits: nothing more was sent");
+    q.tryReceive();
     await sending;
     assert.equal(text(q.tryReceive()), "waits");
   });
@@ -201,7 +136,7 @@ Deno.test("PosixMessageQueue sends and receives: sync, async and try forms", asy
 });
 
 Deno.test("PosixMessageQueue delivers the highest priority first, FIFO within a priority", async () => {
-  await using scope = new QueueScope();
+  await using scope = new TestScope();
   const q = small(scope, { maxMessages: 8 });
   const sent: Array<[string, number]> = [
     ["a0", 0],
@@ -232,7 +167,7 @@ Deno.test("PosixMessageQueue delivers the highest priority first, FIFO within a 
 });
 
 Deno.test("PosixMessageQueue.attributes() reports capacity, message size and count", async () => {
-  await using scope = new QueueScope();
+  await using scope = new TestScope();
   const q = small(scope, { maxMessages: 3, messageSize: 100 });
   assert.deepEqual(q.attributes(), {
     maxMessages: 3,
@@ -248,21 +183,20 @@ Deno.test("PosixMessageQueue.attributes() reports capacity, message size and cou
   assert.equal(q.attributes().currentMessages, 1);
 
   // The kernel's defaults when no size is given.
-  const d = scope.handle(PosixMessageQueue.open(scope.name(), { create: true }));
+  const d = scope.handle(PosixMessageQueue.open(scope.posixName(), { create: true }));
   const attr = d.attributes();
   assert.equal(attr.maxMessages, Math.min(procSys("msg_default"), procSys("msg_max")));
   assert.equal(attr.messageSize, Math.min(procSys("msgsize_default"), procSys("msgsize_max")));
   // Half given: the other half is the kernel's default.
-  const h = scope.handle(PosixMessageQueue.open(scope.name(), { create: true, messageSize: 32 }));
+  const h = scope.handle(
+    PosixMessageQueue.open(scope.posixName(), { create: true, messageSize: 32 }),
+  );
   assert.equal(h.attributes().maxMessages, attr.maxMessages);
   assert.equal(h.attributes().messageSize, 32);
 });
 
-/** Lets pending timers and promise jobs run. */
-const t0 = () => new Promise((resolve) => setTimeout(resolve, 0));
-
 Deno.test("PosixMessageQueue.open() modes, exclusive creation, missing queues, unlink", async (t) => {
-  await using scope = new QueueScope();
+  await using scope = new TestScope();
   await t.step("default mode 0600", () => {
     const q = small(scope);
     assert.equal(queueMode(q), 0o600);
@@ -279,7 +213,7 @@ Deno.test("PosixMessageQueue.open() modes, exclusive creation, missing queues, u
     assert.throws(
       () => PosixMessageQueue.open(q.name, { create: true, exclusive: true }),
       (e: unknown) => {
-        isError(Deno.errors.AlreadyExists, "EEXIST", "mq_open")(e);
+        systemError(Deno.errors.AlreadyExists, "EEXIST", "mq_open")(e);
         assert.equal((e as { path?: string }).path, q.name);
         assert.match((e as Error).message, new RegExp(q.name));
         return true;
@@ -305,24 +239,24 @@ Deno.test("PosixMessageQueue.open() modes, exclusive creation, missing queues, u
     assert.equal(text(again.tryReceive()), "kept");
   });
   await t.step("opening a missing queue is NotFound naming it", () => {
-    const name = scope.name();
+    const name = scope.posixName();
     assert.throws(() => PosixMessageQueue.open(name), (e: unknown) => {
-      isError(Deno.errors.NotFound, "ENOENT", "mq_open")(e);
+      systemError(Deno.errors.NotFound, "ENOENT", "mq_open")(e);
       assert.equal((e as { path?: string }).path, name);
       return true;
     });
-    assert.equal(queueExists(name), false);
+    assert.equal(posixQueueExists(name), false);
   });
   await t.step("unlink removes the name; open handles keep working", () => {
     const q = small(scope);
     PosixMessageQueue.unlink(q.name);
-    assert.equal(queueExists(q.name), false);
+    assert.equal(posixQueueExists(q.name), false);
     assert.throws(() => PosixMessageQueue.open(q.name), Deno.errors.NotFound);
     q.trySend("still here");
     assert.equal(text(q.tryReceive()), "still here");
     assert.throws(
       () => PosixMessageQueue.unlink(q.name),
-      isError(Deno.errors.NotFound, "ENOENT", "mq_unlink"),
+      systemError(Deno.errors.NotFound, "ENOENT", "mq_unlink", { path: q.name }),
     );
   });
   await t.step("the descriptor is close-on-exec and non-blocking", () => {
@@ -334,8 +268,8 @@ Deno.test("PosixMessageQueue.open() modes, exclusive creation, missing queues, u
 });
 
 Deno.test("PosixMessageQueue refuses bad arguments before any system call", async (t) => {
-  await using scope = new QueueScope();
-  const fresh = () => scope.name();
+  await using scope = new TestScope();
+  const fresh = () => scope.posixName();
   await t.step("names", () => {
     const cases: Array<[unknown, new (...a: never[]) => Error, RegExp]> = [
       [42, TypeError, /must be a string/],
@@ -362,7 +296,8 @@ Deno.test("PosixMessageQueue refuses bad arguments before any system call", asyn
       assert.throws(() => PosixMessageQueue.unlink(name as string), Class);
     }
     // The longest name is fine.
-    const longest = scope.track(`${prefix}${"y".repeat(256 - prefix.length)}`);
+    const base = scope.posixName();
+    const longest = scope.posixName(`${base}${"y".repeat(256 - base.length)}`);
     assert.equal(new TextEncoder().encode(longest).length, 256);
     const q = PosixMessageQueue.open(longest, { create: true, exclusive: true, messageSize: 8 });
     q.close();
@@ -393,7 +328,7 @@ Deno.test("PosixMessageQueue refuses bad arguments before any system call", asyn
         assert.match((e as Error).message, message);
         return true;
       });
-      assert.equal(queueExists(name), false, `${JSON.stringify(options)} created a queue`);
+      assert.equal(posixQueueExists(name), false, `${JSON.stringify(options)} created a queue`);
     }
   });
   await t.step("sizes above /proc/sys/fs/mqueue limits, unless CAP_SYS_RESOURCE", () => {
@@ -407,10 +342,10 @@ Deno.test("PosixMessageQueue refuses bad arguments before any system call", asyn
     ) {
       const name = fresh();
       const open = () => PosixMessageQueue.open(name, { create: true, ...options });
-      if (hasCapSysResource()) {
+      if (hasCapability(CAP_SYS_RESOURCE)) {
         // The capability lifts these limits: the kernel allows the queue.
         open().close();
-        assert.equal(queueExists(name), true);
+        assert.equal(posixQueueExists(name), true);
       } else {
         assert.throws(open, (e: unknown) => {
           assert.ok(e instanceof RangeError, String(e));
@@ -418,7 +353,7 @@ Deno.test("PosixMessageQueue refuses bad arguments before any system call", asyn
           assert.match(e.message, /CAP_SYS_RESOURCE/);
           return true;
         });
-        assert.equal(queueExists(name), false);
+        assert.equal(posixQueueExists(name), false);
       }
     }
   });
@@ -455,27 +390,29 @@ Deno.test("PosixMessageQueue refuses bad arguments before any system call", asyn
 });
 
 Deno.test("PosixMessageQueue waits end with TimedOut, the abort reason, or BadResource on close", async (t) => {
-  await using scope = new QueueScope();
+  await using scope = new TestScope();
   await t.step("timeouts", async () => {
     const q = small(scope, { maxMessages: 1 });
-    let start = performance.now();
-    await assert.rejects(q.receive({ timeout: 30 }), Deno.errors.TimedOut);
-    assert.ok(performance.now() - start >= 25);
-    start = performance.now();
-    assert.throws(() => q.receiveSync({ timeout: 30 }), Deno.errors.TimedOut);
-    assert.ok(performance.now() - start >= 25);
+    const timedOut = (syscall: string, ms: number) =>
+      systemError(Deno.errors.TimedOut, "ETIMEDOUT", syscall, `'${q.name}' (after ${ms} ms)`);
+    await assert.rejects(q.receive({ timeout: 30 }), timedOut("mq_receive", 30));
+    assert.deepEqual(epollWatches(q.fd), [], "the timed-out wait left its fd in epoll");
+    assert.throws(() => q.receiveSync({ timeout: 30 }), timedOut("mq_receive", 30));
     q.trySend("full");
-    await assert.rejects(q.send("x", { timeout: 30 }), Deno.errors.TimedOut);
-    assert.throws(() => q.sendSync("x", { timeout: 0 }), Deno.errors.TimedOut);
-    assert.equal(q.attributes().currentMessages, 1);
+    await assert.rejects(q.send("x", { timeout: 30 }), timedOut("mq_send", 30));
+    assert.throws(() => q.sendSync("x", { timeout: 0 }), timedOut("mq_send", 0));
+    assert.equal(posixQueueMessages(q.fd), 1);
   });
   await t.step("abort rejects with the signal's reason", async () => {
     const q = small(scope, { maxMessages: 1 });
     const reason = new Error("stop waiting");
     const ac = new AbortController();
     const pending = q.receive({ signal: ac.signal });
-    setTimeout(() => ac.abort(reason), 10);
+    pending.catch(() => {});
+    await waitedOn(q.fd, EPOLLIN); // waiting in the kernel
+    ac.abort(reason);
     await assert.rejects(pending, (e: unknown) => e === reason);
+    assert.deepEqual(epollWatches(q.fd), [], "the aborted wait left its fd in epoll");
     // Already aborted: rejected at once, even with a message waiting.
     q.trySend("waiting");
     await assert.rejects(q.receive({ signal: ac.signal }), (e: unknown) => e === reason);
@@ -493,11 +430,21 @@ Deno.test("PosixMessageQueue waits end with TimedOut, the abort reason, or BadRe
       s.trySend("full");
       const receiving = r.receive();
       const sending = s.send("no room");
-      await t0();
+      receiving.catch(() => {});
+      sending.catch(() => {});
+      await waitedOn(r.fd, EPOLLIN);
+      await waitedOn(s.fd, EPOLLOUT);
+      const [rName, sName] = [r.name, s.name];
       r.close();
       s.close();
-      await assert.rejects(receiving, Deno.errors.BadResource);
-      await assert.rejects(sending, Deno.errors.BadResource);
+      await assert.rejects(
+        receiving,
+        systemError(Deno.errors.BadResource, "EBADF", "mq_receive", { path: rName }),
+      );
+      await assert.rejects(
+        sending,
+        systemError(Deno.errors.BadResource, "EBADF", "mq_send", { path: sName }),
+      );
     },
   );
   await t.step("use after close is BadResource; close twice does nothing", async () => {
@@ -519,7 +466,7 @@ Deno.test("PosixMessageQueue waits end with TimedOut, the abort reason, or BadRe
   });
   await t.step("using closes the handle", () => {
     let fd: number;
-    const name = scope.name();
+    const name = scope.posixName();
     {
       using q = PosixMessageQueue.open(name, { create: true, messageSize: 8 });
       fd = q.fd;
@@ -530,7 +477,7 @@ Deno.test("PosixMessageQueue waits end with TimedOut, the abort reason, or BadRe
 });
 
 Deno.test("PosixMessageQueue async iteration ends when the loop breaks and when the handle closes", async (t) => {
-  await using scope = new QueueScope();
+  await using scope = new TestScope();
   await t.step("for await ... break leaves the rest in the queue", async () => {
     const q = small(scope);
     for (const s of ["a", "b", "c"]) q.trySend(s);
@@ -545,10 +492,18 @@ Deno.test("PosixMessageQueue async iteration ends when the loop breaks and when 
   });
   await t.step("closing the handle while the loop waits ends it cleanly", async () => {
     const q = small(scope);
-    setTimeout(() => q.trySend("one"), 10);
-    setTimeout(() => q.close(), 50);
+    const fd = q.fd;
     const got: string[] = [];
-    for await (const m of q) got.push(text(m));
+    const loop = (async () => {
+      for await (const m of q) got.push(text(m));
+    })();
+    loop.catch(() => {});
+    await waitedOn(fd, EPOLLIN);
+    q.trySend("one");
+    await until(() => got.length === 1, "the message taken");
+    await waitedOn(fd, EPOLLIN); // waiting for the next one
+    q.close();
+    await within(loop, "the loop to end");
     assert.deepEqual(got, ["one"]);
   });
   await t.step("closing it inside the loop ends it too", async () => {
@@ -566,24 +521,31 @@ Deno.test("PosixMessageQueue async iteration ends when the loop breaks and when 
     const q = small(scope);
     const ac = new AbortController();
     const reason = new Error("enough");
-    setTimeout(() => ac.abort(reason), 10);
-    await assert.rejects(async () => {
+    const loop = (async () => {
       for await (const _ of q.messages({ signal: ac.signal })) { /* none come */ }
-    }, (e: unknown) => e === reason);
+    })();
+    loop.catch(() => {});
+    await waitedOn(q.fd, EPOLLIN);
+    ac.abort(reason);
+    await assert.rejects(loop, (e: unknown) => e === reason);
   });
 });
 
 Deno.test("PosixMessageQueue crosses processes: the child prints what the parent sent", async () => {
-  await using scope = new QueueScope();
+  await using scope = new TestScope();
   const q = small(scope);
   const out = scope.pipe();
-  const child = scope.child(spawn(worker, { args: ["hello", q.name], fds: { 1: out.writer } }));
+  const child = scope.fixture("posix_mq_worker.ts", {
+    args: ["hello", q.name],
+    fds: { 1: out.writer },
+  });
   out.writer.close();
   // The child may be waiting already, or not started yet: either way it gets it.
   await q.send("Hello from parent process");
-  assert.equal(await readAll(out.reader), "Child process received: Hello from parent process\n");
-  assert.equal((await within(child.status, "the child")).code, 0);
-  assert.equal(q.attributes().currentMessages, 0);
+  const printed = await child.check(() => readAll(out.reader));
+  await child.exits(0);
+  assert.equal(printed, "Child process received: Hello from parent process\n");
+  assert.equal(posixQueueMessages(q.fd), 0);
 });
 
 // ------------------------------------------------------ nothing lost
@@ -641,11 +603,11 @@ async function collect(
  * what the consumers reported and how each ended.
  */
 async function producersAndConsumers(
-  scope: QueueScope,
+  scope: TestScope,
   killAfter?: number,
 ): Promise<{ got: Received; statuses: Array<{ code: number; signal: string | null }> }> {
   const q = scope.handle(
-    PosixMessageQueue.open(scope.name(), {
+    PosixMessageQueue.open(scope.posixName(), {
       create: true,
       exclusive: true,
       maxMessages: Math.min(10, procSys("msg_max")),
@@ -659,54 +621,53 @@ async function producersAndConsumers(
   };
   const modes = ["sync", "async", "iter", "sync"];
   let victimKilled = false;
-  const consumers: ChildProcess[] = [];
+  const consumers: Fixture[] = [];
   const collecting: Promise<void>[] = [];
   for (let c = 0; c < CONSUMERS; c++) {
     const { reader, writer } = scope.pipe();
-    const child = scope.child(
-      spawn(worker, { args: ["consumer", q.name, modes[c]], fds: { 3: writer } }),
-    );
+    const child = scope.fixture("posix_mq_worker.ts", {
+      args: ["consumer", q.name, modes[c]],
+      fds: { 3: writer },
+    });
     writer.close();
     consumers.push(child);
     const progress = c === 0 && killAfter !== undefined
       ? (n: number) => {
         if (n >= killAfter && !victimKilled) {
           victimKilled = true;
-          child.kill("SIGKILL");
+          child.child.kill("SIGKILL");
         }
       }
       : undefined;
-    collecting.push(collect(reader, c, got, progress));
+    const reports = collect(reader, c, got, progress);
+    reports.catch(() => {}); // awaited below
+    collecting.push(reports);
   }
-  const producers = Array.from({ length: PRODUCERS }, (_, p) =>
-    scope.child(
-      spawn(worker, {
+  const producers = Array.from(
+    { length: PRODUCERS },
+    (_, p) =>
+      scope.fixture("posix_mq_worker.ts", {
         args: ["producer", q.name, `${p}`, `${PER_PRODUCER}`, p % 2 === 0 ? "sync" : "async"],
       }),
-    ));
-  const killAll = () => [...producers, ...consumers].forEach((c) => c.kill("SIGKILL"));
-  for (const p of producers) {
-    const s = await within(p.status, `producer ${p.pid}`, 120_000, killAll);
-    assert.equal(s.code, 0, `producer ${p.pid} failed`);
-  }
-  // Everything sent; once the queue is empty every message is with a consumer.
-  await within(
-    (async () => {
-      while (q.attributes().currentMessages > 0) await new Promise((r) => setTimeout(r, 5));
-    })(),
-    "the queue to drain",
-    60_000,
-    killAll,
   );
-  const stop = new Uint8Array(HEADER);
-  new DataView(stop.buffer).setUint32(0, STOP, true);
-  const living = killAfter === undefined ? CONSUMERS : CONSUMERS - 1;
-  for (let i = 0; i < living; i++) await q.send(stop, { timeout: 30_000 });
-  await within(Promise.all(collecting), "consumer reports", 60_000, killAll);
-  const statuses = [];
-  for (const c of consumers) statuses.push(await within(c.status, `consumer ${c.pid}`));
-  assert.equal(q.attributes().currentMessages, 0, "every stop message was taken");
-  return { got, statuses };
+  // Any failure below shows the stderr of every child (the scope kills them).
+  return await scope.check(async () => {
+    for (const p of producers) {
+      const s = await within(p.child.status, p.label, 120_000);
+      assert.equal(s.code, 0, `${p.label} failed`);
+    }
+    // Everything sent; once the queue is empty every message is with a consumer.
+    await until(() => posixQueueMessages(q.fd) === 0, "the queue to drain", 60_000);
+    const stop = new Uint8Array(HEADER);
+    new DataView(stop.buffer).setUint32(0, STOP, true);
+    const living = killAfter === undefined ? CONSUMERS : CONSUMERS - 1;
+    for (let i = 0; i < living; i++) await q.send(stop, { timeout: 30_000 });
+    await within(Promise.all(collecting), "consumer reports", 60_000);
+    const statuses = [];
+    for (const c of consumers) statuses.push(await within(c.child.status, c.label));
+    assert.equal(posixQueueMessages(q.fd), 0, "every stop message was taken");
+    return { got, statuses };
+  });
 }
 
 function missingAndDuplicated(seen: Uint8Array): { missing: string[]; duplicated: string[] } {
@@ -721,12 +682,13 @@ function missingAndDuplicated(seen: Uint8Array): { missing: string[]; duplicated
 }
 
 Deno.test("PosixMessageQueue nothing-lost check: a consumer flags a corrupted message", async () => {
-  await using scope = new QueueScope();
+  await using scope = new TestScope();
   const q = small(scope, { messageSize: 64 });
   const { reader, writer } = scope.pipe();
-  const child = scope.child(
-    spawn(worker, { args: ["consumer", q.name, "sync"], fds: { 3: writer } }),
-  );
+  const child = scope.fixture("posix_mq_worker.ts", {
+    args: ["consumer", q.name, "sync"],
+    fds: { 3: writer },
+  });
   writer.close();
   const msg = new Uint8Array(40).fill(9);
   const dv = new DataView(msg.buffer);
@@ -739,14 +701,14 @@ Deno.test("PosixMessageQueue nothing-lost check: a consumer flags a corrupted me
   await q.send(msg);
   await q.send(new Uint8Array(HEADER).fill(0xff)); // stop
   const got: Received = { seen: new Uint8Array(TOTAL), corrupt: [], perConsumer: [0] };
-  await collect(reader, 0, got);
-  assert.equal((await within(child.status, "the consumer")).code, 0);
+  await child.check(() => collect(reader, 0, got));
+  await child.exits(0);
   assert.equal(got.seen[2 * PER_PRODUCER + 77], 1);
   assert.deepEqual(got.corrupt, ["consumer 0: producer 2 seq 78"]);
 });
 
 Deno.test(`PosixMessageQueue loses nothing: ${PRODUCERS} producers × ${CONSUMERS} consumers, ${PER_PRODUCER} messages each`, async () => {
-  await using scope = new QueueScope();
+  await using scope = new TestScope();
   const { got, statuses } = await producersAndConsumers(scope);
   assert.deepEqual(got.corrupt, []);
   const { missing, duplicated } = missingAndDuplicated(got.seen);
@@ -759,7 +721,7 @@ Deno.test(`PosixMessageQueue loses nothing: ${PRODUCERS} producers × ${CONSUMER
 });
 
 Deno.test("PosixMessageQueue loses at most the message a consumer killed by SIGKILL had not reported", async () => {
-  await using scope = new QueueScope();
+  await using scope = new TestScope();
   const killAfter = 2000;
   const { got, statuses } = await producersAndConsumers(scope, killAfter);
   assert.deepEqual(got.corrupt, []);
@@ -776,13 +738,14 @@ Deno.test("PosixMessageQueue loses at most the message a consumer killed by SIGK
 });
 
 Deno.test("PosixMessageQueue.open() refuses sizes above /proc/sys/fs/mqueue/msg_max in a process without CAP_SYS_RESOURCE", async () => {
-  await using scope = new QueueScope();
-  const name = scope.name();
+  await using scope = new TestScope();
+  const name = scope.posixName();
   const max = procSys("msg_max") + 1;
-  const { status, stdout } = await runCollect((out) =>
-    scope.child(spawn(nocap, { args: [name, `${max}`], fds: { 1: out } }))
+  const nocap = new URL("./fixtures/posix_mq_nocap.ts", import.meta.url);
+  const { status, stdout, stderr } = await runCollect((out, err) =>
+    scope.child(spawn(nocap, { args: [name, `${max}`], fds: { 1: out, 2: err } }))
   );
-  assert.equal(status.code, 0, stdout);
+  assert.equal(status.code, 0, `${stdout}${stderr}`);
   assert.match(
     stdout,
     new RegExp(
@@ -791,5 +754,5 @@ Deno.test("PosixMessageQueue.open() refuses sizes above /proc/sys/fs/mqueue/msg_
       }\\); only a process with CAP_SYS_RESOURCE may exceed it\n$`,
     ),
   );
-  assert.equal(queueExists(name), false);
+  assert.equal(posixQueueExists(name), false);
 });

@@ -8,6 +8,7 @@ import {
   spawnProgram,
 } from "../mod.ts";
 import {
+  blockedIn,
   dupInheritable,
   fdTarget,
   isCloexec,
@@ -26,7 +27,8 @@ import {
   TestScope,
   threadChildren,
   within,
-} from "./_helpers.ts";
+} from "./_kernel.ts";
+import type { Fixture } from "./_kernel.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
 /** Flags of Deno children that read /proc through FFI and report. */
@@ -54,25 +56,25 @@ interface Report {
 
 /** Runs the reporting fixture with its stdout on a pipe of ours and parses its report. */
 async function report(options: Parameters<typeof spawn>[1] = {}): Promise<Report> {
-  const { status, stdout } = await runCollect((w) =>
+  const { status, stdout, stderr } = await runCollect((w, e) =>
     spawn(fixture("spawn_report.ts"), {
       flags: REPORT_FLAGS,
       ...options,
-      fds: { ...options.fds, 1: w },
+      fds: { ...options.fds, 1: w, 2: e },
     })
   );
-  assert.deepEqual(status, exited(0), stdout);
+  assert.deepEqual(status, exited(0), `${stdout}\n--- stderr ---\n${stderr}`);
   return JSON.parse(stdout);
 }
 
-/** Runs a program with its stdout on a pipe of ours; returns its status and output. */
+/** Runs a program with its stdout and stderr on pipes of ours; returns its status and output. */
 function run(
   program: string,
   args: string[],
   options: Parameters<typeof spawnProgram>[2] = {},
-): Promise<{ status: ChildStatus; stdout: string }> {
-  return runCollect((w) =>
-    spawnProgram(program, args, { ...options, fds: { ...options.fds, 1: w } })
+): Promise<{ status: ChildStatus; stdout: string; stderr: string }> {
+  return runCollect((w, e) =>
+    spawnProgram(program, args, { ...options, fds: { ...options.fds, 1: w, 2: e } })
   );
 }
 
@@ -93,9 +95,9 @@ Deno.test("spawn() and spawnProgram() report how the child exited", async (t) =>
   for (const code of [0, 3, 255]) {
     await t.step(`Deno child exits with ${code}`, async () => {
       await using s = new TestScope();
-      const child = s.child(spawn(fixture("spawn_exit.ts"), { args: [String(code)] }));
+      const child = s.fixture("spawn_exit.ts", { args: [String(code)] });
       assert.ok(child.pid > 0);
-      assert.deepEqual(await statusOf(child), exited(code));
+      assert.deepEqual(await child.status(), exited(code), child.stderr());
     });
     await t.step(`program exits with ${code}`, async () => {
       await using s = new TestScope();
@@ -127,11 +129,11 @@ Deno.test("ChildProcess.kill() and death by signal", async (t) => {
     await using s = new TestScope();
     for (const [signal, n] of [["SIGTERM", 15], ["SIGKILL", 9]] as const) {
       const out = s.pipe();
-      const child = s.child(spawn(fixture("spawn_forever.ts"), { fds: { 1: out.writer } }));
+      const child = s.fixture("spawn_forever.ts", { fds: { 1: out.writer } });
       out.writer.close();
-      await readUntil(out.reader, "ready\n");
-      child.kill(signal);
-      assert.deepEqual(await statusOf(child), killedBy(signal, n));
+      await child.check(() => readUntil(out.reader, "ready\n"));
+      child.child.kill(signal);
+      assert.deepEqual(await child.status(), killedBy(signal, n), child.stderr());
     }
   });
 
@@ -143,10 +145,8 @@ Deno.test("ChildProcess.kill() and death by signal", async (t) => {
 
   await t.step("a Deno child that kills itself", async () => {
     await using s = new TestScope();
-    const child = s.child(
-      spawn(fixture("spawn_self_kill.ts"), { args: ["SIGHUP"], flags: ["--allow-run"] }),
-    );
-    assert.deepEqual(await statusOf(child), killedBy("SIGHUP", 1));
+    const child = s.fixture("spawn_self_kill.ts", { args: ["SIGHUP"], flags: ["--allow-run"] });
+    assert.deepEqual(await child.status(), killedBy("SIGHUP", 1), child.stderr());
   });
 
   await t.step("kill() after the end throws TypeError", async () => {
@@ -172,7 +172,7 @@ Deno.test("ChildProcess.kill() and death by signal", async (t) => {
 Deno.test("spawn() hands chosen descriptors to the child", async (t) => {
   /** Sends `data` into `toChild` while reading `fromChild` to its end; kills the child on a hang. */
   async function roundTrip(
-    child: ChildProcess,
+    child: Fixture,
     toChild: FdWriter,
     fromChild: Parameters<typeof readAllBytes>[0],
     data: Uint8Array,
@@ -181,11 +181,13 @@ Deno.test("spawn() hands chosen descriptors to the child", async (t) => {
       await toChild.write(data);
       toChild.close();
     };
-    const [, received] = await within(
-      Promise.all([send(), readAllBytes(fromChild)]),
-      "the round trip through the child",
-      30_000,
-      () => child.kill("SIGKILL"),
+    const [, received] = await child.check(() =>
+      within(
+        Promise.all([send(), readAllBytes(fromChild)]),
+        "the round trip through the child",
+        30_000,
+        () => child.child.kill("SIGKILL"),
+      )
     );
     return received;
   }
@@ -194,15 +196,15 @@ Deno.test("spawn() hands chosen descriptors to the child", async (t) => {
     await using s = new TestScope();
     const input = s.pipe();
     const output = s.pipe();
-    const child = s.child(spawn(fixture("spawn_copy.ts"), {
+    const child = s.fixture("spawn_copy.ts", {
       args: ["3", "4"],
       fds: { 3: input.reader, 4: output.writer },
-    }));
+    });
     input.reader.close();
     output.writer.close();
     const data = randomBytes(256 * 1024);
     assert.deepEqual(await roundTrip(child, input.writer, output.reader, data), data);
-    assert.deepEqual(await statusOf(child), exited(0));
+    await child.exits(0);
   });
 
   await t.step("swapped numbers: each source fd is the other's target", async () => {
@@ -213,15 +215,15 @@ Deno.test("spawn() hands chosen descriptors to the child", async (t) => {
     const b = output.writer.fd;
     // The child's fd b is the parent's fd a and vice versa: a naive dup2(a, b)
     // would clobber b before it is copied to a.
-    const child = s.child(spawn(fixture("spawn_copy.ts"), {
+    const child = s.fixture("spawn_copy.ts", {
       args: [String(b), String(a)],
       fds: { [b]: input.reader, [a]: output.writer },
-    }));
+    });
     input.reader.close();
     output.writer.close();
     const data = randomBytes(100_000);
     assert.deepEqual(await roundTrip(child, input.writer, output.reader, data), data);
-    assert.deepEqual(await statusOf(child), exited(0));
+    await child.exits(0);
   });
 
   await t.step("raw fd numbers as sources", async () => {
@@ -230,14 +232,14 @@ Deno.test("spawn() hands chosen descriptors to the child", async (t) => {
     s.fd(r);
     const writer = s.handle(new FdWriter(w));
     const output = s.pipe();
-    const child = s.child(spawn(fixture("spawn_copy.ts"), {
+    const child = s.fixture("spawn_copy.ts", {
       args: ["3", "4"],
       fds: { 3: r, 4: output.writer.fd },
-    }));
+    });
     output.writer.close();
     const data = new TextEncoder().encode("through raw descriptors");
     assert.deepEqual(await roundTrip(child, writer, output.reader, data), data);
-    assert.deepEqual(await statusOf(child), exited(0));
+    await child.exits(0);
   });
 
   await t.step("stdin and stdout of a program", async () => {
@@ -407,7 +409,7 @@ Deno.test("spawn() env and cwd options", async (t) => {
 
   await t.step("cwd of a program and of a Deno child", async () => {
     await using s = new TestScope();
-    const dir = s.path(await Deno.makeTempDir({ prefix: "spawn_cwd_" }));
+    const dir = await s.tempDir("spawn_cwd_");
     const real = await Deno.realPath(dir);
     const { stdout } = await run("/bin/sh", ["-c", "pwd -P"], { cwd: dir });
     assert.equal(stdout, `${real}\n`);
@@ -549,10 +551,11 @@ Deno.test("await using kills a running child and reaps it", async (t) => {
     const out = s.pipe();
     let child: ChildProcess;
     {
-      await using c = s.child(spawn(fixture("spawn_forever.ts"), { fds: { 1: out.writer } }));
+      const f = s.fixture("spawn_forever.ts", { fds: { 1: out.writer } });
+      await using c = f.child;
       child = c;
       out.writer.close();
-      await readUntil(out.reader, "ready\n");
+      await f.check(() => readUntil(out.reader, "ready\n"));
     }
     assert.deepEqual(await statusOf(child), killedBy("SIGTERM", 15));
     assert.equal(processExists(child.pid), false);
@@ -613,8 +616,9 @@ Deno.test("a program reads a pipe the parent writes late, and writes more than a
   input.reader.close();
   output.writer.close();
   const data = "x".repeat(1 << 20);
+  // cat finds its stdin empty first: it sleeps in read(0, ...) before anything comes.
+  await blockedIn(child.pid, { syscall: "read", arg0: 0 });
   const writing = (async () => {
-    await new Promise((r) => setTimeout(r, 50)); // cat finds its stdin empty first
     await input.writer.write(data);
     input.writer.close();
   })();
@@ -627,15 +631,12 @@ Deno.test("a program reads a pipe the parent writes late, and writes more than a
 Deno.test("ChildProcess.unref() lets the parent exit while the child runs", async () => {
   await using s = new TestScope();
   const out = s.pipe();
-  const parent = s.child(
-    spawn(new URL("./fixtures/spawn_unref.ts", import.meta.url), { fds: { 1: out.writer } }),
-  );
+  const parent = s.fixture("spawn_unref.ts", { fds: { 1: out.writer } });
   out.writer.close();
   // Not to end of file: the orphan holds the pipe as its stdout too.
-  const text = await readUntil(out.reader, "\n");
-  const status = await within(parent.status, "the parent of an unref'd child");
-  assert.equal(status.code, 0);
-  const orphan = Number(text.trim());
+  const text = await parent.check(() => readUntil(out.reader, "\n"));
+  const orphan = s.orphan(Number(text.trim())); // killed at the end, whatever happens
+  await parent.exits(0);
   assert.ok(orphan > 0 && processExists(orphan), "the unref'd child still runs");
   Deno.kill(orphan, "SIGKILL");
 });

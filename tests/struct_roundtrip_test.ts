@@ -364,6 +364,7 @@ function replaced(value: unknown, path: (string | number)[], bad: unknown): unkn
 Deno.test("encode() rejects every bad input, naming struct and member", async (t) => {
   const r = prng(42);
   let count = 0;
+  const perStruct = new Map<string, number>();
   for (const s of all) {
     await t.step(`struct ${s.name}`, () => {
       const valid = generate(r, s).input;
@@ -383,11 +384,17 @@ Deno.test("encode() rejects every bad input, naming struct and member", async (t
             return true;
           });
           count++;
+          perStruct.set(s.name, (perStruct.get(s.name) ?? 0) + 1);
         }
       }
     });
   }
-  await t.step(`${count} bad inputs checked`, () => {});
+  await t.step(`${count} bad inputs checked`, () => {
+    // Every struct had bad values tried, at least one for each of its members.
+    const short = all.filter((s) => !((perStruct.get(s.name) ?? 0) >= [...sites(s)].length));
+    deepStrictEqual(short.map((s) => s.name), []);
+    equal([...perStruct.values()].reduce((a, b) => a + b, 0), count);
+  });
   await t.step("messages", () => {
     const { sembuf, msgbuf, sockaddr_in6 } = layouts;
     throws(

@@ -11,38 +11,19 @@ import { type Message, MessageQueue, pipe, spawn, type SystemError } from "../mo
 import { C } from "../ffi/platform.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import { useNudges } from "../src/_wait/nudge.ts";
-import { within } from "./_kernel.ts";
+import { threadsBlockedIn, until as waitUntil, within } from "./_kernel.ts";
 
 const fixture = new URL("./fixtures/wait_call_peer.ts", import.meta.url);
 const text = (m: Message) => new TextDecoder().decode(m.data);
 
-/** The threads of this process blocked in `syscall` whose first argument is `arg0`, read from /proc. */
-function blockedIn(syscall: number, arg0?: number): number {
-  let n = 0;
-  for (const task of Deno.readDirSync("/proc/self/task")) {
-    let line: string;
-    try {
-      line = Deno.readTextFileSync(`/proc/self/task/${task.name}/syscall`);
-    } catch {
-      continue; // the thread ended
-    }
-    const [nr, first] = line.split(" ");
-    if (Number(nr) !== syscall) continue;
-    if (arg0 === undefined || Number(first) === arg0) n++;
-  }
-  return n;
-}
+/** How many threads of this process are asleep in `syscall` on the queue `id`. */
+const blocked = (syscall: "msgrcv" | "msgsnd", id: number) =>
+  threadsBlockedIn(Deno.pid, { syscall, arg0: id }).length;
 
-/** Resolves once `check()` holds, polling the kernel's state; fails after `ms`. */
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!check()) {
-    if (performance.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
+/** Resolves once `check()` holds (the kernel's state, polled); fails after a hang guard. */
+const until = (check: () => boolean, what: string) => waitUntil(() => check() || undefined, what);
 
-const parkedOn = (q: MessageQueue) => () => blockedIn(C.SYS_msgrcv, q.id) === 1;
+const parkedOn = (q: MessageQueue) => () => blocked("msgrcv", q.id) === 1;
 
 /** Private queues removed at the end of the test, whatever happens. */
 class Queues implements Disposable {
@@ -94,7 +75,7 @@ Deno.test("a parked System V receive", async (t) => {
     const reason = new Error("stop");
     ac.abort(reason);
     await assert.rejects(within(got, "aborted receive"), (e) => e === reason);
-    await until(() => blockedIn(C.SYS_msgrcv, q.id) === 0, "no thread is in msgrcv any more");
+    await until(() => blocked("msgrcv", q.id) === 0, "no thread is in msgrcv any more");
     assert.equal(threadsHeld(), 0);
     // Nothing was taken: a message sent now is there for the next receive.
     q.sendSync("later");
@@ -143,7 +124,7 @@ Deno.test("a parked System V receive", async (t) => {
       const q = qs.open();
       const waits = [q.receive(), q.receive({ type: 2 }), q.receive({ timeout: 60_000 })];
       // The first and third share one parked call (same selection); the second parks its own.
-      await until(() => blockedIn(C.SYS_msgrcv, q.id) === 2, "the receives are parked");
+      await until(() => blocked("msgrcv", q.id) === 2, "the receives are parked");
       q.close();
       const errors = await Promise.all(waits.map((w) => w.then(() => null, (e) => e)));
       for (const e of errors) {
@@ -152,7 +133,7 @@ Deno.test("a parked System V receive", async (t) => {
         assert.deepEqual([code, errno, syscall, id], ["EBADF", 9, "msgrcv", q.id]);
       }
       assert.equal(new Set(errors).size, 3);
-      await until(() => blockedIn(C.SYS_msgrcv, q.id) === 0, "no thread is left in msgrcv");
+      await until(() => blocked("msgrcv", q.id) === 0, "no thread is left in msgrcv");
     },
   );
 
@@ -172,7 +153,7 @@ Deno.test("a parked System V receive", async (t) => {
     q.setMaxBytes(4);
     q.sendSync("full");
     const sent = q.send("next");
-    await until(() => blockedIn(C.SYS_msgsnd, q.id) === 1, "the send is parked in msgsnd");
+    await until(() => blocked("msgsnd", q.id) === 1, "the send is parked in msgsnd");
     assert.equal(text(q.tryReceive()), "full");
     await within(sent, "parked send");
     assert.equal(text(q.tryReceive()), "next");
@@ -189,7 +170,7 @@ Deno.test("the budget of parked calls", async (t) => {
     assert.equal(threadsHeld(), 1);
     // A receive of another type is another line: it parks too.
     const other = q.receive({ type: 2, signal: ac.signal }).then(text);
-    await until(() => blockedIn(C.SYS_msgrcv, q.id) === 2, "the other selection parks");
+    await until(() => blocked("msgrcv", q.id) === 2, "the other selection parks");
     for (let i = 0; i < 10; i++) q.sendSync(`m${i}`);
     const got = await within(Promise.all(waits), "ten receives");
     assert.deepEqual(got.toSorted(), Array.from({ length: 10 }, (_, i) => `m${i}`).toSorted());
@@ -225,7 +206,7 @@ Deno.test("the budget of parked calls", async (t) => {
     const busy = qs.open();
     const got = busy.receive();
     await new Promise((r) => setTimeout(r, 5));
-    assert.equal(blockedIn(C.SYS_msgrcv, busy.id), 0);
+    assert.equal(blocked("msgrcv", busy.id), 0);
     busy.sendSync("polled");
     assert.equal(text(await within(got, "receive beyond the budget")), "polled");
     ac.abort();
@@ -277,7 +258,7 @@ Deno.test("the budget of parked calls", async (t) => {
         const ac = new AbortController();
         const got = q.receive({ signal: ac.signal });
         await new Promise((r) => setTimeout(r, 5));
-        assert.equal(blockedIn(C.SYS_msgrcv, q.id), 0);
+        assert.equal(blocked("msgrcv", q.id), 0);
         assert.equal(threadsHeld(), 0);
         ac.abort("stop");
         await assert.rejects(within(got, "aborted polling receive"), (e) => e === "stop");

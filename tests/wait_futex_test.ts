@@ -6,10 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "../mod.ts";
-import { C } from "../ffi/platform.ts";
 import { futexWait, futexWaitSync, futexWake, useFutexFallback } from "../src/_wait/futex.ts";
 import { threadsHeld } from "../src/_wait/budget.ts";
-import { within } from "./_kernel.ts";
+import { threadsBlockedIn, until as waitUntil, within } from "./_kernel.ts";
 import {
   closeFd,
   lockAsync,
@@ -22,31 +21,12 @@ import {
 const fixture = new URL("./fixtures/wait_futex_peer.ts", import.meta.url);
 const SIZE = 4096;
 
-/** Threads of this process blocked in `syscall` (with first argument `arg0`), read from /proc. */
-function blockedIn(syscall: number, arg0?: bigint): number {
-  let n = 0;
-  for (const task of Deno.readDirSync("/proc/self/task")) {
-    try {
-      const [nr, first] = Deno.readTextFileSync(`/proc/self/task/${task.name}/syscall`).split(" ");
-      if (Number(nr) === syscall && (arg0 === undefined || BigInt(first) === arg0)) n++;
-    } catch {
-      // the thread ended
-    }
-  }
-  return n;
-}
+/** Resolves once `check()` holds (the kernel's state, polled); fails after a hang guard. */
+const until = (check: () => boolean, what: string) => waitUntil(() => check() || undefined, what);
 
 /** The address of `view[index]`, as the kernel sees it in a futex call's arguments. */
 function wordAddress(view: Int32Array, index: number): bigint {
   return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(view))) + BigInt(index * 4);
-}
-
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!check()) {
-    if (performance.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
 }
 
 /** Shared memory for one test: the fd to hand to children and this process's view. */
@@ -71,8 +51,8 @@ for (const mode of ["futex_waitv", "fallback"] as const) {
   // futex_waitv's first argument is the engine's list; a fallback FUTEX_WAIT's is the word.
   const parked = (view: Int32Array, index: number) =>
     mode === "futex_waitv"
-      ? blockedIn(C.SYS_futex_waitv)
-      : blockedIn(C.SYS_futex, wordAddress(view, index));
+      ? threadsBlockedIn(Deno.pid, { syscall: "futex_waitv" }).length
+      : threadsBlockedIn(Deno.pid, { syscall: "futex", arg0: wordAddress(view, index) }).length;
 
   Deno.test(`futex words (${mode})`, async (t) => {
     useFutexFallback(mode === "fallback");
