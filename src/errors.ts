@@ -41,14 +41,14 @@ export type SystemError = Error & SystemErrorInfo;
  * @example Using a System V queue that has been removed
  * ```ts
  * import { IpcError, MessageQueue } from "@libc/ipc";
+ * import assert from "node:assert/strict";
  * const q = MessageQueue.open("private");
  * const id = q.id;
  * q.remove();
- * try {
- *   MessageQueue.fromId(id);
- * } catch (e) {
- *   if (e instanceof IpcError) console.log(e.code, e.syscall); // "EINVAL" "msgctl"
- * }
+ * assert.throws(
+ *   () => MessageQueue.fromId(id),
+ *   (e) => e instanceof IpcError && e.code === "EINVAL" && e.syscall === "msgctl",
+ * );
  * ```
  */
 export class IpcError extends Error implements SystemErrorInfo {
@@ -60,12 +60,13 @@ export class IpcError extends Error implements SystemErrorInfo {
    * @example
    * ```ts
    * import { IpcError } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const e = new IpcError("Identifier removed (os error 43): msgrcv id 7", {
    *   code: "EIDRM",
    *   errno: 43,
    *   syscall: "msgrcv",
    * });
-   * console.log(e.name, e.code, e.errno); // "IpcError" "EIDRM" 43
+   * assert.deepEqual([e.name, e.code, e.errno], ["IpcError", "EIDRM", 43]);
    * ```
    */
   constructor(message: string, info: SystemErrorInfo) {

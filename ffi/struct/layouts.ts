@@ -15,8 +15,9 @@ import { platformKey, PLATFORMS, unsupported } from "../platforms.ts";
  * @example
  * ```ts
  * import { type Layouts, layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const { sembuf }: Layouts = layouts;
- * console.log(sembuf.size); // 6
+ * assert.equal(sembuf.size, 6);
  * ```
  */
 export type Layouts = typeof linuxX64;
@@ -32,12 +33,9 @@ export type Layouts = typeof linuxX64;
  * @example
  * ```ts
  * import { layoutsFor } from "@libc/ipc/struct";
- * console.log(layoutsFor("linux", "x86_64").timespec.size); // 16
- * try {
- *   layoutsFor("windows", "x86_64").timespec;
- * } catch (e) {
- *   console.log(e instanceof Deno.errors.NotSupported); // true
- * }
+ * import assert from "node:assert/strict";
+ * assert.equal(layoutsFor("linux", "x86_64").timespec.size, 16);
+ * assert.throws(() => layoutsFor("windows", "x86_64").timespec, Deno.errors.NotSupported);
  * ```
  */
 export function layoutsFor(os: string, arch: string): Layouts {
@@ -68,9 +66,10 @@ export function layoutsFor(os: string, arch: string): Layouts {
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const { sembuf } = layouts;
  * const op = sembuf.encode({ sem_num: 0, sem_op: 1, sem_flg: 0 });
- * console.log(sembuf.decode(op)); // { sem_num: 0, sem_op: 1, sem_flg: 0 }
+ * assert.deepEqual(sembuf.decode(op), { sem_num: 0, sem_op: 1, sem_flg: 0 });
  * ```
  */
 export const layouts: Layouts = layoutsFor(Deno.build.os, Deno.build.arch);

@@ -24,8 +24,9 @@ import type {
  * @example
  * ```ts
  * import { struct, type StructOptions, u32 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const options: StructOptions = { typedef: true };
- * console.log(struct("in_addr_t_box", { v: u32 }, options).cType); // in_addr_t_box
+ * assert.equal(struct("in_addr_t_box", { v: u32 }, options).cType, "in_addr_t_box");
  * ```
  */
 export interface StructOptions {

@@ -13,7 +13,6 @@
  * ```ts
  * import type { SmallIntName } from "@libc/ipc/struct";
  * const name: SmallIntName = "i16";
- * console.log(name);
  * ```
  */
 export type SmallIntName = "u8" | "u16" | "u32" | "i8" | "i16" | "i32";
@@ -25,7 +24,6 @@ export type SmallIntName = "u8" | "u16" | "u32" | "i8" | "i16" | "i32";
  * ```ts
  * import type { BigIntName } from "@libc/ipc/struct";
  * const name: BigIntName = "size_t";
- * console.log(name);
  * ```
  */
 export type BigIntName = "u64" | "i64" | "long" | "ulong" | "size_t";
@@ -37,7 +35,6 @@ export type BigIntName = "u64" | "i64" | "long" | "ulong" | "size_t";
  * ```ts
  * import type { IntName } from "@libc/ipc/struct";
  * const name: IntName = "size_t";
- * console.log(name);
  * ```
  */
 export type IntName = SmallIntName | BigIntName;
@@ -48,8 +45,9 @@ export type IntName = SmallIntName | BigIntName;
  * @example
  * ```ts
  * import { type IntType, i16 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: IntType<"i16"> = i16;
- * console.log(t.size, t.min, t.max); // 2 -32768n 32767n
+ * assert.deepEqual([t.size, t.min, t.max], [2, -32768n, 32767n]);
  * ```
  */
 export interface IntType<N extends IntName = IntName> {
@@ -76,8 +74,9 @@ export interface IntType<N extends IntName = IntName> {
  * @example
  * ```ts
  * import { type PointerType, pointer } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: PointerType = pointer;
- * console.log(t.size); // 8
+ * assert.equal(t.size, 8);
  * ```
  */
 export interface PointerType {
@@ -97,8 +96,9 @@ export interface PointerType {
  * @example
  * ```ts
  * import { array, type ArrayType, type U8, u8 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const path: ArrayType<U8> = array(u8, 108);
- * console.log(path.size); // 108
+ * assert.equal(path.size, 108);
  * ```
  */
 export interface ArrayType<E extends ElementType = ElementType> {
@@ -123,8 +123,9 @@ export interface ArrayType<E extends ElementType = ElementType> {
  * @example
  * ```ts
  * import { flex, type FlexType, type U8, u8 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const text: FlexType<U8> = flex(u8);
- * console.log(text.size); // 0
+ * assert.equal(text.size, 0);
  * ```
  */
 export interface FlexType<E extends ElementType = ElementType> {
@@ -147,12 +148,13 @@ export interface FlexType<E extends ElementType = ElementType> {
  * @example
  * ```ts
  * import { i16, type I16, type Struct, struct, u16, type U16 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const sembuf: Struct<{ sem_num: U16; sem_op: I16; sem_flg: I16 }> = struct("sembuf", {
  *   sem_num: u16,
  *   sem_op: i16,
  *   sem_flg: i16,
  * });
- * console.log(sembuf.size, sembuf.offsets.sem_op); // 6 2
+ * assert.deepEqual([sembuf.size, sembuf.offsets.sem_op], [6, 2]);
  * ```
  */
 export interface Struct<F extends Fields = Fields> {
@@ -210,8 +212,9 @@ export interface Struct<F extends Fields = Fields> {
  * @example
  * ```ts
  * import { type ElementType, u32 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: ElementType = u32;
- * console.log(t.kind); // int
+ * assert.equal(t.kind, "int");
  * ```
  */
 export type ElementType = IntType | PointerType | ArrayType | Struct;
@@ -222,8 +225,9 @@ export type ElementType = IntType | PointerType | ArrayType | Struct;
  * @example
  * ```ts
  * import { type FieldType, flex, u8 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: FieldType = flex(u8);
- * console.log(t.kind); // flex
+ * assert.equal(t.kind, "flex");
  * ```
  */
 export type FieldType = ElementType | FlexType;
@@ -234,8 +238,9 @@ export type FieldType = ElementType | FlexType;
  * @example
  * ```ts
  * import { type Fields, i32, i16 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const pollfd: Fields = { fd: i32, events: i16, revents: i16 };
- * console.log(Object.keys(pollfd)); // [ "fd", "events", "revents" ]
+ * assert.deepEqual(Object.keys(pollfd), ["fd", "events", "revents"]);
  * ```
  */
 export type Fields = { readonly [name: string]: FieldType };
@@ -248,9 +253,10 @@ export type Fields = { readonly [name: string]: FieldType };
  * @example
  * ```ts
  * import { type Infer, struct, u16, i16 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const sembuf = struct("sembuf", { sem_num: u16, sem_op: i16, sem_flg: i16 });
  * const op: Infer<typeof sembuf> = sembuf.decode(new Uint8Array(sembuf.size));
- * console.log(op.sem_op); // 0
+ * assert.equal(op.sem_op, 0);
  * ```
  */
 export type Infer<T extends FieldType> = T extends IntType<infer N>
@@ -269,9 +275,10 @@ export type Infer<T extends FieldType> = T extends IntType<infer N>
  * @example
  * ```ts
  * import { type InferInput, long, flex, struct, u8 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const msgbuf = struct("msgbuf", { mtype: long, mtext: flex(u8) });
  * const msg: InferInput<typeof msgbuf> = { mtype: 1, mtext: [104, 105] };
- * console.log(msgbuf.encode(msg).length); // 10
+ * assert.equal(msgbuf.encode(msg).length, 10);
  * ```
  */
 export type InferInput<T extends FieldType> = T extends IntType<infer N>
@@ -290,9 +297,11 @@ export type InferInput<T extends FieldType> = T extends IntType<infer N>
  *
  * @example
  * ```ts
- * import { type StructValue, type U32, u32 } from "@libc/ipc/struct";
- * const v: StructValue<{ s_addr: U32 }> = { s_addr: 0x0100007f };
- * console.log(v.s_addr, u32.size);
+ * import { struct, type StructValue, type U32, u32 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
+ * const in_addr = struct("in_addr", { s_addr: u32 });
+ * const v: StructValue<{ s_addr: U32 }> = in_addr.decode(new Uint8Array([127, 0, 0, 1]));
+ * assert.equal(v.s_addr, 0x0100007f);
  * ```
  */
 export type StructValue<F extends Fields> = { -readonly [K in keyof F]: Infer<F[K]> };
@@ -302,9 +311,11 @@ export type StructValue<F extends Fields> = { -readonly [K in keyof F]: Infer<F[
  *
  * @example
  * ```ts
- * import { type Long, long, type StructInput } from "@libc/ipc/struct";
+ * import { type Long, long, struct, type StructInput } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const v: StructInput<{ tv_sec: Long; tv_nsec: Long }> = { tv_sec: 1, tv_nsec: 5n };
- * console.log(v, long.size);
+ * const timespec = struct("timespec", { tv_sec: long, tv_nsec: long });
+ * assert.deepEqual(timespec.decode(timespec.encode(v)), { tv_sec: 1n, tv_nsec: 5n });
  * ```
  */
 export type StructInput<F extends Fields> = { readonly [K in keyof F]: InferInput<F[K]> };
@@ -322,8 +333,9 @@ function int<N extends IntName>(name: N, size: number, signed: boolean): IntType
  * @example
  * ```ts
  * import { type U8, u8 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: U8 = u8;
- * console.log(t.size);
+ * assert.equal(t.size, 1);
  * ```
  */
 export type U8 = IntType<"u8">;
@@ -333,8 +345,9 @@ export type U8 = IntType<"u8">;
  * @example
  * ```ts
  * import { type U16, u16 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: U16 = u16;
- * console.log(t.size);
+ * assert.equal(t.size, 2);
  * ```
  */
 export type U16 = IntType<"u16">;
@@ -344,8 +357,9 @@ export type U16 = IntType<"u16">;
  * @example
  * ```ts
  * import { type U32, u32 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: U32 = u32;
- * console.log(t.size);
+ * assert.equal(t.size, 4);
  * ```
  */
 export type U32 = IntType<"u32">;
@@ -355,8 +369,9 @@ export type U32 = IntType<"u32">;
  * @example
  * ```ts
  * import { type U64, u64 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: U64 = u64;
- * console.log(t.size);
+ * assert.equal(t.size, 8);
  * ```
  */
 export type U64 = IntType<"u64">;
@@ -366,8 +381,9 @@ export type U64 = IntType<"u64">;
  * @example
  * ```ts
  * import { type I8, i8 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: I8 = i8;
- * console.log(t.size);
+ * assert.equal(t.size, 1);
  * ```
  */
 export type I8 = IntType<"i8">;
@@ -377,8 +393,9 @@ export type I8 = IntType<"i8">;
  * @example
  * ```ts
  * import { type I16, i16 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: I16 = i16;
- * console.log(t.size);
+ * assert.equal(t.size, 2);
  * ```
  */
 export type I16 = IntType<"i16">;
@@ -388,8 +405,9 @@ export type I16 = IntType<"i16">;
  * @example
  * ```ts
  * import { type I32, i32 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: I32 = i32;
- * console.log(t.size);
+ * assert.equal(t.size, 4);
  * ```
  */
 export type I32 = IntType<"i32">;
@@ -399,8 +417,9 @@ export type I32 = IntType<"i32">;
  * @example
  * ```ts
  * import { type I64, i64 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: I64 = i64;
- * console.log(t.size);
+ * assert.equal(t.size, 8);
  * ```
  */
 export type I64 = IntType<"i64">;
@@ -410,8 +429,9 @@ export type I64 = IntType<"i64">;
  * @example
  * ```ts
  * import { type Long, long } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: Long = long;
- * console.log(t.size);
+ * assert.equal(t.size, 8);
  * ```
  */
 export type Long = IntType<"long">;
@@ -421,8 +441,9 @@ export type Long = IntType<"long">;
  * @example
  * ```ts
  * import { type ULong, ulong } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: ULong = ulong;
- * console.log(t.size);
+ * assert.equal(t.size, 8);
  * ```
  */
 export type ULong = IntType<"ulong">;
@@ -432,8 +453,9 @@ export type ULong = IntType<"ulong">;
  * @example
  * ```ts
  * import { type SizeT, size_t } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const t: SizeT = size_t;
- * console.log(t.size);
+ * assert.equal(t.size, 8);
  * ```
  */
 export type SizeT = IntType<"size_t">;
@@ -444,7 +466,8 @@ export type SizeT = IntType<"size_t">;
  * @example
  * ```ts
  * import { struct, u8 } from "@libc/ipc/struct";
- * console.log(struct("s", { b: u8 }).encode({ b: 255 })); // Uint8Array(1) [ 255 ]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(struct("s", { b: u8 }).encode({ b: 255 }), new Uint8Array([255]));
  * ```
  */
 export const u8: U8 = int("u8", 1, false);
@@ -454,7 +477,8 @@ export const u8: U8 = int("u8", 1, false);
  * @example
  * ```ts
  * import { struct, u16 } from "@libc/ipc/struct";
- * console.log(struct("s", { n: u16 }).size); // 2
+ * import assert from "node:assert/strict";
+ * assert.equal(struct("s", { n: u16 }).size, 2);
  * ```
  */
 export const u16: U16 = int("u16", 2, false);
@@ -464,7 +488,8 @@ export const u16: U16 = int("u16", 2, false);
  * @example
  * ```ts
  * import { struct, u32 } from "@libc/ipc/struct";
- * console.log(struct("s", { n: u32 }).size); // 4
+ * import assert from "node:assert/strict";
+ * assert.equal(struct("s", { n: u32 }).size, 4);
  * ```
  */
 export const u32: U32 = int("u32", 4, false);
@@ -474,8 +499,9 @@ export const u32: U32 = int("u32", 4, false);
  * @example
  * ```ts
  * import { struct, u64 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const s = struct("s", { n: u64 });
- * console.log(s.decode(s.encode({ n: 2n ** 64n - 1n })).n); // 18446744073709551615n
+ * assert.equal(s.decode(s.encode({ n: 2n ** 64n - 1n })).n, 18446744073709551615n);
  * ```
  */
 export const u64: U64 = int("u64", 8, false);
@@ -485,7 +511,8 @@ export const u64: U64 = int("u64", 8, false);
  * @example
  * ```ts
  * import { i8, struct } from "@libc/ipc/struct";
- * console.log(struct("s", { c: i8 }).encode({ c: -1 })); // Uint8Array(1) [ 255 ]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(struct("s", { c: i8 }).encode({ c: -1 }), new Uint8Array([255]));
  * ```
  */
 export const i8: I8 = int("i8", 1, true);
@@ -495,7 +522,8 @@ export const i8: I8 = int("i8", 1, true);
  * @example
  * ```ts
  * import { i16, struct } from "@libc/ipc/struct";
- * console.log(struct("s", { n: i16 }).size); // 2
+ * import assert from "node:assert/strict";
+ * assert.equal(struct("s", { n: i16 }).size, 2);
  * ```
  */
 export const i16: I16 = int("i16", 2, true);
@@ -505,7 +533,8 @@ export const i16: I16 = int("i16", 2, true);
  * @example
  * ```ts
  * import { i32, struct } from "@libc/ipc/struct";
- * console.log(struct("s", { fd: i32 }).size); // 4
+ * import assert from "node:assert/strict";
+ * assert.equal(struct("s", { fd: i32 }).size, 4);
  * ```
  */
 export const i32: I32 = int("i32", 4, true);
@@ -515,8 +544,9 @@ export const i32: I32 = int("i32", 4, true);
  * @example
  * ```ts
  * import { i64, struct } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const s = struct("s", { n: i64 });
- * console.log(s.decode(s.encode({ n: -1 })).n); // -1n
+ * assert.equal(s.decode(s.encode({ n: -1 })).n, -1n);
  * ```
  */
 export const i64: I64 = int("i64", 8, true);
@@ -526,7 +556,8 @@ export const i64: I64 = int("i64", 8, true);
  * @example
  * ```ts
  * import { long, struct } from "@libc/ipc/struct";
- * console.log(struct("timespec", { tv_sec: long, tv_nsec: long }).size); // 16
+ * import assert from "node:assert/strict";
+ * assert.equal(struct("timespec", { tv_sec: long, tv_nsec: long }).size, 16);
  * ```
  */
 export const long: Long = int("long", 8, true);
@@ -536,7 +567,8 @@ export const long: Long = int("long", 8, true);
  * @example
  * ```ts
  * import { struct, ulong } from "@libc/ipc/struct";
- * console.log(struct("s", { n: ulong }).align); // 8
+ * import assert from "node:assert/strict";
+ * assert.equal(struct("s", { n: ulong }).align, 8);
  * ```
  */
 export const ulong: ULong = int("ulong", 8, false);
@@ -546,7 +578,8 @@ export const ulong: ULong = int("ulong", 8, false);
  * @example
  * ```ts
  * import { pointer, size_t, struct } from "@libc/ipc/struct";
- * console.log(struct("iovec", { iov_base: pointer, iov_len: size_t }).size); // 16
+ * import assert from "node:assert/strict";
+ * assert.equal(struct("iovec", { iov_base: pointer, iov_len: size_t }).size, 16);
  * ```
  */
 export const size_t: SizeT = int("size_t", 8, false);
@@ -559,8 +592,9 @@ export const size_t: SizeT = int("size_t", 8, false);
  * @example
  * ```ts
  * import { pointer, size_t, struct } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const iovec = struct("iovec", { iov_base: pointer, iov_len: size_t });
- * console.log(iovec.decode(iovec.encode({ iov_base: null, iov_len: 0 })).iov_base); // 0n
+ * assert.equal(iovec.decode(iovec.encode({ iov_base: null, iov_len: 0 })).iov_base, 0n);
  * ```
  */
 export const pointer: PointerType = Object.freeze({
@@ -601,8 +635,9 @@ function hasFlex(s: Struct): boolean {
  * @example
  * ```ts
  * import { array, struct, u8, u16 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const sockaddr_un = struct("sockaddr_un", { sun_family: u16, sun_path: array(u8, 108) });
- * console.log(sockaddr_un.size); // 110
+ * assert.equal(sockaddr_un.size, 110);
  * ```
  */
 export function array<E extends ElementType>(element: E, length: number): ArrayType<E> {
@@ -632,8 +667,9 @@ export function array<E extends ElementType>(element: E, length: number): ArrayT
  * @example
  * ```ts
  * import { flex, long, struct, u8 } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const msgbuf = struct("msgbuf", { mtype: long, mtext: flex(u8) });
- * console.log(msgbuf.size, msgbuf.sizeFor(100)); // 8 108
+ * assert.deepEqual([msgbuf.size, msgbuf.sizeFor(100)], [8, 108]);
  * ```
  */
 export function flex<E extends ElementType>(element: E): FlexType<E> {

@@ -30,10 +30,11 @@ export interface Pipe extends Disposable {
  * @example
  * ```ts
  * import { pipe } from "@libc/ipc";
+ * import assert from "node:assert/strict";
  * using p = pipe();
  * await p.writer.write("Hello from parent process");
  * p.writer.close();
- * console.log(await new Response(p.reader.readable).text());
+ * assert.equal(await new Response(p.reader.readable).text(), "Hello from parent process");
  * ```
  */
 export function pipe(): Pipe {

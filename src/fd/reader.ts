@@ -69,12 +69,9 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * @example A descriptor open only for writing is refused
    * ```ts
    * import { FdReader, pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * using p = pipe();
-   * try {
-   *   new FdReader(p.writer.fd);
-   * } catch (e) {
-   *   console.log(e instanceof TypeError); // true
-   * }
+   * assert.throws(() => new FdReader(p.writer.fd), TypeError);
    * ```
    */
   constructor(fd: number) {
@@ -156,11 +153,12 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * @example
    * ```ts
    * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * using p = pipe();
    * p.writer.writeSync(new TextEncoder().encode("hi"));
    * const buf = new Uint8Array(16);
    * const n = await p.reader.read(buf, { timeout: 1000 });
-   * console.log(new TextDecoder().decode(buf.subarray(0, n!))); // "hi"
+   * assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "hi");
    * ```
    */
   read(buf: Uint8Array, options?: WaitOptions): Promise<number | null> {
@@ -188,12 +186,13 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * @example
    * ```ts
    * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * using p = pipe();
    * p.writer.writeSync(new Uint8Array([1, 2, 3]));
    * p.writer.close();
    * const buf = new Uint8Array(8);
-   * console.log(p.reader.readSync(buf)); // 3
-   * console.log(p.reader.readSync(buf)); // null: end of file
+   * assert.equal(p.reader.readSync(buf), 3);
+   * assert.equal(p.reader.readSync(buf), null); // end of file
    * ```
    */
   readSync(buf: Uint8Array, options?: SyncWaitOptions): number | null {
@@ -221,12 +220,9 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * @example
    * ```ts
    * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * using p = pipe();
-   * try {
-   *   p.reader.tryRead(new Uint8Array(8));
-   * } catch (e) {
-   *   console.log(e instanceof Deno.errors.WouldBlock); // true
-   * }
+   * assert.throws(() => p.reader.tryRead(new Uint8Array(8)), Deno.errors.WouldBlock);
    * ```
    */
   tryRead(buf: Uint8Array): number | null {
@@ -249,10 +245,11 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * @example
    * ```ts
    * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const { reader, writer } = pipe();
    * await writer.write(new TextEncoder().encode("streamed"));
    * writer.close();
-   * console.log(await new Response(reader.readable).text()); // "streamed"
+   * assert.equal(await new Response(reader.readable).text(), "streamed");
    * ```
    */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {

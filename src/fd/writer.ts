@@ -71,12 +71,9 @@ export class FdWriter extends FdHandle {
    * @example A descriptor open only for reading is refused
    * ```ts
    * import { FdWriter, pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * using p = pipe();
-   * try {
-   *   new FdWriter(p.reader.fd);
-   * } catch (e) {
-   *   console.log(e instanceof TypeError); // true
-   * }
+   * assert.throws(() => new FdWriter(p.reader.fd), TypeError);
    * ```
    */
   constructor(fd: number) {
@@ -203,8 +200,9 @@ export class FdWriter extends FdHandle {
    * @example
    * ```ts
    * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * using p = pipe();
-   * console.log(p.writer.writeSync(new Uint8Array(100))); // 100
+   * assert.equal(p.writer.writeSync(new Uint8Array(100)), 100);
    * ```
    */
   writeSync(data: WriteData, options?: SyncWaitOptions): number {
@@ -235,8 +233,9 @@ export class FdWriter extends FdHandle {
    * @example
    * ```ts
    * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * using p = pipe();
-   * console.log(p.writer.tryWrite("now")); // 3
+   * assert.equal(p.writer.tryWrite("now"), 3);
    * ```
    */
   tryWrite(data: WriteData): number {
@@ -259,9 +258,10 @@ export class FdWriter extends FdHandle {
    * @example
    * ```ts
    * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const { reader, writer } = pipe();
    * await ReadableStream.from([new TextEncoder().encode("piped")]).pipeTo(writer.writable);
-   * console.log(await new Response(reader.readable).text()); // "piped"
+   * assert.equal(await new Response(reader.readable).text(), "piped");
    * ```
    */
   get writable(): WritableStream<Uint8Array> {

@@ -124,13 +124,15 @@ export interface PosixMessageQueueSendOptions {
  * @example Send, then receive the highest priority first
  * ```ts
  * import { PosixMessageQueue } from "@libc/ipc";
+ * import assert from "node:assert/strict";
  * const name = `/libc-ipc-doc-${Deno.pid}-class`;
  * using q = PosixMessageQueue.open(name, { create: true, maxMessages: 4, messageSize: 64 });
  * try {
  *   await q.send("low", { priority: 1 });
  *   await q.send("high", { priority: 9 });
  *   const { data, priority } = await q.receive();
- *   console.log(new TextDecoder().decode(data), priority); // "high" 9
+ *   assert.equal(new TextDecoder().decode(data), "high");
+ *   assert.equal(priority, 9);
  * } finally {
  *   PosixMessageQueue.unlink(name);
  * }
@@ -189,6 +191,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @example Create exclusively, owner-only, small
    * ```ts
    * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const name = `/libc-ipc-doc-${Deno.pid}-open`;
    * const q = PosixMessageQueue.open(name, {
    *   create: true,
@@ -198,7 +201,12 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    *   messageSize: 256,
    * });
    * try {
-   *   console.log(q.attributes()); // { maxMessages: 8, messageSize: 256, currentMessages: 0, nonBlocking: true }
+   *   assert.deepEqual(q.attributes(), {
+   *     maxMessages: 8,
+   *     messageSize: 256,
+   *     currentMessages: 0,
+   *     nonBlocking: true,
+   *   });
    * } finally {
    *   q.close();
    *   PosixMessageQueue.unlink(name);
@@ -274,14 +282,11 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @example
    * ```ts
    * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const name = `/libc-ipc-doc-${Deno.pid}-unlink`;
    * PosixMessageQueue.open(name, { create: true, messageSize: 16 }).close();
    * PosixMessageQueue.unlink(name);
-   * try {
-   *   PosixMessageQueue.unlink(name);
-   * } catch (e) {
-   *   console.log(e instanceof Deno.errors.NotFound); // true
-   * }
+   * assert.throws(() => PosixMessageQueue.unlink(name), Deno.errors.NotFound);
    * ```
    */
   static unlink(name: string): void {
@@ -305,10 +310,11 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @example
    * ```ts
    * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const name = `/libc-ipc-doc-${Deno.pid}-name`;
    * using q = PosixMessageQueue.open(name, { create: true, messageSize: 16 });
    * PosixMessageQueue.unlink(name);
-   * console.log(q.name === name); // true
+   * assert.equal(q.name, name);
    * ```
    */
   get name(): string {
@@ -321,10 +327,11 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @example
    * ```ts
    * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const name = `/libc-ipc-doc-${Deno.pid}-size`;
    * using q = PosixMessageQueue.open(name, { create: true, messageSize: 100 });
    * PosixMessageQueue.unlink(name);
-   * console.log(q.messageSize); // 100
+   * assert.equal(q.messageSize, 100);
    * ```
    */
   get messageSize(): number {
@@ -340,11 +347,12 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @example
    * ```ts
    * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const name = `/libc-ipc-doc-${Deno.pid}-attr`;
    * using q = PosixMessageQueue.open(name, { create: true, maxMessages: 3, messageSize: 32 });
    * PosixMessageQueue.unlink(name);
    * q.trySend("one");
-   * console.log(q.attributes().currentMessages); // 1
+   * assert.equal(q.attributes().currentMessages, 1);
    * ```
    */
   attributes(): PosixMessageQueueAttributes {
@@ -412,15 +420,13 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @example
    * ```ts
    * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const name = `/libc-ipc-doc-${Deno.pid}-send`;
    * using q = PosixMessageQueue.open(name, { create: true, maxMessages: 1, messageSize: 64 });
    * PosixMessageQueue.unlink(name);
    * await q.send("first");
-   * try {
-   *   await q.send("second", { timeout: 10 }); // full: nobody receives
-   * } catch (e) {
-   *   console.log(e instanceof Deno.errors.TimedOut); // true
-   * }
+   * // full: nobody receives
+   * await assert.rejects(q.send("second", { timeout: 10 }), Deno.errors.TimedOut);
    * ```
    */
   send(
@@ -449,11 +455,12 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @example
    * ```ts
    * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const name = `/libc-ipc-doc-${Deno.pid}-sendsync`;
    * using q = PosixMessageQueue.open(name, { create: true, messageSize: 64 });
    * PosixMessageQueue.unlink(name);
    * q.sendSync(new Uint8Array([1, 2, 3]), { priority: 5 });
-   * console.log(q.receiveSync()); // { data: Uint8Array(3) [ 1, 2, 3 ], priority: 5 }
+   * assert.deepEqual(q.receiveSync(), { data: new Uint8Array([1, 2, 3]), priority: 5 });
    * ```
    */
   sendSync(
@@ -478,15 +485,12 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @example
    * ```ts
    * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const name = `/libc-ipc-doc-${Deno.pid}-trysend`;
    * using q = PosixMessageQueue.open(name, { create: true, maxMessages: 1, messageSize: 8 });
    * PosixMessageQueue.unlink(name);
    * q.trySend("a");
-   * try {
-   *   q.trySend("b");
-   * } catch (e) {
-   *   console.log(e instanceof Deno.errors.WouldBlock); // true: full
-   * }
+   * assert.throws(() => q.trySend("b"), Deno.errors.WouldBlock); // full
    * ```
    */
   trySend(data: Uint8Array | string, options?: PosixMessageQueueSendOptions): void {
@@ -567,12 +571,13 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @example
    * ```ts
    * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const name = `/libc-ipc-doc-${Deno.pid}-receive`;
    * using q = PosixMessageQueue.open(name, { create: true, messageSize: 64 });
    * PosixMessageQueue.unlink(name);
    * setTimeout(() => q.trySend("later"), 10);
    * const { data } = await q.receive({ timeout: 5000 });
-   * console.log(new TextDecoder().decode(data)); // "later"
+   * assert.equal(new TextDecoder().decode(data), "later");
    * ```
    */
   receive(options?: WaitOptions): Promise<PosixMessage> {
@@ -599,14 +604,11 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @example
    * ```ts
    * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const name = `/libc-ipc-doc-${Deno.pid}-receivesync`;
    * using q = PosixMessageQueue.open(name, { create: true, messageSize: 64 });
    * PosixMessageQueue.unlink(name);
-   * try {
-   *   q.receiveSync({ timeout: 10 });
-   * } catch (e) {
-   *   console.log(e instanceof Deno.errors.TimedOut); // true: empty
-   * }
+   * assert.throws(() => q.receiveSync({ timeout: 10 }), Deno.errors.TimedOut); // empty
    * ```
    */
   receiveSync(options?: SyncWaitOptions): PosixMessage {
@@ -626,14 +628,11 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @example
    * ```ts
    * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const name = `/libc-ipc-doc-${Deno.pid}-tryreceive`;
    * using q = PosixMessageQueue.open(name, { create: true, messageSize: 64 });
    * PosixMessageQueue.unlink(name);
-   * try {
-   *   q.tryReceive();
-   * } catch (e) {
-   *   console.log(e instanceof Deno.errors.WouldBlock); // true: empty
-   * }
+   * assert.throws(() => q.tryReceive(), Deno.errors.WouldBlock); // empty
    * ```
    */
   tryReceive(): PosixMessage {
@@ -740,15 +739,18 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @example
    * ```ts
    * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const name = `/libc-ipc-doc-${Deno.pid}-messages`;
    * using q = PosixMessageQueue.open(name, { create: true, messageSize: 64 });
    * PosixMessageQueue.unlink(name);
    * for (const word of ["a", "b", "stop"]) q.trySend(word);
+   * const texts: string[] = [];
    * for await (const { data } of q.messages()) {
    *   const text = new TextDecoder().decode(data);
    *   if (text === "stop") break;
-   *   console.log(text); // "a", then "b"
+   *   texts.push(text);
    * }
+   * assert.deepEqual(texts, ["a", "b"]);
    * ```
    */
   messages(options?: Pick<WaitOptions, "signal">): AsyncGenerator<PosixMessage, void, undefined> {
@@ -783,12 +785,15 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @example
    * ```ts
    * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const name = `/libc-ipc-doc-${Deno.pid}-iterate`;
    * const q = PosixMessageQueue.open(name, { create: true, messageSize: 64 });
    * PosixMessageQueue.unlink(name);
    * q.trySend("only");
    * setTimeout(() => q.close(), 20); // ends the loop below
-   * for await (const m of q) console.log(m.priority); // 0
+   * const priorities: number[] = [];
+   * for await (const m of q) priorities.push(m.priority);
+   * assert.deepEqual(priorities, [0]);
    * ```
    */
   [Symbol.asyncIterator](): AsyncGenerator<PosixMessage, void, undefined> {

@@ -30,8 +30,9 @@ export interface ChildStatus {
  * @example
  * ```ts
  * import { spawnProgram } from "@libc/ipc";
+ * import assert from "node:assert/strict";
  * await using child = spawnProgram("/bin/sh", ["-c", "exit 3"]);
- * console.log((await child.status).code); // 3
+ * assert.equal((await child.status).code, 3);
  * ```
  */
 export class ChildProcess implements AsyncDisposable {
@@ -104,11 +105,12 @@ export class ChildProcess implements AsyncDisposable {
    * @example
    * ```ts
    * import { spawnProgram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const child = spawnProgram("/bin/sleep", ["10"]);
    * child.unref(); // from here, this script may end before the child does
    * child.kill();
    * child.ref(); // wait for it after all, so that it is reaped
-   * console.log((await child.status).signal); // "SIGTERM"
+   * assert.equal((await child.status).signal, "SIGTERM");
    * ```
    */
   unref(): void {
@@ -146,9 +148,10 @@ export class ChildProcess implements AsyncDisposable {
    * @example
    * ```ts
    * import { spawnProgram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
    * const child = spawnProgram("/bin/sleep", ["10"]);
    * child.kill("SIGKILL");
-   * console.log((await child.status).signal); // "SIGKILL"
+   * assert.equal((await child.status).signal, "SIGKILL");
    * ```
    */
   kill(signal: SignalName | number = "SIGTERM"): void {

@@ -59,7 +59,9 @@ for (const [name, value] of Object.entries(C)) {
  * @example
  * ```ts
  * import { signalNumber } from "@libc/ipc";
- * console.log(signalNumber("SIGTERM"), signalNumber(40)); // 15 40
+ * import assert from "node:assert/strict";
+ * assert.equal(signalNumber("SIGTERM"), 15);
+ * assert.equal(signalNumber(40), 40);
  * ```
  */
 export function signalNumber(signal: SignalName | number): number {

@@ -114,10 +114,11 @@ function checkOptions(options: SpawnProgramOptions): Map<number, number> {
  * @example Run `/bin/echo` with its stdout on a pipe of ours
  * ```ts
  * import { pipe, spawnProgram } from "@libc/ipc";
+ * import assert from "node:assert/strict";
  * const p = pipe();
  * const child = spawnProgram("/bin/echo", ["hi"], { fds: { 1: p.writer } });
  * p.writer.close();
- * console.log(await new Response(p.reader.readable).text()); // "hi\n"
+ * assert.equal(await new Response(p.reader.readable).text(), "hi\n");
  * await child.status;
  * ```
  */
@@ -220,12 +221,13 @@ export function spawnProgram(
  * @example A child module given inline, its stdout on a pipe of ours
  * ```ts
  * import { pipe, spawn } from "@libc/ipc";
+ * import assert from "node:assert/strict";
  * const p = pipe();
  * const child = spawn("data:text/javascript,console.log('Hello from child process')", {
  *   fds: { 1: p.writer },
  * });
  * p.writer.close();
- * console.log(await new Response(p.reader.readable).text()); // "Hello from child process\n"
+ * assert.equal(await new Response(p.reader.readable).text(), "Hello from child process\n");
  * await child.status;
  * ```
  *

@@ -42,9 +42,10 @@ import {
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const { msgbuf } = layouts;
  * const bytes = msgbuf.encode({ mtype: 1, mtext: new TextEncoder().encode("hi") });
- * console.log(bytes.length === msgbuf.sizeFor(2)); // true
+ * assert.equal(bytes.length, msgbuf.sizeFor(2));
  * ```
  */
 export const msgbuf: Struct<{ mtype: Long; mtext: FlexType<U8> }> = struct("msgbuf", {
@@ -74,8 +75,9 @@ export const sembuf: Struct<{ sem_num: U16; sem_op: I16; sem_flg: I16 }> = struc
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const ts = layouts.timespec.encode({ tv_sec: 1, tv_nsec: 500_000_000 });
- * console.log(ts.length); // 16
+ * assert.equal(ts.length, 16);
  * ```
  */
 export const timespec: Struct<{ tv_sec: Long; tv_nsec: Long }> = struct("timespec", {
@@ -89,7 +91,8 @@ export const timespec: Struct<{ tv_sec: Long; tv_nsec: Long }> = struct("timespe
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.ipc_perm.offsets.mode); // 20
+ * import assert from "node:assert/strict";
+ * assert.equal(layouts.ipc_perm.offsets.mode, 20);
  * ```
  */
 export const ipc_perm: Struct<{
@@ -122,8 +125,9 @@ export const ipc_perm: Struct<{
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const stat = layouts.msqid_ds.decode(new Uint8Array(layouts.msqid_ds.size));
- * console.log(stat.msg_qnum); // 0n
+ * assert.equal(stat.msg_qnum, 0n);
  * ```
  */
 export const msqid_ds: Struct<{
@@ -158,7 +162,8 @@ export const msqid_ds: Struct<{
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.shmid_ds.size); // 112
+ * import assert from "node:assert/strict";
+ * assert.equal(layouts.shmid_ds.size, 112);
  * ```
  */
 export const shmid_ds: Struct<{
@@ -192,7 +197,8 @@ export const shmid_ds: Struct<{
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.semid_ds.offsets.sem_nsems); // 80
+ * import assert from "node:assert/strict";
+ * assert.equal(layouts.semid_ds.offsets.sem_nsems, 80);
  * ```
  */
 export const semid_ds: Struct<{
@@ -221,6 +227,7 @@ export const semid_ds: Struct<{
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const attr = layouts.mq_attr.encode({
  *   mq_flags: 0,
  *   mq_maxmsg: 10,
@@ -228,7 +235,7 @@ export const semid_ds: Struct<{
  *   mq_curmsgs: 0,
  *   __pad: [0, 0, 0, 0],
  * });
- * console.log(attr.length); // 64
+ * assert.equal(attr.length, 64);
  * ```
  */
 export const mq_attr: Struct<{
@@ -252,10 +259,11 @@ export const mq_attr: Struct<{
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const sun_path = new Uint8Array(108);
  * sun_path.set(new TextEncoder().encode("/run/demo.sock"));
  * const addr = layouts.sockaddr_un.encode({ sun_family: 1, sun_path });
- * console.log(addr.length); // 110
+ * assert.equal(addr.length, 110);
  * ```
  */
 export const sockaddr_un: Struct<{ sun_family: U16; sun_path: ArrayType<U8> }> = struct(
@@ -270,7 +278,8 @@ export const sockaddr_un: Struct<{ sun_family: U16; sun_path: ArrayType<U8> }> =
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.in_addr.encode({ s_addr: 0x0100007f })); // Uint8Array(4) [ 127, 0, 0, 1 ]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(layouts.in_addr.encode({ s_addr: 0x0100007f }), new Uint8Array([127, 0, 0, 1]));
  * ```
  */
 export const in_addr: Struct<{ s_addr: U32 }> = struct("in_addr", { s_addr: u32 });
@@ -283,9 +292,10 @@ export const in_addr: Struct<{ s_addr: U32 }> = struct("in_addr", { s_addr: u32 
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const loopback = new Uint8Array(16);
  * loopback[15] = 1;
- * console.log(layouts.in6_addr.encode({ s6_addr: loopback }).length); // 16
+ * assert.equal(layouts.in6_addr.encode({ s6_addr: loopback }).length, 16);
  * ```
  */
 export const in6_addr: Struct<{ s6_addr: ArrayType<U8> }> = struct(
@@ -301,13 +311,14 @@ export const in6_addr: Struct<{ s6_addr: ArrayType<U8> }> = struct(
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const addr = layouts.sockaddr_in.encode({
  *   sin_family: 2,
  *   sin_port: 0x5000, // port 80, byte-swapped
  *   sin_addr: { s_addr: 0x0100007f },
  *   sin_zero: new Uint8Array(8),
  * });
- * console.log(addr.length); // 16
+ * assert.equal(addr.length, 16);
  * ```
  */
 export const sockaddr_in: Struct<{
@@ -329,7 +340,8 @@ export const sockaddr_in: Struct<{
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.sockaddr_in6.size, layouts.sockaddr_in6.offsets.sin6_addr); // 28 8
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([layouts.sockaddr_in6.size, layouts.sockaddr_in6.offsets.sin6_addr], [28, 8]);
  * ```
  */
 export const sockaddr_in6: Struct<{
@@ -352,8 +364,9 @@ export const sockaddr_in6: Struct<{
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const iov = layouts.iovec.encode({ iov_base: 0x1000n, iov_len: 64 });
- * console.log(iov.length); // 16
+ * assert.equal(iov.length, 16);
  * ```
  */
 export const iovec: Struct<{ iov_base: PointerType; iov_len: SizeT }> = struct("iovec", {
@@ -368,7 +381,8 @@ export const iovec: Struct<{ iov_base: PointerType; iov_len: SizeT }> = struct("
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.msghdr.size, layouts.msghdr.offsets.msg_iov); // 56 16
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([layouts.msghdr.size, layouts.msghdr.offsets.msg_iov], [56, 16]);
  * ```
  */
 export const msghdr: Struct<{
@@ -396,11 +410,12 @@ export const msghdr: Struct<{
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const { cmsghdr } = layouts;
  * // SCM_RIGHTS with one fd: cmsg_len is CMSG_LEN(4).
  * const fd = new Uint8Array(new Int32Array([5]).buffer);
  * const bytes = cmsghdr.encode({ cmsg_len: cmsghdr.sizeFor(4), cmsg_level: 1, cmsg_type: 1, __cmsg_data: fd });
- * console.log(bytes.length); // 20
+ * assert.equal(bytes.length, 20);
  * ```
  */
 export const cmsghdr: Struct<{
@@ -421,7 +436,8 @@ export const cmsghdr: Struct<{
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.ucred.decode(new Uint8Array(12))); // { pid: 0, uid: 0, gid: 0 }
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(layouts.ucred.decode(new Uint8Array(12)), { pid: 0, uid: 0, gid: 0 });
  * ```
  */
 export const ucred: Struct<{ pid: I32; uid: U32; gid: U32 }> = struct("ucred", {
@@ -453,8 +469,9 @@ export const pollfd: Struct<{ fd: I32; events: I16; revents: I16 }> = struct("po
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const info = layouts.signalfd_siginfo.decode(new Uint8Array(128));
- * console.log(info.ssi_signo, info.ssi_ptr); // 0 0n
+ * assert.deepEqual([info.ssi_signo, info.ssi_ptr], [0, 0n]);
  * ```
  */
 export const signalfd_siginfo: Struct<{
@@ -512,7 +529,8 @@ export const signalfd_siginfo: Struct<{
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.epoll_data_t.size); // 8
+ * import assert from "node:assert/strict";
+ * assert.equal(layouts.epoll_data_t.size, 8);
  * ```
  */
 export const epoll_data_t: Struct<{ u64: U64 }> = struct("epoll_data_t", { u64: u64 }, {
@@ -525,8 +543,9 @@ export const epoll_data_t: Struct<{ u64: U64 }> = struct("epoll_data_t", { u64: 
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
  * const { epoll_event } = layouts;
- * console.log(epoll_event.size, epoll_event.offsets.data); // 12 4
+ * assert.deepEqual([epoll_event.size, epoll_event.offsets.data], [12, 4]);
  * ```
  */
 export const epoll_event: Struct<{ events: U32; data: typeof epoll_data_t }> = struct(
@@ -541,7 +560,8 @@ export const epoll_event: Struct<{ events: U32; data: typeof epoll_data_t }> = s
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.futex_waitv.size); // 24
+ * import assert from "node:assert/strict";
+ * assert.equal(layouts.futex_waitv.size, 24);
  * ```
  */
 export const futex_waitv: Struct<{ val: U64; uaddr: U64; flags: U32; __reserved: U32 }> = struct(
@@ -555,7 +575,8 @@ export const futex_waitv: Struct<{ val: U64; uaddr: U64; flags: U32; __reserved:
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.sigset_t.size); // 128
+ * import assert from "node:assert/strict";
+ * assert.equal(layouts.sigset_t.size, 128);
  * ```
  */
 export const sigset_t: Struct<{ __val: ArrayType<ULong> }> = struct("sigset_t", {
@@ -569,7 +590,8 @@ export const sigset_t: Struct<{ __val: ArrayType<ULong> }> = struct("sigset_t", 
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.sigaction.size, layouts.sigaction.offsets.sa_flags); // 152 136
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([layouts.sigaction.size, layouts.sigaction.offsets.sa_flags], [152, 136]);
  * ```
  */
 export const sigaction: Struct<{
@@ -591,7 +613,8 @@ export const sigaction: Struct<{
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.sigval_t.size); // 8
+ * import assert from "node:assert/strict";
+ * assert.equal(layouts.sigval_t.size, 8);
  * ```
  */
 export const sigval_t: Struct<{ sival_ptr: PointerType }> = struct("sigval_t", {
@@ -606,7 +629,8 @@ export const sigval_t: Struct<{ sival_ptr: PointerType }> = struct("sigval_t", {
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.sigevent.size, layouts.sigevent.offsets["_sigev_un._pad"]); // 64 16
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([layouts.sigevent.size, layouts.sigevent.offsets["_sigev_un._pad"]], [64, 16]);
  * ```
  */
 export const sigevent: Struct<{
@@ -627,7 +651,8 @@ export const sigevent: Struct<{
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.itimerspec.size); // 32
+ * import assert from "node:assert/strict";
+ * assert.equal(layouts.itimerspec.size, 32);
  * ```
  */
 export const itimerspec: Struct<{ it_interval: typeof timespec; it_value: typeof timespec }> =
@@ -639,7 +664,8 @@ export const itimerspec: Struct<{ it_interval: typeof timespec; it_value: typeof
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.stat.size, layouts.stat.offsets.st_mode); // 144 24
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([layouts.stat.size, layouts.stat.offsets.st_mode], [144, 24]);
  * ```
  */
 export const stat: Struct<{
@@ -682,7 +708,8 @@ export const stat: Struct<{
  * @example
  * ```ts
  * import { layouts } from "@libc/ipc/struct";
- * console.log(layouts.dirent.offsets.d_name); // 19
+ * import assert from "node:assert/strict";
+ * assert.equal(layouts.dirent.offsets.d_name, 19);
  * ```
  */
 export const dirent: Struct<{
