@@ -9,7 +9,9 @@
  *
  * The raw libc calls: the "floor" rows call read/write through a `Deno.dlopen`
  * of their own on blocking fds, which is the least any Deno program pays; the
- * harness places processes on CPUs with `sched_setaffinity`.
+ * harness places processes on CPUs with `sched_setaffinity`; wait.ts reads
+ * the clock every process shares (`CLOCK_MONOTONIC`) and CPU time with
+ * `clock_gettime` and `getrusage`.
  *
  * @module
  */
@@ -53,6 +55,8 @@ const symbols = {
   opendir: { parameters: ["buffer"], result: "pointer" },
   readdir: { parameters: ["pointer"], result: "pointer" },
   closedir: { parameters: ["pointer"], result: "i32" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  getrusage: { parameters: ["i32", "buffer"], result: "i32" },
 } as const;
 
 /** libc functions of the raw rows and of CPU placement. */
@@ -100,4 +104,24 @@ export function rawWriteAll(fd: number, buf: Uint8Array): void {
     if (n < 0) throw new Error(`write(${fd}) failed`);
     put += n;
   }
+}
+
+const CLOCK_MONOTONIC = 1;
+const RUSAGE_SELF = 0;
+const timespec = new BigInt64Array(2);
+const timespecBytes = new Uint8Array(timespec.buffer);
+// struct rusage: ru_utime and ru_stime (two struct timeval), then 14 longs.
+const rusage = new BigInt64Array(18);
+const rusageBytes = new Uint8Array(rusage.buffer);
+
+/** `CLOCK_MONOTONIC` in ns: the same clock in every process, so times compare across them. */
+export function monotonicNs(): number {
+  if (rawLibc().clock_gettime(CLOCK_MONOTONIC, timespecBytes) < 0) throw new Error("clock_gettime");
+  return Number(timespec[0]) * 1e9 + Number(timespec[1]);
+}
+
+/** CPU time of this process, every thread, user and system, in ns (`getrusage(RUSAGE_SELF)`). */
+export function cpuNs(): number {
+  if (rawLibc().getrusage(RUSAGE_SELF, rusageBytes) < 0) throw new Error("getrusage");
+  return Number(rusage[0] + rusage[2]) * 1e9 + Number(rusage[1] + rusage[3]) * 1e3;
 }

@@ -210,10 +210,14 @@ export async function checkStatus(
 export const fixed = (x: number, digits: number): string => x.toFixed(digits);
 export const mark = (ok: boolean): string => ok ? "✓" : "✗";
 
+/** What runs the benchmarks: Deno's version, the platform, the CPUs. */
+export function platform(): string {
+  return `Deno ${Deno.version.deno}, ${Deno.build.os} ${Deno.build.arch}, ${allCpus().length} CPUs`;
+}
+
 /** The one line above all tables: what ran them, and how. */
 export function header(): string {
-  return `Deno ${Deno.version.deno}, ${Deno.build.os} ${Deno.build.arch}, ` +
-    `${allCpus().length} CPUs; median of ${REPS} runs per cell, rows interleaved.`;
+  return `${platform()}; median of ${REPS} runs per cell, rows interleaved.`;
 }
 
 /**

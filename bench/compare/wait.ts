@@ -1,0 +1,860 @@
+/**
+ * The waiting engine's figures (src/_wait/): how soon a parked wait wakes,
+ * how soon an abort ends it, what waiting costs in CPU, what pending waits do
+ * to Deno's own file operations, and the one-CPU ping-pong against the floor.
+ * Each figure is measured beside its baseline in the same run, RUNS times, and
+ * reported as the median of the runs with their range (min–max of the runs'
+ * values), as a Markdown table for the README.
+ *
+ * - **Wake lag**: this process sends (its `CLOCK_MONOTONIC` read just before
+ *   the send) to a receiver in another process that has waited 20 ms or
+ *   500 ms (far past its spin: parked); the receiver reads the same clock when
+ *   its await returns and sends that time back on a System V "ack" queue.
+ *   Receivers: wait_child.ts (this library; Deno's `FsFile.read`; for System
+ *   V also `receiveSync` and a raw `nonblocking` FFI `msgrcv`, which show
+ *   what Deno itself costs) and wait.c (blocking C calls). Unpinned. The
+ *   500 ms rows run together, their messages 250 ms apart.
+ * - **Cancel**: `AbortController.abort()` → the rejection seen, for a wait
+ *   parked 20 ms, in one process (wait_child.ts `cancel`).
+ * - **CPU**: `getrusage(RUSAGE_SELF)` of the receiver over wall time: while
+ *   nothing arrives (a window after the waits settled; these rows run
+ *   together, each measuring itself), and while a C sender sends one 8-byte
+ *   message every 1 ms (from message TICK_WARM on).
+ * - **readTextFile**: the worst of READ_CALLS `Deno.readTextFile`, spaced
+ *   5–27 ms apart, with no wait pending, then with 1000 pending: `read()` on
+ *   500 pipes (the fd source) and `receive()` of 50 distinct types on each of
+ *   10 System V queues (the call source: 4 parked, the rest on the poll clock;
+ *   one type for all would share one parked call).
+ * - **Ping-pong**: the 64 B ping-pong rows of pipe.ts, msg_queue.ts and
+ *   posix_mq.ts with both processes on one CPU; ratios within each run.
+ *
+ * Run: `deno task bench:compare:wait` (Linux; needs `cc`; about two minutes);
+ * also run by `deno task bench:compare`. `--raw` also prints every run's
+ * values; `--only=lag20,cancel,idle,tick,readfile,pingpong,lag500` measures
+ * only those groups (the table leaves the other rows out). Every queue, FIFO
+ * and child is removed or reaped, whatever happens.
+ *
+ * @module
+ */
+import { Fifo, MessageQueue, PosixMessageQueue } from "../../mod.ts";
+import type { FdWriter } from "../../mod.ts";
+import { monotonicNs } from "./common.ts";
+import {
+  allCpus,
+  cPingPong,
+  fixed,
+  mark,
+  type Measure,
+  median,
+  type Mode,
+  MSG,
+  pinProcess,
+  placements,
+  platform,
+  RAW,
+  requireLinux,
+  ROUNDS,
+} from "./harness.ts";
+import { ffiPingPong as pipePingPong } from "./pipe.ts";
+import { denoPingPong as sysvPingPong } from "./msg_queue.ts";
+import { ffiPingPong as posixPingPong } from "./posix_mq.ts";
+import { ACK, DATA_SIZE, STOP_SIZE } from "./wait_child.ts";
+
+/** Runs of every figure; the table shows their median and range. */
+export const RUNS = 3;
+/** The groups of figures, in the order of a run. */
+const GROUPS = ["lag20", "cancel", "idle", "tick", "readfile", "pingpong", "lag500"] as const;
+type Group = typeof GROUPS[number];
+/** `--only=lag20,cancel`: measures only these groups (the table leaves the others out). */
+const ONLY: Set<string> = new Set(
+  Deno.args.find((a) => a.startsWith("--only="))?.slice(7).split(",") ?? GROUPS,
+);
+const want = (group: Group) => ONLY.has(group);
+/** Wake-lag samples per run: System V after 20 ms, other rows after 20 ms, after 500 ms. */
+const LAG_SAMPLES_20 = 100;
+const LAG_SAMPLES_FD = 60;
+const LAG_SAMPLES_500 = 10;
+/** Aborts per kind of wait per run. */
+const CANCELS = 20;
+/** Idle CPU: waits settle this long, then the window. */
+const IDLE_SETTLE_MS = 500;
+const IDLE_WINDOW_MS = 2000;
+/** The same after the poll clock's back-off to its idle pace (src/_wait/poll.ts: after 1 s). */
+const IDLE_LATE_SETTLE_MS = 1500;
+/** Messages every 1 ms: this many, the first WARM unmeasured. */
+const TICK_PERIOD_US = 1000;
+const TICK_COUNT = 1500;
+const TICK_WARM = 300;
+/** readTextFile: calls timed, pipes with a read pending, queues × receives pending on each. */
+const READ_CALLS = 50;
+const READ_PIPES = 500;
+const READ_QUEUES = 10;
+const READ_PER_QUEUE = 50;
+/** A child that says nothing for this long has failed. */
+const ACK_TIMEOUT_MS = 20_000;
+
+const CHILD = new URL("wait_child.ts", import.meta.url).pathname;
+const decoder = new TextDecoder();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const DATA = new Uint8Array(DATA_SIZE).fill(7);
+const STOP = new Uint8Array(STOP_SIZE);
+
+// ---------------------------------------------------------------- children
+
+/** A Deno child running wait_child.ts; its stdout is piped, for its report. */
+function denoChild(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-ffi", "--allow-read", CHILD, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+}
+
+/** A child running the C program. */
+function cChild(bin: string, args: string[]): Deno.ChildProcess {
+  return new Deno.Command(bin, { args, stdin: "null", stdout: "piped", stderr: "inherit" })
+    .spawn();
+}
+
+/** Waits for a child's end; returns the last line it printed; throws unless it succeeded. */
+async function finish(child: Deno.ChildProcess, what: string): Promise<string> {
+  const out = await child.output();
+  if (!out.success) throw new Error(`${what} exited with code ${out.code}`);
+  return decoder.decode(out.stdout).trim().split("\n").at(-1) ?? "";
+}
+
+/** Kills a child that may still run (by its pid) and reaps it. */
+async function reap(child: Deno.ChildProcess | undefined): Promise<void> {
+  if (child === undefined) return;
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // Already ended.
+  }
+  await child.status.catch(() => {});
+  await child.stdout.cancel().catch(() => {});
+}
+
+/** "cpu_ns wall_ns count" → CPU % of one core, and the count. */
+function cpuReport(line: string): { percent: number; count: number } {
+  const [cpu, wall, count] = line.split(" ").map(Number);
+  if (!(wall > 0)) throw new Error(`bad report "${line}"`);
+  return { percent: cpu / wall * 100, count };
+}
+
+/** The next ack: the CLOCK_MONOTONIC ns the receiver sent. */
+function readAck(ack: MessageQueue): number {
+  let data: Uint8Array;
+  try {
+    ({ data } = ack.receiveSync({ type: ACK, timeout: ACK_TIMEOUT_MS }));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.TimedOut)) throw e;
+    throw new Error(`no answer from the receiver in ${ACK_TIMEOUT_MS} ms: see its errors above`, {
+      cause: e,
+    });
+  }
+  return Number(new DataView(data.buffer, data.byteOffset).getBigInt64(0, true));
+}
+
+let serial = 0;
+const posixName = () => `/libc-ipc-bench-wait-${Deno.pid}-${++serial}`;
+
+function unlinkQuietly(name: string): void {
+  try {
+    PosixMessageQueue.unlink(name);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+/** A private System V queue for `use`, removed afterwards whatever happens. */
+async function withQueue<T>(use: (q: MessageQueue) => Promise<T>): Promise<T> {
+  using q = MessageQueue.open("private");
+  let result: T;
+  try {
+    result = await use(q);
+  } catch (e) {
+    try {
+      q.remove();
+    } catch {
+      // The first failure says more.
+    }
+    throw e;
+  }
+  q.remove();
+  return result;
+}
+
+/** A POSIX queue of 8-byte messages for `use`, opened here for writing; unlinked afterwards. */
+async function withPosixQueue<T>(use: (q: PosixMessageQueue, name: string) => Promise<T>) {
+  const name = posixName();
+  try {
+    using q = PosixMessageQueue.open(name, {
+      create: true,
+      exclusive: true,
+      access: "write",
+      maxMessages: 10,
+      messageSize: DATA_SIZE,
+    });
+    return await use(q, name);
+  } finally {
+    unlinkQuietly(name);
+  }
+}
+
+/** A FIFO in a temporary directory for `use`; both removed afterwards. */
+async function withFifo<T>(use: (path: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "ipc-bench-wait-" });
+  try {
+    const path = `${dir}/fifo`;
+    Fifo.create(path);
+    return await use(path);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+// ---------------------------------------------------------------- wake lag
+
+/** What carries the messages of a wake-lag row, seen from the sender (this process). */
+interface LagChannel {
+  /** Starts the receiver, which acks on queue `ack`. */
+  start(ack: number): Deno.ChildProcess;
+  /** After the start: what must wait for the receiver (a FIFO's write end). */
+  connect?(): void;
+  /** One message, and the one that ends the receiver. */
+  send(): void;
+  stop(): void;
+  /** Removes what the channel created. */
+  close(): Promise<void> | void;
+}
+
+/** Starts a receiver: on `target` (a queue id, a FIFO's path, a POSIX queue's name), acking on `ack`. */
+type Receiver = (target: string, ack: number) => Deno.ChildProcess;
+
+const denoReceiver = (kind: string): Receiver => (target, ack) =>
+  denoChild([`lag-${kind}`, target, `${ack}`]);
+const cReceiver = (bin: string, kind: string): Receiver => (target, ack) =>
+  cChild(bin, [`lag-${kind}`, target, `${ack}`]);
+
+function sysvChannel(receiver: Receiver): LagChannel {
+  const q = MessageQueue.open("private");
+  return {
+    start: (ack) => receiver(`${q.id}`, ack),
+    send: () => q.sendSync(DATA, { type: 1 }),
+    stop: () => q.sendSync(STOP, { type: 1 }),
+    close: () => q.remove(),
+  };
+}
+
+function posixChannel(receiver: Receiver): LagChannel {
+  const name = posixName();
+  const q = PosixMessageQueue.open(name, {
+    create: true,
+    exclusive: true,
+    access: "write",
+    maxMessages: 10,
+    messageSize: DATA_SIZE,
+  });
+  return {
+    start: (ack) => receiver(name, ack),
+    send: () => q.sendSync(DATA),
+    stop: () => q.sendSync(STOP),
+    close: () => {
+      q.close();
+      unlinkQuietly(name);
+    },
+  };
+}
+
+function fifoChannel(receiver: Receiver): LagChannel {
+  const dir = Deno.makeTempDirSync({ prefix: "ipc-bench-wait-" });
+  const path = `${dir}/fifo`;
+  let writer: FdWriter | undefined;
+  try {
+    Fifo.create(path);
+  } catch (e) {
+    Deno.removeSync(dir, { recursive: true });
+    throw e;
+  }
+  return {
+    start: (ack) => receiver(path, ack),
+    connect: () => writer = Fifo.openSync(path, "write", { timeout: ACK_TIMEOUT_MS }),
+    send: () => writer!.writeSync(DATA),
+    stop: () => writer!.close(),
+    close: () => {
+      writer?.close();
+      Deno.removeSync(dir, { recursive: true });
+    },
+  };
+}
+
+/**
+ * Wake lags in ms, one list per channel: `n` rounds; in each, every channel
+ * in turn gets a message `gapMs / channels` after the previous one, so each
+ * receiver has been idle for `gapMs` when its message comes, and no two
+ * receivers wake at once.
+ */
+async function lagSamples(
+  open: Array<() => LagChannel>,
+  gapMs: number,
+  n: number,
+): Promise<number[][]> {
+  const rows: Array<{ ack: MessageQueue; channel?: LagChannel; child?: Deno.ChildProcess }> = [];
+  /** Ends every child and removes every object; returns the first failure. */
+  const cleanup = async () => {
+    let error: unknown;
+    for (const row of rows) {
+      await reap(row.child);
+      for (const step of [() => row.channel?.close(), () => row.ack.remove()]) {
+        try {
+          await step();
+        } catch (e) {
+          error ??= e;
+        }
+      }
+    }
+    return error;
+  };
+  const lags: number[][] = [];
+  try {
+    for (const make of open) {
+      const row: (typeof rows)[number] = { ack: MessageQueue.open("private") };
+      rows.push(row);
+      row.channel = make();
+      row.child = row.channel.start(row.ack.id);
+      lags.push([]);
+    }
+    for (const { ack, channel } of rows) {
+      channel!.connect?.();
+      readAck(ack); // ready
+    }
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < rows.length; k++) {
+        await sleep(gapMs / rows.length);
+        const t0 = monotonicNs();
+        rows[k].channel!.send();
+        lags[k].push((readAck(rows[k].ack) - t0) / 1e6);
+      }
+    }
+    for (const row of rows) row.channel!.stop();
+    for (const row of rows) {
+      await finish(row.child!, "wake-lag receiver");
+      row.child = undefined;
+    }
+  } catch (e) {
+    await cleanup(); // the first failure says more than any of the cleanup
+    throw e;
+  }
+  const error = await cleanup();
+  if (error !== undefined) throw error;
+  return lags;
+}
+
+// ---------------------------------------------------------------- CPU
+
+/**
+ * CPU % of idle receivers, each on a queue of its own, all at once: each
+ * reports its own CPU time over its own window, and nothing arrives, so they
+ * do not disturb one another.
+ */
+async function idleCpu(starts: Array<(qid: number) => Deno.ChildProcess>): Promise<number[]> {
+  const queues: MessageQueue[] = [];
+  const children: Array<Deno.ChildProcess | undefined> = [];
+  try {
+    for (const start of starts) {
+      const q = MessageQueue.open("private");
+      queues.push(q);
+      children.push(start(q.id));
+    }
+    return await Promise.all(children.map(async (child, i) => {
+      const line = await finish(child!, "idle receiver");
+      children[i] = undefined;
+      return cpuReport(line).percent;
+    }));
+  } finally {
+    for (const child of children) await reap(child);
+    for (const q of queues) q.remove();
+  }
+}
+
+/** CPU % of a receiver getting a message every 1 ms from wait.c's ticker. */
+async function tickCpu(
+  bin: string,
+  family: "sysv" | "posix",
+  receiver: (target: string, ack: number) => Deno.ChildProcess,
+): Promise<number> {
+  const run = async (target: string) =>
+    await withQueue(async (ack) => {
+      let child: Deno.ChildProcess | undefined = receiver(target, ack.id);
+      let ticker: Deno.ChildProcess | undefined;
+      try {
+        readAck(ack); // ready
+        ticker = cChild(bin, [`tick-${family}`, target, `${TICK_PERIOD_US}`, `${TICK_COUNT}`]);
+        await finish(ticker, "ticker");
+        ticker = undefined;
+        const { percent, count } = cpuReport(await finish(child, "tick receiver"));
+        child = undefined;
+        if (count !== TICK_COUNT - TICK_WARM) throw new Error(`receiver counted ${count}`);
+        return percent;
+      } finally {
+        await reap(ticker);
+        await reap(child);
+      }
+    });
+  if (family === "sysv") return await withQueue((q) => run(`${q.id}`));
+  return await withPosixQueue((_, name) => run(name));
+}
+
+// ---------------------------------------------------------------- one process
+
+async function cancels(): Promise<Record<string, number[]>> {
+  return await withQueue((q) =>
+    withPosixQueue((_, name) =>
+      withFifo(async (path) => {
+        let child: Deno.ChildProcess | undefined = denoChild([
+          "cancel",
+          `${q.id}`,
+          name,
+          path,
+          `${CANCELS}`,
+        ]);
+        try {
+          const line = await finish(child, "cancel child");
+          child = undefined;
+          return JSON.parse(line);
+        } finally {
+          await reap(child);
+        }
+      })
+    )
+  );
+}
+
+async function readFiles(): Promise<{ none: number[]; waits: number[] }> {
+  const queues = Array.from({ length: READ_QUEUES }, () => MessageQueue.open("private"));
+  let child: Deno.ChildProcess | undefined;
+  try {
+    child = denoChild([
+      "readfile",
+      CHILD,
+      `${READ_PIPES}`,
+      queues.map((q) => q.id).join(","),
+      `${READ_PER_QUEUE}`,
+      `${READ_CALLS}`,
+    ]);
+    const line = await finish(child, "readfile child");
+    child = undefined;
+    return JSON.parse(line);
+  } finally {
+    await reap(child);
+    for (const q of queues) {
+      q.remove();
+      q.close();
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the runs
+
+/** Every run's value of every metric, by name. */
+type Values = Map<string, number[]>;
+
+function p99(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.ceil(0.99 * s.length) - 1];
+}
+
+/** Shuffles a run's order (rotates it by the run's number) so no row always follows the same one. */
+function rotated<T>(xs: T[], run: number): T[] {
+  return xs.map((_, i) => xs[(i + run) % xs.length]);
+}
+
+interface Programs {
+  wait: string;
+  pipe: string;
+  sysv: string;
+  posix: string;
+}
+
+async function oneRun(bins: Programs, run: number, put: (key: string, v: number) => void) {
+  const lag = (key: string, lags: number[]) => {
+    put(`${key}.median`, median(lags));
+    put(`${key}.p99`, p99(lags));
+  };
+  const c = bins.wait;
+
+  // Wake lag after 20 ms idle, one row after the other; the fd rows' ratios to FsFile.read.
+  const lagRows: Array<[string, () => LagChannel, number]> = [
+    ["lag20.sysv-c", () => sysvChannel(cReceiver(c, "sysv")), LAG_SAMPLES_20],
+    ["lag20.sysv-lib", () => sysvChannel(denoReceiver("sysv")), LAG_SAMPLES_20],
+    ["lag20.sysv-sync", () => sysvChannel(denoReceiver("sysv-sync")), LAG_SAMPLES_FD],
+    ["lag20.sysv-parked", () => sysvChannel(denoReceiver("sysv-parked")), LAG_SAMPLES_FD],
+    ["lag20.fifo-c", () => fifoChannel(cReceiver(c, "fifo")), LAG_SAMPLES_FD],
+    ["lag20.fifo-fsfile", () => fifoChannel(denoReceiver("fsfile")), LAG_SAMPLES_FD],
+    ["lag20.fifo-lib", () => fifoChannel(denoReceiver("fifo")), LAG_SAMPLES_FD],
+    ["lag20.posix-c", () => posixChannel(cReceiver(c, "posix")), LAG_SAMPLES_FD],
+    ["lag20.posix-lib", () => posixChannel(denoReceiver("posix")), LAG_SAMPLES_FD],
+  ];
+  const medians: Record<string, number> = {};
+  if (want("lag20")) {
+    for (const [key, open, n] of rotated(lagRows, run)) {
+      const [lags] = await lagSamples([open], 20, n);
+      lag(key, lags);
+      medians[key] = median(lags);
+    }
+    put("lag20.fifo-lib.ratio", medians["lag20.fifo-lib"] / medians["lag20.fifo-fsfile"]);
+    put("lag20.posix-lib.ratio", medians["lag20.posix-lib"] / medians["lag20.fifo-fsfile"]);
+  }
+
+  // Cancel: one child, every kind of wait.
+  if (want("cancel")) {
+    for (const [kind, ms] of Object.entries(await cancels())) {
+      put(`cancel.${kind}.median`, median(ms));
+      put(`cancel.${kind}.max`, Math.max(...ms));
+    }
+  }
+
+  // CPU while nothing arrives: every row at once (see idleCpu).
+  const w = `${IDLE_WINDOW_MS}`;
+  const s = `${IDLE_SETTLE_MS}`;
+  const idleRows: Array<[string, (qid: number) => Deno.ChildProcess]> = [
+    ["idle.c", (q) => cChild(c, ["idle-sysv", `${q}`, w])],
+    ["idle.sync", (q) => denoChild(["idle-sync", `${q}`, w])],
+    ["idle.async1", (q) => denoChild(["idle-async", `${q}`, "1", "same", s, w])],
+    ["idle.async100", (q) => denoChild(["idle-async", `${q}`, "100", "distinct", s, w])],
+    [
+      "idle.async100late",
+      (q) => denoChild(["idle-async", `${q}`, "100", "distinct", `${IDLE_LATE_SETTLE_MS}`, w]),
+    ],
+    ["idle.async100same", (q) => denoChild(["idle-async", `${q}`, "100", "same", s, w])],
+  ];
+  if (want("idle")) {
+    const cpu = await idleCpu(idleRows.map(([, start]) => start));
+    idleRows.forEach(([key], i) => put(key, cpu[i]));
+  }
+
+  // CPU with a message every 1 ms; async over sync in this run.
+  const warm = `${TICK_WARM}`;
+  const tickRows: Array<[string, "sysv" | "posix", Receiver]> = [
+    ["tick.sysv-c", "sysv", (t, a) => cChild(c, ["recv-sysv", t, warm, `${a}`])],
+    ["tick.sysv-sync", "sysv", (t, a) => denoChild(["recv-sysv-sync", t, warm, `${a}`])],
+    ["tick.sysv-async", "sysv", (t, a) => denoChild(["recv-sysv-async", t, warm, `${a}`])],
+    ["tick.sysv-parked", "sysv", (t, a) => denoChild(["recv-sysv-parked", t, warm, `${a}`])],
+    ["tick.posix-c", "posix", (t, a) => cChild(c, ["recv-posix", t, warm, `${a}`])],
+    ["tick.posix-sync", "posix", (t, a) => denoChild(["recv-posix-sync", t, warm, `${a}`])],
+    ["tick.posix-async", "posix", (t, a) => denoChild(["recv-posix-async", t, warm, `${a}`])],
+  ];
+  const ticks: Record<string, number> = {};
+  if (want("tick")) {
+    for (const [key, family, receiver] of rotated(tickRows, run)) {
+      put(key, ticks[key] = await tickCpu(c, family, receiver));
+    }
+    put("tick.sysv.ratio", ticks["tick.sysv-async"] / ticks["tick.sysv-sync"]);
+    put("tick.sysv-parked.ratio", ticks["tick.sysv-parked"] / ticks["tick.sysv-sync"]);
+    put("tick.posix.ratio", ticks["tick.posix-async"] / ticks["tick.posix-sync"]);
+  }
+
+  // readTextFile with and without 1000 pending waits.
+  if (want("readfile")) {
+    const reads = await readFiles();
+    put("readfile.none.worst", Math.max(...reads.none));
+    put("readfile.none.median", median(reads.none));
+    put("readfile.waits.worst", Math.max(...reads.waits));
+    put("readfile.waits.median", median(reads.waits));
+  }
+
+  // Ping-pong, both processes on one CPU.
+  const one = placements()[0];
+  const ppRows: Array<[string, Measure]> = [];
+  const kinds: Array<[string, string, (mode: Mode) => Measure]> = [
+    ["pipe", bins.pipe, pipePingPong],
+    ["sysv", bins.sysv, sysvPingPong],
+    ["posix", bins.posix, posixPingPong],
+  ];
+  for (const [kind, bin, ffi] of kinds) {
+    ppRows.push([`pp.${kind}.c`, cPingPong(bin)]);
+    for (const mode of ["raw", "sync", "async"] as const) {
+      ppRows.push([`pp.${kind}.${mode}`, ffi(mode)]);
+    }
+  }
+  const pp: Record<string, number> = {};
+  if (want("pingpong")) {
+    pinProcess(one.parent);
+    try {
+      for (const [key, measure] of rotated(ppRows, run)) put(key, pp[key] = await measure(one));
+    } finally {
+      pinProcess(allCpus());
+    }
+    for (const [kind] of kinds) {
+      put(`pp.${kind}.raw/c`, pp[`pp.${kind}.raw`] / pp[`pp.${kind}.c`]);
+      put(`pp.${kind}.sync/raw`, pp[`pp.${kind}.sync`] / pp[`pp.${kind}.raw`]);
+      put(`pp.${kind}.async/sync`, pp[`pp.${kind}.async`] / pp[`pp.${kind}.sync`]);
+    }
+  }
+
+  // Wake lag after 500 ms idle: the slowest, last; both rows in one go, 250 ms apart.
+  if (want("lag500")) {
+    const [cLags, libLags] = await lagSamples(
+      [
+        () => sysvChannel(cReceiver(c, "sysv")),
+        () => sysvChannel(denoReceiver("sysv")),
+      ],
+      500,
+      LAG_SAMPLES_500,
+    );
+    lag("lag500.sysv-c", cLags);
+    lag("lag500.sysv-lib", libLags);
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+/** A duration in ms, shown in µs below 1 ms. */
+function time(ms: number): string {
+  return ms < 1 ? `${fixed(ms * 1000, 0)} µs` : `${fixed(ms, 2)} ms`;
+}
+const percent = (x: number) => `${fixed(x, 1)} %`;
+const times = (x: number) => `${fixed(x, 2)}×`;
+
+function report(values: Values, seconds: number): string {
+  // A row whose values were not measured (--only) is left out: get() notes it, add() skips.
+  let missing = false;
+  const get = (key: string) => {
+    const v = values.get(key);
+    if (v !== undefined && v.length > 0) return v;
+    missing = true;
+    return [NaN];
+  };
+  const m = (key: string) => median(get(key));
+  /** "median (min–max)" of the runs. */
+  const f = (key: string, format: (x: number) => string) => {
+    const v = get(key);
+    return `${format(median(v))} (${format(Math.min(...v))}–${format(Math.max(...v))})`;
+  };
+  const lines = [
+    "### The waiting engine",
+    "",
+    `Each cell: the median of ${RUNS} runs and, in parentheses, the range of the ${RUNS} ` +
+    "runs' values; every baseline is measured in the same runs, ratios within each run. " +
+    "**Wake lag**: the sender's `CLOCK_MONOTONIC` just before its send → the receiver's, when " +
+    "its await returns, in another process that has waited 20 ms or 500 ms (parked), both " +
+    `unpinned; per run the median and p99 of ${LAG_SAMPLES_20} samples (System V, 20 ms), ` +
+    `the median of ${LAG_SAMPLES_FD} (other rows, 20 ms), or of ${LAG_SAMPLES_500} (500 ms: ` +
+    "the p99 is the maximum). **Cancel**: `abort()` → the rejection seen, for a wait parked " +
+    `20 ms, ${CANCELS} per run. **CPU**: \`getrusage\` of the receiving process (every thread) ` +
+    `over wall time: ${IDLE_WINDOW_MS / 1000} s after ${IDLE_SETTLE_MS} ms of settling, or ` +
+    `over ${TICK_COUNT - TICK_WARM} messages sent by a C program every ` +
+    `${TICK_PERIOD_US / 1000} ms. **readTextFile**: ${READ_CALLS} calls 5–27 ms apart. ` +
+    `**Ping-pong**: ${MSG} B, ${ROUNDS} round trips per run, both processes pinned to one CPU.`,
+    "",
+    "| figure | @libc/ipc | baseline, same runs | goal | met |",
+    "|---|---|---|---|:-:|",
+  ];
+  const add = (figure: string, ours: string, base: string, goal: string, ok: boolean) => {
+    if (!missing) lines.push(`| ${figure} | ${ours} | ${base} | ${goal} | ${mark(ok)} |`);
+    missing = false;
+  };
+
+  for (const gap of [20, 500]) {
+    const k = `lag${gap}.sysv`;
+    const floors = gap !== 20
+      ? ""
+      : `; Deno \`receiveSync\` (main thread blocked): ${
+        f(`${k}-sync.median`, time)
+      }; raw \`nonblocking\` FFI \`msgrcv\` (pool thread): ${f(`${k}-parked.median`, time)}`;
+    add(
+      `wake lag, System V \`await receive()\`, ${gap} ms idle: median`,
+      f(`${k}-lib.median`, time),
+      `C blocking \`msgrcv\`: ${f(`${k}-c.median`, time)}${floors}`,
+      "≤ 0.3 ms",
+      m(`${k}-lib.median`) <= 0.3,
+    );
+    add(
+      `… p99`,
+      f(`${k}-lib.p99`, time),
+      `C: ${f(`${k}-c.p99`, time)}`,
+      "≤ 2 ms",
+      m(`${k}-lib.p99`) <= 2,
+    );
+  }
+  for (
+    const [kind, label, c] of [["fifo", "FIFO `await read()`", "`read`"], [
+      "posix",
+      "POSIX `await receive()`",
+      "`mq_receive`",
+    ]]
+  ) {
+    add(
+      `wake lag, ${label}, 20 ms idle: median`,
+      `${f(`lag20.${kind}-lib.median`, time)} = ${f(`lag20.${kind}-lib.ratio`, times)} FsFile`,
+      `\`FsFile.read\` on a FIFO: ${f("lag20.fifo-fsfile.median", time)}; ` +
+        `C blocking ${c}: ${f(`lag20.${kind}-c.median`, time)}`,
+      "≤ 1.5× `FsFile.read`",
+      m(`lag20.${kind}-lib.ratio`) <= 1.5,
+    );
+  }
+  for (
+    const [kind, label] of [
+      ["sysv-receive", "System V `receive()` (call source: nudge)"],
+      ["pipe-read", "pipe `read()` (fd source)"],
+      ["posix-receive", "POSIX `receive()` (fd source)"],
+      ["fifo-open", "`Fifo.open()` (call source: opens the other side)"],
+    ]
+  ) {
+    add(
+      `cancel, ${label}: abort → rejection, median (max of ${CANCELS})`,
+      `${f(`cancel.${kind}.median`, time)} (max ${f(`cancel.${kind}.max`, time)})`,
+      "–",
+      "≤ 1 ms",
+      m(`cancel.${kind}.median`) <= 1,
+    );
+  }
+  const idleBase = `C \`msgrcv\`: ${f("idle.c", percent)}; \`receiveSync\`: ${
+    f("idle.sync", percent)
+  }`;
+  add(
+    "CPU, 100 pending System V `receive()` of 100 types (4 parked, 96 polling), nothing arriving",
+    f("idle.async100", percent),
+    idleBase,
+    "≤ 1 %",
+    m("idle.async100") <= 1,
+  );
+  add(
+    `… the same, measured from ${IDLE_LATE_SETTLE_MS} ms on (the poll clock at its idle pace)`,
+    f("idle.async100late", percent),
+    idleBase,
+    "≤ 1 %",
+    m("idle.async100late") <= 1,
+  );
+  add(
+    "CPU, 100 pending System V `receive()` of one type (one parked call for all), nothing arriving",
+    f("idle.async100same", percent),
+    idleBase,
+    "≤ 1 %",
+    m("idle.async100same") <= 1,
+  );
+  add(
+    "CPU, 1 pending System V `receive()`, nothing arriving",
+    f("idle.async1", percent),
+    idleBase,
+    "≤ 1 %",
+    m("idle.async1") <= 1,
+  );
+  for (
+    const [kind, label, c] of [["sysv", "System V", "`msgrcv`"], ["posix", "POSIX", "`mq_receive`"]]
+  ) {
+    add(
+      `CPU, ${label} \`await receive()\` of a message every 1 ms`,
+      `${f(`tick.${kind}-async`, percent)} = ${f(`tick.${kind}.ratio`, times)} sync`,
+      `\`receiveSync\`: ${f(`tick.${kind}-sync`, percent)}; C ${c}: ${
+        f(`tick.${kind}-c`, percent)
+      }${
+        kind !== "sysv"
+          ? ""
+          : `; raw \`nonblocking\` FFI \`msgrcv\`: ${f("tick.sysv-parked", percent)} = ${
+            f("tick.sysv-parked.ratio", times)
+          } sync`
+      }`,
+      "≤ 3× the sync form",
+      m(`tick.${kind}.ratio`) <= 3,
+    );
+  }
+  add(
+    `\`Deno.readTextFile\`, worst of ${READ_CALLS}, ${
+      READ_PIPES + READ_QUEUES * READ_PER_QUEUE
+    } async waits pending (${READ_PIPES} pipe reads; ${
+      READ_QUEUES * READ_PER_QUEUE
+    } System V receives of distinct types on ${READ_QUEUES} queues: 4 parked, the rest polling)`,
+    `${f("readfile.waits.worst", time)}; median ${f("readfile.waits.median", time)}`,
+    `no waits: ${f("readfile.none.worst", time)}; median ${f("readfile.none.median", time)}`,
+    "≤ 2 ms worst",
+    m("readfile.waits.worst") <= 2,
+  );
+  const us = (x: number) => `${fixed(x, 1)} µs`;
+  const ppKinds = [
+    ["pipe", "pipe", "`writeSync`/`readSync`", "`write`/`read`"],
+    ["sysv", "System V", "`sendSync`/`receiveSync`", "`send`/`receive`"],
+    ["posix", "POSIX", "`sendSync`/`receiveSync`", "`send`/`receive`"],
+  ];
+  for (const [kind, label, sync] of ppKinds) {
+    add(
+      `${MSG} B ping-pong, one CPU, ${label} ${sync}`,
+      `${f(`pp.${kind}.sync`, us)} = ${f(`pp.${kind}.sync/raw`, times)} floor`,
+      `raw FFI floor: ${f(`pp.${kind}.raw`, us)} = ${f(`pp.${kind}.raw/c`, times)} C; C: ${
+        f(`pp.${kind}.c`, us)
+      }`,
+      "≤ 1.1× the floor",
+      m(`pp.${kind}.sync/raw`) <= 1.1,
+    );
+  }
+  for (const [kind, label, , async] of ppKinds) {
+    add(
+      `${MSG} B ping-pong, one CPU, ${label} \`await\` ${async}`,
+      `${f(`pp.${kind}.async`, us)} = ${f(`pp.${kind}.async/sync`, times)} sync`,
+      `sync form: ${f(`pp.${kind}.sync`, us)}`,
+      "≤ 1.2× the sync form",
+      m(`pp.${kind}.async/sync`) <= 1.2,
+    );
+  }
+  lines.push(
+    "",
+    "Reproduce: `deno task bench:compare:wait` (this table alone) or `deno task bench:compare`.",
+    "",
+    `Measured in ${fixed(seconds, 0)} s.`,
+  );
+  if (RAW) {
+    lines.push("", "Values of each run:");
+    for (const [key, v] of values) lines.push(`- ${key}: ${v.map((x) => fixed(x, 4)).join(", ")}`);
+  }
+  return lines.join("\n");
+}
+
+/** Compiles the C programs beside this file, runs `use` with their paths, and removes them. */
+async function withPrograms<T>(use: (bins: Programs) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "ipc-bench-" });
+  try {
+    const build = async (source: string) => {
+      const bin = `${dir}/${source.replace(/\.c$/, "")}`;
+      const out = await new Deno.Command("cc", {
+        args: ["-O2", "-o", bin, new URL(source, import.meta.url).pathname],
+        stderr: "inherit",
+      }).output().catch((e) => {
+        throw new Error(`cannot run the C compiler "cc": ${e.message}`);
+      });
+      if (!out.success) throw new Error(`cc failed to compile ${source}`);
+      return bin;
+    };
+    return await use({
+      wait: await build("wait.c"),
+      pipe: await build("pipe.c"),
+      sysv: await build("msg_queue.c"),
+      posix: await build("posix_mq.c"),
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Measures every figure RUNS times; returns the section of the report. */
+export async function main(): Promise<string> {
+  allCpus(); // before anything pins this process
+  return await withPrograms(async (bins) => {
+    const started = performance.now();
+    const values: Values = new Map();
+    const put = (key: string, v: number) => {
+      if (!Number.isFinite(v)) throw new Error(`${key}: ${v}`);
+      const vs = values.get(key) ?? [];
+      values.set(key, vs);
+      vs.push(v);
+    };
+    for (let run = 0; run < RUNS; run++) await oneRun(bins, run, put);
+    return report(values, (performance.now() - started) / 1000);
+  });
+}
+
+if (import.meta.main) {
+  requireLinux();
+  console.log(`${platform()}.\n\n${await main()}`);
+}
