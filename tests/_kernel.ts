@@ -538,14 +538,23 @@ export interface EpollWatch {
 export const EPOLLIN = 0x1;
 export const EPOLLOUT = 0x4;
 
-/** The epoll instances of process `pid` (this one by default) in which `fd` is registered. */
+/** Events an epoll registration can wait for (the rest of its bits are flags). */
+const EPOLL_READINESS = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x2000;
+
+/**
+ * The epoll instances of process `pid` (this one by default) in which `fd` is
+ * registered and armed. A one-shot registration whose event fired waits for
+ * nothing until it is re-armed (the kernel keeps only its flags): it is not
+ * listed.
+ */
 export function epollWatches(fd: number, pid: number | "self" = "self"): EpollWatch[] {
   const watches: EpollWatch[] = [];
   for (const [epfd, target] of openFds(pid)) {
     if (target !== "anon_inode:[eventpoll]") continue;
     const info = tryReadProcFile(`/proc/${pid}/fdinfo/${epfd}`) ?? "";
     for (const m of info.matchAll(/^tfd:\s*(\d+)\s+events:\s*([0-9a-f]+)/gm)) {
-      if (Number(m[1]) === fd) watches.push({ epfd, events: parseInt(m[2], 16) });
+      const events = parseInt(m[2], 16);
+      if (Number(m[1]) === fd && (events & EPOLL_READINESS) !== 0) watches.push({ epfd, events });
     }
   }
   return watches;

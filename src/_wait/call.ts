@@ -120,8 +120,10 @@ function interrupter(call: BlockingCall<unknown>): () => void {
   if (call.interrupt !== undefined) return call.interrupt;
   let tid = -1;
   return () => {
-    // Not found: the call has not entered the kernel yet (or just returned); the next try finds it.
-    tid = findThread(call.thread!, tid);
+    // Once found, the thread is nudged again without looking (a nudge that lands after the call
+    // returned restarts whatever the thread does next). Not found: the call has not entered the
+    // kernel yet; the next try finds it.
+    if (tid < 0) tid = findThread(call.thread!);
     if (tid > 0) nudgeThread(tid);
   };
 }

@@ -10,7 +10,7 @@
  */
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
-import { AGAIN, failed, ok, RETRY } from "../_sys.ts";
+import { AGAIN, E, errorOf, failed, lastErrno, ok, RETRY } from "../_sys.ts";
 import { MAX_TIMER_MS } from "./deadline.ts";
 import { onRefChange, type Pending } from "./pending.ts";
 import type { Source } from "./source.ts";
@@ -37,6 +37,13 @@ class FdEngine {
   #epfd = -1;
   #wakeFd = -1;
   #waits = new Map<number, Set<FdWait>>();
+  /**
+   * The fds registered in the epoll set, and the events each is armed for.
+   * Registrations are one-shot: an event disarms its fd in the kernel (0
+   * here), so the wake-up path needs no `epoll_ctl`; a registration stays,
+   * disarmed, until the fd waits again (re-armed with one `EPOLL_CTL_MOD`) or
+   * its handle closes ({@link FdEngine.forget}).
+   */
   #registered = new Map<number, number>();
   #parked = false;
   #events = new Uint8Array(EVENT.size * MAX_EVENTS);
@@ -98,24 +105,47 @@ class FdEngine {
     const set = this.#waits.get(fd);
     let mask = 0;
     if (set !== undefined) { for (const w of set) mask |= w.events; }
-    const had = this.#registered.get(fd);
-    if (mask === (had ?? 0)) return;
+    const armed = this.#registered.get(fd);
+    if (mask === (armed ?? 0)) return;
     if (mask === 0) {
-      this.#registered.delete(fd);
-      // The fd may already be closed by its owner; the kernel then dropped it itself.
-      this.#control(C.EPOLL_CTL_DEL, fd, 0, true);
-      return;
+      // Its last wait was cancelled before an event: remove it (a fired one stays, disarmed).
+      return this.forget(fd);
     }
-    this.#control(had === undefined ? C.EPOLL_CTL_ADD : C.EPOLL_CTL_MOD, fd, mask);
+    const events = mask | C.EPOLLONESHOT;
+    if (armed === undefined) {
+      this.#add(fd, events);
+    } else if (this.#control(C.EPOLL_CTL_MOD, fd, events) === E.ENOENT) {
+      // Its file was closed and the kernel dropped it: the number is another file's now.
+      this.#add(fd, events);
+    }
     this.#registered.set(fd, mask);
   }
 
-  #control(op: number, fd: number, events: number, quiet = false): void {
+  #add(fd: number, events: number): void {
+    if (this.#control(C.EPOLL_CTL_ADD, fd, events) === E.EEXIST) {
+      this.#control(C.EPOLL_CTL_MOD, fd, events);
+    }
+  }
+
+  /**
+   * Forgets `fd` before its handle closes it: pending waits on it must have
+   * been cancelled. (The kernel would drop the registration when the file
+   * closes, but not while a copy of the descriptor lives on elsewhere.)
+   */
+  forget(fd: number): void {
+    if (!this.#registered.delete(fd)) return;
+    this.#control(C.EPOLL_CTL_DEL, fd, 0, true);
+  }
+
+  /** `epoll_ctl`; returns 0, or the errno of ENOENT/EEXIST, which the caller handles. */
+  #control(op: number, fd: number, events: number, quiet = false): number {
     this.#ctlView.setUint32(EVENT.offsets.events, events, true);
     this.#ctlView.setInt32(DATA, fd, true);
     this.#ctlView.setInt32(DATA + 4, 0, true);
-    const r = libc.epoll_ctl(this.#epfd, op, fd, this.#ctl);
-    if (!quiet) ok(r, "epoll_ctl", { fd });
+    if (libc.epoll_ctl(this.#epfd, op, fd, this.#ctl) === 0 || quiet) return 0;
+    const code = lastErrno();
+    if (code === E.ENOENT || code === E.EEXIST) return code;
+    throw errorOf(code, "epoll_ctl", { fd });
   }
 
   /** Whether some wait keeps the process alive (unref'd ones must not). */
@@ -143,6 +173,8 @@ class FdEngine {
         libc.read(this.#wakeFd, this.#counter, 8);
         continue;
       }
+      // The event disarmed the one-shot registration.
+      if (this.#registered.has(fd)) this.#registered.set(fd, 0);
       const set = this.#waits.get(fd);
       if (set === undefined) continue;
       const any = (got & (C.EPOLLERR | C.EPOLLHUP)) !== 0;

@@ -94,11 +94,17 @@ function threadsReadable(): boolean {
 }
 
 const lineBuf = new Uint8Array(256);
+const paths = new Map<number, Uint8Array>();
 
 /** The text of `/proc/self/task/<tid>/syscall`, or undefined when it cannot be read. */
 function syscallLine(tid: number): string | undefined {
-  const fd = libc.open(cString(`/proc/self/task/${tid}/syscall`), C.O_RDONLY | C.O_CLOEXEC, 0);
-  if (fd < 0) return undefined;
+  let path = paths.get(tid);
+  if (path === undefined) paths.set(tid, path = cString(`/proc/self/task/${tid}/syscall`));
+  const fd = libc.open(path, C.O_RDONLY | C.O_CLOEXEC, 0);
+  if (fd < 0) {
+    paths.delete(tid); // the thread is gone
+    return undefined;
+  }
   const n = libc.read(fd, lineBuf, lineBuf.byteLength);
   libc.close(fd);
   return n > 0 ? decoder.decode(lineBuf.subarray(0, n)) : undefined;
@@ -129,17 +135,36 @@ export interface BlockedCall {
   readonly value: bigint;
 }
 
+/**
+ * Pool threads found serving parked calls before, most recent first: Deno
+ * reuses its pool threads, so the next parked call is most likely on one of
+ * them, and looking there first spares reading every thread of the process.
+ */
+const poolThreads: number[] = [];
+
 /** The thread blocked in `call`, or -1 when none is (not yet, or no more). */
-export function findThread(call: BlockedCall, hint = -1): number {
-  const want = `0x${call.value.toString(16)}`;
+export function findThread(call: BlockedCall): number {
+  const want = `${call.syscall} ${"0x"}`;
+  const value = `0x${call.value.toString(16)}`;
   const matches = (tid: number) => {
-    const fields = syscallLine(tid)?.split(" ");
-    return fields !== undefined && Number(fields[0]) === call.syscall &&
-      fields[1 + call.arg] === want;
+    const line = syscallLine(tid);
+    if (line === undefined || !line.startsWith(want)) return false;
+    return line.split(" ", 2 + call.arg)[1 + call.arg] === value;
   };
-  if (hint > 0 && matches(hint)) return hint;
-  for (const tid of threadIds()) if (matches(tid)) return tid;
-  return -1;
+  let found = poolThreads.find(matches) ?? -1;
+  if (found < 0) {
+    const known = new Set(poolThreads);
+    // Newest first: pool threads start after the runtime's own.
+    const tids = threadIds().sort((a, b) => b - a);
+    found = tids.find((tid) => !known.has(tid) && matches(tid)) ?? -1;
+  }
+  if (found > 0) {
+    const at = poolThreads.indexOf(found);
+    if (at >= 0) poolThreads.splice(at, 1);
+    poolThreads.unshift(found);
+    poolThreads.length = Math.min(poolThreads.length, 64);
+  }
+  return found;
 }
 
 /** Sends the nudge to thread `tid` of this process. */

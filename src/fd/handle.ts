@@ -5,7 +5,7 @@
  */
 import { libc } from "../../ffi/libc.ts";
 import { closedError, type ErrorSubject } from "../errors.ts";
-import { WaitRegistry } from "../_wait/mod.ts";
+import { fdEngine, WaitRegistry } from "../_wait/mod.ts";
 import { reopenBlocking } from "./_adopt.ts";
 
 const registries = new WeakMap<FdHandle, WaitRegistry>();
@@ -138,6 +138,7 @@ export abstract class FdHandle implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     waitsOf(this).cancelAll((syscall) => closedError(this.what, syscall, this.subject));
+    fdEngine.forget(this.#fd);
     // close(2) releases the fd even when it reports EINTR or EIO; nothing to retry.
     libc.close(this.#fd);
     if (this.#blocking !== undefined && this.#blocking >= 0) libc.close(this.#blocking);

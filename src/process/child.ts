@@ -7,7 +7,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, attempt, ok } from "../_sys.ts";
-import { fdSource, READABLE, wait, WaitRegistry } from "../_wait/mod.ts";
+import { fdEngine, fdSource, READABLE, wait, WaitRegistry } from "../_wait/mod.ts";
 import { type SignalName, signalName, signalNumber } from "./signals.ts";
 
 /** How a child ended, like `Deno.CommandStatus`. */
@@ -90,6 +90,7 @@ export class ChildProcess implements AsyncDisposable {
   #release(): void {
     this.#ended = true;
     if (this.#pidfd >= 0) {
+      fdEngine.forget(this.#pidfd);
       libc.close(this.#pidfd);
       this.#pidfd = -1;
     }
