@@ -26,8 +26,8 @@ export interface BlockingCall<T> {
   run(): number;
   /** The operation's result from a call that returned `r >= 0`. */
   done(r: number): T;
-  /** How to find the thread the parked call blocks, to nudge it; or `interrupt`. */
-  readonly thread?: BlockedCall;
+  /** How to find the thread the parked call blocks, to nudge it (asked once parked); or `interrupt`. */
+  thread?(): BlockedCall;
   /** Makes a parked call return without a signal (a FIFO's open: open the other side). */
   interrupt?(): void;
   /**
@@ -123,7 +123,7 @@ function interrupter(call: BlockingCall<unknown>): () => void {
     // Once found, the thread is nudged again without looking (a nudge that lands after the call
     // returned restarts whatever the thread does next). Not found: the call has not entered the
     // kernel yet; the next try finds it.
-    if (tid < 0) tid = findThread(call.thread!);
+    if (tid < 0) tid = findThread(call.thread!());
     if (tid > 0) nudgeThread(tid);
   };
 }

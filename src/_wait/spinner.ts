@@ -15,6 +15,8 @@ export class Spinner {
   #yieldFirst = false;
   #switching = false;
   #firstTries = 0;
+  /** Spins in a row that found nothing at the smallest budget. */
+  #idleSpins = 0;
   static readonly MIN_MS = 0.005;
   static readonly MAX_MS = 0.1;
   /** A yield that took longer than this gave the CPU to another task on this CPU. */
@@ -23,16 +25,22 @@ export class Spinner {
   /**
    * The first try of a wait. When recent first tries found nothing (the peer
    * answers after we ask, as in a request/reply exchange), it yields the CPU
-   * first: a peer on this CPU then answers before the try, which spares a
-   * failing call and the way into the waiting engine (measured on POSIX
-   * queues: 12.5 → 10 µs per round trip on one CPU). Every 16th try does not
-   * yield, so a source that fills up again (a burst to drain) turns it off.
+   * first if yields have been giving the CPU to another task: a peer on this
+   * CPU then answers before the try, which spares a failing call and the way
+   * into the waiting engine (measured on POSIX queues: 12.5 → 10 µs per round
+   * trip on one CPU). Where yields return at once (the peer runs elsewhere,
+   * or answers late), they cost without helping: one in 8 still yields, to
+   * find out again. Every 16th try does not yield at all, so a source that
+   * fills up again (a burst to drain) turns it off.
    */
   first<T>(attempt: () => T | typeof AGAIN): T | typeof AGAIN {
-    if (this.#yieldFirst && (++this.#firstTries & 15) !== 0) {
-      const start = performance.now();
-      libc.sched_yield();
-      this.#switching = performance.now() - start > Spinner.SWITCH_MS;
+    const n = ++this.#firstTries;
+    if (this.#yieldFirst && (n & 15) !== 0) {
+      if (this.#switching || (n & 7) === 1) {
+        const start = performance.now();
+        libc.sched_yield();
+        this.#switching = performance.now() - start > Spinner.SWITCH_MS;
+      }
       return attempt();
     }
     const r = attempt();
@@ -58,6 +66,14 @@ export class Spinner {
    * sched_yield returns at once.
    */
   spin<T>(attempt: () => T | typeof AGAIN): T | typeof AGAIN {
+    // A peer that has not answered within the smallest budget four times in a
+    // row answers late: spin one wait in 8 only (parked waits that end soon
+    // grow the budget again, see learn()).
+    if (
+      this.#budgetMs === Spinner.MIN_MS && this.#idleSpins >= 4 && (++this.#idleSpins & 7) !== 0
+    ) {
+      return AGAIN;
+    }
     const start = performance.now();
     const end = start + this.#budgetMs;
     let now = start;
@@ -67,9 +83,11 @@ export class Spinner {
       now = performance.now();
       if (r !== AGAIN) {
         this.#budgetMs = Math.min(Spinner.MAX_MS, Math.max(this.#budgetMs, 2 * (now - start)));
+        this.#idleSpins = 0;
         return r;
       }
     }
+    if (this.#budgetMs === Spinner.MIN_MS) this.#idleSpins++;
     this.#budgetMs = Math.max(Spinner.MIN_MS, this.#budgetMs / 2);
     return AGAIN;
   }
@@ -83,6 +101,7 @@ export class Spinner {
   learn(waitedMs: number): void {
     if (waitedMs <= Spinner.MAX_MS) {
       this.#budgetMs = Math.min(Spinner.MAX_MS, Math.max(this.#budgetMs, 1.5 * waitedMs));
+      this.#idleSpins = 0;
     }
   }
 }
