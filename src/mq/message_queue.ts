@@ -14,8 +14,11 @@ import { type PathLike, pathText } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   callSource,
+  interruptAt,
   lazySource,
+  NO_THREAD,
   type Operation,
+  type Source,
   Spinner,
   tryNow,
   wait,
@@ -128,6 +131,9 @@ const TEXT = MSGBUF.offsets.mtext;
 const TYPE = MSGBUF.offsets.mtype;
 const ENOMSG = E.ENOMSG;
 
+/** The source of operations that only the sync and try forms run: they block in the call itself. */
+const BLOCKS_ONLY: Source<never> = { park: () => NO_THREAD, block: () => AGAIN };
+
 /** A receive as the engine runs it: which message, into what, and how its result is made. */
 interface Selection {
   type: bigint;
@@ -184,6 +190,16 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #recvView = new DataView(this.#recvBuf.buffer);
   /** A buffer a parked receive landed in, kept for the next one (8 KiB cost µs to allocate). */
   #spare?: Uint8Array;
+  /**
+   * The sync and try forms end before any other code runs: they share one
+   * operation object per direction, whose message and selection are these
+   * fields, so their hot path allocates nothing.
+   */
+  #sendSize = 0;
+  #selection: Selection = { type: 0n, flags: 0, max: 0 };
+  #target?: Uint8Array;
+  readonly #sharedSend: Operation<void>;
+  readonly #sharedReceive: Operation<Message | MessageInfo>;
   readonly #waits = new WaitRegistry();
   readonly #send: WaitContext = { spinner: new Spinner(), registry: this.#waits };
   readonly #receive: WaitContext = { spinner: new Spinner(), registry: this.#waits };
@@ -198,6 +214,21 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     this.key = key;
     this.#known = known;
     this.#subject = { id };
+    this.#sharedSend = {
+      syscall: "msgsnd",
+      subject: this.#subject,
+      attempt: () => this.#trySend(this.#sendBuf, this.#sendSize),
+      source: BLOCKS_ONLY,
+      block: (deadline) => this.#blockSend(deadline),
+    };
+    this.#sharedReceive = {
+      syscall: "msgrcv",
+      subject: this.#subject,
+      again: ENOMSG,
+      attempt: () => this.#tryReceive(this.#selection, this.#result),
+      source: BLOCKS_ONLY,
+      block: (deadline) => this.#blockReceive(deadline),
+    };
   }
 
   /**
@@ -415,18 +446,32 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       syscall: "msgsnd",
       subject: this.#subject,
       attempt: () => {
-        const id = this.#idFor("msgsnd");
-        // Written out, not through a helper taking a closure: this is the hot path.
-        while (libc.msgsnd(id, buf, size, C.IPC_NOWAIT) < 0) {
-          if (failed("msgsnd", this.#about) === AGAIN) {
-            own();
-            return AGAIN;
-          }
-        }
-        return undefined;
+        if (this.#trySend(buf, size) !== AGAIN) return undefined;
+        own();
+        return AGAIN;
       },
       source: lazySource(source),
     };
+  }
+
+  /** One send without waiting. Written out, not through a helper taking a closure: the hot path. */
+  #trySend(buf: Uint8Array, size: number): void | typeof AGAIN {
+    const id = this.#idFor("msgsnd");
+    while (libc.msgsnd(id, buf, size, C.IPC_NOWAIT) < 0) {
+      if (failed("msgsnd", this.#about) === AGAIN) return AGAIN;
+    }
+  }
+
+  /** The sync form's blocking send of the message in the send buffer (interrupted at the deadline). */
+  #blockSend(deadline: number): void | typeof AGAIN {
+    const id = this.#idFor("msgsnd");
+    const size = this.#sendSize;
+    const r = deadline === Infinity
+      ? libc.msgsnd(id, this.#sendBuf, size, 0)
+      : interruptAt(deadline, () => libc.msgsnd(id, this.#sendBuf, size, 0));
+    if (r >= 0) return;
+    failed("msgsnd", this.#about); // throws unless interrupted (the deadline)
+    return AGAIN;
   }
 
   /**
@@ -499,7 +544,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     data: Uint8Array | string,
     options?: MessageQueueSendOptions & SyncWaitOptions,
   ): void {
-    waitSync(this.#sendOp(this.#prepareSend(data, options)), options, this.#send);
+    this.#sendSize = this.#prepareSend(data, options);
+    waitSync(this.#sharedSend, options, this.#send);
   }
 
   /**
@@ -528,12 +574,18 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * ```
    */
   trySend(data: Uint8Array | string, options?: MessageQueueSendOptions): void {
-    tryNow(this.#sendOp(this.#prepareSend(data, options)));
+    this.#sendSize = this.#prepareSend(data, options);
+    tryNow(this.#sharedSend);
   }
 
   // ----------------------------------------------------------- receiving
 
-  #selection(options: MessageQueueReceiveOptions | undefined, limit?: number): Selection {
+  /** Checks a receive's options; the selection they make, written into `into` when given. */
+  #select(
+    options: MessageQueueReceiveOptions | undefined,
+    limit?: number,
+    into: Selection = { type: 0n, flags: 0, max: 0 },
+  ): Selection {
     this.#idFor("msgrcv");
     const type = longOf(options?.type ?? 0, "type", TYPE_MIN);
     const max = options?.maxSize ?? limit ?? msgmaxAtLeast(0);
@@ -553,7 +605,10 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       this.#recvBuf = new Uint8Array(TEXT + size);
       this.#recvView = new DataView(this.#recvBuf.buffer);
     }
-    return { type, flags, max: size };
+    into.type = type;
+    into.flags = flags;
+    into.max = size;
+    return into;
   }
 
   /**
@@ -590,15 +645,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       syscall,
       subject: this.#subject,
       again: ENOMSG,
-      attempt: () => {
-        const id = this.#idFor(syscall);
-        const buf = this.#recvBuf;
-        for (;;) {
-          const n = libc.msgrcv(id, buf, max, type, flags | C.IPC_NOWAIT);
-          if (n >= 0) return make(buf, n);
-          if (failed(syscall, this.#about, ENOMSG) === AGAIN) return AGAIN;
-        }
-      },
+      attempt: () => this.#tryReceive({ type, flags, max }, make),
       source: lazySource(source),
     };
   }
@@ -607,6 +654,43 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #typeIn(buf: Uint8Array): MessageType {
     const view = buf === this.#recvBuf ? this.#recvView : new DataView(buf.buffer, buf.byteOffset);
     return typeOut(view.getBigInt64(TYPE, true));
+  }
+
+  /** One receive without waiting, into the receive buffer. Written out: the hot path. */
+  #tryReceive<T>(
+    { type, flags, max }: Selection,
+    make: (buf: Uint8Array, n: number) => T,
+  ): T | typeof AGAIN {
+    const id = this.#idFor("msgrcv");
+    const buf = this.#recvBuf;
+    for (;;) {
+      const n = libc.msgrcv(id, buf, max, type, flags | C.IPC_NOWAIT);
+      if (n >= 0) return make(buf, n);
+      if (failed("msgrcv", this.#about, ENOMSG) === AGAIN) return AGAIN;
+    }
+  }
+
+  /** The sync form's blocking receive into the receive buffer (interrupted at the deadline). */
+  #blockReceive(deadline: number): Message | MessageInfo | typeof AGAIN {
+    const id = this.#idFor("msgrcv");
+    const { type, flags, max } = this.#selection;
+    const buf = this.#recvBuf;
+    const n = deadline === Infinity
+      ? libc.msgrcv(id, buf, max, type, flags)
+      : interruptAt(deadline, () => libc.msgrcv(id, buf, max, type, flags));
+    if (n >= 0) return this.#result(buf, n);
+    failed("msgrcv", this.#about); // throws unless interrupted (the deadline)
+    return AGAIN;
+  }
+
+  /** The shared receive's result: a message, or its type and size once copied into the target. */
+  #result = (buf: Uint8Array, n: number): Message | MessageInfo =>
+    this.#target === undefined ? this.#toMessage(buf, n) : this.#copyInto(this.#target, buf, n);
+
+  /** Copies the text of the msgbuf in `buf` into `target`. */
+  #copyInto(target: Uint8Array, buf: Uint8Array, n: number): MessageInfo {
+    target.set(buf.subarray(TEXT, TEXT + n));
+    return { type: this.#typeIn(buf), size: n };
   }
 
   /** A buffer of its own for a parked receive: the spare one when it is large enough. */
@@ -625,13 +709,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   });
 
   #intoBuffer(target: Uint8Array): (buf: Uint8Array, n: number) => MessageInfo {
-    return (buf, n) => {
-      target.set(buf.subarray(TEXT, TEXT + n));
-      return {
-        type: this.#typeIn(buf),
-        size: n,
-      };
-    };
+    return (buf, n) => this.#copyInto(target, buf, n);
   }
 
   /**
@@ -668,7 +746,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   receive(options?: MessageQueueReceiveOptions & WaitOptions): Promise<Message> {
     try {
       return wait(
-        this.#receiveOp(this.#selection(options), this.#toMessage),
+        this.#receiveOp(this.#select(options), this.#toMessage),
         options,
         this.#receive,
       );
@@ -708,11 +786,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * ```
    */
   receiveSync(options?: MessageQueueReceiveOptions & SyncWaitOptions): Message {
-    return waitSync(
-      this.#receiveOp(this.#selection(options), this.#toMessage),
-      options,
-      this.#receive,
-    );
+    this.#select(options, undefined, this.#selection);
+    this.#target = undefined;
+    return waitSync(this.#sharedReceive, options, this.#receive) as Message;
   }
 
   /**
@@ -743,7 +819,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * ```
    */
   tryReceive(options?: MessageQueueReceiveOptions): Message {
-    return tryNow(this.#receiveOp(this.#selection(options), this.#toMessage));
+    this.#select(options, undefined, this.#selection);
+    this.#target = undefined;
+    return tryNow(this.#sharedReceive) as Message;
   }
 
   /**
@@ -781,7 +859,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   ): Promise<MessageInfo> {
     try {
       checkBuffer(buffer);
-      const op = this.#receiveOp(this.#selection(options, buffer.length), this.#intoBuffer(buffer));
+      const op = this.#receiveOp(this.#select(options, buffer.length), this.#intoBuffer(buffer));
       return wait(op, options, this.#receive);
     } catch (e) {
       return Promise.reject(e);
@@ -815,8 +893,13 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     options?: MessageQueueReceiveOptions & SyncWaitOptions,
   ): MessageInfo {
     checkBuffer(buffer);
-    const op = this.#receiveOp(this.#selection(options, buffer.length), this.#intoBuffer(buffer));
-    return waitSync(op, options, this.#receive);
+    this.#select(options, buffer.length, this.#selection);
+    this.#target = buffer;
+    try {
+      return waitSync(this.#sharedReceive, options, this.#receive) as MessageInfo;
+    } finally {
+      this.#target = undefined;
+    }
   }
 
   /**
@@ -841,9 +924,13 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    */
   tryReceiveInto(buffer: Uint8Array, options?: MessageQueueReceiveOptions): MessageInfo {
     checkBuffer(buffer);
-    return tryNow(
-      this.#receiveOp(this.#selection(options, buffer.length), this.#intoBuffer(buffer)),
-    );
+    this.#select(options, buffer.length, this.#selection);
+    this.#target = buffer;
+    try {
+      return tryNow(this.#sharedReceive) as MessageInfo;
+    } finally {
+      this.#target = undefined;
+    }
   }
 
   /**
