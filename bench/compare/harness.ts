@@ -310,21 +310,29 @@ export async function standalone(main: () => Promise<string>): Promise<void> {
 // ---------------------------------------------------------------- C baselines
 
 /**
- * Compiles `source` (a C file beside this one) with `cc -O2` into a temporary
- * directory, runs `use` with the program's path, and removes the directory.
+ * Compiles the C programs `sources` (files beside this one) with `cc -O2` into
+ * a temporary directory, runs `use` with their paths (in the same order), and
+ * removes the directory.
  */
-export async function withC<T>(source: string, use: (bin: string) => Promise<T>): Promise<T> {
+export async function withC<T>(
+  sources: string[],
+  use: (bins: string[]) => Promise<T>,
+): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "ipc-bench-" });
   try {
-    const bin = `${dir}/${source.replace(/\.c$/, "")}`;
-    const out = await new Deno.Command("cc", {
-      args: ["-O2", "-o", bin, new URL(source, import.meta.url).pathname],
-      stderr: "inherit",
-    }).output().catch((e) => {
-      throw new Error(`cannot run the C compiler "cc": ${e.message}`);
-    });
-    if (!out.success) throw new Error(`cc failed to compile ${source}`);
-    return await use(bin);
+    const bins: string[] = [];
+    for (const source of sources) {
+      const bin = `${dir}/${source.replace(/\.c$/, "")}`;
+      const out = await new Deno.Command("cc", {
+        args: ["-O2", "-o", bin, new URL(source, import.meta.url).pathname],
+        stderr: "inherit",
+      }).output().catch((e) => {
+        throw new Error(`cannot run the C compiler "cc": ${e.message}`);
+      });
+      if (!out.success) throw new Error(`cc failed to compile ${source}`);
+      bins.push(bin);
+    }
+    return await use(bins);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -369,7 +377,7 @@ export interface PingPong {
 /** Compiles the C baseline, measures it and every mode at every placement; returns the section. */
 export async function pingPongSection(p: PingPong): Promise<string> {
   const where = placements();
-  return await withC(p.source, async (bin) => {
+  return await withC([p.source], async ([bin]) => {
     const rows = [
       row(p.names.c, cPingPong(bin)),
       ...(["raw", "sync", "async"] as const).map((mode) => row(p.names[mode], p.measure(mode))),

@@ -293,7 +293,7 @@ const COMMAND_ROW = "Deno.Command stdin/stdout";
 /** Measures every row; returns the section of the report. */
 export async function main(): Promise<string> {
   const where = placements();
-  return await withC("pipe.c", async (bin) => {
+  return await withC(["pipe.c"], async ([bin]) => {
     // The same rows for both workloads: C, the floor, the library's two forms, Deno.Command.
     const rows = (c: Measure, ffi: (mode: Mode) => Measure, command: Measure) => [
       row(C_ROW, c),

@@ -54,6 +54,7 @@ import {
   RAW,
   requireLinux,
   ROUNDS,
+  withC,
 } from "./harness.ts";
 import { ffiPingPong as pipePingPong } from "./pipe.ts";
 import { denoPingPong as sysvPingPong } from "./msg_queue.ts";
@@ -812,29 +813,11 @@ function report(values: Values, seconds: number): string {
 }
 
 /** Compiles the C programs beside this file, runs `use` with their paths, and removes them. */
-async function withPrograms<T>(use: (bins: Programs) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "ipc-bench-" });
-  try {
-    const build = async (source: string) => {
-      const bin = `${dir}/${source.replace(/\.c$/, "")}`;
-      const out = await new Deno.Command("cc", {
-        args: ["-O2", "-o", bin, new URL(source, import.meta.url).pathname],
-        stderr: "inherit",
-      }).output().catch((e) => {
-        throw new Error(`cannot run the C compiler "cc": ${e.message}`);
-      });
-      if (!out.success) throw new Error(`cc failed to compile ${source}`);
-      return bin;
-    };
-    return await use({
-      wait: await build("wait.c"),
-      pipe: await build("pipe.c"),
-      sysv: await build("msg_queue.c"),
-      posix: await build("posix_mq.c"),
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+function withPrograms<T>(use: (bins: Programs) => Promise<T>): Promise<T> {
+  return withC(
+    ["wait.c", "pipe.c", "msg_queue.c", "posix_mq.c"],
+    ([wait, pipe, sysv, posix]) => use({ wait, pipe, sysv, posix }),
+  );
 }
 
 /** Measures every figure RUNS times; returns the section of the report. */
