@@ -18,7 +18,7 @@
 import { rawLibc } from "./common.ts";
 
 /** Runs per row and placement; the tables show their median. */
-export const REPS = 7;
+export const REPS = 3;
 /** The ping-pong of every driver: message size in bytes, timed round trips, untimed ones first. */
 export const MSG = 64;
 export const ROUNDS = 5000;

@@ -41,6 +41,7 @@ import {
 } from "./_posix_checks.ts";
 
 const MQ_ATTR = LAYOUTS.mq_attr;
+const NO_BYTES = new Uint8Array(0);
 
 /** Options of {@link PosixMessageQueue.open}. */
 export interface PosixMessageQueueOpenOptions {
@@ -387,19 +388,41 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   #sendOp(data: Uint8Array | string, priority: number | undefined): Operation<void> {
     const bytes = this.#checkSend(data);
     const prio = checkPriority(priority);
-    const syscall = "mq_send";
     return {
-      syscall,
+      syscall: "mq_send",
       subject: this.subject,
-      attempt: () => {
-        const fd = this.fdFor(syscall);
-        // Written out, not through a helper taking a closure: this is the hot path.
-        while (libc.mq_send(fd, bytes, bytes.byteLength, prio) < 0) {
-          if (failed(syscall, this.subject) === AGAIN) return AGAIN;
-        }
-        return undefined;
-      },
-      source: this.#writable ??= fdSource(this.fdFor(syscall), WRITABLE),
+      attempt: () => this.#trySend(bytes, prio),
+      source: this.#writable ??= fdSource(this.fdFor("mq_send"), WRITABLE),
+    };
+  }
+
+  /** One send without waiting. Written out, not through a helper taking a closure: the hot path. */
+  #trySend(bytes: Uint8Array, priority: number): void | typeof AGAIN {
+    const fd = this.fdFor("mq_send");
+    while (libc.mq_send(fd, bytes, bytes.byteLength, priority) < 0) {
+      if (failed("mq_send", this.subject) === AGAIN) return AGAIN;
+    }
+  }
+
+  /**
+   * The sync and try forms end before any other code runs: they share one
+   * operation object per direction, whose message or target are these
+   * fields, so their hot path allocates nothing.
+   */
+  #sendBytes: Uint8Array = NO_BYTES;
+  #sendPriority = 0;
+  #target?: Uint8Array;
+  #sharedSend?: Operation<void>;
+  #sharedReceive?: Operation<PosixMessage | PosixMessageInfo>;
+
+  #shareSend(data: Uint8Array | string, priority: number | undefined): Operation<void> {
+    this.#sendBytes = this.#checkSend(data);
+    this.#sendPriority = checkPriority(priority);
+    return this.#sharedSend ??= {
+      syscall: "mq_send",
+      subject: this.subject,
+      attempt: () => this.#trySend(this.#sendBytes, this.#sendPriority),
+      source: this.#writable ??= fdSource(this.fdFor("mq_send"), WRITABLE),
     };
   }
 
@@ -467,7 +490,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     data: Uint8Array | string,
     options?: PosixMessageQueueSendOptions & SyncWaitOptions,
   ): void {
-    waitSync(this.#sendOp(data, options?.priority), options, this.#send);
+    waitSync(this.#shareSend(data, options?.priority), options, this.#send);
   }
 
   /**
@@ -494,7 +517,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * ```
    */
   trySend(data: Uint8Array | string, options?: PosixMessageQueueSendOptions): void {
-    tryNow(this.#sendOp(data, options?.priority));
+    tryNow(this.#shareSend(data, options?.priority));
   }
 
   // ----------------------------------------------------------- receiving
@@ -512,47 +535,84 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    */
   #receiveOp<T>(buf: Uint8Array, make: (n: number) => T): Operation<T> {
     this.#checkReceive();
-    const syscall = "mq_receive";
     return {
-      syscall,
+      syscall: "mq_receive",
       subject: this.subject,
-      attempt: () => {
-        const fd = this.fdFor(syscall);
-        for (;;) {
-          const n = libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes);
-          if (n >= 0) return make(n);
-          if (failed(syscall, this.subject) === AGAIN) return AGAIN;
-        }
-      },
-      source: this.#readable ??= fdSource(this.fdFor(syscall), READABLE),
-      block: (deadline) => {
-        // A receive on a blocking description waits and receives in one call.
-        const fd = this.blockingFd();
-        if (fd < 0) return pollSync(this.fdFor(syscall), READABLE, deadline);
-        const receive = () => libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes);
-        const n = deadline === Infinity ? receive() : interruptAt(deadline, receive);
-        if (n >= 0) return make(n);
-        failed(syscall, this.subject); // throws unless interrupted (the deadline)
-        return AGAIN;
-      },
+      attempt: () => this.#tryReceive(buf, make),
+      source: this.#readable ??= fdSource(this.fdFor("mq_receive"), READABLE),
+      block: (deadline) => this.#blockReceive(buf, make, deadline),
     };
+  }
+
+  /** One receive without waiting. Written out: the hot path. */
+  #tryReceive<T>(buf: Uint8Array, make: (n: number) => T): T | typeof AGAIN {
+    const fd = this.fdFor("mq_receive");
+    for (;;) {
+      const n = libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes);
+      if (n >= 0) return make(n);
+      if (failed("mq_receive", this.subject) === AGAIN) return AGAIN;
+    }
+  }
+
+  /** A receive on a blocking description: it waits and receives in one call (interrupted at the deadline). */
+  #blockReceive<T>(buf: Uint8Array, make: (n: number) => T, deadline: number): T | typeof AGAIN {
+    const fd = this.blockingFd();
+    if (fd < 0) return pollSync(this.fdFor("mq_receive"), READABLE, deadline);
+    const n = deadline === Infinity
+      ? libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes)
+      : interruptAt(deadline, () => libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes));
+    if (n >= 0) return make(n);
+    failed("mq_receive", this.subject); // throws unless interrupted (the deadline)
+    return AGAIN;
+  }
+
+  /** The shared receive: into the target when there is one, else into the queue's buffer. */
+  #shareReceive(target: Uint8Array | undefined): Operation<PosixMessage | PosixMessageInfo> {
+    this.#checkReceive();
+    this.#target = target;
+    return this.#sharedReceive ??= {
+      syscall: "mq_receive",
+      subject: this.subject,
+      attempt: () => this.#tryReceive(this.#target ?? this.#queueBuffer(), this.#sharedResult),
+      source: this.#readable ??= fdSource(this.fdFor("mq_receive"), READABLE),
+      block: (deadline) =>
+        this.#blockReceive(this.#target ?? this.#queueBuffer(), this.#sharedResult, deadline),
+    };
+  }
+
+  #sharedResult = (n: number): PosixMessage | PosixMessageInfo =>
+    this.#target === undefined
+      ? { data: this.#buf!.slice(0, n), priority: this.#prio[0] }
+      : { size: n, priority: this.#prio[0] };
+
+  /** The queue's own receive buffer: mq_receive(3) wants room for the largest message. */
+  #queueBuffer(): Uint8Array<ArrayBuffer> {
+    return this.#buf ??= new Uint8Array(this.#messageSize);
   }
 
   /** A receive into the queue's own buffer, copied out as a {@link PosixMessage}. */
   #messageOp(): Operation<PosixMessage> {
-    const buf = this.#buf ??= new Uint8Array(this.#messageSize);
+    const buf = this.#queueBuffer();
     return this.#receiveOp(buf, (n) => ({ data: buf.slice(0, n), priority: this.#prio[0] }));
   }
 
   /** A receive straight into the caller's buffer. */
   #intoOp(buffer: Uint8Array): Operation<PosixMessageInfo> {
+    return this.#receiveOp(
+      this.#checkTarget(buffer),
+      (n) => ({ size: n, priority: this.#prio[0] }),
+    );
+  }
+
+  /** A caller's buffer to receive into: mq_receive(3) wants room for the largest message. */
+  #checkTarget(buffer: Uint8Array): Uint8Array {
     checkBuffer(buffer);
     if (buffer.byteLength < this.#messageSize) {
       throw new RangeError(
         `buffer has ${buffer.byteLength} bytes; mq_receive needs room for the queue's largest message (messageSize: ${this.#messageSize})`,
       );
     }
-    return this.#receiveOp(buffer, (n) => ({ size: n, priority: this.#prio[0] }));
+    return buffer;
   }
 
   /**
@@ -612,7 +672,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * ```
    */
   receiveSync(options?: SyncWaitOptions): PosixMessage {
-    return waitSync(this.#messageOp(), options, this.#receive);
+    return waitSync(this.#shareReceive(undefined), options, this.#receive) as PosixMessage;
   }
 
   /**
@@ -636,7 +696,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * ```
    */
   tryReceive(): PosixMessage {
-    return tryNow(this.#messageOp());
+    return tryNow(this.#shareReceive(undefined)) as PosixMessage;
   }
 
   /**
@@ -697,7 +757,12 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * ```
    */
   receiveIntoSync(buffer: Uint8Array, options?: SyncWaitOptions): PosixMessageInfo {
-    return waitSync(this.#intoOp(buffer), options, this.#receive);
+    const op = this.#shareReceive(this.#checkTarget(buffer));
+    try {
+      return waitSync(op, options, this.#receive) as PosixMessageInfo;
+    } finally {
+      this.#target = undefined;
+    }
   }
 
   /**
@@ -721,7 +786,12 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * ```
    */
   tryReceiveInto(buffer: Uint8Array): PosixMessageInfo {
-    return tryNow(this.#intoOp(buffer));
+    const op = this.#shareReceive(this.#checkTarget(buffer));
+    try {
+      return tryNow(op) as PosixMessageInfo;
+    } finally {
+      this.#target = undefined;
+    }
   }
 
   /**
