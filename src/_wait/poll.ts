@@ -23,7 +23,7 @@ export const POLL_FIRST_MS = 1;
 /** Longest interval of a wait that started polling recently. */
 export const POLL_MAX_MS = 10;
 /** Polling for longer than this, a wait is tried every {@link POLL_IDLE_MS}. */
-export const POLL_IDLE_AFTER_MS = 1000;
+export const POLL_IDLE_AFTER_MS = 250;
 /** The interval of a wait that has polled for long: the most such a wait lags. */
 export const POLL_IDLE_MS = 50;
 
@@ -98,12 +98,17 @@ function schedule(due: number): void {
   timer = setTimeout(tick, Math.max(0, due - performance.now()));
 }
 
+/** Tries run in one go before the clock lets the event loop take a turn. */
+const BATCH = 64;
+
 function tick(): void {
   timerDue = Infinity;
   const now = performance.now();
   let next = Infinity;
+  let ran = 0;
   for (const poller of [...pollers]) {
-    if (poller.due <= now) {
+    if (poller.due <= now && ran < BATCH) {
+      ran++;
       let r: unknown;
       try {
         r = poller.attempt();
@@ -122,5 +127,8 @@ function tick(): void {
     }
     next = Math.min(next, poller.due);
   }
-  if (next !== Infinity) schedule(next);
+  // More were due: the rest run after the event loop's next turn, so that
+  // hundreds of polling waits never hold up other work for a whole tick.
+  if (next <= now) setImmediate(tick);
+  else if (next !== Infinity) schedule(next);
 }
