@@ -36,8 +36,8 @@ export function ownBuffer(size: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array(new ArrayBuffer(Math.max(size, 1)));
 }
 
-/** The address of `buf`'s first byte. */
-export function addressOf(buf: Uint8Array): bigint {
+/** The address of the first byte of `buf`'s view. */
+export function addressOf(buf: ArrayBufferView): bigint {
   return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
 }
 

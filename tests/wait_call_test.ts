@@ -11,7 +11,7 @@ import { type Message, MessageQueue, pipe, spawn, type SystemError } from "../mo
 import { C } from "../ffi/platform.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import { useNudges } from "../src/_wait/nudge.ts";
-import { threadsBlockedIn, until as waitUntil, within } from "./_kernel.ts";
+import { threadsBlockedIn, until, within } from "./_kernel.ts";
 
 const fixture = new URL("./fixtures/wait_call_peer.ts", import.meta.url);
 const text = (m: Message) => new TextDecoder().decode(m.data);
@@ -19,9 +19,6 @@ const text = (m: Message) => new TextDecoder().decode(m.data);
 /** How many threads of this process are asleep in `syscall` on the queue `id`. */
 const blocked = (syscall: "msgrcv" | "msgsnd", id: number) =>
   threadsBlockedIn(Deno.pid, { syscall, arg0: id }).length;
-
-/** Resolves once `check()` holds (the kernel's state, polled); fails after a hang guard. */
-const until = (check: () => boolean, what: string) => waitUntil(() => check() || undefined, what);
 
 const parkedOn = (q: MessageQueue) => () => blocked("msgrcv", q.id) === 1;
 

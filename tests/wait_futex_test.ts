@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawn } from "../mod.ts";
 import { futexWait, futexWaitSync, futexWake, useFutexFallback } from "../src/_wait/futex.ts";
 import { threadsHeld } from "../src/_wait/budget.ts";
-import { threadsBlockedIn, until as waitUntil, within } from "./_kernel.ts";
+import { threadsBlockedIn, until, within } from "./_kernel.ts";
 import {
   closeFd,
   lockAsync,
@@ -20,9 +20,6 @@ import {
 
 const fixture = new URL("./fixtures/wait_futex_peer.ts", import.meta.url);
 const SIZE = 4096;
-
-/** Resolves once `check()` holds (the kernel's state, polled); fails after a hang guard. */
-const until = (check: () => boolean, what: string) => waitUntil(() => check() || undefined, what);
 
 /** The address of `view[index]`, as the kernel sees it in a futex call's arguments. */
 function wordAddress(view: Int32Array, index: number): bigint {

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { type About, AGAIN, failed } from "../_sys.ts";
+import { type About, AGAIN } from "../_sys.ts";
 import { giveThread, takeThread } from "./budget.ts";
-import { type BlockedCall, canNudge, findThread, interruptAt, nudgeThread } from "./nudge.ts";
+import { type BlockedCall, blockingCall, canNudge, findThread, nudgeThread } from "./nudge.ts";
 import type { Pending } from "./pending.ts";
 import { NO_THREAD, type Source } from "./source.ts";
 import { setImmediate } from "node:timers";
@@ -74,10 +74,8 @@ export function callSource<T>(call: BlockingCall<T>): Source<T> {
       });
     },
     block: (deadline) => {
-      const r = interruptAt(deadline, call.run);
-      if (r >= 0) return call.done(r);
-      failed(call.syscall, call.about); // throws unless EINTR (the alarm) or EAGAIN
-      return AGAIN;
+      const r = blockingCall(deadline, call.run, call.syscall, call.about);
+      return r === AGAIN ? AGAIN : call.done(r);
     },
   };
 }

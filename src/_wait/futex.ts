@@ -20,6 +20,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
+import { addressOf } from "../_check.ts";
 import { callSource } from "./call.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import { wait, type WaitContext, waitSync } from "./mod.ts";
@@ -185,7 +186,7 @@ export function useFutexFallback(on: boolean): void {
 }
 
 /** The address of `view[index]`, checked: an Int32Array and an index inside it. */
-function addressOf(view: Int32Array, index: number): bigint {
+function wordAddress(view: Int32Array, index: number): bigint {
   if (!(view instanceof Int32Array)) {
     throw new TypeError(
       `view must be an Int32Array, got ${Object.prototype.toString.call(view)}`,
@@ -197,7 +198,7 @@ function addressOf(view: Int32Array, index: number): bigint {
   if ((view.buffer as ArrayBuffer).detached === true) {
     throw new TypeError("view is on a detached ArrayBuffer (its memory was unmapped)");
   }
-  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(view))) + BigInt(index * 4);
+  return addressOf(view) + BigInt(index * 4);
 }
 
 function checkExpected(expected: number): number {
@@ -217,7 +218,7 @@ export function futexOperation(
   index: number,
   expected: number,
 ): Operation<FutexResult> {
-  const address = addressOf(view, index);
+  const address = wordAddress(view, index);
   const value = checkExpected(expected);
   let tries = 0;
   const subject = {};
@@ -283,7 +284,7 @@ function fallback(address: bigint, value: number): Source<FutexResult> {
  * Returns how many were woken.
  */
 export function futexWake(view: Int32Array, index: number, count: number = WAKE_ALL): number {
-  const address = addressOf(view, index);
+  const address = wordAddress(view, index);
   if (!Number.isInteger(count) || count < 0) {
     throw new RangeError(`count must be an integer >= 0, got ${String(count)}`);
   }

@@ -37,19 +37,14 @@ export { lazySource, NO_THREAD, type Operation, type Source } from "./source.ts"
 export { fdEngine, fdSource, pollSync, READABLE, WRITABLE } from "./fd.ts";
 export { type BlockingCall, callSource } from "./call.ts";
 export { POLL_IDLE_MS, POLL_MAX_MS } from "./poll.ts";
-export { interruptAt } from "./nudge.ts";
+export { blockingCall } from "./nudge.ts";
 
-/**
- * What an operation waits with, besides its options: the handle's spinner and
- * registry, and the deadline of an operation made of several waits.
- */
+/** What an operation waits with, besides its options: the handle's spinner and registry. */
 export interface WaitContext {
   /** Learns the peer's pace; one per direction of a handle. */
   readonly spinner?: Spinner;
   /** The handle's pending waits: `close()` cancels them. */
   readonly registry?: WaitRegistry;
-  /** An absolute deadline that overrides `options.timeout`, for a wait that continues another. */
-  readonly deadline?: number;
 }
 
 /**
@@ -76,9 +71,10 @@ export function wait<T>(
 async function waitLoop<T>(
   op: Operation<T>,
   options: WaitOptions | undefined,
-  { spinner, registry, deadline = deadlineOf(options) }: WaitContext,
+  { spinner, registry }: WaitContext,
 ): Promise<T> {
   const start = performance.now();
+  const deadline = deadlineOf(options);
   if (spinner !== undefined) {
     const r = spinner.spin(op.attempt);
     if (r !== AGAIN) return r;
@@ -124,18 +120,18 @@ async function waitLoop<T>(
 export function waitSync<T>(
   op: Operation<T>,
   options: SyncWaitOptions | undefined,
-  { spinner, deadline }: WaitContext = {},
+  { spinner }: WaitContext = {},
 ): T {
   checkWaitOptions(options);
+  const deadline = deadlineOf(options);
   if (spinner?.blocksFirst()) {
     // The peer shares this CPU: blocking switches to it, as a yield would, in one call.
-    const r = blockOn(op, deadline ??= deadlineOf(options));
+    const r = blockOn(op, deadline);
     if (r !== AGAIN) return r;
   }
   let r = spinner === undefined ? op.attempt() : spinner.first(op.attempt);
   if (r !== AGAIN) return r;
   const start = performance.now();
-  deadline ??= deadlineOf(options);
   if (spinner !== undefined) r = spinner.spin(op.attempt);
   while (r === AGAIN) {
     if (performance.now() >= deadline) {

@@ -28,7 +28,7 @@
 import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
-import { ok, okPointer } from "../_sys.ts";
+import { type About, AGAIN, failed, ok, okPointer } from "../_sys.ts";
 import { procText } from "../_proc.ts";
 
 /** Cancels calls parked on pool threads. */
@@ -144,7 +144,7 @@ const poolThreads: number[] = [];
 
 /** The thread blocked in `call`, or -1 when none is (not yet, or no more). */
 export function findThread(call: BlockedCall): number {
-  const want = `${call.syscall} ${"0x"}`;
+  const want = `${call.syscall} 0x`;
   const value = `0x${call.value.toString(16)}`;
   const matches = (tid: number) => {
     const line = syscallLine(tid);
@@ -225,4 +225,21 @@ export function interruptAt(deadline: number, run: () => number): number {
   } finally {
     libc.timer_settime(timer, 0, disarmed, null);
   }
+}
+
+/**
+ * The blocking call of a sync form: `run` on this thread, interrupted at
+ * `deadline`. Returns its result (`>= 0`), or AGAIN when it was interrupted
+ * (the deadline passed, or another signal came); other failures throw.
+ */
+export function blockingCall(
+  deadline: number,
+  run: () => number,
+  syscall: string,
+  about: About,
+): number | typeof AGAIN {
+  const r = interruptAt(deadline, run);
+  if (r >= 0) return r;
+  failed(syscall, about); // throws unless interrupted, or EAGAIN
+  return AGAIN;
 }

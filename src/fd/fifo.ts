@@ -7,10 +7,11 @@
 import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
+import type { ErrorSubject } from "../errors.ts";
 import { cPath, fileKind, type PathLike, pathText } from "../_path.ts";
 import { checkMode } from "../_check.ts";
 import type { Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
-import { callSource, type Operation, tryNow, wait, waitSync } from "../_wait/mod.ts";
+import { callSource, lazySource, type Operation, tryNow, wait, waitSync } from "../_wait/mod.ts";
 import { FdReader } from "./reader.ts";
 import { FdWriter } from "./writer.ts";
 
@@ -66,18 +67,12 @@ function openOperation<D extends Direction>(path: string, direction: D): Operati
   const c = cPath(path);
   const subject = { path };
   const flags = flagsOf(direction);
-  const openNow = () =>
-    attempt(() => libc.open(c, flags | C.O_NONBLOCK, 0), "open", subject, E.ENXIO);
   return {
     syscall: "open",
     subject,
-    attempt: direction === "read" ? () => AGAIN : () => {
-      const fd = openNow();
-      return fd === AGAIN ? AGAIN : handleOf(fd, direction);
-    },
-    // Built when the wait parks or blocks: a try that succeeds needs none.
-    get source() {
-      return callSource({
+    attempt: direction === "read" ? () => AGAIN : () => openEndNow(c, direction, subject),
+    source: lazySource(() =>
+      callSource({
         syscall: "open",
         about: subject,
         start: () => libc.open_parked(c, flags, 0),
@@ -93,13 +88,37 @@ function openOperation<D extends Direction>(path: string, direction: D): Operati
         key: `open ${path} ${direction}`,
         // The parked open failed and its errno is lost: an open without waiting meets the error again.
         recover: () => {
-          const fd = openNow();
+          const fd = openNow(c, direction, subject);
           if (fd !== AGAIN) libc.close(fd);
           return AGAIN;
         },
-      });
-    },
+      })
+    ),
   };
+}
+
+/** Opens `direction` of the FIFO without waiting: its fd, or AGAIN for a writer with no reader (ENXIO). */
+function openNow(
+  c: Uint8Array,
+  direction: Direction,
+  subject: ErrorSubject,
+): number | typeof AGAIN {
+  return attempt(
+    () => libc.open(c, flagsOf(direction) | C.O_NONBLOCK, 0),
+    "open",
+    subject,
+    E.ENXIO,
+  );
+}
+
+/** {@link openNow}, as the handle of that end. */
+function openEndNow<D extends Direction>(
+  c: Uint8Array,
+  direction: D,
+  subject: ErrorSubject,
+): FifoEnd<D> | typeof AGAIN {
+  const fd = openNow(c, direction, subject);
+  return fd === AGAIN ? AGAIN : handleOf(fd, direction);
 }
 
 /**
@@ -304,14 +323,14 @@ export class Fifo {
     checkDirection(direction);
     checkIsFifo(p, "open");
     const c = cPath(p);
-    const flags = flagsOf(direction) | C.O_NONBLOCK;
     const subject = { path: p };
-    const attemptOpen = () => {
-      const fd = attempt(() => libc.open(c, flags, 0), "open", subject, E.ENXIO);
-      return fd === AGAIN ? AGAIN : handleOf(fd, direction);
-    };
     return tryNow(
-      { syscall: "open", subject, attempt: attemptOpen, again: E.ENXIO },
+      {
+        syscall: "open",
+        subject,
+        attempt: () => openEndNow(c, direction, subject),
+        again: E.ENXIO,
+      },
       "no reader has the FIFO open",
     );
   }

@@ -9,8 +9,8 @@ import { AGAIN, failed } from "../_sys.ts";
 import { checkBuffer } from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
+  blockingCall,
   fdSource,
-  interruptAt,
   type Operation,
   pollSync,
   READABLE,
@@ -126,13 +126,8 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
     const fd = this.blockingFd();
     if (fd < 0) return pollSync(this.fdFor("read"), READABLE, deadline);
     const len = Math.min(buf.byteLength, MAX_IO);
-    const n = deadline === Infinity
-      ? libc.read(fd, buf, len)
-      : interruptAt(deadline, () => libc.read(fd, buf, len));
-    if (n > 0) return n;
-    if (n === 0) return null;
-    failed("read", this.subject); // throws unless interrupted (the deadline)
-    return AGAIN;
+    const n = blockingCall(deadline, () => libc.read(fd, buf, len), "read", this.subject);
+    return n === 0 ? null : n;
   }
 
   /**

@@ -13,8 +13,8 @@ import { addressOf, bytesOf, checkBuffer, checkMode, ownBuffer } from "../_check
 import { type PathLike, pathText } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
+  blockingCall,
   callSource,
-  interruptAt,
   lazySource,
   NO_THREAD,
   type Operation,
@@ -465,13 +465,10 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   /** The sync form's blocking send of the message in the send buffer (interrupted at the deadline). */
   #blockSend(deadline: number): void | typeof AGAIN {
     const id = this.#idFor("msgsnd");
+    const buf = this.#sendBuf;
     const size = this.#sendSize;
-    const r = deadline === Infinity
-      ? libc.msgsnd(id, this.#sendBuf, size, 0)
-      : interruptAt(deadline, () => libc.msgsnd(id, this.#sendBuf, size, 0));
-    if (r >= 0) return;
-    failed("msgsnd", this.#about); // throws unless interrupted (the deadline)
-    return AGAIN;
+    const r = blockingCall(deadline, () => libc.msgsnd(id, buf, size, 0), "msgsnd", this.#about);
+    return r === AGAIN ? AGAIN : undefined;
   }
 
   /**
@@ -675,12 +672,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     const id = this.#idFor("msgrcv");
     const { type, flags, max } = this.#selection;
     const buf = this.#recvBuf;
-    const n = deadline === Infinity
-      ? libc.msgrcv(id, buf, max, type, flags)
-      : interruptAt(deadline, () => libc.msgrcv(id, buf, max, type, flags));
-    if (n >= 0) return this.#result(buf, n);
-    failed("msgrcv", this.#about); // throws unless interrupted (the deadline)
-    return AGAIN;
+    const receive = () => libc.msgrcv(id, buf, max, type, flags);
+    const n = blockingCall(deadline, receive, "msgrcv", this.#about);
+    return n === AGAIN ? AGAIN : this.#result(buf, n);
   }
 
   /** The shared receive's result: a message, or its type and size once copied into the target. */

@@ -17,9 +17,9 @@ import type { ErrorSubject } from "../errors.ts";
 import { bytesOf, checkBuffer, checkMode } from "../_check.ts";
 import type { Access, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
+  blockingCall,
   checkWaitOptions,
   fdSource,
-  interruptAt,
   type Operation,
   pollSync,
   READABLE,
@@ -558,12 +558,9 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   #blockReceive<T>(buf: Uint8Array, make: (n: number) => T, deadline: number): T | typeof AGAIN {
     const fd = this.blockingFd();
     if (fd < 0) return pollSync(this.fdFor("mq_receive"), READABLE, deadline);
-    const n = deadline === Infinity
-      ? libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes)
-      : interruptAt(deadline, () => libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes));
-    if (n >= 0) return make(n);
-    failed("mq_receive", this.subject); // throws unless interrupted (the deadline)
-    return AGAIN;
+    const receive = () => libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes);
+    const n = blockingCall(deadline, receive, "mq_receive", this.subject);
+    return n === AGAIN ? AGAIN : make(n);
   }
 
   /** The shared receive: into the target when there is one, else into the queue's buffer. */
