@@ -11,10 +11,13 @@ import { errno as errnoSymbols } from "./symbols/errno.ts";
 import { dirent } from "./symbols/dirent.ts";
 import { fcntl } from "./symbols/fcntl.ts";
 import { futex } from "./symbols/futex.ts";
+import { mman } from "./symbols/mman.ts";
 import { mqueue } from "./symbols/mqueue.ts";
 import { msg } from "./symbols/msg.ts";
 import { poll } from "./symbols/poll.ts";
 import { sched } from "./symbols/sched.ts";
+import { sem } from "./symbols/sem.ts";
+import { shm } from "./symbols/shm.ts";
 import { signal } from "./symbols/signal.ts";
 import { spawn } from "./symbols/spawn.ts";
 import { unistd } from "./symbols/unistd.ts";
@@ -24,10 +27,13 @@ const symbols = {
   ...dirent,
   ...fcntl,
   ...futex,
+  ...mman,
   ...mqueue,
   ...msg,
   ...poll,
   ...sched,
+  ...sem,
+  ...shm,
   ...signal,
   ...spawn,
   ...unistd,

@@ -57,6 +57,10 @@ export const libc = Deno.dlopen("libc.so.6", {
   dirfd: { parameters: ["pointer"], result: "i32" },
   readlink: { parameters: ["buffer", "buffer", "u32"], result: "i32" },
   msgctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  shmctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  semctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  shm_unlink: { parameters: ["buffer"], result: "i32" },
+  sem_unlink: { parameters: ["buffer"], result: "i32" },
   // Shared memory for the futex tests, and a read parked on a pool thread.
   memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
   ftruncate: { parameters: ["i32", "i64"], result: "i32" },
@@ -307,6 +311,79 @@ export function sysvQueue(id: number): SysvQueue {
   const q = sysvQueues().get(id);
   assert.ok(q !== undefined, `queue ${id} is not in /proc/sysvipc/msg`);
   return q;
+}
+
+/** A row of /proc/sysvipc/shm: what `ipcs -m` shows. */
+export interface SysvSegment {
+  key: number;
+  id: number;
+  /** Permission bits and the SHM_DEST (0o1000) and SHM_LOCKED (0o2000) flags. */
+  perms: number;
+  size: number;
+  creatorPid: number;
+  lastPid: number;
+  attached: number;
+  uid: number;
+  gid: number;
+}
+
+/** Every System V shared-memory segment of the system, by id, as the kernel lists them. */
+export function sysvSegments(): Map<number, SysvSegment> {
+  const segments = new Map<number, SysvSegment>();
+  for (const line of readProcFile("/proc/sysvipc/shm").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 14) continue;
+    const [key, id, perms, size, cpid, lpid, nattch, uid, gid] = f;
+    segments.set(Number(id), {
+      key: Number(key),
+      id: Number(id),
+      perms: parseInt(perms, 8),
+      size: Number(size),
+      creatorPid: Number(cpid),
+      lastPid: Number(lpid),
+      attached: Number(nattch),
+      uid: Number(uid),
+      gid: Number(gid),
+    });
+  }
+  return segments;
+}
+
+/** A row of /proc/sysvipc/sem: what `ipcs -s` shows. */
+export interface SysvSemaphoreSet {
+  key: number;
+  id: number;
+  mode: number;
+  members: number;
+  uid: number;
+  gid: number;
+  /** Time of the last semop, 0 if none. */
+  otime: number;
+}
+
+/** Every System V semaphore set of the system, by id, as the kernel lists them. */
+export function sysvSemaphoreSets(): Map<number, SysvSemaphoreSet> {
+  const sets = new Map<number, SysvSemaphoreSet>();
+  for (const line of readProcFile("/proc/sysvipc/sem").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    const [key, id, perms, nsems, uid, gid, , , otime] = f;
+    sets.set(Number(id), {
+      key: Number(key),
+      id: Number(id),
+      mode: parseInt(perms, 8) & 0o777,
+      members: Number(nsems),
+      uid: Number(uid),
+      gid: Number(gid),
+      otime: Number(otime),
+    });
+  }
+  return sets;
+}
+
+/** The names in /dev/shm: POSIX shared memory objects, and `sem.<name>` for named semaphores. */
+export function devShm(): string[] {
+  return (listDir("/dev/shm")?.names ?? []).sort();
 }
 
 // ---------------------------------------------------------------- POSIX queues
@@ -1059,6 +1136,10 @@ export class TestScope implements AsyncDisposable, Disposable {
   #dirs: string[] = [];
   #sysv: number[] = [];
   #posix: string[] = [];
+  #segments: number[] = [];
+  #semaphoreSets: number[] = [];
+  #shmNames: string[] = [];
+  #semNames: string[] = [];
 
   /** A pipe from the library, closed at the end. */
   pipe(): Pipe {
@@ -1152,6 +1233,38 @@ export class TestScope implements AsyncDisposable, Disposable {
     return name;
   }
 
+  /** A System V segment (or its id) to remove at the end; a handle is closed (detached) first. */
+  segment<T extends { id: number } | number>(seg: T): T {
+    this.#segments.push(typeof seg === "number" ? seg : (seg as { id: number }).id);
+    if (typeof seg !== "number" && Symbol.dispose in (seg as object)) {
+      this.#handles.push(seg as unknown as Disposable);
+    }
+    return seg;
+  }
+
+  /** A System V semaphore set (or its id) to remove at the end; a handle is closed too. */
+  semaphoreSet<T extends { id: number } | number>(set: T): T {
+    this.#semaphoreSets.push(typeof set === "number" ? set : (set as { id: number }).id);
+    if (typeof set !== "number" && Symbol.dispose in (set as object)) {
+      this.#handles.push(set as unknown as Disposable);
+    }
+    return set;
+  }
+
+  /** A POSIX shared-memory name to unlink at the end: a fresh one, unique in this run, or `name`. */
+  shmName(name?: string): string {
+    name ??= `${POSIX_PREFIX}shm-${++posixCounter}`;
+    this.#shmNames.push(name);
+    return name;
+  }
+
+  /** A POSIX named-semaphore name to unlink at the end: a fresh one, unique in this run, or `name`. */
+  semName(name?: string): string {
+    name ??= `${POSIX_PREFIX}sem-${++posixCounter}`;
+    this.#semNames.push(name);
+    return name;
+  }
+
   /** Pipe link targets (`pipe:[inode]`) of everything made here. */
   get targets(): ReadonlySet<string> {
     return this.#targets;
@@ -1224,6 +1337,10 @@ export class TestScope implements AsyncDisposable, Disposable {
     for (const fd of this.#rawFds.splice(0)) closeFd(fd);
     for (const id of this.#sysv) libc.msgctl(id, IPC_RMID, null);
     for (const name of this.#posix) libc.mq_unlink(cstr(name));
+    for (const id of this.#segments) libc.shmctl(id, IPC_RMID, null);
+    for (const id of this.#semaphoreSets) libc.semctl(id, 0, IPC_RMID, null);
+    for (const name of this.#shmNames) libc.shm_unlink(cstr(name));
+    for (const name of this.#semNames) libc.sem_unlink(cstr(name));
     for (const p of this.#paths.splice(0).reverse()) {
       step(() => {
         try {
@@ -1247,6 +1364,23 @@ export class TestScope implements AsyncDisposable, Disposable {
       const names = new Set(this.#posix);
       const fds = [...openFds()].filter(([, target]) => names.has(target));
       assert.deepEqual(fds, [], "POSIX queue descriptors left open");
+    });
+    step(() => {
+      // A removed segment stays listed while a process has it attached: ours are all detached.
+      const live = sysvSegments();
+      assert.deepEqual(this.#segments.filter((id) => live.has(id)), [], "segments left behind");
+      const sets = sysvSemaphoreSets();
+      assert.deepEqual(
+        this.#semaphoreSets.filter((id) => sets.has(id)),
+        [],
+        "semaphore sets left behind",
+      );
+      const names = new Set(devShm());
+      const left = [
+        ...this.#shmNames.filter((n) => names.has(n.slice(1))),
+        ...this.#semNames.filter((n) => names.has(`sem.${n.slice(1)}`)),
+      ];
+      assert.deepEqual(left, [], "names left in /dev/shm");
     });
     step(() => {
       const dirs = this.#dirs.map((d) => `${d}/`);

@@ -103,6 +103,13 @@ export const constants = {
   GETZCNT: 15,
   SHM_RDONLY: 4096,
   SHM_RND: 8192,
+  SHM_DEST: 512,
+  SHM_LOCKED: 1024,
+  SHM_STAT: 13,
+  SEM_STAT: 18,
+  SEM_INFO: 19,
+  SHM_INFO: 14,
+  SHMLBA: 4096,
   AF_UNIX: 1,
   AF_INET: 2,
   AF_INET6: 10,
@@ -147,6 +154,8 @@ export const constants = {
   PROT_READ: 1,
   PROT_WRITE: 2,
   MAP_SHARED: 1,
+  PROT_NONE: 0,
+  MFD_ALLOW_SEALING: 2,
   MFD_CLOEXEC: 1,
   O_DIRECTORY: 65536,
   PIPE_BUF: 4096,
@@ -154,6 +163,7 @@ export const constants = {
   CAP_SYS_RESOURCE: 24,
   PATH_MAX: 4096,
   NAME_MAX: 255,
+  SEM_VALUE_MAX: 2147483647,
 } as const;
 
 /** `sizeof` of opaque C types. */
@@ -165,6 +175,8 @@ export const sizes = {
   mode_t: 4,
   key_t: 4,
   mqd_t: 4,
+  sem_t: 32,
+  off_t: 8,
 } as const;
 
 /** errno number to its C name. */

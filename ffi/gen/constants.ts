@@ -34,6 +34,7 @@ const HEADERS = [
   "linux/capability.h",
   "sys/mman.h",
   "time.h",
+  "semaphore.h",
 ];
 
 /** Integer constants, by the C name they have in the headers above. */
@@ -144,6 +145,13 @@ const INTEGERS = [
   "GETZCNT",
   "SHM_RDONLY",
   "SHM_RND",
+  "SHM_DEST",
+  "SHM_LOCKED",
+  "SHM_STAT",
+  "SEM_STAT",
+  "SEM_INFO",
+  "SHM_INFO",
+  "SHMLBA",
   // sockets
   "AF_UNIX",
   "AF_INET",
@@ -192,6 +200,8 @@ const INTEGERS = [
   "PROT_READ",
   "PROT_WRITE",
   "MAP_SHARED",
+  "PROT_NONE",
+  "MFD_ALLOW_SEALING",
   "MFD_CLOEXEC",
   "O_DIRECTORY",
   // limits
@@ -200,6 +210,7 @@ const INTEGERS = [
   "CAP_SYS_RESOURCE",
   "PATH_MAX",
   "NAME_MAX",
+  "SEM_VALUE_MAX",
 ];
 
 /** `sizeof` of opaque types the library allocates for libc (structs it reads are in ffi/struct). */
@@ -211,6 +222,8 @@ const SIZES: [name: string, cType: string][] = [
   ["mode_t", "mode_t"],
   ["key_t", "key_t"],
   ["mqd_t", "mqd_t"],
+  ["sem_t", "sem_t"],
+  ["off_t", "off_t"],
 ];
 
 /** Where two errno names share a number, the one `code` reports. */

@@ -221,8 +221,47 @@ export function futexOperation(
   const address = wordAddress(view, index);
   const value = checkExpected(expected);
   let tries = 0;
-  const subject = {};
-  const source: Source<FutexResult> = {
+  return {
+    syscall: "futex",
+    subject: {},
+    attempt: () => {
+      if (Atomics.load(view, index) === value) {
+        tries++;
+        return AGAIN;
+      }
+      return tries++ === 0 ? "not-equal" : "ok";
+    },
+    source: wordSource(view, index, value, address),
+  };
+}
+
+/**
+ * The readiness of `view[index]` as a source for an operation of its own (a
+ * semaphore's take): parks until the word stops holding `expected` or is
+ * woken, then the engine tries the operation again.
+ */
+export function futexReadiness(view: Int32Array, index: number, expected: number): Source<never> {
+  const source = wordSource(view, index, checkExpected(expected), wordAddress(view, index));
+  return {
+    park: (p) => {
+      const parked = source.park(p);
+      return parked === NO_THREAD ? NO_THREAD : parked.then(() => AGAIN);
+    },
+    block: (deadline) => {
+      source.block(deadline);
+      return AGAIN;
+    },
+  };
+}
+
+/** Waiting on one word: the shared futex_waitv (or the fallback), or FUTEX_WAIT on this thread. */
+function wordSource(
+  view: Int32Array,
+  index: number,
+  value: number,
+  address: bigint,
+): Source<FutexResult> {
+  return {
     park: (p) => {
       if (hasWaitv()) return (engine ??= new FutexEngine()).park(view, index, value, address, p);
       return fallback(address, value).park(p);
@@ -242,21 +281,9 @@ export function futexOperation(
         timeout = timeoutBuf;
       }
       if (futexWaitNow(address, value, timeout) === 0) return "ok";
-      failed("futex", subject, [E.EAGAIN, E.ETIMEDOUT]);
+      failed("futex", {}, [E.EAGAIN, E.ETIMEDOUT]);
       return AGAIN;
     },
-  };
-  return {
-    syscall: "futex",
-    subject,
-    attempt: () => {
-      if (Atomics.load(view, index) === value) {
-        tries++;
-        return AGAIN;
-      }
-      return tries++ === 0 ? "not-equal" : "ok";
-    },
-    source,
   };
 }
 

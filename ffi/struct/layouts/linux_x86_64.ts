@@ -222,6 +222,77 @@ export const semid_ds: Struct<{
 });
 
 /**
+ * `struct seminfo` (sys/sem.h): the kernel's semaphore limits, from
+ * `semctl(0, 0, IPC_INFO, buf)` (`semvmx`: largest value; `semaem`: largest
+ * adjustment kept for undo; `semopm`: operations per `semop`; `semmsl`:
+ * members per set).
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
+ * assert.equal(layouts.seminfo.offsets.semvmx, 32);
+ * ```
+ */
+export const seminfo: Struct<{
+  semmap: I32;
+  semmni: I32;
+  semmns: I32;
+  semmnu: I32;
+  semmsl: I32;
+  semopm: I32;
+  semume: I32;
+  semusz: I32;
+  semvmx: I32;
+  semaem: I32;
+}> = struct("seminfo", {
+  semmap: i32,
+  semmni: i32,
+  semmns: i32,
+  semmnu: i32,
+  semmsl: i32,
+  semopm: i32,
+  semume: i32,
+  semusz: i32,
+  semvmx: i32,
+  semaem: i32,
+});
+
+/**
+ * `struct shminfo` (sys/shm.h): the kernel's shared-memory limits, from
+ * `shmctl(0, IPC_INFO, buf)` (`shmmax`: largest segment in bytes; `shmall`:
+ * all segments together, in pages).
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
+ * assert.equal(layouts.shminfo.size, 72);
+ * ```
+ */
+export const shminfo: Struct<{
+  shmmax: ULong;
+  shmmin: ULong;
+  shmmni: ULong;
+  shmseg: ULong;
+  shmall: ULong;
+  __glibc_reserved1: ULong;
+  __glibc_reserved2: ULong;
+  __glibc_reserved3: ULong;
+  __glibc_reserved4: ULong;
+}> = struct("shminfo", {
+  shmmax: ulong,
+  shmmin: ulong,
+  shmmni: ulong,
+  shmseg: ulong,
+  shmall: ulong,
+  __glibc_reserved1: ulong,
+  __glibc_reserved2: ulong,
+  __glibc_reserved3: ulong,
+  __glibc_reserved4: ulong,
+});
+
+/**
  * `struct mq_attr` (mqueue.h): POSIX message queue attributes.
  *
  * @example

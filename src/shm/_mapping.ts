@@ -1,0 +1,119 @@
+/**
+ * A mapping of shared memory made by the library (`shmat`, `mmap`), and the
+ * one rule that keeps every view of it safe: before the memory is unmapped,
+ * its ArrayBuffer is detached, so every view the caller kept (subarrays,
+ * DataViews, Int32Arrays taken from `bytes.buffer`) reads as length 0 and
+ * never touches unmapped memory. Detaching is O(1): `transfer()` moves the
+ * external backing store without copying it, and the moved buffer is dropped.
+ *
+ * Mappings are found by their ArrayBuffer, which is what every view of them
+ * shares: that is how `wait`/`notify` and semaphores in shared memory check
+ * that a view is over shared memory and still mapped.
+ *
+ * @module
+ */
+import { closedError, type ErrorSubject } from "../errors.ts";
+import { WaitRegistry } from "../_wait/mod.ts";
+
+const byBuffer = new WeakMap<ArrayBuffer, Mapping>();
+
+/** Memory mapped into this process by the library, with the one view over it. */
+export class Mapping {
+  /** The address of its first byte. */
+  readonly address: bigint;
+  /** Its size in bytes. */
+  readonly size: number;
+  /** Futex waits on words in it: cancelled when it is unmapped. */
+  readonly waits: WaitRegistry = new WaitRegistry();
+  #buffer: ArrayBuffer;
+  #bytes: Uint8Array<ArrayBuffer>;
+  #unmap: (() => void) | undefined;
+  readonly #what: string;
+  readonly #subject: ErrorSubject;
+
+  /**
+   * Wraps `size` bytes at `pointer`; `unmap` gives them back to the kernel
+   * (`shmdt`, `munmap`), and throws if it cannot.
+   */
+  constructor(
+    pointer: NonNullable<Deno.PointerValue>,
+    size: number,
+    unmap: () => void,
+    what: string,
+    subject: ErrorSubject,
+  ) {
+    this.address = BigInt(Deno.UnsafePointer.value(pointer));
+    this.size = size;
+    this.#buffer = Deno.UnsafePointerView.getArrayBuffer(pointer, size);
+    this.#bytes = new Uint8Array(this.#buffer);
+    this.#unmap = unmap;
+    this.#what = what;
+    this.#subject = subject;
+    byBuffer.set(this.#buffer, this);
+  }
+
+  /** The view over the whole mapping; length 0 once unmapped. */
+  get bytes(): Uint8Array<ArrayBuffer> {
+    return this.#bytes;
+  }
+
+  /** Whether it is still mapped. */
+  get mapped(): boolean {
+    return this.#unmap !== undefined;
+  }
+
+  /** A pointer to byte `offset`, for calls that take one (`sem_init`); throws once unmapped. */
+  pointerAt(offset: number, syscall: string): NonNullable<Deno.PointerValue> {
+    this.check(syscall);
+    return Deno.UnsafePointer.create(this.address + BigInt(offset))!;
+  }
+
+  /** Throws the closed-handle error (EBADF) once unmapped. */
+  check(syscall: string): void {
+    if (this.#unmap === undefined) throw closedError(this.#what, syscall, this.#subject);
+  }
+
+  /**
+   * Detaches every view, cancels the waits on words in it, then unmaps it.
+   * A second call does nothing.
+   */
+  unmap(): void {
+    const unmap = this.#unmap;
+    if (unmap === undefined) return;
+    this.#unmap = undefined;
+    byBuffer.delete(this.#buffer);
+    this.#buffer.transfer();
+    this.waits.cancelAll((s) => closedError(this.#what, s, this.#subject));
+    unmap();
+  }
+}
+
+/** The live mapping `view` is over, or undefined (not the library's shared memory, or unmapped). */
+export function mappingOf(view: ArrayBufferView): Mapping | undefined {
+  const buffer = view.buffer;
+  return buffer instanceof ArrayBuffer ? byBuffer.get(buffer) : undefined;
+}
+
+/**
+ * The mapping `view` is over, checked: a TypeError naming `what` when it is
+ * not over shared memory mapped by the library, or no longer mapped.
+ */
+export function sharedMappingOf(view: ArrayBufferView, what = "view"): Mapping {
+  if (!ArrayBuffer.isView(view)) {
+    throw new TypeError(
+      `${what} must be a typed array or DataView, got ${Object.prototype.toString.call(view)}`,
+    );
+  }
+  if ((view.buffer as ArrayBuffer).detached === true) {
+    throw new TypeError(`${what} is over shared memory that has been detached or closed`);
+  }
+  const m = mappingOf(view);
+  if (m === undefined) {
+    throw new TypeError(
+      `${what} is not over shared memory: take it from a SharedMemory's or ` +
+        "PosixSharedMemory's `bytes.buffer` (other processes cannot see ordinary memory, " +
+        "and V8 may move it)",
+    );
+  }
+  return m;
+}
