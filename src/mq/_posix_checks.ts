@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { cString } from "../../ffi/cstring.ts";
+import { posixName } from "../_posix_name.ts";
 import { C } from "../../ffi/platform.ts";
 import { MQ_HARD_LIMITS } from "../../ffi/symbols/mqueue.ts";
 import { E, errorOf } from "../_sys.ts";
@@ -21,30 +21,7 @@ const DEFAULT_MESSAGE_SIZE = 8192;
 
 /** Checks a queue name (mq_overview(7)) and returns it as a C string. */
 export function checkName(name: unknown): Uint8Array<ArrayBuffer> {
-  if (typeof name !== "string") {
-    throw new TypeError(`queue name must be a string, got ${typeof name}`);
-  }
-  if (!name.startsWith("/")) {
-    throw new TypeError(
-      `queue name must start with "/" (mq_overview(7)), got ${JSON.stringify(name)}`,
-    );
-  }
-  if (name.indexOf("/", 1) >= 0) {
-    throw new TypeError(
-      `queue name must have no "/" after the first character, got ${JSON.stringify(name)}`,
-    );
-  }
-  if (name === "/." || name === "/..") {
-    throw new TypeError(`queue name must not be "/." or "/..", got ${JSON.stringify(name)}`);
-  }
-  const c = cString(name, "queue name");
-  const bytes = c.byteLength - 1;
-  if (bytes < 2 || bytes > C.NAME_MAX + 1) {
-    throw new RangeError(
-      `queue name must be 2..${C.NAME_MAX + 1} bytes ("/" and 1..NAME_MAX more), got ${bytes}`,
-    );
-  }
-  return c;
+  return posixName(name, "queue name", C.NAME_MAX + 1);
 }
 
 export function accessFlags(access: unknown): number {

@@ -1,6 +1,6 @@
 /**
  * Values of System V message queues: message types (a C `long`), the kernel's
- * limits from /proc, and times.
+ * limits from /proc.
  *
  * @module
  */
@@ -42,9 +42,4 @@ export const TYPE_MIN: bigint = -LONG_MAX;
 /** A message type as the caller gets it: a `number` when it is safe as one. */
 export function typeOut(v: bigint): MessageType {
   return v >= -SAFE_MAX && v <= SAFE_MAX ? Number(v) : v;
-}
-
-/** A time in seconds since the epoch, `null` for 0 (never). */
-export function timeOf(seconds: bigint): Date | null {
-  return seconds === 0n ? null : new Date(Number(seconds) * 1000);
 }

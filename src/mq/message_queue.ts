@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
-import { AGAIN, E, errorOf, failed, lastErrno, ok, okValue } from "../_sys.ts";
+import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError } from "../errors.ts";
-import { addressOf, bytesOf, checkBuffer, checkMode, ownBuffer } from "../_check.ts";
-import { type PathLike, pathText } from "../_path.ts";
+import { addressOf, bytesOf, checkBuffer, ownBuffer } from "../_check.ts";
+import type { PathLike } from "../_path.ts";
+import { checkId, ftok, getFlags, keyOf, timeOf } from "../_sysv.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
@@ -31,7 +31,6 @@ import {
   longOf,
   type MessageType,
   msgmaxAtLeast,
-  timeOf,
   TYPE_MIN,
   typeOut,
 } from "./_sysv_values.ts";
@@ -261,20 +260,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * ```
    */
   static open(key: number | "private", options: MessageQueueOpenOptions = {}): MessageQueue {
-    const k = key === "private" ? C.IPC_PRIVATE : key;
-    if (typeof k !== "number" || !Number.isInteger(k) || k < -(2 ** 31) || k >= 2 ** 32) {
-      throw new TypeError(`key must be a 32-bit integer or "private", got ${String(key)}`);
-    }
-    // msgget(0) is IPC_PRIVATE: it would create a new queue even without `create`.
-    if (key === 0) {
-      throw new RangeError('key 0 is IPC_PRIVATE: pass "private" for a new private queue');
-    }
-    const mode = checkMode(options.mode);
-    const create = key === "private" || options.create === true;
-    // msgget checks the mode bits asked for against the queue's: opening asks for none.
-    const flags = create ? mode | C.IPC_CREAT | (options.exclusive ? C.IPC_EXCL : 0) : 0;
-    const key32 = k | 0;
-    const id = ok(libc.msgget(key32, flags), "msgget", { key: key32 });
+    const key32 = keyOf(key, "queue");
+    const id = ok(libc.msgget(key32, getFlags(key, options)), "msgget", { key: key32 });
     return new MessageQueue(id, key === "private" ? 0 : key32, true);
   }
 
@@ -301,10 +288,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * ```
    */
   static fromId(id: number): MessageQueue {
-    if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff) {
-      throw new TypeError(`id must be a non-negative 32-bit integer, got ${id}`);
-    }
-    const q = new MessageQueue(id, 0, false);
+    const q = new MessageQueue(checkId(id), 0, false);
     q.stat();
     q.#known = true;
     return q;
@@ -333,13 +317,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * ```
    */
   static ftok(path: PathLike, projId: number): number {
-    const p = pathText(path);
-    if (!Number.isInteger(projId) || projId < 1 || projId > 255) {
-      throw new RangeError(`projId must be an integer 1..255, got ${projId}`);
-    }
-    const c = cString(p, "path");
-    // -1 is also a valid key (projId ≥ 128): only errno tells a failure.
-    return okValue(() => libc.ftok(c, projId), "ftok", { path: p });
+    return ftok(path, projId);
   }
 
   /**

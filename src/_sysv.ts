@@ -1,0 +1,73 @@
+/**
+ * What System V objects share (queues, segments, semaphore sets): keys,
+ * `ftok(3)`, the flags of `*get`, and times.
+ *
+ * @module
+ */
+import { cString } from "../ffi/cstring.ts";
+import { libc } from "../ffi/libc.ts";
+import { C } from "../ffi/platform.ts";
+import { checkMode } from "./_check.ts";
+import { type PathLike, pathText } from "./_path.ts";
+import { okValue } from "./_sys.ts";
+
+/** A key, or `"private"` for a new object only this process knows the id of (`IPC_PRIVATE`). */
+export type SysvKey = number | "private";
+
+/** How a System V object is opened. */
+export interface SysvOpenOptions {
+  /** Create the object if it does not exist (`IPC_CREAT`). Default `false`. */
+  create?: boolean;
+  /** With `create`: fail with `AlreadyExists` if it exists (`IPC_EXCL`). */
+  exclusive?: boolean;
+  /** Permission bits of a new object. Default `0o600`: owner only. Opening an existing one asks for none. */
+  mode?: number;
+}
+
+/** The key as `*get` takes it, checked; `what` names the object in errors. */
+export function keyOf(key: SysvKey, what: string): number {
+  const k = key === "private" ? C.IPC_PRIVATE : key;
+  if (typeof k !== "number" || !Number.isInteger(k) || k < -(2 ** 31) || k >= 2 ** 32) {
+    throw new TypeError(`key must be a 32-bit integer or "private", got ${String(key)}`);
+  }
+  // Key 0 is IPC_PRIVATE: it would create a new object even without `create`.
+  if (key === 0) {
+    throw new RangeError(`key 0 is IPC_PRIVATE: pass "private" for a new private ${what}`);
+  }
+  return k | 0;
+}
+
+/**
+ * The flags of `msgget`/`shmget`/`semget`: creating asks for `mode` (0600 by
+ * default); opening an existing object asks for no permission bits, as
+ * `xget(key, 0)` does, so a user with partial access still opens it.
+ */
+export function getFlags(key: SysvKey, options: SysvOpenOptions): number {
+  const mode = checkMode(options.mode);
+  const create = key === "private" || options.create === true;
+  return create ? mode | C.IPC_CREAT | (options.exclusive === true ? C.IPC_EXCL : 0) : 0;
+}
+
+/** Checks an id given by the caller (`fromId`). */
+export function checkId(id: unknown): number {
+  if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= 2 ** 31) {
+    throw new TypeError(`id must be a non-negative 32-bit integer, got ${String(id)}`);
+  }
+  return id;
+}
+
+/** `ftok(3)`: a key from an existing file and a project id 1..255. */
+export function ftok(path: PathLike, projId: number): number {
+  const p = pathText(path);
+  if (!Number.isInteger(projId) || projId < 1 || projId > 255) {
+    throw new RangeError(`projId must be an integer 1..255, got ${projId}`);
+  }
+  const c = cString(p, "path");
+  // -1 is also a valid key (projId ≥ 128): only errno tells a failure.
+  return okValue(() => libc.ftok(c, projId), "ftok", { path: p });
+}
+
+/** A time in seconds since the epoch, `null` for 0 (never). */
+export function timeOf(seconds: bigint): Date | null {
+  return seconds === 0n ? null : new Date(Number(seconds) * 1000);
+}
