@@ -14,6 +14,7 @@
  */
 import { closedError, type ErrorSubject } from "../errors.ts";
 import { WaitRegistry } from "../_wait/mod.ts";
+import { checkBuffer } from "../_check.ts";
 
 const byBuffer = new WeakMap<ArrayBuffer, Mapping>();
 
@@ -71,6 +72,44 @@ export class Mapping {
   /** Throws the closed-handle error (EBADF) once unmapped. */
   check(syscall: string): void {
     if (this.#unmap === undefined) throw closedError(this.#what, syscall, this.#subject);
+  }
+
+  /**
+   * A copy of `length` bytes from `offset` (the whole rest by default): how a
+   * read-only mapping is read, since a JS write to a read-only page would
+   * kill the process and V8 has no read-only typed arrays.
+   */
+  read(
+    offset: number | undefined,
+    length: number | undefined,
+    syscall: string,
+  ): Uint8Array<ArrayBuffer> {
+    const at = this.#offset(offset, syscall);
+    const n = length ?? this.size - at;
+    if (!Number.isSafeInteger(n) || n < 0 || n > this.size - at) {
+      throw new RangeError(`length must be an integer 0..${this.size - at}, got ${String(length)}`);
+    }
+    const out = new Uint8Array(n);
+    if (n > 0) Deno.UnsafePointerView.copyInto(this.pointerAt(at, syscall), out);
+    return out;
+  }
+
+  /** Copies bytes from `offset` into `target`, as many as fit; returns how many. */
+  readInto(target: Uint8Array, offset: number | undefined, syscall: string): number {
+    checkBuffer(target, "target");
+    const at = this.#offset(offset, syscall);
+    const n = Math.min(target.byteLength, this.size - at);
+    if (n > 0) Deno.UnsafePointerView.copyInto(this.pointerAt(at, syscall), target.subarray(0, n));
+    return n;
+  }
+
+  #offset(offset: number | undefined, syscall: string): number {
+    this.check(syscall);
+    const at = offset ?? 0;
+    if (!Number.isSafeInteger(at) || at < 0 || at > this.size) {
+      throw new RangeError(`offset must be an integer 0..${this.size}, got ${String(offset)}`);
+    }
+    return at;
   }
 
   /**

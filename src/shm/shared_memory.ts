@@ -1,0 +1,630 @@
+/**
+ * System V shared memory: `shmget(2)`, `shmat(2)`, `shmdt(2)`, `shmctl(2)`,
+ * with a zero-copy `Uint8Array` over the segment.
+ *
+ * @module
+ */
+import { libc } from "../../ffi/libc.ts";
+import { C, LAYOUTS } from "../../ffi/platform.ts";
+import { E, errorOf, lastErrno, ok } from "../_sys.ts";
+import { errorFromCode } from "../errors.ts";
+import type { PathLike } from "../_path.ts";
+import { checkId, ftok, getFlags, keyOf, type SysvOpenOptions, timeOf } from "../_sysv.ts";
+import { Mapping } from "./_mapping.ts";
+
+export type { SysvOpenOptions } from "../_sysv.ts";
+
+/** Options of {@link SharedMemory.open}. */
+export interface SharedMemoryOpenOptions extends SysvOpenOptions {
+  /**
+   * The size in bytes of a segment this call creates: required then, an
+   * integer 1..{@link SharedMemoryLimits.maxSize}. Opening an existing
+   * segment, omit it (or give at most its size: `shmget` refuses a larger one).
+   */
+  size?: number;
+  /**
+   * Attach read-only (`SHM_RDONLY`), which needs only read permission. Such a
+   * handle has no writable view: it is read with `read()`/`readInto()`.
+   * Default `false`.
+   */
+  readOnly?: boolean;
+}
+
+/** Options of {@link SharedMemory.fromId}. */
+export interface SharedMemoryFromIdOptions {
+  /**
+   * Attach read-only (`SHM_RDONLY`); see {@link SharedMemoryOpenOptions.readOnly}.
+   * Default `false`.
+   */
+  readOnly?: boolean;
+}
+
+/** What `shmctl(IPC_STAT)` reports about a segment. */
+export interface SharedMemoryStat {
+  /** The segment's key (0 for a private segment, and once removed). */
+  key: number;
+  /** Its size in bytes (`shm_segsz`). */
+  size: number;
+  /** How many attachments it has, in every process (`shm_nattch`). */
+  attached: number;
+  /** Pid of the creator. */
+  creatorPid: number;
+  /** Pid of the last `shmat`/`shmdt`. */
+  lastPid: number;
+  /** Time of the last `shmat`, or `null`. */
+  lastAttach: Date | null;
+  /** Time of the last `shmdt`, or `null`. */
+  lastDetach: Date | null;
+  /** Time of the last change (creation, `IPC_SET`, `IPC_RMID`). */
+  lastChange: Date;
+  /** Owner's user id. */
+  uid: number;
+  /** Owner's group id. */
+  gid: number;
+  /** Creator's user id. */
+  creatorUid: number;
+  /** Creator's group id. */
+  creatorGid: number;
+  /** Permission bits. */
+  mode: number;
+  /** Marked for destruction (`SHM_DEST`): it goes at the last detach. */
+  removed: boolean;
+  /** Locked in memory (`SHM_LOCKED`, `shmctl(SHM_LOCK)`). */
+  locked: boolean;
+}
+
+/** The kernel's shared-memory limits (`shmctl(IPC_INFO)`); values above 2^53-1 read as 2^53-1. */
+export interface SharedMemoryLimits {
+  /** The largest segment, in bytes (`kernel.shmmax`). */
+  maxSize: number;
+  /** The smallest segment, in bytes (`shmmin`, 1 on Linux). */
+  minSize: number;
+  /** How many segments the system holds (`kernel.shmmni`). */
+  maxSegments: number;
+  /** How many pages all segments together may use (`kernel.shmall`). */
+  maxTotalPages: number;
+}
+
+const SHMID_DS = LAYOUTS.shmid_ds;
+const SHMINFO = LAYOUTS.shminfo;
+const WHAT = "shared memory segment";
+/** `shmat` fails with `(void *) -1`: FFI gives its value as 2^64-1 (or -1, read signed). */
+const FAILED = 2n ** 64n - 1n;
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+
+const safe = (v: bigint): number => Number(v > SAFE_MAX ? SAFE_MAX : v);
+
+/** `IPC_STAT` of segment `id` into a fresh buffer, decoded. */
+function statOf(id: number): ReturnType<typeof SHMID_DS.decode> {
+  const buf = new Uint8Array(SHMID_DS.size);
+  ok(libc.shmctl(id, C.IPC_STAT, buf), "shmctl", { id });
+  return SHMID_DS.decode(buf);
+}
+
+function checkOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`options must be an object, got ${String(options)}`);
+  }
+}
+
+function checkReadOnly(readOnly: unknown): boolean {
+  if (readOnly !== undefined && typeof readOnly !== "boolean") {
+    throw new TypeError(`readOnly must be a boolean, got ${typeof readOnly}`);
+  }
+  return readOnly === true;
+}
+
+/** The size `shmget` gets: checked; 0 ("any") to open an existing segment without one. */
+function sizeOf(size: unknown, creating: boolean): number {
+  if (size === undefined) {
+    if (creating) {
+      throw new RangeError("size is required to create a segment: give its size in bytes");
+    }
+    return 0;
+  }
+  if (typeof size !== "number") throw new TypeError(`size must be a number, got ${typeof size}`);
+  if (!Number.isSafeInteger(size) || size < 1) {
+    throw new RangeError(`size must be an integer 1..2^53-1 (bytes), got ${size}`);
+  }
+  const max = SharedMemory.limits().maxSize;
+  if (size > max) {
+    throw new RangeError(
+      `size ${size} exceeds the kernel's shmmax (${max} bytes, /proc/sys/kernel/shmmax)`,
+    );
+  }
+  return size;
+}
+
+/**
+ * A System V shared memory segment, attached to this process: {@link SharedMemory.bytes}
+ * is the memory itself, so what one process writes another sees at once,
+ * with no call and no copy. `Atomics` on views of it (e.g. an `Int32Array`
+ * over `bytes.buffer`) are atomic across processes.
+ *
+ * The segment outlives every process until {@link SharedMemory.remove}, which
+ * only marks it: the kernel destroys it at its last detach, and the handle
+ * stays usable until {@link SharedMemory.close}. Closing detaches every view
+ * first (each reads as length 0 afterwards), so no access to detached memory
+ * can crash the process.
+ *
+ * Wraps `shmget(2)`, `shmat(2)`, `shmdt(2)`, `shmctl(2)` and `ftok(3)`.
+ * Needs `--allow-ffi`.
+ *
+ * @example Parent and child share a segment by its id
+ * ```ts ignore
+ * import { SharedMemory, spawn } from "@libc/ipc";
+ * if (Deno.args[0] === "child") {
+ *   using shm = SharedMemory.fromId(Number(Deno.args[1]));
+ *   console.log(new TextDecoder().decode(shm.bytes.subarray(0, 5))); // "hello"
+ * } else {
+ *   using shm = SharedMemory.open("private", { size: 4096 });
+ *   shm.remove(); // gone once both have detached
+ *   shm.bytes.set(new TextEncoder().encode("hello"));
+ *   await spawn(import.meta.url, { args: ["child", String(shm.id)] }).status;
+ * }
+ * ```
+ */
+export class SharedMemory implements Disposable {
+  /** The segment id (`shmid`). */
+  readonly id: number;
+  /** The segment's key when the handle was opened (0 for a private segment). */
+  readonly key: number;
+  /** The segment's size in bytes, as the kernel has it. */
+  readonly size: number;
+  /**
+   * Whether it is attached read-only: then {@link SharedMemory.bytes} throws,
+   * and {@link SharedMemory.read} reads it.
+   */
+  readonly readOnly: boolean;
+  readonly #mapping: Mapping;
+  readonly #subject: { id: number };
+
+  private constructor(
+    id: number,
+    key: number,
+    size: number,
+    readOnly: boolean,
+    mapping: Mapping,
+    subject: { id: number },
+  ) {
+    this.id = id;
+    this.key = key;
+    this.size = size;
+    this.readOnly = readOnly;
+    this.#mapping = mapping;
+    this.#subject = subject;
+  }
+
+  /**
+   * Attaches segment `id`; `key` undefined takes the segment's own. A segment
+   * this call `created` (nobody else knows its id) is removed if that fails.
+   */
+  static #attach(
+    id: number,
+    key: number | undefined,
+    readOnly: boolean,
+    created: boolean,
+  ): SharedMemory {
+    const subject = { id };
+    try {
+      const ds = statOf(id);
+      if (ds.shm_segsz > SAFE_MAX) {
+        throw new RangeError(`segment ${id} has ${ds.shm_segsz} bytes: more than a view can span`);
+      }
+      const size = Number(ds.shm_segsz);
+      // Never a chosen address: the kernel picks one that clobbers nothing.
+      const p = libc.shmat(id, null, readOnly ? C.SHM_RDONLY : 0);
+      const code = lastErrno(); // before anything else can touch it
+      const v = p === null ? 0n : BigInt(Deno.UnsafePointer.value(p));
+      if (v === FAILED || v === -1n) throw errorOf(code, "shmat", subject);
+      // shmat never maps page 0; this only narrows the type.
+      if (p === null) throw new Error(`shmat returned NULL for ${WHAT} ${id}`);
+      let mapping: Mapping;
+      try {
+        mapping = new Mapping(
+          p,
+          size,
+          () => void ok(libc.shmdt(p), "shmdt", subject),
+          WHAT,
+          subject,
+        );
+      } catch (e) {
+        libc.shmdt(p);
+        throw e;
+      }
+      return new SharedMemory(id, key ?? ds.shm_perm.__key, size, readOnly, mapping, subject);
+    } catch (e) {
+      if (created) libc.shmctl(id, C.IPC_RMID, null);
+      throw e;
+    }
+  }
+
+  /**
+   * Opens (or with `create`, creates) the segment of `key` and attaches it
+   * (`shmget(2)`, `shmat(2)` at an address the kernel picks). Opening an
+   * existing segment asks for no permission bits, as `shmget(key, 0, 0)`
+   * does: attaching then needs read permission, and write permission unless
+   * `readOnly`. A segment this call created but could not attach is removed
+   * again.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @param key a key (a 32-bit integer, e.g. from {@link SharedMemory.ftok}) or
+   *   `"private"` for a new segment only this process knows the id of (`IPC_PRIVATE`)
+   * @param options `size` (required to create), `create`, `exclusive`, `mode` (default 0600),
+   *   `readOnly`
+   * @returns the attached segment
+   * @throws {TypeError} when `key` is neither a 32-bit integer nor `"private"`, or `size` or
+   *   `readOnly` has the wrong type
+   * @throws {RangeError} for key 0 (that is `IPC_PRIVATE`: pass `"private"`), a `mode` outside
+   *   0..0o777, a missing `size` when creating, or a `size` that is not an integer 1..shmmax
+   * @throws {Deno.errors.NotFound} no segment has that key and `create` is not set
+   * @throws {Deno.errors.AlreadyExists} with `create` and `exclusive`, when it exists
+   * @throws {Deno.errors.PermissionDenied} when the mode denies this user the access asked for
+   * @throws {IpcError} EINVAL when an existing segment is smaller than `size`; ENOSPC when
+   *   the system has `kernel.shmmni` segments or `kernel.shmall` pages already; ENOMEM
+   *   when memory or address space runs out
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using shm = SharedMemory.open("private", { size: 4096 });
+   * shm.bytes[0] = 42;
+   * assert.equal(shm.read(0, 1)[0], 42);
+   * assert.equal(shm.stat().mode, 0o600);
+   * shm.remove(); // destroyed when the handle detaches
+   * ```
+   */
+  static open(key: number | "private", options: SharedMemoryOpenOptions = {}): SharedMemory {
+    checkOptions(options);
+    const key32 = keyOf(key, "segment");
+    const flags = getFlags(key, options);
+    const readOnly = checkReadOnly(options.readOnly);
+    const size = sizeOf(options.size, (flags & C.IPC_CREAT) !== 0);
+    const subject = { key: key32 };
+    // Beyond the checks above, EINVAL is an existing segment smaller than `size`.
+    const about = (code: number, syscall: string) =>
+      errorFromCode(
+        code,
+        syscall,
+        subject,
+        code === E.EINVAL && size > 0 ? `the segment is smaller than ${size} bytes` : undefined,
+      );
+    const id = ok(libc.shmget(key32, BigInt(size), flags), "shmget", about);
+    const created = key === "private" || (flags & C.IPC_EXCL) !== 0;
+    return SharedMemory.#attach(id, key === "private" ? 0 : key32, readOnly, created);
+  }
+
+  /**
+   * Attaches an existing segment by its id (e.g. one a parent passed to its
+   * child), reading its size with `shmctl(IPC_STAT)`, which needs read
+   * permission on it. A segment marked removed but still attached somewhere
+   * can be attached too (Linux).
+   *
+   * Wraps `shmctl(2)` and `shmat(2)`. Needs `--allow-ffi`.
+   *
+   * @param id the segment id
+   * @param options `readOnly`
+   * @returns the attached segment
+   * @throws {TypeError} when `id` is not an integer 0..2^31-1, or `readOnly` is not a boolean
+   * @throws {IpcError} EINVAL when no segment has that id (or it has been destroyed)
+   * @throws {Deno.errors.PermissionDenied} when the mode denies this user the access asked for
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using a = SharedMemory.open("private", { size: 64 });
+   * using b = SharedMemory.fromId(a.id);
+   * a.bytes[3] = 7;
+   * assert.equal(b.bytes[3], 7); // the same memory
+   * assert.equal(b.stat().attached, 2);
+   * a.remove();
+   * ```
+   */
+  static fromId(id: number, options: SharedMemoryFromIdOptions = {}): SharedMemory {
+    checkOptions(options);
+    const checked = checkId(id);
+    return SharedMemory.#attach(checked, undefined, checkReadOnly(options.readOnly), false);
+  }
+
+  /**
+   * Derives a key from an existing file and a project id (`ftok(3)`): processes
+   * that agree on both get the same segment. The key is built from the file's
+   * device and inode numbers, so a file deleted and created again may give another key.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @param path an existing file
+   * @param projId 1..255 (only the low 8 bits count, and 0 is not allowed)
+   * @returns the key
+   * @throws {TypeError} for an empty path, a path with a NUL, or a URL that is not `file:`
+   * @throws {RangeError} when `projId` is not an integer 1..255
+   * @throws {Deno.errors.NotFound} when `path` does not exist
+   * @throws {Deno.errors.PermissionDenied} when a directory on the way to `path` is not searchable
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * assert.equal(SharedMemory.ftok("/", 7), SharedMemory.ftok("/", 7));
+   * ```
+   */
+  static ftok(path: PathLike, projId: number): number {
+    return ftok(path, projId);
+  }
+
+  /**
+   * The kernel's shared-memory limits (`shmctl(0, IPC_INFO)`); no permission needed.
+   *
+   * Wraps `shmctl(2)`. Needs `--allow-ffi`.
+   *
+   * @returns the largest and smallest segment, the most segments, the most pages in all
+   * @throws {Deno.errors.NotSupported} if the kernel has no System V IPC
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const { maxSize, minSize } = SharedMemory.limits();
+   * assert.ok(minSize >= 1 && maxSize >= minSize);
+   * ```
+   */
+  static limits(): SharedMemoryLimits {
+    const buf = new Uint8Array(SHMINFO.size);
+    ok(libc.shmctl(0, C.IPC_INFO, buf), "shmctl");
+    const info = SHMINFO.decode(buf);
+    return {
+      maxSize: safe(info.shmmax),
+      minSize: safe(info.shmmin),
+      maxSegments: safe(info.shmmni),
+      maxTotalPages: safe(info.shmall),
+    };
+  }
+
+  /**
+   * The memory itself, zero-copy: writes are seen by every process attached
+   * at once. Views made from it (`subarray`, or a `DataView`/`Int32Array` over
+   * `bytes.buffer`) read as length 0 after {@link SharedMemory.close}, as it does.
+   *
+   * The memory `shmat(2)` attached. Needs `--allow-ffi` (to open the handle).
+   *
+   * @returns the view over the whole segment
+   * @throws {TypeError} on a read-only handle: V8 has no read-only views, and a write to
+   *   read-only memory would kill the process; use {@link SharedMemory.read} or
+   *   {@link SharedMemory.readInto}, or attach read-write
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const shm = SharedMemory.open("private", { size: 16 });
+   * const words = new Int32Array(shm.bytes.buffer);
+   * Atomics.store(words, 0, 5);
+   * assert.equal(shm.bytes[0], 5);
+   * shm.remove();
+   * shm.close();
+   * assert.equal(words.length, 0); // detached, never a crash
+   * ```
+   */
+  get bytes(): Uint8Array<ArrayBuffer> {
+    if (this.readOnly) {
+      throw new TypeError(
+        `${WHAT} ${this.id} is attached read-only and has no view: a write through one would ` +
+          "kill the process (V8 has no read-only typed arrays); copy bytes out with read() " +
+          "or readInto(), or attach it without readOnly",
+      );
+    }
+    return this.#mapping.bytes;
+  }
+
+  /**
+   * Whether the handle is closed (detached with `shmdt(2)`).
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const shm = SharedMemory.open("private", { size: 8 });
+   * shm.remove();
+   * assert.equal(shm.closed, false); // removal only marks it
+   * shm.close();
+   * assert.equal(shm.closed, true);
+   * ```
+   */
+  get closed(): boolean {
+    return !this.#mapping.mapped;
+  }
+
+  /**
+   * A copy of `length` bytes from `offset` (by default the rest of the
+   * segment): the way to read a read-only handle; works on any handle.
+   *
+   * Copies from the memory `shmat(2)` attached. Needs `--allow-ffi`.
+   *
+   * @param offset where to start, 0..size (default 0)
+   * @param length how many bytes, 0..size-offset (default: to the end)
+   * @returns the bytes, in a buffer of their own
+   * @throws {RangeError} when `offset` or `length` is not an integer in range
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using rw = SharedMemory.open("private", { size: 8 });
+   * rw.bytes.set([1, 2, 3, 4]);
+   * using ro = SharedMemory.fromId(rw.id, { readOnly: true });
+   * assert.deepEqual(ro.read(1, 3), new Uint8Array([2, 3, 4]));
+   * rw.remove();
+   * ```
+   */
+  read(offset?: number, length?: number): Uint8Array<ArrayBuffer> {
+    return this.#mapping.read(offset, length, "shmat");
+  }
+
+  /**
+   * Copies bytes from `offset` into `target`: as many as fit, at most to the
+   * end of the segment. Allocates nothing.
+   *
+   * Copies from the memory `shmat(2)` attached. Needs `--allow-ffi`.
+   *
+   * @param target where the bytes go
+   * @param offset where to start, 0..size (default 0)
+   * @returns how many bytes were copied: `min(target.length, size - offset)`
+   * @throws {TypeError} when `target` is not a Uint8Array or is detached
+   * @throws {RangeError} when `offset` is not an integer 0..size
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using shm = SharedMemory.open("private", { size: 4 });
+   * shm.bytes.set([9, 8, 7, 6]);
+   * const out = new Uint8Array(8);
+   * assert.equal(shm.readInto(out, 1), 3);
+   * assert.deepEqual(out.subarray(0, 3), new Uint8Array([8, 7, 6]));
+   * shm.remove();
+   * ```
+   */
+  readInto(target: Uint8Array, offset?: number): number {
+    return this.#mapping.readInto(target, offset, "shmat");
+  }
+
+  /**
+   * The segment's state (`shmctl(IPC_STAT)`); works after {@link SharedMemory.remove}
+   * while the handle is open (the segment lives while attached).
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @returns size, attachments, pids, times, owner, mode, and the removed and locked flags
+   * @throws {Deno.errors.PermissionDenied} when this user may not read the segment
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using shm = SharedMemory.open("private", { size: 100 });
+   * const st = shm.stat();
+   * assert.deepEqual([st.size, st.attached, st.creatorPid], [100, 1, Deno.pid]);
+   * shm.remove();
+   * assert.equal(shm.stat().removed, true);
+   * ```
+   */
+  stat(): SharedMemoryStat {
+    this.#mapping.check("shmctl");
+    const ds = statOf(this.id);
+    const perm = ds.shm_perm;
+    return {
+      key: perm.__key,
+      size: safe(ds.shm_segsz),
+      attached: safe(ds.shm_nattch),
+      creatorPid: ds.shm_cpid,
+      lastPid: ds.shm_lpid,
+      lastAttach: timeOf(ds.shm_atime),
+      lastDetach: timeOf(ds.shm_dtime),
+      lastChange: timeOf(ds.shm_ctime) ?? new Date(0),
+      uid: perm.uid,
+      gid: perm.gid,
+      creatorUid: perm.cuid,
+      creatorGid: perm.cgid,
+      mode: perm.mode & 0o777,
+      removed: (perm.mode & C.SHM_DEST) !== 0,
+      locked: (perm.mode & C.SHM_LOCKED) !== 0,
+    };
+  }
+
+  /**
+   * Marks the segment for destruction (`shmctl(IPC_RMID)`): its key is freed
+   * at once, and the kernel destroys it when the last process detaches. This
+   * handle stays attached and usable until {@link SharedMemory.close}.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @throws {Deno.errors.PermissionDenied} when this user may not remove it (neither its owner
+   *   nor its creator)
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const shm = SharedMemory.open("private", { size: 8 });
+   * shm.remove();
+   * shm.bytes[0] = 1; // still attached
+   * shm.close(); // the last detach: destroyed
+   * assert.throws(() => SharedMemory.fromId(shm.id), { code: "EINVAL" });
+   * ```
+   */
+  remove(): void {
+    this.#mapping.check("shmctl");
+    ok(libc.shmctl(this.id, C.IPC_RMID, null), "shmctl", this.#subject);
+  }
+
+  /**
+   * Detaches the segment (`shmdt(2)`): every view of it reads as length 0
+   * from then on, futex waits on words in it end with `BadResource`, and the
+   * segment lives on unless it was removed and this was its last attachment.
+   * Closing twice does nothing.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const shm = SharedMemory.open("private", { size: 8 });
+   * const view = shm.bytes;
+   * shm.remove();
+   * shm.close();
+   * shm.close();
+   * assert.equal(view.length, 0);
+   * ```
+   */
+  close(): void {
+    this.#mapping.unmap();
+  }
+
+  /**
+   * Detaches the segment: the same as {@link SharedMemory.close}.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const shm = SharedMemory.open("private", { size: 8 });
+   * shm.remove();
+   * shm.detach();
+   * assert.equal(shm.closed, true);
+   * ```
+   */
+  detach(): void {
+    this.#mapping.unmap();
+  }
+
+  /**
+   * Detaches the segment (`using`); it lives on unless removed. See {@link SharedMemory.close}.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * let id: number;
+   * {
+   *   using shm = SharedMemory.open("private", { size: 8 });
+   *   id = shm.id;
+   * } // detached here
+   * using again = SharedMemory.fromId(id);
+   * assert.equal(again.stat().attached, 1);
+   * again.remove();
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.#mapping.unmap();
+  }
+}
