@@ -122,7 +122,12 @@ class FutexEngine {
     this.#inFlight = false;
     let progress = r >= 0;
     this.#armed.forEach((w, i) => {
-      if (this.#words.get(w.key) !== w) return;
+      if (this.#words.get(w.key) !== w) {
+        // The kernel woke a word whose waits were all cancelled meanwhile: that
+        // wake (one, as sem_post makes) was meant for some waiter; pass it on.
+        if (r === i + 1) futexWakeNow(w.address, 1);
+        return;
+      }
       if (r === i + 1 || Atomics.load(w.view, w.index) !== w.expected) {
         progress = true;
         this.#settle(w, (x) => x.resolve("ok"));
@@ -165,6 +170,11 @@ function futexWaitNow(address: bigint, expected: number, timeout: Uint8Array | n
     null,
     0,
   );
+}
+
+function futexWakeNow(address: bigint, count: number): number {
+  const ptr = Deno.UnsafePointer.create(address);
+  return libc.futex(SYS_FUTEX, ptr, C.FUTEX_WAKE, count, null, null, 0);
 }
 
 let engine: FutexEngine | undefined;
@@ -315,6 +325,8 @@ export function futexWake(view: Int32Array, index: number, count: number = WAKE_
   if (!Number.isInteger(count) || count < 0) {
     throw new RangeError(`count must be an integer >= 0, got ${String(count)}`);
   }
+  // FUTEX_WAKE with 0 wakes one waiter (the kernel treats it as 1): waking none needs no call.
+  if (count === 0) return 0;
   const n = Math.min(count, WAKE_ALL);
   return ok(
     libc.futex(SYS_FUTEX, Deno.UnsafePointer.create(address), C.FUTEX_WAKE, n, null, null, 0),
