@@ -59,6 +59,8 @@ export const libc = Deno.dlopen("libc.so.6", {
   msgctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   shmctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   semctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  semget: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  semop: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   shm_unlink: { parameters: ["buffer"], result: "i32" },
   sem_unlink: { parameters: ["buffer"], result: "i32" },
   // Shared memory for the futex tests, and a read parked on a pool thread.
@@ -103,6 +105,7 @@ export const ERRNO: Readonly<Record<string, number>> = {
   E2BIG: 7,
   EBADF: 9,
   EAGAIN: 11,
+  ENOMEM: 12,
   EACCES: 13,
   EBUSY: 16,
   EEXIST: 17,
@@ -111,6 +114,7 @@ export const ERRNO: Readonly<Record<string, number>> = {
   EINVAL: 22,
   EMFILE: 24,
   EPIPE: 32,
+  ERANGE: 34,
   ENOSYS: 38,
   ENOMSG: 42,
   EIDRM: 43,
@@ -386,6 +390,29 @@ export function devShm(): string[] {
   return (listDir("/dev/shm")?.names ?? []).sort();
 }
 
+/** A mapping of this process (a line of /proc/self/maps): its size, permissions (`rw-s`) and file. */
+export interface MappedFile {
+  size: number;
+  perms: string;
+  path: string;
+}
+
+/**
+ * The mappings of process `pid` (this one by default) whose file is `path`
+ * (also as `<path> (deleted)` once unlinked); none once the process has ended.
+ */
+export function mappingsOf(path: string, pid: number | "self" = "self"): MappedFile[] {
+  const found: MappedFile[] = [];
+  for (const line of (tryReadProcFile(`/proc/${pid}/maps`) ?? "").split("\n")) {
+    const f = line.split(/\s+/);
+    const file = f.slice(5).join(" ");
+    if (file !== path && file !== `${path} (deleted)`) continue;
+    const [start, end] = f[0].split("-").map((a) => BigInt(`0x${a}`));
+    found.push({ size: Number(end - start), perms: f[1], path: file });
+  }
+  return found;
+}
+
 // ---------------------------------------------------------------- POSIX queues
 
 /** Whether a POSIX queue of that name exists, asked of the kernel directly. */
@@ -438,7 +465,8 @@ export type SyscallName =
   | "futex"
   | "futex_waitv"
   | "msgsnd"
-  | "msgrcv";
+  | "msgrcv"
+  | "semtimedop";
 
 const SYSCALLS: Record<string, Record<SyscallName, number[]>> = {
   x86_64: {
@@ -451,6 +479,7 @@ const SYSCALLS: Record<string, Record<SyscallName, number[]>> = {
     futex_waitv: [449],
     msgsnd: [69],
     msgrcv: [70],
+    semtimedop: [220],
   },
   aarch64: {
     read: [63],
@@ -462,6 +491,7 @@ const SYSCALLS: Record<string, Record<SyscallName, number[]>> = {
     futex_waitv: [449],
     msgsnd: [189],
     msgrcv: [188],
+    semtimedop: [192],
   },
 };
 
@@ -1381,6 +1411,12 @@ export class TestScope implements AsyncDisposable, Disposable {
         ...this.#semNames.filter((n) => names.has(`sem.${n.slice(1)}`)),
       ];
       assert.deepEqual(left, [], "names left in /dev/shm");
+      const shm = this.#shmNames.map((n) => `/dev/shm${n}`);
+      const held = [...openFds()].filter(([, t]) =>
+        shm.some((p) => t === p || t === `${p} (deleted)`)
+      );
+      assert.deepEqual(held, [], "shared memory descriptors left open");
+      assert.deepEqual(shm.flatMap((p) => mappingsOf(p)), [], "shared memory left mapped");
     });
     step(() => {
       const dirs = this.#dirs.map((d) => `${d}/`);

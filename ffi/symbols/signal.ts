@@ -27,4 +27,6 @@ export const signal = {
   // int timer_settime(timer_t timerid, int flags, const struct itimerspec *new_value,
   //                   struct itimerspec *old_value);
   timer_settime: { parameters: ["pointer", "i32", "buffer", "buffer"], result: "i32" },
+  // int clock_gettime(clockid_t clockid, struct timespec *tp);
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
 } as const;

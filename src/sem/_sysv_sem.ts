@@ -1,0 +1,209 @@
+/**
+ * What the System V semaphore handles share: the kernel's limits (read once),
+ * the checks of operations and values, and the `sembuf` arrays they become.
+ *
+ * @module
+ */
+import { libc } from "../../ffi/libc.ts";
+import { C, LAYOUTS } from "../../ffi/platform.ts";
+import { ok } from "../_sys.ts";
+
+/** The kernel's System V semaphore limits, from `semctl(IPC_INFO)`. */
+export interface SemaphoreLimits {
+  /** The largest value a semaphore holds (`SEMVMX`; 32767 on Linux). */
+  maxValue: number;
+  /** The largest adjustment a process's undo entry holds (`SEMAEM`; 32767 on Linux). */
+  maxUndo: number;
+  /** The most operations one `semop` takes (`SEMOPM`, the 3rd field of /proc/sys/kernel/sem). */
+  maxOpsPerCall: number;
+  /** The most members a set has (`SEMMSL`, the 1st field of /proc/sys/kernel/sem). */
+  maxMembers: number;
+  /** The most sets the system holds (`SEMMNI`, the 4th field of /proc/sys/kernel/sem). */
+  maxSets: number;
+}
+
+let limits: SemaphoreLimits | undefined;
+
+/** The limits, read once per process (`semctl(0, 0, IPC_INFO, &seminfo)`). */
+export function semLimits(): SemaphoreLimits {
+  if (limits !== undefined) return limits;
+  const buf = new Uint8Array(LAYOUTS.seminfo.size);
+  ok(libc.semctl(0, 0, C.IPC_INFO, buf), "semctl");
+  const info = LAYOUTS.seminfo.decode(buf);
+  return limits = Object.freeze({
+    maxValue: info.semvmx,
+    maxUndo: info.semaem,
+    maxOpsPerCall: info.semopm,
+    maxMembers: info.semmsl,
+    maxSets: info.semmni,
+  });
+}
+
+/** One operation of a `semop(2)` call on a set. */
+export interface SemaphoreOperation {
+  /** Which member, 0..count-1. */
+  index: number;
+  /**
+   * `> 0` adds to the value; `< 0` takes from it, waiting while the value
+   * would go below 0; `0` waits until the value is 0. At most `SEMVMX`
+   * (32767) either way.
+   */
+  delta: number;
+  /**
+   * Record the opposite adjustment, which the kernel applies when this
+   * process ends (`SEM_UNDO`): a holder that dies gives back what it took.
+   * Default `false`.
+   */
+  undo?: boolean;
+  /**
+   * Default `true`. `false` (`IPC_NOWAIT` on this operation): if it is the
+   * one that cannot proceed, the whole call fails at once with
+   * `Deno.errors.WouldBlock` instead of waiting. `op()` decides which one
+   * stops the call from the values it reads just after the kernel said the
+   * call would wait: a change by another process in between makes it wait or
+   * fail as it would have a moment later.
+   */
+  wait?: boolean;
+}
+
+const SEMBUF = LAYOUTS.sembuf;
+/** Bytes of one `struct sembuf`. */
+export const SEMBUF_SIZE: number = SEMBUF.size;
+const NUM = SEMBUF.offsets.sem_num;
+const OP = SEMBUF.offsets.sem_op;
+const FLG = SEMBUF.offsets.sem_flg;
+
+/** An integer 0..`max`, else RangeError (TypeError when not a number) naming `what`. */
+export function checkInt(x: unknown, what: string, max: number, limit: string): number {
+  if (typeof x !== "number") throw new TypeError(`${what} must be a number, got ${typeof x}`);
+  if (!Number.isInteger(x) || x < 0 || x > max) {
+    throw new RangeError(`${what} must be an integer 0..${max} (${limit}), got ${x}`);
+  }
+  return x;
+}
+
+/** A boolean option, or its default when absent. */
+export function checkBool(x: unknown, what: string, byDefault: boolean): boolean {
+  if (x === undefined) return byDefault;
+  if (typeof x !== "boolean") throw new TypeError(`${what} must be a boolean, got ${typeof x}`);
+  return x;
+}
+
+/** The initial values of a new set of `count` members: one number for all, or one each. */
+export function initialValues(values: unknown, count: number): number[] {
+  const max = semLimits().maxValue;
+  if (values === undefined) return new Array(count).fill(0);
+  if (typeof values === "number") {
+    return new Array(count).fill(checkInt(values, "values", max, "SEMVMX"));
+  }
+  return checkValues(values, count);
+}
+
+/** An array of `count` values, each 0..SEMVMX. */
+export function checkValues(values: unknown, count: number): number[] {
+  if (!Array.isArray(values)) throw new TypeError("values must be an array of numbers");
+  if (values.length !== count) {
+    throw new RangeError(`values must have one value per member (${count}), got ${values.length}`);
+  }
+  const max = semLimits().maxValue;
+  return values.map((v, i) => checkInt(v, `values[${i}]`, max, "SEMVMX"));
+}
+
+/**
+ * A `sembuf` array being built: two buffers, the operations with their own
+ * flags (what a waiting call takes) and the same with `IPC_NOWAIT` on every
+ * one (the engine's attempts). Reused from call to call.
+ */
+export class SembufArray {
+  wait: Uint8Array<ArrayBuffer> = new Uint8Array(SEMBUF_SIZE * 4);
+  try: Uint8Array<ArrayBuffer> = new Uint8Array(SEMBUF_SIZE * 4);
+  #waitView = new DataView(this.wait.buffer);
+  #tryView = new DataView(this.try.buffer);
+  /** How many operations it holds. */
+  length = 0;
+  /** Whether one of them has `wait: false`. */
+  noWait = false;
+
+  /** Checks `ops` against a set of `count` members and lays them out; RangeError/TypeError before any syscall. */
+  set(ops: readonly SemaphoreOperation[], count: number): void {
+    if (!Array.isArray(ops)) throw new TypeError("ops must be an array of operations");
+    const { maxValue, maxOpsPerCall } = semLimits();
+    const n = ops.length;
+    if (n < 1 || n > maxOpsPerCall) {
+      throw new RangeError(`ops must hold 1..${maxOpsPerCall} operations (SEMOPM), got ${n}`);
+    }
+    if (this.wait.byteLength < n * SEMBUF_SIZE) {
+      this.wait = new Uint8Array(n * SEMBUF_SIZE);
+      this.try = new Uint8Array(n * SEMBUF_SIZE);
+      this.#waitView = new DataView(this.wait.buffer);
+      this.#tryView = new DataView(this.try.buffer);
+    }
+    let noWait = false;
+    for (let i = 0; i < n; i++) {
+      const op = ops[i];
+      if (typeof op !== "object" || op === null) {
+        throw new TypeError(`ops[${i}] must be an object { index, delta }`);
+      }
+      const index = op.index;
+      if (typeof index !== "number") {
+        throw new TypeError(`ops[${i}].index must be a number, got ${typeof index}`);
+      }
+      if (!Number.isInteger(index) || index < 0 || index >= count) {
+        throw new RangeError(`ops[${i}].index must be an integer 0..${count - 1}, got ${index}`);
+      }
+      const delta = op.delta;
+      if (typeof delta !== "number") {
+        throw new TypeError(`ops[${i}].delta must be a number, got ${typeof delta}`);
+      }
+      if (!Number.isInteger(delta) || Math.abs(delta) > maxValue) {
+        throw new RangeError(
+          `ops[${i}].delta must be an integer -${maxValue}..${maxValue} (SEMVMX), got ${delta}`,
+        );
+      }
+      const waits = checkBool(op.wait, `ops[${i}].wait`, true);
+      const flags = (checkBool(op.undo, `ops[${i}].undo`, false) ? C.SEM_UNDO : 0) |
+        (waits ? 0 : C.IPC_NOWAIT);
+      if (!waits) noWait = true;
+      const at = i * SEMBUF_SIZE;
+      this.#waitView.setUint16(at + NUM, index, true);
+      this.#waitView.setInt16(at + OP, delta, true);
+      this.#waitView.setInt16(at + FLG, flags, true);
+      this.#tryView.setUint16(at + NUM, index, true);
+      this.#tryView.setInt16(at + OP, delta, true);
+      this.#tryView.setInt16(at + FLG, flags | C.IPC_NOWAIT, true);
+    }
+    this.length = n;
+    this.noWait = noWait;
+  }
+}
+
+/**
+ * Which operation of the `n` in `ops` (a `sembuf` array) the kernel would
+ * stop at, given the members' `values` (changed in place): it applies them in
+ * order as `semop` does. Returns its position, or -1 when all would proceed.
+ */
+export function blockingOperation(ops: Uint8Array, n: number, values: Int32Array): number {
+  const view = new DataView(ops.buffer, ops.byteOffset, n * SEMBUF_SIZE);
+  for (let i = 0; i < n; i++) {
+    const at = i * SEMBUF_SIZE;
+    const index = view.getUint16(at + NUM, true);
+    const delta = view.getInt16(at + OP, true);
+    const value = values[index];
+    if (delta === 0 ? value !== 0 : value + delta < 0) return i;
+    values[index] = value + delta;
+  }
+  return -1;
+}
+
+/** The operation at position `i` of a `sembuf` array: its member, delta and flags. */
+export function operationAt(
+  ops: Uint8Array,
+  i: number,
+): { index: number; delta: number; flags: number } {
+  const view = new DataView(ops.buffer, ops.byteOffset + i * SEMBUF_SIZE, SEMBUF_SIZE);
+  return {
+    index: view.getUint16(NUM, true),
+    delta: view.getInt16(OP, true),
+    flags: view.getInt16(FLG, true),
+  };
+}

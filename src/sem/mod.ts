@@ -1,0 +1,16 @@
+/**
+ * Semaphores, System V and POSIX: `@libc/ipc/sem`.
+ *
+ * @module
+ */
+export {
+  type SemaphoreLimits,
+  type SemaphoreOperation,
+  SemaphoreSet,
+  type SemaphoreSetOpenOptions,
+  type SemaphoreSetStat,
+  type SysvOpenOptions,
+} from "./semaphore_set.ts";
+export { type AcquireOptions, Semaphore, type SemaphoreOpenOptions } from "./semaphore.ts";
+export { PosixSemaphore, type PosixSemaphoreOpenOptions } from "./posix_semaphore.ts";
+export type { SyncWaitOptions, WaitOptions } from "../options.ts";

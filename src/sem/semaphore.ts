@@ -1,0 +1,402 @@
+/**
+ * One System V semaphore: a lock or a counting semaphore over member 0 of a
+ * set, with `SEM_UNDO` by default so a holder that dies gives it back.
+ *
+ * @module
+ */
+import type { SyncWaitOptions, WaitOptions } from "../options.ts";
+import type { SysvOpenOptions } from "../_sysv.ts";
+import { checkBool, checkInt, type SemaphoreOperation, semLimits } from "./_sysv_sem.ts";
+import { SemaphoreSet } from "./semaphore_set.ts";
+
+/**
+ * Options of {@link Semaphore.open}.
+ *
+ * @example
+ * ```ts
+ * import type { SemaphoreOpenOptions } from "@libc/ipc";
+ * const options: SemaphoreOpenOptions = { create: true, value: 3 };
+ * ```
+ */
+export interface SemaphoreOpenOptions extends SysvOpenOptions {
+  /** The initial value of a new semaphore, 0..`SEMVMX`; default 1 (a free lock). Set by the creator only. */
+  value?: number;
+  /** Milliseconds an opener waits for the creator to initialise it. Default 5000. */
+  initTimeout?: number;
+}
+
+/**
+ * Options of {@link Semaphore.acquire}.
+ *
+ * @example
+ * ```ts
+ * import type { AcquireOptions } from "@libc/ipc";
+ * const options: AcquireOptions = { undo: false, timeout: 1000 };
+ * ```
+ */
+export interface AcquireOptions extends WaitOptions {
+  /**
+   * Record the adjustment the kernel undoes when this process ends
+   * (`SEM_UNDO`): a holder that dies, even killed, gives the semaphore back.
+   * Default `true`. The release of what was acquired uses the same flag, so
+   * the adjustments balance.
+   */
+  undo?: boolean;
+}
+
+const take = (undo: boolean): readonly SemaphoreOperation[] =>
+  Object.freeze([Object.freeze({ index: 0, delta: -1, undo })]);
+const TAKE = take(false);
+const TAKE_UNDO = take(true);
+const GIVE = Object.freeze([Object.freeze({ index: 0, delta: 1 })]);
+const GIVE_UNDO = Object.freeze([Object.freeze({ index: 0, delta: 1, undo: true })]);
+
+/**
+ * One System V semaphore (member 0 of a set of one): a lock between
+ * processes when its value is 1, a counting semaphore otherwise.
+ * {@link Semaphore.acquire} takes one (waiting while the value is 0) and
+ * returns a `Disposable` that gives it back, so `using _ = await
+ * sem.acquire()` holds it for a scope.
+ *
+ * Acquiring uses `SEM_UNDO` by default: if the process ends while holding
+ * it, even killed, the kernel gives it back. With `undo: false`, what a dead
+ * process held stays taken until someone releases it. An undo entry holds at
+ * most `SemaphoreSet.limits().maxUndo` (`SEMAEM`, 32767 on Linux) and a value
+ * at most `limits().maxValue` (`SEMVMX`, 32767): beyond either an operation
+ * fails with `ERANGE`.
+ *
+ * It is created and initialised without a race, as {@link SemaphoreSet}
+ * describes: an opener never sees the value before its creator set it.
+ *
+ * Wraps `semget(2)`, `semop(2)`, `semtimedop(2)` and `semctl(2)`. Needs `--allow-ffi`.
+ *
+ * @example A lock held for a scope
+ * ```ts
+ * import { Semaphore } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using sem = Semaphore.open("private"); // value 1: a free lock
+ * {
+ *   using _held = await sem.acquire();
+ *   assert.equal(sem.value, 0);
+ *   assert.throws(() => sem.tryAcquire(), Deno.errors.WouldBlock);
+ * } // released here
+ * assert.equal(sem.value, 1);
+ * sem.remove();
+ * ```
+ */
+export class Semaphore implements Disposable {
+  /** The set it is member 0 of. */
+  readonly set: SemaphoreSet;
+  /** The set id (`semid`). */
+  readonly id: number;
+  /** The key it was opened by (0 for `"private"` or {@link Semaphore.fromId}). */
+  readonly key: number;
+
+  private constructor(set: SemaphoreSet) {
+    this.set = set;
+    this.id = set.id;
+    this.key = set.key;
+  }
+
+  /**
+   * Opens (or with `create`, creates) the semaphore of `key`: member 0 of the
+   * set of that key, made with one member and the value `value` (default 1).
+   *
+   * Wraps `semget(2)`. Needs `--allow-ffi`.
+   *
+   * @param key a key (a 32-bit integer, e.g. from {@link SemaphoreSet.ftok}) or `"private"`
+   * @param options `create`, `exclusive`, `mode` (default 0600), `value`, `initTimeout`
+   * @returns the semaphore
+   * @throws {TypeError} when `key` is neither a 32-bit integer nor `"private"`, or an option has the wrong type
+   * @throws {RangeError} for key 0, a `mode` outside 0..0o777, a `value` outside 0..`SEMVMX`, a negative `initTimeout`
+   * @throws {Deno.errors.NotFound} no set has that key and `create` is not set
+   * @throws {Deno.errors.AlreadyExists} with `create` and `exclusive`, when it exists
+   * @throws {Deno.errors.PermissionDenied} when the mode denies this user
+   * @throws {Deno.errors.TimedOut} when the creator has not initialised it within `initTimeout`
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using slots = Semaphore.open("private", { value: 3 });
+   * assert.equal(slots.value, 3);
+   * slots.remove();
+   * ```
+   */
+  static open(key: number | "private", options: SemaphoreOpenOptions = {}): Semaphore {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("options must be an object");
+    }
+    const value = checkInt(options.value ?? 1, "value", semLimits().maxValue, "SEMVMX");
+    const create = key === "private" || options.create === true;
+    return new Semaphore(SemaphoreSet.open(key, {
+      create: options.create,
+      exclusive: options.exclusive,
+      mode: options.mode,
+      count: create ? 1 : undefined,
+      values: value,
+      initTimeout: options.initTimeout,
+    }));
+  }
+
+  /**
+   * Uses member 0 of an existing set by its id (`semctl(IPC_STAT)` checks it).
+   *
+   * Wraps `semctl(2)`. Needs `--allow-ffi`.
+   *
+   * @param id the set id
+   * @returns the semaphore
+   * @throws {TypeError} when `id` is not an integer 0..2^31-1
+   * @throws {IpcError} EINVAL when no set has that id
+   * @throws {Deno.errors.PermissionDenied} when this user may not read the set
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using sem = Semaphore.open("private", { value: 2 });
+   * using same = Semaphore.fromId(sem.id);
+   * assert.equal(same.value, 2);
+   * sem.remove();
+   * ```
+   */
+  static fromId(id: number): Semaphore {
+    return new Semaphore(SemaphoreSet.fromId(id));
+  }
+
+  /** A Disposable that releases once, with the flag the acquire used. */
+  #held(undo: boolean): Disposable {
+    let held = true;
+    return {
+      [Symbol.dispose]: () => {
+        if (!held) return;
+        held = false;
+        this.set.tryOp(undo ? GIVE_UNDO : GIVE);
+      },
+    };
+  }
+
+  /**
+   * Takes one (decrements the value), waiting without blocking the event loop
+   * while it is 0. The result gives it back when disposed (`using`), once
+   * however often it is disposed.
+   *
+   * Wraps `semop(2)`. Needs `--allow-ffi`.
+   *
+   * @param options `undo` (default true), `signal`, `timeout`
+   * @returns what releases it
+   * @throws {TypeError} when `undo` is not a boolean or `signal` not an AbortSignal
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {IpcError} EIDRM when the set is removed; ERANGE when the undo entry would pass `SEMAEM`
+   * @throws {Deno.errors.BadResource} when the handle is (or gets) closed
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using sem = Semaphore.open("private", { value: 0 });
+   * const pending = sem.acquire({ timeout: 5000 });
+   * sem.release({ undo: false });
+   * {
+   *   using _held = await pending;
+   *   assert.equal(sem.value, 0);
+   * } // released here
+   * assert.equal(sem.value, 1);
+   * sem.remove();
+   * ```
+   */
+  acquire(options: AcquireOptions = {}): Promise<Disposable> {
+    try {
+      const undo = checkBool(options?.undo, "undo", true);
+      return this.set.op(undo ? TAKE_UNDO : TAKE, options).then(() => this.#held(undo));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Takes one, blocking the thread while the value is 0, or until `timeout`
+   * passes.
+   *
+   * Wraps `semtimedop(2)`. Needs `--allow-ffi`.
+   *
+   * @param options `undo` (default true), `timeout`
+   * @returns what releases it
+   * @throws {TypeError} when `undo` is not a boolean
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {IpcError} EIDRM when the set is removed
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using sem = Semaphore.open("private");
+   * const held = sem.acquireSync({ timeout: 1000 });
+   * assert.throws(() => sem.acquireSync({ timeout: 5 }), Deno.errors.TimedOut);
+   * held[Symbol.dispose]();
+   * assert.equal(sem.value, 1);
+   * sem.remove();
+   * ```
+   */
+  acquireSync(options: { undo?: boolean } & SyncWaitOptions = {}): Disposable {
+    const undo = checkBool(options?.undo, "undo", true);
+    this.set.opSync(undo ? TAKE_UNDO : TAKE, options);
+    return this.#held(undo);
+  }
+
+  /**
+   * Takes one if the value is above 0 now, without waiting.
+   *
+   * Wraps `semop(2)` with `IPC_NOWAIT`. Needs `--allow-ffi`.
+   *
+   * @param options `undo` (default true)
+   * @returns what releases it
+   * @throws {Deno.errors.WouldBlock} when the value is 0
+   * @throws {TypeError} when `undo` is not a boolean
+   * @throws {IpcError} EIDRM when the set has been removed
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using sem = Semaphore.open("private");
+   * const held = sem.tryAcquire();
+   * assert.throws(() => sem.tryAcquire(), Deno.errors.WouldBlock);
+   * held[Symbol.dispose]();
+   * sem.remove();
+   * ```
+   */
+  tryAcquire(options: { undo?: boolean } = {}): Disposable {
+    const undo = checkBool(options?.undo, "undo", true);
+    this.set.tryOp(undo ? TAKE_UNDO : TAKE);
+    return this.#held(undo);
+  }
+
+  /**
+   * Gives one back (increments the value), waking a waiter. Pass the `undo`
+   * flag the matching acquire used (default true), so the undo adjustment
+   * balances; a semaphore used as a signal between processes is posted with
+   * `undo: false`. Disposing what an acquire returned does this for you.
+   *
+   * Wraps `semop(2)`. Needs `--allow-ffi`.
+   *
+   * @param options `undo` (default true)
+   * @throws {TypeError} when `undo` is not a boolean
+   * @throws {IpcError} ERANGE when the value would pass `SEMVMX` or the undo entry `SEMAEM`;
+   *   EIDRM when the set has been removed
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using sem = Semaphore.open("private", { value: 0 });
+   * sem.release({ undo: false });
+   * assert.equal(sem.value, 1);
+   * sem.remove();
+   * ```
+   */
+  release(options: { undo?: boolean } = {}): void {
+    const undo = checkBool(options?.undo, "undo", true);
+    this.set.tryOp(undo ? GIVE_UNDO : GIVE);
+  }
+
+  /**
+   * The value now (`semctl(GETVAL)`).
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @returns how many can be acquired now
+   * @throws {IpcError} EIDRM when the set has been removed
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using sem = Semaphore.open("private", { value: 5 });
+   * assert.equal(sem.value, 5);
+   * sem.remove();
+   * ```
+   */
+  get value(): number {
+    return this.set.value(0);
+  }
+
+  /**
+   * Destroys the set (`semctl(IPC_RMID)`): every waiter wakes with `EIDRM`.
+   * This handle is closed too.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @throws {Deno.errors.PermissionDenied} when this user may not remove it
+   * @throws {IpcError} EIDRM when the set no longer exists
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const sem = Semaphore.open("private");
+   * sem.remove();
+   * assert.equal(sem.closed, true);
+   * ```
+   */
+  remove(): void {
+    this.set.remove();
+  }
+
+  /**
+   * Closes this handle (the semaphore lives on); pending acquires reject with
+   * `BadResource` (`EBADF`). Closing twice does nothing.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * const sem = Semaphore.open("private");
+   * sem.close();
+   * Semaphore.fromId(sem.id).remove();
+   * ```
+   */
+  close(): void {
+    this.set.close();
+  }
+
+  /**
+   * Whether `close()` (or `remove()`) has been called.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const sem = Semaphore.open("private");
+   * assert.equal(sem.closed, false);
+   * sem.remove();
+   * ```
+   */
+  get closed(): boolean {
+    return this.set.closed;
+  }
+
+  /**
+   * Closes this handle (`using`); the semaphore lives on. See {@link Semaphore.close}.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * let id: number;
+   * {
+   *   using sem = Semaphore.open("private");
+   *   id = sem.id;
+   * }
+   * Semaphore.fromId(id).remove();
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
