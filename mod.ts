@@ -31,3 +31,5 @@ export type { Access, Direction, SyncWaitOptions, WaitOptions } from "./src/opti
 export * from "./src/fd/mod.ts";
 export * from "./src/process/mod.ts";
 export * from "./src/mq/mod.ts";
+export * from "./src/shm/mod.ts";
+export * from "./src/sem/mod.ts";

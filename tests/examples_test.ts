@@ -1,18 +1,20 @@
 import assert from "node:assert/strict";
+import { devShm, sysvSegments } from "./_kernel.ts";
 
 const root = new URL("../", import.meta.url);
 
 /** Runs an example as a user would: `deno run --allow-ffi examples/<name>.ts`, and nothing more. */
-async function runExample(name: string): Promise<Deno.CommandOutput> {
-  return await new Deno.Command(Deno.execPath(), {
+async function runExample(name: string): Promise<Deno.CommandOutput & { pid: number }> {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-ffi", `examples/${name}.ts`],
     cwd: root.pathname,
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  return { ...await child.output(), pid: child.pid };
 }
 
-for (const name of ["pipe", "fifo", "msg_queue", "posix_mq"]) {
+for (const name of ["pipe", "fifo", "msg_queue", "posix_mq", "shared_memory", "posix_shm"]) {
   Deno.test(`examples/${name}.ts prints what the child received, with --allow-ffi alone`, async () => {
     const out = await runExample(name);
     const stderr = new TextDecoder().decode(out.stderr);
@@ -48,4 +50,40 @@ Deno.test("examples/fifo.ts leaves no FIFO behind", async () => {
   assert.equal((await runExample("fifo")).code, 0);
   const after = [...Deno.readDirSync("/tmp")].filter((e) => e.name.startsWith("libc-ipc-example-"));
   assert.equal(after.length, before.length);
+});
+
+Deno.test("examples/shared_memory.ts and posix_shm.ts leave no segment or name behind", async () => {
+  for (const name of ["shared_memory", "posix_shm"]) {
+    const out = await runExample(name);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const left = [...sysvSegments().values()].filter((s) => s.creatorPid === out.pid);
+    assert.deepEqual(left, [], `${name}: segments left behind`);
+    assert.ok(!devShm().includes(`libc-ipc-example-${out.pid}`), `${name}: name left in /dev/shm`);
+  }
+});
+
+Deno.test("examples/semaphore.ts: the two critical sections never overlap", async () => {
+  const out = await runExample("semaphore");
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.equal(stderr, "");
+  const lines = new TextDecoder().decode(out.stdout).trimEnd().split("\n");
+  assert.equal(lines.length, 12, lines.join("\n"));
+  for (let i = 0; i < lines.length; i += 2) {
+    const who = lines[i].split(" ")[0];
+    assert.ok(who === "Parent" || who === "Child", lines[i]);
+    assert.equal(lines[i], `${who} process entering critical section`);
+    assert.equal(lines[i + 1], `${who} process leaving critical section`, lines.join("\n"));
+  }
+  for (const who of ["Parent", "Child"]) {
+    assert.equal(lines.filter((l) => l.startsWith(who)).length, 6, lines.join("\n"));
+  }
+});
+
+Deno.test("examples/futex_counter.ts: four processes under one futex lock count exactly", async () => {
+  const out = await runExample("futex_counter");
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.equal(stderr, "");
+  assert.equal(new TextDecoder().decode(out.stdout), "Counter: 400000 (expected 400000)\n");
 });

@@ -1,0 +1,388 @@
+/**
+ * Cross-process shared memory, futex and semaphore comparison, every row in
+ * the same run, at every placement of harness.ts, as ratios to a baseline:
+ *
+ * - **Ping-pongs** of a turn handed back and forth: a futex word in shared
+ *   memory (`wait`/`notify`), a System V semaphore set of two members
+ *   (`SemaphoreSet.op`), two unnamed POSIX semaphores in shared memory
+ *   (`PosixSemaphore.wait`/`post`); against the same in C (shm.c: fork,
+ *   blocking calls) and the same blocking calls made through a plain
+ *   `Deno.dlopen` (the floor).
+ * - **Throughput**: per round, one process writes 1 MiB into shared memory
+ *   and hands the turn over by futex; the other copies it out and hands it
+ *   back. Against the memory-speed limit, the same two copies in one process
+ *   (`Uint8Array.set` twice), and against C.
+ * - **Wake lag**: a receiver in another process has waited 20 ms (long past
+ *   any spin: parked); this process reads `CLOCK_MONOTONIC`, stores the time
+ *   and wakes it (futex notify, `semop` +1, `sem_post`); the receiver reads
+ *   the same clock when its wait returns. This library's async forms against
+ *   C receivers blocked in the call. Unpinned.
+ *
+ * Run: `deno task bench:compare:shm` (Linux; needs `cc`); also run by
+ * `deno task bench:compare`. `--raw` also prints every sample.
+ *
+ * @module
+ */
+import {
+  type ChildProcess,
+  notify,
+  PosixSemaphore,
+  PosixSharedMemory,
+  SemaphoreSet,
+  spawn,
+  spawnProgram,
+  wait,
+  waitSync,
+} from "../../mod.ts";
+import { monotonicNs } from "./common.ts";
+import {
+  cChildCpu,
+  checkStatus,
+  fixed,
+  mark,
+  type Measure,
+  measure,
+  median,
+  type Mode,
+  pingPongIntro,
+  pingPongTable,
+  placed,
+  type Placement,
+  placements,
+  ROUNDS,
+  type Row,
+  row,
+  runC,
+  section,
+  standalone,
+  table,
+  WARMUP,
+  withC,
+} from "./harness.ts";
+import { ACK, DATA, GO, SEM, SEM2, SENT, WOKE } from "./shm_common.ts";
+
+const CHILD = new URL("shm_child.ts", import.meta.url);
+/** Throughput: bytes per round, rounds per run. */
+const COPY_SIZE = 1 << 20;
+const COPY_ROUNDS = 300;
+/** Wake lag: idle gap and samples per run. */
+const LAG_IDLE_MS = 20;
+const LAG_SAMPLES = 40;
+const MODES = ["raw", "sync", "async"] as const;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A page of anonymous shared memory (plus `extra` bytes of data) for a Deno child, as its fd 3. */
+function page(extra = 0): PosixSharedMemory {
+  return PosixSharedMemory.anonymous(DATA + extra);
+}
+
+/** Starts shm_child.ts in `role`, placed; returns it. */
+function child(where: Placement | undefined, shm: PosixSharedMemory, args: string[]) {
+  const start = () => spawn(CHILD, { args, fds: { 3: shm } });
+  return where === undefined ? start() : placed(where, start);
+}
+
+// ---------------------------------------------------------------- ping-pongs
+
+type Kind = "futex" | "sysv" | "posix";
+
+/** One ping-pong run of `kind` in `mode` against shm_child.ts: µs per round trip. */
+function denoPingPong(kind: Kind, mode: Mode): Measure {
+  return async (where) => {
+    using shm = page();
+    const words = new Int32Array(shm.bytes.buffer, 0, 16);
+    const set = kind === "sysv" ? SemaphoreSet.open("private", { count: 2 }) : undefined;
+    const theirs = kind === "posix"
+      ? PosixSemaphore.init(shm.bytes.subarray(SEM, SEM + 32), 0)
+      : undefined;
+    const mine = kind === "posix"
+      ? PosixSemaphore.init(shm.bytes.subarray(SEM2, SEM2 + 32), 0)
+      : undefined;
+    let c: ChildProcess | undefined;
+    try {
+      const args = [`echo-${kind}-${mode}`, `${WARMUP + ROUNDS}`, ...(set ? [`${set.id}`] : [])];
+      c = child(where, shm, args);
+      const give = [{ index: 0, delta: 1 }];
+      const take = [{ index: 1, delta: -1 }];
+      const sync = mode !== "async";
+      let t0 = 0;
+      for (let i = 0; i < WARMUP + ROUNDS; i++) {
+        if (i === WARMUP) t0 = performance.now();
+        if (kind === "futex") {
+          Atomics.store(words, GO, 2 * i + 1);
+          notify(words, GO, 1);
+          for (let v; (v = Atomics.load(words, GO)) !== 2 * i + 2;) {
+            if (sync) waitSync(words, GO, v);
+            else await wait(words, GO, v);
+          }
+        } else if (set !== undefined) {
+          set.opSync(give);
+          if (sync) set.opSync(take);
+          else await set.op(take);
+        } else {
+          theirs!.post();
+          if (sync) mine!.waitSync();
+          else await mine!.wait();
+        }
+      }
+      const us = (performance.now() - t0) * 1000 / ROUNDS;
+      await checkStatus(c.status, "shm_child.ts");
+      return us;
+    } finally {
+      set?.remove();
+      theirs?.close();
+      mine?.close();
+      if (c !== undefined) await c.status.catch(() => {});
+    }
+  };
+}
+
+/** The C row of a ping-pong: `shm COMMAND ROUNDS WARMUP 64 [CHILD_CPU]`. */
+function cPingPong(bin: string, command: string): Measure {
+  return async (where) => {
+    const out = await runC(bin, [command, `${ROUNDS}`, `${WARMUP}`, "64", ...cChildCpu(where)]);
+    return Number(out) / 1000 / ROUNDS;
+  };
+}
+
+const PING_PONGS: Array<{ kind: Kind; title: string; command: string; c: string; lib: string }> = [
+  {
+    kind: "futex",
+    title: "futex word",
+    command: "pingpong",
+    c: "FUTEX_WAIT/WAKE",
+    lib: "wait/notify",
+  },
+  { kind: "sysv", title: "System V semaphores", command: "sysv", c: "semop", lib: "op" },
+  {
+    kind: "posix",
+    title: "POSIX semaphores",
+    command: "posix",
+    c: "sem_wait/sem_post",
+    lib: "wait/post",
+  },
+];
+
+// ---------------------------------------------------------------- throughput
+
+/** MiB/s of the same two copies in one process: the memory-speed limit. */
+function inProcess(): Measure {
+  return () => {
+    const src = new Uint8Array(COPY_SIZE).fill(7);
+    const mid = new Uint8Array(COPY_SIZE);
+    const out = new Uint8Array(COPY_SIZE);
+    const t0 = performance.now();
+    for (let i = 0; i < COPY_ROUNDS; i++) {
+      mid.set(src);
+      out.set(mid);
+    }
+    return Promise.resolve(mib(performance.now() - t0));
+  };
+}
+
+function mib(ms: number): number {
+  return (COPY_SIZE * COPY_ROUNDS / 2 ** 20) / (ms / 1000);
+}
+
+/** One throughput run through shared memory against shm_child.ts: MiB/s. */
+function denoCopy(mode: Mode): Measure {
+  return async (where) => {
+    using shm = page(COPY_SIZE);
+    const words = new Int32Array(shm.bytes.buffer, 0, 16);
+    const data = shm.bytes.subarray(DATA, DATA + COPY_SIZE);
+    const src = new Uint8Array(COPY_SIZE).fill(7);
+    let c: ChildProcess | undefined;
+    try {
+      c = child(where, shm, [`copy-${mode}`, `${COPY_ROUNDS}`, `${COPY_SIZE}`]);
+      const t0 = performance.now();
+      for (let i = 0; i < COPY_ROUNDS; i++) {
+        data.set(src);
+        Atomics.store(words, GO, 2 * i + 1);
+        notify(words, GO, 1);
+        for (let v; (v = Atomics.load(words, GO)) !== 2 * i + 2;) {
+          if (mode === "async") await wait(words, GO, v);
+          else waitSync(words, GO, v);
+        }
+      }
+      const rate = mib(performance.now() - t0);
+      await checkStatus(c.status, "shm_child.ts");
+      return rate;
+    } finally {
+      if (c !== undefined) await c.status.catch(() => {});
+    }
+  };
+}
+
+function cCopy(bin: string): Measure {
+  return async (where) => {
+    const out = await runC(bin, ["copy", `${COPY_ROUNDS}`, `${COPY_SIZE}`, ...cChildCpu(where)]);
+    return mib(Number(out) / 1e6);
+  };
+}
+
+// ---------------------------------------------------------------- wake lag
+
+/** p99 of each lag row's runs, by row name. */
+const p99s = new Map<string, number[]>();
+
+function p99(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))];
+}
+
+/** One wake-lag run of `kind`, the receiver made by `start`: the median lag in µs. */
+function lag(
+  name: string,
+  kind: Kind,
+  start: (shm: PosixSharedMemory, set?: SemaphoreSet) => ChildProcess,
+): Measure {
+  return async () => {
+    using shm = page();
+    const words = new Int32Array(shm.bytes.buffer, 0, 16);
+    const times = new BigInt64Array(shm.bytes.buffer, 0, 8);
+    const set = kind === "sysv" ? SemaphoreSet.open("private", { count: 1 }) : undefined;
+    const sem = kind === "posix"
+      ? PosixSemaphore.init(shm.bytes.subarray(SEM, SEM + 32), 0)
+      : undefined;
+    let c: ChildProcess | undefined;
+    try {
+      c = start(shm, set);
+      const lags: number[] = [];
+      for (let i = 0; i < LAG_SAMPLES; i++) {
+        await sleep(LAG_IDLE_MS);
+        const t = monotonicNs();
+        Atomics.store(times, SENT, BigInt(t));
+        if (kind === "futex") {
+          Atomics.store(words, GO, i + 1);
+          notify(words, GO, 1);
+        } else if (set !== undefined) {
+          set.opSync([{ index: 0, delta: 1 }]);
+        } else {
+          sem!.post();
+        }
+        for (let v; (v = Atomics.load(words, ACK)) !== i + 1;) {
+          waitSync(words, ACK, v, { timeout: 20_000 });
+        }
+        lags.push((Number(Atomics.load(times, WOKE)) - t) / 1000);
+      }
+      await checkStatus(c.status, name);
+      const all = p99s.get(name) ?? [];
+      all.push(p99(lags));
+      p99s.set(name, all);
+      return median(lags);
+    } finally {
+      set?.remove();
+      sem?.close();
+      if (c !== undefined) await c.status.catch(() => {});
+    }
+  };
+}
+
+function denoLag(kind: Kind): (shm: PosixSharedMemory, set?: SemaphoreSet) => ChildProcess {
+  return (shm, set) =>
+    child(undefined, shm, [`lag-${kind}`, `${LAG_SAMPLES}`, ...(set ? [`${set.id}`] : [])]);
+}
+
+function cLag(
+  bin: string,
+  kind: Kind,
+): (shm: PosixSharedMemory, set?: SemaphoreSet) => ChildProcess {
+  return (shm, set) =>
+    spawnProgram(bin, [`lag-${kind}`, `${LAG_SAMPLES}`, ...(set ? [`${set.id}`] : [])], {
+      fds: { 3: shm },
+    });
+}
+
+// ---------------------------------------------------------------- report
+
+/** Measures every row; returns the section of the report. */
+export async function main(): Promise<string> {
+  const where = placements();
+  return await withC(["shm.c"], async ([bin]) => {
+    const blocks: Array<string | string[]> = [];
+    const allRows: Row[] = [];
+    let seconds = 0;
+    for (const p of PING_PONGS) {
+      const names = {
+        c: `C (fork; ${p.c})`,
+        raw: `raw libc via Deno.dlopen (floor)`,
+        sync: `@libc/ipc sync: ${p.lib}`,
+        async: `@libc/ipc async: ${p.lib}`,
+      };
+      const rows = [
+        row(names.c, cPingPong(bin, p.command)),
+        ...MODES.map((m) => row(names[m], denoPingPong(p.kind, m))),
+      ];
+      seconds += await measure(rows, where);
+      blocks.push(
+        `**Ping-pong over ${p.title}**: ${
+          pingPongIntro("a turn handed back and forth").split(": ")[1]
+        }`,
+      );
+      blocks.push(pingPongTable(rows, where, names.c, { [names.sync]: 1.2, [names.async]: 2 }));
+      allRows.push(...rows);
+    }
+
+    const copyRows = [
+      row("in one process: Uint8Array.set twice (memory speed)", inProcess()),
+      row("C (fork; memcpy + futex)", cCopy(bin)),
+      row("@libc/ipc sync: bytes.set + waitSync/notify", denoCopy("sync")),
+      row("@libc/ipc async: bytes.set + await wait/notify", denoCopy("async")),
+    ];
+    seconds += await measure(copyRows, where);
+    blocks.push(
+      `**Throughput**: ${COPY_SIZE / 2 ** 20} MiB written into shared memory by one process and ` +
+        `copied out by the other per round, the turn handed over by futex; ${COPY_ROUNDS} rounds per run.`,
+    );
+    blocks.push(
+      table(copyRows, where, "MiB/s", 0, ["vs one process", "vs C", "goal"], (r, m, at) => {
+        const self = m / at(copyRows[0].name);
+        const isLib = r.name.startsWith("@libc/ipc");
+        return [
+          `${fixed(self, 2)}×`,
+          `${fixed(m / at(copyRows[1].name), 2)}×`,
+          isLib ? `≥ 0.8× ${mark(self >= 0.8)}` : "",
+        ];
+      }),
+    );
+    allRows.push(...copyRows);
+
+    const lagRows = [
+      row("futex: C (FUTEX_WAIT)", lag("futex C", "futex", cLag(bin, "futex"))),
+      row("futex: @libc/ipc await wait", lag("futex lib", "futex", denoLag("futex"))),
+      row("System V: C (semop)", lag("sysv C", "sysv", cLag(bin, "sysv"))),
+      row("System V: @libc/ipc await op", lag("sysv lib", "sysv", denoLag("sysv"))),
+      row("POSIX: C (sem_wait)", lag("posix C", "posix", cLag(bin, "posix"))),
+      row("POSIX: @libc/ipc await wait", lag("posix lib", "posix", denoLag("posix"))),
+    ];
+    const any = [where[where.length - 1]];
+    seconds += await measure(lagRows, any);
+    blocks.push(
+      `**Wake lag** after ${LAG_IDLE_MS} ms idle (the receiver parked), unpinned; ` +
+        `${LAG_SAMPLES} wake-ups per run; µs from the wake call to the receiver's return.`,
+    );
+    blocks.push(
+      table(lagRows, any, "median µs", 0, ["p99 µs (median of runs)", "goal"], (r, m) => {
+        const key = lagKey(r.name);
+        const isLib = r.name.includes("@libc/ipc");
+        return [
+          fixed(median(p99s.get(key) ?? [NaN]), 0),
+          isLib ? `≤ 300 µs ${mark(m <= 300)}` : "",
+        ];
+      }),
+    );
+    allRows.push(...lagRows);
+    return section("Shared memory, futex and semaphores", seconds, blocks, allRows);
+  });
+}
+
+function lagKey(rowName: string): string {
+  const kind = rowName.startsWith("futex")
+    ? "futex"
+    : rowName.startsWith("System V")
+    ? "sysv"
+    : "posix";
+  return `${kind} ${rowName.includes("@libc/ipc") ? "lib" : "C"}`;
+}
+
+if (import.meta.main) await standalone(main);
