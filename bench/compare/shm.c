@@ -6,7 +6,7 @@
  *   shm pingpong ROUNDS WARMUP SIZE [CHILD_CPU]     futex ping-pong -> elapsed ns
  *   shm sysv ROUNDS WARMUP SIZE [CHILD_CPU]         System V semaphore ping-pong -> elapsed ns
  *   shm posix ROUNDS WARMUP SIZE [CHILD_CPU]        POSIX semaphore ping-pong -> elapsed ns
- *   shm copy ROUNDS SIZE [CHILD_CPU]                SIZE bytes written by the parent and read
+ *   shm copy ROUNDS WARMUP SIZE [CHILD_CPU]         SIZE bytes written by the parent and read
  *                                                   by the child per round -> elapsed ns
  *   shm lag-futex ROUNDS | lag-posix ROUNDS | lag-sysv ROUNDS SEMID
  *                                                   the receiver of a wake-lag run, on the
@@ -149,7 +149,7 @@ static int64_t posix_pingpong(long rounds, long warmup, size_t size, int child_c
 }
 
 /* A page for the turn word, then the data. */
-static int64_t copy(long rounds, size_t size, int child_cpu) {
+static int64_t copy(long rounds, long warmup, size_t size, int child_cpu) {
   int *turn = shared(4096 + size);
   unsigned char *data = (unsigned char *)turn + 4096;
   unsigned char *buf = malloc(size);
@@ -159,15 +159,16 @@ static int64_t copy(long rounds, size_t size, int child_cpu) {
   if (pid < 0) die("fork");
   if (pid == 0) {
     place(child_cpu);
-    for (long i = 0; i < rounds; i++) {
+    for (long i = 0; i < warmup + rounds; i++) {
       await_value(turn, 2 * (int)i + 1);
       memcpy(buf, data, size);
       set_value(turn, 2 * (int)i + 2);
     }
     _exit(buf[size - 1] == 7 ? 0 : 1);
   }
-  int64_t t0 = now_ns();
-  for (long i = 0; i < rounds; i++) {
+  int64_t t0 = 0;
+  for (long i = 0; i < warmup + rounds; i++) {
+    if (i == warmup) t0 = now_ns();
     memcpy(data, buf, size);
     set_value(turn, 2 * (int)i + 1);
     await_value(turn, 2 * (int)i + 2);
@@ -208,9 +209,9 @@ int main(int argc, char **argv) {
   } else if (argc >= 2 && strcmp(argv[1], "posix") == 0) {
     argv[1] = "pingpong";
     if (pingpong_command(argc, argv, posix_pingpong)) return 0;
-  } else if (argc >= 4 && strcmp(argv[1], "copy") == 0) {
-    int cpu = argc >= 5 ? atoi(argv[4]) : -1;
-    printf("%lld\n", (long long)copy(atol(argv[2]), (size_t)atol(argv[3]), cpu));
+  } else if (argc >= 5 && strcmp(argv[1], "copy") == 0) {
+    int cpu = argc >= 6 ? atoi(argv[5]) : -1;
+    printf("%lld\n", (long long)copy(atol(argv[2]), atol(argv[3]), (size_t)atol(argv[4]), cpu));
     return 0;
   } else if (argc >= 3 && strncmp(argv[1], "lag-", 4) == 0) {
     lag(argv[1], atol(argv[2]), argc >= 4 ? atoi(argv[3]) : -1);

@@ -59,15 +59,32 @@ import {
   WARMUP,
   withC,
 } from "./harness.ts";
-import { ACK, DATA, GO, SEM, SEM2, SENT, WOKE } from "./shm_common.ts";
+import {
+  ACK,
+  DATA,
+  GO,
+  rawSemop,
+  rawSemPost,
+  rawSemWait,
+  rawWait,
+  rawWake,
+  SEM,
+  SEM2,
+  SENT,
+  WOKE,
+  wordPointer,
+} from "./shm_common.ts";
 
 const CHILD = new URL("shm_child.ts", import.meta.url);
-/** Throughput: bytes per round, rounds per run. */
+/** Throughput: bytes per round, timed rounds per run, untimed ones first (the child starting). */
 const COPY_SIZE = 1 << 20;
 const COPY_ROUNDS = 300;
+const COPY_WARMUP = 30;
 /** Wake lag: idle gap and samples per run. */
 const LAG_IDLE_MS = 20;
 const LAG_SAMPLES = 40;
+/** Unmeasured rounds first: the first waits for the receiver to start. */
+const LAG_WARMUP = 2;
 const MODES = ["raw", "sync", "async"] as const;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -104,24 +121,36 @@ function denoPingPong(kind: Kind, mode: Mode): Measure {
       c = child(where, shm, args);
       const give = [{ index: 0, delta: 1 }];
       const take = [{ index: 1, delta: -1 }];
-      const sync = mode !== "async";
+      const goPtr = wordPointer(words, GO);
+      const theirsPtr = Deno.UnsafePointer.of(shm.bytes.subarray(SEM))!;
+      const minePtr = Deno.UnsafePointer.of(shm.bytes.subarray(SEM2))!;
       let t0 = 0;
       for (let i = 0; i < WARMUP + ROUNDS; i++) {
         if (i === WARMUP) t0 = performance.now();
         if (kind === "futex") {
           Atomics.store(words, GO, 2 * i + 1);
-          notify(words, GO, 1);
+          if (mode === "raw") rawWake(goPtr);
+          else notify(words, GO, 1);
           for (let v; (v = Atomics.load(words, GO)) !== 2 * i + 2;) {
-            if (sync) waitSync(words, GO, v);
+            if (mode === "raw") rawWait(goPtr, v);
+            else if (mode === "sync") waitSync(words, GO, v);
             else await wait(words, GO, v);
           }
         } else if (set !== undefined) {
-          set.opSync(give);
-          if (sync) set.opSync(take);
-          else await set.op(take);
+          if (mode === "raw") {
+            rawSemop(set.id, 0, 1);
+            rawSemop(set.id, 1, -1);
+          } else {
+            set.opSync(give);
+            if (mode === "sync") set.opSync(take);
+            else await set.op(take);
+          }
+        } else if (mode === "raw") {
+          rawSemPost(theirsPtr);
+          rawSemWait(minePtr);
         } else {
           theirs!.post();
-          if (sync) mine!.waitSync();
+          if (mode === "sync") mine!.waitSync();
           else await mine!.wait();
         }
       }
@@ -193,9 +222,10 @@ function denoCopy(mode: Mode): Measure {
     const src = new Uint8Array(COPY_SIZE).fill(7);
     let c: ChildProcess | undefined;
     try {
-      c = child(where, shm, [`copy-${mode}`, `${COPY_ROUNDS}`, `${COPY_SIZE}`]);
-      const t0 = performance.now();
-      for (let i = 0; i < COPY_ROUNDS; i++) {
+      c = child(where, shm, [`copy-${mode}`, `${COPY_WARMUP + COPY_ROUNDS}`, `${COPY_SIZE}`]);
+      let t0 = 0;
+      for (let i = 0; i < COPY_WARMUP + COPY_ROUNDS; i++) {
+        if (i === COPY_WARMUP) t0 = performance.now();
         data.set(src);
         Atomics.store(words, GO, 2 * i + 1);
         notify(words, GO, 1);
@@ -215,7 +245,13 @@ function denoCopy(mode: Mode): Measure {
 
 function cCopy(bin: string): Measure {
   return async (where) => {
-    const out = await runC(bin, ["copy", `${COPY_ROUNDS}`, `${COPY_SIZE}`, ...cChildCpu(where)]);
+    const out = await runC(bin, [
+      "copy",
+      `${COPY_ROUNDS}`,
+      `${COPY_WARMUP}`,
+      `${COPY_SIZE}`,
+      ...cChildCpu(where),
+    ]);
     return mib(Number(out) / 1e6);
   };
 }
@@ -248,7 +284,7 @@ function lag(
     try {
       c = start(shm, set);
       const lags: number[] = [];
-      for (let i = 0; i < LAG_SAMPLES; i++) {
+      for (let i = 0; i < LAG_WARMUP + LAG_SAMPLES; i++) {
         await sleep(LAG_IDLE_MS);
         const t = monotonicNs();
         Atomics.store(times, SENT, BigInt(t));
@@ -263,7 +299,7 @@ function lag(
         for (let v; (v = Atomics.load(words, ACK)) !== i + 1;) {
           waitSync(words, ACK, v, { timeout: 20_000 });
         }
-        lags.push((Number(Atomics.load(times, WOKE)) - t) / 1000);
+        if (i >= LAG_WARMUP) lags.push((Number(Atomics.load(times, WOKE)) - t) / 1000);
       }
       await checkStatus(c.status, name);
       const all = p99s.get(name) ?? [];
@@ -280,7 +316,11 @@ function lag(
 
 function denoLag(kind: Kind): (shm: PosixSharedMemory, set?: SemaphoreSet) => ChildProcess {
   return (shm, set) =>
-    child(undefined, shm, [`lag-${kind}`, `${LAG_SAMPLES}`, ...(set ? [`${set.id}`] : [])]);
+    child(undefined, shm, [
+      `lag-${kind}`,
+      `${LAG_WARMUP + LAG_SAMPLES}`,
+      ...(set ? [`${set.id}`] : []),
+    ]);
 }
 
 function cLag(
@@ -288,9 +328,13 @@ function cLag(
   kind: Kind,
 ): (shm: PosixSharedMemory, set?: SemaphoreSet) => ChildProcess {
   return (shm, set) =>
-    spawnProgram(bin, [`lag-${kind}`, `${LAG_SAMPLES}`, ...(set ? [`${set.id}`] : [])], {
-      fds: { 3: shm },
-    });
+    spawnProgram(
+      bin,
+      [`lag-${kind}`, `${LAG_WARMUP + LAG_SAMPLES}`, ...(set ? [`${set.id}`] : [])],
+      {
+        fds: { 3: shm },
+      },
+    );
 }
 
 // ---------------------------------------------------------------- report
@@ -332,7 +376,8 @@ export async function main(): Promise<string> {
     seconds += await measure(copyRows, where);
     blocks.push(
       `**Throughput**: ${COPY_SIZE / 2 ** 20} MiB written into shared memory by one process and ` +
-        `copied out by the other per round, the turn handed over by futex; ${COPY_ROUNDS} rounds per run.`,
+        `copied out by the other per round, the turn handed over by futex; ${COPY_ROUNDS} rounds per run, ` +
+        `after ${COPY_WARMUP} unmeasured ones.`,
     );
     blocks.push(
       table(copyRows, where, "MiB/s", 0, ["vs one process", "vs C", "goal"], (r, m, at) => {

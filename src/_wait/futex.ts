@@ -161,9 +161,13 @@ const timeoutBuf = new Uint8Array(TIMESPEC.size);
 const timeoutView = new DataView(timeoutBuf.buffer);
 
 function futexWaitNow(address: bigint, expected: number, timeout: Uint8Array | null): number {
+  return futexWaitAt(Deno.UnsafePointer.create(address), expected, timeout);
+}
+
+function futexWaitAt(pointer: Deno.PointerValue, expected: number, timeout: Uint8Array | null) {
   return libc.futex(
     SYS_FUTEX,
-    Deno.UnsafePointer.create(address),
+    pointer,
     C.FUTEX_WAIT,
     expected >>> 0,
     timeout,
@@ -276,25 +280,76 @@ function wordSource(
       if (hasWaitv()) return (engine ??= new FutexEngine()).park(view, index, value, address, p);
       return fallback(address, value).park(p);
     },
-    block: (deadline) => {
-      const left = deadline - performance.now();
-      if (left <= 0) return AGAIN;
-      let timeout: Uint8Array | null = null;
-      if (left !== Infinity) {
-        const sec = Math.floor(left / 1000);
-        timeoutView.setBigInt64(TIMESPEC.offsets.tv_sec, BigInt(sec), true);
-        timeoutView.setBigInt64(
-          TIMESPEC.offsets.tv_nsec,
-          BigInt(Math.min(999_999_999, Math.round((left - sec * 1000) * 1e6))),
-          true,
-        );
-        timeout = timeoutBuf;
-      }
-      if (futexWaitNow(address, value, timeout) === 0) return "ok";
-      failed("futex", {}, [E.EAGAIN, E.ETIMEDOUT]);
-      return AGAIN;
-    },
+    block: (deadline) => blockOnWord(Deno.UnsafePointer.create(address), value, deadline),
   };
+}
+
+/** FUTEX_WAIT on this thread until woken, the word changes, or `deadline` passes. */
+function blockOnWord(
+  pointer: Deno.PointerValue,
+  value: number,
+  deadline: number,
+): FutexResult | typeof AGAIN {
+  let timeout: Uint8Array | null = null;
+  if (deadline !== Infinity) {
+    const left = deadline - performance.now();
+    if (left <= 0) return AGAIN;
+    const sec = Math.floor(left / 1000);
+    timeoutView.setBigInt64(TIMESPEC.offsets.tv_sec, BigInt(sec), true);
+    timeoutView.setBigInt64(
+      TIMESPEC.offsets.tv_nsec,
+      BigInt(Math.min(999_999_999, Math.round((left - sec * 1000) * 1e6))),
+      true,
+    );
+    timeout = timeoutBuf;
+  }
+  if (futexWaitAt(pointer, value, timeout) === 0) return "ok";
+  failed("futex", {}, [E.EAGAIN, E.ETIMEDOUT]);
+  return AGAIN;
+}
+
+/**
+ * The sync wait of one word, made once and reused: the blocking path of a
+ * lock then allocates nothing and looks up no address (`UnsafePointer.of`
+ * costs more than the FUTEX_WAIT's way into the kernel).
+ */
+export class FutexWord {
+  readonly #view: Int32Array;
+  readonly #index: number;
+  readonly #pointer: Deno.PointerValue;
+  #value = 0;
+  #tries = 0;
+  readonly #operation: Operation<FutexResult>;
+
+  /** The word `view[index]` (checked as {@link futexOperation} does). */
+  constructor(view: Int32Array, index: number) {
+    this.#view = view;
+    this.#index = index;
+    this.#pointer = Deno.UnsafePointer.create(wordAddress(view, index));
+    this.#operation = {
+      syscall: "futex",
+      subject: {},
+      attempt: () => {
+        if (Atomics.load(this.#view, this.#index) === this.#value) {
+          this.#tries++;
+          return AGAIN;
+        }
+        return this.#tries++ === 0 ? "not-equal" : "ok";
+      },
+      // Sync waits only: they block, never park.
+      source: {
+        park: () => NO_THREAD,
+        block: (deadline) => blockOnWord(this.#pointer, this.#value, deadline),
+      },
+    };
+  }
+
+  /** The operation of a sync wait while the word holds `expected`. */
+  waitingFor(expected: number): Operation<FutexResult> {
+    this.#value = checkExpected(expected);
+    this.#tries = 0;
+    return this.#operation;
+  }
 }
 
 /** The fallback: one parked FUTEX_WAIT, cancelled by waking its word. */
@@ -359,6 +414,7 @@ export function futexWaitSync(
   index: number,
   expected: number,
   options?: SyncWaitOptions,
+  context?: WaitContext,
 ): FutexResult {
-  return waitSync(futexOperation(view, index, expected), options);
+  return waitSync(futexOperation(view, index, expected), options, context);
 }

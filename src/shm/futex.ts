@@ -50,8 +50,8 @@
 import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
-import { futexWait, futexWaitSync } from "../_wait/futex.ts";
-import { checkWaitOptions } from "../_wait/mod.ts";
+import { futexWait, FutexWord } from "../_wait/futex.ts";
+import { checkWaitOptions, Spinner, waitSync as engineWaitSync } from "../_wait/mod.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import { type Mapping, sharedMappingOf } from "./_mapping.ts";
 
@@ -79,6 +79,27 @@ const SYS_FUTEX = BigInt(C.SYS_futex);
  * costs more than the FUTEX_WAKE itself, an offset from this a fraction.
  */
 const bases = new WeakMap<Mapping, Deno.PointerObject>();
+
+/**
+ * What waits keep of each word, by mapping and byte offset: a spinner, which
+ * learns how soon the word's other side answers (a wait that the peer ends
+ * within µs, as in a ping-pong or a lock held briefly, spins instead of
+ * parking), and the reusable sync wait.
+ */
+interface Word {
+  readonly spinner: Spinner;
+  sync?: FutexWord;
+}
+const words = new WeakMap<Mapping, Map<number, Word>>();
+
+function wordOf(mapping: Mapping, view: Int32Array, index: number): Word {
+  let byOffset = words.get(mapping);
+  if (byOffset === undefined) words.set(mapping, byOffset = new Map());
+  const at = view.byteOffset + index * 4;
+  let word = byOffset.get(at);
+  if (word === undefined) byOffset.set(at, word = { spinner: new Spinner() });
+  return word;
+}
 
 /**
  * The live mapping `view[index]` is in, checked before any call: a TypeError
@@ -167,7 +188,9 @@ export function wait(
 ): Promise<FutexWaitResult> {
   try {
     const mapping = mappingOf(view, index);
-    return futexWait(view, index, wordValue(expected), options, { registry: mapping.waits });
+    const value = wordValue(expected);
+    const context = { registry: mapping.waits, spinner: wordOf(mapping, view, index).spinner };
+    return futexWait(view, index, value, options, context);
   } catch (e) {
     return Promise.reject(e);
   }
@@ -214,12 +237,14 @@ export function waitSync(
   expected: number,
   options?: SyncWaitOptions,
 ): FutexWaitResult {
-  mappingOf(view, index);
+  const mapping = mappingOf(view, index);
   const value = wordValue(expected);
   checkWaitOptions(options);
   // The uncontended path of a lock: no allocation, no system call.
   if (Atomics.load(view, index) !== value) return "not-equal";
-  return futexWaitSync(view, index, value, options);
+  const word = wordOf(mapping, view, index);
+  word.sync ??= new FutexWord(view, index);
+  return engineWaitSync(word.sync.waitingFor(value), options, word);
 }
 
 /**
