@@ -71,3 +71,46 @@ export function ftok(path: PathLike, projId: number): number {
 export function timeOf(seconds: bigint): Date | null {
   return seconds === 0n ? null : new Date(Number(seconds) * 1000);
 }
+
+/**
+ * Who owns a System V object and who may use it: what every `stat()` of a
+ * queue, segment or semaphore set reports from its `ipc_perm`.
+ *
+ * @example
+ * ```ts
+ * import { MessageQueue, type SysvOwnership } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using q = MessageQueue.open("private");
+ * const owner: SysvOwnership = q.stat();
+ * assert.equal(owner.mode, 0o600);
+ * q.remove();
+ * ```
+ */
+export interface SysvOwnership {
+  /** The key it was created with (0 for a private object). */
+  key: number;
+  /** Owner's user id. */
+  uid: number;
+  /** Owner's group id. */
+  gid: number;
+  /** Creator's user id. */
+  creatorUid: number;
+  /** Creator's group id. */
+  creatorGid: number;
+  /** Permission bits. */
+  mode: number;
+}
+
+/** The {@link SysvOwnership} of a decoded `ipc_perm`. */
+export function ownershipOf(
+  perm: { __key: number; uid: number; gid: number; cuid: number; cgid: number; mode: number },
+): SysvOwnership {
+  return {
+    key: perm.__key,
+    uid: perm.uid,
+    gid: perm.gid,
+    creatorUid: perm.cuid,
+    creatorGid: perm.cgid,
+    mode: perm.mode & 0o777,
+  };
+}

@@ -10,7 +10,15 @@ import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError } from "../errors.ts";
 import { addressOf, bytesOf, checkBuffer, ownBuffer } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
-import { checkId, ftok, getFlags, keyOf, timeOf } from "../_sysv.ts";
+import {
+  checkId,
+  ftok,
+  getFlags,
+  keyOf,
+  ownershipOf,
+  type SysvOwnership,
+  timeOf,
+} from "../_sysv.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
@@ -36,6 +44,7 @@ import {
 } from "./_sysv_values.ts";
 
 export type { MessageType } from "./_sysv_values.ts";
+export type { SysvOwnership } from "../_sysv.ts";
 
 /** A message taken from a queue. */
 export interface Message {
@@ -92,9 +101,7 @@ export interface MessageQueueReceiveOptions {
 }
 
 /** What `msgctl(IPC_STAT)` reports about a queue. */
-export interface MessageQueueStat {
-  /** The queue's key (0 for a private queue). */
-  key: number;
+export interface MessageQueueStat extends SysvOwnership {
   /** Messages in the queue now. */
   messages: number;
   /** Bytes in the queue now. */
@@ -111,16 +118,6 @@ export interface MessageQueueStat {
   lastReceive: Date | null;
   /** Time of the last change (creation or `IPC_SET`). */
   lastChange: Date;
-  /** Owner's user id. */
-  uid: number;
-  /** Owner's group id. */
-  gid: number;
-  /** Creator's user id. */
-  creatorUid: number;
-  /** Creator's group id. */
-  creatorGid: number;
-  /** Permission bits. */
-  mode: number;
 }
 
 const MSGBUF = LAYOUTS.msgbuf;
@@ -999,7 +996,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     const perm = ds.msg_perm;
     this.#maxBytes = Number(ds.msg_qbytes);
     return {
-      key: perm.__key,
+      ...ownershipOf(perm),
       messages: Number(ds.msg_qnum),
       bytes: Number(ds.__msg_cbytes),
       maxBytes: this.#maxBytes,
@@ -1008,11 +1005,6 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       lastSend: timeOf(ds.msg_stime),
       lastReceive: timeOf(ds.msg_rtime),
       lastChange: timeOf(ds.msg_ctime) ?? new Date(0),
-      uid: perm.uid,
-      gid: perm.gid,
-      creatorUid: perm.cuid,
-      creatorGid: perm.cgid,
-      mode: perm.mode & 0o777,
     };
   }
 

@@ -10,6 +10,7 @@ export {
   type SemaphoreSetOpenOptions,
   type SemaphoreSetStat,
   type SysvOpenOptions,
+  type SysvOwnership,
 } from "./semaphore_set.ts";
 export { type AcquireOptions, Semaphore, type SemaphoreOpenOptions } from "./semaphore.ts";
 export { PosixSemaphore, type PosixSemaphoreOpenOptions } from "./posix_semaphore.ts";

@@ -10,7 +10,16 @@ import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError, errorFromCode, wouldBlockError } from "../errors.ts";
 import { addressOf, ownBuffer } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
-import { checkId, ftok, getFlags, keyOf, type SysvOpenOptions, timeOf } from "../_sysv.ts";
+import {
+  checkId,
+  ftok,
+  getFlags,
+  keyOf,
+  ownershipOf,
+  type SysvOpenOptions,
+  type SysvOwnership,
+  timeOf,
+} from "../_sysv.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   callSource,
@@ -40,7 +49,7 @@ import {
 } from "./_sysv_sem.ts";
 
 export type { SemaphoreLimits, SemaphoreOperation } from "./_sysv_sem.ts";
-export type { SysvOpenOptions } from "../_sysv.ts";
+export type { SysvOpenOptions, SysvOwnership } from "../_sysv.ts";
 
 /**
  * Options of {@link SemaphoreSet.open}.
@@ -73,25 +82,13 @@ export interface SemaphoreSetOpenOptions extends SysvOpenOptions {
  * set.remove();
  * ```
  */
-export interface SemaphoreSetStat {
-  /** The set's key (0 for a private set). */
-  key: number;
+export interface SemaphoreSetStat extends SysvOwnership {
   /** How many semaphores it has. */
   members: number;
   /** Time of the last `semop`, or `null` (a set this library made is initialised by one). */
   lastOp: Date | null;
   /** Time of the last change (creation, `IPC_SET`, `SETVAL`, `SETALL`). */
   lastChange: Date;
-  /** Owner's user id. */
-  uid: number;
-  /** Owner's group id. */
-  gid: number;
-  /** Creator's user id. */
-  creatorUid: number;
-  /** Creator's group id. */
-  creatorGid: number;
-  /** Permission bits. */
-  mode: number;
 }
 
 const SEMID_DS = LAYOUTS.semid_ds;
@@ -842,15 +839,10 @@ export class SemaphoreSet implements Disposable {
     const ds = statOf(this.#idFor("semctl"), this.#about);
     const perm = ds.sem_perm;
     return {
-      key: perm.__key,
+      ...ownershipOf(perm),
       members: Number(ds.sem_nsems),
       lastOp: timeOf(ds.sem_otime),
       lastChange: timeOf(ds.sem_ctime) ?? new Date(0),
-      uid: perm.uid,
-      gid: perm.gid,
-      creatorUid: perm.cuid,
-      creatorGid: perm.cgid,
-      mode: perm.mode & 0o777,
     };
   }
 

@@ -13,6 +13,7 @@ export {
   type SharedMemoryOpenOptions,
   type SharedMemoryStat,
   type SysvOpenOptions,
+  type SysvOwnership,
 } from "./shared_memory.ts";
 export {
   PosixSharedMemory,

@@ -9,10 +9,19 @@ import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
 import type { PathLike } from "../_path.ts";
-import { checkId, ftok, getFlags, keyOf, type SysvOpenOptions, timeOf } from "../_sysv.ts";
+import {
+  checkId,
+  ftok,
+  getFlags,
+  keyOf,
+  ownershipOf,
+  type SysvOpenOptions,
+  type SysvOwnership,
+  timeOf,
+} from "../_sysv.ts";
 import { Mapping } from "./_mapping.ts";
 
-export type { SysvOpenOptions } from "../_sysv.ts";
+export type { SysvOpenOptions, SysvOwnership } from "../_sysv.ts";
 
 /** Options of {@link SharedMemory.open}. */
 export interface SharedMemoryOpenOptions extends SysvOpenOptions {
@@ -40,9 +49,7 @@ export interface SharedMemoryFromIdOptions {
 }
 
 /** What `shmctl(IPC_STAT)` reports about a segment. */
-export interface SharedMemoryStat {
-  /** The segment's key (0 for a private segment, and once removed). */
-  key: number;
+export interface SharedMemoryStat extends SysvOwnership {
   /** Its size in bytes (`shm_segsz`). */
   size: number;
   /** How many attachments it has, in every process (`shm_nattch`). */
@@ -57,16 +64,6 @@ export interface SharedMemoryStat {
   lastDetach: Date | null;
   /** Time of the last change (creation, `IPC_SET`, `IPC_RMID`). */
   lastChange: Date;
-  /** Owner's user id. */
-  uid: number;
-  /** Owner's group id. */
-  gid: number;
-  /** Creator's user id. */
-  creatorUid: number;
-  /** Creator's group id. */
-  creatorGid: number;
-  /** Permission bits. */
-  mode: number;
   /** Marked for destruction (`SHM_DEST`): it goes at the last detach. */
   removed: boolean;
   /** Locked in memory (`SHM_LOCKED`, `shmctl(SHM_LOCK)`). */
@@ -519,7 +516,7 @@ export class SharedMemory implements Disposable {
     const ds = statOf(this.id);
     const perm = ds.shm_perm;
     return {
-      key: perm.__key,
+      ...ownershipOf(perm),
       size: safe(ds.shm_segsz),
       attached: safe(ds.shm_nattch),
       creatorPid: ds.shm_cpid,
@@ -527,11 +524,6 @@ export class SharedMemory implements Disposable {
       lastAttach: timeOf(ds.shm_atime),
       lastDetach: timeOf(ds.shm_dtime),
       lastChange: timeOf(ds.shm_ctime) ?? new Date(0),
-      uid: perm.uid,
-      gid: perm.gid,
-      creatorUid: perm.cuid,
-      creatorGid: perm.cgid,
-      mode: perm.mode & 0o777,
       removed: (perm.mode & C.SHM_DEST) !== 0,
       locked: (perm.mode & C.SHM_LOCKED) !== 0,
     };
