@@ -261,6 +261,24 @@ export function hasCapability(cap: number, of: "self" | "thread-self" = "thread-
   return m !== null && (BigInt(`0x${m[1]}`) & (1n << BigInt(cap))) !== 0n;
 }
 
+export const CAP_IPC_OWNER = 15;
+
+/**
+ * Drops capability `cap` from the effective set of the calling thread
+ * (`capset(2)`; capabilities are per thread, and the library makes its calls
+ * on this one), so that root meets the checks it would otherwise bypass.
+ */
+export function dropCapability(cap: number): void {
+  const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+  const header = new Uint32Array([LINUX_CAPABILITY_VERSION_3, 0]);
+  // Two struct __user_cap_data_struct { u32 effective, permitted, inheritable; }.
+  const data = new Uint32Array(6);
+  if (libc.capget(header, data) !== 0) throw new Error(`capget failed, errno ${errno()}`);
+  data[0] &= ~(1 << cap);
+  if (libc.capset(header, data) !== 0) throw new Error(`capset failed, errno ${errno()}`);
+  if (hasCapability(cap)) throw new Error(`capability ${cap} is still effective`);
+}
+
 /** The children that the calling thread started (test modules run on threads of their own). */
 export function threadChildren(): number[] {
   const text = readProcFile("/proc/thread-self/children").trim();
