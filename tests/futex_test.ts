@@ -276,6 +276,9 @@ Deno.test("wait/notify on shared memory, across processes", async (t) => {
       within(timed, "timed wait"),
       systemError(Deno.errors.TimedOut, "ETIMEDOUT", "futex", "after 30 ms"),
     );
+    // The error names the memory waited on.
+    await assert.rejects(wait(words, 1, 0, { timeout: 1 }), { fd: shm.fd });
+    assert.throws(() => waitSync(words, 1, 0, { timeout: 1 }), { fd: shm.fd });
     // The ended waits are out of the kernel's list; the one left is still in it.
     await until(() => {
       const all = [...waitvThreadsOn([a0, a1, a2]).values()].flat();

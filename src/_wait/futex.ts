@@ -21,6 +21,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { addressOf } from "../_check.ts";
+import type { ErrorSubject } from "../errors.ts";
 import { callSource } from "./call.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import { wait, type WaitContext, waitSync } from "./mod.ts";
@@ -231,13 +232,14 @@ export function futexOperation(
   view: Int32Array,
   index: number,
   expected: number,
+  subject: ErrorSubject = {},
 ): Operation<FutexResult> {
   const address = wordAddress(view, index);
   const value = checkExpected(expected);
   let tries = 0;
   return {
     syscall: "futex",
-    subject: {},
+    subject,
     attempt: () => {
       if (Atomics.load(view, index) === value) {
         tries++;
@@ -321,14 +323,14 @@ export class FutexWord {
   #tries = 0;
   readonly #operation: Operation<FutexResult>;
 
-  /** The word `view[index]` (checked as {@link futexOperation} does). */
-  constructor(view: Int32Array, index: number) {
+  /** The word `view[index]` (checked as {@link futexOperation} does); errors name `subject`. */
+  constructor(view: Int32Array, index: number, subject: ErrorSubject = {}) {
     this.#view = view;
     this.#index = index;
     this.#pointer = Deno.UnsafePointer.create(wordAddress(view, index));
     this.#operation = {
       syscall: "futex",
-      subject: {},
+      subject,
       attempt: () => {
         if (Atomics.load(this.#view, this.#index) === this.#value) {
           this.#tries++;
@@ -400,9 +402,10 @@ export function futexWait(
   expected: number,
   options?: WaitOptions,
   context?: WaitContext,
+  subject?: ErrorSubject,
 ): Promise<FutexResult> {
   try {
-    return wait(futexOperation(view, index, expected), options, context);
+    return wait(futexOperation(view, index, expected, subject), options, context);
   } catch (e) {
     return Promise.reject(e);
   }

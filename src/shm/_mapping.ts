@@ -58,6 +58,11 @@ export class Mapping {
     return this.#bytes;
   }
 
+  /** What errors about it name: the segment's id, the object's path or fd. */
+  get subject(): ErrorSubject {
+    return this.#subject;
+  }
+
   /** Whether it is still mapped. */
   get mapped(): boolean {
     return this.#unmap !== undefined;

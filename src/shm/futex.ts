@@ -190,7 +190,7 @@ export function wait(
     const mapping = mappingOf(view, index);
     const value = wordValue(expected);
     const context = { registry: mapping.waits, spinner: wordOf(mapping, view, index).spinner };
-    return futexWait(view, index, value, options, context);
+    return futexWait(view, index, value, options, context, mapping.subject);
   } catch (e) {
     return Promise.reject(e);
   }
@@ -243,7 +243,7 @@ export function waitSync(
   // The uncontended path of a lock: no allocation, no system call.
   if (Atomics.load(view, index) !== value) return "not-equal";
   const word = wordOf(mapping, view, index);
-  word.sync ??= new FutexWord(view, index);
+  word.sync ??= new FutexWord(view, index, mapping.subject);
   return engineWaitSync(word.sync.waitingFor(value), options, word);
 }
 
