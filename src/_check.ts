@@ -13,6 +13,15 @@ export function checkMode(mode: unknown, max = 0o777): number {
   return mode;
 }
 
+/** An optional boolean option: `undefined` gives `byDefault`; anything but a boolean is a TypeError. */
+export function checkBoolean(value: unknown, what: string, byDefault = false): boolean {
+  if (value === undefined) return byDefault;
+  if (typeof value !== "boolean") {
+    throw new TypeError(`${what} must be a boolean, got ${typeof value}`);
+  }
+  return value;
+}
+
 /**
  * Checks that `buf` is a Uint8Array the kernel can fill: FFI would pass
  * anything else as NULL or fail obscurely, and a view on a detached buffer as

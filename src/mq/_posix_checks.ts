@@ -38,13 +38,6 @@ export function accessFlags(access: unknown): number {
   }
 }
 
-export function checkBoolean(value: unknown, what: string): boolean {
-  if (value !== undefined && typeof value !== "boolean") {
-    throw new TypeError(`${what} must be a boolean, got ${typeof value}`);
-  }
-  return value === true;
-}
-
 export function checkCount(value: unknown, what: string, hard: number): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "number") {

@@ -14,7 +14,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, failed, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { bytesOf, checkBuffer, checkMode } from "../_check.ts";
+import { bytesOf, checkBoolean, checkBuffer, checkMode } from "../_check.ts";
 import type { Access, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
@@ -31,14 +31,7 @@ import {
   WRITABLE,
 } from "../_wait/mod.ts";
 import { FdHandle, waitsOf } from "../fd/handle.ts";
-import {
-  accessFlags,
-  checkBoolean,
-  checkName,
-  checkPriority,
-  checkSize,
-  openError,
-} from "./_posix_checks.ts";
+import { accessFlags, checkName, checkPriority, checkSize, openError } from "./_posix_checks.ts";
 
 const MQ_ATTR = LAYOUTS.mq_attr;
 const NO_BYTES = new Uint8Array(0);

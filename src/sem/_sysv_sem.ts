@@ -7,6 +7,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
+import { checkBoolean } from "../_check.ts";
 
 /** The kernel's System V semaphore limits, from `semctl(IPC_INFO)`. */
 export interface SemaphoreLimits {
@@ -82,13 +83,6 @@ export function checkInt(x: unknown, what: string, max: number, limit: string): 
   return x;
 }
 
-/** A boolean option, or its default when absent. */
-export function checkBool(x: unknown, what: string, byDefault: boolean): boolean {
-  if (x === undefined) return byDefault;
-  if (typeof x !== "boolean") throw new TypeError(`${what} must be a boolean, got ${typeof x}`);
-  return x;
-}
-
 /** The initial values of a new set of `count` members: one number for all, or one each. */
 export function initialValues(values: unknown, count: number): number[] {
   const max = semLimits().maxValue;
@@ -160,8 +154,8 @@ export class SembufArray {
           `ops[${i}].delta must be an integer -${maxValue}..${maxValue} (SEMVMX), got ${delta}`,
         );
       }
-      const waits = checkBool(op.wait, `ops[${i}].wait`, true);
-      const flags = (checkBool(op.undo, `ops[${i}].undo`, false) ? C.SEM_UNDO : 0) |
+      const waits = checkBoolean(op.wait, `ops[${i}].wait`, true);
+      const flags = (checkBoolean(op.undo, `ops[${i}].undo`, false) ? C.SEM_UNDO : 0) |
         (waits ? 0 : C.IPC_NOWAIT);
       if (!waits) noWait = true;
       const at = i * SEMBUF_SIZE;

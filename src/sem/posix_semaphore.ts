@@ -21,7 +21,7 @@ import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
 import { i32, struct, u64 } from "../../ffi/struct/mod.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError, type ErrorSubject } from "../errors.ts";
-import { checkMode } from "../_check.ts";
+import { checkBoolean, checkMode } from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
@@ -103,13 +103,6 @@ const opened = new Map<bigint, { mapping: Mapping; handles: number }>();
 /** One async wait's place in the semaphore's waiter count. */
 interface Waiter {
   counted: boolean;
-}
-
-function checkBoolean(value: unknown, what: string): boolean {
-  if (value !== undefined && typeof value !== "boolean") {
-    throw new TypeError(`${what} must be a boolean, got ${typeof value}`);
-  }
-  return value === true;
 }
 
 function checkValue(value: unknown): number {

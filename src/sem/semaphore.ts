@@ -6,7 +6,8 @@
  */
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import type { SysvOpenOptions } from "../_sysv.ts";
-import { checkBool, checkInt, type SemaphoreOperation, semLimits } from "./_sysv_sem.ts";
+import { checkInt, type SemaphoreOperation, semLimits } from "./_sysv_sem.ts";
+import { checkBoolean } from "../_check.ts";
 import { SemaphoreSet } from "./semaphore_set.ts";
 
 /**
@@ -208,7 +209,7 @@ export class Semaphore implements Disposable {
    */
   acquire(options: AcquireOptions = {}): Promise<Disposable> {
     try {
-      const undo = checkBool(options?.undo, "undo", true);
+      const undo = checkBoolean(options?.undo, "undo", true);
       return this.set.op(undo ? TAKE_UNDO : TAKE, options).then(() => this.#held(undo));
     } catch (e) {
       return Promise.reject(e);
@@ -242,7 +243,7 @@ export class Semaphore implements Disposable {
    * ```
    */
   acquireSync(options: { undo?: boolean } & SyncWaitOptions = {}): Disposable {
-    const undo = checkBool(options?.undo, "undo", true);
+    const undo = checkBoolean(options?.undo, "undo", true);
     this.set.opSync(undo ? TAKE_UNDO : TAKE, options);
     return this.#held(undo);
   }
@@ -271,7 +272,7 @@ export class Semaphore implements Disposable {
    * ```
    */
   tryAcquire(options: { undo?: boolean } = {}): Disposable {
-    const undo = checkBool(options?.undo, "undo", true);
+    const undo = checkBoolean(options?.undo, "undo", true);
     this.set.tryOp(undo ? TAKE_UNDO : TAKE);
     return this.#held(undo);
   }
@@ -301,7 +302,7 @@ export class Semaphore implements Disposable {
    * ```
    */
   release(options: { undo?: boolean } = {}): void {
-    const undo = checkBool(options?.undo, "undo", true);
+    const undo = checkBoolean(options?.undo, "undo", true);
     this.set.tryOp(undo ? GIVE_UNDO : GIVE);
   }
 

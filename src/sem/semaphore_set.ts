@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError, errorFromCode, wouldBlockError } from "../errors.ts";
-import { addressOf, ownBuffer } from "../_check.ts";
+import { addressOf, checkBoolean, ownBuffer } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import {
   checkId,
@@ -36,7 +36,6 @@ import {
 } from "../_wait/mod.ts";
 import {
   blockingOperation,
-  checkBool,
   checkInt,
   checkValues,
   initialValues,
@@ -235,8 +234,8 @@ export class SemaphoreSet implements Disposable {
     if (typeof initTimeout !== "number" || !(initTimeout >= 0)) {
       throw new RangeError(`initTimeout must be a number of milliseconds >= 0, got ${initTimeout}`);
     }
-    const create = checkBool(options.create, "create", false) || key === "private";
-    const exclusive = checkBool(options.exclusive, "exclusive", false);
+    const create = checkBoolean(options.create, "create", false) || key === "private";
+    const exclusive = checkBoolean(options.exclusive, "exclusive", false);
     const flags = getFlags(key, { mode: options.mode, create: true, exclusive: true });
     const keyOut = key === "private" ? 0 : key32;
     const about = { key: key32 };

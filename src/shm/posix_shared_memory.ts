@@ -10,7 +10,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { closedError, type ErrorSubject } from "../errors.ts";
-import { checkMode } from "../_check.ts";
+import { checkBoolean, checkMode } from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
 import { Mapping } from "./_mapping.ts";
 
@@ -749,11 +749,4 @@ function checkAccess(access: unknown): "read" | "readwrite" {
   if (access === undefined) return "readwrite";
   if (access === "read" || access === "readwrite") return access;
   throw new TypeError(`access must be "read" or "readwrite", got ${String(access)}`);
-}
-
-function checkBoolean(value: unknown, what: string): boolean {
-  if (value !== undefined && typeof value !== "boolean") {
-    throw new TypeError(`${what} must be a boolean, got ${typeof value}`);
-  }
-  return value === true;
 }

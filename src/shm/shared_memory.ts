@@ -8,6 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
+import { checkBoolean } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import {
   checkId,
@@ -102,13 +103,6 @@ function checkOptions(options: unknown): void {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`options must be an object, got ${String(options)}`);
   }
-}
-
-function checkReadOnly(readOnly: unknown): boolean {
-  if (readOnly !== undefined && typeof readOnly !== "boolean") {
-    throw new TypeError(`readOnly must be a boolean, got ${typeof readOnly}`);
-  }
-  return readOnly === true;
 }
 
 /** The size `shmget` gets: checked; 0 ("any") to open an existing segment without one. */
@@ -277,7 +271,7 @@ export class SharedMemory implements Disposable {
     checkOptions(options);
     const key32 = keyOf(key, "segment");
     const flags = getFlags(key, options);
-    const readOnly = checkReadOnly(options.readOnly);
+    const readOnly = checkBoolean(options.readOnly, "readOnly");
     const size = sizeOf(options.size, (flags & C.IPC_CREAT) !== 0);
     const subject = { key: key32 };
     // Beyond the checks above, EINVAL is an existing segment smaller than `size`.
@@ -323,7 +317,12 @@ export class SharedMemory implements Disposable {
   static fromId(id: number, options: SharedMemoryFromIdOptions = {}): SharedMemory {
     checkOptions(options);
     const checked = checkId(id);
-    return SharedMemory.#attach(checked, undefined, checkReadOnly(options.readOnly), false);
+    return SharedMemory.#attach(
+      checked,
+      undefined,
+      checkBoolean(options.readOnly, "readOnly"),
+      false,
+    );
   }
 
   /**
