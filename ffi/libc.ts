@@ -18,6 +18,7 @@ import { poll } from "./symbols/poll.ts";
 import { sched } from "./symbols/sched.ts";
 import { sem } from "./symbols/sem.ts";
 import { shm } from "./symbols/shm.ts";
+import { socket } from "./symbols/socket.ts";
 import { signal } from "./symbols/signal.ts";
 import { spawn } from "./symbols/spawn.ts";
 import { unistd } from "./symbols/unistd.ts";
@@ -34,6 +35,7 @@ const symbols = {
   ...sched,
   ...sem,
   ...shm,
+  ...socket,
   ...signal,
   ...spawn,
   ...unistd,

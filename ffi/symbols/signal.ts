@@ -27,6 +27,15 @@ export const signal = {
   // int timer_settime(timer_t timerid, int flags, const struct itimerspec *new_value,
   //                   struct itimerspec *old_value);
   timer_settime: { parameters: ["pointer", "i32", "buffer", "buffer"], result: "i32" },
+  // int sigqueue(pid_t pid, int sig, const union sigval value);
+  // The union is passed by value in one 64-bit register: `sival_int` is its low 32 bits.
+  sigqueue: { parameters: ["i32", "i32", "i64"], result: "i32" },
+  // int pthread_sigmask(int how, const sigset_t *set, sigset_t *oldset);  (returns an error number)
+  pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // int sigismember(const sigset_t *set, int signum);
+  sigismember: { parameters: ["buffer", "i32"], result: "i32" },
+  // int signalfd(int fd, const sigset_t *mask, int flags);  (sys/signalfd.h)
+  signalfd: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   // int clock_gettime(clockid_t clockid, struct timespec *tp);
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
 } as const;
