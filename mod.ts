@@ -33,3 +33,5 @@ export * from "./src/process/mod.ts";
 export * from "./src/mq/mod.ts";
 export * from "./src/shm/mod.ts";
 export * from "./src/sem/mod.ts";
+export * from "./src/socket/mod.ts";
+export * from "./src/signal/mod.ts";
