@@ -20,6 +20,8 @@ export interface ErrorSubject {
   id?: number;
   /** The System V IPC key concerned, if any. */
   key?: number;
+  /** The socket address concerned, if any: `127.0.0.1:8080`, `[::1]:80`, `@name` (abstract). */
+  address?: string;
 }
 
 /** What a failed system call reports, on every error this library throws for one. */
@@ -83,6 +85,8 @@ type ErrorClass = new (message: string) => Error;
 
 const DENO_CLASSES: Record<string, ErrorClass> = {
   ENOENT: Deno.errors.NotFound,
+  // kill(2), sigqueue(3): no such process.
+  ESRCH: Deno.errors.NotFound,
   EEXIST: Deno.errors.AlreadyExists,
   EACCES: Deno.errors.PermissionDenied,
   EPERM: Deno.errors.PermissionDenied,
@@ -112,6 +116,8 @@ const DENO_CLASSES: Record<string, ErrorClass> = {
 function describeSubject(subject: ErrorSubject): string {
   return subject.path !== undefined
     ? ` '${subject.path}'`
+    : subject.address !== undefined
+    ? ` ${subject.address}`
     : subject.pid !== undefined
     ? ` pid ${subject.pid}`
     : subject.fd !== undefined

@@ -60,7 +60,7 @@ export function layoutsFor(os: string, arch: string): Layouts {
  * `semid_ds`, `mq_attr`, `sockaddr_un`, `in_addr`, `in6_addr`, `sockaddr_in`,
  * `sockaddr_in6`, `iovec`, `msghdr`, `cmsghdr`, `ucred`, `pollfd`,
  * `signalfd_siginfo`, `epoll_event`, `futex_waitv`, `sigset_t`, `sigaction`,
- * `sigevent`, `itimerspec`, `stat`, `dirent`. Reading one on another platform throws
+ * `siginfo_t`, `sigevent`, `itimerspec`, `stat`, `dirent`. Reading one on another platform throws
  * `Deno.errors.NotSupported`.
  *
  * @example

@@ -24,4 +24,8 @@ export const unistd = {
   unlink: { parameters: ["buffer"], result: "i32" },
   // pid_t getpid(void);
   getpid: { parameters: [], result: "i32" },
+  // pid_t getppid(void);
+  getppid: { parameters: [], result: "i32" },
+  // uid_t getuid(void);
+  getuid: { parameters: [], result: "u32" },
 } as const;

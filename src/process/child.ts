@@ -21,6 +21,13 @@ export interface ChildStatus {
 }
 
 /**
+ * The pidfd of a child that has not been reaped yet, else -1: `sendSignal`
+ * signals through it (with a value), never to a pid that may have been reused.
+ * @internal
+ */
+export let pidfdOf: (child: ChildProcess) => number;
+
+/**
  * A running (or ended) child process. Await `status` for its end; `await using`
  * kills it (SIGTERM) if it still runs and waits for it.
  *
@@ -47,6 +54,10 @@ export class ChildProcess implements AsyncDisposable {
   #pidfd: number;
   #ended = false;
   readonly #waits = new WaitRegistry();
+
+  static {
+    pidfdOf = (child) => child.#pidfd;
+  }
 
   /** @internal Created by {@link spawn} and {@link spawnProgram}. */
   constructor(pid: number, pidfd: number) {

@@ -693,6 +693,35 @@ export const sigval_t: Struct<{ sival_ptr: PointerType }> = struct("sigval_t", {
 }, { typedef: true });
 
 /**
+ * `siginfo_t` (signal.h): what a signal carries, as `rt_sigqueueinfo(2)` and
+ * `pidfd_send_signal(2)` take it. The union `_sifields` is declared by its
+ * `_pad` member; for a signal a process sends (its `_kill` and `_rt`
+ * members) its ints are the sender's pid, its uid, then the `sigval`, whose
+ * `sival_int` is the low half on little-endian platforms.
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([layouts.siginfo_t.size, layouts.siginfo_t.offsets["_sifields._pad"]], [128, 16]);
+ * ```
+ */
+export const siginfo_t: Struct<{
+  si_signo: I32;
+  si_errno: I32;
+  si_code: I32;
+  __pad0: I32;
+  "_sifields._pad": ArrayType<I32>;
+}> = struct("siginfo_t", {
+  si_signo: i32,
+  si_errno: i32,
+  si_code: i32,
+  __pad0: i32,
+  "_sifields._pad": array(i32, 28),
+  // The union holds pointers and longs too.
+}, { typedef: true, align: 8 });
+
+/**
  * `struct sigevent` (signal.h): how a timer notifies. The union `_sigev_un`
  * is declared by its `_pad` member; its first `int` is `sigev_notify_thread_id`
  * (the thread `SIGEV_THREAD_ID` signals).

@@ -1,0 +1,95 @@
+/**
+ * Which signals a signalfd can see here: those blocked in every thread of the
+ * process (a signal some thread leaves unblocked is delivered to that thread
+ * instead, and never reaches the signalfd).
+ *
+ * @module
+ */
+import { cString } from "../../ffi/cstring.ts";
+import { libc } from "../../ffi/libc.ts";
+import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
+import { procText } from "../_proc.ts";
+import { ALARM_SIGNAL, NUDGE_SIGNAL } from "../_wait/nudge.ts";
+import { type SignalName, signalName, signalNumber } from "./names.ts";
+
+const DIRENT = LAYOUTS.dirent;
+
+/**
+ * The signal numbers of `signals`, each once, checked for reading with a
+ * signalfd (or blocking for it): SIGKILL and SIGSTOP cannot be blocked, and
+ * the library's own two signals must reach it.
+ */
+export function readableSignals(
+  signals: ReadonlyArray<SignalName | number>,
+  what: string,
+): number[] {
+  if (!Array.isArray(signals) || signals.length === 0) {
+    throw new TypeError(`${what}: signals must be a non-empty array of signal names or numbers`);
+  }
+  const numbers = [...new Set(signals.map(signalNumber))];
+  for (const n of numbers) {
+    if (n === C.SIGKILL || n === C.SIGSTOP) {
+      throw new RangeError(`${what}: ${signalName(n)} cannot be blocked, so it cannot be read`);
+    }
+    if (n === NUDGE_SIGNAL || n === ALARM_SIGNAL) {
+      throw new RangeError(
+        `${what}: ${signalName(n)} (${n}) is reserved by this library: it interrupts ` +
+          "blocked calls to cancel waits and end sync timeouts",
+      );
+    }
+  }
+  return numbers;
+}
+
+/** A signal set holding `signals`. */
+export function sigsetOf(signals: readonly number[]): Uint8Array {
+  const set = new Uint8Array(SIZEOF.sigset_t);
+  libc.sigemptyset(set);
+  for (const s of signals) libc.sigaddset(set, s);
+  return set;
+}
+
+/** The threads of this process, or undefined when /proc/self/task cannot be read. */
+function threadIds(): number[] | undefined {
+  const dir = libc.opendir(cString("/proc/self/task"));
+  if (dir === null) return undefined;
+  const tids: number[] = [];
+  try {
+    for (let ent = libc.readdir(dir); ent !== null; ent = libc.readdir(dir)) {
+      const tid = Number(new Deno.UnsafePointerView(ent).getCString(DIRENT.offsets.d_name));
+      if (Number.isInteger(tid) && tid > 0) tids.push(tid);
+    }
+  } finally {
+    libc.closedir(dir);
+  }
+  return tids;
+}
+
+/** Where a signal is not blocked: a thread, and which of the signals it leaves unblocked. */
+export interface Unblocked {
+  /** The thread's id. */
+  readonly tid: number;
+  /** The signals it does not block. */
+  readonly signals: number[];
+}
+
+/**
+ * The first thread of this process that does not block every one of
+ * `signals` (from `SigBlk` in /proc/self/task/<tid>/status; the calling
+ * thread from `pthread_sigmask(3)`), or undefined when every thread blocks them.
+ */
+export function unblockedThread(signals: readonly number[]): Unblocked | undefined {
+  const mine = new Uint8Array(SIZEOF.sigset_t);
+  libc.pthread_sigmask(C.SIG_BLOCK, null, mine);
+  const here = signals.filter((s) => libc.sigismember(mine, s) !== 1);
+  if (here.length > 0) return { tid: libc.gettid(), signals: here };
+  // Where /proc cannot be read (hidepid, seccomp), this thread is all that can be checked.
+  for (const tid of threadIds() ?? []) {
+    const m = /^SigBlk:\s*([0-9a-f]+)$/m.exec(procText(`/proc/self/task/${tid}/status`) ?? "");
+    if (m === null) continue; // the thread ended meanwhile
+    const mask = BigInt(`0x${m[1]}`);
+    const missing = signals.filter((s) => ((mask >> BigInt(s - 1)) & 1n) === 0n);
+    if (missing.length > 0) return { tid, signals: missing };
+  }
+  return undefined;
+}

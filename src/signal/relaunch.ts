@@ -1,0 +1,174 @@
+/**
+ * {@link relaunchWithSignalsBlocked}: a script restarts itself with signals
+ * blocked from its first instruction, so that it can read them with a signalfd.
+ *
+ * @module
+ */
+import { cString } from "../../ffi/cstring.ts";
+import { libc } from "../../ffi/libc.ts";
+import { C } from "../../ffi/platform.ts";
+import { pointer } from "../../ffi/struct/types.ts";
+import { spawnProgram } from "../process/spawn.ts";
+import type { ChildProcess } from "../process/child.ts";
+import { readableSignals, unblockedThread } from "./_mask.ts";
+import type { SignalName } from "./names.ts";
+
+/** Set in the relaunched process to the relaunching parent's pid: it must not relaunch again. */
+const MARKER = "LIBC_IPC_RELAUNCHED";
+/** What the parent forwards to the relaunched process. */
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** Subcommands whose command line cannot simply run again. */
+const NOT_RELAUNCHABLE = new Set(["test", "bench", "repl", "jupyter", "lsp"]);
+
+/** The whole of a small file through libc (no `--allow-read`), or undefined. */
+function readAll(path: string): Uint8Array | undefined {
+  const fd = libc.open(cString(path), C.O_RDONLY | C.O_CLOEXEC, 0);
+  if (fd < 0) return undefined;
+  const chunks: Uint8Array[] = [];
+  try {
+    for (;;) {
+      const chunk = new Uint8Array(4096);
+      const n = libc.read(fd, chunk, chunk.length);
+      if (n < 0) return undefined;
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+    }
+  } finally {
+    libc.close(fd);
+  }
+  const all = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
+  chunks.reduce((at, c) => (all.set(c, at), at + c.length), 0);
+  return all;
+}
+
+/** This process's command line (`argv`), from /proc/self/cmdline. */
+function commandLine(): string[] {
+  const bytes = readAll("/proc/self/cmdline");
+  if (bytes === undefined || bytes.length === 0) {
+    throw new Deno.errors.NotSupported(
+      "relaunchWithSignalsBlocked(): cannot read this process's command line (/proc/self/cmdline)",
+    );
+  }
+  return new TextDecoder().decode(bytes.subarray(0, bytes.at(-1) === 0 ? -1 : undefined))
+    .split("\0");
+}
+
+/** This process's environment, read from `environ` (no `--allow-env`). */
+function environment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  const list = new Deno.UnsafePointerView(libc.environ!).getPointer();
+  if (list === null) return env;
+  const entries = new Deno.UnsafePointerView(list);
+  for (let i = 0;; i++) {
+    const entry = entries.getPointer(i * pointer.size);
+    if (entry === null) return env;
+    const text = Deno.UnsafePointerView.getCString(entry);
+    const eq = text.indexOf("=");
+    // The first of two entries of one name is the one getenv(3) returns.
+    if (eq > 0 && !(text.slice(0, eq) in env)) env[text.slice(0, eq)] = text.slice(eq + 1);
+  }
+}
+
+/**
+ * Makes the running script able to read `list` with {@link signals}: when
+ * some thread of this process does not block them, it runs the same command
+ * line again (the Deno executable, its flags, the script and its arguments,
+ * from `/proc/self/cmdline`) as a child with them blocked from its first
+ * instruction, forwards SIGINT, SIGTERM and SIGHUP to that child, and exits
+ * with the child's exit code when it ends (128 + the signal's number when a
+ * signal ended it): the promise never settles then. In the relaunched
+ * process (or in one started with the signals blocked) it resolves at once.
+ *
+ * Call it first thing at the top of the main module: everything before it
+ * runs twice. The child has the same standard streams, working directory and
+ * environment, plus `LIBC_IPC_RELAUNCHED` (the parent's pid, so that it never
+ * relaunches again), and a pid of its own: it is the pid to send signals to.
+ * SIGUSR1 needs this (or a parent's `spawn(module, { blockSignals })`) to be
+ * read at all: Deno (≥ 2.9.2) opens the V8 inspector on it otherwise. A
+ * Ctrl-C in a terminal reaches both processes, so the child may see SIGINT
+ * twice (merged into one if it is still pending).
+ *
+ * Wraps `posix_spawn(3)` (with `posix_spawnattr_setsigmask`), `pidfd_open(2)`
+ * and `waitpid(2)`. Needs `--allow-ffi` (the flags of the command line are the child's too).
+ *
+ * @param list names like `"SIGUSR1"` or `"SIGRTMIN+1"`, or numbers
+ * @returns in the process that can read the signals: a promise that resolves
+ *   at once; in the one that cannot: one that never settles (it exits)
+ * @throws {TypeError} for an unknown name or an empty list
+ * @throws {RangeError} for a bad number, SIGKILL or SIGSTOP (they cannot be
+ *   blocked), or the library's own signals SIGRTMAX and SIGRTMAX-1
+ * @throws {Deno.errors.NotSupported} under `deno test`, `deno bench` or the REPL
+ *   (their command line cannot simply run again), when the command line cannot
+ *   be read, or when the relaunched process still does not block the signals
+ * @throws {Deno.errors.NotFound} (and the other errors of `spawnProgram`) when
+ *   the child cannot be started
+ *
+ * @example A script that reads SIGUSR1 (`deno run --allow-ffi script.ts`)
+ * ```ts ignore
+ * import { relaunchWithSignalsBlocked, signals } from "@libc/ipc";
+ * await relaunchWithSignalsBlocked(["SIGUSR1"]);
+ * // Only the relaunched process gets here.
+ * using reader = signals(["SIGUSR1"]);
+ * console.log(`kill -USR1 ${Deno.pid}`);
+ * const s = await reader.read();
+ * console.log(`SIGUSR1 from pid ${s.pid}`);
+ * ```
+ *
+ * @example Nothing to do where the signals are blocked already
+ * ```ts
+ * import { relaunchWithSignalsBlocked, spawn } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const lib = import.meta.resolve("@libc/ipc");
+ * const child = spawn(
+ *   `data:text/javascript,import { relaunchWithSignalsBlocked } from "${lib}";
+ *   await relaunchWithSignalsBlocked(["SIGUSR2"]);
+ *   Deno.exit(3);`,
+ *   { blockSignals: ["SIGUSR2"] },
+ * );
+ * assert.equal((await child.status).code, 3);
+ * ```
+ */
+export async function relaunchWithSignalsBlocked(
+  list: ReadonlyArray<SignalName | number>,
+): Promise<void> {
+  const numbers = readableSignals(list, "relaunchWithSignalsBlocked()");
+  if (unblockedThread(numbers) === undefined) return;
+  const env = environment();
+  if (env[MARKER] === String(libc.getppid())) {
+    throw new Deno.errors.NotSupported(
+      "relaunchWithSignalsBlocked(): this process was relaunched with the signals blocked, " +
+        "yet some thread does not block them",
+    );
+  }
+  const [, ...args] = commandLine();
+  // A compiled program's arguments are its own, whatever the first one says.
+  if (!Deno.build.standalone && (args.length === 0 || NOT_RELAUNCHABLE.has(args[0]))) {
+    throw new Deno.errors.NotSupported(
+      `relaunchWithSignalsBlocked(): \`deno ${args[0] ?? ""}\` cannot be relaunched: ` +
+        "run the script with `deno run`, or start it with spawn(module, { blockSignals })",
+    );
+  }
+  env[MARKER] = String(Deno.pid);
+  const child = spawnProgram(Deno.execPath(), args, { blockSignals: numbers, env });
+  Deno.exit(await waitForwarding(child));
+}
+
+/** Waits for `child` and returns its exit code, forwarding {@link FORWARDED} signals to it. */
+async function waitForwarding(child: ChildProcess): Promise<number> {
+  const forward = FORWARDED.map((signal) => {
+    const listener = () => {
+      try {
+        child.kill(signal);
+      } catch {
+        // It has ended: nothing to forward to.
+      }
+    };
+    Deno.addSignalListener(signal, listener);
+    return () => Deno.removeSignalListener(signal, listener);
+  });
+  try {
+    return (await child.status).code;
+  } finally {
+    for (const remove of forward) remove();
+  }
+}

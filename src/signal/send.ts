@@ -1,0 +1,165 @@
+/**
+ * {@link sendSignal}: a signal to a process, with a value if wanted.
+ *
+ * @module
+ */
+import { libc } from "../../ffi/libc.ts";
+import { C, LAYOUTS } from "../../ffi/platform.ts";
+import { E, ok } from "../_sys.ts";
+import { errorFromCode } from "../errors.ts";
+import { ALARM_SIGNAL, NUDGE_SIGNAL } from "../_wait/nudge.ts";
+import { ChildProcess, pidfdOf } from "../process/child.ts";
+import { type SignalName, signalName, signalNumber } from "./names.ts";
+
+/** Options of {@link sendSignal}. */
+export interface SendSignalOptions {
+  /**
+   * A 32-bit integer sent with the signal (`sigval.sival_int`), -2^31..2^31-1:
+   * the signal goes with `sigqueue(3)` and its reader sees it as `value`, with
+   * `code` SI_QUEUE. Without it the signal goes with `kill(2)` (`code` SI_USER).
+   */
+  value?: number;
+}
+
+const SIGINFO = LAYOUTS.siginfo_t;
+/**
+ * Where `_sifields._pad` holds the members of `_rt` that `sigqueue(3)` fills
+ * in: the sender's pid, its uid, and `sival_int` (the low half of the sigval
+ * on little-endian platforms). The test suite checks them against C.
+ */
+const RT_PID = 0;
+const RT_UID = 1;
+const RT_INT = 2;
+const sifields: number[] = new Array(SIGINFO.fields["_sifields._pad"].length);
+const siginfo = new Uint8Array(SIGINFO.size);
+
+function checkValue(options: SendSignalOptions): number | undefined {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("options must be an object");
+  }
+  const { value } = options;
+  if (value === undefined) return undefined;
+  if (typeof value !== "number") throw new TypeError(`value must be a number, got ${typeof value}`);
+  if (!Number.isInteger(value) || value < -(2 ** 31) || value > 2 ** 31 - 1) {
+    throw new RangeError(`value must be a 32-bit integer (-2^31..2^31-1), got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * Sends a signal to a process, with a 32-bit value if `options.value` is
+ * given. To a {@link ChildProcess}, it goes through the child's pidfd
+ * (`pidfd_send_signal(2)`), so it never reaches another process that reused
+ * the pid of a child that has ended.
+ *
+ * The reader of the signal ({@link signals}) sees the value, this process's
+ * pid and uid, and `code` SI_QUEUE (-1) for a signal with a value, SI_USER (0)
+ * without. A value rides only on real-time signals reliably: those queue, each
+ * one with its own value, while a standard signal sent again before it is read
+ * is merged into the pending one (the first value stays).
+ *
+ * The library's own signals, SIGRTMAX and SIGRTMAX-1 (they interrupt blocked
+ * calls to cancel waits and end sync timeouts), cannot be sent to this process:
+ * arriving unannounced, they would kill it (before the library installs their
+ * handler) or cut one of its calls short. Process groups (pid 0 or below) are
+ * not supported. Mind SIGUSR1 to a Deno process that does not block it: Deno
+ * (≥ 2.9.2) opens its V8 inspector on it, or, in its first moments, dies of it.
+ *
+ * Wraps `kill(2)`, `sigqueue(3)` and `pidfd_send_signal(2)`. Needs `--allow-ffi`.
+ *
+ * @param target a process id, or a child started with `spawn`/`spawnProgram`
+ * @param signal a name like `"SIGUSR2"` or `"SIGRTMIN+1"`, or a number
+ * @param options `value`: a 32-bit integer to send with the signal
+ * @throws {TypeError} for an unknown signal name, a target that is neither a
+ *   pid nor a child, or a value that is not a number
+ * @throws {RangeError} for a bad signal number, a pid that is not an integer
+ *   ≥ 1, a value outside -2^31..2^31-1, or SIGRTMAX/SIGRTMAX-1 to this process
+ * @throws {Deno.errors.NotFound} (`ESRCH`) when no such process exists, or the
+ *   child has ended and been reaped
+ * @throws {Deno.errors.PermissionDenied} (`EPERM`) when this user may not signal it
+ * @throws {Deno.errors.WouldBlock} (`EAGAIN`) when its queue of pending
+ *   signals with values is full (`RLIMIT_SIGPENDING`)
+ *
+ * @example A real-time signal with a value ends a program that does not read it
+ * ```ts
+ * import { sendSignal, spawnProgram } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const child = spawnProgram("/bin/sleep", ["10"]);
+ * sendSignal(child, "SIGRTMIN+1", { value: 42 });
+ * assert.equal((await child.status).signal, "SIGRTMIN+1");
+ * ```
+ *
+ * @example A signal that has no process to go to
+ * ```ts
+ * import { sendSignal, spawnProgram } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const child = spawnProgram("/bin/true");
+ * await child.status; // reaped: the pid is free now
+ * assert.throws(() => sendSignal(child, "SIGUSR2", { value: 1 }), Deno.errors.NotFound);
+ * ```
+ */
+export function sendSignal(
+  target: number | ChildProcess,
+  signal: SignalName | number,
+  options: SendSignalOptions = {},
+): void {
+  const sig = signalNumber(signal);
+  const value = checkValue(options);
+  if (target instanceof ChildProcess) return sendToChild(target, sig, value);
+  if (typeof target !== "number") {
+    throw new TypeError("target must be a process id or a ChildProcess");
+  }
+  if (!Number.isInteger(target) || target < 1 || target > 2 ** 31 - 1) {
+    throw new RangeError(
+      `pid must be an integer ≥ 1 (process groups are not supported), got ${target}`,
+    );
+  }
+  if (target === Deno.pid && (sig === NUDGE_SIGNAL || sig === ALARM_SIGNAL)) {
+    throw new RangeError(
+      `${signalName(sig)} (${sig}) is reserved by this library: it cannot be sent to this process`,
+    );
+  }
+  const subject = { pid: target };
+  if (value === undefined) {
+    ok(libc.kill(target, sig), "kill", subject);
+  } else {
+    // The union sigval goes in one register: sival_int is its low 32 bits.
+    ok(libc.sigqueue(target, sig, BigInt(value)), "sigqueue", subject);
+  }
+}
+
+function sendToChild(child: ChildProcess, sig: number, value: number | undefined): void {
+  const subject = { pid: child.pid };
+  const pidfd = pidfdOf(child);
+  if (pidfd < 0) {
+    throw errorFromCode(
+      E.ESRCH,
+      "pidfd_send_signal",
+      subject,
+      "the child has ended and been reaped",
+    );
+  }
+  if (value === undefined) {
+    // No siginfo: the kernel fills in SI_USER, our pid and uid, as kill(2) does.
+    ok(libc.pidfd_send_signal(pidfd, sig, null, 0), "pidfd_send_signal", subject);
+    return;
+  }
+  // The kernel takes a siginfo to another process only with si_code < 0 (and not
+  // SI_TKILL), and keeps si_pid and si_uid as given: fill them in as sigqueue(3) does.
+  sifields.fill(0);
+  sifields[RT_PID] = libc.getpid();
+  sifields[RT_UID] = libc.getuid();
+  sifields[RT_INT] = value;
+  SIGINFO.encode({
+    si_signo: sig,
+    si_errno: 0,
+    si_code: C.SI_QUEUE,
+    __pad0: 0,
+    "_sifields._pad": sifields,
+  }, siginfo);
+  ok(
+    libc.pidfd_send_signal(pidfd, sig, Deno.UnsafePointer.of(siginfo), 0),
+    "pidfd_send_signal",
+    subject,
+  );
+}

@@ -1,0 +1,450 @@
+/**
+ * Signals between real processes: `sendSignal` (kill, sigqueue, a child's
+ * pidfd) and the signalfd reader of `signals()`, in children started with
+ * the signals blocked; `relaunchWithSignalsBlocked`. Every step runs after the
+ * previous one: signal tests never run in parallel with each other.
+ */
+import assert from "node:assert/strict";
+import {
+  type ChildProcess,
+  type FdWriter,
+  relaunchWithSignalsBlocked,
+  sendSignal,
+  type SignalInfo,
+  type SignalName,
+  signals,
+  signalsBlocked,
+  spawnProgram,
+} from "../mod.ts";
+import { C, LAYOUTS } from "../ffi/platform.ts";
+import { hasCc, runCProbe } from "../ffi/gen/c_probe.ts";
+import {
+  blockedIn,
+  type Fixture,
+  processExists,
+  readProcFile,
+  systemError,
+  TestScope,
+  waitingOn,
+} from "./_kernel.ts";
+import { Lines } from "./fixtures/signal_common.ts";
+
+const SI_USER = 0;
+const SI_QUEUE = -1;
+/** A pid above PID_MAX_LIMIT (2^22): no process can have it. */
+const NO_SUCH_PID = 2 ** 22 + 1;
+const me = () => ({ pid: Deno.pid, uid: Deno.uid() });
+
+/** A `signal_reader.ts` child reading `list`, started with `blockSignals`. */
+interface ReaderChild {
+  fixture: Fixture;
+  child: ChildProcess;
+  out: Lines;
+  /** Its signalfd, as it reported it (undefined when it could not open one). */
+  fd?: number;
+  /** The first line it printed. */
+  first: Record<string, unknown>;
+  command(line: string): void;
+  /** Ends its commands (end of file on its fd 3): it closes its reader and exits. */
+  done(): void;
+}
+
+async function readerChild(
+  s: TestScope,
+  list: SignalName[],
+  blockSignals: Array<SignalName | number> = list,
+  extra: string[] = [],
+  flags = ["--allow-ffi"],
+): Promise<ReaderChild> {
+  const commands = s.pipe();
+  const output = s.pipe();
+  const fixture = s.fixture("signal_reader.ts", {
+    args: [list.join(","), ...extra],
+    flags,
+    blockSignals,
+    fds: { 1: output.writer, 3: commands.reader },
+  });
+  output.writer.close();
+  commands.reader.close();
+  const out = new Lines(output.reader, fixture.label);
+  const first = await fixture.check(() => out.json());
+  const writer: FdWriter = commands.writer;
+  return {
+    fixture,
+    child: fixture.child,
+    out,
+    fd: first.ready as number | undefined,
+    first,
+    command: (line) => writer.writeSync(`${line}\n`),
+    done: () => writer.close(),
+  };
+}
+
+/** Reads `n` signals reported by `c` (after asking for them with `op`). */
+async function take(c: ReaderChild, n: number, op = "read"): Promise<SignalInfo[]> {
+  c.command(`${op} ${n}`);
+  const got: SignalInfo[] = [];
+  for (let i = 0; i < n; i++) got.push(await c.fixture.check(() => c.out.json<SignalInfo>()));
+  return got;
+}
+
+/** Every signal pending for `c`, read with tryRead() until it would block. */
+async function drain(c: ReaderChild): Promise<SignalInfo[]> {
+  c.command("drain");
+  const got: SignalInfo[] = [];
+  for (;;) {
+    const line = await c.fixture.check(() => c.out.json<SignalInfo & { drained?: true }>());
+    if (line.drained) return got;
+    got.push(line);
+  }
+}
+
+/** Ends `c` (end of file on its commands) and checks that it exits cleanly. */
+async function finish(c: ReaderChild): Promise<void> {
+  c.done();
+  await c.fixture.exits(0);
+}
+
+Deno.test("signals between processes", async (t) => {
+  await t.step("kill(2): code SI_USER, the sender's pid and uid, no value", async () => {
+    await using s = new TestScope();
+    const c = await readerChild(s, ["SIGUSR1", "SIGUSR2"]);
+    sendSignal(c.child.pid, "SIGUSR2");
+    assert.deepEqual(await take(c, 1), [
+      { signal: 12, name: "SIGUSR2", ...me(), value: null, code: SI_USER },
+    ]);
+    await finish(c);
+  });
+
+  await t.step("sigqueue(3): code SI_QUEUE and the value, any 32-bit integer", async () => {
+    await using s = new TestScope();
+    const c = await readerChild(s, ["SIGUSR1", "SIGRTMIN+1"]);
+    const values = [0, -1, 2 ** 31 - 1, -(2 ** 31), 42];
+    for (const value of values) sendSignal(c.child.pid, "SIGRTMIN+1", { value });
+    sendSignal(c.child.pid, 10, { value: 7 });
+    // Pending signals are read lowest number first; one signal's in the order sent.
+    assert.deepEqual(await take(c, values.length + 1), [
+      { signal: 10, name: "SIGUSR1", ...me(), value: 7, code: SI_QUEUE },
+      ...values.map((value) => ({
+        signal: 35,
+        name: "SIGRTMIN+1",
+        ...me(),
+        value,
+        code: SI_QUEUE,
+      })),
+    ]);
+    await finish(c);
+  });
+
+  await t.step("real-time signals queue: three sent before any read arrive in order", async () => {
+    await using s = new TestScope();
+    const c = await readerChild(s, ["SIGRTMIN+1", "SIGRTMAX-2"]);
+    // The child reads nothing until told to: all three are pending at once.
+    for (const value of [1, 2, 3]) sendSignal(c.child.pid, "SIGRTMAX-2", { value });
+    const got = await drain(c);
+    assert.deepEqual(got.map((g) => [g.name, g.value]), [
+      ["SIGRTMAX-2", 1],
+      ["SIGRTMAX-2", 2],
+      ["SIGRTMAX-2", 3],
+    ]);
+    await finish(c);
+  });
+
+  await t.step("standard signals coalesce: three sent before any read are one", async () => {
+    await using s = new TestScope();
+    const c = await readerChild(s, ["SIGUSR2"]);
+    for (const value of [1, 2, 3]) sendSignal(c.child.pid, "SIGUSR2", { value });
+    sendSignal(c.child.pid, "SIGUSR2");
+    // The first one sent stays pending; the others are dropped.
+    assert.deepEqual(await drain(c), [
+      { signal: 12, name: "SIGUSR2", ...me(), value: 1, code: SI_QUEUE },
+    ]);
+    await finish(c);
+  });
+
+  await t.step("to a ChildProcess: through its pidfd, with and without a value", async () => {
+    await using s = new TestScope();
+    const c = await readerChild(s, ["SIGUSR1", "SIGRTMIN+2"]);
+    sendSignal(c.child, "SIGRTMIN+2", { value: 9 });
+    sendSignal(c.child, "SIGRTMIN+2", { value: -9 });
+    sendSignal(c.child, "SIGUSR1");
+    assert.deepEqual(await take(c, 3), [
+      { signal: 10, name: "SIGUSR1", ...me(), value: null, code: SI_USER },
+      { signal: 36, name: "SIGRTMIN+2", ...me(), value: 9, code: SI_QUEUE },
+      { signal: 36, name: "SIGRTMIN+2", ...me(), value: -9, code: SI_QUEUE },
+    ]);
+    c.child.kill("SIGKILL");
+    await c.child.status; // reaped: its pidfd is closed
+    for (const options of [{}, { value: 1 }]) {
+      assert.throws(
+        () => sendSignal(c.child, "SIGUSR1", options),
+        systemError(Deno.errors.NotFound, "ESRCH", "pidfd_send_signal", { pid: c.child.pid }),
+      );
+    }
+  });
+
+  await t.step("a child's signal to its parent, read by the parent's own reader", async () => {
+    await using s = new TestScope();
+    const out = s.pipe();
+    const parent = s.fixture("signal_parent.ts", {
+      blockSignals: ["SIGUSR1", "SIGRTMIN+3"],
+      fds: { 1: out.writer },
+    });
+    out.writer.close();
+    const report = await parent.check(() =>
+      new Lines(out.reader, parent.label).json<{ sender: number; got: SignalInfo[] }>()
+    );
+    await parent.exits(0);
+    const from = { pid: report.sender, uid: Deno.uid() };
+    assert.notEqual(report.sender, parent.pid);
+    assert.deepEqual(report.got, [
+      { signal: 10, name: "SIGUSR1", ...from, value: null, code: SI_USER },
+      { signal: 37, name: "SIGRTMIN+3", ...from, value: 5, code: SI_QUEUE },
+      { signal: 37, name: "SIGRTMIN+3", ...from, value: 6, code: SI_QUEUE },
+    ]);
+  });
+
+  await t.step("reads: a pending read() and a blocked readSync() are woken", async () => {
+    await using s = new TestScope();
+    const c = await readerChild(s, ["SIGUSR2"]);
+    c.command("read 1");
+    await waitingOn(c.child.pid, c.fd!); // in epoll_wait, on the child's signalfd
+    sendSignal(c.child, "SIGUSR2", { value: 1 });
+    assert.equal((await c.fixture.check(() => c.out.json<SignalInfo>())).value, 1);
+    c.command("sync 1");
+    await blockedIn(c.child.pid, { syscall: "poll" });
+    sendSignal(c.child, "SIGUSR2", { value: 2 });
+    assert.equal((await c.fixture.check(() => c.out.json<SignalInfo>())).value, 2);
+    await finish(c);
+  });
+
+  await t.step("reads: timeouts, abort and close through the engine", async () => {
+    await using s = new TestScope();
+    const out = s.pipe();
+    const f = s.fixture("signal_engine.ts", {
+      flags: ["--allow-ffi", "--allow-sys=uid"],
+      blockSignals: ["SIGUSR2"],
+      fds: { 1: out.writer },
+    });
+    out.writer.close();
+    const lines = new Lines(out.reader, f.label);
+    const checks: string[] = [];
+    for (let l = await lines.next(); l !== null; l = await lines.next()) checks.push(l);
+    await f.exits(0, checks.join("\n"));
+    assert.deepEqual(checks, [
+      "ok tryRead",
+      "ok timeout",
+      "ok abort",
+      "ok wake",
+      "ok close",
+      "ok break",
+    ]);
+  });
+
+  await t.step("a signal some thread does not block is refused, naming it", async () => {
+    // This process was started with nothing blocked.
+    assert.equal(signalsBlocked(["SIGUSR2"]), false);
+    assert.throws(
+      () => signals(["SIGUSR2"]),
+      (e) =>
+        e instanceof Deno.errors.NotSupported && /SIGUSR2 not blocked/.test(e.message) &&
+        /blockSignals/.test(e.message) && /relaunchWithSignalsBlocked/.test(e.message),
+    );
+    // A child with SIGUSR1 blocked, asked for SIGUSR2 too.
+    await using s = new TestScope();
+    const c = await readerChild(s, ["SIGUSR1", "SIGUSR2"], ["SIGUSR1"]);
+    assert.equal(c.first.error, "NotSupported");
+    assert.match(c.first.message as string, /SIGUSR2 not blocked in thread \d+/);
+    await c.fixture.exits(0);
+
+    // Every thread counts: here only a Worker's thread unblocks it.
+    const w = await readerChild(s, ["SIGUSR2"], ["SIGUSR2"], ["unblock-in-worker"], [
+      "--allow-ffi",
+      "--allow-read",
+    ]);
+    assert.equal(w.first.error, "NotSupported");
+    assert.notEqual(w.first.worker, w.child.pid);
+    assert.match(
+      w.first.message as string,
+      new RegExp(`SIGUSR2 not blocked in thread ${w.first.worker} `),
+    );
+    await w.fixture.exits(0);
+  });
+
+  await t.step("SIGUSR1 blocked from the start never opens Deno's inspector", async () => {
+    await using s = new TestScope();
+    // The child waits until Deno has installed its SIGUSR1 handler: were the signal
+    // not blocked, that handler would open the inspector instead of the read.
+    const c = await readerChild(s, ["SIGUSR1"], ["SIGUSR1"], ["await-handler"]);
+    sendSignal(c.child, "SIGUSR1");
+    assert.deepEqual(await take(c, 1), [
+      { signal: 10, name: "SIGUSR1", ...me(), value: null, code: SI_USER },
+    ]);
+    await finish(c);
+    const stderr = c.fixture.stderr();
+    assert.doesNotMatch(stderr, /Debugger listening/, stderr);
+  });
+
+  await t.step("a pid that does not exist: NotFound (ESRCH) naming it", () => {
+    for (const [options, syscall] of [[{}, "kill"], [{ value: 1 }, "sigqueue"]] as const) {
+      assert.throws(
+        () => sendSignal(NO_SUCH_PID, "SIGUSR2", options),
+        systemError(Deno.errors.NotFound, "ESRCH", syscall, { pid: NO_SUCH_PID }),
+      );
+    }
+  });
+
+  await t.step("the library's own signals are refused: to this process, and for reading", () => {
+    for (const signal of ["SIGRTMAX", "SIGRTMAX-1", C.SIGRTMAX, C.SIGRTMAX - 1] as const) {
+      assert.throws(() => sendSignal(Deno.pid, signal), RangeError);
+      assert.throws(() => sendSignal(Deno.pid, signal, { value: 1 }), RangeError);
+      assert.throws(() => signals([signal]), /reserved by this library/);
+      assert.throws(() => signalsBlocked(["SIGUSR1", signal]), RangeError);
+    }
+    // This process is alive to tell: nothing was sent.
+    assert.ok(processExists(Deno.pid));
+  });
+
+  await t.step("bad arguments are refused before any call", async () => {
+    const bad: Array<[() => unknown, ErrorConstructor]> = [
+      [() => sendSignal(Deno.pid, "SIGNOPE" as SignalName), TypeError],
+      [() => sendSignal(Deno.pid, "SIGRTMIN+31"), RangeError],
+      [() => sendSignal(Deno.pid, 0), RangeError],
+      [() => sendSignal(Deno.pid, 65), RangeError],
+      [() => sendSignal(0, "SIGUSR2"), RangeError],
+      [() => sendSignal(-1, "SIGUSR2"), RangeError],
+      [() => sendSignal(1.5, "SIGUSR2"), RangeError],
+      [() => sendSignal("1" as unknown as number, "SIGUSR2"), TypeError],
+      [() => sendSignal(NO_SUCH_PID, "SIGUSR2", { value: 2 ** 31 }), RangeError],
+      [() => sendSignal(NO_SUCH_PID, "SIGUSR2", { value: -(2 ** 31) - 1 }), RangeError],
+      [() => sendSignal(NO_SUCH_PID, "SIGUSR2", { value: 0.5 }), RangeError],
+      [() => sendSignal(NO_SUCH_PID, "SIGUSR2", { value: "1" as unknown as number }), TypeError],
+      [() => signals([]), TypeError],
+      [() => signals("SIGUSR1" as unknown as SignalName[]), TypeError],
+      [() => signals(["SIGKILL"]), RangeError],
+      [() => signals(["SIGSTOP"]), RangeError],
+      [() => signals([32]), RangeError],
+    ];
+    for (const [call, Class] of bad) assert.throws(call, Class, String(call));
+    await assert.rejects(relaunchWithSignalsBlocked(["SIGKILL"]), RangeError);
+    await assert.rejects(relaunchWithSignalsBlocked([]), TypeError);
+  });
+
+  await t.step("siginfo_t: sigqueue's members sit where the library writes them", async (t) => {
+    if (!await hasCc()) return void console.warn("no `cc`: siginfo_t member check skipped");
+    const pad = LAYOUTS.siginfo_t.offsets["_sifields._pad"];
+    const out = await runCProbe(
+      [
+        "#define _GNU_SOURCE",
+        "#include <signal.h>",
+        "#include <stddef.h>",
+        "#include <stdio.h>",
+        "int main(void) {",
+        '  printf("%zu %zu %zu\\n", offsetof(siginfo_t, si_pid), offsetof(siginfo_t, si_uid),',
+        "    offsetof(siginfo_t, si_int));",
+        "  return 0;",
+        "}",
+      ].join("\n") + "\n",
+    );
+    await t.step("pid, uid and sival_int are _pad[0], [1] and [2]", () => {
+      assert.deepEqual(out.trim().split(" ").map(Number), [pad, pad + 4, pad + 8]);
+    });
+  });
+});
+
+Deno.test("relaunchWithSignalsBlocked()", async (t) => {
+  await t.step(
+    "the script runs again with the signals blocked, same flags and arguments; the parent forwards SIGTERM and exits with the child's code",
+    async () => {
+      await using s = new TestScope();
+      const out = s.pipe();
+      const parent = s.fixture("signal_relaunch.ts", {
+        flags: ["--allow-ffi", "--allow-read=/tmp"],
+        args: ["7", "two words"],
+        fds: { 1: out.writer },
+      });
+      out.writer.close();
+      const lines = new Lines(out.reader, parent.label);
+      const info = await parent.check(() =>
+        lines.json<{ pid: number; ppid: number } & Record<string, unknown>>()
+      );
+      s.orphan(info.pid);
+      assert.notEqual(info.pid, parent.pid);
+      assert.deepEqual(info, {
+        pid: info.pid,
+        ppid: parent.pid,
+        args: ["7", "two words"],
+        ffi: "granted",
+        read: "granted",
+        env: "prompt",
+        blocked: true,
+      });
+      // The relaunched process reads what is sent to it...
+      sendSignal(info.pid, "SIGRTMIN+1", { value: 3 });
+      assert.deepEqual(await parent.check(() => lines.json()), {
+        signal: 35,
+        name: "SIGRTMIN+1",
+        ...me(),
+        value: 3,
+        code: SI_QUEUE,
+      });
+      // ...and what its parent forwards (from the parent's pid).
+      parent.child.kill("SIGTERM");
+      assert.deepEqual(await parent.check(() => lines.json()), {
+        signal: 15,
+        name: "SIGTERM",
+        pid: parent.pid,
+        uid: Deno.uid(),
+        value: null,
+        code: SI_USER,
+      });
+      await parent.exits(7);
+      assert.equal(processExists(info.pid), false);
+    },
+  );
+
+  await t.step(
+    "a relaunched process that still does not block them fails, never relaunches",
+    async () => {
+      await using s = new TestScope();
+      // As if this process had relaunched it, and the mask had not held.
+      const f = s.fixture("signal_relaunch.ts", {
+        args: ["0"],
+        env: { ...Deno.env.toObject(), LIBC_IPC_RELAUNCHED: String(Deno.pid) },
+      });
+      await f.exits(1);
+      assert.match(
+        f.stderr(),
+        /NotSupported: relaunchWithSignalsBlocked\(\): this process was relaunched/,
+      );
+    },
+  );
+
+  await t.step("refused under `deno test`, whose command line cannot run again", async () => {
+    const argv = readProcFile("/proc/self/cmdline").split("\0");
+    assert.equal(argv[1], "test");
+    await assert.rejects(
+      relaunchWithSignalsBlocked(["SIGUSR2"]),
+      (e) => e instanceof Deno.errors.NotSupported && /deno test/.test(e.message),
+    );
+  });
+
+  await t.step("nothing to do in a process that blocks the signals already", async () => {
+    // spawnProgram runs the shell-free check: a child started with them blocked returns at once.
+    await using s = new TestScope();
+    const out = s.pipe();
+    const child = s.child(spawnProgram(Deno.execPath(), [
+      "run",
+      "--allow-ffi",
+      new URL("./fixtures/signal_relaunch.ts", import.meta.url).href,
+      "3",
+    ], { blockSignals: ["SIGUSR1", "SIGTERM", "SIGRTMIN+1"], fds: { 1: out.writer } }));
+    out.writer.close();
+    const lines = new Lines(out.reader, `child ${child.pid}`);
+    const info = await lines.json<{ pid: number }>();
+    assert.equal(info.pid, child.pid); // not relaunched: the same process
+    sendSignal(child, "SIGTERM");
+    assert.equal((await lines.json()).name, "SIGTERM");
+    assert.equal((await child.status).code, 3);
+  });
+});
