@@ -82,6 +82,8 @@ export const libc = Deno.dlopen("libc.so.6", {
   capget: { parameters: ["buffer", "buffer"], result: "i32" },
   // int capset(cap_user_header_t hdrp, const cap_user_data_t datap);
   capset: { parameters: ["buffer", "buffer"], result: "i32" },
+  // int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen);
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
 }).symbols;
 
 const errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
@@ -121,6 +123,11 @@ export const ERRNO: Readonly<Record<string, number>> = {
   EADDRINUSE: 98,
   ECONNREFUSED: 111,
   ETIMEDOUT: 110,
+  EPROTOTYPE: 91,
+  EMSGSIZE: 90,
+  ECONNRESET: 104,
+  ENOTCONN: 107,
+  EADDRNOTAVAIL: 99,
 };
 
 const O_RDONLY = 0;
@@ -854,6 +861,7 @@ export type ErrorWhere = string | {
   id?: number;
   key?: number;
   pid?: number;
+  address?: string;
 };
 
 /**

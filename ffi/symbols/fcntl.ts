@@ -18,4 +18,6 @@ export const fcntl = {
   chmod: { parameters: ["buffer", "u32"], result: "i32" },
   // int stat(const char *restrict pathname, struct stat *restrict statbuf);
   stat: { parameters: ["buffer", "buffer"], result: "i32" },
+  // int lstat(const char *restrict pathname, struct stat *restrict statbuf);
+  lstat: { parameters: ["buffer", "buffer"], result: "i32" },
 } as const;

@@ -1,0 +1,141 @@
+/**
+ * Binding Unix sockets to file system paths: the socket file gets exactly
+ * the mode asked for, a stale socket file may be replaced, and the file is
+ * removed at close only if it is still the one this socket created.
+ *
+ * The mode is set without a window in which the file has more permissions
+ * than asked for: `bind(2)` creates the file with the socket inode's mode
+ * less the umask, so `fchmod(2)` on the socket before `bind` makes the file
+ * appear with at most `mode`; a `chmod(2)` then gives it exactly `mode` where
+ * the umask took bits away. The kernel binds the name itself, so the address
+ * peers see (`getpeername`) is the real path.
+ *
+ * @module
+ */
+import { libc } from "../../ffi/libc.ts";
+import { C, LAYOUTS } from "../../ffi/platform.ts";
+import { E, errorOf, lastErrno, ok } from "../_sys.ts";
+import { errorFromCode } from "../errors.ts";
+import { cPath, type FileKind } from "../_path.ts";
+import type { SocketType } from "./address.ts";
+import type { Endpoint } from "./_address.ts";
+import { openSocket } from "./_socket.ts";
+
+const STAT = LAYOUTS.stat;
+
+/** A socket file this process created: its path, and the inode it had. */
+export interface BoundPath {
+  readonly path: string;
+  readonly dev: bigint;
+  readonly ino: bigint;
+}
+
+/** What a path is, without following a symbolic link: its kind and inode, or null when absent. */
+function lstatOf(
+  c: Uint8Array,
+  path: string,
+): { kind: FileKind; mode: number; dev: bigint; ino: bigint } | null {
+  const buf = new Uint8Array(STAT.size);
+  if (libc.lstat(c, buf) < 0) {
+    const code = lastErrno();
+    if (code === E.ENOENT) return null;
+    throw errorOf(code, "lstat", { path });
+  }
+  const st = STAT.decode(buf);
+  const type = st.st_mode & C.S_IFMT;
+  const kind: FileKind = type === C.S_IFSOCK
+    ? "socket"
+    : type === C.S_IFREG
+    ? "file"
+    : type === C.S_IFDIR
+    ? "directory"
+    : type === C.S_IFIFO
+    ? "fifo"
+    : "other";
+  return { kind, mode: st.st_mode & 0o7777, dev: BigInt(st.st_dev), ino: BigInt(st.st_ino) };
+}
+
+/**
+ * Whether nobody accepts on the socket file at `at`: a connect of the same
+ * type is refused (ECONNREFUSED), or the file went away meanwhile.
+ */
+function isStale(at: Endpoint, kind: SocketType): boolean {
+  const probe = openSocket(C.AF_UNIX, kind, at.subject);
+  const r = libc.connect(probe, at.sockaddr, at.length);
+  const code = r < 0 ? lastErrno() : 0;
+  libc.close(probe);
+  return code === E.ECONNREFUSED || code === E.ENOENT;
+}
+
+/**
+ * Binds `fd` (a Unix socket of `kind`) to the path of `at`, the file with
+ * exactly `mode`. An existing file there is AddrInUse, unless `replace` is
+ * set and it is a socket nobody accepts on: that one is removed first.
+ */
+export function bindPath(
+  fd: number,
+  kind: SocketType,
+  at: Endpoint,
+  mode: number,
+  replace: boolean,
+): BoundPath {
+  const path = at.path!;
+  const c = cPath(path);
+  ok(libc.fchmod(fd, mode), "fchmod", { path });
+  if (libc.bind(fd, at.sockaddr, at.length) < 0) {
+    const code = lastErrno();
+    if (code !== E.EADDRINUSE) throw errorOf(code, "bind", { path });
+    const there = lstatOf(c, path);
+    const kindThere = there?.kind ?? "nothing";
+    if (kindThere !== "socket") {
+      throw errorFromCode(code, "bind", { path }, `it exists and is a ${kindThere}, not a socket`);
+    }
+    if (!replace) {
+      throw errorFromCode(
+        code,
+        "bind",
+        { path },
+        "a socket file is there; replace: true replaces a stale one",
+      );
+    }
+    if (!isStale(at, kind)) {
+      throw errorFromCode(
+        code,
+        "bind",
+        { path },
+        "a socket there is in use: a connect to it was not refused",
+      );
+    }
+    if (libc.unlink(c) < 0 && lastErrno() !== E.ENOENT) {
+      throw errorOf(lastErrno(), "unlink", { path });
+    }
+    // Someone may have bound it again meanwhile: then this is AddrInUse after all.
+    ok(libc.bind(fd, at.sockaddr, at.length), "bind", { path });
+  }
+  const mine = lstatOf(c, path);
+  if (mine === null || mine.kind !== "socket") {
+    throw errorFromCode(E.ENOENT, "bind", { path }, "the socket file vanished right after bind");
+  }
+  const bound = { path, dev: mine.dev, ino: mine.ino };
+  // The umask took bits away: give them back.
+  if (mine.mode !== mode && libc.chmod(c, mode) < 0) {
+    const e = errorOf(lastErrno(), "chmod", { path });
+    releasePath(bound);
+    throw e;
+  }
+  return bound;
+}
+
+/** Removes the socket file, if it is still the one this socket created (not a newer one). */
+export function releasePath(bound: BoundPath): void {
+  const c = cPath(bound.path);
+  let now;
+  try {
+    now = lstatOf(c, bound.path);
+  } catch {
+    return;
+  }
+  if (now !== null && now.kind === "socket" && now.dev === bound.dev && now.ino === bound.ino) {
+    libc.unlink(c);
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * What the socket handles share: creating sockets (always close-on-exec and
+ * non-blocking), integer socket options, the addresses a socket has, and
+ * adopting an fd handed over by a parent.
+ *
+ * @module
+ */
+import { libc } from "../../ffi/libc.ts";
+import { C } from "../../ffi/platform.ts";
+import { E, errorOf, lastErrno, ok } from "../_sys.ts";
+import { errorFromCode, type ErrorSubject } from "../errors.ts";
+import type { SocketAddress, SocketType } from "./address.ts";
+import { decodeAddress, type Endpoint, SOCKADDR_MAX } from "./_address.ts";
+
+/** The C socket type of each kind. */
+export const SOCK_TYPE: Readonly<Record<SocketType, number>> = {
+  stream: C.SOCK_STREAM,
+  seqpacket: C.SOCK_SEQPACKET,
+  datagram: C.SOCK_DGRAM,
+};
+
+/** The kind of a C socket type, or undefined for one this library does not handle (raw, ...). */
+export function kindOf(type: number): SocketType | undefined {
+  return type === C.SOCK_STREAM
+    ? "stream"
+    : type === C.SOCK_SEQPACKET
+    ? "seqpacket"
+    : type === C.SOCK_DGRAM
+    ? "datagram"
+    : undefined;
+}
+
+/** What a net address of a socket of this kind is called. */
+export function transportOf(kind: SocketType): "tcp" | "udp" {
+  return kind === "datagram" ? "udp" : "tcp";
+}
+
+/** Checks an optional `type` option against the kinds allowed. */
+export function checkKind<K extends SocketType>(
+  type: unknown,
+  allowed: readonly K[],
+  byDefault: K,
+): K {
+  if (type === undefined) return byDefault;
+  if (!allowed.includes(type as K)) {
+    throw new TypeError(
+      `type must be ${allowed.map((k) => `"${k}"`).join(" or ")}, got ${String(type)}`,
+    );
+  }
+  return type as K;
+}
+
+/** TypeError for options that do not apply to this kind of socket. */
+export function rejectOptions(options: object, keys: readonly string[], what: string): void {
+  for (const key of keys) {
+    if ((options as Record<string, unknown>)[key] !== undefined) {
+      throw new TypeError(`${key} does not apply to ${what}`);
+    }
+  }
+}
+
+/** A new socket, close-on-exec and non-blocking (every wait goes through the engine). */
+export function openSocket(domain: number, kind: SocketType, subject: ErrorSubject): number {
+  const type = SOCK_TYPE[kind] | C.SOCK_CLOEXEC | C.SOCK_NONBLOCK;
+  return ok(libc.socket(domain, type, 0), "socket", subject);
+}
+
+// One buffer for every option call: they end before any other code runs.
+const optValue = new Int32Array(1);
+const optBytes = new Uint8Array(optValue.buffer);
+const optLen = new Uint32Array(1);
+const optLenBytes = new Uint8Array(optLen.buffer);
+
+/** Sets an `int` socket option (`setsockopt(2)`). */
+export function setIntOption(
+  fd: number,
+  level: number,
+  name: number,
+  value: number,
+  subject: ErrorSubject,
+): void {
+  optValue[0] = value;
+  ok(libc.setsockopt(fd, level, name, optBytes, 4), "setsockopt", subject);
+}
+
+/** Reads an `int` socket option (`getsockopt(2)`). */
+export function intOption(fd: number, level: number, name: number, subject: ErrorSubject): number {
+  optLen[0] = 4;
+  ok(libc.getsockopt(fd, level, name, optBytes, optLenBytes), "getsockopt", subject);
+  return optValue[0];
+}
+
+const nameBuf = new Uint8Array(SOCKADDR_MAX);
+const nameLen = new Uint32Array(1);
+const nameLenBytes = new Uint8Array(nameLen.buffer);
+
+/** The address `fd` is bound to (`getsockname(2)`). */
+export function localAddressOf(
+  fd: number,
+  kind: SocketType,
+  subject: ErrorSubject,
+): SocketAddress {
+  nameLen[0] = SOCKADDR_MAX;
+  ok(libc.getsockname(fd, nameBuf, nameLenBytes), "getsockname", subject);
+  return decodeAddress(nameBuf, nameLen[0], transportOf(kind));
+}
+
+/** The address of `fd`'s peer (`getpeername(2)`); undefined when it is not connected. */
+export function peerAddressOf(
+  fd: number,
+  kind: SocketType,
+  subject: ErrorSubject,
+): SocketAddress | undefined {
+  nameLen[0] = SOCKADDR_MAX;
+  if (libc.getpeername(fd, nameBuf, nameLenBytes) < 0) {
+    const code = lastErrno();
+    if (code === E.ENOTCONN) return undefined;
+    throw errorOf(code, "getpeername", subject);
+  }
+  return decodeAddress(nameBuf, nameLen[0], transportOf(kind));
+}
+
+/** What an adopted socket fd is. */
+export interface AdoptedSocket {
+  readonly kind: SocketType;
+  readonly domain: number;
+  readonly listening: boolean;
+}
+
+/**
+ * Checks that `fd` is an open socket of a kind this library handles, makes it
+ * non-blocking and close-on-exec, and tells what it is. `O_NONBLOCK` belongs
+ * to the open file description, which a parent that handed the fd over
+ * shares: the library's own sockets are non-blocking anyway.
+ */
+export function adoptSocket(fd: number, what: string): AdoptedSocket {
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
+    throw new TypeError(`${what}: fd must be a non-negative integer, got ${fd}`);
+  }
+  const subject = { fd };
+  optLen[0] = 4;
+  if (libc.getsockopt(fd, C.SOL_SOCKET, C.SO_TYPE, optBytes, optLenBytes) < 0) {
+    const code = lastErrno();
+    if (code === E.ENOTSOCK) throw new TypeError(`${what}: fd ${fd} is not a socket`);
+    throw errorOf(code, "getsockopt", subject);
+  }
+  const kind = kindOf(optValue[0]);
+  if (kind === undefined) {
+    throw new TypeError(`${what}: fd ${fd} is a socket of type ${optValue[0]}, not one handled`);
+  }
+  const domain = intOption(fd, C.SOL_SOCKET, C.SO_DOMAIN, subject);
+  if (domain !== C.AF_UNIX && domain !== C.AF_INET && domain !== C.AF_INET6) {
+    throw new TypeError(`${what}: fd ${fd} is a socket of family ${domain}, not Unix or IP`);
+  }
+  const listening = intOption(fd, C.SOL_SOCKET, C.SO_ACCEPTCONN, subject) !== 0;
+  const flags = ok(libc.fcntl(fd, C.F_GETFL, 0), "fcntl", subject);
+  if ((flags & C.O_NONBLOCK) === 0) {
+    ok(libc.fcntl(fd, C.F_SETFL, flags | C.O_NONBLOCK), "fcntl", subject);
+  }
+  ok(libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC), "fcntl", subject);
+  return { kind, domain, listening };
+}
+
+/** Binds an IP socket, with `SO_REUSEADDR` and `IPV6_V6ONLY` as asked. */
+export function bindNet(fd: number, at: Endpoint, reuse: boolean, v6only: boolean): void {
+  if (reuse) setIntOption(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1, at.subject);
+  if (at.domain === C.AF_INET6) {
+    setIntOption(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, v6only ? 1 : 0, at.subject);
+  }
+  ok(libc.bind(fd, at.sockaddr, at.length), "bind", at.subject);
+}
+
+/**
+ * The error for a message longer than the buffer it was received into
+ * (`recv` with `MSG_TRUNC` gives its real length): `EMSGSIZE`, with the
+ * message's size as `messageSize`.
+ */
+export function truncatedError(
+  size: number,
+  room: number,
+  syscall: string,
+  subject: ErrorSubject,
+): Error {
+  const e = errorFromCode(
+    E.EMSGSIZE,
+    syscall,
+    subject,
+    `a message of ${size} bytes did not fit the buffer's ${room}; its first ${room} bytes are there`,
+  );
+  return Object.assign(e, { messageSize: size });
+}

@@ -1,0 +1,1186 @@
+/**
+ * {@link Connection}: a connected socket — a byte stream (Unix or TCP), or a
+ * stream of messages (Unix seqpacket, a connected datagram pair).
+ *
+ * @module
+ */
+import { libc } from "../../ffi/libc.ts";
+import { C } from "../../ffi/platform.ts";
+import { MAX_IO } from "../../ffi/symbols/unistd.ts";
+import { AGAIN, failed, ok } from "../_sys.ts";
+import type { ErrorSubject } from "../errors.ts";
+import { bytesOf, checkBoolean, checkBuffer } from "../_check.ts";
+import type { SyncWaitOptions, WaitOptions } from "../options.ts";
+import {
+  fdSource,
+  type Operation,
+  READABLE,
+  Spinner,
+  tryNow,
+  wait,
+  type WaitContext,
+  waitSync,
+  WRITABLE,
+} from "../_wait/mod.ts";
+import { FdHandle, waitsOf } from "../fd/handle.ts";
+import type { WriteData } from "../fd/writer.ts";
+import type { SocketAddress, SocketType } from "./address.ts";
+import { subjectOf } from "./_address.ts";
+import {
+  adoptSocket,
+  localAddressOf,
+  peerAddressOf,
+  setIntOption,
+  truncatedError,
+} from "./_socket.ts";
+
+const STREAM_CHUNK = 64 * 1024;
+const NO_BYTES = new Uint8Array(0);
+/** Where a size query points: `recv(fd, PEEK, 0, MSG_PEEK | MSG_TRUNC)` copies nothing. */
+const PEEK = new Uint8Array(1);
+
+/**
+ * Which direction {@link Connection.shutdown} ends: `"read"`, `"write"` or `"both"`.
+ *
+ * @example
+ * ```ts
+ * import type { ShutdownHow } from "@libc/ipc";
+ * const how: ShutdownHow = "write";
+ * ```
+ */
+export type ShutdownHow = "read" | "write" | "both";
+
+const SHUT: Readonly<Record<ShutdownHow, number>> = {
+  read: C.SHUT_RD,
+  write: C.SHUT_WR,
+  both: C.SHUT_RDWR,
+};
+
+/** Makes a Connection for an fd this family has just opened (listener, connect, socketpair). */
+let create: (fd: number, kind: SocketType, domain: number, remote: SocketAddress) => Connection;
+
+/** A {@link Connection} for `fd`, which it now owns (for the family's own modules). */
+export function connectionOf(
+  fd: number,
+  kind: SocketType,
+  domain: number,
+  remote: SocketAddress,
+): Connection {
+  return create(fd, kind, domain, remote);
+}
+
+/**
+ * A connected socket, shaped like `Deno.Conn`: made by {@link connect},
+ * `Listener.accept` or {@link socketpair}, or adopted from an fd a parent
+ * handed over ({@link Connection.fromFd}).
+ *
+ * - A **stream** connection (`type: "stream"`, Unix or TCP) carries bytes:
+ *   `read`/`write` and their sync and try forms, and Web Streams
+ *   (`readable`, `writable`).
+ * - A **message** connection (`"seqpacket"`, or `"datagram"` from
+ *   `socketpair("datagram")` or `connect({ ..., type: "datagram" })`) keeps
+ *   message boundaries: each `send` is one
+ *   `receive` at the other end. A message longer than the buffer given to
+ *   `receiveInto` is reported (`EMSGSIZE`), never silently cut.
+ *
+ * Every blocking operation has three forms: `x()` returns a promise and never
+ * blocks the event loop (`signal` and `timeout` cancel it), `xSync()` blocks
+ * the thread, `tryX()` never waits (`Deno.errors.WouldBlock`). Writing to a
+ * peer that has gone throws `Deno.errors.BrokenPipe` or
+ * `Deno.errors.ConnectionReset`: the process is never killed by SIGPIPE.
+ * `close()` rejects pending operations with `Deno.errors.BadResource`.
+ *
+ * Wraps `recv(2)`, `send(2)`, `shutdown(2)`, `getsockname(2)`, `setsockopt(2)`.
+ * Needs `--allow-ffi`.
+ *
+ * @example A socketpair: both ends in one process
+ * ```ts
+ * import { socketpair } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using pair = socketpair();
+ * const [a, b] = pair;
+ * await a.write("ping");
+ * const buf = new Uint8Array(16);
+ * const n = await b.read(buf);
+ * assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "ping");
+ * ```
+ */
+export class Connection extends FdHandle implements AsyncIterable<Uint8Array<ArrayBuffer>> {
+  readonly #kind: SocketType;
+  readonly #domain: number;
+  readonly #remote: SocketAddress;
+  #local?: SocketAddress;
+  /** Waits to receive and to send: each direction learns its own peer's pace. */
+  readonly #in: WaitContext;
+  readonly #out: WaitContext;
+  readonly #readReady: ReturnType<typeof fdSource>;
+  readonly #writeReady: ReturnType<typeof fdSource>;
+  /**
+   * The buffer and bytes of the sync or try operation in progress: those end
+   * before any other code runs, so one operation object per kind serves them
+   * all, and the hot path allocates nothing.
+   */
+  #buf: Uint8Array = NO_BYTES;
+  #bytes: Uint8Array = NO_BYTES;
+  readonly #progress = { written: 0 };
+  #syncRead?: Operation<number | null>;
+  #syncWrite?: Operation<number>;
+  #syncSend?: Operation<void>;
+  #syncReceive?: Operation<Uint8Array<ArrayBuffer> | null>;
+  #syncReceiveInto?: Operation<number | null>;
+  #readable?: ReadableStream<Uint8Array<ArrayBuffer>>;
+  #writable?: WritableStream<Uint8Array>;
+
+  static {
+    create = (fd, kind, domain, remote) => new Connection(fd, kind, domain, remote);
+  }
+
+  private constructor(fd: number, kind: SocketType, domain: number, remote: SocketAddress) {
+    super(fd);
+    this.#kind = kind;
+    this.#domain = domain;
+    this.#remote = remote;
+    this.#in = { spinner: new Spinner(), registry: waitsOf(this) };
+    this.#out = { spinner: new Spinner(), registry: waitsOf(this) };
+    this.#readReady = fdSource(fd, READABLE);
+    this.#writeReady = fdSource(fd, WRITABLE);
+  }
+
+  /**
+   * Adopts a connected socket this process was handed (e.g. fd 3 from a
+   * parent's `spawn(..., { fds: { 3: conn } })`): it becomes non-blocking
+   * (shared with the parent's copy, which the library made non-blocking
+   * already) and close-on-exec, and this handle owns it.
+   *
+   * Wraps `getsockopt(2)`, `getpeername(2)`, `fcntl(2)`. Needs `--allow-ffi`.
+   *
+   * @param fd the descriptor of a connected Unix or TCP socket
+   * @returns the connection
+   * @throws {TypeError} when `fd` is not an integer, not a socket, a listening
+   *   socket, or not connected
+   * @throws {Deno.errors.BadResource} when `fd` is not open (EBADF)
+   *
+   * @example In a child: adopt the end of a socketpair its parent handed over as fd 3
+   * ```ts ignore
+   * import { Connection } from "@libc/ipc";
+   * using conn = Connection.fromFd(3);
+   * await conn.write("hello from the child");
+   * ```
+   *
+   * @example Only sockets are taken
+   * ```ts
+   * import { Connection, pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using p = pipe();
+   * assert.throws(() => Connection.fromFd(p.reader.fd), TypeError);
+   * ```
+   */
+  static fromFd(fd: number): Connection {
+    const s = adoptSocket(fd, "Connection.fromFd");
+    if (s.listening) {
+      throw new TypeError(`Connection.fromFd: fd ${fd} is a listening socket: use Listener.fromFd`);
+    }
+    const peer = peerAddressOf(fd, s.kind, { fd });
+    if (peer === undefined) {
+      throw new TypeError(`Connection.fromFd: fd ${fd} is a socket that is not connected`);
+    }
+    return create(fd, s.kind, s.domain, peer);
+  }
+
+  /** What the handle is, in error messages. */
+  protected get what(): string {
+    return `${this.#kind} connection`;
+  }
+
+  /** What its errors name besides its fd: the peer's address, when it has one. */
+  protected override describe(): ErrorSubject {
+    return subjectOf(this.#remote);
+  }
+
+  /**
+   * The kind of socket: `"stream"` (bytes), `"seqpacket"` or `"datagram"` (messages).
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("datagram");
+   * const [a, b] = pair;
+   * assert.equal(a.type, "datagram");
+   * ```
+   */
+  get type(): SocketType {
+    return this.#kind;
+  }
+
+  /**
+   * The address of this end (`getsockname(2)`, read once): a TCP client's
+   * local port, `{ transport: "unix", unnamed: true }` for a Unix client.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @throws {Deno.errors.BadResource} when first asked after `close()`
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * const [a, b] = pair;
+   * assert.deepEqual(a.localAddr, { transport: "unix", unnamed: true });
+   * ```
+   */
+  get localAddr(): SocketAddress {
+    return this.#local ??= localAddressOf(this.fdFor("getsockname"), this.#kind, this.subject);
+  }
+
+  /**
+   * The address of the peer: what the connection was made to, or what
+   * `accept4(2)` reported for an accepted one.
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * const [a, b] = pair;
+   * assert.deepEqual(b.remoteAddr, { transport: "unix", unnamed: true });
+   * ```
+   */
+  get remoteAddr(): SocketAddress {
+    return this.#remote;
+  }
+
+  #checkStream(method: string): void {
+    if (this.#kind !== "stream") {
+      throw new TypeError(
+        `${method} is for stream connections; a ${this.#kind} connection keeps message ` +
+          "boundaries: use send() and receive()",
+      );
+    }
+  }
+
+  #checkMessages(method: string): void {
+    if (this.#kind === "stream") {
+      throw new TypeError(
+        `${method} is for seqpacket and datagram connections; a stream connection has no ` +
+          "message boundaries: use write() and read()",
+      );
+    }
+  }
+
+  // ------------------------------------------------------------ bytes (stream)
+
+  /** Receives what is there into `buf`: the count, null at end of stream, or AGAIN. */
+  #readSome(buf: Uint8Array): number | null | typeof AGAIN {
+    const fd = this.fdFor("recv");
+    if (buf.byteLength === 0) return 0;
+    const len = Math.min(buf.byteLength, MAX_IO);
+    for (;;) {
+      const n = libc.recv(fd, buf, len, 0);
+      if (n > 0) return n;
+      if (n === 0) return null;
+      if (failed("recv", this.subject) === AGAIN) return AGAIN;
+    }
+  }
+
+  #readOp(buf: Uint8Array): Operation<number | null> {
+    this.#checkStream("read()");
+    checkBuffer(buf);
+    return {
+      syscall: "recv",
+      subject: this.subject,
+      attempt: () => this.#readSome(buf),
+      source: this.#readReady,
+    };
+  }
+
+  #sharedRead(buf: Uint8Array): Operation<number | null> {
+    this.#checkStream("read()");
+    checkBuffer(buf);
+    this.#buf = buf;
+    return this.#syncRead ??= {
+      syscall: "recv",
+      subject: this.subject,
+      attempt: () => this.#readSome(this.#buf),
+      source: this.#readReady,
+    };
+  }
+
+  /**
+   * Reads into `buf` what has arrived, waiting for data if none has, without
+   * blocking the event loop. An aborted `signal` rejects with its reason.
+   *
+   * Wraps `recv(2)`. Needs `--allow-ffi`.
+   *
+   * @param buf where the bytes go
+   * @param options `signal` to cancel, `timeout` in milliseconds
+   * @returns the number of bytes read, or `null` at end of stream (the peer
+   *   closed or shut down its writing side)
+   * @throws {TypeError} on a seqpacket or datagram connection, when `buf` is
+   *   not a Uint8Array, or `signal` not an AbortSignal
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.ConnectionReset} when the peer reset the connection (ECONNRESET)
+   * @throws {Deno.errors.BadResource} when the connection is (or gets) closed
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * const [a, b] = pair;
+   * a.writeSync("hi");
+   * a.shutdown("write");
+   * const buf = new Uint8Array(16);
+   * assert.equal(await b.read(buf, { timeout: 1000 }), 2);
+   * assert.equal(await b.read(buf), null); // end of stream
+   * ```
+   */
+  read(buf: Uint8Array, options?: WaitOptions): Promise<number | null> {
+    try {
+      return wait(this.#readOp(buf), options, this.#in);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Reads into `buf`, blocking the thread until data or end of stream.
+   *
+   * Wraps `recv(2)` and `poll(2)`. Needs `--allow-ffi`.
+   *
+   * @param buf where the bytes go
+   * @param options `timeout` in milliseconds
+   * @returns the number of bytes read, or `null` at end of stream
+   * @throws {TypeError} on a seqpacket or datagram connection, or when `buf` is not a Uint8Array
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.ConnectionReset} when the peer reset the connection
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * const [a, b] = pair;
+   * assert.throws(() => b.readSync(new Uint8Array(4), { timeout: 10 }), Deno.errors.TimedOut);
+   * ```
+   */
+  readSync(buf: Uint8Array, options?: SyncWaitOptions): number | null {
+    try {
+      return waitSync(this.#sharedRead(buf), options, this.#in);
+    } finally {
+      this.#buf = NO_BYTES;
+    }
+  }
+
+  /**
+   * Reads what has arrived, without waiting.
+   *
+   * Wraps `recv(2)`. Needs `--allow-ffi`.
+   *
+   * @param buf where the bytes go
+   * @returns the number of bytes read, or `null` at end of stream
+   * @throws {Deno.errors.WouldBlock} when nothing has arrived
+   * @throws {TypeError} on a seqpacket or datagram connection, or when `buf` is not a Uint8Array
+   * @throws {Deno.errors.ConnectionReset} when the peer reset the connection
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * const [a, b] = pair;
+   * assert.throws(() => b.tryRead(new Uint8Array(4)), Deno.errors.WouldBlock);
+   * ```
+   */
+  tryRead(buf: Uint8Array): number | null {
+    try {
+      return tryNow(this.#sharedRead(buf));
+    } finally {
+      this.#buf = NO_BYTES;
+    }
+  }
+
+  /** Sends from `bytes[progress.written]` while the socket takes bytes: all sent, or AGAIN. */
+  #writeSome(bytes: Uint8Array, progress: { written: number }): number | typeof AGAIN {
+    const fd = this.fdFor("send");
+    while (progress.written < bytes.byteLength) {
+      const from = progress.written;
+      const len = Math.min(bytes.byteLength - from, MAX_IO);
+      // MSG_NOSIGNAL: a peer that has gone is EPIPE here, never a SIGPIPE that kills the process.
+      const n = libc.send(fd, from === 0 ? bytes : bytes.subarray(from), len, C.MSG_NOSIGNAL);
+      if (n >= 0) progress.written += n;
+      else if (failed("send", this.subject) === AGAIN) return AGAIN;
+    }
+    return progress.written;
+  }
+
+  #sharedWrite(data: WriteData): Operation<number> {
+    this.#checkStream("write()");
+    this.#bytes = bytesOf(data);
+    this.#progress.written = 0;
+    return this.#syncWrite ??= {
+      syscall: "send",
+      subject: this.subject,
+      attempt: () => this.#writeSome(this.#bytes, this.#progress),
+      source: this.#writeReady,
+    };
+  }
+
+  /**
+   * Writes all of `data`, waiting while the socket's buffer is full, without
+   * blocking the event loop.
+   *
+   * Wraps `send(2)` with `MSG_NOSIGNAL`. Needs `--allow-ffi`.
+   *
+   * @param data bytes, or a string written as UTF-8
+   * @param options `signal` to cancel, `timeout` in milliseconds. Bytes already
+   *   sent stay sent and the error's `bytesWritten` says how many: an abort
+   *   rejects with `signal.reason` itself when nothing was sent, else with
+   *   `Deno.errors.Interrupted` whose `cause` is the reason.
+   * @returns the number of bytes written: all of them
+   * @throws {TypeError} on a seqpacket or datagram connection, when `data` is
+   *   neither a Uint8Array nor a string, or `signal` not an AbortSignal
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.BrokenPipe} when the peer has closed (EPIPE)
+   * @throws {Deno.errors.ConnectionReset} when the peer reset the connection (ECONNRESET)
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.Interrupted} when `signal` aborts after part of `data` was sent
+   * @throws {Deno.errors.BadResource} when the connection is (or gets) closed
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const [a, b] = socketpair();
+   * using _a = a;
+   * b.close();
+   * await assert.rejects(a.write("to nobody"), Deno.errors.BrokenPipe);
+   * ```
+   */
+  async write(data: WriteData, options?: WaitOptions): Promise<number> {
+    this.#checkStream("write()");
+    const bytes = bytesOf(data);
+    const progress = { written: 0 };
+    const op: Operation<number> = {
+      syscall: "send",
+      subject: this.subject,
+      attempt: () => this.#writeSome(bytes, progress),
+      source: this.#writeReady,
+    };
+    try {
+      return await wait(op, options, this.#out);
+    } catch (e) {
+      if (e !== options?.signal?.reason) throw withProgress(e, progress.written);
+      // The caller's abort reason is theirs, rethrown untouched when nothing was
+      // sent; after a partial write the caller must learn how much went out.
+      if (progress.written === 0) throw e;
+      throw withProgress(
+        new Deno.errors.Interrupted(
+          `write aborted after ${progress.written} of ${bytes.byteLength} bytes`,
+          { cause: e },
+        ),
+        progress.written,
+      );
+    }
+  }
+
+  /**
+   * Writes all of `data`, blocking the thread while the socket's buffer is full.
+   *
+   * Wraps `send(2)` with `MSG_NOSIGNAL`, and `poll(2)`. Needs `--allow-ffi`.
+   *
+   * @param data bytes, or a string written as UTF-8
+   * @param options `timeout` in milliseconds (bytes already sent stay sent;
+   *   the error's `bytesWritten` says how many)
+   * @returns the number of bytes written: all of them
+   * @throws {TypeError} on a seqpacket or datagram connection, or when `data` is neither a Uint8Array nor a string
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.BrokenPipe} when the peer has closed
+   * @throws {Deno.errors.ConnectionReset} when the peer reset the connection
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * const [a, b] = pair;
+   * assert.equal(a.writeSync(new Uint8Array(100)), 100);
+   * ```
+   */
+  writeSync(data: WriteData, options?: SyncWaitOptions): number {
+    try {
+      return waitSync(this.#sharedWrite(data), options, this.#out);
+    } catch (e) {
+      throw withProgress(e, this.#progress.written);
+    } finally {
+      this.#bytes = NO_BYTES;
+    }
+  }
+
+  /**
+   * Writes as much of `data` as the socket takes now, without waiting.
+   *
+   * Wraps `send(2)` with `MSG_NOSIGNAL`. Needs `--allow-ffi`.
+   *
+   * @param data bytes, or a string written as UTF-8
+   * @returns the number of bytes written (maybe fewer than `data` holds)
+   * @throws {Deno.errors.WouldBlock} when not one byte could be written
+   * @throws {TypeError} on a seqpacket or datagram connection, or when `data` is neither a Uint8Array nor a string
+   * @throws {Deno.errors.BrokenPipe} when the peer has closed
+   * @throws {Deno.errors.ConnectionReset} when the peer reset the connection
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * const [a, b] = pair;
+   * assert.equal(a.tryWrite("now"), 3);
+   * ```
+   */
+  tryWrite(data: WriteData): number {
+    const op = this.#sharedWrite(data);
+    const progress = this.#progress;
+    try {
+      // As send(2) does: whatever went, or WouldBlock when not one byte could.
+      return tryNow({
+        ...op,
+        attempt: () => op.attempt() === AGAIN && progress.written === 0 ? AGAIN : progress.written,
+      });
+    } finally {
+      this.#bytes = NO_BYTES;
+    }
+  }
+
+  /**
+   * The bytes that arrive, as a stream (like `Deno.Conn.readable`). It ends at
+   * end of stream; unlike Deno's, it never closes the connection, whose other
+   * direction may still be in use: close it (or `using`) when done.
+   *
+   * Wraps `recv(2)`. Needs `--allow-ffi`.
+   *
+   * @throws {TypeError} on a seqpacket or datagram connection
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * const [a, b] = pair;
+   * await a.write("streamed");
+   * a.shutdown("write");
+   * assert.equal(await new Response(b.readable).text(), "streamed");
+   * ```
+   */
+  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    this.#checkStream("readable");
+    return this.#readable ??= new ReadableStream({
+      type: "bytes",
+      autoAllocateChunkSize: STREAM_CHUNK,
+      pull: async (controller) => {
+        const view = controller.byobRequest!.view as Uint8Array;
+        try {
+          const n = await this.read(view);
+          if (n === null) {
+            controller.close();
+            controller.byobRequest!.respond(0);
+          } else {
+            controller.byobRequest!.respond(n);
+          }
+        } catch (e) {
+          controller.error(e);
+        }
+      },
+    });
+  }
+
+  /**
+   * A sink for bytes to send (like `Deno.Conn.writable`); each chunk is written
+   * with {@link Connection.write}. Closing the stream shuts the connection
+   * down for writing (the peer reads end of stream) and leaves reading open;
+   * aborting it closes the connection.
+   *
+   * Wraps `send(2)` and `shutdown(2)`. Needs `--allow-ffi`.
+   *
+   * @throws {TypeError} on a seqpacket or datagram connection
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * const [a, b] = pair;
+   * await ReadableStream.from([new TextEncoder().encode("piped")]).pipeTo(a.writable);
+   * assert.equal(await new Response(b.readable).text(), "piped");
+   * ```
+   */
+  get writable(): WritableStream<Uint8Array> {
+    this.#checkStream("writable");
+    return this.#writable ??= new WritableStream<Uint8Array>({
+      write: async (chunk) => {
+        await this.write(chunk);
+      },
+      close: () => this.shutdown("write"),
+      abort: () => this.close(),
+    });
+  }
+
+  // ------------------------------------------------- messages (seqpacket, datagram)
+  //
+  // One send(2) is one message, one recv(2) takes one. Messages with
+  // ancillary data (descriptors, credentials) are the sendmsg(2)/recvmsg(2)
+  // forms of these, on the same contexts (#in, #out) and sources.
+
+  #sendMessage(bytes: Uint8Array): void | typeof AGAIN {
+    const fd = this.fdFor("send");
+    for (;;) {
+      if (libc.send(fd, bytes, bytes.byteLength, C.MSG_NOSIGNAL) >= 0) return;
+      if (failed("send", this.subject) === AGAIN) return AGAIN;
+    }
+  }
+
+  #checkSend(data: WriteData): Uint8Array {
+    this.#checkMessages("send()");
+    const bytes = bytesOf(data);
+    if (bytes.byteLength > MAX_IO) {
+      throw new RangeError(`message is ${bytes.byteLength} bytes; the limit is ${MAX_IO}`);
+    }
+    if (bytes.byteLength === 0 && this.#kind === "seqpacket") {
+      throw new RangeError(
+        "an empty message on a seqpacket connection would read as end of stream at the peer",
+      );
+    }
+    return bytes;
+  }
+
+  #sharedSend(data: WriteData): Operation<void> {
+    this.#bytes = this.#checkSend(data);
+    return this.#syncSend ??= {
+      syscall: "send",
+      subject: this.subject,
+      attempt: () => this.#sendMessage(this.#bytes),
+      source: this.#writeReady,
+    };
+  }
+
+  /**
+   * Sends one message, waiting while the socket's buffer is full, without
+   * blocking the event loop. The peer receives it whole, as one message.
+   *
+   * Wraps `send(2)` with `MSG_NOSIGNAL`. Needs `--allow-ffi`.
+   *
+   * @param data the message: bytes, or a string sent as UTF-8
+   * @param options `signal` to cancel, `timeout` in milliseconds
+   * @returns a promise that resolves once the message is sent
+   * @throws {TypeError} on a stream connection, when `data` is neither bytes
+   *   nor a string, or `signal` not an AbortSignal
+   * @throws {RangeError} for an empty message on a seqpacket connection (the
+   *   peer would read it as end of stream), or a `timeout` that is not ≥ 0
+   * @throws {Deno.errors.BrokenPipe} when the peer has closed (seqpacket)
+   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (datagram)
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the connection is (or gets) closed
+   * @throws {IpcError} EMSGSIZE when the message is larger than the socket's send buffer
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("seqpacket");
+   * const [a, b] = pair;
+   * await a.send("one");
+   * await a.send("two");
+   * assert.equal(new TextDecoder().decode((await b.receive())!), "one");
+   * assert.equal(new TextDecoder().decode((await b.receive())!), "two");
+   * ```
+   */
+  send(data: WriteData, options?: WaitOptions): Promise<void> {
+    try {
+      const bytes = this.#checkSend(data);
+      const op: Operation<void> = {
+        syscall: "send",
+        subject: this.subject,
+        attempt: () => this.#sendMessage(bytes),
+        source: this.#writeReady,
+      };
+      return wait(op, options, this.#out);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Sends one message, blocking the thread while the socket's buffer is full.
+   *
+   * Wraps `send(2)` with `MSG_NOSIGNAL`, and `poll(2)`. Needs `--allow-ffi`.
+   *
+   * @param data the message: bytes, or a string sent as UTF-8
+   * @param options `timeout` in milliseconds
+   * @throws {TypeError} on a stream connection, or when `data` is neither bytes nor a string
+   * @throws {RangeError} for an empty message on a seqpacket connection, or a `timeout` that is not ≥ 0
+   * @throws {Deno.errors.BrokenPipe} when the peer has closed (seqpacket)
+   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (datagram)
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {IpcError} EMSGSIZE when the message is larger than the socket's send buffer
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("datagram");
+   * const [a, b] = pair;
+   * a.sendSync(new Uint8Array([1, 2, 3]));
+   * assert.deepEqual(b.receiveSync(), new Uint8Array([1, 2, 3]));
+   * ```
+   */
+  sendSync(data: WriteData, options?: SyncWaitOptions): void {
+    try {
+      waitSync(this.#sharedSend(data), options, this.#out);
+    } finally {
+      this.#bytes = NO_BYTES;
+    }
+  }
+
+  /**
+   * Sends one message if the socket takes it now, without waiting.
+   *
+   * Wraps `send(2)` with `MSG_NOSIGNAL`. Needs `--allow-ffi`.
+   *
+   * @param data the message: bytes, or a string sent as UTF-8
+   * @throws {Deno.errors.WouldBlock} when the socket's buffer (or the peer's queue) is full
+   * @throws {TypeError} on a stream connection, or when `data` is neither bytes nor a string
+   * @throws {RangeError} for an empty message on a seqpacket connection
+   * @throws {Deno.errors.BrokenPipe} when the peer has closed (seqpacket)
+   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (datagram)
+   * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {IpcError} EMSGSIZE when the message is larger than the socket's send buffer
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("seqpacket");
+   * const [a, b] = pair;
+   * a.trySend("now");
+   * assert.equal(new TextDecoder().decode(b.tryReceive()!), "now");
+   * ```
+   */
+  trySend(data: WriteData): void {
+    try {
+      tryNow(this.#sharedSend(data));
+    } finally {
+      this.#bytes = NO_BYTES;
+    }
+  }
+
+  /** Takes one message as a new array of its size: null at end of stream (seqpacket), or AGAIN. */
+  #receiveMessage(): Uint8Array<ArrayBuffer> | null | typeof AGAIN {
+    const fd = this.fdFor("recv");
+    for (;;) {
+      // MSG_PEEK | MSG_TRUNC gives the next message's real length and leaves it queued.
+      const size = libc.recv(fd, PEEK, 0, C.MSG_PEEK | C.MSG_TRUNC);
+      if (size < 0) {
+        if (failed("recv", this.subject) === AGAIN) return AGAIN;
+        continue;
+      }
+      const data = new Uint8Array(size);
+      const n = libc.recv(fd, data, size, C.MSG_TRUNC);
+      if (n < 0) {
+        // Another reader of a shared socket took it: look again.
+        if (failed("recv", this.subject) === AGAIN) return AGAIN;
+        continue;
+      }
+      if (n > size) throw truncatedError(n, size, "recv", this.subject);
+      if (n === 0 && this.#kind === "seqpacket") return null;
+      return n === size ? data : data.slice(0, n);
+    }
+  }
+
+  /** Takes one message into `buf`: its size, null at end of stream (seqpacket), or AGAIN. */
+  #receiveSome(buf: Uint8Array): number | null | typeof AGAIN {
+    const fd = this.fdFor("recv");
+    const len = Math.min(buf.byteLength, MAX_IO);
+    for (;;) {
+      // MSG_TRUNC: the message's real length, so that a cut one is reported.
+      const n = libc.recv(fd, buf, len, C.MSG_TRUNC);
+      if (n >= 0) {
+        if (n > len) throw truncatedError(n, len, "recv", this.subject);
+        return n === 0 && this.#kind === "seqpacket" ? null : n;
+      }
+      if (failed("recv", this.subject) === AGAIN) return AGAIN;
+    }
+  }
+
+  #sharedReceive(): Operation<Uint8Array<ArrayBuffer> | null> {
+    this.#checkMessages("receive()");
+    return this.#syncReceive ??= {
+      syscall: "recv",
+      subject: this.subject,
+      attempt: () => this.#receiveMessage(),
+      source: this.#readReady,
+    };
+  }
+
+  /**
+   * Receives one message, waiting while none has arrived, without blocking
+   * the event loop.
+   *
+   * Wraps `recv(2)`. Needs `--allow-ffi`.
+   *
+   * @param options `signal` to cancel, `timeout` in milliseconds
+   * @returns the message (a new array of its size), or `null` at end of
+   *   stream: the peer of a seqpacket connection closed or shut down writing
+   *   (a datagram connection has no end)
+   * @throws {TypeError} on a stream connection, or when `signal` is not an AbortSignal
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.ConnectionReset} when the peer reset the connection
+   * @throws {Deno.errors.BadResource} when the connection is (or gets) closed
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const [a, b] = socketpair("seqpacket");
+   * using _b = b;
+   * a.sendSync("last");
+   * a.close();
+   * assert.equal(new TextDecoder().decode((await b.receive())!), "last");
+   * assert.equal(await b.receive(), null);
+   * ```
+   */
+  receive(options?: WaitOptions): Promise<Uint8Array<ArrayBuffer> | null> {
+    try {
+      return wait(this.#sharedReceive(), options, this.#in);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Receives one message, blocking the thread while none has arrived.
+   *
+   * Wraps `recv(2)` and `poll(2)`. Needs `--allow-ffi`.
+   *
+   * @param options `timeout` in milliseconds
+   * @returns the message, or `null` at end of stream (seqpacket)
+   * @throws {TypeError} on a stream connection
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.ConnectionReset} when the peer reset the connection
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("seqpacket");
+   * const [a, b] = pair;
+   * assert.throws(() => b.receiveSync({ timeout: 10 }), Deno.errors.TimedOut);
+   * ```
+   */
+  receiveSync(options?: SyncWaitOptions): Uint8Array<ArrayBuffer> | null {
+    return waitSync(this.#sharedReceive(), options, this.#in);
+  }
+
+  /**
+   * Receives one message if one has arrived, without waiting.
+   *
+   * Wraps `recv(2)`. Needs `--allow-ffi`.
+   *
+   * @returns the message, or `null` at end of stream (seqpacket)
+   * @throws {Deno.errors.WouldBlock} when no message has arrived
+   * @throws {TypeError} on a stream connection
+   * @throws {Deno.errors.ConnectionReset} when the peer reset the connection
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("datagram");
+   * const [a, b] = pair;
+   * assert.throws(() => b.tryReceive(), Deno.errors.WouldBlock);
+   * ```
+   */
+  tryReceive(): Uint8Array<ArrayBuffer> | null {
+    return tryNow(this.#sharedReceive());
+  }
+
+  #receiveIntoOp(buf: Uint8Array): Operation<number | null> {
+    this.#checkMessages("receiveInto()");
+    checkBuffer(buf);
+    return {
+      syscall: "recv",
+      subject: this.subject,
+      attempt: () => this.#receiveSome(buf),
+      source: this.#readReady,
+    };
+  }
+
+  #sharedReceiveInto(buf: Uint8Array): Operation<number | null> {
+    this.#checkMessages("receiveInto()");
+    checkBuffer(buf);
+    this.#buf = buf;
+    return this.#syncReceiveInto ??= {
+      syscall: "recv",
+      subject: this.subject,
+      attempt: () => this.#receiveSome(this.#buf),
+      source: this.#readReady,
+    };
+  }
+
+  /**
+   * Receives one message into `buf` (no allocation: the hot path), waiting
+   * while none has arrived, without blocking the event loop. A message longer
+   * than `buf` is taken, its first bytes left in `buf`, and reported: the
+   * error's `messageSize` says how long it was.
+   *
+   * Wraps `recv(2)` with `MSG_TRUNC`. Needs `--allow-ffi`.
+   *
+   * @param buf where the message goes
+   * @param options `signal` to cancel, `timeout` in milliseconds
+   * @returns the message's size, or `null` at end of stream (seqpacket)
+   * @throws {IpcError} EMSGSIZE when the message was longer than `buf`
+   * @throws {TypeError} on a stream connection, when `buf` is not a Uint8Array, or `signal` not an AbortSignal
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the connection is (or gets) closed
+   *
+   * @example
+   * ```ts
+   * import { IpcError, socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("seqpacket");
+   * const [a, b] = pair;
+   * const buf = new Uint8Array(4);
+   * a.sendSync("ok");
+   * assert.equal(await b.receiveInto(buf), 2);
+   * a.sendSync("too long for it");
+   * await assert.rejects(b.receiveInto(buf), (e) => e instanceof IpcError && e.code === "EMSGSIZE");
+   * ```
+   */
+  receiveInto(buf: Uint8Array, options?: WaitOptions): Promise<number | null> {
+    try {
+      return wait(this.#receiveIntoOp(buf), options, this.#in);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Receives one message into `buf`, blocking the thread while none has arrived.
+   *
+   * Wraps `recv(2)` with `MSG_TRUNC`, and `poll(2)`. Needs `--allow-ffi`.
+   *
+   * @param buf where the message goes
+   * @param options `timeout` in milliseconds
+   * @returns the message's size, or `null` at end of stream (seqpacket)
+   * @throws {IpcError} EMSGSIZE when the message was longer than `buf` (its first bytes are there)
+   * @throws {TypeError} on a stream connection, or when `buf` is not a Uint8Array
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("datagram");
+   * const [a, b] = pair;
+   * a.sendSync(new Uint8Array(0)); // datagrams may be empty
+   * assert.equal(b.receiveIntoSync(new Uint8Array(8)), 0);
+   * ```
+   */
+  receiveIntoSync(buf: Uint8Array, options?: SyncWaitOptions): number | null {
+    try {
+      return waitSync(this.#sharedReceiveInto(buf), options, this.#in);
+    } finally {
+      this.#buf = NO_BYTES;
+    }
+  }
+
+  /**
+   * Receives one message into `buf` if one has arrived, without waiting.
+   *
+   * Wraps `recv(2)` with `MSG_TRUNC`. Needs `--allow-ffi`.
+   *
+   * @param buf where the message goes
+   * @returns the message's size, or `null` at end of stream (seqpacket)
+   * @throws {Deno.errors.WouldBlock} when no message has arrived
+   * @throws {IpcError} EMSGSIZE when the message was longer than `buf` (its first bytes are there)
+   * @throws {TypeError} on a stream connection, or when `buf` is not a Uint8Array
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("seqpacket");
+   * const [a, b] = pair;
+   * a.sendSync("x");
+   * assert.equal(b.tryReceiveInto(new Uint8Array(8)), 1);
+   * ```
+   */
+  tryReceiveInto(buf: Uint8Array): number | null {
+    try {
+      return tryNow(this.#sharedReceiveInto(buf));
+    } finally {
+      this.#buf = NO_BYTES;
+    }
+  }
+
+  // ------------------------------------------------------------ the rest
+
+  /**
+   * Shuts the connection down in one direction or both, without closing the
+   * descriptor: after `"write"` the peer reads end of stream (a TCP FIN) and
+   * this side may still read; after `"read"` reads here return end of stream.
+   *
+   * Wraps `shutdown(2)`. Needs `--allow-ffi`.
+   *
+   * @param how `"read"`, `"write"` or `"both"`
+   * @throws {TypeError} when `how` is not one of those
+   * @throws {Deno.errors.NotConnected} when the connection is no longer connected (ENOTCONN)
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * const [a, b] = pair;
+   * a.shutdown("write");
+   * assert.equal(b.readSync(new Uint8Array(1)), null); // end of stream
+   * b.writeSync("still open this way");
+   * assert.equal(a.readSync(new Uint8Array(64)), 19);
+   * ```
+   */
+  shutdown(how: ShutdownHow): void {
+    const value = SHUT[how];
+    if (value === undefined || !Object.hasOwn(SHUT, how)) {
+      throw new TypeError(`how must be "read", "write" or "both", got ${String(how)}`);
+    }
+    ok(libc.shutdown(this.fdFor("shutdown"), value), "shutdown", this.subject);
+  }
+
+  #checkTcp(method: string): number {
+    if (this.#domain === C.AF_UNIX || this.#kind !== "stream") {
+      throw new TypeError(`${method} applies to TCP connections, not to a Unix ${this.#kind} one`);
+    }
+    return this.fdFor("setsockopt");
+  }
+
+  /**
+   * Turns Nagle's algorithm off (`true`, the default) or on: with it off,
+   * small writes go out at once instead of being gathered.
+   *
+   * Wraps `setsockopt(2)` (`TCP_NODELAY`). Needs `--allow-ffi`.
+   *
+   * @param on whether to send small writes at once
+   * @throws {TypeError} on a Unix connection, or when `on` is not a boolean
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { connect, listen } from "@libc/ipc";
+   * using listener = listen({ port: 0 });
+   * const addr = listener.addr as { hostname: string; port: number };
+   * using conn = await connect({ hostname: addr.hostname, port: addr.port });
+   * using _server = await listener.accept();
+   * conn.setNoDelay(true);
+   * ```
+   */
+  setNoDelay(on = true): void {
+    const fd = this.#checkTcp("setNoDelay");
+    const value = checkBoolean(on, "on", true);
+    setIntOption(fd, C.IPPROTO_TCP, C.TCP_NODELAY, value ? 1 : 0, this.subject);
+  }
+
+  /**
+   * Turns TCP keep-alive probes on (`true`, the default) or off, so that a
+   * peer that vanished without a word is found out after the system's
+   * keep-alive time (`/proc/sys/net/ipv4/tcp_keepalive_time`).
+   *
+   * Wraps `setsockopt(2)` (`SO_KEEPALIVE`). Needs `--allow-ffi`.
+   *
+   * @param on whether to send keep-alive probes
+   * @throws {TypeError} on a Unix connection, or when `on` is not a boolean
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { connect, listen } from "@libc/ipc";
+   * using listener = listen({ hostname: "::1", port: 0 });
+   * const addr = listener.addr as { hostname: string; port: number };
+   * using conn = await connect({ hostname: addr.hostname, port: addr.port });
+   * using _server = await listener.accept();
+   * conn.setKeepAlive();
+   * ```
+   */
+  setKeepAlive(on = true): void {
+    const fd = this.#checkTcp("setKeepAlive");
+    const value = checkBoolean(on, "on", true);
+    setIntOption(fd, C.SOL_SOCKET, C.SO_KEEPALIVE, value ? 1 : 0, this.subject);
+  }
+
+  /**
+   * What arrives, as it comes: `for await (const chunk of conn)`. A stream
+   * connection yields chunks of bytes (each a copy the caller owns) until end
+   * of stream; a message connection yields one message at a time until end
+   * of stream (seqpacket) or for ever (datagram). It ends cleanly when the
+   * connection is closed, even while it waits; leaving the loop early does not
+   * close the connection.
+   *
+   * Wraps `recv(2)`. Needs `--allow-ffi`.
+   *
+   * @returns the chunks or messages
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const [a, b] = socketpair("seqpacket");
+   * using _b = b;
+   * for (const word of ["a", "b"]) a.sendSync(word);
+   * a.close();
+   * const words: string[] = [];
+   * for await (const m of b) words.push(new TextDecoder().decode(m));
+   * assert.deepEqual(words, ["a", "b"]);
+   * ```
+   */
+  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
+    return this.#chunks();
+  }
+
+  async *#chunks(): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
+    const stream = this.#kind === "stream";
+    const buf = stream ? new Uint8Array(STREAM_CHUNK) : NO_BYTES;
+    while (!this.closed) {
+      let got: number | Uint8Array<ArrayBuffer> | null;
+      try {
+        got = stream ? await this.read(buf) : await this.receive();
+      } catch (e) {
+        if (this.closed && e instanceof Deno.errors.BadResource) return;
+        throw e;
+      }
+      if (got === null) return;
+      yield typeof got === "number" ? buf.slice(0, got) : got;
+    }
+  }
+}
+
+/** Adds how many bytes went out before a write failed. */
+function withProgress(e: unknown, bytesWritten: number): unknown {
+  if (e instanceof Error && !("bytesWritten" in e)) Object.assign(e, { bytesWritten });
+  return e;
+}

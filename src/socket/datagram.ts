@@ -1,0 +1,664 @@
+/**
+ * {@link datagram} and {@link DatagramSocket}: connectionless datagram
+ * sockets, Unix (a path, an abstract name, or unbound) and UDP.
+ *
+ * @module
+ */
+import { libc } from "../../ffi/libc.ts";
+import { C } from "../../ffi/platform.ts";
+import { AGAIN, failed, ok } from "../_sys.ts";
+import type { ErrorSubject } from "../errors.ts";
+import { bytesOf, checkBoolean, checkMode } from "../_check.ts";
+import type { PathLike } from "../_path.ts";
+import type { SyncWaitOptions, WaitOptions } from "../options.ts";
+import {
+  fdSource,
+  NO_THREAD,
+  type Operation,
+  pollSync,
+  READABLE,
+  type Source,
+  Spinner,
+  tryNow,
+  wait,
+  type WaitContext,
+  waitSync,
+  WRITABLE,
+} from "../_wait/mod.ts";
+import { MAX_IO } from "../../ffi/symbols/unistd.ts";
+import { FdHandle, waitsOf } from "../fd/handle.ts";
+import type { WriteData } from "../fd/writer.ts";
+import type { SocketAddress } from "./address.ts";
+import { decodeAddress, type Endpoint, endpointOf, SOCKADDR_MAX, subjectOf } from "./_address.ts";
+import { bindPath, type BoundPath, releasePath } from "./_bind.ts";
+import { bindNet, localAddressOf, openSocket, rejectOptions, truncatedError } from "./_socket.ts";
+
+/**
+ * Options of {@link datagram} for a Unix socket file.
+ *
+ * @example
+ * ```ts
+ * import type { UnixDatagramOptions } from "@libc/ipc";
+ * const options: UnixDatagramOptions = { path: "/run/log.sock", mode: 0o622 };
+ * ```
+ */
+export interface UnixDatagramOptions {
+  /** Where the socket file goes: at most 107 bytes. */
+  path: PathLike;
+  /** Permission bits of the socket file, exactly (sending to it needs write permission). Default `0o600`. */
+  mode?: number;
+  /** Replace a stale socket file at `path` (nobody bound to it any more). Default `false`. */
+  replace?: boolean;
+  /** Leave the socket file in place at `close()`. Default `false`: it is removed. */
+  keepPath?: boolean;
+}
+
+/**
+ * Options of {@link datagram} for a Linux abstract Unix name.
+ *
+ * @example
+ * ```ts
+ * import type { AbstractDatagramOptions } from "@libc/ipc";
+ * const options: AbstractDatagramOptions = { abstract: "my-log" };
+ * ```
+ */
+export interface AbstractDatagramOptions {
+  /** The name: 1 to 107 bytes. */
+  abstract: string;
+}
+
+/**
+ * Options of {@link datagram} for UDP.
+ *
+ * @example
+ * ```ts
+ * import type { UdpDatagramOptions } from "@libc/ipc";
+ * const options: UdpDatagramOptions = { hostname: "0.0.0.0", port: 5353, reuseAddress: true };
+ * ```
+ */
+export interface UdpDatagramOptions {
+  /** The local IP address (IPv4 or IPv6 literal); default `"127.0.0.1"`. */
+  hostname?: string;
+  /** The local port; 0 takes a free one, which {@link DatagramSocket.addr} reports. */
+  port: number;
+  /** `SO_REUSEADDR`. Default `false`. */
+  reuseAddress?: boolean;
+  /** For an IPv6 address: IPv6 only (`IPV6_V6ONLY`). Default `false`. */
+  ipv6Only?: boolean;
+}
+
+/**
+ * Options of {@link datagram}: a Unix path, an abstract name, a UDP port, or
+ * none (`{}`: an unbound Unix socket, which can send but not be answered).
+ *
+ * @example
+ * ```ts
+ * import type { DatagramOptions } from "@libc/ipc";
+ * const unbound: DatagramOptions = {};
+ * ```
+ */
+export type DatagramOptions =
+  | UnixDatagramOptions
+  | AbstractDatagramOptions
+  | UdpDatagramOptions
+  | Record<PropertyKey, never>;
+
+/**
+ * Where {@link DatagramSocket.sendTo} sends: a Unix path or abstract name, an
+ * IP address and port, or an address a datagram came from.
+ *
+ * @example
+ * ```ts
+ * import type { DatagramTarget } from "@libc/ipc";
+ * const to: DatagramTarget[] = [{ path: "/run/log.sock" }, { hostname: "::1", port: 5353 }];
+ * ```
+ */
+export type DatagramTarget =
+  | SocketAddress
+  | { path: PathLike }
+  | { abstract: string }
+  | { hostname?: string; port: number };
+
+/**
+ * A datagram received: its bytes, and who sent it.
+ *
+ * @example
+ * ```ts
+ * import type { Datagram } from "@libc/ipc";
+ * const show = (d: Datagram) => `${d.data.length} bytes from ${JSON.stringify(d.address)}`;
+ * ```
+ */
+export interface Datagram {
+  /** The bytes (a new array of the datagram's size). */
+  data: Uint8Array<ArrayBuffer>;
+  /** The sender's address; `{ transport: "unix", unnamed: true }` for an unbound Unix sender. */
+  address: SocketAddress;
+}
+
+/** How long a sync send sleeps between tries while the receiver's queue is full. */
+const FULL_RETRY_MS = 5;
+const PEEK = new Uint8Array(1);
+const NO_BYTES = new Uint8Array(0);
+
+let create: (fd: number, domain: number, addr: SocketAddress, bound?: BoundPath) => DatagramSocket;
+
+/**
+ * A connectionless datagram socket (Unix or UDP): each `sendTo` is one
+ * datagram to the address given, each `receiveFrom` takes one with its
+ * sender's address. Datagrams keep their boundaries and are never cut: one
+ * larger than the socket's send buffer is refused (`EMSGSIZE`).
+ *
+ * Every operation has three forms: `x()` returns a promise and never blocks
+ * the event loop, `xSync()` blocks the thread, `tryX()` never waits
+ * (`Deno.errors.WouldBlock`). A Unix `sendTo` waits while the receiver's queue
+ * is full (`/proc/sys/net/unix/max_dgram_qlen` datagrams); no descriptor tells
+ * when it has room again, so that wait tries again on a clock (1 to 50 ms).
+ *
+ * Wraps `sendto(2)`, `recvfrom(2)`. Needs `--allow-ffi`.
+ *
+ * @example Two Unix datagram sockets on abstract names
+ * ```ts
+ * import { datagram } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using a = datagram({ abstract: `libc-ipc-doc-${Deno.pid}-a` });
+ * using b = datagram({ abstract: `libc-ipc-doc-${Deno.pid}-b` });
+ * await a.sendTo("hello", b.addr);
+ * const { data, address } = await b.receiveFrom();
+ * assert.equal(new TextDecoder().decode(data), "hello");
+ * assert.deepEqual(address, a.addr);
+ * ```
+ */
+export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> {
+  readonly #domain: number;
+  readonly #addr: SocketAddress;
+  readonly #bound: BoundPath | undefined;
+  readonly #from = new Uint8Array(SOCKADDR_MAX);
+  readonly #fromLen = new Uint32Array(1);
+  readonly #fromLenBytes = new Uint8Array(this.#fromLen.buffer);
+  readonly #in: WaitContext;
+  readonly #out: WaitContext;
+  /** One receive operation for every form: a receive keeps no state between tries. */
+  readonly #receiveOp: Operation<Datagram>;
+  readonly #sendReady: Source<never>;
+  /** The datagram and destination of the sync or try send in progress. */
+  #bytes: Uint8Array = NO_BYTES;
+  #to?: Endpoint;
+  #sharedSend?: Operation<void>;
+
+  static {
+    create = (fd, domain, addr, bound) => new DatagramSocket(fd, domain, addr, bound);
+  }
+
+  private constructor(fd: number, domain: number, addr: SocketAddress, bound?: BoundPath) {
+    super(fd);
+    this.#domain = domain;
+    this.#addr = addr;
+    this.#bound = bound;
+    this.#in = { spinner: new Spinner(), registry: waitsOf(this) };
+    this.#out = { spinner: new Spinner(), registry: waitsOf(this) };
+    this.#receiveOp = {
+      syscall: "recvfrom",
+      subject: this.subject,
+      attempt: () => this.#receiveOnce(),
+      source: fdSource(fd, READABLE),
+    };
+    // An unconnected Unix socket polls writable while the receiver's queue is
+    // full (the kernel's peer wake-up is for connected sockets only): retry on
+    // the clock. A UDP send waits only for room in its own buffer.
+    this.#sendReady = domain === C.AF_UNIX
+      ? {
+        park: () => NO_THREAD,
+        block: (deadline) => pollSync(-1, 0, Math.min(deadline, performance.now() + FULL_RETRY_MS)),
+      }
+      : fdSource(fd, WRITABLE);
+  }
+
+  /** What the handle is, in error messages. */
+  protected get what(): string {
+    return "datagram socket";
+  }
+
+  /** What its errors name besides its fd: the address it is bound to. */
+  protected override describe(): ErrorSubject {
+    return subjectOf(this.#addr);
+  }
+
+  /**
+   * The address this socket is bound to: where others send to reach it;
+   * `{ transport: "unix", unnamed: true }` for an unbound one.
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using udp = datagram({ port: 0 });
+   * assert.ok(udp.addr.transport === "udp" && udp.addr.port > 0);
+   * using unbound = datagram();
+   * assert.deepEqual(unbound.addr, { transport: "unix", unnamed: true });
+   * ```
+   */
+  get addr(): SocketAddress {
+    return this.#addr;
+  }
+
+  // ----------------------------------------------------------- sending
+
+  #endpoint(to: DatagramTarget): Endpoint {
+    const at = endpointOf(to, { transport: "udp", portZero: false }, "destination");
+    if (at.domain !== this.#domain) {
+      const family = (d: number) =>
+        d === C.AF_UNIX ? "a Unix" : d === C.AF_INET ? "an IPv4" : "an IPv6";
+      throw new TypeError(
+        `${family(this.#domain)} datagram socket cannot send to ${family(at.domain)} address`,
+      );
+    }
+    return at;
+  }
+
+  #checkData(data: WriteData): Uint8Array {
+    const bytes = bytesOf(data);
+    if (bytes.byteLength > MAX_IO) {
+      throw new RangeError(`datagram is ${bytes.byteLength} bytes; the limit is ${MAX_IO}`);
+    }
+    return bytes;
+  }
+
+  #sendOnce(bytes: Uint8Array, to: Endpoint): void | typeof AGAIN {
+    const fd = this.fdFor("sendto");
+    for (;;) {
+      if (libc.sendto(fd, bytes, bytes.byteLength, C.MSG_NOSIGNAL, to.sockaddr, to.length) >= 0) {
+        return;
+      }
+      if (failed("sendto", to.subject) === AGAIN) return AGAIN;
+    }
+  }
+
+  #shareSend(data: WriteData, to: DatagramTarget): Operation<void> {
+    this.#bytes = this.#checkData(data);
+    this.#to = this.#endpoint(to);
+    if (this.#sharedSend === undefined) {
+      const op = {
+        syscall: "sendto",
+        subject: {},
+        attempt: () => this.#sendOnce(this.#bytes, this.#to!),
+        source: this.#sendReady,
+      };
+      // Errors name the destination of the send in progress, as those of sendto(2) do.
+      Object.defineProperty(op, "subject", { get: () => this.#to!.subject });
+      this.#sharedSend = op;
+    }
+    return this.#sharedSend;
+  }
+
+  /**
+   * Sends one datagram to `to`, waiting while it cannot be sent (the
+   * receiver's queue or this socket's buffer is full), without blocking the
+   * event loop.
+   *
+   * Wraps `sendto(2)` with `MSG_NOSIGNAL`. Needs `--allow-ffi`.
+   *
+   * @param data the datagram: bytes, or a string sent as UTF-8
+   * @param to where: `{ path }`, `{ abstract }`, `{ hostname, port }`, or the
+   *   `address` of a datagram received
+   * @param options `signal` to cancel, `timeout` in milliseconds
+   * @returns a promise that resolves once the datagram is sent
+   * @throws {TypeError} for a malformed or unnamed destination, one of
+   *   another family than this socket, `data` neither bytes nor a string, or a
+   *   `signal` that is not an AbortSignal
+   * @throws {RangeError} for a path longer than 107 bytes, a port outside 1..65535, a `timeout` that is not ≥ 0
+   * @throws {Deno.errors.ConnectionRefused} when no socket is bound at a Unix destination
+   * @throws {Deno.errors.NotFound} when no socket file is at the destination path
+   * @throws {Deno.errors.PermissionDenied} when the destination's file mode denies this user
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the socket is (or gets) closed
+   * @throws {IpcError} EMSGSIZE when the datagram is larger than the send buffer
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using receiver = datagram({ port: 0 });
+   * using sender = datagram({ port: 0 });
+   * await sender.sendTo(new Uint8Array([1, 2, 3]), receiver.addr);
+   * const got = await receiver.receiveFrom({ timeout: 1000 });
+   * assert.deepEqual(got.data, new Uint8Array([1, 2, 3]));
+   * assert.deepEqual(got.address, sender.addr);
+   * ```
+   */
+  sendTo(data: WriteData, to: DatagramTarget, options?: WaitOptions): Promise<void> {
+    try {
+      const bytes = this.#checkData(data);
+      const at = this.#endpoint(to);
+      const op: Operation<void> = {
+        syscall: "sendto",
+        subject: at.subject,
+        attempt: () => this.#sendOnce(bytes, at),
+        source: this.#sendReady,
+      };
+      return wait(op, options, this.#out);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Sends one datagram to `to`, blocking the thread while it cannot be sent.
+   *
+   * Wraps `sendto(2)` with `MSG_NOSIGNAL`. Needs `--allow-ffi`.
+   *
+   * @param data the datagram: bytes, or a string sent as UTF-8
+   * @param to where it goes
+   * @param options `timeout` in milliseconds
+   * @throws {TypeError} for a malformed or unnamed destination, or one of another family
+   * @throws {RangeError} for a path longer than 107 bytes, a port outside 1..65535, a `timeout` that is not ≥ 0
+   * @throws {Deno.errors.ConnectionRefused} when no socket is bound at a Unix destination
+   * @throws {Deno.errors.NotFound} when no socket file is at the destination path
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {IpcError} EMSGSIZE when the datagram is larger than the send buffer
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using receiver = datagram({ abstract: `libc-ipc-doc-${Deno.pid}-sendtosync` });
+   * using sender = datagram(); // unbound: the receiver cannot answer
+   * sender.sendToSync("one way", receiver.addr);
+   * const { address } = receiver.receiveFromSync();
+   * assert.deepEqual(address, { transport: "unix", unnamed: true });
+   * ```
+   */
+  sendToSync(data: WriteData, to: DatagramTarget, options?: SyncWaitOptions): void {
+    try {
+      waitSync(this.#shareSend(data, to), options, this.#out);
+    } finally {
+      this.#bytes = NO_BYTES;
+      this.#to = undefined;
+    }
+  }
+
+  /**
+   * Sends one datagram to `to` if it can go now, without waiting.
+   *
+   * Wraps `sendto(2)` with `MSG_NOSIGNAL`. Needs `--allow-ffi`.
+   *
+   * @param data the datagram: bytes, or a string sent as UTF-8
+   * @param to where it goes
+   * @throws {Deno.errors.WouldBlock} when the receiver's queue (Unix) or this socket's buffer is full
+   * @throws {TypeError} for a malformed or unnamed destination, or one of another family
+   * @throws {RangeError} for a path longer than 107 bytes, or a port outside 1..65535
+   * @throws {Deno.errors.ConnectionRefused} when no socket is bound at a Unix destination
+   * @throws {Deno.errors.NotFound} when no socket file is at the destination path
+   * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {IpcError} EMSGSIZE when the datagram is larger than the send buffer
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using sender = datagram();
+   * assert.throws(
+   *   () => sender.trySendTo("x", { abstract: `libc-ipc-doc-${Deno.pid}-nobody` }),
+   *   Deno.errors.ConnectionRefused,
+   * );
+   * ```
+   */
+  trySendTo(data: WriteData, to: DatagramTarget): void {
+    try {
+      tryNow(this.#shareSend(data, to));
+    } finally {
+      this.#bytes = NO_BYTES;
+      this.#to = undefined;
+    }
+  }
+
+  // --------------------------------------------------------- receiving
+
+  #receiveOnce(): Datagram | typeof AGAIN {
+    const fd = this.fdFor("recvfrom");
+    for (;;) {
+      // MSG_PEEK | MSG_TRUNC gives the next datagram's real length and leaves it queued.
+      const size = libc.recv(fd, PEEK, 0, C.MSG_PEEK | C.MSG_TRUNC);
+      if (size < 0) {
+        if (failed("recvfrom", this.subject) === AGAIN) return AGAIN;
+        continue;
+      }
+      const data = new Uint8Array(size);
+      this.#fromLen[0] = SOCKADDR_MAX;
+      const n = libc.recvfrom(fd, data, size, C.MSG_TRUNC, this.#from, this.#fromLenBytes);
+      if (n < 0) {
+        // Another reader of a shared socket took it: look again.
+        if (failed("recvfrom", this.subject) === AGAIN) return AGAIN;
+        continue;
+      }
+      if (n > size) throw truncatedError(n, size, "recvfrom", this.subject);
+      const address = decodeAddress(this.#from, this.#fromLen[0], "udp");
+      return { data: n === size ? data : data.slice(0, n), address };
+    }
+  }
+
+  /**
+   * Receives one datagram, waiting while none has arrived, without blocking
+   * the event loop.
+   *
+   * Wraps `recvfrom(2)`. Needs `--allow-ffi`.
+   *
+   * @param options `signal` to cancel, `timeout` in milliseconds
+   * @returns the datagram and its sender's address
+   * @throws {TypeError} when `signal` is not an AbortSignal
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the socket is (or gets) closed
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using socket = datagram({ port: 0 });
+   * await assert.rejects(socket.receiveFrom({ timeout: 10 }), Deno.errors.TimedOut);
+   * ```
+   */
+  receiveFrom(options?: WaitOptions): Promise<Datagram> {
+    return wait(this.#receiveOp, options, this.#in);
+  }
+
+  /**
+   * Receives one datagram, blocking the thread while none has arrived.
+   *
+   * Wraps `recvfrom(2)` and `poll(2)`. Needs `--allow-ffi`.
+   *
+   * @param options `timeout` in milliseconds
+   * @returns the datagram and its sender's address
+   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using socket = datagram({ abstract: `libc-ipc-doc-${Deno.pid}-receivesync` });
+   * socket.sendToSync("to myself", socket.addr);
+   * assert.equal(new TextDecoder().decode(socket.receiveFromSync().data), "to myself");
+   * ```
+   */
+  receiveFromSync(options?: SyncWaitOptions): Datagram {
+    return waitSync(this.#receiveOp, options, this.#in);
+  }
+
+  /**
+   * Receives one datagram if one has arrived, without waiting.
+   *
+   * Wraps `recvfrom(2)`. Needs `--allow-ffi`.
+   *
+   * @returns the datagram and its sender's address
+   * @throws {Deno.errors.WouldBlock} when none has arrived
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using socket = datagram({ port: 0 });
+   * assert.throws(() => socket.tryReceiveFrom(), Deno.errors.WouldBlock);
+   * ```
+   */
+  tryReceiveFrom(): Datagram {
+    return tryNow(this.#receiveOp);
+  }
+
+  /**
+   * Closes the socket: pending operations reject with
+   * `Deno.errors.BadResource`, and its socket file is removed (unless
+   * `keepPath`), if it is still the one this socket created. Closing twice
+   * does nothing.
+   *
+   * Wraps `close(2)` and `unlink(2)`. Needs `--allow-ffi`.
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const dir = Deno.makeTempDirSync();
+   * const socket = datagram({ path: `${dir}/dgram.sock`, mode: 0o620 });
+   * assert.equal(Deno.lstatSync(`${dir}/dgram.sock`).mode! & 0o777, 0o620);
+   * socket.close();
+   * assert.throws(() => Deno.lstatSync(`${dir}/dgram.sock`), Deno.errors.NotFound);
+   * Deno.removeSync(dir);
+   * ```
+   */
+  override close(): void {
+    if (this.closed) return;
+    super.close();
+    if (this.#bound !== undefined) releasePath(this.#bound);
+  }
+
+  /**
+   * The datagrams as they come: `for await (const { data, address } of socket)`.
+   * It ends cleanly when the socket is closed, even while it waits; leaving it
+   * early does not close the socket.
+   *
+   * Wraps `recvfrom(2)`. Needs `--allow-ffi`.
+   *
+   * @returns the datagrams
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using socket = datagram({ port: 0 });
+   * socket.sendToSync("a", socket.addr);
+   * socket.sendToSync("stop", socket.addr);
+   * const seen: string[] = [];
+   * for await (const { data } of socket) {
+   *   const text = new TextDecoder().decode(data);
+   *   if (text === "stop") break;
+   *   seen.push(text);
+   * }
+   * assert.deepEqual(seen, ["a"]);
+   * ```
+   */
+  [Symbol.asyncIterator](): AsyncGenerator<Datagram, void, undefined> {
+    return this.#datagrams();
+  }
+
+  async *#datagrams(): AsyncGenerator<Datagram, void, undefined> {
+    while (!this.closed) {
+      let d: Datagram;
+      try {
+        d = await this.receiveFrom();
+      } catch (e) {
+        if (this.closed && e instanceof Deno.errors.BadResource) return;
+        throw e;
+      }
+      yield d;
+    }
+  }
+}
+
+/**
+ * Opens a datagram socket: Unix, bound to a socket file (`{ path }`, created
+ * with exactly `mode`, default `0o600`), to an abstract name (`{ abstract }`)
+ * or to nothing (`{}`, the default: it can send, but cannot be answered); or
+ * UDP, bound to `{ hostname, port }` (port 0 takes a free one). Every option
+ * is checked before any system call.
+ *
+ * Wraps `socket(2)` (`SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK`), `bind(2)`
+ * (and `fchmod(2)`, `chmod(2)`, `setsockopt(2)`). Needs `--allow-ffi`.
+ *
+ * @param options where to bind: `{ path, mode, replace, keepPath }`,
+ *   `{ abstract }`, `{ hostname, port, reuseAddress, ipv6Only }`, or `{}`
+ * @returns the socket; close it (or `using`) when done
+ * @throws {TypeError} for malformed options (a hostname that is not an IP
+ *   address, a path with a NUL, an option that does not apply)
+ * @throws {RangeError} for a path longer than 107 bytes, a port outside 0..65535, a `mode` outside 0..0o777
+ * @throws {Deno.errors.AddrInUse} when the path, name or port is taken
+ * @throws {Deno.errors.NotFound} when the socket file's directory does not exist
+ * @throws {Deno.errors.PermissionDenied} when the directory is not writable, or the port is privileged
+ *
+ * @example A socket file that the group may send to
+ * ```ts
+ * import { datagram } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * {
+ *   using socket = datagram({ path: `${dir}/log.sock`, mode: 0o620 });
+ *   assert.deepEqual(socket.addr, { transport: "unix", path: `${dir}/log.sock` });
+ * }
+ * Deno.removeSync(dir);
+ * ```
+ */
+export function datagram(options: DatagramOptions = {}): DatagramSocket {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("datagram options must be an object");
+  }
+  const o = options as UnixDatagramOptions & AbstractDatagramOptions & UdpDatagramOptions;
+  if (o.path === undefined && o.abstract === undefined && o.port === undefined) {
+    if (o.hostname !== undefined) throw new TypeError("datagram options: a hostname needs a port");
+    rejectOptions(
+      o,
+      ["mode", "replace", "keepPath", "reuseAddress", "ipv6Only"],
+      "an unbound socket",
+    );
+    const fd = openSocket(C.AF_UNIX, "datagram", {});
+    return create(fd, C.AF_UNIX, { transport: "unix", unnamed: true });
+  }
+  const at = endpointOf(options, { transport: "udp", portZero: true }, "datagram options");
+  if (at.domain === C.AF_UNIX) {
+    rejectOptions(o, ["reuseAddress", "ipv6Only"], "a Unix socket");
+    if (at.path === undefined) {
+      rejectOptions(o, ["mode", "replace", "keepPath"], "an abstract name (it has no file)");
+    }
+    const mode = checkMode(o.mode);
+    const replace = checkBoolean(o.replace, "replace");
+    const keepPath = checkBoolean(o.keepPath, "keepPath");
+    const fd = openSocket(C.AF_UNIX, "datagram", at.subject);
+    let bound: BoundPath | undefined;
+    try {
+      if (at.path !== undefined) bound = bindPath(fd, "datagram", at, mode, replace);
+      else ok(libc.bind(fd, at.sockaddr, at.length), "bind", at.subject);
+      const addr: SocketAddress = at.path !== undefined
+        ? { transport: "unix", path: at.path }
+        : localAddressOf(fd, "datagram", at.subject);
+      return create(fd, C.AF_UNIX, addr, keepPath ? undefined : bound);
+    } catch (e) {
+      if (bound !== undefined) releasePath(bound);
+      libc.close(fd);
+      throw e;
+    }
+  }
+  rejectOptions(o, ["mode", "replace", "keepPath"], "a UDP socket");
+  const reuse = checkBoolean(o.reuseAddress, "reuseAddress");
+  const v6only = checkBoolean(o.ipv6Only, "ipv6Only");
+  if (o.ipv6Only !== undefined && at.domain !== C.AF_INET6) {
+    throw new TypeError("ipv6Only applies to an IPv6 hostname");
+  }
+  const fd = openSocket(at.domain, "datagram", at.subject);
+  try {
+    bindNet(fd, at, reuse, v6only);
+    return create(fd, at.domain, localAddressOf(fd, "datagram", at.subject));
+  } catch (e) {
+    libc.close(fd);
+    throw e;
+  }
+}

@@ -1,0 +1,214 @@
+import assert from "node:assert/strict";
+import { connect, datagram, type DatagramSocket, type SocketAddress } from "../mod.ts";
+import { EPOLLIN, procSysInt, systemError, TestScope, waitedOn } from "./_kernel.ts";
+import { pattern, peer } from "./fixtures/socket_common.ts";
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const UNNAMED = { transport: "unix", unnamed: true };
+
+function abstractName(tag: string): string {
+  return `libc-ipc-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}-${tag}`;
+}
+
+/** Receives the child's "ping" on `socket`, checks who sent it, answers "pong" to that address. */
+async function answer(socket: DatagramSocket, from: unknown): Promise<SocketAddress> {
+  const { data, address } = await socket.receiveFrom({ timeout: 30_000 });
+  assert.equal(text(data), "ping");
+  assert.deepEqual(address, from);
+  await socket.sendTo("pong", address);
+  return address;
+}
+
+Deno.test("datagram sockets across processes: the sender's address comes with each datagram", async (t) => {
+  await t.step("Unix, both bound to socket files: an answer goes back", async () => {
+    await using s = new TestScope();
+    const dir = await s.tempDir();
+    const mine = s.handle(datagram({ path: `${dir}/parent.sock` }));
+    const theirs = { path: `${dir}/child.sock` };
+    const { child, lines } = peer(s, ["dgram", JSON.stringify(theirs), JSON.stringify(mine.addr)]);
+    await lines.expect({ addr: { transport: "unix", ...theirs } });
+    await answer(mine, { transport: "unix", ...theirs });
+    await lines.expect({ reply: "pong", from: mine.addr });
+    await child.exits(0);
+  });
+  await t.step("Unix, the child on an abstract name", async () => {
+    await using s = new TestScope();
+    const mine = s.handle(datagram({ abstract: abstractName("parent") }));
+    const theirs = { abstract: abstractName("child") };
+    const { child, lines } = peer(s, ["dgram", JSON.stringify(theirs), JSON.stringify(mine.addr)]);
+    await lines.expect({ addr: { transport: "unix", ...theirs } });
+    await answer(mine, { transport: "unix", ...theirs });
+    await lines.expect({ reply: "pong", from: mine.addr });
+    await child.exits(0);
+  });
+  await t.step("Unix, an unbound sender: unnamed, and no answer is possible", async () => {
+    await using s = new TestScope();
+    const mine = s.handle(datagram({ abstract: abstractName("parent") }));
+    const { child, lines } = peer(s, ["dgram", "{}", JSON.stringify(mine.addr)]);
+    await lines.expect({ addr: UNNAMED });
+    const { data, address } = mine.receiveFromSync({ timeout: 30_000 });
+    assert.equal(text(data), "ping");
+    assert.deepEqual(address, UNNAMED);
+    await assert.rejects(mine.sendTo("pong", address), TypeError);
+    await child.exits(0);
+  });
+  for (const hostname of ["127.0.0.1", "::1"]) {
+    await t.step(`UDP over ${hostname}, both on port 0`, async () => {
+      await using s = new TestScope();
+      const mine = s.handle(datagram({ hostname, port: 0 }));
+      const { child, lines } = peer(s, [
+        "dgram",
+        JSON.stringify({ hostname, port: 0 }),
+        JSON.stringify(mine.addr),
+      ]);
+      const { addr } = await lines.next("the child's address") as { addr: SocketAddress };
+      assert.ok(addr.transport === "udp" && addr.hostname === hostname && addr.port > 0);
+      await answer(mine, addr);
+      await lines.expect({ reply: "pong", from: mine.addr });
+      await child.exits(0);
+    });
+  }
+});
+
+Deno.test("datagram sockets: every form; boundaries kept; empty and large datagrams", async () => {
+  using s = new TestScope();
+  const a = s.handle(datagram({ abstract: abstractName("a") }));
+  const b = s.handle(datagram({ abstract: abstractName("b") }));
+  await a.sendTo("one", b.addr);
+  a.sendToSync("two", b.addr);
+  a.trySendTo(new Uint8Array(0), b.addr);
+  const big = pattern(100_000, 5);
+  await a.sendTo(big, { abstract: (b.addr as { abstract: string }).abstract });
+  assert.equal(text(b.tryReceiveFrom().data), "one");
+  assert.equal(text(b.receiveFromSync().data), "two");
+  assert.deepEqual((await b.receiveFrom()).data, new Uint8Array(0));
+  const last = await b.receiveFrom();
+  assert.deepEqual(last.data, big);
+  assert.deepEqual(last.address, a.addr);
+  assert.throws(
+    () => b.tryReceiveFrom(),
+    systemError(Deno.errors.WouldBlock, "EAGAIN", "recvfrom"),
+  );
+  // Larger than any send buffer: refused, never cut.
+  assert.throws(
+    () => a.sendToSync(new Uint8Array(8 << 20), b.addr),
+    systemError(Error, "EMSGSIZE", "sendto"),
+  );
+  const udp = s.handle(datagram({ port: 0 }));
+  assert.throws(
+    () => udp.sendToSync(new Uint8Array(70_000), udp.addr),
+    systemError(Error, "EMSGSIZE", "sendto"),
+  );
+});
+
+Deno.test("connect({ type: 'datagram' }): a Connection whose sends all go to one socket", async () => {
+  using s = new TestScope();
+  const name = abstractName("connected");
+  const receiver = s.handle(datagram({ abstract: name }));
+  const conn = s.handle(await connect({ abstract: name, type: "datagram" }));
+  assert.equal(conn.type, "datagram");
+  assert.deepEqual(conn.remoteAddr, receiver.addr);
+  await conn.send("one");
+  conn.sendSync("two");
+  const got = [receiver.receiveFromSync(), await receiver.receiveFrom()];
+  assert.deepEqual(got.map((d) => text(d.data)), ["one", "two"]);
+  assert.deepEqual(got.map((d) => d.address), [UNNAMED, UNNAMED]);
+});
+
+Deno.test("datagram sockets: a Unix sender waits while the receiver's queue is full", async () => {
+  using s = new TestScope();
+  const receiver = s.handle(datagram({ abstract: abstractName("full") }));
+  const sender = s.handle(datagram());
+  let queued = 0;
+  for (;;) {
+    try {
+      sender.trySendTo(String(queued), receiver.addr);
+      queued++;
+    } catch (e) {
+      assert.ok(e instanceof Deno.errors.WouldBlock, `${e}`);
+      break;
+    }
+  }
+  // The kernel's limit, /proc/sys/net/unix/max_dgram_qlen (+1: it lets one more in).
+  const limit = procSysInt("net/unix/max_dgram_qlen");
+  assert.ok(queued >= limit && queued <= limit + 1, `${queued} queued, limit ${limit}`);
+  const timedOut = systemError(Deno.errors.TimedOut, "ETIMEDOUT", "sendto", {
+    address: `@${(receiver.addr as { abstract: string }).abstract}`,
+  });
+  assert.throws(() => sender.sendToSync("late", receiver.addr, { timeout: 20 }), timedOut);
+  await assert.rejects(sender.sendTo("late", receiver.addr, { timeout: 20 }), timedOut);
+  const pending = sender.sendTo("last", receiver.addr, { timeout: 30_000 });
+  assert.equal(text(receiver.tryReceiveFrom().data), "0"); // room for one
+  await pending;
+  const got: string[] = [];
+  for (let i = 1; i <= queued; i++) got.push(text(receiver.tryReceiveFrom().data));
+  assert.deepEqual(got, [...Array.from({ length: queued - 1 }, (_, i) => String(i + 1)), "last"]);
+});
+
+Deno.test("datagram sockets: close rejects a pending receive, ends a loop, removes the file", async (t) => {
+  await t.step("pending receiveFrom and for await", async () => {
+    using s = new TestScope();
+    const socket = s.handle(datagram({ port: 0 }));
+    const fd = socket.fd;
+    const pending = socket.receiveFrom();
+    const loop = (async () => {
+      for await (const _ of socket) throw new Error("nothing was sent");
+      return "ended";
+    })();
+    await waitedOn(fd, EPOLLIN);
+    socket.close();
+    await assert.rejects(
+      pending,
+      systemError(Deno.errors.BadResource, "EBADF", "recvfrom", { fd }),
+    );
+    assert.equal(await loop, "ended");
+    assert.throws(() => socket.sendToSync("x", { port: 9 }), Deno.errors.BadResource);
+    socket.close(); // twice: nothing
+  });
+  await t.step("the socket file: exact mode, removed at close, stale one replaced", async () => {
+    await using s = new TestScope();
+    const dir = await s.tempDir();
+    const path = `${dir}/d.sock`;
+    const socket = datagram({ path, mode: 0o622 });
+    assert.equal(Deno.lstatSync(path).mode! & 0o777, 0o622);
+    socket.close();
+    assert.throws(() => Deno.lstatSync(path), Deno.errors.NotFound);
+    datagram({ path, keepPath: true }).close(); // left behind: stale
+    assert.throws(
+      () => datagram({ path }),
+      systemError(Deno.errors.AddrInUse, "EADDRINUSE", "bind", { path }),
+    );
+    const live = s.handle(datagram({ path, replace: true }));
+    assert.throws(
+      () => datagram({ path, replace: true }),
+      systemError(Deno.errors.AddrInUse, "EADDRINUSE", "bind", "in use"),
+    );
+    live.close();
+  });
+});
+
+Deno.test("datagram sockets: options and destinations checked before any call", async () => {
+  using s = new TestScope();
+  const unix = s.handle(datagram());
+  const udp = s.handle(datagram({ port: 0 }));
+  assert.throws(() => unix.sendToSync("x", { hostname: "127.0.0.1", port: 9 }), TypeError);
+  assert.throws(() => udp.sendToSync("x", { hostname: "::1", port: 9 }), TypeError);
+  assert.throws(() => udp.sendToSync("x", { path: "/nowhere.sock" }), TypeError);
+  assert.throws(() => udp.sendToSync("x", { port: 0 }), RangeError);
+  assert.throws(() => unix.sendToSync(42 as unknown as string, { abstract: "x" }), TypeError);
+  await assert.rejects(unix.sendTo("x", { transport: "unix", unnamed: true }), TypeError);
+  assert.throws(() => datagram({ hostname: "127.0.0.1" } as never), TypeError);
+  assert.throws(() => datagram({ path: "/tmp/x.sock", reuseAddress: true } as never), TypeError);
+  assert.throws(() => datagram({ abstract: "x", mode: 0o600 } as never), TypeError);
+  assert.throws(() => datagram({ port: 0, ipv6Only: true }), TypeError);
+  assert.throws(() => datagram({ path: `/tmp/${"x".repeat(110)}` }), RangeError);
+  assert.throws(() => datagram(null as never), TypeError);
+  assert.throws(
+    () => unix.trySendTo("x", { abstract: abstractName("nobody") }),
+    systemError(Deno.errors.ConnectionRefused, "ECONNREFUSED", "sendto"),
+  );
+  assert.throws(
+    () => unix.trySendTo("x", { path: "/nonexistent-dir/x.sock" }),
+    systemError(Deno.errors.NotFound, "ENOENT", "sendto", { path: "/nonexistent-dir/x.sock" }),
+  );
+});
