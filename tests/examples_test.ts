@@ -87,3 +87,23 @@ Deno.test("examples/futex_counter.ts: four processes under one futex lock count 
   assert.equal(stderr, "");
   assert.equal(new TextDecoder().decode(out.stdout), "Counter: 400000 (expected 400000)\n");
 });
+
+Deno.test("examples/unix_socket.ts: the server prints what the client sent, and removes its socket file", async () => {
+  const out = await runExample("unix_socket");
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.equal(stderr, "");
+  assert.equal(new TextDecoder().decode(out.stdout), "Server received: Hello from client\n");
+  assert.throws(
+    () => Deno.lstatSync(`/tmp/libc-ipc-example-${out.pid}.sock`),
+    Deno.errors.NotFound,
+  );
+});
+
+Deno.test("examples/tcp.ts: the client prints what the server echoed", async () => {
+  const out = await runExample("tcp");
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.equal(stderr, "");
+  assert.equal(new TextDecoder().decode(out.stdout), "Client received: Hello over TCP\n");
+});
