@@ -1,0 +1,72 @@
+/*
+ * C baseline of bench/compare/signal.ts: the signal round trip of the Deno
+ * rows, with a C parent and a C child (fork). Both block the two signals
+ * before the fork and read them with sigwaitinfo; each signal carries the
+ * round's number (sigqueue), which the other side checks and sends back.
+ *
+ *   signal roundtrip ROUNDS WARMUP [CHILD_CPU]  -> elapsed ns of ROUNDS round trips
+ *
+ * SIGRTMIN+1 goes to the child, SIGRTMIN+2 comes back. The parent stays on
+ * the CPUs it was started on; CHILD_CPU moves the child.
+ */
+#include "common.h"
+
+#include <signal.h>
+
+/* Waits for a signal of `set` and returns the value it carries. */
+static int take(const sigset_t *set) {
+  siginfo_t info;
+  while (sigwaitinfo(set, &info) < 0) {
+    if (errno != EINTR) die("sigwaitinfo");
+  }
+  return info.si_value.sival_int;
+}
+
+static void give(pid_t pid, int sig, int value) {
+  union sigval v = {.sival_int = value};
+  if (sigqueue(pid, sig, v) < 0) die("sigqueue");
+}
+
+static int64_t roundtrip(long rounds, long warmup, int child_cpu) {
+  int there = SIGRTMIN + 1, back = SIGRTMIN + 2;
+  sigset_t there_set, back_set, both;
+  sigemptyset(&there_set);
+  sigaddset(&there_set, there);
+  sigemptyset(&back_set);
+  sigaddset(&back_set, back);
+  sigemptyset(&both);
+  sigaddset(&both, there);
+  sigaddset(&both, back);
+  if (sigprocmask(SIG_BLOCK, &both, NULL) < 0) die("sigprocmask");
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    place(child_cpu);
+    for (long i = 0; i < warmup + rounds; i++) {
+      int value = take(&there_set);
+      if (value != (int)i) fail("signal: the child got a wrong value");
+      give(parent, back, value);
+    }
+    _exit(0);
+  }
+  int64_t t0 = 0;
+  for (long i = 0; i < warmup + rounds; i++) {
+    if (i == warmup) t0 = now_ns();
+    give(pid, there, (int)i);
+    if (take(&back_set) != (int)i) fail("signal: the parent got a wrong value");
+  }
+  int64_t elapsed = now_ns() - t0;
+  reap(pid);
+  return elapsed;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 4 && strcmp(argv[1], "roundtrip") == 0) {
+    int cpu = argc >= 5 ? atoi(argv[4]) : -1;
+    printf("%lld\n", (long long)roundtrip(atol(argv[2]), atol(argv[3]), cpu));
+    return 0;
+  }
+  fprintf(stderr, "usage: signal roundtrip ROUNDS WARMUP [CHILD_CPU]\n");
+  return 2;
+}

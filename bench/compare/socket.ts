@@ -1,0 +1,444 @@
+/**
+ * Cross-process socket comparison: this library against C, against the least
+ * any Deno program pays (raw libc calls through `Deno.dlopen`) and against
+ * Deno's own `Deno.listen`/`Deno.connect`, in a 64 B ping-pong over a Unix
+ * stream socket and over TCP on 127.0.0.1, and in a 64 MiB transfer over a
+ * Unix stream socket. Every row is measured in the same run, at every
+ * placement of harness.ts, and reported as ratios to the C baseline
+ * (socket.c) and to Deno's built-in sockets.
+ *
+ * C, the floor and this library make both ends of a connection in the parent
+ * (a socketpair; a TCP connection connected and accepted) and hand one to
+ * the child (fork; `spawn(..., { fds: { 3: conn } })`, socket_child.ts). The
+ * Deno rows listen in the parent and connect from the child
+ * (socket_deno_child.ts, started with `Deno.Command`, which is all a Deno
+ * program without FFI can do). Every TCP connection has `TCP_NODELAY`.
+ *
+ * Run: `deno task bench:compare:socket` (Linux; needs a C compiler as `cc`),
+ * or all drivers with `deno task bench:compare`. `--raw` also prints every
+ * sample. The socket files live in a temporary directory, removed at the end.
+ *
+ * @module
+ */
+import {
+  type ChildProcess,
+  type Connection,
+  connectSync,
+  listen,
+  type NetAddress,
+  socketpair,
+  spawn,
+} from "../../mod.ts";
+import {
+  expectedChecksum,
+  makeBlocking,
+  rawLibc,
+  rawReadFull,
+  rawWriteAll,
+  stampChunk,
+} from "./common.ts";
+import {
+  cChildCpu,
+  checkStatus,
+  cPingPong,
+  fixed,
+  GOALS,
+  mark,
+  type Measure,
+  measure,
+  type Mode,
+  MSG,
+  pingPongIntro,
+  placed,
+  type Placement,
+  placements,
+  ROUNDS,
+  type Row,
+  row,
+  runC,
+  section,
+  standalone,
+  table,
+  WARMUP,
+  withC,
+} from "./harness.ts";
+
+type Transport = "unix" | "tcp";
+
+/** Throughput: timed bytes, bytes per write, untimed bytes sent first (while the child warms up). */
+const TOTAL = 256 * 1024 * 1024;
+const CHUNK = 64 * 1024;
+const WARM = 16 * 1024 * 1024;
+/** The goal of TCP ping-pong for the sync form (the async form keeps the harness's). */
+const TCP_SYNC_GOAL = 1.3;
+/** The goal of throughput: at least this much of C's. */
+const THROUGHPUT_GOAL = 0.8;
+
+const here = (name: string) => new URL(name, import.meta.url);
+const CHILD = here("socket_child.ts");
+const DENO_CHILD = here("socket_deno_child.ts").pathname;
+const CHECKSUM = expectedChecksum(WARM + TOTAL);
+const decoder = new TextDecoder();
+
+/** The directory of the Deno rows' socket file, made by {@link main}. */
+let dir = "";
+const socketPath = () => `${dir}/deno.sock`;
+
+// ---------------------------------------------------------------- C baseline
+
+function cTcpPingPong(bin: string): Measure {
+  return async (where) => {
+    const args = ["tcp", `${ROUNDS}`, `${WARMUP}`, `${MSG}`, ...cChildCpu(where)];
+    return Number(await runC(bin, args)) / 1000 / ROUNDS;
+  };
+}
+
+function cTransfer(bin: string): Measure {
+  return async (where) => {
+    const args = ["transfer", `${TOTAL}`, `${CHUNK}`, `${WARM}`, ...cChildCpu(where)];
+    const [ns, ...rest] = (await runC(bin, args)).split(" ");
+    checkTransfer(rest.join(" "));
+    return mibPerSecond(Number(ns) / 1e6);
+  };
+}
+
+// ------------------------------------------------- this library, and the floor
+
+/** Both ends of a connection: a Unix socketpair, or a TCP connection on 127.0.0.1. */
+function connected(transport: Transport): [Connection, Connection] {
+  if (transport === "unix") return socketpair();
+  using listener = listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as NetAddress;
+  const client = connectSync({ hostname: "127.0.0.1", port, noDelay: true });
+  try {
+    const server = listener.acceptSync({ timeout: 10_000 });
+    server.setNoDelay(true);
+    return [server, client];
+  } catch (e) {
+    client.close();
+    throw e;
+  }
+}
+
+/** Starts socket_child.ts with `theirs` as its fd 3, and closes it here (the child holds a copy). */
+function startChild(where: Placement, args: string[], theirs: Connection): ChildProcess {
+  try {
+    return placed(where, () => spawn(CHILD, { args, fds: { 3: theirs } }));
+  } finally {
+    theirs.close();
+  }
+}
+
+function readFullSync(conn: Connection, buf: Uint8Array): void {
+  let got = 0;
+  while (got < buf.byteLength) {
+    const n = conn.readSync(got === 0 ? buf : buf.subarray(got));
+    if (n === null) throw new Error("child closed its socket early");
+    got += n;
+  }
+}
+
+async function readFull(conn: Connection, buf: Uint8Array): Promise<void> {
+  let got = 0;
+  while (got < buf.byteLength) {
+    const n = await conn.read(got === 0 ? buf : buf.subarray(got));
+    if (n === null) throw new Error("child closed its socket early");
+    got += n;
+  }
+}
+
+/** Everything that arrives until end of stream, as text. */
+async function readText(conn: Connection, mode: Mode): Promise<string> {
+  const buf = new Uint8Array(256);
+  let text = "";
+  for (;;) {
+    let n: number | null;
+    if (mode === "raw") {
+      n = rawLibc().read(conn.fd, buf, buf.byteLength);
+      if (n < 0) throw new Error("read failed");
+      if (n === 0) n = null;
+    } else {
+      n = mode === "sync" ? conn.readSync(buf) : await conn.read(buf);
+    }
+    if (n === null) return text;
+    text += decoder.decode(buf.subarray(0, n));
+  }
+}
+
+/** One 64 B ping-pong run in `mode` against socket_child.ts: µs per round trip. */
+function ffiPingPong(transport: Transport, mode: Mode): Measure {
+  return async (where) => {
+    const [mine, theirs] = connected(transport);
+    using _mine = mine;
+    const child = startChild(where, [`echo-${mode}`, `${MSG}`], theirs);
+    try {
+      const buf = new Uint8Array(MSG);
+      if (mode === "raw") makeBlocking(mine.fd);
+      let t0 = 0;
+      for (let i = 0; i < WARMUP + ROUNDS; i++) {
+        if (i === WARMUP) t0 = performance.now();
+        if (mode === "sync") {
+          mine.writeSync(buf);
+          readFullSync(mine, buf);
+        } else if (mode === "async") {
+          await mine.write(buf);
+          await readFull(mine, buf);
+        } else {
+          rawWriteAll(mine.fd, buf);
+          if (!rawReadFull(mine.fd, buf)) throw new Error("child closed its socket early");
+        }
+      }
+      return (performance.now() - t0) * 1000 / ROUNDS;
+    } finally {
+      mine.close();
+      await checkStatus(child.status, "socket_child.ts");
+    }
+  };
+}
+
+/** One transfer run in `mode` over a socketpair against socket_child.ts: MiB/s. */
+function ffiTransfer(mode: Mode): Measure {
+  return async (where) => {
+    const [mine, theirs] = socketpair();
+    using _mine = mine;
+    const child = startChild(where, [`sink-${mode}`], theirs);
+    try {
+      const chunk = new Uint8Array(CHUNK);
+      const ready = new Uint8Array(1);
+      // The child says when it is ready, so its start-up time stays out of the figure.
+      if (mode === "raw") {
+        makeBlocking(mine.fd);
+        rawReadFull(mine.fd, ready);
+      } else if (mode === "sync") {
+        readFullSync(mine, ready);
+      } else {
+        await readFull(mine, ready);
+      }
+      let t0 = 0;
+      for (let offset = 0; offset < WARM + TOTAL; offset += CHUNK) {
+        if (offset === WARM) t0 = performance.now();
+        stampChunk(chunk, offset);
+        if (mode === "sync") mine.writeSync(chunk);
+        else if (mode === "async") await mine.write(chunk);
+        else rawWriteAll(mine.fd, chunk);
+      }
+      mine.shutdown("write");
+      const report = await readText(mine, mode);
+      const ms = performance.now() - t0;
+      checkTransfer(report);
+      return mibPerSecond(ms);
+    } finally {
+      mine.close();
+      await checkStatus(child.status, "socket_child.ts");
+    }
+  };
+}
+
+// ------------------------------------------------------- Deno's own sockets
+
+/** Listens with `Deno.listen`: on a socket file in {@link dir}, or on a free port of 127.0.0.1. */
+function denoListen(transport: Transport): { listener: Deno.Listener; at: string } {
+  if (transport === "unix") {
+    const path = socketPath();
+    return { listener: Deno.listen({ transport: "unix", path }), at: path };
+  }
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return { listener, at: `${listener.addr.port}` };
+}
+
+/** Starts socket_deno_child.ts with only the permissions its transport needs. */
+function denoChild(where: Placement, transport: Transport, args: string[]): Deno.ChildProcess {
+  // A Unix socket needs all three in Deno 2.9: read and write on its path, and net on `unix:path`.
+  const allow = transport === "unix"
+    ? [`--allow-read=${dir}`, `--allow-write=${dir}`, `--allow-net=unix:${socketPath()}`]
+    : ["--allow-net=127.0.0.1"];
+  return placed(where, () =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", ...allow, DENO_CHILD, ...args],
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn());
+}
+
+/** The child's connection, or an error if the child ends before it connects. */
+async function acceptFrom(listener: Deno.Listener, child: Deno.ChildProcess): Promise<Deno.Conn> {
+  const ended = child.status.then((s): never => {
+    throw new Error(`socket_deno_child.ts exited with code ${s.code} before connecting`);
+  });
+  ended.catch(() => {}); // it may end later, after connecting: that is no error here
+  const conn = await Promise.race([listener.accept(), ended]);
+  if (conn.remoteAddr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
+  return conn;
+}
+
+async function denoReadFull(conn: Deno.Conn, buf: Uint8Array): Promise<void> {
+  let got = 0;
+  while (got < buf.byteLength) {
+    const n = await conn.read(got === 0 ? buf : buf.subarray(got));
+    if (n === null) throw new Error("child closed its socket early");
+    got += n;
+  }
+}
+
+/** Everything that arrives until end of stream, as text. */
+async function denoReadText(conn: Deno.Conn): Promise<string> {
+  const buf = new Uint8Array(256);
+  let text = "";
+  for (let n; (n = await conn.read(buf)) !== null;) text += decoder.decode(buf.subarray(0, n));
+  return text;
+}
+
+async function denoWriteAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let put = 0;
+  while (put < data.byteLength) put += await conn.write(put === 0 ? data : data.subarray(put));
+}
+
+function denoPingPong(transport: Transport): Measure {
+  return async (where) => {
+    const { listener, at } = denoListen(transport);
+    let child: Deno.ChildProcess | undefined;
+    let conn: Deno.Conn | undefined;
+    try {
+      child = denoChild(where, transport, ["echo", transport, at, `${MSG}`]);
+      conn = await acceptFrom(listener, child);
+      const buf = new Uint8Array(MSG);
+      let t0 = 0;
+      for (let i = 0; i < WARMUP + ROUNDS; i++) {
+        if (i === WARMUP) t0 = performance.now();
+        await denoWriteAll(conn, buf);
+        await denoReadFull(conn, buf);
+      }
+      return (performance.now() - t0) * 1000 / ROUNDS;
+    } finally {
+      conn?.close();
+      listener.close();
+      if (child !== undefined) await checkStatus(child.status, "socket_deno_child.ts");
+    }
+  };
+}
+
+function denoTransfer(): Measure {
+  return async (where) => {
+    const { listener, at } = denoListen("unix");
+    let child: Deno.ChildProcess | undefined;
+    let conn: Deno.UnixConn | undefined;
+    try {
+      child = denoChild(where, "unix", ["sink", "unix", at]);
+      conn = await acceptFrom(listener, child) as Deno.UnixConn;
+      await denoReadFull(conn, new Uint8Array(1));
+      const chunk = new Uint8Array(CHUNK);
+      let t0 = 0;
+      for (let offset = 0; offset < WARM + TOTAL; offset += CHUNK) {
+        if (offset === WARM) t0 = performance.now();
+        stampChunk(chunk, offset);
+        await denoWriteAll(conn, chunk);
+      }
+      await conn.closeWrite();
+      const report = await denoReadText(conn);
+      const ms = performance.now() - t0;
+      checkTransfer(report);
+      return mibPerSecond(ms);
+    } finally {
+      conn?.close();
+      listener.close();
+      if (child !== undefined) await checkStatus(child.status, "socket_deno_child.ts");
+    }
+  };
+}
+
+// ------------------------------------------------------------------ checks
+
+function mibPerSecond(ms: number): number {
+  return TOTAL / (1024 * 1024) / (ms / 1000);
+}
+
+/** The receiver must have seen every byte, in order: its count and checksum say so. */
+function checkTransfer(report: string): void {
+  const [count, sum] = report.trim().split(" ").map(Number);
+  if (count !== WARM + TOTAL || sum !== CHECKSUM) {
+    throw new Error(
+      `receiver reported "${report.trim()}", expected "${WARM + TOTAL} ${CHECKSUM}"`,
+    );
+  }
+}
+
+// --------------------------------------------------------------------- main
+
+const C_ROW = "C (fork; blocking read/write)";
+const FLOOR_ROW = "raw libc via Deno.dlopen (floor)";
+const SYNC_ROW = "@libc/ipc sync: writeSync/readSync";
+const ASYNC_ROW = "@libc/ipc async: await write/read";
+const DENO_ROW = "Deno built-in: Deno.listen/Deno.connect";
+
+/** The same rows for every workload: C, the floor, the library's two forms, Deno's own. */
+function rowsOf(c: Measure, ffi: (mode: Mode) => Measure, deno: Measure): Row[] {
+  return [
+    row(C_ROW, c),
+    row(FLOOR_ROW, ffi("raw")),
+    row(SYNC_ROW, ffi("sync")),
+    row(ASYNC_ROW, ffi("async")),
+    row(DENO_ROW, deno),
+  ];
+}
+
+/** A ping-pong table: µs per round trip, ratios to C and to Deno's sockets, the goals. */
+function pingPongTable(
+  rows: Row[],
+  where: Placement[],
+  goals: Record<string, number>,
+  beatDeno: boolean,
+): string[] {
+  return table(rows, where, "µs / round trip", 1, ["vs C", "vs Deno", "goal"], (r, m, at) => {
+    const c = m / at(C_ROW);
+    const d = m / at(DENO_ROW);
+    const goal = goals[r.name];
+    const text = goal === undefined
+      ? ""
+      : `≤ ${goal}× C ${mark(c <= goal)}${beatDeno ? `, < Deno ${mark(d < 1)}` : ""}`;
+    return [`${fixed(c, 2)}×`, `${fixed(d, 2)}×`, text];
+  });
+}
+
+/** Measures every row; returns the section of the report. */
+export async function main(): Promise<string> {
+  const where = placements();
+  dir = await Deno.makeTempDir({ prefix: "ipc-bench-socket-" });
+  try {
+    return await withC(["socket.c"], async ([bin]) => {
+      const unix = rowsOf(
+        cPingPong(bin),
+        (mode) => ffiPingPong("unix", mode),
+        denoPingPong("unix"),
+      );
+      const tcp = rowsOf(
+        cTcpPingPong(bin),
+        (mode) => ffiPingPong("tcp", mode),
+        denoPingPong("tcp"),
+      );
+      const transfer = rowsOf(cTransfer(bin), ffiTransfer, denoTransfer());
+      const seconds = await measure(unix, where) + await measure(tcp, where) +
+        await measure(transfer, where);
+      return section("Sockets", seconds, [
+        pingPongIntro("a Unix stream socket (a socketpair; Deno's own: a socket file)"),
+        pingPongTable(unix, where, { [SYNC_ROW]: GOALS.sync, [ASYNC_ROW]: GOALS.async }, true),
+        pingPongIntro("TCP on 127.0.0.1 (`TCP_NODELAY`)"),
+        pingPongTable(tcp, where, { [SYNC_ROW]: TCP_SYNC_GOAL, [ASYNC_ROW]: GOALS.async }, false),
+        `**Throughput**: ${TOTAL / 1024 / 1024} MiB parent → child over a Unix stream socket ` +
+        `in ${CHUNK / 1024} KiB writes, after ${WARM / 1024 / 1024} MiB unmeasured; the child ` +
+        "counts and checksums what it reads and answers on the same socket.",
+        table(transfer, where, "MiB/s", 0, ["vs C", "vs Deno", "goal"], (r, m, at) => {
+          const c = m / at(C_ROW);
+          const goal = r.name === SYNC_ROW || r.name === ASYNC_ROW
+            ? `≥ ${THROUGHPUT_GOAL}× C ${mark(c >= THROUGHPUT_GOAL)}`
+            : "";
+          return [`${fixed(c, 2)}×`, `${fixed(m / at(DENO_ROW), 2)}×`, goal];
+        }),
+      ], [...unix, ...tcp, ...transfer]);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await standalone(main);

@@ -1,0 +1,103 @@
+/**
+ * The Deno child of bench/compare/socket.ts's FFI rows: fd 3 is its end of a
+ * connected stream socket (Unix or TCP), handed over by
+ * `spawn(..., { fds: { 3: conn } })`.
+ *
+ *   echo-MODE SIZE   echo SIZE-byte messages back until end of stream
+ *   sink-MODE        write "R", read to end of stream, then write "count checksum\n" back
+ *
+ * MODE is `sync` or `async` (this library's `Connection.fromFd`), or `raw`
+ * (the floor: libc read/write through a plain `Deno.dlopen`, on a blocking fd).
+ *
+ * @module
+ */
+import { Connection } from "../../mod.ts";
+import { foldStamps, makeBlocking, rawLibc, rawReadFull, rawWriteAll } from "./common.ts";
+
+const [role, mode] = Deno.args[0]?.split("-") ?? [];
+const size = Number(Deno.args[1]);
+const FD = 3;
+const CHUNK = 64 * 1024;
+const encoder = new TextEncoder();
+
+if (mode === "raw") {
+  makeBlocking(FD);
+  if (role === "echo") {
+    const buf = new Uint8Array(size);
+    while (rawReadFull(FD, buf)) rawWriteAll(FD, buf);
+  } else if (role === "sink") {
+    const { read } = rawLibc();
+    const buf = new Uint8Array(CHUNK);
+    let pos = 0;
+    let sum = 0;
+    rawWriteAll(FD, encoder.encode("R"));
+    for (;;) {
+      const n = read(FD, buf, CHUNK);
+      if (n === 0) break;
+      if (n < 0) throw new Error("read failed");
+      sum = foldStamps(sum, buf, n, pos);
+      pos += n;
+    }
+    rawWriteAll(FD, encoder.encode(`${pos} ${sum}\n`));
+  } else {
+    usage();
+  }
+} else if (mode === "sync" || mode === "async") {
+  const sync = mode === "sync";
+  using conn = Connection.fromFd(FD);
+  if (role === "echo") {
+    const buf = new Uint8Array(size);
+    if (sync) {
+      while (readFullSync(conn, buf)) conn.writeSync(buf);
+    } else {
+      while (await readFull(conn, buf)) await conn.write(buf);
+    }
+  } else if (role === "sink") {
+    const buf = new Uint8Array(CHUNK);
+    let pos = 0;
+    let sum = 0;
+    conn.writeSync("R");
+    for (;;) {
+      const n = sync ? conn.readSync(buf) : await conn.read(buf);
+      if (n === null) break;
+      sum = foldStamps(sum, buf, n, pos);
+      pos += n;
+    }
+    conn.writeSync(`${pos} ${sum}\n`);
+  } else {
+    usage();
+  }
+} else {
+  usage();
+}
+
+function usage(): never {
+  throw new TypeError(`usage: socket_child.ts echo-MODE SIZE | sink-MODE, got ${Deno.args}`);
+}
+
+/** Fills `buf` (a message may arrive in pieces); false at end of stream before its first byte. */
+function readFullSync(conn: Connection, buf: Uint8Array): boolean {
+  let got = 0;
+  while (got < buf.byteLength) {
+    const n = conn.readSync(got === 0 ? buf : buf.subarray(got));
+    if (n === null) {
+      if (got === 0) return false;
+      throw new Error("short read");
+    }
+    got += n;
+  }
+  return true;
+}
+
+async function readFull(conn: Connection, buf: Uint8Array): Promise<boolean> {
+  let got = 0;
+  while (got < buf.byteLength) {
+    const n = await conn.read(got === 0 ? buf : buf.subarray(got));
+    if (n === null) {
+      if (got === 0) return false;
+      throw new Error("short read");
+    }
+    got += n;
+  }
+  return true;
+}

@@ -1,0 +1,162 @@
+/**
+ * One-process socket and signal costs, each group against the least any Deno
+ * code can pay for the same thing:
+ *
+ * - a message written on one end of a Unix stream socketpair and read on the
+ *   other, 64 B and 64 KiB, through this library's sync and async forms,
+ *   against `send` + `recv` through a plain `Deno.dlopen`, and against Deno's
+ *   own `Deno.UnixConn` (a connection made in this process with
+ *   `Deno.listen`/`Deno.connect`: Deno has no socketpair);
+ * - sending a signal to a child that blocks it (so it stays pending, and
+ *   later ones of the same standard signal merge into it): `sendSignal` by
+ *   pid, to the child (its pidfd), with a value, against `kill` through
+ *   `Deno.dlopen`.
+ *
+ * Not here: a signal sent to this process and read back. A signalfd sees a
+ * signal only while every thread of the process blocks it, which a Deno
+ * process gets only from its start, and `deno bench` starts with nothing
+ * blocked and cannot be relaunched so (`relaunchWithSignalsBlocked` refuses
+ * it). Signal round trips between two processes are in
+ * bench/compare/signal.ts; socket ping-pong and throughput between two
+ * processes, against C, in bench/compare/socket.ts.
+ *
+ * Run: `deno bench --allow-ffi --allow-read --allow-write --allow-net bench/socket_bench.ts`.
+ * Without the last three (as in `deno task bench`) the `Deno.UnixConn` rows
+ * are ignored: Deno's Unix sockets need read, write and net permission.
+ *
+ * @module
+ */
+import { sendSignal, socketpair, spawnProgram } from "../mod.ts";
+import { LIBC_PATH } from "../ffi/platform.ts";
+
+const libc = Deno.dlopen(LIBC_PATH, {
+  send: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  recv: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  kill: { parameters: ["i32", "i32"], result: "i32" },
+}).symbols;
+
+const SMALL = 64;
+const LARGE = 64 * 1024;
+const SIGUSR2 = 12;
+
+const denoAllowed = (["read", "write", "net"] as const).every((name) =>
+  Deno.permissions.querySync({ name }).state === "granted"
+);
+
+// Deno.bench has no teardown hook: what the suites made goes when the module unloads.
+const cleanups: Array<() => void> = [];
+globalThis.addEventListener("unload", () => cleanups.forEach((f) => f()));
+
+function pairFixture(size: number) {
+  const pair = socketpair();
+  cleanups.push(() => pair[Symbol.dispose]());
+  const [a, b] = pair;
+  return { a, b, out: new Uint8Array(size).fill(7), into: new Uint8Array(size) };
+}
+
+/** Both ends of a Unix stream connection made with Deno's own API, in a temporary directory. */
+async function denoFixture(size: number) {
+  const dir = Deno.makeTempDirSync({ prefix: "ipc-bench-" });
+  const listener = Deno.listen({ transport: "unix", path: `${dir}/bench.sock` });
+  const client = await Deno.connect({ transport: "unix", path: `${dir}/bench.sock` });
+  const server = await listener.accept();
+  cleanups.push(() => {
+    client.close();
+    server.close();
+    listener.close();
+    Deno.removeSync(dir, { recursive: true });
+  });
+  return { client, server, out: new Uint8Array(size).fill(7), into: new Uint8Array(size) };
+}
+
+/** Fails loudly rather than timing a short transfer. */
+function expect(n: number | null, size: number): void {
+  if (n !== size) throw new Error(`moved ${n} bytes, expected ${size}`);
+}
+
+for (const size of [SMALL, LARGE]) {
+  const label = size === SMALL ? "64 B" : "64 KiB";
+  const group = `${label} write + read over a Unix stream socket`;
+
+  {
+    const f = pairFixture(size);
+    const [afd, bfd] = [f.a.fd, f.b.fd];
+    Deno.bench({
+      name: `${label} raw libc send + recv (Deno.dlopen)`,
+      group,
+      baseline: true,
+      fn() {
+        expect(libc.send(afd, f.out, size, 0), size);
+        expect(libc.recv(bfd, f.into, size, 0), size);
+      },
+    });
+  }
+  {
+    const f = pairFixture(size);
+    Deno.bench({
+      name: `${label} writeSync + readSync`,
+      group,
+      fn() {
+        f.a.writeSync(f.out);
+        expect(f.b.readSync(f.into), size);
+      },
+    });
+  }
+  {
+    const f = pairFixture(size);
+    Deno.bench({
+      name: `${label} await write + read`,
+      group,
+      async fn() {
+        await f.a.write(f.out);
+        expect(await f.b.read(f.into), size);
+      },
+    });
+  }
+  {
+    const f = denoAllowed ? await denoFixture(size) : undefined;
+    Deno.bench({
+      name: `${label} Deno.UnixConn await write + read`,
+      group,
+      ignore: f === undefined,
+      async fn() {
+        expect(await f!.client.write(f!.out), size);
+        expect(await f!.server.read(f!.into), size);
+      },
+    });
+  }
+}
+
+{
+  // A child that blocks SIGUSR2: every signal sent stays pending (merged into one), none is lost.
+  const child = spawnProgram("/bin/sleep", ["1000"], { blockSignals: ["SIGUSR2"] });
+  child.unref();
+  cleanups.push(() => child.kill("SIGKILL"));
+  const pid = child.pid;
+  const value = { value: 1 };
+  const group = "a signal to a child that blocks it";
+  Deno.bench({
+    name: "raw kill(pid, SIGUSR2) (Deno.dlopen)",
+    group,
+    baseline: true,
+    fn() {
+      if (libc.kill(pid, SIGUSR2) < 0) throw new Error("kill");
+    },
+  });
+  Deno.bench({ name: "sendSignal(pid, SIGUSR2)", group, fn: () => sendSignal(pid, "SIGUSR2") });
+  Deno.bench({
+    name: "sendSignal(pid, SIGUSR2, { value }) (sigqueue)",
+    group,
+    fn: () => sendSignal(pid, "SIGUSR2", value),
+  });
+  Deno.bench({
+    name: "sendSignal(child, SIGUSR2) (pidfd)",
+    group,
+    fn: () => sendSignal(child, "SIGUSR2"),
+  });
+  Deno.bench({
+    name: "sendSignal(child, SIGUSR2, { value }) (pidfd)",
+    group,
+    fn: () => sendSignal(child, "SIGUSR2", value),
+  });
+}
