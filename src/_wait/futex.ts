@@ -338,11 +338,13 @@ export class FutexWord {
         }
         return this.#tries++ === 0 ? "not-equal" : "ok";
       },
-      // Sync waits only: they block, never park.
+      // Sync waits only: they block, never park. Blocking is the wait itself,
+      // so a sync wait whose peer shares this CPU blocks at once.
       source: {
         park: () => NO_THREAD,
         block: (deadline) => blockOnWord(this.#pointer, this.#value, deadline),
       },
+      block: (deadline) => blockOnWord(this.#pointer, this.#value, deadline),
     };
   }
 

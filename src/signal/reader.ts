@@ -12,6 +12,7 @@ import {
   fdSource,
   type Operation,
   READABLE,
+  Spinner,
   tryNow,
   wait,
   type WaitContext,
@@ -95,9 +96,10 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
   constructor(fd: number, numbers: readonly number[]) {
     super(fd);
     this.signals = Object.freeze([...numbers].sort((a, b) => a - b));
-    // No spin: signals come when they come, and a read decodes at once, so one
-    // operation (and one buffer) serves every read, pending or not.
-    this.#context = { registry: waitsOf(this) };
+    // A read decodes at once, so one operation (and one buffer) serves every
+    // read, pending or not. The spinner catches an answer that comes within
+    // µs (a signal round trip) and, when signals come seldom, stops spinning.
+    this.#context = { spinner: new Spinner(), registry: waitsOf(this) };
     this.#op = {
       syscall: "read",
       subject: this.subject,

@@ -33,6 +33,18 @@ import {
   setIntOption,
   truncatedError,
 } from "./_socket.ts";
+import type { FdSource } from "../process/spawn.ts";
+import {
+  checkFds,
+  checkMax,
+  receiveBuffer,
+  receiveWithFds,
+  refreshFds,
+  sendWithFds,
+  STREAM_SCRATCH,
+} from "./_ancillary.ts";
+import { type PeerCredentials, peerCredentialsOf } from "./_credentials.ts";
+import { type ReceivedFds, receivedFdsOf } from "./received_fds.ts";
 
 const STREAM_CHUNK = 64 * 1024;
 const NO_BYTES = new Uint8Array(0);
@@ -55,6 +67,63 @@ const SHUT: Readonly<Record<ShutdownHow, number>> = {
   write: C.SHUT_WR,
   both: C.SHUT_RDWR,
 };
+
+/** What descriptors travel with when the caller gives no data: one zero byte. */
+const FD_CARRIER = new Uint8Array(1);
+
+/**
+ * Limits of a {@link Connection.receiveFds}: how many descriptors, and (on a
+ * stream) how many bytes one receive takes.
+ *
+ * @example
+ * ```ts
+ * import type { ReceiveFdsLimits } from "@libc/ipc";
+ * const limits: ReceiveFdsLimits = { max: 4, maxBytes: 1 };
+ * ```
+ */
+export interface ReceiveFdsLimits {
+  /**
+   * The most descriptors to take, 0 to 253 (the default, the most one
+   * message carries). The kernel closes any beyond them, never installing
+   * them here, and the result says so: `truncated` (`MSG_CTRUNC`).
+   */
+  max?: number;
+  /**
+   * Stream connections only: the most bytes of data to take, default 65536.
+   * A receive ends at the latest with the data the descriptors came with; the
+   * bytes after stay for the next read. A message (seqpacket, datagram) is
+   * always received whole.
+   */
+  maxBytes?: number;
+}
+
+/**
+ * Options of {@link Connection.receiveFds}: the limits, `signal` and `timeout`.
+ *
+ * @example
+ * ```ts
+ * import type { ReceiveFdsOptions } from "@libc/ipc";
+ * const options: ReceiveFdsOptions = { max: 1, timeout: 5000 };
+ * ```
+ */
+export interface ReceiveFdsOptions extends ReceiveFdsLimits, WaitOptions {}
+
+/**
+ * Options of {@link Connection.receiveFdsSync}: the limits and `timeout`.
+ *
+ * @example
+ * ```ts
+ * import type { ReceiveFdsSyncOptions } from "@libc/ipc";
+ * const options: ReceiveFdsSyncOptions = { max: 1, timeout: 5000 };
+ * ```
+ */
+export interface ReceiveFdsSyncOptions extends ReceiveFdsLimits, SyncWaitOptions {}
+
+/** How far a send of descriptors got: whether they went, and the bytes sent. */
+interface FdSendProgress {
+  fdsSent: boolean;
+  written: number;
+}
 
 /** Makes a Connection for an fd this family has just opened (listener, connect, socketpair). */
 let create: (fd: number, kind: SocketType, domain: number, remote: SocketAddress) => Connection;
@@ -82,6 +151,9 @@ export function connectionOf(
  *   message boundaries: each `send` is one
  *   `receive` at the other end. A message longer than the buffer given to
  *   `receiveInto` is reported (`EMSGSIZE`), never silently cut.
+ * - A **Unix** connection also passes descriptors to the process at the other
+ *   end (`sendFds`/`receiveFds`, `SCM_RIGHTS`) and tells who that process is
+ *   (`peerCredentials()`, `SO_PEERCRED`).
  *
  * Every blocking operation has three forms: `x()` returns a promise and never
  * blocks the event loop (`signal` and `timeout` cancel it), `xSync()` blocks
@@ -90,8 +162,8 @@ export function connectionOf(
  * `Deno.errors.ConnectionReset`: the process is never killed by SIGPIPE.
  * `close()` rejects pending operations with `Deno.errors.BadResource`.
  *
- * Wraps `recv(2)`, `send(2)`, `shutdown(2)`, `getsockname(2)`, `setsockopt(2)`.
- * Needs `--allow-ffi`.
+ * Wraps `recv(2)`, `send(2)`, `recvmsg(2)`, `sendmsg(2)`, `shutdown(2)`,
+ * `getsockname(2)`, `getsockopt(2)`, `setsockopt(2)`. Needs `--allow-ffi`.
  *
  * @example A socketpair: both ends in one process
  * ```ts
@@ -1037,6 +1109,424 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     } finally {
       this.#buf = NO_BYTES;
     }
+  }
+
+  // ------------------------------------------ descriptors (SCM_RIGHTS) and credentials
+  //
+  // sendmsg(2)/recvmsg(2) with ancillary data, on the same contexts (#in,
+  // #out) and sources as the plain forms. On a stream the descriptors travel
+  // with the first byte of their data; the rest of it is sent as write() does.
+
+  #checkUnix(method: string): void {
+    if (this.#domain !== C.AF_UNIX) {
+      throw new TypeError(`${method} applies to Unix sockets, not to a TCP connection`);
+    }
+  }
+
+  /** The send of `fds` with `data` as an operation; `progress` says how far it got. */
+  #sendFdsOp(
+    method: string,
+    fds: readonly FdSource[],
+    data: WriteData | undefined,
+    progress: FdSendProgress,
+  ): Operation<number> {
+    this.#checkUnix(method);
+    const list = checkFds(fds, method);
+    const bytes = data === undefined ? FD_CARRIER : bytesOf(data);
+    if (bytes.byteLength === 0 && this.#kind !== "datagram") {
+      throw new RangeError(
+        `${method}: descriptors travel with at least one byte of data on a ${this.#kind} ` +
+          "connection: leave data out to send one zero byte",
+      );
+    }
+    if (this.#kind !== "stream" && bytes.byteLength > MAX_IO) {
+      throw new RangeError(`message is ${bytes.byteLength} bytes; the limit is ${MAX_IO}`);
+    }
+    // The handles as given: each try reads their fds again (see refreshFds).
+    const sources = Array.from(fds);
+    return {
+      syscall: "sendmsg",
+      subject: this.subject,
+      attempt: () => this.#sendFdsSome(sources, list, bytes, progress),
+      source: this.#writeReady,
+    };
+  }
+
+  /** Sends the descriptors with the first bytes, then (stream) the rest: all sent, or AGAIN. */
+  #sendFdsSome(
+    sources: readonly FdSource[],
+    fds: Int32Array,
+    bytes: Uint8Array,
+    progress: FdSendProgress,
+  ): number | typeof AGAIN {
+    const fd = this.fdFor("sendmsg");
+    if (!progress.fdsSent) {
+      refreshFds(sources, fds, "sendmsg", this.subject);
+      const first = bytes.byteLength > MAX_IO ? bytes.subarray(0, MAX_IO) : bytes;
+      const n = sendWithFds(fd, first, fds, this.subject);
+      if (n === AGAIN) return AGAIN;
+      progress.fdsSent = true;
+      progress.written = n;
+      if (this.#kind !== "stream") return n;
+    }
+    return this.#writeSome(bytes, progress);
+  }
+
+  #checkMaxBytes(maxBytes: unknown): number {
+    if (this.#kind !== "stream") {
+      if (maxBytes !== undefined) {
+        throw new TypeError(
+          `maxBytes applies to stream connections; a ${this.#kind} message is received whole`,
+        );
+      }
+      return 0;
+    }
+    if (maxBytes === undefined) return STREAM_SCRATCH;
+    if (
+      typeof maxBytes !== "number" || !Number.isInteger(maxBytes) || maxBytes < 1 ||
+      maxBytes > MAX_IO
+    ) {
+      throw new RangeError(`maxBytes must be an integer 1..${MAX_IO}, got ${String(maxBytes)}`);
+    }
+    return maxBytes;
+  }
+
+  #receiveFdsOp(
+    method: string,
+    options: ReceiveFdsLimits | undefined,
+  ): Operation<ReceivedFds | null> {
+    this.#checkUnix(method);
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      throw new TypeError(`${method}: options must be an object`);
+    }
+    const max = checkMax(options?.max);
+    const maxBytes = this.#checkMaxBytes(options?.maxBytes);
+    return {
+      syscall: "recvmsg",
+      subject: this.subject,
+      attempt: () => this.#receiveFdsOnce(max, maxBytes),
+      source: this.#readReady,
+    };
+  }
+
+  /** One receive with descriptors: what came, null at end of stream, or AGAIN. */
+  #receiveFdsOnce(max: number, maxBytes: number): ReceivedFds | null | typeof AGAIN {
+    const fd = this.fdFor("recvmsg");
+    const stream = this.#kind === "stream";
+    let buf: Uint8Array<ArrayBuffer>;
+    if (stream) {
+      buf = receiveBuffer(maxBytes);
+    } else {
+      // MSG_PEEK | MSG_TRUNC: the next message's length; it stays queued with its descriptors.
+      for (;;) {
+        const size = libc.recv(fd, PEEK, 0, C.MSG_PEEK | C.MSG_TRUNC);
+        if (size >= 0) {
+          buf = new Uint8Array(size);
+          break;
+        }
+        if (failed("recv", this.subject) === AGAIN) return AGAIN;
+      }
+    }
+    const got = receiveWithFds(fd, buf, max, stream ? 0 : C.MSG_TRUNC, this.subject);
+    if (got === AGAIN) return AGAIN;
+    if (got.size > buf.byteLength) {
+      // Another reader of a shared socket took the message peeked at: a longer one came.
+      for (const received of got.fds) libc.close(received);
+      throw truncatedError(got.size, buf.byteLength, "recvmsg", this.subject);
+    }
+    if (got.size === 0 && got.fds.length === 0 && !got.truncated && this.#kind !== "datagram") {
+      return null;
+    }
+    const data = stream || got.size < buf.byteLength ? buf.slice(0, got.size) : buf;
+    return receivedFdsOf(got.fds, data, got.truncated);
+  }
+
+  /**
+   * Sends descriptors to the process at the other end (`SCM_RIGHTS`), with
+   * `data`, without blocking the event loop. The peer gets its own copies of
+   * them (the same open files, as `dup(2)` would give); this process's stay
+   * open, and are still its own to close.
+   *
+   * Descriptors travel with data: on a stream connection they arrive with
+   * the first byte of `data`, on a message connection with the message. With
+   * `data` left out, one zero byte carries them (the receiver gets it as its
+   * `data`). On a stream, all of `data` is written, as `write()` does.
+   *
+   * Wraps `sendmsg(2)` with `MSG_NOSIGNAL`. Needs `--allow-ffi`.
+   *
+   * @param fds 1 to 253 descriptors: fd numbers, or handles with an `fd`
+   *   (`FdReader`, `FdWriter`, `Connection`, `Listener`, `PosixSharedMemory`...)
+   * @param data bytes, or a string sent as UTF-8; not empty, except on a
+   *   datagram connection. Default: one zero byte
+   * @param options `signal` to cancel, `timeout` in milliseconds
+   * @returns the number of bytes of data sent: all of them
+   * @throws {TypeError} on a TCP connection; when `fds` is not an array, one
+   *   of them is not an integer ≥ 0 or a handle with an fd, or is a closed
+   *   handle; when `data` is neither bytes nor a string, or `signal` not an AbortSignal
+   * @throws {RangeError} for no descriptors or more than 253, empty `data`
+   *   on a stream or seqpacket connection, or a `timeout` that is not ≥ 0
+   * @throws {Deno.errors.BadResource} when a descriptor in `fds` is not open
+   *   (the error's `fd` names it), or the connection is (or gets) closed
+   * @throws {Deno.errors.BrokenPipe} when the peer has closed
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.Interrupted} when `signal` aborts after part of a
+   *   stream's `data` was sent (the descriptors went with it)
+   * @throws {IpcError} ETOOMANYREFS when too many descriptors are in flight
+   *
+   * @example Hand a pipe's writing end over
+   * ```ts
+   * import { pipe, socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * using p = pipe();
+   * assert.equal(await pair[0].sendFds([p.writer], "take this"), 9);
+   * using received = (await pair[1].receiveFds({ timeout: 1000 }))!;
+   * assert.equal(new TextDecoder().decode(received.data), "take this");
+   * assert.equal(received.fds.length, 1);
+   * ```
+   */
+  async sendFds(
+    fds: readonly FdSource[],
+    data?: WriteData,
+    options?: WaitOptions,
+  ): Promise<number> {
+    const progress = { fdsSent: false, written: 0 };
+    const op = this.#sendFdsOp("sendFds()", fds, data, progress);
+    try {
+      return await wait(op, options, this.#out);
+    } catch (e) {
+      if (!progress.fdsSent) throw e;
+      if (e !== options?.signal?.reason) throw withProgress(e, progress.written);
+      throw withProgress(
+        new Deno.errors.Interrupted(
+          `sendFds aborted after the descriptors and ${progress.written} bytes were sent`,
+          { cause: e },
+        ),
+        progress.written,
+      );
+    }
+  }
+
+  /**
+   * Sends descriptors with `data`, blocking the thread while the socket's
+   * buffer is full. See {@link Connection.sendFds}.
+   *
+   * Wraps `sendmsg(2)` with `MSG_NOSIGNAL`, and `poll(2)`. Needs `--allow-ffi`.
+   *
+   * @param fds 1 to 253 descriptors: fd numbers, or handles with an `fd`
+   * @param data bytes or a string; not empty, except on a datagram
+   *   connection. Default: one zero byte
+   * @param options `timeout` in milliseconds (on a stream, bytes already sent
+   *   stay sent: the error's `bytesWritten` says how many)
+   * @returns the number of bytes of data sent: all of them
+   * @throws {TypeError} on a TCP connection, or for a bad `fds` entry, a closed handle, bad `data`
+   * @throws {RangeError} for no descriptors or more than 253, empty `data` on
+   *   a stream or seqpacket connection, or a `timeout` that is not ≥ 0
+   * @throws {Deno.errors.BadResource} when a descriptor in `fds` is not open, or after `close()`
+   * @throws {Deno.errors.BrokenPipe} when the peer has closed
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   *
+   * @example
+   * ```ts
+   * import { pipe, socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("seqpacket");
+   * using p = pipe();
+   * assert.equal(pair[0].sendFdsSync([p.reader, p.writer], "two"), 3);
+   * using received = pair[1].receiveFdsSync()!;
+   * assert.equal(received.fds.length, 2);
+   * ```
+   */
+  sendFdsSync(fds: readonly FdSource[], data?: WriteData, options?: SyncWaitOptions): number {
+    const progress = { fdsSent: false, written: 0 };
+    try {
+      return waitSync(this.#sendFdsOp("sendFdsSync()", fds, data, progress), options, this.#out);
+    } catch (e) {
+      throw progress.fdsSent ? withProgress(e, progress.written) : e;
+    }
+  }
+
+  /**
+   * Sends descriptors with `data` if the socket takes them now, without
+   * waiting. On a stream, as much of `data` as the socket takes goes (the
+   * descriptors with its first byte), as `tryWrite` does.
+   *
+   * Wraps `sendmsg(2)` with `MSG_NOSIGNAL`. Needs `--allow-ffi`.
+   *
+   * @param fds 1 to 253 descriptors: fd numbers, or handles with an `fd`
+   * @param data bytes or a string; not empty, except on a datagram
+   *   connection. Default: one zero byte
+   * @returns the number of bytes of data sent (on a stream, maybe fewer than `data` holds)
+   * @throws {Deno.errors.WouldBlock} when the socket took nothing: the descriptors were not sent
+   * @throws {TypeError} on a TCP connection, or for a bad `fds` entry, a closed handle, bad `data`
+   * @throws {RangeError} for no descriptors or more than 253, or empty
+   *   `data` on a stream or seqpacket connection
+   * @throws {Deno.errors.BadResource} when a descriptor in `fds` is not open, or after `close()`
+   * @throws {Deno.errors.BrokenPipe} when the peer has closed
+   *
+   * @example
+   * ```ts
+   * import { pipe, socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("datagram");
+   * using p = pipe();
+   * assert.equal(pair[0].trySendFds([p.reader.fd], new Uint8Array(0)), 0);
+   * using received = pair[1].tryReceiveFds()!;
+   * assert.deepEqual([received.data.length, received.fds.length], [0, 1]);
+   * ```
+   */
+  trySendFds(fds: readonly FdSource[], data?: WriteData): number {
+    const progress = { fdsSent: false, written: 0 };
+    const op = this.#sendFdsOp("trySendFds()", fds, data, progress);
+    // As send(2) does: whatever went, or WouldBlock when nothing (and no descriptor) could.
+    return tryNow({
+      ...op,
+      attempt: () => {
+        const r = op.attempt();
+        return r !== AGAIN ? r : progress.fdsSent ? progress.written : AGAIN;
+      },
+    });
+  }
+
+  /**
+   * Receives descriptors sent with `sendFds` (`SCM_RIGHTS`) and the data
+   * they came with, waiting while nothing has arrived, without blocking the
+   * event loop. The descriptors are installed close-on-exec
+   * (`MSG_CMSG_CLOEXEC`) and held by the result until taken (as handles, or
+   * bare numbers): dispose of it (`using`) and those not taken are closed.
+   *
+   * On a stream, a receive takes the bytes that have arrived, up to
+   * `maxBytes`, and ends at the latest with the data descriptors came with;
+   * bytes that came without any give a result with no descriptors. A plain
+   * `read()` that reaches bytes sent with descriptors drops those descriptors
+   * (the kernel closes them): read them with `receiveFds`. On a message
+   * connection each receive takes one whole message.
+   *
+   * More descriptors than `max` are never installed here: the kernel closes
+   * the rest, and `truncated` is true; so it does when this process has no
+   * descriptor numbers left (`RLIMIT_NOFILE`) for all of them.
+   *
+   * Wraps `recvmsg(2)` with `MSG_CMSG_CLOEXEC`. Needs `--allow-ffi`.
+   *
+   * @param options `max` descriptors (default 253), `maxBytes` (streams),
+   *   `signal` to cancel, `timeout` in milliseconds
+   * @returns the data and descriptors, or `null` at end of stream (the peer
+   *   of a stream or seqpacket connection closed or shut down writing)
+   * @throws {TypeError} on a TCP connection, `maxBytes` on a message
+   *   connection, or a `signal` that is not an AbortSignal
+   * @throws {RangeError} for `max` outside 0..253, `maxBytes` outside
+   *   1..2147479552, or a `timeout` that is not ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the connection is (or gets) closed
+   *
+   * @example More descriptors than asked for
+   * ```ts
+   * import { pipe, socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("seqpacket");
+   * using p = pipe();
+   * await pair[0].sendFds([p.reader, p.writer, p.reader]);
+   * using received = (await pair[1].receiveFds({ max: 1 }))!;
+   * assert.equal(received.fds.length, 1);
+   * assert.equal(received.truncated, true); // the kernel closed the other two
+   * ```
+   */
+  receiveFds(options?: ReceiveFdsOptions): Promise<ReceivedFds | null> {
+    try {
+      return wait(this.#receiveFdsOp("receiveFds()", options), options, this.#in);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Receives descriptors and the data they came with, blocking the thread
+   * while nothing has arrived. See {@link Connection.receiveFds}.
+   *
+   * Wraps `recvmsg(2)` with `MSG_CMSG_CLOEXEC`, and `poll(2)`. Needs `--allow-ffi`.
+   *
+   * @param options `max` descriptors (default 253), `maxBytes` (streams), `timeout` in milliseconds
+   * @returns the data and descriptors, or `null` at end of stream
+   * @throws {TypeError} on a TCP connection, or `maxBytes` on a message connection
+   * @throws {RangeError} for `max` outside 0..253, `maxBytes` outside 1..2147479552,
+   *   or a `timeout` that is not ≥ 0
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * assert.throws(() => pair[1].receiveFdsSync({ timeout: 10 }), Deno.errors.TimedOut);
+   * ```
+   */
+  receiveFdsSync(options?: ReceiveFdsSyncOptions): ReceivedFds | null {
+    return waitSync(this.#receiveFdsOp("receiveFdsSync()", options), options, this.#in);
+  }
+
+  /**
+   * Receives descriptors and the data they came with if something has
+   * arrived, without waiting. See {@link Connection.receiveFds}.
+   *
+   * Wraps `recvmsg(2)` with `MSG_CMSG_CLOEXEC`. Needs `--allow-ffi`.
+   *
+   * @param options `max` descriptors (default 253), `maxBytes` (streams)
+   * @returns the data and descriptors, or `null` at end of stream
+   * @throws {Deno.errors.WouldBlock} when nothing has arrived
+   * @throws {TypeError} on a TCP connection, or `maxBytes` on a message connection
+   * @throws {RangeError} for `max` outside 0..253, or `maxBytes` outside 1..2147479552
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("seqpacket");
+   * assert.throws(() => pair[1].tryReceiveFds(), Deno.errors.WouldBlock);
+   * ```
+   */
+  tryReceiveFds(options?: ReceiveFdsLimits): ReceivedFds | null {
+    return tryNow(this.#receiveFdsOp("tryReceiveFds()", options));
+  }
+
+  /**
+   * Who is at the other end: the process id, user id and group id the
+   * kernel recorded when the connection was made (`connect(2)`, or
+   * `socketpair(2)`: then both ends report the process that made the pair,
+   * even after one end was handed to another process). Works on both ends
+   * of a Unix stream or seqpacket connection, and of any socketpair.
+   *
+   * Wraps `getsockopt(2)` (`SO_PEERCRED`). Needs `--allow-ffi`.
+   *
+   * @returns `{ pid, uid, gid }` of the peer (effective ids)
+   * @throws {TypeError} on a TCP connection, or a datagram socket connected
+   *   with `connect` (the kernel records no credentials for those)
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { connect, listen } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const name = `libc-ipc-doc-${Deno.pid}-peercred`;
+   * using listener = listen({ abstract: name });
+   * using client = await connect({ abstract: name });
+   * using server = await listener.accept();
+   * assert.equal(server.peerCredentials().pid, Deno.pid);
+   * assert.deepEqual(server.peerCredentials(), client.peerCredentials());
+   * ```
+   */
+  peerCredentials(): PeerCredentials {
+    this.#checkUnix("peerCredentials()");
+    const peer = peerCredentialsOf(this.fdFor("getsockopt"), this.subject);
+    // No process has pid 0: the kernel's answer when it recorded nothing.
+    if (peer.pid === 0) {
+      throw new TypeError(
+        "peerCredentials(): the kernel recorded no credentials for this connection: a datagram " +
+          "socket connected with connect() has none",
+      );
+    }
+    return peer;
   }
 
   // ------------------------------------------------------------ the rest

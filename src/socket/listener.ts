@@ -35,6 +35,14 @@ import {
   transportOf,
 } from "./_socket.ts";
 import { type Connection, connectionOf } from "./connection.ts";
+import {
+  type AllowUids,
+  checkAllowUids,
+  checkOnRefused,
+  type PeerCredentials,
+  type PeerGate,
+  peerGate,
+} from "./_credentials.ts";
 
 /**
  * The kinds of socket that listen: byte streams and seqpacket.
@@ -48,6 +56,36 @@ import { type Connection, connectionOf } from "./connection.ts";
 export type ListenerType = "stream" | "seqpacket";
 
 /**
+ * Who may connect to a Unix listener, checked on each connection it
+ * accepts (`SO_PEERCRED`): a connection from a peer whose user id is not
+ * allowed is closed at once, and never returned by `accept`.
+ *
+ * @example Only processes of this listener's own user
+ * ```ts
+ * import type { PeerAccessOptions } from "@libc/ipc";
+ * const refused: number[] = [];
+ * const options: PeerAccessOptions = {
+ *   allowUids: "same",
+ *   onRefused: (peer) => refused.push(peer.pid),
+ * };
+ * ```
+ */
+export interface PeerAccessOptions {
+  /**
+   * The user ids (effective, when the peer connected) whose connections are
+   * accepted: `"same"` for the user the listening socket belongs to (this
+   * process's, as `listen(2)` recorded it), or a list. Default: anyone the
+   * socket file's mode lets connect (an abstract name has no mode: anyone).
+   */
+  allowUids?: AllowUids;
+  /**
+   * Called with the peer's credentials after a connection it refused was
+   * closed, for logging; what it throws rejects the accept in progress.
+   */
+  onRefused?: (peer: PeerCredentials) => void;
+}
+
+/**
  * Options of {@link listen} for a Unix socket file.
  *
  * @example
@@ -56,7 +94,7 @@ export type ListenerType = "stream" | "seqpacket";
  * const options: UnixListenOptions = { path: "/run/app/app.sock", mode: 0o660, replace: true };
  * ```
  */
-export interface UnixListenOptions {
+export interface UnixListenOptions extends PeerAccessOptions {
   /** Where the socket file goes: at most 107 bytes (`sun_path` less its NUL). */
   path: PathLike;
   /** `"stream"` (default) or `"seqpacket"` (messages keep their boundaries). */
@@ -87,7 +125,7 @@ export interface UnixListenOptions {
  * const options: AbstractListenOptions = { abstract: "my-app", type: "seqpacket" };
  * ```
  */
-export interface AbstractListenOptions {
+export interface AbstractListenOptions extends PeerAccessOptions {
   /** The name: 1 to 107 bytes, any but a leading NUL, which the kernel adds. */
   abstract: string;
   /** `"stream"` (default) or `"seqpacket"`. */
@@ -139,6 +177,7 @@ let create: (
   domain: number,
   addr: SocketAddress,
   bound: BoundPath | undefined,
+  gate?: PeerGate,
 ) => Listener;
 
 /**
@@ -173,6 +212,7 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
   readonly #domain: number;
   readonly #addr: SocketAddress;
   readonly #bound: BoundPath | undefined;
+  readonly #gate: PeerGate | undefined;
   readonly #peer = new Uint8Array(SOCKADDR_MAX);
   readonly #peerLen = new Uint32Array(1);
   readonly #peerLenBytes = new Uint8Array(this.#peerLen.buffer);
@@ -181,7 +221,8 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
   readonly #op: Operation<Connection>;
 
   static {
-    create = (fd, kind, domain, addr, bound) => new Listener(fd, kind, domain, addr, bound);
+    create = (fd, kind, domain, addr, bound, gate) =>
+      new Listener(fd, kind, domain, addr, bound, gate);
   }
 
   private constructor(
@@ -190,12 +231,14 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
     domain: number,
     addr: SocketAddress,
     bound: BoundPath | undefined,
+    gate: PeerGate | undefined,
   ) {
     super(fd);
     this.#kind = kind;
     this.#domain = domain;
     this.#addr = addr;
     this.#bound = bound;
+    this.#gate = gate;
     this.#context = { spinner: new Spinner(), registry: waitsOf(this) };
     this.#op = {
       syscall: "accept4",
@@ -211,11 +254,19 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    * non-blocking and close-on-exec. Its socket file, if any, is not this
    * handle's: `close()` leaves it in place.
    *
+   * A Unix listener may be given who may connect (`allowUids`, as
+   * {@link listen} takes it); `"same"` then means the user that made the
+   * listening socket.
+   *
    * Wraps `getsockopt(2)`, `getsockname(2)`, `fcntl(2)`. Needs `--allow-ffi`.
    *
    * @param fd the descriptor of a listening Unix or TCP socket
+   * @param options `allowUids` and `onRefused`, for a Unix listener
    * @returns the listener
-   * @throws {TypeError} when `fd` is not an integer, not a socket, or not listening
+   * @throws {TypeError} when `fd` is not an integer, not a socket, or not
+   *   listening; when `allowUids` is neither `"same"` nor an array of numbers,
+   *   or is given for a TCP listener
+   * @throws {RangeError} when `allowUids` is empty or holds a number that is not a user id
    * @throws {Deno.errors.BadResource} when `fd` is not open (EBADF)
    *
    * @example Only listening sockets are taken
@@ -226,12 +277,25 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    * assert.throws(() => Listener.fromFd(pair[0].fd), TypeError);
    * ```
    */
-  static fromFd(fd: number): Listener {
+  static fromFd(fd: number, options: PeerAccessOptions = {}): Listener {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Listener.fromFd: options must be an object");
+    }
+    const allowUids = checkAllowUids(options.allowUids);
+    const onRefused = checkOnRefused(options.onRefused);
+    if (allowUids === undefined && onRefused !== undefined) {
+      throw new TypeError("onRefused is called for peers allowUids refuses: give allowUids");
+    }
     const s = adoptSocket(fd, "Listener.fromFd");
     if (!s.listening || s.kind === "datagram") {
       throw new TypeError(`Listener.fromFd: fd ${fd} is not a listening socket`);
     }
-    return create(fd, s.kind, s.domain, localAddressOf(fd, s.kind, { fd }), undefined);
+    if (s.domain !== C.AF_UNIX) {
+      rejectOptions(options, ["allowUids", "onRefused"], "a TCP listener");
+    }
+    const subject = { fd };
+    const gate = allowUids === undefined ? undefined : peerGate(fd, allowUids, onRefused, subject);
+    return create(fd, s.kind, s.domain, localAddressOf(fd, s.kind, subject), undefined, gate);
   }
 
   /** What the handle is, in error messages. */
@@ -287,6 +351,7 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
         C.SOCK_CLOEXEC | C.SOCK_NONBLOCK,
       );
       if (c >= 0) {
+        if (this.#gate !== undefined && this.#refuses(c)) continue;
         try {
           const remote = decodeAddress(this.#peer, this.#peerLen[0], transportOf(this.#kind));
           return connectionOf(c, this.#kind, this.#domain, remote);
@@ -300,6 +365,21 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
       if (GONE.has(lastErrno())) continue;
       if (failed("accept4", this.subject) === AGAIN) return AGAIN;
     }
+  }
+
+  /** Whether the accepted socket `c` comes from a user not allowed: then it is closed. */
+  #refuses(c: number): boolean {
+    let peer: PeerCredentials | undefined;
+    try {
+      peer = this.#gate!.refuses(c, this.subject);
+    } catch (e) {
+      libc.close(c);
+      throw e;
+    }
+    if (peer === undefined) return false;
+    libc.close(c);
+    this.#gate!.onRefused?.(peer);
+    return true;
   }
 
   /**
@@ -490,6 +570,12 @@ function checkBacklog(backlog: unknown): number {
  * is a stale socket file (nobody accepts on it): then it is replaced. A file
  * that is not a socket is never removed.
  *
+ * A Unix listener can refuse peers of other users, whatever the socket
+ * file's mode (and an abstract name has none): with `allowUids` it checks
+ * each connection's credentials (`SO_PEERCRED`) as it accepts it, closes
+ * those of users not listed at once, reports them to `onRefused`, and goes
+ * on to the next: `accept` only ever returns allowed peers.
+ *
  * TCP: `hostname` is an IP literal (default `"127.0.0.1"`); port 0 takes a
  * free port, which `listener.addr` reports; `SO_REUSEADDR` is set unless
  * `reuseAddress: false`.
@@ -498,13 +584,15 @@ function checkBacklog(backlog: unknown): number {
  * `setsockopt(2)`). Needs `--allow-ffi`.
  *
  * @param options where to listen: `{ path, mode, replace, keepPath, type, backlog }`,
- *   `{ abstract, type, backlog }` or `{ hostname, port, reuseAddress, ipv6Only, backlog }`
+ *   `{ abstract, type, backlog }` (both with `allowUids`, `onRefused`) or
+ *   `{ hostname, port, reuseAddress, ipv6Only, backlog }`
  * @returns the listener; close it (or `using`) when done
  * @throws {TypeError} for malformed options: both a path and a port, a path
  *   with a NUL, a hostname that is not an IP address, an option that does not
  *   apply to the kind of socket
  * @throws {RangeError} for a path longer than 107 bytes, a port outside
- *   0..65535, a `mode` outside 0..0o777, a negative backlog
+ *   0..65535, a `mode` outside 0..0o777, a negative backlog, an empty
+ *   `allowUids` or one holding a number that is not a user id
  * @throws {Deno.errors.AddrInUse} when the path, name or port is taken (the
  *   message says what is there)
  * @throws {Deno.errors.AddrNotAvailable} when `hostname` is not an address of this machine
@@ -522,6 +610,17 @@ function checkBacklog(backlog: unknown): number {
  *   assert.deepEqual(listener.addr, { transport: "unix", path: `${dir}/app.sock` });
  * }
  * Deno.removeSync(dir);
+ * ```
+ *
+ * @example Only this user's processes may connect
+ * ```ts
+ * import { connect, listen } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const name = `libc-ipc-doc-${Deno.pid}-same-user`;
+ * using listener = listen({ abstract: name, allowUids: "same" });
+ * using client = await connect({ abstract: name });
+ * using server = await listener.accept({ timeout: 1000 }); // same user: accepted
+ * assert.equal(server.peerCredentials().uid, client.peerCredentials().uid);
  * ```
  *
  * @example TCP on a free port of the IPv6 loopback
@@ -546,6 +645,11 @@ export function listen(options: ListenOptions): Listener {
     const mode = checkMode(o.mode);
     const replace = checkBoolean(o.replace, "replace");
     const keepPath = checkBoolean(o.keepPath, "keepPath");
+    const allowUids = checkAllowUids(o.allowUids);
+    const onRefused = checkOnRefused(o.onRefused);
+    if (allowUids === undefined && onRefused !== undefined) {
+      throw new TypeError("onRefused is called for peers allowUids refuses: give allowUids");
+    }
     const fd = openSocket(C.AF_UNIX, kind, at.subject);
     let bound: BoundPath | undefined;
     try {
@@ -555,7 +659,11 @@ export function listen(options: ListenOptions): Listener {
       const addr: SocketAddress = at.path !== undefined
         ? { transport: "unix", path: at.path }
         : localAddressOf(fd, kind, at.subject);
-      return create(fd, kind, C.AF_UNIX, addr, keepPath ? undefined : bound);
+      // After listen(2), which records this process's credentials on the socket ("same").
+      const gate = allowUids === undefined
+        ? undefined
+        : peerGate(fd, allowUids, onRefused, at.subject);
+      return create(fd, kind, C.AF_UNIX, addr, keepPath ? undefined : bound, gate);
     } catch (e) {
       if (bound !== undefined) releasePath(bound);
       libc.close(fd);
@@ -565,7 +673,7 @@ export function listen(options: ListenOptions): Listener {
   if (o.type !== undefined && o.type !== "stream") {
     throw new TypeError(`type must be "stream" for TCP, got ${String(o.type)}`);
   }
-  rejectOptions(o, ["mode", "replace", "keepPath"], "a TCP socket");
+  rejectOptions(o, ["mode", "replace", "keepPath", "allowUids", "onRefused"], "a TCP socket");
   const reuse = checkBoolean(o.reuseAddress, "reuseAddress", true);
   const v6only = checkBoolean(o.ipv6Only, "ipv6Only");
   if (o.ipv6Only !== undefined && at.domain !== C.AF_INET6) {

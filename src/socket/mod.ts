@@ -1,6 +1,7 @@
 /**
- * Sockets: Unix (stream, datagram, seqpacket; paths and abstract names) and
- * TCP over IPv4 and IPv6: `@libc/ipc/socket`.
+ * Sockets: Unix (stream, datagram, seqpacket; paths and abstract names;
+ * descriptor passing and peer credentials) and TCP over IPv4 and IPv6:
+ * `@libc/ipc/socket`.
  *
  * @example A Unix socket server and client
  * ```ts
@@ -30,13 +31,23 @@ export type {
   UnixPathAddress,
   UnixUnnamedAddress,
 } from "./address.ts";
-export { Connection, type ShutdownHow } from "./connection.ts";
+export {
+  Connection,
+  type ReceiveFdsLimits,
+  type ReceiveFdsOptions,
+  type ReceiveFdsSyncOptions,
+  type ShutdownHow,
+} from "./connection.ts";
+export { ReceivedFds } from "./received_fds.ts";
+export type { AllowUids, PeerCredentials } from "./_credentials.ts";
+export type { FdSource } from "../process/spawn.ts";
 export {
   type AbstractListenOptions,
   listen,
   Listener,
   type ListenerType,
   type ListenOptions,
+  type PeerAccessOptions,
   type TcpListenOptions,
   type UnixListenOptions,
 } from "./listener.ts";

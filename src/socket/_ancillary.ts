@@ -1,0 +1,261 @@
+/**
+ * Descriptors passed over Unix sockets (`SCM_RIGHTS`): checking the fds a
+ * caller gives, and the `sendmsg(2)`/`recvmsg(2)` calls that carry them, with
+ * `struct msghdr`, `iovec` and `cmsghdr` encoded by the struct layer.
+ *
+ * Every call here is synchronous and ends before any other code runs, so one
+ * set of C buffers serves them all. The buffers are ArrayBuffers of their own
+ * (off V8's heap), so their addresses, written into the `msghdr`, stay put.
+ *
+ * @module
+ */
+import { libc } from "../../ffi/libc.ts";
+import { C, LAYOUTS } from "../../ffi/platform.ts";
+import { AGAIN, E, failed } from "../_sys.ts";
+import { errorFromCode, type ErrorSubject } from "../errors.ts";
+import { addressOf, ownBuffer } from "../_check.ts";
+import type { FdSource } from "../process/spawn.ts";
+
+const MSGHDR = LAYOUTS.msghdr;
+const IOVEC = LAYOUTS.iovec;
+const CMSG = LAYOUTS.cmsghdr;
+/** `sizeof(int)`: one descriptor in an `SCM_RIGHTS` message. */
+const FD_SIZE = 4;
+/** Descriptors are C ints, in host byte order. */
+const HOST_LE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** The most descriptors one message carries (the kernel's `SCM_MAX_FD`). */
+export const SCM_MAX_FD = 253;
+
+/** `CMSG_ALIGN`: ancillary items are aligned to `size_t`, the alignment of `cmsghdr`. */
+function cmsgAlign(n: number): number {
+  return Math.ceil(n / CMSG.align) * CMSG.align;
+}
+
+/** `CMSG_LEN(n)`: a header and `n` bytes of data. */
+const cmsgLen = (n: number): number => CMSG.sizeFor(n);
+/** `CMSG_SPACE(n)`: what a header with `n` bytes of data takes, padding included. */
+const cmsgSpace = (n: number): number => cmsgAlign(CMSG.sizeFor(0)) + cmsgAlign(n);
+
+let buffers: {
+  msg: Uint8Array<ArrayBuffer>;
+  iov: Uint8Array<ArrayBuffer>;
+  control: Uint8Array<ArrayBuffer>;
+  iovAt: bigint;
+  controlAt: bigint;
+} | undefined;
+
+/** The shared C buffers, made on first use. */
+function shared(): NonNullable<typeof buffers> {
+  if (buffers !== undefined) return buffers;
+  const msg = ownBuffer(MSGHDR.size);
+  const iov = ownBuffer(IOVEC.size);
+  const control = ownBuffer(cmsgSpace(SCM_MAX_FD * FD_SIZE));
+  return buffers = { msg, iov, control, iovAt: addressOf(iov), controlAt: addressOf(control) };
+}
+
+/** Where received stream bytes land before they are copied out (one buffer for every call). */
+export const STREAM_SCRATCH = 64 * 1024;
+let scratch: Uint8Array<ArrayBuffer> | undefined;
+
+/** A buffer of `size` bytes to receive into: the shared scratch buffer when it is large enough. */
+export function receiveBuffer(size: number): Uint8Array<ArrayBuffer> {
+  if (size > STREAM_SCRATCH) return ownBuffer(size);
+  return (scratch ??= ownBuffer(STREAM_SCRATCH)).subarray(0, size);
+}
+
+/** The fd of one entry of `fds`: a number as it is, a handle's `fd`; TypeError for anything else. */
+function fdOfSource(source: FdSource, index: number, what: string): number {
+  let fd: unknown = source;
+  if (typeof source === "object" && source !== null) {
+    if ((source as { closed?: unknown }).closed === true) {
+      throw new TypeError(`${what}: fds[${index}] is a closed handle`);
+    }
+    try {
+      fd = source.fd;
+    } catch (e) {
+      throw new TypeError(`${what}: fds[${index}] has no usable fd (${(e as Error).message})`, {
+        cause: e,
+      });
+    }
+  }
+  if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
+    throw new TypeError(
+      `${what}: fds[${index}] must be an fd number (an integer >= 0) or a handle with an fd, got ${
+        String(fd)
+      }`,
+    );
+  }
+  return fd;
+}
+
+/**
+ * Checks the descriptors to send, before any system call: 1 to
+ * {@link SCM_MAX_FD} of them, each an fd number or an open handle.
+ */
+export function checkFds(fds: unknown, what: string): Int32Array {
+  if (!Array.isArray(fds)) {
+    throw new TypeError(`${what}: fds must be an array of fd numbers or handles with an fd`);
+  }
+  if (fds.length === 0 || fds.length > SCM_MAX_FD) {
+    throw new RangeError(
+      `${what}: one message carries 1 to ${SCM_MAX_FD} descriptors (SCM_MAX_FD), got ${fds.length}`,
+    );
+  }
+  const out = new Int32Array(fds.length);
+  for (let i = 0; i < fds.length; i++) out[i] = fdOfSource(fds[i], i, what);
+  return out;
+}
+
+/**
+ * The descriptors again, as the send is tried (a later try of a send that
+ * waited): a handle closed meanwhile is an error, never another fd that got
+ * its number.
+ */
+export function refreshFds(
+  fds: readonly FdSource[],
+  into: Int32Array,
+  syscall: string,
+  subject: ErrorSubject,
+): void {
+  for (let i = 0; i < fds.length; i++) {
+    const source = fds[i];
+    if (typeof source === "number") continue;
+    if ((source as { closed?: unknown }).closed === true) {
+      throw errorFromCode(E.EBADF, syscall, subject, `fds[${i}] was closed before it was sent`);
+    }
+    into[i] = source.fd;
+  }
+}
+
+/** Checks `max` (how many descriptors a receive takes): 0 to {@link SCM_MAX_FD}. */
+export function checkMax(max: unknown): number {
+  if (max === undefined) return SCM_MAX_FD;
+  if (typeof max !== "number" || !Number.isInteger(max) || max < 0 || max > SCM_MAX_FD) {
+    throw new RangeError(`max must be an integer 0..${SCM_MAX_FD}, got ${String(max)}`);
+  }
+  return max;
+}
+
+/** Writes the `msghdr` (and its one `iovec`) for `bytes` and `controlLength` bytes of control. */
+function prepare(bytes: Uint8Array, controlLength: number): Uint8Array<ArrayBuffer> {
+  const b = shared();
+  IOVEC.encode({
+    iov_base: bytes.byteLength === 0 ? null : addressOf(bytes),
+    iov_len: bytes.byteLength,
+  }, b.iov);
+  MSGHDR.encode({
+    msg_name: null,
+    msg_namelen: 0,
+    msg_iov: b.iovAt,
+    msg_iovlen: 1,
+    msg_control: controlLength === 0 ? null : b.controlAt,
+    msg_controllen: controlLength,
+    msg_flags: 0,
+  }, b.msg);
+  return b.msg;
+}
+
+/**
+ * One `sendmsg(2)` of `bytes` with `fds` as `SCM_RIGHTS` (`MSG_NOSIGNAL`):
+ * the count of bytes sent, or AGAIN. On a stream socket the descriptors go
+ * with the first byte sent; a count short of `bytes` leaves the rest to plain
+ * sends. EBADF names the descriptor that is not open.
+ */
+export function sendWithFds(
+  fd: number,
+  bytes: Uint8Array,
+  fds: Int32Array,
+  subject: ErrorSubject,
+): number | typeof AGAIN {
+  const b = shared();
+  const data = new Uint8Array(fds.buffer, fds.byteOffset, fds.byteLength);
+  CMSG.encode({
+    cmsg_len: cmsgLen(data.byteLength),
+    cmsg_level: C.SOL_SOCKET,
+    cmsg_type: C.SCM_RIGHTS,
+    __cmsg_data: data,
+  }, b.control);
+  const msg = prepare(bytes, cmsgSpace(data.byteLength));
+  for (;;) {
+    const n = libc.sendmsg(fd, msg, C.MSG_NOSIGNAL);
+    if (n >= 0) return n;
+    if (failed("sendmsg", (code, syscall) => sendError(code, syscall, fds, subject)) === AGAIN) {
+      return AGAIN;
+    }
+  }
+}
+
+/** The error of a failed `sendmsg`: EBADF concerns one of the descriptors passed, so name it. */
+function sendError(code: number, syscall: string, fds: Int32Array, subject: ErrorSubject): Error {
+  if (code === E.EBADF) {
+    const i = fds.findIndex((fd) => libc.fcntl(fd, C.F_GETFD, 0) < 0);
+    if (i >= 0) {
+      return errorFromCode(code, syscall, { fd: fds[i] }, `fds[${i}] is not an open descriptor`);
+    }
+  }
+  return errorFromCode(code, syscall, subject);
+}
+
+/** What one `recvmsg` took. */
+export interface ReceivedMessage {
+  /** Bytes of data received (the message's full length when `MSG_TRUNC` was asked). */
+  readonly size: number;
+  /** The descriptors received, now this process's, close-on-exec. */
+  readonly fds: number[];
+  /** More descriptors came than there was room for: the kernel closed the rest (`MSG_CTRUNC`). */
+  readonly truncated: boolean;
+}
+
+/**
+ * One `recvmsg(2)` into `buf`, taking at most `max` descriptors, installed
+ * close-on-exec (`MSG_CMSG_CLOEXEC`): what came, or AGAIN. The control
+ * buffer has room for exactly `max` fds, so the kernel itself closes any
+ * beyond them and reports `MSG_CTRUNC`. `flags` adds `MSG_TRUNC` for messages.
+ */
+export function receiveWithFds(
+  fd: number,
+  buf: Uint8Array,
+  max: number,
+  flags: number,
+  subject: ErrorSubject,
+): ReceivedMessage | typeof AGAIN {
+  const room = max === 0 ? 0 : cmsgLen(max * FD_SIZE);
+  for (;;) {
+    const msg = prepare(buf, room);
+    const n = libc.recvmsg(fd, msg, C.MSG_CMSG_CLOEXEC | flags);
+    if (n < 0) {
+      if (failed("recvmsg", subject) === AGAIN) return AGAIN;
+      continue;
+    }
+    const header = MSGHDR.decode(msg);
+    const fds = controlFds(Number(header.msg_controllen));
+    let truncated = (header.msg_flags & C.MSG_CTRUNC) !== 0;
+    // Only SCM_RIGHTS was asked for and it had room for max: never more, but close any.
+    if (fds.length > max) {
+      for (const extra of fds.splice(max)) libc.close(extra);
+      truncated = true;
+    }
+    return { size: n, fds, truncated };
+  }
+}
+
+/** The descriptors of the `SCM_RIGHTS` items of the control data `recvmsg` left. */
+function controlFds(length: number): number[] {
+  const { control } = shared();
+  const fds: number[] = [];
+  const header = cmsgLen(0);
+  const dataAt = CMSG.offsets.__cmsg_data;
+  for (let at = 0; at + header <= length;) {
+    const item = CMSG.decode(control.subarray(at, at + header));
+    const itemLength = Number(item.cmsg_len);
+    if (itemLength < header || at + itemLength > length) break;
+    if (item.cmsg_level === C.SOL_SOCKET && item.cmsg_type === C.SCM_RIGHTS) {
+      const count = Math.floor((itemLength - header) / FD_SIZE);
+      const view = new DataView(control.buffer, at + dataAt, count * FD_SIZE);
+      for (let i = 0; i < count; i++) fds.push(view.getInt32(i * FD_SIZE, HOST_LE));
+    }
+    at += cmsgAlign(itemLength);
+  }
+  return fds;
+}
