@@ -491,7 +491,8 @@ export type SyscallName =
   | "futex_waitv"
   | "msgsnd"
   | "msgrcv"
-  | "semtimedop";
+  | "semtimedop"
+  | "rt_sigtimedwait";
 
 const SYSCALLS: Record<string, Record<SyscallName, number[]>> = {
   x86_64: {
@@ -505,6 +506,7 @@ const SYSCALLS: Record<string, Record<SyscallName, number[]>> = {
     msgsnd: [69],
     msgrcv: [70],
     semtimedop: [220],
+    rt_sigtimedwait: [128],
   },
   aarch64: {
     read: [63],
@@ -517,6 +519,7 @@ const SYSCALLS: Record<string, Record<SyscallName, number[]>> = {
     msgsnd: [189],
     msgrcv: [188],
     semtimedop: [192],
+    rt_sigtimedwait: [137],
   },
 };
 

@@ -212,7 +212,7 @@ Deno.test("signals between processes", async (t) => {
     sendSignal(c.child, "SIGUSR2", { value: 1 });
     assert.equal((await c.fixture.check(() => c.out.json<SignalInfo>())).value, 1);
     c.command("sync 1");
-    await blockedIn(c.child.pid, { syscall: "poll" });
+    await blockedIn(c.child.pid, { syscall: "rt_sigtimedwait" }); // takes the signal itself
     sendSignal(c.child, "SIGUSR2", { value: 2 });
     assert.equal((await c.fixture.check(() => c.out.json<SignalInfo>())).value, 2);
     await finish(c);

@@ -34,6 +34,8 @@ export const signal = {
   pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   // int sigismember(const sigset_t *set, int signum);
   sigismember: { parameters: ["buffer", "i32"], result: "i32" },
+  // int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *timeout);
+  sigtimedwait: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
   // int signalfd(int fd, const sigset_t *mask, int flags);  (sys/signalfd.h)
   signalfd: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   // int clock_gettime(clockid_t clockid, struct timespec *tp);

@@ -48,6 +48,12 @@ export interface SignalInfo {
 
 const INFO = LAYOUTS.signalfd_siginfo;
 const AT = INFO.offsets;
+const SIGINFO = LAYOUTS.siginfo_t;
+/** Where `_sifields` holds the sender's pid, uid and `sival_int` (`_kill` and `_rt` alike). */
+const SI_PID = SIGINFO.offsets["_sifields._pad"];
+const SI_UID = SI_PID + 4;
+const SI_INT = SI_PID + 8;
+const TIMESPEC = LAYOUTS.timespec;
 
 /**
  * A reader of signals with their sender and value: a `signalfd(2)` for a set
@@ -91,6 +97,11 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
   readonly #view = new DataView(this.#buf.buffer);
   readonly #op: Operation<SignalInfo>;
   readonly #context: WaitContext;
+  readonly #set: Uint8Array;
+  readonly #info = new Uint8Array(SIGINFO.size);
+  readonly #infoView = new DataView(this.#info.buffer);
+  readonly #timeout = new Uint8Array(TIMESPEC.size);
+  readonly #timeoutView = new DataView(this.#timeout.buffer);
 
   /** @internal Opened by {@link signals}. */
   constructor(fd: number, numbers: readonly number[]) {
@@ -100,12 +111,48 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
     // read, pending or not. The spinner catches an answer that comes within
     // µs (a signal round trip) and, when signals come seldom, stops spinning.
     this.#context = { spinner: new Spinner(), registry: waitsOf(this) };
+    this.#set = sigsetOf(this.signals);
     this.#op = {
       syscall: "read",
       subject: this.subject,
       attempt: () => this.#attempt(),
       source: fdSource(fd, READABLE),
+      block: (deadline) => this.#block(deadline),
     };
+  }
+
+  /**
+   * The sync form's blocking take: `sigtimedwait(2)` on the reader's set,
+   * which takes the signal itself in one call (the signals are blocked in
+   * every thread, so it takes from the same pending set the signalfd reads).
+   */
+  #block(deadline: number): SignalInfo | typeof AGAIN {
+    this.fdFor("read");
+    let timeout: Uint8Array | null = null;
+    if (deadline !== Infinity) {
+      const ms = Math.max(0, deadline - performance.now());
+      const sec = Math.floor(ms / 1000);
+      this.#timeoutView.setBigInt64(TIMESPEC.offsets.tv_sec, BigInt(sec), true);
+      this.#timeoutView.setBigInt64(
+        TIMESPEC.offsets.tv_nsec,
+        BigInt(Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6))),
+        true,
+      );
+      timeout = this.#timeout;
+    }
+    if (libc.sigtimedwait(this.#set, this.#info, timeout) > 0) {
+      const v = this.#infoView;
+      const code = v.getInt32(SIGINFO.offsets.si_code, true);
+      return this.#result(
+        v.getInt32(SIGINFO.offsets.si_signo, true),
+        code,
+        v.getUint32(SI_PID, true),
+        v.getUint32(SI_UID, true),
+        v.getInt32(SI_INT, true),
+      );
+    }
+    failed("sigtimedwait", this.subject); // EAGAIN: the time is up; EINTR: try again
+    return AGAIN;
   }
 
   /** What the handle is, in error messages. */
@@ -123,14 +170,22 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
 
   #decode(): SignalInfo {
     const v = this.#view;
-    const signal = v.getUint32(AT.ssi_signo, true);
-    const code = v.getInt32(AT.ssi_code, true);
+    return this.#result(
+      v.getUint32(AT.ssi_signo, true),
+      v.getInt32(AT.ssi_code, true),
+      v.getUint32(AT.ssi_pid, true),
+      v.getUint32(AT.ssi_uid, true),
+      v.getInt32(AT.ssi_int, true),
+    );
+  }
+
+  #result(signal: number, code: number, pid: number, uid: number, int: number): SignalInfo {
     return {
       signal,
       name: signalName(signal),
-      pid: v.getUint32(AT.ssi_pid, true),
-      uid: v.getUint32(AT.ssi_uid, true),
-      value: code === C.SI_QUEUE ? v.getInt32(AT.ssi_int, true) : null,
+      pid,
+      uid,
+      value: code === C.SI_QUEUE ? int : null,
       code,
     };
   }
@@ -171,9 +226,9 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
   }
 
   /**
-   * Waits for the next signal, blocking the thread (`poll(2)`).
+   * Waits for the next signal, blocking the thread.
    *
-   * Wraps `read(2)` and `poll(2)` on the signalfd. Needs `--allow-ffi`.
+   * Wraps `read(2)` on the signalfd, and `sigtimedwait(2)` to block. Needs `--allow-ffi`.
    *
    * @param options `timeout` in milliseconds
    * @returns the signal, its sender and value

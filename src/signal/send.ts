@@ -30,8 +30,12 @@ const SIGINFO = LAYOUTS.siginfo_t;
 const RT_PID = 0;
 const RT_UID = 1;
 const RT_INT = 2;
-const sifields: number[] = new Array(SIGINFO.fields["_sifields._pad"].length);
-const siginfo = new Uint8Array(SIGINFO.size);
+const SIFIELDS = SIGINFO.offsets["_sifields._pad"];
+// An ArrayBuffer of its own: its address, taken once, stays put (small typed arrays may live on
+// V8's heap, which moves).
+const siginfo = new Uint8Array(new ArrayBuffer(SIGINFO.size));
+const siginfoView = new DataView(siginfo.buffer);
+const siginfoPointer = Deno.UnsafePointer.of(siginfo);
 
 function checkValue(options: SendSignalOptions): number | undefined {
   if (typeof options !== "object" || options === null) {
@@ -146,19 +150,15 @@ function sendToChild(child: ChildProcess, sig: number, value: number | undefined
   }
   // The kernel takes a siginfo to another process only with si_code < 0 (and not
   // SI_TKILL), and keeps si_pid and si_uid as given: fill them in as sigqueue(3) does.
-  sifields.fill(0);
-  sifields[RT_PID] = libc.getpid();
-  sifields[RT_UID] = libc.getuid();
-  sifields[RT_INT] = value;
-  SIGINFO.encode({
-    si_signo: sig,
-    si_errno: 0,
-    si_code: C.SI_QUEUE,
-    __pad0: 0,
-    "_sifields._pad": sifields,
-  }, siginfo);
+  // Written in place (the rest of the buffer stays zero): this is the hot path of a
+  // signal round trip.
+  siginfoView.setInt32(SIGINFO.offsets.si_signo, sig, true);
+  siginfoView.setInt32(SIGINFO.offsets.si_code, C.SI_QUEUE, true);
+  siginfoView.setInt32(SIFIELDS + 4 * RT_PID, Deno.pid, true);
+  siginfoView.setUint32(SIFIELDS + 4 * RT_UID, libc.getuid(), true);
+  siginfoView.setInt32(SIFIELDS + 4 * RT_INT, value, true);
   ok(
-    libc.pidfd_send_signal(pidfd, sig, Deno.UnsafePointer.of(siginfo), 0),
+    libc.pidfd_send_signal(pidfd, sig, siginfoPointer, 0),
     "pidfd_send_signal",
     subject,
   );
