@@ -38,6 +38,7 @@ export { fdEngine, fdSource, pollSync, READABLE, WRITABLE } from "./fd.ts";
 export { type BlockingCall, callSource } from "./call.ts";
 export { POLL_IDLE_MS, POLL_MAX_MS } from "./poll.ts";
 export { blockingCall } from "./nudge.ts";
+export { untilClosed } from "./until_closed.ts";
 
 /** What an operation waits with, besides its options: the handle's spinner and registry. */
 export interface WaitContext {

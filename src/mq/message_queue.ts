@@ -29,6 +29,7 @@ import {
   type Source,
   Spinner,
   tryNow,
+  untilClosed,
   wait,
   type WaitContext,
   WaitRegistry,
@@ -931,16 +932,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   async *messages(
     options?: MessageQueueReceiveOptions & Pick<WaitOptions, "signal">,
   ): AsyncGenerator<Message, void, undefined> {
-    while (!this.#closed) {
-      let m: Message;
-      try {
-        m = await this.receive(options);
-      } catch (e) {
-        if (this.#closed && e instanceof Deno.errors.BadResource) return;
-        throw e;
-      }
-      yield m;
-    }
+    yield* untilClosed(this, () => this.receive(options));
   }
 
   /**

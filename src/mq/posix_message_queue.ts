@@ -25,6 +25,7 @@ import {
   READABLE,
   Spinner,
   tryNow,
+  untilClosed,
   wait,
   type WaitContext,
   waitSync,
@@ -822,16 +823,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   async *#messages(
     options?: Pick<WaitOptions, "signal">,
   ): AsyncGenerator<PosixMessage, void, undefined> {
-    while (!this.closed) {
-      let m: PosixMessage;
-      try {
-        m = await this.receive(options);
-      } catch (e) {
-        if (this.closed && e instanceof Deno.errors.BadResource) return;
-        throw e;
-      }
-      yield m;
-    }
+    yield* untilClosed(this, () => this.receive(options));
   }
 
   /**

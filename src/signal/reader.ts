@@ -14,6 +14,7 @@ import {
   READABLE,
   Spinner,
   tryNow,
+  untilClosed,
   wait,
   type WaitContext,
   waitSync,
@@ -318,16 +319,7 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<SignalInfo, void, undefined> {
     try {
-      for (;;) {
-        let info: SignalInfo;
-        try {
-          info = await this.read();
-        } catch (e) {
-          if (this.closed) return;
-          throw e;
-        }
-        yield info;
-      }
+      yield* untilClosed(this, () => this.read());
     } finally {
       this.close();
     }

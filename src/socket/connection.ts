@@ -17,6 +17,7 @@ import {
   READABLE,
   Spinner,
   tryNow,
+  untilClosed,
   wait,
   type WaitContext,
   waitSync,
@@ -1655,17 +1656,8 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
   async *#chunks(): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
     const stream = this.#kind === "stream";
     const buf = stream ? new Uint8Array(STREAM_CHUNK) : NO_BYTES;
-    while (!this.closed) {
-      let got: number | Uint8Array<ArrayBuffer> | null;
-      try {
-        got = stream ? await this.read(buf) : await this.receive();
-      } catch (e) {
-        if (this.closed && e instanceof Deno.errors.BadResource) return;
-        throw e;
-      }
-      if (got === null) return;
-      yield typeof got === "number" ? buf.slice(0, got) : got;
-    }
+    if (!stream) return yield* untilClosed(this, () => this.receive());
+    for await (const n of untilClosed(this, () => this.read(buf))) yield buf.slice(0, n);
   }
 }
 

@@ -20,6 +20,7 @@ import {
   type Source,
   Spinner,
   tryNow,
+  untilClosed,
   wait,
   type WaitContext,
   waitSync,
@@ -562,17 +563,8 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
     return this.#datagrams();
   }
 
-  async *#datagrams(): AsyncGenerator<Datagram, void, undefined> {
-    while (!this.closed) {
-      let d: Datagram;
-      try {
-        d = await this.receiveFrom();
-      } catch (e) {
-        if (this.closed && e instanceof Deno.errors.BadResource) return;
-        throw e;
-      }
-      yield d;
-    }
+  #datagrams(): AsyncGenerator<Datagram, void, undefined> {
+    return untilClosed(this, () => this.receiveFrom());
   }
 }
 

@@ -17,6 +17,7 @@ import {
   READABLE,
   Spinner,
   tryNow,
+  untilClosed,
   wait,
   type WaitContext,
   waitSync,
@@ -513,16 +514,7 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
   async *#connections(): AsyncGenerator<Connection, void, undefined> {
     let ended = false;
     try {
-      while (!this.closed) {
-        let conn: Connection;
-        try {
-          conn = await this.accept();
-        } catch (e) {
-          if (this.closed && e instanceof Deno.errors.BadResource) break;
-          throw e;
-        }
-        yield conn;
-      }
+      yield* untilClosed(this, () => this.accept());
       ended = true;
     } catch (e) {
       ended = true;
