@@ -20,6 +20,7 @@ import {
 } from "../_wait/mod.ts";
 import { adoptFd } from "./_adopt.ts";
 import { FdHandle, waitsOf } from "./handle.ts";
+import { withProgress, writeError } from "./_progress.ts";
 
 const NO_BYTES = new Uint8Array(0);
 
@@ -167,16 +168,11 @@ export class FdWriter extends FdHandle {
     try {
       return await wait(this.#op(bytes, progress), options, this.#context);
     } catch (e) {
-      if (e !== options?.signal?.reason) throw withProgress(e, progress.written);
-      // The caller's abort reason is theirs, rethrown untouched when nothing was
-      // written; after a partial write the caller must learn how much went out.
-      if (progress.written === 0) throw e;
-      throw withProgress(
-        new Deno.errors.Interrupted(
-          `write aborted after ${progress.written} of ${bytes.byteLength} bytes`,
-          { cause: e },
-        ),
+      throw writeError(
+        e,
+        options?.signal,
         progress.written,
+        () => `write aborted after ${progress.written} of ${bytes.byteLength} bytes`,
       );
     }
   }
@@ -273,10 +269,4 @@ export class FdWriter extends FdHandle {
       abort: () => this.close(),
     });
   }
-}
-
-/** Adds how many bytes went out before a write failed. */
-function withProgress(e: unknown, bytesWritten: number): unknown {
-  if (e instanceof Error && !("bytesWritten" in e)) Object.assign(e, { bytesWritten });
-  return e;
 }

@@ -46,6 +46,7 @@ import {
 } from "./_ancillary.ts";
 import { type PeerCredentials, peerCredentialsOf } from "./_credentials.ts";
 import { type ReceivedFds, receivedFdsOf } from "./received_fds.ts";
+import { withProgress, writeError } from "../fd/_progress.ts";
 
 const STREAM_CHUNK = 64 * 1024;
 const NO_BYTES = new Uint8Array(0);
@@ -548,16 +549,11 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     try {
       return await wait(op, options, this.#out);
     } catch (e) {
-      if (e !== options?.signal?.reason) throw withProgress(e, progress.written);
-      // The caller's abort reason is theirs, rethrown untouched when nothing was
-      // sent; after a partial write the caller must learn how much went out.
-      if (progress.written === 0) throw e;
-      throw withProgress(
-        new Deno.errors.Interrupted(
-          `write aborted after ${progress.written} of ${bytes.byteLength} bytes`,
-          { cause: e },
-        ),
+      throw writeError(
+        e,
+        options?.signal,
         progress.written,
+        () => `write aborted after ${progress.written} of ${bytes.byteLength} bytes`,
       );
     }
   }
@@ -1659,10 +1655,4 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     if (!stream) return yield* untilClosed(this, () => this.receive());
     for await (const n of untilClosed(this, () => this.read(buf))) yield buf.slice(0, n);
   }
-}
-
-/** Adds how many bytes went out before a write failed. */
-function withProgress(e: unknown, bytesWritten: number): unknown {
-  if (e instanceof Error && !("bytesWritten" in e)) Object.assign(e, { bytesWritten });
-  return e;
 }
