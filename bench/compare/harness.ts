@@ -13,6 +13,10 @@
  *
  * `--raw` on a driver's command line also prints every sample.
  *
+ * Every table a driver puts in its {@link section} is also recorded, with its
+ * samples, for bench/compare/report.ts (the JSON results and the chart): see
+ * {@link takeRecords}.
+ *
  * @module
  */
 import { rawLibc } from "./common.ts";
@@ -237,19 +241,45 @@ export function table(
     `| placement | row | ${unit} | min – max | ${columns.join(" | ")} |`,
     `|---|---|---:|---:|${columns.map((c) => c === "goal" ? "---|" : "---:|").join("")}`,
   ];
+  const record: RecordedTable = {
+    unit,
+    digits,
+    columns,
+    placements: where,
+    baselines: [],
+    rows: rows.map((r) => ({ name: r.name, cells: {} })),
+  };
   for (const place of where) {
-    const at = (name: string) =>
-      median(rows.find((r) => r.name === name)!.samples.get(place.name)!);
+    // The rows `extra` compares a row with are its baselines: the record keeps those ratios.
+    let asked: string[] = [];
+    const at = (name: string) => {
+      if (!asked.includes(name)) asked.push(name);
+      return median(rows.find((r) => r.name === name)!.samples.get(place.name)!);
+    };
     rows.forEach((r, i) => {
       const s = r.samples.get(place.name)!;
       const m = median(s);
       const range = `${fixed(Math.min(...s), digits)} – ${fixed(Math.max(...s), digits)}`;
       const name = i === 0 ? `**${place.name}**` : "";
+      asked = [];
       out.push(
         `| ${name} | ${r.name} | ${fixed(m, digits)} | ${range} | ${extra(r, m, at).join(" | ")} |`,
       );
+      const cell: RecordedCell = {
+        samples: [...s],
+        median: m,
+        min: Math.min(...s),
+        max: Math.max(...s),
+        ratios: {},
+      };
+      for (const base of asked) {
+        cell.ratios[base] = m / at(base);
+        if (!record.baselines.includes(base)) record.baselines.push(base);
+      }
+      record.rows[i].cells[place.name] = cell;
     });
   }
+  recordedTables.set(out, record);
   return out;
 }
 
@@ -297,6 +327,14 @@ export function section(
       }
     }
   }
+  const record: RecordedSection = { title, seconds, tables: [] };
+  let about: string | undefined;
+  for (const block of blocks) {
+    const t = typeof block === "string" ? undefined : recordedTables.get(block);
+    if (t !== undefined) record.tables.push({ about, ...t });
+    about = typeof block === "string" ? block : undefined;
+  }
+  out.push("", `${RECORD_OPEN}${JSON.stringify(record)}${RECORD_CLOSE}`);
   return out.join("\n");
 }
 
@@ -304,7 +342,65 @@ export function section(
 export async function standalone(main: () => Promise<string>): Promise<void> {
   requireLinux();
   console.log(header());
-  console.log(`\n${await main()}`);
+  console.log(`\n${takeRecords(await main())}`);
+}
+
+// ---------------------------------------------------------------- recording
+
+/** One row at one placement: its samples and, per baseline row its table compares it with, the ratio of medians. */
+export interface RecordedCell {
+  samples: number[];
+  median: number;
+  min: number;
+  max: number;
+  /** `median / median of that row`, by the baseline row's name. */
+  ratios: Record<string, number>;
+}
+
+/** A table as {@link table} rendered it. */
+export interface RecordedTable {
+  /** The paragraph above the table in its section. */
+  about?: string;
+  /** What a cell measures, as the table's header says: "µs / round trip", "MiB/s", ... */
+  unit: string;
+  digits: number;
+  /** The table's extra columns ("vs C", "goal", ...). */
+  columns: string[];
+  placements: Placement[];
+  /** The rows the table compares every row with, in the order it first asks for them. */
+  baselines: string[];
+  /** Every row, in the table's order; cells by placement name. */
+  rows: Array<{ name: string; cells: Record<string, RecordedCell> }>;
+}
+
+/** A driver's section: its title, how long it measured, its tables. */
+export interface RecordedSection {
+  title: string;
+  seconds: number;
+  tables: RecordedTable[];
+}
+
+/** The tables of this process, until a {@link section} takes them into its record. */
+const recordedTables = new WeakMap<string[], RecordedTable>();
+
+/** Every section {@link takeRecords} found, in order. */
+export const recorded: RecordedSection[] = [];
+
+// The record travels in the section's text, as an HTML comment on a line of its own: a driver
+// that measures in a copy of itself (signal.ts) hands its report back as text.
+const RECORD_OPEN = "<!-- bench record: ";
+const RECORD_CLOSE = " -->";
+const RECORD_LINE = /\n*^<!-- bench record: (.*) -->$/gm;
+
+/**
+ * Takes the records out of a driver's report into {@link recorded}; returns
+ * the report without them.
+ */
+export function takeRecords(report: string): string {
+  return report.replace(RECORD_LINE, (_, json: string) => {
+    recorded.push(JSON.parse(json));
+    return "";
+  });
 }
 
 // ---------------------------------------------------------------- C baselines
