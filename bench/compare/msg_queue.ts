@@ -1,10 +1,11 @@
 /**
  * Cross-process System V message queue comparison: a 64 B ping-pong over one
  * queue (type 1 parent → child, type 2 back), in C (msg_queue.c: fork,
- * blocking msgsnd/msgrcv), through raw libc calls from Deno (the floor), and
- * through this library's sync and async forms. Every row is measured in the
- * same run, at every placement of harness.ts, and reported as a ratio to the
- * C baseline.
+ * blocking msgsnd/msgrcv), through raw libc calls from Deno (the floor),
+ * through this library's sync and async forms, and in Python 3 with
+ * `sysv_ipc` where that module is installed (python/msg_queue.py). Every row
+ * is measured in the same run, at every placement of harness.ts, and
+ * reported as a ratio to the C baseline.
  *
  * Run: `deno task bench:compare:mq` (Linux; needs a C compiler as `cc`), or
  * all drivers with `deno task bench:compare`. `--raw` also prints every sample.
@@ -17,13 +18,13 @@ import {
   type Measure,
   type Mode,
   MSG,
-  pingPongSection,
   placed,
   ROUNDS,
   standalone,
   WARMUP,
 } from "./harness.ts";
 import { DOWN, MTYPE, rawReceive, rawSend, UP } from "./msg_queue_child.ts";
+import { pingPongSectionWith, pyPingPong, Python } from "./python/python.ts";
 
 const CHILD = new URL("msg_queue_child.ts", import.meta.url);
 
@@ -70,7 +71,12 @@ export function denoPingPong(mode: Mode): Measure {
 
 /** Measures every row; returns the section of the report. */
 export async function main(): Promise<string> {
-  return await pingPongSection({
+  const python = (await Python.find()).row(
+    "sysv_ipc.MessageQueue send/receive",
+    pyPingPong("msg_queue.py"),
+    { needs: "sysv_ipc" },
+  );
+  return await pingPongSectionWith({
     title: "System V message queues",
     over: "one System V queue (type 1 down, type 2 up)",
     source: "msg_queue.c",
@@ -81,7 +87,7 @@ export async function main(): Promise<string> {
       async: "@libc/ipc async: await send/receive",
     },
     measure: denoPingPong,
-  });
+  }, python);
 }
 
 if (import.meta.main) await standalone(main);

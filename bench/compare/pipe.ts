@@ -1,9 +1,10 @@
 /**
  * Cross-process pipe comparison: this library against C, against the least any
  * Deno program pays (raw libc calls through `Deno.dlopen`) and against Deno's
- * own child-process pipes, in a ping-pong and a 64 MiB transfer. Every row is
- * measured in the same run, at every placement of harness.ts, and reported as
- * a ratio to the C baseline (pipe.c).
+ * own child-process pipes, in a ping-pong and a 64 MiB transfer; and a Python 3
+ * program doing the same with `os.pipe` (python/pipe.py), where `python3` runs.
+ * Every row is measured in the same run, at every placement of harness.ts, and
+ * reported as a ratio to the C baseline (pipe.c).
  *
  * Run: `deno task bench:compare:pipe` (Linux; needs a C compiler as `cc`), or
  * all drivers with `deno task bench:compare`. `--raw` also prints every sample.
@@ -45,6 +46,7 @@ import {
   WARMUP,
   withC,
 } from "./harness.ts";
+import { pyPingPong, Python, runPython } from "./python/python.ts";
 
 const TOTAL = 64 * 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -60,6 +62,22 @@ const decoder = new TextDecoder();
 function cTransfer(bin: string): Measure {
   return async (where) => {
     const report = await runC(bin, ["transfer", `${TOTAL}`, `${CHUNK}`, ...cChildCpu(where)]);
+    const [ns, ...rest] = report.split(" ");
+    checkTransfer(rest.join(" "));
+    return mibPerSecond(Number(ns) / 1e6);
+  };
+}
+
+// ------------------------------------------------------------------- Python
+
+function pyTransfer(): Measure {
+  return async (where) => {
+    const report = await runPython("pipe.py", [
+      "transfer",
+      `${TOTAL}`,
+      `${CHUNK}`,
+      ...cChildCpu(where),
+    ]);
     const [ns, ...rest] = report.split(" ");
     checkTransfer(rest.join(" "));
     return mibPerSecond(Number(ns) / 1e6);
@@ -293,6 +311,9 @@ const COMMAND_ROW = "Deno.Command stdin/stdout";
 /** Measures every row; returns the section of the report. */
 export async function main(): Promise<string> {
   const where = placements();
+  const py = await Python.find();
+  const pyPing = py.row("os.read/os.write", pyPingPong("pipe.py"));
+  const pyBulk = py.row("os.read/os.write", pyTransfer());
   return await withC(["pipe.c"], async ([bin]) => {
     // The same rows for both workloads: C, the floor, the library's two forms, Deno.Command.
     const rows = (c: Measure, ffi: (mode: Mode) => Measure, command: Measure) => [
@@ -302,12 +323,13 @@ export async function main(): Promise<string> {
       row(ASYNC_ROW, ffi("async")),
       row(COMMAND_ROW, command),
     ];
-    const pingpong = rows(cPingPong(bin), ffiPingPong, commandPingPong());
-    const transfer = rows(cTransfer(bin), ffiTransfer, commandTransfer());
+    const pingpong = [...rows(cPingPong(bin), ffiPingPong, commandPingPong()), ...pyPing.rows];
+    const transfer = [...rows(cTransfer(bin), ffiTransfer, commandTransfer()), ...pyBulk.rows];
     const seconds = await measure(pingpong, where) + await measure(transfer, where);
     return section("Pipes", seconds, [
       pingPongIntro("two pipes"),
       pingPongTable(pingpong, where, C_ROW, goalsOf({ sync: SYNC_ROW, async: ASYNC_ROW })),
+      ...pyPing.notes,
       `**Throughput**: ${TOTAL / 1024 / 1024} MiB parent → child in ${CHUNK / 1024} KiB writes; ` +
       "the child counts and checksums what it reads.",
       table(transfer, where, "MiB/s", 0, ["vs C", "vs Command", "goal"], (r, m, at) => {
@@ -318,6 +340,7 @@ export async function main(): Promise<string> {
           : "";
         return [`${fixed(c, 2)}×`, `${fixed(d, 2)}×`, goal];
       }),
+      ...pyBulk.notes,
     ], [...pingpong, ...transfer]);
   });
 }

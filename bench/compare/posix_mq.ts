@@ -2,14 +2,17 @@
  * Cross-process POSIX message queue comparison: a 64 B ping-pong over two
  * queues (parent → child on one, back on the other), in C (posix_mq.c:
  * blocking `mq_send`/`mq_receive`, fork), with raw libc calls through
- * `Deno.dlopen` (the floor: the least any Deno program pays) and with this
- * library's sync and async forms. Every row is measured in the same run, at
- * every placement of harness.ts, and reported as a ratio to the C baseline.
+ * `Deno.dlopen` (the floor: the least any Deno program pays), with this
+ * library's sync and async forms, and in Python 3 with `posix_ipc` where that
+ * module is installed (python/posix_mq.py). Every row is measured in the same
+ * run, at every placement of harness.ts, and reported as a ratio to the C
+ * baseline.
  *
  * Run: `deno task bench:compare:posix-mq` (Linux; needs a C compiler as `cc`),
  * or all drivers with `deno task bench:compare`. `--raw` also prints every
  * sample. Every queue is removed, whatever happens: the C program unlinks its
- * queues as soon as both processes hold them, the driver in `finally`.
+ * queues as soon as both processes hold them (so does the Python program), the
+ * driver in `finally`.
  *
  * @module
  */
@@ -19,13 +22,13 @@ import {
   type Measure,
   type Mode,
   MSG,
-  pingPongSection,
   placed,
   ROUNDS,
   standalone,
   WARMUP,
 } from "./harness.ts";
 import { rawMq } from "./posix_mq_child.ts";
+import { pingPongSectionWith, pyPingPong, Python } from "./python/python.ts";
 
 const CHILD = new URL("posix_mq_child.ts", import.meta.url);
 
@@ -99,7 +102,12 @@ export function ffiPingPong(mode: Mode): Measure {
 
 /** Measures every row; returns the section of the report. */
 export async function main(): Promise<string> {
-  return await pingPongSection({
+  const python = (await Python.find()).row(
+    "posix_ipc.MessageQueue send/receive",
+    pyPingPong("posix_mq.py"),
+    { needs: "posix_ipc" },
+  );
+  return await pingPongSectionWith({
     title: "POSIX message queues",
     over: "two POSIX message queues",
     source: "posix_mq.c",
@@ -110,7 +118,7 @@ export async function main(): Promise<string> {
       async: "@libc/ipc async: await send/receive",
     },
     measure: ffiPingPong,
-  });
+  }, python);
 }
 
 if (import.meta.main) await standalone(main);

@@ -18,6 +18,11 @@
  *   the same clock when its wait returns. This library's async forms against
  *   C receivers blocked in the call. Unpinned.
  *
+ * Python 3 programs (python/shm.py) add a row to the semaphore ping-pongs and
+ * the throughput where `python3` runs: `sysv_ipc.Semaphore` (where that
+ * module is installed), `multiprocessing.Semaphore`, `mmap` slices. Pure
+ * Python has no futex, so it has no futex ping-pong and no wake-lag rows.
+ *
  * Run: `deno task bench:compare:shm` (Linux; needs `cc`); also run by
  * `deno task bench:compare`. `--raw` also prints every sample.
  *
@@ -59,6 +64,7 @@ import {
   WARMUP,
   withC,
 } from "./harness.ts";
+import { pyPingPong, Python, type PythonRow, runPython } from "./python/python.ts";
 import {
   ACK,
   DATA,
@@ -174,21 +180,54 @@ function cPingPong(bin: string, command: string): Measure {
   };
 }
 
-const PING_PONGS: Array<{ kind: Kind; title: string; command: string; c: string; lib: string }> = [
+/** What a Python program does per turn, in the row's note, where its name cannot say it. */
+const PY_SYSV =
+  "Python: two `sysv_ipc.Semaphore`, each a set of one where the others use one set " +
+  "of two; one `semop` per turn all the same.";
+const PY_POSIX = "Python: `multiprocessing.Semaphore` (fork context) is a process-shared `sem_t` " +
+  "made by `sem_open` and unlinked at once; `acquire()` is `sem_trywait` then `sem_wait`, " +
+  "`release()` is `sem_post`.";
+
+const PING_PONGS: Array<
+  {
+    kind: Kind;
+    title: string;
+    command: string;
+    c: string;
+    lib: string;
+    python: (py: Python) => PythonRow;
+  }
+> = [
   {
     kind: "futex",
     title: "futex word",
     command: "pingpong",
     c: "FUTEX_WAIT/WAKE",
     lib: "wait/notify",
+    python: () => ({ rows: [], notes: ["Python: no row, pure Python has no futex."] }),
   },
-  { kind: "sysv", title: "System V semaphores", command: "sysv", c: "semop", lib: "op" },
+  {
+    kind: "sysv",
+    title: "System V semaphores",
+    command: "sysv",
+    c: "semop",
+    lib: "op",
+    python: (py) =>
+      py.row("sysv_ipc.Semaphore acquire/release", pyPingPong("shm.py", "sysv"), {
+        needs: "sysv_ipc",
+        about: PY_SYSV,
+      }),
+  },
   {
     kind: "posix",
     title: "POSIX semaphores",
     command: "posix",
     c: "sem_wait/sem_post",
     lib: "wait/post",
+    python: (py) =>
+      py.row("multiprocessing.Semaphore acquire/release", pyPingPong("shm.py", "posix"), {
+        about: PY_POSIX,
+      }),
   },
 ];
 
@@ -240,6 +279,14 @@ function denoCopy(mode: Mode): Measure {
     } finally {
       if (c !== undefined) await c.status.catch(() => {});
     }
+  };
+}
+
+/** python/shm.py's copy: memoryview slices over a shared mmap, the turn by semaphores. */
+function pyCopy(): Measure {
+  return async (where) => {
+    const args = ["copy", `${COPY_ROUNDS}`, `${COPY_WARMUP}`, `${COPY_SIZE}`, ...cChildCpu(where)];
+    return mib(Number(await runPython("shm.py", args)) / 1e6);
   };
 }
 
@@ -342,6 +389,7 @@ function cLag(
 /** Measures every row; returns the section of the report. */
 export async function main(): Promise<string> {
   const where = placements();
+  const py = await Python.find();
   return await withC(["shm.c"], async ([bin]) => {
     const blocks: Array<string | string[]> = [];
     const allRows: Row[] = [];
@@ -353,9 +401,11 @@ export async function main(): Promise<string> {
         sync: `@libc/ipc sync: ${p.lib}`,
         async: `@libc/ipc async: ${p.lib}`,
       };
+      const python = p.python(py);
       const rows = [
         row(names.c, cPingPong(bin, p.command)),
         ...MODES.map((m) => row(names[m], denoPingPong(p.kind, m))),
+        ...python.rows,
       ];
       seconds += await measure(rows, where);
       blocks.push(
@@ -364,14 +414,20 @@ export async function main(): Promise<string> {
         }`,
       );
       blocks.push(pingPongTable(rows, where, names.c, { [names.sync]: 1.2, [names.async]: 2 }));
+      blocks.push(...python.notes);
       allRows.push(...rows);
     }
 
+    const pyCopyRow = py.row("mmap slices + multiprocessing.Semaphore", pyCopy(), {
+      about: "Python: memoryview slice copies into and out of an anonymous shared `mmap`; " +
+        "the turn goes by two `multiprocessing.Semaphore` (futex-based `sem_t`), not a futex word.",
+    });
     const copyRows = [
       row("in one process: Uint8Array.set twice (memory speed)", inProcess()),
       row("C (fork; memcpy + futex)", cCopy(bin)),
       row("@libc/ipc sync: bytes.set + waitSync/notify", denoCopy("sync")),
       row("@libc/ipc async: bytes.set + await wait/notify", denoCopy("async")),
+      ...pyCopyRow.rows,
     ];
     seconds += await measure(copyRows, where);
     blocks.push(
@@ -390,6 +446,7 @@ export async function main(): Promise<string> {
         ];
       }),
     );
+    blocks.push(...pyCopyRow.notes);
     allRows.push(...copyRows);
 
     const lagRows = [
@@ -415,6 +472,10 @@ export async function main(): Promise<string> {
           isLib ? `≤ 300 µs ${mark(m <= 300)}` : "",
         ];
       }),
+    );
+    blocks.push(
+      "Python: no rows; these receivers wait on a futex word or a `sem_t` in memory they are " +
+        "handed, which pure Python cannot.",
     );
     allRows.push(...lagRows);
     return section("Shared memory, futex and semaphores", seconds, blocks, allRows);

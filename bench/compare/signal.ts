@@ -3,10 +3,11 @@
  * child, the child signals back) with this library's signalfd reader and
  * `sendSignal`, against C (signal.c: fork, `sigqueue` + `sigwaitinfo`),
  * against the least any Deno program pays (`sigqueue` + a blocking
- * `sigtimedwait` through `Deno.dlopen`), and against Deno's own
- * `Deno.addSignalListener` + `Deno.kill`. Every row is measured in the same
- * run, at every placement of harness.ts, and reported as ratios to C and to
- * the listener.
+ * `sigtimedwait` through `Deno.dlopen`), against Deno's own
+ * `Deno.addSignalListener` + `Deno.kill`, and, where `python3` runs, against
+ * a Python 3 program (python/signals.py: fork, `os.kill` +
+ * `signal.sigtimedwait`). Every row is measured in the same run, at every
+ * placement of harness.ts, and reported as ratios to C and to the listener.
  *
  * A signalfd or `sigtimedwait` sees a signal only when every thread of the
  * process blocks it, which a Deno program gets only from its start: `main`
@@ -41,6 +42,7 @@ import {
   table,
   withC,
 } from "./harness.ts";
+import { pyRounds, Python } from "./python/python.ts";
 import { BACK, LISTEN_BACK, LISTEN_THERE, RawSignals, STOP, THERE } from "./signal_common.ts";
 
 /** Timed round trips per run, and untimed ones first (the first waits for the child to start). */
@@ -192,6 +194,15 @@ const LISTENER_ROW = "Deno.addSignalListener + Deno.kill";
 /** Measures every row here, where the answer's signal must be blocked in every thread. */
 async function measureHere(): Promise<string> {
   const where = placements();
+  const python = (await Python.find()).row(
+    "os.kill + signal.sigtimedwait",
+    pyRounds("signals.py", ["roundtrip", `${ROUNDS}`, `${WARMUP}`], ROUNDS),
+    {
+      about: `Python: ${THERE} there and ${BACK} back, blocked and taken as C does, but sent ` +
+        "with `os.kill`, so without a value (Python has no `sigqueue`): each side checks the " +
+        "sender's pid instead.",
+    },
+  );
   return await withC(["signal.c"], async ([bin]) => {
     const rows: Row[] = [
       row(C_ROW, cRoundTrip(bin)),
@@ -199,6 +210,7 @@ async function measureHere(): Promise<string> {
       row(SYNC_ROW, denoRoundTrip("sync")),
       row(ASYNC_ROW, denoRoundTrip("async")),
       row(LISTENER_ROW, listenerRoundTrip()),
+      ...python.rows,
     ];
     const seconds = await measure(rows, where);
     return section("Signals", seconds, [
@@ -217,6 +229,7 @@ async function measureHere(): Promise<string> {
           : "";
         return [`${fixed(c, 2)}×`, `${fixed(l, 2)}×`, goal];
       }),
+      ...python.notes,
     ], rows);
   });
 }

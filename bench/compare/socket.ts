@@ -13,6 +13,8 @@
  * Deno rows listen in the parent and connect from the child
  * (socket_deno_child.ts, started with `Deno.Command`, which is all a Deno
  * program without FFI can do). Every TCP connection has `TCP_NODELAY`.
+ * Where `python3` runs, a Python 3 program (python/sockets.py) adds a row to
+ * each table: the socket module, connected as C does it, and `os.fork`.
  *
  * Run: `deno task bench:compare:socket` (Linux; needs a C compiler as `cc`),
  * or all drivers with `deno task bench:compare`. `--raw` also prints every
@@ -62,6 +64,7 @@ import {
   WARMUP,
   withC,
 } from "./harness.ts";
+import { pyPingPong, Python, runPython } from "./python/python.ts";
 
 type Transport = "unix" | "tcp";
 
@@ -97,6 +100,17 @@ function cTransfer(bin: string): Measure {
   return async (where) => {
     const args = ["transfer", `${TOTAL}`, `${CHUNK}`, `${WARM}`, ...cChildCpu(where)];
     const [ns, ...rest] = (await runC(bin, args)).split(" ");
+    checkTransfer(rest.join(" "));
+    return mibPerSecond(Number(ns) / 1e6);
+  };
+}
+
+// ------------------------------------------------------------------- Python
+
+function pyTransfer(): Measure {
+  return async (where) => {
+    const args = ["transfer", `${TOTAL}`, `${CHUNK}`, `${WARM}`, ...cChildCpu(where)];
+    const [ns, ...rest] = (await runPython("sockets.py", args)).split(" ");
     checkTransfer(rest.join(" "));
     return mibPerSecond(Number(ns) / 1e6);
   };
@@ -403,27 +417,31 @@ function pingPongTable(
 /** Measures every row; returns the section of the report. */
 export async function main(): Promise<string> {
   const where = placements();
+  const py = await Python.find();
+  const pyUnix = py.row("sendall/recv_into", pyPingPong("sockets.py"));
+  const pyTcp = py.row("sendall/recv_into", pyPingPong("sockets.py", "tcp"));
+  const pyBulk = py.row("sendall/recv_into", pyTransfer());
   dir = await Deno.makeTempDir({ prefix: "ipc-bench-socket-" });
   try {
     return await withC(["socket.c"], async ([bin]) => {
-      const unix = rowsOf(
-        cPingPong(bin),
-        (mode) => ffiPingPong("unix", mode),
-        denoPingPong("unix"),
-      );
-      const tcp = rowsOf(
-        cTcpPingPong(bin),
-        (mode) => ffiPingPong("tcp", mode),
-        denoPingPong("tcp"),
-      );
-      const transfer = rowsOf(cTransfer(bin), ffiTransfer, denoTransfer());
+      const unix = [
+        ...rowsOf(cPingPong(bin), (mode) => ffiPingPong("unix", mode), denoPingPong("unix")),
+        ...pyUnix.rows,
+      ];
+      const tcp = [
+        ...rowsOf(cTcpPingPong(bin), (mode) => ffiPingPong("tcp", mode), denoPingPong("tcp")),
+        ...pyTcp.rows,
+      ];
+      const transfer = [...rowsOf(cTransfer(bin), ffiTransfer, denoTransfer()), ...pyBulk.rows];
       const seconds = await measure(unix, where) + await measure(tcp, where) +
         await measure(transfer, where);
       return section("Sockets", seconds, [
         pingPongIntro("a Unix stream socket (a socketpair; Deno's own: a socket file)"),
         pingPongTable(unix, where, { [SYNC_ROW]: GOALS.sync, [ASYNC_ROW]: GOALS.async }, true),
+        ...pyUnix.notes,
         pingPongIntro("TCP on 127.0.0.1 (`TCP_NODELAY`)"),
         pingPongTable(tcp, where, { [SYNC_ROW]: TCP_SYNC_GOAL, [ASYNC_ROW]: GOALS.async }, false),
+        ...pyTcp.notes,
         `**Throughput**: ${TOTAL / 1024 / 1024} MiB parent → child over a Unix stream socket ` +
         `in ${CHUNK / 1024} KiB writes, after ${WARM / 1024 / 1024} MiB unmeasured; the child ` +
         "counts and checksums what it reads and answers on the same socket.",
@@ -434,6 +452,7 @@ export async function main(): Promise<string> {
             : "";
           return [`${fixed(c, 2)}×`, `${fixed(m / at(DENO_ROW), 2)}×`, goal];
         }),
+        ...pyBulk.notes,
       ], [...unix, ...tcp, ...transfer]);
     });
   } finally {

@@ -1,0 +1,178 @@
+/**
+ * The Python rows of bench/compare: beside each C baseline, what a plain
+ * Python 3 program does with the same kernel objects. The programs of this
+ * folder work as the C ones do: they fork their own child (placed on the
+ * child's CPU when there is one), time the rounds themselves and print the
+ * elapsed ns, so Python's start-up stays out of the figures.
+ *
+ * `python3` is looked up on PATH once. Where it is missing, or lacks the
+ * third-party module a row needs (`sysv_ipc`, `posix_ipc`), the row is left
+ * out and a note under its table says why: the tables need a sample of every
+ * row at every placement.
+ *
+ * @module
+ */
+import {
+  cChildCpu,
+  cPingPong,
+  goalsOf,
+  type Measure,
+  measure,
+  MSG,
+  type PingPong,
+  pingPongIntro,
+  pingPongTable,
+  placements,
+  ROUNDS,
+  type Row,
+  row,
+  runC,
+  section,
+  WARMUP,
+  withC,
+} from "../harness.ts";
+
+const PYTHON = "python3";
+
+/** The third-party modules a Python row may need. */
+export type PythonModule = "sysv_ipc" | "posix_ipc";
+
+/** How to get each module. */
+const INSTALL: Record<PythonModule, string> = {
+  sysv_ipc: "`pip install sysv_ipc`; Debian: `python3-sysv-ipc`",
+  posix_ipc: "`pip install posix_ipc`",
+};
+
+/** The oldest Python the programs run on (`socket.create_server`, `time.monotonic_ns`). */
+const OLDEST: [number, number] = [3, 8];
+
+/** Prints `MAJOR MINOR`, then each module of its arguments that imports. */
+const PROBE = `import importlib, sys
+print(*sys.version_info[:2])
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+        print(name)
+    except ImportError:
+        pass
+`;
+
+/** A Python row where it can run here, and the notes for under its table. */
+export interface PythonRow {
+  /** The row, or none. */
+  rows: Row[];
+  /** Why there is no row, or what the row does when its name cannot say it. */
+  notes: string[];
+}
+
+/** The `python3` on PATH, if any, and what it can import. */
+export class Python {
+  static #found?: Promise<Python>;
+
+  /** "Python 3.11", or "Python" where no `python3` runs. */
+  readonly version: string;
+  /** Why no row can run here, if none can. */
+  readonly #unusable: string | undefined;
+  readonly #modules: ReadonlySet<string>;
+
+  private constructor(version: number[] | undefined, modules: Iterable<string>) {
+    this.version = version ? `Python ${version.join(".")}` : "Python";
+    const [major, minor] = OLDEST;
+    this.#unusable = version === undefined
+      ? `\`${PYTHON}\` was not found`
+      : version[0] !== major || version[1] < minor
+      ? `these programs need Python ${major}.${minor} or later`
+      : undefined;
+    this.#modules = new Set(modules);
+  }
+
+  /** Asks `python3` once per process. */
+  static find(): Promise<Python> {
+    return Python.#found ??= Python.#probe();
+  }
+
+  static async #probe(): Promise<Python> {
+    try {
+      const out = await new Deno.Command(PYTHON, {
+        args: ["-c", PROBE, ...Object.keys(INSTALL)],
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      if (!out.success) return new Python(undefined, []);
+      const [major, minor, ...modules] = new TextDecoder().decode(out.stdout).trim().split(/\s+/);
+      return new Python([Number(major), Number(minor)], modules);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return new Python(undefined, []);
+      throw e;
+    }
+  }
+
+  /**
+   * The row `Python 3.x (fork; how)` measured by `measure`, where `python3`
+   * runs and imports `needs`; otherwise no row and a note that says why.
+   * `about` is a note kept with the row.
+   */
+  row(
+    how: string,
+    measure: Measure,
+    options: { needs?: PythonModule; about?: string } = {},
+  ): PythonRow {
+    const { needs, about } = options;
+    const missing = needs !== undefined && !this.#modules.has(needs)
+      ? `the \`${needs}\` module is not installed (${INSTALL[needs]})`
+      : undefined;
+    const why = this.#unusable ?? missing;
+    if (why !== undefined) {
+      return { rows: [], notes: [`${this.version}: no row for ${how}: ${why}.`] };
+    }
+    return { rows: [row(`${this.version} (fork; ${how})`, measure)], notes: about ? [about] : [] };
+  }
+}
+
+/**
+ * Runs `python3 SCRIPT ARGS...` (a program of this folder) to its end; returns
+ * what it printed. `-B`: no `__pycache__` left in the source tree.
+ */
+export function runPython(script: string, args: string[]): Promise<string> {
+  return runC(PYTHON, ["-B", new URL(script, import.meta.url).pathname, ...args]);
+}
+
+/**
+ * A Python row of `rounds` timed rounds: `python3 SCRIPT ARGS... [CHILD_CPU]`
+ * prints their elapsed ns; the measure is µs per round.
+ */
+export function pyRounds(script: string, args: string[], rounds: number): Measure {
+  return async (where) => {
+    const out = await runPython(script, [...args, ...cChildCpu(where)]);
+    const ns = Number(out);
+    if (!Number.isFinite(ns)) throw new Error(`${script} ${args.join(" ")} printed "${out}"`);
+    return ns / 1000 / rounds;
+  };
+}
+
+/** The Python row of a ping-pong, as harness.ts's C row: `SCRIPT COMMAND ROUNDS WARMUP MSG [CHILD_CPU]`. */
+export function pyPingPong(script: string, command = "pingpong"): Measure {
+  return pyRounds(script, [command, `${ROUNDS}`, `${WARMUP}`, `${MSG}`], ROUNDS);
+}
+
+/**
+ * harness.ts's `pingPongSection` with a Python row: the C baseline, every
+ * mode, then the Python row (or, under the table, the note that says why
+ * there is none).
+ */
+export async function pingPongSectionWith(p: PingPong, python: PythonRow): Promise<string> {
+  const where = placements();
+  return await withC([p.source], async ([bin]) => {
+    const rows = [
+      row(p.names.c, cPingPong(bin)),
+      ...(["raw", "sync", "async"] as const).map((mode) => row(p.names[mode], p.measure(mode))),
+      ...python.rows,
+    ];
+    const seconds = await measure(rows, where);
+    return section(p.title, seconds, [
+      pingPongIntro(p.over),
+      pingPongTable(rows, where, p.names.c, goalsOf(p.names)),
+      ...python.notes,
+    ], rows);
+  });
+}
