@@ -242,6 +242,7 @@ export function table(
     `|---|---|---:|---:|${columns.map((c) => c === "goal" ? "---|" : "---:|").join("")}`,
   ];
   const record: RecordedTable = {
+    notes: [],
     unit,
     digits,
     columns,
@@ -328,11 +329,21 @@ export function section(
     }
   }
   const record: RecordedSection = { title, seconds, tables: [] };
+  // A paragraph with a bold lead ("**Ping-pong**: ...") introduces the next table; others
+  // between a table and the next such paragraph are notes under that table.
   let about: string | undefined;
+  let last: RecordedTable | undefined;
   for (const block of blocks) {
-    const t = typeof block === "string" ? undefined : recordedTables.get(block);
-    if (t !== undefined) record.tables.push({ about, ...t });
-    about = typeof block === "string" ? block : undefined;
+    if (typeof block === "string") {
+      if (block.startsWith("**") || (last === undefined && !about?.startsWith("**"))) {
+        about = block;
+        last = undefined;
+      } else last?.notes.push(block);
+      continue;
+    }
+    const t = recordedTables.get(block);
+    if (t !== undefined) record.tables.push(last = { ...t, about, notes: [] });
+    about = undefined;
   }
   out.push("", `${RECORD_OPEN}${JSON.stringify(record)}${RECORD_CLOSE}`);
   return out.join("\n");
@@ -347,7 +358,7 @@ export async function standalone(main: () => Promise<string>): Promise<void> {
 
 // ---------------------------------------------------------------- recording
 
-/** One row at one placement: its samples and, per baseline row its table compares it with, the ratio of medians. */
+/** One row at one placement: its samples, and its ratio to each baseline row of its table. */
 export interface RecordedCell {
   samples: number[];
   median: number;
@@ -359,8 +370,9 @@ export interface RecordedCell {
 
 /** A table as {@link table} rendered it. */
 export interface RecordedTable {
-  /** The paragraph above the table in its section. */
+  /** The paragraph above the table in its section, and those under it. */
   about?: string;
+  notes: string[];
   /** What a cell measures, as the table's header says: "µs / round trip", "MiB/s", ... */
   unit: string;
   digits: number;

@@ -6,14 +6,27 @@
  * long the whole run took.
  *
  * Run: `deno task bench:compare` (Linux; needs a C compiler as `cc`; about
- * five minutes). `--raw` also prints every sample. One driver alone:
+ * four minutes). `--raw` also prints every sample. One driver alone:
  * `deno task bench:compare:pipe`, `bench:compare:mq`, `bench:compare:posix-mq`,
  * `bench:compare:shm`, `bench:compare:wait`, `bench:compare:socket` or
  * `bench:compare:signal`.
  *
+ * At the end it writes every table, with its samples and the machine, to
+ * `bench/results/<os>-<arch>.json` and their chart to
+ * `bench/results/<os>-<arch>.svg` (see report.ts); `--no-write` skips that.
+ *
  * @module
  */
-import { fixed, header, requireLinux } from "./harness.ts";
+import { fixed, header, recorded, requireLinux, takeRecords } from "./harness.ts";
+import {
+  figuresOf,
+  results,
+  type ResultSection,
+  resultsFile,
+  sectionOf,
+  writeChart,
+  writeResults,
+} from "./report.ts";
 import { main as pipe } from "./pipe.ts";
 import { main as msgQueue } from "./msg_queue.ts";
 import { main as posixMq } from "./posix_mq.ts";
@@ -26,9 +39,25 @@ if (import.meta.main) {
   requireLinux();
   const started = performance.now();
   console.log(header());
+  const sections: ResultSection[] = [];
   for (const main of [pipe, msgQueue, posixMq, shm, wait, socket, signal]) {
-    console.log(`\n${await main()}`);
+    const before = recorded.length;
+    const report = takeRecords(await main());
+    // wait.ts renders its own table, which the harness does not record: keep its cells as text.
+    if (main === wait) sections.push(figuresOf(report));
+    else sections.push(...recorded.slice(before).map(sectionOf));
+    console.log(`\n${report}`);
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(`\n\`deno task bench:compare\` took ${fixed(seconds, 0)} s in total.`);
+  if (!Deno.args.includes("--no-write")) {
+    const command = ["deno task bench:compare", ...Deno.args].join(" ");
+    const run = results(sections, seconds, command);
+    const json = resultsFile("json");
+    const svg = resultsFile("svg");
+    await writeResults(run, json);
+    await writeChart(run, svg);
+    const shown = (url: URL) => decodeURIComponent(url.pathname).replace(`${Deno.cwd()}/`, "");
+    console.log(`Results: ${shown(json)}; chart: ${shown(svg)}.`);
+  }
 }
