@@ -11,7 +11,11 @@
  * so that group is the noisiest). Every row runs {@link REPS} times per
  * placement, interleaved with the others, and is reported as its median.
  *
- * `--raw` on a driver's command line also prints every sample.
+ * `--raw` on a driver's command line also prints every sample; `--quick` makes
+ * a short pass (one run per row, few rounds, the unpinned placement only) that
+ * checks every row measures, not how well.
+ *
+ * Ctrl-C (SIGINT) removes what the run made: see {@link cleanOnInterrupt}.
  *
  * Every table a driver puts in its {@link section} is also recorded, with its
  * samples, for bench/compare/report.ts (the JSON results and the chart): see
@@ -21,12 +25,18 @@
  */
 import { rawLibc } from "./common.ts";
 
+/** `--quick`: a short pass that checks every row produces a number (its figures mean little). */
+export const QUICK: boolean = Deno.args.includes("--quick");
+/** `full`, or `small` with `--quick`. */
+export function quick<T>(full: T, small: T): T {
+  return QUICK ? small : full;
+}
 /** Runs per row and placement; the tables show their median. */
-export const REPS = 3;
+export const REPS: number = quick(3, 1);
 /** The ping-pong of every driver: message size in bytes, timed round trips, untimed ones first. */
 export const MSG = 64;
-export const ROUNDS = 5000;
-export const WARMUP = 500;
+export const ROUNDS: number = quick(5000, 300);
+export const WARMUP: number = quick(500, 50);
 /** `--raw`: list every sample under the tables. */
 export const RAW: boolean = Deno.args.includes("--raw");
 
@@ -75,9 +85,10 @@ export function allCpus(): number[] {
   return all ??= cpusOf(0);
 }
 
-/** One CPU for both, one CPU each (when there are two), anywhere. */
+/** One CPU for both, one CPU each (when there are two), anywhere; with `--quick` only anywhere. */
 export function placements(): Placement[] {
   const cpus = allCpus();
+  if (QUICK) return [{ name: "any CPU", parent: cpus, child: cpus }];
   const out: Placement[] = [{ name: "one CPU", parent: [cpus[0]], child: [cpus[0]] }];
   if (cpus.length >= 2) out.push({ name: "two CPUs", parent: [cpus[0]], child: [cpus[1]] });
   out.push({ name: "any CPU", parent: cpus, child: cpus });
@@ -352,8 +363,214 @@ export function section(
 /** Runs a driver's `main` as a program: the header, then its report. */
 export async function standalone(main: () => Promise<string>): Promise<void> {
   requireLinux();
+  cleanOnInterrupt();
   console.log(header());
   console.log(`\n${takeRecords(await main())}`);
+}
+
+// ---------------------------------------------------------------- Ctrl-C
+
+/*
+ * SIGINT kills a Deno process without running its `finally` blocks, so the
+ * run's children and kernel objects would stay. The listener instead: signals
+ * every descendant (as Ctrl-C in a terminal does; a Deno child with this
+ * listener cleans up after itself), kills those still there after a while,
+ * runs the cleanups drivers registered, removes the System V objects the
+ * descendants used (C children make private ones this process never sees) and
+ * the temporary directories named after them, and exits with 130.
+ */
+
+const cleanups = new Set<() => unknown>();
+
+/** Registers `cleanup` to run on Ctrl-C; returns what unregisters it (call it in `finally`). */
+export function atInterrupt(cleanup: () => unknown): () => void {
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}
+
+/** The prefix of this process's temporary directories: the cleanup finds them by pid. */
+export const tempPrefix = (what = ""): string => `ipc-bench-${Deno.pid}-${what}`;
+
+let listening = false;
+
+/** Installs the SIGINT listener (once). */
+export function cleanOnInterrupt(): void {
+  if (listening) return;
+  listening = true;
+  let cleaning = false;
+  Deno.addSignalListener("SIGINT", async () => {
+    if (cleaning) return;
+    cleaning = true;
+    // A child ended by the cleanup fails the row being measured: the cleanup still decides.
+    globalThis.addEventListener("unhandledrejection", (e) => e.preventDefault());
+    try {
+      await cleanUp();
+    } catch (e) {
+      console.error("bench/compare: cleaning up after Ctrl-C:", e);
+    }
+    Deno.exit(130);
+  });
+}
+
+async function cleanUp(): Promise<void> {
+  const pids = descendants(Deno.pid);
+  for (const pid of pids) signal(pid, "SIGINT");
+  for (let i = 0; i < 40 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of pids) signal(pid, "SIGKILL");
+  for (const cleanup of cleanups) {
+    try {
+      await cleanup();
+    } catch {
+      // Already gone; the others still run.
+    }
+  }
+  const ours = new Set([Deno.pid, ...pids]);
+  const lib = ipcLibc();
+  for (const [id, used] of sysvTouched("msg", (f) => [f[5], f[6]])) {
+    if (used.some((p) => ours.has(p))) lib.msgctl(id, IPC_RMID, null);
+  }
+  for (const [id, used] of sysvTouched("shm", (f) => [f[4], f[5]])) {
+    if (used.some((p) => ours.has(p))) lib.shmctl(id, IPC_RMID, null);
+  }
+  for (const [id, [nsems]] of sysvTouched("sem", (f) => [f[3]])) {
+    for (let n = 0; n < nsems; n++) {
+      if (ours.has(lib.semctl(id, n, GETPID))) {
+        lib.semctl(id, 0, IPC_RMID);
+        break;
+      }
+    }
+  }
+  for (const pid of ours) {
+    // posix_mq.c's names, should it die between creating and unlinking them.
+    for (const end of ["down", "up"]) lib.mq_unlink(cString(`/libc-ipc-bench-c-${pid}-${end}`));
+  }
+  const tmp = tempBase();
+  for (const entry of Deno.readDirSync(tmp)) {
+    const pid = Number(/^ipc-bench-(\d+)-/.exec(entry.name)?.[1]);
+    if (ours.has(pid)) Deno.removeSync(`${tmp}/${entry.name}`, { recursive: true });
+  }
+}
+
+const IPC_RMID = 0;
+const GETPID = 11;
+const cString = (s: string) => new TextEncoder().encode(`${s}\0`);
+
+let ipc: ReturnType<typeof openIpcLibc> | undefined;
+const ipcLibc = () => ipc ??= openIpcLibc();
+
+function openIpcLibc() {
+  return Deno.dlopen("libc.so.6", {
+    msgctl: { parameters: ["i32", "i32", "pointer"], result: "i32" },
+    shmctl: { parameters: ["i32", "i32", "pointer"], result: "i32" },
+    semctl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+    mq_unlink: { parameters: ["buffer"], result: "i32" },
+    getuid: { parameters: [], result: "u32" },
+    open: { parameters: ["buffer", "i32"], result: "i32" },
+    read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+    close: { parameters: ["i32"], result: "i32" },
+  }).symbols;
+}
+
+/** `/proc/sysvipc/<kind>`: id → the numeric fields `pick` takes, for objects of this user. */
+function sysvTouched(
+  kind: string,
+  pick: (fields: number[]) => number[],
+): Array<[number, number[]]> {
+  const uid = ipcLibc().getuid();
+  const out: Array<[number, number[]]> = [];
+  for (const line of procText(`/proc/sysvipc/${kind}`).split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/).map(Number);
+    // The creator's uid: after the pid fields, `uid gid cuid cgid`.
+    const cuid = f[kind === "msg" ? 9 : kind === "shm" ? 9 : 6];
+    if (f.length > 1 && cuid === uid) out.push([f[1], pick(f)]);
+  }
+  return out;
+}
+
+/** Every process below `root`, parents first. */
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const pid of procPids()) {
+    if (!(pid > 0)) continue;
+    let stat: string;
+    try {
+      stat = procText(`/proc/${pid}/stat`);
+    } catch {
+      continue; // ended meanwhile
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    children.set(ppid, [...children.get(ppid) ?? [], pid]);
+  }
+  const out: number[] = [];
+  const todo = [root];
+  while (todo.length > 0) {
+    const next = children.get(todo.shift()!) ?? [];
+    out.push(...next);
+    todo.push(...next);
+  }
+  return out;
+}
+
+function signal(pid: number, sig: Deno.Signal): void {
+  try {
+    Deno.kill(pid, sig);
+  } catch {
+    // Ended already.
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    // Neither ended nor a zombie.
+    return !/^\d+ \(.*\) Z/s.test(procText(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+}
+
+// Deno's file API asks for --allow-all to read /proc; libc does not.
+
+/** A /proc file's text. */
+function procText(path: string): string {
+  const lib = ipcLibc();
+  const fd = lib.open(cString(path), 0);
+  if (fd < 0) throw new Error(`cannot open ${path}`);
+  const chunks: Uint8Array[] = [];
+  try {
+    for (;;) {
+      const buf = new Uint8Array(65536);
+      const n = Number(lib.read(fd, buf, BigInt(buf.length)));
+      if (n <= 0) break;
+      chunks.push(buf.subarray(0, n));
+    }
+  } finally {
+    lib.close(fd);
+  }
+  return chunks.map((c) => decoder.decode(c)).join("");
+}
+
+/** The pids in /proc. */
+function procPids(): number[] {
+  const { opendir, readdir, closedir } = rawLibc();
+  const dir = opendir(cString("/proc"));
+  if (dir === null) throw new Error("cannot list /proc");
+  const pids = [];
+  try {
+    for (let entry; (entry = readdir(dir)) !== null;) {
+      const pid = Number(Deno.UnsafePointerView.getCString(entry, 19));
+      if (pid > 0) pids.push(pid);
+    }
+  } finally {
+    closedir(dir);
+  }
+  return pids;
+}
+
+/** Where Deno.makeTempDir puts directories. */
+function tempBase(): string {
+  const env = Deno.permissions.querySync({ name: "env", variable: "TMPDIR" }).state;
+  return (env === "granted" ? Deno.env.get("TMPDIR") : undefined) ?? "/tmp";
 }
 
 // ---------------------------------------------------------------- recording
@@ -426,7 +643,7 @@ export async function withC<T>(
   sources: string[],
   use: (bins: string[]) => Promise<T>,
 ): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "ipc-bench-" });
+  const dir = await Deno.makeTempDir({ prefix: tempPrefix() });
   try {
     const bins: string[] = [];
     for (const source of sources) {

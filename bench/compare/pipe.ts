@@ -37,6 +37,7 @@ import {
   placed,
   type Placement,
   placements,
+  quick,
   ROUNDS,
   row,
   runC,
@@ -48,7 +49,7 @@ import {
 } from "./harness.ts";
 import { pyPingPong, Python, runPython } from "./python/python.ts";
 
-const TOTAL = 64 * 1024 * 1024;
+const TOTAL = quick(64, 4) * 1024 * 1024;
 const CHUNK = 64 * 1024;
 
 const here = (name: string) => new URL(name, import.meta.url);

@@ -15,9 +15,20 @@
  * `bench/results/<os>-<arch>.json` and their chart to
  * `bench/results/<os>-<arch>.svg` (see report.ts); `--no-write` skips that.
  *
+ * `--quick`: one short pass (about a minute) checking that every row measures;
+ * it writes no results. Ctrl-C removes what the run made (see harness.ts).
+ *
  * @module
  */
-import { fixed, header, recorded, requireLinux, takeRecords } from "./harness.ts";
+import {
+  cleanOnInterrupt,
+  fixed,
+  header,
+  QUICK,
+  recorded,
+  requireLinux,
+  takeRecords,
+} from "./harness.ts";
 import {
   figuresOf,
   results,
@@ -37,6 +48,7 @@ import { main as signal } from "./signal.ts";
 
 if (import.meta.main) {
   requireLinux();
+  cleanOnInterrupt();
   const started = performance.now();
   console.log(header());
   const sections: ResultSection[] = [];
@@ -50,7 +62,7 @@ if (import.meta.main) {
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(`\n\`deno task bench:compare\` took ${fixed(seconds, 0)} s in total.`);
-  if (!Deno.args.includes("--no-write")) {
+  if (!QUICK && !Deno.args.includes("--no-write")) {
     const command = ["deno task bench:compare", ...Deno.args].join(" ");
     const run = results(sections, seconds, command);
     const json = resultsFile("json");

@@ -54,6 +54,7 @@ import {
   placed,
   type Placement,
   placements,
+  quick,
   ROUNDS,
   type Row,
   row,
@@ -84,11 +85,11 @@ import {
 const CHILD = new URL("shm_child.ts", import.meta.url);
 /** Throughput: bytes per round, timed rounds per run, untimed ones first (the child starting). */
 const COPY_SIZE = 1 << 20;
-const COPY_ROUNDS = 300;
-const COPY_WARMUP = 30;
+const COPY_ROUNDS = quick(300, 20);
+const COPY_WARMUP = quick(30, 3);
 /** Wake lag: idle gap and samples per run. */
 const LAG_IDLE_MS = 20;
-const LAG_SAMPLES = 40;
+const LAG_SAMPLES = quick(40, 3);
 /** Unmeasured rounds first: the first waits for the receiver to start. */
 const LAG_WARMUP = 2;
 const MODES = ["raw", "sync", "async"] as const;

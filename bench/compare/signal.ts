@@ -26,6 +26,7 @@ import { type ChildProcess, pipe, sendSignal, signalNumber, signals, spawn } fro
 import {
   cChildCpu,
   checkStatus,
+  cleanOnInterrupt,
   fixed,
   mark,
   type Measure,
@@ -33,6 +34,8 @@ import {
   type Mode,
   placed,
   placements,
+  QUICK,
+  quick,
   RAW,
   type Row,
   row,
@@ -46,8 +49,8 @@ import { pyRounds, Python } from "./python/python.ts";
 import { BACK, LISTEN_BACK, LISTEN_THERE, RawSignals, STOP, THERE } from "./signal_common.ts";
 
 /** Timed round trips per run, and untimed ones first (the first waits for the child to start). */
-const ROUNDS = 2000;
-const WARMUP = 200;
+const ROUNDS = quick(2000, 300);
+const WARMUP = quick(200, 50);
 /** The goals of this library's rows: at most this many times C's, at most this much of the listener's. */
 const C_GOAL = 1.5;
 const LISTENER_GOAL = 0.5;
@@ -243,7 +246,7 @@ export async function main(): Promise<string> {
   let child: ChildProcess;
   try {
     child = spawn(import.meta.url, {
-      args: [MEASURING, ...(RAW ? ["--raw"] : [])],
+      args: [MEASURING, ...(RAW ? ["--raw"] : []), ...(QUICK ? ["--quick"] : [])],
       flags: ["--allow-ffi", "--allow-read", "--allow-write", "--allow-run"],
       blockSignals: [BACK],
       fds: { 1: out.writer },
@@ -262,6 +265,8 @@ export async function main(): Promise<string> {
 }
 
 if (import.meta.main) {
-  if (Deno.args.includes(MEASURING)) console.log(await measureHere());
-  else await standalone(main);
+  if (Deno.args.includes(MEASURING)) {
+    cleanOnInterrupt();
+    console.log(await measureHere());
+  } else await standalone(main);
 }

@@ -54,6 +54,7 @@ import {
   placed,
   type Placement,
   placements,
+  quick,
   ROUNDS,
   type Row,
   row,
@@ -61,6 +62,7 @@ import {
   section,
   standalone,
   table,
+  tempPrefix,
   WARMUP,
   withC,
 } from "./harness.ts";
@@ -69,9 +71,9 @@ import { pyPingPong, Python, runPython } from "./python/python.ts";
 type Transport = "unix" | "tcp";
 
 /** Throughput: timed bytes, bytes per write, untimed bytes sent first (while the child warms up). */
-const TOTAL = 256 * 1024 * 1024;
+const TOTAL = quick(256, 8) * 1024 * 1024;
 const CHUNK = 64 * 1024;
-const WARM = 16 * 1024 * 1024;
+const WARM = quick(16, 1) * 1024 * 1024;
 /** The goal of TCP ping-pong for the sync form (the async form keeps the harness's). */
 const TCP_SYNC_GOAL = 1.3;
 /** The goal of throughput: at least this much of C's. */
@@ -421,7 +423,7 @@ export async function main(): Promise<string> {
   const pyUnix = py.row("sendall/recv_into", pyPingPong("sockets.py"));
   const pyTcp = py.row("sendall/recv_into", pyPingPong("sockets.py", "tcp"));
   const pyBulk = py.row("sendall/recv_into", pyTransfer());
-  dir = await Deno.makeTempDir({ prefix: "ipc-bench-socket-" });
+  dir = await Deno.makeTempDir({ prefix: tempPrefix("socket-") });
   try {
     return await withC(["socket.c"], async ([bin]) => {
       const unix = [

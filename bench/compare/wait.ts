@@ -41,6 +41,8 @@ import type { FdWriter } from "../../mod.ts";
 import { monotonicNs } from "./common.ts";
 import {
   allCpus,
+  atInterrupt,
+  cleanOnInterrupt,
   cPingPong,
   fixed,
   mark,
@@ -51,9 +53,11 @@ import {
   pinProcess,
   placements,
   platform,
+  quick,
   RAW,
   requireLinux,
   ROUNDS,
+  tempPrefix,
   withC,
 } from "./harness.ts";
 import { ffiPingPong as pipePingPong } from "./pipe.ts";
@@ -62,7 +66,7 @@ import { ffiPingPong as posixPingPong } from "./posix_mq.ts";
 import { ACK, DATA_SIZE, STOP_SIZE } from "./wait_child.ts";
 
 /** Runs of every figure; the table shows their median and range. */
-export const RUNS = 3;
+export const RUNS: number = quick(3, 1);
 /** The groups of figures, in the order of a run. */
 const GROUPS = ["lag20", "cancel", "idle", "tick", "readfile", "pingpong", "lag500"] as const;
 type Group = typeof GROUPS[number];
@@ -72,22 +76,22 @@ const ONLY: Set<string> = new Set(
 );
 const want = (group: Group) => ONLY.has(group);
 /** Wake-lag samples per run: System V after 20 ms, other rows after 20 ms, after 500 ms. */
-const LAG_SAMPLES_20 = 100;
-const LAG_SAMPLES_FD = 60;
-const LAG_SAMPLES_500 = 10;
+const LAG_SAMPLES_20 = quick(100, 3);
+const LAG_SAMPLES_FD = quick(60, 3);
+const LAG_SAMPLES_500 = quick(10, 2);
 /** Aborts per kind of wait per run. */
-const CANCELS = 20;
+const CANCELS = quick(20, 3);
 /** Idle CPU: waits settle this long, then the window. */
-const IDLE_SETTLE_MS = 500;
-const IDLE_WINDOW_MS = 2000;
+const IDLE_SETTLE_MS = quick(500, 100);
+const IDLE_WINDOW_MS = quick(2000, 300);
 /** The same after the poll clock's back-off to its idle pace (src/_wait/poll.ts: after 1 s). */
-const IDLE_LATE_SETTLE_MS = 1500;
+const IDLE_LATE_SETTLE_MS = quick(1500, 200);
 /** Messages every 1 ms: this many, the first WARM unmeasured. */
 const TICK_PERIOD_US = 1000;
-const TICK_COUNT = 1500;
-const TICK_WARM = 300;
+const TICK_COUNT = quick(1500, 60);
+const TICK_WARM = quick(300, 10);
 /** readTextFile: calls timed, pipes with a read pending, queues × receives pending on each. */
-const READ_CALLS = 50;
+const READ_CALLS = quick(50, 5);
 const READ_PIPES = 500;
 const READ_QUEUES = 10;
 const READ_PER_QUEUE = 50;
@@ -206,7 +210,7 @@ async function withPosixQueue<T>(use: (q: PosixMessageQueue, name: string) => Pr
 
 /** A FIFO in a temporary directory for `use`; both removed afterwards. */
 async function withFifo<T>(use: (path: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "ipc-bench-wait-" });
+  const dir = await Deno.makeTempDir({ prefix: tempPrefix("wait-") });
   try {
     const path = `${dir}/fifo`;
     Fifo.create(path);
@@ -270,7 +274,7 @@ function posixChannel(receiver: Receiver): LagChannel {
 }
 
 function fifoChannel(receiver: Receiver): LagChannel {
-  const dir = Deno.makeTempDirSync({ prefix: "ipc-bench-wait-" });
+  const dir = Deno.makeTempDirSync({ prefix: tempPrefix("wait-") });
   const path = `${dir}/fifo`;
   let writer: FdWriter | undefined;
   try {
@@ -435,6 +439,8 @@ async function cancels(): Promise<Record<string, number[]>> {
 
 async function readFiles(): Promise<{ none: number[]; waits: number[] }> {
   const queues = Array.from({ length: READ_QUEUES }, () => MessageQueue.open("private"));
+  // The child only waits on them: nothing marks them as this run's for the Ctrl-C cleanup.
+  const forget = atInterrupt(() => queues.forEach((q) => q.remove()));
   let child: Deno.ChildProcess | undefined;
   try {
     child = denoChild([
@@ -450,6 +456,7 @@ async function readFiles(): Promise<{ none: number[]; waits: number[] }> {
     return JSON.parse(line);
   } finally {
     await reap(child);
+    forget();
     for (const q of queues) {
       q.remove();
       q.close();
@@ -839,5 +846,6 @@ export async function main(): Promise<string> {
 
 if (import.meta.main) {
   requireLinux();
+  cleanOnInterrupt();
   console.log(`${platform()}.\n\n${await main()}`);
 }

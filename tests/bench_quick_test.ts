@@ -1,0 +1,120 @@
+// `deno task bench:compare --quick`: every driver runs, every row of every
+// table gets a number, and the run leaves no kernel object or file behind
+// (System V objects checked in an IPC namespace of the run's own, where root
+// may make one: other test files make objects of their own meanwhile).
+import assert from "node:assert/strict";
+
+const RUN = new URL("../bench/compare/run.ts", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+async function hasCompiler(): Promise<boolean> {
+  try {
+    return (await new Deno.Command("cc", { args: ["--version"], stdout: "null", stderr: "null" })
+      .output()).success;
+  } catch {
+    return false;
+  }
+}
+
+async function canUnshareIpc(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("unshare", {
+      args: ["--ipc", "--", "true"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What a run could leave in the file system: the bench's temporary
+ * directories and /dev/shm names (the test suite's own, made by tests running
+ * meanwhile, are left out).
+ */
+function fileLeftovers(): string[] {
+  const tmp = [...Deno.readDirSync("/tmp")].map((e) => `/tmp/${e.name}`)
+    .filter((n) => n.startsWith("/tmp/ipc-bench-"));
+  const shm = [...Deno.readDirSync("/dev/shm")].map((e) => `/dev/shm/${e.name}`)
+    .filter((n) => !n.includes("libc-ipc-test-"));
+  return [...tmp, ...shm].sort();
+}
+
+/** Marks where the run's output ends and the namespace's `ipcs` begins. */
+const IPCS = "--- ipcs in the IPC namespace of the run ---";
+
+/** The cell of every table row that holds its median (or, in the wait table, its figure). */
+function medians(report: string): Array<{ line: string; cell: string }> {
+  const out: Array<{ line: string; cell: string }> = [];
+  let column = -1;
+  for (const line of report.split("\n")) {
+    if (!line.startsWith("|")) {
+      column = -1;
+      continue;
+    }
+    const cells = line.slice(1, -1).split("|").map((c) => c.trim());
+    if (column < 0) {
+      // A header: the median is left of "min – max"; the wait table has "@libc/ipc".
+      const range = cells.indexOf("min – max");
+      column = range > 0 ? range - 1 : cells.indexOf("@libc/ipc");
+      assert.ok(column >= 0, `unknown table header: ${line}`);
+      continue;
+    }
+    if (cells.every((c) => /^:?-+:?$/.test(c))) continue; // the separator
+    out.push({ line, cell: cells[column] });
+  }
+  return out;
+}
+
+Deno.test("bench:compare --quick measures every row and leaves nothing", async (t) => {
+  if (!(await hasCompiler())) {
+    console.log("skipped: no C compiler (cc) for the benchmarks' C baselines");
+    return;
+  }
+  const before = fileLeftovers();
+  // Other test files run meanwhile and make System V objects of their own: the
+  // run gets an IPC namespace of its own (where root may make one), and what is
+  // left in it is listed as the run ends, before the namespace goes.
+  const isolated = await canUnshareIpc();
+  const bench = [Deno.execPath(), "run", "--allow-ffi", "--allow-read", "--allow-write"]
+    .concat(["--allow-run", "--allow-net", RUN, "--quick"]);
+  const out = await new Deno.Command(isolated ? "unshare" : bench[0], {
+    args: isolated
+      ? ["--ipc", "--", "sh", "-c", `"$@"; s=$?; echo '${IPCS}'; ipcs -m -s -q; exit $s`, "sh"]
+        .concat(bench)
+      : bench.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = decoder.decode(out.stdout);
+  const stderr = decoder.decode(out.stderr);
+  const context = `\n--- stderr ---\n${stderr}\n--- stdout ---\n${stdout}`;
+
+  await t.step("it ends with success", () => {
+    assert.equal(out.code, 0, `run.ts --quick exited with ${out.code}${context}`);
+  });
+  await t.step("every row has a number", () => {
+    const rows = medians(stdout);
+    // Seven sections, each with at least one table of several rows.
+    assert.ok(rows.length >= 30, `only ${rows.length} rows${context}`);
+    for (const { line, cell } of rows) {
+      assert.match(cell, /^-?\d+(\.\d+)?\b/, `no number in: ${line}${context}`);
+      assert.doesNotMatch(cell, /NaN|undefined|Infinity/, `bad number in: ${line}${context}`);
+    }
+  });
+  await t.step("it writes no results", () => {
+    assert.doesNotMatch(stdout, /^Results: /m);
+  });
+  await t.step("it leaves nothing behind", () => {
+    assert.deepEqual(fileLeftovers(), before);
+    if (!isolated) {
+      console.log("System V objects not checked: no IPC namespace of its own (needs root)");
+      return;
+    }
+    const ipcs = stdout.slice(stdout.indexOf(IPCS) + IPCS.length);
+    const objects = ipcs.split("\n").filter((l) => /^0x[0-9a-f]+\s/.test(l));
+    assert.deepEqual(objects, [], `System V objects left by the run:${context}`);
+  });
+});
