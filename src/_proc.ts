@@ -1,12 +1,12 @@
 /**
  * Small files under /proc, read through libc (no `--allow-read` needed):
- * kernel limits, capabilities, resource limits.
+ * kernel limits, capabilities, resource limits, the threads of this process.
  *
  * @module
  */
 import { cString } from "../ffi/cstring.ts";
 import { libc } from "../ffi/libc.ts";
-import { C } from "../ffi/platform.ts";
+import { C, LAYOUTS } from "../ffi/platform.ts";
 
 const decoder = new TextDecoder();
 
@@ -32,4 +32,21 @@ export function procSysInt(name: string): number | undefined {
   const text = procText(`/proc/sys/${name}`);
   const value = text === undefined ? NaN : Number.parseInt(text, 10);
   return Number.isFinite(value) ? value : undefined;
+}
+
+/** The threads of this process, or `undefined` when /proc/self/task cannot be read. */
+export function threadIds(): number[] | undefined {
+  const dir = libc.opendir(cString("/proc/self/task"));
+  if (dir === null) return undefined;
+  const tids: number[] = [];
+  try {
+    for (let ent = libc.readdir(dir); ent !== null; ent = libc.readdir(dir)) {
+      const name = new Deno.UnsafePointerView(ent).getCString(LAYOUTS.dirent.offsets.d_name);
+      const tid = Number(name);
+      if (Number.isInteger(tid) && tid > 0) tids.push(tid);
+    }
+  } finally {
+    libc.closedir(dir);
+  }
+  return tids;
 }

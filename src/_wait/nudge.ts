@@ -28,8 +28,8 @@
 import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
-import { type About, AGAIN, failed, ok, okPointer } from "../_sys.ts";
-import { procText } from "../_proc.ts";
+import { type About, AGAIN, failed, ok } from "../_sys.ts";
+import { procText, threadIds } from "../_proc.ts";
 
 /** Cancels calls parked on pool threads. */
 export const NUDGE_SIGNAL: number = C.SIGRTMAX;
@@ -39,7 +39,6 @@ export const ALARM_SIGNAL: number = C.SIGRTMAX - 1;
 const ALARM_REPEAT_MS = 5;
 
 const SIGACTION = LAYOUTS.sigaction;
-const DIRENT = LAYOUTS.dirent;
 const decoder = new TextDecoder();
 
 let handler: bigint | undefined;
@@ -110,21 +109,6 @@ function syscallLine(tid: number): string | undefined {
   return n > 0 ? decoder.decode(lineBuf.subarray(0, n)) : undefined;
 }
 
-/** The threads of this process. */
-function threadIds(): number[] {
-  const dir = okPointer(libc.opendir(cString("/proc/self/task")), "opendir");
-  const tids: number[] = [];
-  try {
-    for (let ent = libc.readdir(dir); ent !== null; ent = libc.readdir(dir)) {
-      const tid = Number(new Deno.UnsafePointerView(ent).getCString(DIRENT.offsets.d_name));
-      if (Number.isInteger(tid) && tid > 0) tids.push(tid);
-    }
-  } finally {
-    libc.closedir(dir);
-  }
-  return tids;
-}
-
 /** Identifies a blocked call: its syscall number and one argument unique to it. */
 export interface BlockedCall {
   /** The syscall number the thread is blocked in. */
@@ -155,7 +139,7 @@ export function findThread(call: BlockedCall): number {
   if (found < 0) {
     const known = new Set(poolThreads);
     // Newest first: pool threads start after the runtime's own.
-    const tids = threadIds().sort((a, b) => b - a);
+    const tids = (threadIds() ?? []).sort((a, b) => b - a);
     found = tids.find((tid) => !known.has(tid) && matches(tid)) ?? -1;
   }
   if (found > 0) {

@@ -5,14 +5,11 @@
  *
  * @module
  */
-import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
-import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
-import { procText } from "../_proc.ts";
+import { C, SIZEOF } from "../../ffi/platform.ts";
+import { procText, threadIds } from "../_proc.ts";
 import { ALARM_SIGNAL, NUDGE_SIGNAL } from "../_wait/nudge.ts";
 import { type SignalName, signalName, signalNumber } from "./names.ts";
-
-const DIRENT = LAYOUTS.dirent;
 
 /**
  * The signal numbers of `signals`, each once, checked for reading with a
@@ -47,22 +44,6 @@ export function sigsetOf(signals: readonly number[]): Uint8Array {
   libc.sigemptyset(set);
   for (const s of signals) libc.sigaddset(set, s);
   return set;
-}
-
-/** The threads of this process, or undefined when /proc/self/task cannot be read. */
-function threadIds(): number[] | undefined {
-  const dir = libc.opendir(cString("/proc/self/task"));
-  if (dir === null) return undefined;
-  const tids: number[] = [];
-  try {
-    for (let ent = libc.readdir(dir); ent !== null; ent = libc.readdir(dir)) {
-      const tid = Number(new Deno.UnsafePointerView(ent).getCString(DIRENT.offsets.d_name));
-      if (Number.isInteger(tid) && tid > 0) tids.push(tid);
-    }
-  } finally {
-    libc.closedir(dir);
-  }
-  return tids;
 }
 
 /** Where a signal is not blocked: a thread, and which of the signals it leaves unblocked. */
