@@ -11,69 +11,9 @@
  * The data protocol (block stamps, checksum) is the one of common.ts.
  */
 #include "common.h"
+#include "stream.h"
 
 #include <fcntl.h>
-
-#define BLOCK 4096
-
-/* Reads exactly n bytes; returns 0 at end of file before the first byte. */
-static int read_full(int fd, unsigned char *buf, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = read(fd, buf + got, n - got);
-    if (r > 0) {
-      got += (size_t)r;
-    } else if (r == 0) {
-      if (got == 0) return 0;
-      fail("pipe: short read");
-    } else if (errno != EINTR) {
-      die("read");
-    }
-  }
-  return 1;
-}
-
-static void write_full(int fd, const unsigned char *buf, size_t n) {
-  size_t put = 0;
-  while (put < n) {
-    ssize_t r = write(fd, buf + put, n - put);
-    if (r >= 0) put += (size_t)r;
-    else if (errno != EINTR) die("write");
-  }
-}
-
-/* The stamp byte at the start of 4 KiB block i of the stream. */
-static unsigned char stamp(uint64_t i) { return (unsigned char)((i * 131 + 7) & 255); }
-
-static void echo(int in, int out, size_t size) {
-  unsigned char *buf = malloc(size);
-  while (read_full(in, buf, size)) write_full(out, buf, size);
-  free(buf);
-}
-
-/* Reads to end of file; the checksum folds every block's stamp byte in order. */
-static void sink(int in, int result) {
-  static unsigned char buf[65536];
-  uint64_t pos = 0;
-  uint32_t sum = 0;
-  write_full(result, (const unsigned char *)"R", 1);
-  for (;;) {
-    ssize_t r = read(in, buf, sizeof buf);
-    if (r == 0) break;
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      die("read");
-    }
-    uint64_t end = pos + (uint64_t)r;
-    for (uint64_t o = (pos + BLOCK - 1) / BLOCK * BLOCK; o < end; o += BLOCK) {
-      sum = sum * 31 + buf[o - pos];
-    }
-    pos = end;
-  }
-  char line[64];
-  int len = snprintf(line, sizeof line, "%llu %u\n", (unsigned long long)pos, sum);
-  write_full(result, (const unsigned char *)line, (size_t)len);
-}
 
 static int64_t pingpong(long rounds, long warmup, size_t size, int child_cpu) {
   int down[2], up[2];
@@ -127,16 +67,8 @@ static void transfer(uint64_t total, size_t chunk, int child_cpu) {
     write_full(data[1], buf, chunk);
   }
   close(data[1]);
-  size_t got = 0;
-  for (ssize_t r; (r = read(res[0], line + got, sizeof line - 1 - got)) != 0;) {
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      die("read");
-    }
-    got += (size_t)r;
-  }
+  read_to_end(res[0], line, sizeof line);
   int64_t elapsed = now_ns() - t0;
-  line[got] = 0;
   close(res[0]);
   free(buf);
   reap(pid);

@@ -15,72 +15,12 @@
  * on; CHILD_CPU moves the child.
  */
 #include "common.h"
+#include "stream.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-
-#define BLOCK 4096
-
-/* Reads exactly n bytes; returns 0 at end of stream before the first byte. */
-static int read_full(int fd, unsigned char *buf, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = read(fd, buf + got, n - got);
-    if (r > 0) {
-      got += (size_t)r;
-    } else if (r == 0) {
-      if (got == 0) return 0;
-      fail("socket: short read");
-    } else if (errno != EINTR) {
-      die("read");
-    }
-  }
-  return 1;
-}
-
-static void write_full(int fd, const unsigned char *buf, size_t n) {
-  size_t put = 0;
-  while (put < n) {
-    ssize_t r = write(fd, buf + put, n - put);
-    if (r >= 0) put += (size_t)r;
-    else if (errno != EINTR) die("write");
-  }
-}
-
-/* The stamp byte at the start of 4 KiB block i of the stream. */
-static unsigned char stamp(uint64_t i) { return (unsigned char)((i * 131 + 7) & 255); }
-
-static void echo(int fd, size_t size) {
-  unsigned char *buf = malloc(size);
-  while (read_full(fd, buf, size)) write_full(fd, buf, size);
-  free(buf);
-}
-
-/* Says "R", reads to end of stream folding every block's stamp byte, answers "count checksum\n". */
-static void sink(int fd) {
-  static unsigned char buf[65536];
-  uint64_t pos = 0;
-  uint32_t sum = 0;
-  write_full(fd, (const unsigned char *)"R", 1);
-  for (;;) {
-    ssize_t r = read(fd, buf, sizeof buf);
-    if (r == 0) break;
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      die("read");
-    }
-    uint64_t end = pos + (uint64_t)r;
-    for (uint64_t o = (pos + BLOCK - 1) / BLOCK * BLOCK; o < end; o += BLOCK) {
-      sum = sum * 31 + buf[o - pos];
-    }
-    pos = end;
-  }
-  char line[64];
-  int len = snprintf(line, sizeof line, "%llu %u\n", (unsigned long long)pos, sum);
-  write_full(fd, (const unsigned char *)line, (size_t)len);
-}
 
 static void no_delay(int fd) {
   int one = 1;
@@ -124,15 +64,17 @@ static pid_t start(int sv[2], int child_cpu, void (*role)(int fd, size_t size), 
   return pid;
 }
 
+static void echo_role(int fd, size_t size) { echo(fd, fd, size); }
+
 static void sink_role(int fd, size_t size) {
   (void)size;
-  sink(fd);
+  sink(fd, fd);
 }
 
 static int64_t pingpong_over(int tcp, long rounds, long warmup, size_t size, int child_cpu) {
   int sv[2];
   connected(tcp, sv);
-  pid_t pid = start(sv, child_cpu, echo, size);
+  pid_t pid = start(sv, child_cpu, echo_role, size);
   unsigned char *buf = calloc(1, size);
   int64_t t0 = 0;
   for (long i = 0; i < warmup + rounds; i++) {
@@ -165,16 +107,8 @@ static void transfer(uint64_t total, size_t chunk, uint64_t warm, int child_cpu)
     write_full(sv[0], buf, chunk);
   }
   if (shutdown(sv[0], SHUT_WR) < 0) die("shutdown");
-  size_t got = 0;
-  for (ssize_t r; (r = read(sv[0], line + got, sizeof line - 1 - got)) != 0;) {
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      die("read");
-    }
-    got += (size_t)r;
-  }
+  read_to_end(sv[0], line, sizeof line);
   int64_t elapsed = now_ns() - t0;
-  line[got] = 0;
   close(sv[0]);
   free(buf);
   reap(pid);
