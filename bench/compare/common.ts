@@ -125,3 +125,60 @@ export function cpuNs(): number {
   if (rawLibc().getrusage(RUSAGE_SELF, rusageBytes) < 0) throw new Error("getrusage");
   return Number(rusage[0] + rusage[2]) * 1e9 + Number(rusage[1] + rusage[3]) * 1e3;
 }
+
+/** What the stream rows read from: this library's `FdReader` or `Connection`. */
+export interface StreamReader {
+  readonly fd: number;
+  readSync(buf: Uint8Array): number | null;
+  read(buf: Uint8Array): Promise<number | null>;
+}
+
+/** Fills `buf` with sync reads (a message may arrive in pieces); false at end of stream before its first byte. */
+export function readFullSync(from: StreamReader, buf: Uint8Array): boolean {
+  let got = 0;
+  while (got < buf.byteLength) {
+    const n = from.readSync(got === 0 ? buf : buf.subarray(got));
+    if (n === null) {
+      if (got === 0) return false;
+      throw new Error("short read");
+    }
+    got += n;
+  }
+  return true;
+}
+
+/** The async form of {@link readFullSync}. */
+export async function readFull(from: StreamReader, buf: Uint8Array): Promise<boolean> {
+  let got = 0;
+  while (got < buf.byteLength) {
+    const n = await from.read(got === 0 ? buf : buf.subarray(got));
+    if (n === null) {
+      if (got === 0) return false;
+      throw new Error("short read");
+    }
+    got += n;
+  }
+  return true;
+}
+
+/** Everything that arrives until end of stream, as text, read in `mode` (raw: libc `read`). */
+export async function readText(
+  from: StreamReader,
+  mode: "raw" | "sync" | "async",
+): Promise<string> {
+  const buf = new Uint8Array(256);
+  const text = new TextDecoder();
+  let out = "";
+  for (;;) {
+    let n: number | null;
+    if (mode === "raw") {
+      n = rawLibc().read(from.fd, buf, buf.byteLength);
+      if (n < 0) throw new Error("read failed");
+      if (n === 0) n = null;
+    } else {
+      n = mode === "sync" ? from.readSync(buf) : await from.read(buf);
+    }
+    if (n === null) return out;
+    out += text.decode(buf.subarray(0, n));
+  }
+}

@@ -12,13 +12,14 @@
  * @module
  */
 import { type ChildProcess, pipe, spawn } from "../../mod.ts";
-import type { FdReader } from "../../mod.ts";
 import {
   expectedChecksum,
   makeBlocking,
-  rawLibc,
   rawReadFull,
   rawWriteAll,
+  readFull,
+  readFullSync,
+  readText,
   stampChunk,
 } from "./common.ts";
 import {
@@ -56,7 +57,6 @@ const here = (name: string) => new URL(name, import.meta.url);
 const PIPE_CHILD = here("pipe_child.ts");
 const COMMAND_CHILD = here("command_child.ts").pathname;
 const CHECKSUM = expectedChecksum(TOTAL);
-const decoder = new TextDecoder();
 
 // ---------------------------------------------------------------- C baseline
 
@@ -86,42 +86,6 @@ function pyTransfer(): Measure {
 }
 
 // ------------------------------------------------- this library, and the floor
-
-function readFullSync(reader: FdReader, buf: Uint8Array): void {
-  let got = 0;
-  while (got < buf.byteLength) {
-    const n = reader.readSync(got === 0 ? buf : buf.subarray(got));
-    if (n === null) throw new Error("child closed its pipe early");
-    got += n;
-  }
-}
-
-async function readFull(reader: FdReader, buf: Uint8Array): Promise<void> {
-  let got = 0;
-  while (got < buf.byteLength) {
-    const n = await reader.read(got === 0 ? buf : buf.subarray(got));
-    if (n === null) throw new Error("child closed its pipe early");
-    got += n;
-  }
-}
-
-/** Everything the reader yields until end of file, as text. */
-async function readText(reader: FdReader, mode: Mode): Promise<string> {
-  const buf = new Uint8Array(256);
-  let text = "";
-  for (;;) {
-    let n: number | null;
-    if (mode === "raw") {
-      n = rawLibc().read(reader.fd, buf, buf.byteLength);
-      if (n < 0) throw new Error("read failed");
-      if (n === 0) n = null;
-    } else {
-      n = mode === "sync" ? reader.readSync(buf) : await reader.read(buf);
-    }
-    if (n === null) return text;
-    text += decoder.decode(buf.subarray(0, n));
-  }
-}
 
 /** Starts pipe_child.ts with `input` as its fd 3 and `output` as its fd 4, and closes them here. */
 function startPipeChild(
@@ -154,10 +118,10 @@ export function ffiPingPong(mode: Mode): Measure {
         if (i === WARMUP) t0 = performance.now();
         if (mode === "sync") {
           down.writer.writeSync(buf);
-          readFullSync(up.reader, buf);
+          if (!readFullSync(up.reader, buf)) throw new Error("child closed its pipe early");
         } else if (mode === "async") {
           await down.writer.write(buf);
-          await readFull(up.reader, buf);
+          if (!(await readFull(up.reader, buf))) throw new Error("child closed its pipe early");
         } else {
           rawWriteAll(down.writer.fd, buf);
           if (!rawReadFull(up.reader.fd, buf)) throw new Error("child closed its pipe early");
@@ -186,9 +150,9 @@ function ffiTransfer(mode: Mode): Measure {
         makeBlocking(result.reader.fd);
         rawReadFull(result.reader.fd, ready);
       } else if (mode === "sync") {
-        readFullSync(result.reader, ready);
+        if (!readFullSync(result.reader, ready)) throw new Error("child closed its pipe early");
       } else {
-        await readFull(result.reader, ready);
+        if (!(await readFull(result.reader, ready))) throw new Error("child closed its pipe early");
       }
       const t0 = performance.now();
       for (let offset = 0; offset < TOTAL; offset += CHUNK) {

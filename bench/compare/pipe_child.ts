@@ -11,7 +11,15 @@
  * @module
  */
 import { FdReader, FdWriter } from "../../mod.ts";
-import { foldStamps, makeBlocking, rawLibc, rawReadFull, rawWriteAll } from "./common.ts";
+import {
+  foldStamps,
+  makeBlocking,
+  rawLibc,
+  rawReadFull,
+  rawWriteAll,
+  readFull,
+  readFullSync,
+} from "./common.ts";
 
 const [role, mode] = Deno.args[0]?.split("-") ?? [];
 const size = Number(Deno.args[1]);
@@ -75,31 +83,4 @@ if (mode === "raw") {
 
 function usage(): never {
   throw new TypeError(`usage: pipe_child.ts echo-MODE SIZE | sink-MODE, got ${Deno.args}`);
-}
-
-/** Fills `buf` (a message may arrive in pieces); false at end of file before its first byte. */
-function readFullSync(input: FdReader, buf: Uint8Array): boolean {
-  let got = 0;
-  while (got < buf.byteLength) {
-    const n = input.readSync(got === 0 ? buf : buf.subarray(got));
-    if (n === null) {
-      if (got === 0) return false;
-      throw new Error("short read");
-    }
-    got += n;
-  }
-  return true;
-}
-
-async function readFull(input: FdReader, buf: Uint8Array): Promise<boolean> {
-  let got = 0;
-  while (got < buf.byteLength) {
-    const n = await input.read(got === 0 ? buf : buf.subarray(got));
-    if (n === null) {
-      if (got === 0) return false;
-      throw new Error("short read");
-    }
-    got += n;
-  }
-  return true;
 }

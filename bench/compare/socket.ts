@@ -34,9 +34,11 @@ import {
 import {
   expectedChecksum,
   makeBlocking,
-  rawLibc,
   rawReadFull,
   rawWriteAll,
+  readFull,
+  readFullSync,
+  readText,
   stampChunk,
 } from "./common.ts";
 import {
@@ -145,42 +147,6 @@ function startChild(where: Placement, args: string[], theirs: Connection): Child
   }
 }
 
-function readFullSync(conn: Connection, buf: Uint8Array): void {
-  let got = 0;
-  while (got < buf.byteLength) {
-    const n = conn.readSync(got === 0 ? buf : buf.subarray(got));
-    if (n === null) throw new Error("child closed its socket early");
-    got += n;
-  }
-}
-
-async function readFull(conn: Connection, buf: Uint8Array): Promise<void> {
-  let got = 0;
-  while (got < buf.byteLength) {
-    const n = await conn.read(got === 0 ? buf : buf.subarray(got));
-    if (n === null) throw new Error("child closed its socket early");
-    got += n;
-  }
-}
-
-/** Everything that arrives until end of stream, as text. */
-async function readText(conn: Connection, mode: Mode): Promise<string> {
-  const buf = new Uint8Array(256);
-  let text = "";
-  for (;;) {
-    let n: number | null;
-    if (mode === "raw") {
-      n = rawLibc().read(conn.fd, buf, buf.byteLength);
-      if (n < 0) throw new Error("read failed");
-      if (n === 0) n = null;
-    } else {
-      n = mode === "sync" ? conn.readSync(buf) : await conn.read(buf);
-    }
-    if (n === null) return text;
-    text += decoder.decode(buf.subarray(0, n));
-  }
-}
-
 /** One 64 B ping-pong run in `mode` against socket_child.ts: µs per round trip. */
 function ffiPingPong(transport: Transport, mode: Mode): Measure {
   return async (where) => {
@@ -195,10 +161,10 @@ function ffiPingPong(transport: Transport, mode: Mode): Measure {
         if (i === WARMUP) t0 = performance.now();
         if (mode === "sync") {
           mine.writeSync(buf);
-          readFullSync(mine, buf);
+          if (!readFullSync(mine, buf)) throw new Error("child closed its socket early");
         } else if (mode === "async") {
           await mine.write(buf);
-          await readFull(mine, buf);
+          if (!(await readFull(mine, buf))) throw new Error("child closed its socket early");
         } else {
           rawWriteAll(mine.fd, buf);
           if (!rawReadFull(mine.fd, buf)) throw new Error("child closed its socket early");
@@ -226,9 +192,9 @@ function ffiTransfer(mode: Mode): Measure {
         makeBlocking(mine.fd);
         rawReadFull(mine.fd, ready);
       } else if (mode === "sync") {
-        readFullSync(mine, ready);
+        if (!readFullSync(mine, ready)) throw new Error("child closed its socket early");
       } else {
-        await readFull(mine, ready);
+        if (!(await readFull(mine, ready))) throw new Error("child closed its socket early");
       }
       let t0 = 0;
       for (let offset = 0; offset < WARM + TOTAL; offset += CHUNK) {

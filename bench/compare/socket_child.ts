@@ -12,7 +12,15 @@
  * @module
  */
 import { Connection } from "../../mod.ts";
-import { foldStamps, makeBlocking, rawLibc, rawReadFull, rawWriteAll } from "./common.ts";
+import {
+  foldStamps,
+  makeBlocking,
+  rawLibc,
+  rawReadFull,
+  rawWriteAll,
+  readFull,
+  readFullSync,
+} from "./common.ts";
 
 const [role, mode] = Deno.args[0]?.split("-") ?? [];
 const size = Number(Deno.args[1]);
@@ -73,31 +81,4 @@ if (mode === "raw") {
 
 function usage(): never {
   throw new TypeError(`usage: socket_child.ts echo-MODE SIZE | sink-MODE, got ${Deno.args}`);
-}
-
-/** Fills `buf` (a message may arrive in pieces); false at end of stream before its first byte. */
-function readFullSync(conn: Connection, buf: Uint8Array): boolean {
-  let got = 0;
-  while (got < buf.byteLength) {
-    const n = conn.readSync(got === 0 ? buf : buf.subarray(got));
-    if (n === null) {
-      if (got === 0) return false;
-      throw new Error("short read");
-    }
-    got += n;
-  }
-  return true;
-}
-
-async function readFull(conn: Connection, buf: Uint8Array): Promise<boolean> {
-  let got = 0;
-  while (got < buf.byteLength) {
-    const n = await conn.read(got === 0 ? buf : buf.subarray(got));
-    if (n === null) {
-      if (got === 0) return false;
-      throw new Error("short read");
-    }
-    got += n;
-  }
-  return true;
 }
