@@ -7,7 +7,7 @@
  */
 import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
-import { E, errorOf, lastErrno, ok } from "../_sys.ts";
+import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { errorFromCode, type ErrorSubject } from "../errors.ts";
 import type { SocketAddress, SocketType } from "./address.ts";
 import { decodeAddress, type Endpoint, SOCKADDR_MAX } from "./_address.ts";
@@ -188,4 +188,24 @@ export function truncatedError(
     `a message of ${size} bytes did not fit the buffer's ${room}; its first ${room} bytes are there`,
   );
   return Object.assign(e, { messageSize: size });
+}
+
+/** Where a size query points: `recv(fd, PEEK, 0, MSG_PEEK | MSG_TRUNC)` copies nothing. */
+const PEEK = new Uint8Array(1);
+
+/**
+ * The length of the next message (datagram, seqpacket) on `fd`, which stays
+ * queued with any descriptors it carries (`MSG_PEEK | MSG_TRUNC`); AGAIN when
+ * none has arrived. EINTR is retried; other failures throw, as `syscall`'s.
+ */
+export function nextMessageSize(
+  fd: number,
+  syscall: string,
+  subject: ErrorSubject,
+): number | typeof AGAIN {
+  for (;;) {
+    const size = libc.recv(fd, PEEK, 0, C.MSG_PEEK | C.MSG_TRUNC);
+    if (size >= 0) return size;
+    if (failed(syscall, subject) === AGAIN) return AGAIN;
+  }
 }

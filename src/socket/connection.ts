@@ -30,6 +30,7 @@ import { subjectOf } from "./_address.ts";
 import {
   adoptSocket,
   localAddressOf,
+  nextMessageSize,
   peerAddressOf,
   setIntOption,
   truncatedError,
@@ -50,8 +51,6 @@ import { withProgress, writeError } from "../fd/_progress.ts";
 
 const STREAM_CHUNK = 64 * 1024;
 const NO_BYTES = new Uint8Array(0);
-/** Where a size query points: `recv(fd, PEEK, 0, MSG_PEEK | MSG_TRUNC)` copies nothing. */
-const PEEK = new Uint8Array(1);
 
 /**
  * Which direction {@link Connection.shutdown} ends: `"read"`, `"write"` or `"both"`.
@@ -855,12 +854,8 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
   #receiveMessage(): Uint8Array<ArrayBuffer> | null | typeof AGAIN {
     const fd = this.fdFor("recv");
     for (;;) {
-      // MSG_PEEK | MSG_TRUNC gives the next message's real length and leaves it queued.
-      const size = libc.recv(fd, PEEK, 0, C.MSG_PEEK | C.MSG_TRUNC);
-      if (size < 0) {
-        if (failed("recv", this.subject) === AGAIN) return AGAIN;
-        continue;
-      }
+      const size = nextMessageSize(fd, "recv", this.subject);
+      if (size === AGAIN) return AGAIN;
       const data = new Uint8Array(size);
       const n = libc.recv(fd, data, size, C.MSG_TRUNC);
       if (n < 0) {
@@ -1214,15 +1209,10 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     if (stream) {
       buf = receiveBuffer(maxBytes);
     } else {
-      // MSG_PEEK | MSG_TRUNC: the next message's length; it stays queued with its descriptors.
-      for (;;) {
-        const size = libc.recv(fd, PEEK, 0, C.MSG_PEEK | C.MSG_TRUNC);
-        if (size >= 0) {
-          buf = new Uint8Array(size);
-          break;
-        }
-        if (failed("recv", this.subject) === AGAIN) return AGAIN;
-      }
+      // The next message's length; it stays queued with its descriptors.
+      const size = nextMessageSize(fd, "recv", this.subject);
+      if (size === AGAIN) return AGAIN;
+      buf = new Uint8Array(size);
     }
     const got = receiveWithFds(fd, buf, max, stream ? 0 : C.MSG_TRUNC, this.subject);
     if (got === AGAIN) return AGAIN;

@@ -32,7 +32,14 @@ import type { WriteData } from "../fd/writer.ts";
 import type { SocketAddress } from "./address.ts";
 import { decodeAddress, type Endpoint, endpointOf, SOCKADDR_MAX, subjectOf } from "./_address.ts";
 import { bindPath, type BoundPath, releasePath } from "./_bind.ts";
-import { bindNet, localAddressOf, openSocket, rejectOptions, truncatedError } from "./_socket.ts";
+import {
+  bindNet,
+  localAddressOf,
+  nextMessageSize,
+  openSocket,
+  rejectOptions,
+  truncatedError,
+} from "./_socket.ts";
 
 /**
  * Options of {@link datagram} for a Unix socket file.
@@ -138,7 +145,6 @@ export interface Datagram {
 
 /** How long a sync send sleeps between tries while the receiver's queue is full. */
 const FULL_RETRY_MS = 5;
-const PEEK = new Uint8Array(1);
 const NO_BYTES = new Uint8Array(0);
 
 let create: (fd: number, domain: number, addr: SocketAddress, bound?: BoundPath) => DatagramSocket;
@@ -418,12 +424,8 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
   #receiveOnce(): Datagram | typeof AGAIN {
     const fd = this.fdFor("recvfrom");
     for (;;) {
-      // MSG_PEEK | MSG_TRUNC gives the next datagram's real length and leaves it queued.
-      const size = libc.recv(fd, PEEK, 0, C.MSG_PEEK | C.MSG_TRUNC);
-      if (size < 0) {
-        if (failed("recvfrom", this.subject) === AGAIN) return AGAIN;
-        continue;
-      }
+      const size = nextMessageSize(fd, "recvfrom", this.subject);
+      if (size === AGAIN) return AGAIN;
       const data = new Uint8Array(size);
       this.#fromLen[0] = SOCKADDR_MAX;
       const n = libc.recvfrom(fd, data, size, C.MSG_TRUNC, this.#from, this.#fromLenBytes);
