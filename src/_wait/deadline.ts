@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { LAYOUTS } from "../../ffi/platform.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 
 /** The longest delay `setTimeout` honours; a longer one fires at once with a warning. */
@@ -56,3 +57,18 @@ export function atDeadline(deadline: number, fn: () => void): () => void {
 }
 
 function noop(): void {}
+
+const TIMESPEC = LAYOUTS.timespec;
+
+/**
+ * Writes the time left until `deadline` (a `performance.now()` time; none
+ * left when it has passed) into the `struct timespec` that `timespec` views:
+ * the relative timeout of `semtimedop(2)`, `sigtimedwait(2)`, `FUTEX_WAIT`.
+ */
+export function setTimeLeft(timespec: DataView, deadline: number): void {
+  const ms = Math.max(0, deadline - performance.now());
+  const sec = Math.floor(ms / 1000);
+  const nsec = Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6));
+  timespec.setBigInt64(TIMESPEC.offsets.tv_sec, BigInt(sec), true);
+  timespec.setBigInt64(TIMESPEC.offsets.tv_nsec, BigInt(nsec), true);
+}

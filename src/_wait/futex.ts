@@ -25,6 +25,7 @@ import type { ErrorSubject } from "../errors.ts";
 import { callSource } from "./call.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import { wait, type WaitContext, waitSync } from "./mod.ts";
+import { setTimeLeft } from "./deadline.ts";
 import type { Pending } from "./pending.ts";
 import { NO_THREAD, type Operation, type Source } from "./source.ts";
 
@@ -294,15 +295,8 @@ function blockOnWord(
 ): FutexResult | typeof AGAIN {
   let timeout: Uint8Array | null = null;
   if (deadline !== Infinity) {
-    const left = deadline - performance.now();
-    if (left <= 0) return AGAIN;
-    const sec = Math.floor(left / 1000);
-    timeoutView.setBigInt64(TIMESPEC.offsets.tv_sec, BigInt(sec), true);
-    timeoutView.setBigInt64(
-      TIMESPEC.offsets.tv_nsec,
-      BigInt(Math.min(999_999_999, Math.round((left - sec * 1000) * 1e6))),
-      true,
-    );
+    if (deadline <= performance.now()) return AGAIN;
+    setTimeLeft(timeoutView, deadline);
     timeout = timeoutBuf;
   }
   if (futexWaitAt(pointer, value, timeout) === 0) return "ok";

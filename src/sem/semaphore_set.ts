@@ -26,6 +26,7 @@ import {
   lazySource,
   NO_THREAD,
   type Operation,
+  setTimeLeft,
   type Source,
   Spinner,
   tryNow,
@@ -450,11 +451,7 @@ export class SemaphoreSet implements Disposable {
       failed("semop", this.#about); // throws unless interrupted (EINTR) or EAGAIN
       return AGAIN;
     }
-    const ms = Math.max(0, deadline - performance.now());
-    const sec = Math.floor(ms / 1000);
-    const nsec = Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6));
-    this.#timeoutView.setBigInt64(TIMESPEC.offsets.tv_sec, BigInt(sec), true);
-    this.#timeoutView.setBigInt64(TIMESPEC.offsets.tv_nsec, BigInt(nsec), true);
+    setTimeLeft(this.#timeoutView, deadline);
     if (libc.semtimedop(id, ops, n, this.#timeout) >= 0) return;
     // EAGAIN: the time is up, or a `wait: false` operation stopped it; the engine's next try tells.
     failed("semtimedop", this.#about);

@@ -12,6 +12,7 @@ import {
   fdSource,
   type Operation,
   READABLE,
+  setTimeLeft,
   Spinner,
   tryNow,
   untilClosed,
@@ -131,14 +132,7 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
     this.fdFor("read");
     let timeout: Uint8Array | null = null;
     if (deadline !== Infinity) {
-      const ms = Math.max(0, deadline - performance.now());
-      const sec = Math.floor(ms / 1000);
-      this.#timeoutView.setBigInt64(TIMESPEC.offsets.tv_sec, BigInt(sec), true);
-      this.#timeoutView.setBigInt64(
-        TIMESPEC.offsets.tv_nsec,
-        BigInt(Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6))),
-        true,
-      );
+      setTimeLeft(this.#timeoutView, deadline);
       timeout = this.#timeout;
     }
     if (libc.sigtimedwait(this.#set, this.#info, timeout) > 0) {
