@@ -75,12 +75,6 @@ const WAKE_ALL = 0x7fffffff;
 const SYS_FUTEX = BigInt(C.SYS_futex);
 
 /**
- * A pointer to each mapping's first byte, made once: `UnsafePointer.of(view)`
- * costs more than the FUTEX_WAKE itself, an offset from this a fraction.
- */
-const bases = new WeakMap<Mapping, Deno.PointerObject>();
-
-/**
  * What waits keep of each word, by mapping and byte offset: a spinner, which
  * learns how soon the word's other side answers (a wait that the peer ends
  * within µs, as in a ping-pong or a lock held briefly, spins instead of
@@ -286,10 +280,8 @@ export function notify(view: Int32Array, index: number, count: number = Infinity
   }
   // FUTEX_WAKE of 0 wakes one all the same.
   if (count === 0) return 0;
-  let base = bases.get(mapping);
-  if (base === undefined) bases.set(mapping, base = Deno.UnsafePointer.create(mapping.address)!);
   // The view's offset counts from the mapping's first byte: its buffer is the whole mapping.
-  const word = Deno.UnsafePointer.offset(base, view.byteOffset + index * 4);
+  const word = mapping.pointerAt(view.byteOffset + index * 4, "futex");
   const n = Math.min(count, WAKE_ALL);
   return ok(libc.futex(SYS_FUTEX, word, C.FUTEX_WAKE, n, null, null, 0), "futex");
 }
