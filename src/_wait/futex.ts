@@ -322,6 +322,7 @@ export class FutexWord {
     this.#view = view;
     this.#index = index;
     this.#pointer = Deno.UnsafePointer.create(wordAddress(view, index));
+    const block = (deadline: number) => blockOnWord(this.#pointer, this.#value, deadline);
     this.#operation = {
       syscall: "futex",
       subject,
@@ -334,11 +335,8 @@ export class FutexWord {
       },
       // Sync waits only: they block, never park. Blocking is the wait itself,
       // so a sync wait whose peer shares this CPU blocks at once.
-      source: {
-        park: () => NO_THREAD,
-        block: (deadline) => blockOnWord(this.#pointer, this.#value, deadline),
-      },
-      block: (deadline) => blockOnWord(this.#pointer, this.#value, deadline),
+      source: { park: () => NO_THREAD, block },
+      block,
     };
   }
 
