@@ -697,6 +697,8 @@ export interface PingPong {
   names: Record<"c" | Mode, string>;
   /** The Deno rows: one measurement in the given mode. */
   measure: (mode: Mode) => Measure;
+  /** More rows measured beside them (another language's), and notes under the table. */
+  others?: { rows: Row[]; notes: string[] };
 }
 
 /** Compiles the C baseline, measures it and every mode at every placement; returns the section. */
@@ -706,11 +708,13 @@ export async function pingPongSection(p: PingPong): Promise<string> {
     const rows = [
       row(p.names.c, cPingPong(bin)),
       ...(["raw", "sync", "async"] as const).map((mode) => row(p.names[mode], p.measure(mode))),
+      ...p.others?.rows ?? [],
     ];
     const seconds = await measure(rows, where);
     return section(p.title, seconds, [
       pingPongIntro(p.over),
       pingPongTable(rows, where, p.names.c, goalsOf(p.names)),
+      ...p.others?.notes ?? [],
     ], rows);
   });
 }

@@ -18,13 +18,14 @@ import {
   type Measure,
   type Mode,
   MSG,
+  pingPongSection,
   placed,
   ROUNDS,
   standalone,
   WARMUP,
 } from "./harness.ts";
 import { DOWN, MTYPE, rawReceive, rawSend, UP } from "./msg_queue_child.ts";
-import { pingPongSectionWith, pyPingPong, Python } from "./python/python.ts";
+import { pyPingPong, Python } from "./python/python.ts";
 
 const CHILD = new URL("msg_queue_child.ts", import.meta.url);
 
@@ -76,7 +77,7 @@ export async function main(): Promise<string> {
     pyPingPong("msg_queue.py"),
     { needs: "sysv_ipc" },
   );
-  return await pingPongSectionWith({
+  return await pingPongSection({
     title: "System V message queues",
     over: "one System V queue (type 1 down, type 2 up)",
     source: "msg_queue.c",
@@ -87,7 +88,8 @@ export async function main(): Promise<string> {
       async: "@libc/ipc async: await send/receive",
     },
     measure: denoPingPong,
-  }, python);
+    others: python,
+  });
 }
 
 if (import.meta.main) await standalone(main);

@@ -22,13 +22,14 @@ import {
   type Measure,
   type Mode,
   MSG,
+  pingPongSection,
   placed,
   ROUNDS,
   standalone,
   WARMUP,
 } from "./harness.ts";
 import { rawMq } from "./posix_mq_child.ts";
-import { pingPongSectionWith, pyPingPong, Python } from "./python/python.ts";
+import { pyPingPong, Python } from "./python/python.ts";
 
 const CHILD = new URL("posix_mq_child.ts", import.meta.url);
 
@@ -107,7 +108,7 @@ export async function main(): Promise<string> {
     pyPingPong("posix_mq.py"),
     { needs: "posix_ipc" },
   );
-  return await pingPongSectionWith({
+  return await pingPongSection({
     title: "POSIX message queues",
     over: "two POSIX message queues",
     source: "posix_mq.c",
@@ -118,7 +119,8 @@ export async function main(): Promise<string> {
       async: "@libc/ipc async: await send/receive",
     },
     measure: ffiPingPong,
-  }, python);
+    others: python,
+  });
 }
 
 if (import.meta.main) await standalone(main);

@@ -12,25 +12,7 @@
  *
  * @module
  */
-import {
-  cChildCpu,
-  cPingPong,
-  goalsOf,
-  type Measure,
-  measure,
-  MSG,
-  type PingPong,
-  pingPongIntro,
-  pingPongTable,
-  placements,
-  ROUNDS,
-  type Row,
-  row,
-  runC,
-  section,
-  WARMUP,
-  withC,
-} from "../harness.ts";
+import { cChildCpu, type Measure, MSG, ROUNDS, type Row, row, runC, WARMUP } from "../harness.ts";
 
 const PYTHON = "python3";
 
@@ -153,26 +135,4 @@ export function pyRounds(script: string, args: string[], rounds: number): Measur
 /** The Python row of a ping-pong, as harness.ts's C row: `SCRIPT COMMAND ROUNDS WARMUP MSG [CHILD_CPU]`. */
 export function pyPingPong(script: string, command = "pingpong"): Measure {
   return pyRounds(script, [command, `${ROUNDS}`, `${WARMUP}`, `${MSG}`], ROUNDS);
-}
-
-/**
- * harness.ts's `pingPongSection` with a Python row: the C baseline, every
- * mode, then the Python row (or, under the table, the note that says why
- * there is none).
- */
-export async function pingPongSectionWith(p: PingPong, python: PythonRow): Promise<string> {
-  const where = placements();
-  return await withC([p.source], async ([bin]) => {
-    const rows = [
-      row(p.names.c, cPingPong(bin)),
-      ...(["raw", "sync", "async"] as const).map((mode) => row(p.names[mode], p.measure(mode))),
-      ...python.rows,
-    ];
-    const seconds = await measure(rows, where);
-    return section(p.title, seconds, [
-      pingPongIntro(p.over),
-      pingPongTable(rows, where, p.names.c, goalsOf(p.names)),
-      ...python.notes,
-    ], rows);
-  });
 }
