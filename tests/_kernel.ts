@@ -230,6 +230,18 @@ export function fdTarget(fd: number): string {
   return target;
 }
 
+/**
+ * Whether the Unix socket behind `target` (an fd's link target, `socket:[1234]`)
+ * still exists: the kernel drops it from /proc/net/unix when it releases it,
+ * which may come after `close(2)` returns when another thread held the file.
+ */
+export function unixSocketExists(target: string): boolean {
+  const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+  if (inode === undefined) throw new Error(`not a socket: ${target}`);
+  return readProcFile("/proc/net/unix").split("\n").slice(1)
+    .some((line) => line.trim().split(/\s+/)[6] === inode);
+}
+
 /** The process ids a pidfd of this process refers to, from /proc/self/fdinfo. */
 export function pidfdPids(): Set<number> {
   const pids = new Set<number>();
