@@ -15,6 +15,8 @@
  * `bench/results/<os>-<arch>.json` and their chart to
  * `bench/results/<os>-<arch>.svg` (see report.ts); `--no-write` skips that.
  *
+ * Then it prints the project's goals, each met or not in this run (goals.ts).
+ *
  * `--quick`: one short pass (about a minute) checking that every row measures;
  * it writes no results. Ctrl-C removes what the run made (see harness.ts).
  *
@@ -38,6 +40,7 @@ import {
   writeChart,
   writeResults,
 } from "./report.ts";
+import { goalsTable } from "./goals.ts";
 import { main as pipe } from "./pipe.ts";
 import { main as msgQueue } from "./msg_queue.ts";
 import { main as posixMq } from "./posix_mq.ts";
@@ -62,9 +65,10 @@ if (import.meta.main) {
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(`\n\`deno task bench:compare\` took ${fixed(seconds, 0)} s in total.`);
+  const command = ["deno task bench:compare", ...Deno.args].join(" ");
+  const run = results(sections, seconds, command);
+  console.log(`\n### Goals\n\n${goalsTable(run)}`);
   if (!QUICK && !Deno.args.includes("--no-write")) {
-    const command = ["deno task bench:compare", ...Deno.args].join(" ");
-    const run = results(sections, seconds, command);
     const json = resultsFile("json");
     const svg = resultsFile("svg");
     await writeResults(run, json);
