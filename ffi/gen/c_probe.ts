@@ -95,15 +95,19 @@ export function runCProbe(source: string, t: Target = target()): Promise<string>
   });
 }
 
-/** Whether `source` compiles for `t` (it is not run). */
-export function compiles(source: string, t: Target = target()): Promise<boolean> {
+/** The lines of `source` (from 1) where compiling it for `t` finds errors; none when it compiles. */
+export function errorLines(source: string, t: Target = target()): Promise<Set<number>> {
   return withSource(source, async (dir) => {
     const out = await new Deno.Command(t.cc, {
-      args: ["-std=gnu11", "-fsyntax-only", `${dir}/probe.c`],
+      args: ["-std=gnu11", "-fsyntax-only", "-fmax-errors=0", "probe.c"],
+      cwd: dir,
       stdout: "null",
-      stderr: "null",
+      stderr: "piped",
     }).output();
-    return out.success;
+    const stderr = new TextDecoder().decode(out.stderr);
+    const lines = new Set([...stderr.matchAll(/^probe\.c:(\d+):\d+: error/gm)].map((m) => +m[1]));
+    if (!out.success && lines.size === 0) throw new Error(`${t.cc} failed:\n${stderr}`);
+    return lines;
   });
 }
 
