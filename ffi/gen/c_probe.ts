@@ -23,10 +23,34 @@ export interface Target {
   readonly runner?: string;
 }
 
-/** The target of Linux on `arch` (default: this machine's CPU). */
+/**
+ * The target of Linux on `arch` (default: this process's CPU). `cc` serves it
+ * when it compiles for that CPU; it does not when this process itself runs
+ * under qemu (an aarch64 Deno on an x86_64 machine), and then the cross
+ * compiler does.
+ */
 export function target(arch: string = Deno.build.arch): Target {
-  if (arch === Deno.build.arch) return { arch, cc: "cc", ccArgs: [] };
+  if (arch === Deno.build.arch && ccCompilesFor(arch)) return { arch, cc: "cc", ccArgs: [] };
   return { arch, cc: `${arch}-linux-gnu-gcc`, ccArgs: ["-static"], runner: `qemu-${arch}` };
+}
+
+/** Whether `cc` compiles for `arch`; true without a `cc` (a probe then reports it missing). */
+function ccCompilesFor(arch: string): boolean {
+  ccMachine ??= dumpMachine();
+  return ccMachine === "" || ccMachine.startsWith(`${arch}-`);
+}
+
+/** `cc -dumpmachine` (`aarch64-linux-gnu`), or "" without a working `cc`; asked once. */
+let ccMachine: string | undefined;
+
+function dumpMachine(): string {
+  try {
+    const out = new Deno.Command("cc", { args: ["-dumpmachine"], stderr: "null" }).outputSync();
+    return out.success ? new TextDecoder().decode(out.stdout) : "";
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return "";
+    throw e;
+  }
 }
 
 /** Runs `cmd`; returns its stdout, or throws with its stderr when it fails. */
@@ -69,7 +93,7 @@ export async function missingTools(t: Target = target()): Promise<string[]> {
   return tools.filter((_, i) => !present[i]);
 }
 
-/** Whether a C compiler answers as `cc`. */
+/** Whether this machine can compile and run a probe for this process's CPU. */
 export async function hasCc(): Promise<boolean> {
   return (await missingTools()).length === 0;
 }
