@@ -153,7 +153,7 @@ export function targetArg(args: readonly string[], fallback?: string): [Target, 
   let arch = fallback;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === "--target") arch = args[++i];
+    if (a === "--target") arch = args[++i] ?? "";
     else if (a.startsWith("--target=")) arch = a.slice("--target=".length);
     else rest.push(a);
   }
