@@ -1,6 +1,6 @@
 /**
  * Cross-process FIFO (named pipe) comparison: pipe.ts's two workloads, a
- * 64 B ping-pong and a 64 MiB transfer, over two FIFOs made with `mkfifo` in
+ * 64 B ping-pong and a 32 MiB transfer, over two FIFOs made with `mkfifo` in
  * a temporary directory, which each process opens by path (the child first
  * its input, then its output; the parent in the same order). In C (pipe.c:
  * fork, blocking `open`/`read`/`write`), with raw libc calls through
@@ -33,6 +33,7 @@ import {
   placements,
   printedPingPong,
   printedTransfer,
+  quick,
   RoundClock,
   runC,
   section,
@@ -41,7 +42,6 @@ import {
   withC,
 } from "./harness.ts";
 import {
-  BULK,
   COMMAND_CHILD,
   type Ends,
   ffiPingPong,
@@ -52,6 +52,9 @@ import {
   throughputTable,
 } from "./pipe.ts";
 import { Python, runPython } from "./python/python.ts";
+
+/** Throughput: bytes parent → child per run, in 64 KiB writes (half pipe.ts's: a shorter run). */
+const BULK = new Transfer(quick(32, 4) * 1024 * 1024, 64 * 1024);
 
 /** The directory of the run's FIFOs, made by {@link main}. */
 let dir = "";
@@ -244,7 +247,7 @@ export async function main(): Promise<string> {
       ];
       const cTransfer = printedTransfer(BULK, cRun);
       const transfer = [
-        ...rowsOf(NAMES, cTransfer, (m) => ffiTransfer(m, fifos), fsFileTransfer()),
+        ...rowsOf(NAMES, cTransfer, (m) => ffiTransfer(m, fifos, BULK), fsFileTransfer()),
         ...pyBulk.rows,
       ];
       const seconds = await measure(pingpong, where) + await measure(transfer, where);

@@ -133,12 +133,12 @@ export function ffiPingPong(mode: Mode, connect: Connect = pipes): Measure {
   };
 }
 
-/** One transfer run in `mode` against pipe_child.ts: MiB/s. */
-export function ffiTransfer(mode: Mode, connect: Connect = pipes): Measure {
+/** One transfer run of `bulk` in `mode` against pipe_child.ts: MiB/s. */
+export function ffiTransfer(mode: Mode, connect: Connect = pipes, bulk = BULK): Measure {
   return async (where) => {
     const { writer, reader, child } = await connect(where, [`sink-${mode}`]);
     try {
-      const chunk = new Uint8Array(BULK.chunk);
+      const chunk = new Uint8Array(bulk.chunk);
       const ready = new Uint8Array(1);
       // The child says when it is ready, so its start-up time stays out of the figure.
       if (mode === "raw") {
@@ -151,7 +151,7 @@ export function ffiTransfer(mode: Mode, connect: Connect = pipes): Measure {
         if (!(await readFull(reader, ready))) throw new Error("child closed its pipe early");
       }
       const t0 = performance.now();
-      for (let offset = 0; offset < BULK.total; offset += BULK.chunk) {
+      for (let offset = 0; offset < bulk.total; offset += bulk.chunk) {
         stampChunk(chunk, offset);
         if (mode === "sync") writer.writeSync(chunk);
         else if (mode === "async") await writer.write(chunk);
@@ -160,8 +160,8 @@ export function ffiTransfer(mode: Mode, connect: Connect = pipes): Measure {
       writer.close();
       const report = await readText(reader, mode);
       const ms = performance.now() - t0;
-      BULK.check(report);
-      return BULK.rate(ms);
+      bulk.check(report);
+      return bulk.rate(ms);
     } finally {
       writer.close();
       reader.close();
