@@ -267,9 +267,9 @@ export function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** The 99th percentile (nearest rank): no more than 1 % of `xs` is above it. */
+/** The 99th percentile: the smallest sample that at least 99 % of them do not exceed. */
 export function p99(xs: number[]): number {
-  const s = Float64Array.from(xs).sort();
+  const s = [...xs].sort((a, b) => a - b);
   return s[Math.ceil(0.99 * s.length) - 1];
 }
 
