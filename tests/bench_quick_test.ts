@@ -45,10 +45,14 @@ function fileLeftovers(): string[] {
 /** Marks where the run's output ends and the namespace's `ipcs` begins. */
 const IPCS = "--- ipcs in the IPC namespace of the run ---";
 
-/** The cell of every table row that holds its median (or, in the wait table, its figure). */
-function medians(report: string): Array<{ line: string; cell: string }> {
-  const out: Array<{ line: string; cell: string }> = [];
+/**
+ * The cell of every table row that holds its median (or, in the wait table,
+ * its figure), and in a ping-pong table its p99.
+ */
+function medians(report: string): Array<{ line: string; cell: string; p99?: string }> {
+  const out: Array<{ line: string; cell: string; p99?: string }> = [];
   let column = -1;
+  let p99 = -1;
   for (const line of report.split("\n")) {
     if (!line.startsWith("|")) {
       column = -1;
@@ -61,11 +65,12 @@ function medians(report: string): Array<{ line: string; cell: string }> {
       const range = cells.indexOf("min – max");
       const goal = cells.indexOf("mechanism");
       column = range > 0 ? range - 1 : goal > 0 ? goal + 1 : cells.indexOf("@libc/ipc");
+      p99 = cells.indexOf("p99 µs");
       assert.ok(column >= 0, `unknown table header: ${line}`);
       continue;
     }
     if (cells.every((c) => /^:?-+:?$/.test(c))) continue; // the separator
-    out.push({ line, cell: cells[column] });
+    out.push({ line, cell: cells[column], ...(p99 >= 0 ? { p99: cells[p99] } : {}) });
   }
   return out;
 }
@@ -99,12 +104,21 @@ Deno.test("bench:compare --quick measures every row and leaves nothing", async (
   });
   await t.step("every row has a number", () => {
     const rows = medians(stdout);
-    // Seven sections, each with at least one table of several rows.
-    assert.ok(rows.length >= 30, `only ${rows.length} rows${context}`);
-    for (const { line, cell } of rows) {
-      assert.match(cell, /^-?\d+(\.\d+)?\b/, `no number in: ${line}${context}`);
-      assert.doesNotMatch(cell, /NaN|undefined|Infinity/, `bad number in: ${line}${context}`);
+    // Nine sections, each with at least one table of several rows.
+    assert.ok(rows.length >= 40, `only ${rows.length} rows${context}`);
+    for (const { line, cell, p99 } of rows) {
+      for (const c of p99 === undefined ? [cell] : [cell, p99]) {
+        assert.match(c, /^-?\d+(\.\d+)?\b/, `no number in: ${line}${context}`);
+        assert.doesNotMatch(c, /NaN|undefined|Infinity/, `bad number in: ${line}${context}`);
+      }
     }
+  });
+  await t.step("every round-trip table has a p99 of every row", () => {
+    // Pipes, FIFOs, both queues, futex and both semaphores, Unix stream, TCP, datagram, signals.
+    const tables = stdout.split("\n").filter((l) => l.startsWith("| placement |"))
+      .filter((l) => l.includes("µs / round trip"));
+    assert.ok(tables.length >= 11, `only ${tables.length} round-trip tables${context}`);
+    for (const header of tables) assert.match(header, /\| p99 µs \|/, header);
   });
   await t.step("it writes no results", () => {
     assert.doesNotMatch(stdout, /^Results: /m);

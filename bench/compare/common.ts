@@ -46,6 +46,47 @@ export function expectedChecksum(total: number): number {
   return sum;
 }
 
+const MIB = 1024 * 1024;
+
+/**
+ * A transfer: `total` timed bytes after `warm` untimed ones, parent → child
+ * in `chunk`-byte writes; the receiver answers "count checksum" of the whole
+ * stream, which {@link Transfer.check} checks.
+ */
+export class Transfer {
+  readonly #checksum: number;
+
+  constructor(readonly total: number, readonly chunk: number, readonly warm = 0) {
+    this.#checksum = expectedChecksum(warm + total);
+  }
+
+  /** Throws unless the receiver's "count checksum" says it saw every byte, in order. */
+  check(report: string): void {
+    const [count, sum] = report.trim().split(" ").map(Number);
+    const all = this.warm + this.total;
+    if (count !== all || sum !== this.#checksum) {
+      throw new Error(`receiver reported "${report.trim()}", expected "${all} ${this.#checksum}"`);
+    }
+  }
+
+  /** MiB/s of the timed bytes, sent in `ms`. */
+  rate(ms: number): number {
+    return this.total / MIB / (ms / 1000);
+  }
+
+  /** The MiB/s of a C or Python program's run that printed "ns count checksum", checked. */
+  printed(out: string): number {
+    const [ns, ...report] = out.split(" ");
+    this.check(report.join(" "));
+    return this.rate(Number(ns) / 1e6);
+  }
+
+  /** "64 MiB", "8 MiB" ... of `bytes`. */
+  static mib(bytes: number): string {
+    return `${bytes / MIB} MiB`;
+  }
+}
+
 const symbols = {
   read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
@@ -108,7 +149,8 @@ export function rawWriteAll(fd: number, buf: Uint8Array): void {
 
 const CLOCK_MONOTONIC = 1;
 const RUSAGE_SELF = 0;
-const timespec = new BigInt64Array(2);
+// struct timespec as 32-bit words (little-endian): read without making BigInts, the cheaper way.
+const timespec = new Int32Array(4);
 const timespecBytes = new Uint8Array(timespec.buffer);
 // struct rusage: ru_utime and ru_stime (two struct timeval), then 14 longs.
 const rusage = new BigInt64Array(18);
@@ -117,7 +159,7 @@ const rusageBytes = new Uint8Array(rusage.buffer);
 /** `CLOCK_MONOTONIC` in ns: the same clock in every process, so times compare across them. */
 export function monotonicNs(): number {
   if (rawLibc().clock_gettime(CLOCK_MONOTONIC, timespecBytes) < 0) throw new Error("clock_gettime");
-  return Number(timespec[0]) * 1e9 + Number(timespec[1]);
+  return (timespec[1] * 2 ** 32 + (timespec[0] >>> 0)) * 1e9 + timespec[2];
 }
 
 /** CPU time of this process, every thread, user and system, in ns (`getrusage(RUSAGE_SELF)`). */
@@ -126,11 +168,35 @@ export function cpuNs(): number {
   return Number(rusage[0] + rusage[2]) * 1e9 + Number(rusage[1] + rusage[3]) * 1e3;
 }
 
+/** What reads bytes asynchronously: this library's readers, and Deno's `Conn`, `FsFile`, stdin. */
+export interface AsyncReader {
+  read(buf: Uint8Array): Promise<number | null>;
+}
+
 /** What the stream rows read from: this library's `FdReader` or `Connection`. */
-export interface StreamReader {
+export interface StreamReader extends AsyncReader {
   readonly fd: number;
   readSync(buf: Uint8Array): number | null;
-  read(buf: Uint8Array): Promise<number | null>;
+}
+
+/** Deno's `Conn`, `FsFile`, stdout: their `write` may write part of what it is given. */
+export interface AsyncWriter {
+  write(data: Uint8Array): Promise<number>;
+}
+
+/** Writes all of `data`. */
+export async function writeAll(to: AsyncWriter, data: Uint8Array): Promise<void> {
+  let put = 0;
+  while (put < data.byteLength) put += await to.write(put === 0 ? data : data.subarray(put));
+}
+
+/** Everything that arrives until end of stream, as text. */
+export async function readAllText(from: AsyncReader): Promise<string> {
+  const buf = new Uint8Array(256);
+  const text = new TextDecoder();
+  let out = "";
+  for (let n; (n = await from.read(buf)) !== null;) out += text.decode(buf.subarray(0, n));
+  return out;
 }
 
 /** Fills `buf` with sync reads (a message may arrive in pieces); false at end of stream before its first byte. */
@@ -148,7 +214,7 @@ export function readFullSync(from: StreamReader, buf: Uint8Array): boolean {
 }
 
 /** The async form of {@link readFullSync}. */
-export async function readFull(from: StreamReader, buf: Uint8Array): Promise<boolean> {
+export async function readFull(from: AsyncReader, buf: Uint8Array): Promise<boolean> {
   let got = 0;
   while (got < buf.byteLength) {
     const n = await from.read(got === 0 ? buf : buf.subarray(got));

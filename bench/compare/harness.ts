@@ -10,6 +10,8 @@
  * each, and where the scheduler likes (which mixes the two from run to run,
  * so that group is the noisiest). Every row runs {@link REPS} times per
  * placement, interleaved with the others, and is reported as its median.
+ * A ping-pong also times each round trip on its own ({@link RoundClock}): its
+ * table adds the p99 of all runs' round trips, pooled.
  *
  * `--raw` on a driver's command line also prints every sample; `--quick` makes
  * a short pass (one run per row, few rounds, the unpinned placement only) that
@@ -23,7 +25,7 @@
  *
  * @module
  */
-import { rawLibc } from "./common.ts";
+import { monotonicNs, rawLibc, type Transfer } from "./common.ts";
 
 /** `--quick`: a short pass that checks every row produces a number (its figures mean little). */
 export const QUICK: boolean = Deno.args.includes("--quick");
@@ -152,8 +154,11 @@ export function checkPlaced(pid: number, cpus: number[]): void {
 
 // ---------------------------------------------------------------- measuring
 
-/** One measurement at a placement: µs per round trip, or MiB/s. */
-export type Measure = (where: Placement) => Promise<number>;
+/**
+ * One measurement at a placement: µs per round trip, or MiB/s. A ping-pong
+ * also pushes the µs of each timed round trip into `laps`, when given.
+ */
+export type Measure = (where: Placement, laps?: number[]) => Promise<number>;
 
 /** A row of a table and its samples. */
 export interface Row {
@@ -161,11 +166,60 @@ export interface Row {
   measure: Measure;
   /** Samples by placement name. */
   samples: Map<string, number[]>;
+  /** The µs of every timed round trip of every run (a ping-pong's), by placement name. */
+  laps: Map<string, number[]>;
 }
 
 /** A row without samples yet. */
 export function row(name: string, measure: Measure): Row {
-  return { name, measure, samples: new Map() };
+  return { name, measure, samples: new Map(), laps: new Map() };
+}
+
+/**
+ * The clock of a ping-pong run, as common.h's: `tick(i)` at the top of round
+ * i, warm-up rounds included, and `tick(total)` after the last. One
+ * `CLOCK_MONOTONIC` read per round (an FFI call, tens of ns, as C's
+ * `clock_gettime`) gives each timed round trip its own time.
+ */
+export class RoundClock {
+  /** Rounds to run: the warm-up ones, then the timed ones. */
+  readonly total: number;
+  readonly #rounds: number;
+  readonly #warmup: number;
+  readonly #at: Float64Array;
+
+  constructor(rounds: number = ROUNDS, warmup: number = WARMUP) {
+    this.total = warmup + rounds;
+    this.#rounds = rounds;
+    this.#warmup = warmup;
+    this.#at = new Float64Array(rounds + 1);
+  }
+
+  tick(i: number): void {
+    if (i >= this.#warmup) this.#at[i - this.#warmup] = monotonicNs();
+  }
+
+  /** After `tick(total)`: pushes the µs of each timed round into `laps`; returns their mean. */
+  laps(laps?: number[]): number {
+    const at = this.#at;
+    if (laps !== undefined) {
+      for (let i = 0; i < this.#rounds; i++) laps.push((at[i + 1] - at[i]) / 1000);
+    }
+    return (at[this.#rounds] - at[0]) / 1000 / this.#rounds;
+  }
+}
+
+/**
+ * What a C or Python ping-pong printed, the ns of each of `rounds` round
+ * trips: pushes them into `laps` in µs; returns their mean in µs.
+ */
+export function printedLaps(out: string, rounds: number, laps?: number[]): number {
+  const ns = out.trim().split(" ").map(Number);
+  if (ns.length !== rounds || !ns.every((x) => x > 0)) {
+    throw new Error(`expected the ns of ${rounds} round trips, got "${out.slice(0, 80)}"`);
+  }
+  if (laps !== undefined) { for (const x of ns) laps.push(x / 1000); }
+  return ns.reduce((a, b) => a + b, 0) / 1000 / rounds;
 }
 
 /** How a Deno row talks: raw libc calls (the floor), or this library's sync or async forms. */
@@ -194,8 +248,10 @@ export async function measure(rows: Row[], where: Placement[]): Promise<number> 
           // Rotate the order, so no row always runs right after the same neighbour.
           const r = rows[(i + rep) % rows.length];
           const samples = r.samples.get(place.name) ?? [];
+          const laps = r.laps.get(place.name) ?? [];
           r.samples.set(place.name, samples);
-          samples.push(await r.measure(place));
+          r.laps.set(place.name, laps);
+          samples.push(await r.measure(place, laps));
         }
       }
     }
@@ -209,6 +265,12 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The 99th percentile: the smallest sample that at least 99 % of them do not exceed. */
+export function p99(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.ceil(0.99 * s.length) - 1];
 }
 
 /** Throws unless a child ended with success. */
@@ -238,7 +300,8 @@ export function header(): string {
 /**
  * A markdown table: one group of rows per placement. `extra` gives the cells
  * of `columns` for a row, from its median `m` and `at(name)`, the median of
- * another row at the same placement.
+ * another row at the same placement. Rows that timed each round trip (a
+ * ping-pong's) add a "p99 µs" column, over their round trips of every run.
  */
 export function table(
   rows: Row[],
@@ -248,9 +311,12 @@ export function table(
   columns: string[],
   extra: (row: Row, m: number, at: (name: string) => number) => string[],
 ): string[] {
+  const timed = rows.some((r) => [...r.laps.values()].some((l) => l.length > 0));
   const out = [
-    `| placement | row | ${unit} | min – max | ${columns.join(" | ")} |`,
-    `|---|---|---:|---:|${columns.map((c) => c === "goal" ? "---|" : "---:|").join("")}`,
+    `| placement | row | ${unit} | min – max | ${timed ? "p99 µs | " : ""}${columns.join(" | ")} |`,
+    `|---|---|---:|---:|${timed ? "---:|" : ""}${
+      columns.map((c) => c === "goal" ? "---|" : "---:|").join("")
+    }`,
   ];
   const record: RecordedTable = {
     notes: [],
@@ -271,17 +337,23 @@ export function table(
     rows.forEach((r, i) => {
       const s = r.samples.get(place.name)!;
       const m = median(s);
+      const laps = r.laps.get(place.name) ?? [];
+      const tail = laps.length > 0 ? p99(laps) : undefined;
       const range = `${fixed(Math.min(...s), digits)} – ${fixed(Math.max(...s), digits)}`;
       const name = i === 0 ? `**${place.name}**` : "";
+      const p99Cell = !timed ? "" : `${tail === undefined ? "–" : fixed(tail, digits)} | `;
       asked = [];
       out.push(
-        `| ${name} | ${r.name} | ${fixed(m, digits)} | ${range} | ${extra(r, m, at).join(" | ")} |`,
+        `| ${name} | ${r.name} | ${fixed(m, digits)} | ${range} | ${p99Cell}${
+          extra(r, m, at).join(" | ")
+        } |`,
       );
       const cell: RecordedCell = {
         samples: [...s],
         median: m,
         min: Math.min(...s),
         max: Math.max(...s),
+        ...(tail === undefined ? {} : { p99: tail, roundTrips: laps.length }),
         ratios: {},
       };
       for (const base of asked) {
@@ -295,11 +367,18 @@ export function table(
   return out;
 }
 
-/** The paragraph above a ping-pong table; `over` says what carries the messages. */
-export function pingPongIntro(over: string): string {
-  return `**Ping-pong**: ${MSG} B there and back over ${over}; ${ROUNDS} round trips per run, ` +
-    `after ${WARMUP} unmeasured ones.`;
+/**
+ * The paragraph above a ping-pong table, its bold lead `title`; `over` says
+ * what carries the messages.
+ */
+export function pingPongIntro(over: string, title = "Ping-pong"): string {
+  return `**${title}**: ${MSG} B there and back over ${over}; ${ROUNDS} round trips per run, ` +
+    `after ${WARMUP} unmeasured ones. ${P99_NOTE}`;
 }
+
+/** What the p99 column of a ping-pong table is. */
+export const P99_NOTE = "The p99 pools the round trips of every run, each timed on its own " +
+  "(one `CLOCK_MONOTONIC` read per round, in every language).";
 
 /** The ping-pong table: µs per round trip, the ratio to row `cRow`, and the goals (≤ ratio) by row. */
 export function pingPongTable(
@@ -581,6 +660,9 @@ export interface RecordedCell {
   median: number;
   min: number;
   max: number;
+  /** A ping-pong's: the p99 of its round trips, in µs, and how many there were (every run's). */
+  p99?: number;
+  roundTrips?: number;
   /** `median / median of that row`, by the baseline row's name. */
   ratios: Record<string, number>;
 }
@@ -675,12 +757,39 @@ export function cChildCpu(where: Placement): string[] {
   return where.child.length === 1 ? [`${where.child[0]}`] : [];
 }
 
-/** The C row of a ping-pong: `bin pingpong ROUNDS WARMUP MSG [CHILD_CPU]` prints the elapsed ns. */
-export function cPingPong(bin: string): Measure {
-  return async (where) => {
-    const args = ["pingpong", `${ROUNDS}`, `${WARMUP}`, `${MSG}`, ...cChildCpu(where)];
-    return Number(await runC(bin, args)) / 1000 / ROUNDS;
+/**
+ * The C or Python row of a ping-pong: `run([COMMAND, ROUNDS, WARMUP, MSG, [CHILD_CPU]])`
+ * prints the ns of each round trip (common.h, python/common.py).
+ */
+export function printedPingPong(
+  run: (args: string[]) => Promise<string>,
+  command = "pingpong",
+): Measure {
+  return async (where, laps) => {
+    const args = [command, `${ROUNDS}`, `${WARMUP}`, `${MSG}`, ...cChildCpu(where)];
+    return printedLaps(await run(args), ROUNDS, laps);
   };
+}
+
+/** The C row of a ping-pong: {@link printedPingPong} of the program `bin`. */
+export function cPingPong(bin: string, command = "pingpong"): Measure {
+  return printedPingPong((args) => runC(bin, args), command);
+}
+
+/**
+ * The C or Python row of a transfer: `run([COMMAND, TOTAL, CHUNK, (WARM,) [CHILD_CPU]])`
+ * (WARM where the transfer has one: socket.c's) prints "ns count checksum"; MiB/s.
+ */
+export function printedTransfer(
+  bulk: Transfer,
+  run: (args: string[]) => Promise<string>,
+  command = "transfer",
+): Measure {
+  const warm = bulk.warm > 0 ? [`${bulk.warm}`] : [];
+  return async (where) =>
+    bulk.printed(
+      await run([command, `${bulk.total}`, `${bulk.chunk}`, ...warm, ...cChildCpu(where)]),
+    );
 }
 
 // ---------------------------------------------------------------- a ping-pong driver

@@ -4,7 +4,7 @@
  * msgsnd/msgrcv. Types route the direction: type 1 parent -> child, type 2
  * child -> parent; an empty type-1 message ends the child.
  *
- *   msg_queue pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> elapsed ns of ROUNDS round trips
+ *   msg_queue pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> the ns of each of ROUNDS round trips
  *
  * The parent stays on the CPUs it was started on; CHILD_CPU moves the child.
  * Error exits, the clock, placement and the command line are common.h's.
@@ -44,7 +44,7 @@ static size_t receive_msg(struct message *m, long type, size_t max) {
   }
 }
 
-static int64_t pingpong(long rounds, long warmup, size_t size, int child_cpu) {
+static void pingpong(struct rounds *r, size_t size, int child_cpu) {
   on_exit_failure = remove_queue;
   queue = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
   if (queue < 0) die("msgget");
@@ -58,22 +58,20 @@ static int64_t pingpong(long rounds, long warmup, size_t size, int child_cpu) {
     while ((n = receive_msg(m, DOWN, size)) > 0) send_msg(m, UP, n);
     _exit(0);
   }
-  int64_t t0 = 0;
-  for (long i = 0; i < warmup + rounds; i++) {
-    if (i == warmup) t0 = now_ns();
+  for (long i = 0; i < r->warmup + r->rounds; i++) {
+    tick(r, i);
     send_msg(m, DOWN, size);
     if (receive_msg(m, UP, size) != size) fail("msg_queue: short echo");
   }
-  int64_t elapsed = now_ns() - t0;
+  tick(r, r->warmup + r->rounds);
   send_msg(m, DOWN, 0);
   reap(pid);
   if (msgctl(queue, IPC_RMID, NULL) < 0) die("msgctl");
   free(m);
-  return elapsed;
 }
 
 int main(int argc, char **argv) {
-  if (pingpong_command(argc, argv, pingpong)) return 0;
+  if (pingpong_command(argc, argv, "pingpong", pingpong)) return 0;
   fprintf(stderr, "usage: msg_queue pingpong ROUNDS WARMUP SIZE [CHILD_CPU]\n");
   return 2;
 }

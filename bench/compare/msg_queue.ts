@@ -14,15 +14,15 @@
  */
 import { type ChildProcess, MessageQueue, spawn } from "../../mod.ts";
 import {
+  atInterrupt,
   checkStatus,
   type Measure,
   type Mode,
   MSG,
   pingPongSection,
   placed,
-  ROUNDS,
+  RoundClock,
   standalone,
-  WARMUP,
 } from "./harness.ts";
 import { DOWN, MTYPE, rawReceive, rawSend, UP } from "./msg_queue_child.ts";
 import { pyPingPong, Python } from "./python/python.ts";
@@ -31,8 +31,10 @@ const CHILD = new URL("msg_queue_child.ts", import.meta.url);
 
 /** One 64 B ping-pong run in `mode` against msg_queue_child.ts: µs per round trip. */
 export function denoPingPong(mode: Mode): Measure {
-  return async (where) => {
+  return async (where, laps) => {
     const q = MessageQueue.open("private");
+    // Ctrl-C finds a queue by the pids that used it: none has yet.
+    const forget = atInterrupt(() => q.remove());
     let child: ChildProcess | undefined;
     try {
       child = placed(where, () => spawn(CHILD, { args: [`echo-${mode}`, `${q.id}`, `${MSG}`] }));
@@ -42,9 +44,9 @@ export function denoPingPong(mode: Mode): Measure {
       const up = BigInt(UP);
       const down = { type: DOWN };
       const back = { type: UP, maxSize: MSG };
-      let t0 = 0;
-      for (let i = 0; i < WARMUP + ROUNDS; i++) {
-        if (i === WARMUP) t0 = performance.now();
+      const clock = new RoundClock();
+      for (let i = 0; i < clock.total; i++) {
+        clock.tick(i);
         let n: number;
         if (mode === "sync") {
           q.sendSync(data, down);
@@ -58,12 +60,13 @@ export function denoPingPong(mode: Mode): Measure {
         }
         if (n !== MSG) throw new Error(`short echo: ${n} bytes`);
       }
-      const us = (performance.now() - t0) * 1000 / ROUNDS;
+      clock.tick(clock.total);
       q.sendSync(new Uint8Array(0), down); // ends the child
       await checkStatus(child.status, "msg_queue_child.ts");
-      return us;
+      return clock.laps(laps);
     } finally {
       // Wakes a child still waiting (EIDRM), should anything have failed.
+      forget();
       q.remove();
       if (child !== undefined) await child.status.catch(() => {});
     }

@@ -11,9 +11,15 @@
  *
  * @module
  */
-import { type ChildProcess, pipe, spawn } from "../../mod.ts";
 import {
-  expectedChecksum,
+  type ChildProcess,
+  type FdReader,
+  type FdWriter,
+  type Pipe,
+  pipe,
+  spawn,
+} from "../../mod.ts";
+import {
   makeBlocking,
   rawReadFull,
   rawWriteAll,
@@ -21,9 +27,9 @@ import {
   readFullSync,
   readText,
   stampChunk,
+  Transfer,
 } from "./common.ts";
 import {
-  cChildCpu,
   checkStatus,
   cPingPong,
   fixed,
@@ -38,137 +44,127 @@ import {
   placed,
   type Placement,
   placements,
+  printedTransfer,
   quick,
-  ROUNDS,
+  RoundClock,
+  type Row,
   row,
   runC,
   section,
   standalone,
   table,
-  WARMUP,
   withC,
 } from "./harness.ts";
 import { pyPingPong, Python, runPython } from "./python/python.ts";
 
-const TOTAL = quick(64, 4) * 1024 * 1024;
-const CHUNK = 64 * 1024;
+/** Throughput: bytes parent → child per run, in 64 KiB writes. */
+export const BULK: Transfer = new Transfer(quick(64, 4) * 1024 * 1024, 64 * 1024);
 
 const here = (name: string) => new URL(name, import.meta.url);
-const PIPE_CHILD = here("pipe_child.ts");
-const COMMAND_CHILD = here("command_child.ts").pathname;
-const CHECKSUM = expectedChecksum(TOTAL);
-
-// ---------------------------------------------------------------- C baseline
-
-function cTransfer(bin: string): Measure {
-  return async (where) => {
-    const report = await runC(bin, ["transfer", `${TOTAL}`, `${CHUNK}`, ...cChildCpu(where)]);
-    const [ns, ...rest] = report.split(" ");
-    checkTransfer(rest.join(" "));
-    return mibPerSecond(Number(ns) / 1e6);
-  };
-}
-
-// ------------------------------------------------------------------- Python
-
-function pyTransfer(): Measure {
-  return async (where) => {
-    const report = await runPython("pipe.py", [
-      "transfer",
-      `${TOTAL}`,
-      `${CHUNK}`,
-      ...cChildCpu(where),
-    ]);
-    const [ns, ...rest] = report.split(" ");
-    checkTransfer(rest.join(" "));
-    return mibPerSecond(Number(ns) / 1e6);
-  };
-}
+/** The Deno child of the FFI rows, and of the `Deno.Command` rows. */
+export const PIPE_CHILD: URL = here("pipe_child.ts");
+export const COMMAND_CHILD: string = here("command_child.ts").pathname;
 
 // ------------------------------------------------- this library, and the floor
 
-/** Starts pipe_child.ts with `input` as its fd 3 and `output` as its fd 4, and closes them here. */
-function startPipeChild(
-  where: Placement,
-  args: string[],
-  input: { fd: number; close(): void },
-  output: { fd: number; close(): void },
-): ChildProcess {
-  const child = placed(where, () => spawn(PIPE_CHILD, { args, fds: { 3: input, 4: output } }));
-  // The child holds its own copies now; ours would keep end of file from ever coming.
-  input.close();
-  output.close();
-  return child;
+/** The parent's ends of a run against pipe_child.ts, which has started. */
+export interface Ends {
+  /** What the parent writes, and what it reads. */
+  writer: FdWriter;
+  reader: FdReader;
+  child: ChildProcess;
+}
+
+/** Starts pipe_child.ts with `args` and connects it to the parent: {@link pipes}, or FIFOs. */
+export type Connect = (where: Placement, args: string[]) => Ends | Promise<Ends>;
+
+/** Two pipes: the child gets the read end of one as its fd 3, the write end of the other as fd 4. */
+function pipes(where: Placement, args: string[]): Ends {
+  const down = pipe();
+  let up: Pipe | undefined;
+  try {
+    up = pipe();
+    const input = down.reader;
+    const output = up.writer;
+    const child = placed(where, () => spawn(PIPE_CHILD, { args, fds: { 3: input, 4: output } }));
+    return { writer: down.writer, reader: up.reader, child };
+  } catch (e) {
+    down.writer.close();
+    up?.reader.close();
+    throw e;
+  } finally {
+    // The child holds its own copies now; ours would keep end of file from ever coming.
+    down.reader.close();
+    up?.writer.close();
+  }
 }
 
 /** One 64 B ping-pong run in `mode` against pipe_child.ts: µs per round trip. */
-export function ffiPingPong(mode: Mode): Measure {
-  return async (where) => {
-    using down = pipe();
-    using up = pipe();
-    const child = startPipeChild(where, [`echo-${mode}`, `${MSG}`], down.reader, up.writer);
+export function ffiPingPong(mode: Mode, connect: Connect = pipes): Measure {
+  return async (where, laps) => {
+    const { writer, reader, child } = await connect(where, [`echo-${mode}`, `${MSG}`]);
     try {
       const buf = new Uint8Array(MSG);
       if (mode === "raw") {
-        makeBlocking(down.writer.fd);
-        makeBlocking(up.reader.fd);
+        makeBlocking(writer.fd);
+        makeBlocking(reader.fd);
       }
-      let t0 = 0;
-      for (let i = 0; i < WARMUP + ROUNDS; i++) {
-        if (i === WARMUP) t0 = performance.now();
+      const clock = new RoundClock();
+      for (let i = 0; i < clock.total; i++) {
+        clock.tick(i);
         if (mode === "sync") {
-          down.writer.writeSync(buf);
-          if (!readFullSync(up.reader, buf)) throw new Error("child closed its pipe early");
+          writer.writeSync(buf);
+          if (!readFullSync(reader, buf)) throw new Error("child closed its pipe early");
         } else if (mode === "async") {
-          await down.writer.write(buf);
-          if (!(await readFull(up.reader, buf))) throw new Error("child closed its pipe early");
+          await writer.write(buf);
+          if (!(await readFull(reader, buf))) throw new Error("child closed its pipe early");
         } else {
-          rawWriteAll(down.writer.fd, buf);
-          if (!rawReadFull(up.reader.fd, buf)) throw new Error("child closed its pipe early");
+          rawWriteAll(writer.fd, buf);
+          if (!rawReadFull(reader.fd, buf)) throw new Error("child closed its pipe early");
         }
       }
-      return (performance.now() - t0) * 1000 / ROUNDS;
+      clock.tick(clock.total);
+      return clock.laps(laps);
     } finally {
-      down.writer.close();
-      up.reader.close();
+      writer.close();
+      reader.close();
       await checkStatus(child.status, "pipe_child.ts");
     }
   };
 }
 
-function ffiTransfer(mode: Mode): Measure {
+/** One transfer run of `bulk` in `mode` against pipe_child.ts: MiB/s. */
+export function ffiTransfer(mode: Mode, connect: Connect = pipes, bulk = BULK): Measure {
   return async (where) => {
-    using data = pipe();
-    using result = pipe();
-    const child = startPipeChild(where, [`sink-${mode}`], data.reader, result.writer);
+    const { writer, reader, child } = await connect(where, [`sink-${mode}`]);
     try {
-      const chunk = new Uint8Array(CHUNK);
+      const chunk = new Uint8Array(bulk.chunk);
       const ready = new Uint8Array(1);
       // The child says when it is ready, so its start-up time stays out of the figure.
       if (mode === "raw") {
-        makeBlocking(data.writer.fd);
-        makeBlocking(result.reader.fd);
-        rawReadFull(result.reader.fd, ready);
+        makeBlocking(writer.fd);
+        makeBlocking(reader.fd);
+        rawReadFull(reader.fd, ready);
       } else if (mode === "sync") {
-        if (!readFullSync(result.reader, ready)) throw new Error("child closed its pipe early");
+        if (!readFullSync(reader, ready)) throw new Error("child closed its pipe early");
       } else {
-        if (!(await readFull(result.reader, ready))) throw new Error("child closed its pipe early");
+        if (!(await readFull(reader, ready))) throw new Error("child closed its pipe early");
       }
       const t0 = performance.now();
-      for (let offset = 0; offset < TOTAL; offset += CHUNK) {
+      for (let offset = 0; offset < bulk.total; offset += bulk.chunk) {
         stampChunk(chunk, offset);
-        if (mode === "sync") data.writer.writeSync(chunk);
-        else if (mode === "async") await data.writer.write(chunk);
-        else rawWriteAll(data.writer.fd, chunk);
+        if (mode === "sync") writer.writeSync(chunk);
+        else if (mode === "async") await writer.write(chunk);
+        else rawWriteAll(writer.fd, chunk);
       }
-      data.writer.close();
-      const report = await readText(result.reader, mode);
+      writer.close();
+      const report = await readText(reader, mode);
       const ms = performance.now() - t0;
-      checkTransfer(report);
-      return mibPerSecond(ms);
+      bulk.check(report);
+      return bulk.rate(ms);
     } finally {
-      data.writer.close();
-      result.reader.close();
+      writer.close();
+      reader.close();
       await checkStatus(child.status, "pipe_child.ts");
     }
   };
@@ -187,16 +183,16 @@ function command(where: Placement, args: string[]): Deno.ChildProcess {
 }
 
 function commandPingPong(): Measure {
-  return async (where) => {
+  return async (where, laps) => {
     const child = command(where, ["echo", `${MSG}`]);
     const writer = child.stdin.getWriter();
     const reader = child.stdout.getReader({ mode: "byob" });
     try {
       // A BYOB reader fills our buffer (it hands the memory back in a new view): no copies.
       let buf = new Uint8Array(MSG);
-      let t0 = 0;
-      for (let i = 0; i < WARMUP + ROUNDS; i++) {
-        if (i === WARMUP) t0 = performance.now();
+      const clock = new RoundClock();
+      for (let i = 0; i < clock.total; i++) {
+        clock.tick(i);
         await writer.write(buf);
         let got = 0;
         while (got < MSG) {
@@ -206,7 +202,8 @@ function commandPingPong(): Measure {
           buf = new Uint8Array(value.buffer);
         }
       }
-      return (performance.now() - t0) * 1000 / ROUNDS;
+      clock.tick(clock.total);
+      return clock.laps(laps);
     } finally {
       await writer.close().catch(() => {});
       await reader.cancel().catch(() => {});
@@ -221,7 +218,7 @@ function commandTransfer(): Measure {
     const writer = child.stdin.getWriter();
     const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     try {
-      const chunk = new Uint8Array(CHUNK);
+      const chunk = new Uint8Array(BULK.chunk);
       let text = "";
       while (!text.startsWith("R")) {
         const { value, done } = await lines.read();
@@ -230,7 +227,7 @@ function commandTransfer(): Measure {
       }
       text = text.slice(1);
       const t0 = performance.now();
-      for (let offset = 0; offset < TOTAL; offset += CHUNK) {
+      for (let offset = 0; offset < BULK.total; offset += BULK.chunk) {
         stampChunk(chunk, offset);
         await writer.write(chunk);
       }
@@ -241,8 +238,8 @@ function commandTransfer(): Measure {
         text += value;
       }
       const ms = performance.now() - t0;
-      checkTransfer(text);
-      return mibPerSecond(ms);
+      BULK.check(text);
+      return BULK.rate(ms);
     } finally {
       await writer.close().catch(() => {});
       await lines.cancel().catch(() => {});
@@ -251,60 +248,77 @@ function commandTransfer(): Measure {
   };
 }
 
-// ------------------------------------------------------------------ checks
-
-function mibPerSecond(ms: number): number {
-  return TOTAL / (1024 * 1024) / (ms / 1000);
-}
-
-/** The receiver must have seen every byte, in order: its count and checksum say so. */
-function checkTransfer(report: string): void {
-  const [count, sum] = report.trim().split(" ").map(Number);
-  if (count !== TOTAL || sum !== CHECKSUM) {
-    throw new Error(`receiver reported "${report.trim()}", expected "${TOTAL} ${CHECKSUM}"`);
-  }
-}
-
 // --------------------------------------------------------------------- main
 
-const C_ROW = "C (fork; blocking read/write)";
-const FLOOR_ROW = "raw libc via Deno.dlopen (floor)";
-const SYNC_ROW = "@libc/ipc sync: writeSync/readSync";
-const ASYNC_ROW = "@libc/ipc async: await write/read";
-const COMMAND_ROW = "Deno.Command stdin/stdout";
+/** The rows' names of a pipe or FIFO table: C, the floor, the library's forms, Deno's own. */
+export interface Names extends Record<"c" | Mode | "deno", string> {
+  /** Deno's own row in a "vs" column. */
+  denoShort: string;
+}
+
+const NAMES: Names = {
+  c: "C (fork; blocking read/write)",
+  raw: "raw libc via Deno.dlopen (floor)",
+  sync: "@libc/ipc sync: writeSync/readSync",
+  async: "@libc/ipc async: await write/read",
+  deno: "Deno.Command stdin/stdout",
+  denoShort: "Command",
+};
+
+/** The same rows for both workloads. */
+export function rowsOf(
+  names: Names,
+  c: Measure,
+  ffi: (mode: Mode) => Measure,
+  deno: Measure,
+): Row[] {
+  return [
+    row(names.c, c),
+    ...(["raw", "sync", "async"] as const).map((mode) => row(names[mode], ffi(mode))),
+    row(names.deno, deno),
+  ];
+}
+
+/** The throughput table: MiB/s, the ratios to C and to Deno's own, the goals. */
+export function throughputTable(rows: Row[], where: Placement[], names: Names): string[] {
+  const columns = ["vs C", `vs ${names.denoShort}`, "goal"];
+  return table(rows, where, "MiB/s", 0, columns, (r, m, at) => {
+    const c = m / at(names.c);
+    const d = m / at(names.deno);
+    const goal = r.name === names.sync || r.name === names.async
+      ? `≥ 0.9× C ${mark(c >= 0.9)}, ≥ 2× ${names.denoShort} ${mark(d >= 2)}`
+      : "";
+    return [`${fixed(c, 2)}×`, `${fixed(d, 2)}×`, goal];
+  });
+}
 
 /** Measures every row; returns the section of the report. */
 export async function main(): Promise<string> {
   const where = placements();
   const py = await Python.find();
   const pyPing = py.row("os.read/os.write", pyPingPong("pipe.py"));
-  const pyBulk = py.row("os.read/os.write", pyTransfer());
+  const pyBulk = py.row(
+    "os.read/os.write",
+    printedTransfer(BULK, (args) => runPython("pipe.py", args)),
+  );
   return await withC(["pipe.c"], async ([bin]) => {
-    // The same rows for both workloads: C, the floor, the library's two forms, Deno.Command.
-    const rows = (c: Measure, ffi: (mode: Mode) => Measure, command: Measure) => [
-      row(C_ROW, c),
-      row(FLOOR_ROW, ffi("raw")),
-      row(SYNC_ROW, ffi("sync")),
-      row(ASYNC_ROW, ffi("async")),
-      row(COMMAND_ROW, command),
+    const pingpong = [
+      ...rowsOf(NAMES, cPingPong(bin), (mode) => ffiPingPong(mode), commandPingPong()),
+      ...pyPing.rows,
     ];
-    const pingpong = [...rows(cPingPong(bin), ffiPingPong, commandPingPong()), ...pyPing.rows];
-    const transfer = [...rows(cTransfer(bin), ffiTransfer, commandTransfer()), ...pyBulk.rows];
+    const cTransfer = printedTransfer(BULK, (args) => runC(bin, args));
+    const transfer = [
+      ...rowsOf(NAMES, cTransfer, (mode) => ffiTransfer(mode), commandTransfer()),
+      ...pyBulk.rows,
+    ];
     const seconds = await measure(pingpong, where) + await measure(transfer, where);
     return section("Pipes", seconds, [
       pingPongIntro("two pipes"),
-      pingPongTable(pingpong, where, C_ROW, goalsOf({ sync: SYNC_ROW, async: ASYNC_ROW })),
+      pingPongTable(pingpong, where, NAMES.c, goalsOf(NAMES)),
       ...pyPing.notes,
-      `**Throughput**: ${TOTAL / 1024 / 1024} MiB parent → child in ${CHUNK / 1024} KiB writes; ` +
-      "the child counts and checksums what it reads.",
-      table(transfer, where, "MiB/s", 0, ["vs C", "vs Command", "goal"], (r, m, at) => {
-        const c = m / at(C_ROW);
-        const d = m / at(COMMAND_ROW);
-        const goal = r.name === SYNC_ROW || r.name === ASYNC_ROW
-          ? `≥ 0.9× C ${mark(c >= 0.9)}, ≥ 2× Command ${mark(d >= 2)}`
-          : "";
-        return [`${fixed(c, 2)}×`, `${fixed(d, 2)}×`, goal];
-      }),
+      `**Throughput**: ${Transfer.mib(BULK.total)} parent → child in ${BULK.chunk / 1024} KiB ` +
+      "writes; the child counts and checksums what it reads.",
+      throughputTable(transfer, where, NAMES),
       ...pyBulk.notes,
     ], [...pingpong, ...transfer]);
   });

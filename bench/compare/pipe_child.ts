@@ -1,16 +1,17 @@
 /**
- * The Deno child of bench/compare's FFI rows: fd 3 is its input and fd 4 its
- * output, both handed over by `spawn(..., { fds })`.
+ * The Deno child of bench/compare's FFI rows over pipes and FIFOs: fd 3 is
+ * its input and fd 4 its output, both handed over by `spawn(..., { fds })`;
+ * or, given the paths of two FIFOs, it opens them (input, then output).
  *
- *   echo-MODE SIZE   echo SIZE-byte messages from fd 3 to fd 4 until end of file
- *   sink-MODE        write "R" on fd 4, drain fd 3, then write "count checksum\n"
+ *   echo-MODE SIZE [IN OUT]   echo SIZE-byte messages from input to output until end of file
+ *   sink-MODE [IN OUT]        write "R" on output, drain input, then write "count checksum\n"
  *
  * MODE is `sync` or `async` (this library's FdReader/FdWriter), or `raw` (the
  * floor: libc read/write through a plain `Deno.dlopen`, on blocking fds).
  *
  * @module
  */
-import { FdReader, FdWriter } from "../../mod.ts";
+import { FdReader, FdWriter, Fifo } from "../../mod.ts";
 import {
   foldStamps,
   makeBlocking,
@@ -23,8 +24,18 @@ import {
 
 const [role, mode] = Deno.args[0]?.split("-") ?? [];
 const size = Number(Deno.args[1]);
-const IN = 3;
-const OUT = 4;
+const paths = Deno.args.slice(role === "echo" ? 2 : 1);
+/** A parent that never opens its side has failed: the open gives up after this long. */
+const OPEN_TIMEOUT_MS = 10_000;
+// The same order as the parent's opens (its output, then its input): neither waits for ever.
+const fifos = paths.length === 2
+  ? [
+    Fifo.openSync(paths[0], "read", { timeout: OPEN_TIMEOUT_MS }),
+    Fifo.openSync(paths[1], "write", { timeout: OPEN_TIMEOUT_MS }),
+  ] as const
+  : undefined;
+const IN = fifos?.[0].fd ?? 3;
+const OUT = fifos?.[1].fd ?? 4;
 const CHUNK = 64 * 1024;
 const encoder = new TextEncoder();
 
@@ -53,8 +64,8 @@ if (mode === "raw") {
   }
 } else if (mode === "sync" || mode === "async") {
   const sync = mode === "sync";
-  using input = new FdReader(IN);
-  using output = new FdWriter(OUT);
+  using input = fifos?.[0] ?? new FdReader(IN);
+  using output = fifos?.[1] ?? new FdWriter(OUT);
   if (role === "echo") {
     const buf = new Uint8Array(size);
     if (sync) {
@@ -82,5 +93,7 @@ if (mode === "raw") {
 }
 
 function usage(): never {
-  throw new TypeError(`usage: pipe_child.ts echo-MODE SIZE | sink-MODE, got ${Deno.args}`);
+  throw new TypeError(
+    `usage: pipe_child.ts echo-MODE SIZE [IN OUT] | sink-MODE [IN OUT], got ${Deno.args}`,
+  );
 }

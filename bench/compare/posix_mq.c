@@ -3,7 +3,7 @@
  * message queues between a C parent and a C child (fork), with blocking
  * mq_send/mq_receive, so the ratios compare like with like.
  *
- *   posix_mq pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> elapsed ns of ROUNDS round trips
+ *   posix_mq pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> the ns of each of ROUNDS round trips
  *
  * The parent stays on the CPUs it was started on; CHILD_CPU moves the child.
  * Both queues are unlinked as soon as both processes hold them open, so none
@@ -36,7 +36,7 @@ static mqd_t create(const char *name, size_t size) {
   return q;
 }
 
-static int64_t pingpong(long rounds, long warmup, size_t size, int child_cpu) {
+static void pingpong(struct rounds *r, size_t size, int child_cpu) {
   char down_name[64], up_name[64];
   snprintf(down_name, sizeof down_name, "/libc-ipc-bench-c-%d-down", (int)getpid());
   snprintf(up_name, sizeof up_name, "/libc-ipc-bench-c-%d-up", (int)getpid());
@@ -56,23 +56,21 @@ static int64_t pingpong(long rounds, long warmup, size_t size, int child_cpu) {
       send_all(up, buf, (size_t)n);
     }
   }
-  int64_t t0 = 0;
-  for (long i = 0; i < warmup + rounds; i++) {
-    if (i == warmup) t0 = now_ns();
+  for (long i = 0; i < r->warmup + r->rounds; i++) {
+    tick(r, i);
     send_all(down, buf, size);
     if (receive(up, buf, size) != (ssize_t)size) fail("posix_mq: short echo");
   }
-  int64_t elapsed = now_ns() - t0;
+  tick(r, r->warmup + r->rounds);
   send_all(down, buf, 0);
   reap(pid);
   mq_close(down);
   mq_close(up);
   free(buf);
-  return elapsed;
 }
 
 int main(int argc, char **argv) {
-  if (pingpong_command(argc, argv, pingpong)) return 0;
+  if (pingpong_command(argc, argv, "pingpong", pingpong)) return 0;
   fprintf(stderr, "usage: posix_mq pingpong ROUNDS WARMUP SIZE [CHILD_CPU]\n");
   return 2;
 }

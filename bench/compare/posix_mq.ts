@@ -18,15 +18,15 @@
  */
 import { type ChildProcess, PosixMessageQueue, spawn } from "../../mod.ts";
 import {
+  atInterrupt,
   checkStatus,
   type Measure,
   type Mode,
   MSG,
   pingPongSection,
   placed,
-  ROUNDS,
+  RoundClock,
   standalone,
-  WARMUP,
 } from "./harness.ts";
 import { rawMq } from "./posix_mq_child.ts";
 import { pyPingPong, Python } from "./python/python.ts";
@@ -45,11 +45,12 @@ function unlinkQuietly(name: string): void {
 
 /** One 64 B ping-pong run in `mode` against posix_mq_child.ts: µs per round trip. */
 export function ffiPingPong(mode: Mode): Measure {
-  return async (where) => {
+  return async (where, laps) => {
     const base = `/libc-ipc-bench-${Deno.pid}-${++serial}`;
     const down = `${base}-down`;
     const up = `${base}-up`;
     const size = { create: true, exclusive: true, maxMessages: 10, messageSize: MSG } as const;
+    const forget = atInterrupt(() => [down, up].forEach(unlinkQuietly));
     using tx = PosixMessageQueue.open(down, { ...size, access: "write" });
     using rx = PosixMessageQueue.open(up, { ...size, access: "read" });
     let child: ChildProcess | undefined;
@@ -61,9 +62,9 @@ export function ffiPingPong(mode: Mode): Measure {
       child = placed(where, () => spawn(CHILD, { args: [`echo-${mode}`, down, up] }));
       const buf = new Uint8Array(MSG);
       const into = new Uint8Array(MSG);
-      let t0 = 0;
-      for (let i = 0; i < WARMUP + ROUNDS; i++) {
-        if (i === WARMUP) t0 = performance.now();
+      const clock = new RoundClock();
+      for (let i = 0; i < clock.total; i++) {
+        clock.tick(i);
         buf[0] = i & 255;
         let back: Uint8Array;
         if (mode === "sync") {
@@ -80,15 +81,16 @@ export function ffiPingPong(mode: Mode): Measure {
         // The child holds both queues now: their names can go.
         if (i === 0) [down, up].forEach(unlinkQuietly);
       }
-      const us = (performance.now() - t0) * 1000 / ROUNDS;
+      clock.tick(clock.total);
       if (mode === "raw") mq.send(rawTx, buf, 0);
       else tx.sendSync(new Uint8Array(0));
       await checkStatus(child.status, "posix_mq_child.ts");
-      return us;
+      return clock.laps(laps);
     } finally {
       if (rawTx >= 0) mq.close(rawTx);
       if (rawRx >= 0) mq.close(rawRx);
       [down, up].forEach(unlinkQuietly);
+      forget();
       if (child !== undefined) {
         try {
           child.kill("SIGKILL");

@@ -1,15 +1,15 @@
 /**
- * Runs every cross-process comparison of bench/compare in turn (pipes, System V
- * message queues, POSIX message queues, shared memory with futexes and
- * semaphores, the waiting engine, sockets, signals) and prints their
- * tables under one header, each as soon as it is measured, and at the end how
- * long the whole run took.
+ * Runs every cross-process comparison of bench/compare in turn (pipes, FIFOs,
+ * System V message queues, POSIX message queues, shared memory with futexes
+ * and semaphores, the waiting engine, sockets, Unix datagram sockets,
+ * signals) and prints their tables under one header, each as soon as it is
+ * measured, and at the end how long the whole run took.
  *
  * Run: `deno task bench:compare` (Linux; needs a C compiler as `cc`; about
  * four minutes). `--raw` also prints every sample. One driver alone:
- * `deno task bench:compare:pipe`, `bench:compare:mq`, `bench:compare:posix-mq`,
- * `bench:compare:shm`, `bench:compare:wait`, `bench:compare:socket` or
- * `bench:compare:signal`.
+ * `deno task bench:compare:pipe`, `bench:compare:fifo`, `bench:compare:mq`,
+ * `bench:compare:posix-mq`, `bench:compare:shm`, `bench:compare:wait`,
+ * `bench:compare:socket`, `bench:compare:datagram` or `bench:compare:signal`.
  *
  * At the end it writes every table, with its samples and the machine, to
  * `bench/results/<os>-<arch>.json` and their chart to
@@ -42,11 +42,13 @@ import {
 } from "./report.ts";
 import { goalsTable } from "./goals.ts";
 import { main as pipe } from "./pipe.ts";
+import { main as fifo } from "./fifo.ts";
 import { main as msgQueue } from "./msg_queue.ts";
 import { main as posixMq } from "./posix_mq.ts";
 import { main as shm } from "./shm.ts";
 import { main as wait } from "./wait.ts";
 import { main as socket } from "./socket.ts";
+import { main as datagram } from "./datagram.ts";
 import { main as signal } from "./signal.ts";
 
 if (import.meta.main) {
@@ -55,7 +57,7 @@ if (import.meta.main) {
   const started = performance.now();
   console.log(header());
   const sections: ResultSection[] = [];
-  for (const main of [pipe, msgQueue, posixMq, shm, wait, socket, signal]) {
+  for (const main of [pipe, fifo, msgQueue, posixMq, shm, wait, socket, datagram, signal]) {
     const before = recorded.length;
     const report = takeRecords(await main());
     // wait.ts renders its own table, which the harness does not record: keep its cells as text.

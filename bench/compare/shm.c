@@ -3,9 +3,10 @@
  * to wait on it, with a C parent and a C child (fork) on memory both map
  * (MAP_SHARED | MAP_ANONYMOUS), or as a receiver of a Deno sender.
  *
- *   shm pingpong ROUNDS WARMUP SIZE [CHILD_CPU]     futex ping-pong -> elapsed ns
- *   shm sysv ROUNDS WARMUP SIZE [CHILD_CPU]         System V semaphore ping-pong -> elapsed ns
- *   shm posix ROUNDS WARMUP SIZE [CHILD_CPU]        POSIX semaphore ping-pong -> elapsed ns
+ *   shm pingpong ROUNDS WARMUP SIZE [CHILD_CPU]     futex ping-pong
+ *   shm sysv ROUNDS WARMUP SIZE [CHILD_CPU]         System V semaphore ping-pong
+ *   shm posix ROUNDS WARMUP SIZE [CHILD_CPU]        POSIX semaphore ping-pong
+ *                                                   -> the ns of each of ROUNDS round trips
  *   shm copy ROUNDS WARMUP SIZE [CHILD_CPU]         SIZE bytes written by the parent and read
  *                                                   by the child per round -> elapsed ns
  *   shm lag-futex ROUNDS | lag-posix ROUNDS | lag-sysv ROUNDS SEMID
@@ -51,28 +52,26 @@ static void set_value(int *word, int value) {
 }
 
 /* The turn word: odd = the child's turn, even = the parent's. */
-static int64_t futex_pingpong(long rounds, long warmup, size_t size, int child_cpu) {
+static void futex_pingpong(struct rounds *r, size_t size, int child_cpu) {
   (void)size;
   int *turn = shared(4096);
   pid_t pid = fork();
   if (pid < 0) die("fork");
   if (pid == 0) {
     place(child_cpu);
-    for (long i = 0; i < warmup + rounds; i++) {
+    for (long i = 0; i < r->warmup + r->rounds; i++) {
       await_value(turn, 2 * (int)i + 1);
       set_value(turn, 2 * (int)i + 2);
     }
     _exit(0);
   }
-  int64_t t0 = 0;
-  for (long i = 0; i < warmup + rounds; i++) {
-    if (i == warmup) t0 = now_ns();
+  for (long i = 0; i < r->warmup + r->rounds; i++) {
+    tick(r, i);
     set_value(turn, 2 * (int)i + 1);
     await_value(turn, 2 * (int)i + 2);
   }
-  int64_t elapsed = now_ns() - t0;
+  tick(r, r->warmup + r->rounds);
   reap(pid);
-  return elapsed;
 }
 
 static int semid = -1;
@@ -89,7 +88,7 @@ static void sem_add(int set, unsigned short index, short delta) {
 }
 
 /* Member 0: the child's turn; member 1: the parent's. */
-static int64_t sysv_pingpong(long rounds, long warmup, size_t size, int child_cpu) {
+static void sysv_pingpong(struct rounds *r, size_t size, int child_cpu) {
   (void)size;
   on_exit_failure = remove_set;
   semid = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
@@ -98,22 +97,20 @@ static int64_t sysv_pingpong(long rounds, long warmup, size_t size, int child_cp
   if (pid < 0) die("fork");
   if (pid == 0) {
     place(child_cpu);
-    for (long i = 0; i < warmup + rounds; i++) {
+    for (long i = 0; i < r->warmup + r->rounds; i++) {
       sem_add(semid, 0, -1);
       sem_add(semid, 1, 1);
     }
     _exit(0);
   }
-  int64_t t0 = 0;
-  for (long i = 0; i < warmup + rounds; i++) {
-    if (i == warmup) t0 = now_ns();
+  for (long i = 0; i < r->warmup + r->rounds; i++) {
+    tick(r, i);
     sem_add(semid, 0, 1);
     sem_add(semid, 1, -1);
   }
-  int64_t elapsed = now_ns() - t0;
+  tick(r, r->warmup + r->rounds);
   reap(pid);
   remove_set();
-  return elapsed;
 }
 
 static void sem_take(sem_t *s) {
@@ -123,7 +120,7 @@ static void sem_take(sem_t *s) {
 }
 
 /* Two unnamed process-shared semaphores: the child's turn, the parent's. */
-static int64_t posix_pingpong(long rounds, long warmup, size_t size, int child_cpu) {
+static void posix_pingpong(struct rounds *r, size_t size, int child_cpu) {
   (void)size;
   sem_t *sems = shared(4096);
   if (sem_init(&sems[0], 1, 0) < 0 || sem_init(&sems[1], 1, 0) < 0) die("sem_init");
@@ -131,21 +128,19 @@ static int64_t posix_pingpong(long rounds, long warmup, size_t size, int child_c
   if (pid < 0) die("fork");
   if (pid == 0) {
     place(child_cpu);
-    for (long i = 0; i < warmup + rounds; i++) {
+    for (long i = 0; i < r->warmup + r->rounds; i++) {
       sem_take(&sems[0]);
       if (sem_post(&sems[1]) < 0) die("sem_post");
     }
     _exit(0);
   }
-  int64_t t0 = 0;
-  for (long i = 0; i < warmup + rounds; i++) {
-    if (i == warmup) t0 = now_ns();
+  for (long i = 0; i < r->warmup + r->rounds; i++) {
+    tick(r, i);
     if (sem_post(&sems[0]) < 0) die("sem_post");
     sem_take(&sems[1]);
   }
-  int64_t elapsed = now_ns() - t0;
+  tick(r, r->warmup + r->rounds);
   reap(pid);
-  return elapsed;
 }
 
 /* A page for the turn word, then the data. */
@@ -203,20 +198,16 @@ static void lag(const char *kind, long rounds, int set) {
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 2 && strcmp(argv[1], "sysv") == 0) {
-    argv[1] = "pingpong";
-    if (pingpong_command(argc, argv, sysv_pingpong)) return 0;
-  } else if (argc >= 2 && strcmp(argv[1], "posix") == 0) {
-    argv[1] = "pingpong";
-    if (pingpong_command(argc, argv, posix_pingpong)) return 0;
+  if (pingpong_command(argc, argv, "pingpong", futex_pingpong) ||
+      pingpong_command(argc, argv, "sysv", sysv_pingpong) ||
+      pingpong_command(argc, argv, "posix", posix_pingpong)) {
+    return 0;
   } else if (argc >= 5 && strcmp(argv[1], "copy") == 0) {
     int cpu = argc >= 6 ? atoi(argv[5]) : -1;
     printf("%lld\n", (long long)copy(atol(argv[2]), atol(argv[3]), (size_t)atol(argv[4]), cpu));
     return 0;
   } else if (argc >= 3 && strncmp(argv[1], "lag-", 4) == 0) {
     lag(argv[1], atol(argv[2]), argc >= 4 ? atoi(argv[3]) : -1);
-    return 0;
-  } else if (pingpong_command(argc, argv, futex_pingpong)) {
     return 0;
   }
   fprintf(stderr, "usage: see the comment at the top of shm.c\n");

@@ -41,8 +41,10 @@ import {
 } from "../../mod.ts";
 import { monotonicNs } from "./common.ts";
 import {
+  atInterrupt,
   cChildCpu,
   checkStatus,
+  cPingPong,
   fixed,
   mark,
   type Measure,
@@ -55,14 +57,13 @@ import {
   type Placement,
   placements,
   quick,
-  ROUNDS,
+  RoundClock,
   type Row,
   row,
   runC,
   section,
   standalone,
   table,
-  WARMUP,
   withC,
 } from "./harness.ts";
 import { pyPingPong, Python, type PythonRow, runPython } from "./python/python.ts";
@@ -112,10 +113,12 @@ type Kind = "futex" | "sysv" | "posix";
 
 /** One ping-pong run of `kind` in `mode` against shm_child.ts: µs per round trip. */
 function denoPingPong(kind: Kind, mode: Mode): Measure {
-  return async (where) => {
+  return async (where, laps) => {
     using shm = page();
     const words = new Int32Array(shm.bytes.buffer, 0, 16);
     const set = kind === "sysv" ? SemaphoreSet.open("private", { count: 2 }) : undefined;
+    // Ctrl-C finds a set by the last pid that operated on it: none has yet.
+    const forget = atInterrupt(() => set?.remove());
     const theirs = kind === "posix"
       ? PosixSemaphore.init(shm.bytes.subarray(SEM, SEM + 32), 0)
       : undefined;
@@ -124,16 +127,16 @@ function denoPingPong(kind: Kind, mode: Mode): Measure {
       : undefined;
     let c: ChildProcess | undefined;
     try {
-      const args = [`echo-${kind}-${mode}`, `${WARMUP + ROUNDS}`, ...(set ? [`${set.id}`] : [])];
+      const clock = new RoundClock();
+      const args = [`echo-${kind}-${mode}`, `${clock.total}`, ...(set ? [`${set.id}`] : [])];
       c = child(where, shm, args);
       const give = [{ index: 0, delta: 1 }];
       const take = [{ index: 1, delta: -1 }];
       const goPtr = wordPointer(words, GO);
       const theirsPtr = Deno.UnsafePointer.of(shm.bytes.subarray(SEM))!;
       const minePtr = Deno.UnsafePointer.of(shm.bytes.subarray(SEM2))!;
-      let t0 = 0;
-      for (let i = 0; i < WARMUP + ROUNDS; i++) {
-        if (i === WARMUP) t0 = performance.now();
+      for (let i = 0; i < clock.total; i++) {
+        clock.tick(i);
         if (kind === "futex") {
           Atomics.store(words, GO, 2 * i + 1);
           if (mode === "raw") rawWake(goPtr);
@@ -161,23 +164,16 @@ function denoPingPong(kind: Kind, mode: Mode): Measure {
           else await mine!.wait();
         }
       }
-      const us = (performance.now() - t0) * 1000 / ROUNDS;
+      clock.tick(clock.total);
       await checkStatus(c.status, "shm_child.ts");
-      return us;
+      return clock.laps(laps);
     } finally {
+      forget();
       set?.remove();
       theirs?.close();
       mine?.close();
       if (c !== undefined) await c.status.catch(() => {});
     }
-  };
-}
-
-/** The C row of a ping-pong: `shm COMMAND ROUNDS WARMUP 64 [CHILD_CPU]`. */
-function cPingPong(bin: string, command: string): Measure {
-  return async (where) => {
-    const out = await runC(bin, [command, `${ROUNDS}`, `${WARMUP}`, "64", ...cChildCpu(where)]);
-    return Number(out) / 1000 / ROUNDS;
   };
 }
 
@@ -409,11 +405,7 @@ export async function main(): Promise<string> {
         ...python.rows,
       ];
       seconds += await measure(rows, where);
-      blocks.push(
-        `**Ping-pong over ${p.title}**: ${
-          pingPongIntro("a turn handed back and forth").split(": ")[1]
-        }`,
-      );
+      blocks.push(pingPongIntro("a turn handed back and forth", `Ping-pong over ${p.title}`));
       blocks.push(pingPongTable(rows, where, names.c, { [names.sync]: 1.2, [names.async]: 2 }));
       blocks.push(...python.notes);
       allRows.push(...rows);

@@ -4,7 +4,7 @@
  * before the fork and read them with sigwaitinfo; each signal carries the
  * round's number (sigqueue), which the other side checks and sends back.
  *
- *   signal roundtrip ROUNDS WARMUP [CHILD_CPU]  -> elapsed ns of ROUNDS round trips
+ *   signal roundtrip ROUNDS WARMUP [CHILD_CPU]  -> the ns of each of ROUNDS round trips
  *
  * SIGRTMIN+1 goes to the child, SIGRTMIN+2 comes back. The parent stays on
  * the CPUs it was started on; CHILD_CPU moves the child.
@@ -27,7 +27,7 @@ static void give(pid_t pid, int sig, int value) {
   if (sigqueue(pid, sig, v) < 0) die("sigqueue");
 }
 
-static int64_t roundtrip(long rounds, long warmup, int child_cpu) {
+static void roundtrip(struct rounds *r, int child_cpu) {
   int there = SIGRTMIN + 1, back = SIGRTMIN + 2;
   sigset_t there_set, back_set, both;
   sigemptyset(&there_set);
@@ -43,28 +43,28 @@ static int64_t roundtrip(long rounds, long warmup, int child_cpu) {
   if (pid < 0) die("fork");
   if (pid == 0) {
     place(child_cpu);
-    for (long i = 0; i < warmup + rounds; i++) {
+    for (long i = 0; i < r->warmup + r->rounds; i++) {
       int value = take(&there_set);
       if (value != (int)i) fail("signal: the child got a wrong value");
       give(parent, back, value);
     }
     _exit(0);
   }
-  int64_t t0 = 0;
-  for (long i = 0; i < warmup + rounds; i++) {
-    if (i == warmup) t0 = now_ns();
+  for (long i = 0; i < r->warmup + r->rounds; i++) {
+    tick(r, i);
     give(pid, there, (int)i);
     if (take(&back_set) != (int)i) fail("signal: the parent got a wrong value");
   }
-  int64_t elapsed = now_ns() - t0;
+  tick(r, r->warmup + r->rounds);
   reap(pid);
-  return elapsed;
 }
 
 int main(int argc, char **argv) {
   if (argc >= 4 && strcmp(argv[1], "roundtrip") == 0) {
-    int cpu = argc >= 5 ? atoi(argv[4]) : -1;
-    printf("%lld\n", (long long)roundtrip(atol(argv[2]), atol(argv[3]), cpu));
+    struct rounds r = rounds_of(atol(argv[2]), atol(argv[3]));
+    roundtrip(&r, argc >= 5 ? atoi(argv[4]) : -1);
+    print_laps(&r);
+    free(r.at);
     return 0;
   }
   fprintf(stderr, "usage: signal roundtrip ROUNDS WARMUP [CHILD_CPU]\n");

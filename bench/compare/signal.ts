@@ -32,11 +32,15 @@ import {
   type Measure,
   measure,
   type Mode,
+  P99_NOTE,
   placed,
   placements,
+  printedLaps,
   QUICK,
   quick,
   RAW,
+  REPS,
+  RoundClock,
   type Row,
   row,
   runC,
@@ -48,8 +52,11 @@ import {
 import { pyRounds, Python } from "./python/python.ts";
 import { BACK, LISTEN_BACK, LISTEN_THERE, RawSignals, STOP, THERE } from "./signal_common.ts";
 
-/** Timed round trips per run, and untimed ones first (the first waits for the child to start). */
-const ROUNDS = quick(2000, 300);
+/**
+ * Timed round trips per run (the p99 pools REPS runs: at least 10 000), and
+ * untimed ones first (the first waits for the child to start).
+ */
+const ROUNDS = quick(Math.ceil(10_000 / REPS), 300);
 const WARMUP = quick(200, 50);
 /** The goals of this library's rows: at most this many times C's, at most this much of the listener's. */
 const C_GOAL = 1.5;
@@ -62,9 +69,9 @@ const CHILD = new URL("signal_child.ts", import.meta.url);
 // ---------------------------------------------------------------- C baseline
 
 function cRoundTrip(bin: string): Measure {
-  return async (where) => {
+  return async (where, laps) => {
     const out = await runC(bin, ["roundtrip", `${ROUNDS}`, `${WARMUP}`, ...cChildCpu(where)]);
-    return Number(out) / 1000 / ROUNDS;
+    return printedLaps(out, ROUNDS, laps);
   };
 }
 
@@ -83,21 +90,21 @@ async function end(child: ChildProcess | undefined): Promise<void> {
 
 /** One run of round trips in `mode` against signal_child.ts: µs per round trip. */
 function denoRoundTrip(mode: Mode): Measure {
-  return async (where) => {
+  return async (where, laps) => {
     const raw = mode === "raw" ? new RawSignals(BACK) : undefined;
     const reader = mode === "raw" ? undefined : signals([BACK]);
     const there = signalNumber(THERE);
     let child: ChildProcess | undefined;
     let done = false;
     try {
-      const args = [`echo-${mode}`, `${WARMUP + ROUNDS}`, `${Deno.pid}`];
+      const clock = new RoundClock(ROUNDS, WARMUP);
+      const args = [`echo-${mode}`, `${clock.total}`, `${Deno.pid}`];
       child = placed(where, () => spawn(CHILD, { args, blockSignals: [THERE] }));
       // A child that fails would leave an async read waiting for ever: closing the reader ends it.
       const ended = () => done || reader?.close();
       child.status.then(ended, ended);
-      let t0 = 0;
-      for (let i = 0; i < WARMUP + ROUNDS; i++) {
-        if (i === WARMUP) t0 = performance.now();
+      for (let i = 0; i < clock.total; i++) {
+        clock.tick(i);
         let value: number | null;
         if (raw !== undefined) {
           raw.send(child.pid, there, i);
@@ -110,11 +117,11 @@ function denoRoundTrip(mode: Mode): Measure {
         }
         if (value !== i) throw new Error(`round ${i}: the answer carried ${value}`);
       }
-      const us = (performance.now() - t0) * 1000 / ROUNDS;
+      clock.tick(clock.total);
       done = true;
       sendSignal(child, THERE, { value: STOP });
       await checkStatus(child.status, "signal_child.ts");
-      return us;
+      return clock.laps(laps);
     } finally {
       done = true;
       reader?.close();
@@ -153,31 +160,31 @@ class Heard {
 
 /** One run of round trips with `Deno.addSignalListener` on both sides: µs per round trip. */
 function listenerRoundTrip(): Measure {
-  return async (where) => {
+  return async (where, laps) => {
     const heard = new Heard();
     Deno.addSignalListener(LISTEN_BACK, heard.listener);
     let child: ChildProcess | undefined;
     let done = false;
     try {
+      const clock = new RoundClock(ROUNDS, WARMUP);
       child = placed(where, () =>
         spawn(CHILD, {
-          args: ["listener", `${WARMUP + ROUNDS}`, `${Deno.pid}`],
+          args: ["listener", `${clock.total}`, `${Deno.pid}`],
           flags: ["--allow-ffi", "--allow-run"],
         }));
       const ended = () => done || heard.fail(new Error("signal_child.ts ended early"));
       child.status.then(ended, ended);
       await heard.until(1); // it listens now: a signal sent earlier would have killed it
-      let t0 = 0;
-      for (let i = 0; i < WARMUP + ROUNDS; i++) {
-        if (i === WARMUP) t0 = performance.now();
+      for (let i = 0; i < clock.total; i++) {
+        clock.tick(i);
         Deno.kill(child.pid, LISTEN_THERE);
         await heard.until(i + 2);
       }
-      const us = (performance.now() - t0) * 1000 / ROUNDS;
+      clock.tick(clock.total);
       done = true;
       Deno.kill(child.pid, LISTEN_THERE); // ends it
       await checkStatus(child.status, "signal_child.ts");
-      return us;
+      return clock.laps(laps);
     } finally {
       done = true;
       Deno.removeSignalListener(LISTEN_BACK, heard.listener);
@@ -221,7 +228,7 @@ async function measureHere(): Promise<string> {
       `trips per run, after ${WARMUP} unmeasured ones. C, the floor and this library: ${THERE} ` +
       `there and ${BACK} back, each carrying the round's number (checked), both blocked and ` +
       `read by the receiver; the listener: ${LISTEN_THERE} there and ${LISTEN_BACK} back ` +
-      "(`Deno.addSignalListener` takes no real-time signals and gives no value).",
+      `(\`Deno.addSignalListener\` takes no real-time signals and gives no value). ${P99_NOTE}`,
       table(rows, where, "µs / round trip", 1, ["vs C", "vs listener", "goal"], (r, m, at) => {
         const c = m / at(C_ROW);
         const l = m / at(LISTENER_ROW);

@@ -1,18 +1,25 @@
 /*
- * C baseline of bench/compare/socket.ts: the same workloads as the Deno rows,
- * with a C parent and a C child (fork) on blocking sockets, so the ratios
- * compare like with like. Both ends of a connection are made before the fork
- * (a socketpair, or a TCP loopback connection connected and accepted by the
- * parent), as the Deno rows make them before handing one end to the child.
+ * C baseline of bench/compare/socket.ts and datagram.ts: the same workloads
+ * as the Deno rows, with a C parent and a C child (fork) on blocking sockets,
+ * so the ratios compare like with like. Both ends of a connection are made
+ * before the fork (a socketpair, or a TCP loopback connection connected and
+ * accepted by the parent), as the Deno rows make them before handing one end
+ * to the child.
  *
- *   socket pingpong ROUNDS WARMUP SIZE [CHILD_CPU]   -> elapsed ns, over a Unix socketpair
- *   socket tcp ROUNDS WARMUP SIZE [CHILD_CPU]        -> elapsed ns, over TCP on 127.0.0.1
- *   socket transfer TOTAL CHUNK WARM [CHILD_CPU]     -> "ns count checksum", over a socketpair
+ *   socket pingpong ROUNDS WARMUP SIZE [CHILD_CPU]   over a Unix stream socketpair
+ *   socket tcp ROUNDS WARMUP SIZE [CHILD_CPU]        over TCP on 127.0.0.1
+ *   socket dgram ROUNDS WARMUP SIZE [CHILD_CPU]      over a Unix datagram socketpair
+ *                                                    -> the ns of each of ROUNDS round trips
+ *   socket transfer TOTAL CHUNK WARM [CHILD_CPU]     over a Unix stream socketpair
+ *   socket dgram-transfer TOTAL CHUNK WARM [CHILD_CPU]  over a Unix datagram socketpair
+ *                                                    -> "ns count checksum"
  *
- * transfer sends WARM untimed bytes, then TOTAL timed ones; the child counts
- * and checksums the whole stream (common.ts's block stamps) and sends the
- * result back on the same socket. The parent stays on the CPUs it was started
- * on; CHILD_CPU moves the child.
+ * transfer sends WARM untimed bytes, then TOTAL timed ones, in CHUNK-byte
+ * writes (datagrams: one datagram each, CHUNK at most 64 KiB); the child
+ * counts and checksums the whole stream (common.ts's block stamps) and sends
+ * the result back on the same socket. A datagram socket has no end of
+ * stream: an empty datagram stands for it. The parent stays on the CPUs it
+ * was started on; CHILD_CPU moves the child.
  */
 #include "common.h"
 #include "stream.h"
@@ -27,10 +34,16 @@ static void no_delay(int fd) {
   if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) die("setsockopt");
 }
 
-/* Two connected stream sockets: a Unix socketpair, or both ends of a TCP loopback connection. */
-static void connected(int tcp, int sv[2]) {
-  if (!tcp) {
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
+enum kind { UNIX_STREAM, TCP, UNIX_DGRAM };
+
+/* The largest datagram the sink reads whole (stream.h's buffer). */
+#define MAX_DGRAM 65536
+
+/* Two connected sockets: a Unix socketpair, or both ends of a TCP loopback connection. */
+static void connected(enum kind kind, int sv[2]) {
+  if (kind != TCP) {
+    int type = kind == UNIX_DGRAM ? SOCK_DGRAM : SOCK_STREAM;
+    if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
     return;
   }
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -71,31 +84,50 @@ static void sink_role(int fd, size_t size) {
   sink(fd, fd);
 }
 
-static int64_t pingpong_over(int tcp, long rounds, long warmup, size_t size, int child_cpu) {
+/* Ends what the peer reads: end of stream, or an empty datagram. */
+static void end_stream(enum kind kind, int fd) {
+  if (kind == UNIX_DGRAM) {
+    while (send(fd, NULL, 0, 0) < 0) {
+      if (errno != EINTR) die("send");
+    }
+  } else if (shutdown(fd, SHUT_WR) < 0) {
+    die("shutdown");
+  }
+}
+
+static void pingpong_over(enum kind kind, struct rounds *r, size_t size, int child_cpu) {
   int sv[2];
-  connected(tcp, sv);
+  connected(kind, sv);
   pid_t pid = start(sv, child_cpu, echo_role, size);
   unsigned char *buf = calloc(1, size);
-  int64_t t0 = 0;
-  for (long i = 0; i < warmup + rounds; i++) {
-    if (i == warmup) t0 = now_ns();
+  for (long i = 0; i < r->warmup + r->rounds; i++) {
+    tick(r, i);
     write_full(sv[0], buf, size);
     if (!read_full(sv[0], buf, size)) fail("socket: echo ended early");
   }
-  int64_t elapsed = now_ns() - t0;
+  tick(r, r->warmup + r->rounds);
+  end_stream(kind, sv[0]);
   close(sv[0]);
   free(buf);
   reap(pid);
-  return elapsed;
 }
 
-static int64_t pingpong_unix(long rounds, long warmup, size_t size, int child_cpu) {
-  return pingpong_over(0, rounds, warmup, size, child_cpu);
+static void pingpong_unix(struct rounds *r, size_t size, int child_cpu) {
+  pingpong_over(UNIX_STREAM, r, size, child_cpu);
 }
 
-static void transfer(uint64_t total, size_t chunk, uint64_t warm, int child_cpu) {
+static void pingpong_tcp(struct rounds *r, size_t size, int child_cpu) {
+  pingpong_over(TCP, r, size, child_cpu);
+}
+
+static void pingpong_dgram(struct rounds *r, size_t size, int child_cpu) {
+  pingpong_over(UNIX_DGRAM, r, size, child_cpu);
+}
+
+static void transfer(enum kind kind, uint64_t total, size_t chunk, uint64_t warm, int child_cpu) {
+  if (kind == UNIX_DGRAM && chunk > MAX_DGRAM) fail("dgram-transfer: CHUNK must be at most 65536");
   int sv[2];
-  connected(0, sv);
+  connected(kind, sv);
   pid_t pid = start(sv, child_cpu, sink_role, 0);
   unsigned char *buf = calloc(1, chunk);
   char line[64];
@@ -106,8 +138,17 @@ static void transfer(uint64_t total, size_t chunk, uint64_t warm, int child_cpu)
     for (size_t o = 0; o < chunk; o += BLOCK) buf[o] = stamp((off + o) / BLOCK);
     write_full(sv[0], buf, chunk);
   }
-  if (shutdown(sv[0], SHUT_WR) < 0) die("shutdown");
-  read_to_end(sv[0], line, sizeof line);
+  end_stream(kind, sv[0]);
+  if (kind == UNIX_DGRAM) {
+    /* The answer is one datagram. */
+    ssize_t n;
+    while ((n = read(sv[0], line, sizeof line - 1)) < 0) {
+      if (errno != EINTR) die("read");
+    }
+    line[n] = 0;
+  } else {
+    read_to_end(sv[0], line, sizeof line);
+  }
   int64_t elapsed = now_ns() - t0;
   close(sv[0]);
   free(buf);
@@ -116,21 +157,19 @@ static void transfer(uint64_t total, size_t chunk, uint64_t warm, int child_cpu)
 }
 
 int main(int argc, char **argv) {
-  if (pingpong_command(argc, argv, pingpong_unix)) return 0;
-  if (argc >= 5 && strcmp(argv[1], "tcp") == 0) {
-    size_t size = (size_t)atol(argv[4]);
-    if (size == 0) fail("tcp: SIZE must be at least 1");
-    int cpu = argc >= 6 ? atoi(argv[5]) : -1;
-    printf("%lld\n", (long long)pingpong_over(1, atol(argv[2]), atol(argv[3]), size, cpu));
+  if (pingpong_command(argc, argv, "pingpong", pingpong_unix) ||
+      pingpong_command(argc, argv, "tcp", pingpong_tcp) ||
+      pingpong_command(argc, argv, "dgram", pingpong_dgram)) {
     return 0;
   }
-  if (argc >= 5 && strcmp(argv[1], "transfer") == 0) {
-    transfer(strtoull(argv[2], NULL, 10), (size_t)atol(argv[3]), strtoull(argv[4], NULL, 10),
-             argc >= 6 ? atoi(argv[5]) : -1);
+  int dgram = argc >= 2 && strcmp(argv[1], "dgram-transfer") == 0;
+  if (argc >= 5 && (dgram || strcmp(argv[1], "transfer") == 0)) {
+    transfer(dgram ? UNIX_DGRAM : UNIX_STREAM, strtoull(argv[2], NULL, 10), (size_t)atol(argv[3]),
+             strtoull(argv[4], NULL, 10), argc >= 6 ? atoi(argv[5]) : -1);
     return 0;
   }
   fprintf(stderr,
-          "usage: socket pingpong|tcp ROUNDS WARMUP SIZE [CHILD_CPU]"
-          " | transfer TOTAL CHUNK WARM [CHILD_CPU]\n");
+          "usage: socket pingpong|tcp|dgram ROUNDS WARMUP SIZE [CHILD_CPU]"
+          " | transfer|dgram-transfer TOTAL CHUNK WARM [CHILD_CPU]\n");
   return 2;
 }

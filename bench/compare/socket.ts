@@ -19,6 +19,7 @@
  * Run: `deno task bench:compare:socket` (Linux; needs a C compiler as `cc`),
  * or all drivers with `deno task bench:compare`. `--raw` also prints every
  * sample. The socket files live in a temporary directory, removed at the end.
+ * Unix datagram sockets have a driver of their own: datagram.ts.
  *
  * @module
  */
@@ -32,17 +33,18 @@ import {
   spawn,
 } from "../../mod.ts";
 import {
-  expectedChecksum,
   makeBlocking,
   rawReadFull,
   rawWriteAll,
+  readAllText,
   readFull,
   readFullSync,
   readText,
   stampChunk,
+  Transfer,
+  writeAll,
 } from "./common.ts";
 import {
-  cChildCpu,
   checkStatus,
   cPingPong,
   fixed,
@@ -56,8 +58,9 @@ import {
   placed,
   type Placement,
   placements,
+  printedTransfer,
   quick,
-  ROUNDS,
+  RoundClock,
   type Row,
   row,
   runC,
@@ -65,7 +68,6 @@ import {
   standalone,
   table,
   tempPrefix,
-  WARMUP,
   withC,
 } from "./harness.ts";
 import { pyPingPong, Python, runPython } from "./python/python.ts";
@@ -73,52 +75,19 @@ import { pyPingPong, Python, runPython } from "./python/python.ts";
 type Transport = "unix" | "tcp";
 
 /** Throughput: timed bytes, bytes per write, untimed bytes sent first (while the child warms up). */
-const TOTAL = quick(256, 8) * 1024 * 1024;
-const CHUNK = 64 * 1024;
-const WARM = quick(16, 1) * 1024 * 1024;
+const BULK = new Transfer(quick(256, 8) * 1024 * 1024, 64 * 1024, quick(16, 1) * 1024 * 1024);
 /** The goal of TCP ping-pong for the sync form (the async form keeps the harness's). */
 const TCP_SYNC_GOAL = 1.3;
 /** The goal of throughput: at least this much of C's. */
-const THROUGHPUT_GOAL = 0.8;
+export const THROUGHPUT_GOAL = 0.8;
 
 const here = (name: string) => new URL(name, import.meta.url);
 const CHILD = here("socket_child.ts");
 const DENO_CHILD = here("socket_deno_child.ts").pathname;
-const CHECKSUM = expectedChecksum(WARM + TOTAL);
-const decoder = new TextDecoder();
 
 /** The directory of the Deno rows' socket file, made by {@link main}. */
 let dir = "";
 const socketPath = () => `${dir}/deno.sock`;
-
-// ---------------------------------------------------------------- C baseline
-
-function cTcpPingPong(bin: string): Measure {
-  return async (where) => {
-    const args = ["tcp", `${ROUNDS}`, `${WARMUP}`, `${MSG}`, ...cChildCpu(where)];
-    return Number(await runC(bin, args)) / 1000 / ROUNDS;
-  };
-}
-
-function cTransfer(bin: string): Measure {
-  return async (where) => {
-    const args = ["transfer", `${TOTAL}`, `${CHUNK}`, `${WARM}`, ...cChildCpu(where)];
-    const [ns, ...rest] = (await runC(bin, args)).split(" ");
-    checkTransfer(rest.join(" "));
-    return mibPerSecond(Number(ns) / 1e6);
-  };
-}
-
-// ------------------------------------------------------------------- Python
-
-function pyTransfer(): Measure {
-  return async (where) => {
-    const args = ["transfer", `${TOTAL}`, `${CHUNK}`, `${WARM}`, ...cChildCpu(where)];
-    const [ns, ...rest] = (await runPython("sockets.py", args)).split(" ");
-    checkTransfer(rest.join(" "));
-    return mibPerSecond(Number(ns) / 1e6);
-  };
-}
 
 // ------------------------------------------------- this library, and the floor
 
@@ -139,7 +108,7 @@ function connected(transport: Transport): [Connection, Connection] {
 }
 
 /** Starts socket_child.ts with `theirs` as its fd 3, and closes it here (the child holds a copy). */
-function startChild(where: Placement, args: string[], theirs: Connection): ChildProcess {
+export function startChild(where: Placement, args: string[], theirs: Connection): ChildProcess {
   try {
     return placed(where, () => spawn(CHILD, { args, fds: { 3: theirs } }));
   } finally {
@@ -149,16 +118,16 @@ function startChild(where: Placement, args: string[], theirs: Connection): Child
 
 /** One 64 B ping-pong run in `mode` against socket_child.ts: µs per round trip. */
 function ffiPingPong(transport: Transport, mode: Mode): Measure {
-  return async (where) => {
+  return async (where, laps) => {
     const [mine, theirs] = connected(transport);
     using _mine = mine;
     const child = startChild(where, [`echo-${mode}`, `${MSG}`], theirs);
     try {
       const buf = new Uint8Array(MSG);
       if (mode === "raw") makeBlocking(mine.fd);
-      let t0 = 0;
-      for (let i = 0; i < WARMUP + ROUNDS; i++) {
-        if (i === WARMUP) t0 = performance.now();
+      const clock = new RoundClock();
+      for (let i = 0; i < clock.total; i++) {
+        clock.tick(i);
         if (mode === "sync") {
           mine.writeSync(buf);
           if (!readFullSync(mine, buf)) throw new Error("child closed its socket early");
@@ -170,7 +139,8 @@ function ffiPingPong(transport: Transport, mode: Mode): Measure {
           if (!rawReadFull(mine.fd, buf)) throw new Error("child closed its socket early");
         }
       }
-      return (performance.now() - t0) * 1000 / ROUNDS;
+      clock.tick(clock.total);
+      return clock.laps(laps);
     } finally {
       mine.close();
       await checkStatus(child.status, "socket_child.ts");
@@ -185,7 +155,7 @@ function ffiTransfer(mode: Mode): Measure {
     using _mine = mine;
     const child = startChild(where, [`sink-${mode}`], theirs);
     try {
-      const chunk = new Uint8Array(CHUNK);
+      const chunk = new Uint8Array(BULK.chunk);
       const ready = new Uint8Array(1);
       // The child says when it is ready, so its start-up time stays out of the figure.
       if (mode === "raw") {
@@ -197,8 +167,8 @@ function ffiTransfer(mode: Mode): Measure {
         if (!(await readFull(mine, ready))) throw new Error("child closed its socket early");
       }
       let t0 = 0;
-      for (let offset = 0; offset < WARM + TOTAL; offset += CHUNK) {
-        if (offset === WARM) t0 = performance.now();
+      for (let offset = 0; offset < BULK.warm + BULK.total; offset += BULK.chunk) {
+        if (offset === BULK.warm) t0 = performance.now();
         stampChunk(chunk, offset);
         if (mode === "sync") mine.writeSync(chunk);
         else if (mode === "async") await mine.write(chunk);
@@ -207,8 +177,8 @@ function ffiTransfer(mode: Mode): Measure {
       mine.shutdown("write");
       const report = await readText(mine, mode);
       const ms = performance.now() - t0;
-      checkTransfer(report);
-      return mibPerSecond(ms);
+      BULK.check(report);
+      return BULK.rate(ms);
     } finally {
       mine.close();
       await checkStatus(child.status, "socket_child.ts");
@@ -254,30 +224,8 @@ async function acceptFrom(listener: Deno.Listener, child: Deno.ChildProcess): Pr
   return conn;
 }
 
-async function denoReadFull(conn: Deno.Conn, buf: Uint8Array): Promise<void> {
-  let got = 0;
-  while (got < buf.byteLength) {
-    const n = await conn.read(got === 0 ? buf : buf.subarray(got));
-    if (n === null) throw new Error("child closed its socket early");
-    got += n;
-  }
-}
-
-/** Everything that arrives until end of stream, as text. */
-async function denoReadText(conn: Deno.Conn): Promise<string> {
-  const buf = new Uint8Array(256);
-  let text = "";
-  for (let n; (n = await conn.read(buf)) !== null;) text += decoder.decode(buf.subarray(0, n));
-  return text;
-}
-
-async function denoWriteAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let put = 0;
-  while (put < data.byteLength) put += await conn.write(put === 0 ? data : data.subarray(put));
-}
-
 function denoPingPong(transport: Transport): Measure {
-  return async (where) => {
+  return async (where, laps) => {
     const { listener, at } = denoListen(transport);
     let child: Deno.ChildProcess | undefined;
     let conn: Deno.Conn | undefined;
@@ -285,13 +233,14 @@ function denoPingPong(transport: Transport): Measure {
       child = denoChild(where, transport, ["echo", transport, at, `${MSG}`]);
       conn = await acceptFrom(listener, child);
       const buf = new Uint8Array(MSG);
-      let t0 = 0;
-      for (let i = 0; i < WARMUP + ROUNDS; i++) {
-        if (i === WARMUP) t0 = performance.now();
-        await denoWriteAll(conn, buf);
-        await denoReadFull(conn, buf);
+      const clock = new RoundClock();
+      for (let i = 0; i < clock.total; i++) {
+        clock.tick(i);
+        await writeAll(conn, buf);
+        if (!(await readFull(conn, buf))) throw new Error("child closed its socket early");
       }
-      return (performance.now() - t0) * 1000 / ROUNDS;
+      clock.tick(clock.total);
+      return clock.laps(laps);
     } finally {
       conn?.close();
       listener.close();
@@ -308,41 +257,27 @@ function denoTransfer(): Measure {
     try {
       child = denoChild(where, "unix", ["sink", "unix", at]);
       conn = await acceptFrom(listener, child) as Deno.UnixConn;
-      await denoReadFull(conn, new Uint8Array(1));
-      const chunk = new Uint8Array(CHUNK);
+      if (!(await readFull(conn, new Uint8Array(1)))) {
+        throw new Error("child closed its socket early");
+      }
+      const chunk = new Uint8Array(BULK.chunk);
       let t0 = 0;
-      for (let offset = 0; offset < WARM + TOTAL; offset += CHUNK) {
-        if (offset === WARM) t0 = performance.now();
+      for (let offset = 0; offset < BULK.warm + BULK.total; offset += BULK.chunk) {
+        if (offset === BULK.warm) t0 = performance.now();
         stampChunk(chunk, offset);
-        await denoWriteAll(conn, chunk);
+        await writeAll(conn, chunk);
       }
       await conn.closeWrite();
-      const report = await denoReadText(conn);
+      const report = await readAllText(conn);
       const ms = performance.now() - t0;
-      checkTransfer(report);
-      return mibPerSecond(ms);
+      BULK.check(report);
+      return BULK.rate(ms);
     } finally {
       conn?.close();
       listener.close();
       if (child !== undefined) await checkStatus(child.status, "socket_deno_child.ts");
     }
   };
-}
-
-// ------------------------------------------------------------------ checks
-
-function mibPerSecond(ms: number): number {
-  return TOTAL / (1024 * 1024) / (ms / 1000);
-}
-
-/** The receiver must have seen every byte, in order: its count and checksum say so. */
-function checkTransfer(report: string): void {
-  const [count, sum] = report.trim().split(" ").map(Number);
-  if (count !== WARM + TOTAL || sum !== CHECKSUM) {
-    throw new Error(
-      `receiver reported "${report.trim()}", expected "${WARM + TOTAL} ${CHECKSUM}"`,
-    );
-  }
 }
 
 // --------------------------------------------------------------------- main
@@ -388,7 +323,10 @@ export async function main(): Promise<string> {
   const py = await Python.find();
   const pyUnix = py.row("sendall/recv_into", pyPingPong("sockets.py"));
   const pyTcp = py.row("sendall/recv_into", pyPingPong("sockets.py", "tcp"));
-  const pyBulk = py.row("sendall/recv_into", pyTransfer());
+  const pyBulk = py.row(
+    "sendall/recv_into",
+    printedTransfer(BULK, (args) => runPython("sockets.py", args)),
+  );
   dir = await Deno.makeTempDir({ prefix: tempPrefix("socket-") });
   try {
     return await withC(["socket.c"], async ([bin]) => {
@@ -397,10 +335,11 @@ export async function main(): Promise<string> {
         ...pyUnix.rows,
       ];
       const tcp = [
-        ...rowsOf(cTcpPingPong(bin), (mode) => ffiPingPong("tcp", mode), denoPingPong("tcp")),
+        ...rowsOf(cPingPong(bin, "tcp"), (mode) => ffiPingPong("tcp", mode), denoPingPong("tcp")),
         ...pyTcp.rows,
       ];
-      const transfer = [...rowsOf(cTransfer(bin), ffiTransfer, denoTransfer()), ...pyBulk.rows];
+      const cTransfer = printedTransfer(BULK, (args) => runC(bin, args));
+      const transfer = [...rowsOf(cTransfer, ffiTransfer, denoTransfer()), ...pyBulk.rows];
       const seconds = await measure(unix, where) + await measure(tcp, where) +
         await measure(transfer, where);
       return section("Sockets", seconds, [
@@ -410,8 +349,10 @@ export async function main(): Promise<string> {
         pingPongIntro("TCP on 127.0.0.1 (`TCP_NODELAY`)"),
         pingPongTable(tcp, where, { [SYNC_ROW]: TCP_SYNC_GOAL, [ASYNC_ROW]: GOALS.async }, false),
         ...pyTcp.notes,
-        `**Throughput**: ${TOTAL / 1024 / 1024} MiB parent → child over a Unix stream socket ` +
-        `in ${CHUNK / 1024} KiB writes, after ${WARM / 1024 / 1024} MiB unmeasured; the child ` +
+        `**Throughput**: ${Transfer.mib(BULK.total)} parent → child over a Unix stream socket ` +
+        `in ${BULK.chunk / 1024} KiB writes, after ${
+          Transfer.mib(BULK.warm)
+        } unmeasured; the child ` +
         "counts and checksums what it reads and answers on the same socket.",
         table(transfer, where, "MiB/s", 0, ["vs C", "vs Deno", "goal"], (r, m, at) => {
           const c = m / at(C_ROW);

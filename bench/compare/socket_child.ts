@@ -1,10 +1,14 @@
 /**
- * The Deno child of bench/compare/socket.ts's FFI rows: fd 3 is its end of a
- * connected stream socket (Unix or TCP), handed over by
- * `spawn(..., { fds: { 3: conn } })`.
+ * The Deno child of bench/compare/socket.ts's and datagram.ts's FFI rows: fd
+ * 3 is its end of a connected socket (Unix or TCP stream, or Unix datagram),
+ * handed over by `spawn(..., { fds: { 3: conn } })`.
  *
  *   echo-MODE SIZE   echo SIZE-byte messages back until end of stream
  *   sink-MODE        write "R", read to end of stream, then write "count checksum\n" back
+ *
+ * A datagram socket has no end of stream: an empty datagram stands for it,
+ * and each message is one datagram (`send`/`receiveInto`; `read`/`write`
+ * in the raw mode, which move one datagram each there).
  *
  * MODE is `sync` or `async` (this library's `Connection.fromFd`), or `raw`
  * (the floor: libc read/write through a plain `Deno.dlopen`, on a blocking fd).
@@ -53,7 +57,14 @@ if (mode === "raw") {
 } else if (mode === "sync" || mode === "async") {
   const sync = mode === "sync";
   using conn = Connection.fromFd(FD);
-  if (role === "echo") {
+  const dgram = conn.type === "datagram";
+  if (role === "echo" && dgram) {
+    const buf = new Uint8Array(size);
+    let n: number | null;
+    if (sync) { while ((n = conn.receiveIntoSync(buf)) === size) conn.sendSync(buf); }
+    else while ((n = await conn.receiveInto(buf)) === size) await conn.send(buf);
+    if (n !== 0) throw new Error(`echo: a message of ${n} bytes, not ${size}`);
+  } else if (role === "echo") {
     const buf = new Uint8Array(size);
     if (sync) {
       while (readFullSync(conn, buf)) conn.writeSync(buf);
@@ -64,14 +75,19 @@ if (mode === "raw") {
     const buf = new Uint8Array(CHUNK);
     let pos = 0;
     let sum = 0;
-    conn.writeSync("R");
+    const say = (text: string) => dgram ? conn.sendSync(text) : conn.writeSync(text);
+    say("R");
     for (;;) {
-      const n = sync ? conn.readSync(buf) : await conn.read(buf);
+      const n = dgram
+        ? (sync ? conn.receiveIntoSync(buf) : await conn.receiveInto(buf)) || null
+        : sync
+        ? conn.readSync(buf)
+        : await conn.read(buf);
       if (n === null) break;
       sum = foldStamps(sum, buf, n, pos);
       pos += n;
     }
-    conn.writeSync(`${pos} ${sum}\n`);
+    say(`${pos} ${sum}\n`);
   } else {
     usage();
   }

@@ -11,17 +11,9 @@
  *
  * @module
  */
-import { foldStamps } from "./common.ts";
+import { foldStamps, readFull, writeAll } from "./common.ts";
 
 const [role, transport, at, sizeArg] = Deno.args;
-
-/** Writes all of `data` (`Deno.Conn.write` may write part of it). */
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let put = 0;
-  while (put < data.byteLength) {
-    put += await conn.write(put === 0 ? data : data.subarray(put));
-  }
-}
 
 let conn: Deno.Conn;
 if (transport === "unix") {
@@ -37,18 +29,7 @@ if (transport === "unix") {
 try {
   if (role === "echo") {
     const buf = new Uint8Array(Number(sizeArg));
-    echo: for (;;) {
-      let got = 0;
-      while (got < buf.byteLength) {
-        const n = await conn.read(got === 0 ? buf : buf.subarray(got));
-        if (n === null) {
-          if (got === 0) break echo;
-          throw new Error("short read");
-        }
-        got += n;
-      }
-      await writeAll(conn, buf);
-    }
+    while (await readFull(conn, buf)) await writeAll(conn, buf);
   } else if (role === "sink") {
     const buf = new Uint8Array(64 * 1024);
     let pos = 0;

@@ -1,8 +1,10 @@
 """What the Python programs of bench/compare share, as common.h does for C:
-the command line, the clock, CPU placement, the forked child, and the
-stamps and checksum of the transfers (common.ts describes the protocol).
+the command line, the clock, the per-round clock of a ping-pong, CPU
+placement, the forked child, and the stamps and checksum of the transfers
+(common.ts describes the protocol).
 
-    python3 -B PROGRAM.py COMMAND ARGS... [CHILD_CPU]  -> what COMMAND prints (elapsed ns)
+    python3 -B PROGRAM.py COMMAND ARGS... [CHILD_CPU]  -> what COMMAND prints: the ns of
+                                                          each round trip, or elapsed ns
 
 The parent stays on the CPUs it was started on; CHILD_CPU moves the child;
 -B leaves no __pycache__ folder here. Python 3.8 or later. The programs are
@@ -23,6 +25,25 @@ BLOCK = 4096
 def now_ns():
     """CLOCK_MONOTONIC in ns, as C's now_ns."""
     return time.monotonic_ns()
+
+
+class Rounds:
+    """The clock of a ping-pong, as common.h's: tick(i) at the top of round i,
+    warm-up rounds included, and tick(warmup + rounds) after the last; str()
+    gives the ns of each timed round, space-separated."""
+
+    def __init__(self, rounds, warmup):
+        self.rounds = rounds
+        self.warmup = warmup
+        self.total = warmup + rounds
+        self.at = [0] * (rounds + 1)
+
+    def tick(self, i):
+        if i >= self.warmup:
+            self.at[i - self.warmup] = now_ns()
+
+    def __str__(self):
+        return " ".join(str(b - a) for a, b in zip(self.at, self.at[1:]))
 
 
 def succeeded(status):

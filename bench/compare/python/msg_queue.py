@@ -5,12 +5,12 @@ private queue, type 1 parent -> child, type 2 back; an empty type-1
 message ends the child. The queue is removed whatever happens, short of
 SIGKILL.
 
-    msg_queue.py pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> elapsed ns of ROUNDS round trips
+    msg_queue.py pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> the ns of each of ROUNDS round trips
 """
 
 import sys
 
-from common import Forked, main, now_ns
+from common import Forked, Rounds, main
 
 DOWN = 1
 UP = 2
@@ -35,19 +35,18 @@ def pingpong(rounds, warmup, size, cpu):
     try:
         with Forked(cpu, echo):
             data = bytes(size)
-            t0 = now_ns()
-            for i in range(warmup + rounds):
-                if i == warmup:
-                    t0 = now_ns()
+            clock = Rounds(rounds, warmup)
+            for i in range(clock.total):
+                clock.tick(i)
                 queue.send(data, type=DOWN)
                 data, _ = queue.receive(type=UP)
                 if len(data) != size:
                     raise RuntimeError(f"short echo: {len(data)} bytes")
-            elapsed = now_ns() - t0
+            clock.tick(clock.total)
             queue.send(b"", type=DOWN)  # ends the echo
     finally:
         queue.remove()
-    return elapsed
+    return clock
 
 
 if __name__ == "__main__":

@@ -1,18 +1,27 @@
-"""Python row of bench/compare/pipe.ts: what pipe.c does, with os.pipe(),
-os.fork() and blocking os.read/os.write.
+"""Python row of bench/compare/pipe.ts and fifo.ts: what pipe.c does, with
+os.pipe() or os.mkfifo(), os.fork() and blocking os.read/os.write.
 
-    pipe.py pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> elapsed ns of ROUNDS round trips
+    pipe.py pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> the ns of each of ROUNDS round trips
     pipe.py transfer TOTAL CHUNK [CHILD_CPU]         -> "ns count checksum"
+    pipe.py fifo-pingpong DOWN UP ROUNDS WARMUP SIZE [CHILD_CPU]
+    pipe.py fifo-transfer DOWN UP TOTAL CHUNK [CHILD_CPU]
 
 pingpong: SIZE bytes down one pipe, echoed back up another; the parent
 closing its end ends the child. transfer: the child says "R" on the result
 pipe, reads the data pipe to end of file folding the stamps, and answers
-"count checksum"; the time runs from the first write to that answer.
+"count checksum"; the time runs from the first write to that answer. The
+fifo- commands do the same over two FIFOs made at DOWN and UP, each process
+opening its ends by path (os.open) after the fork, down first; the parent
+unlinks both once the child holds them.
 """
 
 import os
+import sys
 
-from common import Forked, fold_stamps, main, now_ns, stamp_chunk
+from common import Forked, Rounds, fold_stamps, main, now_ns, stamp_chunk
+
+# The fifo- commands' paths, down and up; None for pipes.
+FIFOS = None
 
 
 def read_full(fd, size):
@@ -36,67 +45,103 @@ def write_all(fd, data):
             view = view[os.write(fd, view) :]
 
 
+class Channels:
+    """A channel each way, made before the fork: two pipes, or two FIFOs.
+    After the fork each side calls its method: the child keeps down's read
+    end and up's write end, the parent the others."""
+
+    def __init__(self):
+        if FIFOS is None:
+            self.down = os.pipe()
+            self.up = os.pipe()
+        else:
+            for path in FIFOS:
+                os.mkfifo(path, 0o600)
+
+    def child(self):
+        """(down's read end, up's write end)."""
+        if FIFOS is None:
+            os.close(self.down[1])
+            os.close(self.up[0])
+            return self.down[0], self.up[1]
+        down = os.open(FIFOS[0], os.O_RDONLY)
+        return down, os.open(FIFOS[1], os.O_WRONLY)
+
+    def parent(self):
+        """(down's write end, up's read end)."""
+        if FIFOS is None:
+            os.close(self.down[0])
+            os.close(self.up[1])
+            return self.down[1], self.up[0]
+        try:
+            down = os.open(FIFOS[0], os.O_WRONLY)
+            return down, os.open(FIFOS[1], os.O_RDONLY)
+        finally:
+            unlink_fifos()
+
+
+def unlink_fifos():
+    for path in FIFOS or ():
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
 def pingpong(rounds, warmup, size, cpu):
-    down_r, down_w = os.pipe()
-    up_r, up_w = os.pipe()
+    channels = Channels()
 
     def echo():
-        os.close(down_w)
-        os.close(up_r)
+        down, up = channels.child()
         while True:
-            data = read_full(down_r, size)
+            data = read_full(down, size)
             if data is None:
                 return
-            write_all(up_w, data)
+            write_all(up, data)
 
     with Forked(cpu, echo):
-        os.close(down_r)
-        os.close(up_w)
+        down, up = channels.parent()
         data = bytes(size)
-        t0 = now_ns()
-        for i in range(warmup + rounds):
-            if i == warmup:
-                t0 = now_ns()
-            write_all(down_w, data)
-            data = read_full(up_r, size)
+        clock = Rounds(rounds, warmup)
+        for i in range(clock.total):
+            clock.tick(i)
+            write_all(down, data)
+            data = read_full(up, size)
             if data is None:
                 raise EOFError("the echo ended early")
-        elapsed = now_ns() - t0
-        os.close(down_w)  # ends the echo
-    return elapsed
+        clock.tick(clock.total)
+        os.close(down)  # ends the echo
+    return clock
 
 
 def transfer(total, chunk, cpu):
-    data_r, data_w = os.pipe()
-    res_r, res_w = os.pipe()
+    channels = Channels()
 
     def sink():
-        os.close(data_w)
-        os.close(res_r)
-        write_all(res_w, b"R")
+        data, result = channels.child()
+        write_all(result, b"R")
         pos = checksum = 0
         while True:
-            buf = os.read(data_r, 65536)
+            buf = os.read(data, 65536)
             if not buf:
                 break
             checksum = fold_stamps(checksum, buf, len(buf), pos)
             pos += len(buf)
-        write_all(res_w, f"{pos} {checksum}".encode())
+        write_all(result, f"{pos} {checksum}".encode())
 
     with Forked(cpu, sink):
-        os.close(data_r)
-        os.close(res_w)
-        if read_full(res_r, 1) != b"R":
+        data, result = channels.parent()
+        if read_full(result, 1) != b"R":
             raise EOFError("the sink ended early")
         buf = bytearray(chunk)
         t0 = now_ns()
         for offset in range(0, total, chunk):
             stamp_chunk(buf, offset)
-            write_all(data_w, buf)
-        os.close(data_w)
+            write_all(data, buf)
+        os.close(data)
         answer = b""
         while True:
-            more = os.read(res_r, 64)
+            more = os.read(result, 64)
             if not more:
                 break
             answer += more
@@ -105,7 +150,15 @@ def transfer(total, chunk, cpu):
 
 
 if __name__ == "__main__":
-    main(
-        "pipe.py pingpong ROUNDS WARMUP SIZE [CHILD_CPU] | transfer TOTAL CHUNK [CHILD_CPU]",
-        [("pingpong", pingpong, 3), ("transfer", transfer, 2)],
-    )
+    if len(sys.argv) >= 4 and sys.argv[1].startswith("fifo-"):
+        # "fifo-X DOWN UP ARGS..." is "X ARGS..." over FIFOs.
+        FIFOS = sys.argv[2:4]
+        sys.argv[1:4] = [sys.argv[1][5:]]
+    try:
+        main(
+            "pipe.py [fifo-]pingpong [DOWN UP] ROUNDS WARMUP SIZE [CHILD_CPU]"
+            " | [fifo-]transfer [DOWN UP] TOTAL CHUNK [CHILD_CPU]",
+            [("pingpong", pingpong, 3), ("transfer", transfer, 2)],
+        )
+    finally:
+        unlink_fifos()

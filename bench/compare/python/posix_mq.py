@@ -5,13 +5,13 @@ message ends the child. Both names are unlinked as soon as the queues are
 open (the processes keep them through their descriptors), so none is left
 behind whatever happens.
 
-    posix_mq.py pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> elapsed ns of ROUNDS round trips
+    posix_mq.py pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> the ns of each of ROUNDS round trips
 """
 
 import os
 import sys
 
-from common import Forked, main, now_ns
+from common import Forked, Rounds, main
 
 
 def pingpong(rounds, warmup, size, cpu):
@@ -43,20 +43,19 @@ def pingpong(rounds, warmup, size, cpu):
     try:
         with Forked(cpu, echo):
             data = bytes(size)
-            t0 = now_ns()
-            for i in range(warmup + rounds):
-                if i == warmup:
-                    t0 = now_ns()
+            clock = Rounds(rounds, warmup)
+            for i in range(clock.total):
+                clock.tick(i)
                 down.send(data)
                 data, _ = up.receive()
                 if len(data) != size:
                     raise RuntimeError(f"short echo: {len(data)} bytes")
-            elapsed = now_ns() - t0
+            clock.tick(clock.total)
             down.send(b"")  # ends the echo
     finally:
         down.close()
         up.close()
-    return elapsed
+    return clock
 
 
 if __name__ == "__main__":

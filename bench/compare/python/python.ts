@@ -3,7 +3,8 @@
  * Python 3 program does with the same kernel objects. The programs of this
  * folder work as the C ones do: they fork their own child (placed on the
  * child's CPU when there is one), time the rounds themselves and print the
- * elapsed ns, so Python's start-up stays out of the figures.
+ * ns of each (or the elapsed ns of a transfer), so Python's start-up stays
+ * out of the figures.
  *
  * `python3` is looked up on PATH once. Where it is missing, or lacks the
  * third-party module a row needs (`sysv_ipc`, `posix_ipc`), the row is left
@@ -12,7 +13,15 @@
  *
  * @module
  */
-import { cChildCpu, type Measure, MSG, ROUNDS, type Row, row, runC, WARMUP } from "../harness.ts";
+import {
+  cChildCpu,
+  type Measure,
+  printedLaps,
+  printedPingPong,
+  type Row,
+  row,
+  runC,
+} from "../harness.ts";
 
 const PYTHON = "python3";
 
@@ -121,18 +130,16 @@ export function runPython(script: string, args: string[]): Promise<string> {
 
 /**
  * A Python row of `rounds` timed rounds: `python3 SCRIPT ARGS... [CHILD_CPU]`
- * prints their elapsed ns; the measure is µs per round.
+ * prints the ns of each; the measure is µs per round.
  */
 export function pyRounds(script: string, args: string[], rounds: number): Measure {
-  return async (where) => {
+  return async (where, laps) => {
     const out = await runPython(script, [...args, ...cChildCpu(where)]);
-    const ns = Number(out);
-    if (!Number.isFinite(ns)) throw new Error(`${script} ${args.join(" ")} printed "${out}"`);
-    return ns / 1000 / rounds;
+    return printedLaps(out, rounds, laps);
   };
 }
 
 /** The Python row of a ping-pong, as harness.ts's C row: `SCRIPT COMMAND ROUNDS WARMUP MSG [CHILD_CPU]`. */
 export function pyPingPong(script: string, command = "pingpong"): Measure {
-  return pyRounds(script, [command, `${ROUNDS}`, `${WARMUP}`, `${MSG}`], ROUNDS);
+  return printedPingPong((args) => runPython(script, args), command);
 }

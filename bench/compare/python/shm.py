@@ -2,8 +2,9 @@
 shared-memory throughput of shm.c, with os.fork(). Pure Python has no futex,
 so shm.c's futex ping-pong has no counterpart here.
 
-    shm.py sysv ROUNDS WARMUP SIZE [CHILD_CPU]   System V semaphore ping-pong -> elapsed ns
-    shm.py posix ROUNDS WARMUP SIZE [CHILD_CPU]  POSIX semaphore ping-pong -> elapsed ns
+    shm.py sysv ROUNDS WARMUP SIZE [CHILD_CPU]   System V semaphore ping-pong
+    shm.py posix ROUNDS WARMUP SIZE [CHILD_CPU]  POSIX semaphore ping-pong
+                                                 -> the ns of each of ROUNDS round trips
     shm.py copy ROUNDS WARMUP SIZE [CHILD_CPU]   SIZE bytes written by the parent and read
                                                  by the child per round -> elapsed ns
 
@@ -26,7 +27,7 @@ import mmap
 import multiprocessing
 import sys
 
-from common import Forked, main, now_ns
+from common import Forked, Rounds, main, now_ns
 
 
 def turns(rounds, warmup, cpu, theirs, mine):
@@ -38,13 +39,13 @@ def turns(rounds, warmup, cpu, theirs, mine):
             mine.release()
 
     with Forked(cpu, echo):
-        t0 = now_ns()
-        for i in range(warmup + rounds):
-            if i == warmup:
-                t0 = now_ns()
+        clock = Rounds(rounds, warmup)
+        for i in range(clock.total):
+            clock.tick(i)
             theirs.release()
             mine.acquire()
-        return now_ns() - t0
+        clock.tick(clock.total)
+        return clock
 
 
 def sysv(rounds, warmup, size, cpu):

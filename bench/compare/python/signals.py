@@ -7,13 +7,13 @@ carries no value: each side checks the signal's sender instead of the
 round's number. (Named signals.py: a signal.py here would shadow the signal
 module.)
 
-    signals.py roundtrip ROUNDS WARMUP [CHILD_CPU]  -> elapsed ns of ROUNDS round trips
+    signals.py roundtrip ROUNDS WARMUP [CHILD_CPU]  -> the ns of each of ROUNDS round trips
 """
 
 import os
 import signal
 
-from common import Forked, main, now_ns
+from common import Forked, Rounds, main
 
 TIMEOUT_S = 10
 
@@ -39,13 +39,13 @@ def roundtrip(rounds, warmup, cpu):
             os.kill(parent, back)
 
     with Forked(cpu, echo) as child:
-        t0 = now_ns()
-        for i in range(warmup + rounds):
-            if i == warmup:
-                t0 = now_ns()
+        clock = Rounds(rounds, warmup)
+        for i in range(clock.total):
+            clock.tick(i)
             os.kill(child.pid, there)
             take(back, child.pid)
-        return now_ns() - t0
+        clock.tick(clock.total)
+        return clock
 
 
 if __name__ == "__main__":

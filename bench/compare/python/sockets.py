@@ -1,27 +1,37 @@
-"""Python rows of bench/compare/socket.ts: what socket.c does, with the
-socket module and os.fork(). Both ends of a connection are made before the
-fork, a socket.socketpair() or a TCP connection on 127.0.0.1 connected and
-accepted by the parent, both ends with TCP_NODELAY; blocking sendall and
-recv_into.
+"""Python rows of bench/compare/socket.ts and datagram.ts: what socket.c
+does, with the socket module and os.fork(). Both ends of a connection are
+made before the fork, a socket.socketpair() (stream or datagram) or a TCP
+connection on 127.0.0.1 connected and accepted by the parent, both ends
+with TCP_NODELAY; blocking sendall and recv_into.
 
-    sockets.py pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> elapsed ns, over a Unix socketpair
-    sockets.py tcp ROUNDS WARMUP SIZE [CHILD_CPU]       -> elapsed ns, over TCP on 127.0.0.1
-    sockets.py transfer TOTAL CHUNK WARM [CHILD_CPU]    -> "ns count checksum", over a socketpair
+    sockets.py pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  over a Unix stream socketpair
+    sockets.py tcp ROUNDS WARMUP SIZE [CHILD_CPU]       over TCP on 127.0.0.1
+    sockets.py dgram ROUNDS WARMUP SIZE [CHILD_CPU]     over a Unix datagram socketpair
+                                                        -> the ns of each of ROUNDS round trips
+    sockets.py transfer TOTAL CHUNK WARM [CHILD_CPU]        over a Unix stream socketpair
+    sockets.py dgram-transfer TOTAL CHUNK WARM [CHILD_CPU]  over a Unix datagram socketpair
+                                                            -> "ns count checksum"
 
-transfer sends WARM untimed bytes, then TOTAL timed ones; the child says
-"R" first, counts and checksums the whole stream and answers on the same
-socket. (Named sockets.py: a socket.py here would shadow the socket module.)
+transfer sends WARM untimed bytes, then TOTAL timed ones, in CHUNK-byte
+sends (datagrams: one each); the child says "R" first, counts and checksums
+the whole stream and answers on the same socket. A datagram socket has no
+end of stream: an empty datagram stands for it. (Named sockets.py: a
+socket.py here would shadow the socket module.)
 """
 
 import socket
 
-from common import Forked, fold_stamps, main, now_ns, stamp_chunk
+from common import Forked, Rounds, fold_stamps, main, now_ns, stamp_chunk
+
+UNIX, TCP, DGRAM = "unix", "tcp", "dgram"
 
 
-def connected(tcp):
-    """Two connected stream sockets: a Unix socketpair, or both ends of a TCP connection."""
-    if not tcp:
+def connected(kind):
+    """Two connected sockets: a Unix socketpair, or both ends of a TCP connection."""
+    if kind == UNIX:
         return socket.socketpair()
+    if kind == DGRAM:
+        return socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     with socket.create_server(("127.0.0.1", 0)) as listener:
         mine = socket.create_connection(listener.getsockname())
         theirs, _ = listener.accept()
@@ -43,8 +53,16 @@ def read_full(sock, view):
     return True
 
 
-def pingpong_over(tcp, rounds, warmup, size, cpu):
-    mine, theirs = connected(tcp)
+def end_stream(kind, sock):
+    """Ends what the peer reads: end of stream, or an empty datagram."""
+    if kind == DGRAM:
+        sock.send(b"")
+    else:
+        sock.shutdown(socket.SHUT_WR)
+
+
+def pingpong_over(kind, rounds, warmup, size, cpu):
+    mine, theirs = connected(kind)
 
     def echo():
         mine.close()
@@ -55,28 +73,34 @@ def pingpong_over(tcp, rounds, warmup, size, cpu):
     with mine, Forked(cpu, echo):
         theirs.close()
         view = memoryview(bytearray(size))
-        t0 = now_ns()
-        for i in range(warmup + rounds):
-            if i == warmup:
-                t0 = now_ns()
+        clock = Rounds(rounds, warmup)
+        for i in range(clock.total):
+            clock.tick(i)
             mine.sendall(view)
             if not read_full(mine, view):
                 raise EOFError("the echo ended early")
-        elapsed = now_ns() - t0
-        mine.close()  # ends the echo
-    return elapsed
+        clock.tick(clock.total)
+        end_stream(kind, mine)  # ends the echo
+        mine.close()
+    return clock
 
 
 def pingpong(rounds, warmup, size, cpu):
-    return pingpong_over(False, rounds, warmup, size, cpu)
+    return pingpong_over(UNIX, rounds, warmup, size, cpu)
 
 
 def tcp(rounds, warmup, size, cpu):
-    return pingpong_over(True, rounds, warmup, size, cpu)
+    return pingpong_over(TCP, rounds, warmup, size, cpu)
 
 
-def transfer(total, chunk, warm, cpu):
-    mine, theirs = connected(False)
+def dgram(rounds, warmup, size, cpu):
+    return pingpong_over(DGRAM, rounds, warmup, size, cpu)
+
+
+def transfer_over(kind, total, chunk, warm, cpu):
+    if kind == DGRAM and chunk > 65536:
+        raise ValueError("dgram-transfer: CHUNK must be at most 65536 (the sink's buffer)")
+    mine, theirs = connected(kind)
 
     def sink():
         mine.close()
@@ -102,20 +126,37 @@ def transfer(total, chunk, warm, cpu):
                 t0 = now_ns()
             stamp_chunk(buf, offset)
             mine.sendall(buf)
-        mine.shutdown(socket.SHUT_WR)
-        answer = b""
-        while True:
-            more = mine.recv(64)
-            if not more:
-                break
-            answer += more
+        end_stream(kind, mine)
+        if kind == DGRAM:
+            answer = mine.recv(64)  # one datagram
+        else:
+            answer = b""
+            while True:
+                more = mine.recv(64)
+                if not more:
+                    break
+                answer += more
         elapsed = now_ns() - t0
     return f"{elapsed} {answer.decode()}"
 
 
+def transfer(total, chunk, warm, cpu):
+    return transfer_over(UNIX, total, chunk, warm, cpu)
+
+
+def dgram_transfer(total, chunk, warm, cpu):
+    return transfer_over(DGRAM, total, chunk, warm, cpu)
+
+
 if __name__ == "__main__":
     main(
-        "sockets.py pingpong|tcp ROUNDS WARMUP SIZE [CHILD_CPU]"
-        " | transfer TOTAL CHUNK WARM [CHILD_CPU]",
-        [("pingpong", pingpong, 3), ("tcp", tcp, 3), ("transfer", transfer, 3)],
+        "sockets.py pingpong|tcp|dgram ROUNDS WARMUP SIZE [CHILD_CPU]"
+        " | transfer|dgram-transfer TOTAL CHUNK WARM [CHILD_CPU]",
+        [
+            ("pingpong", pingpong, 3),
+            ("tcp", tcp, 3),
+            ("dgram", dgram, 3),
+            ("transfer", transfer, 3),
+            ("dgram-transfer", dgram_transfer, 3),
+        ],
     )
