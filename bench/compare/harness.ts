@@ -211,6 +211,12 @@ export function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The 99th percentile: the smallest sample that at least 99 % of them do not exceed. */
+export function p99(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.ceil(0.99 * s.length) - 1];
+}
+
 /** Throws unless a child ended with success. */
 export async function checkStatus(
   status: Promise<{ success: boolean; code: number }>,
@@ -277,13 +283,7 @@ export function table(
       out.push(
         `| ${name} | ${r.name} | ${fixed(m, digits)} | ${range} | ${extra(r, m, at).join(" | ")} |`,
       );
-      const cell: RecordedCell = {
-        samples: [...s],
-        median: m,
-        min: Math.min(...s),
-        max: Math.max(...s),
-        ratios: {},
-      };
+      const cell = recordedCell(s);
       for (const base of asked) {
         cell.ratios[base] = m / at(base);
         if (!record.baselines.includes(base)) record.baselines.push(base);
@@ -291,7 +291,7 @@ export function table(
       record.rows[i].cells[place.name] = cell;
     });
   }
-  recordedTables.set(out, record);
+  recordedTables.set(out, [record]);
   return out;
 }
 
@@ -343,17 +343,21 @@ export function section(
   // A paragraph with a bold lead ("**Ping-pong**: ...") introduces the next table; others
   // between a table and the next such paragraph are notes under that table.
   let about: string | undefined;
-  let last: RecordedTable | undefined;
+  let last: RecordedTable[] = [];
   for (const block of blocks) {
     if (typeof block === "string") {
-      if (block.startsWith("**") || (last === undefined && !about?.startsWith("**"))) {
+      if (block.startsWith("**") || (last.length === 0 && !about?.startsWith("**"))) {
         about = block;
-        last = undefined;
-      } else last?.notes.push(block);
+        last = [];
+      } else last.forEach((t) => t.notes.push(block));
       continue;
     }
-    const t = recordedTables.get(block);
-    if (t !== undefined) record.tables.push(last = { ...t, about, notes: [] });
+    // A table of a driver's own may show several recorded tables, each with its own lead.
+    const tables = recordedTables.get(block);
+    if (tables !== undefined) {
+      last = tables.map((t) => ({ ...t, about: t.about ?? about, notes: [] }));
+      record.tables.push(...last);
+    }
     about = undefined;
   }
   out.push("", `${RECORD_OPEN}${JSON.stringify(record)}${RECORD_CLOSE}`);
@@ -532,7 +536,7 @@ function alive(pid: number): boolean {
 // Deno's file API asks for --allow-all to read /proc; libc does not.
 
 /** A /proc file's text. */
-function procText(path: string): string {
+export function procText(path: string): string {
   const lib = ipcLibc();
   const fd = lib.open(cString(path), 0);
   if (fd < 0) throw new Error(`cannot open ${path}`);
@@ -550,11 +554,11 @@ function procText(path: string): string {
   return chunks.map((c) => decoder.decode(c)).join("");
 }
 
-/** The pids in /proc. */
-function procPids(): number[] {
+/** The pids in /proc, or the thread ids in `/proc/<pid>/task`. */
+export function procPids(path = "/proc"): number[] {
   const { opendir, readdir, closedir } = rawLibc();
-  const dir = opendir(cString("/proc"));
-  if (dir === null) throw new Error("cannot list /proc");
+  const dir = opendir(cString(path));
+  if (dir === null) throw new Error(`cannot list ${path}`);
   const pids = [];
   try {
     for (let entry; (entry = readdir(dir)) !== null;) {
@@ -583,6 +587,8 @@ export interface RecordedCell {
   max: number;
   /** `median / median of that row`, by the baseline row's name. */
   ratios: Record<string, number>;
+  /** Of a table of latencies (lag.ts): the 99th percentile of the samples. */
+  p99?: number;
 }
 
 /** A table as {@link table} rendered it. */
@@ -609,8 +615,29 @@ export interface RecordedSection {
   tables: RecordedTable[];
 }
 
-/** The tables of this process, until a {@link section} takes them into its record. */
-const recordedTables = new WeakMap<string[], RecordedTable>();
+/** The tables of this process by the block that shows them, until a {@link section} takes them into its record. */
+const recordedTables = new WeakMap<string[], RecordedTable[]>();
+
+/** A cell of `samples`, without ratios yet. */
+export function recordedCell(samples: number[]): RecordedCell {
+  return {
+    samples: [...samples],
+    median: median(samples),
+    min: Math.min(...samples),
+    max: Math.max(...samples),
+    ratios: {},
+  };
+}
+
+/**
+ * Records `tables` as what `lines` shows, for a driver that renders a table of
+ * its own with several figures per row (lag.ts): {@link section} puts them in
+ * its record, in order, each under its own `about` where it has one. Returns `lines`.
+ */
+export function recordAs(lines: string[], tables: RecordedTable[]): string[] {
+  recordedTables.set(lines, tables);
+  return lines;
+}
 
 /** Every section {@link takeRecords} found, in order. */
 export const recorded: RecordedSection[] = [];

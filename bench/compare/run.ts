@@ -45,6 +45,7 @@ import { main as shm } from "./shm.ts";
 import { main as wait } from "./wait.ts";
 import { main as socket } from "./socket.ts";
 import { main as signal } from "./signal.ts";
+import { main as lag } from "./lag.ts";
 
 if (import.meta.main) {
   requireLinux();
@@ -52,7 +53,7 @@ if (import.meta.main) {
   const started = performance.now();
   console.log(header());
   const sections: ResultSection[] = [];
-  for (const main of [pipe, msgQueue, posixMq, shm, wait, socket, signal]) {
+  for (const main of [pipe, msgQueue, posixMq, shm, wait, socket, signal, lag]) {
     const before = recorded.length;
     const report = takeRecords(await main());
     // wait.ts renders its own table, which the harness does not record: keep its cells as text.
