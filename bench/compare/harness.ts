@@ -524,7 +524,8 @@ function signal(pid: number, sig: Deno.Signal): void {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` runs: neither ended nor a zombie. */
+export function alive(pid: number): boolean {
   try {
     // Neither ended nor a zombie.
     return !/^\d+ \(.*\) Z/s.test(procText(`/proc/${pid}/stat`));

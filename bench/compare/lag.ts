@@ -17,9 +17,11 @@
  *   in groups); the first message of each row and gap is not counted.
  * - **CPU**: each receiver's CPU time, every thread
  *   (`/proc/<pid>/task/<tid>/schedstat`), read by this process over windows
- *   where nothing arrives, as % of one CPU: with its one pending wait, then,
- *   told so by a last message, with {@link WAITS} pending waits on objects of
- *   its own. All receivers' windows at once.
+ *   where nothing arrives, as % of one CPU: with its one pending wait, before
+ *   the first message (V8 collects a busy process's garbage in the seconds
+ *   after it goes idle: that is not the wait's), and, told so by a last
+ *   message, with {@link WAITS} pending waits on objects of its own. All
+ *   receivers' windows at once.
  *
  * The control page, the ack pipe and every queue, set and FIFO are made here
  * and removed at the end, also after a failure or Ctrl-C; receivers are
@@ -33,6 +35,7 @@
  */
 import { setImmediate } from "node:timers";
 import {
+  alive,
   atInterrupt,
   fixed,
   mark,
@@ -99,7 +102,7 @@ const SAMPLES = [quick(100, 3), quick(100, 3), quick(20, 1)];
 const SPACING_MS = 1.5;
 /** CPU: the receivers settle this long, then this many windows of this length. */
 const SETTLE_MS = quick(1500, 100);
-const WINDOWS = 3;
+const WINDOWS = quick(5, 3);
 const WINDOW_MS = quick(1000, 50);
 /** The goals of this library's async form: median and p99 lag (µs) after 20 and 500 ms idle, CPU % idle, and its lag over Deno's own where Deno has the mechanism (20 ms idle). */
 const GOALS = { median: 300, p99: 2000, cpu: 1, deno: 1.5 };
@@ -505,8 +508,11 @@ class Acks {
     this.#reader = reader;
   }
 
-  /** The next record; `waiting` names who has not answered, should none come in time. */
-  next(waiting: () => string): { row: number; ns: number } {
+  /**
+   * The next record. `waiting`: the rows that have not answered; it fails as
+   * soon as one of their receivers has ended, or when none answered in time.
+   */
+  next(waiting: () => LagRow[]): { row: number; ns: number } {
     const deadline = performance.now() + ACK_TIMEOUT_MS;
     while (this.#end - this.#start < ACK_SIZE) {
       this.#buf.copyWithin(0, this.#start, this.#end);
@@ -514,13 +520,18 @@ class Acks {
       this.#start = 0;
       let n: number | null;
       try {
-        const timeout = Math.max(0, deadline - performance.now());
+        const timeout = Math.max(0, Math.min(deadline - performance.now(), 1000));
         n = this.#reader.readSync(this.#buf.subarray(this.#end), { timeout });
       } catch (e) {
         if (!(e instanceof Deno.errors.TimedOut)) throw e;
-        throw new Error(
-          `no answer in ${ACK_TIMEOUT_MS / 1000} s from ${waiting()}: see its errors above`,
-        );
+        const rows = waiting();
+        const ended = rows.find((r) => !alive(r.receiver!.pid));
+        if (ended !== undefined) {
+          throw new Error(`the receiver of ${ended.name} has ended: see its errors above`);
+        }
+        if (performance.now() < deadline) continue;
+        const names = rows.map((r) => r.name).join(", ");
+        throw new Error(`no answer in ${ACK_TIMEOUT_MS / 1000} s from the receiver of ${names}`);
       }
       if (n === null) throw new Error("the ack pipe closed");
       this.#end += n;
@@ -533,7 +544,7 @@ class Acks {
 
   /** The ack of row `r`'s message: the time its wait returned. */
   of(r: LagRow): number {
-    const { row, ns } = this.next(() => `the receiver of ${r.name}`);
+    const { row, ns } = this.next(() => [r]);
     if (row !== r.id) throw new Error(`an ack of row ${row} came while ${r.name} was sent to`);
     return ns;
   }
@@ -542,9 +553,7 @@ class Acks {
   ready(rows: LagRow[]): void {
     const left = new Set(rows.map((r) => r.id));
     while (left.size > 0) {
-      const { row, ns } = this.next(() =>
-        rows.filter((r) => left.has(r.id)).map((r) => `the receiver of ${r.name}`).join(", ")
-      );
+      const { row, ns } = this.next(() => rows.filter((r) => left.has(r.id)));
       if (!left.delete(row) || ns !== 0) throw new Error(`an unexpected ack of row ${row}`);
     }
   }
@@ -653,9 +662,11 @@ async function measureRun(rows: LagRow[], run: Run, bin: string, py: Python) {
   for (const r of rows) r.channel!.connect?.(r.receiver!);
   acks.ready(rows);
 
+  // Before any message: V8 collects a busy process's garbage in the seconds after it goes
+  // idle, which would land in these windows.
+  await cpuWindows(rows, 0);
   const late = [];
   for (let g = 0; g < GAPS.length; g++) late.push(await lagPhase(rows, g, SAMPLES[g], acks));
-  await cpuWindows(rows, 0);
   // The last message: every receiver that can make its many waits.
   const many = rows.filter((r) => r.form !== "sync");
   Atomics.store(words, COMMAND, MANY);
@@ -842,8 +853,10 @@ export async function main(): Promise<string> {
     const window = `${WINDOWS} windows of ${WINDOW_MS} ms after ${SETTLE_MS} ms of settling, ` +
       "nothing arriving; the cell is their median";
     const cpuAbout = [
-      `the receiver's CPU time (every thread) over wall time, with its one wait pending; ${window}.`,
-      `the same after it made ${WAITS} objects of its own and a wait on each; ${window}.`,
+      `the receiver's CPU time (every thread) over wall time, with its one wait pending, before ` +
+      `the first message; ${window}.`,
+      `the same after the wake-lag messages, when it made ${WAITS} objects of its own and a wait ` +
+      `on each; ${window}.`,
     ];
     const lines = recordAs(lagTable(rows), records(rows, samples, cpuAbout));
     const pythonNote = py.unusable === undefined
@@ -862,7 +875,8 @@ export async function main(): Promise<string> {
       "unpinned, one message in flight at a time, the rows' sends staggered within each gap. " +
       `Sends were ${GAPS.map((gap, g) => `${lateness(late[g])} at ${gap} ms`).join(", ")}. ` +
       `**CPU**: each receiver's CPU time, every thread (\`/proc/<pid>/task/*/schedstat\`), ` +
-      `over ${window}, as % of one CPU: with its one wait pending, then after it made ` +
+      `over ${window}, as % of one CPU: with its one wait pending, before the first message ` +
+      "(V8 collects a busy process's garbage in the seconds after it goes idle), and after it made " +
       `${WAITS} objects of its own (pipes, FIFOs, queues, words, semaphores, sockets, signal ` +
       "readers) and a wait on each. All rows' windows at once.",
       lines,

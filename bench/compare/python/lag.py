@@ -117,6 +117,8 @@ def waiting_threads(signals):
 
 
 def main():
+    # Ctrl-C ends it as it ends C's receivers (lag.ts cleans up), without a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     if len(sys.argv) < 3:
         fail("usage: see the docstring of lag.py")
     mech, row, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
