@@ -35,6 +35,8 @@ export const SEM_BASE = 1024;
 export const SEM_SIZE = 32;
 /** Bytes of an ack record. */
 export const ACK_SIZE = 16;
+/** A receiver that says nothing for this long has failed. */
+export const ACK_TIMEOUT_MS = 20_000;
 /** The pending waits of the many-waits figure. */
 export const WAITS = 100;
 /** The signal of the C, library and Python rows (real-time: it queues, and carries a value). */
