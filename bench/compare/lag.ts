@@ -425,7 +425,11 @@ function lagTable(rows: LagRow[]): string[] {
   return out;
 }
 
-/** The JSON's tables: one per gap (µs), one per CPU window kind (%), ratios to each mechanism's C. */
+/**
+ * The JSON's tables: one per gap (µs: every sample, the p99, the median's
+ * ratio to its mechanism's C), one per CPU window kind (% per window; C's is
+ * about 0, so no ratio).
+ */
 function records(rows: LagRow[], samples: string[], cpuAbout: string[]): RecordedTable[] {
   const any = placements().at(-1)!; // unpinned
   const cRow = (r: LagRow) => rows.find((c) => c.mechanism === r.mechanism && c.form === "c")!;
@@ -434,7 +438,7 @@ function records(rows: LagRow[], samples: string[], cpuAbout: string[]): Recorde
     unit: string,
     digits: number,
     of: (r: LagRow) => number[],
-    withP99: boolean,
+    lags: boolean,
   ): RecordedTable => {
     const shown = rows.filter((r) => of(r).length > 0);
     return {
@@ -442,13 +446,15 @@ function records(rows: LagRow[], samples: string[], cpuAbout: string[]): Recorde
       notes: [],
       unit,
       digits,
-      columns: withP99 ? ["p99"] : [],
+      columns: lags ? ["p99", "×C"] : [],
       placements: [any],
-      baselines: [...new Set(shown.map((r) => cRow(r).name))],
+      baselines: lags ? [...new Set(shown.map((r) => cRow(r).name))] : [],
       rows: shown.map((r) => {
         const cell = recordedCell(of(r));
-        cell.ratios[cRow(r).name] = cell.median / median(of(cRow(r)));
-        if (withP99) cell.p99 = p99(of(r));
+        if (lags) {
+          cell.ratios[cRow(r).name] = cell.median / median(of(cRow(r)));
+          cell.p99 = p99(of(r));
+        }
         return { name: r.name, cells: { [any.name]: cell } };
       }),
     };

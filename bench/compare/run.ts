@@ -1,15 +1,15 @@
 /**
  * Runs every cross-process comparison of bench/compare in turn (pipes, System V
  * message queues, POSIX message queues, shared memory with futexes and
- * semaphores, the waiting engine, sockets, signals) and prints their
- * tables under one header, each as soon as it is measured, and at the end how
- * long the whole run took.
+ * semaphores, the waiting engine, sockets, signals, and the wake lag and idle
+ * CPU of every mechanism) and prints their tables under one header, each as
+ * soon as it is measured, and at the end how long the whole run took.
  *
  * Run: `deno task bench:compare` (Linux; needs a C compiler as `cc`; about
  * four minutes). `--raw` also prints every sample. One driver alone:
  * `deno task bench:compare:pipe`, `bench:compare:mq`, `bench:compare:posix-mq`,
- * `bench:compare:shm`, `bench:compare:wait`, `bench:compare:socket` or
- * `bench:compare:signal`.
+ * `bench:compare:shm`, `bench:compare:wait`, `bench:compare:socket`,
+ * `bench:compare:signal` or `bench:compare:lag`.
  *
  * At the end it writes every table, with its samples and the machine, to
  * `bench/results/<os>-<arch>.json` and their chart to
