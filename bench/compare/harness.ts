@@ -331,7 +331,7 @@ export function section(
     ...blocks.flatMap((b) => [typeof b === "string" ? b : b.join("\n"), ""]),
     `Measured in ${fixed(seconds, 0)} s.`,
   ];
-  if (RAW) {
+  if (RAW && rows.length > 0) {
     out.push("", "Samples:");
     for (const r of rows) {
       for (const [where, s] of r.samples) {

@@ -29,7 +29,7 @@
  *
  * Run: `deno task bench:compare:lag` (Linux; needs `cc`); also run by
  * `deno task bench:compare`. `--quick`: a short pass (few samples, short
- * windows).
+ * windows). Every sample goes to the results JSON (run.ts), not to `--raw`.
  *
  * @module
  */
