@@ -11,7 +11,7 @@
  * of their own on blocking fds, which is the least any Deno program pays; the
  * harness places processes on CPUs with `sched_setaffinity`; wait.ts reads
  * the clock every process shares (`CLOCK_MONOTONIC`) and CPU time with
- * `clock_gettime` and `getrusage`.
+ * `clock_gettime` and `getrusage`; lag.ts sleeps to the µs with `clock_nanosleep`.
  *
  * @module
  */
@@ -97,6 +97,7 @@ const symbols = {
   readdir: { parameters: ["pointer"], result: "pointer" },
   closedir: { parameters: ["pointer"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  clock_nanosleep: { parameters: ["i32", "i32", "buffer", "pointer"], result: "i32" },
   getrusage: { parameters: ["i32", "buffer"], result: "i32" },
 } as const;
 
@@ -160,6 +161,27 @@ const rusageBytes = new Uint8Array(rusage.buffer);
 export function monotonicNs(): number {
   if (rawLibc().clock_gettime(CLOCK_MONOTONIC, timespecBytes) < 0) throw new Error("clock_gettime");
   return (timespec[1] * 2 ** 32 + (timespec[0] >>> 0)) * 1e9 + timespec[2];
+}
+
+const TIMER_ABSTIME = 1;
+const EINTR = 4;
+const deadline = new BigInt64Array(2);
+const deadlineBytes = new Uint8Array(deadline.buffer);
+
+/**
+ * Blocks this thread until `CLOCK_MONOTONIC` reads `ns` (`clock_nanosleep`):
+ * within tens of µs, where a Deno timer fires in steps of a few ms.
+ */
+export function sleepUntilNs(ns: number): void {
+  deadline[0] = BigInt(Math.floor(ns / 1e9));
+  deadline[1] = BigInt(Math.floor(ns % 1e9));
+  for (
+    let rc;
+    (rc = rawLibc().clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, deadlineBytes, null));
+  ) {
+    // The error comes back as the result, not in errno; EINTR: a signal handler ran, sleep on.
+    if (rc !== EINTR) throw new Error(`clock_nanosleep failed: error ${rc}`);
+  }
 }
 
 /** CPU time of this process, every thread, user and system, in ns (`getrusage(RUSAGE_SELF)`). */

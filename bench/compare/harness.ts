@@ -349,12 +349,8 @@ export function table(
         } |`,
       );
       const cell: RecordedCell = {
-        samples: [...s],
-        median: m,
-        min: Math.min(...s),
-        max: Math.max(...s),
+        ...recordedCell(s),
         ...(tail === undefined ? {} : { p99: tail, roundTrips: laps.length }),
-        ratios: {},
       };
       for (const base of asked) {
         cell.ratios[base] = m / at(base);
@@ -363,7 +359,7 @@ export function table(
       record.rows[i].cells[place.name] = cell;
     });
   }
-  recordedTables.set(out, record);
+  recordedTables.set(out, [record]);
   return out;
 }
 
@@ -410,7 +406,7 @@ export function section(
     ...blocks.flatMap((b) => [typeof b === "string" ? b : b.join("\n"), ""]),
     `Measured in ${fixed(seconds, 0)} s.`,
   ];
-  if (RAW) {
+  if (RAW && rows.length > 0) {
     out.push("", "Samples:");
     for (const r of rows) {
       for (const [where, s] of r.samples) {
@@ -422,17 +418,21 @@ export function section(
   // A paragraph with a bold lead ("**Ping-pong**: ...") introduces the next table; others
   // between a table and the next such paragraph are notes under that table.
   let about: string | undefined;
-  let last: RecordedTable | undefined;
+  let last: RecordedTable[] = [];
   for (const block of blocks) {
     if (typeof block === "string") {
-      if (block.startsWith("**") || (last === undefined && !about?.startsWith("**"))) {
+      if (block.startsWith("**") || (last.length === 0 && !about?.startsWith("**"))) {
         about = block;
-        last = undefined;
-      } else last?.notes.push(block);
+        last = [];
+      } else last.forEach((t) => t.notes.push(block));
       continue;
     }
-    const t = recordedTables.get(block);
-    if (t !== undefined) record.tables.push(last = { ...t, about, notes: [] });
+    // A table of a driver's own may show several recorded tables, each with its own lead.
+    const tables = recordedTables.get(block);
+    if (tables !== undefined) {
+      last = tables.map((t) => ({ ...t, about: t.about ?? about, notes: [] }));
+      record.tables.push(...last);
+    }
     about = undefined;
   }
   out.push("", `${RECORD_OPEN}${JSON.stringify(record)}${RECORD_CLOSE}`);
@@ -599,7 +599,8 @@ function signal(pid: number, sig: Deno.Signal): void {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` runs: neither ended nor a zombie. */
+export function alive(pid: number): boolean {
   try {
     // Neither ended nor a zombie.
     return !/^\d+ \(.*\) Z/s.test(procText(`/proc/${pid}/stat`));
@@ -611,7 +612,7 @@ function alive(pid: number): boolean {
 // Deno's file API asks for --allow-all to read /proc; libc does not.
 
 /** A /proc file's text. */
-function procText(path: string): string {
+export function procText(path: string): string {
   const lib = ipcLibc();
   const fd = lib.open(cString(path), 0);
   if (fd < 0) throw new Error(`cannot open ${path}`);
@@ -629,11 +630,11 @@ function procText(path: string): string {
   return chunks.map((c) => decoder.decode(c)).join("");
 }
 
-/** The pids in /proc. */
-function procPids(): number[] {
+/** The pids in /proc, or the thread ids in `/proc/<pid>/task`. */
+export function procPids(path = "/proc"): number[] {
   const { opendir, readdir, closedir } = rawLibc();
-  const dir = opendir(cString("/proc"));
-  if (dir === null) throw new Error("cannot list /proc");
+  const dir = opendir(cString(path));
+  if (dir === null) throw new Error(`cannot list ${path}`);
   const pids = [];
   try {
     for (let entry; (entry = readdir(dir)) !== null;) {
@@ -660,7 +661,10 @@ export interface RecordedCell {
   median: number;
   min: number;
   max: number;
-  /** A ping-pong's: the p99 of its round trips, in µs, and how many there were (every run's). */
+  /**
+   * The 99th percentile: of a ping-pong, over its round trips (`roundTrips`,
+   * every run's), in µs; of a table of latencies (lag.ts), over its samples.
+   */
   p99?: number;
   roundTrips?: number;
   /** `median / median of that row`, by the baseline row's name. */
@@ -691,8 +695,29 @@ export interface RecordedSection {
   tables: RecordedTable[];
 }
 
-/** The tables of this process, until a {@link section} takes them into its record. */
-const recordedTables = new WeakMap<string[], RecordedTable>();
+/** The tables of this process by the block that shows them, until a {@link section} takes them into its record. */
+const recordedTables = new WeakMap<string[], RecordedTable[]>();
+
+/** A cell of `samples`, without ratios yet. */
+export function recordedCell(samples: number[]): RecordedCell {
+  return {
+    samples: [...samples],
+    median: median(samples),
+    min: Math.min(...samples),
+    max: Math.max(...samples),
+    ratios: {},
+  };
+}
+
+/**
+ * Records `tables` as what `lines` shows, for a driver that renders a table of
+ * its own with several figures per row (lag.ts): {@link section} puts them in
+ * its record, in order, each under its own `about` where it has one. Returns `lines`.
+ */
+export function recordAs(lines: string[], tables: RecordedTable[]): string[] {
+  recordedTables.set(lines, tables);
+  return lines;
+}
 
 /** Every section {@link takeRecords} found, in order. */
 export const recorded: RecordedSection[] = [];

@@ -1,15 +1,17 @@
 /**
  * Runs every cross-process comparison of bench/compare in turn (pipes, FIFOs,
  * System V message queues, POSIX message queues, shared memory with futexes
- * and semaphores, the waiting engine, sockets, Unix datagram sockets,
- * signals) and prints their tables under one header, each as soon as it is
- * measured, and at the end how long the whole run took.
+ * and semaphores, the waiting engine, sockets, Unix datagram sockets, signals,
+ * and the wake lag and idle CPU of every mechanism) and prints their tables
+ * under one header, each as soon as it is measured, and at the end how long
+ * the whole run took.
  *
  * Run: `deno task bench:compare` (Linux; needs a C compiler as `cc`; about
- * four minutes). `--raw` also prints every sample. One driver alone:
+ * five minutes). `--raw` also prints every sample. One driver alone:
  * `deno task bench:compare:pipe`, `bench:compare:fifo`, `bench:compare:mq`,
  * `bench:compare:posix-mq`, `bench:compare:shm`, `bench:compare:wait`,
- * `bench:compare:socket`, `bench:compare:datagram` or `bench:compare:signal`.
+ * `bench:compare:socket`, `bench:compare:datagram`, `bench:compare:signal` or
+ * `bench:compare:lag`.
  *
  * At the end it writes every table, with its samples and the machine, to
  * `bench/results/<os>-<arch>.json` and their chart to
@@ -50,6 +52,7 @@ import { main as wait } from "./wait.ts";
 import { main as socket } from "./socket.ts";
 import { main as datagram } from "./datagram.ts";
 import { main as signal } from "./signal.ts";
+import { main as lag } from "./lag.ts";
 
 if (import.meta.main) {
   requireLinux();
@@ -57,7 +60,7 @@ if (import.meta.main) {
   const started = performance.now();
   console.log(header());
   const sections: ResultSection[] = [];
-  for (const main of [pipe, fifo, msgQueue, posixMq, shm, wait, socket, datagram, signal]) {
+  for (const main of [pipe, fifo, msgQueue, posixMq, shm, wait, socket, datagram, signal, lag]) {
     const before = recorded.length;
     const report = takeRecords(await main());
     // wait.ts renders its own table, which the harness does not record: keep its cells as text.

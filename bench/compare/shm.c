@@ -1,7 +1,7 @@
 /*
- * C baselines of bench/compare/shm.ts and sem.ts: shared memory and the ways
- * to wait on it, with a C parent and a C child (fork) on memory both map
- * (MAP_SHARED | MAP_ANONYMOUS), or as a receiver of a Deno sender.
+ * C baselines of bench/compare/shm.ts: shared memory and the ways to wait on
+ * it, with a C parent and a C child (fork) on memory both map
+ * (MAP_SHARED | MAP_ANONYMOUS).
  *
  *   shm pingpong ROUNDS WARMUP SIZE [CHILD_CPU]     futex ping-pong
  *   shm sysv ROUNDS WARMUP SIZE [CHILD_CPU]         System V semaphore ping-pong
@@ -9,9 +9,6 @@
  *                                                   -> the ns of each of ROUNDS round trips
  *   shm copy ROUNDS WARMUP SIZE [CHILD_CPU]         SIZE bytes written by the parent and read
  *                                                   by the child per round -> elapsed ns
- *   shm lag-futex ROUNDS | lag-posix ROUNDS | lag-sysv ROUNDS SEMID
- *                                                   the receiver of a wake-lag run, on the
- *                                                   memory of fd 3 (the layout of shm_common.ts)
  *
  * A ping-pong hands one turn word (futex) or two semaphores back and forth;
  * SIZE is unused there. Error exits, the clock and placement are common.h's.
@@ -173,30 +170,6 @@ static int64_t copy(long rounds, long warmup, size_t size, int child_cpu) {
   return elapsed;
 }
 
-/* The wake-lag layout (shm_common.ts): words GO, ACK; times SENT, WOKE; a sem_t at SEM. */
-#define GO 0
-#define ACK 1
-#define WOKE 3 /* int64 index */
-#define SEM 64 /* byte offset */
-
-static void lag(const char *kind, long rounds, int set) {
-  int *words = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 3, 0);
-  if (words == MAP_FAILED) die("mmap fd 3");
-  int64_t *times = (int64_t *)words;
-  sem_t *sem = (sem_t *)((char *)words + SEM);
-  for (long i = 0; i < rounds; i++) {
-    if (strcmp(kind, "lag-futex") == 0) {
-      await_value(&words[GO], (int)i + 1);
-    } else if (strcmp(kind, "lag-posix") == 0) {
-      sem_take(sem);
-    } else {
-      sem_add(set, 0, -1);
-    }
-    __atomic_store_n(&times[WOKE], now_ns(), __ATOMIC_RELEASE);
-    set_value(&words[ACK], (int)i + 1);
-  }
-}
-
 int main(int argc, char **argv) {
   if (pingpong_command(argc, argv, "pingpong", futex_pingpong) ||
       pingpong_command(argc, argv, "sysv", sysv_pingpong) ||
@@ -205,9 +178,6 @@ int main(int argc, char **argv) {
   } else if (argc >= 5 && strcmp(argv[1], "copy") == 0) {
     int cpu = argc >= 6 ? atoi(argv[5]) : -1;
     printf("%lld\n", (long long)copy(atol(argv[2]), atol(argv[3]), (size_t)atol(argv[4]), cpu));
-    return 0;
-  } else if (argc >= 3 && strncmp(argv[1], "lag-", 4) == 0) {
-    lag(argv[1], atol(argv[2]), argc >= 4 ? atoi(argv[3]) : -1);
     return 0;
   }
   fprintf(stderr, "usage: see the comment at the top of shm.c\n");

@@ -12,16 +12,14 @@
  *   and hands the turn over by futex; the other copies it out and hands it
  *   back. Against the memory-speed limit, the same two copies in one process
  *   (`Uint8Array.set` twice), and against C.
- * - **Wake lag**: a receiver in another process has waited 20 ms (long past
- *   any spin: parked); this process reads `CLOCK_MONOTONIC`, stores the time
- *   and wakes it (futex notify, `semop` +1, `sem_post`); the receiver reads
- *   the same clock when its wait returns. This library's async forms against
- *   C receivers blocked in the call. Unpinned.
+ *
+ * How soon a waiter wakes after an idle gap, and what idle waits cost, lag.ts
+ * measures for every mechanism.
  *
  * Python 3 programs (python/shm.py) add a row to the semaphore ping-pongs and
  * the throughput where `python3` runs: `sysv_ipc.Semaphore` (where that
  * module is installed), `multiprocessing.Semaphore`, `mmap` slices. Pure
- * Python has no futex, so it has no futex ping-pong and no wake-lag rows.
+ * Python has no futex, so it has no futex ping-pong.
  *
  * Run: `deno task bench:compare:shm` (Linux; needs `cc`); also run by
  * `deno task bench:compare`. `--raw` also prints every sample.
@@ -35,11 +33,9 @@ import {
   PosixSharedMemory,
   SemaphoreSet,
   spawn,
-  spawnProgram,
   wait,
   waitSync,
 } from "../../mod.ts";
-import { monotonicNs } from "./common.ts";
 import {
   atInterrupt,
   cChildCpu,
@@ -49,7 +45,6 @@ import {
   mark,
   type Measure,
   measure,
-  median,
   type Mode,
   pingPongIntro,
   pingPongTable,
@@ -68,7 +63,6 @@ import {
 } from "./harness.ts";
 import { pyPingPong, Python, type PythonRow, runPython } from "./python/python.ts";
 import {
-  ACK,
   DATA,
   GO,
   rawSemop,
@@ -78,8 +72,6 @@ import {
   rawWake,
   SEM,
   SEM2,
-  SENT,
-  WOKE,
   wordPointer,
 } from "./shm_common.ts";
 
@@ -88,13 +80,7 @@ const CHILD = new URL("shm_child.ts", import.meta.url);
 const COPY_SIZE = 1 << 20;
 const COPY_ROUNDS = quick(300, 20);
 const COPY_WARMUP = quick(30, 3);
-/** Wake lag: idle gap and samples per run. */
-const LAG_IDLE_MS = 20;
-const LAG_SAMPLES = quick(40, 3);
-/** Unmeasured rounds first: the first waits for the receiver to start. */
-const LAG_WARMUP = 2;
 const MODES = ["raw", "sync", "async"] as const;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A page of anonymous shared memory (plus `extra` bytes of data) for a Deno child, as its fd 3. */
 function page(extra = 0): PosixSharedMemory {
@@ -300,87 +286,6 @@ function cCopy(bin: string): Measure {
   };
 }
 
-// ---------------------------------------------------------------- wake lag
-
-/** p99 of each lag row's runs, by row name. */
-const p99s = new Map<string, number[]>();
-
-function p99(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))];
-}
-
-/** One wake-lag run of `kind`, the receiver made by `start`: the median lag in µs. */
-function lag(
-  name: string,
-  kind: Kind,
-  start: (shm: PosixSharedMemory, set?: SemaphoreSet) => ChildProcess,
-): Measure {
-  return async () => {
-    using shm = page();
-    const words = new Int32Array(shm.bytes.buffer, 0, 16);
-    const times = new BigInt64Array(shm.bytes.buffer, 0, 8);
-    const set = kind === "sysv" ? SemaphoreSet.open("private", { count: 1 }) : undefined;
-    const sem = kind === "posix"
-      ? PosixSemaphore.init(shm.bytes.subarray(SEM, SEM + 32), 0)
-      : undefined;
-    let c: ChildProcess | undefined;
-    try {
-      c = start(shm, set);
-      const lags: number[] = [];
-      for (let i = 0; i < LAG_WARMUP + LAG_SAMPLES; i++) {
-        await sleep(LAG_IDLE_MS);
-        const t = monotonicNs();
-        Atomics.store(times, SENT, BigInt(t));
-        if (kind === "futex") {
-          Atomics.store(words, GO, i + 1);
-          notify(words, GO, 1);
-        } else if (set !== undefined) {
-          set.opSync([{ index: 0, delta: 1 }]);
-        } else {
-          sem!.post();
-        }
-        for (let v; (v = Atomics.load(words, ACK)) !== i + 1;) {
-          waitSync(words, ACK, v, { timeout: 20_000 });
-        }
-        if (i >= LAG_WARMUP) lags.push((Number(Atomics.load(times, WOKE)) - t) / 1000);
-      }
-      await checkStatus(c.status, name);
-      const all = p99s.get(name) ?? [];
-      all.push(p99(lags));
-      p99s.set(name, all);
-      return median(lags);
-    } finally {
-      set?.remove();
-      sem?.close();
-      if (c !== undefined) await c.status.catch(() => {});
-    }
-  };
-}
-
-function denoLag(kind: Kind): (shm: PosixSharedMemory, set?: SemaphoreSet) => ChildProcess {
-  return (shm, set) =>
-    child(undefined, shm, [
-      `lag-${kind}`,
-      `${LAG_WARMUP + LAG_SAMPLES}`,
-      ...(set ? [`${set.id}`] : []),
-    ]);
-}
-
-function cLag(
-  bin: string,
-  kind: Kind,
-): (shm: PosixSharedMemory, set?: SemaphoreSet) => ChildProcess {
-  return (shm, set) =>
-    spawnProgram(
-      bin,
-      [`lag-${kind}`, `${LAG_WARMUP + LAG_SAMPLES}`, ...(set ? [`${set.id}`] : [])],
-      {
-        fds: { 3: shm },
-      },
-    );
-}
-
 // ---------------------------------------------------------------- report
 
 /** Measures every row; returns the section of the report. */
@@ -442,46 +347,8 @@ export async function main(): Promise<string> {
     blocks.push(...pyCopyRow.notes);
     allRows.push(...copyRows);
 
-    const lagRows = [
-      row("futex: C (FUTEX_WAIT)", lag("futex C", "futex", cLag(bin, "futex"))),
-      row("futex: @libc/ipc await wait", lag("futex lib", "futex", denoLag("futex"))),
-      row("System V: C (semop)", lag("sysv C", "sysv", cLag(bin, "sysv"))),
-      row("System V: @libc/ipc await op", lag("sysv lib", "sysv", denoLag("sysv"))),
-      row("POSIX: C (sem_wait)", lag("posix C", "posix", cLag(bin, "posix"))),
-      row("POSIX: @libc/ipc await wait", lag("posix lib", "posix", denoLag("posix"))),
-    ];
-    const any = [where[where.length - 1]];
-    seconds += await measure(lagRows, any);
-    blocks.push(
-      `**Wake lag** after ${LAG_IDLE_MS} ms idle (the receiver parked), unpinned; ` +
-        `${LAG_SAMPLES} wake-ups per run; µs from the wake call to the receiver's return.`,
-    );
-    blocks.push(
-      table(lagRows, any, "median µs", 0, ["p99 µs (median of runs)", "goal"], (r, m) => {
-        const key = lagKey(r.name);
-        const isLib = r.name.includes("@libc/ipc");
-        return [
-          fixed(median(p99s.get(key) ?? [NaN]), 0),
-          isLib ? `≤ 300 µs ${mark(m <= 300)}` : "",
-        ];
-      }),
-    );
-    blocks.push(
-      "Python: no rows; these receivers wait on a futex word or a `sem_t` in memory they are " +
-        "handed, which pure Python cannot.",
-    );
-    allRows.push(...lagRows);
     return section("Shared memory, futex and semaphores", seconds, blocks, allRows);
   });
-}
-
-function lagKey(rowName: string): string {
-  const kind = rowName.startsWith("futex")
-    ? "futex"
-    : rowName.startsWith("System V")
-    ? "sysv"
-    : "posix";
-  return `${kind} ${rowName.includes("@libc/ipc") ? "lib" : "C"}`;
 }
 
 if (import.meta.main) await standalone(main);

@@ -6,8 +6,6 @@
  *   echo-sysv-MODE N ID      N turns over System V set ID: takes member 0, gives member 1
  *   echo-posix-MODE N        N turns over the two sem_t of the page: waits on the first, posts the second
  *   copy-MODE N SIZE         N rounds: waits for GO = 2i+1, copies SIZE bytes out of DATA, sets 2i+2
- *   lag-KIND N [ID]          N wake-lag rounds (KIND futex, sysv or posix, this library's async
- *                            form): waits, reads the clock into WOKE, sets ACK = i+1
  *
  * MODE: `raw` (blocking libc calls through a plain `Deno.dlopen`, the floor),
  * `sync` or `async` (this library's forms).
@@ -22,9 +20,7 @@ import {
   wait,
   waitSync,
 } from "../../mod.ts";
-import { monotonicNs } from "./common.ts";
 import {
-  ACK,
   DATA,
   GO,
   rawSemop,
@@ -34,7 +30,6 @@ import {
   rawWake,
   SEM,
   SEM2,
-  WOKE,
   wordPointer,
 } from "./shm_common.ts";
 
@@ -42,7 +37,6 @@ const [role, kind, modeArg] = Deno.args[0].split("-");
 const n = Number(Deno.args[1]);
 using shm = PosixSharedMemory.fromFd(3);
 const words = new Int32Array(shm.bytes.buffer, 0, 16);
-const times = new BigInt64Array(shm.bytes.buffer, 0, 8);
 const goPtr = wordPointer(words, GO);
 
 /** Until GO holds `value`, in `mode`. */
@@ -113,22 +107,6 @@ if (role === "echo" && kind === "futex") {
     setGo(mode, 2 * i + 2);
   }
   if (out[size - 1] !== 7) throw new Error("copy: wrong data");
-} else if (role === "lag") {
-  using set = kind === "sysv" ? SemaphoreSet.fromId(Number(Deno.args[2])) : undefined;
-  using sem = kind === "posix" ? PosixSemaphore.at(shm.bytes.subarray(SEM, SEM + 32)) : undefined;
-  const take = [{ index: 0, delta: -1 }];
-  for (let i = 0; i < n; i++) {
-    if (kind === "futex") {
-      for (let v; (v = Atomics.load(words, GO)) !== i + 1;) await wait(words, GO, v);
-    } else if (set !== undefined) {
-      await set.op(take);
-    } else {
-      await sem!.wait();
-    }
-    Atomics.store(times, WOKE, BigInt(monotonicNs()));
-    Atomics.store(words, ACK, i + 1);
-    notify(words, ACK, 1);
-  }
 } else {
   throw new TypeError(`shm_child.ts: unknown role ${Deno.args}`);
 }

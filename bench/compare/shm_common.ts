@@ -4,8 +4,7 @@
  * the "floor" rows (blocking futex, semop, sem_wait/sem_post through a plain
  * `Deno.dlopen`, as C makes them).
  *
- * The page: int32 words GO (0) and ACK (1); int64 times SENT (2) and WOKE (3)
- * in ns of `CLOCK_MONOTONIC`; a `sem_t` at byte SEM (64) and another at
+ * The page: the int32 word GO (0); a `sem_t` at byte SEM (64) and another at
  * SEM + 32; the data of the copy rows from byte DATA (4096).
  *
  * @module
@@ -14,12 +13,6 @@ import { LIBC_PATH } from "../../ffi/platform.ts";
 
 /** Int32 index of the word the sender moves. */
 export const GO = 0;
-/** Int32 index of the word the receiver moves. */
-export const ACK = 1;
-/** BigInt64 index of the time the sender sent. */
-export const SENT = 2;
-/** BigInt64 index of the time the receiver woke. */
-export const WOKE = 3;
 /** Byte offsets of two sem_t. */
 export const SEM = 64;
 export const SEM2 = 96;

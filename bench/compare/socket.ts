@@ -92,7 +92,7 @@ const socketPath = () => `${dir}/deno.sock`;
 // ------------------------------------------------- this library, and the floor
 
 /** Both ends of a connection: a Unix socketpair, or a TCP connection on 127.0.0.1. */
-function connected(transport: Transport): [Connection, Connection] {
+export function connected(transport: Transport): [Connection, Connection] {
   if (transport === "unix") return socketpair();
   using listener = listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as NetAddress;

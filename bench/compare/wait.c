@@ -4,21 +4,14 @@
  * that tick at a fixed period. Every kernel object is created and removed by
  * the driver; these programs only use them.
  *
- *   wait lag-sysv QID ACK          blocking msgrcv of type 1 on QID
- *   wait lag-fifo PATH ACK         blocking open and 8-byte reads of the FIFO at PATH
- *   wait lag-posix NAME ACK        blocking mq_receive on the POSIX queue NAME
- *       After each message, sends its CLOCK_MONOTONIC time (int64 ns) as a
- *       type-1 message on the System V queue ACK (the first ack says "ready").
- *       A 1-byte message (end of file for the FIFO) ends them.
- *   wait idle-sysv QID WINDOW_MS   one blocking msgrcv, ended by a timer after WINDOW_MS
- *       -> "cpu_ns wall_ns 0"
  *   wait tick-sysv QID PERIOD_US COUNT
  *   wait tick-posix NAME PERIOD_US COUNT
  *       Sends COUNT 8-byte messages, one every PERIOD_US (absolute deadlines
  *       on CLOCK_MONOTONIC), then a 1-byte one.
  *   wait recv-sysv QID WARM ACK
  *   wait recv-posix NAME WARM ACK
- *       Acks "ready", receives until the 1-byte message -> "cpu_ns wall_ns count":
+ *       Acks "ready" (its CLOCK_MONOTONIC time, int64 ns, as a type-1 message on
+ *       the System V queue ACK), receives until the 1-byte message -> "cpu_ns wall_ns count":
  *       this process's CPU time and the wall time from message WARM to the end,
  *       and the messages received in that span.
  *
@@ -28,11 +21,9 @@
 
 #include <fcntl.h>
 #include <mqueue.h>
-#include <signal.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/resource.h>
-#include <sys/time.h>
 
 struct stamp {
   long mtype;
@@ -81,53 +72,6 @@ static mqd_t posix_open(const char *name, int flags) {
   mqd_t q = mq_open(name, flags | O_CLOEXEC);
   if (q < 0) die("mq_open");
   return q;
-}
-
-static void lag_sysv(int q) {
-  struct message m;
-  ack(now_ns());
-  while (sysv_receive(q, &m) != 1) ack(now_ns());
-}
-
-static void lag_fifo(const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) die("open");
-  ack(now_ns());
-  char buf[8];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      die("read");
-    }
-    ack(now_ns());
-  }
-  close(fd);
-}
-
-static void lag_posix(const char *name) {
-  mqd_t q = posix_open(name, O_RDONLY);
-  static char buf[8192];
-  ack(now_ns());
-  while (posix_receive(q, buf, sizeof buf) != 1) ack(now_ns());
-  mq_close(q);
-}
-
-static void on_alarm(int sig) { (void)sig; }
-
-static void idle_sysv(int q, long window_ms) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_alarm; /* no SA_RESTART: the timer ends the msgrcv with EINTR */
-  if (sigaction(SIGALRM, &sa, NULL) < 0) die("sigaction");
-  struct itimerval t = {.it_value = {.tv_sec = window_ms / 1000, .tv_usec = window_ms % 1000 * 1000}};
-  struct message m;
-  int64_t cpu0 = cpu_ns(), wall0 = now_ns();
-  if (setitimer(ITIMER_REAL, &t, NULL) < 0) die("setitimer");
-  if (msgrcv(q, &m, sizeof m.text, 0, 0) >= 0) fail("idle-sysv: a message came");
-  if (errno != EINTR) die("msgrcv");
-  printf("%lld %lld 0\n", (long long)(cpu_ns() - cpu0), (long long)(now_ns() - wall0));
 }
 
 /* Sleeps until `start` + `i` periods. */
@@ -198,18 +142,7 @@ static int is(int argc, char **argv, const char *mode, int args) {
 }
 
 int main(int argc, char **argv) {
-  if (is(argc, argv, "lag-sysv", 2)) {
-    ack_queue = atoi(argv[3]);
-    lag_sysv(atoi(argv[2]));
-  } else if (is(argc, argv, "lag-fifo", 2)) {
-    ack_queue = atoi(argv[3]);
-    lag_fifo(argv[2]);
-  } else if (is(argc, argv, "lag-posix", 2)) {
-    ack_queue = atoi(argv[3]);
-    lag_posix(argv[2]);
-  } else if (is(argc, argv, "idle-sysv", 2)) {
-    idle_sysv(atoi(argv[2]), atol(argv[3]));
-  } else if (is(argc, argv, "tick-sysv", 3)) {
+  if (is(argc, argv, "tick-sysv", 3)) {
     tick_sysv(atoi(argv[2]), atol(argv[3]), atol(argv[4]));
   } else if (is(argc, argv, "tick-posix", 3)) {
     tick_posix(argv[2], atol(argv[3]), atol(argv[4]));

@@ -1,25 +1,17 @@
 /**
- * The waiting engine's figures (src/_wait/): how soon a parked wait wakes,
- * how soon an abort ends it, what waiting costs in CPU, what pending waits do
- * to Deno's own file operations, and the one-CPU ping-pong against the floor.
+ * The waiting engine's figures (src/_wait/): how soon an abort ends a wait,
+ * what receiving a steady stream costs in CPU, what pending waits do to
+ * Deno's own file operations, and the one-CPU ping-pong against the floor.
  * Each figure is measured beside its baseline in the same run, RUNS times, and
  * reported as the median of the runs with their range (min–max of the runs'
- * values), as a Markdown table for the README.
+ * values), as a Markdown table for the README. How soon a parked wait wakes,
+ * and what idle waits cost, lag.ts measures for every mechanism.
  *
- * - **Wake lag**: this process sends (its `CLOCK_MONOTONIC` read just before
- *   the send) to a receiver in another process that has waited 20 ms or
- *   500 ms (far past its spin: parked); the receiver reads the same clock when
- *   its await returns and sends that time back on a System V "ack" queue.
- *   Receivers: wait_child.ts (this library; Deno's `FsFile.read`; for System
- *   V also `receiveSync` and a raw `nonblocking` FFI `msgrcv`, which show
- *   what Deno itself costs) and wait.c (blocking C calls). Unpinned. The
- *   500 ms rows run together, their messages 250 ms apart.
  * - **Cancel**: `AbortController.abort()` → the rejection seen, for a wait
  *   parked 20 ms, in one process (wait_child.ts `cancel`).
- * - **CPU**: `getrusage(RUSAGE_SELF)` of the receiver over wall time: while
- *   nothing arrives (a window after the waits settled; these rows run
- *   together, each measuring itself), and while a C sender sends one 8-byte
- *   message every 1 ms (from message TICK_WARM on).
+ * - **CPU**: `getrusage(RUSAGE_SELF)` of the receiver over wall time while a C
+ *   sender sends one 8-byte message every 1 ms (from message TICK_WARM on);
+ *   the receiver acks "ready" on a System V "ack" queue.
  * - **readTextFile**: the worst of READ_CALLS `Deno.readTextFile`, spaced
  *   5–27 ms apart, with no wait pending, then with 1000 pending: `read()` on
  *   500 pipes (the fd source) and `receive()` of 50 distinct types on each of
@@ -30,15 +22,13 @@
  *
  * Run: `deno task bench:compare:wait` (Linux; needs `cc`; about two minutes);
  * also run by `deno task bench:compare`. `--raw` also prints every run's
- * values; `--only=lag20,cancel,idle,tick,readfile,pingpong,lag500` measures
- * only those groups (the table leaves the other rows out). Every queue, FIFO
- * and child is removed or reaped, whatever happens.
+ * values; `--only=cancel,tick,readfile,pingpong` measures only those groups
+ * (the table leaves the other rows out). Every queue, FIFO and child is
+ * removed or reaped, whatever happens, Ctrl-C included.
  *
  * @module
  */
 import { Fifo, MessageQueue, PosixMessageQueue } from "../../mod.ts";
-import type { FdWriter } from "../../mod.ts";
-import { monotonicNs } from "./common.ts";
 import {
   allCpus,
   atInterrupt,
@@ -63,29 +53,20 @@ import {
 import { ffiPingPong as pipePingPong } from "./pipe.ts";
 import { denoPingPong as sysvPingPong } from "./msg_queue.ts";
 import { ffiPingPong as posixPingPong } from "./posix_mq.ts";
-import { ACK, DATA_SIZE, STOP_SIZE } from "./wait_child.ts";
+import { ACK, DATA_SIZE } from "./wait_child.ts";
 
 /** Runs of every figure; the table shows their median and range. */
 export const RUNS: number = quick(3, 1);
 /** The groups of figures, in the order of a run. */
-const GROUPS = ["lag20", "cancel", "idle", "tick", "readfile", "pingpong", "lag500"] as const;
+const GROUPS = ["cancel", "tick", "readfile", "pingpong"] as const;
 type Group = typeof GROUPS[number];
-/** `--only=lag20,cancel`: measures only these groups (the table leaves the others out). */
+/** `--only=cancel,tick`: measures only these groups (the table leaves the others out). */
 const ONLY: Set<string> = new Set(
   Deno.args.find((a) => a.startsWith("--only="))?.slice(7).split(",") ?? GROUPS,
 );
 const want = (group: Group) => ONLY.has(group);
-/** Wake-lag samples per run: System V after 20 ms, other rows after 20 ms, after 500 ms. */
-const LAG_SAMPLES_20 = quick(100, 3);
-const LAG_SAMPLES_FD = quick(60, 3);
-const LAG_SAMPLES_500 = quick(10, 2);
 /** Aborts per kind of wait per run. */
 const CANCELS = quick(20, 3);
-/** Idle CPU: waits settle this long, then the window. */
-const IDLE_SETTLE_MS = quick(500, 100);
-const IDLE_WINDOW_MS = quick(2000, 300);
-/** The same after the poll clock's back-off to its idle pace (src/_wait/poll.ts: after 1 s). */
-const IDLE_LATE_SETTLE_MS = quick(1500, 200);
 /** Messages every 1 ms: this many, the first WARM unmeasured. */
 const TICK_PERIOD_US = 1000;
 const TICK_COUNT = quick(1500, 60);
@@ -100,9 +81,6 @@ const ACK_TIMEOUT_MS = 20_000;
 
 const CHILD = new URL("wait_child.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const DATA = new Uint8Array(DATA_SIZE).fill(7);
-const STOP = new Uint8Array(STOP_SIZE);
 
 // ---------------------------------------------------------------- children
 
@@ -173,9 +151,13 @@ function unlinkQuietly(name: string): void {
   }
 }
 
-/** A private System V queue for `use`, removed afterwards whatever happens. */
+/**
+ * A private System V queue for `use`, removed afterwards whatever happens,
+ * Ctrl-C included (a queue nobody used yet is not found as this run's).
+ */
 async function withQueue<T>(use: (q: MessageQueue) => Promise<T>): Promise<T> {
   using q = MessageQueue.open("private");
+  const forget = atInterrupt(() => q.remove());
   let result: T;
   try {
     result = await use(q);
@@ -186,6 +168,8 @@ async function withQueue<T>(use: (q: MessageQueue) => Promise<T>): Promise<T> {
       // The first failure says more.
     }
     throw e;
+  } finally {
+    forget();
   }
   q.remove();
   return result;
@@ -194,6 +178,7 @@ async function withQueue<T>(use: (q: MessageQueue) => Promise<T>): Promise<T> {
 /** A POSIX queue of 8-byte messages for `use`, opened here for writing; unlinked afterwards. */
 async function withPosixQueue<T>(use: (q: PosixMessageQueue, name: string) => Promise<T>) {
   const name = posixName();
+  const forget = atInterrupt(() => unlinkQuietly(name));
   try {
     using q = PosixMessageQueue.open(name, {
       create: true,
@@ -205,6 +190,7 @@ async function withPosixQueue<T>(use: (q: PosixMessageQueue, name: string) => Pr
     return await use(q, name);
   } finally {
     unlinkQuietly(name);
+    forget();
   }
 }
 
@@ -220,175 +206,16 @@ async function withFifo<T>(use: (path: string) => Promise<T>): Promise<T> {
   }
 }
 
-// ---------------------------------------------------------------- wake lag
-
-/** What carries the messages of a wake-lag row, seen from the sender (this process). */
-interface LagChannel {
-  /** Starts the receiver, which acks on queue `ack`. */
-  start(ack: number): Deno.ChildProcess;
-  /** After the start: what must wait for the receiver (a FIFO's write end). */
-  connect?(): void;
-  /** One message, and the one that ends the receiver. */
-  send(): void;
-  stop(): void;
-  /** Removes what the channel created. */
-  close(): Promise<void> | void;
-}
-
-/** Starts a receiver: on `target` (a queue id, a FIFO's path, a POSIX queue's name), acking on `ack`. */
-type Receiver = (target: string, ack: number) => Deno.ChildProcess;
-
-const denoReceiver = (kind: string): Receiver => (target, ack) =>
-  denoChild([`lag-${kind}`, target, `${ack}`]);
-const cReceiver = (bin: string, kind: string): Receiver => (target, ack) =>
-  cChild(bin, [`lag-${kind}`, target, `${ack}`]);
-
-function sysvChannel(receiver: Receiver): LagChannel {
-  const q = MessageQueue.open("private");
-  return {
-    start: (ack) => receiver(`${q.id}`, ack),
-    send: () => q.sendSync(DATA, { type: 1 }),
-    stop: () => q.sendSync(STOP, { type: 1 }),
-    close: () => q.remove(),
-  };
-}
-
-function posixChannel(receiver: Receiver): LagChannel {
-  const name = posixName();
-  const q = PosixMessageQueue.open(name, {
-    create: true,
-    exclusive: true,
-    access: "write",
-    maxMessages: 10,
-    messageSize: DATA_SIZE,
-  });
-  return {
-    start: (ack) => receiver(name, ack),
-    send: () => q.sendSync(DATA),
-    stop: () => q.sendSync(STOP),
-    close: () => {
-      q.close();
-      unlinkQuietly(name);
-    },
-  };
-}
-
-function fifoChannel(receiver: Receiver): LagChannel {
-  const dir = Deno.makeTempDirSync({ prefix: tempPrefix("wait-") });
-  const path = `${dir}/fifo`;
-  let writer: FdWriter | undefined;
-  try {
-    Fifo.create(path);
-  } catch (e) {
-    Deno.removeSync(dir, { recursive: true });
-    throw e;
-  }
-  return {
-    start: (ack) => receiver(path, ack),
-    connect: () => writer = Fifo.openSync(path, "write", { timeout: ACK_TIMEOUT_MS }),
-    send: () => writer!.writeSync(DATA),
-    stop: () => writer!.close(),
-    close: () => {
-      writer?.close();
-      Deno.removeSync(dir, { recursive: true });
-    },
-  };
-}
-
-/**
- * Wake lags in ms, one list per channel: `n` rounds; in each, every channel
- * in turn gets a message `gapMs / channels` after the previous one, so each
- * receiver has been idle for `gapMs` when its message comes, and no two
- * receivers wake at once.
- */
-async function lagSamples(
-  open: Array<() => LagChannel>,
-  gapMs: number,
-  n: number,
-): Promise<number[][]> {
-  const rows: Array<{ ack: MessageQueue; channel?: LagChannel; child?: Deno.ChildProcess }> = [];
-  /** Ends every child and removes every object; returns the first failure. */
-  const cleanup = async () => {
-    let error: unknown;
-    for (const row of rows) {
-      await reap(row.child);
-      for (const step of [() => row.channel?.close(), () => row.ack.remove()]) {
-        try {
-          await step();
-        } catch (e) {
-          error ??= e;
-        }
-      }
-    }
-    return error;
-  };
-  const lags: number[][] = [];
-  try {
-    for (const make of open) {
-      const row: (typeof rows)[number] = { ack: MessageQueue.open("private") };
-      rows.push(row);
-      row.channel = make();
-      row.child = row.channel.start(row.ack.id);
-      lags.push([]);
-    }
-    for (const { ack, channel } of rows) {
-      channel!.connect?.();
-      readAck(ack); // ready
-    }
-    for (let i = 0; i < n; i++) {
-      for (let k = 0; k < rows.length; k++) {
-        await sleep(gapMs / rows.length);
-        const t0 = monotonicNs();
-        rows[k].channel!.send();
-        lags[k].push((readAck(rows[k].ack) - t0) / 1e6);
-      }
-    }
-    for (const row of rows) row.channel!.stop();
-    for (const row of rows) {
-      await finish(row.child!, "wake-lag receiver");
-      row.child = undefined;
-    }
-  } catch (e) {
-    await cleanup(); // the first failure says more than any of the cleanup
-    throw e;
-  }
-  const error = await cleanup();
-  if (error !== undefined) throw error;
-  return lags;
-}
-
 // ---------------------------------------------------------------- CPU
 
-/**
- * CPU % of idle receivers, each on a queue of its own, all at once: each
- * reports its own CPU time over its own window, and nothing arrives, so they
- * do not disturb one another.
- */
-async function idleCpu(starts: Array<(qid: number) => Deno.ChildProcess>): Promise<number[]> {
-  const queues: MessageQueue[] = [];
-  const children: Array<Deno.ChildProcess | undefined> = [];
-  try {
-    for (const start of starts) {
-      const q = MessageQueue.open("private");
-      queues.push(q);
-      children.push(start(q.id));
-    }
-    return await Promise.all(children.map(async (child, i) => {
-      const line = await finish(child!, "idle receiver");
-      children[i] = undefined;
-      return cpuReport(line).percent;
-    }));
-  } finally {
-    for (const child of children) await reap(child);
-    for (const q of queues) q.remove();
-  }
-}
+/** Starts a receiver: on `target` (a queue id, a POSIX queue's name), acking on queue `ack`. */
+type Receiver = (target: string, ack: number) => Deno.ChildProcess;
 
 /** CPU % of a receiver getting a message every 1 ms from wait.c's ticker. */
 async function tickCpu(
   bin: string,
   family: "sysv" | "posix",
-  receiver: (target: string, ack: number) => Deno.ChildProcess,
+  receiver: Receiver,
 ): Promise<number> {
   const run = async (target: string) =>
     await withQueue(async (ack) => {
@@ -469,11 +296,6 @@ async function readFiles(): Promise<{ none: number[]; waits: number[] }> {
 /** Every run's value of every metric, by name. */
 type Values = Map<string, number[]>;
 
-function p99(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.ceil(0.99 * s.length) - 1];
-}
-
 /** Shuffles a run's order (rotates it by the run's number) so no row always follows the same one. */
 function rotated<T>(xs: T[], run: number): T[] {
   return xs.map((_, i) => xs[(i + run) % xs.length]);
@@ -487,34 +309,7 @@ interface Programs {
 }
 
 async function oneRun(bins: Programs, run: number, put: (key: string, v: number) => void) {
-  const lag = (key: string, lags: number[]) => {
-    put(`${key}.median`, median(lags));
-    put(`${key}.p99`, p99(lags));
-  };
   const c = bins.wait;
-
-  // Wake lag after 20 ms idle, one row after the other; the fd rows' ratios to FsFile.read.
-  const lagRows: Array<[string, () => LagChannel, number]> = [
-    ["lag20.sysv-c", () => sysvChannel(cReceiver(c, "sysv")), LAG_SAMPLES_20],
-    ["lag20.sysv-lib", () => sysvChannel(denoReceiver("sysv")), LAG_SAMPLES_20],
-    ["lag20.sysv-sync", () => sysvChannel(denoReceiver("sysv-sync")), LAG_SAMPLES_FD],
-    ["lag20.sysv-parked", () => sysvChannel(denoReceiver("sysv-parked")), LAG_SAMPLES_FD],
-    ["lag20.fifo-c", () => fifoChannel(cReceiver(c, "fifo")), LAG_SAMPLES_FD],
-    ["lag20.fifo-fsfile", () => fifoChannel(denoReceiver("fsfile")), LAG_SAMPLES_FD],
-    ["lag20.fifo-lib", () => fifoChannel(denoReceiver("fifo")), LAG_SAMPLES_FD],
-    ["lag20.posix-c", () => posixChannel(cReceiver(c, "posix")), LAG_SAMPLES_FD],
-    ["lag20.posix-lib", () => posixChannel(denoReceiver("posix")), LAG_SAMPLES_FD],
-  ];
-  const medians: Record<string, number> = {};
-  if (want("lag20")) {
-    for (const [key, open, n] of rotated(lagRows, run)) {
-      const [lags] = await lagSamples([open], 20, n);
-      lag(key, lags);
-      medians[key] = median(lags);
-    }
-    put("lag20.fifo-lib.ratio", medians["lag20.fifo-lib"] / medians["lag20.fifo-fsfile"]);
-    put("lag20.posix-lib.ratio", medians["lag20.posix-lib"] / medians["lag20.fifo-fsfile"]);
-  }
 
   // Cancel: one child, every kind of wait.
   if (want("cancel")) {
@@ -522,25 +317,6 @@ async function oneRun(bins: Programs, run: number, put: (key: string, v: number)
       put(`cancel.${kind}.median`, median(ms));
       put(`cancel.${kind}.max`, Math.max(...ms));
     }
-  }
-
-  // CPU while nothing arrives: every row at once (see idleCpu).
-  const w = `${IDLE_WINDOW_MS}`;
-  const s = `${IDLE_SETTLE_MS}`;
-  const idleRows: Array<[string, (qid: number) => Deno.ChildProcess]> = [
-    ["idle.c", (q) => cChild(c, ["idle-sysv", `${q}`, w])],
-    ["idle.sync", (q) => denoChild(["idle-sync", `${q}`, w])],
-    ["idle.async1", (q) => denoChild(["idle-async", `${q}`, "1", "same", s, w])],
-    ["idle.async100", (q) => denoChild(["idle-async", `${q}`, "100", "distinct", s, w])],
-    [
-      "idle.async100late",
-      (q) => denoChild(["idle-async", `${q}`, "100", "distinct", `${IDLE_LATE_SETTLE_MS}`, w]),
-    ],
-    ["idle.async100same", (q) => denoChild(["idle-async", `${q}`, "100", "same", s, w])],
-  ];
-  if (want("idle")) {
-    const cpu = await idleCpu(idleRows.map(([, start]) => start));
-    idleRows.forEach(([key], i) => put(key, cpu[i]));
   }
 
   // CPU with a message every 1 ms; async over sync in this run.
@@ -601,20 +377,6 @@ async function oneRun(bins: Programs, run: number, put: (key: string, v: number)
       put(`pp.${kind}.async/sync`, pp[`pp.${kind}.async`] / pp[`pp.${kind}.sync`]);
     }
   }
-
-  // Wake lag after 500 ms idle: the slowest, last; both rows in one go, 250 ms apart.
-  if (want("lag500")) {
-    const [cLags, libLags] = await lagSamples(
-      [
-        () => sysvChannel(cReceiver(c, "sysv")),
-        () => sysvChannel(denoReceiver("sysv")),
-      ],
-      500,
-      LAG_SAMPLES_500,
-    );
-    lag("lag500.sysv-c", cLags);
-    lag("lag500.sysv-lib", libLags);
-  }
 }
 
 // ---------------------------------------------------------------- report
@@ -646,14 +408,9 @@ function report(values: Values, seconds: number): string {
     "",
     `Each cell: the median of ${RUNS} runs and, in parentheses, the range of the ${RUNS} ` +
     "runs' values; every baseline is measured in the same runs, ratios within each run. " +
-    "**Wake lag**: the sender's `CLOCK_MONOTONIC` just before its send → the receiver's, when " +
-    "its await returns, in another process that has waited 20 ms or 500 ms (parked), both " +
-    `unpinned; per run the median and p99 of ${LAG_SAMPLES_20} samples (System V, 20 ms), ` +
-    `the median of ${LAG_SAMPLES_FD} (other rows, 20 ms), or of ${LAG_SAMPLES_500} (500 ms: ` +
-    "the p99 is the maximum). **Cancel**: `abort()` → the rejection seen, for a wait parked " +
+    "**Cancel**: `abort()` → the rejection seen, for a wait parked " +
     `20 ms, ${CANCELS} per run. **CPU**: \`getrusage\` of the receiving process (every thread) ` +
-    `over wall time: ${IDLE_WINDOW_MS / 1000} s after ${IDLE_SETTLE_MS} ms of settling, or ` +
-    `over ${TICK_COUNT - TICK_WARM} messages sent by a C program every ` +
+    `over wall time, over ${TICK_COUNT - TICK_WARM} messages sent by a C program every ` +
     `${TICK_PERIOD_US / 1000} ms. **readTextFile**: ${READ_CALLS} calls 5–27 ms apart. ` +
     `**Ping-pong**: ${MSG} B, ${ROUNDS} round trips per run, both processes pinned to one CPU.`,
     "",
@@ -665,44 +422,6 @@ function report(values: Values, seconds: number): string {
     missing = false;
   };
 
-  for (const gap of [20, 500]) {
-    const k = `lag${gap}.sysv`;
-    const floors = gap !== 20
-      ? ""
-      : `; Deno \`receiveSync\` (main thread blocked): ${
-        f(`${k}-sync.median`, time)
-      }; raw \`nonblocking\` FFI \`msgrcv\` (pool thread): ${f(`${k}-parked.median`, time)}`;
-    add(
-      `wake lag, System V \`await receive()\`, ${gap} ms idle: median`,
-      f(`${k}-lib.median`, time),
-      `C blocking \`msgrcv\`: ${f(`${k}-c.median`, time)}${floors}`,
-      "≤ 0.3 ms",
-      m(`${k}-lib.median`) <= 0.3,
-    );
-    add(
-      `… p99`,
-      f(`${k}-lib.p99`, time),
-      `C: ${f(`${k}-c.p99`, time)}`,
-      "≤ 2 ms",
-      m(`${k}-lib.p99`) <= 2,
-    );
-  }
-  for (
-    const [kind, label, c] of [["fifo", "FIFO `await read()`", "`read`"], [
-      "posix",
-      "POSIX `await receive()`",
-      "`mq_receive`",
-    ]]
-  ) {
-    add(
-      `wake lag, ${label}, 20 ms idle: median`,
-      `${f(`lag20.${kind}-lib.median`, time)} = ${f(`lag20.${kind}-lib.ratio`, times)} FsFile`,
-      `\`FsFile.read\` on a FIFO: ${f("lag20.fifo-fsfile.median", time)}; ` +
-        `C blocking ${c}: ${f(`lag20.${kind}-c.median`, time)}`,
-      "≤ 1.5× `FsFile.read`",
-      m(`lag20.${kind}-lib.ratio`) <= 1.5,
-    );
-  }
   for (
     const [kind, label] of [
       ["sysv-receive", "System V `receive()` (call source: nudge)"],
@@ -719,37 +438,6 @@ function report(values: Values, seconds: number): string {
       m(`cancel.${kind}.median`) <= 1,
     );
   }
-  const idleBase = `C \`msgrcv\`: ${f("idle.c", percent)}; \`receiveSync\`: ${
-    f("idle.sync", percent)
-  }`;
-  add(
-    "CPU, 100 pending System V `receive()` of 100 types (4 parked, 96 polling), nothing arriving",
-    f("idle.async100", percent),
-    idleBase,
-    "≤ 1 %",
-    m("idle.async100") <= 1,
-  );
-  add(
-    `… the same, measured from ${IDLE_LATE_SETTLE_MS} ms on (the poll clock at its idle pace)`,
-    f("idle.async100late", percent),
-    idleBase,
-    "≤ 1 %",
-    m("idle.async100late") <= 1,
-  );
-  add(
-    "CPU, 100 pending System V `receive()` of one type (one parked call for all), nothing arriving",
-    f("idle.async100same", percent),
-    idleBase,
-    "≤ 1 %",
-    m("idle.async100same") <= 1,
-  );
-  add(
-    "CPU, 1 pending System V `receive()`, nothing arriving",
-    f("idle.async1", percent),
-    idleBase,
-    "≤ 1 %",
-    m("idle.async1") <= 1,
-  );
   for (
     const [kind, label, c] of [["sysv", "System V", "`msgrcv`"], ["posix", "POSIX", "`mq_receive`"]]
   ) {

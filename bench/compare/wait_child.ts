@@ -3,27 +3,13 @@
  * asks and reports on its last line of output. Every kernel object it uses is
  * created and removed by the driver.
  *
- *   lag-sysv QID ACK          await receive() on System V queue QID
- *   lag-sysv-sync QID ACK     receiveSync() (the main thread blocks in msgrcv)
- *   lag-sysv-parked QID ACK   await msgrcv as a raw `nonblocking` FFI call (on a pool thread)
- *   lag-fifo PATH ACK         await Fifo.open(PATH, "read"), then await read() of 8 bytes
- *   lag-fsfile PATH ACK       the same with Deno's own Deno.open and FsFile.read (the baseline)
- *   lag-posix NAME ACK        await receive() on POSIX queue NAME
- *       After each message, sends the CLOCK_MONOTONIC time at which the await
- *       returned (int64 ns) as a type-1 message on System V queue ACK; the
- *       first ack says "ready". A 1-byte message (end of file on the FIFO)
- *       ends them.
  *   cancel QID NAME FIFO N    N aborts of each kind of parked wait -> JSON { kind: ms[] }
- *   idle-async QID WAITS same|distinct SETTLE_MS WINDOW_MS
- *       WAITS pending receive() on QID, nothing comes; of type 0 (`same`:
- *       they share one parked call) or each of its own type (`distinct`)
- *   idle-sync QID WINDOW_MS                    one receiveSync({ timeout: WINDOW_MS })
- *       -> "cpu_ns wall_ns 0" over the window (after SETTLE_MS)
  *   recv-sysv-MODE QID WARM ACK      MODE async (await receive()), sync (receiveSync())
  *                                    or parked (await msgrcv as a raw `nonblocking` FFI call)
  *   recv-posix-MODE NAME WARM ACK
- *       Acks "ready", receives until the 1-byte message -> "cpu_ns wall_ns count"
- *       from message WARM on (as wait.c's recv-*).
+ *       Acks "ready" (the CLOCK_MONOTONIC time, int64 ns, as a type-1 message
+ *       on System V queue ACK), receives until the 1-byte message ->
+ *       "cpu_ns wall_ns count" from message WARM on (as wait.c's recv-*).
  *   readfile FILE PIPES QIDS PER_QUEUE CALLS
  *       CALLS timed Deno.readTextFile(FILE) with no wait pending, then with a
  *       read() pending on each of PIPES pipes and PER_QUEUE receive() on each
@@ -92,17 +78,6 @@ class PendingWaits {
   }
 }
 
-/** Acks each message of `next` (null or a stop message ends it) with the time its await returned. */
-async function lagLoop(ackId: number, next: () => Promise<number | null>): Promise<void> {
-  ack(ackId, monotonicNs());
-  for (;;) {
-    const n = await next();
-    const t = monotonicNs();
-    if (n === null || n === STOP_SIZE) return;
-    ack(ackId, t);
-  }
-}
-
 const parkedSymbols = {
   msgrcv: {
     parameters: ["i32", "buffer", "usize", "i64", "i32"],
@@ -124,30 +99,6 @@ function parkedReceiver(id: number): () => Promise<number> {
     if (n < 0) throw new Error("msgrcv failed");
     return n;
   };
-}
-
-async function lag(kind: string, target: string, ackId: number): Promise<void> {
-  const buf = new Uint8Array(DATA_SIZE);
-  if (kind === "sysv") {
-    using q = MessageQueue.fromId(Number(target));
-    await lagLoop(ackId, async () => (await q.receive()).data.byteLength);
-  } else if (kind === "sysv-sync") {
-    using q = MessageQueue.fromId(Number(target));
-    await lagLoop(ackId, () => Promise.resolve(q.receiveSync().data.byteLength));
-  } else if (kind === "sysv-parked") {
-    await lagLoop(ackId, parkedReceiver(Number(target)));
-  } else if (kind === "posix") {
-    using q = PosixMessageQueue.open(target, { access: "read" });
-    await lagLoop(ackId, async () => (await q.receive()).data.byteLength);
-  } else if (kind === "fifo") {
-    using r = await Fifo.open(target, "read");
-    await lagLoop(ackId, () => r.read(buf));
-  } else if (kind === "fsfile") {
-    using f = await Deno.open(target, { read: true });
-    await lagLoop(ackId, () => f.read(buf));
-  } else {
-    usage();
-  }
 }
 
 /** The time from `abort()` to the rejection being seen, in ms; throws if the wait did not reject. */
@@ -186,42 +137,6 @@ async function cancel(qid: number, name: string, fifo: string, n: number): Promi
     }
   }
   console.log(JSON.stringify(out));
-}
-
-async function idleAsync(
-  qid: number,
-  waits: number,
-  distinct: boolean,
-  settleMs: number,
-  windowMs: number,
-) {
-  using q = MessageQueue.fromId(qid);
-  const pending = new PendingWaits();
-  // `distinct`: each of its own type, so that no two share a parked call (4 park, the rest poll).
-  for (let i = 0; i < waits; i++) {
-    pending.add(q.receive({ type: distinct ? i + 1 : 0, signal: pending.signal }));
-  }
-  await sleep(settleMs);
-  const cpu0 = cpuNs();
-  const wall0 = monotonicNs();
-  await sleep(windowMs);
-  const cpu = cpuNs() - cpu0;
-  const wall = monotonicNs() - wall0;
-  await pending.abort();
-  console.log(`${cpu} ${wall} 0`);
-}
-
-function idleSync(qid: number, windowMs: number): void {
-  using q = MessageQueue.fromId(qid);
-  const cpu0 = cpuNs();
-  const wall0 = monotonicNs();
-  try {
-    q.receiveSync({ timeout: windowMs });
-    throw new Error("a message came");
-  } catch (e) {
-    if (!(e instanceof Deno.errors.TimedOut)) throw e;
-  }
-  console.log(`${cpuNs() - cpu0} ${monotonicNs() - wall0} 0`);
 }
 
 async function recv(kind: string, target: string, warm: number, ackId: number): Promise<void> {
@@ -316,14 +231,8 @@ function usage(): never {
 if (import.meta.main) {
   const [role, ...a] = Deno.args;
   const [what, kind] = role?.split(/-(.*)/) ?? [];
-  if (what === "lag" && a.length === 2) {
-    await lag(kind, a[0], Number(a[1]));
-  } else if (role === "cancel" && a.length === 4) {
+  if (role === "cancel" && a.length === 4) {
     await cancel(Number(a[0]), a[1], a[2], Number(a[3]));
-  } else if (role === "idle-async" && a.length === 5) {
-    await idleAsync(Number(a[0]), Number(a[1]), a[2] === "distinct", Number(a[3]), Number(a[4]));
-  } else if (role === "idle-sync" && a.length === 2) {
-    idleSync(Number(a[0]), Number(a[1]));
   } else if (what === "recv" && a.length === 3) {
     await recv(kind, a[0], Number(a[1]), Number(a[2]));
   } else if (role === "readfile" && a.length === 5) {

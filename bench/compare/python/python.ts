@@ -37,8 +37,9 @@ const INSTALL: Record<PythonModule, string> = {
 /** The oldest Python the programs run on (`socket.create_server`, `time.monotonic_ns`). */
 const OLDEST: [number, number] = [3, 8];
 
-/** Prints `MAJOR MINOR`, then each module of its arguments that imports. */
+/** Prints its path, `MAJOR MINOR`, then each module of its arguments that imports, a line each. */
 const PROBE = `import importlib, sys
+print(sys.executable)
 print(*sys.version_info[:2])
 for name in sys.argv[1:]:
     try:
@@ -62,12 +63,19 @@ export class Python {
 
   /** "Python 3.11", or "Python" where no `python3` runs. */
   readonly version: string;
+  /** Its path, for a long-running program started with `spawnProgram` (no PATH search). */
+  readonly executable: string;
   /** Why no row can run here, if none can. */
   readonly #unusable: string | undefined;
   readonly #modules: ReadonlySet<string>;
 
-  private constructor(version: number[] | undefined, modules: Iterable<string>) {
+  private constructor(
+    version: number[] | undefined,
+    modules: Iterable<string>,
+    executable = PYTHON,
+  ) {
     this.version = version ? `Python ${version.join(".")}` : "Python";
+    this.executable = executable;
     const [major, minor] = OLDEST;
     this.#unusable = version === undefined
       ? `\`${PYTHON}\` was not found`
@@ -75,6 +83,11 @@ export class Python {
       ? `these programs need Python ${major}.${minor} or later`
       : undefined;
     this.#modules = new Set(modules);
+  }
+
+  /** Why no Python program can run here, if none can. */
+  get unusable(): string | undefined {
+    return this.#unusable;
   }
 
   /** Asks `python3` once per process. */
@@ -90,8 +103,9 @@ export class Python {
         stderr: "null",
       }).output();
       if (!out.success) return new Python(undefined, []);
-      const [major, minor, ...modules] = new TextDecoder().decode(out.stdout).trim().split(/\s+/);
-      return new Python([Number(major), Number(minor)], modules);
+      const [executable, version, ...modules] = new TextDecoder().decode(out.stdout).trim()
+        .split("\n");
+      return new Python(version.split(" ").map(Number), modules, executable);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return new Python(undefined, []);
       throw e;
@@ -120,12 +134,14 @@ export class Python {
   }
 }
 
-/**
- * Runs `python3 SCRIPT ARGS...` (a program of this folder) to its end; returns
- * what it printed. `-B`: no `__pycache__` left in the source tree.
- */
+/** The arguments of `python3` that run SCRIPT (a program of this folder) with ARGS: `-B`, so no `__pycache__` is left in the source tree. */
+export function scriptArgs(script: string, args: string[]): string[] {
+  return ["-B", new URL(script, import.meta.url).pathname, ...args];
+}
+
+/** Runs `python3 SCRIPT ARGS...` (a program of this folder) to its end; returns what it printed. */
 export function runPython(script: string, args: string[]): Promise<string> {
-  return runC(PYTHON, ["-B", new URL(script, import.meta.url).pathname, ...args]);
+  return runC(PYTHON, scriptArgs(script, args));
 }
 
 /**
