@@ -1,9 +1,33 @@
 /**
- * Compiling and running a C probe: what the constants generator and the
- * layout test share. Development-time only (needs `cc` and `--allow-run`).
+ * Compiling and running a C probe, for this machine or another Linux CPU:
+ * what the generators and the layout test share. Development-time only (needs
+ * a C compiler and `--allow-run`).
+ *
+ * A probe for another CPU (`target("aarch64")` on x86_64) is built with the
+ * GNU cross compiler (`aarch64-linux-gnu-gcc`, Debian `gcc-aarch64-linux-gnu`),
+ * linked `-static` so that it needs no target libc at run time, and run under
+ * qemu user emulation (`qemu-aarch64`, Debian `qemu-user`).
  *
  * @module
  */
+
+/** Where a probe is compiled for and run. */
+export interface Target {
+  /** The CPU, as in `Deno.build.arch`. */
+  readonly arch: string;
+  /** The C compiler. */
+  readonly cc: string;
+  /** Extra compiler arguments. */
+  readonly ccArgs: readonly string[];
+  /** The emulator that runs the probe, if it cannot run here directly. */
+  readonly runner?: string;
+}
+
+/** The target of Linux on `arch` (default: this machine's CPU). */
+export function target(arch: string = Deno.build.arch): Target {
+  if (arch === Deno.build.arch) return { arch, cc: "cc", ccArgs: [] };
+  return { arch, cc: `${arch}-linux-gnu-gcc`, ccArgs: ["-static"], runner: `qemu-${arch}` };
+}
 
 /** Runs `cmd`; returns its stdout, or throws with its stderr when it fails. */
 export async function run(cmd: string, args: string[], stdin?: string): Promise<string> {
@@ -26,14 +50,10 @@ export async function run(cmd: string, args: string[], stdin?: string): Promise<
   return text.decode(out.stdout);
 }
 
-/** Whether a C compiler answers as `cc`. */
-export async function hasCc(): Promise<boolean> {
+/** Whether `cmd --version` runs. */
+export async function hasTool(cmd: string): Promise<boolean> {
   try {
-    const out = await new Deno.Command("cc", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    })
+    const out = await new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" })
       .output();
     return out.success;
   } catch (e) {
@@ -42,14 +62,73 @@ export async function hasCc(): Promise<boolean> {
   }
 }
 
-/** Compiles `source` with `cc` in a temporary directory, runs it, returns its stdout. */
-export async function runCProbe(source: string): Promise<string> {
+/** The tools a probe for `t` needs that this machine lacks (none: it can probe `t`). */
+export async function missingTools(t: Target = target()): Promise<string[]> {
+  const tools = t.runner === undefined ? [t.cc] : [t.cc, t.runner];
+  const present = await Promise.all(tools.map(hasTool));
+  return tools.filter((_, i) => !present[i]);
+}
+
+/** Whether a C compiler answers as `cc`. */
+export async function hasCc(): Promise<boolean> {
+  return (await missingTools()).length === 0;
+}
+
+/** Writes `source` as probe.c in a temporary directory, calls `use` with the directory, removes it. */
+async function withSource<T>(source: string, use: (dir: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "c_probe_" });
   try {
     await Deno.writeTextFile(`${dir}/probe.c`, source);
-    await run("cc", ["-std=gnu11", "-o", `${dir}/probe`, `${dir}/probe.c`]);
-    return await run(`${dir}/probe`, []);
+    return await use(dir);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Compiles `source` for `t`, runs it, returns its stdout. */
+export function runCProbe(source: string, t: Target = target()): Promise<string> {
+  return withSource(source, async (dir) => {
+    await run(t.cc, ["-std=gnu11", ...t.ccArgs, "-o", `${dir}/probe`, `${dir}/probe.c`]);
+    return t.runner === undefined
+      ? await run(`${dir}/probe`, [])
+      : await run(t.runner, [`${dir}/probe`]);
+  });
+}
+
+/** Whether `source` compiles for `t` (it is not run). */
+export function compiles(source: string, t: Target = target()): Promise<boolean> {
+  return withSource(source, async (dir) => {
+    const out = await new Deno.Command(t.cc, {
+      args: ["-std=gnu11", "-fsyntax-only", `${dir}/probe.c`],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  });
+}
+
+/** Compiles `source` for `t` with debug information; returns what `read` makes of the object file. */
+export function withObject<T>(
+  source: string,
+  t: Target,
+  read: (objectFile: string) => Promise<T>,
+): Promise<T> {
+  return withSource(source, async (dir) => {
+    await run(t.cc, ["-std=gnu11", "-g", "-c", "-o", `${dir}/probe.o`, `${dir}/probe.c`]);
+    return await read(`${dir}/probe.o`);
+  });
+}
+
+/** Command-line `--target <arch>` (or `--target=<arch>`), and the other arguments. */
+export function targetArg(args: readonly string[], fallback?: string): [Target, string[]] {
+  const rest: string[] = [];
+  let arch = fallback;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--target") arch = args[++i];
+    else if (a.startsWith("--target=")) arch = a.slice("--target=".length);
+    else rest.push(a);
+  }
+  if (arch === "") throw new Error("--target needs a CPU name, such as aarch64");
+  return [target(arch), rest];
 }

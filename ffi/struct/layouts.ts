@@ -7,10 +7,14 @@
  * @module
  */
 import type * as linuxX64 from "./layouts/linux_x86_64.ts";
+import type { Long, Struct, U32, ULong } from "./types.ts";
 import { platformKey, PLATFORMS, unsupported } from "../platforms.ts";
 
 /**
- * The layouts of one platform, by C struct name.
+ * The layouts of one platform, by C struct name, typed by what every platform
+ * shares: the x86_64 declarations, except for the structs whose members differ
+ * between platforms, which keep only the members every platform has with the
+ * same type. Each layout's `size` and `offsets` are the platform's own.
  *
  * @example
  * ```ts
@@ -20,7 +24,31 @@ import { platformKey, PLATFORMS, unsupported } from "../platforms.ts";
  * assert.equal(sembuf.size, 6);
  * ```
  */
-export type Layouts = typeof linuxX64;
+export interface Layouts extends Omit<typeof linuxX64, "semid_ds" | "stat"> {
+  /** `struct semid_ds`; x86_64 also keeps the high halves of the times (`__sem_otime_high`). */
+  readonly semid_ds: Struct<{
+    sem_perm: Layouts["ipc_perm"];
+    sem_otime: Long;
+    sem_ctime: Long;
+    sem_nsems: ULong;
+    __glibc_reserved3: ULong;
+    __glibc_reserved4: ULong;
+  }>;
+  /** `struct stat`; `st_nlink`, `st_blksize` and the padding and reserved members differ by platform. */
+  readonly stat: Struct<{
+    st_dev: ULong;
+    st_ino: ULong;
+    st_mode: U32;
+    st_uid: U32;
+    st_gid: U32;
+    st_rdev: ULong;
+    st_size: Long;
+    st_blocks: Long;
+    st_atim: Layouts["timespec"];
+    st_mtim: Layouts["timespec"];
+    st_ctim: Layouts["timespec"];
+  }>;
+}
 
 /**
  * Layouts for a platform, or an object whose every member throws
@@ -55,7 +83,7 @@ export function layoutsFor(os: string, arch: string): Layouts {
 }
 
 /**
- * The struct layouts of this platform (Linux x86_64 glibc so far), by C name:
+ * The struct layouts of this platform (glibc on Linux x86_64 or aarch64), by C name:
  * `msgbuf`, `sembuf`, `timespec`, `ipc_perm`, `msqid_ds`, `shmid_ds`,
  * `semid_ds`, `mq_attr`, `sockaddr_un`, `in_addr`, `in6_addr`, `sockaddr_in`,
  * `sockaddr_in6`, `iovec`, `msghdr`, `cmsghdr`, `ucred`, `pollfd`,
