@@ -123,7 +123,7 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * where there is none.
    */
   #blockingRead(buf: Uint8Array, deadline: number): number | null | typeof AGAIN {
-    const fd = this.blockingFd();
+    const fd = this.blockingFd("read");
     if (fd < 0) return pollSync(this.fdFor("read"), READABLE, deadline);
     const len = Math.min(buf.byteLength, MAX_IO);
     const n = blockingCall(deadline, () => libc.read(fd, buf, len), "read", this.subject);

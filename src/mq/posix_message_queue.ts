@@ -550,7 +550,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
 
   /** A receive on a blocking description: it waits and receives in one call (interrupted at the deadline). */
   #blockReceive<T>(buf: Uint8Array, make: (n: number) => T, deadline: number): T | typeof AGAIN {
-    const fd = this.blockingFd();
+    const fd = this.blockingFd("mq_receive");
     if (fd < 0) return pollSync(this.fdFor("mq_receive"), READABLE, deadline);
     const receive = () => libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes);
     const n = blockingCall(deadline, receive, "mq_receive", this.subject);
