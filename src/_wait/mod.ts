@@ -36,7 +36,7 @@ export { Spinner } from "./spinner.ts";
 export { lazySource, NO_THREAD, type Operation, type Source } from "./source.ts";
 export { fdEngine, fdSource, pollSync, READABLE, WRITABLE } from "./fd.ts";
 export { type BlockingCall, callSource } from "./call.ts";
-export { POLL_IDLE_MS, POLL_MAX_MS } from "./poll.ts";
+export { napSync, POLL_IDLE_MS, POLL_MAX_MS } from "./poll.ts";
 export { blockingCall } from "./nudge.ts";
 export { untilClosed } from "./until_closed.ts";
 
