@@ -82,6 +82,8 @@ export const libc = Deno.dlopen("libc.so.6", {
   capget: { parameters: ["buffer", "buffer"], result: "i32" },
   // int capset(cap_user_header_t hdrp, const cap_user_data_t datap);
   capset: { parameters: ["buffer", "buffer"], result: "i32" },
+  // long syscall(long number, ...); as futex_waitv(waiters, nr, flags, timeout, clockid).
+  syscall: { parameters: ["i64", "pointer", "u32", "u32", "pointer", "i32"], result: "i64" },
   // int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen);
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
 }).symbols;
@@ -535,11 +537,72 @@ const SYSCALLS: Record<string, Record<SyscallName, number[]>> = {
   },
 };
 
-/** The numbers of a system call on this machine. */
+/**
+ * The CPU whose system calls the kernel shows in /proc/<pid>/task/<tid>/syscall:
+ * this one, or the host's under a user-mode emulator (qemu-user runs an aarch64
+ * Deno on x86_64, and the kernel sees the x86_64 calls qemu makes for it). Told
+ * by this thread's own line, which shows the `read` that reads it.
+ */
+export const KERNEL_ARCH: string = (() => {
+  const n = Number(readProcFile("/proc/thread-self/syscall").split(" ")[0]);
+  const arch = Object.keys(SYSCALLS).find((a) => SYSCALLS[a].read.includes(n));
+  if (arch === undefined) throw new Error(`no syscall table has read = ${n}`);
+  return arch;
+})();
+
+/** Whether this Deno runs under a user-mode emulator: the kernel sees another CPU. */
+export const EMULATED: boolean = KERNEL_ARCH !== Deno.build.arch;
+
+/** The numbers of a system call, as the kernel shows them (see {@link KERNEL_ARCH}). */
 export function syscallNumbers(name: SyscallName): number[] {
-  const table = SYSCALLS[Deno.build.arch];
-  if (table === undefined) throw new Error(`no syscall table for ${Deno.build.arch}`);
-  return table[name];
+  return SYSCALLS[KERNEL_ARCH][name];
+}
+
+/** Whether the kernel, as this process sees it, has futex_waitv: with no words EINVAL, else ENOSYS. */
+const HAS_FUTEX_WAITV = libc.syscall(449n, null, 0, 0, null, 0) === 0n ||
+  errno() !== ERRNO.ENOSYS;
+
+/**
+ * Why a kind of test cannot run here, or `undefined` where it can:
+ * - `parking`: under a user-mode emulator the library parks no call without
+ *   an fd (`msgrcv`, `msgsnd`, `semop`) on a pool thread, since the kernel
+ *   shows qemu's system calls and the thread to cancel could not be found:
+ *   those waits poll, and nothing parks for a test to see;
+ * - `rtSignals`: qemu-user gives the guest's real-time signals other numbers
+ *   on the host, so /proc shows them blocked under those and `signals()`
+ *   refuses them;
+ * - `futexWaitv`: without futex_waitv (qemu-user has none, nor Linux < 5.16),
+ *   async futex waits park one `FUTEX_WAIT` each instead of sharing one.
+ */
+export const CANNOT: Readonly<Record<"parking" | "rtSignals" | "futexWaitv", string | undefined>> =
+  {
+    parking: EMULATED
+      ? "under a user-mode emulator waits without an fd poll (nothing parks)"
+      : undefined,
+    rtSignals: EMULATED
+      ? "under a user-mode emulator /proc shows real-time signals under host numbers"
+      : undefined,
+    futexWaitv: HAS_FUTEX_WAITV
+      ? undefined
+      : "no futex_waitv in this kernel (as this process sees it)",
+  };
+
+const printedReasons = new Set<string>();
+
+/**
+ * A test or step that is ignored where `reason` (one of {@link CANNOT}) is
+ * defined; the reason is printed once.
+ */
+export function unless(
+  reason: string | undefined,
+  name: string,
+  fn: (t: Deno.TestContext) => void | Promise<void>,
+): { name: string; ignore: boolean; fn: (t: Deno.TestContext) => void | Promise<void> } {
+  if (reason !== undefined && !printedReasons.has(reason)) {
+    printedReasons.add(reason);
+    console.log(`ignored here: ${reason}`);
+  }
+  return { name, ignore: reason !== undefined, fn };
 }
 
 /** What one thread is doing, from `/proc/<pid>/task/<tid>/{wchan,syscall}`. */
@@ -671,6 +734,16 @@ export function blockedIn(pid: number, spec: BlockedCallSpec, ms = 30_000): Prom
     ms,
     () => describeThreads(pid),
   );
+}
+
+/**
+ * Waits until this process's async wait for a call without an fd (`msgrcv`,
+ * `msgsnd`, `semtimedop` on an id) is pending in the kernel: a pool thread
+ * asleep in it. Where such waits poll ({@link CANNOT}`.parking`), the wait is
+ * pending once the call that started it has returned, with nothing to see.
+ */
+export async function ownWaitPending(spec: BlockedCallSpec): Promise<void> {
+  if (CANNOT.parking === undefined) await blockedIn(Deno.pid, spec);
 }
 
 // ---------------------------------------------------------------- epoll registrations
