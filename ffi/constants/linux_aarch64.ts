@@ -203,6 +203,7 @@ export const sizes = {
   mqd_t: 4,
   sem_t: 32,
   off_t: 8,
+  sockaddr_storage: 128,
 } as const;
 
 /** errno number to its C name. */

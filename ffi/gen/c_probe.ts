@@ -23,10 +23,34 @@ export interface Target {
   readonly runner?: string;
 }
 
-/** The target of Linux on `arch` (default: this machine's CPU). */
+/**
+ * The target of Linux on `arch` (default: this process's CPU). `cc` serves it
+ * when it compiles for that CPU; it does not when this process itself runs
+ * under qemu (an aarch64 Deno on an x86_64 machine), and then the cross
+ * compiler does.
+ */
 export function target(arch: string = Deno.build.arch): Target {
-  if (arch === Deno.build.arch) return { arch, cc: "cc", ccArgs: [] };
+  if (arch === Deno.build.arch && ccCompilesFor(arch)) return { arch, cc: "cc", ccArgs: [] };
   return { arch, cc: `${arch}-linux-gnu-gcc`, ccArgs: ["-static"], runner: `qemu-${arch}` };
+}
+
+/** Whether `cc` compiles for `arch`; true without a `cc` (a probe then reports it missing). */
+function ccCompilesFor(arch: string): boolean {
+  ccMachine ??= dumpMachine();
+  return ccMachine === "" || ccMachine.startsWith(`${arch}-`);
+}
+
+/** `cc -dumpmachine` (`aarch64-linux-gnu`), or "" without a working `cc`; asked once. */
+let ccMachine: string | undefined;
+
+function dumpMachine(): string {
+  try {
+    const out = new Deno.Command("cc", { args: ["-dumpmachine"], stderr: "null" }).outputSync();
+    return out.success ? new TextDecoder().decode(out.stdout) : "";
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return "";
+    throw e;
+  }
 }
 
 /** Runs `cmd`; returns its stdout, or throws with its stderr when it fails. */
@@ -69,7 +93,7 @@ export async function missingTools(t: Target = target()): Promise<string[]> {
   return tools.filter((_, i) => !present[i]);
 }
 
-/** Whether a C compiler answers as `cc`. */
+/** Whether this machine can compile and run a probe for this process's CPU. */
 export async function hasCc(): Promise<boolean> {
   return (await missingTools()).length === 0;
 }
@@ -95,15 +119,19 @@ export function runCProbe(source: string, t: Target = target()): Promise<string>
   });
 }
 
-/** Whether `source` compiles for `t` (it is not run). */
-export function compiles(source: string, t: Target = target()): Promise<boolean> {
+/** The lines of `source` (from 1) where compiling it for `t` finds errors; none when it compiles. */
+export function errorLines(source: string, t: Target = target()): Promise<Set<number>> {
   return withSource(source, async (dir) => {
     const out = await new Deno.Command(t.cc, {
-      args: ["-std=gnu11", "-fsyntax-only", `${dir}/probe.c`],
+      args: ["-std=gnu11", "-fsyntax-only", "-fmax-errors=0", "probe.c"],
+      cwd: dir,
       stdout: "null",
-      stderr: "null",
+      stderr: "piped",
     }).output();
-    return out.success;
+    const stderr = new TextDecoder().decode(out.stderr);
+    const lines = new Set([...stderr.matchAll(/^probe\.c:(\d+):\d+: error/gm)].map((m) => +m[1]));
+    if (!out.success && lines.size === 0) throw new Error(`${t.cc} failed:\n${stderr}`);
+    return lines;
   });
 }
 
@@ -125,7 +153,7 @@ export function targetArg(args: readonly string[], fallback?: string): [Target, 
   let arch = fallback;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === "--target") arch = args[++i];
+    if (a === "--target") arch = args[++i] ?? "";
     else if (a.startsWith("--target=")) arch = a.slice("--target=".length);
     else rest.push(a);
   }

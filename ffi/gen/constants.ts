@@ -256,6 +256,7 @@ const SIZES: [name: string, cType: string][] = [
   ["mqd_t", "mqd_t"],
   ["sem_t", "sem_t"],
   ["off_t", "off_t"],
+  ["sockaddr_storage", "struct sockaddr_storage"],
 ];
 
 /** Where two errno names share a number, the one `code` reports. */

@@ -11,7 +11,7 @@ import { runCProbe, type Target } from "./c_probe.ts";
 import type { FieldType, Struct } from "../struct/mod.ts";
 
 /** The headers that declare every struct of the layouts. */
-export const HEADERS: readonly string[] = [
+const HEADERS = [
   "sys/msg.h",
   "sys/sem.h",
   "sys/shm.h",
@@ -29,6 +29,14 @@ export const HEADERS: readonly string[] = [
   "signal.h",
   "sys/stat.h",
   "dirent.h",
+];
+
+/** The start of every probe: the headers of {@link HEADERS}, `offsetof` and `printf`. */
+export const PRELUDE: readonly string[] = [
+  "#define _GNU_SOURCE",
+  ...HEADERS.map((h) => `#include <${h}>`),
+  "#include <stddef.h>",
+  "#include <stdio.h>",
 ];
 
 /** One fact about C: a C expression and the value (or values) the declaration implies. */
@@ -124,13 +132,10 @@ export function allStructs(roots: Iterable<Struct>): Struct[] {
   return [...seen];
 }
 
-/** A probe that includes {@link HEADERS} and prints `<key> <value>` for each C expression. */
-export function probeSource(exprs: readonly { key: string; expr: string }[]): string {
+/** A probe that prints `<key> <value>` for each C expression. */
+function probeSource(exprs: readonly { key: string; expr: string }[]): string {
   const lines = [
-    "#define _GNU_SOURCE",
-    ...HEADERS.map((h) => `#include <${h}>`),
-    "#include <stddef.h>",
-    "#include <stdio.h>",
+    ...PRELUDE,
     "int main(void) {",
     ...exprs.map((c) =>
       `  printf("%s %lld\\n", ${JSON.stringify(c.key)}, (long long)(${c.expr}));`

@@ -15,8 +15,10 @@
  *
  * @module
  */
-import { compiles, run, type Target, targetArg, withObject } from "./c_probe.ts";
-import { allStructs, HEADERS, holds, probe, probeSource, structChecks } from "./layout_probe.ts";
+import { errorLines, run, type Target, targetArg } from "./c_probe.ts";
+import { type DwarfMember, dwarfMembers } from "./dwarf.ts";
+import { allStructs, holds, PRELUDE, probe, structChecks } from "./layout_probe.ts";
+import { StructWriter } from "./struct_source.ts";
 import * as reference from "../struct/layouts/linux_x86_64.ts";
 import {
   array,
@@ -43,66 +45,6 @@ import {
 /** The CPU of the reference declarations. */
 const REFERENCE_ARCH = "x86_64";
 
-/** A member as the target's DWARF describes it. */
-interface DwarfMember {
-  readonly name: string;
-  readonly offset: number;
-  /** Array dimensions, outermost first (`int x[2][3]`: [2, 3]). */
-  readonly dims: readonly number[];
-}
-
-/**
- * The top-level members of `cType` from `pahole` output: a line per member,
- * `<type> <name>[dims];  /* <offset> <size> *\/`, nested blocks for inline
- * unions and structs.
- */
-function parsePahole(cType: string, text: string): DwarfMember[] {
-  const members: DwarfMember[] = [];
-  let depth = 0;
-  for (const line of text.split("\n")) {
-    const opens = line.includes("{"), closes = line.trimStart().startsWith("}");
-    if (closes) depth--;
-    if (depth === 1 && closes) {
-      throw new Error(
-        `${cType}: an unnamed union or struct member (${line.trim()}): declare it in the reference`,
-      );
-    }
-    if (depth === 1 && !opens) {
-      const m = line.match(/^\s*(.+?)\s*;\s*\/\*\s*(\d+)(?::\d+)?\s+(\d+)\s*\*\//);
-      if (m) {
-        const decl = m[1];
-        if (/:\s*\d+$/.test(decl)) throw new Error(`${cType}: bit-field ${decl} is not supported`);
-        const fn = decl.match(/\(\*\s*(\w+)\)/);
-        const plain = decl.match(/(\w+)((?:\[\d+\])*)$/);
-        const name = fn ? fn[1] : plain?.[1];
-        if (name === undefined) throw new Error(`${cType}: cannot read member ${decl}`);
-        const dims = fn ? [] : [...(plain?.[2] ?? "").matchAll(/\[(\d+)\]/g)].map((d) => +d[1]);
-        members.push({ name, offset: Number(m[2]), dims });
-      }
-    }
-    if (opens) depth++;
-  }
-  if (members.length === 0) throw new Error(`pahole found no members of ${cType}`);
-  return members;
-}
-
-/** The members of each of `structs` from the target's DWARF. */
-function dwarfMembers(structs: readonly Struct[], t: Target): Promise<Map<Struct, DwarfMember[]>> {
-  const source = [
-    "#define _GNU_SOURCE",
-    ...HEADERS.map((h) => `#include <${h}>`),
-    ...structs.map((s, i) => `${s.cType} probe_${i};`),
-  ].join("\n") + "\n";
-  return withObject(source, t, async (object) => {
-    const found = new Map<Struct, DwarfMember[]>();
-    for (const s of structs) {
-      const tag = s.cType.replace(/^struct /, "");
-      found.set(s, parsePahole(s.cType, await run("pahole", ["-C", tag, object])));
-    }
-    return found;
-  });
-}
-
 /** `__builtin_classify_type` classes (gcc's typeclass.h). */
 const INTEGER_CLASSES = [1, 2, 3, 4], POINTER_CLASS = 5, RECORD_CLASSES = [12, 13];
 
@@ -118,6 +60,7 @@ async function derive(
   known: Map<Struct, Struct>,
   t: Target,
 ): Promise<Map<Struct, Struct>> {
+  if (structs.length === 0) return new Map();
   const dwarf = await dwarfMembers(structs, t);
   const element = (s: Struct, m: DwarfMember) =>
     `((${s.cType} *)0)->${m.name}${"[0]".repeat(m.dims.length)}`;
@@ -233,124 +176,6 @@ function fit(
   return undefined;
 }
 
-// ---------------------------------------------------------------- writing TypeScript
-
-/** TypeScript type names of the integer types. */
-const INT_TYPE_NAMES: Record<string, string> = {
-  u8: "U8",
-  u16: "U16",
-  u32: "U32",
-  u64: "U64",
-  i8: "I8",
-  i16: "I16",
-  i32: "I32",
-  i64: "I64",
-  long: "Long",
-  ulong: "ULong",
-  size_t: "SizeT",
-};
-
-/** Writes field types as the reference spells them, noting what each needs imported. */
-class Writer {
-  readonly values = new Set<string>(["struct"]);
-  readonly types = new Set<string>(["Struct"]);
-  constructor(readonly exportName: ReadonlyMap<Struct, string>) {}
-
-  /** The expression that declares `t`. */
-  value(t: FieldType): string {
-    switch (t.kind) {
-      case "int":
-        this.values.add(t.name);
-        return t.name;
-      case "pointer":
-        this.values.add("pointer");
-        return "pointer";
-      case "array":
-        this.values.add("array");
-        return `array(${this.value(t.element)}, ${t.length})`;
-      case "flex":
-        this.values.add("flex");
-        return `flex(${this.value(t.element)})`;
-      case "struct":
-        return this.nameOf(t);
-    }
-  }
-
-  /** The TypeScript type of `t`. */
-  type(t: FieldType): string {
-    switch (t.kind) {
-      case "int":
-        this.types.add(INT_TYPE_NAMES[t.name]);
-        return INT_TYPE_NAMES[t.name];
-      case "pointer":
-        this.types.add("PointerType");
-        return "PointerType";
-      case "array":
-        this.types.add("ArrayType");
-        return `ArrayType<${this.type(t.element)}>`;
-      case "flex":
-        this.types.add("FlexType");
-        return `FlexType<${this.type(t.element)}>`;
-      case "struct":
-        return `typeof ${this.nameOf(t)}`;
-    }
-  }
-
-  nameOf(s: Struct): string {
-    const name = this.exportName.get(s);
-    if (name === undefined) throw new Error(`struct ${s.name} is not one of the layouts`);
-    return name;
-  }
-
-  /** The import lines of everything written so far. */
-  imports(): string[] {
-    const names = [
-      ...[...this.values].map((n) => ({ n, s: n })),
-      ...[...this.types].map((n) => ({ n, s: `type ${n}` })),
-    ].sort((a, b) => a.n.toLowerCase().localeCompare(b.n.toLowerCase()) || (a.s < b.s ? 1 : -1));
-    return [
-      'import { struct } from "../struct.ts";',
-      `import { ${
-        names.filter((x) => x.n !== "struct").map((x) => x.s).join(", ")
-      } } from "../types.ts";`,
-    ];
-  }
-}
-
-const key = (name: string) => /^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name);
-
-/** One exported declaration, with its generated JSDoc. */
-function declaration(
-  w: Writer,
-  name: string,
-  s: Struct,
-  options: StructOptions,
-  how: string,
-  arch: string,
-): string {
-  const fields = Object.entries(s.fields);
-  const type = fields.map(([k, t]) => `${key(k)}: ${w.type(t)}`).join("; ");
-  const value = fields.map(([k, t]) => `${key(k)}: ${w.value(t)}`).join(", ");
-  const opts = Object.entries(options).map(([k, v]) => `${k}: ${v}`).join(", ");
-  return [
-    "/**",
-    ` * \`${s.cType}\` of glibc on Linux ${arch}:`,
-    ` * ${how}.`,
-    " *",
-    " * @example",
-    " * ```ts",
-    ' * import { layoutsFor } from "@libc/ipc/struct";',
-    ' * import assert from "node:assert/strict";',
-    ` * const { ${name} } = layoutsFor("linux", "${arch}");`,
-    ` * assert.deepEqual([${name}.size, ${name}.align], [${s.size}, ${s.align}]);`,
-    " * ```",
-    " */",
-    `export const ${name}: Struct<{ ${type} }> = struct(${JSON.stringify(s.name)}, { ${value} }${
-      opts ? `, { ${opts} }` : ""
-    });`,
-  ].join("\n");
-}
-
 /** Formats TypeScript source with the project's `deno fmt` settings. */
 async function format(source: string): Promise<string> {
   const config = new URL("../../deno.json", import.meta.url).pathname;
@@ -362,6 +187,43 @@ export function layoutsFile(arch: string): URL {
   return new URL(`../struct/layouts/linux_${arch}.ts`, import.meta.url);
 }
 
+/**
+ * Those of `structs` whose checks compile for `t`: a struct that names a
+ * member the target lacks does not. One compile, each struct's checks on a
+ * line of their own.
+ */
+async function withKnownMembers(structs: readonly Struct[], t: Target): Promise<Struct[]> {
+  const source = [
+    ...PRELUDE,
+    ...structs.map((s, i) =>
+      `void check_${i}(void) { ${structChecks(s).map((c) => `(void)(${c.expr});`).join(" ")} }`
+    ),
+  ].join("\n") + "\n";
+  const failed = await errorLines(source, t);
+  return structs.filter((_, i) => !failed.has(PRELUDE.length + 1 + i));
+}
+
+/**
+ * The reference structs (nested ones first), and the target's own
+ * declaration of each one that does not hold there.
+ */
+async function targetLayouts(
+  structs: readonly Struct[],
+  t: Target,
+): Promise<Map<Struct, Struct>> {
+  const named = await withKnownMembers(structs, t);
+  const c = await probe(named.flatMap(structChecks), t);
+  const differ = structs.filter((s) => !named.includes(s) || !holds(structChecks(s), c));
+  const derived = await derive(differ, new Map(structs.map((s) => [s, s])), t);
+  const check = await probe([...derived.values()].flatMap(structChecks), t);
+  for (const s of derived.values()) {
+    if (!holds(structChecks(s), check)) {
+      throw new Error(`${s.cType}: the derived declaration fails the probe`);
+    }
+  }
+  return derived;
+}
+
 /** Probes the target `t`; returns the generated TypeScript source of its layouts. */
 export async function generate(t: Target): Promise<string> {
   if (t.arch === REFERENCE_ARCH) {
@@ -371,37 +233,42 @@ export async function generate(t: Target): Promise<string> {
     Object.entries(reference).map(([name, s]) => [s as Struct, name]),
   );
   const structs = allStructs(exportName.keys());
-  // A struct that names a member the target lacks does not compile: probe the others.
-  const named: Struct[] = [];
-  for (const s of structs) if (await compiles(probeSource(structChecks(s)), t)) named.push(s);
-  const c = await probe(named.flatMap(structChecks), t);
-  const differ = structs.filter((s) => !named.includes(s) || !holds(structChecks(s), c));
-  // Every struct a member may have, by its declaration on the target.
-  const known = new Map<Struct, Struct>(structs.map((s) => [s, s]));
-  const derived = await derive(differ, known, t);
+  const derived = await targetLayouts(structs, t);
   for (const [ref, s] of derived) exportName.set(s, exportName.get(ref)!);
-  const check = await probe([...derived.values()].flatMap(structChecks), t);
-  for (const s of derived.values()) {
-    if (!holds(structChecks(s), check)) {
-      throw new Error(`${s.cType}: the derived declaration fails the probe`);
-    }
-  }
 
-  const w = new Writer(exportName);
+  const w = new StructWriter(exportName);
   const body = structs.map((ref) => {
     const s = derived.get(ref) ?? ref;
-    const { options } = fit(s, s.fields, s)!;
     const how = derived.has(ref)
-      ? `derived from the ${t.arch} C compiler (it differs from ${REFERENCE_ARCH})`
-      : `the ${REFERENCE_ARCH} declaration, checked against the ${t.arch} C compiler`;
-    return declaration(w, exportName.get(ref)!, s, options, how, t.arch);
+      ? `derived from the C compiler, as it differs from ${REFERENCE_ARCH}.`
+      : `the ${REFERENCE_ARCH} declaration, which the C compiler confirms.`;
+    const { options } = fit(s, s.fields, s)!;
+    return w.declaration(
+      exportName.get(ref)!,
+      s,
+      options,
+      `\`${s.cType}\` of glibc on Linux ${t.arch}:\n${how}`,
+    );
   });
+  const differing = [...derived.values()];
+  const names = differing.map((s) => exportName.get(s)!).join(", ");
   return await format([
     `// DO NOT EDIT: generated by ffi/gen/layouts.ts (linux ${t.arch}) from the`,
     `// ${REFERENCE_ARCH} declarations and the ${t.arch} C compiler.`,
     "",
     "/**",
-    ` * C struct layouts of glibc on Linux ${t.arch}, by their C names.`,
+    ` * C struct layouts of glibc on Linux ${t.arch}, by their C names. Those that`,
+    ` * differ from ${REFERENCE_ARCH}: ${names}.`,
+    " *",
+    " * @example",
+    " * ```ts",
+    ' * import { layoutsFor } from "@libc/ipc/struct";',
+    ' * import assert from "node:assert/strict";',
+    ` * const { ${names} } = layoutsFor("linux", "${t.arch}");`,
+    ` * assert.deepEqual([${differing.map((s) => `${exportName.get(s)}.size`).join(", ")}], [${
+      differing.map((s) => s.size).join(", ")
+    }]);`,
+    " * ```",
     " *",
     " * @module",
     " */",

@@ -58,7 +58,7 @@ function install(signal: number, restart: boolean): boolean {
   if (had !== 0n) return false;
   const act = SIGACTION.encode({
     sa_handler: handlerAddress(),
-    sa_mask: { __val: new Array(16).fill(0n) },
+    sa_mask: { __val: new Array(SIGACTION.fields.sa_mask.fields.__val.length).fill(0n) },
     sa_flags: restart ? C.SA_RESTART : 0,
     sa_restorer: 0n,
   });

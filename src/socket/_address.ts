@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { C, LAYOUTS } from "../../ffi/platform.ts";
+import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
 import type { ErrorSubject } from "../errors.ts";
 import { type PathLike, pathText } from "../_path.ts";
 import type { NetAddress, SocketAddress } from "./address.ts";
@@ -16,7 +16,7 @@ const SUN = LAYOUTS.sockaddr_un;
 const SIN = LAYOUTS.sockaddr_in;
 const SIN6 = LAYOUTS.sockaddr_in6;
 /** Room for any address this family decodes (`sizeof(struct sockaddr_storage)`). */
-export const SOCKADDR_MAX = 128;
+export const SOCKADDR_MAX: number = SIZEOF.sockaddr_storage;
 /** Bytes of `sun_path` a name may use: one is left for the NUL of a path. */
 export const UNIX_NAME_MAX = SUN.fields.sun_path.length - 1;
 const PATH_AT = SUN.offsets.sun_path;

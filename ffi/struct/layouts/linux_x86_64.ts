@@ -196,9 +196,9 @@ export const shmid_ds: Struct<{
  *
  * @example
  * ```ts
- * import { layouts } from "@libc/ipc/struct";
+ * import { layoutsFor } from "@libc/ipc/struct";
  * import assert from "node:assert/strict";
- * assert.equal(layouts.semid_ds.offsets.sem_nsems, 80);
+ * assert.equal(layoutsFor("linux", "x86_64").semid_ds.offsets.sem_nsems, 80);
  * ```
  */
 export const semid_ds: Struct<{
@@ -613,9 +613,9 @@ export const epoll_data_t: Struct<{ u64: U64 }> = struct("epoll_data_t", { u64: 
  *
  * @example
  * ```ts
- * import { layouts } from "@libc/ipc/struct";
+ * import { layoutsFor } from "@libc/ipc/struct";
  * import assert from "node:assert/strict";
- * const { epoll_event } = layouts;
+ * const { epoll_event } = layoutsFor("linux", "x86_64");
  * assert.deepEqual([epoll_event.size, epoll_event.offsets.data], [12, 4]);
  * ```
  */
@@ -763,9 +763,10 @@ export const itimerspec: Struct<{ it_interval: typeof timespec; it_value: typeof
  *
  * @example
  * ```ts
- * import { layouts } from "@libc/ipc/struct";
+ * import { layoutsFor } from "@libc/ipc/struct";
  * import assert from "node:assert/strict";
- * assert.deepEqual([layouts.stat.size, layouts.stat.offsets.st_mode], [144, 24]);
+ * const { stat } = layoutsFor("linux", "x86_64");
+ * assert.deepEqual([stat.size, stat.offsets.st_mode], [144, 24]);
  * ```
  */
 export const stat: Struct<{
