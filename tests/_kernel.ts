@@ -553,6 +553,12 @@ export const KERNEL_ARCH: string = (() => {
 /** Whether this Deno runs under a user-mode emulator: the kernel sees another CPU. */
 export const EMULATED: boolean = KERNEL_ARCH !== Deno.build.arch;
 
+/**
+ * How long a hang guard waits by default: longer under emulation, where a
+ * Deno child takes seconds to start (a guard, never a timing assertion).
+ */
+export const HANG_MS: number = EMULATED ? 120_000 : 30_000;
+
 /** The numbers of a system call, as the kernel shows them (see {@link KERNEL_ARCH}). */
 export function syscallNumbers(name: SyscallName): number[] {
   return SYSCALLS[KERNEL_ARCH][name];
@@ -561,6 +567,9 @@ export function syscallNumbers(name: SyscallName): number[] {
 /** Whether the kernel, as this process sees it, has futex_waitv: with no words EINVAL, else ENOSYS. */
 const HAS_FUTEX_WAITV = libc.syscall(449n, null, 0, 0, null, 0) === 0n ||
   errno() !== ERRNO.ENOSYS;
+
+/** Kinds of test that some systems cannot run. */
+export type TestKind = "parking" | "rtSignals" | "futexWaitv" | "spawnFailure" | "fdTruncation";
 
 /**
  * Why a kind of test cannot run here, or `undefined` where it can:
@@ -572,20 +581,30 @@ const HAS_FUTEX_WAITV = libc.syscall(449n, null, 0, 0, null, 0) === 0n ||
  *   on the host, so /proc shows them blocked under those and `signals()`
  *   refuses them;
  * - `futexWaitv`: without futex_waitv (qemu-user has none, nor Linux < 5.16),
- *   async futex waits park one `FUTEX_WAIT` each instead of sharing one.
+ *   async futex waits park one `FUTEX_WAIT` each instead of sharing one;
+ * - `spawnFailure`: qemu-user runs glibc's `posix_spawn` clone as a fork, so
+ *   a program that cannot start is reported by the child's exit (127), not by
+ *   `posix_spawn`;
+ * - `fdTruncation`: qemu-user receives control messages into a buffer of its
+ *   own, so descriptors beyond the receiver's room are not flagged MSG_CTRUNC.
  */
-export const CANNOT: Readonly<Record<"parking" | "rtSignals" | "futexWaitv", string | undefined>> =
-  {
-    parking: EMULATED
-      ? "under a user-mode emulator waits without an fd poll (nothing parks)"
-      : undefined,
-    rtSignals: EMULATED
-      ? "under a user-mode emulator /proc shows real-time signals under host numbers"
-      : undefined,
-    futexWaitv: HAS_FUTEX_WAITV
-      ? undefined
-      : "no futex_waitv in this kernel (as this process sees it)",
-  };
+export const CANNOT: Readonly<Record<TestKind, string | undefined>> = {
+  parking: EMULATED
+    ? "under a user-mode emulator waits without an fd poll (nothing parks)"
+    : undefined,
+  rtSignals: EMULATED
+    ? "under a user-mode emulator /proc shows real-time signals under host numbers"
+    : undefined,
+  futexWaitv: HAS_FUTEX_WAITV
+    ? undefined
+    : "no futex_waitv in this kernel (as this process sees it)",
+  spawnFailure: EMULATED
+    ? "under a user-mode emulator posix_spawn does not see a program fail to start"
+    : undefined,
+  fdTruncation: EMULATED
+    ? "under a user-mode emulator descriptors beyond the room are not flagged MSG_CTRUNC"
+    : undefined,
+};
 
 const printedReasons = new Set<string>();
 
@@ -685,7 +704,7 @@ export function threadsBlockedIn(pid: number, spec: BlockedCallSpec): number[] {
 export async function until<T>(
   probe: () => T | false | undefined,
   what: string,
-  ms = 30_000,
+  ms = HANG_MS,
   explain?: () => string,
 ): Promise<T> {
   const deadline = performance.now() + ms;
@@ -720,7 +739,7 @@ export function describeThreads(pid: number): string {
  * `wait_for_partner`); returns its thread id. Fails at once if the process
  * ends first.
  */
-export function blockedIn(pid: number, spec: BlockedCallSpec, ms = 30_000): Promise<number> {
+export function blockedIn(pid: number, spec: BlockedCallSpec, ms = HANG_MS): Promise<number> {
   return until(
     () => {
       const tids = threadsBlockedIn(pid, spec);
@@ -847,7 +866,7 @@ export function threadsWaitingOn(pid: number, fd: number): number[] {
 }
 
 /** Waits until a thread of process `pid` waits in the kernel on its fd `fd` (see {@link threadsWaitingOn}). */
-export function waitingOn(pid: number, fd: number, ms = 30_000): Promise<number> {
+export function waitingOn(pid: number, fd: number, ms = HANG_MS): Promise<number> {
   return until(
     () => {
       const tids = threadsWaitingOn(pid, fd);
@@ -864,7 +883,7 @@ export function waitingOn(pid: number, fd: number, ms = 30_000): Promise<number>
 }
 
 /** Waits until this process waits in the kernel for `events` on `fd` (see {@link fdWaitedOn}). */
-export function waitedOn(fd: number, events: number, ms = 30_000): Promise<true> {
+export function waitedOn(fd: number, events: number, ms = HANG_MS): Promise<true> {
   return until(
     () => fdWaitedOn(fd, events),
     `a wait for ${events === EPOLLOUT ? "room" : "data"} on fd ${fd} in epoll_wait`,
@@ -996,7 +1015,7 @@ export function systemError(
 export async function within<T>(
   promise: Promise<T>,
   what: string,
-  ms = 30_000,
+  ms = HANG_MS,
   onTimeout?: () => void,
 ): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -1017,7 +1036,7 @@ export async function within<T>(
 /** Reads `reader` to its end (hang guard `ms`) and returns the bytes. */
 export async function readAllBytes(
   reader: FdReader,
-  ms = 30_000,
+  ms = HANG_MS,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const ac = new AbortController();
   const timer = setTimeout(
@@ -1045,12 +1064,12 @@ export async function readAllBytes(
 }
 
 /** Reads `reader` to its end (hang guard `ms`) and returns the text. */
-export async function readAll(reader: FdReader, ms = 30_000): Promise<string> {
+export async function readAll(reader: FdReader, ms = HANG_MS): Promise<string> {
   return decoder.decode(await readAllBytes(reader, ms));
 }
 
 /** Reads from `reader` until the text read so far contains `marker` (hang guard `ms`). */
-export async function readUntil(reader: FdReader, marker: string, ms = 30_000): Promise<string> {
+export async function readUntil(reader: FdReader, marker: string, ms = HANG_MS): Promise<string> {
   const ac = new AbortController();
   const timer = setTimeout(
     () => ac.abort(new Error(`hang guard: no ${JSON.stringify(marker)} within ${ms} ms`)),
@@ -1182,7 +1201,7 @@ export class Fixture {
   }
 
   /** Its status once it ends (hang guard `ms`; a hang shows its stderr). */
-  async status(ms = 30_000): Promise<ChildStatus> {
+  async status(ms = HANG_MS): Promise<ChildStatus> {
     try {
       return await within(this.child.status, `${this.label} to end`, ms);
     } catch (e) {
@@ -1227,7 +1246,7 @@ export class Fixture {
  */
 export async function runCollect(
   start: (stdout: FdWriter, stderr: number) => ChildProcess,
-  ms = 30_000,
+  ms = HANG_MS,
 ): Promise<{ status: ChildStatus; stdout: string; stderr: string; pid: number }> {
   const p = pipe();
   const err = new StderrPipe();
