@@ -230,11 +230,20 @@ function interruptAt(deadline: number, timer: Deno.PointerValue, run: () => numb
 }
 
 /**
+ * Whether a blocking call can end at `deadline` here: always without one,
+ * else where the alarm can be had. An operation on an fd that cannot waits in
+ * `poll(2)` instead.
+ */
+export function interruptible(deadline: number): boolean {
+  return deadline === Infinity || alarmTimerOf() !== false;
+}
+
+/**
  * The blocking call of a sync form: `run` on this thread, interrupted at
  * `deadline`. Returns its result (`>= 0`), or AGAIN when it was interrupted
  * (the deadline passed, or another signal came); other failures throw. Where
- * no alarm can be had, a call with a deadline is not made: this waits a
- * moment and returns AGAIN, and the caller tries again (it polls).
+ * no alarm can be had (see {@link interruptible}), a call with a deadline is
+ * not made: this waits a moment and returns AGAIN.
  */
 export function blockingCall(
   deadline: number,
@@ -243,6 +252,7 @@ export function blockingCall(
   about: About,
 ): number | typeof AGAIN {
   const timer = deadline === Infinity ? undefined : alarmTimerOf();
+  // No alarm: the call is not made, and the caller tries again after a moment (it polls).
   if (timer === false) {
     napSync(Math.min(POLL_FIRST_MS, deadline - performance.now()));
     return AGAIN;
