@@ -569,7 +569,7 @@ const HAS_FUTEX_WAITV = libc.syscall(449n, null, 0, 0, null, 0) === 0n ||
   errno() !== ERRNO.ENOSYS;
 
 /** Kinds of test that some systems cannot run. */
-export type TestKind = "parking" | "rtSignals" | "futexWaitv" | "spawnFailure" | "fdTruncation";
+export type TestKind = "parking" | "signalMasks" | "futexWaitv" | "spawnFailure" | "fdTruncation";
 
 /**
  * Why a kind of test cannot run here, or `undefined` where it can:
@@ -577,9 +577,9 @@ export type TestKind = "parking" | "rtSignals" | "futexWaitv" | "spawnFailure" |
  *   an fd (`msgrcv`, `msgsnd`, `semop`) on a pool thread, since the kernel
  *   shows qemu's system calls and the thread to cancel could not be found:
  *   those waits poll, and nothing parks for a test to see;
- * - `rtSignals`: qemu-user gives the guest's real-time signals other numbers
- *   on the host, so /proc shows them blocked under those and `signals()`
- *   refuses them;
+ * - `signalMasks`: qemu-user keeps the signal masks a thread sets to itself
+ *   and gives real-time signals other numbers on the host, so /proc does not
+ *   show the masks the library checks (`signals()` refuses real-time ones);
  * - `futexWaitv`: without futex_waitv (qemu-user has none, nor Linux < 5.16),
  *   async futex waits park one `FUTEX_WAIT` each instead of sharing one;
  * - `spawnFailure`: qemu-user runs glibc's `posix_spawn` clone as a fork, so
@@ -592,8 +592,8 @@ export const CANNOT: Readonly<Record<TestKind, string | undefined>> = {
   parking: EMULATED
     ? "under a user-mode emulator waits without an fd poll (nothing parks)"
     : undefined,
-  rtSignals: EMULATED
-    ? "under a user-mode emulator /proc shows real-time signals under host numbers"
+  signalMasks: EMULATED
+    ? "under a user-mode emulator /proc does not show the signal masks as the process sets them"
     : undefined,
   futexWaitv: HAS_FUTEX_WAITV
     ? undefined

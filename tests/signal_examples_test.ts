@@ -26,7 +26,7 @@ Deno.test("examples/signal.ts: the child reads the SIGUSR1 its parent sends", as
 
 Deno.test(
   unless(
-    CANNOT.rtSignals,
+    CANNOT.signalMasks,
     "examples/signal_payload.ts: three values, in order, from the parent's pid",
     async () => {
       const { status, stdout, stderr, pid } = await runExample("signal_payload");

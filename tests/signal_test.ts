@@ -120,7 +120,7 @@ Deno.test("signals between processes", async (t) => {
 
   await t.step(
     unless(
-      CANNOT.rtSignals,
+      CANNOT.signalMasks,
       "sigqueue(3): code SI_QUEUE and the value, any 32-bit integer",
       async () => {
         await using s = new TestScope();
@@ -146,7 +146,7 @@ Deno.test("signals between processes", async (t) => {
 
   await t.step(
     unless(
-      CANNOT.rtSignals,
+      CANNOT.signalMasks,
       "real-time signals queue: three sent before any read arrive in order",
       async () => {
         await using s = new TestScope();
@@ -178,7 +178,7 @@ Deno.test("signals between processes", async (t) => {
 
   await t.step(
     unless(
-      CANNOT.rtSignals,
+      CANNOT.signalMasks,
       "to a ChildProcess: through its pidfd, with and without a value",
       async () => {
         await using s = new TestScope();
@@ -205,7 +205,7 @@ Deno.test("signals between processes", async (t) => {
 
   await t.step(
     unless(
-      CANNOT.rtSignals,
+      CANNOT.signalMasks,
       "a child's signal to its parent, read by the parent's own reader",
       async () => {
         await using s = new TestScope();
@@ -267,35 +267,41 @@ Deno.test("signals between processes", async (t) => {
     ]);
   });
 
-  await t.step("a signal some thread does not block is refused, naming it", async () => {
-    // This process was started with nothing blocked.
-    assert.equal(signalsBlocked(["SIGUSR2"]), false);
-    assert.throws(
-      () => signals(["SIGUSR2"]),
-      (e) =>
-        e instanceof Deno.errors.NotSupported && /SIGUSR2 not blocked/.test(e.message) &&
-        /blockSignals/.test(e.message) && /relaunchWithSignalsBlocked/.test(e.message),
-    );
-    // A child with SIGUSR1 blocked, asked for SIGUSR2 too.
-    await using s = new TestScope();
-    const c = await readerChild(s, ["SIGUSR1", "SIGUSR2"], ["SIGUSR1"]);
-    assert.equal(c.first.error, "NotSupported");
-    assert.match(c.first.message as string, /SIGUSR2 not blocked in thread \d+/);
-    await c.fixture.exits(0);
+  await t.step(
+    unless(
+      CANNOT.signalMasks,
+      "a signal some thread does not block is refused, naming it",
+      async () => {
+        // This process was started with nothing blocked.
+        assert.equal(signalsBlocked(["SIGUSR2"]), false);
+        assert.throws(
+          () => signals(["SIGUSR2"]),
+          (e) =>
+            e instanceof Deno.errors.NotSupported && /SIGUSR2 not blocked/.test(e.message) &&
+            /blockSignals/.test(e.message) && /relaunchWithSignalsBlocked/.test(e.message),
+        );
+        // A child with SIGUSR1 blocked, asked for SIGUSR2 too.
+        await using s = new TestScope();
+        const c = await readerChild(s, ["SIGUSR1", "SIGUSR2"], ["SIGUSR1"]);
+        assert.equal(c.first.error, "NotSupported");
+        assert.match(c.first.message as string, /SIGUSR2 not blocked in thread \d+/);
+        await c.fixture.exits(0);
 
-    // Every thread counts: here only a Worker's thread unblocks it.
-    const w = await readerChild(s, ["SIGUSR2"], ["SIGUSR2"], ["unblock-in-worker"], [
-      "--allow-ffi",
-      "--allow-read",
-    ]);
-    assert.equal(w.first.error, "NotSupported");
-    assert.notEqual(w.first.worker, w.child.pid);
-    assert.match(
-      w.first.message as string,
-      new RegExp(`SIGUSR2 not blocked in thread ${w.first.worker} `),
-    );
-    await w.fixture.exits(0);
-  });
+        // Every thread counts: here only a Worker's thread unblocks it.
+        const w = await readerChild(s, ["SIGUSR2"], ["SIGUSR2"], ["unblock-in-worker"], [
+          "--allow-ffi",
+          "--allow-read",
+        ]);
+        assert.equal(w.first.error, "NotSupported");
+        assert.notEqual(w.first.worker, w.child.pid);
+        assert.match(
+          w.first.message as string,
+          new RegExp(`SIGUSR2 not blocked in thread ${w.first.worker} `),
+        );
+        await w.fixture.exits(0);
+      },
+    ),
+  );
 
   await t.step("SIGUSR1 blocked from the start never opens Deno's inspector", async () => {
     await using s = new TestScope();
@@ -381,7 +387,7 @@ Deno.test("signals between processes", async (t) => {
 Deno.test("relaunchWithSignalsBlocked()", async (t) => {
   await t.step(
     unless(
-      CANNOT.rtSignals,
+      CANNOT.signalMasks,
       "the script runs again with the signals blocked, same flags and arguments; the parent forwards SIGTERM and exits with the child's code",
       async () => {
         await using s = new TestScope();
@@ -463,7 +469,7 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
 
   await t.step(
     unless(
-      CANNOT.rtSignals,
+      CANNOT.signalMasks,
       "nothing to do in a process that blocks the signals already",
       async () => {
         // spawnProgram runs the shell-free check: a child started with them blocked returns at once.

@@ -338,7 +338,7 @@ Deno.test("spawn() blockSignals: the child starts with those signals blocked", a
     assert.equal(signalMasks(stdout).SigBlk, want, stdout);
   });
 
-  await t.step(unless(CANNOT.rtSignals, "real-time signals by number", async () => {
+  await t.step(unless(CANNOT.signalMasks, "real-time signals by number", async () => {
     const { stdout } = await run("/bin/grep", ["SigBlk", "/proc/self/status"], {
       blockSignals: [40, "SIGHUP"],
     });
