@@ -82,6 +82,8 @@ export const libc = Deno.dlopen("libc.so.6", {
   capget: { parameters: ["buffer", "buffer"], result: "i32" },
   // int capset(cap_user_header_t hdrp, const cap_user_data_t datap);
   capset: { parameters: ["buffer", "buffer"], result: "i32" },
+  // long syscall(long number, ...); as futex_waitv(waiters, nr, flags, timeout, clockid).
+  syscall: { parameters: ["i64", "pointer", "u32", "u32", "pointer", "i32"], result: "i64" },
   // int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen);
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
 }).symbols;
@@ -535,11 +537,91 @@ const SYSCALLS: Record<string, Record<SyscallName, number[]>> = {
   },
 };
 
-/** The numbers of a system call on this machine. */
+/**
+ * The CPU whose system calls the kernel shows in /proc/<pid>/task/<tid>/syscall:
+ * this one, or the host's under a user-mode emulator (qemu-user runs an aarch64
+ * Deno on x86_64, and the kernel sees the x86_64 calls qemu makes for it). Told
+ * by this thread's own line, which shows the `read` that reads it.
+ */
+export const KERNEL_ARCH: string = (() => {
+  const n = Number(readProcFile("/proc/thread-self/syscall").split(" ")[0]);
+  const arch = Object.keys(SYSCALLS).find((a) => SYSCALLS[a].read.includes(n));
+  if (arch === undefined) throw new Error(`no syscall table has read = ${n}`);
+  return arch;
+})();
+
+/** Whether this Deno runs under a user-mode emulator: the kernel sees another CPU. */
+export const EMULATED: boolean = KERNEL_ARCH !== Deno.build.arch;
+
+/**
+ * How long a hang guard waits by default: longer under emulation, where a
+ * Deno child takes seconds to start (a guard, never a timing assertion).
+ */
+export const HANG_MS: number = EMULATED ? 120_000 : 30_000;
+
+/** The numbers of a system call, as the kernel shows them (see {@link KERNEL_ARCH}). */
 export function syscallNumbers(name: SyscallName): number[] {
-  const table = SYSCALLS[Deno.build.arch];
-  if (table === undefined) throw new Error(`no syscall table for ${Deno.build.arch}`);
-  return table[name];
+  return SYSCALLS[KERNEL_ARCH][name];
+}
+
+/** Whether the kernel, as this process sees it, has futex_waitv: with no words EINVAL, else ENOSYS. */
+const HAS_FUTEX_WAITV = libc.syscall(449n, null, 0, 0, null, 0) === 0n ||
+  errno() !== ERRNO.ENOSYS;
+
+/** Kinds of test that some systems cannot run. */
+export type TestKind = "parking" | "signalMasks" | "futexWaitv" | "spawnFailure" | "fdTruncation";
+
+/**
+ * Why a kind of test cannot run here, or `undefined` where it can:
+ * - `parking`: under a user-mode emulator the library parks no call without
+ *   an fd (`msgrcv`, `msgsnd`, `semop`) on a pool thread, since the kernel
+ *   shows qemu's system calls and the thread to cancel could not be found:
+ *   those waits poll, and nothing parks for a test to see;
+ * - `signalMasks`: qemu-user keeps the signal masks a thread sets to itself
+ *   and gives real-time signals other numbers on the host, so /proc does not
+ *   show the masks the library checks (`signals()` refuses real-time ones);
+ * - `futexWaitv`: without futex_waitv (qemu-user has none, nor Linux < 5.16),
+ *   async futex waits park one `FUTEX_WAIT` each instead of sharing one;
+ * - `spawnFailure`: qemu-user runs glibc's `posix_spawn` clone as a fork, so
+ *   a program that cannot start is reported by the child's exit (127), not by
+ *   `posix_spawn`;
+ * - `fdTruncation`: qemu-user receives control messages into a buffer of its
+ *   own, so descriptors beyond the receiver's room are not flagged MSG_CTRUNC.
+ */
+export const CANNOT: Readonly<Record<TestKind, string | undefined>> = {
+  parking: EMULATED
+    ? "under a user-mode emulator waits without an fd poll (nothing parks)"
+    : undefined,
+  signalMasks: EMULATED
+    ? "under a user-mode emulator /proc does not show the signal masks as the process sets them"
+    : undefined,
+  futexWaitv: HAS_FUTEX_WAITV
+    ? undefined
+    : "no futex_waitv in this kernel (as this process sees it)",
+  spawnFailure: EMULATED
+    ? "under a user-mode emulator posix_spawn does not see a program fail to start"
+    : undefined,
+  fdTruncation: EMULATED
+    ? "under a user-mode emulator descriptors beyond the room are not flagged MSG_CTRUNC"
+    : undefined,
+};
+
+const printedReasons = new Set<string>();
+
+/**
+ * A test or step that is ignored where `reason` (one of {@link CANNOT}) is
+ * defined; the reason is printed once.
+ */
+export function unless(
+  reason: string | undefined,
+  name: string,
+  fn: (t: Deno.TestContext) => void | Promise<void>,
+): { name: string; ignore: boolean; fn: (t: Deno.TestContext) => void | Promise<void> } {
+  if (reason !== undefined && !printedReasons.has(reason)) {
+    printedReasons.add(reason);
+    console.log(`ignored here: ${reason}`);
+  }
+  return { name, ignore: reason !== undefined, fn };
 }
 
 /** What one thread is doing, from `/proc/<pid>/task/<tid>/{wchan,syscall}`. */
@@ -622,7 +704,7 @@ export function threadsBlockedIn(pid: number, spec: BlockedCallSpec): number[] {
 export async function until<T>(
   probe: () => T | false | undefined,
   what: string,
-  ms = 30_000,
+  ms = HANG_MS,
   explain?: () => string,
 ): Promise<T> {
   const deadline = performance.now() + ms;
@@ -657,7 +739,7 @@ export function describeThreads(pid: number): string {
  * `wait_for_partner`); returns its thread id. Fails at once if the process
  * ends first.
  */
-export function blockedIn(pid: number, spec: BlockedCallSpec, ms = 30_000): Promise<number> {
+export function blockedIn(pid: number, spec: BlockedCallSpec, ms = HANG_MS): Promise<number> {
   return until(
     () => {
       const tids = threadsBlockedIn(pid, spec);
@@ -671,6 +753,16 @@ export function blockedIn(pid: number, spec: BlockedCallSpec, ms = 30_000): Prom
     ms,
     () => describeThreads(pid),
   );
+}
+
+/**
+ * Waits until this process's async wait for a call without an fd (`msgrcv`,
+ * `msgsnd`, `semtimedop` on an id) is pending in the kernel: a pool thread
+ * asleep in it. Where such waits poll ({@link CANNOT}`.parking`), the wait is
+ * pending once the call that started it has returned, with nothing to see.
+ */
+export async function ownWaitPending(spec: BlockedCallSpec): Promise<void> {
+  if (CANNOT.parking === undefined) await blockedIn(Deno.pid, spec);
 }
 
 // ---------------------------------------------------------------- epoll registrations
@@ -774,7 +866,7 @@ export function threadsWaitingOn(pid: number, fd: number): number[] {
 }
 
 /** Waits until a thread of process `pid` waits in the kernel on its fd `fd` (see {@link threadsWaitingOn}). */
-export function waitingOn(pid: number, fd: number, ms = 30_000): Promise<number> {
+export function waitingOn(pid: number, fd: number, ms = HANG_MS): Promise<number> {
   return until(
     () => {
       const tids = threadsWaitingOn(pid, fd);
@@ -791,7 +883,7 @@ export function waitingOn(pid: number, fd: number, ms = 30_000): Promise<number>
 }
 
 /** Waits until this process waits in the kernel for `events` on `fd` (see {@link fdWaitedOn}). */
-export function waitedOn(fd: number, events: number, ms = 30_000): Promise<true> {
+export function waitedOn(fd: number, events: number, ms = HANG_MS): Promise<true> {
   return until(
     () => fdWaitedOn(fd, events),
     `a wait for ${events === EPOLLOUT ? "room" : "data"} on fd ${fd} in epoll_wait`,
@@ -923,7 +1015,7 @@ export function systemError(
 export async function within<T>(
   promise: Promise<T>,
   what: string,
-  ms = 30_000,
+  ms = HANG_MS,
   onTimeout?: () => void,
 ): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -944,7 +1036,7 @@ export async function within<T>(
 /** Reads `reader` to its end (hang guard `ms`) and returns the bytes. */
 export async function readAllBytes(
   reader: FdReader,
-  ms = 30_000,
+  ms = HANG_MS,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const ac = new AbortController();
   const timer = setTimeout(
@@ -972,12 +1064,12 @@ export async function readAllBytes(
 }
 
 /** Reads `reader` to its end (hang guard `ms`) and returns the text. */
-export async function readAll(reader: FdReader, ms = 30_000): Promise<string> {
+export async function readAll(reader: FdReader, ms = HANG_MS): Promise<string> {
   return decoder.decode(await readAllBytes(reader, ms));
 }
 
 /** Reads from `reader` until the text read so far contains `marker` (hang guard `ms`). */
-export async function readUntil(reader: FdReader, marker: string, ms = 30_000): Promise<string> {
+export async function readUntil(reader: FdReader, marker: string, ms = HANG_MS): Promise<string> {
   const ac = new AbortController();
   const timer = setTimeout(
     () => ac.abort(new Error(`hang guard: no ${JSON.stringify(marker)} within ${ms} ms`)),
@@ -1109,7 +1201,7 @@ export class Fixture {
   }
 
   /** Its status once it ends (hang guard `ms`; a hang shows its stderr). */
-  async status(ms = 30_000): Promise<ChildStatus> {
+  async status(ms = HANG_MS): Promise<ChildStatus> {
     try {
       return await within(this.child.status, `${this.label} to end`, ms);
     } catch (e) {
@@ -1154,7 +1246,7 @@ export class Fixture {
  */
 export async function runCollect(
   start: (stdout: FdWriter, stderr: number) => ChildProcess,
-  ms = 30_000,
+  ms = HANG_MS,
 ): Promise<{ status: ChildStatus; stdout: string; stderr: string; pid: number }> {
   const p = pipe();
   const err = new StderrPipe();

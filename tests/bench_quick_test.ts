@@ -2,7 +2,10 @@
 // table gets a number, and the run leaves no kernel object or file behind
 // (System V objects checked in an IPC namespace of the run's own, where root
 // may make one: other test files make objects of their own meanwhile).
+// Not under a user-mode emulator (qemu-user): there the run takes minutes and
+// its figures measure the emulator; the native run checks the drivers.
 import assert from "node:assert/strict";
+import { EMULATED } from "./_kernel.ts";
 
 const RUN = new URL("../bench/compare/run.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -80,7 +83,16 @@ function medians(report: string): Array<{ line: string; cell: string }> {
   return out;
 }
 
-Deno.test("bench:compare --quick measures every row and leaves nothing", async (t) => {
+if (EMULATED) {
+  console.log(
+    "bench_quick_test: ignored under emulation (qemu-user): its figures would measure the emulator",
+  );
+}
+
+Deno.test({
+  name: "bench:compare --quick measures every row and leaves nothing",
+  ignore: EMULATED,
+}, async (t) => {
   if (!(await hasCompiler())) {
     console.log("skipped: no C compiler (cc) for the benchmarks' C baselines");
     return;

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { Fifo, MessageQueue, PosixMessageQueue } from "../mod.ts";
 import {
-  blockedIn,
   EPOLLIN,
+  ownWaitPending,
   systemError,
   TestScope,
   threadsBlockedIn,
@@ -70,7 +70,7 @@ function receivers(s: TestScope): Receiver[] {
         using other = MessageQueue.fromId(q.id);
         other.sendSync("x");
       },
-      waiting: () => blockedIn(Deno.pid, { syscall: "msgrcv", arg0: q.id }),
+      waiting: () => ownWaitPending({ syscall: "msgrcv", arg0: q.id }),
       handle: q,
     },
     {

@@ -10,6 +10,7 @@ import { type FdReader, notify, PosixSharedMemory, spawn, wait, waitSync } from 
 import { useFutexFallback } from "../src/_wait/futex.ts";
 import {
   blockedIn,
+  CANNOT,
   cstr,
   errno,
   type Fixture,
@@ -21,6 +22,7 @@ import {
   TestScope,
   threadsBlockedIn,
   threadStates,
+  unless,
   until,
   within,
 } from "./_kernel.ts";
@@ -216,112 +218,143 @@ Deno.test("wait/notify on shared memory, across processes", async (t) => {
     assert.equal(waitvThreadsOn([addressOf(words, 0), addressOf(words, 1)]).size, 0);
   });
 
-  await t.step("an async wait sleeps until another process notifies, value unchanged", async () => {
-    await using s = new TestScope();
-    const { shm, words } = sharedWords(s);
-    const woken = wait(words, 7, 0);
-    await parkedOn([addressOf(words, 7)], "the wait");
-    const peer = new Peer(s, shm, "notify", 7);
-    // The kernel woke one waiter: this process's futex_waitv.
-    assert.equal(await peer.output(), "1");
-    assert.equal(await within(woken, "the wait"), "ok");
-    assert.equal(Atomics.load(words, 7), 0);
-    await notParkedOn([addressOf(words, 7)], "after the wake");
-  });
+  await t.step(
+    unless(
+      CANNOT.futexWaitv,
+      "an async wait sleeps until another process notifies, value unchanged",
+      async () => {
+        await using s = new TestScope();
+        const { shm, words } = sharedWords(s);
+        const woken = wait(words, 7, 0);
+        await parkedOn([addressOf(words, 7)], "the wait");
+        const peer = new Peer(s, shm, "notify", 7);
+        // The kernel woke one waiter: this process's futex_waitv.
+        assert.equal(await peer.output(), "1");
+        assert.equal(await within(woken, "the wait"), "ok");
+        assert.equal(Atomics.load(words, 7), 0);
+        await notParkedOn([addressOf(words, 7)], "after the wake");
+      },
+    ),
+  );
 
-  await t.step("100 waits on 100 words share one parked futex_waitv", async () => {
-    await using s = new TestScope();
-    const { shm, words } = sharedWords(s);
-    const indices = Array.from({ length: 100 }, (_, i) => 100 + i);
-    const addresses = indices.map((i) => addressOf(words, i));
-    const waits = indices.map((i) => wait(words, i, 0));
-    const threads = await parkedOn(addresses, "100 waits");
-    assert.equal(threads.size, 1, `one thread waits for all 100: ${[...threads.keys()]}`);
-    assert.deepEqual(
-      addresses.filter((a) => threadsBlockedIn(Deno.pid, { syscall: "futex", arg0: a }).length > 0),
-      [],
-      "no word has a FUTEX_WAIT of its own",
-    );
-    const peer = new Peer(s, shm, "notify-each", 100, 100, 1);
-    assert.equal(await peer.output(), "");
-    assert.deepEqual(await within(Promise.all(waits), "100 waits"), waits.map(() => "ok"));
-    // Nothing waits any more: the call ended and was not made again.
-    await notParkedOn(addresses, "after the wakes");
-  });
-
-  await t.step("one notify wakes every wait of a process on the word; it counts once", async () => {
-    await using s = new TestScope();
-    const { shm, words } = sharedWords(s);
-    const waits = Array.from({ length: 5 }, () => wait(words, 3, 0));
-    const threads = await parkedOn([addressOf(words, 3)], "5 waits on one word");
-    assert.equal([...threads.values()].flat().filter((a) => a === addressOf(words, 3)).length, 1);
-    const peer = new Peer(s, shm, "notify", 3);
-    assert.equal(await peer.output(), "1");
-    assert.deepEqual(await within(Promise.all(waits), "5 waits"), waits.map(() => "ok"));
-  });
-
-  await t.step("abort and timeout end a sleeping wait; the others keep sleeping", async () => {
-    await using s = new TestScope();
-    const { shm, words } = sharedWords(s);
-    const ac = new AbortController();
-    const aborted = wait(words, 0, 0, { signal: ac.signal });
-    const timed = wait(words, 1, 0, { timeout: 30 });
-    const staying = wait(words, 2, 0);
-    const [a0, a1, a2] = [0, 1, 2].map((i) => addressOf(words, i));
-    await parkedOn([a0, a2], "three waits");
-    const reason = new Error("stop");
-    ac.abort(reason);
-    await assert.rejects(within(aborted, "aborted wait"), (e) => e === reason);
-    await assert.rejects(
-      within(timed, "timed wait"),
-      systemError(Deno.errors.TimedOut, "ETIMEDOUT", "futex", "after 30 ms"),
-    );
-    // The error names the memory waited on.
-    await assert.rejects(wait(words, 1, 0, { timeout: 1 }), { fd: shm.fd });
-    assert.throws(() => waitSync(words, 1, 0, { timeout: 1 }), { fd: shm.fd });
-    // The ended waits are out of the kernel's list; the one left is still in it.
-    await until(() => {
-      const all = [...waitvThreadsOn([a0, a1, a2]).values()].flat();
-      return !all.includes(a0) && !all.includes(a1) && all.includes(a2);
-    }, "only the staying wait in futex_waitv");
-    // An already aborted signal: rejected at once, nothing waits.
-    await assert.rejects(
-      wait(words, 4, 0, { signal: AbortSignal.abort(reason) }),
-      (e) => e === reason,
-    );
-    const peer = new Peer(s, shm, "notify", 2, 9);
-    assert.equal(await peer.output(), "1");
-    assert.equal(await within(staying, "staying wait"), "ok");
-    await notParkedOn([a0, a1, a2], "after the wake");
-  });
-
-  await t.step("closing the memory rejects its waits (EBADF) and stops waiting on it", async () => {
-    await using s = new TestScope();
-    const a = sharedWords(s);
-    const b = sharedWords(s);
-    const onA = [wait(a.words, 0, 0), wait(a.words, 1, 0, { timeout: 60_000 })];
-    const onB = wait(b.words, 0, 0);
-    const addressesA = [addressOf(a.words, 0), addressOf(a.words, 1)];
-    const addressB = addressOf(b.words, 0);
-    await parkedOn([...addressesA, addressB], "waits on two memories");
-    const fd = a.shm.fd;
-    a.shm.close();
-    for (const closed of onA) {
-      await assert.rejects(
-        within(closed, "wait on closed memory"),
-        systemError(Deno.errors.BadResource, "EBADF", "futex", { fd }),
+  await t.step(
+    unless(CANNOT.futexWaitv, "100 waits on 100 words share one parked futex_waitv", async () => {
+      await using s = new TestScope();
+      const { shm, words } = sharedWords(s);
+      const indices = Array.from({ length: 100 }, (_, i) => 100 + i);
+      const addresses = indices.map((i) => addressOf(words, i));
+      const waits = indices.map((i) => wait(words, i, 0));
+      const threads = await parkedOn(addresses, "100 waits");
+      assert.equal(threads.size, 1, `one thread waits for all 100: ${[...threads.keys()]}`);
+      assert.deepEqual(
+        addresses.filter((a) =>
+          threadsBlockedIn(Deno.pid, { syscall: "futex", arg0: a }).length > 0
+        ),
+        [],
+        "no word has a FUTEX_WAIT of its own",
       );
-    }
-    // The call sleeps on again, on the words of the open memory only.
-    await until(() => {
-      const all = [...waitvLists().values()].flat();
-      return addressesA.every((x) => !all.includes(x)) && all.includes(addressB);
-    }, "futex_waitv without the closed memory's words");
-    assert.throws(() => notify(a.words, 0), TypeError);
-    const peer = new Peer(s, b.shm, "notify", 0, 1);
-    assert.equal(await peer.output(), "1");
-    assert.equal(await within(onB, "wait on open memory"), "ok");
-  });
+      const peer = new Peer(s, shm, "notify-each", 100, 100, 1);
+      assert.equal(await peer.output(), "");
+      assert.deepEqual(await within(Promise.all(waits), "100 waits"), waits.map(() => "ok"));
+      // Nothing waits any more: the call ended and was not made again.
+      await notParkedOn(addresses, "after the wakes");
+    }),
+  );
+
+  await t.step(
+    unless(
+      CANNOT.futexWaitv,
+      "one notify wakes every wait of a process on the word; it counts once",
+      async () => {
+        await using s = new TestScope();
+        const { shm, words } = sharedWords(s);
+        const waits = Array.from({ length: 5 }, () => wait(words, 3, 0));
+        const threads = await parkedOn([addressOf(words, 3)], "5 waits on one word");
+        assert.equal(
+          [...threads.values()].flat().filter((a) => a === addressOf(words, 3)).length,
+          1,
+        );
+        const peer = new Peer(s, shm, "notify", 3);
+        assert.equal(await peer.output(), "1");
+        assert.deepEqual(await within(Promise.all(waits), "5 waits"), waits.map(() => "ok"));
+      },
+    ),
+  );
+
+  await t.step(
+    unless(
+      CANNOT.futexWaitv,
+      "abort and timeout end a sleeping wait; the others keep sleeping",
+      async () => {
+        await using s = new TestScope();
+        const { shm, words } = sharedWords(s);
+        const ac = new AbortController();
+        const aborted = wait(words, 0, 0, { signal: ac.signal });
+        const timed = wait(words, 1, 0, { timeout: 30 });
+        const staying = wait(words, 2, 0);
+        const [a0, a1, a2] = [0, 1, 2].map((i) => addressOf(words, i));
+        await parkedOn([a0, a2], "three waits");
+        const reason = new Error("stop");
+        ac.abort(reason);
+        await assert.rejects(within(aborted, "aborted wait"), (e) => e === reason);
+        await assert.rejects(
+          within(timed, "timed wait"),
+          systemError(Deno.errors.TimedOut, "ETIMEDOUT", "futex", "after 30 ms"),
+        );
+        // The error names the memory waited on.
+        await assert.rejects(wait(words, 1, 0, { timeout: 1 }), { fd: shm.fd });
+        assert.throws(() => waitSync(words, 1, 0, { timeout: 1 }), { fd: shm.fd });
+        // The ended waits are out of the kernel's list; the one left is still in it.
+        await until(() => {
+          const all = [...waitvThreadsOn([a0, a1, a2]).values()].flat();
+          return !all.includes(a0) && !all.includes(a1) && all.includes(a2);
+        }, "only the staying wait in futex_waitv");
+        // An already aborted signal: rejected at once, nothing waits.
+        await assert.rejects(
+          wait(words, 4, 0, { signal: AbortSignal.abort(reason) }),
+          (e) => e === reason,
+        );
+        const peer = new Peer(s, shm, "notify", 2, 9);
+        assert.equal(await peer.output(), "1");
+        assert.equal(await within(staying, "staying wait"), "ok");
+        await notParkedOn([a0, a1, a2], "after the wake");
+      },
+    ),
+  );
+
+  await t.step(
+    unless(
+      CANNOT.futexWaitv,
+      "closing the memory rejects its waits (EBADF) and stops waiting on it",
+      async () => {
+        await using s = new TestScope();
+        const a = sharedWords(s);
+        const b = sharedWords(s);
+        const onA = [wait(a.words, 0, 0), wait(a.words, 1, 0, { timeout: 60_000 })];
+        const onB = wait(b.words, 0, 0);
+        const addressesA = [addressOf(a.words, 0), addressOf(a.words, 1)];
+        const addressB = addressOf(b.words, 0);
+        await parkedOn([...addressesA, addressB], "waits on two memories");
+        const fd = a.shm.fd;
+        a.shm.close();
+        for (const closed of onA) {
+          await assert.rejects(
+            within(closed, "wait on closed memory"),
+            systemError(Deno.errors.BadResource, "EBADF", "futex", { fd }),
+          );
+        }
+        // The call sleeps on again, on the words of the open memory only.
+        await until(() => {
+          const all = [...waitvLists().values()].flat();
+          return addressesA.every((x) => !all.includes(x)) && all.includes(addressB);
+        }, "futex_waitv without the closed memory's words");
+        assert.throws(() => notify(a.words, 0), TypeError);
+        const peer = new Peer(s, b.shm, "notify", 0, 1);
+        assert.equal(await peer.output(), "1");
+        assert.equal(await within(onB, "wait on open memory"), "ok");
+      },
+    ),
+  );
 
   await t.step("waitSync sleeps until another process notifies", async () => {
     await using s = new TestScope();
@@ -397,8 +430,9 @@ Deno.test("a lock built on wait/notify keeps a shared counter exact", async (t) 
       s.fixture("futex_peer.ts", { args: ["count", form, String(n)], fds: { 3: shm } })
     );
     for (const [i, child] of children.entries()) {
+      // Without futex_waitv, an async wait parks a FUTEX_WAIT of its own, as a sync one sleeps.
       await child.check(() =>
-        forms[i] === "sync"
+        forms[i] === "sync" || CANNOT.futexWaitv !== undefined
           ? sleepsFor(child.pid, 2)
           : blockedIn(child.pid, { syscall: "futex_waitv" })
       );
@@ -435,57 +469,73 @@ Deno.test("a process whose waits have ended exits by itself", async (t) => {
   };
   for (const engine of ["futex_waitv", "fallback"]) {
     for (const [mode, expected] of Object.entries(how)) {
-      await t.step(`${mode} (${engine})`, async () => {
-        const { status, stdout, stderr } = await runCollect((w, e) =>
-          spawn(fixtureUrl("futex_exit.ts"), { args: [mode, engine], fds: { 1: w, 2: e } })
-        );
-        const context = `stdout:\n${stdout}\nstderr:\n${stderr}`;
-        assert.deepEqual(status, { success: true, code: 0, signal: null }, context);
-        assert.ok(stdout.startsWith(expected), context);
-        assert.equal(stdout.trimEnd().split("\n").length, 1, context);
-      });
+      await t.step(
+        unless(
+          engine === "futex_waitv" ? CANNOT.futexWaitv : undefined,
+          `${mode} (${engine})`,
+          async () => {
+            const { status, stdout, stderr } = await runCollect((w, e) =>
+              spawn(fixtureUrl("futex_exit.ts"), { args: [mode, engine], fds: { 1: w, 2: e } })
+            );
+            const context = `stdout:\n${stdout}\nstderr:\n${stderr}`;
+            assert.deepEqual(status, { success: true, code: 0, signal: null }, context);
+            assert.ok(stdout.startsWith(expected), context);
+            assert.equal(stdout.trimEnd().split("\n").length, 1, context);
+          },
+        ),
+      );
     }
   }
 });
 
-Deno.test("wait and waitSync in a Worker, woken from the main thread", async () => {
-  await using s = new TestScope();
-  const { shm, words } = sharedWords(s);
-  // The Worker adopts a descriptor of its own for the same memory and maps it again.
-  const fd = libc.fcntl(shm.fd, F_DUPFD_CLOEXEC, 0);
-  assert.ok(fd >= 0, `fcntl(F_DUPFD_CLOEXEC): errno ${errno()}`);
-  let adopted = false;
-  const worker = new Worker(fixtureUrl("futex_worker.ts"), { type: "module" });
-  try {
-    const messages: unknown[] = [];
-    let wake: () => void = () => {};
-    worker.onmessage = (e) => {
-      messages.push(e.data);
-      wake();
-    };
-    const next = async <T>(): Promise<T> => {
-      if (messages.length === 0) {
-        await within(new Promise<void>((r) => wake = r), "a message from the worker");
+Deno.test(
+  unless(
+    CANNOT.futexWaitv,
+    "wait and waitSync in a Worker, woken from the main thread",
+    async () => {
+      await using s = new TestScope();
+      const { shm, words } = sharedWords(s);
+      // The Worker adopts a descriptor of its own for the same memory and maps it again.
+      const fd = libc.fcntl(shm.fd, F_DUPFD_CLOEXEC, 0);
+      assert.ok(fd >= 0, `fcntl(F_DUPFD_CLOEXEC): errno ${errno()}`);
+      let adopted = false;
+      const worker = new Worker(fixtureUrl("futex_worker.ts"), { type: "module" });
+      try {
+        const messages: unknown[] = [];
+        let wake: () => void = () => {};
+        worker.onmessage = (e) => {
+          messages.push(e.data);
+          wake();
+        };
+        const next = async <T>(): Promise<T> => {
+          if (messages.length === 0) {
+            await within(new Promise<void>((r) => wake = r), "a message from the worker");
+          }
+          return messages.shift() as T;
+        };
+        Atomics.store(words, 20, TAG + 1);
+        worker.postMessage({ fd, syncIndex: 20, syncExpected: TAG + 1, asyncIndex: 21 });
+        const base = await next<bigint>();
+        adopted = true;
+        // Its waitSync blocks its own thread in FUTEX_WAIT on its own mapping of the word.
+        await blockedIn(Deno.pid, {
+          syscall: "futex",
+          arg0: base + 20n * 4n,
+          args: { 2: TAG + 1 },
+        });
+        Atomics.store(words, 20, 0);
+        assert.equal(notify(words, 20), 1);
+        assert.equal(await next(), "sync ok");
+        // Its async wait sleeps in its own futex_waitv.
+        await parkedOn([base + 21n * 4n], "the worker's async wait");
+        assert.equal(notify(words, 21), 1);
+        assert.equal(await next(), "async ok");
+        assert.equal(await next(), "closed");
+      } finally {
+        worker.terminate();
+        // Until the worker adopted it, the descriptor is still ours to close.
+        if (!adopted) libc.close(fd);
       }
-      return messages.shift() as T;
-    };
-    Atomics.store(words, 20, TAG + 1);
-    worker.postMessage({ fd, syncIndex: 20, syncExpected: TAG + 1, asyncIndex: 21 });
-    const base = await next<bigint>();
-    adopted = true;
-    // Its waitSync blocks its own thread in FUTEX_WAIT on its own mapping of the word.
-    await blockedIn(Deno.pid, { syscall: "futex", arg0: base + 20n * 4n, args: { 2: TAG + 1 } });
-    Atomics.store(words, 20, 0);
-    assert.equal(notify(words, 20), 1);
-    assert.equal(await next(), "sync ok");
-    // Its async wait sleeps in its own futex_waitv.
-    await parkedOn([base + 21n * 4n], "the worker's async wait");
-    assert.equal(notify(words, 21), 1);
-    assert.equal(await next(), "async ok");
-    assert.equal(await next(), "closed");
-  } finally {
-    worker.terminate();
-    // Until the worker adopted it, the descriptor is still ours to close.
-    if (!adopted) libc.close(fd);
-  }
-});
+    },
+  ),
+);

@@ -20,11 +20,13 @@ import { C, LAYOUTS } from "../ffi/platform.ts";
 import { hasCc, runCProbe } from "../ffi/gen/c_probe.ts";
 import {
   blockedIn,
+  CANNOT,
   type Fixture,
   processExists,
   readProcFile,
   systemError,
   TestScope,
+  unless,
   waitingOn,
 } from "./_kernel.ts";
 import { Lines } from "./fixtures/signal_common.ts";
@@ -116,39 +118,51 @@ Deno.test("signals between processes", async (t) => {
     await finish(c);
   });
 
-  await t.step("sigqueue(3): code SI_QUEUE and the value, any 32-bit integer", async () => {
-    await using s = new TestScope();
-    const c = await readerChild(s, ["SIGUSR1", "SIGRTMIN+1"]);
-    const values = [0, -1, 2 ** 31 - 1, -(2 ** 31), 42];
-    for (const value of values) sendSignal(c.child.pid, "SIGRTMIN+1", { value });
-    sendSignal(c.child.pid, 10, { value: 7 });
-    // Pending signals are read lowest number first; one signal's in the order sent.
-    assert.deepEqual(await take(c, values.length + 1), [
-      { signal: 10, name: "SIGUSR1", ...me(), value: 7, code: SI_QUEUE },
-      ...values.map((value) => ({
-        signal: 35,
-        name: "SIGRTMIN+1",
-        ...me(),
-        value,
-        code: SI_QUEUE,
-      })),
-    ]);
-    await finish(c);
-  });
+  await t.step(
+    unless(
+      CANNOT.signalMasks,
+      "sigqueue(3): code SI_QUEUE and the value, any 32-bit integer",
+      async () => {
+        await using s = new TestScope();
+        const c = await readerChild(s, ["SIGUSR1", "SIGRTMIN+1"]);
+        const values = [0, -1, 2 ** 31 - 1, -(2 ** 31), 42];
+        for (const value of values) sendSignal(c.child.pid, "SIGRTMIN+1", { value });
+        sendSignal(c.child.pid, 10, { value: 7 });
+        // Pending signals are read lowest number first; one signal's in the order sent.
+        assert.deepEqual(await take(c, values.length + 1), [
+          { signal: 10, name: "SIGUSR1", ...me(), value: 7, code: SI_QUEUE },
+          ...values.map((value) => ({
+            signal: 35,
+            name: "SIGRTMIN+1",
+            ...me(),
+            value,
+            code: SI_QUEUE,
+          })),
+        ]);
+        await finish(c);
+      },
+    ),
+  );
 
-  await t.step("real-time signals queue: three sent before any read arrive in order", async () => {
-    await using s = new TestScope();
-    const c = await readerChild(s, ["SIGRTMIN+1", "SIGRTMAX-2"]);
-    // The child reads nothing until told to: all three are pending at once.
-    for (const value of [1, 2, 3]) sendSignal(c.child.pid, "SIGRTMAX-2", { value });
-    const got = await drain(c);
-    assert.deepEqual(got.map((g) => [g.name, g.value]), [
-      ["SIGRTMAX-2", 1],
-      ["SIGRTMAX-2", 2],
-      ["SIGRTMAX-2", 3],
-    ]);
-    await finish(c);
-  });
+  await t.step(
+    unless(
+      CANNOT.signalMasks,
+      "real-time signals queue: three sent before any read arrive in order",
+      async () => {
+        await using s = new TestScope();
+        const c = await readerChild(s, ["SIGRTMIN+1", "SIGRTMAX-2"]);
+        // The child reads nothing until told to: all three are pending at once.
+        for (const value of [1, 2, 3]) sendSignal(c.child.pid, "SIGRTMAX-2", { value });
+        const got = await drain(c);
+        assert.deepEqual(got.map((g) => [g.name, g.value]), [
+          ["SIGRTMAX-2", 1],
+          ["SIGRTMAX-2", 2],
+          ["SIGRTMAX-2", 3],
+        ]);
+        await finish(c);
+      },
+    ),
+  );
 
   await t.step("standard signals coalesce: three sent before any read are one", async () => {
     await using s = new TestScope();
@@ -162,47 +176,59 @@ Deno.test("signals between processes", async (t) => {
     await finish(c);
   });
 
-  await t.step("to a ChildProcess: through its pidfd, with and without a value", async () => {
-    await using s = new TestScope();
-    const c = await readerChild(s, ["SIGUSR1", "SIGRTMIN+2"]);
-    sendSignal(c.child, "SIGRTMIN+2", { value: 9 });
-    sendSignal(c.child, "SIGRTMIN+2", { value: -9 });
-    sendSignal(c.child, "SIGUSR1");
-    assert.deepEqual(await take(c, 3), [
-      { signal: 10, name: "SIGUSR1", ...me(), value: null, code: SI_USER },
-      { signal: 36, name: "SIGRTMIN+2", ...me(), value: 9, code: SI_QUEUE },
-      { signal: 36, name: "SIGRTMIN+2", ...me(), value: -9, code: SI_QUEUE },
-    ]);
-    c.child.kill("SIGKILL");
-    await c.child.status; // reaped: its pidfd is closed
-    for (const options of [{}, { value: 1 }]) {
-      assert.throws(
-        () => sendSignal(c.child, "SIGUSR1", options),
-        systemError(Deno.errors.NotFound, "ESRCH", "pidfd_send_signal", { pid: c.child.pid }),
-      );
-    }
-  });
+  await t.step(
+    unless(
+      CANNOT.signalMasks,
+      "to a ChildProcess: through its pidfd, with and without a value",
+      async () => {
+        await using s = new TestScope();
+        const c = await readerChild(s, ["SIGUSR1", "SIGRTMIN+2"]);
+        sendSignal(c.child, "SIGRTMIN+2", { value: 9 });
+        sendSignal(c.child, "SIGRTMIN+2", { value: -9 });
+        sendSignal(c.child, "SIGUSR1");
+        assert.deepEqual(await take(c, 3), [
+          { signal: 10, name: "SIGUSR1", ...me(), value: null, code: SI_USER },
+          { signal: 36, name: "SIGRTMIN+2", ...me(), value: 9, code: SI_QUEUE },
+          { signal: 36, name: "SIGRTMIN+2", ...me(), value: -9, code: SI_QUEUE },
+        ]);
+        c.child.kill("SIGKILL");
+        await c.child.status; // reaped: its pidfd is closed
+        for (const options of [{}, { value: 1 }]) {
+          assert.throws(
+            () => sendSignal(c.child, "SIGUSR1", options),
+            systemError(Deno.errors.NotFound, "ESRCH", "pidfd_send_signal", { pid: c.child.pid }),
+          );
+        }
+      },
+    ),
+  );
 
-  await t.step("a child's signal to its parent, read by the parent's own reader", async () => {
-    await using s = new TestScope();
-    const out = s.pipe();
-    const parent = s.fixture("signal_parent.ts", {
-      blockSignals: ["SIGUSR1", "SIGRTMIN+3"],
-      fds: { 1: out.writer },
-    });
-    out.writer.close();
-    const report = await parent.check(() =>
-      new Lines(out.reader, parent.label).json<{ sender: number; got: SignalInfo[] }>()
-    );
-    await parent.exits(0);
-    const from = { pid: report.sender, uid: Deno.uid() };
-    assert.notEqual(report.sender, parent.pid);
-    assert.deepEqual(report.got, [
-      { signal: 10, name: "SIGUSR1", ...from, value: null, code: SI_USER },
-      { signal: 37, name: "SIGRTMIN+3", ...from, value: 5, code: SI_QUEUE },
-      { signal: 37, name: "SIGRTMIN+3", ...from, value: 6, code: SI_QUEUE },
-    ]);
-  });
+  await t.step(
+    unless(
+      CANNOT.signalMasks,
+      "a child's signal to its parent, read by the parent's own reader",
+      async () => {
+        await using s = new TestScope();
+        const out = s.pipe();
+        const parent = s.fixture("signal_parent.ts", {
+          blockSignals: ["SIGUSR1", "SIGRTMIN+3"],
+          fds: { 1: out.writer },
+        });
+        out.writer.close();
+        const report = await parent.check(() =>
+          new Lines(out.reader, parent.label).json<{ sender: number; got: SignalInfo[] }>()
+        );
+        await parent.exits(0);
+        const from = { pid: report.sender, uid: Deno.uid() };
+        assert.notEqual(report.sender, parent.pid);
+        assert.deepEqual(report.got, [
+          { signal: 10, name: "SIGUSR1", ...from, value: null, code: SI_USER },
+          { signal: 37, name: "SIGRTMIN+3", ...from, value: 5, code: SI_QUEUE },
+          { signal: 37, name: "SIGRTMIN+3", ...from, value: 6, code: SI_QUEUE },
+        ]);
+      },
+    ),
+  );
 
   await t.step("reads: a pending read() and a blocked readSync() are woken", async () => {
     await using s = new TestScope();
@@ -241,35 +267,41 @@ Deno.test("signals between processes", async (t) => {
     ]);
   });
 
-  await t.step("a signal some thread does not block is refused, naming it", async () => {
-    // This process was started with nothing blocked.
-    assert.equal(signalsBlocked(["SIGUSR2"]), false);
-    assert.throws(
-      () => signals(["SIGUSR2"]),
-      (e) =>
-        e instanceof Deno.errors.NotSupported && /SIGUSR2 not blocked/.test(e.message) &&
-        /blockSignals/.test(e.message) && /relaunchWithSignalsBlocked/.test(e.message),
-    );
-    // A child with SIGUSR1 blocked, asked for SIGUSR2 too.
-    await using s = new TestScope();
-    const c = await readerChild(s, ["SIGUSR1", "SIGUSR2"], ["SIGUSR1"]);
-    assert.equal(c.first.error, "NotSupported");
-    assert.match(c.first.message as string, /SIGUSR2 not blocked in thread \d+/);
-    await c.fixture.exits(0);
+  await t.step(
+    unless(
+      CANNOT.signalMasks,
+      "a signal some thread does not block is refused, naming it",
+      async () => {
+        // This process was started with nothing blocked.
+        assert.equal(signalsBlocked(["SIGUSR2"]), false);
+        assert.throws(
+          () => signals(["SIGUSR2"]),
+          (e) =>
+            e instanceof Deno.errors.NotSupported && /SIGUSR2 not blocked/.test(e.message) &&
+            /blockSignals/.test(e.message) && /relaunchWithSignalsBlocked/.test(e.message),
+        );
+        // A child with SIGUSR1 blocked, asked for SIGUSR2 too.
+        await using s = new TestScope();
+        const c = await readerChild(s, ["SIGUSR1", "SIGUSR2"], ["SIGUSR1"]);
+        assert.equal(c.first.error, "NotSupported");
+        assert.match(c.first.message as string, /SIGUSR2 not blocked in thread \d+/);
+        await c.fixture.exits(0);
 
-    // Every thread counts: here only a Worker's thread unblocks it.
-    const w = await readerChild(s, ["SIGUSR2"], ["SIGUSR2"], ["unblock-in-worker"], [
-      "--allow-ffi",
-      "--allow-read",
-    ]);
-    assert.equal(w.first.error, "NotSupported");
-    assert.notEqual(w.first.worker, w.child.pid);
-    assert.match(
-      w.first.message as string,
-      new RegExp(`SIGUSR2 not blocked in thread ${w.first.worker} `),
-    );
-    await w.fixture.exits(0);
-  });
+        // Every thread counts: here only a Worker's thread unblocks it.
+        const w = await readerChild(s, ["SIGUSR2"], ["SIGUSR2"], ["unblock-in-worker"], [
+          "--allow-ffi",
+          "--allow-read",
+        ]);
+        assert.equal(w.first.error, "NotSupported");
+        assert.notEqual(w.first.worker, w.child.pid);
+        assert.match(
+          w.first.message as string,
+          new RegExp(`SIGUSR2 not blocked in thread ${w.first.worker} `),
+        );
+        await w.fixture.exits(0);
+      },
+    ),
+  );
 
   await t.step("SIGUSR1 blocked from the start never opens Deno's inspector", async () => {
     await using s = new TestScope();
@@ -354,53 +386,59 @@ Deno.test("signals between processes", async (t) => {
 
 Deno.test("relaunchWithSignalsBlocked()", async (t) => {
   await t.step(
-    "the script runs again with the signals blocked, same flags and arguments; the parent forwards SIGTERM and exits with the child's code",
-    async () => {
-      await using s = new TestScope();
-      const out = s.pipe();
-      const parent = s.fixture("signal_relaunch.ts", {
-        flags: ["--allow-ffi", "--allow-read=/tmp"],
-        args: ["7", "two words"],
-        fds: { 1: out.writer },
-      });
-      out.writer.close();
-      const lines = new Lines(out.reader, parent.label);
-      const info = await parent.check(() =>
-        lines.json<{ pid: number; ppid: number } & Record<string, unknown>>()
-      );
-      s.orphan(info.pid);
-      assert.notEqual(info.pid, parent.pid);
-      assert.deepEqual(info, {
-        pid: info.pid,
-        ppid: parent.pid,
-        args: ["7", "two words"],
-        ffi: "granted",
-        read: "granted",
-        env: "prompt",
-        blocked: true,
-      });
-      // The relaunched process reads what is sent to it...
-      sendSignal(info.pid, "SIGRTMIN+1", { value: 3 });
-      assert.deepEqual(await parent.check(() => lines.json()), {
-        signal: 35,
-        name: "SIGRTMIN+1",
-        ...me(),
-        value: 3,
-        code: SI_QUEUE,
-      });
-      // ...and what its parent forwards (from the parent's pid).
-      parent.child.kill("SIGTERM");
-      assert.deepEqual(await parent.check(() => lines.json()), {
-        signal: 15,
-        name: "SIGTERM",
-        pid: parent.pid,
-        uid: Deno.uid(),
-        value: null,
-        code: SI_USER,
-      });
-      await parent.exits(7);
-      assert.equal(processExists(info.pid), false);
-    },
+    unless(
+      CANNOT.signalMasks,
+      "the script runs again with the signals blocked, same flags and arguments; the parent forwards SIGTERM and exits with the child's code",
+      async () => {
+        await using s = new TestScope();
+        const out = s.pipe();
+        const parent = s.fixture("signal_relaunch.ts", {
+          flags: ["--allow-ffi", "--allow-read=/tmp"],
+          args: ["7", "two words"],
+          fds: { 1: out.writer },
+        });
+        out.writer.close();
+        const lines = new Lines(out.reader, parent.label);
+        const info = await parent.check(() =>
+          lines.json<{ pid: number; ppid: number } & Record<string, unknown>>()
+        );
+        s.orphan(info.pid);
+        assert.notEqual(info.pid, parent.pid);
+        assert.deepEqual(info, {
+          pid: info.pid,
+          ppid: parent.pid,
+          args: ["7", "two words"],
+          ffi: "granted",
+          read: "granted",
+          env: "prompt",
+          blocked: true,
+        });
+        // The relaunched process reads what is sent to it...
+        sendSignal(info.pid, "SIGRTMIN+1", { value: 3 });
+        assert.deepEqual(await parent.check(() => lines.json()), {
+          signal: 35,
+          name: "SIGRTMIN+1",
+          ...me(),
+          value: 3,
+          code: SI_QUEUE,
+        });
+        // ...and what its parent forwards (from the parent's pid).
+        parent.child.kill("SIGTERM");
+        assert.deepEqual(
+          await parent.check(() => lines.json()),
+          {
+            signal: 15,
+            name: "SIGTERM",
+            pid: parent.pid,
+            uid: Deno.uid(),
+            value: null,
+            code: SI_USER,
+          },
+        );
+        await parent.exits(7);
+        assert.equal(processExists(info.pid), false);
+      },
+    ),
   );
 
   await t.step(
@@ -429,22 +467,28 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
     );
   });
 
-  await t.step("nothing to do in a process that blocks the signals already", async () => {
-    // spawnProgram runs the shell-free check: a child started with them blocked returns at once.
-    await using s = new TestScope();
-    const out = s.pipe();
-    const child = s.child(spawnProgram(Deno.execPath(), [
-      "run",
-      "--allow-ffi",
-      new URL("./fixtures/signal_relaunch.ts", import.meta.url).href,
-      "3",
-    ], { blockSignals: ["SIGUSR1", "SIGTERM", "SIGRTMIN+1"], fds: { 1: out.writer } }));
-    out.writer.close();
-    const lines = new Lines(out.reader, `child ${child.pid}`);
-    const info = await lines.json<{ pid: number }>();
-    assert.equal(info.pid, child.pid); // not relaunched: the same process
-    sendSignal(child, "SIGTERM");
-    assert.equal((await lines.json()).name, "SIGTERM");
-    assert.equal((await child.status).code, 3);
-  });
+  await t.step(
+    unless(
+      CANNOT.signalMasks,
+      "nothing to do in a process that blocks the signals already",
+      async () => {
+        // spawnProgram runs the shell-free check: a child started with them blocked returns at once.
+        await using s = new TestScope();
+        const out = s.pipe();
+        const child = s.child(spawnProgram(Deno.execPath(), [
+          "run",
+          "--allow-ffi",
+          new URL("./fixtures/signal_relaunch.ts", import.meta.url).href,
+          "3",
+        ], { blockSignals: ["SIGUSR1", "SIGTERM", "SIGRTMIN+1"], fds: { 1: out.writer } }));
+        out.writer.close();
+        const lines = new Lines(out.reader, `child ${child.pid}`);
+        const info = await lines.json<{ pid: number }>();
+        assert.equal(info.pid, child.pid); // not relaunched: the same process
+        sendSignal(child, "SIGTERM");
+        assert.equal((await lines.json()).name, "SIGTERM");
+        assert.equal((await child.status).code, 3);
+      },
+    ),
+  );
 });

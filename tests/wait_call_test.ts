@@ -11,7 +11,7 @@ import { type Message, MessageQueue, pipe, spawn, type SystemError } from "../mo
 import { C } from "../ffi/platform.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import { useNudges } from "../src/_wait/nudge.ts";
-import { threadsBlockedIn, until, within } from "./_kernel.ts";
+import { CANNOT, ownWaitPending, threadsBlockedIn, unless, until, within } from "./_kernel.ts";
 
 const fixture = new URL("./fixtures/wait_call_peer.ts", import.meta.url);
 const text = (m: Message) => new TextDecoder().decode(m.data);
@@ -50,51 +50,67 @@ async function peer(...args: string[]): Promise<void> {
 
 Deno.test("a parked System V receive", async (t) => {
   await t.step(
-    "parks the msgrcv on a pool thread and wakes with a message from another process",
-    async () => {
-      using qs = new Queues();
-      const q = qs.open();
-      const got = q.receive();
-      await until(parkedOn(q), "a thread is blocked in msgrcv on the queue");
-      assert.equal(threadsHeld(), 1);
-      await peer("send", String(q.id), "from the peer");
-      assert.equal(text(await within(got, "receive")), "from the peer");
-      await until(() => threadsHeld() === 0, "the thread is given back");
-    },
+    unless(
+      CANNOT.parking,
+      "parks the msgrcv on a pool thread and wakes with a message from another process",
+      async () => {
+        using qs = new Queues();
+        const q = qs.open();
+        const got = q.receive();
+        await until(parkedOn(q), "a thread is blocked in msgrcv on the queue");
+        assert.equal(threadsHeld(), 1);
+        await peer("send", String(q.id), "from the peer");
+        assert.equal(text(await within(got, "receive")), "from the peer");
+        await until(() => threadsHeld() === 0, "the thread is given back");
+      },
+    ),
   );
 
-  await t.step("an abort ends it with the signal's reason and frees the thread", async () => {
-    using qs = new Queues();
-    const q = qs.open();
-    const ac = new AbortController();
-    const got = q.receive({ signal: ac.signal });
-    await until(parkedOn(q), "the receive is parked");
-    const reason = new Error("stop");
-    ac.abort(reason);
-    await assert.rejects(within(got, "aborted receive"), (e) => e === reason);
-    await until(() => blocked("msgrcv", q.id) === 0, "no thread is in msgrcv any more");
-    assert.equal(threadsHeld(), 0);
-    // Nothing was taken: a message sent now is there for the next receive.
-    q.sendSync("later");
-    assert.equal(text(q.tryReceive()), "later");
-  });
+  await t.step(
+    unless(
+      CANNOT.parking,
+      "an abort ends it with the signal's reason and frees the thread",
+      async () => {
+        using qs = new Queues();
+        const q = qs.open();
+        const ac = new AbortController();
+        const got = q.receive({ signal: ac.signal });
+        await until(parkedOn(q), "the receive is parked");
+        const reason = new Error("stop");
+        ac.abort(reason);
+        await assert.rejects(within(got, "aborted receive"), (e) => e === reason);
+        await until(() => blocked("msgrcv", q.id) === 0, "no thread is in msgrcv any more");
+        assert.equal(threadsHeld(), 0);
+        // Nothing was taken: a message sent now is there for the next receive.
+        q.sendSync("later");
+        assert.equal(text(q.tryReceive()), "later");
+      },
+    ),
+  );
 
-  await t.step("a message taken as the abort comes is delivered, never lost", async () => {
-    using qs = new Queues();
-    const q = qs.open();
-    for (let i = 0; i < 20; i++) {
-      const ac = new AbortController();
-      const got = q.receive({ signal: ac.signal });
-      await until(parkedOn(q), "the receive is parked");
-      // msgsnd hands the message to the sleeping receiver at once; the abort races its return.
-      q.sendSync(`#${i}`);
-      ac.abort();
-      const outcome = await within(got.then(text, () => null), "receive");
-      if (outcome === null) assert.equal(text(q.tryReceive()), `#${i}`);
-      else assert.equal(outcome, `#${i}`);
-      assert.equal(q.stat().messages, 0);
-    }
-  });
+  await t.step(
+    unless(
+      CANNOT.parking,
+      "a message taken as the abort comes is delivered, never lost",
+      async () => {
+        using qs = new Queues();
+        const q = qs.open();
+        for (let i = 0; i < 20; i++) {
+          const ac = new AbortController();
+          const got = q.receive({ signal: ac.signal });
+          await until(parkedOn(q), "the receive is parked");
+          // msgsnd hands the message to the sleeping receiver at once; the abort races its return.
+          q.sendSync(`#${i}`);
+          ac.abort();
+          const outcome = await within(got.then(text, () => null), "receive");
+          if (outcome === null) {
+            assert.equal(text(q.tryReceive()), `#${i}`);
+          } else assert.equal(outcome, `#${i}`);
+          assert.equal(q.stat().messages, 0);
+        }
+      },
+    ),
+  );
 
   await t.step("a timeout ends it with TimedOut naming the queue", async () => {
     using qs = new Queues();
@@ -115,36 +131,41 @@ Deno.test("a parked System V receive", async (t) => {
   });
 
   await t.step(
-    "close() rejects each pending wait with an error of its own (EBADF, the id)",
-    async () => {
-      using qs = new Queues();
-      const q = qs.open();
-      const waits = [q.receive(), q.receive({ type: 2 }), q.receive({ timeout: 60_000 })];
-      // The first and third share one parked call (same selection); the second parks its own.
-      await until(() => blocked("msgrcv", q.id) === 2, "the receives are parked");
-      q.close();
-      const errors = await Promise.all(waits.map((w) => w.then(() => null, (e) => e)));
-      for (const e of errors) {
-        assert.ok(e instanceof Deno.errors.BadResource);
-        const { code, errno, syscall, id } = e as SystemError;
-        assert.deepEqual([code, errno, syscall, id], ["EBADF", 9, "msgrcv", q.id]);
-      }
-      assert.equal(new Set(errors).size, 3);
-      await until(() => blocked("msgrcv", q.id) === 0, "no thread is left in msgrcv");
-    },
+    unless(
+      CANNOT.parking,
+      "close() rejects each pending wait with an error of its own (EBADF, the id)",
+      async () => {
+        using qs = new Queues();
+        const q = qs.open();
+        const waits = [q.receive(), q.receive({ type: 2 }), q.receive({ timeout: 60_000 })];
+        // The first and third share one parked call (same selection); the second parks its own.
+        await until(() => blocked("msgrcv", q.id) === 2, "the receives are parked");
+        q.close();
+        const errors = await Promise.all(waits.map((w) => w.then(() => null, (e) => e)));
+        for (const e of errors) {
+          assert.ok(e instanceof Deno.errors.BadResource);
+          const { code, errno, syscall, id } = e as SystemError;
+          assert.deepEqual([code, errno, syscall, id], ["EBADF", 9, "msgrcv", q.id]);
+        }
+        assert.equal(new Set(errors).size, 3);
+        await until(() => blocked("msgrcv", q.id) === 0, "no thread is left in msgrcv");
+      },
+    ),
   );
 
-  await t.step("removing the queue elsewhere wakes it at once with EIDRM", async () => {
-    using qs = new Queues();
-    const q = qs.open();
-    const got = q.receive();
-    got.catch(() => {}); // it rejects while the peer runs; judged below
-    await until(parkedOn(q), "the receive is parked");
-    await peer("remove", String(q.id));
-    await assert.rejects(within(got, "receive on a removed queue"), { code: "EIDRM", id: q.id });
-  });
+  await t.step(
+    unless(CANNOT.parking, "removing the queue elsewhere wakes it at once with EIDRM", async () => {
+      using qs = new Queues();
+      const q = qs.open();
+      const got = q.receive();
+      got.catch(() => {}); // it rejects while the peer runs; judged below
+      await until(parkedOn(q), "the receive is parked");
+      await peer("remove", String(q.id));
+      await assert.rejects(within(got, "receive on a removed queue"), { code: "EIDRM", id: q.id });
+    }),
+  );
 
-  await t.step("a parked send waits for room, and gets it", async () => {
+  await t.step(unless(CANNOT.parking, "a parked send waits for room, and gets it", async () => {
     using qs = new Queues();
     const q = qs.open();
     q.setMaxBytes(4);
@@ -154,95 +175,118 @@ Deno.test("a parked System V receive", async (t) => {
     assert.equal(text(q.tryReceive()), "full");
     await within(sent, "parked send");
     assert.equal(text(q.tryReceive()), "next");
-  });
+  }));
 });
 
 Deno.test("the budget of parked calls", async (t) => {
-  await t.step("receives of one queue and selection share one parked call", async () => {
-    using qs = new Queues();
-    const q = qs.open();
-    const ac = new AbortController();
-    const waits = Array.from({ length: 10 }, () => q.receive({ signal: ac.signal }).then(text));
-    await until(parkedOn(q), "one receive is parked");
-    assert.equal(threadsHeld(), 1);
-    // A receive of another type is another line: it parks too.
-    const other = q.receive({ type: 2, signal: ac.signal }).then(text);
-    await until(() => blocked("msgrcv", q.id) === 2, "the other selection parks");
-    for (let i = 0; i < 10; i++) q.sendSync(`m${i}`);
-    const got = await within(Promise.all(waits), "ten receives");
-    assert.deepEqual(got.toSorted(), Array.from({ length: 10 }, (_, i) => `m${i}`).toSorted());
-    q.sendSync("two", { type: 2 });
-    assert.equal(await within(other, "type 2"), "two");
-    await until(() => threadsHeld() === 0, "the threads are given back");
-    ac.abort();
-  });
-
-  await t.step("when the parked one is aborted, a follower parks in its place", async () => {
-    using qs = new Queues();
-    const q = qs.open();
-    const first = new AbortController();
-    const head = q.receive({ signal: first.signal });
-    head.catch(() => {});
-    await until(parkedOn(q), "the first receive is parked");
-    const follower = q.receive();
-    first.abort();
-    await assert.rejects(head);
-    await until(parkedOn(q), "the follower parks");
-    q.sendSync("to the follower");
-    assert.equal(text(await within(follower, "follower")), "to the follower");
-  });
-
-  await t.step(`at most ${CALL_BUDGET} park; more poll and still get their messages`, async () => {
-    using qs = new Queues();
-    const idle = Array.from({ length: CALL_BUDGET }, () => qs.open());
-    const ac = new AbortController();
-    const stuck = idle.map((q) => q.receive({ signal: ac.signal }).catch(() => {}));
-    await until(() => idle.every((q) => parkedOn(q)()), `${CALL_BUDGET} receives are parked`);
-    assert.equal(threadsHeld(), CALL_BUDGET);
-    // A wait beyond the budget never queues behind the parked ones, which may wait forever.
-    const busy = qs.open();
-    const got = busy.receive();
-    await new Promise((r) => setTimeout(r, 5));
-    assert.equal(blocked("msgrcv", busy.id), 0);
-    busy.sendSync("polled");
-    assert.equal(text(await within(got, "receive beyond the budget")), "polled");
-    ac.abort();
-    await Promise.all(stuck);
-    await until(() => threadsHeld() === 0, "every thread is given back");
-  });
-
-  await t.step("a polling wait takes a thread as soon as one frees", async () => {
-    using qs = new Queues();
-    const idle = Array.from({ length: CALL_BUDGET }, () => qs.open());
-    const ac = new AbortController();
-    const stuck = idle.map((q) => q.receive({ signal: ac.signal }).then(text, () => null));
-    await until(() => threadsHeld() === CALL_BUDGET, "the budget is full");
-    const late = qs.open();
-    const got = late.receive();
-    idle[0].sendSync("frees a thread");
-    await until(parkedOn(late), "the polling receive parks in the freed thread");
-    late.sendSync("parked at last");
-    assert.equal(text(await within(got, "late receive")), "parked at last");
-    ac.abort();
-    assert.deepEqual(
-      await Promise.all(stuck),
-      ["frees a thread", null, null, null].slice(0, CALL_BUDGET),
-    );
-  });
+  await t.step(
+    unless(
+      CANNOT.parking,
+      "receives of one queue and selection share one parked call",
+      async () => {
+        using qs = new Queues();
+        const q = qs.open();
+        const ac = new AbortController();
+        const waits = Array.from({ length: 10 }, () => q.receive({ signal: ac.signal }).then(text));
+        await until(parkedOn(q), "one receive is parked");
+        assert.equal(threadsHeld(), 1);
+        // A receive of another type is another line: it parks too.
+        const other = q.receive({ type: 2, signal: ac.signal }).then(text);
+        await until(() => blocked("msgrcv", q.id) === 2, "the other selection parks");
+        for (let i = 0; i < 10; i++) q.sendSync(`m${i}`);
+        const got = await within(Promise.all(waits), "ten receives");
+        assert.deepEqual(got.toSorted(), Array.from({ length: 10 }, (_, i) => `m${i}`).toSorted());
+        q.sendSync("two", { type: 2 });
+        assert.equal(await within(other, "type 2"), "two");
+        await until(() => threadsHeld() === 0, "the threads are given back");
+        ac.abort();
+      },
+    ),
+  );
 
   await t.step(
-    "Deno.readTextFile completes while the budget is full and 100 more waits poll",
-    async () => {
+    unless(
+      CANNOT.parking,
+      "when the parked one is aborted, a follower parks in its place",
+      async () => {
+        using qs = new Queues();
+        const q = qs.open();
+        const first = new AbortController();
+        const head = q.receive({ signal: first.signal });
+        head.catch(() => {});
+        await until(parkedOn(q), "the first receive is parked");
+        const follower = q.receive();
+        first.abort();
+        await assert.rejects(head);
+        await until(parkedOn(q), "the follower parks");
+        q.sendSync("to the follower");
+        assert.equal(text(await within(follower, "follower")), "to the follower");
+      },
+    ),
+  );
+
+  await t.step(
+    unless(
+      CANNOT.parking,
+      `at most ${CALL_BUDGET} park; more poll and still get their messages`,
+      async () => {
+        using qs = new Queues();
+        const idle = Array.from({ length: CALL_BUDGET }, () => qs.open());
+        const ac = new AbortController();
+        const stuck = idle.map((q) => q.receive({ signal: ac.signal }).catch(() => {}));
+        await until(() => idle.every((q) => parkedOn(q)()), `${CALL_BUDGET} receives are parked`);
+        assert.equal(threadsHeld(), CALL_BUDGET);
+        // A wait beyond the budget never queues behind the parked ones, which may wait forever.
+        const busy = qs.open();
+        const got = busy.receive();
+        await new Promise((r) => setTimeout(r, 5));
+        assert.equal(blocked("msgrcv", busy.id), 0);
+        busy.sendSync("polled");
+        assert.equal(text(await within(got, "receive beyond the budget")), "polled");
+        ac.abort();
+        await Promise.all(stuck);
+        await until(() => threadsHeld() === 0, "every thread is given back");
+      },
+    ),
+  );
+
+  await t.step(
+    unless(CANNOT.parking, "a polling wait takes a thread as soon as one frees", async () => {
       using qs = new Queues();
+      const idle = Array.from({ length: CALL_BUDGET }, () => qs.open());
       const ac = new AbortController();
-      const queues = Array.from({ length: CALL_BUDGET + 100 }, () => qs.open());
-      const waits = queues.map((q) => q.receive({ signal: ac.signal }).catch(() => {}));
+      const stuck = idle.map((q) => q.receive({ signal: ac.signal }).then(text, () => null));
       await until(() => threadsHeld() === CALL_BUDGET, "the budget is full");
-      const self = await within(Deno.readTextFile(new URL(import.meta.url)), "Deno.readTextFile");
-      assert.match(self, /readTextFile completes/);
+      const late = qs.open();
+      const got = late.receive();
+      idle[0].sendSync("frees a thread");
+      await until(parkedOn(late), "the polling receive parks in the freed thread");
+      late.sendSync("parked at last");
+      assert.equal(text(await within(got, "late receive")), "parked at last");
       ac.abort();
-      await Promise.all(waits);
-    },
+      assert.deepEqual(
+        await Promise.all(stuck),
+        ["frees a thread", null, null, null].slice(0, CALL_BUDGET),
+      );
+    }),
+  );
+
+  await t.step(
+    unless(
+      CANNOT.parking,
+      "Deno.readTextFile completes while the budget is full and 100 more waits poll",
+      async () => {
+        using qs = new Queues();
+        const ac = new AbortController();
+        const queues = Array.from({ length: CALL_BUDGET + 100 }, () => qs.open());
+        const waits = queues.map((q) => q.receive({ signal: ac.signal }).catch(() => {}));
+        await until(() => threadsHeld() === CALL_BUDGET, "the budget is full");
+        const self = await within(Deno.readTextFile(new URL(import.meta.url)), "Deno.readTextFile");
+        assert.match(self, /readTextFile completes/);
+        ac.abort();
+        await Promise.all(waits);
+      },
+    ),
   );
 
   await t.step(
@@ -290,7 +334,7 @@ Deno.test("timeouts of any size, sync and async", async (t) => {
       for (const timeout of [Infinity, 2 ** 31, 2 ** 31 + 5, 1e12]) {
         const got = q.receive({ timeout });
         // A timeout that overflowed setTimeout would fire within a few ms.
-        await until(parkedOn(q), "the receive is parked");
+        await ownWaitPending({ syscall: "msgrcv", arg0: q.id });
         await new Promise((r) => setTimeout(r, 10));
         q.sendSync(`t=${timeout}`);
         assert.equal(text(await within(got, `receive({ timeout: ${timeout} })`)), `t=${timeout}`);

@@ -21,15 +21,17 @@
  * leaves real-time signals alone (it catches 7, 11, 33 at start and 1, 2, 10,
  * 15 later, and `Deno.addSignalListener` refuses real-time signals). When
  * either signal already has another handler, or `/proc/self/task` cannot be
- * read (hidepid, seccomp), the library does without: waits poll.
+ * read (hidepid, seccomp) or names another CPU's system calls (qemu-user), the
+ * library does without: waits poll.
  *
  * @module
  */
 import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
-import { type About, AGAIN, failed, ok } from "../_sys.ts";
+import { type About, AGAIN, E, failed, lastErrno, ok } from "../_sys.ts";
 import { procText, threadIds } from "../_proc.ts";
+import { napSync, POLL_FIRST_MS } from "./poll.ts";
 
 /** Cancels calls parked on pool threads. */
 export const NUDGE_SIGNAL: number = C.SIGRTMAX;
@@ -88,8 +90,15 @@ function blockedHere(signal: number): boolean {
   return m !== null && ((BigInt(`0x${m[1]}`) >> BigInt(signal - 1)) & 1n) === 1n;
 }
 
+/**
+ * Whether /proc/self/task/<tid>/syscall names this process's system calls:
+ * some thread is seen asleep in `futex` (idle runtime threads wait there).
+ * Not so where it cannot be read, nor under a user-mode emulator (qemu-user),
+ * where the kernel names the host's calls and a nudge would never find its thread.
+ */
 function threadsReadable(): boolean {
-  return syscallLine(libc.gettid()) !== undefined;
+  const futex = `${C.SYS_futex} `;
+  return (threadIds() ?? []).some((tid) => syscallLine(tid)?.startsWith(futex) === true);
 }
 
 const lineBuf = new Uint8Array(256);
@@ -157,14 +166,23 @@ export function nudgeThread(tid: number): void {
   libc.tgkill(Deno.pid, tid, NUDGE_SIGNAL);
 }
 
-let alarmTimer: Deno.PointerValue | undefined;
+/**
+ * The alarm's timer (the first one's id is 0: a null pointer), or false where
+ * the alarm signal cannot be sent to a thread.
+ */
+let alarmTimer: Deno.PointerValue | false | undefined;
 const ITIMER = LAYOUTS.itimerspec;
 const disarmed = new Uint8Array(ITIMER.size);
 const armed = new Uint8Array(ITIMER.size);
 const armedView = new DataView(armed.buffer);
 
-/** The timer that signals this thread (one per isolate: each runs on a thread of its own). */
-function alarmTimerOf(): Deno.PointerValue {
+/**
+ * The timer that signals this thread (one per isolate: each runs on a thread
+ * of its own), or false where the system cannot send the alarm signal to a
+ * thread (qemu-user has no host signal for the top two real-time signals:
+ * EINVAL).
+ */
+function alarmTimerOf(): Deno.PointerValue | false {
   if (alarmTimer !== undefined) return alarmTimer;
   if (!install(ALARM_SIGNAL, false) || blockedHere(ALARM_SIGNAL)) {
     throw new Deno.errors.NotSupported(
@@ -180,7 +198,9 @@ function alarmTimerOf(): Deno.PointerValue {
     "_sigev_un._pad": [libc.gettid(), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
   });
   const id = new BigUint64Array(1);
-  ok(libc.timer_create(C.CLOCK_MONOTONIC, ev, new Uint8Array(id.buffer)), "timer_create");
+  const r = libc.timer_create(C.CLOCK_MONOTONIC, ev, new Uint8Array(id.buffer));
+  if (r < 0 && lastErrno() === E.EINVAL) return alarmTimer = false;
+  ok(r, "timer_create");
   return alarmTimer = Deno.UnsafePointer.create(id[0]);
 }
 
@@ -199,9 +219,7 @@ function setTimer(ms: number): void {
  * Runs the blocking call `run` on this thread, interrupted (EINTR) once
  * `deadline` has passed, and again every few ms until it returns.
  */
-export function interruptAt(deadline: number, run: () => number): number {
-  if (deadline === Infinity) return run();
-  const timer = alarmTimerOf();
+function interruptAt(deadline: number, timer: Deno.PointerValue, run: () => number): number {
   setTimer(Math.max(0.001, deadline - performance.now()));
   ok(libc.timer_settime(timer, 0, armed, null), "timer_settime");
   try {
@@ -212,9 +230,20 @@ export function interruptAt(deadline: number, run: () => number): number {
 }
 
 /**
+ * Whether a blocking call can end at `deadline` here: always without one,
+ * else where the alarm can be had. An operation on an fd that cannot waits in
+ * `poll(2)` instead.
+ */
+export function interruptible(deadline: number): boolean {
+  return deadline === Infinity || alarmTimerOf() !== false;
+}
+
+/**
  * The blocking call of a sync form: `run` on this thread, interrupted at
  * `deadline`. Returns its result (`>= 0`), or AGAIN when it was interrupted
- * (the deadline passed, or another signal came); other failures throw.
+ * (the deadline passed, or another signal came); other failures throw. Where
+ * no alarm can be had (see {@link interruptible}), a call with a deadline is
+ * not made: this waits a moment and returns AGAIN.
  */
 export function blockingCall(
   deadline: number,
@@ -222,7 +251,13 @@ export function blockingCall(
   syscall: string,
   about: About,
 ): number | typeof AGAIN {
-  const r = interruptAt(deadline, run);
+  const timer = deadline === Infinity ? undefined : alarmTimerOf();
+  // No alarm: the call is not made, and the caller tries again after a moment (it polls).
+  if (timer === false) {
+    napSync(Math.min(POLL_FIRST_MS, deadline - performance.now()));
+    return AGAIN;
+  }
+  const r = timer === undefined ? run() : interruptAt(deadline, timer, run);
   if (r >= 0) return r;
   failed(syscall, about); // throws unless interrupted, or EAGAIN
   return AGAIN;

@@ -27,6 +27,13 @@ export const POLL_IDLE_AFTER_MS = 250;
 /** The interval of a wait that has polled for long: the most such a wait lags. */
 export const POLL_IDLE_MS = 50;
 
+const napWord = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks this thread for `ms` without a timer (for sync forms that poll). */
+export function napSync(ms: number): void {
+  if (ms > 0) Atomics.wait(napWord, 0, 0, ms);
+}
+
 /** Resolves on the next event-loop turn, or at once when `p` is cancelled. */
 export function pollTurn(p: Pending): Promise<typeof AGAIN> {
   return new Promise((resolve) => {

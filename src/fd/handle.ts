@@ -109,10 +109,11 @@ export abstract class FdHandle implements Disposable {
    * itself; -1 when there is none to be had. Opened on first use, closed with
    * the handle.
    *
+   * @param syscall the call it is for, which the error names once the handle is closed
    * @returns the blocking descriptor, or -1
    */
-  protected blockingFd(): number {
-    return this.#blocking ??= reopenBlocking(this.fdFor("open"));
+  protected blockingFd(syscall: string): number {
+    return this.#blocking ??= reopenBlocking(this.fdFor(syscall));
   }
 
   /**

@@ -11,6 +11,7 @@ import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
   fdSource,
+  interruptible,
   type Operation,
   pollSync,
   READABLE,
@@ -120,11 +121,11 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
   /**
    * The sync form's wait: a read on a blocking description of the same pipe,
    * which waits and reads in one call (interrupted at the deadline); `poll(2)`
-   * where there is none.
+   * where there is none, or no alarm to end it at the deadline.
    */
   #blockingRead(buf: Uint8Array, deadline: number): number | null | typeof AGAIN {
-    const fd = this.blockingFd();
-    if (fd < 0) return pollSync(this.fdFor("read"), READABLE, deadline);
+    const fd = this.blockingFd("read");
+    if (fd < 0 || !interruptible(deadline)) return pollSync(this.fdFor("read"), READABLE, deadline);
     const len = Math.min(buf.byteLength, MAX_IO);
     const n = blockingCall(deadline, () => libc.read(fd, buf, len), "read", this.subject);
     return n === 0 ? null : n;

@@ -20,6 +20,7 @@ import {
   blockingCall,
   checkWaitOptions,
   fdSource,
+  interruptible,
   type Operation,
   pollSync,
   READABLE,
@@ -548,10 +549,15 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     }
   }
 
-  /** A receive on a blocking description: it waits and receives in one call (interrupted at the deadline). */
+  /**
+   * A receive on a blocking description: it waits and receives in one call
+   * (interrupted at the deadline); `poll(2)` where there is none, or no alarm.
+   */
   #blockReceive<T>(buf: Uint8Array, make: (n: number) => T, deadline: number): T | typeof AGAIN {
-    const fd = this.blockingFd();
-    if (fd < 0) return pollSync(this.fdFor("mq_receive"), READABLE, deadline);
+    const fd = this.blockingFd("mq_receive");
+    if (fd < 0 || !interruptible(deadline)) {
+      return pollSync(this.fdFor("mq_receive"), READABLE, deadline);
+    }
     const receive = () => libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes);
     const n = blockingCall(deadline, receive, "mq_receive", this.subject);
     return n === AGAIN ? AGAIN : make(n);

@@ -24,6 +24,7 @@ import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   callSource,
   lazySource,
+  napSync,
   NO_THREAD,
   type Operation,
   setTimeLeft,
@@ -97,12 +98,6 @@ const DEFAULT_INIT_TIMEOUT = 5000;
 
 /** The sync and try forms block in `semop`/`semtimedop` themselves: their source is never used. */
 const BLOCKS_ONLY: Source<never> = { park: () => NO_THREAD, block: () => AGAIN };
-
-/** Sleeps ~1 ms without a timer (open() is synchronous). */
-const nap = (() => {
-  const word = new Int32Array(new SharedArrayBuffer(4));
-  return () => Atomics.wait(word, 0, 0, 1);
-})();
 
 /**
  * A System V semaphore set: `count` counters in the kernel that processes
@@ -949,6 +944,6 @@ function initialised(id: number, key: number, ms: number): number {
         "Timed out",
       );
     }
-    nap();
+    napSync(1);
   }
 }

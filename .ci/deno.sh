@@ -1,0 +1,38 @@
+# Sourced by the CI scripts: the pinned Deno version, the download cache, that
+# Deno on PATH when none is there (from the npm package 'deno'), and the steps.
+DENO_VERSION=2.9.6
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/libc-ipc"
+if ! command -v deno >/dev/null 2>&1; then
+  prefix="$CACHE/deno-$DENO_VERSION"
+  if [ ! -x "$prefix/node_modules/.bin/deno" ]; then
+    echo "installing deno $DENO_VERSION from the npm package 'deno'"
+    npm install --prefix "$prefix" --no-save --no-audit --no-fund --loglevel=error "deno@$DENO_VERSION"
+  fi
+  export PATH="$prefix/node_modules/.bin:$PATH"
+fi
+
+step() {
+  echo
+  echo "== $*"
+  "$@"
+}
+
+# Runs a test command as a step, then repeats Deno's summary ("ok | 12 passed (40 steps) |
+# 0 failed | 1 ignored") as a plain closing line, kept in SUMMARY; returns the command's status.
+SUMMARY="no summary"
+run_tests() {
+  local log status summary
+  log=$(mktemp)
+  echo
+  echo "== $*"
+  "$@" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1 || true)
+  rm -f "$log"
+  echo
+  if [ -n "$summary" ]; then
+    SUMMARY=$(echo "$summary" | sed -E 's/^[A-Z]+ \| //; s/ \| /, /g')
+    echo "$SUMMARY"
+  fi
+  return "$status"
+}
