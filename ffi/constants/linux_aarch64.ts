@@ -161,6 +161,7 @@ export const constants = {
   SI_TKILL: -6,
   SI_KERNEL: 128,
   SYS_futex: 98,
+  SYS_read: 63,
   SYS_futex_waitv: 449,
   SYS_pidfd_open: 434,
   SYS_pidfd_send_signal: 424,

@@ -211,6 +211,7 @@ const INTEGERS = [
   "SI_KERNEL",
   // syscall numbers and futex(2)
   "SYS_futex",
+  "SYS_read",
   "SYS_futex_waitv",
   "SYS_pidfd_open",
   "SYS_pidfd_send_signal",

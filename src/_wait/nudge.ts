@@ -91,14 +91,13 @@ function blockedHere(signal: number): boolean {
 }
 
 /**
- * Whether /proc/self/task/<tid>/syscall names this process's system calls:
- * some thread is seen asleep in `futex` (idle runtime threads wait there).
- * Not so where it cannot be read, nor under a user-mode emulator (qemu-user),
- * where the kernel names the host's calls and a nudge would never find its thread.
+ * Whether /proc/self/task/<tid>/syscall names this process's system calls: a
+ * thread reading its own file is seen in `read`. Not so where it cannot be
+ * read, nor under a user-mode emulator (qemu-user), where the kernel names the
+ * host's calls and a nudge would never find its thread.
  */
 function threadsReadable(): boolean {
-  const futex = `${C.SYS_futex} `;
-  return (threadIds() ?? []).some((tid) => syscallLine(tid)?.startsWith(futex) === true);
+  return syscallLine(libc.gettid())?.startsWith(`${C.SYS_read} `) === true;
 }
 
 const lineBuf = new Uint8Array(256);
