@@ -488,6 +488,10 @@ export function fdMode(fd: number): number {
 
 /** The queue names in /dev/mqueue, or null when the mqueue file system is not mounted there. */
 export function devMqueue(): string[] | null {
+  // An empty /dev/mqueue directory is not a mount: ask the mount table.
+  const mounted = readProcFile("/proc/self/mounts").split("\n")
+    .some((line) => /^\S+ \/dev\/mqueue mqueue /.test(line));
+  if (!mounted) return null;
   const listing = listDir("/dev/mqueue");
   return listing === undefined ? null : listing.names.map((n) => `/${n}`).sort();
 }
