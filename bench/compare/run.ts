@@ -6,7 +6,7 @@
  * under one header, each as soon as it is measured, and at the end how long
  * the whole run took.
  *
- * Run: `deno task bench:compare` (Linux; needs a C compiler as `cc`; about
+ * Run: `deno task bench:compare` (Linux; needs a C compiler as `cc`; under
  * five minutes). `--raw` also prints every sample. One driver alone:
  * `deno task bench:compare:pipe`, `bench:compare:fifo`, `bench:compare:mq`,
  * `bench:compare:posix-mq`, `bench:compare:shm`, `bench:compare:wait`,
@@ -62,7 +62,7 @@ if (import.meta.main) {
   const sections: ResultSection[] = [];
   for (const main of [pipe, fifo, msgQueue, posixMq, shm, wait, socket, datagram, signal, lag]) {
     const before = recorded.length;
-    const report = takeRecords(await main());
+    const report = takeRecords(await main(recorded));
     // wait.ts renders its own table, which the harness does not record: keep its cells as text.
     if (main === wait) sections.push(figuresOf(report));
     else sections.push(...recorded.slice(before).map(sectionOf));

@@ -18,9 +18,11 @@
  *   10 System V queues (the call source: 4 parked, the rest on the poll clock;
  *   one type for all would share one parked call).
  * - **Ping-pong**: the 64 B ping-pong rows of pipe.ts, msg_queue.ts and
- *   posix_mq.ts with both processes on one CPU; ratios within each run.
+ *   posix_mq.ts with both processes on one CPU; ratios within each run. Run
+ *   by run.ts, it takes them from those drivers' tables, measured moments
+ *   before in the same run, instead of measuring them twice.
  *
- * Run: `deno task bench:compare:wait` (Linux; needs `cc`; about two minutes);
+ * Run: `deno task bench:compare:wait` (Linux; needs `cc`; about a minute);
  * also run by `deno task bench:compare`. `--raw` also prints every run's
  * values; `--only=cancel,tick,readfile,pingpong` measures only those groups
  * (the table leaves the other rows out). Every queue, FIFO and child is
@@ -45,6 +47,7 @@ import {
   platform,
   quick,
   RAW,
+  type RecordedSection,
   requireLinux,
   ROUNDS,
   tempPrefix,
@@ -69,8 +72,8 @@ const want = (group: Group) => ONLY.has(group);
 const CANCELS = quick(20, 3);
 /** Messages every 1 ms: this many, the first WARM unmeasured. */
 const TICK_PERIOD_US = 1000;
-const TICK_COUNT = quick(1500, 60);
-const TICK_WARM = quick(300, 10);
+const TICK_COUNT = quick(800, 60);
+const TICK_WARM = quick(200, 10);
 /** readTextFile: calls timed, pipes with a read pending, queues × receives pending on each. */
 const READ_CALLS = quick(50, 5);
 const READ_PIPES = 500;
@@ -308,7 +311,54 @@ interface Programs {
   posix: string;
 }
 
-async function oneRun(bins: Programs, run: number, put: (key: string, v: number) => void) {
+/** The ping-pong kinds, by the title of the section whose first table holds their one-CPU rows. */
+const PING_PONG_SECTIONS = {
+  pipe: "Pipes",
+  sysv: "System V message queues",
+  posix: "POSIX message queues",
+} as const;
+type PingPongKind = keyof typeof PING_PONG_SECTIONS;
+/** Each form's row of those tables, by how its name begins. */
+const PING_PONG_ROWS = {
+  c: "C (",
+  raw: "raw libc",
+  sync: "@libc/ipc sync",
+  async: "@libc/ipc async",
+};
+
+/**
+ * The runs' one-CPU ping-pong samples (`pp.<kind>.<form>`) of the tables in
+ * `sections`, or none unless each is there with a sample per run.
+ */
+function earlierPingPongs(sections: RecordedSection[]): Map<string, number[]> | undefined {
+  const one = placements()[0].name;
+  const found = new Map<string, number[]>();
+  for (const [kind, title] of Object.entries(PING_PONG_SECTIONS)) {
+    const table = sections.find((s) => s.title === title)?.tables[0];
+    for (const [form, begins] of Object.entries(PING_PONG_ROWS)) {
+      const samples = table?.rows.find((r) => r.name.startsWith(begins))?.cells[one]?.samples;
+      if (samples?.length !== RUNS) return undefined;
+      found.set(`pp.${kind}.${form}`, samples);
+    }
+  }
+  return found;
+}
+
+/** Puts one run's ping-pong ratios, from its values `pp`. */
+function putPingPongRatios(pp: Record<string, number>, put: (key: string, v: number) => void) {
+  for (const kind of Object.keys(PING_PONG_SECTIONS)) {
+    put(`pp.${kind}.raw/c`, pp[`pp.${kind}.raw`] / pp[`pp.${kind}.c`]);
+    put(`pp.${kind}.sync/raw`, pp[`pp.${kind}.sync`] / pp[`pp.${kind}.raw`]);
+    put(`pp.${kind}.async/sync`, pp[`pp.${kind}.async`] / pp[`pp.${kind}.sync`]);
+  }
+}
+
+async function oneRun(
+  bins: Programs,
+  run: number,
+  put: (key: string, v: number) => void,
+  measurePingPong: boolean,
+) {
   const c = bins.wait;
 
   // Cancel: one child, every kind of wait.
@@ -352,7 +402,7 @@ async function oneRun(bins: Programs, run: number, put: (key: string, v: number)
   // Ping-pong, both processes on one CPU.
   const one = placements()[0];
   const ppRows: Array<[string, Measure]> = [];
-  const kinds: Array<[string, string, (mode: Mode) => Measure]> = [
+  const kinds: Array<[PingPongKind, string, (mode: Mode) => Measure]> = [
     ["pipe", bins.pipe, pipePingPong],
     ["sysv", bins.sysv, sysvPingPong],
     ["posix", bins.posix, posixPingPong],
@@ -364,18 +414,14 @@ async function oneRun(bins: Programs, run: number, put: (key: string, v: number)
     }
   }
   const pp: Record<string, number> = {};
-  if (want("pingpong")) {
+  if (measurePingPong) {
     pinProcess(one.parent);
     try {
       for (const [key, measure] of rotated(ppRows, run)) put(key, pp[key] = await measure(one));
     } finally {
       pinProcess(allCpus());
     }
-    for (const [kind] of kinds) {
-      put(`pp.${kind}.raw/c`, pp[`pp.${kind}.raw`] / pp[`pp.${kind}.c`]);
-      put(`pp.${kind}.sync/raw`, pp[`pp.${kind}.sync`] / pp[`pp.${kind}.raw`]);
-      put(`pp.${kind}.async/sync`, pp[`pp.${kind}.async`] / pp[`pp.${kind}.sync`]);
-    }
+    putPingPongRatios(pp, put);
   }
 }
 
@@ -388,7 +434,7 @@ function time(ms: number): string {
 const percent = (x: number) => `${fixed(x, 1)} %`;
 const times = (x: number) => `${fixed(x, 2)}×`;
 
-function report(values: Values, seconds: number): string {
+function report(values: Values, seconds: number, pingPongsTaken: boolean): string {
   // A row whose values were not measured (--only) is left out: get() notes it, add() skips.
   let missing = false;
   const get = (key: string) => {
@@ -412,7 +458,10 @@ function report(values: Values, seconds: number): string {
     `20 ms, ${CANCELS} per run. **CPU**: \`getrusage\` of the receiving process (every thread) ` +
     `over wall time, over ${TICK_COUNT - TICK_WARM} messages sent by a C program every ` +
     `${TICK_PERIOD_US / 1000} ms. **readTextFile**: ${READ_CALLS} calls 5–27 ms apart. ` +
-    `**Ping-pong**: ${MSG} B, ${ROUNDS} round trips per run, both processes pinned to one CPU.`,
+    `**Ping-pong**: ${MSG} B, ${ROUNDS} round trips per run, both processes pinned to one CPU` +
+    (pingPongsTaken
+      ? ": the one-CPU rows of the pipe, System V and POSIX queue tables above, their runs."
+      : "."),
     "",
     "| figure | @libc/ipc | baseline, same runs | goal | met |",
     "|---|---|---|---|:-:|",
@@ -515,8 +564,12 @@ function withPrograms<T>(use: (bins: Programs) => Promise<T>): Promise<T> {
   );
 }
 
-/** Measures every figure RUNS times; returns the section of the report. */
-export async function main(): Promise<string> {
+/**
+ * Measures every figure RUNS times; returns the section of the report. The
+ * one-CPU ping-pongs come from `earlier` sections (run.ts passes those it
+ * has measured) where they are all there.
+ */
+export async function main(earlier: RecordedSection[] = []): Promise<string> {
   allCpus(); // before anything pins this process
   return await withPrograms(async (bins) => {
     const started = performance.now();
@@ -527,8 +580,16 @@ export async function main(): Promise<string> {
       values.set(key, vs);
       vs.push(v);
     };
-    for (let run = 0; run < RUNS; run++) await oneRun(bins, run, put);
-    return report(values, (performance.now() - started) / 1000);
+    const taken = want("pingpong") ? earlierPingPongs(earlier) : undefined;
+    for (let run = 0; run < RUNS; run++) {
+      await oneRun(bins, run, put, want("pingpong") && taken === undefined);
+    }
+    for (let run = 0; taken && run < RUNS; run++) {
+      const pp: Record<string, number> = {};
+      for (const [key, samples] of taken) put(key, pp[key] = samples[run]);
+      putPingPongRatios(pp, put);
+    }
+    return report(values, (performance.now() - started) / 1000, taken !== undefined);
   });
 }
 
