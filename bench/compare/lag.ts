@@ -75,7 +75,7 @@ const SAMPLES = [quick(100, 3), quick(100, 3), quick(20, 1)];
 const SPACING_MS = 1.5;
 /** CPU: the receivers settle this long, then this many windows of this length. */
 const SETTLE_MS = quick(1500, 100);
-const WINDOWS = quick(5, 3);
+const WINDOWS = quick(3, 3);
 const WINDOW_MS = quick(1000, 50);
 /** The goals of this library's async form: median and p99 lag (µs) after 20 and 500 ms idle, CPU % idle, and its lag over Deno's own where Deno has the mechanism (20 ms idle). */
 const GOALS = { median: 300, p99: 2000, cpu: 1, deno: 1.5 };
