@@ -11,6 +11,7 @@
  *   socket dgram ROUNDS WARMUP SIZE [CHILD_CPU]      over a Unix datagram socketpair
  *                                                    -> the ns of each of ROUNDS round trips
  *   socket transfer TOTAL CHUNK WARM [CHILD_CPU]     over a Unix stream socketpair
+ *   socket tcp-transfer TOTAL CHUNK WARM [CHILD_CPU] over TCP on 127.0.0.1
  *   socket dgram-transfer TOTAL CHUNK WARM [CHILD_CPU]  over a Unix datagram socketpair
  *                                                    -> "ns count checksum"
  *
@@ -156,20 +157,27 @@ static void transfer(enum kind kind, uint64_t total, size_t chunk, uint64_t warm
   printf("%lld %s", (long long)elapsed, line);
 }
 
+/* Runs `transfer` over `kind` if argv asks for command `name`; returns whether it did. */
+static int transfer_command(int argc, char **argv, const char *name, enum kind kind) {
+  if (argc < 5 || strcmp(argv[1], name) != 0) return 0;
+  transfer(kind, strtoull(argv[2], NULL, 10), (size_t)atol(argv[3]), strtoull(argv[4], NULL, 10),
+           argc >= 6 ? atoi(argv[5]) : -1);
+  return 1;
+}
+
 int main(int argc, char **argv) {
   if (pingpong_command(argc, argv, "pingpong", pingpong_unix) ||
       pingpong_command(argc, argv, "tcp", pingpong_tcp) ||
       pingpong_command(argc, argv, "dgram", pingpong_dgram)) {
     return 0;
   }
-  int dgram = argc >= 2 && strcmp(argv[1], "dgram-transfer") == 0;
-  if (argc >= 5 && (dgram || strcmp(argv[1], "transfer") == 0)) {
-    transfer(dgram ? UNIX_DGRAM : UNIX_STREAM, strtoull(argv[2], NULL, 10), (size_t)atol(argv[3]),
-             strtoull(argv[4], NULL, 10), argc >= 6 ? atoi(argv[5]) : -1);
+  if (transfer_command(argc, argv, "transfer", UNIX_STREAM) ||
+      transfer_command(argc, argv, "tcp-transfer", TCP) ||
+      transfer_command(argc, argv, "dgram-transfer", UNIX_DGRAM)) {
     return 0;
   }
   fprintf(stderr,
           "usage: socket pingpong|tcp|dgram ROUNDS WARMUP SIZE [CHILD_CPU]"
-          " | transfer|dgram-transfer TOTAL CHUNK WARM [CHILD_CPU]\n");
+          " | transfer|tcp-transfer|dgram-transfer TOTAL CHUNK WARM [CHILD_CPU]\n");
   return 2;
 }

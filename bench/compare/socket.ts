@@ -1,10 +1,11 @@
 /**
  * Cross-process socket comparison: this library against C, against the least
  * any Deno program pays (raw libc calls through `Deno.dlopen`) and against
- * Deno's own `Deno.listen`/`Deno.connect`, in a 64 B ping-pong over a Unix
- * stream socket and over TCP on 127.0.0.1, and in a 64 MiB transfer over a
- * Unix stream socket. Every row is measured in the same run, at every
- * placement of harness.ts, and reported as ratios to the C baseline
+ * Deno's own `Deno.listen`/`Deno.connect`, over a Unix stream socket and over
+ * TCP on 127.0.0.1, each in a 64 B ping-pong and in a one-way transfer of
+ * 64 KiB writes (256 MiB over the Unix socket, 64 MiB over TCP, each after a
+ * few unmeasured MiB): four tables. Every row is measured in the same run, at
+ * every placement of harness.ts, and reported as ratios to the C baseline
  * (socket.c) and to Deno's built-in sockets.
  *
  * C, the floor and this library make both ends of a connection in the parent
@@ -70,12 +71,21 @@ import {
   tempPrefix,
   withC,
 } from "./harness.ts";
-import { pyPingPong, Python, runPython } from "./python/python.ts";
+import { pyPingPong, Python, type PythonRow, runPython } from "./python/python.ts";
 
 type Transport = "unix" | "tcp";
 
-/** Throughput: timed bytes, bytes per write, untimed bytes sent first (while the child warms up). */
-const BULK = new Transfer(quick(256, 8) * 1024 * 1024, 64 * 1024, quick(16, 1) * 1024 * 1024);
+const MIB = 1024 * 1024;
+/**
+ * Throughput by transport: timed bytes, bytes per write, untimed bytes sent
+ * first (while the child warms up). TCP moves a quarter as much, to keep its
+ * table short: of its 54 runs, 36 start a Deno child, whose start-up (not
+ * timed, but waited for) costs as much as the transfer on 2 CPUs.
+ */
+const BULK: Record<Transport, Transfer> = {
+  unix: new Transfer(quick(256, 8) * MIB, 64 * 1024, quick(16, 1) * MIB),
+  tcp: new Transfer(quick(64, 4) * MIB, 64 * 1024, quick(4, 1) * MIB),
+};
 /** The goal of TCP ping-pong for the sync form (the async form keeps the harness's). */
 const TCP_SYNC_GOAL = 1.3;
 /** The goal of throughput: at least this much of C's. */
@@ -148,14 +158,15 @@ function ffiPingPong(transport: Transport, mode: Mode): Measure {
   };
 }
 
-/** One transfer run in `mode` over a socketpair against socket_child.ts: MiB/s. */
-function ffiTransfer(mode: Mode): Measure {
+/** One transfer run in `mode` over {@link connected} against socket_child.ts: MiB/s. */
+function ffiTransfer(transport: Transport, mode: Mode): Measure {
+  const bulk = BULK[transport];
   return async (where) => {
-    const [mine, theirs] = socketpair();
+    const [mine, theirs] = connected(transport);
     using _mine = mine;
     const child = startChild(where, [`sink-${mode}`], theirs);
     try {
-      const chunk = new Uint8Array(BULK.chunk);
+      const chunk = new Uint8Array(bulk.chunk);
       const ready = new Uint8Array(1);
       // The child says when it is ready, so its start-up time stays out of the figure.
       if (mode === "raw") {
@@ -167,8 +178,8 @@ function ffiTransfer(mode: Mode): Measure {
         if (!(await readFull(mine, ready))) throw new Error("child closed its socket early");
       }
       let t0 = 0;
-      for (let offset = 0; offset < BULK.warm + BULK.total; offset += BULK.chunk) {
-        if (offset === BULK.warm) t0 = performance.now();
+      for (let offset = 0; offset < bulk.warm + bulk.total; offset += bulk.chunk) {
+        if (offset === bulk.warm) t0 = performance.now();
         stampChunk(chunk, offset);
         if (mode === "sync") mine.writeSync(chunk);
         else if (mode === "async") await mine.write(chunk);
@@ -177,8 +188,8 @@ function ffiTransfer(mode: Mode): Measure {
       mine.shutdown("write");
       const report = await readText(mine, mode);
       const ms = performance.now() - t0;
-      BULK.check(report);
-      return BULK.rate(ms);
+      bulk.check(report);
+      return bulk.rate(ms);
     } finally {
       mine.close();
       await checkStatus(child.status, "socket_child.ts");
@@ -249,29 +260,30 @@ function denoPingPong(transport: Transport): Measure {
   };
 }
 
-function denoTransfer(): Measure {
+function denoTransfer(transport: Transport): Measure {
+  const bulk = BULK[transport];
   return async (where) => {
-    const { listener, at } = denoListen("unix");
+    const { listener, at } = denoListen(transport);
     let child: Deno.ChildProcess | undefined;
-    let conn: Deno.UnixConn | undefined;
+    let conn: Deno.Conn | undefined;
     try {
-      child = denoChild(where, "unix", ["sink", "unix", at]);
-      conn = await acceptFrom(listener, child) as Deno.UnixConn;
+      child = denoChild(where, transport, ["sink", transport, at]);
+      conn = await acceptFrom(listener, child);
       if (!(await readFull(conn, new Uint8Array(1)))) {
         throw new Error("child closed its socket early");
       }
-      const chunk = new Uint8Array(BULK.chunk);
+      const chunk = new Uint8Array(bulk.chunk);
       let t0 = 0;
-      for (let offset = 0; offset < BULK.warm + BULK.total; offset += BULK.chunk) {
-        if (offset === BULK.warm) t0 = performance.now();
+      for (let offset = 0; offset < bulk.warm + bulk.total; offset += bulk.chunk) {
+        if (offset === bulk.warm) t0 = performance.now();
         stampChunk(chunk, offset);
         await writeAll(conn, chunk);
       }
       await conn.closeWrite();
       const report = await readAllText(conn);
       const ms = performance.now() - t0;
-      BULK.check(report);
-      return BULK.rate(ms);
+      bulk.check(report);
+      return bulk.rate(ms);
     } finally {
       conn?.close();
       listener.close();
@@ -317,16 +329,45 @@ function pingPongTable(
   });
 }
 
+/** The C or Python row of a transfer over `transport`: socket.c's or sockets.py's command. */
+function printedBulk(transport: Transport, run: (args: string[]) => Promise<string>): Measure {
+  return printedTransfer(BULK[transport], run, transport === "tcp" ? "tcp-transfer" : "transfer");
+}
+
+/** The rows of a throughput table over `transport`, Python's where it runs. */
+function transferRows(transport: Transport, c: Measure, py: PythonRow): Row[] {
+  const rows = rowsOf(c, (mode) => ffiTransfer(transport, mode), denoTransfer(transport));
+  return [...rows, ...py.rows];
+}
+
+/** The paragraph above a throughput table: what `over` carries, how much. */
+function throughputIntro(transport: Transport, over: string): string {
+  const bulk = BULK[transport];
+  return `**Throughput**: ${Transfer.mib(bulk.total)} parent → child over ${over} ` +
+    `in ${bulk.chunk / 1024} KiB writes, after ${Transfer.mib(bulk.warm)} unmeasured; the child ` +
+    "counts and checksums what it reads and answers on the same socket.";
+}
+
+/** A throughput table: MiB/s, ratios to C and to Deno's sockets, the goals. */
+function throughputTable(rows: Row[], where: Placement[]): string[] {
+  return table(rows, where, "MiB/s", 0, ["vs C", "vs Deno", "goal"], (r, m, at) => {
+    const c = m / at(C_ROW);
+    const goal = r.name === SYNC_ROW || r.name === ASYNC_ROW
+      ? `≥ ${THROUGHPUT_GOAL}× C ${mark(c >= THROUGHPUT_GOAL)}`
+      : "";
+    return [`${fixed(c, 2)}×`, `${fixed(m / at(DENO_ROW), 2)}×`, goal];
+  });
+}
+
 /** Measures every row; returns the section of the report. */
 export async function main(): Promise<string> {
   const where = placements();
   const py = await Python.find();
   const pyUnix = py.row("sendall/recv_into", pyPingPong("sockets.py"));
   const pyTcp = py.row("sendall/recv_into", pyPingPong("sockets.py", "tcp"));
-  const pyBulk = py.row(
-    "sendall/recv_into",
-    printedTransfer(BULK, (args) => runPython("sockets.py", args)),
-  );
+  const pyBulk = (transport: Transport) =>
+    py.row("sendall/recv_into", printedBulk(transport, (args) => runPython("sockets.py", args)));
+  const [pyUnixBulk, pyTcpBulk] = [pyBulk("unix"), pyBulk("tcp")];
   dir = await Deno.makeTempDir({ prefix: tempPrefix("socket-") });
   try {
     return await withC(["socket.c"], async ([bin]) => {
@@ -338,10 +379,11 @@ export async function main(): Promise<string> {
         ...rowsOf(cPingPong(bin, "tcp"), (mode) => ffiPingPong("tcp", mode), denoPingPong("tcp")),
         ...pyTcp.rows,
       ];
-      const cTransfer = printedTransfer(BULK, (args) => runC(bin, args));
-      const transfer = [...rowsOf(cTransfer, ffiTransfer, denoTransfer()), ...pyBulk.rows];
+      const cBulk = (transport: Transport) => printedBulk(transport, (args) => runC(bin, args));
+      const unixBulk = transferRows("unix", cBulk("unix"), pyUnixBulk);
+      const tcpBulk = transferRows("tcp", cBulk("tcp"), pyTcpBulk);
       const seconds = await measure(unix, where) + await measure(tcp, where) +
-        await measure(transfer, where);
+        await measure(unixBulk, where) + await measure(tcpBulk, where);
       return section("Sockets", seconds, [
         pingPongIntro("a Unix stream socket (a socketpair; Deno's own: a socket file)"),
         pingPongTable(unix, where, { [SYNC_ROW]: GOALS.sync, [ASYNC_ROW]: GOALS.async }, true),
@@ -349,20 +391,13 @@ export async function main(): Promise<string> {
         pingPongIntro("TCP on 127.0.0.1 (`TCP_NODELAY`)"),
         pingPongTable(tcp, where, { [SYNC_ROW]: TCP_SYNC_GOAL, [ASYNC_ROW]: GOALS.async }, false),
         ...pyTcp.notes,
-        `**Throughput**: ${Transfer.mib(BULK.total)} parent → child over a Unix stream socket ` +
-        `in ${BULK.chunk / 1024} KiB writes, after ${
-          Transfer.mib(BULK.warm)
-        } unmeasured; the child ` +
-        "counts and checksums what it reads and answers on the same socket.",
-        table(transfer, where, "MiB/s", 0, ["vs C", "vs Deno", "goal"], (r, m, at) => {
-          const c = m / at(C_ROW);
-          const goal = r.name === SYNC_ROW || r.name === ASYNC_ROW
-            ? `≥ ${THROUGHPUT_GOAL}× C ${mark(c >= THROUGHPUT_GOAL)}`
-            : "";
-          return [`${fixed(c, 2)}×`, `${fixed(m / at(DENO_ROW), 2)}×`, goal];
-        }),
-        ...pyBulk.notes,
-      ], [...unix, ...tcp, ...transfer]);
+        throughputIntro("unix", "a Unix stream socket"),
+        throughputTable(unixBulk, where),
+        ...pyUnixBulk.notes,
+        throughputIntro("tcp", "TCP on 127.0.0.1 (`TCP_NODELAY`)"),
+        throughputTable(tcpBulk, where),
+        ...pyTcpBulk.notes,
+      ], [...unix, ...tcp, ...unixBulk, ...tcpBulk]);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });

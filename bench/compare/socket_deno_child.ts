@@ -4,7 +4,7 @@
  * FFI), as a Deno program without this library would.
  *
  *   echo unix PATH SIZE | echo tcp PORT SIZE   echo SIZE-byte messages back until end of stream
- *   sink unix PATH                             write "R", read to end of stream, then write
+ *   sink unix PATH | sink tcp PORT             write "R", read to end of stream, then write
  *                                              "count checksum\n" back
  *
  * A TCP connection goes to 127.0.0.1, with `TCP_NODELAY` as in every row.

@@ -9,6 +9,7 @@ with TCP_NODELAY; blocking sendall and recv_into.
     sockets.py dgram ROUNDS WARMUP SIZE [CHILD_CPU]     over a Unix datagram socketpair
                                                         -> the ns of each of ROUNDS round trips
     sockets.py transfer TOTAL CHUNK WARM [CHILD_CPU]        over a Unix stream socketpair
+    sockets.py tcp-transfer TOTAL CHUNK WARM [CHILD_CPU]    over TCP on 127.0.0.1
     sockets.py dgram-transfer TOTAL CHUNK WARM [CHILD_CPU]  over a Unix datagram socketpair
                                                             -> "ns count checksum"
 
@@ -144,6 +145,10 @@ def transfer(total, chunk, warm, cpu):
     return transfer_over(UNIX, total, chunk, warm, cpu)
 
 
+def tcp_transfer(total, chunk, warm, cpu):
+    return transfer_over(TCP, total, chunk, warm, cpu)
+
+
 def dgram_transfer(total, chunk, warm, cpu):
     return transfer_over(DGRAM, total, chunk, warm, cpu)
 
@@ -151,12 +156,13 @@ def dgram_transfer(total, chunk, warm, cpu):
 if __name__ == "__main__":
     main(
         "sockets.py pingpong|tcp|dgram ROUNDS WARMUP SIZE [CHILD_CPU]"
-        " | transfer|dgram-transfer TOTAL CHUNK WARM [CHILD_CPU]",
+        " | transfer|tcp-transfer|dgram-transfer TOTAL CHUNK WARM [CHILD_CPU]",
         [
             ("pingpong", pingpong, 3),
             ("tcp", tcp, 3),
             ("dgram", dgram, 3),
             ("transfer", transfer, 3),
+            ("tcp-transfer", tcp_transfer, 3),
             ("dgram-transfer", dgram_transfer, 3),
         ],
     )
