@@ -39,7 +39,7 @@ function tablesOf(results: Results): Table[] {
 /** What a table's messages go over: "pipes", "System V semaphores", "TCP on 127.0.0.1", ... */
 export function mechanismOf({ section, table }: Table): string {
   const over = table.title.match(/ over (.+)$/)?.[1] ??
-    table.about?.match(/ over (.+?)(?: \(|,|;|$)/)?.[1] ?? section;
+    table.about?.match(/ over (.+?)(?: \(| in |,|;|$)/)?.[1] ?? section;
   return over.replace(/`/g, "").replace(/^(a|an|one|two) /, "");
 }
 

@@ -389,7 +389,7 @@ function groupsOf(results: Results): Group[] {
   // Two tables of one title in a section (the sockets' ping-pongs): say over what.
   const twice = groups.filter((g, i) => groups.some((o, j) => j !== i && o.title === g.title));
   for (const g of twice) {
-    const over = g.detail.match(/ over (.+?)(?: \(|,|$)/)?.[1];
+    const over = g.detail.match(/ over (.+?)(?: \(| in |,|$)/)?.[1];
     if (over !== undefined) g.title += ` over ${over}`;
   }
   return groups;

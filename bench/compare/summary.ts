@@ -3,8 +3,9 @@
  * bench:compare` (report.ts), so that the README shows exactly the last run
  * that was committed and nothing typed by hand:
  *
- * - every round trip (64 B) and every throughput, one line per row, a column
- *   per placement: median of the runs (range; ratio to C; p99);
+ * - every round trip (64 B) and every throughput (MiB/s; messages/s where a
+ *   message is the unit), one line per row, a column per placement: median
+ *   of the runs (range; ratio to C; p99);
  * - the wake lag and idle CPU of every mechanism and receiver;
  * - the waiting engine's figures, as its driver printed them;
  * - the goals, met or not (goals.ts).
@@ -16,7 +17,7 @@
  *
  * @module
  */
-import { goalsTable } from "./goals.ts";
+import { goalsTable, mechanismOf } from "./goals.ts";
 import type { FigureTable, MeasuredTable, Results, ResultSection } from "./report.ts";
 
 /** The line before the rendered part in README.md. */
@@ -59,11 +60,15 @@ function measuredTable(results: Results, unit: string, what: string): string[] {
   return lines;
 }
 
-/** What a table measures over: its lead ("Ping-pong over futex word") or its section. */
-function mechanism(section: ResultSection, t: MeasuredTable): string {
-  const over = t.title.match(/ over (.+)$/)?.[1] ??
-    t.about?.match(/ over (.+?)(?: \(|,|;|$)/)?.[1]?.replace(/`/g, "");
-  return over === undefined ? section.title : `${section.title}: ${over}`;
+function hasUnit(results: Results, unit: string): boolean {
+  return results.sections.some((s) =>
+    s.tables.some((t) => t.kind === "measured" && t.unit === unit)
+  );
+}
+
+/** A table's mechanism where its section has several tables of one unit: "Sockets: TCP on 127.0.0.1". */
+function mechanism(section: ResultSection, table: MeasuredTable): string {
+  return `${section.title}: ${mechanismOf({ section: section.title, table })}`;
 }
 
 /** The section whose tables have one placement each (lag.ts): one row per receiver, a column per table. */
@@ -109,6 +114,9 @@ export function renderSummary(results: Results): string {
   ]];
   blocks.push(measuredTable(results, "µs / round trip", "64 B round trip, µs"));
   blocks.push(measuredTable(results, "MiB/s", "throughput, MiB/s"));
+  if (hasUnit(results, "messages/s")) {
+    blocks.push(measuredTable(results, "messages/s", "throughput, messages/s"));
+  }
   for (const section of results.sections) {
     const lag = section.tables.length > 0 &&
       section.tables.every((t) => t.kind === "measured" && t.placements.length === 1);
