@@ -64,13 +64,26 @@ export function unblockedThread(signals: readonly number[]): Unblocked | undefin
   libc.pthread_sigmask(C.SIG_BLOCK, null, mine);
   const here = signals.filter((s) => libc.sigismember(mine, s) !== 1);
   if (here.length > 0) return { tid: libc.gettid(), signals: here };
-  // Where /proc cannot be read (hidepid, seccomp), this thread is all that can be checked.
+  // Where /proc cannot be read (hidepid, seccomp), or numbers signals otherwise than this
+  // process does (a user-mode emulator such as qemu-user maps the guest's real-time signals
+  // to other host signals, and /proc shows the host's), this thread is all that can be checked.
+  if (unblockedIn(procMask("thread-self"), signals).length > 0) return undefined;
   for (const tid of threadIds() ?? []) {
-    const m = /^SigBlk:\s*([0-9a-f]+)$/m.exec(procText(`/proc/self/task/${tid}/status`) ?? "");
-    if (m === null) continue; // the thread ended meanwhile
-    const mask = BigInt(`0x${m[1]}`);
-    const missing = signals.filter((s) => ((mask >> BigInt(s - 1)) & 1n) === 0n);
+    const mask = procMask(`self/task/${tid}`);
+    if (mask === undefined) continue; // the thread ended meanwhile
+    const missing = unblockedIn(mask, signals);
     if (missing.length > 0) return { tid, signals: missing };
   }
   return undefined;
+}
+
+/** `SigBlk` of /proc/<of>/status, or undefined where it cannot be read. */
+function procMask(of: string): bigint | undefined {
+  const m = /^SigBlk:\s*([0-9a-f]+)$/m.exec(procText(`/proc/${of}/status`) ?? "");
+  return m === null ? undefined : BigInt(`0x${m[1]}`);
+}
+
+/** Those of `signals` that `mask` leaves unblocked (all of them when there is no mask). */
+function unblockedIn(mask: bigint | undefined, signals: readonly number[]): number[] {
+  return signals.filter((s) => mask === undefined || ((mask >> BigInt(s - 1)) & 1n) === 0n);
 }
