@@ -1,43 +1,164 @@
 /**
- * Cross-process System V message queue comparison: a 64 B ping-pong over one
- * queue (type 1 parent → child, type 2 back), in C (msg_queue.c: fork,
+ * Cross-process System V message queue comparison, over one queue (type 1
+ * parent → child, type 2 back): a 64 B ping-pong, and a stream of 8 KiB
+ * messages parent → child, in messages per second. In C (msg_queue.c: fork,
  * blocking msgsnd/msgrcv), through raw libc calls from Deno (the floor),
  * through this library's sync and async forms, and in Python 3 with
  * `sysv_ipc` where that module is installed (python/msg_queue.py). Every row
  * is measured in the same run, at every placement of harness.ts, and
  * reported as a ratio to the C baseline.
  *
+ * The stream's messages are 8192 bytes, the largest the kernel takes by
+ * default (`kernel.msgmax`), and the queue keeps the capacity a new queue
+ * gets (`kernel.msgmnb`: 16 KiB by default, two such messages in flight).
+ *
  * Run: `deno task bench:compare:mq` (Linux; needs a C compiler as `cc`), or
  * all drivers with `deno task bench:compare`. `--raw` also prints every sample.
+ * Every queue is removed, whatever happens short of SIGKILL: the driver's in
+ * `finally` and on Ctrl-C (its Deno children block SIGINT so that they see
+ * a run through, see {@link spawnChild}), the C and Python programs' on
+ * every exit, Ctrl-C included.
+ *
+ * Also shared with posix_mq.ts: the stream ({@link BULK}), the conversion of a
+ * C or Python program's figure ({@link printedMessages}), the throughput
+ * table ({@link throughputTable}) and how a Deno child starts ({@link spawnChild}).
  *
  * @module
  */
 import { type ChildProcess, MessageQueue, spawn } from "../../mod.ts";
+import { stampChunk, Transfer } from "./common.ts";
 import {
   atInterrupt,
   checkStatus,
+  cPingPong,
+  fixed,
+  goalsOf,
+  mark,
   type Measure,
+  measure,
   type Mode,
   MSG,
-  pingPongSection,
+  pingPongIntro,
+  pingPongTable,
   placed,
+  type Placement,
+  placements,
+  printedTransfer,
+  procText,
+  quick,
   RoundClock,
+  type Row,
+  row,
+  runC,
+  section,
   standalone,
+  table,
+  withC,
 } from "./harness.ts";
 import { DOWN, MTYPE, rawReceive, rawSend, UP } from "./msg_queue_child.ts";
-import { pyPingPong, Python } from "./python/python.ts";
+import { THROUGHPUT_GOAL } from "./socket.ts";
+import { pyPingPong, Python, runPython } from "./python/python.ts";
 
 const CHILD = new URL("msg_queue_child.ts", import.meta.url);
 
+/**
+ * Bytes per message of the throughput tables: the largest message the kernel
+ * takes by default (System V `kernel.msgmax`, POSIX `fs.mqueue.msgsize_max`).
+ */
+export const MESSAGE = 8192;
+/** Throughput: timed bytes, bytes per message, untimed bytes sent first (the child warming up). */
+export const BULK = new Transfer(
+  quick(2000, 60) * MESSAGE,
+  MESSAGE,
+  quick(200, 20) * MESSAGE,
+);
+/** Messages per throughput run: the timed ones, and the untimed ones sent first. */
+export const MESSAGES = BULK.total / MESSAGE;
+export const WARM_MESSAGES = BULK.warm / MESSAGE;
+/** Room for what a throughput child says: "R" when ready, then "count checksum\n". */
+export const ANSWER = 64;
+
+/** Messages per second of {@link BULK}'s timed messages, sent in `ms`. */
+export function messageRate(ms: number): number {
+  return MESSAGES / (ms / 1000);
+}
+
+/** A C or Python transfer's measure (MiB/s of {@link BULK}) in messages per second. */
+export function inMessages(mibPerSecond: Measure): Measure {
+  return async (where) => await mibPerSecond(where) * 2 ** 20 / MESSAGE;
+}
+
+/** The C or Python row of the throughput: `run(["transfer", TOTAL, CHUNK, WARM, [CHILD_CPU]])`. */
+export function printedMessages(run: (args: string[]) => Promise<string>): Measure {
+  return inMessages(printedTransfer(BULK, run));
+}
+
+/** The paragraph above a throughput table: `over` is what carries the messages, `about` ends it. */
+export function throughputIntro(over: string, about: string): string {
+  return `**Throughput**: ${MESSAGES} messages of ${MESSAGE} bytes parent → child ` +
+    `over ${over}, after ${WARM_MESSAGES} unmeasured; the child counts and checksums ` +
+    "every message's bytes and answers when the last is taken, which stops the clock. " + about;
+}
+
+/** The throughput table: messages/s, MiB/s, the ratio to row `cRow`, the goal of `goals`' rows. */
+export function throughputTable(
+  rows: Row[],
+  where: Placement[],
+  cRow: string,
+  goals: string[],
+): string[] {
+  return table(rows, where, "messages/s", 0, ["MiB/s", "vs C", "goal"], (r, m, at) => {
+    const c = m / at(cRow);
+    const goal = goals.includes(r.name)
+      ? `≥ ${THROUGHPUT_GOAL}× C ${mark(c >= THROUGHPUT_GOAL)}`
+      : "";
+    return [fixed(m * MESSAGE / 2 ** 20, 0), `${fixed(c, 2)}×`, goal];
+  });
+}
+
+/**
+ * Starts the Deno child `module` with `args` at `where`, with SIGINT blocked.
+ * Ctrl-C signals the whole process group: a child it ended would leave this
+ * process blocked for ever in a raw or sync call, where the SIGINT listener of
+ * harness.ts never gets to run. Blocked, the child sees the run through, and
+ * the listener then ends it (SIGKILL) and removes the queues. posix_mq.ts uses
+ * it too.
+ */
+export function spawnChild(where: Placement, module: URL, args: string[]): ChildProcess {
+  return placed(where, () => spawn(module, { args, blockSignals: ["SIGINT"] }));
+}
+
+/**
+ * Runs `use` with a new private queue and msg_queue_child.ts `args` (then the
+ * queue's id and `size`) started on it; checks the child's exit, and removes
+ * the queue whatever happens (which also wakes a child still waiting: EIDRM).
+ */
+async function withChild<T>(
+  where: Placement,
+  args: string,
+  size: number,
+  use: (q: MessageQueue) => Promise<T>,
+): Promise<T> {
+  const q = MessageQueue.open("private");
+  // Ctrl-C finds a queue by the pids that used it: none has yet.
+  const forget = atInterrupt(() => q.remove());
+  let child: ChildProcess | undefined;
+  try {
+    child = spawnChild(where, CHILD, [args, `${q.id}`, `${size}`]);
+    const result = await use(q);
+    await checkStatus(child.status, "msg_queue_child.ts");
+    return result;
+  } finally {
+    forget();
+    q.remove();
+    if (child !== undefined) await child.status.catch(() => {});
+  }
+}
+
 /** One 64 B ping-pong run in `mode` against msg_queue_child.ts: µs per round trip. */
 export function denoPingPong(mode: Mode): Measure {
-  return async (where, laps) => {
-    const q = MessageQueue.open("private");
-    // Ctrl-C finds a queue by the pids that used it: none has yet.
-    const forget = atInterrupt(() => q.remove());
-    let child: ChildProcess | undefined;
-    try {
-      child = placed(where, () => spawn(CHILD, { args: [`echo-${mode}`, `${q.id}`, `${MSG}`] }));
+  return (where, laps) =>
+    withChild(where, `echo-${mode}`, MSG, async (q) => {
       const data = new Uint8Array(MSG).fill(7);
       const msgbuf = new Uint8Array(MTYPE + MSG);
       const view = new DataView(msgbuf.buffer);
@@ -62,36 +183,101 @@ export function denoPingPong(mode: Mode): Measure {
       }
       clock.tick(clock.total);
       q.sendSync(new Uint8Array(0), down); // ends the child
-      await checkStatus(child.status, "msg_queue_child.ts");
       return clock.laps(laps);
-    } finally {
-      // Wakes a child still waiting (EIDRM), should anything have failed.
-      forget();
-      q.remove();
-      if (child !== undefined) await child.status.catch(() => {});
-    }
-  };
+    });
 }
+
+/** One throughput run in `mode` against msg_queue_child.ts: messages per second. */
+export function denoTransfer(mode: Mode): Measure {
+  return (where) =>
+    withChild(where, `sink-${mode}`, MESSAGE, async (q) => {
+      const msgbuf = new Uint8Array(MTYPE + MESSAGE);
+      const view = new DataView(msgbuf.buffer);
+      const chunk = msgbuf.subarray(MTYPE);
+      const answer = new Uint8Array(ANSWER);
+      const up = BigInt(UP);
+      const down = { type: DOWN };
+      const back = { type: UP };
+      const decoder = new TextDecoder();
+      /** What the child says (type 2), taken in `mode`. */
+      const heard = async () => {
+        if (mode === "raw") {
+          return decoder.decode(chunk.subarray(0, rawReceive(q.id, msgbuf, up, ANSWER)));
+        }
+        const { size } = mode === "sync"
+          ? q.receiveIntoSync(answer, back)
+          : await q.receiveInto(answer, back);
+        return decoder.decode(answer.subarray(0, size));
+      };
+      // The child says when it is ready, so its start-up time stays out of the figure.
+      if (await heard() !== "R") throw new Error("no ready from the child");
+      let t0 = 0;
+      for (let offset = 0; offset < BULK.warm + BULK.total; offset += MESSAGE) {
+        if (offset === BULK.warm) t0 = performance.now();
+        stampChunk(chunk, offset);
+        if (mode === "sync") q.sendSync(chunk, down);
+        else if (mode === "async") await q.send(chunk, down);
+        else rawSend(q.id, msgbuf, view, DOWN, MESSAGE);
+      }
+      if (mode === "raw") rawSend(q.id, msgbuf, view, DOWN, 0);
+      else q.sendSync(new Uint8Array(0), down); // ends the stream
+      const report = await heard();
+      const ms = performance.now() - t0;
+      BULK.check(report);
+      return messageRate(ms);
+    });
+}
+
+// --------------------------------------------------------------------- main
+
+const NAMES = {
+  c: "C (fork; blocking msgsnd/msgrcv)",
+  raw: "raw libc via Deno.dlopen (floor)",
+  sync: "@libc/ipc sync: sendSync/receiveSync",
+  async: "@libc/ipc async: await send/receive",
+};
+const BULK_SYNC = "@libc/ipc sync: sendSync/receiveIntoSync";
+const BULK_ASYNC = "@libc/ipc async: await send/receiveInto";
+const PY_HOW = "sysv_ipc.MessageQueue send/receive";
 
 /** Measures every row; returns the section of the report. */
 export async function main(): Promise<string> {
-  const python = (await Python.find()).row(
-    "sysv_ipc.MessageQueue send/receive",
-    pyPingPong("msg_queue.py"),
+  const where = placements();
+  const py = await Python.find();
+  const pyPing = py.row(PY_HOW, pyPingPong("msg_queue.py"), { needs: "sysv_ipc" });
+  const pyBulk = py.row(
+    PY_HOW,
+    printedMessages((args) => runPython("msg_queue.py", args)),
     { needs: "sysv_ipc" },
   );
-  return await pingPongSection({
-    title: "System V message queues",
-    over: "one System V queue (type 1 down, type 2 up)",
-    source: "msg_queue.c",
-    names: {
-      c: "C (fork; blocking msgsnd/msgrcv)",
-      raw: "raw libc via Deno.dlopen (floor)",
-      sync: "@libc/ipc sync: sendSync/receiveSync",
-      async: "@libc/ipc async: await send/receive",
-    },
-    measure: denoPingPong,
-    others: python,
+  const capacity = Number(procText("/proc/sys/kernel/msgmnb"));
+  return await withC(["msg_queue.c"], async ([bin]) => {
+    const pingpong = [
+      row(NAMES.c, cPingPong(bin)),
+      ...(["raw", "sync", "async"] as const).map((mode) => row(NAMES[mode], denoPingPong(mode))),
+      ...pyPing.rows,
+    ];
+    const transfer = [
+      row(NAMES.c, printedMessages((args) => runC(bin, args))),
+      row(NAMES.raw, denoTransfer("raw")),
+      row(BULK_SYNC, denoTransfer("sync")),
+      row(BULK_ASYNC, denoTransfer("async")),
+      ...pyBulk.rows,
+    ];
+    const seconds = await measure(pingpong, where) + await measure(transfer, where);
+    return section("System V message queues", seconds, [
+      pingPongIntro("one System V queue (type 1 down, type 2 up)"),
+      pingPongTable(pingpong, where, NAMES.c, goalsOf(NAMES)),
+      ...pyPing.notes,
+      throughputIntro(
+        "one System V queue (type 1; the child answers with type 2)",
+        `${MESSAGE} bytes is the largest message the kernel takes by default ` +
+          `(\`kernel.msgmax\`); the queue has the capacity a new one gets (\`kernel.msgmnb\`: ` +
+          `${capacity} bytes here, ${Math.floor(capacity / MESSAGE)} such messages).`,
+      ),
+      throughputTable(transfer, where, NAMES.c, [BULK_SYNC, BULK_ASYNC]),
+      ...pyBulk.notes,
+    ], [...pingpong, ...transfer]);
   });
 }
 

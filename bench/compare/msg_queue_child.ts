@@ -1,18 +1,22 @@
 /**
- * The Deno child of bench/compare/msg_queue.ts: echoes messages on the System
- * V queue <id>, taking type 1 (parent → child) and answering with type 2
- * (child → parent), until an empty message arrives.
+ * The Deno child of bench/compare/msg_queue.ts, on the System V queue ID:
+ * it takes type 1 (parent → child) and answers with type 2 (child → parent).
  *
- *   echo-MODE ID SIZE
+ *   echo-MODE ID SIZE   echo each message of at most SIZE bytes back until an empty one
+ *   sink-MODE ID SIZE   say "R", take messages of at most SIZE bytes until an empty one,
+ *                       then answer "count checksum\n" of all their bytes (common.ts's stamps)
  *
- * MODE is `sync` (receiveSync/sendSync) or `async` (await receive/send) of
- * this library, or `raw` (the floor: blocking msgrcv/msgsnd through a plain
- * `Deno.dlopen`, see {@link rawMsg}).
+ * MODE is `sync` (receiveSync/sendSync; the sink: receiveIntoSync) or `async`
+ * (await receive/send; the sink: await receiveInto) of this library, or `raw`
+ * (the floor: blocking msgrcv/msgsnd through a plain `Deno.dlopen`, see
+ * {@link rawMsg}). The sink's "R" and answer are sent with sendSync in
+ * every mode of the library: they are not measured.
  *
  * @module
  */
 import { MessageQueue } from "../../mod.ts";
 import { LIBC_PATH } from "../../ffi/platform.ts";
+import { foldStamps } from "./common.ts";
 
 /** Parent → child. */
 export const DOWN = 1;
@@ -59,7 +63,14 @@ if (import.meta.main) {
   const [role, mode] = Deno.args[0]?.split("-") ?? [];
   const id = Number(Deno.args[1]);
   const size = Number(Deno.args[2]);
-  if (role !== "echo" || !(size > 0)) usage();
+  if (!(size > 0)) usage();
+  if (role === "echo") await echo(mode, id, size);
+  else if (role === "sink") await sink(mode, id, size);
+  else usage();
+}
+
+/** Echoes type-1 messages back as type 2 until an empty one. */
+async function echo(mode: string, id: number, size: number): Promise<void> {
   if (mode === "raw") {
     const msgbuf = new Uint8Array(MTYPE + size);
     const view = new DataView(msgbuf.buffer);
@@ -79,6 +90,45 @@ if (import.meta.main) {
   }
 }
 
+/** Says "R", folds the stamps of type-1 messages until an empty one, answers "count checksum". */
+async function sink(mode: string, id: number, size: number): Promise<void> {
+  let pos = 0;
+  let sum = 0;
+  if (mode === "raw") {
+    const msgbuf = new Uint8Array(MTYPE + size);
+    const view = new DataView(msgbuf.buffer);
+    const text = msgbuf.subarray(MTYPE);
+    const say = (line: string) => {
+      const { written } = new TextEncoder().encodeInto(line, text);
+      rawSend(id, msgbuf, view, UP, written);
+    };
+    const down = BigInt(DOWN);
+    say("R");
+    for (let n; (n = rawReceive(id, msgbuf, down, size)) > 0;) {
+      sum = foldStamps(sum, text, n, pos);
+      pos += n;
+    }
+    say(`${pos} ${sum}\n`);
+  } else if (mode === "sync" || mode === "async") {
+    using q = MessageQueue.fromId(id);
+    const buf = new Uint8Array(size);
+    const into = { type: DOWN };
+    const out = { type: UP };
+    q.sendSync("R", out);
+    for (;;) {
+      const n = mode === "sync"
+        ? q.receiveIntoSync(buf, into).size
+        : (await q.receiveInto(buf, into)).size;
+      if (n === 0) break;
+      sum = foldStamps(sum, buf, n, pos);
+      pos += n;
+    }
+    q.sendSync(`${pos} ${sum}\n`, out);
+  } else {
+    usage();
+  }
+}
+
 function usage(): never {
-  throw new TypeError(`usage: msg_queue_child.ts echo-MODE ID SIZE, got ${Deno.args}`);
+  throw new TypeError(`usage: msg_queue_child.ts echo-MODE|sink-MODE ID SIZE, got ${Deno.args}`);
 }

@@ -1,6 +1,7 @@
 /**
- * Cross-process POSIX message queue comparison: a 64 B ping-pong over two
- * queues (parent → child on one, back on the other), in C (posix_mq.c:
+ * Cross-process POSIX message queue comparison, over two queues (parent →
+ * child on one, back on the other): a 64 B ping-pong, and a stream of 8 KiB
+ * messages parent → child, in messages per second. In C (posix_mq.c:
  * blocking `mq_send`/`mq_receive`, fork), with raw libc calls through
  * `Deno.dlopen` (the floor: the least any Deno program pays), with this
  * library's sync and async forms, and in Python 3 with `posix_ipc` where that
@@ -8,28 +9,55 @@
  * run, at every placement of harness.ts, and reported as a ratio to the C
  * baseline.
  *
+ * The stream's messages are 8192 bytes, the largest the kernel takes by
+ * default (`fs.mqueue.msgsize_max`), in a queue of 10 (`fs.mqueue.msg_max`,
+ * the most a queue made without privileges may hold by default); the answers
+ * come back on a queue of 64-byte messages. The stream's size, and its table,
+ * are msg_queue.ts's.
+ *
  * Run: `deno task bench:compare:posix-mq` (Linux; needs a C compiler as `cc`),
  * or all drivers with `deno task bench:compare`. `--raw` also prints every
  * sample. Every queue is removed, whatever happens: the C program unlinks its
  * queues as soon as both processes hold them (so does the Python program), the
- * driver in `finally`.
+ * driver once the child has opened them, and in `finally` and on Ctrl-C (its
+ * Deno children block SIGINT so that they see a run through: see
+ * msg_queue.ts's `spawnChild`).
  *
  * @module
  */
-import { type ChildProcess, PosixMessageQueue, spawn } from "../../mod.ts";
+import { type ChildProcess, PosixMessageQueue } from "../../mod.ts";
+import { stampChunk } from "./common.ts";
 import {
   atInterrupt,
   checkStatus,
+  cPingPong,
+  goalsOf,
   type Measure,
+  measure,
   type Mode,
   MSG,
-  pingPongSection,
-  placed,
+  pingPongIntro,
+  pingPongTable,
+  placements,
   RoundClock,
+  row,
+  runC,
+  section,
   standalone,
+  withC,
 } from "./harness.ts";
+import {
+  ANSWER,
+  BULK,
+  MESSAGE,
+  messageRate,
+  printedMessages,
+  spawnChild,
+  throughputIntro,
+  throughputTable,
+} from "./msg_queue.ts";
 import { rawMq } from "./posix_mq_child.ts";
-import { pyPingPong, Python } from "./python/python.ts";
+import { pyPingPong, Python, runPython } from "./python/python.ts";
 
 const CHILD = new URL("posix_mq_child.ts", import.meta.url);
 
@@ -59,7 +87,7 @@ export function ffiPingPong(mode: Mode): Measure {
     const rawTx = mode === "raw" ? mq.open(down, "write") : -1;
     const rawRx = mode === "raw" ? mq.open(up, "read") : -1;
     try {
-      child = placed(where, () => spawn(CHILD, { args: [`echo-${mode}`, down, up] }));
+      child = spawnChild(where, CHILD, [`echo-${mode}`, down, up]);
       const buf = new Uint8Array(MSG);
       const into = new Uint8Array(MSG);
       const clock = new RoundClock();
@@ -103,25 +131,124 @@ export function ffiPingPong(mode: Mode): Measure {
   };
 }
 
+/** One throughput run in `mode` against posix_mq_child.ts: messages per second. */
+export function ffiTransfer(mode: Mode): Measure {
+  return async (where) => {
+    const base = `/libc-ipc-bench-${Deno.pid}-${++serial}`;
+    const down = `${base}-down`;
+    const up = `${base}-up`;
+    const made = { create: true, exclusive: true, maxMessages: 10 } as const;
+    const forget = atInterrupt(() => [down, up].forEach(unlinkQuietly));
+    let child: ChildProcess | undefined;
+    const mq = rawMq();
+    let rawTx = -1;
+    let rawRx = -1;
+    try {
+      using tx = PosixMessageQueue.open(down, { ...made, messageSize: MESSAGE, access: "write" });
+      using rx = PosixMessageQueue.open(up, { ...made, messageSize: ANSWER, access: "read" });
+      // The raw row blocks in mq_send/mq_receive, as C does: descriptors of its own.
+      if (mode === "raw") {
+        rawTx = mq.open(down, "write");
+        rawRx = mq.open(up, "read");
+      }
+      child = spawnChild(where, CHILD, [`sink-${mode}`, down, up]);
+      const chunk = new Uint8Array(MESSAGE);
+      const answer = new Uint8Array(ANSWER);
+      const decoder = new TextDecoder();
+      /** What the child says on `up`, taken in `mode`. */
+      const heard = async () => {
+        const n = mode === "raw"
+          ? mq.receive(rawRx, answer)
+          : mode === "sync"
+          ? rx.receiveIntoSync(answer).size
+          : (await rx.receiveInto(answer)).size;
+        return decoder.decode(answer.subarray(0, n));
+      };
+      // The child says when it is ready, so its start-up time stays out of the figure.
+      if (await heard() !== "R") throw new Error("no ready from the child");
+      // The child holds both queues now: their names can go.
+      [down, up].forEach(unlinkQuietly);
+      let t0 = 0;
+      for (let offset = 0; offset < BULK.warm + BULK.total; offset += MESSAGE) {
+        if (offset === BULK.warm) t0 = performance.now();
+        stampChunk(chunk, offset);
+        if (mode === "sync") tx.sendSync(chunk);
+        else if (mode === "async") await tx.send(chunk);
+        else mq.send(rawTx, chunk, MESSAGE);
+      }
+      if (mode === "raw") mq.send(rawTx, chunk, 0);
+      else tx.sendSync(new Uint8Array(0)); // ends the stream
+      const report = await heard();
+      const ms = performance.now() - t0;
+      await checkStatus(child.status, "posix_mq_child.ts");
+      BULK.check(report);
+      return messageRate(ms);
+    } finally {
+      if (rawTx >= 0) mq.close(rawTx);
+      if (rawRx >= 0) mq.close(rawRx);
+      [down, up].forEach(unlinkQuietly);
+      forget();
+      if (child !== undefined) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Already ended.
+        }
+        await child.status.catch(() => {});
+      }
+    }
+  };
+}
+
+// --------------------------------------------------------------------- main
+
+const NAMES = {
+  c: "C (fork; blocking mq_send/mq_receive)",
+  raw: "raw libc via Deno.dlopen, blocking (floor)",
+  sync: "@libc/ipc sync: sendSync/receiveSync",
+  async: "@libc/ipc async: await send/receive",
+};
+const BULK_SYNC = "@libc/ipc sync: sendSync/receiveIntoSync";
+const BULK_ASYNC = "@libc/ipc async: await send/receiveInto";
+const PY_HOW = "posix_ipc.MessageQueue send/receive";
+
 /** Measures every row; returns the section of the report. */
 export async function main(): Promise<string> {
-  const python = (await Python.find()).row(
-    "posix_ipc.MessageQueue send/receive",
-    pyPingPong("posix_mq.py"),
+  const where = placements();
+  const py = await Python.find();
+  const pyPing = py.row(PY_HOW, pyPingPong("posix_mq.py"), { needs: "posix_ipc" });
+  const pyBulk = py.row(
+    PY_HOW,
+    printedMessages((args) => runPython("posix_mq.py", args)),
     { needs: "posix_ipc" },
   );
-  return await pingPongSection({
-    title: "POSIX message queues",
-    over: "two POSIX message queues",
-    source: "posix_mq.c",
-    names: {
-      c: "C (fork; blocking mq_send/mq_receive)",
-      raw: "raw libc via Deno.dlopen, blocking (floor)",
-      sync: "@libc/ipc sync: sendSync/receiveSync",
-      async: "@libc/ipc async: await send/receive",
-    },
-    measure: ffiPingPong,
-    others: python,
+  return await withC(["posix_mq.c"], async ([bin]) => {
+    const pingpong = [
+      row(NAMES.c, cPingPong(bin)),
+      ...(["raw", "sync", "async"] as const).map((mode) => row(NAMES[mode], ffiPingPong(mode))),
+      ...pyPing.rows,
+    ];
+    const transfer = [
+      row(NAMES.c, printedMessages((args) => runC(bin, args))),
+      row(NAMES.raw, ffiTransfer("raw")),
+      row(BULK_SYNC, ffiTransfer("sync")),
+      row(BULK_ASYNC, ffiTransfer("async")),
+      ...pyBulk.rows,
+    ];
+    const seconds = await measure(pingpong, where) + await measure(transfer, where);
+    return section("POSIX message queues", seconds, [
+      pingPongIntro("two POSIX message queues"),
+      pingPongTable(pingpong, where, NAMES.c, goalsOf(NAMES)),
+      ...pyPing.notes,
+      throughputIntro(
+        "a POSIX message queue (10 messages deep; the child answers on a second one)",
+        `${MESSAGE} bytes is the largest message the kernel takes by default ` +
+          "(`fs.mqueue.msgsize_max`), 10 the most messages a queue may hold by default " +
+          "(`fs.mqueue.msg_max`).",
+      ),
+      throughputTable(transfer, where, NAMES.c, [BULK_SYNC, BULK_ASYNC]),
+      ...pyBulk.notes,
+    ], [...pingpong, ...transfer]);
   });
 }
 

@@ -1,12 +1,17 @@
 /**
- * The Deno child of bench/compare/posix_mq.ts: echoes every message of queue
- * DOWN onto queue UP until a zero-length message comes.
+ * The Deno child of bench/compare/posix_mq.ts, on the queues named DOWN
+ * (parent → child) and UP (child → parent):
  *
- *   echo-MODE DOWN UP
+ *   echo-MODE DOWN UP   echo every message of DOWN onto UP until a zero-length one
+ *   sink-MODE DOWN UP   say "R" on UP, take the messages of DOWN until a zero-length
+ *                       one, then answer "count checksum\n" of all their bytes on UP
+ *                       (common.ts's stamps)
  *
  * MODE is `sync` or `async` (this library's receiveSync/sendSync or await
- * receive/send), or `raw` (the floor: mq_receive/mq_send through a plain
- * `Deno.dlopen`, on blocking descriptors, as C does).
+ * receive/send; the sink: receiveIntoSync or await receiveInto), or `raw`
+ * (the floor: mq_receive/mq_send through a plain `Deno.dlopen`, on blocking
+ * descriptors, as C does). The sink's "R" and answer are sent with sendSync
+ * in every mode of the library: they are not measured.
  *
  * Imported, it only provides {@link rawMq}, which the driver shares.
  *
@@ -14,6 +19,7 @@
  */
 import { PosixMessageQueue } from "../../mod.ts";
 import { C, LIBC_PATH } from "../../ffi/platform.ts";
+import { foldStamps } from "./common.ts";
 
 const symbols = {
   mq_open: { parameters: ["buffer", "i32", "u32", "buffer"], result: "i32" },
@@ -67,18 +73,25 @@ export function rawMq(): RawMq {
   };
 }
 
+/** Large enough for any queue of the driver: the kernel's default largest message. */
+const ROOM = 8192;
+
 if (import.meta.main) {
   const [role, mode] = Deno.args[0]?.split("-") ?? [];
   const [down, up] = Deno.args.slice(1);
-  if (role !== "echo" || down === undefined || up === undefined) {
-    throw new TypeError(`usage: posix_mq_child.ts echo-MODE DOWN UP, got ${Deno.args}`);
-  }
+  if (down === undefined || up === undefined) usage();
+  if (role === "echo") await echo(mode, down, up);
+  else if (role === "sink") await sink(mode, down, up);
+  else usage();
+}
+
+/** Echoes every message of `down` onto `up` until a zero-length one. */
+async function echo(mode: string, down: string, up: string): Promise<void> {
   if (mode === "raw") {
     const mq = rawMq();
     const input = mq.open(down, "read");
     const output = mq.open(up, "write");
-    // Large enough for any queue of the driver.
-    const buf = new Uint8Array(8192);
+    const buf = new Uint8Array(ROOM);
     for (let n; (n = mq.receive(input, buf)) > 0;) mq.send(output, buf, n);
     mq.close(input);
     mq.close(output);
@@ -91,6 +104,50 @@ if (import.meta.main) {
       for (let m; (m = (await input.receive()).data).byteLength > 0;) await output.send(m);
     }
   } else {
-    throw new TypeError(`unknown mode ${mode}`);
+    usage();
   }
+}
+
+/** Says "R", folds the stamps of `down`'s messages until an empty one, answers "count checksum". */
+async function sink(mode: string, down: string, up: string): Promise<void> {
+  let pos = 0;
+  let sum = 0;
+  if (mode === "raw") {
+    const mq = rawMq();
+    const input = mq.open(down, "read");
+    const output = mq.open(up, "write");
+    const say = (line: string) => {
+      const text = new TextEncoder().encode(line);
+      mq.send(output, text, text.byteLength);
+    };
+    const buf = new Uint8Array(ROOM);
+    say("R");
+    for (let n; (n = mq.receive(input, buf)) > 0;) {
+      sum = foldStamps(sum, buf, n, pos);
+      pos += n;
+    }
+    say(`${pos} ${sum}\n`);
+    mq.close(input);
+    mq.close(output);
+  } else if (mode === "sync" || mode === "async") {
+    using input = PosixMessageQueue.open(down, { access: "read" });
+    using output = PosixMessageQueue.open(up, { access: "write" });
+    const buf = new Uint8Array(input.messageSize);
+    output.sendSync("R");
+    for (;;) {
+      const n = mode === "sync"
+        ? input.receiveIntoSync(buf).size
+        : (await input.receiveInto(buf)).size;
+      if (n === 0) break;
+      sum = foldStamps(sum, buf, n, pos);
+      pos += n;
+    }
+    output.sendSync(`${pos} ${sum}\n`);
+  } else {
+    usage();
+  }
+}
+
+function usage(): never {
+  throw new TypeError(`usage: posix_mq_child.ts echo-MODE|sink-MODE DOWN UP, got ${Deno.args}`);
 }

@@ -1,4 +1,4 @@
-"""Python row of bench/compare/msg_queue.ts: what msg_queue.c does, with
+"""Python rows of bench/compare/msg_queue.ts: what msg_queue.c does, with
 sysv_ipc.MessageQueue (a third-party module: `pip install sysv_ipc`, or
 Debian's python3-sysv-ipc) and os.fork(): blocking send/receive on one
 private queue, type 1 parent -> child, type 2 back; an empty type-1
@@ -6,24 +6,34 @@ message ends the child. The queue is removed whatever happens, short of
 SIGKILL.
 
     msg_queue.py pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> the ns of each of ROUNDS round trips
+    msg_queue.py transfer TOTAL CHUNK WARM [CHILD_CPU]    -> "ns count checksum"
+
+transfer sends WARM untimed bytes, then TOTAL timed ones, in CHUNK-byte
+messages; the child says "R" first, counts and checksums every message's
+bytes and answers "count checksum"; the clock stops when the answer arrives.
 """
 
 import sys
 
-from common import Forked, Rounds, main
+from common import Forked, Rounds, fold_stamps, main, now_ns, stamp_chunk
 
 DOWN = 1
 UP = 2
 
 
-def pingpong(rounds, warmup, size, cpu):
+def private_queue(size):
+    """A new private queue whose receive takes messages of up to `size` bytes."""
     try:
         import sysv_ipc
     except ImportError:
         sys.exit("msg_queue.py: the sysv_ipc module is not installed")
-    queue = sysv_ipc.MessageQueue(
+    return sysv_ipc.MessageQueue(
         sysv_ipc.IPC_PRIVATE, sysv_ipc.IPC_CREX, mode=0o600, max_message_size=size
     )
+
+
+def pingpong(rounds, warmup, size, cpu):
+    queue = private_queue(size)
 
     def echo():
         while True:
@@ -49,5 +59,43 @@ def pingpong(rounds, warmup, size, cpu):
     return clock
 
 
+def transfer(total, chunk, warm, cpu):
+    queue = private_queue(chunk)
+
+    def sink():
+        queue.send(b"R", type=UP)
+        pos = checksum = 0
+        while True:
+            data, _ = queue.receive(type=DOWN)
+            if not data:
+                break
+            checksum = fold_stamps(checksum, data, len(data), pos)
+            pos += len(data)
+        queue.send(f"{pos} {checksum}".encode(), type=UP)
+
+    try:
+        with Forked(cpu, sink):
+            ready, _ = queue.receive(type=UP)
+            if ready != b"R":
+                raise RuntimeError("no ready from the child")
+            buf = bytearray(chunk)
+            t0 = now_ns()
+            for offset in range(0, warm + total, chunk):
+                if offset == warm:
+                    t0 = now_ns()
+                stamp_chunk(buf, offset)
+                queue.send(buf, type=DOWN)
+            queue.send(b"", type=DOWN)  # ends the stream
+            answer, _ = queue.receive(type=UP)
+            elapsed = now_ns() - t0
+    finally:
+        queue.remove()
+    return f"{elapsed} {answer.decode()}"
+
+
 if __name__ == "__main__":
-    main("msg_queue.py pingpong ROUNDS WARMUP SIZE [CHILD_CPU]", [("pingpong", pingpong, 3)])
+    main(
+        "msg_queue.py pingpong ROUNDS WARMUP SIZE [CHILD_CPU]"
+        " | transfer TOTAL CHUNK WARM [CHILD_CPU]",
+        [("pingpong", pingpong, 3), ("transfer", transfer, 3)],
+    )
