@@ -573,7 +573,13 @@ const HAS_FUTEX_WAITV = libc.syscall(449n, null, 0, 0, null, 0) === 0n ||
   errno() !== ERRNO.ENOSYS;
 
 /** Kinds of test that some systems cannot run. */
-export type TestKind = "parking" | "signalMasks" | "futexWaitv" | "spawnFailure" | "fdTruncation";
+export type TestKind =
+  | "parking"
+  | "signalMasks"
+  | "futexWaitv"
+  | "spawnFailure"
+  | "fdTruncation"
+  | "msgReceivePid";
 
 /**
  * Why a kind of test cannot run here, or `undefined` where it can:
@@ -590,7 +596,11 @@ export type TestKind = "parking" | "signalMasks" | "futexWaitv" | "spawnFailure"
  *   a program that cannot start is reported by the child's exit (127), not by
  *   `posix_spawn`;
  * - `fdTruncation`: qemu-user receives control messages into a buffer of its
- *   own, so descriptors beyond the receiver's room are not flagged MSG_CTRUNC.
+ *   own, so descriptors beyond the receiver's room are not flagged MSG_CTRUNC;
+ * - `msgReceivePid`: qemu-user (7.2) converts `msqid_ds` for `msgctl(IPC_STAT)`
+ *   with `msg_lspid` and `msg_lrpid` as 8-byte longs where aarch64 has 4-byte
+ *   `pid_t`s: the sender's pid covers both, and `msg_lrpid` reads 0 (a C
+ *   program does the same under qemu; /proc/sysvipc/msg has the right pid).
  */
 export const CANNOT: Readonly<Record<TestKind, string | undefined>> = {
   parking: EMULATED
@@ -607,6 +617,9 @@ export const CANNOT: Readonly<Record<TestKind, string | undefined>> = {
     : undefined,
   fdTruncation: EMULATED
     ? "under a user-mode emulator descriptors beyond the room are not flagged MSG_CTRUNC"
+    : undefined,
+  msgReceivePid: EMULATED
+    ? "under a user-mode emulator msgctl(IPC_STAT) reports msg_lrpid as 0 (qemu-user writes msg_lspid over it)"
     : undefined,
 };
 

@@ -25,7 +25,7 @@ function upToDate(
   generate: () => Promise<string>,
 ): void {
   if (tools.length > 0) {
-    console.warn(`generated_test: ${what} not checked: no ${tools.join(", ")} on PATH`);
+    console.warn(`generated_test: ${what} not checked, missing: ${tools.join(", ")}`);
   }
   Deno.test({
     name: `${what}: the committed table is what its generator writes today`,

@@ -524,13 +524,15 @@ Deno.test("PosixSemaphore waits: async, sync, timeouts, aborts, close", async (t
       await until(() => word.waiters() === 2, "both waits counted in");
       sem.close();
       const where = kind === "named" ? { path: sem.name! } : undefined;
-      const errors: unknown[] = [];
-      for (const p of pending) {
+      // Both observed at once: each wait settles when its own park ends, in either order.
+      const errors = await Promise.all(pending.map(async (p) => {
+        let error: unknown;
         await assert.rejects(p, (e) => {
-          errors.push(e);
+          error = e;
           return systemError(Deno.errors.BadResource, "EBADF", "sem_wait", where)(e);
         });
-      }
+        return error;
+      }));
       assert.notEqual(errors[0], errors[1], "an error of its own each");
       if (kind === "named") {
         using again = PosixSemaphore.open(sem.name!);

@@ -17,7 +17,7 @@ import {
   spawnProgram,
 } from "../mod.ts";
 import { C, LAYOUTS } from "../ffi/platform.ts";
-import { hasCc, runCProbe } from "../ffi/gen/c_probe.ts";
+import { missingTools, runCProbe } from "../ffi/gen/c_probe.ts";
 import {
   blockedIn,
   CANNOT,
@@ -363,7 +363,10 @@ Deno.test("signals between processes", async (t) => {
   });
 
   await t.step("siginfo_t: sigqueue's members sit where the library writes them", async (t) => {
-    if (!await hasCc()) return void console.warn("no `cc`: siginfo_t member check skipped");
+    const missing = await missingTools();
+    if (missing.length > 0) {
+      return void console.warn(`siginfo_t member check skipped, missing: ${missing.join(", ")}`);
+    }
     const pad = LAYOUTS.siginfo_t.offsets["_sifields._pad"];
     const out = await runCProbe(
       [

@@ -1,8 +1,8 @@
 /**
  * Checks the struct layouts of every platform against its C compiler (see
  * ffi/gen/layout_probe.ts): this machine's with `cc`, another CPU's with its
- * cross compiler and qemu (`aarch64-linux-gnu-gcc`, `qemu-aarch64`), skipped
- * with a message where those are not installed.
+ * cross compiler, its C library headers and qemu (`aarch64-linux-gnu-gcc`,
+ * `qemu-aarch64`), skipped with a message where those are not installed.
  */
 import { deepStrictEqual, notDeepStrictEqual } from "node:assert/strict";
 import { missingTools, target } from "../ffi/gen/c_probe.ts";
@@ -32,9 +32,7 @@ for (const arch of ARCHES) {
   const missing = await missingTools(t);
   if (missing.length > 0) {
     console.warn(
-      `struct_layout_test: skipping the linux ${arch} layout probe: no ${
-        missing.join(", ")
-      } on PATH`,
+      `struct_layout_test: skipping the linux ${arch} layout probe, missing: ${missing.join(", ")}`,
     );
   }
 

@@ -86,11 +86,35 @@ export async function hasTool(cmd: string): Promise<boolean> {
   }
 }
 
-/** The tools a probe for `t` needs that this machine lacks (none: it can probe `t`). */
+/**
+ * What a probe for `t` needs that this machine lacks (none: it can probe `t`):
+ * the compiler, the emulator, or the target's C library headers. A cross
+ * compiler installed without them (Debian's `gcc-aarch64-linux-gnu` only
+ * recommends `libc6-dev-arm64-cross`) falls back on the host's /usr/include
+ * and fails on its first `bits/` header.
+ */
 export async function missingTools(t: Target = target()): Promise<string[]> {
   const tools = t.runner === undefined ? [t.cc] : [t.cc, t.runner];
   const present = await Promise.all(tools.map(hasTool));
-  return tools.filter((_, i) => !present[i]);
+  const missing = tools.filter((_, i) => !present[i]);
+  if (present[0] && !await hasHeaders(t)) {
+    missing.push(`the ${t.arch} C library headers (${t.cc} cannot compile <sys/msg.h>)`);
+  }
+  return missing;
+}
+
+/** Whether `t`'s compiler finds the C library headers the probes include. */
+async function hasHeaders(t: Target): Promise<boolean> {
+  const child = new Deno.Command(t.cc, {
+    args: ["-std=gnu11", "-E", "-o", "/dev/null", "-"],
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode("#include <signal.h>\n#include <sys/msg.h>\n"));
+  await w.close();
+  return (await child.status).success;
 }
 
 /** Whether this machine can compile and run a probe for this process's CPU. */
