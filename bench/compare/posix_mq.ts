@@ -56,7 +56,7 @@ import {
   throughputIntro,
   throughputTable,
 } from "./msg_queue.ts";
-import { rawMq } from "./posix_mq_child.ts";
+import { type RawMq, rawMq } from "./posix_mq_child.ts";
 import { pyPingPong, Python, runPython } from "./python/python.ts";
 
 const CHILD = new URL("posix_mq_child.ts", import.meta.url);
@@ -69,6 +69,26 @@ function unlinkQuietly(name: string): void {
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
+}
+
+/** What a run made: closes the raw descriptors, unlinks the queues, kills the child if it runs. */
+async function release(
+  mq: RawMq,
+  fds: number[],
+  names: string[],
+  forget: () => void,
+  child: ChildProcess | undefined,
+): Promise<void> {
+  for (const fd of fds) if (fd >= 0) mq.close(fd);
+  names.forEach(unlinkQuietly);
+  forget();
+  if (child === undefined) return;
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // Already ended.
+  }
+  await child.status.catch(() => {});
 }
 
 /** One 64 B ping-pong run in `mode` against posix_mq_child.ts: µs per round trip. */
@@ -115,18 +135,7 @@ export function ffiPingPong(mode: Mode): Measure {
       await checkStatus(child.status, "posix_mq_child.ts");
       return clock.laps(laps);
     } finally {
-      if (rawTx >= 0) mq.close(rawTx);
-      if (rawRx >= 0) mq.close(rawRx);
-      [down, up].forEach(unlinkQuietly);
-      forget();
-      if (child !== undefined) {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // Already ended.
-        }
-        await child.status.catch(() => {});
-      }
+      await release(mq, [rawTx, rawRx], [down, up], forget, child);
     }
   };
 }
@@ -184,18 +193,7 @@ export function ffiTransfer(mode: Mode): Measure {
       BULK.check(report);
       return messageRate(ms);
     } finally {
-      if (rawTx >= 0) mq.close(rawTx);
-      if (rawRx >= 0) mq.close(rawRx);
-      [down, up].forEach(unlinkQuietly);
-      forget();
-      if (child !== undefined) {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // Already ended.
-        }
-        await child.status.catch(() => {});
-      }
+      await release(mq, [rawTx, rawRx], [down, up], forget, child);
     }
   };
 }

@@ -113,6 +113,19 @@ def stamp_chunk(chunk, offset):
         chunk[o] = stamp((offset + o) // BLOCK)
 
 
+def send_stamped(send, total, chunk, warm):
+    """Sends warm + total bytes through send(buf) in stamped chunks of chunk
+    bytes; returns now_ns() when the first timed chunk goes, after the warm-up."""
+    buf = bytearray(chunk)
+    t0 = now_ns()
+    for offset in range(0, warm + total, chunk):
+        if offset == warm:
+            t0 = now_ns()
+        stamp_chunk(buf, offset)
+        send(buf)
+    return t0
+
+
 def fold_stamps(total, buf, n, pos):
     """Folds the stamps found in buf[0:n], which starts at stream offset pos, into total."""
     first = (pos + BLOCK - 1) // BLOCK * BLOCK

@@ -15,7 +15,7 @@ bytes and answers "count checksum"; the clock stops when the answer arrives.
 
 import sys
 
-from common import Forked, Rounds, fold_stamps, main, now_ns, stamp_chunk
+from common import Forked, Rounds, fold_stamps, main, now_ns, send_stamped
 
 DOWN = 1
 UP = 2
@@ -78,13 +78,7 @@ def transfer(total, chunk, warm, cpu):
             ready, _ = queue.receive(type=UP)
             if ready != b"R":
                 raise RuntimeError("no ready from the child")
-            buf = bytearray(chunk)
-            t0 = now_ns()
-            for offset in range(0, warm + total, chunk):
-                if offset == warm:
-                    t0 = now_ns()
-                stamp_chunk(buf, offset)
-                queue.send(buf, type=DOWN)
+            t0 = send_stamped(lambda buf: queue.send(buf, type=DOWN), total, chunk, warm)
             queue.send(b"", type=DOWN)  # ends the stream
             answer, _ = queue.receive(type=UP)
             elapsed = now_ns() - t0

@@ -17,7 +17,7 @@ the clock stops when the answer arrives.
 import os
 import sys
 
-from common import Forked, Rounds, fold_stamps, main, now_ns, stamp_chunk
+from common import Forked, Rounds, fold_stamps, main, now_ns, send_stamped
 
 # The room of the up queue's messages in a transfer: "R", then "count checksum".
 ANSWER = 64
@@ -91,13 +91,7 @@ def transfer(total, chunk, warm, cpu):
             ready, _ = up.receive()
             if ready != b"R":
                 raise RuntimeError("no ready from the child")
-            buf = bytearray(chunk)
-            t0 = now_ns()
-            for offset in range(0, warm + total, chunk):
-                if offset == warm:
-                    t0 = now_ns()
-                stamp_chunk(buf, offset)
-                down.send(buf)
+            t0 = send_stamped(down.send, total, chunk, warm)
             down.send(b"")  # ends the stream
             answer, _ = up.receive()
             elapsed = now_ns() - t0

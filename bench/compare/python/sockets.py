@@ -22,7 +22,7 @@ socket.py here would shadow the socket module.)
 
 import socket
 
-from common import Forked, Rounds, fold_stamps, main, now_ns, stamp_chunk
+from common import Forked, Rounds, fold_stamps, main, now_ns, send_stamped
 
 UNIX, TCP, DGRAM = "unix", "tcp", "dgram"
 
@@ -120,13 +120,7 @@ def transfer_over(kind, total, chunk, warm, cpu):
         theirs.close()
         if mine.recv(1) != b"R":
             raise EOFError("the sink ended early")
-        buf = bytearray(chunk)
-        t0 = now_ns()
-        for offset in range(0, warm + total, chunk):
-            if offset == warm:
-                t0 = now_ns()
-            stamp_chunk(buf, offset)
-            mine.sendall(buf)
+        t0 = send_stamped(mine.sendall, total, chunk, warm)
         end_stream(kind, mine)
         if kind == DGRAM:
             answer = mine.recv(64)  # one datagram
