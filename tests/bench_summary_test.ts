@@ -4,16 +4,16 @@ import {
   BEGIN,
   END,
   normalized,
+  README_RESULTS,
   renderSummary,
   summaryOf,
   withSummary,
 } from "../bench/compare/summary.ts";
-import { resultsFile } from "../bench/compare/report.ts";
 
 const readme = new URL("../README.md", import.meta.url);
 
 Deno.test("the README's figures are those of the committed results file", async () => {
-  const results = JSON.parse(await Deno.readTextFile(resultsFile("json")));
+  const results = JSON.parse(await Deno.readTextFile(README_RESULTS));
   const shown = summaryOf(await Deno.readTextFile(readme));
   assert.ok(shown !== undefined, `README.md lacks the lines ${BEGIN} and ${END}`);
   assert.equal(
