@@ -589,7 +589,8 @@ export type TestKind =
  *   those waits poll, and nothing parks for a test to see;
  * - `signalMasks`: qemu-user keeps the signal masks a thread sets to itself
  *   and gives real-time signals other numbers on the host, so /proc does not
- *   show the masks the library checks (`signals()` refuses real-time ones);
+ *   show the masks these tests check (`signals()` then checks its own thread
+ *   only, through `pthread_sigmask`);
  * - `futexWaitv`: without futex_waitv (qemu-user has none, nor Linux < 5.16),
  *   async futex waits park one `FUTEX_WAIT` each instead of sharing one;
  * - `spawnFailure`: qemu-user runs glibc's `posix_spawn` clone as a fork, so
