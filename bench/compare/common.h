@@ -103,3 +103,16 @@ static int pingpong_command(int argc, char **argv, const char *name, pingpong_fn
   free(r.at);
   return 1;
 }
+
+typedef void transfer_fn(uint64_t total, size_t chunk, uint64_t warm, int child_cpu);
+
+/*
+ * Runs `NAME TOTAL CHUNK WARM [CHILD_CPU]` when argv[1] is NAME (a transfer
+ * prints what it measured itself); returns 0 when argv asks for something else.
+ */
+static int transfer_command(int argc, char **argv, const char *name, transfer_fn *transfer) {
+  if (argc < 5 || strcmp(argv[1], name) != 0) return 0;
+  transfer(strtoull(argv[2], NULL, 10), (size_t)atol(argv[3]), strtoull(argv[4], NULL, 10),
+           argc >= 6 ? atoi(argv[5]) : -1);
+  return 1;
+}

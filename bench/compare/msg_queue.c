@@ -148,11 +148,7 @@ static void transfer(uint64_t total, size_t chunk, uint64_t warm, int child_cpu)
 
 int main(int argc, char **argv) {
   if (pingpong_command(argc, argv, "pingpong", pingpong)) return 0;
-  if (argc >= 5 && strcmp(argv[1], "transfer") == 0) {
-    transfer(strtoull(argv[2], NULL, 10), (size_t)atol(argv[3]), strtoull(argv[4], NULL, 10),
-             argc >= 6 ? atoi(argv[5]) : -1);
-    return 0;
-  }
+  if (transfer_command(argc, argv, "transfer", transfer)) return 0;
   fprintf(stderr,
           "usage: msg_queue pingpong ROUNDS WARMUP SIZE [CHILD_CPU]"
           " | transfer TOTAL CHUNK WARM [CHILD_CPU]\n");

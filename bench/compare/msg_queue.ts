@@ -57,7 +57,7 @@ import {
 } from "./harness.ts";
 import { DOWN, MTYPE, rawReceive, rawSend, UP } from "./msg_queue_child.ts";
 import { THROUGHPUT_GOAL } from "./socket.ts";
-import { pyPingPong, Python, runPython } from "./python/python.ts";
+import { pyPingPong, Python, type PythonModule, runPython } from "./python/python.ts";
 
 const CHILD = new URL("msg_queue_child.ts", import.meta.url);
 
@@ -230,54 +230,81 @@ export function denoTransfer(mode: Mode): Measure {
 
 // --------------------------------------------------------------------- main
 
-const NAMES = {
-  c: "C (fork; blocking msgsnd/msgrcv)",
-  raw: "raw libc via Deno.dlopen (floor)",
-  sync: "@libc/ipc sync: sendSync/receiveSync",
-  async: "@libc/ipc async: await send/receive",
-};
+/** What a queue driver measures, and how it names it: the section is built alike for both kinds. */
+export interface QueueDriver {
+  title: string;
+  /** The C program (`<program>.c`) and the Python one (`python/<program>.py`). */
+  program: string;
+  python: { needs: PythonModule; how: string };
+  /** The ping-pong rows' names, by form. */
+  names: Record<"c" | "raw" | "sync" | "async", string>;
+  pingPong: (mode: Mode) => Measure;
+  transfer: (mode: Mode) => Measure;
+  /** What the ping-pong and the stream go over, and the limits the stream's paragraph states. */
+  pingPongOver: string;
+  transferOver: string;
+  limits: string;
+}
+
 const BULK_SYNC = "@libc/ipc sync: sendSync/receiveIntoSync";
 const BULK_ASYNC = "@libc/ipc async: await send/receiveInto";
-const PY_HOW = "sysv_ipc.MessageQueue send/receive";
 
-/** Measures every row; returns the section of the report. */
-export async function main(): Promise<string> {
+/** Measures a queue driver's ping-pong and throughput rows; returns its section of the report. */
+export async function queueSection(q: QueueDriver): Promise<string> {
   const where = placements();
+  const { needs, how } = q.python;
   const py = await Python.find();
-  const pyPing = py.row(PY_HOW, pyPingPong("msg_queue.py"), { needs: "sysv_ipc" });
+  const pyPing = py.row(how, pyPingPong(`${q.program}.py`), { needs });
   const pyBulk = py.row(
-    PY_HOW,
-    printedMessages((args) => runPython("msg_queue.py", args)),
-    { needs: "sysv_ipc" },
+    how,
+    printedMessages((args) => runPython(`${q.program}.py`, args)),
+    { needs },
   );
-  const capacity = Number(procText("/proc/sys/kernel/msgmnb"));
-  return await withC(["msg_queue.c"], async ([bin]) => {
+  return await withC([`${q.program}.c`], async ([bin]) => {
     const pingpong = [
-      row(NAMES.c, cPingPong(bin)),
-      ...(["raw", "sync", "async"] as const).map((mode) => row(NAMES[mode], denoPingPong(mode))),
+      row(q.names.c, cPingPong(bin)),
+      ...(["raw", "sync", "async"] as const).map((mode) => row(q.names[mode], q.pingPong(mode))),
       ...pyPing.rows,
     ];
     const transfer = [
-      row(NAMES.c, printedMessages((args) => runC(bin, args))),
-      row(NAMES.raw, denoTransfer("raw")),
-      row(BULK_SYNC, denoTransfer("sync")),
-      row(BULK_ASYNC, denoTransfer("async")),
+      row(q.names.c, printedMessages((args) => runC(bin, args))),
+      row(q.names.raw, q.transfer("raw")),
+      row(BULK_SYNC, q.transfer("sync")),
+      row(BULK_ASYNC, q.transfer("async")),
       ...pyBulk.rows,
     ];
     const seconds = await measure(pingpong, where) + await measure(transfer, where);
-    return section("System V message queues", seconds, [
-      pingPongIntro("one System V queue (type 1 down, type 2 up)"),
-      pingPongTable(pingpong, where, NAMES.c, goalsOf(NAMES)),
+    return section(q.title, seconds, [
+      pingPongIntro(q.pingPongOver),
+      pingPongTable(pingpong, where, q.names.c, goalsOf(q.names)),
       ...pyPing.notes,
-      throughputIntro(
-        "one System V queue (type 1; the child answers with type 2)",
-        `${MESSAGE} bytes is the largest message the kernel takes by default ` +
-          `(\`kernel.msgmax\`); the queue has the capacity a new one gets (\`kernel.msgmnb\`: ` +
-          `${capacity} bytes here, ${Math.floor(capacity / MESSAGE)} such messages).`,
-      ),
-      throughputTable(transfer, where, NAMES.c, [BULK_SYNC, BULK_ASYNC]),
+      throughputIntro(q.transferOver, q.limits),
+      throughputTable(transfer, where, q.names.c, [BULK_SYNC, BULK_ASYNC]),
       ...pyBulk.notes,
     ], [...pingpong, ...transfer]);
+  });
+}
+
+/** Measures every row; returns the section of the report. */
+export function main(): Promise<string> {
+  const capacity = Number(procText("/proc/sys/kernel/msgmnb"));
+  return queueSection({
+    title: "System V message queues",
+    program: "msg_queue",
+    python: { needs: "sysv_ipc", how: "sysv_ipc.MessageQueue send/receive" },
+    names: {
+      c: "C (fork; blocking msgsnd/msgrcv)",
+      raw: "raw libc via Deno.dlopen (floor)",
+      sync: "@libc/ipc sync: sendSync/receiveSync",
+      async: "@libc/ipc async: await send/receive",
+    },
+    pingPong: denoPingPong,
+    transfer: denoTransfer,
+    pingPongOver: "one System V queue (type 1 down, type 2 up)",
+    transferOver: "one System V queue (type 1; the child answers with type 2)",
+    limits: `${MESSAGE} bytes is the largest message the kernel takes by default ` +
+      `(\`kernel.msgmax\`); the queue has the capacity a new one gets (\`kernel.msgmnb\`: ` +
+      `${capacity} bytes here, ${Math.floor(capacity / MESSAGE)} such messages).`,
   });
 }
 

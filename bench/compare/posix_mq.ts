@@ -30,34 +30,14 @@ import { stampChunk } from "./common.ts";
 import {
   atInterrupt,
   checkStatus,
-  cPingPong,
-  goalsOf,
   type Measure,
-  measure,
   type Mode,
   MSG,
-  pingPongIntro,
-  pingPongTable,
-  placements,
   RoundClock,
-  row,
-  runC,
-  section,
   standalone,
-  withC,
 } from "./harness.ts";
-import {
-  ANSWER,
-  BULK,
-  MESSAGE,
-  messageRate,
-  printedMessages,
-  spawnChild,
-  throughputIntro,
-  throughputTable,
-} from "./msg_queue.ts";
+import { ANSWER, BULK, MESSAGE, messageRate, queueSection, spawnChild } from "./msg_queue.ts";
 import { type RawMq, rawMq } from "./posix_mq_child.ts";
-import { pyPingPong, Python, runPython } from "./python/python.ts";
 
 const CHILD = new URL("posix_mq_child.ts", import.meta.url);
 
@@ -200,53 +180,25 @@ export function ffiTransfer(mode: Mode): Measure {
 
 // --------------------------------------------------------------------- main
 
-const NAMES = {
-  c: "C (fork; blocking mq_send/mq_receive)",
-  raw: "raw libc via Deno.dlopen, blocking (floor)",
-  sync: "@libc/ipc sync: sendSync/receiveSync",
-  async: "@libc/ipc async: await send/receive",
-};
-const BULK_SYNC = "@libc/ipc sync: sendSync/receiveIntoSync";
-const BULK_ASYNC = "@libc/ipc async: await send/receiveInto";
-const PY_HOW = "posix_ipc.MessageQueue send/receive";
-
 /** Measures every row; returns the section of the report. */
-export async function main(): Promise<string> {
-  const where = placements();
-  const py = await Python.find();
-  const pyPing = py.row(PY_HOW, pyPingPong("posix_mq.py"), { needs: "posix_ipc" });
-  const pyBulk = py.row(
-    PY_HOW,
-    printedMessages((args) => runPython("posix_mq.py", args)),
-    { needs: "posix_ipc" },
-  );
-  return await withC(["posix_mq.c"], async ([bin]) => {
-    const pingpong = [
-      row(NAMES.c, cPingPong(bin)),
-      ...(["raw", "sync", "async"] as const).map((mode) => row(NAMES[mode], ffiPingPong(mode))),
-      ...pyPing.rows,
-    ];
-    const transfer = [
-      row(NAMES.c, printedMessages((args) => runC(bin, args))),
-      row(NAMES.raw, ffiTransfer("raw")),
-      row(BULK_SYNC, ffiTransfer("sync")),
-      row(BULK_ASYNC, ffiTransfer("async")),
-      ...pyBulk.rows,
-    ];
-    const seconds = await measure(pingpong, where) + await measure(transfer, where);
-    return section("POSIX message queues", seconds, [
-      pingPongIntro("two POSIX message queues"),
-      pingPongTable(pingpong, where, NAMES.c, goalsOf(NAMES)),
-      ...pyPing.notes,
-      throughputIntro(
-        "a POSIX message queue (10 messages deep; the child answers on a second one)",
-        `${MESSAGE} bytes is the largest message the kernel takes by default ` +
-          "(`fs.mqueue.msgsize_max`), 10 the most messages a queue may hold by default " +
-          "(`fs.mqueue.msg_max`).",
-      ),
-      throughputTable(transfer, where, NAMES.c, [BULK_SYNC, BULK_ASYNC]),
-      ...pyBulk.notes,
-    ], [...pingpong, ...transfer]);
+export function main(): Promise<string> {
+  return queueSection({
+    title: "POSIX message queues",
+    program: "posix_mq",
+    python: { needs: "posix_ipc", how: "posix_ipc.MessageQueue send/receive" },
+    names: {
+      c: "C (fork; blocking mq_send/mq_receive)",
+      raw: "raw libc via Deno.dlopen, blocking (floor)",
+      sync: "@libc/ipc sync: sendSync/receiveSync",
+      async: "@libc/ipc async: await send/receive",
+    },
+    pingPong: ffiPingPong,
+    transfer: ffiTransfer,
+    pingPongOver: "two POSIX message queues",
+    transferOver: "a POSIX message queue (10 messages deep; the child answers on a second one)",
+    limits: `${MESSAGE} bytes is the largest message the kernel takes by default ` +
+      "(`fs.mqueue.msgsize_max`), 10 the most messages a queue may hold by default " +
+      "(`fs.mqueue.msg_max`).",
   });
 }
 

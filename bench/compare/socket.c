@@ -158,11 +158,16 @@ static void transfer(enum kind kind, uint64_t total, size_t chunk, uint64_t warm
 }
 
 /* Runs `transfer` over `kind` if argv asks for command `name`; returns whether it did. */
-static int transfer_command(int argc, char **argv, const char *name, enum kind kind) {
-  if (argc < 5 || strcmp(argv[1], name) != 0) return 0;
-  transfer(kind, strtoull(argv[2], NULL, 10), (size_t)atol(argv[3]), strtoull(argv[4], NULL, 10),
-           argc >= 6 ? atoi(argv[5]) : -1);
-  return 1;
+static void transfer_unix(uint64_t total, size_t chunk, uint64_t warm, int child_cpu) {
+  transfer(UNIX_STREAM, total, chunk, warm, child_cpu);
+}
+
+static void transfer_tcp(uint64_t total, size_t chunk, uint64_t warm, int child_cpu) {
+  transfer(TCP, total, chunk, warm, child_cpu);
+}
+
+static void transfer_dgram(uint64_t total, size_t chunk, uint64_t warm, int child_cpu) {
+  transfer(UNIX_DGRAM, total, chunk, warm, child_cpu);
 }
 
 int main(int argc, char **argv) {
@@ -171,9 +176,9 @@ int main(int argc, char **argv) {
       pingpong_command(argc, argv, "dgram", pingpong_dgram)) {
     return 0;
   }
-  if (transfer_command(argc, argv, "transfer", UNIX_STREAM) ||
-      transfer_command(argc, argv, "tcp-transfer", TCP) ||
-      transfer_command(argc, argv, "dgram-transfer", UNIX_DGRAM)) {
+  if (transfer_command(argc, argv, "transfer", transfer_unix) ||
+      transfer_command(argc, argv, "tcp-transfer", transfer_tcp) ||
+      transfer_command(argc, argv, "dgram-transfer", transfer_dgram)) {
     return 0;
   }
   fprintf(stderr,
