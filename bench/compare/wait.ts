@@ -57,6 +57,7 @@ import { ffiPingPong as pipePingPong } from "./pipe.ts";
 import { denoPingPong as sysvPingPong } from "./msg_queue.ts";
 import { ffiPingPong as posixPingPong } from "./posix_mq.ts";
 import { ACK, DATA_SIZE } from "./wait_child.ts";
+import { type Form, formOf } from "./report.ts";
 
 /** Runs of every figure; the table shows their median and range. */
 export const RUNS: number = quick(3, 1);
@@ -318,13 +319,8 @@ const PING_PONG_SECTIONS = {
   posix: "POSIX message queues",
 } as const;
 type PingPongKind = keyof typeof PING_PONG_SECTIONS;
-/** Each form's row of those tables, by how its name begins. */
-const PING_PONG_ROWS = {
-  c: "C (",
-  raw: "raw libc",
-  sync: "@libc/ipc sync",
-  async: "@libc/ipc async",
-};
+/** Each key's row of those tables, by its form (report.ts tells a row's form by its name). */
+const PING_PONG_ROWS: Record<string, Form> = { c: "c", raw: "floor", sync: "sync", async: "async" };
 
 /**
  * The runs' one-CPU ping-pong samples (`pp.<kind>.<form>`) of the tables in
@@ -335,8 +331,8 @@ function earlierPingPongs(sections: RecordedSection[]): Map<string, number[]> | 
   const found = new Map<string, number[]>();
   for (const [kind, title] of Object.entries(PING_PONG_SECTIONS)) {
     const table = sections.find((s) => s.title === title)?.tables[0];
-    for (const [form, begins] of Object.entries(PING_PONG_ROWS)) {
-      const samples = table?.rows.find((r) => r.name.startsWith(begins))?.cells[one]?.samples;
+    for (const [form, rowForm] of Object.entries(PING_PONG_ROWS)) {
+      const samples = table?.rows.find((r) => formOf(r.name) === rowForm)?.cells[one]?.samples;
       if (samples?.length !== RUNS) return undefined;
       found.set(`pp.${kind}.${form}`, samples);
     }
