@@ -113,32 +113,44 @@ async function parked<T>(call: BlockingCall<T>, p: Pending): Promise<T | typeof 
   }
 }
 
-/** What makes the call return: its own way, or a nudge to the thread it blocks. */
-function interrupter(call: BlockingCall<unknown>): () => void {
-  if (call.interrupt !== undefined) return call.interrupt;
-  let tid = -1;
+/**
+ * What makes the call return: its own way, or a nudge to the thread it blocks.
+ * Returns whether that is done for sure: a nudge to a thread seen blocked in
+ * the call (the signal cannot then land before the call enters the kernel).
+ */
+function interrupter(call: BlockingCall<unknown>): () => boolean {
+  const interrupt = call.interrupt;
+  if (interrupt !== undefined) {
+    return () => {
+      interrupt();
+      return false;
+    };
+  }
   return () => {
-    // Once found, the thread is nudged again without looking (a nudge that lands after the call
-    // returned restarts whatever the thread does next). Not found: the call has not entered the
-    // kernel yet; the next try finds it.
-    if (tid < 0) tid = findThread(call.thread!());
+    // Not found: the call has not entered the kernel yet (or has just returned); the next try
+    // finds it.
+    const tid = findThread(call.thread!());
     if (tid > 0) nudgeThread(tid);
+    return tid > 0;
   };
 }
 
 /**
  * Calls `fn` now and again until stopped: the signal can land before the call
  * enters the kernel, and the other side of a FIFO can come and go before the
- * open sees it. Returns the stop function.
+ * open sees it. Event-loop turns first, then a timer; once `fn` says it is done
+ * for sure, only the timer, as a safety net: turns in a row would keep this
+ * thread busy while the nudged pool thread needs a CPU to return. Returns the
+ * stop function.
  */
-function repeat(fn: () => void): () => void {
+function repeat(fn: () => boolean): () => void {
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const start = performance.now();
   const again = () => {
     if (stopped) return;
-    fn();
-    if (performance.now() - start < RENUDGE_TURNS_MS) setImmediate(again);
+    const sure = fn();
+    if (!sure && performance.now() - start < RENUDGE_TURNS_MS) setImmediate(again);
     else timer = setTimeout(again, RENUDGE_MS);
   };
   again();
