@@ -28,8 +28,12 @@ export interface BlockingCall<T> {
   done(r: number): T;
   /** How to find the thread the parked call blocks, to nudge it (asked once parked); or `interrupt`. */
   thread?(): BlockedCall;
-  /** Makes a parked call return without a signal (a FIFO's open: open the other side). */
-  interrupt?(): void;
+  /**
+   * Makes a parked call return without a signal (a FIFO's open: open the other
+   * side). Returns what undoes it once the call has returned, when the call
+   * cannot miss it; else undefined, and it is done again until the call returns.
+   */
+  interrupt?(): (() => void) | undefined;
   /**
    * Undoes a result that came after the wait was cancelled (closes an fd the
    * call opened). Without it, such a result is delivered: a message taken
@@ -115,41 +119,48 @@ async function parked<T>(call: BlockingCall<T>, p: Pending): Promise<T | typeof 
 
 /**
  * What makes the call return: its own way, or a nudge to the thread it blocks.
- * Returns whether that is done for sure: a nudge to a thread seen blocked in
- * the call (the signal cannot then land before the call enters the kernel).
+ * `again` does it and says whether that is done for sure (a nudge to a thread
+ * seen blocked in the call: the signal cannot land before the call enters the
+ * kernel); `undo` undoes it once the call has returned.
  */
-function interrupter(call: BlockingCall<unknown>): () => boolean {
+function interrupter(call: BlockingCall<unknown>): Interrupter {
   const interrupt = call.interrupt;
   if (interrupt !== undefined) {
-    return () => {
-      interrupt();
-      return false;
-    };
+    let undo: (() => void) | undefined;
+    return { again: () => (undo ??= interrupt()) !== undefined, undo: () => undo?.() };
   }
-  return () => {
-    // Not found: the call has not entered the kernel yet (or has just returned); the next try
-    // finds it.
-    const tid = findThread(call.thread!());
-    if (tid > 0) nudgeThread(tid);
-    return tid > 0;
+  return {
+    again: () => {
+      // Not found: the call has not entered the kernel yet (or has just returned); the next try
+      // finds it.
+      const tid = findThread(call.thread!());
+      if (tid > 0) nudgeThread(tid);
+      return tid > 0;
+    },
+    undo: () => {},
   };
 }
 
+interface Interrupter {
+  again(): boolean;
+  undo(): void;
+}
+
 /**
- * Calls `fn` now and again until stopped: the signal can land before the call
- * enters the kernel, and the other side of a FIFO can come and go before the
- * open sees it. Event-loop turns first, then a timer; once `fn` says it is done
- * for sure, only the timer, as a safety net: turns in a row would keep this
- * thread busy while the nudged pool thread needs a CPU to return. Returns the
+ * Interrupts the call now and again until stopped: the signal can land before
+ * the call enters the kernel, and the other side of a FIFO can come and go
+ * before the open sees it. Event-loop turns first, then a timer; once the
+ * interrupt is sure, only the timer, as a safety net: turns in a row would keep
+ * this thread busy while the pool thread needs a CPU to return. Returns the
  * stop function.
  */
-function repeat(fn: () => boolean): () => void {
+function repeat({ again: interrupt, undo }: Interrupter): () => void {
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const start = performance.now();
   const again = () => {
     if (stopped) return;
-    const sure = fn();
+    const sure = interrupt();
     if (!sure && performance.now() - start < RENUDGE_TURNS_MS) setImmediate(again);
     else timer = setTimeout(again, RENUDGE_MS);
   };
@@ -157,5 +168,6 @@ function repeat(fn: () => boolean): () => void {
   return () => {
     stopped = true;
     clearTimeout(timer);
+    undo();
   };
 }

@@ -358,8 +358,10 @@ function fallback(address: bigint, value: number): Source<FutexResult> {
     run: () => futexWaitNow(address, value, null),
     done: () => "ok",
     // Waking every waiter of the word also makes up for a notify this wait took.
+    // Not sure to reach the wait (it may not be in the kernel yet): done again until it returns.
     interrupt: () => {
       libc.futex(SYS_FUTEX, ptr, C.FUTEX_WAKE, WAKE_ALL, null, null, 0);
+      return undefined;
     },
     // A wake after the cancel is the interrupt's own (or made up for by it): drop it.
     release: () => {},

@@ -78,11 +78,12 @@ function openOperation<D extends Direction>(path: string, direction: D): Operati
         start: () => libc.open_parked(c, flags, 0),
         run: () => libc.open(c, flags, 0),
         done: (fd) => handleOf(fd, direction),
-        // Briefly opening the other side without waiting completes the blocked open.
+        // Opening the other side without waiting completes the blocked open; held open until
+        // that open returns, so that it completes even if it enters the kernel after this.
         interrupt: () => {
           const other = direction === "read" ? C.O_WRONLY : C.O_RDONLY;
           const fd = libc.open(c, other | C.O_NONBLOCK | C.O_CLOEXEC, 0);
-          if (fd >= 0) libc.close(fd);
+          return fd >= 0 ? () => libc.close(fd) : undefined;
         },
         release: (fd) => libc.close(fd),
         key: `open ${path} ${direction}`,
