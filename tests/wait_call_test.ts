@@ -7,10 +7,11 @@
  * system call (/proc/self/task/<tid>/syscall).
  */
 import assert from "node:assert/strict";
-import { type Message, MessageQueue, pipe, spawn, type SystemError } from "../mod.ts";
+import { type Message, MessageQueue, pipe, SemaphoreSet, spawn, type SystemError } from "../mod.ts";
 import { C } from "../ffi/platform.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import { useNudges } from "../src/_wait/nudge.ts";
+import { POLL_IDLE_AFTER_MS, POLL_IDLE_MS } from "../src/_wait/poll.ts";
 import { CANNOT, ownWaitPending, threadsBlockedIn, unless, until, within } from "./_kernel.ts";
 
 const fixture = new URL("./fixtures/wait_call_peer.ts", import.meta.url);
@@ -311,6 +312,54 @@ Deno.test("the budget of parked calls", async (t) => {
       }
     },
   );
+});
+
+Deno.test("polling waits on one object: each still gets its own, from one look per tick", async (t) => {
+  // Without nudges every wait polls; the poll clock looks once per tick at the queue's message
+  // count or the set's values, and tries only the waits that look able to succeed.
+  useNudges(false);
+  try {
+    await t.step("20 receives of distinct types on one queue", async () => {
+      using qs = new Queues();
+      const q = qs.open();
+      const waits = Array.from({ length: 20 }, (_, i) => q.receive({ type: i + 1 }).then(text));
+      q.sendSync("seven", { type: 7 });
+      assert.equal(await within(waits[6], "the type 7 receive"), "seven");
+      // The rest are left to poll long enough to reach their longest interval.
+      await new Promise((r) => setTimeout(r, POLL_IDLE_AFTER_MS + POLL_IDLE_MS));
+      for (let type = 20; type >= 1; type--) if (type !== 7) q.sendSync(`t${type}`, { type });
+      const got = await within(Promise.all(waits), "every receive");
+      assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => i === 6 ? "seven" : `t${i + 1}`));
+      assert.equal(q.stat().messages, 0);
+    });
+
+    await t.step("ops on the members of one set, one of them two operations at once", async () => {
+      const set = SemaphoreSet.open("private", { count: 6 });
+      try {
+        const done: number[] = [];
+        const waits = [1, 2, 3, 4].map((i) =>
+          set.op([{ index: i, delta: -1 }]).then(() => done.push(i))
+        );
+        // Through only when member 5 is 1 and member 0 is 0, at once.
+        set.setValue(0, 1);
+        const pair = set.op([{ index: 5, delta: -1 }, { index: 0, delta: 0 }]).then(() =>
+          done.push(5)
+        );
+        await new Promise((r) => setTimeout(r, POLL_IDLE_AFTER_MS + POLL_IDLE_MS));
+        set.setValue(3, 1);
+        await within(waits[2], "the op on member 3");
+        set.setValue(5, 1);
+        set.setValues([0, 1, 1, 0, 1, 1]);
+        await within(Promise.all([...waits, pair]), "every op");
+        assert.deepEqual(done.toSorted(), [1, 2, 3, 4, 5]);
+        assert.deepEqual(set.values(), [0, 0, 0, 0, 0, 0]);
+      } finally {
+        set.remove();
+      }
+    });
+  } finally {
+    useNudges(true);
+  }
 });
 
 Deno.test("a process started with the nudge signal blocked polls instead, and still times out", async () => {

@@ -98,7 +98,7 @@ async function waitLoop<T>(
       } else if (performance.now() - start < POLL_TURNS_MS) {
         got = await pollTurn(p);
       } else {
-        got = await pollClock(op.attempt, p, pollingSince ??= performance.now());
+        got = await pollClock(op, p, pollingSince ??= performance.now());
       }
       p.onCancel(undefined);
       // A result the parked call got is delivered even if the wait was cancelled meanwhile.

@@ -14,6 +14,7 @@
 import { AGAIN } from "../_sys.ts";
 import { whenThreadFree } from "./budget.ts";
 import type { Pending } from "./pending.ts";
+import type { Operation } from "./source.ts";
 import { setImmediate } from "node:timers";
 
 /** How long a wait retries on every event-loop turn before it joins the clock. */
@@ -44,7 +45,7 @@ export function pollTurn(p: Pending): Promise<typeof AGAIN> {
 }
 
 interface Poller {
-  readonly attempt: () => unknown;
+  readonly op: Pick<Operation<unknown>, "attempt" | "mayBeReady">;
   readonly since: number;
   interval: number;
   due: number;
@@ -56,12 +57,13 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 let timerDue = Infinity;
 
 /**
- * Tries `attempt` on the poll clock until it gives a result (resolved), fails
- * (rejected), a thread frees or `p` is cancelled (both AGAIN). `since` is when
- * the wait started polling, for its interval.
+ * Tries `op` on the poll clock until it gives a result (resolved), fails
+ * (rejected), a thread frees or `p` is cancelled (both AGAIN). A tick skips the
+ * try when `op.mayBeReady` says it cannot succeed. `since` is when the wait
+ * started polling, for its interval.
  */
 export function pollClock<T>(
-  attempt: () => T | typeof AGAIN,
+  op: Pick<Operation<T>, "attempt" | "mayBeReady">,
   p: Pending,
   since: number,
 ): Promise<T | typeof AGAIN> {
@@ -71,7 +73,7 @@ export function pollClock<T>(
       ? POLL_IDLE_MS
       : Math.min(POLL_MAX_MS, Math.max(POLL_FIRST_MS, elapsed / 2));
     const poller: Poller = {
-      attempt,
+      op,
       since,
       interval,
       due: dueAfter(performance.now(), interval),
@@ -118,7 +120,7 @@ function tick(): void {
       ran++;
       let r: unknown;
       try {
-        r = poller.attempt();
+        r = poller.op.mayBeReady?.(now) === false ? AGAIN : poller.op.attempt();
       } catch (e) {
         poller.finish(e, true);
         continue;

@@ -48,6 +48,14 @@ export interface Operation<T> {
    * readiness, so that one system call does both. AGAIN: try again.
    */
   block?(deadline: number): T | typeof AGAIN;
+  /**
+   * For waits that poll: false when no try can succeed at the poll clock's
+   * tick `now` (a System V queue holds no message, no semaphore value lets the
+   * operations through), from one check that every wait on the same object
+   * shares within that tick, so that a hundred polling waits on one queue cost
+   * one system call per tick instead of a hundred. True when unsure.
+   */
+  mayBeReady?(now: number): boolean;
 }
 
 /**

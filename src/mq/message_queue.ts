@@ -126,6 +126,8 @@ const MSQID_DS = LAYOUTS.msqid_ds;
 /** Where `mtext` starts in a `msgbuf` (after the `long mtype`). */
 const TEXT = MSGBUF.offsets.mtext;
 const TYPE = MSGBUF.offsets.mtype;
+/** Where `msg_qnum` (an unsigned long) is in a `msqid_ds`. */
+const QNUM = MSQID_DS.offsets.msg_qnum;
 const ENOMSG = E.ENOMSG;
 
 /** The source of operations that only the sync and try forms run: they block in the call itself. */
@@ -187,6 +189,10 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #recvView = new DataView(this.#recvBuf.buffer);
   /** A buffer a parked receive landed in, kept for the next one (8 KiB cost µs to allocate). */
   #spare?: Uint8Array;
+  /** The poll clock's tick of the last look at the queue's message count, and what it found. */
+  #lookedAt = NaN;
+  #holds = true;
+  #stat?: { bytes: Uint8Array; view: DataView };
   /**
    * The sync and try forms end before any other code runs: they share one
    * operation object per direction, whose message and selection are these
@@ -620,7 +626,26 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       again: ENOMSG,
       attempt: () => this.#tryReceive({ type, flags, max }, make),
       source: lazySource(source),
+      mayBeReady: (now) => this.#holdsMessages(now),
     };
+  }
+
+  /**
+   * Whether the queue holds any message, looked at once per poll-clock tick
+   * `now` (`msgctl(IPC_STAT)`) for all the receives polling it; true when it
+   * cannot be looked at (the receive's own try then meets the error).
+   */
+  #holdsMessages(now: number): boolean {
+    if (now !== this.#lookedAt) {
+      this.#lookedAt = now;
+      const stat = this.#stat ??= (() => {
+        const bytes = new Uint8Array(MSQID_DS.size);
+        return { bytes, view: new DataView(bytes.buffer) };
+      })();
+      this.#holds = libc.msgctl(this.id, C.IPC_STAT, stat.bytes) < 0 ||
+        stat.view.getBigUint64(QNUM, true) > 0n;
+    }
+    return this.#holds;
   }
 
   /** The type of the msgbuf in `buf` (the receive buffer's view is kept: a DataView costs more than the read). */

@@ -171,6 +171,9 @@ export class SemaphoreSet implements Disposable {
   readonly #timeoutView = new DataView(this.#timeout.buffer);
   #valuesBuf?: Uint16Array<ArrayBuffer>;
   #scratch?: Int32Array;
+  /** The poll clock's tick of the last `GETALL` for polling operations, and whether it worked. */
+  #readAt = NaN;
+  #valuesRead = false;
 
   private constructor(id: number, key: number, count: number) {
     this.id = id;
@@ -422,10 +425,7 @@ export class SemaphoreSet implements Disposable {
    * what it reads next, as if it had come a moment later.
    */
   #stopsHere(waitOps: Uint8Array, n: number): void {
-    const values = this.#readValues();
-    const scratch = this.#scratch ??= new Int32Array(this.count);
-    for (let i = 0; i < this.count; i++) scratch[i] = values[i];
-    const at = blockingOperation(waitOps, n, scratch);
+    const at = this.#stopAt(waitOps, n, this.#readValues());
     if (at < 0) return;
     const { index, delta, flags } = operationAt(waitOps, at);
     if ((flags & C.IPC_NOWAIT) === 0) return;
@@ -493,7 +493,29 @@ export class SemaphoreSet implements Disposable {
         return AGAIN;
       },
       source: lazySource(source),
+      mayBeReady: (now) => this.#letsThrough(waitOps, n, now),
     };
+  }
+
+  /**
+   * Whether the values let `n` operations through, from values read once per
+   * poll-clock tick `now` (`GETALL`) for all the operations polling the set;
+   * true when they cannot be read (the operation's own try then decides).
+   */
+  #letsThrough(ops: Uint8Array, n: number, now: number): boolean {
+    if (now !== this.#readAt) {
+      this.#readAt = now;
+      const values = this.#valuesBuf ??= new Uint16Array(this.count);
+      this.#valuesRead = libc.semctl(this.id, 0, C.GETALL, new Uint8Array(values.buffer)) >= 0;
+    }
+    return !this.#valuesRead || this.#stopAt(ops, n, this.#valuesBuf!) < 0;
+  }
+
+  /** The operation at which `n` operations stop on `values`, applied in order as the kernel does; -1: none. */
+  #stopAt(ops: Uint8Array, n: number, values: Uint16Array): number {
+    const scratch = this.#scratch ??= new Int32Array(this.count);
+    for (let i = 0; i < this.count; i++) scratch[i] = values[i];
+    return blockingOperation(ops, n, scratch);
   }
 
   /**
