@@ -3,9 +3,10 @@
  * pipe, FIFO, System V queue, POSIX queue, futex word in shared memory,
  * System V semaphore, POSIX semaphore, Unix stream socket, Unix datagram
  * socket, TCP on 127.0.0.1 and signal. Receivers: C blocked in the call
- * (lag.c), this library's sync and async forms and Deno's own API where Deno
- * has the mechanism (lag_child.ts), Python's standard library where it has
- * it (python/lag.py). This process sends every message.
+ * (lag.c), a blocking libc `read` through `Deno.dlopen` on the pipe (the
+ * floor of any Deno receiver), this library's sync and async forms and Deno's
+ * own API where Deno has the mechanism (lag_child.ts), Python's standard
+ * library where it has it (python/lag.py). This process sends every message.
  *
  * - **Wake lag**: the receiver waits for one message; this process reads
  *   `CLOCK_MONOTONIC` just before it sends, the receiver reads it when its
@@ -107,7 +108,7 @@ interface LagRow {
   cpu: [number[], number[]];
 }
 
-const FORMS: Form[] = ["c", "sync", "async", "deno", "python"];
+const FORMS: Form[] = ["c", "raw", "sync", "async", "deno", "python"];
 
 function rowsOf(py: Python): LagRow[] {
   const rows: LagRow[] = [];
@@ -117,6 +118,8 @@ function rowsOf(py: Python): LagRow[] {
       if (call === undefined || (form === "python" && py.unusable !== undefined)) continue;
       const who = form === "c"
         ? "C"
+        : form === "raw"
+        ? "raw libc via Deno.dlopen"
         : form === "deno"
         ? "Deno"
         : form === "python"
@@ -340,7 +343,7 @@ async function measureRun(rows: LagRow[], run: Run, bin: string, py: Python) {
   const late = [];
   for (let g = 0; g < GAPS.length; g++) late.push(await lagPhase(rows, g, SAMPLES[g], acks));
   // The last message: every receiver that can make its many waits.
-  const many = rows.filter((r) => r.form !== "sync");
+  const many = rows.filter((r) => r.form !== "sync" && r.form !== "raw");
   Atomics.store(words, COMMAND, MANY);
   for (const r of many) r.channel!.send();
   acks.ready(many);

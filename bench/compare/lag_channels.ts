@@ -43,8 +43,11 @@ import {
 const BYTE = new Uint8Array([1]);
 const DATA = new Uint8Array(8);
 
-/** Who receives: C, this library's two forms, Deno's own API, Python. */
-export type Form = "c" | "sync" | "async" | "deno" | "python";
+/**
+ * Who receives: C, raw libc through `Deno.dlopen` (the floor of any Deno
+ * receiver, pipes only), this library's two forms, Deno's own API, Python.
+ */
+export type Form = "c" | "raw" | "sync" | "async" | "deno" | "python";
 
 /** Where a row's channel is made. */
 export interface Place {
@@ -89,6 +92,7 @@ export const MECHANISMS: Mechanism[] = [
     title: "pipe",
     calls: {
       c: "read",
+      raw: "read",
       sync: "readSync",
       async: "await read",
       deno: "FsFile.read",

@@ -4,8 +4,9 @@
  *
  *   lag_child.ts FORM MECH ROW [ARGS...]
  *
- * FORM: `sync` or `async` (this library's two forms) or `deno` (Deno's own
- * API). MECH and ARGS:
+ * FORM: `sync` or `async` (this library's two forms), `deno` (Deno's own
+ * API) or `raw` (a blocking libc `read` through `Deno.dlopen`: pipe only).
+ * MECH and ARGS:
  *
  *   pipe                 fd 5 is the read end (deno: `Deno.open("/dev/fd/5")`)
  *   fifo PATH DIR        the FIFO at PATH; DIR for the many waits' FIFOs
@@ -44,7 +45,7 @@ import {
   wait,
   waitSync,
 } from "../../mod.ts";
-import { monotonicNs } from "./common.ts";
+import { makeBlocking, monotonicNs, rawReadFull } from "./common.ts";
 import {
   ACK_SIZE,
   COMMAND,
@@ -65,6 +66,7 @@ const acks = new FdWriter(4);
 const record = new BigInt64Array(ACK_SIZE / 8);
 const recordBytes = new Uint8Array(record.buffer);
 const buf = new Uint8Array(64);
+const byte = new Uint8Array(1);
 /** What the many waits use: kept referenced while they are pending. */
 const kept: unknown[] = [];
 
@@ -354,6 +356,12 @@ if (form === "sync" || form === "async") {
       return monotonicNs();
     }, LIB_MANY[mech]);
   }
+} else if (form === "raw" && mech === "pipe") {
+  makeBlocking(5);
+  await serve(() => {
+    rawReadFull(5, byte);
+    return monotonicNs();
+  }, () => fail("the raw form has one wait only"));
 } else if (form === "deno" && mech === "signal") {
   denoSignal();
 } else if (form === "deno") {
