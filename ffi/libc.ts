@@ -1,8 +1,12 @@
 /**
  * The one `Deno.dlopen` of the C library. Everything else in the project calls
  * libc through {@link libc}; only `src/_sys.ts` reads errno through
- * {@link errno}, right after a synchronous call (Deno overwrites it between
- * event-loop turns; after a `nonblocking` call it is lost).
+ * {@link errno}. Every synchronous function of {@link libc} keeps the errno it
+ * leaves, read in the same breath as it returns: between a call and a later
+ * read, the JavaScript engine may run code of its own on this thread (a
+ * collection or a code install at the next function entry) whose system calls
+ * overwrite errno, as Dart's FFI notes of its VM (dart-lang/sdk#38832); after
+ * a `nonblocking` call errno is lost anyway.
  *
  * @module
  */
@@ -43,22 +47,83 @@ const symbols = {
 
 const lib = Deno.dlopen(LIBC_PATH, symbols);
 
-/** The libc functions, by C name (blocking forms parked on a pool thread end in `_parked`). */
-export const libc: Deno.DynamicLibrary<typeof symbols>["symbols"] = lib.symbols;
-
 // __errno_location() is per thread; the module is evaluated once per thread (main or Worker).
 const errnoCell = new Int32Array(
   Deno.UnsafePointerView.getArrayBuffer(lib.symbols.__errno_location()!, 4),
 );
+/** The errno the last synchronous call of {@link libc} left. */
+let kept = 0;
 
-/** This thread's errno. Read it at once after the failing synchronous call. */
+// deno-lint-ignore no-explicit-any
+type Fn = (...args: any[]) => unknown;
+
+/** `fn` with the errno it leaves kept; one arity per closure, so no call allocates an array. */
+function keepingErrno(fn: Fn, arity: number): Fn {
+  switch (arity) {
+    case 0:
+      return () => {
+        const r = fn();
+        kept = errnoCell[0];
+        return r;
+      };
+    case 1:
+      return (a) => {
+        const r = fn(a);
+        kept = errnoCell[0];
+        return r;
+      };
+    case 2:
+      return (a, b) => {
+        const r = fn(a, b);
+        kept = errnoCell[0];
+        return r;
+      };
+    case 3:
+      return (a, b, c) => {
+        const r = fn(a, b, c);
+        kept = errnoCell[0];
+        return r;
+      };
+    case 4:
+      return (a, b, c, d) => {
+        const r = fn(a, b, c, d);
+        kept = errnoCell[0];
+        return r;
+      };
+    case 5:
+      return (a, b, c, d, e) => {
+        const r = fn(a, b, c, d, e);
+        kept = errnoCell[0];
+        return r;
+      };
+    default:
+      return (...args) => {
+        const r = fn(...args);
+        kept = errnoCell[0];
+        return r;
+      };
+  }
+}
+
+/** The libc functions, by C name (blocking forms parked on a pool thread end in `_parked`). */
+export const libc: Deno.DynamicLibrary<typeof symbols>["symbols"] = Object.fromEntries(
+  Object.entries(lib.symbols).map(([name, value]) => {
+    const def = symbols[name as keyof typeof symbols] as Deno.ForeignFunction | Deno.ForeignStatic;
+    return "parameters" in def && def.nonblocking !== true
+      ? [name, keepingErrno(value as Fn, def.parameters.length)]
+      : [name, value];
+  }),
+) as typeof lib.symbols;
+
+/** The errno the last synchronous libc call left. Read it once that call has failed. */
 export function errno(): number {
-  return errnoCell[0];
+  return kept;
 }
 
 /** Sets this thread's errno to 0, for the calls whose failure value is also a valid result. */
 export function clearErrno(): void {
   errnoCell[0] = 0;
+  kept = 0;
 }
 
 /** The C library's text for an errno number (`strerror`). */
