@@ -192,7 +192,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   /** The poll clock's tick of the last look at the queue's message count, and what it found. */
   #lookedAt = NaN;
   #holds = true;
-  #stat?: { bytes: Uint8Array; view: DataView };
+  /** The buffer of the `msgctl(IPC_STAT)` calls made internally. */
+  #stat?: DataView;
   /**
    * The sync and try forms end before any other code runs: they share one
    * operation object per direction, whose message and selection are these
@@ -358,7 +359,17 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   };
 
   #gone(): boolean {
-    return libc.msgctl(this.id, C.IPC_STAT, new Uint8Array(MSQID_DS.size)) < 0;
+    return this.#statNow() === undefined;
+  }
+
+  /**
+   * `msgctl(IPC_STAT)` into a buffer kept for the next look, read before any
+   * other call; undefined when the queue cannot be looked at (removed, or no
+   * read permission).
+   */
+  #statNow(): DataView | undefined {
+    const view = this.#stat ??= new DataView(new ArrayBuffer(MSQID_DS.size));
+    return libc.msgctl(this.id, C.IPC_STAT, new Uint8Array(view.buffer)) < 0 ? undefined : view;
   }
 
   // ------------------------------------------------------------- sending
@@ -393,10 +404,10 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   /** The queue's capacity, refreshed when a message looks too large for what we knew. */
   #queueBytes(size: number): number {
     if (this.#maxBytes < 0 || size > this.#maxBytes) {
-      const buf = new Uint8Array(MSQID_DS.size);
       // A sender may lack read permission (IPC_STAT): then the kernel alone decides.
-      if (libc.msgctl(this.id, C.IPC_STAT, buf) < 0) return Infinity;
-      this.#maxBytes = Number(MSQID_DS.decode(buf).msg_qbytes);
+      const stat = this.#statNow();
+      if (stat === undefined) return Infinity;
+      this.#maxBytes = Number(MSQID_DS.decode(new Uint8Array(stat.buffer)).msg_qbytes);
     }
     return this.#maxBytes;
   }
@@ -638,12 +649,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #holdsMessages(now: number): boolean {
     if (now !== this.#lookedAt) {
       this.#lookedAt = now;
-      const stat = this.#stat ??= (() => {
-        const bytes = new Uint8Array(MSQID_DS.size);
-        return { bytes, view: new DataView(bytes.buffer) };
-      })();
-      this.#holds = libc.msgctl(this.id, C.IPC_STAT, stat.bytes) < 0 ||
-        stat.view.getBigUint64(QNUM, true) > 0n;
+      const stat = this.#statNow();
+      this.#holds = stat === undefined || stat.getBigUint64(QNUM, true) > 0n;
     }
     return this.#holds;
   }

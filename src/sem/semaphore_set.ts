@@ -505,8 +505,7 @@ export class SemaphoreSet implements Disposable {
   #letsThrough(ops: Uint8Array, n: number, now: number): boolean {
     if (now !== this.#readAt) {
       this.#readAt = now;
-      const values = this.#valuesBuf ??= new Uint16Array(this.count);
-      this.#valuesRead = libc.semctl(this.id, 0, C.GETALL, new Uint8Array(values.buffer)) >= 0;
+      this.#valuesRead = this.#getAll(this.id) >= 0;
     }
     return !this.#valuesRead || this.#stopAt(ops, n, this.#valuesBuf!) < 0;
   }
@@ -634,10 +633,14 @@ export class SemaphoreSet implements Disposable {
 
   /** The values (`GETALL`), into a buffer kept for the next read. */
   #readValues(): Uint16Array {
+    ok(this.#getAll(this.#idFor("semctl")), "semctl", this.#about);
+    return this.#valuesBuf!;
+  }
+
+  /** `semctl(id, GETALL)` into the values buffer; the call's result. */
+  #getAll(id: number): number {
     const values = this.#valuesBuf ??= new Uint16Array(this.count);
-    const bytes = new Uint8Array(values.buffer);
-    ok(libc.semctl(this.#idFor("semctl"), 0, C.GETALL, bytes), "semctl", this.#about);
-    return values;
+    return libc.semctl(id, 0, C.GETALL, new Uint8Array(values.buffer));
   }
 
   /**
