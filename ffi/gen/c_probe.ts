@@ -117,11 +117,6 @@ async function hasHeaders(t: Target): Promise<boolean> {
   return (await child.status).success;
 }
 
-/** Whether this machine can compile and run a probe for this process's CPU. */
-export async function hasCc(): Promise<boolean> {
-  return (await missingTools()).length === 0;
-}
-
 /** Writes `source` as probe.c in a temporary directory, calls `use` with the directory, removes it. */
 async function withSource<T>(source: string, use: (dir: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "c_probe_" });
