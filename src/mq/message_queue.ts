@@ -192,8 +192,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   /** The poll clock's tick of the last look at the queue's message count, and what it found. */
   #lookedAt = NaN;
   #holds = true;
-  /** The buffer of the `msgctl(IPC_STAT)` calls made internally. */
-  #stat?: DataView;
+  /** The buffer of the `msgctl(IPC_STAT)` calls made internally, and a view of it. */
+  #stat?: { bytes: Uint8Array; view: DataView };
   /**
    * The sync and try forms end before any other code runs: they share one
    * operation object per direction, whose message and selection are these
@@ -367,9 +367,12 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * other call; undefined when the queue cannot be looked at (removed, or no
    * read permission).
    */
-  #statNow(): DataView | undefined {
-    const view = this.#stat ??= new DataView(new ArrayBuffer(MSQID_DS.size));
-    return libc.msgctl(this.id, C.IPC_STAT, new Uint8Array(view.buffer)) < 0 ? undefined : view;
+  #statNow(): { bytes: Uint8Array; view: DataView } | undefined {
+    const stat = this.#stat ??= (() => {
+      const bytes = new Uint8Array(MSQID_DS.size);
+      return { bytes, view: new DataView(bytes.buffer) };
+    })();
+    return libc.msgctl(this.id, C.IPC_STAT, stat.bytes) < 0 ? undefined : stat;
   }
 
   // ------------------------------------------------------------- sending
@@ -407,7 +410,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       // A sender may lack read permission (IPC_STAT): then the kernel alone decides.
       const stat = this.#statNow();
       if (stat === undefined) return Infinity;
-      this.#maxBytes = Number(MSQID_DS.decode(new Uint8Array(stat.buffer)).msg_qbytes);
+      this.#maxBytes = Number(MSQID_DS.decode(stat.bytes).msg_qbytes);
     }
     return this.#maxBytes;
   }
@@ -650,7 +653,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     if (now !== this.#lookedAt) {
       this.#lookedAt = now;
       const stat = this.#statNow();
-      this.#holds = stat === undefined || stat.getBigUint64(QNUM, true) > 0n;
+      this.#holds = stat === undefined || stat.view.getBigUint64(QNUM, true) > 0n;
     }
     return this.#holds;
   }

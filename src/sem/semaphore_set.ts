@@ -640,7 +640,7 @@ export class SemaphoreSet implements Disposable {
   /** `semctl(id, GETALL)` into the values buffer; the call's result. */
   #getAll(id: number): number {
     const values = this.#valuesBuf ??= new Uint16Array(this.count);
-    return libc.semctl(id, 0, C.GETALL, new Uint8Array(values.buffer));
+    return libc.semctl(id, 0, C.GETALL, values);
   }
 
   /**
