@@ -117,6 +117,8 @@ export class SembufArray {
   length = 0;
   /** Whether one of them has `wait: false`. */
   noWait = false;
+  /** Whether they only add (every delta > 0): such operations never wait. */
+  onlyGive = false;
 
   /** Checks `ops` against a set of `count` members and lays them out; RangeError/TypeError before any syscall. */
   set(ops: readonly SemaphoreOperation[], count: number): void {
@@ -133,6 +135,7 @@ export class SembufArray {
       this.#tryView = new DataView(this.try.buffer);
     }
     let noWait = false;
+    let onlyGive = true;
     for (let i = 0; i < n; i++) {
       const op = ops[i];
       if (typeof op !== "object" || op === null) {
@@ -158,6 +161,7 @@ export class SembufArray {
       const flags = (checkBoolean(op.undo, `ops[${i}].undo`, false) ? C.SEM_UNDO : 0) |
         (waits ? 0 : C.IPC_NOWAIT);
       if (!waits) noWait = true;
+      if (delta <= 0) onlyGive = false;
       const at = i * SEMBUF_SIZE;
       this.#waitView.setUint16(at + NUM, index, true);
       this.#waitView.setInt16(at + OP, delta, true);
@@ -168,6 +172,7 @@ export class SembufArray {
     }
     this.length = n;
     this.noWait = noWait;
+    this.onlyGive = onlyGive;
   }
 }
 
