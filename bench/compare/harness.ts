@@ -15,7 +15,8 @@
  *
  * `--raw` on a driver's command line also prints every sample; `--quick` makes
  * a short pass (one run per row, few rounds, the unpinned placement only) that
- * checks every row measures, not how well.
+ * checks every row measures, not how well; `--warmup=N` sets how many untimed
+ * round trips come before the timed ones of a ping-pong.
  *
  * Ctrl-C (SIGINT) removes what the run made: see {@link cleanOnInterrupt}.
  *
@@ -37,11 +38,28 @@ export function quick<T>(full: T, small: T): T {
 export const REPS: number = quick(3, 1);
 /**
  * The ping-pong of every driver: message size in bytes, timed round trips
- * (REPS runs pool just over 10 000 for the p99), untimed ones first.
+ * (REPS runs pool just over 10 000 for the p99), untimed ones first. The
+ * untimed ones are many because a Deno process runs its first few thousand
+ * calls of any code before V8 has optimised it: a new child took about
+ * 20 000 round trips to settle (64 B over pipes, one CPU: 21 µs per round
+ * trip in its first 4 000, 15.5 µs from 20 000 on; the raw floor 16 then 14
+ * µs). The figures are those of code that has settled, as in a long-running
+ * program.
  */
 export const MSG = 64;
 export const ROUNDS: number = quick(3400, 300);
-export const WARMUP: number = quick(500, 50);
+export const WARMUP: number = warmupArg() ?? quick(20_000, 50);
+
+/** `--warmup=N` on the command line: N untimed round trips instead (e.g. 500, to see code unsettled). */
+function warmupArg(): number | undefined {
+  const arg = Deno.args.find((a) => a.startsWith("--warmup="));
+  if (arg === undefined) return undefined;
+  const n = Number(arg.slice("--warmup=".length));
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`--warmup takes an integer ≥ 1, got ${arg}`);
+  }
+  return n;
+}
 /** `--raw`: list every sample under the tables. */
 export const RAW: boolean = Deno.args.includes("--raw");
 

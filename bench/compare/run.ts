@@ -6,8 +6,8 @@
  * under one header, each as soon as it is measured, and at the end how long
  * the whole run took.
  *
- * Run: `deno task bench:compare` (Linux; needs a C compiler as `cc`; under
- * five minutes). `--raw` also prints every sample. One driver alone:
+ * Run: `deno task bench:compare` (Linux; needs a C compiler as `cc`; about
+ * eight minutes). `--raw` also prints every sample. One driver alone:
  * `deno task bench:compare:pipe`, `bench:compare:fifo`, `bench:compare:mq`,
  * `bench:compare:posix-mq`, `bench:compare:shm`, `bench:compare:wait`,
  * `bench:compare:socket`, `bench:compare:datagram`, `bench:compare:signal` or

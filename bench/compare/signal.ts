@@ -47,17 +47,17 @@ import {
   section,
   standalone,
   table,
+  WARMUP,
   withC,
 } from "./harness.ts";
 import { pyRounds, Python } from "./python/python.ts";
 import { BACK, LISTEN_BACK, LISTEN_THERE, RawSignals, STOP, THERE } from "./signal_common.ts";
 
 /**
- * Timed round trips per run (the p99 pools REPS runs: at least 10 000), and
- * untimed ones first (the first waits for the child to start).
+ * Timed round trips per run (the p99 pools REPS runs: at least 10 000); the
+ * harness's untimed ones come first (the first waits for the child to start).
  */
 const ROUNDS = quick(Math.ceil(10_000 / REPS), 300);
-const WARMUP = quick(200, 50);
 /** The goals of this library's rows: at most this many times C's, at most this much of the listener's. */
 const C_GOAL = 1.5;
 const LISTENER_GOAL = 0.5;
