@@ -40,11 +40,11 @@ export const REPS: number = quick(3, 1);
  * The ping-pong of every driver: message size in bytes, timed round trips
  * (REPS runs pool just over 10 000 for the p99), untimed ones first. The
  * untimed ones are many because a Deno process runs its first few thousand
- * calls of any code before V8 has optimised it: a new child took about
- * 20 000 round trips to settle (64 B over pipes, one CPU: 21 µs per round
- * trip in its first 4 000, 15.5 µs from 20 000 on; the raw floor 16 then 14
- * µs). The figures are those of code that has settled, as in a long-running
- * program.
+ * calls of any code before V8 has optimised it, and a new child took about
+ * 20 000 round trips to settle (`--warmup=500` shows the figures of code
+ * that has not: over pipes on one CPU, the sync forms 1.61× C instead of
+ * 1.25×). The figures are those of code that has settled, as in a
+ * long-running program.
  */
 export const MSG = 64;
 export const ROUNDS: number = quick(3400, 300);

@@ -624,8 +624,8 @@ export class SemaphoreSet implements Disposable {
    * The wait context of the operations just set. Operations that only add
    * never wait, so they leave the spinner alone: its first-try yield, learned
    * from the operations that do wait, would hand the CPU to a peer that has
-   * nothing to do yet (measured on one CPU, async ping-pong of +1/-1: 41 → 27
-   * µs per round trip).
+   * nothing to do yet (measured on one CPU, async ping-pong of +1/-1 with
+   * `deno task bench:compare:shm`: 39–41 → 25–27 µs per round trip).
    */
   #contextOf(): WaitContext {
     return this.#ops.onlyGive ? this.#gives : this.#context;
