@@ -374,6 +374,10 @@ Deno.test("MessageQueue message types are C longs: numbers, and bigints up to 2^
     const cases: Array<[number | bigint, number | bigint]> = [
       [1, 1],
       [5n, 5],
+      // Both halves of the C long: the low one at and past 2^31, the high one set.
+      [2 ** 31, 2 ** 31],
+      [2 ** 32 - 1, 2 ** 32 - 1],
+      [2 ** 40 + 2 ** 31 + 7, 2 ** 40 + 2 ** 31 + 7],
       [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
       [BigInt(Number.MAX_SAFE_INTEGER) + 1n, BigInt(Number.MAX_SAFE_INTEGER) + 1n],
       [LONG_MAX, LONG_MAX],

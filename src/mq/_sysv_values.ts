@@ -26,14 +26,40 @@ export function msgmaxAtLeast(size: number): number {
   return msgmaxCached;
 }
 
-/** A C `long` from a number or bigint, checked to be `min`..2^63-1. */
-export function longOf(value: unknown, what: string, min: bigint): bigint {
-  let v: bigint;
-  if (typeof value === "bigint") v = value;
-  else if (typeof value === "number" && Number.isSafeInteger(value)) v = BigInt(value);
-  else throw new TypeError(`${what} must be an integer (number or bigint), got ${String(value)}`);
-  if (v < min || v > LONG_MAX) throw new RangeError(`${what} must be ${min}..2^63-1, got ${v}`);
-  return v;
+/**
+ * A C `long` from a number or bigint, checked to be `min`..2^63-1. A number
+ * stays one: FFI takes either, and a number costs no BigInt on the way.
+ */
+export function longOf(value: unknown, what: string, min: bigint): MessageType {
+  if (typeof value === "number" && Number.isSafeInteger(value)) {
+    // Every safe integer is at most LONG_MAX: only `min` can refuse it.
+    if (value >= Number(min)) return value;
+  } else if (typeof value !== "bigint") {
+    throw new TypeError(`${what} must be an integer (number or bigint), got ${String(value)}`);
+  } else if (value >= min && value <= LONG_MAX) {
+    return value;
+  }
+  throw new RangeError(`${what} must be ${min}..2^63-1, got ${value}`);
+}
+
+/** Writes the C `long` `value` at byte `at` of `view` (little-endian, as the platforms we run on). */
+export function setLong(view: DataView, at: number, value: MessageType): void {
+  if (typeof value === "bigint") return view.setBigInt64(at, value, true);
+  const high = Math.floor(value / 2 ** 32);
+  view.setUint32(at, value - high * 2 ** 32, true);
+  view.setInt32(at + 4, high, true);
+}
+
+/**
+ * The message type at byte `at` of `view`, as the caller gets it: a `number`
+ * when it is safe as one. Read as two 32-bit halves: a DataView's BigInt read
+ * costs several times as much right after a system call.
+ */
+export function longAt(view: DataView, at: number): MessageType {
+  const high = view.getInt32(at + 4, true);
+  // 0 ≤ high < 2^21: the value is 0..2^53-1, a safe integer.
+  if (high >= 0 && high < 0x200000) return high * 2 ** 32 + view.getUint32(at, true);
+  return typeOut(view.getBigInt64(at, true));
 }
 
 /** The most negative message type a receive may ask for (−LONG_MAX). */

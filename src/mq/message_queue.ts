@@ -9,6 +9,7 @@ import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError } from "../errors.ts";
 import { addressOf, bytesOf, checkBuffer, ownBuffer } from "../_check.ts";
+import { copyBytes } from "../_copy.ts";
 import type { PathLike } from "../_path.ts";
 import {
   checkId,
@@ -37,11 +38,12 @@ import {
 } from "../_wait/mod.ts";
 import {
   kernelLimit,
+  longAt,
   longOf,
   type MessageType,
   msgmaxAtLeast,
+  setLong,
   TYPE_MIN,
-  typeOut,
 } from "./_sysv_values.ts";
 
 export type { MessageType } from "./_sysv_values.ts";
@@ -399,8 +401,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       );
       this.#sendView = new DataView(this.#sendBuf.buffer);
     }
-    this.#sendView.setBigInt64(TYPE, type, true);
-    this.#sendBuf.set(bytes, TEXT);
+    setLong(this.#sendView, TYPE, type);
+    copyBytes(this.#sendBuf, TEXT, bytes, 0, bytes.byteLength);
     return bytes.byteLength;
   }
 
@@ -588,7 +590,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     if (limit !== undefined && max > limit) {
       throw new RangeError(`maxSize (${max}) exceeds the buffer (${limit} bytes)`);
     }
-    if (options?.except && type <= 0n) throw new RangeError("except needs a type > 0");
+    if (options?.except && type <= 0) throw new RangeError("except needs a type > 0");
     let flags = 0;
     if (options?.except) flags |= C.MSG_EXCEPT;
     if (options?.noError) flags |= C.MSG_NOERROR;
@@ -598,7 +600,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       this.#recvBuf = new Uint8Array(TEXT + size);
       this.#recvView = new DataView(this.#recvBuf.buffer);
     }
-    into.type = type;
+    into.type = BigInt(type);
     into.flags = flags;
     into.max = size;
     return into;
@@ -661,7 +663,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   /** The type of the msgbuf in `buf` (the receive buffer's view is kept: a DataView costs more than the read). */
   #typeIn(buf: Uint8Array): MessageType {
     const view = buf === this.#recvBuf ? this.#recvView : new DataView(buf.buffer, buf.byteOffset);
-    return typeOut(view.getBigInt64(TYPE, true));
+    return longAt(view, TYPE);
   }
 
   /** One receive without waiting, into the receive buffer. Written out: the hot path. */
@@ -694,7 +696,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
 
   /** Copies the text of the msgbuf in `buf` into `target`. */
   #copyInto(target: Uint8Array, buf: Uint8Array, n: number): MessageInfo {
-    target.set(buf.subarray(TEXT, TEXT + n));
+    copyBytes(target, 0, buf, TEXT, n);
     return { type: this.#typeIn(buf), size: n };
   }
 
