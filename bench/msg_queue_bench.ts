@@ -4,7 +4,10 @@
  * same libc calls made through a plain `Deno.dlopen` (the least any Deno code
  * can pay: no checks, no copy of the received bytes). The difference is what
  * the library adds per call: argument checks, the msgbuf layout, the copy
- * handed to the caller, errno handling, promises.
+ * handed to the caller, errno handling, promises. The raw calls followed by a
+ * `slice` of the received bytes show what a message with bytes of its own
+ * costs in Deno before any library code (a new ArrayBuffer is several
+ * allocations in C); `receiveIntoSync` shows the library without that cost.
  *
  * Run: `deno bench --allow-ffi bench/msg_queue_bench.ts`. Two-process
  * figures (ping-pong against C) are in bench/compare/msg_queue.ts.
@@ -61,6 +64,30 @@ for (const size of [SMALL, LARGE]) {
       fn() {
         expect(libc.msgsnd(f.id, f.msgbuf, size, IPC_NOWAIT) === 0 ? size : -1, size);
         expect(libc.msgrcv(f.id, f.into, size, 0n, IPC_NOWAIT), size);
+      },
+    });
+  }
+  {
+    const f = fixture(size);
+    Deno.bench({
+      name: `${label} raw libc msgsnd + msgrcv + slice (a message's own bytes)`,
+      group,
+      fn() {
+        expect(libc.msgsnd(f.id, f.msgbuf, size, IPC_NOWAIT) === 0 ? size : -1, size);
+        expect(libc.msgrcv(f.id, f.into, size, 0n, IPC_NOWAIT), size);
+        expect(f.into.slice(MTYPE).byteLength, size);
+      },
+    });
+  }
+  {
+    const f = fixture(size);
+    const into = new Uint8Array(size);
+    Deno.bench({
+      name: `${label} sendSync + receiveIntoSync`,
+      group,
+      fn() {
+        f.q.sendSync(f.data);
+        expect(f.q.receiveIntoSync(into).size, size);
       },
     });
   }

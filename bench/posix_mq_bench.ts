@@ -3,7 +3,10 @@
  * 64 B and 4 KiB, through this library's sync, try and async forms, against
  * the same libc calls made through a plain `Deno.dlopen` (the least any Deno
  * code can pay). The difference is what the library adds per message: checks,
- * errno handling, the copy of the received bytes, promises.
+ * errno handling, the copy of the received bytes, promises. The raw calls
+ * followed by a `slice` show what a message with bytes of its own costs in
+ * Deno before any library code; `receiveIntoSync` shows the library without
+ * that cost.
  *
  * Run: `deno bench --allow-ffi bench/posix_mq_bench.ts`. Two-process figures
  * against C are in bench/compare/posix_mq.ts.
@@ -64,6 +67,30 @@ for (const size of [SMALL, LARGE]) {
       fn() {
         if (libc.mq_send(f.fd, f.out, size, 1) !== 0) throw new Error("mq_send failed");
         expect(libc.mq_receive(f.fd, f.into, size, f.prio), size);
+      },
+    });
+  }
+  {
+    const f = fixture(size);
+    Deno.bench({
+      name: `${label} raw libc mq_send + mq_receive + slice (a message's own bytes)`,
+      group,
+      fn() {
+        if (libc.mq_send(f.fd, f.out, size, 1) !== 0) throw new Error("mq_send failed");
+        expect(libc.mq_receive(f.fd, f.into, size, f.prio), size);
+        expect(f.into.slice().byteLength, size);
+      },
+    });
+  }
+  {
+    const f = fixture(size);
+    const into = new Uint8Array(size);
+    Deno.bench({
+      name: `${label} sendSync + receiveIntoSync`,
+      group,
+      fn() {
+        f.q.sendSync(f.out, { priority: 1 });
+        expect(f.q.receiveIntoSync(into).size, size);
       },
     });
   }

@@ -6,8 +6,9 @@
  *   sink-MODE ID SIZE   say "R", take messages of at most SIZE bytes until an empty one,
  *                       then answer "count checksum\n" of all their bytes (common.ts's stamps)
  *
- * MODE is `sync` (receiveSync/sendSync; the sink: receiveIntoSync) or `async`
- * (await receive/send; the sink: await receiveInto) of this library, or `raw`
+ * MODE is `sync` (receiveSync/sendSync; the sink: receiveIntoSync), `into`
+ * (the echo only: receiveIntoSync/sendSync) or `async` (await receive/send;
+ * the sink: await receiveInto) of this library, or `raw`
  * (the floor: blocking msgrcv/msgsnd through a plain `Deno.dlopen`, see
  * {@link rawMsg}). The sink's "R" and answer are sent with sendSync in
  * every mode of the library: they are not measured.
@@ -76,6 +77,12 @@ async function echo(mode: string, id: number, size: number): Promise<void> {
     const view = new DataView(msgbuf.buffer);
     const down = BigInt(DOWN);
     for (let n; (n = rawReceive(id, msgbuf, down, size)) > 0;) rawSend(id, msgbuf, view, UP, n);
+  } else if (mode === "into") {
+    using q = MessageQueue.fromId(id);
+    const buf = new Uint8Array(size);
+    const into = { type: DOWN };
+    const out = { type: UP };
+    for (let n; (n = q.receiveIntoSync(buf, into).size) > 0;) q.sendSync(buf.subarray(0, n), out);
   } else if (mode === "sync" || mode === "async") {
     using q = MessageQueue.fromId(id);
     const into = { type: DOWN, maxSize: size };

@@ -36,7 +36,15 @@ import {
   RoundClock,
   standalone,
 } from "./harness.ts";
-import { ANSWER, BULK, MESSAGE, messageRate, queueSection, spawnChild } from "./msg_queue.ts";
+import {
+  ANSWER,
+  BULK,
+  MESSAGE,
+  messageRate,
+  type QueueMode,
+  queueSection,
+  spawnChild,
+} from "./msg_queue.ts";
 import { type RawMq, rawMq } from "./posix_mq_child.ts";
 
 const CHILD = new URL("posix_mq_child.ts", import.meta.url);
@@ -72,7 +80,7 @@ async function release(
 }
 
 /** One 64 B ping-pong run in `mode` against posix_mq_child.ts: µs per round trip. */
-export function ffiPingPong(mode: Mode): Measure {
+export function ffiPingPong(mode: QueueMode): Measure {
   return async (where, laps) => {
     const base = `/libc-ipc-bench-${Deno.pid}-${++serial}`;
     const down = `${base}-down`;
@@ -98,6 +106,9 @@ export function ffiPingPong(mode: Mode): Measure {
         if (mode === "sync") {
           tx.sendSync(buf);
           back = rx.receiveSync().data;
+        } else if (mode === "into") {
+          tx.sendSync(buf);
+          back = into.subarray(0, rx.receiveIntoSync(into).size);
         } else if (mode === "async") {
           await tx.send(buf);
           back = (await rx.receive()).data;
@@ -190,6 +201,7 @@ export function main(): Promise<string> {
       c: "C (fork; blocking mq_send/mq_receive)",
       raw: "raw libc via Deno.dlopen, blocking (floor)",
       sync: "@libc/ipc sync: sendSync/receiveSync",
+      into: "@libc/ipc sync: sendSync/receiveIntoSync",
       async: "@libc/ipc async: await send/receive",
     },
     pingPong: ffiPingPong,

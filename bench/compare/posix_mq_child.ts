@@ -8,7 +8,8 @@
  *                       (common.ts's stamps)
  *
  * MODE is `sync` or `async` (this library's receiveSync/sendSync or await
- * receive/send; the sink: receiveIntoSync or await receiveInto), or `raw`
+ * receive/send; the sink: receiveIntoSync or await receiveInto), `into` (the
+ * echo only: receiveIntoSync/sendSync), or `raw`
  * (the floor: mq_receive/mq_send through a plain `Deno.dlopen`, on blocking
  * descriptors, as C does). The sink's "R" and answer are sent with sendSync
  * in every mode of the library: they are not measured.
@@ -95,6 +96,11 @@ async function echo(mode: string, down: string, up: string): Promise<void> {
     for (let n; (n = mq.receive(input, buf)) > 0;) mq.send(output, buf, n);
     mq.close(input);
     mq.close(output);
+  } else if (mode === "into") {
+    using input = PosixMessageQueue.open(down, { access: "read" });
+    using output = PosixMessageQueue.open(up, { access: "write" });
+    const buf = new Uint8Array(ROOM);
+    for (let n; (n = input.receiveIntoSync(buf).size) > 0;) output.sendSync(buf.subarray(0, n));
   } else if (mode === "sync" || mode === "async") {
     using input = PosixMessageQueue.open(down, { access: "read" });
     using output = PosixMessageQueue.open(up, { access: "write" });
