@@ -125,3 +125,41 @@ for (const size of [SMALL, LARGE]) {
     });
   }
 }
+
+// Code runs cold right after a system call: a copy of 64 B costs several times
+// what it costs in a loop of its own (src/_copy.ts copies small messages by hand
+// for that reason). Each case takes one message, then copies its bytes.
+{
+  const f = fixture(SMALL);
+  const text = f.into.subarray(MTYPE);
+  const target = new Uint8Array(SMALL);
+  const roundTrip = () => {
+    libc.msgsnd(f.id, f.msgbuf, SMALL, IPC_NOWAIT);
+    expect(libc.msgrcv(f.id, f.into, SMALL, 0n, IPC_NOWAIT), SMALL);
+  };
+  const group = "64 B copy after a msgrcv";
+  Deno.bench({ name: "msgsnd + msgrcv, no copy", group, baseline: true, fn: roundTrip });
+  Deno.bench({
+    name: "msgsnd + msgrcv, then target.set(subarray)",
+    group,
+    fn() {
+      roundTrip();
+      target.set(f.into.subarray(MTYPE, MTYPE + SMALL));
+    },
+  });
+  Deno.bench({
+    name: "msgsnd + msgrcv, then a loop copy",
+    group,
+    fn() {
+      roundTrip();
+      for (let i = 0; i < SMALL; i++) target[i] = text[i];
+    },
+  });
+  Deno.bench({
+    name: "target.set(subarray) alone",
+    group,
+    fn() {
+      target.set(f.into.subarray(MTYPE, MTYPE + SMALL));
+    },
+  });
+}
