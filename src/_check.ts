@@ -31,9 +31,18 @@ export function checkBuffer(buf: Uint8Array, what = "buffer"): void {
   if (!(buf instanceof Uint8Array)) {
     throw new TypeError(`${what} must be a Uint8Array, got ${Object.prototype.toString.call(buf)}`);
   }
-  if ((buf.buffer as ArrayBuffer).detached === true) {
+  if (buf.byteLength === 0 && isDetached(buf)) {
     throw new TypeError(`${what} is a view on a detached ArrayBuffer`);
   }
+}
+
+/**
+ * Whether `view`'s buffer is detached. Only an empty view can be: the callers
+ * ask only then, since reading `buffer` and `detached` costs several times a
+ * `byteLength`, more so right after a system call.
+ */
+function isDetached(view: ArrayBufferView): boolean {
+  return (view.buffer as ArrayBuffer).detached === true;
 }
 
 /**
@@ -61,7 +70,7 @@ export function bytesOf(data: Uint8Array | string): Uint8Array {
     );
   }
   // FFI would pass a detached buffer as NULL, silently.
-  if ((data.buffer as ArrayBuffer).detached === true) {
+  if (data.byteLength === 0 && isDetached(data)) {
     throw new TypeError("data is a view on a detached ArrayBuffer");
   }
   return data;

@@ -208,6 +208,20 @@ Deno.test("reads into a view of a detached buffer throw TypeError", async () => 
   assert.equal(q.stat().messages, 1);
 });
 
+Deno.test("writes and sends of a view of a detached buffer throw TypeError, and send nothing", async () => {
+  await using s = new TestScope();
+  const p = s.pipe();
+  await assert.rejects(p.writer.write(detached()), TypeError);
+  assert.throws(() => p.writer.writeSync(detached()), TypeError);
+  assert.throws(() => p.writer.tryWrite(detached()), TypeError);
+  assert.throws(() => p.reader.tryRead(new Uint8Array(8)), Deno.errors.WouldBlock);
+  const q = s.messageQueue("private");
+  await assert.rejects(q.send(detached()), TypeError);
+  assert.throws(() => q.sendSync(detached()), TypeError);
+  assert.throws(() => q.trySend(detached()), TypeError);
+  assert.equal(q.stat().messages, 0);
+});
+
 Deno.test("readSync({ timeout: Infinity }) blocks until a writer in another process writes", async () => {
   await using s = new TestScope();
   for (const timeout of [Infinity, 2 ** 31 + 5]) {
