@@ -154,7 +154,12 @@ export function sharedMappingOf(view: ArrayBufferView, what = "view"): Mapping {
       `${what} must be a typed array or DataView, got ${Object.prototype.toString.call(view)}`,
     );
   }
-  if ((view.buffer as ArrayBuffer).detached === true) {
+  // Only an empty typed array can be over a detached buffer: the look at the
+  // buffer costs more, so it is made only then (a DataView's byteLength would throw).
+  if (
+    (view instanceof DataView || view.byteLength === 0) &&
+    (view.buffer as ArrayBuffer).detached === true
+  ) {
     throw new TypeError(`${what} is over shared memory that has been detached or closed`);
   }
   const m = mappingOf(view);
