@@ -28,7 +28,7 @@ export function msgmaxAtLeast(size: number): number {
 
 /**
  * A C `long` from a number or bigint, checked to be `min`..2^63-1. A number
- * stays one: FFI takes either, and a number costs no BigInt on the way.
+ * stays one, so that a send writes it ({@link setLong}) without making a BigInt.
  */
 export function longOf(value: unknown, what: string, min: bigint): MessageType {
   if (typeof value === "number" && Number.isSafeInteger(value)) {
