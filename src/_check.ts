@@ -31,18 +31,20 @@ export function checkBuffer(buf: Uint8Array, what = "buffer"): void {
   if (!(buf instanceof Uint8Array)) {
     throw new TypeError(`${what} must be a Uint8Array, got ${Object.prototype.toString.call(buf)}`);
   }
-  if (buf.byteLength === 0 && isDetached(buf)) {
+  if (isDetached(buf)) {
     throw new TypeError(`${what} is a view on a detached ArrayBuffer`);
   }
 }
 
 /**
- * Whether `view`'s buffer is detached. Only an empty view can be: the callers
- * ask only then, since reading `buffer` and `detached` costs several times a
- * `byteLength`, more so right after a system call.
+ * Whether `view` is over a detached buffer. A detached typed array reads as
+ * empty, so only an empty one gets the look at its buffer, which costs several
+ * times a `byteLength`, more so right after a system call (a detached
+ * DataView's `byteLength` throws instead: a DataView always gets the look).
  */
-function isDetached(view: ArrayBufferView): boolean {
-  return (view.buffer as ArrayBuffer).detached === true;
+export function isDetached(view: ArrayBufferView): boolean {
+  return (view instanceof DataView || view.byteLength === 0) &&
+    (view.buffer as ArrayBuffer).detached === true;
 }
 
 /**
@@ -70,7 +72,7 @@ export function bytesOf(data: Uint8Array | string): Uint8Array {
     );
   }
   // FFI would pass a detached buffer as NULL, silently.
-  if (data.byteLength === 0 && isDetached(data)) {
+  if (isDetached(data)) {
     throw new TypeError("data is a view on a detached ArrayBuffer");
   }
   return data;

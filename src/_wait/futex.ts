@@ -20,7 +20,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
-import { addressOf } from "../_check.ts";
+import { addressOf, isDetached } from "../_check.ts";
 import type { ErrorSubject } from "../errors.ts";
 import { callSource } from "./call.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
@@ -211,7 +211,7 @@ function wordAddress(view: Int32Array, index: number): bigint {
   if (!Number.isInteger(index) || index < 0 || index >= view.length) {
     throw new RangeError(`index must be an integer 0..${view.length - 1}, got ${String(index)}`);
   }
-  if ((view.buffer as ArrayBuffer).detached === true) {
+  if (isDetached(view)) {
     throw new TypeError("view is on a detached ArrayBuffer (its memory was unmapped)");
   }
   return addressOf(view) + BigInt(index * 4);

@@ -14,7 +14,7 @@
  */
 import { closedError, type ErrorSubject } from "../errors.ts";
 import { WaitRegistry } from "../_wait/mod.ts";
-import { checkBuffer } from "../_check.ts";
+import { checkBuffer, isDetached } from "../_check.ts";
 
 const byBuffer = new WeakMap<ArrayBuffer, Mapping>();
 
@@ -154,12 +154,7 @@ export function sharedMappingOf(view: ArrayBufferView, what = "view"): Mapping {
       `${what} must be a typed array or DataView, got ${Object.prototype.toString.call(view)}`,
     );
   }
-  // Only an empty typed array can be over a detached buffer: the look at the
-  // buffer costs more, so it is made only then (a DataView's byteLength would throw).
-  if (
-    (view instanceof DataView || view.byteLength === 0) &&
-    (view.buffer as ArrayBuffer).detached === true
-  ) {
+  if (isDetached(view)) {
     throw new TypeError(`${what} is over shared memory that has been detached or closed`);
   }
   const m = mappingOf(view);
