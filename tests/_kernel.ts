@@ -510,7 +510,9 @@ export type SyscallName =
   | "msgsnd"
   | "msgrcv"
   | "semtimedop"
-  | "rt_sigtimedwait";
+  | "rt_sigtimedwait"
+  | "sendto"
+  | "recvfrom";
 
 const SYSCALLS: Record<string, Record<SyscallName, number[]>> = {
   x86_64: {
@@ -525,6 +527,8 @@ const SYSCALLS: Record<string, Record<SyscallName, number[]>> = {
     msgrcv: [70],
     semtimedop: [220],
     rt_sigtimedwait: [128],
+    sendto: [44],
+    recvfrom: [45],
   },
   aarch64: {
     read: [63],
@@ -538,6 +542,8 @@ const SYSCALLS: Record<string, Record<SyscallName, number[]>> = {
     msgrcv: [188],
     semtimedop: [192],
     rt_sigtimedwait: [137],
+    sendto: [206],
+    recvfrom: [207],
   },
 };
 
@@ -932,6 +938,20 @@ export function isCloexec(fd: number): boolean {
   const flags = libc.fcntl(fd, F_GETFD, 0);
   if (flags < 0) throw new Error(`fcntl(F_GETFD) failed, errno ${errno()}`);
   return (flags & FD_CLOEXEC) !== 0;
+}
+
+/** Whether the open file description of `fd` has O_NONBLOCK. */
+export function isNonBlocking(fd: number): boolean {
+  const flags = libc.fcntl(fd, F_GETFL, 0);
+  if (flags < 0) throw new Error(`fcntl(F_GETFL) failed, errno ${errno()}`);
+  return (flags & O_NONBLOCK) !== 0;
+}
+
+/** Sets or clears O_NONBLOCK on the open file description of `fd` (shared by every copy of it). */
+export function setNonBlocking(fd: number, on: boolean): void {
+  const flags = libc.fcntl(fd, F_GETFL, 0);
+  const r = libc.fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
+  if (flags < 0 || r < 0) throw new Error(`fcntl(F_SETFL) failed, errno ${errno()}`);
 }
 
 /** Closes a raw descriptor. */

@@ -37,7 +37,7 @@ export { lazySource, NO_THREAD, type Operation, type Source } from "./source.ts"
 export { fdEngine, fdSource, pollSync, READABLE, WRITABLE } from "./fd.ts";
 export { type BlockingCall, callSource } from "./call.ts";
 export { napSync, POLL_IDLE_MS, POLL_MAX_MS } from "./poll.ts";
-export { blockingCall, interruptible } from "./nudge.ts";
+export { blockingCall, callUntil, interruptible } from "./nudge.ts";
 export { untilClosed } from "./until_closed.ts";
 
 /** What an operation waits with, besides its options: the handle's spinner and registry. */

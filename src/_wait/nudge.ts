@@ -222,7 +222,7 @@ function setTimer(ms: number): void {
  * Runs the blocking call `run` on this thread, interrupted (EINTR) once
  * `deadline` has passed, and again every few ms until it returns.
  */
-function interruptAt(deadline: number, timer: Deno.PointerValue, run: () => number): number {
+function interruptAt<T>(deadline: number, timer: Deno.PointerValue, run: () => T): T {
   setTimer(Math.max(0.001, deadline - performance.now()));
   ok(libc.timer_settime(timer, 0, armed, null), "timer_settime");
   try {
@@ -239,6 +239,18 @@ function interruptAt(deadline: number, timer: Deno.PointerValue, run: () => numb
  */
 export function interruptible(deadline: number): boolean {
   return deadline === Infinity || alarmTimerOf() !== false;
+}
+
+/**
+ * Runs `run`, a blocking call of a sync form that handles its own failures,
+ * on this thread, interrupted (EINTR) once `deadline` has passed. Only where
+ * {@link interruptible} says so.
+ */
+export function callUntil<T>(deadline: number, run: () => T): T {
+  if (deadline === Infinity) return run();
+  const timer = alarmTimerOf();
+  if (timer === false) throw new Error("callUntil: no alarm here; check interruptible() first");
+  return interruptAt(deadline, timer, run);
 }
 
 /**

@@ -157,7 +157,8 @@ function prepare(bytes: Uint8Array, controlLength: number): Uint8Array<ArrayBuff
 }
 
 /**
- * One `sendmsg(2)` of `bytes` with `fds` as `SCM_RIGHTS` (`MSG_NOSIGNAL`):
+ * One `sendmsg(2)` of `bytes` with `fds` as `SCM_RIGHTS` (`MSG_NOSIGNAL`,
+ * `MSG_DONTWAIT`):
  * the count of bytes sent, or AGAIN. On a stream socket the descriptors go
  * with the first byte sent; a count short of `bytes` leaves the rest to plain
  * sends. EBADF names the descriptor that is not open.
@@ -178,7 +179,7 @@ export function sendWithFds(
   }, b.control);
   const msg = prepare(bytes, cmsgSpace(data.byteLength));
   for (;;) {
-    const n = libc.sendmsg(fd, msg, C.MSG_NOSIGNAL);
+    const n = libc.sendmsg(fd, msg, C.MSG_NOSIGNAL | C.MSG_DONTWAIT);
     if (n >= 0) return n;
     if (failed("sendmsg", (code, syscall) => sendError(code, syscall, fds, subject)) === AGAIN) {
       return AGAIN;
@@ -223,7 +224,7 @@ export function receiveWithFds(
   const room = max === 0 ? 0 : cmsgLen(max * FD_SIZE);
   for (;;) {
     const msg = prepare(buf, room);
-    const n = libc.recvmsg(fd, msg, C.MSG_CMSG_CLOEXEC | flags);
+    const n = libc.recvmsg(fd, msg, C.MSG_CMSG_CLOEXEC | C.MSG_DONTWAIT | flags);
     if (n < 0) {
       if (failed("recvmsg", subject) === AGAIN) return AGAIN;
       continue;

@@ -59,10 +59,26 @@ export function rejectOptions(options: object, keys: readonly string[], what: st
   }
 }
 
-/** A new socket, close-on-exec and non-blocking (every wait goes through the engine). */
-export function openSocket(domain: number, kind: SocketType, subject: ErrorSubject): number {
-  const type = SOCK_TYPE[kind] | C.SOCK_CLOEXEC | C.SOCK_NONBLOCK;
+/**
+ * A new socket, close-on-exec; non-blocking unless `blocks`. A socket that
+ * moves data blocks, and every call on it that must not wait passes
+ * `MSG_DONTWAIT` (see _blocking.ts); one that listens or connects does not
+ * block (`accept4` and `connect` take no such flag).
+ */
+export function openSocket(
+  domain: number,
+  kind: SocketType,
+  subject: ErrorSubject,
+  blocks = false,
+): number {
+  const type = SOCK_TYPE[kind] | C.SOCK_CLOEXEC | (blocks ? 0 : C.SOCK_NONBLOCK);
   return ok(libc.socket(domain, type, 0), "socket", subject);
+}
+
+/** Clears `O_NONBLOCK` on a socket this library opened, once it has connected. */
+export function makeBlocking(fd: number, subject: ErrorSubject): void {
+  const flags = ok(libc.fcntl(fd, C.F_GETFL, 0), "fcntl", subject);
+  ok(libc.fcntl(fd, C.F_SETFL, flags & ~C.O_NONBLOCK), "fcntl", subject);
 }
 
 // One buffer for every option call: they end before any other code runs.
@@ -125,13 +141,17 @@ export interface AdoptedSocket {
   readonly kind: SocketType;
   readonly domain: number;
   readonly listening: boolean;
+  /** Whether it moves data on a blocking description (never for a listening one). */
+  readonly blocks: boolean;
 }
 
 /**
  * Checks that `fd` is an open socket of a kind this library handles, makes it
- * non-blocking and close-on-exec, and tells what it is. `O_NONBLOCK` belongs
- * to the open file description, which a parent that handed the fd over
- * shares: the library's own sockets are non-blocking anyway.
+ * close-on-exec, and tells what it is. A listening socket becomes
+ * non-blocking (`accept4` takes no `MSG_DONTWAIT`); any other keeps its
+ * `O_NONBLOCK` as it is, since that flag belongs to the open file description,
+ * which the process that handed the fd over shares: calls that must not wait
+ * pass `MSG_DONTWAIT`, and `blocks` tells how the sync forms wait.
  */
 export function adoptSocket(fd: number, what: string): AdoptedSocket {
   if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
@@ -154,11 +174,10 @@ export function adoptSocket(fd: number, what: string): AdoptedSocket {
   }
   const listening = intOption(fd, C.SOL_SOCKET, C.SO_ACCEPTCONN, subject) !== 0;
   const flags = ok(libc.fcntl(fd, C.F_GETFL, 0), "fcntl", subject);
-  if ((flags & C.O_NONBLOCK) === 0) {
-    ok(libc.fcntl(fd, C.F_SETFL, flags | C.O_NONBLOCK), "fcntl", subject);
-  }
+  const blocks = (flags & C.O_NONBLOCK) === 0;
+  if (listening && blocks) ok(libc.fcntl(fd, C.F_SETFL, flags | C.O_NONBLOCK), "fcntl", subject);
   ok(libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC), "fcntl", subject);
-  return { kind, domain, listening };
+  return { kind, domain, listening, blocks: blocks && !listening };
 }
 
 /** Binds an IP socket, with `SO_REUSEADDR` and `IPV6_V6ONLY` as asked. */
@@ -197,15 +216,18 @@ const PEEK = new Uint8Array(1);
  * The length of the next message (datagram, seqpacket) on `fd`, which stays
  * queued with any descriptors it carries (`MSG_PEEK | MSG_TRUNC`); AGAIN when
  * none has arrived. EINTR is retried; other failures throw, as `syscall`'s.
+ * With `waits`, waits for one in the call instead (AGAIN when interrupted).
  */
 export function nextMessageSize(
   fd: number,
   syscall: string,
   subject: ErrorSubject,
+  waits = false,
 ): number | typeof AGAIN {
+  const flags = waits ? C.MSG_PEEK | C.MSG_TRUNC : C.MSG_PEEK | C.MSG_TRUNC | C.MSG_DONTWAIT;
   for (;;) {
-    const size = libc.recv(fd, PEEK, 0, C.MSG_PEEK | C.MSG_TRUNC);
+    const size = libc.recv(fd, PEEK, 0, flags);
     if (size >= 0) return size;
-    if (failed(syscall, subject) === AGAIN) return AGAIN;
+    if (failed(syscall, subject) === AGAIN || waits) return AGAIN;
   }
 }

@@ -25,6 +25,7 @@ import type { SocketType } from "./address.ts";
 import { decodeAddress, endpointOf } from "./_address.ts";
 import {
   checkKind,
+  makeBlocking,
   openSocket,
   peerAddressOf,
   rejectOptions,
@@ -135,7 +136,9 @@ interface Connecting {
 }
 
 /**
- * The connect as an operation of the engine. The socket is non-blocking, so
+ * The connect as an operation of the engine. The socket is non-blocking
+ * until connected (then it blocks, as a connection's does: see
+ * _blocking.ts), so
  * a TCP connect goes on in the kernel (EINPROGRESS) until the socket is
  * writable; then connecting again tells the outcome (done, or the error).
  * A Unix connect never waits in the kernel: it either completes, or fails
@@ -175,6 +178,7 @@ function connecting(options: ConnectTarget & WaitOptions, what: string): Connect
     // the one connected to if the peer has already gone.
     const remote = peerAddressOf(fd, kind, at.subject) ??
       decodeAddress(at.sockaddr, at.length, transportOf(kind));
+    makeBlocking(fd, at.subject);
     return connectionOf(fd, kind, at.domain, remote);
   };
   const attempt = (): Connection | typeof AGAIN => {
@@ -217,7 +221,7 @@ function connecting(options: ConnectTarget & WaitOptions, what: string): Connect
  * the attempt is abandoned and its socket closed.
  *
  * Wraps `socket(2)` (`SOCK_CLOEXEC | SOCK_NONBLOCK`), `connect(2)`,
- * `getpeername(2)` (and `setsockopt(2)`). Needs `--allow-ffi`.
+ * `getpeername(2)`, `fcntl(2)` (and `setsockopt(2)`). Needs `--allow-ffi`.
  *
  * @param options where to connect (`{ path, type }`, `{ abstract, type }` or
  *   `{ hostname, port, noDelay, keepAlive }`), and `signal`, `timeout`
@@ -330,7 +334,7 @@ export type SocketPair = [Connection, Connection] & Disposable;
 
 /**
  * Creates a pair of connected Unix sockets (`socketpair(2)`): what one end
- * sends, the other receives. Both ends are close-on-exec and non-blocking.
+ * sends, the other receives. Both ends are close-on-exec.
  * Hand one end to a child with `spawn(module, { fds: { 3: pair[1] } })`,
  * close it in the parent, and adopt it in the child with
  * `Connection.fromFd(3)`. Disposing the pair closes both ends.
@@ -356,7 +360,7 @@ export type SocketPair = [Connection, Connection] & Disposable;
 export function socketpair(type: SocketType = "stream"): SocketPair {
   const kind = checkKind(type, ["stream", "seqpacket", "datagram"] as const, "stream");
   const fds = new Int32Array(2);
-  const flags = SOCK_TYPE[kind] | C.SOCK_CLOEXEC | C.SOCK_NONBLOCK;
+  const flags = SOCK_TYPE[kind] | C.SOCK_CLOEXEC;
   ok(libc.socketpair(C.AF_UNIX, flags, 0, new Uint8Array(fds.buffer)), "socketpair");
   const a = connectionOf(fds[0], kind, C.AF_UNIX, { transport: "unix", unnamed: true });
   const b = connectionOf(fds[1], kind, C.AF_UNIX, { transport: "unix", unnamed: true });

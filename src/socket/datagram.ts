@@ -32,6 +32,7 @@ import type { WriteData } from "../fd/writer.ts";
 import type { SocketAddress } from "./address.ts";
 import { decodeAddress, type Endpoint, endpointOf, SOCKADDR_MAX, subjectOf } from "./_address.ts";
 import { bindPath, type BoundPath, releasePath } from "./_bind.ts";
+import { BlockingCalls } from "./_blocking.ts";
 import {
   bindNet,
   localAddressOf,
@@ -187,6 +188,8 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
   /** One receive operation for every form: a receive keeps no state between tries. */
   readonly #receiveOp: Operation<Datagram>;
   readonly #sendReady: Source<never>;
+  /** Its description blocks: the sync forms wait in the call (see _blocking.ts). */
+  readonly #blocking = new BlockingCalls(true);
   /** The datagram and destination of the sync or try send in progress. */
   #bytes: Uint8Array = NO_BYTES;
   #to?: Endpoint;
@@ -203,11 +206,13 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
     this.#bound = bound;
     this.#in = { spinner: new Spinner(), registry: waitsOf(this) };
     this.#out = { spinner: new Spinner(), registry: waitsOf(this) };
+    const readable = fdSource(fd, READABLE);
     this.#receiveOp = {
       syscall: "recvfrom",
       subject: this.subject,
       attempt: () => this.#receiveOnce(),
-      source: fdSource(fd, READABLE),
+      source: readable,
+      block: (deadline) => this.#blocking.wait(deadline, () => this.#receiveOnce(true), readable),
     };
     // An unconnected Unix socket polls writable while the receiver's queue is
     // full (the kernel's peer wake-up is for connected sockets only): retry on
@@ -270,13 +275,16 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
     return bytes;
   }
 
-  #sendOnce(bytes: Uint8Array, to: Endpoint): void | typeof AGAIN {
+  /**
+   * Sends one datagram, or AGAIN. With `waits`, waits for room in the call
+   * (AGAIN when interrupted): a Unix send then waits on the receiver's queue.
+   */
+  #sendOnce(bytes: Uint8Array, to: Endpoint, waits = false): void | typeof AGAIN {
     const fd = this.fdFor("sendto");
+    const flags = waits ? C.MSG_NOSIGNAL : C.MSG_NOSIGNAL | C.MSG_DONTWAIT;
     for (;;) {
-      if (libc.sendto(fd, bytes, bytes.byteLength, C.MSG_NOSIGNAL, to.sockaddr, to.length) >= 0) {
-        return;
-      }
-      if (failed("sendto", to.subject) === AGAIN) return AGAIN;
+      if (libc.sendto(fd, bytes, bytes.byteLength, flags, to.sockaddr, to.length) >= 0) return;
+      if (failed("sendto", to.subject) === AGAIN || waits) return AGAIN;
     }
   }
 
@@ -289,6 +297,12 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
         subject: {},
         attempt: () => this.#sendOnce(this.#bytes, this.#to!),
         source: this.#sendReady,
+        block: (deadline: number) =>
+          this.#blocking.wait(
+            deadline,
+            () => this.#sendOnce(this.#bytes, this.#to!, true),
+            this.#sendReady,
+          ),
       };
       // Errors name the destination of the send in progress, as those of sendto(2) do.
       Object.defineProperty(op, "subject", { get: () => this.#to!.subject });
@@ -421,14 +435,19 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
 
   // --------------------------------------------------------- receiving
 
-  #receiveOnce(): Datagram | typeof AGAIN {
+  /**
+   * Takes one datagram with its sender's address, or AGAIN. With `waits`,
+   * waits for one in the call (AGAIN when interrupted).
+   */
+  #receiveOnce(waits = false): Datagram | typeof AGAIN {
     const fd = this.fdFor("recvfrom");
     for (;;) {
-      const size = nextMessageSize(fd, "recvfrom", this.subject);
+      const size = nextMessageSize(fd, "recvfrom", this.subject, waits);
       if (size === AGAIN) return AGAIN;
       const data = new Uint8Array(size);
       this.#fromLen[0] = SOCKADDR_MAX;
-      const n = libc.recvfrom(fd, data, size, C.MSG_TRUNC, this.#from, this.#fromLenBytes);
+      const flags = C.MSG_TRUNC | C.MSG_DONTWAIT;
+      const n = libc.recvfrom(fd, data, size, flags, this.#from, this.#fromLenBytes);
       if (n < 0) {
         // Another reader of a shared socket took it: look again.
         if (failed("recvfrom", this.subject) === AGAIN) return AGAIN;
@@ -577,7 +596,7 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
  * UDP, bound to `{ hostname, port }` (port 0 takes a free one). Every option
  * is checked before any system call.
  *
- * Wraps `socket(2)` (`SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK`), `bind(2)`
+ * Wraps `socket(2)` (`SOCK_DGRAM | SOCK_CLOEXEC`), `bind(2)`
  * (and `fchmod(2)`, `chmod(2)`, `setsockopt(2)`). Needs `--allow-ffi`.
  *
  * @param options where to bind: `{ path, mode, replace, keepPath }`,
@@ -614,7 +633,7 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
       ["mode", "replace", "keepPath", "reuseAddress", "ipv6Only"],
       "an unbound socket",
     );
-    const fd = openSocket(C.AF_UNIX, "datagram", {});
+    const fd = openSocket(C.AF_UNIX, "datagram", {}, true);
     return create(fd, C.AF_UNIX, { transport: "unix", unnamed: true });
   }
   const at = endpointOf(options, { transport: "udp", portZero: true }, "datagram options");
@@ -626,7 +645,7 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
     const mode = checkMode(o.mode);
     const replace = checkBoolean(o.replace, "replace");
     const keepPath = checkBoolean(o.keepPath, "keepPath");
-    const fd = openSocket(C.AF_UNIX, "datagram", at.subject);
+    const fd = openSocket(C.AF_UNIX, "datagram", at.subject, true);
     let bound: BoundPath | undefined;
     try {
       if (at.path !== undefined) bound = bindPath(fd, "datagram", at, mode, replace);
@@ -647,7 +666,7 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
   if (o.ipv6Only !== undefined && at.domain !== C.AF_INET6) {
     throw new TypeError("ipv6Only applies to an IPv6 hostname");
   }
-  const fd = openSocket(at.domain, "datagram", at.subject);
+  const fd = openSocket(at.domain, "datagram", at.subject, true);
   try {
     bindNet(fd, at, reuse, v6only);
     return create(fd, at.domain, localAddressOf(fd, "datagram", at.subject));

@@ -349,7 +349,7 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
         fd,
         this.#peer,
         this.#peerLenBytes,
-        C.SOCK_CLOEXEC | C.SOCK_NONBLOCK,
+        C.SOCK_CLOEXEC,
       );
       if (c >= 0) {
         if (this.#gate !== undefined && this.#refuses(c)) continue;
@@ -387,7 +387,7 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    * Accepts the next connection, waiting for one without blocking the event
    * loop. An aborted `signal` rejects with its reason.
    *
-   * Wraps `accept4(2)` (`SOCK_CLOEXEC | SOCK_NONBLOCK`). Needs `--allow-ffi`.
+   * Wraps `accept4(2)` (`SOCK_CLOEXEC`). Needs `--allow-ffi`.
    *
    * @param options `signal` to cancel, `timeout` in milliseconds
    * @returns the connection; close it (or `using`) when done
