@@ -49,11 +49,27 @@ const results = {
           ["Deno built-in: Deno.connect", "deno", [20, 20]], // both forms faster at both: met
         ],
       ),
+      table("**Ping-pong**: 64 B there and back over TCP on 127.0.0.1", "µs / round trip", [
+        ["C (fork)", "c", [10, 10]],
+        ["@libc/ipc sync: readSync", "sync", [12.5, 12.9]], // ≤ 1.3× (TCP's own goal): met
+        ["@libc/ipc async: await read", "async", [19, 21]], // 2.1× at one: not met
+      ]),
       table("**Throughput**: 1 MiB over a Unix stream socket", "MiB/s", [
         ["C (fork)", "c", [100, 100]],
         ["@libc/ipc sync: writeSync", "sync", [90, 80]],
         ["@libc/ipc async: await write", "async", [70, 60]],
         ["Deno built-in: Deno.connect", "deno", [80, 50]], // sync faster at both, async at one
+      ]),
+    ],
+  }, {
+    title: "Signals",
+    seconds: 1,
+    tables: [
+      table("**Ping-pong**: a signal there and back", "µs / round trip", [
+        ["C (fork)", "c", [10, 10]],
+        ["@libc/ipc sync: readSync", "sync", [14, 15]], // ≤ 1.5× (signals' own goal): met
+        ["@libc/ipc async: await read", "async", [16, 12]], // 1.6× at one: not met
+        ["Deno.addSignalListener", "deno", [40, 40]], // speed-ups 2.9× and 2.7×, 2.5× and 3.3×: met
       ]),
     ],
   }],
@@ -65,11 +81,19 @@ Deno.test("goals.ts: a goal is met only where it holds at every placement", () =
   );
   assert.deepEqual(met, {
     "round trip, sync ≤ 1.2× C | Unix stream socket": false,
+    "round trip, sync ≤ 1.3× C | TCP on 127.0.0.1": true,
+    "round trip, sync ≤ 1.5× C | Signals": true,
     "round trip, async ≤ 2× C | Unix stream socket": true,
+    "round trip, async ≤ 2× C | TCP on 127.0.0.1": false,
+    "round trip, async ≤ 1.5× C | Signals": false,
     "Unix socket round trip, sync faster than Deno's | time ÷ Deno's": true,
     "Unix socket round trip, async faster than Deno's | time ÷ Deno's": true,
+    "Unix socket throughput, sync ≥ 0.8× C | ÷ C's": true,
     "Unix socket throughput, sync faster than Deno's | time ÷ Deno's": true,
+    "Unix socket throughput, async ≥ 0.8× C | ÷ C's": false,
     "Unix socket throughput, async faster than Deno's | time ÷ Deno's": false,
+    "signal round trip, sync ≥ 2× faster than addSignalListener | speed-up": true,
+    "signal round trip, async ≥ 2× faster than addSignalListener | speed-up": true,
   });
   const lines = goalsTable(results).split("\n");
   assert.equal(lines[0], "| goal | mechanism | one CPU | any CPU | met |");
