@@ -17,6 +17,7 @@ import {
   closeFd,
   dupInheritable,
   isNonBlocking,
+  procSysInt,
   setNonBlocking,
   TestScope,
 } from "./_kernel.ts";
@@ -116,6 +117,22 @@ Deno.test("a sync write waits in sendto while the socket is full, and sends all 
   }
   await lines.expect({ written: size });
   assert.equal(await sha256(got), await sha256(pattern(size, 7)));
+  await child.exits(0);
+});
+
+Deno.test("a sync sendTo waits in sendto while the receiver's queue is full, and loses nothing", async () => {
+  await using s = new TestScope();
+  const receiver = s.handle(datagram({ abstract: `libc-ipc-test-${Deno.pid}-flood` }));
+  const count = procSysInt("net/unix/max_dgram_qlen") + 50;
+  const { child, lines } = peer(s, ["dgram-flood", JSON.stringify(receiver.addr), String(count)]);
+  await blockedIn(child.pid, { syscall: "sendto" });
+  const got: string[] = [];
+  while (got.length < count) {
+    const { data } = await s.check(() => receiver.receiveFrom({ timeout: 30_000 }));
+    got.push(new TextDecoder().decode(data));
+  }
+  assert.deepEqual(got, Array.from({ length: count }, (_, i) => String(i)));
+  await lines.expect({ sent: count });
   await child.exits(0);
 });
 
