@@ -1,7 +1,7 @@
 /**
- * What the socket handles share: creating sockets (always close-on-exec and
- * non-blocking), integer socket options, the addresses a socket has, and
- * adopting an fd handed over by a parent.
+ * What the socket handles share: creating sockets (always close-on-exec;
+ * non-blocking only to listen or connect), integer socket options, the
+ * addresses a socket has, and adopting an fd handed over by a parent.
  *
  * @module
  */
