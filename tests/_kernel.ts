@@ -1156,7 +1156,7 @@ class StderrPipe implements Disposable {
 
   constructor() {
     [this.readFd, this.writeFd] = rawPipe();
-    libc.fcntl(this.readFd, F_SETFL, libc.fcntl(this.readFd, F_GETFL, 0) | O_NONBLOCK);
+    setNonBlocking(this.readFd, true);
     libc.fcntl(this.readFd, F_SETPIPE_SZ, 1 << 20); // best effort
   }
 

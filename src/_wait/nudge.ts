@@ -266,13 +266,12 @@ export function blockingCall(
   syscall: string,
   about: About,
 ): number | typeof AGAIN {
-  const timer = deadline === Infinity ? undefined : alarmTimerOf();
   // No alarm: the call is not made, and the caller tries again after a moment (it polls).
-  if (timer === false) {
+  if (!interruptible(deadline)) {
     napSync(Math.min(POLL_FIRST_MS, deadline - performance.now()));
     return AGAIN;
   }
-  const r = timer === undefined ? run() : interruptAt(deadline, timer, run);
+  const r = callUntil(deadline, run);
   if (r >= 0) return r;
   failed(syscall, about); // throws unless interrupted, or EAGAIN
   return AGAIN;
