@@ -228,6 +228,13 @@ export function pollSync(fd: number, events: number, deadline: number): typeof A
   }
 }
 
+/** Whether `fd` is ready for `events` now (or in error: a try then reports it), from `poll(2)` with no wait. */
+export function pollNow(fd: number, events: number): boolean {
+  pollView.setInt32(POLLFD.offsets.fd, fd, true);
+  pollView.setInt16(POLLFD.offsets.events, events, true);
+  return libc.poll(pollBuf, 1, 0) !== 0;
+}
+
 /** The readiness source of `fd` becoming ready for `events`. */
 export function fdSource(fd: number, events: number): Source<never> {
   return {

@@ -34,7 +34,7 @@ export { checkWaitOptions, deadlineOf, setTimeLeft } from "./deadline.ts";
 export { Pending, WaitRegistry } from "./pending.ts";
 export { Spinner } from "./spinner.ts";
 export { lazySource, NO_THREAD, type Operation, type Source } from "./source.ts";
-export { fdEngine, fdSource, pollSync, READABLE, WRITABLE } from "./fd.ts";
+export { fdEngine, fdSource, pollNow, pollSync, READABLE, WRITABLE } from "./fd.ts";
 export { type BlockingCall, callSource } from "./call.ts";
 export { napSync, POLL_IDLE_MS, POLL_MAX_MS } from "./poll.ts";
 export { blockingCall, callUntil, interruptible } from "./nudge.ts";
@@ -77,7 +77,7 @@ async function waitLoop<T>(
   const start = performance.now();
   const deadline = deadlineOf(options);
   if (spinner !== undefined) {
-    const r = spinner.spin(op.attempt);
+    const r = spinner.spin(op.retry ?? op.attempt);
     if (r !== AGAIN) return r;
   }
   const p = new Pending(
@@ -125,19 +125,23 @@ export function waitSync<T>(
 ): T {
   checkWaitOptions(options);
   const deadline = deadlineOf(options);
-  if (op.block !== undefined && spinner?.blocksFirst()) {
-    // The peer shares this CPU: blocking in the operation itself switches to it, as a
-    // yield would, in one call. An operation that can only wait for readiness (poll,
-    // then the call) does better with the yields of the spin: on one CPU each hands
-    // the CPU to the peer at once (measured on sockets and signalfds: 25 → 14 µs per
-    // round trip).
+  if (
+    op.block !== undefined &&
+    ((op.blocksAtOnce === true && deadline === Infinity) || spinner?.blocksFirst())
+  ) {
+    // A call that costs no more than its try blocks at once when it has no deadline (the
+    // alarm of a deadline would cost two calls more). Otherwise, the peer shares this
+    // CPU: blocking in the operation itself switches to it, as a yield would, in one
+    // call. An operation that can only wait for readiness (poll, then the call) does
+    // better with the yields of the spin: on one CPU each hands the CPU to the peer at
+    // once (measured on sockets and signalfds: 25 → 14 µs per round trip).
     const r = blockOn(op, deadline);
     if (r !== AGAIN) return r;
   }
   let r = spinner === undefined ? op.attempt() : spinner.first(op.attempt);
   if (r !== AGAIN) return r;
   const start = performance.now();
-  if (spinner !== undefined) r = spinner.spin(op.attempt);
+  if (spinner !== undefined) r = spinner.spin(op.retry ?? op.attempt);
   while (r === AGAIN) {
     if (performance.now() >= deadline) {
       throw timedOutError(op.syscall, op.subject, options!.timeout!);

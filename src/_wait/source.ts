@@ -37,6 +37,14 @@ export interface Operation<T> {
   readonly subject: ErrorSubject;
   /** One try that does not wait: the result, AGAIN when it would block; throws on failure. */
   attempt(): T | typeof AGAIN;
+  /**
+   * The tries of the spin, where they differ from `attempt`. A stream
+   * socket's write retries only once `poll(2)` calls the socket writable,
+   * which the kernel says once the peer has taken most of the buffer: a try
+   * at any room would send a sliver per turn, and on one CPU the writer and
+   * the reader would then hand the CPU over once per chunk.
+   */
+  retry?(): T | typeof AGAIN;
   /** What to wait on between tries. */
   readonly source: Source<T>;
   /** The errno a try that would block gets (EAGAIN unless said), for the try form's error. */
@@ -48,6 +56,12 @@ export interface Operation<T> {
    * readiness, so that one system call does both. AGAIN: try again.
    */
   block?(deadline: number): T | typeof AGAIN;
+  /**
+   * Whether the sync form goes straight to `block` when it has no deadline:
+   * a call that costs no more than the try when it need not wait (a send on
+   * a blocking stream socket), so that one call does what C's does.
+   */
+  readonly blocksAtOnce?: boolean;
   /**
    * For waits that poll: false when no try can succeed at the poll clock's
    * tick `now` (a System V queue holds no message, no semaphore value lets the

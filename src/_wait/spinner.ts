@@ -15,6 +15,7 @@ export class Spinner {
   #yieldFirst = false;
   #switching = false;
   #firstTries = 0;
+  #misses = 0;
   /** Spins in a row that found nothing at the smallest budget. */
   #idleSpins = 0;
   static readonly MIN_MS = 0.005;
@@ -23,8 +24,8 @@ export class Spinner {
   static readonly SWITCH_MS = 0.002;
 
   /**
-   * The first try of a wait. When recent first tries found nothing (the peer
-   * answers after we ask, as in a request/reply exchange), it yields the CPU
+   * The first try of a wait. When the last two first tries found nothing (the
+   * peer answers after we ask, as in a request/reply exchange), it yields the CPU
    * first if yields have been giving the CPU to another task: a peer on this
    * CPU then answers before the try, which spares a failing call and the way
    * into the waiting engine (measured on POSIX queues: 12.5 → 10 µs per round
@@ -32,6 +33,12 @@ export class Spinner {
    * or answers late), they cost without helping: one in 8 still yields, to
    * find out again. Every 16th try does not yield at all, so a source that
    * fills up again (a burst to drain) turns it off.
+   *
+   * Two misses in a row, not one: in a one-way transfer a first try misses
+   * once each time the buffer fills or empties, and yielding before every
+   * try then hands the CPU over once per chunk, where C's processes switch
+   * once per buffer (measured on a Unix stream socket on one CPU, 64 KiB
+   * writes: 0.88 → 0.29 process switches per chunk).
    */
   first<T>(attempt: () => T | typeof AGAIN): T | typeof AGAIN {
     const n = ++this.#firstTries;
@@ -44,7 +51,10 @@ export class Spinner {
       return attempt();
     }
     const r = attempt();
-    this.#yieldFirst = r === AGAIN;
+    if (r !== AGAIN) {
+      this.#misses = 0;
+      this.#yieldFirst = false;
+    } else if (++this.#misses >= 2) this.#yieldFirst = true;
     return r;
   }
 

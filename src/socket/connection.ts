@@ -14,6 +14,7 @@ import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   fdSource,
   type Operation,
+  pollNow,
   READABLE,
   Spinner,
   tryNow,
@@ -533,6 +534,11 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     return progress.written;
   }
 
+  /** Whether the socket polls writable: the peer has taken most of what was queued. */
+  #hasRoom(): boolean {
+    return pollNow(this.fdFor("send"), WRITABLE);
+  }
+
   #sharedWrite(data: WriteData): Operation<number> {
     this.#checkStream("write()");
     this.#bytes = bytesOf(data);
@@ -541,7 +547,9 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       syscall: "send",
       subject: this.subject,
       attempt: () => this.#writeSome(this.#bytes, this.#progress),
+      retry: () => this.#hasRoom() ? this.#writeSome(this.#bytes, this.#progress) : AGAIN,
       source: this.#writeReady,
+      blocksAtOnce: true,
       block: (deadline) =>
         this.#blocking.wait(
           deadline,
@@ -590,6 +598,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       syscall: "send",
       subject: this.subject,
       attempt: () => this.#writeSome(bytes, progress),
+      retry: () => this.#hasRoom() ? this.#writeSome(bytes, progress) : AGAIN,
       source: this.#writeReady,
     };
     try {
