@@ -528,8 +528,11 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       const from = progress.written;
       const len = Math.min(bytes.byteLength - from, MAX_IO);
       const n = libc.send(fd, from === 0 ? bytes : bytes.subarray(from), len, flags);
-      if (n >= 0) progress.written += n;
-      else if (failed("send", this.subject) === AGAIN || waits) return AGAIN;
+      if (n >= 0) {
+        progress.written += n;
+        // A short send without waiting filled the buffer: another would only fail.
+        if (n < len && !waits) return AGAIN;
+      } else if (failed("send", this.subject) === AGAIN || waits) return AGAIN;
     }
     return progress.written;
   }
