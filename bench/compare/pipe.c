@@ -5,14 +5,17 @@
  * line are common.h's.
  *
  *   pipe pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> the ns of each of ROUNDS round trips
- *   pipe transfer TOTAL CHUNK [CHILD_CPU]         -> "ns count checksum"
+ *   pipe transfer TOTAL CHUNK WARM [CHILD_CPU]    -> "ns count checksum"
  *   pipe fifo-pingpong DOWN UP ROUNDS WARMUP SIZE [CHILD_CPU]
- *   pipe fifo-transfer DOWN UP TOTAL CHUNK [CHILD_CPU]
+ *   pipe fifo-transfer DOWN UP TOTAL CHUNK WARM [CHILD_CPU]
  *
  * The fifo- commands do the same over two FIFOs made at the paths DOWN
  * (parent -> child) and UP (child -> parent) instead of two pipes: each
  * process opens its ends by path after the fork, and the parent unlinks both
  * once the child holds them (a failure unlinks them too).
+ *
+ * transfer sends WARM untimed bytes, then TOTAL timed ones, in CHUNK-byte
+ * writes.
  *
  * The parent stays on the CPUs it was started on; CHILD_CPU moves the child.
  * The data protocol (block stamps, checksum) is the one of common.ts.
@@ -94,7 +97,7 @@ static void pingpong(struct rounds *r, size_t size, int child_cpu) {
   reap(pid);
 }
 
-static void transfer(uint64_t total, size_t chunk, int child_cpu) {
+static void transfer(uint64_t total, size_t chunk, uint64_t warm, int child_cpu) {
   int data[2], res[2];
   make_channels(data, res);
   pid_t pid = fork();
@@ -110,7 +113,8 @@ static void transfer(uint64_t total, size_t chunk, int child_cpu) {
   char line[64];
   if (!read_full(res[0], (unsigned char *)line, 1)) die("ready");
   int64_t t0 = now_ns();
-  for (uint64_t off = 0; off < total; off += chunk) {
+  for (uint64_t off = 0; off < warm + total; off += chunk) {
+    if (off == warm) t0 = now_ns();
     for (size_t o = 0; o < chunk; o += BLOCK) buf[o] = stamp((off + o) / BLOCK);
     write_full(data[1], buf, chunk);
   }
@@ -133,12 +137,9 @@ int main(int argc, char **argv) {
     argc -= 2;
   }
   if (pingpong_command(argc, argv, "pingpong", pingpong)) return 0;
-  if (argc >= 4 && strcmp(argv[1], "transfer") == 0) {
-    transfer(strtoull(argv[2], NULL, 10), (size_t)atol(argv[3]), argc >= 5 ? atoi(argv[4]) : -1);
-    return 0;
-  }
+  if (transfer_command(argc, argv, "transfer", transfer)) return 0;
   fprintf(stderr,
           "usage: pipe [fifo-]pingpong [DOWN UP] ROUNDS WARMUP SIZE [CHILD_CPU]"
-          " | [fifo-]transfer [DOWN UP] TOTAL CHUNK [CHILD_CPU]\n");
+          " | [fifo-]transfer [DOWN UP] TOTAL CHUNK WARM [CHILD_CPU]\n");
   return 2;
 }

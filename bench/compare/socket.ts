@@ -69,6 +69,7 @@ import {
   standalone,
   table,
   tempPrefix,
+  TRANSFER_WARM,
   withC,
 } from "./harness.ts";
 import { pyPingPong, Python, type PythonRow, runPython } from "./python/python.ts";
@@ -77,21 +78,14 @@ type Transport = "unix" | "tcp";
 
 const MIB = 1024 * 1024;
 /**
- * Untimed bytes a socket transfer sends first: 1 024 writes of 64 KiB, for
- * the code to settle as the ping-pongs' warm-up rounds let it. The library's
- * sync writes over a Unix stream socket on one CPU moved 1 963 MiB/s in the
- * first 64 MiB and 3 200–4 100 MiB/s in each 64 MiB after.
- */
-export const SOCKET_WARM: number = quick(64, 1) * MIB;
-/**
  * Throughput by transport: timed bytes, bytes per write, untimed bytes sent
  * first. TCP moves a quarter as much, to keep its table short: of its 54
  * runs, 36 start a Deno child, whose start-up (not timed, but waited for)
  * costs as much as the transfer on 2 CPUs.
  */
 const BULK: Record<Transport, Transfer> = {
-  unix: new Transfer(quick(256, 8) * MIB, 64 * 1024, SOCKET_WARM),
-  tcp: new Transfer(quick(64, 4) * MIB, 64 * 1024, SOCKET_WARM),
+  unix: new Transfer(quick(256, 8) * MIB, 64 * 1024, TRANSFER_WARM),
+  tcp: new Transfer(quick(64, 4) * MIB, 64 * 1024, TRANSFER_WARM),
 };
 /** The goal of TCP ping-pong for the sync form (the async form keeps the harness's). */
 const TCP_SYNC_GOAL = 1.3;

@@ -2,14 +2,15 @@
 os.pipe() or os.mkfifo(), os.fork() and blocking os.read/os.write.
 
     pipe.py pingpong ROUNDS WARMUP SIZE [CHILD_CPU]  -> the ns of each of ROUNDS round trips
-    pipe.py transfer TOTAL CHUNK [CHILD_CPU]         -> "ns count checksum"
+    pipe.py transfer TOTAL CHUNK WARM [CHILD_CPU]    -> "ns count checksum"
     pipe.py fifo-pingpong DOWN UP ROUNDS WARMUP SIZE [CHILD_CPU]
-    pipe.py fifo-transfer DOWN UP TOTAL CHUNK [CHILD_CPU]
+    pipe.py fifo-transfer DOWN UP TOTAL CHUNK WARM [CHILD_CPU]
 
 pingpong: SIZE bytes down one pipe, echoed back up another; the parent
 closing its end ends the child. transfer: the child says "R" on the result
 pipe, reads the data pipe to end of file folding the stamps, and answers
-"count checksum"; the time runs from the first write to that answer. The
+"count checksum"; the time runs from the first write after WARM untimed
+bytes to that answer. The
 fifo- commands do the same over two FIFOs made at DOWN and UP, each process
 opening its ends by path (os.open) after the fork, down first; the parent
 unlinks both once the child holds them.
@@ -18,7 +19,7 @@ unlinks both once the child holds them.
 import os
 import sys
 
-from common import Forked, Rounds, fold_stamps, main, now_ns, stamp_chunk
+from common import Forked, Rounds, fold_stamps, main, now_ns, send_stamped
 
 # The fifo- commands' paths, down and up; None for pipes.
 FIFOS = None
@@ -114,7 +115,7 @@ def pingpong(rounds, warmup, size, cpu):
     return clock
 
 
-def transfer(total, chunk, cpu):
+def transfer(total, chunk, warm, cpu):
     channels = Channels()
 
     def sink():
@@ -133,11 +134,7 @@ def transfer(total, chunk, cpu):
         data, result = channels.parent()
         if read_full(result, 1) != b"R":
             raise EOFError("the sink ended early")
-        buf = bytearray(chunk)
-        t0 = now_ns()
-        for offset in range(0, total, chunk):
-            stamp_chunk(buf, offset)
-            write_all(data, buf)
+        t0 = send_stamped(lambda buf: write_all(data, buf), total, chunk, warm)
         os.close(data)
         answer = b""
         while True:
@@ -157,8 +154,8 @@ if __name__ == "__main__":
     try:
         main(
             "pipe.py [fifo-]pingpong [DOWN UP] ROUNDS WARMUP SIZE [CHILD_CPU]"
-            " | [fifo-]transfer [DOWN UP] TOTAL CHUNK [CHILD_CPU]",
-            [("pingpong", pingpong, 3), ("transfer", transfer, 2)],
+            " | [fifo-]transfer [DOWN UP] TOTAL CHUNK WARM [CHILD_CPU]",
+            [("pingpong", pingpong, 3), ("transfer", transfer, 3)],
         )
     finally:
         unlink_fifos()
