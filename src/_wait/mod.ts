@@ -50,22 +50,29 @@ export interface WaitContext {
 
 /**
  * The async form: one try now, then the wait. Never throws: bad arguments and
- * failures reject the promise.
+ * failures reject the promise, with `mapError(e)` when given (a write adds
+ * its progress). An operation done by its first try costs no async function
+ * and no await: `write()` that wrapped this in one took 0.7 µs more per pipe
+ * round trip on one CPU.
  */
 export function wait<T>(
   op: Operation<T>,
   options: WaitOptions | undefined,
   context: WaitContext = {},
+  mapError?: (e: unknown) => unknown,
 ): Promise<T> {
   try {
     checkWaitOptions(options);
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) throw signal.reason;
     const r = context.spinner === undefined ? op.attempt() : context.spinner.first(op.attempt);
     if (r !== AGAIN) return Promise.resolve(r);
-    return waitLoop(op, options, context);
+    const waiting = waitLoop(op, options, context);
+    return mapError === undefined ? waiting : waiting.catch((e) => {
+      throw mapError(e);
+    });
   } catch (e) {
-    return Promise.reject(e);
+    return Promise.reject(mapError === undefined ? e : mapError(e));
   }
 }
 

@@ -162,19 +162,21 @@ export class FdWriter extends FdHandle {
    * await p.writer.write("Hello from parent process");
    * ```
    */
-  async write(data: WriteData, options?: WaitOptions): Promise<number> {
-    const bytes = bytesOf(data);
-    const progress = { written: 0 };
+  write(data: WriteData, options?: WaitOptions): Promise<number> {
+    let bytes: Uint8Array;
     try {
-      return await wait(this.#op(bytes, progress), options, this.#context);
+      bytes = bytesOf(data);
     } catch (e) {
-      throw writeError(
+      return Promise.reject(e);
+    }
+    const progress = { written: 0 };
+    return wait(this.#op(bytes, progress), options, this.#context, (e) =>
+      writeError(
         e,
         options?.signal,
         progress.written,
         () => `write aborted after ${progress.written} of ${bytes.byteLength} bytes`,
-      );
-    }
+      ));
   }
 
   /**

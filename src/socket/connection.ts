@@ -593,9 +593,14 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * await assert.rejects(a.write("to nobody"), Deno.errors.BrokenPipe);
    * ```
    */
-  async write(data: WriteData, options?: WaitOptions): Promise<number> {
-    this.#checkStream("write()");
-    const bytes = bytesOf(data);
+  write(data: WriteData, options?: WaitOptions): Promise<number> {
+    let bytes: Uint8Array;
+    try {
+      this.#checkStream("write()");
+      bytes = bytesOf(data);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const progress = { written: 0 };
     const op: Operation<number> = {
       syscall: "send",
@@ -604,16 +609,13 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       retry: () => this.#hasRoom() ? this.#writeSome(bytes, progress) : AGAIN,
       source: this.#writeReady,
     };
-    try {
-      return await wait(op, options, this.#out);
-    } catch (e) {
-      throw writeError(
+    return wait(op, options, this.#out, (e) =>
+      writeError(
         e,
         options?.signal,
         progress.written,
         () => `write aborted after ${progress.written} of ${bytes.byteLength} bytes`,
-      );
-    }
+      ));
   }
 
   /**
