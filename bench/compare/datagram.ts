@@ -52,7 +52,7 @@ import {
 import { startChild, THROUGHPUT_GOAL } from "./socket.ts";
 import { pyPingPong, Python, runPython } from "./python/python.ts";
 
-/** Throughput: timed bytes, bytes per datagram, untimed bytes sent first (socket.ts's). */
+/** Throughput: timed bytes, bytes per datagram, untimed bytes sent first. */
 const BULK = new Transfer(quick(16, 2) * 1024 * 1024, 64 * 1024, TRANSFER_WARM);
 /** The datagram that ends the stream. */
 const END = new Uint8Array(0);

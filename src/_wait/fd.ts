@@ -216,23 +216,26 @@ const pollView = new DataView(pollBuf.buffer);
  * `deadline` passes; returns AGAIN either way (the caller retries or times out).
  */
 export function pollSync(fd: number, events: number, deadline: number): typeof AGAIN {
-  // poll(2) takes POLL* bits; EPOLLIN/EPOLLOUT have the values of POLLIN/POLLOUT.
-  pollView.setInt32(POLLFD.offsets.fd, fd, true);
-  pollView.setInt16(POLLFD.offsets.events, events, true);
   for (;;) {
     const left = deadline - performance.now();
     if (left <= 0) return AGAIN;
     const ms = left === Infinity ? -1 : Math.min(Math.ceil(left), MAX_TIMER_MS);
-    if (libc.poll(pollBuf, 1, ms) >= 0) return AGAIN;
+    if (pollOne(fd, events, ms) >= 0) return AGAIN;
     if (failed("poll", { fd }) !== RETRY) return AGAIN;
   }
 }
 
 /** Whether `fd` is ready for `events` now (or in error: a try then reports it), from `poll(2)` with no wait. */
 export function pollNow(fd: number, events: number): boolean {
+  return pollOne(fd, events, 0) !== 0;
+}
+
+/** `poll(2)` of `fd` alone for `events`, up to `ms` (-1: no limit); what poll returns. */
+function pollOne(fd: number, events: number, ms: number): number {
+  // poll(2) takes POLL* bits; EPOLLIN/EPOLLOUT have the values of POLLIN/POLLOUT.
   pollView.setInt32(POLLFD.offsets.fd, fd, true);
   pollView.setInt16(POLLFD.offsets.events, events, true);
-  return libc.poll(pollBuf, 1, 0) !== 0;
+  return libc.poll(pollBuf, 1, ms);
 }
 
 /** The readiness source of `fd` becoming ready for `events`. */

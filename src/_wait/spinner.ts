@@ -12,9 +12,9 @@ import { AGAIN } from "../_sys.ts";
 /** One per direction of a handle: each learns its own peer's pace. */
 export class Spinner {
   #budgetMs = 0.02;
-  #yieldFirst = false;
   #switching = false;
   #firstTries = 0;
+  /** First tries in a row that found nothing, counting only those made without a yield. */
   #misses = 0;
   /** Spins in a row that found nothing at the smallest budget. */
   #idleSpins = 0;
@@ -42,7 +42,7 @@ export class Spinner {
    */
   first<T>(attempt: () => T | typeof AGAIN): T | typeof AGAIN {
     const n = ++this.#firstTries;
-    if (this.#yieldFirst && (n & 15) !== 0) {
+    if (this.#yieldsFirst() && (n & 15) !== 0) {
       if (this.#switching || (n & 7) === 1) {
         const start = performance.now();
         libc.sched_yield();
@@ -51,11 +51,13 @@ export class Spinner {
       return attempt();
     }
     const r = attempt();
-    if (r !== AGAIN) {
-      this.#misses = 0;
-      this.#yieldFirst = false;
-    } else if (++this.#misses >= 2) this.#yieldFirst = true;
+    this.#misses = r === AGAIN ? this.#misses + 1 : 0;
     return r;
+  }
+
+  /** Whether first tries yield first: the last two made without a yield found nothing. */
+  #yieldsFirst(): boolean {
+    return this.#misses >= 2;
   }
 
   /**
@@ -66,7 +68,7 @@ export class Spinner {
    * Every 16th wait takes the yield path instead, to find out again.
    */
   blocksFirst(): boolean {
-    return this.#yieldFirst && this.#switching && (++this.#firstTries & 15) !== 0;
+    return this.#yieldsFirst() && this.#switching && (++this.#firstTries & 15) !== 0;
   }
 
   /**

@@ -537,9 +537,12 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     return progress.written;
   }
 
-  /** Whether the socket polls writable: the peer has taken most of what was queued. */
-  #hasRoom(): boolean {
-    return pollNow(this.fdFor("send"), WRITABLE);
+  /**
+   * The spin's retry of a write: `#writeSome` once the socket
+   * polls writable (the peer has taken most of what was queued), else AGAIN.
+   */
+  #writeWhenRoom(bytes: Uint8Array, progress: { written: number }): number | typeof AGAIN {
+    return pollNow(this.fdFor("send"), WRITABLE) ? this.#writeSome(bytes, progress) : AGAIN;
   }
 
   #sharedWrite(data: WriteData): Operation<number> {
@@ -550,7 +553,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       syscall: "send",
       subject: this.subject,
       attempt: () => this.#writeSome(this.#bytes, this.#progress),
-      retry: () => this.#hasRoom() ? this.#writeSome(this.#bytes, this.#progress) : AGAIN,
+      retry: () => this.#writeWhenRoom(this.#bytes, this.#progress),
       source: this.#writeReady,
       blocksAtOnce: true,
       block: (deadline) =>
@@ -606,7 +609,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       syscall: "send",
       subject: this.subject,
       attempt: () => this.#writeSome(bytes, progress),
-      retry: () => this.#hasRoom() ? this.#writeSome(bytes, progress) : AGAIN,
+      retry: () => this.#writeWhenRoom(bytes, progress),
       source: this.#writeReady,
     };
     return wait(op, options, this.#out, (e) =>
