@@ -242,11 +242,15 @@ Deno.test("SemaphoreSet: creation and initialisation without a race", async (t) 
       await using s = new TestScope();
       const key = unusedKey();
       try {
-        // Openers first: they spin on semget while the set does not exist, so they
-        // find it the moment a creator makes it, before it has initialised it.
+        // All start at once when the parent closes the pipe on their fd 3. The openers spin
+        // on semget while the set does not exist, so they find it the moment a creator
+        // makes it, before it has initialised it.
+        const go = s.pipe();
         const peers = ["open", "open", "open", "open", "create", "create"].map((how) =>
-          new Peer(s, ["open", String(key), how, "3", "5,6,7"])
+          new Peer(s, ["open", String(key), how, "3", "5,6,7"], { 3: go.reader.fd })
         );
+        for (const peer of peers) await peer.said("ready");
+        go.writer.close();
         for (const peer of peers) assert.deepEqual(await peer.events(), [{ values: [5, 6, 7] }]);
         const sets = [...sysvSemaphoreSets().values()].filter((x) => x.key === key);
         assert.equal(sets.length, 1);

@@ -211,7 +211,11 @@ Deno.test("an aborted wait rejects with the signal's reason and frees its wait",
   for (const mode of ["abort", "timeout", "close", "write"]) {
     await t.step(`a child whose only wait ends (${mode}) exits by itself`, async () => {
       const { status, stdout, stderr } = await runCollect((w, e) =>
-        spawn(fixtureUrl("wait_abort_exit.ts"), { args: [mode], fds: { 1: w, 2: e } })
+        spawn(fixtureUrl("wait_abort_exit.ts"), {
+          // Under emulation 20 ms can pass before the wait parks: it would time out without parking.
+          args: [mode, EMULATED ? "2000" : "20"],
+          fds: { 1: w, 2: e },
+        })
       );
       const context = `stdout:\n${stdout}\nstderr:\n${stderr}`;
       assert.deepEqual(status, { success: true, code: 0, signal: null }, context);
