@@ -201,6 +201,13 @@ export interface StreamReader extends AsyncReader {
   readSync(buf: Uint8Array): number | null;
 }
 
+/** What the stream rows write to: this library's `FdWriter` or `Connection`. */
+export interface StreamWriter {
+  readonly fd: number;
+  writeSync(data: Uint8Array | string): number;
+  write(data: Uint8Array): Promise<number>;
+}
+
 /** Deno's `Conn`, `FsFile`, stdout: their `write` may write part of what it is given. */
 export interface AsyncWriter {
   write(data: Uint8Array): Promise<number>;

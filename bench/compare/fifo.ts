@@ -42,17 +42,9 @@ import {
   TRANSFER_WARM,
   withC,
 } from "./harness.ts";
-import {
-  COMMAND_CHILD,
-  type Ends,
-  ffiPingPong,
-  ffiTransfer,
-  type Names,
-  PIPE_CHILD,
-  rowsOf,
-  throughputTable,
-} from "./pipe.ts";
+import { COMMAND_CHILD, type Names, PIPE_CHILD, rowsOf, throughputTable } from "./pipe.ts";
 import { Python, runPython } from "./python/python.ts";
+import { type Ends, fdEnds, ffiPingPong, ffiTransfer } from "./stream_rows.ts";
 
 /** Throughput: bytes parent → child per run, in 64 KiB writes (half pipe.ts's: a shorter run). */
 const BULK = new Transfer(quick(32, 4) * 1024 * 1024, 64 * 1024, TRANSFER_WARM);
@@ -103,7 +95,7 @@ async function fifos(where: Placement, args: string[]): Promise<Ends> {
     try {
       const writer = await Fifo.open(down, "write", { signal: gone.signal });
       try {
-        return { writer, reader: await Fifo.open(up, "read", { signal: gone.signal }), child };
+        return fdEnds(writer, await Fifo.open(up, "read", { signal: gone.signal }), child);
       } catch (e) {
         writer.close();
         throw e;

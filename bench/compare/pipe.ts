@@ -11,24 +11,8 @@
  *
  * @module
  */
-import {
-  type ChildProcess,
-  type FdReader,
-  type FdWriter,
-  type Pipe,
-  pipe,
-  spawn,
-} from "../../mod.ts";
-import {
-  makeBlocking,
-  rawReadFull,
-  rawWriteAll,
-  readFull,
-  readFullSync,
-  readText,
-  stampChunk,
-  Transfer,
-} from "./common.ts";
+import { type Pipe, pipe, spawn } from "../../mod.ts";
+import { stampChunk, Transfer } from "./common.ts";
 import {
   checkStatus,
   cPingPong,
@@ -57,6 +41,7 @@ import {
   withC,
 } from "./harness.ts";
 import { pyPingPong, Python, runPython } from "./python/python.ts";
+import { type Ends, fdEnds, ffiPingPong, ffiTransfer } from "./stream_rows.ts";
 
 /** Throughput: bytes parent → child per run, in 64 KiB writes. */
 export const BULK: Transfer = new Transfer(quick(64, 4) * 1024 * 1024, 64 * 1024, TRANSFER_WARM);
@@ -68,19 +53,8 @@ export const COMMAND_CHILD: string = here("command_child.ts").pathname;
 
 // ------------------------------------------------- this library, and the floor
 
-/** The parent's ends of a run against pipe_child.ts, which has started. */
-export interface Ends {
-  /** What the parent writes, and what it reads. */
-  writer: FdWriter;
-  reader: FdReader;
-  child: ChildProcess;
-}
-
-/** Starts pipe_child.ts with `args` and connects it to the parent: {@link pipes}, or FIFOs. */
-export type Connect = (where: Placement, args: string[]) => Ends | Promise<Ends>;
-
 /** Two pipes: the child gets the read end of one as its fd 3, the write end of the other as fd 4. */
-function pipes(where: Placement, args: string[]): Ends {
+export function pipes(where: Placement, args: string[]): Ends {
   const down = pipe();
   let up: Pipe | undefined;
   try {
@@ -88,7 +62,7 @@ function pipes(where: Placement, args: string[]): Ends {
     const input = down.reader;
     const output = up.writer;
     const child = placed(where, () => spawn(PIPE_CHILD, { args, fds: { 3: input, 4: output } }));
-    return { writer: down.writer, reader: up.reader, child };
+    return fdEnds(down.writer, up.reader, child);
   } catch (e) {
     down.writer.close();
     up?.reader.close();
@@ -100,77 +74,8 @@ function pipes(where: Placement, args: string[]): Ends {
   }
 }
 
-/** One 64 B ping-pong run in `mode` against pipe_child.ts: µs per round trip. */
-export function ffiPingPong(mode: Mode, connect: Connect = pipes): Measure {
-  return async (where, laps) => {
-    const { writer, reader, child } = await connect(where, [`echo-${mode}`, `${MSG}`]);
-    try {
-      const buf = new Uint8Array(MSG);
-      if (mode === "raw") {
-        makeBlocking(writer.fd);
-        makeBlocking(reader.fd);
-      }
-      const clock = new RoundClock();
-      for (let i = 0; i < clock.total; i++) {
-        clock.tick(i);
-        if (mode === "sync") {
-          writer.writeSync(buf);
-          if (!readFullSync(reader, buf)) throw new Error("child closed its pipe early");
-        } else if (mode === "async") {
-          await writer.write(buf);
-          if (!(await readFull(reader, buf))) throw new Error("child closed its pipe early");
-        } else {
-          rawWriteAll(writer.fd, buf);
-          if (!rawReadFull(reader.fd, buf)) throw new Error("child closed its pipe early");
-        }
-      }
-      clock.tick(clock.total);
-      return clock.laps(laps);
-    } finally {
-      writer.close();
-      reader.close();
-      await checkStatus(child.status, "pipe_child.ts");
-    }
-  };
-}
-
-/** One transfer run of `bulk` in `mode` against pipe_child.ts: MiB/s. */
-export function ffiTransfer(mode: Mode, connect: Connect = pipes, bulk = BULK): Measure {
-  return async (where) => {
-    const { writer, reader, child } = await connect(where, [`sink-${mode}`]);
-    try {
-      const chunk = new Uint8Array(bulk.chunk);
-      const ready = new Uint8Array(1);
-      // The child says when it is ready, so its start-up time stays out of the figure.
-      if (mode === "raw") {
-        makeBlocking(writer.fd);
-        makeBlocking(reader.fd);
-        rawReadFull(reader.fd, ready);
-      } else if (mode === "sync") {
-        if (!readFullSync(reader, ready)) throw new Error("child closed its pipe early");
-      } else {
-        if (!(await readFull(reader, ready))) throw new Error("child closed its pipe early");
-      }
-      let t0 = 0;
-      for (let offset = 0; offset < bulk.warm + bulk.total; offset += bulk.chunk) {
-        if (offset === bulk.warm) t0 = performance.now();
-        stampChunk(chunk, offset);
-        if (mode === "sync") writer.writeSync(chunk);
-        else if (mode === "async") await writer.write(chunk);
-        else rawWriteAll(writer.fd, chunk);
-      }
-      writer.close();
-      const report = await readText(reader, mode);
-      const ms = performance.now() - t0;
-      bulk.check(report);
-      return bulk.rate(ms);
-    } finally {
-      writer.close();
-      reader.close();
-      await checkStatus(child.status, "pipe_child.ts");
-    }
-  };
-}
+/** The 64 B ping-pong over two pipes in `mode`: µs per round trip. */
+export const pipePingPong = (mode: Mode): Measure => ffiPingPong(mode, pipes);
 
 // ------------------------------------------------------------- Deno.Command
 
@@ -306,12 +211,12 @@ export async function main(): Promise<string> {
   );
   return await withC(["pipe.c"], async ([bin]) => {
     const pingpong = [
-      ...rowsOf(NAMES, cPingPong(bin), (mode) => ffiPingPong(mode), commandPingPong()),
+      ...rowsOf(NAMES, cPingPong(bin), (mode) => ffiPingPong(mode, pipes), commandPingPong()),
       ...pyPing.rows,
     ];
     const cTransfer = printedTransfer(BULK, (args) => runC(bin, args));
     const transfer = [
-      ...rowsOf(NAMES, cTransfer, (mode) => ffiTransfer(mode), commandTransfer()),
+      ...rowsOf(NAMES, cTransfer, (mode) => ffiTransfer(mode, pipes, BULK), commandTransfer()),
       ...pyBulk.rows,
     ];
     const seconds = await measure(pingpong, where) + await measure(transfer, where);

@@ -33,18 +33,7 @@ import {
   socketpair,
   spawn,
 } from "../../mod.ts";
-import {
-  makeBlocking,
-  rawReadFull,
-  rawWriteAll,
-  readAllText,
-  readFull,
-  readFullSync,
-  readText,
-  stampChunk,
-  Transfer,
-  writeAll,
-} from "./common.ts";
+import { readAllText, readFull, stampChunk, Transfer, writeAll } from "./common.ts";
 import {
   checkStatus,
   cPingPong,
@@ -73,6 +62,7 @@ import {
   withC,
 } from "./harness.ts";
 import { pyPingPong, Python, type PythonRow, runPython } from "./python/python.ts";
+import { type Connect, connectionEnds, ffiPingPong, ffiTransfer } from "./stream_rows.ts";
 
 type Transport = "unix" | "tcp";
 
@@ -127,73 +117,15 @@ export function startChild(where: Placement, args: string[], theirs: Connection)
   }
 }
 
-/** One 64 B ping-pong run in `mode` against socket_child.ts: µs per round trip. */
-function ffiPingPong(transport: Transport, mode: Mode): Measure {
-  return async (where, laps) => {
+/** The parent's ends of a run against socket_child.ts over {@link connected}. */
+function sockets(transport: Transport): Connect {
+  return (where, args) => {
     const [mine, theirs] = connected(transport);
-    using _mine = mine;
-    const child = startChild(where, [`echo-${mode}`, `${MSG}`], theirs);
     try {
-      const buf = new Uint8Array(MSG);
-      if (mode === "raw") makeBlocking(mine.fd);
-      const clock = new RoundClock();
-      for (let i = 0; i < clock.total; i++) {
-        clock.tick(i);
-        if (mode === "sync") {
-          mine.writeSync(buf);
-          if (!readFullSync(mine, buf)) throw new Error("child closed its socket early");
-        } else if (mode === "async") {
-          await mine.write(buf);
-          if (!(await readFull(mine, buf))) throw new Error("child closed its socket early");
-        } else {
-          rawWriteAll(mine.fd, buf);
-          if (!rawReadFull(mine.fd, buf)) throw new Error("child closed its socket early");
-        }
-      }
-      clock.tick(clock.total);
-      return clock.laps(laps);
-    } finally {
+      return connectionEnds(mine, startChild(where, args, theirs));
+    } catch (e) {
       mine.close();
-      await checkStatus(child.status, "socket_child.ts");
-    }
-  };
-}
-
-/** One transfer run in `mode` over {@link connected} against socket_child.ts: MiB/s. */
-function ffiTransfer(transport: Transport, mode: Mode): Measure {
-  const bulk = BULK[transport];
-  return async (where) => {
-    const [mine, theirs] = connected(transport);
-    using _mine = mine;
-    const child = startChild(where, [`sink-${mode}`], theirs);
-    try {
-      const chunk = new Uint8Array(bulk.chunk);
-      const ready = new Uint8Array(1);
-      // The child says when it is ready, so its start-up time stays out of the figure.
-      if (mode === "raw") {
-        makeBlocking(mine.fd);
-        rawReadFull(mine.fd, ready);
-      } else if (mode === "sync") {
-        if (!readFullSync(mine, ready)) throw new Error("child closed its socket early");
-      } else {
-        if (!(await readFull(mine, ready))) throw new Error("child closed its socket early");
-      }
-      let t0 = 0;
-      for (let offset = 0; offset < bulk.warm + bulk.total; offset += bulk.chunk) {
-        if (offset === bulk.warm) t0 = performance.now();
-        stampChunk(chunk, offset);
-        if (mode === "sync") mine.writeSync(chunk);
-        else if (mode === "async") await mine.write(chunk);
-        else rawWriteAll(mine.fd, chunk);
-      }
-      mine.shutdown("write");
-      const report = await readText(mine, mode);
-      const ms = performance.now() - t0;
-      bulk.check(report);
-      return bulk.rate(ms);
-    } finally {
-      mine.close();
-      await checkStatus(child.status, "socket_child.ts");
+      throw e;
     }
   };
 }
@@ -337,7 +269,11 @@ function printedBulk(transport: Transport, run: (args: string[]) => Promise<stri
 
 /** The rows of a throughput table over `transport`, Python's where it runs. */
 function transferRows(transport: Transport, c: Measure, py: PythonRow): Row[] {
-  const rows = rowsOf(c, (mode) => ffiTransfer(transport, mode), denoTransfer(transport));
+  const rows = rowsOf(
+    c,
+    (mode) => ffiTransfer(mode, sockets(transport), BULK[transport]),
+    denoTransfer(transport),
+  );
   return [...rows, ...py.rows];
 }
 
@@ -373,11 +309,19 @@ export async function main(): Promise<string> {
   try {
     return await withC(["socket.c"], async ([bin]) => {
       const unix = [
-        ...rowsOf(cPingPong(bin), (mode) => ffiPingPong("unix", mode), denoPingPong("unix")),
+        ...rowsOf(
+          cPingPong(bin),
+          (mode) => ffiPingPong(mode, sockets("unix")),
+          denoPingPong("unix"),
+        ),
         ...pyUnix.rows,
       ];
       const tcp = [
-        ...rowsOf(cPingPong(bin, "tcp"), (mode) => ffiPingPong("tcp", mode), denoPingPong("tcp")),
+        ...rowsOf(
+          cPingPong(bin, "tcp"),
+          (mode) => ffiPingPong(mode, sockets("tcp")),
+          denoPingPong("tcp"),
+        ),
         ...pyTcp.rows,
       ];
       const cBulk = (transport: Transport) => printedBulk(transport, (args) => runC(bin, args));

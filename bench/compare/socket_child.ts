@@ -16,81 +16,39 @@
  * @module
  */
 import { Connection } from "../../mod.ts";
-import {
-  foldStamps,
-  makeBlocking,
-  rawLibc,
-  rawReadFull,
-  rawWriteAll,
-  readFull,
-  readFullSync,
-} from "./common.ts";
+import { foldStamps } from "./common.ts";
+import type { Mode } from "./harness.ts";
+import { echoStream, sinkStream } from "./stream_child.ts";
 
 const [role, mode] = Deno.args[0]?.split("-") ?? [];
 const size = Number(Deno.args[1]);
-const FD = 3;
-const CHUNK = 64 * 1024;
-const encoder = new TextEncoder();
-
-if (mode === "raw") {
-  makeBlocking(FD);
-  if (role === "echo") {
-    const buf = new Uint8Array(size);
-    while (rawReadFull(FD, buf)) rawWriteAll(FD, buf);
-  } else if (role === "sink") {
-    const { read } = rawLibc();
-    const buf = new Uint8Array(CHUNK);
-    let pos = 0;
-    let sum = 0;
-    rawWriteAll(FD, encoder.encode("R"));
-    for (;;) {
-      const n = read(FD, buf, CHUNK);
-      if (n === 0) break;
-      if (n < 0) throw new Error("read failed");
-      sum = foldStamps(sum, buf, n, pos);
-      pos += n;
-    }
-    rawWriteAll(FD, encoder.encode(`${pos} ${sum}\n`));
-  } else {
-    usage();
+if (!["raw", "sync", "async"].includes(mode)) usage();
+using conn = Connection.fromFd(3);
+const sync = mode === "sync";
+if (mode === "raw" || conn.type !== "datagram") {
+  // In the raw mode, read and write move one datagram each.
+  if (role === "echo") await echoStream(mode as Mode, conn, conn, size);
+  else if (role === "sink") await sinkStream(mode as Mode, conn, conn);
+  else usage();
+} else if (role === "echo") {
+  const buf = new Uint8Array(size);
+  let n: number | null;
+  if (sync) { while ((n = conn.receiveIntoSync(buf)) === size) conn.sendSync(buf); }
+  else while ((n = await conn.receiveInto(buf)) === size) await conn.send(buf);
+  if (n !== 0) throw new Error(`echo: a message of ${n} bytes, not ${size}`);
+} else if (role === "sink") {
+  const buf = new Uint8Array(64 * 1024);
+  let pos = 0;
+  let sum = 0;
+  conn.sendSync("R");
+  for (;;) {
+    // An empty datagram stands for the end of the stream.
+    const n = sync ? conn.receiveIntoSync(buf) : await conn.receiveInto(buf);
+    if (!n) break;
+    sum = foldStamps(sum, buf, n, pos);
+    pos += n;
   }
-} else if (mode === "sync" || mode === "async") {
-  const sync = mode === "sync";
-  using conn = Connection.fromFd(FD);
-  const dgram = conn.type === "datagram";
-  if (role === "echo" && dgram) {
-    const buf = new Uint8Array(size);
-    let n: number | null;
-    if (sync) { while ((n = conn.receiveIntoSync(buf)) === size) conn.sendSync(buf); }
-    else while ((n = await conn.receiveInto(buf)) === size) await conn.send(buf);
-    if (n !== 0) throw new Error(`echo: a message of ${n} bytes, not ${size}`);
-  } else if (role === "echo") {
-    const buf = new Uint8Array(size);
-    if (sync) {
-      while (readFullSync(conn, buf)) conn.writeSync(buf);
-    } else {
-      while (await readFull(conn, buf)) await conn.write(buf);
-    }
-  } else if (role === "sink") {
-    const buf = new Uint8Array(CHUNK);
-    let pos = 0;
-    let sum = 0;
-    const say = (text: string) => dgram ? conn.sendSync(text) : conn.writeSync(text);
-    say("R");
-    for (;;) {
-      const n = dgram
-        ? (sync ? conn.receiveIntoSync(buf) : await conn.receiveInto(buf)) || null
-        : sync
-        ? conn.readSync(buf)
-        : await conn.read(buf);
-      if (n === null) break;
-      sum = foldStamps(sum, buf, n, pos);
-      pos += n;
-    }
-    say(`${pos} ${sum}\n`);
-  } else {
-    usage();
-  }
+  conn.sendSync(`${pos} ${sum}\n`);
 } else {
   usage();
 }

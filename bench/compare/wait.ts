@@ -53,7 +53,7 @@ import {
   tempPrefix,
   withC,
 } from "./harness.ts";
-import { ffiPingPong as pipePingPong } from "./pipe.ts";
+import { pipePingPong } from "./pipe.ts";
 import { denoPingPong as sysvPingPong } from "./msg_queue.ts";
 import { ffiPingPong as posixPingPong } from "./posix_mq.ts";
 import { ACK, DATA_SIZE } from "./wait_child.ts";
