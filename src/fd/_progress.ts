@@ -14,17 +14,21 @@ export function withProgress(e: unknown, bytesWritten: number): unknown {
 }
 
 /**
- * The error an async write that failed with `e` throws: the caller's abort
- * reason untouched when nothing went out, else `Interrupted` saying `what`
- * (e.g. "write aborted after 10 of 20 bytes"); any other error with its progress.
+ * How an async write of `total` bytes maps the error it failed with: the
+ * caller's abort reason untouched when nothing went out, else `Interrupted`
+ * ("write aborted after 10 of 20 bytes") with the reason as its cause; any
+ * other error with its progress, read from `progress` when the error comes.
  */
-export function writeError(
-  e: unknown,
+export function writeErrors(
   signal: AbortSignal | undefined,
-  written: number,
-  what: () => string,
-): unknown {
-  if (e !== signal?.reason) return withProgress(e, written);
-  if (written === 0) return e;
-  return withProgress(new Deno.errors.Interrupted(what(), { cause: e }), written);
+  progress: { readonly written: number },
+  total: number,
+): (e: unknown) => unknown {
+  return (e) => {
+    const written = progress.written;
+    if (e !== signal?.reason) return withProgress(e, written);
+    if (written === 0) return e;
+    const what = `write aborted after ${written} of ${total} bytes`;
+    return withProgress(new Deno.errors.Interrupted(what, { cause: e }), written);
+  };
 }

@@ -20,7 +20,7 @@ import {
 } from "../_wait/mod.ts";
 import { adoptFd } from "./_adopt.ts";
 import { FdHandle, waitsOf } from "./handle.ts";
-import { withProgress, writeError } from "./_progress.ts";
+import { withProgress, writeErrors } from "./_progress.ts";
 
 const NO_BYTES = new Uint8Array(0);
 
@@ -170,13 +170,12 @@ export class FdWriter extends FdHandle {
       return Promise.reject(e);
     }
     const progress = { written: 0 };
-    return wait(this.#op(bytes, progress), options, this.#context, (e) =>
-      writeError(
-        e,
-        options?.signal,
-        progress.written,
-        () => `write aborted after ${progress.written} of ${bytes.byteLength} bytes`,
-      ));
+    return wait(
+      this.#op(bytes, progress),
+      options,
+      this.#context,
+      writeErrors(options?.signal, progress, bytes.byteLength),
+    );
   }
 
   /**

@@ -49,7 +49,7 @@ import {
 } from "./_ancillary.ts";
 import { type PeerCredentials, peerCredentialsOf } from "./_credentials.ts";
 import { type ReceivedFds, receivedFdsOf } from "./received_fds.ts";
-import { withProgress, writeError } from "../fd/_progress.ts";
+import { withProgress, writeErrors } from "../fd/_progress.ts";
 
 const STREAM_CHUNK = 64 * 1024;
 /** Every call that must not wait says so: the socket's description blocks (see _blocking.ts). */
@@ -612,13 +612,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       retry: () => this.#writeWhenRoom(bytes, progress),
       source: this.#writeReady,
     };
-    return wait(op, options, this.#out, (e) =>
-      writeError(
-        e,
-        options?.signal,
-        progress.written,
-        () => `write aborted after ${progress.written} of ${bytes.byteLength} bytes`,
-      ));
+    return wait(op, options, this.#out, writeErrors(options?.signal, progress, bytes.byteLength));
   }
 
   /**
