@@ -23,7 +23,7 @@
  * @module
  */
 import { type Connection, socketpair } from "../../mod.ts";
-import { makeBlocking, rawLibc, stampChunk, Transfer } from "./common.ts";
+import { makeBlocking, rawLibc, Transfer } from "./common.ts";
 import {
   checkStatus,
   cPingPong,
@@ -143,14 +143,14 @@ function ffiTransfer(mode: Mode): Measure {
       const answer = new Uint8Array(256);
       // The child says when it is ready, so its start-up time stays out of the figure.
       if (await receive(mine, mode, answer) !== 1) throw new Error("no ready from the child");
-      let t0 = 0;
-      for (let offset = 0; offset < BULK.warm + BULK.total; offset += BULK.chunk) {
-        if (offset === BULK.warm) t0 = performance.now();
-        stampChunk(chunk, offset);
-        if (mode === "sync") mine.sendSync(chunk);
-        else if (mode === "async") await mine.send(chunk);
-        else rawSend(mine.fd, chunk);
-      }
+      const t0 = await BULK.send(
+        chunk,
+        mode === "sync"
+          ? () => mine.sendSync(chunk)
+          : mode === "async"
+          ? () => mine.send(chunk)
+          : () => rawSend(mine.fd, chunk),
+      );
       if (mode === "raw") rawSend(mine.fd, END);
       else mine.sendSync(END);
       const n = await receive(mine, mode, answer);

@@ -19,7 +19,7 @@
  * @module
  */
 import { Fifo, spawn } from "../../mod.ts";
-import { readAllText, readFull, stampChunk, Transfer, writeAll } from "./common.ts";
+import { readAllText, readFull, Transfer, writeAll } from "./common.ts";
 import {
   checkStatus,
   goalsOf,
@@ -199,12 +199,7 @@ function fsFileTransfer(): Measure {
       // The child says when it is ready, so its start-up time stays out of the figure.
       if (!(await readFull(reader, new Uint8Array(1)))) throw new Error("no ready from the child");
       const chunk = new Uint8Array(BULK.chunk);
-      let t0 = 0;
-      for (let offset = 0; offset < BULK.warm + BULK.total; offset += BULK.chunk) {
-        if (offset === BULK.warm) t0 = performance.now();
-        stampChunk(chunk, offset);
-        await writeAll(writer, chunk);
-      }
+      const t0 = await BULK.send(chunk, () => writeAll(writer, chunk));
       writer.close();
       const report = await readAllText(reader);
       const ms = performance.now() - t0;

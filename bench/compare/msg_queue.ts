@@ -26,7 +26,7 @@
  * @module
  */
 import { type ChildProcess, MessageQueue, spawn } from "../../mod.ts";
-import { stampChunk, Transfer } from "./common.ts";
+import { Transfer } from "./common.ts";
 import {
   atInterrupt,
   checkStatus,
@@ -228,14 +228,14 @@ export function denoTransfer(mode: Mode): Measure {
       };
       // The child says when it is ready, so its start-up time stays out of the figure.
       if (await heard() !== "R") throw new Error("no ready from the child");
-      let t0 = 0;
-      for (let offset = 0; offset < BULK.warm + BULK.total; offset += MESSAGE) {
-        if (offset === BULK.warm) t0 = performance.now();
-        stampChunk(chunk, offset);
-        if (mode === "sync") q.sendSync(chunk, down);
-        else if (mode === "async") await q.send(chunk, down);
-        else rawSend(q.id, msgbuf, view, DOWN, MESSAGE);
-      }
+      const t0 = await BULK.send(
+        chunk,
+        mode === "sync"
+          ? () => q.sendSync(chunk, down)
+          : mode === "async"
+          ? () => q.send(chunk, down)
+          : () => rawSend(q.id, msgbuf, view, DOWN, MESSAGE),
+      );
       if (mode === "raw") rawSend(q.id, msgbuf, view, DOWN, 0);
       else q.sendSync(new Uint8Array(0), down); // ends the stream
       const report = await heard();

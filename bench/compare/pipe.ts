@@ -12,7 +12,7 @@
  * @module
  */
 import { type Pipe, pipe, spawn } from "../../mod.ts";
-import { stampChunk, Transfer } from "./common.ts";
+import { Transfer } from "./common.ts";
 import {
   checkStatus,
   cPingPong,
@@ -133,12 +133,7 @@ function commandTransfer(): Measure {
         text += value;
       }
       text = text.slice(1);
-      let t0 = 0;
-      for (let offset = 0; offset < BULK.warm + BULK.total; offset += BULK.chunk) {
-        if (offset === BULK.warm) t0 = performance.now();
-        stampChunk(chunk, offset);
-        await writer.write(chunk);
-      }
+      const t0 = await BULK.send(chunk, () => writer.write(chunk));
       await writer.close();
       for (;;) {
         const { value, done } = await lines.read();

@@ -26,7 +26,6 @@
  * @module
  */
 import { type ChildProcess, PosixMessageQueue } from "../../mod.ts";
-import { stampChunk } from "./common.ts";
 import {
   atInterrupt,
   checkStatus,
@@ -168,14 +167,14 @@ export function ffiTransfer(mode: Mode): Measure {
       if (await heard() !== "R") throw new Error("no ready from the child");
       // The child holds both queues now: their names can go.
       [down, up].forEach(unlinkQuietly);
-      let t0 = 0;
-      for (let offset = 0; offset < BULK.warm + BULK.total; offset += MESSAGE) {
-        if (offset === BULK.warm) t0 = performance.now();
-        stampChunk(chunk, offset);
-        if (mode === "sync") tx.sendSync(chunk);
-        else if (mode === "async") await tx.send(chunk);
-        else mq.send(rawTx, chunk, MESSAGE);
-      }
+      const t0 = await BULK.send(
+        chunk,
+        mode === "sync"
+          ? () => tx.sendSync(chunk)
+          : mode === "async"
+          ? () => tx.send(chunk)
+          : () => mq.send(rawTx, chunk, MESSAGE),
+      );
       if (mode === "raw") mq.send(rawTx, chunk, 0);
       else tx.sendSync(new Uint8Array(0)); // ends the stream
       const report = await heard();

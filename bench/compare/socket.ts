@@ -33,7 +33,7 @@ import {
   socketpair,
   spawn,
 } from "../../mod.ts";
-import { readAllText, readFull, stampChunk, Transfer, writeAll } from "./common.ts";
+import { readAllText, readFull, Transfer, writeAll } from "./common.ts";
 import {
   checkStatus,
   cPingPong,
@@ -206,12 +206,8 @@ function denoTransfer(transport: Transport): Measure {
         throw new Error("child closed its socket early");
       }
       const chunk = new Uint8Array(bulk.chunk);
-      let t0 = 0;
-      for (let offset = 0; offset < bulk.warm + bulk.total; offset += bulk.chunk) {
-        if (offset === bulk.warm) t0 = performance.now();
-        stampChunk(chunk, offset);
-        await writeAll(conn, chunk);
-      }
+      const accepted = conn;
+      const t0 = await bulk.send(chunk, () => writeAll(accepted, chunk));
       await conn.closeWrite();
       const report = await readAllText(conn);
       const ms = performance.now() - t0;

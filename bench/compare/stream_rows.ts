@@ -14,7 +14,6 @@ import {
   readFull,
   readFullSync,
   readText,
-  stampChunk,
   type StreamReader,
   type StreamWriter,
   type Transfer,
@@ -124,14 +123,14 @@ export function ffiTransfer(mode: Mode, connect: Connect, bulk: Transfer): Measu
       } else {
         if (!(await readFull(reader, ready))) throw new Error(`${ends.name} ended early`);
       }
-      let t0 = 0;
-      for (let offset = 0; offset < bulk.warm + bulk.total; offset += bulk.chunk) {
-        if (offset === bulk.warm) t0 = performance.now();
-        stampChunk(chunk, offset);
-        if (mode === "sync") writer.writeSync(chunk);
-        else if (mode === "async") await writer.write(chunk);
-        else rawWriteAll(writer.fd, chunk);
-      }
+      const t0 = await bulk.send(
+        chunk,
+        mode === "sync"
+          ? () => writer.writeSync(chunk)
+          : mode === "async"
+          ? () => writer.write(chunk)
+          : () => rawWriteAll(writer.fd, chunk),
+      );
       ends.finish();
       const report = await readText(reader, mode);
       const ms = performance.now() - t0;
