@@ -201,15 +201,15 @@ function denoTransfer(transport: Transport): Measure {
     let conn: Deno.Conn | undefined;
     try {
       child = denoChild(where, transport, ["sink", transport, at]);
-      conn = await acceptFrom(listener, child);
-      if (!(await readFull(conn, new Uint8Array(1)))) {
+      const accepted = await acceptFrom(listener, child);
+      conn = accepted; // for the close below
+      if (!(await readFull(accepted, new Uint8Array(1)))) {
         throw new Error("child closed its socket early");
       }
       const chunk = new Uint8Array(bulk.chunk);
-      const accepted = conn;
       const t0 = await bulk.send(chunk, () => writeAll(accepted, chunk));
-      await conn.closeWrite();
-      const report = await readAllText(conn);
+      await accepted.closeWrite();
+      const report = await readAllText(accepted);
       const ms = performance.now() - t0;
       bulk.check(report);
       return bulk.rate(ms);
