@@ -19,7 +19,10 @@ step() {
 
 # Runs a test command as a step, then repeats Deno's summary ("ok | 12 passed (40 steps) |
 # 0 failed | 1 ignored") as a plain closing line, kept in SUMMARY; returns the command's status.
+# Deno's ERRORS section (which tests failed, and how) is kept in FAILURES, at most 80 lines,
+# for the caller to repeat last: a reader of the output's tail then sees what failed.
 SUMMARY="no summary"
+FAILURES=""
 run_tests() {
   local log status summary
   log=$(mktemp)
@@ -28,6 +31,7 @@ run_tests() {
   "$@" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1 || true)
+  FAILURES=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | sed -n '/^ ERRORS *$/,/^ FAILURES *$/p' | grep -v -E '^ +at ' | head -n 80 || true)
   rm -f "$log"
   echo
   if [ -n "$summary" ]; then
