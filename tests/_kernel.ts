@@ -424,6 +424,20 @@ export function sysvSemaphoreSets(): Map<number, SysvSemaphoreSet> {
   return sets;
 }
 
+/**
+ * Asserts that a System V time (`stat()`'s whole seconds) lies between two
+ * `Date.now()` readings. The kernel stamps these objects from its coarse
+ * clock, updated once a tick: for up to a tick (a few ms) after a second
+ * begins it still reads the previous one, so the earliest allowed is a second
+ * before `before`'s.
+ */
+export function assertAround(date: Date | null, before: number, after: number): void {
+  assert.ok(date instanceof Date, `expected a Date, got ${date}`);
+  const t = date.getTime();
+  const earliest = (Math.floor(before / 1000) - 1) * 1000;
+  assert.ok(t >= earliest && t <= after, `${date.toISOString()} not in [${earliest}, ${after}]`);
+}
+
 /** The names in /dev/shm: POSIX shared memory objects, and `sem.<name>` for named semaphores. */
 export function devShm(): string[] {
   return (listDir("/dev/shm")?.names ?? []).sort();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type FdReader, IpcError, type Message, MessageQueue } from "../mod.ts";
 import {
+  assertAround,
   blockedIn,
   CANNOT,
   CAP_SYS_RESOURCE,
@@ -83,12 +84,6 @@ function ownThreadsOn(call: "msgrcv" | "msgsnd", id: number): number[] {
 }
 
 /** A Date from the kernel's seconds lies between two instants taken around the event. */
-function assertAround(date: Date | null, before: number, after: number): void {
-  assert.ok(date instanceof Date);
-  const t = date.getTime();
-  assert.ok(t >= Math.floor(before / 1000) * 1000 && t <= after, `${date.toISOString()}`);
-}
-
 const kernelInt = (name: string) => procSysInt(`kernel/${name}`);
 
 // -------------------------------------------------------------------- tests

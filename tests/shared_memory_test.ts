@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { IpcError, SharedMemory } from "../mod.ts";
 import {
+  assertAround,
   type Fixture,
   hasCapability,
   procSysInt,
@@ -55,13 +56,6 @@ async function freshKey(s: TestScope, projId = 1): Promise<number> {
  * event. The kernel stamps IPC times from its coarse clock, which may still
  * show the previous second just after one begins: the lower bound allows it.
  */
-function assertAround(date: Date | null, before: number, after: number): void {
-  assert.ok(date instanceof Date, `expected a Date, got ${date}`);
-  const t = date.getTime();
-  const earliest = (Math.floor(before / 1000) - 1) * 1000;
-  assert.ok(t >= earliest && t <= after, `${date.toISOString()} not in [${earliest}, ${after}]`);
-}
-
 /** Starts a fixture with its stdout on a pipe of the scope; returns it and its output reader. */
 function withOutput(s: TestScope, name: string, args: string[]) {
   const p = s.pipe();

@@ -103,7 +103,11 @@ export interface MessageQueueReceiveOptions {
   maxSize?: number;
 }
 
-/** What `msgctl(IPC_STAT)` reports about a queue. */
+/**
+ * What `msgctl(IPC_STAT)` reports about a queue. Times are whole seconds from the
+ * kernel's coarse clock, which may still read the previous second for a tick
+ * (a few ms) after `Date.now()` has entered the next.
+ */
 export interface MessageQueueStat extends SysvOwnership {
   /** Messages in the queue now. */
   messages: number;

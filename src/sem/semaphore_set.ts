@@ -71,7 +71,9 @@ export interface SemaphoreSetOpenOptions extends SysvOpenOptions {
 }
 
 /**
- * What `semctl(IPC_STAT)` reports about a set.
+ * What `semctl(IPC_STAT)` reports about a set. Times are whole seconds from the
+ * kernel's coarse clock, which may still read the previous second for a tick (a
+ * few ms) after `Date.now()` has entered the next.
  *
  * @example
  * ```ts

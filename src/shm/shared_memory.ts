@@ -49,7 +49,11 @@ export interface SharedMemoryFromIdOptions {
   readOnly?: boolean;
 }
 
-/** What `shmctl(IPC_STAT)` reports about a segment. */
+/**
+ * What `shmctl(IPC_STAT)` reports about a segment. Times are whole seconds from the
+ * kernel's coarse clock, which may still read the previous second for a tick
+ * (a few ms) after `Date.now()` has entered the next.
+ */
 export interface SharedMemoryStat extends SysvOwnership {
   /** Its size in bytes (`shm_segsz`). */
   size: number;
