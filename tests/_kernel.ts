@@ -825,22 +825,34 @@ const EPOLL_READINESS = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x2000;
  * listed.
  */
 export function epollWatches(fd: number, pid: number | "self" = "self"): EpollWatch[] {
-  // A registration names the fd number it was made with, and outlives that fd while its file
-  // lives on elsewhere (a dup, a child's copy): the inode tells which file it watches.
-  const ino = /^ino:\s*(\d+)$/m.exec(tryReadProcFile(`/proc/${pid}/fdinfo/${fd}`) ?? "")?.[1];
-  const watches: EpollWatch[] = [];
+  return epollRegistrations(pid)(fd);
+}
+
+/**
+ * {@link epollWatches} for many fds at once: every epoll instance of `pid` is
+ * read once, where each call of `epollWatches` reads them all (200 fds under
+ * emulation: 1.5 minutes).
+ */
+export function epollRegistrations(pid: number | "self" = "self"): (fd: number) => EpollWatch[] {
+  const registrations: { epfd: number; fd: number; events: number; ino: bigint }[] = [];
   for (const [epfd, target] of openFds(pid)) {
     if (target !== "anon_inode:[eventpoll]") continue;
     const info = tryReadProcFile(`/proc/${pid}/fdinfo/${epfd}`) ?? "";
     const lines = /^tfd:\s*(\d+)\s+events:\s*([0-9a-f]+).*\bino:([0-9a-f]+)/gm;
     for (const m of info.matchAll(lines)) {
       const events = parseInt(m[2], 16);
-      if (Number(m[1]) !== fd || (events & EPOLL_READINESS) === 0) continue;
-      if (ino !== undefined && BigInt(`0x${m[3]}`) !== BigInt(ino)) continue;
-      watches.push({ epfd, events });
+      if ((events & EPOLL_READINESS) === 0) continue;
+      registrations.push({ epfd, fd: Number(m[1]), events, ino: BigInt(`0x${m[3]}`) });
     }
   }
-  return watches;
+  return (fd) => {
+    // A registration names the fd number it was made with, and outlives that fd while its file
+    // lives on elsewhere (a dup, a child's copy): the inode tells which file it watches.
+    const ino = /^ino:\s*(\d+)$/m.exec(tryReadProcFile(`/proc/${pid}/fdinfo/${fd}`) ?? "")?.[1];
+    return registrations
+      .filter((r) => r.fd === fd && (ino === undefined || r.ino === BigInt(ino)))
+      .map(({ epfd, events }) => ({ epfd, events }));
+  };
 }
 
 /**

@@ -12,6 +12,7 @@ import { fdEngine } from "../src/_wait/mod.ts";
 import {
   EMULATED,
   EPOLLIN,
+  epollRegistrations,
   epollWatches,
   fixtureUrl,
   runCollect,
@@ -50,15 +51,14 @@ async function otherWork(s: TestScope): Promise<void> {
  * `epoll_wait` on it: one parked call serves every fd wait.
  */
 function oneEpollFor(fds: number[]): number {
+  const watches = epollRegistrations();
   const instances = new Set(
-    fds.flatMap((fd) => epollWatches(fd).filter((w) => (w.events & EPOLLIN) !== 0)).map((w) =>
-      w.epfd
-    ),
+    fds.flatMap((fd) => watches(fd).filter((w) => (w.events & EPOLLIN) !== 0)).map((w) => w.epfd),
   );
   assert.equal(instances.size, 1, `epoll instances of the waits: ${[...instances]}`);
   const [epfd] = instances;
   for (const fd of fds) {
-    assert.ok(epollWatches(fd).some((w) => w.epfd === epfd), `fd ${fd} is not registered`);
+    assert.ok(watches(fd).some((w) => w.epfd === epfd), `fd ${fd} is not registered`);
   }
   assert.equal(threadsBlockedIn(Deno.pid, { syscall: "epoll_wait", arg0: epfd }).length, 1);
   return epfd;
@@ -92,7 +92,8 @@ Deno.test("200 pending reads on 200 pipes wait together", async (t) => {
     });
     assert.equal(fdEngine.pending, before);
     // None of the 200 fds is left registered in an epoll instance.
-    for (const p of pipes) assert.deepEqual(epollWatches(p.reader.fd), []);
+    const watches = epollRegistrations();
+    for (const p of pipes) assert.deepEqual(watches(p.reader.fd), []);
   });
 
   await t.step("closing all 400 ends releases them", () => {
