@@ -83,7 +83,6 @@ function ownThreadsOn(call: "msgrcv" | "msgsnd", id: number): number[] {
   return threadsBlockedIn(Deno.pid, { syscall: call, arg0: id });
 }
 
-/** A Date from the kernel's seconds lies between two instants taken around the event. */
 const kernelInt = (name: string) => procSysInt(`kernel/${name}`);
 
 // -------------------------------------------------------------------- tests

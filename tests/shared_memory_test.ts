@@ -51,11 +51,6 @@ async function freshKey(s: TestScope, projId = 1): Promise<number> {
   return SharedMemory.ftok(path, projId);
 }
 
-/**
- * A Date from the kernel's seconds lies between two instants taken around the
- * event. The kernel stamps IPC times from its coarse clock, which may still
- * show the previous second just after one begins: the lower bound allows it.
- */
 /** Starts a fixture with its stdout on a pipe of the scope; returns it and its output reader. */
 function withOutput(s: TestScope, name: string, args: string[]) {
   const p = s.pipe();

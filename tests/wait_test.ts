@@ -52,14 +52,15 @@ async function otherWork(s: TestScope): Promise<void> {
  */
 function oneEpollFor(fds: number[]): number {
   const watches = epollRegistrations();
+  const registered = fds.map(watches);
   const instances = new Set(
-    fds.flatMap((fd) => watches(fd).filter((w) => (w.events & EPOLLIN) !== 0)).map((w) => w.epfd),
+    registered.flat().filter((w) => (w.events & EPOLLIN) !== 0).map((w) => w.epfd),
   );
   assert.equal(instances.size, 1, `epoll instances of the waits: ${[...instances]}`);
   const [epfd] = instances;
-  for (const fd of fds) {
-    assert.ok(watches(fd).some((w) => w.epfd === epfd), `fd ${fd} is not registered`);
-  }
+  fds.forEach((fd, i) => {
+    assert.ok(registered[i].some((w) => w.epfd === epfd), `fd ${fd} is not registered`);
+  });
   assert.equal(threadsBlockedIn(Deno.pid, { syscall: "epoll_wait", arg0: epfd }).length, 1);
   return epfd;
 }
