@@ -23,8 +23,8 @@ import {
 } from "../_wait/mod.ts";
 import { adoptFd } from "./_adopt.ts";
 import { FdHandle, waitsOf } from "./handle.ts";
+import { byteReadable } from "./_streams.ts";
 
-const STREAM_CHUNK = 64 * 1024;
 const NO_BYTES = new Uint8Array(0);
 
 /**
@@ -249,27 +249,7 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * ```
    */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
-    return this.#readable ??= new ReadableStream({
-      type: "bytes",
-      autoAllocateChunkSize: STREAM_CHUNK,
-      pull: async (controller) => {
-        const view = controller.byobRequest!.view as Uint8Array;
-        try {
-          const n = await this.read(view);
-          if (n === null) {
-            this.close();
-            controller.close();
-            controller.byobRequest!.respond(0);
-          } else {
-            controller.byobRequest!.respond(n);
-          }
-        } catch (e) {
-          this.close();
-          controller.error(e);
-        }
-      },
-      cancel: () => this.close(),
-    });
+    return this.#readable ??= byteReadable((view) => this.read(view), () => this.close());
   }
 
   /**

@@ -21,6 +21,7 @@ import {
 import { adoptFd } from "./_adopt.ts";
 import { FdHandle, waitsOf } from "./handle.ts";
 import { withProgress, writeErrors } from "./_progress.ts";
+import { chunkWritable } from "./_streams.ts";
 
 const NO_BYTES = new Uint8Array(0);
 
@@ -262,12 +263,10 @@ export class FdWriter extends FdHandle {
    * ```
    */
   get writable(): WritableStream<Uint8Array> {
-    return this.#writable ??= new WritableStream<Uint8Array>({
-      write: async (chunk) => {
-        await this.write(chunk);
-      },
-      close: () => this.close(),
-      abort: () => this.close(),
-    });
+    return this.#writable ??= chunkWritable(
+      (chunk) => this.write(chunk),
+      () => this.close(),
+      () => this.close(),
+    );
   }
 }

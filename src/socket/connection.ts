@@ -50,8 +50,8 @@ import {
 import { type PeerCredentials, peerCredentialsOf } from "./_credentials.ts";
 import { type ReceivedFds, receivedFdsOf } from "./received_fds.ts";
 import { withProgress, writeErrors } from "../fd/_progress.ts";
+import { byteReadable, chunkWritable, STREAM_CHUNK } from "../fd/_streams.ts";
 
-const STREAM_CHUNK = 64 * 1024;
 /** Every call that must not wait says so: the socket's description blocks (see _blocking.ts). */
 const DONTWAIT = C.MSG_DONTWAIT;
 const NO_BYTES = new Uint8Array(0);
@@ -708,24 +708,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#checkStream("readable");
-    return this.#readable ??= new ReadableStream({
-      type: "bytes",
-      autoAllocateChunkSize: STREAM_CHUNK,
-      pull: async (controller) => {
-        const view = controller.byobRequest!.view as Uint8Array;
-        try {
-          const n = await this.read(view);
-          if (n === null) {
-            controller.close();
-            controller.byobRequest!.respond(0);
-          } else {
-            controller.byobRequest!.respond(n);
-          }
-        } catch (e) {
-          controller.error(e);
-        }
-      },
-    });
+    return this.#readable ??= byteReadable((view) => this.read(view));
   }
 
   /**
@@ -750,13 +733,11 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    */
   get writable(): WritableStream<Uint8Array> {
     this.#checkStream("writable");
-    return this.#writable ??= new WritableStream<Uint8Array>({
-      write: async (chunk) => {
-        await this.write(chunk);
-      },
-      close: () => this.shutdown("write"),
-      abort: () => this.close(),
-    });
+    return this.#writable ??= chunkWritable(
+      (chunk) => this.write(chunk),
+      () => this.shutdown("write"),
+      () => this.close(),
+    );
   }
 
   // ------------------------------------------------- messages (seqpacket, datagram)

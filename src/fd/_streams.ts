@@ -1,0 +1,59 @@
+/**
+ * The Web Streams of byte handles (`FdReader`/`FdWriter`, stream sockets),
+ * built on their own `read()`/`write()` so that they wait as those do.
+ *
+ * @module
+ */
+
+/**
+ * The most a default (non-BYOB) reader of a {@link byteReadable} gets in one
+ * chunk, and what a stream socket's iterator reads at once.
+ */
+export const STREAM_CHUNK = 64 * 1024;
+
+/**
+ * A byte stream (BYOB-capable) over `read`, which resolves the bytes read or
+ * null at end of stream. `end` runs at end of stream, on a failed read and on
+ * cancel (an FdReader closes its fd then; a socket stays open for writing).
+ */
+export function byteReadable(
+  read: (view: Uint8Array) => Promise<number | null>,
+  end: () => void = () => {},
+): ReadableStream<Uint8Array<ArrayBuffer>> {
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: STREAM_CHUNK,
+    pull: async (controller) => {
+      const view = controller.byobRequest!.view as Uint8Array;
+      try {
+        const n = await read(view);
+        if (n === null) {
+          end();
+          controller.close();
+          controller.byobRequest!.respond(0);
+        } else {
+          controller.byobRequest!.respond(n);
+        }
+      } catch (e) {
+        end();
+        controller.error(e);
+      }
+    },
+    cancel: end,
+  });
+}
+
+/** A sink that writes each chunk whole with `write`; `close` ends it, `abort` closes the handle. */
+export function chunkWritable(
+  write: (chunk: Uint8Array) => Promise<unknown>,
+  close: () => void,
+  abort: () => void,
+): WritableStream<Uint8Array> {
+  return new WritableStream<Uint8Array>({
+    write: async (chunk) => {
+      await write(chunk);
+    },
+    close,
+    abort,
+  });
+}
