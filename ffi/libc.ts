@@ -45,12 +45,12 @@ const symbols = {
   ...unistd,
 } as const;
 
-const lib = Deno.dlopen(LIBC_PATH, symbols);
+type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
+/** The opened library, once the first call has opened it. */
+let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
 // __errno_location() is per thread; the module is evaluated once per thread (main or Worker).
-const errnoCell = new Int32Array(
-  Deno.UnsafePointerView.getArrayBuffer(lib.symbols.__errno_location()!, 4),
-);
+let errnoCell = new Int32Array(1);
 /** The errno the last synchronous call of {@link libc} left. */
 let kept = 0;
 
@@ -105,15 +105,40 @@ function keepingErrno(fn: Fn, arity: number): Fn {
   }
 }
 
-/** The libc functions, by C name (blocking forms parked on a pool thread end in `_parked`). */
-export const libc: Deno.DynamicLibrary<typeof symbols>["symbols"] = Object.fromEntries(
-  Object.entries(lib.symbols).map(([name, value]) => {
-    const def = symbols[name as keyof typeof symbols] as Deno.ForeignFunction | Deno.ForeignStatic;
-    return "parameters" in def && def.nonblocking !== true
-      ? [name, keepingErrno(value as Fn, def.parameters.length)]
-      : [name, value];
-  }),
-) as typeof lib.symbols;
+/**
+ * Opens the library on first use, not at import: importing the module needs
+ * no permission, and a program that never calls it is never asked for
+ * `--allow-ffi`. The binding {@link libc} then points at the functions
+ * themselves, so later calls pay nothing for this.
+ */
+function openLibrary(): Symbols {
+  if (lib === undefined) {
+    lib = Deno.dlopen(LIBC_PATH, symbols);
+    errnoCell = new Int32Array(
+      Deno.UnsafePointerView.getArrayBuffer(lib.symbols.__errno_location()!, 4),
+    );
+    libc = Object.fromEntries(
+      Object.entries(lib.symbols).map(([name, value]) => {
+        const def = symbols[name as keyof typeof symbols] as
+          | Deno.ForeignFunction
+          | Deno.ForeignStatic;
+        return "parameters" in def && def.nonblocking !== true
+          ? [name, keepingErrno(value as Fn, def.parameters.length)]
+          : [name, value];
+      }),
+    ) as Symbols;
+  }
+  return libc;
+}
+
+/**
+ * The libc functions, by C name (blocking forms parked on a pool thread end
+ * in `_parked`). Until the first call it stands in for them and opens the
+ * library (see {@link openLibrary}).
+ */
+export let libc: Symbols = new Proxy({} as Symbols, {
+  get: (_, name) => openLibrary()[name as keyof Symbols],
+});
 
 /** The errno the last synchronous libc call left. Read it once that call has failed. */
 export function errno(): number {
@@ -122,12 +147,14 @@ export function errno(): number {
 
 /** Sets this thread's errno to 0, for the calls whose failure value is also a valid result. */
 export function clearErrno(): void {
+  if (lib === undefined) openLibrary(); // the cell of this thread's errno is known once open
   errnoCell[0] = 0;
   kept = 0;
 }
 
 /** The C library's text for an errno number (`strerror`). */
 export function strerror(code: number): string {
-  const p = lib.symbols.strerror(code);
+  openLibrary();
+  const p = lib!.symbols.strerror(code);
   return p === null ? `errno ${code}` : Deno.UnsafePointerView.getCString(p);
 }

@@ -35,7 +35,8 @@ const SIFIELDS = SIGINFO.offsets["_sifields._pad"];
 // V8's heap, which moves).
 const siginfo = new Uint8Array(new ArrayBuffer(SIGINFO.size));
 const siginfoView = new DataView(siginfo.buffer);
-const siginfoPointer = Deno.UnsafePointer.of(siginfo);
+/** Its address, taken at the first send (taking it needs `--allow-ffi`; importing must not). */
+let siginfoPointer: Deno.PointerValue | undefined;
 
 function checkValue(options: SendSignalOptions): number | undefined {
   if (typeof options !== "object" || options === null) {
@@ -158,7 +159,7 @@ function sendToChild(child: ChildProcess, sig: number, value: number | undefined
   siginfoView.setUint32(SIFIELDS + 4 * RT_UID, libc.getuid(), true);
   siginfoView.setInt32(SIFIELDS + 4 * RT_INT, value, true);
   ok(
-    libc.pidfd_send_signal(pidfd, sig, siginfoPointer, 0),
+    libc.pidfd_send_signal(pidfd, sig, siginfoPointer ??= Deno.UnsafePointer.of(siginfo), 0),
     "pidfd_send_signal",
     subject,
   );
