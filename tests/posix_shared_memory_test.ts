@@ -17,6 +17,7 @@ import {
   errno,
   fdMode,
   type Fixture,
+  type FixtureOptions,
   fixtureUrl,
   isCloexec,
   isOpen,
@@ -71,6 +72,25 @@ function alive(f: Fixture): () => void {
   return () => {
     if (ended) throw new Error(`${f.label} ended early:\n${f.stderr()}`);
   };
+}
+
+/**
+ * The exchange with posix_shm_peer.ts over `bytes`: our text, then the child's
+ * (its flag), then our reply (our flag, notified); the child checks each.
+ */
+async function exchange(s: TestScope, bytes: Uint8Array, options: FixtureOptions): Promise<void> {
+  const words = new Int32Array(bytes.buffer, 0, 2);
+  put(bytes, PARENT, TEXTS.parent);
+  const child = s.fixture("posix_shm_peer.ts", options);
+  const running = alive(child);
+  await s.check(async () => {
+    await until(() => (running(), Atomics.load(words, CHILD_FLAG) === 1), "the child's flag");
+    assert.equal(get(bytes, CHILD), TEXTS.child);
+    put(bytes, REPLY, TEXTS.reply);
+    Atomics.store(words, PARENT_FLAG, 1);
+    notify(words, PARENT_FLAG);
+  });
+  await child.exits(0);
 }
 
 Deno.test("PosixSharedMemory.open() creates, opens and checks", async (t) => {
@@ -228,18 +248,7 @@ Deno.test("PosixSharedMemory is shared by name with another process, with no cal
   await using s = new TestScope();
   const shm = create(s);
   const bytes = shm.bytes;
-  const words = new Int32Array(bytes.buffer, 0, 2);
-  put(bytes, PARENT, TEXTS.parent);
-  const child = s.fixture("posix_shm_peer.ts", { args: ["name", shm.name!] });
-  const running = alive(child);
-  await s.check(async () => {
-    await until(() => (running(), Atomics.load(words, CHILD_FLAG) === 1), "the child's flag");
-    assert.equal(get(bytes, CHILD), TEXTS.child);
-    put(bytes, REPLY, TEXTS.reply);
-    Atomics.store(words, PARENT_FLAG, 1);
-    notify(words, PARENT_FLAG);
-  });
-  await child.exits(0);
+  await exchange(s, bytes, { args: ["name", shm.name!] });
 });
 
 Deno.test("PosixSharedMemory.anonymous() reaches a child as fd 3, adopted with fromFd", async (t) => {
@@ -258,22 +267,7 @@ Deno.test("PosixSharedMemory.anonymous() reaches a child as fd 3, adopted with f
         [2 * PAGE, "rw-s"],
       ]);
       assert.deepEqual(shm.bytes, new Uint8Array(2 * PAGE));
-      const bytes = shm.bytes;
-      const words = new Int32Array(bytes.buffer, 0, 2);
-      put(bytes, PARENT, TEXTS.parent);
-      const child = s.fixture("posix_shm_peer.ts", {
-        args: ["fd", String(2 * PAGE)],
-        fds: { 3: shm },
-      });
-      const running = alive(child);
-      await s.check(async () => {
-        await until(() => (running(), Atomics.load(words, CHILD_FLAG) === 1), "the child's flag");
-        assert.equal(get(bytes, CHILD), TEXTS.child);
-        put(bytes, REPLY, TEXTS.reply);
-        Atomics.store(words, PARENT_FLAG, 1);
-        notify(words, PARENT_FLAG);
-      });
-      await child.exits(0);
+      await exchange(s, shm.bytes, { args: ["fd", String(2 * PAGE)], fds: { 3: shm } });
       shm.close();
       assert.deepEqual(fdsOn(`/memfd:${debug}`), [], "its descriptor is closed");
       assert.deepEqual(mappingsOf(`/memfd:${debug}`), [], "its memory is unmapped");

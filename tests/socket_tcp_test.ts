@@ -1,21 +1,15 @@
 import assert from "node:assert/strict";
-import { connect, type Connection, connectSync, listen, type NetAddress } from "../mod.ts";
+import { connect, connectSync, listen, type NetAddress } from "../mod.ts";
 import { parseHostname } from "../src/socket/_address.ts";
 import { systemError, TestScope, until } from "./_kernel.ts";
-import { connectingTo, pattern, peer, sha256, tcpOptions } from "./fixtures/socket_common.ts";
-
-const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-
-async function readBytes(conn: Connection, count: number): Promise<string> {
-  const buf = new Uint8Array(64);
-  let got = "";
-  while (got.length < count) {
-    const n = await conn.read(buf, { timeout: 30_000 });
-    assert.notEqual(n, null, `end of stream after ${JSON.stringify(got)}`);
-    got += text(buf.subarray(0, n!));
-  }
-  return got;
-}
+import {
+  connectingTo,
+  pattern,
+  peer,
+  readBytes,
+  sha256,
+  tcpOptions,
+} from "./fixtures/socket_common.ts";
 
 function netAddr(addr: unknown): NetAddress {
   const a = addr as NetAddress;

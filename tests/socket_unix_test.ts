@@ -20,7 +20,7 @@ import {
   until,
   waitedOn,
 } from "./_kernel.ts";
-import { pattern, peer, sha256 } from "./fixtures/socket_common.ts";
+import { pattern, peer, readBytes, sha256 } from "./fixtures/socket_common.ts";
 
 const UNNAMED = { transport: "unix", unnamed: true };
 const text = (bytes: Uint8Array | null) => bytes === null ? null : new TextDecoder().decode(bytes);
@@ -28,18 +28,6 @@ const text = (bytes: Uint8Array | null) => bytes === null ? null : new TextDecod
 /** A unique abstract name for this run. */
 function abstractName(tag: string): string {
   return `libc-ipc-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}-${tag}`;
-}
-
-/** Reads `count` bytes from a stream connection (in the three forms, whichever applies). */
-async function readBytes(conn: Connection, count: number): Promise<string> {
-  const buf = new Uint8Array(64);
-  let got = "";
-  while (got.length < count) {
-    const n = await conn.read(buf, { timeout: 30_000 });
-    assert.notEqual(n, null, `end of stream after ${JSON.stringify(got)}`);
-    got += text(buf.subarray(0, n!));
-  }
-  return got;
 }
 
 /**
