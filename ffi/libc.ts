@@ -147,7 +147,7 @@ export function errno(): number {
 
 /** Sets this thread's errno to 0, for the calls whose failure value is also a valid result. */
 export function clearErrno(): void {
-  if (lib === undefined) openLibrary(); // the cell of this thread's errno is known once open
+  openLibrary(); // the cell of this thread's errno is known once open
   errnoCell[0] = 0;
   kept = 0;
 }
