@@ -185,6 +185,18 @@ Deno.test("struct() follows the C layout rules", async (t) => {
     throws(() => array(u8, 0), RangeError);
     throws(() => array(u8, 1.5), RangeError);
     throws(() => struct("s", { a: {} as FieldType }), TypeError);
+    // As C: "flexible array member in a struct with no named members".
+    throws(() => struct("s", { d: flex(u8) }), /s\.d: a flexible array needs a field before it/);
+  });
+  await t.step("only the layer's own field types: a hand-built one could claim any size", () => {
+    // A u32 that claims 2 bytes would have its 4 bytes overwrite the next field.
+    const lying = { ...u32, size: 2, align: 2 } as typeof u32;
+    const notOurs = /not a field type of this layer/;
+    throws(() => struct("s", { a: lying, b: u16 }), notOurs);
+    throws(() => array(lying, 2), notOurs);
+    throws(() => flex(lying), notOurs);
+    throws(() => struct("s", { a: { ...array(u8, 2) } as FieldType }), notOurs);
+    throws(() => struct("s", { a: { ...struct("t", { x: u8 }) } as FieldType }), notOurs);
   });
 });
 

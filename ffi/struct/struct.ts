@@ -17,6 +17,7 @@ import type {
   StructInput,
   StructValue,
 } from "./types.ts";
+import { isFieldType, made, NOT_A_FIELD_TYPE } from "./types.ts";
 
 /**
  * Options of `struct()`.
@@ -275,12 +276,6 @@ function codecOf(t: ElementType): Codec {
   }
 }
 
-function isFieldType(t: unknown): t is FieldType {
-  const kind = (t as { kind?: unknown } | null)?.kind;
-  return kind === "int" || kind === "pointer" || kind === "array" || kind === "struct" ||
-    kind === "flex";
-}
-
 const roundUp = (n: number, align: number): number => Math.ceil(n / align) * align;
 
 function checkOffset(offset: number, name: string): void {
@@ -346,9 +341,13 @@ export function struct<F extends Fields>(
   let end = 0, align = 1;
   types.forEach((t, i) => {
     const where = `struct ${name}.${names[i]}`;
-    if (!isFieldType(t)) throw new TypeError(`${where}: not a field type`);
+    if (!isFieldType(t)) throw new TypeError(`${where}: ${NOT_A_FIELD_TYPE}`);
     if (t.kind === "flex" && i !== types.length - 1) {
       throw new TypeError(`${where}: a flexible array must be the last field`);
+    }
+    if (t.kind === "flex" && i === 0) {
+      // As in C: "flexible array member in a struct with no named members".
+      throw new TypeError(`${where}: a flexible array needs a field before it`);
     }
     if (t.kind === "struct" && Object.values(t.fields).some((f) => f.kind === "flex")) {
       throw new TypeError(`${where}: struct ${t.name} ends in a flexible array`);
@@ -422,7 +421,7 @@ export function struct<F extends Fields>(
     return Math.max(size, flexOffset + n * step);
   };
 
-  const self: Struct<F> = Object.freeze({
+  const self: Struct<F> = made({
     kind: "struct" as const,
     name,
     cType: options.typedef ? name : `struct ${name}`,

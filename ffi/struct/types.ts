@@ -186,8 +186,9 @@ export interface Struct<F extends Fields = Fields> {
    *
    * @param value Every field must be present and within its type's range.
    * @param target Where to write; a new zeroed buffer when omitted.
-   * @param offset Byte offset in `target`.
-   * @returns `target`, or the new buffer of `sizeFor(flex length)` bytes.
+   * @param offset Byte offset in `target` (or in the new buffer, whose first
+   *   `offset` bytes stay zero).
+   * @returns `target`, or the new buffer of `offset + sizeFor(flex length)` bytes.
    * @throws {TypeError} A field is missing or has the wrong type.
    * @throws {RangeError} A value is out of range or not an integer, an array has
    * the wrong length, or `target` is too small. `target` may be partly written.
@@ -320,11 +321,29 @@ export type StructValue<F extends Fields> = { -readonly [K in keyof F]: Infer<F[
  */
 export type StructInput<F extends Fields> = { readonly [K in keyof F]: InferInput<F[K]> };
 
+/**
+ * The field types this layer made (its constants, `array()`, `flex()`,
+ * `struct()`). Only these are accepted: a hand-built object could claim a
+ * size its codec does not write, and corrupt the next field.
+ */
+const madeTypes = new WeakSet<object>();
+
+/** Records `t` as a field type of this layer (frozen); returns it. */
+export function made<T extends object>(t: T): T {
+  madeTypes.add(Object.freeze(t));
+  return t;
+}
+
+/** Whether `t` is a field type this layer made. */
+export function isFieldType(t: unknown): t is FieldType {
+  return typeof t === "object" && t !== null && madeTypes.has(t);
+}
+
 function int<N extends IntName>(name: N, size: number, signed: boolean): IntType<N> {
   const bits = BigInt(size * 8);
   const min = signed ? -(1n << (bits - 1n)) : 0n;
   const max = signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
-  return Object.freeze({ kind: "int", name, size, align: size, signed, min, max });
+  return made({ kind: "int", name, size, align: size, signed, min, max });
 }
 
 /**
@@ -597,7 +616,7 @@ export const size_t: SizeT = int("size_t", 8, false);
  * assert.equal(iovec.decode(iovec.encode({ iov_base: null, iov_len: 0 })).iov_base, 0n);
  * ```
  */
-export const pointer: PointerType = Object.freeze({
+export const pointer: PointerType = made({
   kind: "pointer",
   name: "pointer",
   size: 8,
@@ -605,15 +624,17 @@ export const pointer: PointerType = Object.freeze({
 });
 
 function checkElement(element: ElementType, what: string): void {
-  const kind = (element as { kind?: unknown } | null)?.kind;
+  if (!isFieldType(element)) throw new TypeError(`${what}: the element is ${NOT_A_FIELD_TYPE}`);
+  const kind = (element as FieldType).kind;
   if (kind === "flex") throw new TypeError(`${what}: a flexible array cannot be an element`);
-  if (kind !== "int" && kind !== "pointer" && kind !== "array" && kind !== "struct") {
-    throw new TypeError(`${what}: the element must be a field type`);
-  }
   if (kind === "struct" && hasFlex(element as Struct)) {
     throw new TypeError(`${what}: struct ${element.name} ends in a flexible array`);
   }
 }
+
+/** What a value that is not a field type of this layer gets told. */
+export const NOT_A_FIELD_TYPE =
+  "not a field type of this layer (build types with its constants, array(), flex() and struct())";
 
 /** Whether a struct ends in a flexible array member. */
 function hasFlex(s: Struct): boolean {
@@ -645,7 +666,7 @@ export function array<E extends ElementType>(element: E, length: number): ArrayT
   if (!Number.isSafeInteger(length) || length < 1) {
     throw new RangeError(`array(): length must be a positive integer, got ${String(length)}`);
   }
-  return Object.freeze({
+  return made({
     kind: "array",
     name: `${element.name}[${length}]`,
     element,
@@ -674,7 +695,7 @@ export function array<E extends ElementType>(element: E, length: number): ArrayT
  */
 export function flex<E extends ElementType>(element: E): FlexType<E> {
   checkElement(element, "flex()");
-  return Object.freeze({
+  return made({
     kind: "flex",
     name: `${element.name}[]`,
     element,

@@ -32,5 +32,7 @@ export {
   type PosixMessageQueueOpenOptions,
   type PosixMessageQueueSendOptions,
 } from "./posix_message_queue.ts";
-export type { Access, SyncWaitOptions, WaitOptions } from "../options.ts";
+export { FdHandle } from "../fd/handle.ts";
+export type { ErrorSubject } from "../errors.ts";
+export type { Access, Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
 export type { PathLike } from "../_path.ts";

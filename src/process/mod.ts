@@ -19,4 +19,9 @@ export {
   spawnProgram,
   type SpawnProgramOptions,
 } from "./spawn.ts";
-export { type SignalName, signalNumber } from "./signals.ts";
+export {
+  type RealTimeSignalName,
+  type SignalName,
+  signalNumber,
+  type StandardSignalName,
+} from "./signals.ts";

@@ -4,4 +4,10 @@
  *
  * @module
  */
-export { type SignalName, signalName, signalNumber } from "../signal/names.ts";
+export {
+  type RealTimeSignalName,
+  type SignalName,
+  signalName,
+  signalNumber,
+  type StandardSignalName,
+} from "../signal/names.ts";

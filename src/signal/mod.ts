@@ -25,3 +25,7 @@ export {
 export { sendSignal, type SendSignalOptions } from "./send.ts";
 export { type SignalInfo, SignalReader, signals, signalsBlocked } from "./reader.ts";
 export { relaunchWithSignalsBlocked } from "./relaunch.ts";
+export type { ChildProcess, ChildStatus } from "../process/child.ts";
+export { FdHandle } from "../fd/handle.ts";
+export type { ErrorSubject } from "../errors.ts";
+export type { SyncWaitOptions, WaitOptions } from "../options.ts";

@@ -74,6 +74,8 @@ export {
   type UnixDatagramOptions,
 } from "./datagram.ts";
 export { FdHandle } from "../fd/handle.ts";
+export { FdReader } from "../fd/reader.ts";
+export { FdWriter } from "../fd/writer.ts";
 export type { WriteData } from "../fd/writer.ts";
 export type { ErrorSubject } from "../errors.ts";
 export type { SyncWaitOptions, WaitOptions } from "../options.ts";
