@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
-import { FdReader, Fifo } from "../mod.ts";
-import { readAll, systemError, TestScope, threadsBlockedIn, until } from "./_kernel.ts";
+import { FdReader, Fifo, spawnProgram } from "../mod.ts";
+import { CALL_BUDGET } from "../src/_wait/budget.ts";
+import {
+  EMULATED,
+  HANG_MS,
+  readAll,
+  systemError,
+  TestScope,
+  threadsBlockedIn,
+  until,
+} from "./_kernel.ts";
 
 // Every test works in a temporary directory of its TestScope: removed at its
 // end with whatever a test left there (FIFOs included), and no descriptor may
@@ -168,6 +177,101 @@ Deno.test("Fifo.open() waits are cancellable and leave nothing behind", async (t
     await child.check(() => assert.equal(text, "TimedOut\nTimeoutError\n"));
   });
   Fifo.unlink(path);
+});
+
+Deno.test("a cancelled Fifo.open() leaves other processes' opens waiting", async (t) => {
+  await using s = new TestScope();
+  const path = `${await s.tempDir("libc-ipc-fifo-")}/fifo`;
+  Fifo.create(path);
+  /** Whether the shell child is asleep in its FIFO open. */
+  const blocked = (pid: number) =>
+    threadsBlockedIn(pid, { syscall: "open", wchan: "wait_for_partner" }).length === 1;
+  // Under qemu-user no nudge can find the pool thread: the open is ended by opening the other
+  // side, which completes the other process's open too (as the docs say).
+  const ignore = EMULATED;
+  await t.step({
+    name: "a writer's bytes still reach the reader that comes later",
+    ignore,
+    fn: async () => {
+      const child = s.child(spawnProgram("/bin/sh", ["-c", 'printf hello > "$0"', path]));
+      await until(() => blocked(child.pid), "the shell blocked in its open for writing");
+      await assert.rejects(Fifo.open(path, "write", { timeout: 20 }), Deno.errors.TimedOut);
+      // Closing our side wakes the shell to look again (pipe_release): it goes back to sleep.
+      await until(() => blocked(child.pid), "the shell asleep in its open again");
+      using reader = await Fifo.open(path, "read");
+      assert.equal(await readAll(reader), "hello");
+      assert.equal((await child.status).code, 0);
+    },
+  });
+  await t.step({
+    name: "a reader still gets what the writer that comes later writes",
+    ignore,
+    fn: async () => {
+      const out = s.pipe();
+      const child = s.child(spawnProgram("/bin/sh", ["-c", 'cat < "$0"', path], {
+        fds: { 1: out.writer },
+      }));
+      out.writer.close();
+      await until(() => blocked(child.pid), "the shell blocked in its open for reading");
+      await assert.rejects(Fifo.open(path, "read", { timeout: 20 }), Deno.errors.TimedOut);
+      // Closing our side wakes the shell to look again (pipe_release): it goes back to sleep.
+      await until(() => blocked(child.pid), "the shell asleep in its open again");
+      const writer = await Fifo.open(path, "write");
+      writer.writeSync("later");
+      writer.close();
+      assert.equal(await readAll(out.reader), "later");
+      assert.equal((await child.status).code, 0);
+    },
+  });
+  Fifo.unlink(path);
+});
+
+Deno.test("Fifo read opens complete without a pool thread", async (t) => {
+  await using s = new TestScope();
+  const dir = await s.tempDir("libc-ipc-fifo-");
+  const paths = Array.from({ length: CALL_BUDGET + 2 }, (_, i) => `${dir}/f${i}`);
+  for (const path of paths) Fifo.create(path);
+  const [path, other] = paths;
+  // Under qemu-user no alarm can end a blocking try: there a read side completes only parked.
+  const ignore = EMULATED;
+  await t.step({
+    name: "timeout 0 opens the read side when a writer is there",
+    ignore,
+    fn: async () => {
+      using holder = Fifo.tryOpen(path, "read");
+      using writer = Fifo.tryOpen(path, "write");
+      holder.close();
+      using a = await Fifo.open(path, "read", { timeout: 0 });
+      using b = Fifo.openSync(path, "read", { timeout: 0 });
+      assert.ok(a instanceof FdReader && b instanceof FdReader);
+      assert.equal(writer.closed, false);
+    },
+  });
+  await t.step("timeout 0 with no writer times out, sync and async", async () => {
+    const timedOut = systemError(Deno.errors.TimedOut, "ETIMEDOUT", "open", { path: other });
+    assert.throws(() => Fifo.openSync(other, "read", { timeout: 0 }), timedOut);
+    await assert.rejects(Fifo.open(other, "read", { timeout: 0 }), timedOut);
+  });
+  await t.step({
+    name: "both sides in one process while every parked-call thread is held",
+    ignore,
+    fn: async () => {
+      const ac = new AbortController();
+      const idle = paths.slice(2).map((p) => Fifo.open(p, "read", { signal: ac.signal }));
+      try {
+        const [r, w] = await Promise.all([
+          Fifo.open(other, "read", { timeout: HANG_MS }),
+          Fifo.open(other, "write", { timeout: HANG_MS }),
+        ]);
+        r.close();
+        w.close();
+      } finally {
+        ac.abort();
+        await Promise.allSettled(idle);
+      }
+    },
+  });
+  for (const p of paths) Fifo.unlink(p);
 });
 
 Deno.test("Fifo.tryOpen() and openSync()", async (t) => {

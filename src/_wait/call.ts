@@ -9,7 +9,14 @@
  */
 import { type About, AGAIN } from "../_sys.ts";
 import { giveThread, takeThread } from "./budget.ts";
-import { type BlockedCall, blockingCall, canNudge, findThread, nudgeThread } from "./nudge.ts";
+import {
+  type BlockedCall,
+  blockingCall,
+  canNudge,
+  canNudgeRestartable,
+  findThread,
+  nudgeThread,
+} from "./nudge.ts";
 import type { Pending } from "./pending.ts";
 import { NO_THREAD, type Source } from "./source.ts";
 import { setImmediate } from "node:timers";
@@ -28,10 +35,13 @@ export interface BlockingCall<T> {
   done(r: number): T;
   /** How to find the thread the parked call blocks, to nudge it (asked once parked); or `interrupt`. */
   thread?(): BlockedCall;
+  /** The call restarts after a handler with `SA_RESTART` (a FIFO's open): see `nudge.ts`. */
+  readonly restartable?: boolean;
   /**
-   * Makes a parked call return without a signal (a FIFO's open: open the other
-   * side). Returns what undoes it once the call has returned, when the call
-   * cannot miss it; else undefined, and it is done again until the call returns.
+   * Makes a parked call return without a signal, where no nudge can (a FIFO's
+   * open: open the other side). Returns what undoes it once the call has
+   * returned, when the call cannot miss it; else undefined, and it is done
+   * again until the call returns.
    */
   interrupt?(): (() => void) | undefined;
   /**
@@ -67,7 +77,7 @@ export function callSource<T>(call: BlockingCall<T>): Source<T> {
         const followers = lines.get(key);
         if (followers !== undefined) return follow(followers, p);
       }
-      if (call.interrupt === undefined && !canNudge()) return NO_THREAD;
+      if (!nudges(call) && call.interrupt === undefined) return NO_THREAD;
       if (!takeThread()) return NO_THREAD;
       if (key === undefined) return parked(call, p);
       lines.set(key, new Set());
@@ -125,7 +135,7 @@ async function parked<T>(call: BlockingCall<T>, p: Pending): Promise<T | typeof 
  */
 function interrupter(call: BlockingCall<unknown>): Interrupter {
   const interrupt = call.interrupt;
-  if (interrupt !== undefined) {
+  if (!nudges(call) && interrupt !== undefined) {
     let undo: (() => void) | undefined;
     return { again: () => (undo ??= interrupt()) !== undefined, undo: () => undo?.() };
   }
@@ -134,11 +144,17 @@ function interrupter(call: BlockingCall<unknown>): Interrupter {
       // Not found: the call has not entered the kernel yet (or has just returned); the next try
       // finds it.
       const tid = findThread(call.thread!());
-      if (tid > 0) nudgeThread(tid);
+      if (tid > 0) nudgeThread(tid, call.restartable);
       return tid > 0;
     },
     undo: () => {},
   };
+}
+
+/** Whether a parked `call` is cancelled by a nudge to its thread here. */
+function nudges(call: BlockingCall<unknown>): boolean {
+  if (call.thread === undefined) return false;
+  return call.restartable === true ? canNudgeRestartable() : canNudge();
 }
 
 interface Interrupter {

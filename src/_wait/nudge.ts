@@ -14,7 +14,13 @@
  *   only the thread that blocks, so this handler has no `SA_RESTART`: it
  *   interrupts FIFO opens too. The timer repeats every {@link ALARM_REPEAT_MS}
  *   until disarmed, since a signal that lands before the call enters the kernel
- *   interrupts nothing.
+ *   interrupts nothing. A parked call that `SA_RESTART` would restart (a FIFO's
+ *   open) is nudged with this signal instead ({@link nudgeThread}'s
+ *   `restartable`): one that lands just after the call returned could fail
+ *   the thread's next blocking call with EINTR, but the thread is signalled
+ *   only when `/proc` has just shown it in the call, a window of µs, where
+ *   the other way to end such an open (opening the FIFO's other side) wakes
+ *   every other process waiting to open it.
  *
  * The handler of both is the address of `getpid`: a libc function that does
  * nothing harmful (a JS callback must never run in a signal handler). Deno
@@ -73,6 +79,17 @@ let nudgesOff = false;
 export function canNudge(): boolean {
   return !nudgesOff &&
     (nudgeReady ??= threadsReadable() && !blockedHere(NUDGE_SIGNAL) && install(NUDGE_SIGNAL, true));
+}
+
+let restartNudgeReady: boolean | undefined;
+
+/**
+ * Whether parked calls that `SA_RESTART` would restart (a FIFO's open) can be
+ * cancelled by a nudge with the alarm signal here (checked once per isolate).
+ */
+export function canNudgeRestartable(): boolean {
+  return canNudge() &&
+    (restartNudgeReady ??= !blockedHere(ALARM_SIGNAL) && install(ALARM_SIGNAL, false));
 }
 
 /** Turns nudges off, as where /proc/self/task cannot be read: calls without an fd then poll (for tests). */
@@ -163,10 +180,13 @@ export function findThread(call: BlockedCall): number {
   return found;
 }
 
-/** Sends the nudge to thread `tid` of this process. */
-export function nudgeThread(tid: number): void {
+/**
+ * Sends the nudge to thread `tid` of this process; with the alarm signal for a
+ * `restartable` call (see {@link canNudgeRestartable}).
+ */
+export function nudgeThread(tid: number, restartable = false): void {
   // ESRCH: the thread ended; the caller finds the call again or sees it return.
-  libc.tgkill(Deno.pid, tid, NUDGE_SIGNAL);
+  libc.tgkill(Deno.pid, tid, restartable ? ALARM_SIGNAL : NUDGE_SIGNAL);
 }
 
 /**

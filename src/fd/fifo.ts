@@ -9,9 +9,18 @@ import { C } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
 import { cPath, fileKind, type PathLike, pathText } from "../_path.ts";
-import { checkMode } from "../_check.ts";
+import { addressOf, checkMode } from "../_check.ts";
 import type { Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
-import { callSource, lazySource, type Operation, tryNow, wait, waitSync } from "../_wait/mod.ts";
+import {
+  blockingCall,
+  callSource,
+  interruptible,
+  lazySource,
+  type Operation,
+  tryNow,
+  wait,
+  waitSync,
+} from "../_wait/mod.ts";
 import { FdReader } from "./reader.ts";
 import { FdWriter } from "./writer.ts";
 
@@ -57,20 +66,41 @@ function handleOf<D extends Direction>(fd: number, direction: D): FifoEnd<D> {
 }
 
 /**
- * The open of a FIFO as an operation of the waiting engine. A try opens
- * without waiting: the write side then fails with ENXIO while no reader is
- * there (AGAIN); the read side would open at once without a writer, which is
- * not what a blocking open means, so its try finds nothing to do (AGAIN) and
- * only the blocking open (parked, or on this thread) completes it.
+ * The open of a FIFO as an operation of the waiting engine. A try of the
+ * write side opens without waiting, which fails with ENXIO while no reader is
+ * there (AGAIN). The read side would open at once without a writer, which is
+ * not what a blocking open means: its try is a blocking open ended by the
+ * alarm after {@link READ_TRY_MS}, which returns at once when a writer is
+ * there. So a read open completes without a pool thread too (when the budget
+ * is spent, or with `timeout: 0`). Between its tries the read side holds the
+ * FIFO open for reading without waiting, as a reader blocked in `open(2)` is
+ * counted as one: writers' opens (this thread's own included, which a
+ * blocking open here would never let run) see a reader, as they would.
+ * `release()` lets that go once the wait has ended, however it ended.
  */
-function openOperation<D extends Direction>(path: string, direction: D): Operation<FifoEnd<D>> {
+function openOperation<D extends Direction>(
+  path: string,
+  direction: D,
+): Operation<FifoEnd<D>> & { release(): void } {
   const c = cPath(path);
   const subject = { path };
   const flags = flagsOf(direction);
+  let held = -1;
+  const release = () => {
+    if (held >= 0) libc.close(held);
+    held = -1;
+  };
+  const tryReader = () => {
+    const r = openReaderBriefly(c, subject);
+    // A failure to hold it is met by the next try's open.
+    if (r === AGAIN && held < 0) held = libc.open(c, flags | C.O_NONBLOCK, 0);
+    return r as FifoEnd<D> | typeof AGAIN;
+  };
   return {
     syscall: "open",
     subject,
-    attempt: direction === "read" ? () => AGAIN : () => openEndNow(c, direction, subject),
+    release,
+    attempt: direction === "read" ? tryReader : () => openEndNow(c, direction, subject),
     source: lazySource(() =>
       callSource({
         syscall: "open",
@@ -78,8 +108,13 @@ function openOperation<D extends Direction>(path: string, direction: D): Operati
         start: () => libc.open_parked(c, flags, 0),
         run: () => libc.open(c, flags, 0),
         done: (fd) => handleOf(fd, direction),
-        // Opening the other side without waiting completes the blocked open; held open until
-        // that open returns, so that it completes even if it enters the kernel after this.
+        // openat(dirfd, path, ...): the path buffer is this operation's own.
+        thread: () => ({ syscall: C.SYS_openat, arg: 1, value: addressOf(c) }),
+        restartable: true,
+        // Where no nudge can be sent: opening the other side without waiting completes the
+        // blocked open (and every other process's blocked open of this side, which is why the
+        // nudge comes first); held open until that open returns, so that it completes even if
+        // it enters the kernel after this.
         interrupt: () => {
           const other = direction === "read" ? C.O_WRONLY : C.O_RDONLY;
           const fd = libc.open(c, other | C.O_NONBLOCK | C.O_CLOEXEC, 0);
@@ -110,6 +145,21 @@ function openNow(
     subject,
     E.ENXIO,
   );
+}
+
+/** How long the try of a read side blocks in `open(2)` at most (see {@link openOperation}). */
+const READ_TRY_MS = 0.2;
+
+/**
+ * The try of a read side: an open that returns at once when a writer is
+ * there, interrupted after {@link READ_TRY_MS} otherwise (AGAIN). Where no
+ * alarm can end it, AGAIN: only the blocking open completes the read side.
+ */
+function openReaderBriefly(c: Uint8Array, subject: ErrorSubject): FdReader | typeof AGAIN {
+  const deadline = performance.now() + READ_TRY_MS;
+  if (!interruptible(deadline)) return AGAIN;
+  const fd = blockingCall(deadline, () => libc.open(c, flagsOf("read"), 0), "open", subject);
+  return fd === AGAIN ? AGAIN : handleOf(fd, "read");
 }
 
 /** {@link openNow}, as the handle of that end. */
@@ -203,8 +253,10 @@ export class Fifo {
    * until the other side opens too, here without blocking the event loop;
    * `signal` and `timeout` cancel that wait (an aborted `signal` rejects with
    * its reason). The blocking `open` runs on one of Deno's pool threads, at
-   * most 4 at once with the library's other parked calls; a cancelled one is
-   * ended by briefly opening the other side.
+   * most 4 at once with the library's other parked calls (beyond that, the
+   * open polls); a cancelled one is ended by a signal to that thread, or where
+   * none can be sent (no readable `/proc/self/task`), by briefly opening the
+   * other side, which also completes other processes' opens of this side.
    *
    * Wraps `open(2)`, after `stat(2)` to check that `path` is a FIFO. Needs `--allow-ffi`.
    *
@@ -240,7 +292,8 @@ export class Fifo {
       const p = pathText(path);
       checkDirection(direction);
       checkIsFifo(p, "open");
-      return wait(openOperation(p, direction), options);
+      const op = openOperation(p, direction);
+      return wait(op, options).finally(op.release);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -286,7 +339,12 @@ export class Fifo {
     const p = pathText(path);
     checkDirection(direction);
     checkIsFifo(p, "open");
-    return waitSync(openOperation(p, direction), options);
+    const op = openOperation(p, direction);
+    try {
+      return waitSync(op, options);
+    } finally {
+      op.release();
+    }
   }
 
   /**
