@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FdReader, FdWriter } from "../mod.ts";
-import { EPOLLIN, systemError, TestScope, waitedOn } from "./_kernel.ts";
+import { EPOLLIN, EPOLLOUT, systemError, TestScope, waitedOn } from "./_kernel.ts";
 
 /** Reads until end of file through the Web Stream (`reader.readable`). */
 async function readAll(reader: FdReader): Promise<Uint8Array> {
@@ -206,6 +206,28 @@ Deno.test("pipe() Web Streams like Deno.FsFile", async (t) => {
       assert.deepEqual([...await readAll(reader)], [9]);
     },
   );
+  await t.step("aborting the writable ends a write that waits for room", async () => {
+    await using s = new TestScope();
+    const { reader, writer } = s.pipe();
+    const w = writer.writable.getWriter();
+    // More than the pipe holds, and nobody reads: the write waits for room for ever.
+    const pending = w.write(new Uint8Array(4 * 1024 * 1024));
+    await waitedOn(writer.fd, EPOLLOUT);
+    await w.abort(new Error("no more"));
+    await assert.rejects(pending);
+    assert.ok(writer.closed);
+    reader.close();
+  });
+  await t.step("a failed write closes the writer and errors the stream", async () => {
+    await using s = new TestScope();
+    const { reader, writer } = s.pipe();
+    reader.close();
+    await assert.rejects(
+      ReadableStream.from([new Uint8Array(3)]).pipeTo(writer.writable),
+      Deno.errors.BrokenPipe,
+    );
+    assert.ok(writer.closed, "the fd is released");
+  });
 });
 
 Deno.test("pipe() handles: close, dispose, use after close, bad arguments", async (t) => {

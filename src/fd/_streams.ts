@@ -43,15 +43,27 @@ export function byteReadable(
   });
 }
 
-/** A sink that writes each chunk whole with `write`; `close` ends it, `abort` closes the handle. */
+/**
+ * A sink that writes each chunk whole with `write`; `close` ends it, `abort`
+ * closes the handle. A write error closes the handle too (as a read error
+ * does in {@link byteReadable}, and as `Deno.FsFile.writable` does): the
+ * stream is errored for good, and nothing else would release the fd. The
+ * stream's abort signal reaches the write in progress, which would otherwise
+ * hold `abort()` back until the peer takes the chunk, maybe never.
+ */
 export function chunkWritable(
-  write: (chunk: Uint8Array) => Promise<unknown>,
+  write: (chunk: Uint8Array, signal: AbortSignal) => Promise<unknown>,
   close: () => void,
   abort: () => void,
 ): WritableStream<Uint8Array> {
   return new WritableStream<Uint8Array>({
-    write: async (chunk) => {
-      await write(chunk);
+    write: async (chunk, controller) => {
+      try {
+        await write(chunk, controller.signal);
+      } catch (e) {
+        abort();
+        throw e;
+      }
     },
     close,
     abort,

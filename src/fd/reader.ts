@@ -144,7 +144,8 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * @throws {RangeError} when `timeout` is not a number ≥ 0
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the reader is (or gets) closed
-   * @throws {IpcError} EIO, EINVAL or EISDIR from `read(2)` on an fd that is not a pipe
+   * @throws {IpcError} EIO or EINVAL from `read(2)` on an fd that is not a pipe
+   * @throws {Deno.errors.IsADirectory} EISDIR from `read(2)` on a directory
    *
    * @example
    * ```ts
@@ -177,7 +178,8 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * @throws {RangeError} when `timeout` is not a number ≥ 0
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
-   * @throws {IpcError} EIO, EINVAL or EISDIR from `read(2)` on an fd that is not a pipe
+   * @throws {IpcError} EIO or EINVAL from `read(2)` on an fd that is not a pipe
+   * @throws {Deno.errors.IsADirectory} EISDIR from `read(2)` on a directory
    *
    * @example
    * ```ts
@@ -211,7 +213,8 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * @throws {Deno.errors.WouldBlock} when nothing is available yet
    * @throws {TypeError} when `buf` is not a Uint8Array
    * @throws {Deno.errors.BadResource} after `close()`
-   * @throws {IpcError} EIO, EINVAL or EISDIR from `read(2)` on an fd that is not a pipe
+   * @throws {IpcError} EIO or EINVAL from `read(2)` on an fd that is not a pipe
+   * @throws {Deno.errors.IsADirectory} EISDIR from `read(2)` on a directory
    *
    * @example
    * ```ts

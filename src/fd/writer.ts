@@ -249,7 +249,9 @@ export class FdWriter extends FdHandle {
 
   /**
    * The writer as a byte sink, like `Deno.FsFile.writable`: closing or aborting
-   * the stream closes the writer. Each chunk is written with {@link FdWriter.write}.
+   * the stream closes the writer, and so does a write that fails (the stream is
+   * errored then). Each chunk is written with {@link FdWriter.write}; an abort
+   * ends the write in progress.
    *
    * Wraps `write(2)`. Needs `--allow-ffi`.
    *
@@ -264,7 +266,7 @@ export class FdWriter extends FdHandle {
    */
   get writable(): WritableStream<Uint8Array> {
     return this.#writable ??= chunkWritable(
-      (chunk) => this.write(chunk),
+      (chunk, signal) => this.write(chunk, { signal }),
       () => this.close(),
       () => this.close(),
     );

@@ -715,7 +715,8 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * A sink for bytes to send (like `Deno.Conn.writable`); each chunk is written
    * with {@link Connection.write}. Closing the stream shuts the connection
    * down for writing (the peer reads end of stream) and leaves reading open;
-   * aborting it closes the connection.
+   * aborting it (which ends the write in progress) or a write that fails
+   * closes the connection.
    *
    * Wraps `send(2)` and `shutdown(2)`. Needs `--allow-ffi`.
    *
@@ -734,7 +735,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
   get writable(): WritableStream<Uint8Array> {
     this.#checkStream("writable");
     return this.#writable ??= chunkWritable(
-      (chunk) => this.write(chunk),
+      (chunk, signal) => this.write(chunk, { signal }),
       () => this.shutdown("write"),
       () => this.close(),
     );
