@@ -461,6 +461,26 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
     },
   );
 
+  await t.step("refused for a program read from stdin, which cannot run again", async () => {
+    await using s = new TestScope();
+    const program = s.pipe();
+    const err = s.pipe();
+    const child = s.child(spawnProgram(Deno.execPath(), ["run", "--allow-ffi", "-"], {
+      fds: { 0: program.reader, 2: err.writer },
+    }));
+    program.reader.close();
+    err.writer.close();
+    const mod = new URL("../mod.ts", import.meta.url).href;
+    program.writer.writeSync(
+      `import { relaunchWithSignalsBlocked } from "${mod}";\n` +
+        `await relaunchWithSignalsBlocked(["SIGUSR2"]);\nconsole.log("relaunched");\n`,
+    );
+    program.writer.close();
+    const stderr = await new Response(err.reader.readable).text();
+    assert.equal((await child.status).code, 1, stderr);
+    assert.match(stderr, /NotSupported: relaunchWithSignalsBlocked\(\): a program read from stdin/);
+  });
+
   await t.step("refused under `deno test`, whose command line cannot run again", async () => {
     const argv = readProcFile("/proc/self/cmdline").split("\0");
     assert.equal(argv[1], "test");

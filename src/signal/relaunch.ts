@@ -98,8 +98,9 @@ function environment(): Record<string, string> {
  * @throws {RangeError} for a bad number, SIGKILL or SIGSTOP (they cannot be
  *   blocked), or the library's own signals SIGRTMAX and SIGRTMAX-1
  * @throws {Deno.errors.NotSupported} under `deno test`, `deno bench` or the REPL
- *   (their command line cannot simply run again), when the command line cannot
- *   be read, or when the relaunched process still does not block the signals
+ *   (their command line cannot simply run again), for a program read from stdin
+ *   (`deno run -`), when the command line cannot be read, or when the
+ *   relaunched process still does not block the signals
  * @throws {Deno.errors.NotFound} (and the other errors of `spawnProgram`) when
  *   the child cannot be started
  *
@@ -146,6 +147,13 @@ export async function relaunchWithSignalsBlocked(
     throw new Deno.errors.NotSupported(
       `relaunchWithSignalsBlocked(): \`deno ${args[0] ?? ""}\` cannot be relaunched: ` +
         "run the script with `deno run`, or start it with spawn(module, { blockSignals })",
+    );
+  }
+  // A program read from stdin is gone: the child would read an empty one, and exit 0.
+  if (new URL(Deno.mainModule).pathname.endsWith("/$deno$stdin.mts")) {
+    throw new Deno.errors.NotSupported(
+      "relaunchWithSignalsBlocked(): a program read from stdin cannot be run again: " +
+        "save it to a file and `deno run` that",
     );
   }
   env[MARKER] = String(Deno.pid);
