@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { connect, datagram, type DatagramSocket, type SocketAddress } from "../mod.ts";
+import { connect, datagram, type DatagramSocket, type SocketAddress, socketpair } from "../mod.ts";
 import { EPOLLIN, procSysInt, systemError, TestScope, waitedOn } from "./_kernel.ts";
 import { pattern, peer } from "./fixtures/socket_common.ts";
 
@@ -113,6 +113,19 @@ Deno.test("connect({ type: 'datagram' }): a Connection whose sends all go to one
   const got = [receiver.receiveFromSync(), await receiver.receiveFrom()];
   assert.deepEqual(got.map((d) => text(d.data)), ["one", "two"]);
   assert.deepEqual(got.map((d) => d.address), [UNNAMED, UNNAMED]);
+});
+
+Deno.test("a connected datagram socket whose peer closed: ConnectionRefused, then NotConnected", async () => {
+  using s = new TestScope();
+  const [a, b] = socketpair("datagram");
+  s.handle(a);
+  b.close();
+  assert.throws(
+    () => a.sendSync("x"),
+    systemError(Deno.errors.ConnectionRefused, "ECONNREFUSED", "send"),
+  );
+  // The kernel forgot the peer with that error.
+  await assert.rejects(a.send("x"), systemError(Deno.errors.NotConnected, "ENOTCONN", "send"));
 });
 
 Deno.test("datagram sockets: a Unix sender waits while the receiver's queue is full", async () => {

@@ -7,6 +7,7 @@ import {
   Listener,
   socketpair,
   type SocketType,
+  spawnProgram,
 } from "../mod.ts";
 import {
   dupInheritable,
@@ -361,6 +362,8 @@ Deno.test("Unix socket paths: 107 bytes fit, 108 are a RangeError before any cal
   assert.throws(() => listen({ path: `${dir}/a\0b` }), TypeError);
   assert.throws(() => listen({ abstract: "x".repeat(108) }), RangeError);
   assert.throws(() => listen({ abstract: "" }), TypeError);
+  // The kernel's leading NUL is the library's to add: "\0name" would bind "\0\0name".
+  assert.throws(() => listen({ abstract: "\0name" }), /must not start with a NUL byte/);
 });
 
 Deno.test("Unix socket files: modes, removal at close, stale sockets replaced, live ones never", async (t) => {
@@ -435,11 +438,46 @@ Deno.test("Unix socket files: modes, removal at close, stale sockets replaced, l
       Deno.writeTextFileSync(file, "keep me");
       assert.throws(
         () => listen({ path: file, replace: true }),
-        systemError(Deno.errors.AddrInUse, "EADDRINUSE", "bind", "not a socket"),
+        systemError(Deno.errors.AddrInUse, "EADDRINUSE", "bind", "it exists and is a regular file"),
+      );
+      assert.equal(Deno.readTextFileSync(file), "keep me");
+      const link = `${dir}/link.sock`;
+      Deno.symlinkSync(file, link);
+      assert.throws(
+        () => listen({ path: link, replace: true }),
+        systemError(
+          Deno.errors.AddrInUse,
+          "EADDRINUSE",
+          "bind",
+          "it exists and is a symbolic link",
+        ),
       );
       assert.equal(Deno.readTextFileSync(file), "keep me");
     },
   );
+  await t.step("a relative path is removed at close after a change of directory", async () => {
+    await using s = new TestScope();
+    const dir = await s.tempDir();
+    Deno.mkdirSync(`${dir}/a`);
+    Deno.mkdirSync(`${dir}/b`);
+    // In a child: the working directory belongs to the whole process, other tests included.
+    const mod = new URL("../mod.ts", import.meta.url).href;
+    const code = `import { datagram, listen } from "${mod}";
+      Deno.chdir("${dir}/a");
+      const listener = listen({ path: "x.sock" });
+      const socket = datagram({ path: "d.sock" });
+      Deno.chdir("${dir}/b");
+      listener.close();
+      socket.close();`;
+    const err = s.pipe();
+    const child = s.child(
+      spawnProgram(Deno.execPath(), ["eval", code], { fds: { 2: err.writer } }),
+    );
+    err.writer.close();
+    const stderr = await new Response(err.reader.readable).text();
+    assert.equal((await child.status).code, 0, stderr);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/a`)], [], "the socket files are gone");
+  });
   await t.step("the mode holds whatever the umask (a child with umask 0 and 077)", async () => {
     await using s = new TestScope();
     const dir = await s.tempDir();

@@ -25,6 +25,7 @@ export const constants = {
   S_IFREG: 32768,
   S_IFDIR: 16384,
   S_IFSOCK: 49152,
+  S_IFLNK: 40960,
   POLLIN: 1,
   POLLOUT: 4,
   POLLERR: 8,

@@ -68,6 +68,7 @@ const INTEGERS = [
   "S_IFREG",
   "S_IFDIR",
   "S_IFSOCK",
+  "S_IFLNK",
   // poll(2), epoll(7), eventfd(2)
   "POLLIN",
   "POLLOUT",

@@ -20,6 +20,8 @@ export const unistd = {
   dup3: { parameters: ["i32", "i32", "i32"], result: "i32" },
   // int pipe2(int pipefd[2], int flags);
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  // char *getcwd(char *buf, size_t size);
+  getcwd: { parameters: ["buffer", "usize"], result: "pointer" },
   // int unlink(const char *pathname);
   unlink: { parameters: ["buffer"], result: "i32" },
   // pid_t getpid(void);

@@ -107,6 +107,12 @@ export function abstractEndpoint(name: string): Endpoint {
     throw new TypeError(`abstract must be a string, got ${typeof name}`);
   }
   if (name === "") throw new TypeError("abstract must not be empty");
+  if (name.startsWith("\0")) {
+    // C code spells the name with the kernel's leading NUL; kept, it would name another socket.
+    throw new TypeError(
+      "abstract must not start with a NUL byte: the library adds the one the kernel needs",
+    );
+  }
   const bytes = encoder.encode(name);
   if (bytes.byteLength > UNIX_NAME_MAX) {
     throw new RangeError(

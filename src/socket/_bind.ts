@@ -14,7 +14,7 @@
  */
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
-import { E, errorOf, lastErrno, ok } from "../_sys.ts";
+import { E, errorOf, lastErrno, ok, okPointer } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
 import { cPath, type FileKind } from "../_path.ts";
 import type { SocketType } from "./address.ts";
@@ -23,18 +23,44 @@ import { openSocket } from "./_socket.ts";
 
 const STAT = LAYOUTS.stat;
 
-/** A socket file this process created: its path, and the inode it had. */
+/**
+ * A socket file this process created: its path (absolute, so that a change
+ * of working directory does not make close() look elsewhere), and the inode
+ * it had.
+ */
 export interface BoundPath {
   readonly path: string;
   readonly dev: bigint;
   readonly ino: bigint;
 }
 
+/** What is at a path, as lstat(2) tells it. */
+type Kind = FileKind | "symbolic link";
+
+/** `kind`, with its article, for messages. */
+const A_KIND: Record<Kind, string> = {
+  socket: "a socket",
+  file: "a regular file",
+  directory: "a directory",
+  fifo: "a FIFO",
+  "symbolic link": "a symbolic link",
+  other: "a device or other special file",
+};
+
+/** `path` made absolute against the working directory (from libc: no `--allow-read`). */
+function absolute(path: string): string {
+  if (path.startsWith("/")) return path;
+  const buf = new Uint8Array(C.PATH_MAX);
+  okPointer(libc.getcwd(buf, BigInt(buf.byteLength)), "getcwd", { path });
+  const cwd = new TextDecoder().decode(buf.subarray(0, buf.indexOf(0)));
+  return `${cwd === "/" ? "" : cwd}/${path}`;
+}
+
 /** What a path is, without following a symbolic link: its kind and inode, or null when absent. */
 function lstatOf(
   c: Uint8Array,
   path: string,
-): { kind: FileKind; mode: number; dev: bigint; ino: bigint } | null {
+): { kind: Kind; mode: number; dev: bigint; ino: bigint } | null {
   const buf = new Uint8Array(STAT.size);
   if (libc.lstat(c, buf) < 0) {
     const code = lastErrno();
@@ -43,8 +69,10 @@ function lstatOf(
   }
   const st = STAT.decode(buf);
   const type = st.st_mode & C.S_IFMT;
-  const kind: FileKind = type === C.S_IFSOCK
+  const kind: Kind = type === C.S_IFSOCK
     ? "socket"
+    : type === C.S_IFLNK
+    ? "symbolic link"
     : type === C.S_IFREG
     ? "file"
     : type === C.S_IFDIR
@@ -86,9 +114,8 @@ export function bindPath(
     const code = lastErrno();
     if (code !== E.EADDRINUSE) throw errorOf(code, "bind", { path });
     const there = lstatOf(c, path);
-    const kindThere = there?.kind ?? "nothing";
-    if (kindThere !== "socket") {
-      throw errorFromCode(code, "bind", { path }, `it exists and is a ${kindThere}, not a socket`);
+    if (there !== null && there.kind !== "socket") {
+      throw errorFromCode(code, "bind", { path }, `it exists and is ${A_KIND[there.kind]}`);
     }
     if (!replace) {
       throw errorFromCode(
@@ -116,7 +143,7 @@ export function bindPath(
   if (mine === null || mine.kind !== "socket") {
     throw errorFromCode(E.ENOENT, "bind", { path }, "the socket file vanished right after bind");
   }
-  const bound = { path, dev: mine.dev, ino: mine.ino };
+  const bound = { path: absolute(path), dev: mine.dev, ino: mine.ino };
   // The umask took bits away: give them back.
   if (mine.mode !== mode && libc.chmod(c, mode) < 0) {
     const e = errorOf(lastErrno(), "chmod", { path });

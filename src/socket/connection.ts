@@ -797,7 +797,8 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @throws {RangeError} for an empty message on a seqpacket connection (the
    *   peer would read it as end of stream), or a `timeout` that is not ≥ 0
    * @throws {Deno.errors.BrokenPipe} when the peer has closed (seqpacket)
-   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (datagram)
+   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (datagram); the
+   *   kernel then forgets the peer, and later sends throw `Deno.errors.NotConnected`
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the connection is (or gets) closed
    * @throws {IpcError} EMSGSIZE when the message is larger than the socket's send buffer
@@ -839,7 +840,8 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @throws {TypeError} on a stream connection, or when `data` is neither bytes nor a string
    * @throws {RangeError} for an empty message on a seqpacket connection, or a `timeout` that is not ≥ 0
    * @throws {Deno.errors.BrokenPipe} when the peer has closed (seqpacket)
-   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (datagram)
+   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (datagram); the
+   *   kernel then forgets the peer, and later sends throw `Deno.errors.NotConnected`
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
    * @throws {IpcError} EMSGSIZE when the message is larger than the socket's send buffer
@@ -872,7 +874,8 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @throws {TypeError} on a stream connection, or when `data` is neither bytes nor a string
    * @throws {RangeError} for an empty message on a seqpacket connection
    * @throws {Deno.errors.BrokenPipe} when the peer has closed (seqpacket)
-   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (datagram)
+   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (datagram); the
+   *   kernel then forgets the peer, and later sends throw `Deno.errors.NotConnected`
    * @throws {Deno.errors.BadResource} after `close()`
    * @throws {IpcError} EMSGSIZE when the message is larger than the socket's send buffer
    *
@@ -1440,8 +1443,10 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * bare numbers): dispose of it (`using`) and those not taken are closed.
    *
    * On a stream, a receive takes the bytes that have arrived, up to
-   * `maxBytes`, and ends at the latest with the data descriptors came with;
-   * bytes that came without any give a result with no descriptors. A plain
+   * `maxBytes`, and ends at the latest with the data descriptors came with:
+   * bytes sent without descriptors before them come in the same result (the
+   * kernel joins them), and bytes after the last descriptors give results with
+   * none. To keep them apart, send descriptors with the first bytes. A plain
    * `read()` that reaches bytes sent with descriptors drops those descriptors
    * (the kernel closes them): read them with `receiveFds`. On a message
    * connection each receive takes one whole message.
