@@ -4,13 +4,36 @@
  * @module
  */
 
+/** `x` for an error message, its type shown where it would look like a number (`"80"`). */
+export function shown(x: unknown): string {
+  if (typeof x === "string") return `${JSON.stringify(x)} (a string)`;
+  return typeof x === "bigint" ? `${x}n (a bigint)` : String(x);
+}
+
+/**
+ * An integer argument in `min..max` (`range` says so in messages): a TypeError
+ * for anything but a number, a RangeError for a number out of range.
+ */
+export function checkInteger(
+  value: unknown,
+  what: string,
+  min: number,
+  max: number,
+  range = `${min}..${max}`,
+): number {
+  if (typeof value !== "number") {
+    throw new TypeError(`${what} must be an integer ${range}, got ${shown(value)}`);
+  }
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${what} must be an integer ${range}, got ${value}`);
+  }
+  return value;
+}
+
 /** Permission bits: `undefined` means owner-only (0600); anything else must be 0..`max`. */
 export function checkMode(mode: unknown, max = 0o777): number {
   if (mode === undefined) return 0o600;
-  if (typeof mode !== "number" || !Number.isInteger(mode) || mode < 0 || mode > max) {
-    throw new RangeError(`mode must be an integer 0..0o${max.toString(8)}, got ${String(mode)}`);
-  }
-  return mode;
+  return checkInteger(mode, "mode", 0, max, `0..0o${max.toString(8)}`);
 }
 
 /** An optional boolean option: `undefined` gives `byDefault`; anything but a boolean is a TypeError. */

@@ -89,7 +89,8 @@ Deno.test("Fifo bad arguments are TypeError/RangeError before any syscall", asyn
   assert.throws(() => Fifo.create(`${dir}/${"x".repeat(5000)}`), RangeError);
   assert.throws(() => Fifo.create(new URL("https://example.com/x")), TypeError);
   assert.throws(() => Fifo.create(`${dir}/m`, { mode: 0o10000 }), RangeError);
-  assert.throws(() => Fifo.create(`${dir}/m`, { mode: any("600") }), RangeError);
+  assert.throws(() => Fifo.create(`${dir}/m`, { mode: any("600") }), /got "600" \(a string\)/);
+  assert.throws(() => Fifo.create(`${dir}/m`, { mode: any("600") }), TypeError);
   Fifo.create(`${dir}/f`);
   await assert.rejects(Fifo.open(`${dir}/f`, any("rw")), TypeError);
   await assert.rejects(Fifo.open(`${dir}/f`, "read", { timeout: -5 }), RangeError);

@@ -291,15 +291,19 @@ Deno.test("timeouts reject with TimedOut", async (t) => {
     );
   });
 
-  await t.step("bad timeouts: RangeError before any wait", async () => {
-    await using s = new TestScope();
-    const p = s.pipe();
-    const before = fdEngine.pending;
-    for (const timeout of [-1, NaN, "5" as unknown as number]) {
-      await assert.rejects(p.reader.read(new Uint8Array(8), { timeout }), RangeError);
-    }
-    assert.equal(fdEngine.pending, before);
-  });
+  await t.step(
+    "bad timeouts: RangeError (TypeError for a non-number) before any wait",
+    async () => {
+      await using s = new TestScope();
+      const p = s.pipe();
+      const before = fdEngine.pending;
+      for (const timeout of [-1, NaN]) {
+        await assert.rejects(p.reader.read(new Uint8Array(8), { timeout }), RangeError);
+      }
+      await assert.rejects(p.reader.read(new Uint8Array(8), { timeout: "5" as never }), TypeError);
+      assert.equal(fdEngine.pending, before);
+    },
+  );
 });
 
 Deno.test("closing a handle rejects its pending waits with BadResource", async (t) => {

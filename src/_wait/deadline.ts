@@ -7,6 +7,7 @@
  */
 import { LAYOUTS } from "../../ffi/platform.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
+import { shown } from "../_check.ts";
 
 /** The longest delay `setTimeout` honours; a longer one fires at once with a warning. */
 export const MAX_TIMER_MS = 0x7fffffff;
@@ -23,9 +24,10 @@ export function checkWaitOptions(options: WaitOptions | SyncWaitOptions | undefi
   }
   const { timeout } = options;
   if (timeout !== undefined && (typeof timeout !== "number" || !(timeout >= 0))) {
-    throw new RangeError(
-      `timeout must be a number of milliseconds >= 0 (or Infinity), got ${String(timeout)}`,
-    );
+    const message = `timeout must be a number of milliseconds >= 0 (or Infinity), got ${
+      shown(timeout)
+    }`;
+    throw typeof timeout === "number" ? new RangeError(message) : new TypeError(message);
   }
 }
 

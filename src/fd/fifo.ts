@@ -265,7 +265,7 @@ export class Fifo {
    * @param options `signal`, `timeout`
    * @returns the open end
    * @throws {TypeError} when `path` is not a FIFO, `direction` is not `"read"` or `"write"`, or `signal` not an AbortSignal
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.NotFound} when nothing is at `path`
    * @throws {Deno.errors.PermissionDenied} when the FIFO's mode denies this direction to this user
    * @throws {Deno.errors.TimedOut} when `timeout` passes before the other side opens
@@ -311,7 +311,7 @@ export class Fifo {
    * @param options `timeout`
    * @returns the open end
    * @throws {TypeError} when `path` is not a FIFO, or `direction` is not `"read"` or `"write"`
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.NotFound} when nothing is at `path`
    * @throws {Deno.errors.PermissionDenied} when the FIFO's mode denies this direction to this user
    * @throws {Deno.errors.TimedOut} when `timeout` passes before the other side opens

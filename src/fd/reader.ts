@@ -141,7 +141,7 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * @param options `signal` to cancel, `timeout` in milliseconds
    * @returns the number of bytes read, or `null` at end of file
    * @throws {TypeError} when `buf` is not a Uint8Array or `signal` not an AbortSignal
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the reader is (or gets) closed
    * @throws {IpcError} EIO or EINVAL from `read(2)` on an fd that is not a pipe
@@ -175,7 +175,7 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * @param options `timeout` in milliseconds
    * @returns the number of bytes read, or `null` at end of file
    * @throws {TypeError} when `buf` is not a Uint8Array
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
    * @throws {IpcError} EIO or EINVAL from `read(2)` on an fd that is not a pipe

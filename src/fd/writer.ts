@@ -149,7 +149,7 @@ export class FdWriter extends FdHandle {
    *   `Deno.errors.Interrupted` whose `cause` is the reason.
    * @returns the number of bytes written: all of them
    * @throws {TypeError} when `data` is neither a Uint8Array nor a string, or `signal` not an AbortSignal
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.BrokenPipe} when every reader has closed
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.Interrupted} when `signal` aborts after part of `data` was written
@@ -189,7 +189,7 @@ export class FdWriter extends FdHandle {
    *   the error's `bytesWritten` says how many)
    * @returns the number of bytes written: all of them
    * @throws {TypeError} when `data` is neither a Uint8Array nor a string
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.BrokenPipe} when every reader has closed
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`

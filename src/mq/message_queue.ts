@@ -487,7 +487,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * @param options `type` (default 1), `signal`, `timeout`
    * @returns a promise that resolves once the message is in the queue
    * @throws {TypeError} when `data` is neither a Uint8Array nor a string, `type` is not an integer, or `signal` not an AbortSignal
-   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, `type` is outside 1..2^63-1, or `timeout` is not a number ≥ 0
+   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, `type` is outside 1..2^63-1, or `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the handle is (or gets) closed
    * @throws {Deno.errors.PermissionDenied} when this user may not write the queue
@@ -523,7 +523,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * @param data the bytes, or a string sent as UTF-8
    * @param options `type` (default 1), `timeout`
    * @throws {TypeError} when `data` is neither a Uint8Array nor a string, or `type` is not an integer
-   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, `type` is outside 1..2^63-1, or `timeout` is not a number ≥ 0
+   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, `type` is outside 1..2^63-1, or `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
    * @throws {Deno.errors.PermissionDenied} when this user may not write the queue
@@ -739,7 +739,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * @returns the message: its type and a copy of its bytes
    * @throws {TypeError} when `type` is not an integer, or `signal` not an AbortSignal
    * @throws {RangeError} when `type` is out of the C `long` range, `maxSize` is not an integer
-   *   0..2^31-9, `except` comes without a `type` > 0, or `timeout` is not a number ≥ 0
+   *   0..2^31-9, `except` comes without a `type` > 0, or `timeout` is negative or NaN (TypeError when not a number)
    * @throws {IpcError} E2BIG when the message exceeds `maxSize` (it stays in the queue)
    * @throws {IpcError} EIDRM when the queue is removed meanwhile
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
@@ -786,7 +786,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * @returns the message
    * @throws {TypeError} when `type` is not an integer
    * @throws {RangeError} when `type` is out of the C `long` range, `maxSize` is not an integer
-   *   0..2^31-9, `except` comes without a `type` > 0, or `timeout` is not a number ≥ 0
+   *   0..2^31-9, `except` comes without a `type` > 0, or `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {IpcError} E2BIG when the message exceeds `maxSize` (it stays in the queue)
    * @throws {IpcError} EIDRM when the queue is removed

@@ -430,7 +430,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @param data the message: bytes, or a string sent as UTF-8; at most {@link PosixMessageQueue.messageSize} bytes
    * @param options `priority` (0..32767, default 0), `signal` to cancel, `timeout` in milliseconds
    * @returns a promise that resolves once the message is in the queue
-   * @throws {RangeError} when the message is larger than `messageSize`, the priority is out of range, or `timeout` is not a number ≥ 0
+   * @throws {RangeError} when the message is larger than `messageSize`, the priority is out of range, or `timeout` is negative or NaN (TypeError when not a number)
    * @throws {TypeError} when `data` is neither bytes nor a string, `priority` is not a number, `signal` is not an AbortSignal, or the queue was opened with access `"read"`
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the queue is (or gets) closed
@@ -465,7 +465,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    *
    * @param data the message: bytes, or a string sent as UTF-8; at most {@link PosixMessageQueue.messageSize} bytes
    * @param options `priority` (0..32767, default 0), `timeout` in milliseconds
-   * @throws {RangeError} when the message is larger than `messageSize`, the priority is out of range, or `timeout` is not a number ≥ 0
+   * @throws {RangeError} when the message is larger than `messageSize`, the priority is out of range, or `timeout` is negative or NaN (TypeError when not a number)
    * @throws {TypeError} when `data` is neither bytes nor a string, `priority` is not a number, or the queue was opened with access `"read"`
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
@@ -627,7 +627,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the queue is (or gets) closed
    * @throws {TypeError} when `signal` is not an AbortSignal, or the queue was opened with access `"write"`
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    *
    * @example
    * ```ts
@@ -664,7 +664,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
    * @throws {TypeError} when the queue was opened with access `"write"`
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    *
    * @example
    * ```ts

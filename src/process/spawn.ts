@@ -9,6 +9,7 @@ import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, SIZEOF } from "../../ffi/platform.ts";
 import { E, errorOf, ok } from "../_sys.ts";
+import { shown } from "../_check.ts";
 import { type SignalName, signalNumber } from "./signals.ts";
 import { ChildProcess } from "./child.ts";
 import { isPipe, reopenPipe } from "../fd/_adopt.ts";
@@ -53,7 +54,7 @@ function fdOf(source: FdSource, target: number): number {
   const fd = typeof source === "number" ? source : source?.fd;
   if (!Number.isInteger(fd) || fd < 0) {
     throw new TypeError(
-      `fds[${target}] must be an fd number or a handle with an fd, got ${source}`,
+      `fds[${target}] must be an fd number or a handle with an fd, got ${shown(source)}`,
     );
   }
   return fd;

@@ -566,7 +566,7 @@ export class PosixSemaphore implements Disposable {
    * @throws {Deno.errors.TimedOut} when `timeout` passes first (`code: "ETIMEDOUT"`, naming the semaphore)
    * @throws {Deno.errors.BadResource} when the handle is (or gets) closed, or the shared memory of an unnamed semaphore is
    * @throws {TypeError} when `signal` is not an AbortSignal
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    *
    * @example
    * ```ts
@@ -626,7 +626,7 @@ export class PosixSemaphore implements Disposable {
    * @param options `timeout` in milliseconds
    * @throws {Deno.errors.TimedOut} when `timeout` passes first (`code: "ETIMEDOUT"`, naming the semaphore)
    * @throws {Deno.errors.BadResource} after `close()`
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    *
    * @example
    * ```ts

@@ -187,7 +187,7 @@ export class Semaphore implements Disposable {
    * @param options `undo` (default true), `signal`, `timeout`
    * @returns what releases it
    * @throws {TypeError} when `undo` is not a boolean or `signal` not an AbortSignal
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {IpcError} EIDRM when the set is removed; ERANGE when the undo entry would pass `SEMAEM`
    * @throws {Deno.errors.BadResource} when the handle is (or gets) closed
@@ -225,7 +225,7 @@ export class Semaphore implements Disposable {
    * @param options `undo` (default true), `timeout`
    * @returns what releases it
    * @throws {TypeError} when `undo` is not a boolean
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {IpcError} EIDRM when the set is removed
    * @throws {Deno.errors.BadResource} after `close()`

@@ -194,7 +194,7 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
    * @param options `signal` to cancel, `timeout` in milliseconds
    * @returns the signal, its sender and value
    * @throws {TypeError} when `options.signal` is not an AbortSignal
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the reader is (or gets) closed
    *
@@ -227,7 +227,7 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
    *
    * @param options `timeout` in milliseconds
    * @returns the signal, its sender and value
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
    *

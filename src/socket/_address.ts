@@ -10,6 +10,7 @@
 import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
 import type { ErrorSubject } from "../errors.ts";
 import { type PathLike, pathText } from "../_path.ts";
+import { checkInteger } from "../_check.ts";
 import type { NetAddress, SocketAddress } from "./address.ts";
 
 const SUN = LAYOUTS.sockaddr_un;
@@ -134,11 +135,8 @@ function unixSockaddr(name: Uint8Array, at: number): Uint8Array<ArrayBuffer> {
 }
 
 /** An IPv4 or IPv6 endpoint. */
-function netEndpoint(hostname: unknown, port: unknown, rules: NetRules): Endpoint {
-  const low = rules.portZero ? 0 : 1;
-  if (typeof port !== "number" || !Number.isInteger(port) || port < low || port > 65535) {
-    throw new RangeError(`port must be an integer ${low}..65535, got ${String(port)}`);
-  }
+function netEndpoint(hostname: unknown, portGiven: unknown, rules: NetRules): Endpoint {
+  const port = checkInteger(portGiven, "port", rules.portZero ? 0 : 1, 65535);
   const ip = parseHostname(hostname ?? "127.0.0.1");
   const address = formatNet(ip.text, port);
   if (ip.bytes.byteLength === 4) {

@@ -14,7 +14,7 @@
  */
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
-import { E, errorOf, lastErrno, ok, okPointer } from "../_sys.ts";
+import { E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
 import { cPath, type FileKind } from "../_path.ts";
 import type { SocketType } from "./address.ts";
@@ -47,13 +47,21 @@ const A_KIND: Record<Kind, string> = {
   other: "a device or other special file",
 };
 
-/** `path` made absolute against the working directory (from libc: no `--allow-read`). */
+/**
+ * `path` made absolute against the working directory (from libc: no
+ * `--allow-read`), or `path` itself when that cannot name it: the directory
+ * is removed, or too deep for the result to fit PATH_MAX (lstat and unlink
+ * would refuse it). Called after a successful bind, which a throw here would
+ * leave with its file on disk.
+ */
 function absolute(path: string): string {
   if (path.startsWith("/")) return path;
   const buf = new Uint8Array(C.PATH_MAX);
-  okPointer(libc.getcwd(buf, BigInt(buf.byteLength)), "getcwd", { path });
-  const cwd = new TextDecoder().decode(buf.subarray(0, buf.indexOf(0)));
-  return `${cwd === "/" ? "" : cwd}/${path}`;
+  if (libc.getcwd(buf, BigInt(buf.byteLength)) === null) return path;
+  const cwd = buf.subarray(0, buf.indexOf(0));
+  if (cwd.byteLength + 1 + new TextEncoder().encode(path).byteLength >= C.PATH_MAX) return path;
+  const dir = new TextDecoder().decode(cwd);
+  return `${dir === "/" ? "" : dir}/${path}`;
 }
 
 /** What a path is, without following a symbolic link: its kind and inode, or null when absent. */

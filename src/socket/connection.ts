@@ -425,7 +425,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    *   closed or shut down its writing side)
    * @throws {TypeError} on a seqpacket or datagram connection, when `buf` is
    *   not a Uint8Array, or `signal` not an AbortSignal
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.ConnectionReset} when the peer reset the connection (ECONNRESET)
    * @throws {Deno.errors.BadResource} when the connection is (or gets) closed
@@ -460,7 +460,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @param options `timeout` in milliseconds
    * @returns the number of bytes read, or `null` at end of stream
    * @throws {TypeError} on a seqpacket or datagram connection, or when `buf` is not a Uint8Array
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.ConnectionReset} when the peer reset the connection
    * @throws {Deno.errors.BadResource} after `close()`
@@ -579,7 +579,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @returns the number of bytes written: all of them
    * @throws {TypeError} on a seqpacket or datagram connection, when `data` is
    *   neither a Uint8Array nor a string, or `signal` not an AbortSignal
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.BrokenPipe} when the peer has closed (EPIPE)
    * @throws {Deno.errors.ConnectionReset} when the peer reset the connection (ECONNRESET)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
@@ -625,7 +625,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    *   the error's `bytesWritten` says how many)
    * @returns the number of bytes written: all of them
    * @throws {TypeError} on a seqpacket or datagram connection, or when `data` is neither a Uint8Array nor a string
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.BrokenPipe} when the peer has closed
    * @throws {Deno.errors.ConnectionReset} when the peer reset the connection
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
@@ -963,7 +963,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    *   stream: the peer of a seqpacket connection closed or shut down writing
    *   (a datagram connection has no end)
    * @throws {TypeError} on a stream connection, or when `signal` is not an AbortSignal
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.ConnectionReset} when the peer reset the connection
    * @throws {Deno.errors.BadResource} when the connection is (or gets) closed
@@ -996,7 +996,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @param options `timeout` in milliseconds
    * @returns the message, or `null` at end of stream (seqpacket)
    * @throws {TypeError} on a stream connection
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.ConnectionReset} when the peer reset the connection
    * @throws {Deno.errors.BadResource} after `close()`
@@ -1076,7 +1076,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @returns the message's size, or `null` at end of stream (seqpacket)
    * @throws {IpcError} EMSGSIZE when the message was longer than `buf`
    * @throws {TypeError} on a stream connection, when `buf` is not a Uint8Array, or `signal` not an AbortSignal
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the connection is (or gets) closed
    *
@@ -1111,7 +1111,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @returns the message's size, or `null` at end of stream (seqpacket)
    * @throws {IpcError} EMSGSIZE when the message was longer than `buf` (its first bytes are there)
    * @throws {TypeError} on a stream connection, or when `buf` is not a Uint8Array
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
    *

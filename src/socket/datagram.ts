@@ -468,7 +468,7 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
    * @param options `signal` to cancel, `timeout` in milliseconds
    * @returns the datagram and its sender's address
    * @throws {TypeError} when `signal` is not an AbortSignal
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the socket is (or gets) closed
    *
@@ -491,7 +491,7 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
    *
    * @param options `timeout` in milliseconds
    * @returns the datagram and its sender's address
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
    *

@@ -392,7 +392,7 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    * @param options `signal` to cancel, `timeout` in milliseconds
    * @returns the connection; close it (or `using`) when done
    * @throws {TypeError} when `signal` is not an AbortSignal
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the listener is (or gets) closed
    * @throws {IpcError} EMFILE/ENFILE when out of descriptors
@@ -416,7 +416,7 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    *
    * @param options `timeout` in milliseconds
    * @returns the connection
-   * @throws {RangeError} when `timeout` is not a number ≥ 0
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
    * @throws {IpcError} EMFILE/ENFILE when out of descriptors
