@@ -18,6 +18,10 @@ export function pathText(path: PathLike, what = "path"): string {
     if (path.protocol !== "file:") {
       throw new TypeError(`${what} must be a file: URL, got ${path.href}`);
     }
+    // As Deno's own file APIs: a host would name another machine's file.
+    if (path.host !== "") {
+      throw new TypeError(`${what}: a file: URL must have no host, got ${path.href}`);
+    }
     path = decodeURIComponent(path.pathname);
   }
   if (typeof path !== "string") throw new TypeError(`${what} must be a string or file: URL`);

@@ -88,6 +88,9 @@ Deno.test("Fifo bad arguments are TypeError/RangeError before any syscall", asyn
   assert.throws(() => Fifo.create(`${dir}/a\0b`), /NUL/);
   assert.throws(() => Fifo.create(`${dir}/${"x".repeat(5000)}`), RangeError);
   assert.throws(() => Fifo.create(new URL("https://example.com/x")), TypeError);
+  assert.throws(() => Fifo.create(new URL("file://otherhost/tmp/x")), /must have no host/);
+  assert.throws(() => Fifo.create(`${dir}/o`, any(null)), /options must be an object/);
+  assert.throws(() => Fifo.create(`${dir}/o`, { exclusive: any("yes") }), TypeError);
   assert.throws(() => Fifo.create(`${dir}/m`, { mode: 0o10000 }), RangeError);
   assert.throws(() => Fifo.create(`${dir}/m`, { mode: any("600") }), /got "600" \(a string\)/);
   assert.throws(() => Fifo.create(`${dir}/m`, { mode: any("600") }), TypeError);

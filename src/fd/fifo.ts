@@ -9,7 +9,7 @@ import { C } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
 import { cPath, fileKind, type PathLike, pathText } from "../_path.ts";
-import { addressOf, checkMode } from "../_check.ts";
+import { addressOf, checkBoolean, checkMode, shown } from "../_check.ts";
 import type { Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
@@ -226,13 +226,17 @@ export class Fifo {
    */
   static create(path: PathLike, options: FifoCreateOptions = {}): void {
     const p = pathText(path);
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`options must be an object, got ${shown(options)}`);
+    }
     const mode = checkMode(options.mode, 0o7777);
+    const exclusive = checkBoolean(options.exclusive, "exclusive");
     const c = cPath(p);
     if (libc.mkfifo(c, mode) < 0) {
       const code = lastErrno();
       if (code !== E.EEXIST) throw errorOf(code, "mkfifo", { path: p });
       const kind = fileKind(p);
-      if (kind === "fifo" && !options.exclusive) return;
+      if (kind === "fifo" && !exclusive) return;
       const e = errorOf(code, "mkfifo", { path: p });
       if (kind !== "fifo") {
         e.message += ` (it exists and is a ${kind ?? "dangling link"}, not a FIFO)`;
