@@ -40,8 +40,18 @@ export function cPath(path: string): Uint8Array<ArrayBuffer> {
   return cString(path, "path");
 }
 
-/** The kind of file at a path, from `st_mode`. */
-export type FileKind = "fifo" | "file" | "directory" | "socket" | "other";
+/** The kind of file at a path, from `st_mode` (a symbolic link only where it is not followed). */
+export type FileKind = "fifo" | "file" | "directory" | "socket" | "symbolic link" | "other";
+
+/** Each kind with its article, for messages: "it is a regular file". */
+export const A_FILE_KIND: Readonly<Record<FileKind, string>> = {
+  fifo: "a FIFO",
+  file: "a regular file",
+  directory: "a directory",
+  socket: "a socket",
+  "symbolic link": "a symbolic link",
+  other: "a device or other special file",
+};
 
 /** The kind of file at `path`, or `null` when nothing is there. */
 export function fileKind(path: string): FileKind | null {

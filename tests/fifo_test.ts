@@ -58,7 +58,7 @@ Deno.test("Fifo.create() makes an owner-only FIFO, or exactly the mode asked", a
     assert.throws(
       () => Fifo.create(`${dir}/file`),
       (e: unknown) =>
-        e instanceof Deno.errors.AlreadyExists && /is a file, not a FIFO/.test(e.message),
+        e instanceof Deno.errors.AlreadyExists && /is a regular file, not a FIFO/.test(e.message),
     );
     Deno.mkdirSync(`${dir}/sub`);
     assert.throws(() => Fifo.create(`${dir}/sub`), /is a directory, not a FIFO/);
@@ -311,7 +311,7 @@ Deno.test("Fifo refuses what is not a FIFO, and unlink() removes only FIFOs", as
   await using s = new TestScope();
   const dir = await s.tempDir("libc-ipc-fifo-");
   Deno.writeTextFileSync(`${dir}/file`, "keep me");
-  await assert.rejects(Fifo.open(`${dir}/file`, "read"), /is not a FIFO \(it is a file\)/);
+  await assert.rejects(Fifo.open(`${dir}/file`, "read"), /is not a FIFO \(it is a regular file\)/);
   assert.throws(() => Fifo.openSync(`${dir}/file`, "write"), /is not a FIFO/);
   assert.throws(() => Fifo.unlink(`${dir}/file`), /is not a FIFO/);
   assert.equal(Deno.readTextFileSync(`${dir}/file`), "keep me");

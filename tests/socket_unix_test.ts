@@ -366,6 +366,21 @@ Deno.test("Unix socket paths: 107 bytes fit, 108 are a RangeError before any cal
   assert.throws(() => listen({ abstract: "\0name" }), /must not start with a NUL byte/);
 });
 
+/**
+ * Runs `code` in a `deno eval` child, which must exit 0 (its stderr is the
+ * failure's message): for what changes the whole process, as its working
+ * directory, which other tests share.
+ */
+async function evalInChild(s: TestScope, code: string): Promise<void> {
+  const err = s.pipe();
+  const child = s.child(
+    spawnProgram(Deno.execPath(), ["eval", code], { fds: { 2: err.writer } }),
+  );
+  err.writer.close();
+  const stderr = await new Response(err.reader.readable).text();
+  assert.equal((await child.status).code, 0, stderr);
+}
+
 Deno.test("Unix socket files: modes, removal at close, stale sockets replaced, live ones never", async (t) => {
   await t.step("created owner-only (0600) by default, or exactly the mode asked for", async () => {
     await using s = new TestScope();
@@ -469,15 +484,50 @@ Deno.test("Unix socket files: modes, removal at close, stale sockets replaced, l
       Deno.chdir("${dir}/b");
       listener.close();
       socket.close();`;
-    const err = s.pipe();
-    const child = s.child(
-      spawnProgram(Deno.execPath(), ["eval", code], { fds: { 2: err.writer } }),
-    );
-    err.writer.close();
-    const stderr = await new Response(err.reader.readable).text();
-    assert.equal((await child.status).code, 0, stderr);
+    await evalInChild(s, code);
     assert.deepEqual([...Deno.readDirSync(`${dir}/a`)], [], "the socket files are gone");
   });
+  await t.step(
+    "a relative path under a directory too deep to name absolutely: bound, then removed",
+    async () => {
+      await using s = new TestScope();
+      const dir = await s.tempDir();
+      // Linux's PATH_MAX is 4096. At a working directory of 4000 bytes getcwd(3) answers, but it
+      // and a 100-byte name exceed PATH_MAX; 200 bytes deeper getcwd fails (ERANGE). Both once
+      // left the socket file behind: unusable at close, or a throw after the bind.
+      const mod = new URL("../mod.ts", import.meta.url).href;
+      const code = `import { datagram, listen } from "${mod}";
+      const lib = Deno.dlopen("libc.so.6", {
+        mkdir: { parameters: ["buffer", "u32"], result: "i32" },
+        chdir: { parameters: ["buffer"], result: "i32" },
+        access: { parameters: ["buffer", "i32"], result: "i32" },
+      });
+      const c = (text) => new TextEncoder().encode(text + "\\0");
+      let depth = ${new TextEncoder().encode(dir).byteLength};
+      const down = (bytes) => {
+        const name = c("d".repeat(bytes));
+        if (lib.symbols.mkdir(name, 0o700) !== 0 || lib.symbols.chdir(name) !== 0) {
+          throw new Error("mkdir or chdir failed at depth " + depth);
+        }
+        depth += 1 + bytes;
+      };
+      Deno.chdir(${JSON.stringify(dir)});
+      while (depth + 1 + 200 < 4000) down(200);
+      down(4000 - depth - 1);
+      for (let round = 0; round < 2; round++) {
+        const names = ["l".repeat(95) + ".sock", "d".repeat(95) + ".sock"];
+        const listener = listen({ path: names[0] });
+        const socket = datagram({ path: names[1] });
+        listener.close();
+        socket.close();
+        for (const name of names) {
+          if (lib.symbols.access(c(name), 0) === 0) throw new Error("left at depth " + depth);
+        }
+        down(200);
+      }`;
+      await evalInChild(s, code);
+    },
+  );
   await t.step("the mode holds whatever the umask (a child with umask 0 and 077)", async () => {
     await using s = new TestScope();
     const dir = await s.tempDir();

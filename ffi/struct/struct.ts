@@ -10,7 +10,6 @@ import type {
   ArrayType,
   ElementType,
   Fields,
-  FieldType,
   FlexType,
   IntType,
   Struct,

@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { cPath, fileKind, type PathLike, pathText } from "../_path.ts";
+import { A_FILE_KIND, cPath, fileKind, type PathLike, pathText } from "../_path.ts";
 import { addressOf, checkBoolean, checkMode, shown } from "../_check.ts";
 import type { Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
@@ -49,7 +49,7 @@ function checkDirection(direction: unknown): Direction {
 function checkIsFifo(path: string, syscall: string): void {
   const kind = fileKind(path);
   if (kind === null) throw errorOf(E.ENOENT, syscall, { path });
-  if (kind !== "fifo") throw new TypeError(`'${path}' is not a FIFO (it is a ${kind})`);
+  if (kind !== "fifo") throw new TypeError(`'${path}' is not a FIFO (it is ${A_FILE_KIND[kind]})`);
 }
 
 function flagsOf(direction: Direction): number {
@@ -239,7 +239,9 @@ export class Fifo {
       if (kind === "fifo" && !exclusive) return;
       const e = errorOf(code, "mkfifo", { path: p });
       if (kind !== "fifo") {
-        e.message += ` (it exists and is a ${kind ?? "dangling link"}, not a FIFO)`;
+        e.message += ` (it exists and is ${
+          kind === null ? "a dangling link" : A_FILE_KIND[kind]
+        }, not a FIFO)`;
       }
       throw e;
     }

@@ -16,7 +16,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
-import { cPath, type FileKind } from "../_path.ts";
+import { A_FILE_KIND, cPath, type FileKind } from "../_path.ts";
 import type { SocketType } from "./address.ts";
 import type { Endpoint } from "./_address.ts";
 import { openSocket } from "./_socket.ts";
@@ -33,19 +33,6 @@ export interface BoundPath {
   readonly dev: bigint;
   readonly ino: bigint;
 }
-
-/** What is at a path, as lstat(2) tells it. */
-type Kind = FileKind | "symbolic link";
-
-/** `kind`, with its article, for messages. */
-const A_KIND: Record<Kind, string> = {
-  socket: "a socket",
-  file: "a regular file",
-  directory: "a directory",
-  fifo: "a FIFO",
-  "symbolic link": "a symbolic link",
-  other: "a device or other special file",
-};
 
 /**
  * `path` made absolute against the working directory (from libc: no
@@ -68,7 +55,7 @@ function absolute(path: string): string {
 function lstatOf(
   c: Uint8Array,
   path: string,
-): { kind: Kind; mode: number; dev: bigint; ino: bigint } | null {
+): { kind: FileKind; mode: number; dev: bigint; ino: bigint } | null {
   const buf = new Uint8Array(STAT.size);
   if (libc.lstat(c, buf) < 0) {
     const code = lastErrno();
@@ -77,7 +64,7 @@ function lstatOf(
   }
   const st = STAT.decode(buf);
   const type = st.st_mode & C.S_IFMT;
-  const kind: Kind = type === C.S_IFSOCK
+  const kind: FileKind = type === C.S_IFSOCK
     ? "socket"
     : type === C.S_IFLNK
     ? "symbolic link"
@@ -123,7 +110,7 @@ export function bindPath(
     if (code !== E.EADDRINUSE) throw errorOf(code, "bind", { path });
     const there = lstatOf(c, path);
     if (there !== null && there.kind !== "socket") {
-      throw errorFromCode(code, "bind", { path }, `it exists and is ${A_KIND[there.kind]}`);
+      throw errorFromCode(code, "bind", { path }, `it exists and is ${A_FILE_KIND[there.kind]}`);
     }
     if (!replace) {
       throw errorFromCode(

@@ -127,7 +127,7 @@ export interface UnixListenOptions extends PeerAccessOptions {
  * ```
  */
 export interface AbstractListenOptions extends PeerAccessOptions {
-  /** The name: 1 to 107 bytes, any but a leading NUL, which the kernel adds. */
+  /** The name: 1 to 107 bytes, without the kernel's leading NUL (the library adds it). */
   abstract: string;
   /** `"stream"` (default) or `"seqpacket"`. */
   type?: ListenerType;
