@@ -140,10 +140,18 @@ export function errorFromCode(
   detail?: string,
   text: string = strerror(code),
 ): SystemError {
+  const what = `${syscall}${describeSubject(subject)}${detail === undefined ? "" : ` (${detail})`}`;
+  return systemError(code, syscall, subject, `${text} (os error ${code}): ${what}`);
+}
+
+/** The error for errno `code` with `message`: Deno's class for it where one fits, else {@link IpcError}. */
+function systemError(
+  code: number,
+  syscall: string,
+  subject: ErrorSubject,
+  message: string,
+): SystemError {
   const name = ERRNO_NAMES[code] ?? `E${code}`;
-  const message = `${text} (os error ${code}): ${syscall}${describeSubject(subject)}${
-    detail === undefined ? "" : ` (${detail})`
-  }`;
   const info: SystemErrorInfo = { code: name, errno: code, syscall, ...subject };
   const Class = DENO_CLASSES[name];
   if (Class === undefined) {
@@ -161,6 +169,22 @@ export function timedOutError(syscall: string, subject: ErrorSubject, ms: number
 /** `Deno.errors.BadResource` (`EBADF`) for an operation on a closed handle. */
 export function closedError(what: string, syscall: string, subject: ErrorSubject): SystemError {
   return errorFromCode(ERRNO.EBADF, syscall, subject, `the ${what} is closed`);
+}
+
+/**
+ * `Deno.errors.BadResource` (`EBADF`) for the descriptor of a closed handle
+ * (`reader.fd`). No call failed, so the message names the handle and the fd
+ * it held, not a call: `Bad file descriptor (os error 9): the reader is
+ * closed (it held fd 22)`; `syscall` is the property read, `"fd"`.
+ */
+export function closedFdError(what: string, subject: ErrorSubject & { fd: number }): SystemError {
+  const text = `${strerror(ERRNO.EBADF)} (os error ${ERRNO.EBADF})`;
+  return systemError(
+    ERRNO.EBADF,
+    "fd",
+    subject,
+    `${text}: the ${what} is closed (it held fd ${subject.fd})`,
+  );
 }
 
 /**

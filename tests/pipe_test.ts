@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { FdReader, FdWriter } from "../mod.ts";
-import { EPOLLIN, EPOLLOUT, systemError, TestScope, waitedOn } from "./_kernel.ts";
+import { FdReader, FdWriter, IpcError, type SystemErrorInfo } from "../mod.ts";
+import { cstr, EPOLLIN, EPOLLOUT, libc, systemError, TestScope, waitedOn } from "./_kernel.ts";
 
 /** Reads until end of file through the Web Stream (`reader.readable`). */
 async function readAll(reader: FdReader): Promise<Uint8Array> {
@@ -213,8 +213,42 @@ Deno.test("pipe() Web Streams like Deno.FsFile", async (t) => {
     // More than the pipe holds, and nobody reads: the write waits for room for ever.
     const pending = w.write(new Uint8Array(4 * 1024 * 1024));
     await waitedOn(writer.fd, EPOLLOUT);
-    await w.abort(new Error("no more"));
-    await assert.rejects(pending);
+    const reason = new Error("no more");
+    await w.abort(reason);
+    // The pipe took some bytes first: the write says how many, with the reason as cause.
+    await assert.rejects(pending, (e) => {
+      assert.ok(e instanceof Deno.errors.Interrupted, `${e}`);
+      assert.equal(e.cause, reason);
+      assert.ok((e as Error & { bytesWritten: number }).bytesWritten > 0);
+      return true;
+    });
+    assert.ok(writer.closed);
+    reader.close();
+  });
+  await t.step("an aborted pipeTo that waits for room ends when the writer closes", async () => {
+    await using s = new TestScope();
+    const { reader, writer } = s.pipe();
+    const fill = new Uint8Array(64 * 1024);
+    for (;;) {
+      try {
+        writer.tryWrite(fill);
+      } catch (e) {
+        if (e instanceof Deno.errors.WouldBlock) break;
+        throw e;
+      }
+    }
+    const abort = new AbortController();
+    const piping = ReadableStream.from([new Uint8Array(1)]).pipeTo(writer.writable, {
+      signal: abort.signal,
+    });
+    await waitedOn(writer.fd, EPOLLOUT);
+    const reason = new Error("stop piping");
+    // By the Streams spec, pipeTo lets the chunk in progress finish before it
+    // aborts the writable (so the sink's signal never fires): the writable's
+    // JSDoc says to close the writer on the signal, which ends that write.
+    abort.signal.addEventListener("abort", () => writer.close());
+    abort.abort(reason);
+    await assert.rejects(piping, (e) => e === reason);
     assert.ok(writer.closed);
     reader.close();
   });
@@ -238,7 +272,6 @@ Deno.test("pipe() handles: close, dispose, use after close, bad arguments", asyn
     reader.close();
     writer.close();
     writer[Symbol.dispose]();
-    assert.throws(() => reader.fd, Deno.errors.BadResource);
     assert.throws(() => reader.readSync(new Uint8Array(1)), Deno.errors.BadResource);
     await assert.rejects(reader.read(new Uint8Array(1)), Deno.errors.BadResource);
     assert.throws(() => writer.writeSync("x"), Deno.errors.BadResource);
@@ -251,6 +284,61 @@ Deno.test("pipe() handles: close, dispose, use after close, bad arguments", asyn
     assert.throws(() => writer.writeSync(empty), Deno.errors.BadResource);
     assert.throws(() => writer.tryWrite(""), Deno.errors.BadResource);
     await assert.rejects(writer.write(empty), Deno.errors.BadResource);
+  });
+  await t.step("the fd of a closed handle: BadResource naming the handle and its fd", async () => {
+    await using s = new TestScope();
+    const { reader, writer } = s.pipe();
+    for (const [end, what] of [[reader, "reader"], [writer, "writer"]] as const) {
+      const fd = end.fd;
+      end.close();
+      assert.throws(() => end.fd, (e) => {
+        assert.ok(e instanceof Deno.errors.BadResource, `${e}`);
+        const { code, errno, syscall, fd: held } = e as Error & SystemErrorInfo;
+        assert.deepEqual({ code, errno, syscall, held }, {
+          code: "EBADF",
+          errno: 9,
+          syscall: "fd",
+          held: fd,
+        });
+        assert.match(
+          e.message,
+          new RegExp(`\\(os error 9\\): the ${what} is closed \\(it held fd ${fd}\\)$`),
+        );
+        return true;
+      });
+    }
+  });
+  await t.step("errors of fds that are not pipes are the classes the JSDoc names", async () => {
+    await using s = new TestScope();
+    const [O_RDONLY, O_WRONLY, O_CLOEXEC] = [0, 1, 0o2000000];
+    const open = (path: string, flags: number) => {
+      const fd = libc.open(cstr(path), flags | O_CLOEXEC, 0);
+      assert.ok(fd >= 0, `open ${path}`);
+      return fd;
+    };
+    // EISDIR is Deno's IsADirectory, in every form of read.
+    const dir = s.handle(new FdReader(open("/", O_RDONLY)));
+    const isDir = systemError(Deno.errors.IsADirectory, "EISDIR", "read", { fd: dir.fd });
+    assert.throws(() => dir.readSync(new Uint8Array(1)), isDir);
+    assert.throws(() => dir.tryRead(new Uint8Array(1)), isDir);
+    await assert.rejects(dir.read(new Uint8Array(1)), isDir);
+    // ENOSPC has no Deno class: IpcError, in every form of write.
+    const full = s.handle(new FdWriter(open("/dev/full", O_WRONLY)));
+    const noSpace = (e: unknown) => {
+      assert.ok(e instanceof IpcError, `${e}`);
+      const { code, errno, syscall, fd } = e;
+      assert.deepEqual({ code, errno, syscall, fd }, {
+        code: "ENOSPC",
+        errno: 28,
+        syscall: "write",
+        fd: full.fd,
+      });
+      assert.equal((e as { bytesWritten?: number }).bytesWritten, 0);
+      return true;
+    };
+    assert.throws(() => full.writeSync("x"), noSpace);
+    assert.throws(() => full.tryWrite("x"), noSpace);
+    await assert.rejects(full.write("x"), noSpace);
   });
   await t.step("closing a reader rejects its pending read", async () => {
     await using s = new TestScope();

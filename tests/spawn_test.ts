@@ -25,6 +25,7 @@ import {
   runCollect,
   sigBit,
   signalMasks,
+  systemError,
   TestScope,
   threadChildren,
   unless,
@@ -424,6 +425,7 @@ Deno.test("spawn() rejects bad input before anything starts", async (t) => {
   await using s = new TestScope();
   const p = s.pipe();
   const closed = s.pipe();
+  const closedFd = closed.reader.fd;
   closed.reader.close();
   const target = fdTarget(p.reader.fd);
   const notOpen = 19_999;
@@ -453,6 +455,19 @@ Deno.test("spawn() rejects bad input before anything starts", async (t) => {
       assertRefused(sh({ fds: { 3: source } }), TypeError);
     }
     assertRefused(sh({ fds: { 3: closed.reader } }), Deno.errors.BadResource);
+    // The error names the spawn and the entry, not the handle's fd getter.
+    assert.throws(
+      sh({ fds: { 3: closed.reader } }),
+      systemError(Deno.errors.BadResource, "EBADF", "posix_spawn", { fd: closedFd }),
+    );
+    assert.throws(sh({ fds: { 3: closed.reader } }), (e) => {
+      assert.equal(
+        (e as Error).message,
+        `Bad file descriptor (os error 9): posix_spawn fd ${closedFd} (fds[3] is a closed handle)`,
+      );
+      assert.match(String((e as Error).cause), /the reader is closed \(it held fd \d+\)$/);
+      return true;
+    });
   });
 
   await t.step("an fd that is not open: BadResource, and no copy of the others left", () => {

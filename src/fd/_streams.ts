@@ -49,7 +49,9 @@ export function byteReadable(
  * does in {@link byteReadable}, and as `Deno.FsFile.writable` does): the
  * stream is errored for good, and nothing else would release the fd. The
  * stream's abort signal reaches the write in progress, which would otherwise
- * hold `abort()` back until the peer takes the chunk, maybe never.
+ * hold `abort()` back until the peer takes the chunk, maybe never. (An
+ * aborted `pipeTo` waits for that write before it aborts the stream, so its
+ * signal never gets here: closing the handle is what ends that write.)
  */
 export function chunkWritable(
   write: (chunk: Uint8Array, signal: AbortSignal) => Promise<unknown>,

@@ -4,7 +4,7 @@
  * @module
  */
 import { libc } from "../../ffi/libc.ts";
-import { closedError, type ErrorSubject } from "../errors.ts";
+import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
 import { fdEngine, WaitRegistry } from "../_wait/mod.ts";
 import { reopenBlocking } from "./_adopt.ts";
 
@@ -60,7 +60,8 @@ export abstract class FdHandle implements Disposable {
 
   /**
    * The descriptor number, e.g. to hand it to a child with `spawn(..., { fds })`.
-   * @throws {Deno.errors.BadResource} after `close()`.
+   * @throws {Deno.errors.BadResource} after `close()` (`EBADF`, with the fd it
+   *   had): `Bad file descriptor (os error 9): the reader is closed (it held fd 22)`
    *
    * @example
    * ```ts
@@ -69,9 +70,22 @@ export abstract class FdHandle implements Disposable {
    * using p = pipe();
    * assert.ok(p.reader.fd > 2 && p.writer.fd > 2);
    * ```
+   *
+   * @example After `close()`
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const { reader, writer } = pipe();
+   * const fd = reader.fd;
+   * reader.close();
+   * writer.close();
+   * assert.throws(() => reader.fd, { code: "EBADF", fd, message: /the reader is closed/ });
+   * ```
    */
   get fd(): number {
-    return this.fdFor("fd");
+    // No call is about to fail, so the error names the handle rather than a syscall.
+    if (this.#closed) throw closedFdError(this.what, { ...this.subject, fd: this.#fd });
+    return this.#fd;
   }
 
   /**

@@ -250,8 +250,13 @@ export class FdWriter extends FdHandle {
   /**
    * The writer as a byte sink, like `Deno.FsFile.writable`: closing or aborting
    * the stream closes the writer, and so does a write that fails (the stream is
-   * errored then). Each chunk is written with {@link FdWriter.write}; an abort
-   * ends the write in progress.
+   * errored with its error, e.g. `BrokenPipe`). Each chunk is written with
+   * {@link FdWriter.write}; `abort()` ends the write in progress, even one that
+   * waits for room in a full pipe.
+   *
+   * An aborted `pipeTo(writable, { signal })` is different: by the Streams spec
+   * it lets the chunk in progress finish before it aborts the stream, so a chunk
+   * that waits for room holds it. Close the writer on the signal to end it.
    *
    * Wraps `write(2)`. Needs `--allow-ffi`.
    *
@@ -262,6 +267,22 @@ export class FdWriter extends FdHandle {
    * const { reader, writer } = pipe();
    * await ReadableStream.from([new TextEncoder().encode("piped")]).pipeTo(writer.writable);
    * assert.equal(await new Response(reader.readable).text(), "piped");
+   * ```
+   *
+   * @example A pipe that can be stopped while the pipe is full
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const { reader, writer } = pipe();
+   * const stop = new AbortController();
+   * stop.signal.addEventListener("abort", () => writer.close());
+   * const endless = new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(65536)) });
+   * const piping = endless.pipeTo(writer.writable, { signal: stop.signal });
+   * await reader.read(new Uint8Array(1)); // the pipe has bytes: piping is under way
+   * stop.abort(new Error("enough"));
+   * await assert.rejects(piping, { message: "enough" });
+   * assert.equal(writer.closed, true);
+   * reader.close();
    * ```
    */
   get writable(): WritableStream<Uint8Array> {

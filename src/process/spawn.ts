@@ -9,6 +9,7 @@ import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, SIZEOF } from "../../ffi/platform.ts";
 import { E, errorOf, ok } from "../_sys.ts";
+import { errorFromCode, type ErrorSubject, type SystemError } from "../errors.ts";
 import { shown } from "../_check.ts";
 import { type SignalName, signalNumber } from "./signals.ts";
 import { ChildProcess } from "./child.ts";
@@ -51,13 +52,36 @@ function cStringArray(items: string[], what: string): { array: Uint8Array; keep:
 }
 
 function fdOf(source: FdSource, target: number): number {
-  const fd = typeof source === "number" ? source : source?.fd;
+  let fd: number;
+  try {
+    fd = typeof source === "number" ? source : source?.fd;
+  } catch (e) {
+    throw closedSourceError(e, target);
+  }
   if (!Number.isInteger(fd) || fd < 0) {
     throw new TypeError(
       `fds[${target}] must be an fd number or a handle with an fd, got ${shown(source)}`,
     );
   }
   return fd;
+}
+
+const SUBJECT_KEYS = ["path", "address", "fd", "pid", "id", "key"] as const;
+
+/**
+ * A closed handle in `fds` throws from its `fd` getter, naming the getter: the
+ * spawn's error names `posix_spawn` and the entry instead, with the object
+ * (fd, path) that error carried and that error as its `cause`.
+ */
+function closedSourceError(e: unknown, target: number): unknown {
+  if (!(e instanceof Deno.errors.BadResource) || (e as SystemError).code !== "EBADF") return e;
+  const subject: ErrorSubject = {};
+  for (const key of SUBJECT_KEYS) {
+    const value = (e as SystemError)[key];
+    if (value !== undefined) Object.assign(subject, { [key]: value });
+  }
+  const error = errorFromCode(E.EBADF, "posix_spawn", subject, `fds[${target}] is a closed handle`);
+  return Object.defineProperty(error, "cause", { value: e, writable: true, configurable: true });
 }
 
 function checkOptions(options: SpawnProgramOptions): Map<number, number> {
@@ -108,7 +132,7 @@ function checkOptions(options: SpawnProgramOptions): Map<number, number> {
  * @throws {Deno.errors.NotFound} when `program` or `cwd` does not exist
  * @throws {Deno.errors.NotADirectory} when `cwd` is not a directory
  * @throws {Deno.errors.PermissionDenied} when `program` is not executable by this user (EACCES)
- * @throws {Deno.errors.BadResource} when an fd in `fds` is not open (EBADF)
+ * @throws {Deno.errors.BadResource} when an fd in `fds` is not open or a handle there is closed (EBADF)
  * @throws {IpcError} ENOEXEC when `program` is not in an executable format, E2BIG when
  *   the arguments and environment are too large, EMFILE when out of descriptors
  *
@@ -216,7 +240,7 @@ export function spawnProgram(
  * @throws {TypeError|RangeError} for bad arguments or options, before anything starts
  * @throws {Deno.errors.NotFound} when `cwd` does not exist
  * @throws {Deno.errors.NotADirectory} when `cwd` is not a directory
- * @throws {Deno.errors.BadResource} when an fd in `fds` is not open (EBADF)
+ * @throws {Deno.errors.BadResource} when an fd in `fds` is not open or a handle there is closed (EBADF)
  * @throws {IpcError} E2BIG when the arguments and environment are too large, EMFILE when out of descriptors
  *
  * @example A child module given inline, its stdout on a pipe of ours

@@ -9,7 +9,7 @@ import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
-import { closedError, type ErrorSubject } from "../errors.ts";
+import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
 import { checkBoolean, checkMode } from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
 import { Mapping } from "./_mapping.ts";
@@ -448,7 +448,10 @@ export class PosixSharedMemory implements Disposable {
    * ```
    */
   get fd(): number {
-    this.#check("fd");
+    if (this.#closed) {
+      const what = this.#name === null ? WHAT : `${WHAT} '${this.#name}'`;
+      throw closedFdError(what, { ...this.#subject, fd: this.#fd });
+    }
     return this.#fd;
   }
 
