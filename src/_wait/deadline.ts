@@ -37,6 +37,17 @@ export function deadlineOf(options: SyncWaitOptions | undefined): number {
   return t === undefined || t === Infinity ? Infinity : performance.now() + t;
 }
 
+/**
+ * Milliseconds left until `deadline`, at most {@link MAX_TIMER_MS}: what one
+ * timed call may wait. A huge timeout (1e300 ms) as one timespec would wrap
+ * its seconds (EINVAL, or a call that times out at once, again and again);
+ * in slices the call returns at the end of each, and the engine calls it
+ * again until the deadline.
+ */
+export function sliceLeft(deadline: number): number {
+  return Math.min(MAX_TIMER_MS, Math.max(0, deadline - performance.now()));
+}
+
 /** Milliseconds left until `deadline` (0 once passed; Infinity for none). */
 export function msLeft(deadline: number): number {
   return Math.max(0, deadline - performance.now());
@@ -68,7 +79,7 @@ const TIMESPEC = LAYOUTS.timespec;
  * the relative timeout of `semtimedop(2)`, `sigtimedwait(2)`, `FUTEX_WAIT`.
  */
 export function setTimeLeft(timespec: DataView, deadline: number): void {
-  const ms = Math.max(0, deadline - performance.now());
+  const ms = sliceLeft(deadline);
   const sec = Math.floor(ms / 1000);
   const nsec = Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6));
   timespec.setBigInt64(TIMESPEC.offsets.tv_sec, BigInt(sec), true);

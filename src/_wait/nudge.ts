@@ -38,6 +38,7 @@ import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { type About, AGAIN, E, failed, lastErrno, ok } from "../_sys.ts";
 import { procText, threadIds } from "../_proc.ts";
 import { napSync, POLL_FIRST_MS } from "./poll.ts";
+import { sliceLeft } from "./deadline.ts";
 
 /** Cancels calls parked on pool threads. */
 export const NUDGE_SIGNAL: number = C.SIGRTMAX;
@@ -243,7 +244,7 @@ function setTimer(ms: number): void {
  * `deadline` has passed, and again every few ms until it returns.
  */
 function interruptAt<T>(deadline: number, timer: Deno.PointerValue, run: () => T): T {
-  setTimer(Math.max(0.001, deadline - performance.now()));
+  setTimer(Math.max(0.001, sliceLeft(deadline)));
   ok(libc.timer_settime(timer, 0, armed, null), "timer_settime");
   try {
     return run();

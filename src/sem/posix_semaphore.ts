@@ -29,6 +29,7 @@ import {
   NO_THREAD,
   type Operation,
   Pending,
+  sliceLeft,
   type Source,
   Spinner,
   tryNow,
@@ -152,9 +153,8 @@ function leave(words: Uint32Array, word: Int32Array, n: number, took: boolean): 
 /** `deadline` (a `performance.now()` time) as an absolute CLOCK_MONOTONIC timespec. */
 function monotonicAt(deadline: number): Uint8Array {
   ok(libc.clock_gettime(C.CLOCK_MONOTONIC, nowBuf), "clock_gettime");
-  const left = Math.max(0, deadline - performance.now());
-  // Whole seconds apart from the rest, so that a huge timeout loses no precision.
-  const leftSec = Math.min(Math.floor(left / 1000), 2 ** 40);
+  const left = sliceLeft(deadline);
+  const leftSec = Math.floor(left / 1000);
   const nsec = Number(nowView.getBigInt64(TIMESPEC.offsets.tv_nsec, true)) +
     Math.round((left - leftSec * 1000) * 1e6);
   const sec = Number(nowView.getBigInt64(TIMESPEC.offsets.tv_sec, true)) + leftSec +
