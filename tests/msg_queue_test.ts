@@ -791,12 +791,14 @@ Deno.test("MessageQueue.setMaxBytes() and the kernel's limits", async (t) => {
     assert.equal(q.stat().bytes, 120);
   });
 
-  await t.step("bad values are RangeErrors", () => {
+  await t.step("bad values are RangeErrors (TypeError for a non-number)", () => {
     using qs = new TestScope();
     const q = qs.messageQueue();
-    for (const bytes of [0, -1, 1.5, NaN, Infinity, 2 ** 53, "100"]) {
-      assert.throws(() => q.setMaxBytes(bytes as number), RangeError, String(bytes));
+    // 2^32 and above once reached the kernel's int as their low 32 bits: 2^32 set 0.
+    for (const bytes of [0, -1, 1.5, NaN, Infinity, 2 ** 31, 2 ** 32, 2 ** 32 + 7, 2 ** 53]) {
+      assert.throws(() => q.setMaxBytes(bytes), RangeError, String(bytes));
     }
+    assert.throws(() => q.setMaxBytes("100" as never), TypeError);
     assert.equal(q.stat().maxBytes, kernelInt("msgmnb"));
   });
 

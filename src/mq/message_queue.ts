@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError } from "../errors.ts";
-import { addressOf, bytesOf, checkBuffer, ownBuffer } from "../_check.ts";
+import { addressOf, bytesOf, checkBuffer, checkInteger, ownBuffer } from "../_check.ts";
 import { copyBytes } from "../_copy.ts";
 import type { PathLike } from "../_path.ts";
 import {
@@ -1062,7 +1062,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * Needs `--allow-ffi`.
    *
    * @param bytes the new capacity
-   * @throws {RangeError} when `bytes` is not a positive integer, or above the kernel's `msgmnb` without `CAP_SYS_RESOURCE`
+   * @throws {TypeError} when `bytes` is not a number
+   * @throws {RangeError} when `bytes` is not an integer 1..2^31-1, or above the kernel's `msgmnb` without `CAP_SYS_RESOURCE`
    * @throws {Deno.errors.PermissionDenied} when this user may not read or change the queue
    * @throws {IpcError} EIDRM when the queue no longer exists
    * @throws {Deno.errors.BadResource} after `close()`
@@ -1079,9 +1080,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    */
   setMaxBytes(bytes: number): void {
     this.#idFor("msgctl");
-    if (!Number.isSafeInteger(bytes) || bytes < 1) {
-      throw new RangeError(`bytes must be a positive integer, got ${bytes}`);
-    }
+    // The kernel takes the capacity as an int (msgctl_down): 2^32 would arrive as 0.
+    checkInteger(bytes, "bytes", 1, 0x7fffffff);
     const ds = this.#statRaw();
     const buf = MSQID_DS.encode({ ...ds, msg_qbytes: BigInt(bytes) });
     if (libc.msgctl(this.id, C.IPC_SET, buf) < 0) {
