@@ -34,7 +34,7 @@ import type {
   Pipe,
   SpawnOptions,
 } from "../mod.ts";
-import { MessageQueue as MessageQueueClass, pipe, spawn } from "../mod.ts";
+import { MessageQueue as MessageQueueClass, pipe, spawn, spawnProgram } from "../mod.ts";
 
 // ================================================================ the libc binding
 
@@ -1631,4 +1631,19 @@ export class TestScope implements AsyncDisposable, Disposable {
       throw this.explain(new AggregateError(problems, `clean-up failed: ${problems.join("; ")}`));
     }
   }
+}
+
+/**
+ * Runs `code` in a `deno eval` child, which must exit 0 (its stderr is the
+ * failure's message): for what changes the whole process, as its working
+ * directory, which other tests share, or what stays until it exits.
+ */
+export async function evalInChild(s: TestScope, code: string): Promise<void> {
+  const err = s.pipe();
+  const child = s.child(
+    spawnProgram(Deno.execPath(), ["eval", code], { fds: { 2: err.writer } }),
+  );
+  err.writer.close();
+  const stderr = await new Response(err.reader.readable).text();
+  assert.equal((await child.status).code, 0, stderr);
 }

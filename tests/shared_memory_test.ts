@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { IpcError, SharedMemory } from "../mod.ts";
 import {
   assertAround,
+  evalInChild,
   type Fixture,
   hasCapability,
   procSysInt,
@@ -366,6 +367,27 @@ Deno.test("SharedMemory.close() detaches every view first: no access can crash",
     assert.throws(() => shm.readInto(new Uint8Array(4)), closed("shmat"));
     assert.ok(sysvSegments().has(shm.id), "the segment outlives the handle");
   });
+
+  await t.step(
+    "a buffer transferred away keeps the memory mapped: close() cannot crash it",
+    async () => {
+      await using s = new TestScope();
+      // In a child: the segment stays attached until the process exits.
+      const mod = new URL("../mod.ts", import.meta.url).href;
+      await evalInChild(
+        s,
+        `import { SharedMemory } from "${mod}";
+      import assert from "node:assert/strict";
+      const shm = SharedMemory.open("private", { size: 4096 });
+      shm.remove(); // gone once no process has it attached
+      shm.bytes[0] = 9;
+      const moved = new Uint8Array(shm.bytes.buffer.transfer());
+      shm.close(); // it threw, and left the handle half closed
+      assert.equal(shm.closed, true);
+      assert.equal(moved[0], 9, "the moved buffer still reads the segment");`,
+      );
+    },
+  );
 
   await t.step("detach() is close()", () => {
     using s = new TestScope();

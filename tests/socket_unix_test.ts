@@ -13,6 +13,7 @@ import {
   dupInheritable,
   EPOLLIN,
   EPOLLOUT,
+  evalInChild,
   fdTarget,
   isCloexec,
   systemError,
@@ -365,21 +366,6 @@ Deno.test("Unix socket paths: 107 bytes fit, 108 are a RangeError before any cal
   // The kernel's leading NUL is the library's to add: "\0name" would bind "\0\0name".
   assert.throws(() => listen({ abstract: "\0name" }), /must not start with a NUL byte/);
 });
-
-/**
- * Runs `code` in a `deno eval` child, which must exit 0 (its stderr is the
- * failure's message): for what changes the whole process, as its working
- * directory, which other tests share.
- */
-async function evalInChild(s: TestScope, code: string): Promise<void> {
-  const err = s.pipe();
-  const child = s.child(
-    spawnProgram(Deno.execPath(), ["eval", code], { fds: { 2: err.writer } }),
-  );
-  err.writer.close();
-  const stderr = await new Response(err.reader.readable).text();
-  assert.equal((await child.status).code, 0, stderr);
-}
 
 Deno.test("Unix socket files: modes, removal at close, stale sockets replaced, live ones never", async (t) => {
   await t.step("created owner-only (0600) by default, or exactly the mode asked for", async () => {

@@ -125,16 +125,20 @@ export class Mapping {
 
   /**
    * Detaches every view, cancels the waits on words in it, then unmaps it.
-   * A second call does nothing.
+   * A second call does nothing. A buffer the caller transferred away (to a
+   * Worker, say) still views the memory wherever it went, and nothing here
+   * can detach it: that memory stays mapped until the process exits, since
+   * unmapping it would let that view touch unmapped memory.
    */
   unmap(): void {
     const unmap = this.#unmap;
     if (unmap === undefined) return;
     this.#unmap = undefined;
     byBuffer.delete(this.#buffer);
-    this.#buffer.transfer();
+    const movedAway = this.#buffer.detached;
+    if (!movedAway) this.#buffer.transfer();
     this.waits.cancelAll((s) => closedError(this.#what, s, this.#subject));
-    unmap();
+    if (!movedAway) unmap();
   }
 }
 
