@@ -213,6 +213,36 @@ Deno.test("reads into a view of a detached buffer throw TypeError", async () => 
   assert.equal(q.stat().messages, 1);
 });
 
+Deno.test("a buffer detached while a receive waits: TypeError, and no message lost", async (t) => {
+  await using s = new TestScope();
+  await t.step("System V: the message the parked call took is on the error", async () => {
+    const q = s.messageQueue("private");
+    const buf = new Uint8Array(new ArrayBuffer(64));
+    const pending = q.receiveInto(buf);
+    await ownWaitPending({ syscall: "msgrcv", arg0: q.id });
+    buf.buffer.transfer();
+    q.sendSync("precious");
+    await assert.rejects(pending, (e) => {
+      assert.ok(e instanceof TypeError);
+      const { received } = e as TypeError & { received: { type: number; data: Uint8Array } };
+      assert.deepEqual([received.type, new TextDecoder().decode(received.data)], [1, "precious"]);
+      return true;
+    });
+  });
+  await t.step("POSIX: the message stays in the queue", async () => {
+    const q = s.handle(
+      PosixMessageQueue.open(s.posixName(), { create: true, exclusive: true, messageSize: 64 }),
+    );
+    const buf = new Uint8Array(new ArrayBuffer(64));
+    const pending = q.receiveInto(buf);
+    await waitedOn(q.fd, EPOLLIN);
+    buf.buffer.transfer();
+    q.sendSync("precious");
+    await assert.rejects(pending, TypeError);
+    assert.equal(new TextDecoder().decode(q.tryReceive().data), "precious");
+  });
+});
+
 Deno.test("writes and sends of a view of a detached buffer throw TypeError, and send nothing", async () => {
   await using s = new TestScope();
   const p = s.pipe();

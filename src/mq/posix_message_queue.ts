@@ -595,10 +595,19 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
 
   /** A receive straight into the caller's buffer. */
   #intoOp(buffer: Uint8Array): Operation<PosixMessageInfo> {
-    return this.#receiveOp(
+    const op = this.#receiveOp(
       this.#checkTarget(buffer),
       (n) => ({ size: n, priority: this.#prio[0] }),
     );
+    // Detached while the wait went on: a TypeError, as at the call, not mq_receive's EMSGSIZE.
+    const attempt = op.attempt;
+    return {
+      ...op,
+      attempt: () => {
+        checkBuffer(buffer);
+        return attempt();
+      },
+    };
   }
 
   /** A caller's buffer to receive into: mq_receive(3) wants room for the largest message. */
