@@ -13,7 +13,9 @@
  * spurious wake for other waiters of that word, which futex users allow).
  *
  * A notify that does not change the word can be missed while the set is being
- * rebuilt, as with any futex: change the word, then notify.
+ * rebuilt, as with any futex: change the word, then notify. Words beyond the
+ * 127 of the call are read on the poll clock: a notify that does not change
+ * one of them is always missed.
  *
  * @module
  */

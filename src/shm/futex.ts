@@ -131,7 +131,9 @@ function wordValue(expected: number): number {
  * Resolves `"not-equal"` at once when the word does not hold `expected`;
  * otherwise `"ok"` once a {@link notify} wakes it (even if the value did not
  * change), or once the wait finds the word changed (a wait asleep in the
- * kernel learns of a change only through a notify). Every pending wait of
+ * kernel learns of a change only through a notify). With more than 127 words
+ * waited on at once, the waits beyond those the kernel call takes see only a
+ * change of their word: change the word, then notify, as a futex wants. Every pending wait of
  * the process shares one parked `futex_waitv(2)` call, however many words
  * they wait on; closing the shared memory rejects its pending waits at once,
  * so the word is never waited on after it is unmapped. A pending wait keeps

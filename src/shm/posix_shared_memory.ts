@@ -90,7 +90,8 @@ export interface PosixSharedMemoryFromFdOptions {
  *
  * Two hazards come with the memory itself, not with this handle, and kill
  * the process with SIGBUS when met: touching bytes past the end of an object
- * that another process shrank, and writing a page of an object when the
+ * that another process or another handle of this one shrank (each handle
+ * maps the object itself), and writing a page of an object when the
  * memory file system (`/dev/shm`, usually half the RAM) is full, since pages
  * are allocated as they are first written.
  *
@@ -593,9 +594,10 @@ export class PosixSharedMemory implements Disposable {
    * {@link PosixSharedMemory.bytes}. Futex waits on words in the old mapping
    * are rejected.
    *
-   * Other processes keep their own mappings at their old size: after a
-   * shrink, a process touching bytes past the new end gets SIGBUS. Agree on
-   * a resize before shrinking.
+   * Other processes, and other handles of this process on the same object
+   * (`fromFd`, a second `open`), keep their own mappings at their old size:
+   * after a shrink, touching bytes past the new end through them is SIGBUS.
+   * Agree on a resize before shrinking.
    *
    * Wraps `ftruncate(2)`, `mmap(2)`, `munmap(2)`. Needs `--allow-ffi`.
    *
