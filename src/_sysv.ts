@@ -7,7 +7,7 @@
 import { cString } from "../ffi/cstring.ts";
 import { libc } from "../ffi/libc.ts";
 import { C } from "../ffi/platform.ts";
-import { checkMode } from "./_check.ts";
+import { checkBoolean, checkMode } from "./_check.ts";
 import { type PathLike, pathText } from "./_path.ts";
 import { okValue } from "./_sys.ts";
 
@@ -18,7 +18,7 @@ export type SysvKey = number | "private";
 export interface SysvOpenOptions {
   /** Create the object if it does not exist (`IPC_CREAT`). Default `false`. */
   create?: boolean;
-  /** With `create`: fail with `AlreadyExists` if it exists (`IPC_EXCL`). */
+  /** With `create`: fail with `AlreadyExists` if it exists (`IPC_EXCL`). Without it: a TypeError. */
   exclusive?: boolean;
   /** Permission bits of a new object. Default `0o600`: owner only. Opening an existing one asks for none. */
   mode?: number;
@@ -44,8 +44,13 @@ export function keyOf(key: SysvKey, what: string): number {
  */
 export function getFlags(key: SysvKey, options: SysvOpenOptions): number {
   const mode = checkMode(options.mode);
-  const create = key === "private" || options.create === true;
-  return create ? mode | C.IPC_CREAT | (options.exclusive === true ? C.IPC_EXCL : 0) : 0;
+  const exclusive = checkBoolean(options.exclusive, "exclusive");
+  const create = key === "private" || checkBoolean(options.create, "create");
+  if (exclusive && !create) {
+    // As POSIX opens say: IPC_EXCL means nothing without IPC_CREAT, and was dropped silently.
+    throw new TypeError("exclusive needs create: true");
+  }
+  return create ? mode | C.IPC_CREAT | (exclusive ? C.IPC_EXCL : 0) : 0;
 }
 
 /** Checks an id given by the caller (`fromId`). */

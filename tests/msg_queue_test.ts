@@ -163,6 +163,9 @@ Deno.test("MessageQueue.open() makes private and keyed queues, owner-only by def
         String(mode),
       );
     }
+    // Checked as POSIX opens check them: exclusive was dropped without create.
+    assert.throws(() => MessageQueue.open(0x1eaf, { exclusive: true }), /exclusive needs create/);
+    assert.throws(() => MessageQueue.open(0x1eaf, { create: "yes" as never }), TypeError);
   });
 });
 
