@@ -5,6 +5,7 @@
  * @module
  */
 import { procSysInt } from "../_proc.ts";
+import { shown } from "../_check.ts";
 
 /** The type of a message: a C `long`, positive when sending. */
 export type MessageType = number | bigint;
@@ -34,8 +35,13 @@ export function longOf(value: unknown, what: string, min: bigint): MessageType {
   if (typeof value === "number" && Number.isSafeInteger(value)) {
     // Every safe integer is at most LONG_MAX: only `min` can refuse it.
     if (value >= Number(min)) return value;
+  } else if (typeof value === "number" && Number.isInteger(value)) {
+    // An integer, but past 2^53 a number no longer tells one from its neighbours.
+    throw new RangeError(
+      `${what} ${value} is past Number.MAX_SAFE_INTEGER: give it as a bigint to be exact`,
+    );
   } else if (typeof value !== "bigint") {
-    throw new TypeError(`${what} must be an integer (number or bigint), got ${String(value)}`);
+    throw new TypeError(`${what} must be an integer (number or bigint), got ${shown(value)}`);
   } else if (value >= min && value <= LONG_MAX) {
     return value;
   }
