@@ -408,6 +408,13 @@ Deno.test("PosixSemaphore unnamed: init, at, destroy, and the shared memory's cl
     using same = PosixSemaphore.at(shm.bytes.subarray(64, 96));
     same.tryWait();
     assert.deepEqual([sem.value, word.value()], [1, 1]);
+    same.tryWait();
+    // Errors name the shared memory the semaphore lives in.
+    assert.throws(
+      () => same.tryWait(),
+      systemError(Deno.errors.WouldBlock, "EAGAIN", "sem_trywait", { fd: shm.fd }),
+    );
+    sem.post();
     sem.destroy();
     assert.equal(sem.closed, true);
     assert.throws(() => sem.post(), systemError(Deno.errors.BadResource, "EBADF", "sem_post"));

@@ -256,7 +256,8 @@ export class PosixSemaphore implements Disposable {
   private constructor(name: string | null, mapping: Mapping, offset: number) {
     this.name = name;
     this.#mapping = mapping;
-    this.#subject = name === null ? {} : { path: name };
+    // An unnamed one is named by the shared memory it lives in.
+    this.#subject = name === null ? { ...mapping.subject } : { path: name };
     this.#what = name === null ? "semaphore" : `semaphore '${name}'`;
     this.#ptr = mapping.pointerAt(offset, "sem_open");
     this.#address = mapping.address + BigInt(offset);

@@ -392,7 +392,12 @@ export class SemaphoreSet implements Disposable {
    */
   readonly #about = (code: number, syscall: string): Error => {
     if (code === E.EINVAL && this.#gone()) code = E.EIDRM;
-    return errorOf(code, syscall, this.#subject);
+    const e = errorOf(code, syscall, this.#subject);
+    if (code === E.ERANGE && syscall !== "semctl") {
+      // The values are the kernel's to check, atomically: say which limits they met.
+      e.message += " (a value would pass SEMVMX, or an undo adjustment SEMAEM: see limits())";
+    }
+    return e;
   };
 
   #gone(): boolean {
