@@ -472,7 +472,7 @@ function report(values: Values, seconds: number, pingPongsTaken: boolean): strin
       ["sysv-receive", "System V `receive()` (call source: nudge)"],
       ["pipe-read", "pipe `read()` (fd source)"],
       ["posix-receive", "POSIX `receive()` (fd source)"],
-      ["fifo-open", "`Fifo.open()` (call source: opens the other side)"],
+      ["fifo-open", "`Fifo.open()` (call source: nudge with the alarm signal)"],
     ]
   ) {
     add(
