@@ -4,10 +4,17 @@
  * @module
  */
 
-/** `x` for an error message, its type shown where it would look like a number (`"80"`). */
+/**
+ * `x` for an error message, its type shown where it would look like a number:
+ * `"80" (a string)`, `80n (a bigint)`, `[object Array]` (`[80]` prints as `80`).
+ */
 export function shown(x: unknown): string {
   if (typeof x === "string") return `${JSON.stringify(x)} (a string)`;
-  return typeof x === "bigint" ? `${x}n (a bigint)` : String(x);
+  if (typeof x === "bigint") return `${x}n (a bigint)`;
+  if ((typeof x === "object" && x !== null) || typeof x === "function") {
+    return Object.prototype.toString.call(x);
+  }
+  return String(x);
 }
 
 /**

@@ -5,7 +5,15 @@
  * refuse detached buffers. Checked the same way on every kind of handle.
  */
 import assert from "node:assert/strict";
-import { Fifo, MessageQueue, PosixMessageQueue } from "../mod.ts";
+import {
+  connect,
+  connectSync,
+  Fifo,
+  listen,
+  MessageQueue,
+  PosixMessageQueue,
+  spawnProgram,
+} from "../mod.ts";
 import {
   EPOLLIN,
   ownWaitPending,
@@ -326,4 +334,76 @@ Deno.test("MessageQueue.open(key) without create asks for no permission bits", a
     receive: "WouldBlock",
     send: "PermissionDenied",
   }, `stderr of the child: ${stderr}`);
+});
+
+Deno.test("a wrong type is a TypeError that shows it; a number out of range, a RangeError", async (t) => {
+  await using s = new TestScope();
+  const p = s.pipe();
+  const dir = await s.tempDir("libc-ipc-conv-");
+  const path = `${dir}/never.sock`;
+  const any = (x: unknown) => x as never;
+  // Each shared check once, through calls that use it; `name` starts its messages.
+  const checks: {
+    name: string;
+    calls: ((value: unknown) => unknown)[];
+    outOfRange: number[];
+  }[] = [
+    {
+      name: "timeout",
+      calls: [
+        (timeout) => p.reader.read(new Uint8Array(8), { timeout: any(timeout) }),
+        (timeout) => p.reader.readSync(new Uint8Array(8), { timeout: any(timeout) }),
+      ],
+      outOfRange: [-1, NaN, -Infinity],
+    },
+    {
+      name: "mode",
+      calls: [(mode) => listen({ path, mode: any(mode) })],
+      outOfRange: [-1, 1.5, NaN, 0o1000],
+    },
+    {
+      name: "port",
+      calls: [
+        (port) => connect({ hostname: "127.0.0.1", port: any(port) }),
+        (port) => connectSync({ port: any(port) }),
+        (port) => listen({ hostname: "127.0.0.1", port: any(port) }),
+      ],
+      outOfRange: [-1, 1.5, NaN, 65536],
+    },
+    {
+      name: "fds[3]",
+      calls: [(fd) => spawnProgram("/bin/true", [], { fds: { 3: any(fd) } })],
+      outOfRange: [-1, 1.5, NaN, 2 ** 31],
+    },
+  ];
+  const escaped = (text: string) => text.replace(/[[\]().*+?^$|\\]/g, "\\$&");
+  for (const { name, calls, outOfRange } of checks) {
+    await t.step(name, async () => {
+      const cases: [unknown, typeof TypeError, string][] = [
+        // Strings that read as numbers once gave "RangeError: ... got 80", hiding the type.
+        ["80", TypeError, `"80" (a string)`],
+        [80n, TypeError, "80n (a bigint)"],
+        [[80], TypeError, "[object Array]"],
+        [new Number(80), TypeError, "[object Number]"],
+        ...outOfRange.map((n): [unknown, typeof TypeError, string] => [n, RangeError, String(n)]),
+      ];
+      for (const call of calls) {
+        for (const [value, error, shown] of cases) {
+          await assert.rejects(
+            async () => await call(value),
+            (e: Error) => {
+              assert.ok(e instanceof error, `${name} ${String(value)}: ${e}`);
+              assert.match(
+                e.message,
+                new RegExp(`^${escaped(name)} must .*, got ${escaped(shown)}$`),
+              );
+              return true;
+            },
+          );
+        }
+      }
+    });
+  }
+  // Refused before any system call: no socket file was made.
+  await assert.rejects(() => Deno.lstat(path), Deno.errors.NotFound);
 });

@@ -461,24 +461,57 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
     },
   );
 
-  await t.step("refused for a program read from stdin, which cannot run again", async () => {
-    await using s = new TestScope();
-    const program = s.pipe();
+  /** Runs `deno ...flags` with `program` on its stdin; its exit code and what it wrote. */
+  async function denoWithStdin(s: TestScope, flags: string[], program: string) {
+    const stdin = s.pipe();
+    const out = s.pipe();
     const err = s.pipe();
-    const child = s.child(spawnProgram(Deno.execPath(), ["run", "--allow-ffi", "-"], {
-      fds: { 0: program.reader, 2: err.writer },
+    const child = s.child(spawnProgram(Deno.execPath(), flags, {
+      fds: { 0: stdin.reader, 1: out.writer, 2: err.writer },
     }));
-    program.reader.close();
-    err.writer.close();
-    const mod = new URL("../mod.ts", import.meta.url).href;
-    program.writer.writeSync(
-      `import { relaunchWithSignalsBlocked } from "${mod}";\n` +
-        `await relaunchWithSignalsBlocked(["SIGUSR2"]);\nconsole.log("relaunched");\n`,
+    for (const end of [stdin.reader, out.writer, err.writer]) end.close();
+    stdin.writer.writeSync(program);
+    stdin.writer.close();
+    const [stdout, stderr] = await Promise.all(
+      [out, err].map((p) => new Response(p.reader.readable).text()),
     );
-    program.writer.close();
-    const stderr = await new Response(err.reader.readable).text();
-    assert.equal((await child.status).code, 1, stderr);
-    assert.match(stderr, /NotSupported: relaunchWithSignalsBlocked\(\): a program read from stdin/);
+    return { code: (await child.status).code, stdout, stderr };
+  }
+  const relaunching = `import { relaunchWithSignalsBlocked } from "${
+    new URL("../mod.ts", import.meta.url).href
+  }";\nawait relaunchWithSignalsBlocked(["SIGUSR2"]);\nconsole.log("relaunched");\n`;
+
+  await t.step("refused for a program read from stdin, which cannot run again", async () => {
+    // It ran an empty program and exited 0 with `--ext` (its module is then `$deno$stdin.ts`, ...).
+    for (
+      const flags of [
+        ["run", "--allow-ffi", "-"],
+        ["run", "--allow-ffi", "--ext=ts", "-"],
+        ["run", "--allow-ffi", "--ext", "js", "-"],
+        ["--allow-ffi", "-"],
+      ]
+    ) {
+      await using s = new TestScope();
+      const { code, stdout, stderr } = await denoWithStdin(s, flags, relaunching);
+      const context = `deno ${flags.join(" ")}\n${stderr}`;
+      assert.equal(code, 1, context);
+      assert.equal(stdout, "", context);
+      assert.match(
+        stderr,
+        /NotSupported: relaunchWithSignalsBlocked\(\): a program read from stdin .*save the program to a file/,
+        context,
+      );
+    }
+  });
+
+  await t.step("a file that is merely named like a stdin program relaunches", async () => {
+    await using s = new TestScope();
+    const dir = await s.tempDir();
+    const file = `${dir}/$deno$stdin.ts`;
+    await Deno.writeTextFile(file, relaunching);
+    const { code, stdout, stderr } = await denoWithStdin(s, ["run", "--allow-ffi", file], "");
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, "relaunched\n", stderr);
   });
 
   await t.step("refused under `deno test`, whose command line cannot run again", async () => {

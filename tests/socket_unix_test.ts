@@ -7,7 +7,6 @@ import {
   Listener,
   socketpair,
   type SocketType,
-  spawnProgram,
 } from "../mod.ts";
 import {
   dupInheritable,

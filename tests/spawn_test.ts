@@ -450,25 +450,35 @@ Deno.test("spawn() rejects bad input before anything starts", async (t) => {
     }
   });
 
-  await t.step("bad fd sources: TypeError; a closed handle: BadResource", () => {
-    for (const source of [-1, 1.5, "3", {}, null, undefined]) {
-      assertRefused(sh({ fds: { 3: source } }), TypeError);
-    }
-    assertRefused(sh({ fds: { 3: closed.reader } }), Deno.errors.BadResource);
-    // The error names the spawn and the entry, not the handle's fd getter.
-    assert.throws(
-      sh({ fds: { 3: closed.reader } }),
-      systemError(Deno.errors.BadResource, "EBADF", "posix_spawn", { fd: closedFd }),
-    );
-    assert.throws(sh({ fds: { 3: closed.reader } }), (e) => {
-      assert.equal(
-        (e as Error).message,
-        `Bad file descriptor (os error 9): posix_spawn fd ${closedFd} (fds[3] is a closed handle)`,
+  await t.step(
+    "bad fd sources: TypeError, RangeError for a number; a closed handle: BadResource",
+    () => {
+      for (const source of ["3", 3n, {}, { fd: "3" }, null, undefined]) {
+        assertRefused(sh({ fds: { 3: source } }), TypeError);
+      }
+      // A string that reads as an fd is still the wrong type, and the message shows it.
+      assert.throws(sh({ fds: { 3: "4" } }), /^TypeError: fds\[3\] .*, got "4" \(a string\)$/);
+      // Numbers that are no fd: 2^31 passed FFI's i32 check as a TypeError of its own.
+      for (const source of [-1, 1.5, NaN, Infinity, 2 ** 31]) {
+        assertRefused(sh({ fds: { 3: source } }), RangeError);
+      }
+      assert.throws(sh({ fds: { 3: -1 } }), /^RangeError: fds\[3\] must be an integer .*, got -1$/);
+      assertRefused(sh({ fds: { 3: closed.reader } }), Deno.errors.BadResource);
+      // The error names the spawn and the entry, not the handle's fd getter.
+      assert.throws(
+        sh({ fds: { 3: closed.reader } }),
+        systemError(Deno.errors.BadResource, "EBADF", "posix_spawn", { fd: closedFd }),
       );
-      assert.match(String((e as Error).cause), /the reader is closed \(it held fd \d+\)$/);
-      return true;
-    });
-  });
+      assert.throws(sh({ fds: { 3: closed.reader } }), (e) => {
+        assert.equal(
+          (e as Error).message,
+          `Bad file descriptor (os error 9): posix_spawn fd ${closedFd} (fds[3] is a closed handle)`,
+        );
+        assert.match(String((e as Error).cause), /the reader is closed \(it held fd \d+\)$/);
+        return true;
+      });
+    },
+  );
 
   await t.step("an fd that is not open: BadResource, and no copy of the others left", () => {
     assertRefused(sh({ fds: { 3: p.reader, 4: notOpen } }), Deno.errors.BadResource);
@@ -494,16 +504,20 @@ Deno.test("spawn() rejects bad input before anything starts", async (t) => {
     assertRefused(sh({ cwd: "/\0tmp" }), TypeError);
   });
 
-  await t.step("spawn(): bad module, flags or args: TypeError", () => {
-    const url = fixture("spawn_exit.ts");
-    const call = (...a: unknown[]) => () => (spawn as (...args: unknown[]) => ChildProcess)(...a);
-    assertRefused(call(""), TypeError);
-    assertRefused(call(42), TypeError);
-    assertRefused(call(url, { flags: [1] }), TypeError);
-    assertRefused(call(url, { args: [1] }), TypeError);
-    assertRefused(call(url, { args: 42 }), TypeError);
-    assertRefused(call(url, { fds: { 3: -1 } }), TypeError);
-  });
+  await t.step(
+    "spawn(): bad module, flags, args or fds: TypeError (RangeError for a number)",
+    () => {
+      const url = fixture("spawn_exit.ts");
+      const call = (...a: unknown[]) => () => (spawn as (...args: unknown[]) => ChildProcess)(...a);
+      assertRefused(call(""), TypeError);
+      assertRefused(call(42), TypeError);
+      assertRefused(call(url, { flags: [1] }), TypeError);
+      assertRefused(call(url, { args: [1] }), TypeError);
+      assertRefused(call(url, { args: 42 }), TypeError);
+      assertRefused(call(url, { fds: { 3: "4" } }), TypeError);
+      assertRefused(call(url, { fds: { 3: -1 } }), RangeError);
+    },
+  );
 });
 
 Deno.test("spawnProgram() reports a program it cannot start", async (t) => {

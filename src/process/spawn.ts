@@ -10,7 +10,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, SIZEOF } from "../../ffi/platform.ts";
 import { E, errorOf, ok } from "../_sys.ts";
 import { errorFromCode, type ErrorSubject, type SystemError } from "../errors.ts";
-import { shown } from "../_check.ts";
+import { checkInteger, shown } from "../_check.ts";
 import { type SignalName, signalNumber } from "./signals.ts";
 import { ChildProcess } from "./child.ts";
 import { isPipe, reopenPipe } from "../fd/_adopt.ts";
@@ -51,14 +51,25 @@ function cStringArray(items: string[], what: string): { array: Uint8Array; keep:
   return { array: new Uint8Array(ptrs.buffer), keep };
 }
 
+/** The largest fd: a C `int`. */
+const INT_MAX = 0x7fffffff;
+
+/**
+ * The fd that `fds[target]` hands over: a number that is not an fd (negative,
+ * a fraction, NaN, beyond a C int, which FFI would refuse obscurely) is a
+ * RangeError; anything else that is not a handle with an fd, a TypeError.
+ */
 function fdOf(source: FdSource, target: number): number {
-  let fd: number;
+  if (typeof source === "number") {
+    return checkInteger(source, `fds[${target}]`, 0, INT_MAX, `fd number 0..${INT_MAX}`);
+  }
+  let fd: unknown;
   try {
-    fd = typeof source === "number" ? source : source?.fd;
+    fd = (source as { fd?: unknown } | null | undefined)?.fd;
   } catch (e) {
     throw closedSourceError(e, target);
   }
-  if (!Number.isInteger(fd) || fd < 0) {
+  if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > INT_MAX) {
     throw new TypeError(
       `fds[${target}] must be an fd number or a handle with an fd, got ${shown(source)}`,
     );

@@ -19,6 +19,8 @@ const MARKER = "LIBC_IPC_RELAUNCHED";
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 /** Subcommands whose command line cannot simply run again. */
 const NOT_RELAUNCHABLE = new Set(["test", "bench", "repl", "jupyter", "lsp"]);
+/** The main module's path when the program was read from stdin, whatever its `--ext`. */
+const STDIN_MODULE = /\/\$deno\$stdin\.[A-Za-z]+$/;
 
 /** The whole of a small file through libc (no `--allow-read`), or undefined. */
 function readAll(path: string): Uint8Array | undefined {
@@ -149,16 +151,29 @@ export async function relaunchWithSignalsBlocked(
         "run the script with `deno run`, or start it with spawn(module, { blockSignals })",
     );
   }
-  // A program read from stdin is gone: the child would read an empty one, and exit 0.
-  if (new URL(Deno.mainModule).pathname.endsWith("/$deno$stdin.mts")) {
+  // A program read from stdin is gone: the child would read an empty one and exit 0, so nothing
+  // after this call would ever run, and the parent would exit 0 with it.
+  if (readFromStdin(args)) {
     throw new Deno.errors.NotSupported(
-      "relaunchWithSignalsBlocked(): a program read from stdin cannot be run again: " +
-        "save it to a file and `deno run` that",
+      "relaunchWithSignalsBlocked(): a program read from stdin (`deno run -`) cannot be run " +
+        "again, as stdin has been read to its end: save the program to a file and " +
+        "`deno run` that file",
     );
   }
   env[MARKER] = String(Deno.pid);
   const child = spawnProgram(Deno.execPath(), args, { blockSignals: numbers, env });
   Deno.exit(await waitForwarding(child));
+}
+
+/**
+ * Whether the main module was read from stdin (`deno run -`, `deno -`): Deno
+ * names it `$deno$stdin.mts` in the working directory, or with the extension
+ * `--ext` gives (`.ts`, `.js`, `.tsx`, ...). A file that merely has that name
+ * is run by its path, so the command line must hold `-` too.
+ */
+function readFromStdin(args: readonly string[]): boolean {
+  const path = decodeURIComponent(new URL(Deno.mainModule).pathname);
+  return STDIN_MODULE.test(path) && args.includes("-");
 }
 
 /** Waits for `child` and returns its exit code, forwarding {@link FORWARDED} signals to it. */

@@ -227,10 +227,10 @@ function connecting(options: ConnectTarget & WaitOptions, what: string): Connect
  *   `{ hostname, port, noDelay, keepAlive }`), and `signal`, `timeout`
  * @returns the connection; close it (or `using`) when done
  * @throws {TypeError} for malformed options (a hostname that is not an IP
- *   address, a path with a NUL, an option that does not apply), or a `signal`
- *   that is not an AbortSignal
+ *   address, a path with a NUL, an option that does not apply, a `port` or
+ *   `timeout` that is not a number), or a `signal` that is not an AbortSignal
  * @throws {RangeError} for a path longer than 107 bytes, a port outside
- *   1..65535, a `timeout` that is not ≥ 0
+ *   1..65535, a `timeout` that is negative or NaN
  * @throws {Deno.errors.ConnectionRefused} when nobody listens there (the
  *   error's `address` or `path` names it)
  * @throws {Deno.errors.NotFound} when no socket file is at `path`
@@ -283,8 +283,8 @@ export function connect(options: ConnectOptions): Promise<Connection> {
  *
  * @param options where to connect, as for {@link connect}, and `timeout`
  * @returns the connection
- * @throws {TypeError} for malformed options
- * @throws {RangeError} for a path longer than 107 bytes, a port outside 1..65535, a `timeout` that is not ≥ 0
+ * @throws {TypeError} for malformed options (a `port` or `timeout` that is not a number, ...)
+ * @throws {RangeError} for a path longer than 107 bytes, a port outside 1..65535, a `timeout` that is negative or NaN
  * @throws {Deno.errors.ConnectionRefused} when nobody listens there
  * @throws {Deno.errors.NotFound} when no socket file is at `path`
  * @throws {Deno.errors.PermissionDenied} when the socket file's mode denies this user

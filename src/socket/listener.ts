@@ -580,8 +580,8 @@ function checkBacklog(backlog: unknown): number {
  *   `{ hostname, port, reuseAddress, ipv6Only, backlog }`
  * @returns the listener; close it (or `using`) when done
  * @throws {TypeError} for malformed options: both a path and a port, a path
- *   with a NUL, a hostname that is not an IP address, an option that does not
- *   apply to the kind of socket
+ *   with a NUL, a hostname that is not an IP address, a `port` or `mode` that
+ *   is not a number, an option that does not apply to the kind of socket
  * @throws {RangeError} for a path longer than 107 bytes, a port outside
  *   0..65535, a `mode` outside 0..0o777, a negative backlog, an empty
  *   `allowUids` or one holding a number that is not a user id
