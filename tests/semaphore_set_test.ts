@@ -172,6 +172,10 @@ Deno.test("SemaphoreSet.open() makes private and keyed sets, owner-only by defau
       assert.throws(() => SemaphoreSet.open("private", { count: 1, initTimeout }), RangeError);
     }
     assert.throws(
+      () => SemaphoreSet.open("private", { count: 1, initTimeout: "5" as never }),
+      /got "5" \(a string\)/,
+    );
+    assert.throws(
       () => SemaphoreSet.open(key, { create: "yes" as unknown as boolean, count: 1 }),
       TypeError,
     );

@@ -169,6 +169,7 @@ Deno.test("TCP listen: options checked before any call; taken ports; IPv6 only",
     assert.throws(() => listen({ port: 0, mode: 0o600 } as never), TypeError);
     assert.throws(() => listen({ port: 0, ipv6Only: true }), TypeError);
     assert.throws(() => listen({ port: 0, backlog: -1 }), RangeError);
+    assert.throws(() => listen({ port: 0, backlog: "5" as never }), TypeError);
     assert.throws(() => listen({} as never), TypeError);
     await assert.rejects(connect({ port: 0 }), RangeError);
     await assert.rejects(connect({ hostname: "localhost.localdomain", port: 80 }), TypeError);

@@ -22,13 +22,18 @@ export function checkWaitOptions(options: WaitOptions | SyncWaitOptions | undefi
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError("signal must be an AbortSignal");
   }
-  const { timeout } = options;
-  if (timeout !== undefined && (typeof timeout !== "number" || !(timeout >= 0))) {
-    const message = `timeout must be a number of milliseconds >= 0 (or Infinity), got ${
+  if (options.timeout !== undefined) checkTimeout(options.timeout, "timeout");
+}
+
+/** A timeout in milliseconds: a number >= 0 or Infinity (TypeError for a non-number). */
+export function checkTimeout(timeout: unknown, what: string): number {
+  if (typeof timeout !== "number" || !(timeout >= 0)) {
+    const message = `${what} must be a number of milliseconds >= 0 (or Infinity), got ${
       shown(timeout)
     }`;
     throw typeof timeout === "number" ? new RangeError(message) : new TypeError(message);
   }
+  return timeout;
 }
 
 /** The deadline of a wait that starts now: `Infinity` without a timeout. */

@@ -30,7 +30,7 @@ import { NO_THREAD, type Operation } from "./source.ts";
 import { POLL_TURNS_MS, pollClock, pollTurn } from "./poll.ts";
 
 export { AGAIN } from "../_sys.ts";
-export { checkWaitOptions, deadlineOf, setTimeLeft, sliceLeft } from "./deadline.ts";
+export { checkTimeout, checkWaitOptions, deadlineOf, setTimeLeft, sliceLeft } from "./deadline.ts";
 export { Pending, WaitRegistry } from "./pending.ts";
 export { Spinner } from "./spinner.ts";
 export { lazySource, NO_THREAD, type Operation, type Source } from "./source.ts";

@@ -23,6 +23,7 @@ import {
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   callSource,
+  checkTimeout,
   lazySource,
   napSync,
   NO_THREAD,
@@ -232,10 +233,7 @@ export class SemaphoreSet implements Disposable {
       throw new TypeError("options must be an object");
     }
     const count = options.count === undefined ? undefined : countOf(options.count);
-    const initTimeout = options.initTimeout ?? DEFAULT_INIT_TIMEOUT;
-    if (typeof initTimeout !== "number" || !(initTimeout >= 0)) {
-      throw new RangeError(`initTimeout must be a number of milliseconds >= 0, got ${initTimeout}`);
-    }
+    const initTimeout = checkTimeout(options.initTimeout ?? DEFAULT_INIT_TIMEOUT, "initTimeout");
     const create = checkBoolean(options.create, "create", false) || key === "private";
     const exclusive = checkBoolean(options.exclusive, "exclusive", false);
     const flags = getFlags(key, { mode: options.mode, create: true, exclusive: true });

@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, E, failed, lastErrno, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { checkBoolean, checkMode } from "../_check.ts";
+import { checkBoolean, checkInteger, checkMode } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
@@ -543,12 +543,7 @@ const GONE = new Set(
 
 function checkBacklog(backlog: unknown): number {
   if (backlog === undefined) return C.SOMAXCONN;
-  if (
-    typeof backlog !== "number" || !Number.isInteger(backlog) || backlog < 0 || backlog > 0x7fffffff
-  ) {
-    throw new RangeError(`backlog must be an integer >= 0, got ${String(backlog)}`);
-  }
-  return backlog;
+  return checkInteger(backlog, "backlog", 0, 0x7fffffff);
 }
 
 /**
