@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FdReader, Fifo, spawnProgram } from "../mod.ts";
-import { CALL_BUDGET } from "../src/_wait/budget.ts";
+import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import {
   EMULATED,
   HANG_MS,
@@ -275,6 +275,32 @@ Deno.test("Fifo read opens complete without a pool thread", async (t) => {
       }
     },
   });
+  await t.step(
+    "a writer that comes and goes while a read open polls: its bytes arrive",
+    async () => {
+      const ac = new AbortController();
+      const idle = paths.slice(2).map((p) => Fifo.open(p, "read", { signal: ac.signal }));
+      try {
+        await until(() => threadsHeld() >= CALL_BUDGET, "every parked-call thread held");
+        const opening = Fifo.open(other, "read", { timeout: HANG_MS });
+        // The polling read open holds the FIFO for reading, as a reader in open(2) counts as one.
+        const writer = await until(() => {
+          try {
+            return Fifo.tryOpen(other, "write");
+          } catch {
+            return false;
+          }
+        }, "a writer's open that sees the polling reader");
+        writer.writeSync("bye");
+        writer.close();
+        using reader = await opening;
+        assert.equal(await readAll(reader), "bye");
+      } finally {
+        ac.abort();
+        await Promise.allSettled(idle);
+      }
+    },
+  );
   for (const p of paths) Fifo.unlink(p);
 });
 

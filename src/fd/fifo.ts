@@ -16,7 +16,11 @@ import {
   callSource,
   interruptible,
   lazySource,
+  NO_THREAD,
   type Operation,
+  pollNow,
+  READABLE,
+  type Source,
   tryNow,
   wait,
   waitSync,
@@ -71,12 +75,16 @@ function handleOf<D extends Direction>(fd: number, direction: D): FifoEnd<D> {
  * there (AGAIN). The read side would open at once without a writer, which is
  * not what a blocking open means: its try is a blocking open ended by the
  * alarm after {@link READ_TRY_MS}, which returns at once when a writer is
- * there. So a read open completes without a pool thread too (when the budget
- * is spent, or with `timeout: 0`). Between its tries the read side holds the
- * FIFO open for reading without waiting, as a reader blocked in `open(2)` is
- * counted as one: writers' opens (this thread's own included, which a
- * blocking open here would never let run) see a reader, as they would.
- * `release()` lets that go once the wait has ended, however it ended.
+ * there, so `timeout: 0` opens a read side that has a writer.
+ *
+ * A read side that polls (no pool thread to park on) holds the FIFO open for
+ * reading without waiting between its tries, as a reader blocked in
+ * `open(2)` is counted as one: writers' opens (this thread's own included,
+ * which a blocking open here would never let run) see a reader, as they
+ * would. A writer that came and went meanwhile leaves data or a hang-up on
+ * that descriptor, which a try then takes as the opened reader; so such a
+ * wait keeps polling (a blocking open that began after the writer left would
+ * wait for another). `release()` lets it go once the wait has ended.
  */
 function openOperation<D extends Direction>(
   path: string,
@@ -85,51 +93,69 @@ function openOperation<D extends Direction>(
   const c = cPath(path);
   const subject = { path };
   const flags = flagsOf(direction);
+  /** The read side held open while it polls (see above), or -1. */
   let held = -1;
   const release = () => {
     if (held >= 0) libc.close(held);
     held = -1;
   };
-  const tryReader = () => {
+  const tryReader = (): FifoEnd<D> | typeof AGAIN => {
     const r = openReaderBriefly(c, subject);
-    // A failure to hold it is met by the next try's open.
-    if (r === AGAIN && held < 0) held = libc.open(c, flags | C.O_NONBLOCK, 0);
-    return r as FifoEnd<D> | typeof AGAIN;
+    if (r !== AGAIN) {
+      release();
+      return r as FifoEnd<D>;
+    }
+    if (held < 0 || !pollNow(held, READABLE)) return AGAIN;
+    // Data or a hang-up: a writer opened while we held it, as it would have with us in open(2).
+    const fd = held;
+    held = -1;
+    return handleOf(fd, "read") as FifoEnd<D>;
+  };
+  const parked = lazySource(() =>
+    callSource({
+      syscall: "open",
+      about: subject,
+      start: () => libc.open_parked(c, flags, 0),
+      run: () => libc.open(c, flags, 0),
+      done: (fd) => handleOf(fd, direction),
+      // openat(dirfd, path, ...): the path buffer is this operation's own.
+      thread: () => ({ syscall: C.SYS_openat, arg: 1, value: addressOf(c) }),
+      restartable: true,
+      // Where no nudge can be sent: opening the other side without waiting completes the
+      // blocked open (and every other process's blocked open of this side, which is why the
+      // nudge comes first); held open until that open returns, so that it completes even if
+      // it enters the kernel after this.
+      interrupt: () => {
+        const other = direction === "read" ? C.O_WRONLY : C.O_RDONLY;
+        const fd = libc.open(c, other | C.O_NONBLOCK | C.O_CLOEXEC, 0);
+        return fd >= 0 ? () => libc.close(fd) : undefined;
+      },
+      release: (fd) => libc.close(fd),
+      key: `open ${path} ${direction}`,
+      // The parked open failed and its errno is lost: an open without waiting meets the error again.
+      recover: () => {
+        const fd = openNow(c, direction, subject);
+        if (fd !== AGAIN) libc.close(fd);
+        return AGAIN;
+      },
+    })
+  );
+  const readerSource: Source<FifoEnd<D>> = {
+    park: (p) => {
+      if (held >= 0) return NO_THREAD; // polling, holding it: see above
+      const r = parked.park(p);
+      // A failure to hold it is met by the next try's open.
+      if (r === NO_THREAD) held = libc.open(c, flags | C.O_NONBLOCK, 0);
+      return r;
+    },
+    block: (deadline) => parked.block(deadline),
   };
   return {
     syscall: "open",
     subject,
     release,
     attempt: direction === "read" ? tryReader : () => openEndNow(c, direction, subject),
-    source: lazySource(() =>
-      callSource({
-        syscall: "open",
-        about: subject,
-        start: () => libc.open_parked(c, flags, 0),
-        run: () => libc.open(c, flags, 0),
-        done: (fd) => handleOf(fd, direction),
-        // openat(dirfd, path, ...): the path buffer is this operation's own.
-        thread: () => ({ syscall: C.SYS_openat, arg: 1, value: addressOf(c) }),
-        restartable: true,
-        // Where no nudge can be sent: opening the other side without waiting completes the
-        // blocked open (and every other process's blocked open of this side, which is why the
-        // nudge comes first); held open until that open returns, so that it completes even if
-        // it enters the kernel after this.
-        interrupt: () => {
-          const other = direction === "read" ? C.O_WRONLY : C.O_RDONLY;
-          const fd = libc.open(c, other | C.O_NONBLOCK | C.O_CLOEXEC, 0);
-          return fd >= 0 ? () => libc.close(fd) : undefined;
-        },
-        release: (fd) => libc.close(fd),
-        key: `open ${path} ${direction}`,
-        // The parked open failed and its errno is lost: an open without waiting meets the error again.
-        recover: () => {
-          const fd = openNow(c, direction, subject);
-          if (fd !== AGAIN) libc.close(fd);
-          return AGAIN;
-        },
-      })
-    ),
+    source: direction === "read" ? readerSource : parked,
   };
 }
 
