@@ -959,6 +959,15 @@ export function isOpen(fd: number): boolean {
   return libc.fcntl(fd, F_GETFD, 0) >= 0;
 }
 
+/**
+ * Whether `fd` is open and still links to `target` (from {@link fdTarget}).
+ * Tests ask this, not `isOpen`, after a close: test modules run in parallel
+ * in this process, and one of them may be given the freed number at once.
+ */
+export function refersTo(fd: number, target: string): boolean {
+  return readLink(`/proc/self/fd/${fd}`) === target;
+}
+
 /** Whether `fd` has FD_CLOEXEC. */
 export function isCloexec(fd: number): boolean {
   const flags = libc.fcntl(fd, F_GETFD, 0);
