@@ -39,7 +39,13 @@ export interface SpawnProgramOptions {
 export interface SpawnOptions extends SpawnProgramOptions {
   /** Arguments for the module (its `Deno.args`). */
   args?: string[];
-  /** Deno flags of the child, by default `["--allow-ffi"]`. */
+  /**
+   * Deno flags of the child, by default `["--allow-ffi"]`. None of the
+   * parent's own flags is passed on: a child finds the `deno.json` of its
+   * module's directory or above as `deno run` does, but a parent run with `--config`,
+   * `--import-map`, `--unstable-*` or more permissions must give them here,
+   * e.g. `["--allow-ffi", "--import-map=map.json"]`.
+   */
   flags?: string[];
 }
 
