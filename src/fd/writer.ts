@@ -22,6 +22,7 @@ import { adoptFd } from "./_adopt.ts";
 import { FdHandle, waitsOf } from "./handle.ts";
 import { withProgress, writeErrors } from "./_progress.ts";
 import { chunkWritable } from "./_streams.ts";
+import { WriteTurns } from "./_write_turns.ts";
 
 const NO_BYTES = new Uint8Array(0);
 
@@ -57,6 +58,7 @@ export class FdWriter extends FdHandle {
   #bytes: Uint8Array = NO_BYTES;
   readonly #progress = { written: 0 };
   readonly #syncOp: Operation<number>;
+  readonly #turns = new WriteTurns();
   #writable?: WritableStream<Uint8Array>;
 
   /**
@@ -138,7 +140,10 @@ export class FdWriter extends FdHandle {
 
   /**
    * Writes all of `data`, waiting while the pipe is full, without blocking the
-   * event loop. An aborted `signal` rejects with its reason.
+   * event loop. An aborted `signal` rejects with its reason. Writes made while
+   * others are pending go out after them, whole and in call order (those of
+   * {@link FdWriter.writable} too); a queued write that is aborted, times out
+   * or sees `close()` rejects having written nothing.
    *
    * Wraps `write(2)`. Needs `--allow-ffi`.
    *
@@ -171,16 +176,26 @@ export class FdWriter extends FdHandle {
       return Promise.reject(e);
     }
     const progress = { written: 0 };
-    return wait(
-      this.#op(bytes, progress),
+    return this.#turns.run(
+      (options) =>
+        wait(
+          this.#op(bytes, progress),
+          options,
+          this.#context,
+          writeErrors(options?.signal, progress, bytes.byteLength),
+        ),
       options,
-      this.#context,
-      writeErrors(options?.signal, progress, bytes.byteLength),
+      () => progress.written === bytes.byteLength,
+      this.#context.registry,
+      "write",
+      this.subject,
     );
   }
 
   /**
-   * Writes all of `data`, blocking the thread while the pipe is full.
+   * Writes all of `data`, blocking the thread while the pipe is full. It does
+   * not wait for async writes pending on this writer: its bytes may land
+   * between theirs.
    *
    * Wraps `write(2)` and `poll(2)`. Needs `--allow-ffi`.
    *
@@ -216,7 +231,9 @@ export class FdWriter extends FdHandle {
   }
 
   /**
-   * Writes as much of `data` as the fd takes now, without waiting.
+   * Writes as much of `data` as the fd takes now, without waiting, even
+   * while async writes are pending on this writer (its bytes may land between
+   * theirs).
    *
    * Wraps `write(2)`. Needs `--allow-ffi`.
    *

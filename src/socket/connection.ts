@@ -51,6 +51,7 @@ import { type PeerCredentials, peerCredentialsOf } from "./_credentials.ts";
 import { type ReceivedFds, receivedFdsOf } from "./received_fds.ts";
 import { withProgress, writeErrors } from "../fd/_progress.ts";
 import { byteReadable, chunkWritable, STREAM_CHUNK } from "../fd/_streams.ts";
+import { WriteTurns } from "../fd/_write_turns.ts";
 
 /** Every call that must not wait says so: the socket's description blocks (see _blocking.ts). */
 const DONTWAIT = C.MSG_DONTWAIT;
@@ -202,6 +203,8 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
   readonly #readReady: ReturnType<typeof fdSource>;
   readonly #writeReady: ReturnType<typeof fdSource>;
   readonly #blocking: BlockingCalls;
+  /** Async writes of a stream, whole and in call order. */
+  readonly #turns = new WriteTurns();
   /**
    * The buffer and bytes of the sync or try operation in progress: those end
    * before any other code runs, so one operation object per kind serves them
@@ -567,7 +570,10 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
 
   /**
    * Writes all of `data`, waiting while the socket's buffer is full, without
-   * blocking the event loop.
+   * blocking the event loop. Writes made while others are pending (`sendFds`
+   * and {@link Connection.writable} too) go out after them, whole and in call
+   * order; a queued write that is aborted, times out or sees `close()` rejects
+   * having written nothing. `writeSync`/`tryWrite` do not wait for them.
    *
    * Wraps `send(2)` with `MSG_NOSIGNAL`. Needs `--allow-ffi`.
    *
@@ -612,7 +618,15 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       retry: () => this.#writeWhenRoom(bytes, progress),
       source: this.#writeReady,
     };
-    return wait(op, options, this.#out, writeErrors(options?.signal, progress, bytes.byteLength));
+    return this.#turns.run(
+      (options) =>
+        wait(op, options, this.#out, writeErrors(options?.signal, progress, bytes.byteLength)),
+      options,
+      () => progress.written === bytes.byteLength,
+      this.#out.registry,
+      "send",
+      this.subject,
+    );
   }
 
   /**
@@ -1340,7 +1354,17 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     const progress = { fdsSent: false, written: 0 };
     const op = this.#sendFdsOp("sendFds()", fds, data, progress);
     try {
-      return await wait(op, options, this.#out);
+      // On a stream, the data after the first bytes may wait for room: in turn with write().
+      return await (this.#kind === "stream"
+        ? this.#turns.run(
+          (options) => wait(op, options, this.#out),
+          options,
+          () => false,
+          this.#out.registry,
+          "sendmsg",
+          this.subject,
+        )
+        : wait(op, options, this.#out));
     } catch (e) {
       if (!progress.fdsSent) throw e;
       if (e !== options?.signal?.reason) throw withProgress(e, progress.written);

@@ -1,0 +1,92 @@
+/**
+ * {@link WriteTurns}: the async writes of one stream handle, one at a time in
+ * call order.
+ *
+ * @module
+ */
+import { timedOutError } from "../errors.ts";
+import type { ErrorSubject } from "../errors.ts";
+import type { WaitOptions } from "../options.ts";
+import { checkWaitOptions, deadlineOf, Pending, type WaitRegistry } from "../_wait/mod.ts";
+import { msLeft } from "../_wait/deadline.ts";
+import { withProgress } from "./_progress.ts";
+
+const noop = () => {};
+
+/**
+ * A write that waits for room goes out in several parts; a later write must
+ * not put its bytes between them. So each async write starts once every
+ * earlier one of its handle has settled. A write done by its first try
+ * leaves nothing behind: the fast path costs no promise more.
+ */
+export class WriteTurns {
+  /** Settles when the last pending write has; `undefined` when none is pending. */
+  #tail: Promise<void> | undefined;
+
+  /**
+   * Starts `write` now, or once the pending writes have settled. A queued
+   * write rejects while it waits when its signal aborts, its timeout passes
+   * (the timeout counts from the call) or its handle closes (`registry`), and
+   * then has written nothing.
+   *
+   * @param write starts the write with the options left for it
+   * @param options the caller's options
+   * @param done whether the write just started already ended (all written)
+   * @param registry the handle's waits, which its `close()` cancels
+   * @param syscall the call, for the errors
+   * @param subject what the errors name
+   * @returns the write's promise
+   */
+  run<T>(
+    write: (options: WaitOptions | undefined) => Promise<T>,
+    options: WaitOptions | undefined,
+    done: () => boolean,
+    registry: WaitRegistry | undefined,
+    syscall: string,
+    subject: ErrorSubject,
+  ): Promise<T> {
+    const before = this.#tail;
+    const p = before === undefined
+      ? write(options)
+      : this.#after(before, write, options, registry, syscall, subject);
+    if (before === undefined && done()) return p;
+    const tail = p.then(noop, noop);
+    this.#tail = tail;
+    tail.then(() => {
+      if (this.#tail === tail) this.#tail = undefined;
+    });
+    return p;
+  }
+
+  async #after<T>(
+    before: Promise<void>,
+    write: (options: WaitOptions | undefined) => Promise<T>,
+    options: WaitOptions | undefined,
+    registry: WaitRegistry | undefined,
+    syscall: string,
+    subject: ErrorSubject,
+  ): Promise<T> {
+    checkWaitOptions(options);
+    const signal = options?.signal;
+    const deadline = deadlineOf(options);
+    const turn = new Pending(
+      syscall,
+      signal,
+      deadline,
+      registry,
+      () => timedOutError(syscall, subject, options!.timeout!),
+    );
+    try {
+      await new Promise<void>((resolve) => {
+        before.then(resolve);
+        turn.onCancel(resolve);
+      });
+      if (turn.cancelled) {
+        throw turn.reason === signal?.reason ? turn.reason : withProgress(turn.reason, 0);
+      }
+    } finally {
+      turn.dispose();
+    }
+    return write(deadline === Infinity ? options : { signal, timeout: msLeft(deadline) });
+  }
+}
