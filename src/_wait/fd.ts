@@ -4,7 +4,8 @@
  * a pool thread for every fd wait of the isolate. Waits are added and removed
  * with `epoll_ctl` from the main thread while that call is parked; an eventfd
  * in the set wakes it when no wait that keeps the process alive is left, so
- * the process can exit. The sync form blocks in `poll(2)`.
+ * the process can exit; waits that keep nothing alive (an unref'd child's)
+ * are then looked at on a timer that keeps nothing alive either. The sync form blocks in `poll(2)`.
  *
  * @module
  */
@@ -21,6 +22,12 @@ export const READABLE: number = C.EPOLLIN;
 export const WRITABLE: number = C.EPOLLOUT;
 
 const MAX_EVENTS = 64;
+/**
+ * How often waits that keep nothing alive (an unref'd child's) are looked at
+ * while no other wait parks `epoll_wait`: on a timer that keeps nothing alive
+ * either, so that they still settle while the process runs for other reasons.
+ */
+const UNREF_POLL_MS = 50;
 const EVENT = LAYOUTS.epoll_event;
 // The fd is kept in the low 32 bits of epoll_data_t (little-endian on every platform we have).
 const DATA = EVENT.offsets.data;
@@ -46,6 +53,7 @@ class FdEngine {
    */
   #registered = new Map<number, number>();
   #parked = false;
+  #unrefPoll: ReturnType<typeof setTimeout> | undefined;
   #events = new Uint8Array(EVENT.size * MAX_EVENTS);
   #eventsView = new DataView(this.#events.buffer);
   #ctl = new Uint8Array(EVENT.size);
@@ -157,7 +165,8 @@ class FdEngine {
   }
 
   #park(): void {
-    if (this.#parked || !this.#hasRef()) return;
+    if (this.#parked) return;
+    if (!this.#hasRef()) return this.#pollLater();
     this.#parked = true;
     libc.epoll_wait_parked(this.#epfd, this.#events, MAX_EVENTS, -1).then((n) => this.#woken(n));
   }
@@ -193,6 +202,27 @@ class FdEngine {
     }
     // n < 0 (EINTR) simply parks again; the waits are still registered.
     this.#park();
+  }
+
+  /** Looks at the fds of unref'd waits once {@link UNREF_POLL_MS} has passed, unless parked by then. */
+  #pollLater(): void {
+    if (this.#unrefPoll !== undefined || this.#waits.size === 0) return;
+    this.#unrefPoll = setTimeout(() => {
+      this.#unrefPoll = undefined;
+      if (this.#parked) return;
+      const ready: FdWait[] = [];
+      for (const [fd, set] of this.#waits) {
+        let mask = 0;
+        for (const w of set) mask |= w.events;
+        if (pollNow(fd, mask)) ready.push(...set);
+      }
+      for (const w of ready) {
+        w.pending.onCancel(undefined);
+        this.#drop(w); // resolves it: the engine's next try sees what is ready
+      }
+      this.#park();
+    }, UNREF_POLL_MS);
+    Deno.unrefTimer(this.#unrefPoll);
   }
 
   #wakeIfIdle(): void {

@@ -109,8 +109,9 @@ export class ChildProcess implements AsyncDisposable {
 
   /**
    * Lets this process exit while the child still runs, like
-   * `Deno.ChildProcess.unref()`. Until {@link ChildProcess.ref}, nothing waits
-   * for the child: `status` does not settle and an ended child stays a zombie.
+   * `Deno.ChildProcess.unref()`. While this process runs for other reasons,
+   * `status` still settles when the child ends (seen within 50 ms), which
+   * reaps it; a process that exits first leaves the child running.
    *
    * Needs `--allow-ffi`.
    *

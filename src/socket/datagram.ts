@@ -58,7 +58,11 @@ export interface UnixDatagramOptions {
   mode?: number;
   /** Replace a stale socket file at `path` (nobody bound to it any more). Default `false`. */
   replace?: boolean;
-  /** Leave the socket file in place at `close()`. Default `false`: it is removed. */
+  /**
+   * Leave the socket file in place at `close()`. Default `false`: it is
+   * removed. Only `close()` removes it: a process that ends without closing
+   * (`Deno.exit()`, an uncaught error, a signal) leaves it, for `replace`.
+   */
   keepPath?: boolean;
 }
 

@@ -111,7 +111,11 @@ export interface UnixListenOptions extends PeerAccessOptions {
    * file that is not a socket, is never removed. Default `false`.
    */
   replace?: boolean;
-  /** Leave the socket file in place at `close()`. Default `false`: it is removed. */
+  /**
+   * Leave the socket file in place at `close()`. Default `false`: it is
+   * removed. Only `close()` removes it: a process that ends without closing
+   * (`Deno.exit()`, an uncaught error, a signal) leaves it, for `replace`.
+   */
   keepPath?: boolean;
   /** How many connections may wait to be accepted; default and maximum `net.core.somaxconn`. */
   backlog?: number;
