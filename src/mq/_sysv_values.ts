@@ -27,6 +27,11 @@ export function msgmaxAtLeast(size: number): number {
   return msgmaxCached;
 }
 
+/** The kernel's msgmax read again, after a call showed that it changed since it was read. */
+export function msgmaxNow(): number {
+  return msgmaxCached = kernelLimit("msgmax");
+}
+
 /**
  * A C `long` from a number or bigint, checked to be `min`..2^63-1. A number
  * stays one, so that a send writes it ({@link setLong}) without making a BigInt.

@@ -42,6 +42,7 @@ import {
   longOf,
   type MessageType,
   msgmaxAtLeast,
+  msgmaxNow,
   setLong,
   TYPE_MIN,
 } from "./_sysv_values.ts";
@@ -93,7 +94,8 @@ export interface MessageQueueReceiveOptions {
   except?: boolean;
   /**
    * Truncate a message longer than `maxSize` (`MSG_NOERROR`). Without it such a
-   * message is refused with `E2BIG` and stays in the queue.
+   * message is refused with `E2BIG` and stays in the queue. The kernel does not
+   * say that it cut: a result of exactly `maxSize` bytes may have been longer.
    */
   noError?: boolean;
   /**
@@ -361,8 +363,32 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    */
   readonly #about = (code: number, syscall: string): Error => {
     if (code === E.EINVAL && this.#known && this.#gone()) code = E.EIDRM;
-    return errorOf(code, syscall, this.#subject);
+    const e = errorOf(code, syscall, this.#subject);
+    // On a queue that exists, msgsnd's EINVAL means msgmax was lowered since it was read.
+    if (code === E.EINVAL && syscall === "msgsnd" && !this.#gone()) {
+      const max = msgmaxNow();
+      return Object.assign(
+        new RangeError(
+          `message exceeds the kernel's msgmax (${max} bytes, /proc/sys/kernel/msgmax) (${e.message})`,
+        ),
+        e,
+      );
+    }
+    return e;
   };
+
+  /**
+   * Whether `e`, from a receive without `maxSize`, is an E2BIG that a raised
+   * msgmax explains (the default `maxSize` is msgmax as last read): then the
+   * receive is tried again, up to the new msgmax; the message stayed queued.
+   */
+  #msgmaxRaised(e: unknown, options: MessageQueueReceiveOptions | undefined): boolean {
+    if (options?.maxSize !== undefined || (e as { code?: unknown })?.code !== "E2BIG") {
+      return false;
+    }
+    const before = msgmaxAtLeast(0);
+    return msgmaxNow() > before;
+  }
 
   #gone(): boolean {
     return this.#statNow() === undefined;
@@ -778,7 +804,10 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
         this.#receiveOp(this.#select(options), this.#toMessage),
         options,
         this.#receive,
-      );
+      ).catch((e) => {
+        if (this.#msgmaxRaised(e, options)) return this.receive(options);
+        throw e;
+      });
     } catch (e) {
       return Promise.reject(e);
     }
@@ -821,7 +850,12 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   receiveSync(options?: MessageQueueReceiveOptions & SyncWaitOptions): Message {
     this.#select(options, undefined, this.#selection);
     this.#target = undefined;
-    return waitSync(this.#sharedReceive, options, this.#receive) as Message;
+    try {
+      return waitSync(this.#sharedReceive, options, this.#receive) as Message;
+    } catch (e) {
+      if (this.#msgmaxRaised(e, options)) return this.receiveSync(options);
+      throw e;
+    }
   }
 
   /**
@@ -854,7 +888,12 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   tryReceive(options?: MessageQueueReceiveOptions): Message {
     this.#select(options, undefined, this.#selection);
     this.#target = undefined;
-    return tryNow(this.#sharedReceive) as Message;
+    try {
+      return tryNow(this.#sharedReceive) as Message;
+    } catch (e) {
+      if (this.#msgmaxRaised(e, options)) return this.tryReceive(options);
+      throw e;
+    }
   }
 
   /**

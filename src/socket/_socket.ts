@@ -7,7 +7,7 @@
  */
 import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
-import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
+import { AGAIN, E, errorOf, failed, lastErrno, ok, type RETRY } from "../_sys.ts";
 import { errorFromCode, type ErrorSubject } from "../errors.ts";
 import type { SocketAddress, SocketType } from "./address.ts";
 import { decodeAddress, type Endpoint, SOCKADDR_MAX } from "./_address.ts";
@@ -207,6 +207,26 @@ export function truncatedError(
     `a message of ${size} bytes did not fit the buffer's ${room}; its first ${room} bytes are there`,
   );
   return Object.assign(e, { messageSize: size });
+}
+
+/**
+ * As `failed` after a send of `size` bytes: an EMSGSIZE says how large the
+ * message was (the kernel's text alone does not say what was too long).
+ */
+export function sendFailed(
+  syscall: string,
+  subject: ErrorSubject,
+  size: number,
+): typeof AGAIN | typeof RETRY {
+  if (lastErrno() === E.EMSGSIZE) {
+    throw errorFromCode(
+      E.EMSGSIZE,
+      syscall,
+      subject,
+      `a message of ${size} bytes is more than this socket sends in one piece`,
+    );
+  }
+  return failed(syscall, subject);
 }
 
 /** Where a size query points: `recv(fd, PEEK, 0, MSG_PEEK | MSG_TRUNC)` copies nothing. */

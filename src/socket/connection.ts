@@ -34,6 +34,7 @@ import {
   localAddressOf,
   nextMessageSize,
   peerAddressOf,
+  sendFailed,
   setIntOption,
   truncatedError,
 } from "./_socket.ts";
@@ -767,7 +768,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     const flags = waits ? C.MSG_NOSIGNAL : C.MSG_NOSIGNAL | DONTWAIT;
     for (;;) {
       if (libc.send(fd, bytes, bytes.byteLength, flags) >= 0) return;
-      if (failed("send", this.subject) === AGAIN || waits) return AGAIN;
+      if (sendFailed("send", this.subject, bytes.byteLength) === AGAIN || waits) return AGAIN;
     }
   }
 

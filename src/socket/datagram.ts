@@ -39,6 +39,7 @@ import {
   nextMessageSize,
   openSocket,
   rejectOptions,
+  sendFailed,
   truncatedError,
 } from "./_socket.ts";
 
@@ -288,7 +289,7 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
     const flags = waits ? C.MSG_NOSIGNAL : C.MSG_NOSIGNAL | C.MSG_DONTWAIT;
     for (;;) {
       if (libc.sendto(fd, bytes, bytes.byteLength, flags, to.sockaddr, to.length) >= 0) return;
-      if (failed("sendto", to.subject) === AGAIN || waits) return AGAIN;
+      if (sendFailed("sendto", to.subject, bytes.byteLength) === AGAIN || waits) return AGAIN;
     }
   }
 

@@ -1,0 +1,346 @@
+/**
+ * Limits, sizes and exhaustion, as real kernel objects meet them: messages at
+ * and past msgmax, msgmax changed by the administrator, pipe writes around
+ * PIPE_BUF and the pipe's capacity, empty reads, datagrams past the socket's
+ * limit, descriptor passing at SCM_MAX_FD, shared memory and semaphore
+ * bounds, POSIX names at NAME_MAX, Unix socket paths at sun_path, and a
+ * process out of descriptors (RLIMIT_NOFILE lowered in a child).
+ */
+import assert from "node:assert/strict";
+import {
+  datagram,
+  IpcError,
+  listen,
+  PosixMessageQueue,
+  PosixSharedMemory,
+  SemaphoreSet,
+  socketpair,
+  spawnProgram,
+} from "../mod.ts";
+import { devShm, libc, openFds, procSysInt, systemError, TestScope } from "./_kernel.ts";
+
+const F_GETPIPE_SZ = 1032;
+const PIPE_BUF = 4096;
+const MOD = new URL("../mod.ts", import.meta.url).href;
+const KERNEL = new URL("./_kernel.ts", import.meta.url).href;
+
+function pattern(size: number): Uint8Array {
+  const b = new Uint8Array(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 31 + (i >> 9)) & 0xff;
+  return b;
+}
+
+Deno.test("MessageQueue at msgmax: refused past it, E2BIG keeps the message, noError cuts", async () => {
+  await using s = new TestScope();
+  const q = s.messageQueue();
+  const msgmax = procSysInt("kernel/msgmax");
+  const big = pattern(msgmax);
+  q.sendSync(big);
+  for (
+    const send of [
+      () => q.sendSync(new Uint8Array(msgmax + 1)),
+      () => q.trySend(new Uint8Array(msgmax + 1)),
+    ]
+  ) {
+    assert.throws(send, RangeError);
+  }
+  await assert.rejects(q.send(new Uint8Array(msgmax + 1)), RangeError);
+  const e2big = systemError(IpcError, "E2BIG", "msgrcv", { id: q.id });
+  assert.throws(() => q.receiveSync({ maxSize: msgmax - 1 }), e2big);
+  assert.throws(() => q.tryReceive({ maxSize: 1 }), e2big);
+  await assert.rejects(q.receive({ maxSize: 0 }), e2big);
+  assert.throws(() => q.receiveIntoSync(new Uint8Array(msgmax - 1)), e2big);
+  assert.deepEqual([q.stat().messages, q.stat().bytes], [1, msgmax], "still queued");
+  const cut = q.receiveSync({ maxSize: 100, noError: true });
+  assert.deepEqual(cut.data, big.subarray(0, 100));
+  assert.equal(q.stat().messages, 0);
+});
+
+Deno.test("MessageQueue follows msgmax raised or lowered after it was read", async () => {
+  await using s = new TestScope();
+  // A new IPC namespace of its own (for the main thread, where every call here
+  // runs): its msgmax may be changed, and its queues die with it.
+  await evalChecked(
+    s,
+    `
+    import assert from "node:assert/strict";
+    import { MessageQueue } from "${MOD}";
+    const own = Deno.dlopen("libc.so.6", {
+      unshare: { parameters: ["i32"], result: "i32" },
+      msgsnd: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+    }).symbols;
+    assert.equal(own.unshare(0x08000000), 0, "unshare(CLONE_NEWIPC)");
+    const msgmax = (n) => Deno.writeTextFileSync("/proc/sys/kernel/msgmax", String(n));
+    const rawSend = (q, size) => {
+      const buf = new Uint8Array(8 + size);
+      buf[0] = 1;
+      assert.equal(own.msgsnd(q.id, buf, BigInt(size), 0), 0, "msgsnd");
+    };
+    msgmax(8192);
+    const q = MessageQueue.open("private");
+    q.sendSync("a");
+    q.receiveSync(); // msgmax read: 8192
+    const receives = [
+      () => q.receiveSync(),
+      () => q.tryReceive(),
+      () => q.receive(),
+    ];
+    for (const receive of receives) {
+      // This process reads 8192 again: a message larger than that is refused.
+      msgmax(8192);
+      assert.throws(() => q.sendSync(new Uint8Array(16385)), RangeError);
+      msgmax(16384);
+      rawSend(q, 10000); // another process's message, under the raised msgmax
+      assert.equal((await receive()).data.length, 10000);
+    }
+    msgmax(4096);
+    assert.throws(() => q.sendSync(new Uint8Array(5000)), (e) => {
+      assert.ok(e instanceof RangeError, String(e));
+      assert.match(e.message, /msgmax \\(4096 bytes/);
+      assert.equal(e.code, "EINVAL");
+      return true;
+    });
+    assert.equal(q.stat().messages, 0);
+    q.remove();
+    `,
+  );
+});
+
+Deno.test("pipe writes around PIPE_BUF and the pipe's capacity", async (t) => {
+  await t.step("a write of PIPE_BUF is all or nothing; one byte more goes in part", async () => {
+    await using s = new TestScope();
+    const p = s.pipe();
+    const capacity = libc.fcntl(p.writer.fd, F_GETPIPE_SZ, 0);
+    // Every page but the last full, which has 100 bytes free.
+    p.writer.writeSync(new Uint8Array(capacity - 100));
+    assert.throws(() => p.writer.tryWrite(new Uint8Array(PIPE_BUF)), Deno.errors.WouldBlock);
+    // Past PIPE_BUF a write may be split: what the kernel took is reported.
+    const part = p.writer.tryWrite(pattern(PIPE_BUF + 1));
+    assert.ok(part > 0 && part <= 100, `${part}`);
+    const all = new Uint8Array(capacity);
+    let got = 0;
+    while (got < capacity - 100 + part) got += p.reader.readSync(all.subarray(got))!;
+    assert.deepEqual(all.subarray(capacity - 100, got), pattern(part));
+    p.writer.writeSync(new Uint8Array(capacity)); // full again
+    assert.throws(
+      () => p.writer.writeSync(new Uint8Array(PIPE_BUF), { timeout: 0 }),
+      (e) =>
+        e instanceof Deno.errors.TimedOut && (e as { bytesWritten?: number }).bytesWritten === 0,
+    );
+  });
+
+  await t.step(
+    "16 MiB: tryWrite and a timed-out write report what went, async writes it all",
+    async () => {
+      await using s = new TestScope();
+      const p = s.pipe();
+      const capacity = libc.fcntl(p.writer.fd, F_GETPIPE_SZ, 0);
+      const data = pattern(16 << 20);
+      assert.equal(p.writer.tryWrite(data), capacity);
+      const drain = new Uint8Array(capacity);
+      let got = 0;
+      while (got < capacity) got += p.reader.readSync(drain.subarray(got))!;
+      assert.deepEqual(drain, data.subarray(0, capacity));
+      for (const write of [() => p.writer.writeSync(data, { timeout: 0 })]) {
+        assert.throws(write, (e) => (e as { bytesWritten?: number }).bytesWritten === capacity);
+      }
+      while (got > 0) got -= p.reader.readSync(drain.subarray(0, got))!;
+      for (const size of [PIPE_BUF, PIPE_BUF + 1, 64 << 10, 1 << 20, 16 << 20]) {
+        const reading = (async () => {
+          const out = new Uint8Array(size);
+          let n = 0;
+          while (n < size) n += (await p.reader.read(out.subarray(n)))!;
+          return out;
+        })();
+        assert.equal(await p.writer.write(data.subarray(0, size)), size);
+        assert.deepEqual(await reading, data.subarray(0, size), `${size} bytes`);
+      }
+    },
+  );
+
+  await t.step("reads into an empty buffer return 0 and take nothing", async () => {
+    await using s = new TestScope();
+    const p = s.pipe();
+    const [a, b] = s.handle(socketpair("stream"));
+    for (const r of [p.reader, b]) {
+      assert.equal(r.tryRead(new Uint8Array(0)), 0);
+    }
+    p.writer.writeSync("x");
+    a.writeSync("y");
+    for (const r of [p.reader, b]) {
+      assert.equal(r.readSync(new Uint8Array(0)), 0);
+      assert.equal(await r.read(new Uint8Array(0)), 0);
+      assert.equal(r.tryRead(new Uint8Array(0)), 0);
+      assert.equal(r.readSync(new Uint8Array(4)), 1, "the byte is still there");
+    }
+  });
+});
+
+Deno.test("datagrams past the socket's limit: EMSGSIZE says how large", async () => {
+  await using s = new TestScope();
+  const dir = await s.tempDir();
+  const tooLarge = 1 << 20;
+  for (const kind of ["datagram", "seqpacket"] as const) {
+    const [a, b] = s.handle(socketpair(kind));
+    const e = systemError(IpcError, "EMSGSIZE", "send", `a message of ${tooLarge} bytes`);
+    assert.throws(() => a.sendSync(new Uint8Array(tooLarge)), e);
+    assert.throws(() => a.trySend(new Uint8Array(tooLarge)), e);
+    await assert.rejects(a.send(new Uint8Array(tooLarge)), e);
+    a.sendSync(pattern(64 << 10));
+    assert.deepEqual(b.receiveSync(), pattern(64 << 10));
+  }
+  const d = s.handle(datagram({ path: `${dir}/d.sock` }));
+  assert.throws(
+    () => d.sendToSync(new Uint8Array(tooLarge), { path: `${dir}/d.sock` }),
+    systemError(IpcError, "EMSGSIZE", "sendto", `a message of ${tooLarge} bytes`),
+  );
+});
+
+Deno.test("descriptor passing at SCM_MAX_FD, and into room for fewer", async () => {
+  await using s = new TestScope();
+  const p = s.pipe();
+  const fdsBefore = openFds().size;
+  for (const kind of ["stream", "seqpacket", "datagram"] as const) {
+    const [a, b] = s.handle(socketpair(kind));
+    assert.throws(() => a.sendFdsSync([]), RangeError);
+    assert.throws(() => a.sendFdsSync(Array(254).fill(p.reader)), RangeError);
+    a.sendFdsSync(Array(253).fill(p.reader), "all");
+    {
+      using all = b.receiveFdsSync()!;
+      assert.deepEqual([all.fds.length, all.truncated], [253, false]);
+    }
+    a.sendFdsSync(Array(253).fill(p.writer), "few");
+    {
+      using few = b.receiveFdsSync({ max: 2 })!;
+      assert.deepEqual([few.fds.length, few.truncated], [2, true]);
+      assert.equal(new TextDecoder().decode(few.data), "few");
+    }
+    a.close();
+    b.close();
+  }
+  assert.equal(openFds().size, fdsBefore, "no descriptor left behind");
+});
+
+Deno.test("shared memory and semaphore bounds", async () => {
+  await using s = new TestScope();
+  const page = 4096;
+  for (const size of [1, page, page + 1]) {
+    const name = s.shmName();
+    const shm = s.handle(PosixSharedMemory.open(name, { create: true, size }));
+    assert.equal(shm.bytes.length, size);
+    shm.bytes[size - 1] = 7;
+    assert.throws(() => shm.resize(0), RangeError);
+    assert.equal(shm.bytes[size - 1], 7);
+  }
+  assert.throws(() => PosixSharedMemory.open(s.shmName(), { create: true, size: 0 }), RangeError);
+  // A mapping no address space holds: refused, and the new name is gone again.
+  const huge = s.shmName();
+  assert.throws(
+    () => PosixSharedMemory.open(huge, { create: true, size: 2 ** 53 - 1 }),
+    systemError(IpcError, "ENOMEM", "mmap"),
+  );
+  assert.ok(!devShm().includes(huge.slice(1)));
+
+  const limits = SemaphoreSet.limits();
+  assert.throws(() => SemaphoreSet.open("private", { count: limits.maxMembers + 1 }), RangeError);
+  const set = s.semaphoreSet(SemaphoreSet.open("private", { count: 1 }));
+  assert.throws(() => set.setValue(0, limits.maxValue + 1), RangeError);
+  set.setValue(0, limits.maxValue);
+  assert.throws(
+    () => set.tryOp([{ index: 0, delta: 1 }]),
+    systemError(IpcError, "ERANGE", "semop", "SEMVMX"),
+  );
+  assert.deepEqual(set.values(), [limits.maxValue]);
+});
+
+Deno.test("names at NAME_MAX and Unix socket paths at sun_path", async () => {
+  await using s = new TestScope();
+  const at = s.posixName(`/${"q".repeat(255)}`);
+  s.handle(PosixMessageQueue.open(at, { create: true, maxMessages: 1, messageSize: 8 }));
+  assert.throws(() => PosixMessageQueue.open(`/${"q".repeat(256)}`, { create: true }), RangeError);
+  const shm = s.shmName(`/${"m".repeat(255)}`);
+  s.handle(PosixSharedMemory.open(shm, { create: true, size: 1 }));
+  assert.throws(
+    () => PosixSharedMemory.open(`/${"m".repeat(256)}`, { create: true, size: 1 }),
+    RangeError,
+  );
+  const dir = await s.tempDir();
+  const path = (bytes: number) => `${dir}/${"s".repeat(bytes - dir.length - 1)}`;
+  s.handle(listen({ path: path(107) }));
+  assert.throws(() => listen({ path: path(108) }), RangeError);
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name.length), [107 - dir.length - 1]);
+});
+
+Deno.test({
+  name: "out of descriptors (RLIMIT_NOFILE): typed errors, nothing half-made",
+  ignore: !existsSync("/usr/bin/prlimit"),
+  fn: async () => {
+    await using s = new TestScope();
+    const dir = await s.tempDir();
+    const names = [s.posixName(), s.shmName(), s.semName()];
+    await evalChecked(
+      s,
+      `
+      import assert from "node:assert/strict";
+      import { listen, pipe, PosixMessageQueue, PosixSemaphore, PosixSharedMemory } from "${MOD}";
+      import { libc, openFds } from "${KERNEL}";
+      const [mq, shm, sem] = ${JSON.stringify(names)};
+      const calls = {
+        pipe2: () => pipe(),
+        socket: () => listen({ path: "${dir}/l.sock" }),
+        mq_open: () => PosixMessageQueue.open(mq, { create: true }),
+        shm_open: () => PosixSharedMemory.open(shm, { create: true, size: 1 }),
+        sem_open: () => PosixSemaphore.open(sem, { create: true }),
+      };
+      const count = openFds().size;
+      // Only the calls run while no descriptor is free (Deno itself may need one).
+      const held = [];
+      for (let fd = libc.fcntl(0, 0, 0); fd >= 0; fd = libc.fcntl(0, 0, 0)) held.push(fd);
+      const got = {};
+      for (const [syscall, call] of Object.entries(calls)) {
+        try {
+          got[syscall] = call();
+        } catch (e) {
+          got[syscall] = e;
+        }
+      }
+      libc.close(held.pop()); // one free: a listener needs no second one
+      let one;
+      try {
+        one = listen({ path: "${dir}/one.sock" });
+      } catch (e) {
+        one = e;
+      }
+      for (const fd of held) libc.close(fd);
+      for (const [syscall, e] of Object.entries(got)) {
+        assert.ok(e instanceof Error, syscall + " succeeded with no descriptor free");
+        assert.deepEqual([e.code, e.syscall], ["EMFILE", syscall], String(e));
+      }
+      assert.ok(!(one instanceof Error), String(one));
+      one.close();
+      assert.equal(openFds().size, count, "no descriptor left behind");
+      `,
+      ["/usr/bin/prlimit", "--nofile=256:256"],
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "no socket file left");
+  },
+});
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `code` in a `deno eval` child (behind `prefix`, a program and its arguments), which must exit 0. */
+async function evalChecked(s: TestScope, code: string, prefix: string[] = []): Promise<void> {
+  const err = s.pipe();
+  const argv = [...prefix, Deno.execPath(), "eval", "--ext=ts", code];
+  const child = s.child(spawnProgram(argv[0], argv.slice(1), { fds: { 2: err.writer } }));
+  err.writer.close();
+  const stderr = await new Response(err.reader.readable).text();
+  assert.equal((await child.status).code, 0, stderr);
+}
