@@ -19,19 +19,7 @@ import {
   sendSignal,
 } from "../mod.ts";
 import { type Fixture, processExists, readAll, readUntil, TestScope } from "./_kernel.ts";
-
-const FAMILIES = [
-  "pipe",
-  "fifo",
-  "msgq",
-  "pmq",
-  "semop",
-  "futex",
-  "psem",
-  "accept",
-  "child",
-  "signal",
-] as const;
+import { FAMILIES } from "./fixtures/lifecycle_families.ts";
 
 /** What a Deno child printed on stderr that a clean end never prints. */
 function assertQuiet(stderr: string): void {

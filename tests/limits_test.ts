@@ -17,7 +17,16 @@ import {
   socketpair,
   spawnProgram,
 } from "../mod.ts";
-import { devShm, libc, openFds, procSysInt, systemError, TestScope } from "./_kernel.ts";
+import {
+  devShm,
+  EMULATED,
+  fdTarget,
+  libc,
+  openFds,
+  procSysInt,
+  systemError,
+  TestScope,
+} from "./_kernel.ts";
 
 const F_GETPIPE_SZ = 1032;
 const PIPE_BUF = 4096;
@@ -196,10 +205,17 @@ Deno.test("datagrams past the socket's limit: EMSGSIZE says how large", async ()
   );
 });
 
-Deno.test("descriptor passing at SCM_MAX_FD, and into room for fewer", async () => {
+Deno.test({
+  name: "descriptor passing at SCM_MAX_FD, and into room for fewer",
+  // qemu-user receives into a control buffer larger than the caller's and leaks the fds it
+  // cannot hand on (2 of 3 received leaves one open): the kernel's closing is seen natively only.
+  ignore: EMULATED,
+}, async () => {
   await using s = new TestScope();
   const p = s.pipe();
-  const fdsBefore = openFds().size;
+  // Descriptors of this pipe only: other test modules open and close theirs meanwhile.
+  const target = fdTarget(p.reader.fd);
+  const onPipe = () => [...openFds().values()].filter((t) => t === target).length;
   for (const kind of ["stream", "seqpacket", "datagram"] as const) {
     const [a, b] = s.handle(socketpair(kind));
     assert.throws(() => a.sendFdsSync([]), RangeError);
@@ -218,7 +234,7 @@ Deno.test("descriptor passing at SCM_MAX_FD, and into room for fewer", async () 
     a.close();
     b.close();
   }
-  assert.equal(openFds().size, fdsBefore, "no descriptor left behind");
+  assert.equal(onPipe(), 2, "no received descriptor left behind");
 });
 
 Deno.test("shared memory and semaphore bounds", async () => {
