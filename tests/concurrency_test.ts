@@ -163,6 +163,22 @@ Deno.test("a queued write that is aborted, times out or sees close() writes noth
     },
   );
 
+  await t.step("a write whose turn came times out naming the caller's timeout", async () => {
+    using s = new TestScope();
+    const p = s.pipe();
+    const first = p.writer.write(filled(200_000, 0x41));
+    await waitedOn(p.writer.fd, EPOLLOUT);
+    const second = p.writer.write(filled(200_000, 0x42), { timeout: 3_000 });
+    // The first completes; the second fills the pipe and waits for a reader that never comes.
+    await readBytes(p.reader, [], 200_000);
+    assert.equal(await first, 200_000);
+    await assert.rejects(second, (e: unknown) => {
+      systemError(Deno.errors.TimedOut, "ETIMEDOUT", "write")(e);
+      assert.match((e as Error).message, /after 3000 ms/);
+      return true;
+    });
+  });
+
   await t.step(
     "close(): every pending and queued operation rejects with its own error",
     async () => {

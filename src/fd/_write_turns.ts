@@ -87,6 +87,14 @@ export class WriteTurns {
     } finally {
       turn.dispose();
     }
-    return write(deadline === Infinity ? options : { signal, timeout: msLeft(deadline) });
+    if (deadline === Infinity) return write(options);
+    // The write gets what is left of the timeout; its TimedOut names the caller's.
+    return write({ signal, timeout: msLeft(deadline) }).catch((e) => {
+      if (!(e instanceof Deno.errors.TimedOut) || (e as { code?: string }).code !== "ETIMEDOUT") {
+        throw e;
+      }
+      const progress = (e as { bytesWritten?: number }).bytesWritten ?? 0;
+      throw withProgress(timedOutError(syscall, subject, options!.timeout!), progress);
+    });
   }
 }
