@@ -15,18 +15,21 @@ export const STREAM_CHUNK = 64 * 1024;
  * A byte stream (BYOB-capable) over `read`, which resolves the bytes read or
  * null at end of stream. `end` runs at end of stream, on a failed read and on
  * cancel (an FdReader closes its fd then; a socket stays open for writing).
+ * Cancel aborts `signal`: a read left waiting on a handle that stays open
+ * would take the next bytes to arrive, and nobody would get them.
  */
 export function byteReadable(
-  read: (view: Uint8Array) => Promise<number | null>,
+  read: (view: Uint8Array, signal: AbortSignal) => Promise<number | null>,
   end: () => void = () => {},
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
+  const cancelled = new AbortController();
   return new ReadableStream({
     type: "bytes",
     autoAllocateChunkSize: STREAM_CHUNK,
     pull: async (controller) => {
       const view = controller.byobRequest!.view as Uint8Array;
       try {
-        const n = await read(view);
+        const n = await read(view, cancelled.signal);
         if (n === null) {
           end();
           controller.close();
@@ -39,7 +42,10 @@ export function byteReadable(
         controller.error(e);
       }
     },
-    cancel: end,
+    cancel: (reason) => {
+      cancelled.abort(reason);
+      end();
+    },
   });
 }
 

@@ -704,7 +704,9 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
   /**
    * The bytes that arrive, as a stream (like `Deno.Conn.readable`). It ends at
    * end of stream; unlike Deno's, it never closes the connection, whose other
-   * direction may still be in use: close it (or `using`) when done.
+   * direction may still be in use: close it (or `using`) when done. Cancelling
+   * it (or a `pipeTo` that gives up) ends the read it has waiting, so later
+   * bytes are left for `read()`; the stream itself stays done.
    *
    * Wraps `recv(2)`. Needs `--allow-ffi`.
    *
@@ -723,7 +725,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#checkStream("readable");
-    return this.#readable ??= byteReadable((view) => this.read(view));
+    return this.#readable ??= byteReadable((view, signal) => this.read(view, { signal }));
   }
 
   /**
