@@ -8,7 +8,9 @@ export const poll = {
   // int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   // int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
-  // Parked on a pool thread: the one thread that serves every fd wait.
+  // With timeout 0: what is ready now, when nothing keeps the parked call going.
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
+  // The same, parked on a pool thread: the one thread that serves every fd wait.
   epoll_wait_parked: {
     name: "epoll_wait",
     parameters: ["i32", "buffer", "i32", "i32"],

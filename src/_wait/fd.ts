@@ -209,18 +209,8 @@ class FdEngine {
     if (this.#unrefPoll !== undefined || this.#waits.size === 0) return;
     this.#unrefPoll = setTimeout(() => {
       this.#unrefPoll = undefined;
-      if (this.#parked) return;
-      const ready: FdWait[] = [];
-      for (const [fd, set] of this.#waits) {
-        let mask = 0;
-        for (const w of set) mask |= w.events;
-        if (pollNow(fd, mask)) ready.push(...set);
-      }
-      for (const w of ready) {
-        w.pending.onCancel(undefined);
-        this.#drop(w); // resolves it: the engine's next try sees what is ready
-      }
-      this.#park();
+      // What the parked call would have returned, taken without waiting; #woken parks again.
+      if (!this.#parked) this.#woken(libc.epoll_wait(this.#epfd, this.#events, MAX_EVENTS, 0));
     }, UNREF_POLL_MS);
     Deno.unrefTimer(this.#unrefPoll);
   }
