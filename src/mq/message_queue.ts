@@ -362,10 +362,12 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * names none any more.
    */
   readonly #about = (code: number, syscall: string): Error => {
-    if (code === E.EINVAL && this.#known && this.#gone()) code = E.EIDRM;
+    // EINVAL: the queue may be gone (one IPC_STAT tells).
+    const gone = code === E.EINVAL && this.#gone();
+    if (gone && this.#known) code = E.EIDRM;
     const e = errorOf(code, syscall, this.#subject);
     // On a queue that exists, msgsnd's EINVAL means msgmax was lowered since it was read.
-    if (code === E.EINVAL && syscall === "msgsnd" && !this.#gone()) {
+    if (code === E.EINVAL && syscall === "msgsnd" && !gone) {
       const max = msgmaxNow();
       return Object.assign(
         new RangeError(
