@@ -43,7 +43,13 @@ interface Receiver {
   feed(): void;
   /** Resolves once a pending receive waits in the kernel. */
   waiting(): Promise<unknown>;
-  handle: { closed: boolean; close(): void; [Symbol.asyncIterator]?: unknown };
+  handle: {
+    closed: boolean;
+    close(): void;
+    ref(): void;
+    unref(): void;
+    [Symbol.asyncIterator]?: unknown;
+  };
 }
 
 /** One handle of each kind, released by `s` at its end. */
@@ -184,6 +190,27 @@ Deno.test("every receiving handle follows one convention", async (t) => {
       assert.equal(r.handle.closed, false, r.name);
     }
   });
+
+  await t.step(
+    "unref() and ref(), also of a pending wait, leave every receive to complete",
+    async () => {
+      for (const r of all) {
+        const first = r.receive();
+        await r.waiting(); // parked, then moved to a wait that keeps nothing alive
+        r.handle.unref();
+        const second = r.receive();
+        // Either may take the first message: one, then the other.
+        r.feed();
+        await within(Promise.race([first, second]), `${r.name} receives around unref()`);
+        r.feed();
+        await within(Promise.all([first, second]), `${r.name} receives around unref()`);
+        const third = r.receive();
+        r.handle.ref();
+        r.feed();
+        await within(third, `${r.name} receive() pending at ref()`);
+      }
+    },
+  );
 
   await t.step(
     "close(): pending and later operations fail with BadResource, EBADF, the object",

@@ -19,7 +19,7 @@ import {
   sendSignal,
 } from "../mod.ts";
 import { type Fixture, processExists, readAll, readUntil, TestScope } from "./_kernel.ts";
-import { FAMILIES } from "./fixtures/lifecycle_families.ts";
+import { FAMILIES, SENDS } from "./fixtures/lifecycle_families.ts";
 
 /** What a Deno child printed on stderr that a clean end never prints. */
 function assertQuiet(stderr: string): void {
@@ -34,6 +34,7 @@ function assertQuiet(stderr: string): void {
 async function startWaits(s: TestScope, families: string, end: string) {
   const dir = await s.tempDir();
   const q = s.messageQueue();
+  const sendq = s.messageQueue();
   const pmqName = s.posixName();
   const pmq = s.handle(PosixMessageQueue.open(pmqName, { create: true, exclusive: true }));
   const set = s.semaphoreSet(SemaphoreSet.open("private", { count: 1, values: [0] }));
@@ -43,6 +44,7 @@ async function startWaits(s: TestScope, families: string, end: string) {
   const input = s.pipe();
   const shm = s.handle(PosixSharedMemory.anonymous(4096));
   const sem = s.handle(PosixSemaphore.init(shm.bytes.subarray(64, 96), 0));
+  const written = s.pipe();
   const out = s.pipe();
   const f = s.fixture("lifecycle_waits.ts", {
     args: [
@@ -53,12 +55,14 @@ async function startWaits(s: TestScope, families: string, end: string) {
       `semset=${set.id}`,
       `fifo=${fifo}`,
       `socket=${socket}`,
+      `sendq=${sendq.id}`,
     ],
-    fds: { 1: out.writer, 3: input.reader, 4: shm },
+    fds: { 1: out.writer, 3: input.reader, 4: shm, 5: written.writer },
     blockSignals: ["SIGUSR2"],
   });
   out.writer.close();
   input.reader.close();
+  written.writer.close();
   // A `cat` of the "child" family ends when the scope closes `input`.
   const head = await f.check(() => readUntil(out.reader, "parked\n"));
   const names = families === "all" ? [...FAMILIES] : families.split(",");
@@ -78,6 +82,12 @@ async function startWaits(s: TestScope, families: string, end: string) {
       if (family === "psem") sem.post();
       if (family === "accept") (await connect({ path: socket })).close();
       if (family === "signal") sendSignal(f.child, "SIGUSR2");
+      if (family === "write") {
+        // The child filled the pipe, then writes 64 KiB more: take as much.
+        const buf = new Uint8Array(65536);
+        for (let left = buf.length; left > 0;) left -= (await written.reader.read(buf)) ?? left;
+      }
+      if (family === "msgsnd") await sendq.receive(); // room for the child's pending send
     }
   };
   return { f, out: out.reader, head, names, deliver, socket, fifo };
@@ -193,6 +203,50 @@ Deno.test("`using` and `await using` at the top level end their pending waits at
   assert.equal(processExists(Number(parked.split(" ")[1])), false, "the child was reaped");
   await assert.rejects(Deno.lstat(socket), Deno.errors.NotFound, "the listener's file is removed");
   assertQuiet(f.stderr());
+});
+
+Deno.test("unref() on handles with pending waits", async (t) => {
+  // A FIFO's open has no handle to unref; writes and sends keep a script alive whatever.
+  const receiving = FAMILIES.filter((f) => f !== "fifo" && !SENDS.includes(f));
+
+  await t.step("lets the script exit while they are pending", async () => {
+    await using s = new TestScope();
+    const { f, out } = await startWaits(s, receiving.join(","), "unref");
+    const { rest } = await finish(f, out);
+    await f.exits(0);
+    assert.equal(rest, `idle with ${receiving.join(",")} pending\n`);
+    assertQuiet(f.stderr());
+  });
+
+  await t.step("leaves writes and sends keeping the script alive until they complete", async () => {
+    await using s = new TestScope();
+    const { f, out, deliver } = await startWaits(s, SENDS.join(","), "unref");
+    await deliver();
+    const { rest } = await finish(f, out);
+    await f.exits(0);
+    assert.deepEqual(rest.trim().split("\n").sort(), SENDS.map((x) => `${x} done`).sort());
+    assertQuiet(f.stderr());
+  });
+
+  await t.step("still lets them complete while the script runs for other reasons", async () => {
+    await using s = new TestScope();
+    const { f, out, deliver, names } = await startWaits(s, receiving.join(","), "unref-alive");
+    await deliver();
+    const { rest } = await finish(f, out);
+    await f.exits(0);
+    assert.deepEqual(rest.trim().split("\n").sort(), names.map((x) => `${x} done`).sort());
+    assertQuiet(f.stderr());
+  });
+
+  await t.step("then ref() keeps the script alive until they complete, as before", async () => {
+    await using s = new TestScope();
+    const { f, out, deliver, names } = await startWaits(s, "all", "reref");
+    await deliver();
+    const { rest } = await finish(f, out);
+    await f.exits(0);
+    assert.deepEqual(rest.trim().split("\n").sort(), names.map((x) => `${x} done`).sort());
+    assertQuiet(f.stderr());
+  });
 });
 
 Deno.test("ChildProcess.unref() with its status pending", async (t) => {

@@ -13,7 +13,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok, RETRY } from "../_sys.ts";
 import { MAX_TIMER_MS } from "./deadline.ts";
-import { onRefChange, type Pending } from "./pending.ts";
+import type { Pending } from "./pending.ts";
 import type { Source } from "./source.ts";
 
 /** Readiness to wait for: data to read (or end of file, an error). */
@@ -59,13 +59,6 @@ class FdEngine {
   #ctl = new Uint8Array(EVENT.size);
   #ctlView = new DataView(this.#ctl.buffer);
   #counter = new Uint8Array(8);
-
-  constructor() {
-    onRefChange(() => {
-      this.#park();
-      this.#wakeIfIdle();
-    });
-  }
 
   /** Resolves when `fd` is ready for `events` (or has an error or hang-up: the retry sees it), or `p` is cancelled. */
   park(fd: number, events: number, p: Pending): Promise<typeof AGAIN> {
@@ -263,5 +256,6 @@ export function fdSource(fd: number, events: number): Source<never> {
   return {
     park: (p) => fdEngine.park(fd, events, p),
     block: (deadline) => pollSync(fd, events, deadline),
+    parksUnref: true,
   };
 }

@@ -46,6 +46,11 @@ export interface WaitContext {
   readonly spinner?: Spinner;
   /** The handle's pending waits: `close()` cancels them. */
   readonly registry?: WaitRegistry;
+  /**
+   * Whether the waits keep the process alive even while the handle is
+   * unref'd: writes and sends, so that nothing written is lost at exit.
+   */
+  readonly keepsAlive?: boolean;
 }
 
 /**
@@ -79,7 +84,7 @@ export function wait<T>(
 async function waitLoop<T>(
   op: Operation<T>,
   options: WaitOptions | undefined,
-  { spinner, registry }: WaitContext,
+  { spinner, registry, keepsAlive }: WaitContext,
 ): Promise<T> {
   const start = performance.now();
   const deadline = deadlineOf(options);
@@ -93,12 +98,13 @@ async function waitLoop<T>(
     deadline,
     registry,
     () => timedOutError(op.syscall, op.subject, options!.timeout!),
+    keepsAlive,
   );
   let pollingSince: number | undefined;
   try {
     for (;;) {
       if (p.cancelled) throw p.reason;
-      const parked = op.source.park(p);
+      const parked = p.ref || op.source.parksUnref === true ? op.source.park(p) : NO_THREAD;
       let got: T | typeof AGAIN;
       if (parked !== NO_THREAD) {
         got = await parked;

@@ -15,7 +15,11 @@ export class WaitRegistry {
   #ref = true;
   readonly #waits = new Set<Pending>();
 
-  /** Whether this handle's waits keep the process alive (`ChildProcess.unref()` clears it). */
+  /**
+   * Whether this handle's waits keep the process alive (its `unref()` clears
+   * it). A change restarts the pending waits: each parks or polls again as
+   * its new state allows.
+   */
   get ref(): boolean {
     return this.#ref;
   }
@@ -23,7 +27,7 @@ export class WaitRegistry {
   set ref(ref: boolean) {
     if (ref === this.#ref) return;
     this.#ref = ref;
-    for (const listener of refListeners) listener();
+    for (const p of [...this.#waits]) if (!p.keepsAlive) p.restart();
   }
 
   /** How many waits are pending. */
@@ -47,13 +51,6 @@ export class WaitRegistry {
   }
 }
 
-const refListeners = new Set<() => void>();
-
-/** Calls `listener` whenever a registry's `ref` changes (the fd engine parks or lets go). */
-export function onRefChange(listener: () => void): void {
-  refListeners.add(listener);
-}
-
 /** One async wait: what ends it early, and what stops its current park then. */
 export class Pending {
   /** Whether the wait was cancelled; then {@link Pending.reason} says why. */
@@ -63,6 +60,8 @@ export class Pending {
   /** The C function the wait is for (`"read"`), for the errors of `close()`. */
   readonly syscall: string;
   readonly registry: WaitRegistry | undefined;
+  /** Whether it keeps the process alive whatever its handle's `ref` says (a write). */
+  readonly keepsAlive: boolean;
   #stop: (() => void) | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort: (() => void) | undefined;
@@ -74,9 +73,11 @@ export class Pending {
     deadline: number,
     registry: WaitRegistry | undefined,
     timedOut: () => unknown,
+    keepsAlive = false,
   ) {
     this.syscall = syscall;
     this.registry = registry;
+    this.keepsAlive = keepsAlive;
     registry?.add(this);
     this.#signal = signal;
     if (signal !== undefined) {
@@ -89,7 +90,7 @@ export class Pending {
 
   /** Whether the handle's waits keep the process alive. */
   get ref(): boolean {
-    return this.registry?.ref ?? true;
+    return this.keepsAlive || (this.registry?.ref ?? true);
   }
 
   /**
@@ -99,6 +100,17 @@ export class Pending {
   onCancel(stop: (() => void) | undefined): void {
     this.#stop = stop;
     if (stop !== undefined && this.cancelled) stop();
+  }
+
+  /**
+   * Ends the current park or poll without cancelling the wait: the engine
+   * tries again, then parks or polls as the wait's `ref` now allows. A parked
+   * call is made to return as on cancel; a result it got is still delivered.
+   */
+  restart(): void {
+    const stop = this.#stop;
+    this.#stop = undefined;
+    stop?.();
   }
 
   /** Cancels the wait with `reason` (the first reason wins). */

@@ -7,7 +7,9 @@
  * intervals that double per wait from {@link POLL_FIRST_MS} to
  * {@link POLL_MAX_MS}, and to {@link POLL_IDLE_MS} once a wait has polled for
  * {@link POLL_IDLE_AFTER_MS}. A wait leaves the clock as soon as a thread
- * frees (it then parks) or it is cancelled.
+ * frees (it then parks) or it is cancelled. The clock keeps the process alive
+ * only while some wait on it does: an unref'd handle's waits poll here
+ * instead of parking.
  *
  * @module
  */
@@ -46,6 +48,8 @@ export function pollTurn(p: Pending): Promise<typeof AGAIN> {
 
 interface Poller {
   readonly op: Pick<Operation<unknown>, "attempt" | "mayBeReady">;
+  /** Whether it keeps the process alive (a change of its handle's restarts it). */
+  readonly ref: boolean;
   readonly since: number;
   interval: number;
   due: number;
@@ -55,6 +59,8 @@ interface Poller {
 const pollers = new Set<Poller>();
 let timer: ReturnType<typeof setTimeout> | undefined;
 let timerDue = Infinity;
+/** How many pollers keep the process alive: the clock's timer does while any does. */
+let refs = 0;
 
 /**
  * Tries `op` on the poll clock until it gives a result (resolved), fails
@@ -74,18 +80,22 @@ export function pollClock<T>(
       : Math.min(POLL_MAX_MS, Math.max(POLL_FIRST_MS, elapsed / 2));
     const poller: Poller = {
       op,
+      ref: p.ref,
       since,
       interval,
       due: dueAfter(performance.now(), interval),
       finish(r, failed) {
         if (!pollers.delete(poller)) return;
+        if (poller.ref && --refs === 0) refTimer();
         forget();
         if (failed) reject(r);
         else resolve(r as T | typeof AGAIN);
       },
     };
-    const forget = whenThreadFree(() => poller.finish(AGAIN));
+    // An unref'd wait polls whether or not a thread is free.
+    const forget = poller.ref ? whenThreadFree(() => poller.finish(AGAIN)) : () => {};
     pollers.add(poller);
+    if (poller.ref && ++refs === 1) refTimer();
     p.onCancel(() => poller.finish(AGAIN));
     if (pollers.has(poller)) schedule(poller.due);
   });
@@ -105,6 +115,14 @@ function schedule(due: number): void {
   clearTimeout(timer);
   timerDue = due;
   timer = setTimeout(tick, Math.max(0, due - performance.now()));
+  refTimer();
+}
+
+/** Lets the clock's timer keep the process alive while, and only while, some poller does. */
+function refTimer(): void {
+  if (timer === undefined) return;
+  if (refs > 0) Deno.refTimer(timer);
+  else Deno.unrefTimer(timer);
 }
 
 /** Tries run in one go before the clock lets the event loop take a turn. */

@@ -27,6 +27,13 @@ export interface Source<T> {
    * or the operation's result.
    */
   block(deadline: number): T | typeof AGAIN;
+  /**
+   * Whether a wait that keeps nothing alive (an unref'd handle's) parks here
+   * too: the fd source's one parked `epoll_wait` lets go while only such
+   * waits are left. A parked call of another source would keep the process
+   * alive, so such waits poll on a clock that keeps nothing alive instead.
+   */
+  readonly parksUnref?: boolean;
 }
 
 /** A blocking operation as the engine runs it. */

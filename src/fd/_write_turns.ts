@@ -75,6 +75,7 @@ export class WriteTurns {
       deadline,
       registry,
       () => timedOutError(syscall, subject, options!.timeout!),
+      true,
     );
     try {
       await new Promise<void>((resolve) => {

@@ -106,6 +106,50 @@ export abstract class FdHandle implements Disposable {
   }
 
   /**
+   * Lets this process exit while a read, receive or accept on this handle is
+   * pending, like `Deno.Conn.unref()`. Writes and sends keep it alive
+   * whatever this says, so that nothing written is lost when a script ends.
+   * While the process runs for other reasons, an unref'd wait still
+   * completes: at once while another wait of the library keeps its
+   * `epoll_wait` parked, else within 50 ms. Applies to pending waits too.
+   *
+   * @example A background reader that does not hold the script open
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using p = pipe();
+   * const read = p.reader.read(new Uint8Array(8));
+   * p.reader.unref(); // the script could end here with the read pending
+   * p.writer.writeSync("x");
+   * p.reader.ref(); // it waits for the read again
+   * assert.equal(await read, 1);
+   * ```
+   */
+  unref(): void {
+    waitsOf(this).ref = false;
+  }
+
+  /**
+   * Undoes {@link FdHandle.unref}: pending and later waits on this handle keep
+   * the process alive again (the default).
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using p = pipe();
+   * p.reader.unref();
+   * p.reader.ref();
+   * const read = p.reader.read(new Uint8Array(8));
+   * await p.writer.write("x");
+   * assert.equal(await read, 1);
+   * ```
+   */
+  ref(): void {
+    waitsOf(this).ref = true;
+  }
+
+  /**
    * The descriptor, for an operation about to call `syscall` on it; throws
    * `Deno.errors.BadResource` (`EBADF`) after `close()`.
    *

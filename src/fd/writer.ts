@@ -83,7 +83,7 @@ export class FdWriter extends FdHandle {
   constructor(fd: number) {
     adoptFd(fd, "write", "FdWriter");
     super(fd);
-    this.#context = { spinner: new Spinner(), registry: waitsOf(this) };
+    this.#context = { spinner: new Spinner(), registry: waitsOf(this), keepsAlive: true };
     this.#source = fdSource(fd, WRITABLE);
     this.#syncOp = {
       syscall: "write",

@@ -213,7 +213,11 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   readonly #sharedSend: Operation<void>;
   readonly #sharedReceive: Operation<Message | MessageInfo>;
   readonly #waits = new WaitRegistry();
-  readonly #send: WaitContext = { spinner: new Spinner(), registry: this.#waits };
+  readonly #send: WaitContext = {
+    spinner: new Spinner(),
+    registry: this.#waits,
+    keepsAlive: true,
+  };
   readonly #receive: WaitContext = { spinner: new Spinner(), registry: this.#waits };
   readonly #subject: { id: number };
   #maxBytes = -1;
@@ -1180,6 +1184,52 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   remove(): void {
     ok(libc.msgctl(this.#idFor("msgctl"), C.IPC_RMID, null), "msgctl", this.#about);
     this.close();
+  }
+
+  /**
+   * Lets this process exit while a receive on this handle is pending, like `Deno.Conn.unref()`.
+   * Sends keep it alive whatever this says, so that no message is lost when a
+   * script ends.
+   * While the process runs for other reasons, an unref'd wait still completes:
+   * it polls without a thread, within 10 ms for its first quarter second, then
+   * within 50 ms. Applies to pending waits too.
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * const got = q.receive();
+   * q.unref(); // the script could end here with the receive pending
+   * q.sendSync("late");
+   * q.ref(); // it waits for the receive again
+   * assert.equal(new TextDecoder().decode((await got).data), "late");
+   * q.remove();
+   * ```
+   */
+  unref(): void {
+    this.#waits.ref = false;
+  }
+
+  /**
+   * Undoes {@link MessageQueue.unref}: pending and later waits keep the process
+   * alive again (the default).
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * q.unref();
+   * q.ref();
+   * const got = q.receive();
+   * await q.send("x");
+   * assert.equal(new TextDecoder().decode((await got).data), "x");
+   * q.remove();
+   * ```
+   */
+  ref(): void {
+    this.#waits.ref = true;
   }
 
   /**

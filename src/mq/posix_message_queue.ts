@@ -153,7 +153,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     this.#messageSize = messageSize;
     this.#canRead = (flags & 3) !== C.O_WRONLY;
     this.#canWrite = (flags & 3) !== C.O_RDONLY;
-    this.#send = { spinner: new Spinner(), registry: waitsOf(this) };
+    this.#send = { spinner: new Spinner(), registry: waitsOf(this), keepsAlive: true };
     this.#receive = { spinner: new Spinner(), registry: waitsOf(this) };
   }
 

@@ -274,7 +274,8 @@ export class PosixSemaphore implements Disposable {
     this.#try = { syscall: "sem_trywait", subject: this.#subject, attempt: this.#take };
     if (name === null) {
       // Whoever closes the shared memory closes this handle too, before it is unmapped.
-      this.#watcher = new Pending("sem_wait", undefined, Infinity, mapping.waits, () => undefined);
+      // Kept alive: it never parks, and a change of `ref` must not restart (close) it.
+      this.#watcher = new Pending("sem_wait", undefined, Infinity, mapping.waits, () => {}, true);
       this.#watcher.onCancel(() => this.#lost());
     }
   }
@@ -719,6 +720,54 @@ export class PosixSemaphore implements Disposable {
       this.#subject,
     );
     return this.#valueView[0];
+  }
+
+  /**
+   * Lets this process exit while a `wait()` on this handle is pending, like `Deno.Conn.unref()`.
+   * While the process runs for other reasons, an unref'd wait still completes:
+   * it polls without a thread, within 10 ms for its first quarter second, then
+   * within 50 ms. Applies to pending waits too.
+   *
+   * @example
+   * ```ts
+   * import { PosixSemaphore } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const name = `/libc-ipc-doc-${Deno.pid}-unref`;
+   * using sem = PosixSemaphore.open(name, { create: true });
+   * PosixSemaphore.unlink(name);
+   * const taken = sem.wait();
+   * sem.unref(); // the script could end here with the wait pending
+   * sem.post();
+   * sem.ref(); // it waits for the wait again
+   * await taken;
+   * assert.equal(sem.value, 0);
+   * ```
+   */
+  unref(): void {
+    this.#waits.ref = false;
+  }
+
+  /**
+   * Undoes {@link PosixSemaphore.unref}: pending and later waits keep the process
+   * alive again (the default).
+   *
+   * @example
+   * ```ts
+   * import { PosixSemaphore } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const name = `/libc-ipc-doc-${Deno.pid}-ref`;
+   * using sem = PosixSemaphore.open(name, { create: true });
+   * PosixSemaphore.unlink(name);
+   * sem.unref();
+   * sem.ref();
+   * const taken = sem.wait();
+   * sem.post();
+   * await taken;
+   * assert.equal(sem.value, 0);
+   * ```
+   */
+  ref(): void {
+    this.#waits.ref = true;
   }
 
   /**

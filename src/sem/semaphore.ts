@@ -352,6 +352,46 @@ export class Semaphore implements Disposable {
   }
 
   /**
+   * Lets this process exit while an acquire on this handle is pending, like
+   * `Deno.Conn.unref()`. See {@link SemaphoreSet.unref}.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using sem = Semaphore.open("private", { value: 0 });
+   * const acquired = sem.acquire();
+   * sem.unref(); // the script could end here with the acquire pending
+   * sem.release();
+   * sem.ref(); // it waits for the acquire again
+   * const held = await acquired;
+   * assert.equal(sem.value, 0);
+   * held[Symbol.dispose](); // releases it
+   * sem.remove();
+   * ```
+   */
+  unref(): void {
+    this.set.unref();
+  }
+
+  /**
+   * Undoes {@link Semaphore.unref}: pending and later acquires keep the
+   * process alive again (the default).
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * using sem = Semaphore.open("private");
+   * sem.unref();
+   * sem.ref();
+   * sem.remove();
+   * ```
+   */
+  ref(): void {
+    this.set.ref();
+  }
+
+  /**
    * Closes this handle (the semaphore lives on); pending acquires reject with
    * `BadResource` (`EBADF`). Closing twice does nothing.
    *

@@ -167,7 +167,7 @@ export class SemaphoreSet implements Disposable {
   readonly #subject: { id: number };
   readonly #waits = new WaitRegistry();
   readonly #context: WaitContext = { spinner: new Spinner(), registry: this.#waits };
-  readonly #gives: WaitContext = { registry: this.#waits };
+  readonly #gives: WaitContext = { registry: this.#waits, keepsAlive: true };
   /** The operations of the sync and try forms, and of an async one until it has to wait. */
   readonly #ops = new SembufArray();
   readonly #shared: Operation<void>;
@@ -901,6 +901,53 @@ export class SemaphoreSet implements Disposable {
   remove(): void {
     ok(libc.semctl(this.#idFor("semctl"), 0, C.IPC_RMID, null), "semctl", this.#about);
     this.close();
+  }
+
+  /**
+   * Lets this process exit while an `op` on this handle that waits is pending, like `Deno.Conn.unref()`.
+   * Operations that only add never wait.
+   * While the process runs for other reasons, an unref'd wait still completes:
+   * it polls without a thread, within 10 ms for its first quarter second, then
+   * within 50 ms. Applies to pending waits too.
+   *
+   * @example
+   * ```ts
+   * import { SemaphoreSet } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using set = SemaphoreSet.open("private", { count: 1 });
+   * const taken = set.op([{ index: 0, delta: -1 }]);
+   * set.unref(); // the script could end here with the op pending
+   * set.setValue(0, 1);
+   * set.ref(); // it waits for the op again
+   * await taken;
+   * assert.equal(set.value(0), 0);
+   * set.remove();
+   * ```
+   */
+  unref(): void {
+    this.#waits.ref = false;
+  }
+
+  /**
+   * Undoes {@link SemaphoreSet.unref}: pending and later waits keep the process
+   * alive again (the default).
+   *
+   * @example
+   * ```ts
+   * import { SemaphoreSet } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using set = SemaphoreSet.open("private", { count: 1 });
+   * set.unref();
+   * set.ref();
+   * const taken = set.op([{ index: 0, delta: -1 }]);
+   * set.setValue(0, 1);
+   * await taken;
+   * assert.equal(set.value(0), 0);
+   * set.remove();
+   * ```
+   */
+  ref(): void {
+    this.#waits.ref = true;
   }
 
   /**

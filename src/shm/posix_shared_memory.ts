@@ -634,8 +634,56 @@ export class PosixSharedMemory implements Disposable {
       throw e;
     }
     const old = this.#mapping;
+    next.waits.ref = old.waits.ref;
     this.#mapping = next;
     old.unmap();
+  }
+
+  /**
+   * Lets this process exit while a futex `wait()` on a word in this memory is pending, like `Deno.Conn.unref()`.
+   * The setting outlives {@link PosixSharedMemory.resize}.
+   * While the process runs for other reasons, an unref'd wait still completes:
+   * it polls without a thread, within 10 ms for its first quarter second, then
+   * within 50 ms. Applies to pending waits too.
+   *
+   * @example
+   * ```ts
+   * import { notify, PosixSharedMemory, wait } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using shm = PosixSharedMemory.anonymous(4);
+   * const word = new Int32Array(shm.bytes.buffer);
+   * const woken = wait(word, 0, 0);
+   * shm.unref(); // the script could end here with the wait pending
+   * Atomics.store(word, 0, 1);
+   * notify(word, 0);
+   * shm.ref(); // it waits for the wait again
+   * assert.equal(await woken, "ok");
+   * ```
+   */
+  unref(): void {
+    this.#mapping.waits.ref = false;
+  }
+
+  /**
+   * Undoes {@link PosixSharedMemory.unref}: pending and later waits keep the process
+   * alive again (the default).
+   *
+   * @example
+   * ```ts
+   * import { notify, PosixSharedMemory, wait } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using shm = PosixSharedMemory.anonymous(4);
+   * shm.unref();
+   * shm.ref();
+   * const word = new Int32Array(shm.bytes.buffer);
+   * const woken = wait(word, 0, 0);
+   * Atomics.store(word, 0, 1);
+   * notify(word, 0);
+   * assert.equal(await woken, "ok");
+   * ```
+   */
+  ref(): void {
+    this.#mapping.waits.ref = true;
   }
 
   /**

@@ -560,6 +560,54 @@ export class SharedMemory implements Disposable {
   }
 
   /**
+   * Lets this process exit while a futex `wait()` on a word in this segment is pending, like `Deno.Conn.unref()`.
+   * While the process runs for other reasons, an unref'd wait still completes:
+   * it polls without a thread, within 10 ms for its first quarter second, then
+   * within 50 ms. Applies to pending waits too.
+   *
+   * @example
+   * ```ts
+   * import { notify, SharedMemory, wait } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using shm = SharedMemory.open("private", { size: 4 });
+   * shm.remove();
+   * const word = new Int32Array(shm.bytes.buffer);
+   * const woken = wait(word, 0, 0);
+   * shm.unref(); // the script could end here with the wait pending
+   * Atomics.store(word, 0, 1);
+   * notify(word, 0);
+   * shm.ref(); // it waits for the wait again
+   * assert.equal(await woken, "ok");
+   * ```
+   */
+  unref(): void {
+    this.#mapping.waits.ref = false;
+  }
+
+  /**
+   * Undoes {@link SharedMemory.unref}: pending and later waits keep the process
+   * alive again (the default).
+   *
+   * @example
+   * ```ts
+   * import { notify, SharedMemory, wait } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using shm = SharedMemory.open("private", { size: 4 });
+   * shm.remove();
+   * shm.unref();
+   * shm.ref();
+   * const word = new Int32Array(shm.bytes.buffer);
+   * const woken = wait(word, 0, 0);
+   * Atomics.store(word, 0, 1);
+   * notify(word, 0);
+   * assert.equal(await woken, "ok");
+   * ```
+   */
+  ref(): void {
+    this.#mapping.waits.ref = true;
+  }
+
+  /**
    * Detaches the segment (`shmdt(2)`): every view of it reads as length 0
    * from then on, futex waits on words in it end with `BadResource`, and the
    * segment lives on unless it was removed and this was its last attachment.

@@ -238,7 +238,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     this.#domain = domain;
     this.#remote = remote;
     this.#in = { spinner: new Spinner(), registry: waitsOf(this) };
-    this.#out = { spinner: new Spinner(), registry: waitsOf(this) };
+    this.#out = { spinner: new Spinner(), registry: waitsOf(this), keepsAlive: true };
     this.#readReady = fdSource(fd, READABLE);
     this.#writeReady = fdSource(fd, WRITABLE);
     this.#blocking = new BlockingCalls(blocks);

@@ -210,7 +210,7 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
     this.#addr = addr;
     this.#bound = bound;
     this.#in = { spinner: new Spinner(), registry: waitsOf(this) };
-    this.#out = { spinner: new Spinner(), registry: waitsOf(this) };
+    this.#out = { spinner: new Spinner(), registry: waitsOf(this), keepsAlive: true };
     const readable = fdSource(fd, READABLE);
     this.#receiveOp = {
       syscall: "recvfrom",
