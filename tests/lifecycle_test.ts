@@ -218,35 +218,29 @@ Deno.test("unref() on handles with pending waits", async (t) => {
     assertQuiet(f.stderr());
   });
 
-  await t.step("leaves writes and sends keeping the script alive until they complete", async () => {
+  /** Delivers to every wait: each must print "<family> done", and the script then exit. */
+  const allDone = async (families: string, end: string) => {
     await using s = new TestScope();
-    const { f, out, deliver } = await startWaits(s, SENDS.join(","), "unref");
-    await deliver();
-    const { rest } = await finish(f, out);
-    await f.exits(0);
-    assert.deepEqual(rest.trim().split("\n").sort(), SENDS.map((x) => `${x} done`).sort());
-    assertQuiet(f.stderr());
-  });
-
-  await t.step("still lets them complete while the script runs for other reasons", async () => {
-    await using s = new TestScope();
-    const { f, out, deliver, names } = await startWaits(s, receiving.join(","), "unref-alive");
+    const { f, out, deliver, names } = await startWaits(s, families, end);
     await deliver();
     const { rest } = await finish(f, out);
     await f.exits(0);
     assert.deepEqual(rest.trim().split("\n").sort(), names.map((x) => `${x} done`).sort());
     assertQuiet(f.stderr());
-  });
+  };
 
-  await t.step("then ref() keeps the script alive until they complete, as before", async () => {
-    await using s = new TestScope();
-    const { f, out, deliver, names } = await startWaits(s, "all", "reref");
-    await deliver();
-    const { rest } = await finish(f, out);
-    await f.exits(0);
-    assert.deepEqual(rest.trim().split("\n").sort(), names.map((x) => `${x} done`).sort());
-    assertQuiet(f.stderr());
-  });
+  await t.step(
+    "leaves writes and sends keeping the script alive until they complete",
+    () => allDone(SENDS.join(","), "unref"),
+  );
+  await t.step(
+    "still lets them complete while the script runs for other reasons",
+    () => allDone(receiving.join(","), "unref-alive"),
+  );
+  await t.step(
+    "then ref() keeps the script alive until they complete, as before",
+    () => allDone("all", "reref"),
+  );
 });
 
 Deno.test("ChildProcess.unref() with its status pending", async (t) => {
