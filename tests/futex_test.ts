@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { type FdReader, notify, PosixSharedMemory, spawn, wait, waitSync } from "../mod.ts";
 import { useFutexFallback } from "../src/_wait/futex.ts";
+import { threadsHeld } from "../src/_wait/budget.ts";
 import {
   blockedIn,
   CANNOT,
@@ -412,6 +413,30 @@ Deno.test("wait/notify on shared memory, across processes", async (t) => {
         assert.equal(await peer.output(), "1");
         assert.equal(await within(woken, "fallback wait"), "ok");
       } finally {
+        useFutexFallback(false);
+      }
+    },
+  );
+
+  await t.step(
+    "without futex_waitv: unref() moves a parked FUTEX_WAIT to polling without waking it",
+    async () => {
+      await using s = new TestScope();
+      const { shm, words } = sharedWords(s);
+      useFutexFallback(true);
+      try {
+        const address = addressOf(words, 14);
+        let settled = false;
+        const woken = wait(words, 14, 0).finally(() => settled = true);
+        await blockedIn(Deno.pid, { syscall: "futex", arg0: address, args: { 1: FUTEX_WAIT } });
+        // Leaving the call wakes the word: that wake is the library's own, not a notify.
+        shm.unref();
+        await until(() => threadsHeld() === 0, "the parked FUTEX_WAIT returned to JavaScript");
+        assert.equal(settled, false, "the wait ended on the library's own wake");
+        Atomics.store(words, 14, 1);
+        assert.equal(await within(woken, "unref'd fallback wait"), "ok");
+      } finally {
+        shm.ref();
         useFutexFallback(false);
       }
     },

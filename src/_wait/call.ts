@@ -45,9 +45,10 @@ export interface BlockingCall<T> {
    */
   interrupt?(): (() => void) | undefined;
   /**
-   * Undoes a result that came after the wait was cancelled (closes an fd the
-   * call opened). Without it, such a result is delivered: a message taken
-   * after an abort is not lost.
+   * Undoes a result that came after the wait was cancelled or restarted
+   * (closes an fd the call opened; drops a futex wake the interrupt made).
+   * Without it, such a result is delivered: a message taken after an abort
+   * is not lost.
    */
   release?(r: number): void;
   /**
@@ -110,12 +111,17 @@ function follow(followers: Set<() => void>, p: Pending): Promise<typeof AGAIN> {
 
 async function parked<T>(call: BlockingCall<T>, p: Pending): Promise<T | typeof AGAIN> {
   let stop = (): void => {};
+  // Made to return: the wait was cancelled, or restarted (its handle's `ref` changed).
+  let interrupted = false;
   try {
     const result = call.start();
-    p.onCancel(() => stop = repeat(interrupter(call)));
+    p.onCancel(() => {
+      interrupted = true;
+      stop = repeat(interrupter(call));
+    });
     const r = await result;
     if (r < 0) return p.cancelled ? AGAIN : (call.recover?.() ?? AGAIN);
-    if (p.cancelled && call.release !== undefined) {
+    if (interrupted && call.release !== undefined) {
       call.release(r);
       return AGAIN;
     }

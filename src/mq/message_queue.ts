@@ -1188,11 +1188,10 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
 
   /**
    * Lets this process exit while a receive on this handle is pending, like `Deno.Conn.unref()`.
-   * Sends keep it alive whatever this says, so that no message is lost when a
-   * script ends.
-   * While the process runs for other reasons, an unref'd wait still completes:
-   * it polls without a thread, within 10 ms for its first quarter second, then
-   * within 50 ms. Applies to pending waits too.
+   * Sends keep it alive whatever this says, so that no message is lost when a script ends.
+   * While the process runs for other reasons, an unref'd wait still completes: it polls without
+   * a thread, within 10 ms for its first quarter second, then within 50 ms. Applies to pending
+   * waits too.
    *
    * @example
    * ```ts

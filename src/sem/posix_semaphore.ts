@@ -723,9 +723,9 @@ export class PosixSemaphore implements Disposable {
   }
 
   /**
-   * Lets this process exit while a `wait()` on this handle is pending, like `Deno.Conn.unref()`.
-   * While the process runs for other reasons, an unref'd wait still completes:
-   * it polls without a thread, within 10 ms for its first quarter second, then
+   * Lets this process exit while a `wait()` on this handle is pending, like
+   * `Deno.Conn.unref()`. While the process runs for other reasons, an unref'd wait still
+   * completes: it polls without a thread, within 10 ms for its first quarter second, then
    * within 50 ms. Applies to pending waits too.
    *
    * @example

@@ -904,11 +904,10 @@ export class SemaphoreSet implements Disposable {
   }
 
   /**
-   * Lets this process exit while an `op` on this handle that waits is pending, like `Deno.Conn.unref()`.
-   * Operations that only add never wait.
-   * While the process runs for other reasons, an unref'd wait still completes:
-   * it polls without a thread, within 10 ms for its first quarter second, then
-   * within 50 ms. Applies to pending waits too.
+   * Lets this process exit while an `op` on this handle that waits is pending, like
+   * `Deno.Conn.unref()`. Operations that only add never wait. While the process runs for other
+   * reasons, an unref'd wait still completes: it polls without a thread, within 10 ms for its
+   * first quarter second, then within 50 ms. Applies to pending waits too.
    *
    * @example
    * ```ts

@@ -560,10 +560,11 @@ export class SharedMemory implements Disposable {
   }
 
   /**
-   * Lets this process exit while a futex `wait()` on a word in this segment is pending, like `Deno.Conn.unref()`.
-   * While the process runs for other reasons, an unref'd wait still completes:
-   * it polls without a thread, within 10 ms for its first quarter second, then
-   * within 50 ms. Applies to pending waits too.
+   * Lets this process exit while a futex `wait()` on a word in this segment is pending, like
+   * `Deno.Conn.unref()`. While the process runs for other reasons, an unref'd wait still
+   * completes: it polls without a thread (and so sees a change of the word, not a `notify` that
+   * leaves it as it was), within 10 ms for its first quarter second, then within 50 ms. Applies
+   * to pending waits too.
    *
    * @example
    * ```ts
