@@ -34,7 +34,8 @@ export function checkInteger(
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`${what} must be an integer ${range}, got ${value}`);
   }
-  return value;
+  // -0 passes every range check, and Deno's FFI refuses it for an integer parameter.
+  return value + 0;
 }
 
 /** Permission bits: `undefined` means owner-only (0600); anything else must be 0..`max`. */
@@ -89,6 +90,19 @@ export function ownBuffer(size: number): Uint8Array<ArrayBuffer> {
 /** The address of the first byte of `buf`'s view. */
 export function addressOf(buf: ArrayBufferView): bigint {
   return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+}
+
+/**
+ * Throws when the view a send checked at the call (`length` bytes then) was
+ * detached or resized while the send waited: its bytes are no longer the ones
+ * the caller asked to send, and a detached view reads as empty.
+ */
+export function checkUnchanged(bytes: Uint8Array, length: number, what = "data"): void {
+  if (bytes.byteLength !== length) {
+    throw new TypeError(
+      `${what} was detached or resized while the send waited (${length} bytes, now ${bytes.byteLength})`,
+    );
+  }
 }
 
 const encoder = new TextEncoder();

@@ -26,6 +26,7 @@ export function pathText(path: PathLike, what = "path"): string {
   }
   if (typeof path !== "string") throw new TypeError(`${what} must be a string or file: URL`);
   if (path === "") throw new TypeError(`${what} must not be empty`);
+  if (path.includes("\0")) throw new TypeError(`${what} must not contain a NUL character`);
   const bytes = new TextEncoder().encode(path).byteLength;
   if (bytes >= C.PATH_MAX) {
     throw new RangeError(

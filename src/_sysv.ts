@@ -7,7 +7,7 @@
 import { cString } from "../ffi/cstring.ts";
 import { libc } from "../ffi/libc.ts";
 import { C } from "../ffi/platform.ts";
-import { checkBoolean, checkMode } from "./_check.ts";
+import { checkBoolean, checkMode, shown } from "./_check.ts";
 import { type PathLike, pathText } from "./_path.ts";
 import { okValue } from "./_sys.ts";
 
@@ -28,7 +28,7 @@ export interface SysvOpenOptions {
 export function keyOf(key: SysvKey, what: string): number {
   const k = key === "private" ? C.IPC_PRIVATE : key;
   if (typeof k !== "number" || !Number.isInteger(k) || k < -(2 ** 31) || k >= 2 ** 32) {
-    throw new TypeError(`key must be a 32-bit integer or "private", got ${String(key)}`);
+    throw new TypeError(`key must be a 32-bit integer or "private", got ${shown(key)}`);
   }
   // Key 0 is IPC_PRIVATE: it would create a new object even without `create`.
   if (key === 0) {
@@ -56,16 +56,16 @@ export function getFlags(key: SysvKey, options: SysvOpenOptions): number {
 /** Checks an id given by the caller (`fromId`). */
 export function checkId(id: unknown): number {
   if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= 2 ** 31) {
-    throw new TypeError(`id must be a non-negative 32-bit integer, got ${String(id)}`);
+    throw new TypeError(`id must be a non-negative 32-bit integer, got ${shown(id)}`);
   }
-  return id;
+  return id + 0; // -0 as 0: Deno's FFI refuses -0
 }
 
 /** `ftok(3)`: a key from an existing file and a project id 1..255. */
 export function ftok(path: PathLike, projId: number): number {
   const p = pathText(path);
   if (!Number.isInteger(projId) || projId < 1 || projId > 255) {
-    throw new RangeError(`projId must be an integer 1..255, got ${projId}`);
+    throw new RangeError(`projId must be an integer 1..255, got ${shown(projId)}`);
   }
   const c = cString(p, "path");
   // -1 is also a valid key (projId ≥ 128): only errno tells a failure.

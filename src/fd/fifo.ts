@@ -44,7 +44,7 @@ export type FifoEnd<D extends Direction> = D extends "read" ? FdReader : FdWrite
 
 function checkDirection(direction: unknown): Direction {
   if (direction !== "read" && direction !== "write") {
-    throw new TypeError(`direction must be "read" or "write", got ${String(direction)}`);
+    throw new TypeError(`direction must be "read" or "write", got ${shown(direction)}`);
   }
   return direction;
 }

@@ -76,7 +76,7 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * ```
    */
   constructor(fd: number) {
-    adoptFd(fd, "read", "FdReader");
+    fd = adoptFd(fd, "read", "FdReader");
     super(fd);
     this.#context = { spinner: new Spinner(), registry: waitsOf(this) };
     this.#source = fdSource(fd, READABLE);

@@ -6,7 +6,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { MAX_IO } from "../../ffi/symbols/unistd.ts";
 import { AGAIN, failed } from "../_sys.ts";
-import { bytesOf } from "../_check.ts";
+import { bytesOf, checkUnchanged } from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   fdSource,
@@ -81,7 +81,7 @@ export class FdWriter extends FdHandle {
    * ```
    */
   constructor(fd: number) {
-    adoptFd(fd, "write", "FdWriter");
+    fd = adoptFd(fd, "write", "FdWriter");
     super(fd);
     this.#context = { spinner: new Spinner(), registry: waitsOf(this), keepsAlive: true };
     this.#source = fdSource(fd, WRITABLE);
@@ -104,10 +104,14 @@ export class FdWriter extends FdHandle {
    * `progress.written` says how far it got.
    */
   #op(bytes: Uint8Array, progress: { written: number }): Operation<number> {
+    const length = bytes.byteLength;
     return {
       syscall: "write",
       subject: this.subject,
-      attempt: () => this.#writeSome(bytes, progress),
+      attempt: () => {
+        checkUnchanged(bytes, length);
+        return this.#writeSome(bytes, progress);
+      },
       source: this.#source,
     };
   }
@@ -153,7 +157,9 @@ export class FdWriter extends FdHandle {
    *   rejects with `signal.reason` itself when nothing was written, else with
    *   `Deno.errors.Interrupted` whose `cause` is the reason.
    * @returns the number of bytes written: all of them
-   * @throws {TypeError} when `data` is neither a Uint8Array nor a string, or `signal` not an AbortSignal
+   * @throws {TypeError} when `data` is neither a Uint8Array nor a string, or `signal` not an
+   *   AbortSignal; when `data`'s buffer is detached or resized while the write waits (with
+   *   `bytesWritten`)
    * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.BrokenPipe} when every reader has closed
    * @throws {Deno.errors.TimedOut} when `timeout` passes first

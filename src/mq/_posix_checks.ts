@@ -5,6 +5,7 @@
  * @module
  */
 import { posixName } from "../_posix_name.ts";
+import { shown } from "../_check.ts";
 import { C } from "../../ffi/platform.ts";
 import { MQ_HARD_LIMITS } from "../../ffi/symbols/mqueue.ts";
 import { E, errorOf } from "../_sys.ts";
@@ -34,7 +35,7 @@ export function accessFlags(access: unknown): number {
     case "write":
       return C.O_WRONLY;
     default:
-      throw new TypeError(`access must be "read", "write" or "readwrite", got ${String(access)}`);
+      throw new TypeError(`access must be "read", "write" or "readwrite", got ${shown(access)}`);
   }
 }
 
@@ -103,7 +104,7 @@ export function checkPriority(priority: unknown): number {
       `priority must be an integer 0..${MQ_PRIO_MAX - 1} (MQ_PRIO_MAX - 1), got ${priority}`,
     );
   }
-  return priority;
+  return priority + 0; // -0 as 0: Deno's FFI refuses -0
 }
 
 /** Adds what the kernel's terse errno means for mq_open. */

@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError } from "../errors.ts";
-import { addressOf, bytesOf, checkBuffer, checkInteger, ownBuffer } from "../_check.ts";
+import { addressOf, bytesOf, checkBuffer, checkInteger, ownBuffer, shown } from "../_check.ts";
 import { copyBytes } from "../_copy.ts";
 import type { PathLike } from "../_path.ts";
 import {
@@ -277,6 +277,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * ```
    */
   static open(key: number | "private", options: MessageQueueOpenOptions = {}): MessageQueue {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`options must be an object, got ${shown(options)}`);
+    }
     const key32 = keyOf(key, "queue");
     const id = ok(libc.msgget(key32, getFlags(key, options)), "msgget", { key: key32 });
     return new MessageQueue(id, key === "private" ? 0 : key32, true);
@@ -621,7 +624,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     const type = longOf(options?.type ?? 0, "type", TYPE_MIN);
     const max = options?.maxSize ?? limit ?? msgmaxAtLeast(0);
     if (!Number.isInteger(max) || max < 0 || max > 0x7fffffff - TEXT) {
-      throw new RangeError(`maxSize must be an integer 0..${0x7fffffff - TEXT}, got ${max}`);
+      throw new RangeError(`maxSize must be an integer 0..${0x7fffffff - TEXT}, got ${shown(max)}`);
     }
     if (limit !== undefined && max > limit) {
       throw new RangeError(`maxSize (${max}) exceeds the buffer (${limit} bytes)`);
@@ -631,7 +634,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     if (options?.except) flags |= C.MSG_EXCEPT;
     if (options?.noError) flags |= C.MSG_NOERROR;
     // No message exceeds msgmax: a larger maxSize needs no larger buffer.
-    const size = Math.min(max, msgmaxAtLeast(max));
+    const size = Math.min(max, msgmaxAtLeast(max)) + 0; // -0 as 0: Deno's FFI refuses -0
     if (this.#recvBuf.byteLength < TEXT + size) {
       this.#recvBuf = new Uint8Array(TEXT + size);
       this.#recvView = new DataView(this.#recvBuf.buffer);

@@ -14,7 +14,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, failed, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { bytesOf, checkBoolean, checkBuffer, checkMode } from "../_check.ts";
+import { bytesOf, checkBoolean, checkBuffer, checkMode, checkUnchanged } from "../_check.ts";
 import type { Access, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
@@ -383,10 +383,14 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   #sendOp(data: Uint8Array | string, priority: number | undefined): Operation<void> {
     const bytes = this.#checkSend(data);
     const prio = checkPriority(priority);
+    const length = bytes.byteLength;
     return {
       syscall: "mq_send",
       subject: this.subject,
-      attempt: () => this.#trySend(bytes, prio),
+      attempt: () => {
+        checkUnchanged(bytes, length);
+        return this.#trySend(bytes, prio);
+      },
       source: this.#writable ??= fdSource(this.fdFor("mq_send"), WRITABLE),
     };
   }
@@ -431,7 +435,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @param options `priority` (0..32767, default 0), `signal` to cancel, `timeout` in milliseconds
    * @returns a promise that resolves once the message is in the queue
    * @throws {RangeError} when the message is larger than `messageSize`, the priority is out of range, or `timeout` is negative or NaN (TypeError when not a number)
-   * @throws {TypeError} when `data` is neither bytes nor a string, `priority` is not a number, `signal` is not an AbortSignal, or the queue was opened with access `"read"`
+   * @throws {TypeError} when `data` is neither bytes nor a string, `priority` is not a number, `signal` is not an AbortSignal, or the queue was opened with access `"read"`; when `data`'s buffer is detached or resized while the send waits (nothing is sent)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the queue is (or gets) closed
    *

@@ -80,7 +80,7 @@ function fdOf(source: FdSource, target: number): number {
       `fds[${target}] must be an fd number or a handle with an fd, got ${shown(source)}`,
     );
   }
-  return fd;
+  return fd + 0; // -0 as 0: Deno's FFI refuses -0
 }
 
 const SUBJECT_KEYS = ["path", "address", "fd", "pid", "id", "key"] as const;
@@ -292,6 +292,7 @@ export function spawn(module: string | URL, options: SpawnOptions = {}): ChildPr
   if (typeof specifier !== "string" || specifier === "") {
     throw new TypeError("module must be a path or URL");
   }
+  cString(specifier, "module");
   const flags = options.flags ?? ["--allow-ffi"];
   const args = options.args ?? [];
   checkStrings(flags, "flags");

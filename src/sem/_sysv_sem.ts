@@ -80,7 +80,7 @@ export function checkInt(x: unknown, what: string, max: number, limit: string): 
   if (!Number.isInteger(x) || x < 0 || x > max) {
     throw new RangeError(`${what} must be an integer 0..${max} (${limit}), got ${x}`);
   }
-  return x;
+  return x + 0; // -0 as 0: Deno's FFI refuses -0
 }
 
 /** The initial values of a new set of `count` members: one number for all, or one each. */

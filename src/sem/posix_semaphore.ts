@@ -113,7 +113,7 @@ function checkValue(value: unknown): number {
       `value must be an integer 0..${SEM_VALUE_MAX} (SEM_VALUE_MAX), got ${value}`,
     );
   }
-  return value;
+  return value + 0; // -0 as 0: Deno's FFI refuses -0
 }
 
 /** Where in library shared memory `view` puts a sem_t, checked. */

@@ -308,7 +308,7 @@ export class SemaphoreSet implements Disposable {
    * ```
    */
   static fromId(id: number): SemaphoreSet {
-    checkId(id);
+    id = checkId(id);
     return new SemaphoreSet(id, 0, Number(statOf(id, { id }).sem_nsems));
   }
 

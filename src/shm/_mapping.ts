@@ -14,7 +14,7 @@
  */
 import { closedError, type ErrorSubject } from "../errors.ts";
 import { WaitRegistry } from "../_wait/mod.ts";
-import { checkBuffer, isDetached } from "../_check.ts";
+import { checkBuffer, isDetached, shown } from "../_check.ts";
 
 const byBuffer = new WeakMap<ArrayBuffer, Mapping>();
 
@@ -98,7 +98,7 @@ export class Mapping {
     const at = this.#offset(offset, syscall);
     const n = length ?? this.size - at;
     if (!Number.isSafeInteger(n) || n < 0 || n > this.size - at) {
-      throw new RangeError(`length must be an integer 0..${this.size - at}, got ${String(length)}`);
+      throw new RangeError(`length must be an integer 0..${this.size - at}, got ${shown(length)}`);
     }
     const out = new Uint8Array(n);
     if (n > 0) Deno.UnsafePointerView.copyInto(this.pointerAt(at, syscall), out);
@@ -118,7 +118,7 @@ export class Mapping {
     this.check(syscall);
     const at = offset ?? 0;
     if (!Number.isSafeInteger(at) || at < 0 || at > this.size) {
-      throw new RangeError(`offset must be an integer 0..${this.size}, got ${String(offset)}`);
+      throw new RangeError(`offset must be an integer 0..${this.size}, got ${shown(offset)}`);
     }
     return at;
   }

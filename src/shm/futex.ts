@@ -52,6 +52,7 @@ import { C } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
 import { futexWait, FutexWord } from "../_wait/futex.ts";
 import { checkWaitOptions, Spinner, waitSync as engineWaitSync } from "../_wait/mod.ts";
+import { shown } from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import { type Mapping, sharedMappingOf } from "./_mapping.ts";
 
@@ -110,7 +111,7 @@ function mappingOf(view: Int32Array, index: number): Mapping {
   }
   const mapping = sharedMappingOf(view);
   if (!Number.isInteger(index) || index < 0 || index >= view.length) {
-    throw new RangeError(`index must be an integer 0..${view.length - 1}, got ${String(index)}`);
+    throw new RangeError(`index must be an integer 0..${view.length - 1}, got ${shown(index)}`);
   }
   return mapping;
 }
@@ -118,7 +119,7 @@ function mappingOf(view: Int32Array, index: number): Mapping {
 /** `expected` as the word would hold it: any 32-bit integer, signed or not. */
 function wordValue(expected: number): number {
   if (!Number.isInteger(expected) || expected < -(2 ** 31) || expected >= 2 ** 32) {
-    throw new RangeError(`expected must be a 32-bit integer, got ${String(expected)}`);
+    throw new RangeError(`expected must be a 32-bit integer, got ${shown(expected)}`);
   }
   return expected | 0;
 }
@@ -280,7 +281,7 @@ export function waitSync(
 export function notify(view: Int32Array, index: number, count: number = Infinity): number {
   const mapping = mappingOf(view, index);
   if (count !== Infinity && (!Number.isInteger(count) || count < 0)) {
-    throw new RangeError(`count must be an integer >= 0 or Infinity, got ${String(count)}`);
+    throw new RangeError(`count must be an integer >= 0 or Infinity, got ${shown(count)}`);
   }
   // FUTEX_WAKE of 0 wakes one all the same.
   if (count === 0) return 0;

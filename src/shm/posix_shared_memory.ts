@@ -10,7 +10,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
-import { checkBoolean, checkMode } from "../_check.ts";
+import { checkBoolean, checkMode, shown } from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
 import { Mapping } from "./_mapping.ts";
 
@@ -386,8 +386,9 @@ export class PosixSharedMemory implements Disposable {
    */
   static fromFd(fd: number, options: PosixSharedMemoryFromFdOptions = {}): PosixSharedMemory {
     if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
-      throw new TypeError(`fd must be an integer 0..2147483647, got ${String(fd)}`);
+      throw new TypeError(`fd must be an integer 0..2147483647, got ${shown(fd)}`);
     }
+    fd += 0; // -0 as 0: Deno's FFI refuses -0
     if (options === null || typeof options !== "object") {
       throw new TypeError("options must be an object");
     }
@@ -801,5 +802,5 @@ function checkSize(size: unknown): number {
 function checkAccess(access: unknown): "read" | "readwrite" {
   if (access === undefined) return "readwrite";
   if (access === "read" || access === "readwrite") return access;
-  throw new TypeError(`access must be "read" or "readwrite", got ${String(access)}`);
+  throw new TypeError(`access must be "read" or "readwrite", got ${shown(access)}`);
 }

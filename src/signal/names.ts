@@ -5,6 +5,7 @@
  * @module
  */
 import { C } from "../../ffi/platform.ts";
+import { shown } from "../_check.ts";
 
 /** The name of a standard signal, as in `Deno.Signal`. */
 export type StandardSignalName =
@@ -98,7 +99,7 @@ export function signalNumber(signal: SignalName | number): number {
     }
     return signal;
   }
-  if (typeof signal !== "string") throw new TypeError(`unknown signal ${String(signal)}`);
+  if (typeof signal !== "string") throw new TypeError(`unknown signal ${shown(signal)}`);
   const rt = /^SIGRT(?:MIN(?:\+(\d{1,2}))?|MAX(?:-(\d{1,2}))?)$/.exec(signal);
   if (rt !== null) {
     const [, plus, minus] = rt;

@@ -13,7 +13,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, failed } from "../_sys.ts";
 import { errorFromCode, type ErrorSubject } from "../errors.ts";
-import { addressOf, ownBuffer } from "../_check.ts";
+import { addressOf, ownBuffer, shown } from "../_check.ts";
 import type { FdSource } from "../process/spawn.ts";
 
 const MSGHDR = LAYOUTS.msghdr;
@@ -82,7 +82,7 @@ function fdOfSource(source: FdSource, index: number, what: string): number {
   if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
     throw new TypeError(
       `${what}: fds[${index}] must be an fd number (an integer >= 0) or a handle with an fd, got ${
-        String(fd)
+        shown(fd)
       }`,
     );
   }
@@ -132,7 +132,7 @@ export function refreshFds(
 export function checkMax(max: unknown): number {
   if (max === undefined) return SCM_MAX_FD;
   if (typeof max !== "number" || !Number.isInteger(max) || max < 0 || max > SCM_MAX_FD) {
-    throw new RangeError(`max must be an integer 0..${SCM_MAX_FD}, got ${String(max)}`);
+    throw new RangeError(`max must be an integer 0..${SCM_MAX_FD}, got ${shown(max)}`);
   }
   return max;
 }

@@ -8,6 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
+import { shown } from "../_check.ts";
 
 const UCRED = LAYOUTS.ucred;
 
@@ -68,7 +69,9 @@ export type AllowUids = "same" | readonly number[];
 export function checkAllowUids(allowUids: unknown): AllowUids | undefined {
   if (allowUids === undefined || allowUids === "same") return allowUids;
   if (!Array.isArray(allowUids)) {
-    throw new TypeError(`allowUids must be "same" or an array of user ids, got ${allowUids}`);
+    throw new TypeError(
+      `allowUids must be "same" or an array of user ids, got ${shown(allowUids)}`,
+    );
   }
   if (allowUids.length === 0) {
     throw new RangeError("allowUids is empty: it would refuse every peer");

@@ -9,6 +9,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok, type RETRY } from "../_sys.ts";
 import { errorFromCode, type ErrorSubject } from "../errors.ts";
+import { shown } from "../_check.ts";
 import type { SocketAddress, SocketType } from "./address.ts";
 import { decodeAddress, type Endpoint, SOCKADDR_MAX } from "./_address.ts";
 
@@ -44,7 +45,7 @@ export function checkKind<K extends SocketType>(
   if (type === undefined) return byDefault;
   if (!allowed.includes(type as K)) {
     throw new TypeError(
-      `type must be ${allowed.map((k) => `"${k}"`).join(" or ")}, got ${String(type)}`,
+      `type must be ${allowed.map((k) => `"${k}"`).join(" or ")}, got ${shown(type)}`,
     );
   }
   return type as K;
@@ -155,8 +156,9 @@ export interface AdoptedSocket {
  */
 export function adoptSocket(fd: number, what: string): AdoptedSocket {
   if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
-    throw new TypeError(`${what}: fd must be a non-negative integer, got ${fd}`);
+    throw new TypeError(`${what}: fd must be a non-negative integer, got ${shown(fd)}`);
   }
+  fd += 0; // -0 as 0: Deno's FFI refuses -0
   const subject = { fd };
   optLen[0] = 4;
   if (libc.getsockopt(fd, C.SOL_SOCKET, C.SO_TYPE, optBytes, optLenBytes) < 0) {

@@ -9,7 +9,7 @@ import { C } from "../../ffi/platform.ts";
 import { MAX_IO } from "../../ffi/symbols/unistd.ts";
 import { AGAIN, failed, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { bytesOf, checkBoolean, checkBuffer } from "../_check.ts";
+import { bytesOf, checkBoolean, checkBuffer, checkUnchanged, shown } from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   fdSource,
@@ -277,6 +277,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    */
   static fromFd(fd: number): Connection {
     const s = adoptSocket(fd, "Connection.fromFd");
+    fd += 0; // -0 as 0: Deno's FFI refuses -0
     if (s.listening) {
       throw new TypeError(`Connection.fromFd: fd ${fd} is a listening socket: use Listener.fromFd`);
     }
@@ -585,7 +586,8 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    *   `Deno.errors.Interrupted` whose `cause` is the reason.
    * @returns the number of bytes written: all of them
    * @throws {TypeError} on a seqpacket or datagram connection, when `data` is
-   *   neither a Uint8Array nor a string, or `signal` not an AbortSignal
+   *   neither a Uint8Array nor a string, or `signal` not an AbortSignal; when
+   *   `data`'s buffer is detached or resized while the write waits (with `bytesWritten`)
    * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.BrokenPipe} when the peer has closed (EPIPE)
    * @throws {Deno.errors.ConnectionReset} when the peer reset the connection (ECONNRESET)
@@ -612,11 +614,18 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       return Promise.reject(e);
     }
     const progress = { written: 0 };
+    const length = bytes.byteLength;
     const op: Operation<number> = {
       syscall: "send",
       subject: this.subject,
-      attempt: () => this.#writeSome(bytes, progress),
-      retry: () => this.#writeWhenRoom(bytes, progress),
+      attempt: () => {
+        checkUnchanged(bytes, length);
+        return this.#writeSome(bytes, progress);
+      },
+      retry: () => {
+        checkUnchanged(bytes, length);
+        return this.#writeWhenRoom(bytes, progress);
+      },
       source: this.#writeReady,
     };
     return this.#turns.run(
@@ -810,7 +819,8 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @param options `signal` to cancel, `timeout` in milliseconds
    * @returns a promise that resolves once the message is sent
    * @throws {TypeError} on a stream connection, when `data` is neither bytes
-   *   nor a string, or `signal` not an AbortSignal
+   *   nor a string, or `signal` not an AbortSignal; when `data`'s buffer is
+   *   detached or resized while the send waits (nothing is sent)
    * @throws {RangeError} for an empty message on a seqpacket connection (the
    *   peer would read it as end of stream), or a `timeout` that is not ≥ 0
    * @throws {Deno.errors.BrokenPipe} when the peer has closed (seqpacket)
@@ -835,10 +845,14 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
   send(data: WriteData, options?: WaitOptions): Promise<void> {
     try {
       const bytes = this.#checkSend(data);
+      const length = bytes.byteLength;
       const op: Operation<void> = {
         syscall: "send",
         subject: this.subject,
-        attempt: () => this.#sendMessage(bytes),
+        attempt: () => {
+          checkUnchanged(bytes, length);
+          return this.#sendMessage(bytes);
+        },
         source: this.#writeReady,
       };
       return wait(op, options, this.#out);
@@ -1213,10 +1227,14 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     }
     // The handles as given: each try reads their fds again (see refreshFds).
     const sources = Array.from(fds);
+    const length = bytes.byteLength;
     return {
       syscall: "sendmsg",
       subject: this.subject,
-      attempt: () => this.#sendFdsSome(sources, list, bytes, progress),
+      attempt: () => {
+        checkUnchanged(bytes, length);
+        return this.#sendFdsSome(sources, list, bytes, progress);
+      },
       source: this.#writeReady,
     };
   }
@@ -1255,7 +1273,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       typeof maxBytes !== "number" || !Number.isInteger(maxBytes) || maxBytes < 1 ||
       maxBytes > MAX_IO
     ) {
-      throw new RangeError(`maxBytes must be an integer 1..${MAX_IO}, got ${String(maxBytes)}`);
+      throw new RangeError(`maxBytes must be an integer 1..${MAX_IO}, got ${shown(maxBytes)}`);
     }
     return maxBytes;
   }
@@ -1326,7 +1344,8 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @returns the number of bytes of data sent: all of them
    * @throws {TypeError} on a TCP connection; when `fds` is not an array, one
    *   of them is not an integer ≥ 0 or a handle with an fd, or is a closed
-   *   handle; when `data` is neither bytes nor a string, or `signal` not an AbortSignal
+   *   handle; when `data` is neither bytes nor a string, or `signal` not an AbortSignal;
+   *   when `data`'s buffer is detached or resized while the send waits
    * @throws {RangeError} for no descriptors or more than 253, empty `data`
    *   on a stream or seqpacket connection, or a `timeout` that is not ≥ 0
    * @throws {Deno.errors.BadResource} when a descriptor in `fds` is not open
@@ -1632,9 +1651,10 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * ```
    */
   shutdown(how: ShutdownHow): void {
-    const value = SHUT[how];
-    if (value === undefined || !Object.hasOwn(SHUT, how)) {
-      throw new TypeError(`how must be "read", "write" or "both", got ${String(how)}`);
+    // Only a string is looked up: a key of another type is converted first, which may throw.
+    const value = typeof how === "string" && Object.hasOwn(SHUT, how) ? SHUT[how] : undefined;
+    if (value === undefined) {
+      throw new TypeError(`how must be "read", "write" or "both", got ${shown(how)}`);
     }
     ok(libc.shutdown(this.fdFor("shutdown"), value), "shutdown", this.subject);
   }

@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, failed, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { bytesOf, checkBoolean, checkMode } from "../_check.ts";
+import { bytesOf, checkBoolean, checkMode, checkUnchanged } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
@@ -330,7 +330,8 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
    * @returns a promise that resolves once the datagram is sent
    * @throws {TypeError} for a malformed or unnamed destination, one of
    *   another family than this socket, `data` neither bytes nor a string, or a
-   *   `signal` that is not an AbortSignal
+   *   `signal` that is not an AbortSignal; when `data`'s buffer is detached or
+   *   resized while the send waits (nothing is sent)
    * @throws {RangeError} for a path longer than 107 bytes, a port outside 1..65535, a `timeout` that is not ≥ 0
    * @throws {Deno.errors.ConnectionRefused} when no socket is bound at a Unix destination
    * @throws {Deno.errors.NotFound} when no socket file is at the destination path
@@ -354,11 +355,15 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
   sendTo(data: WriteData, to: DatagramTarget, options?: WaitOptions): Promise<void> {
     try {
       const bytes = this.#checkData(data);
+      const length = bytes.byteLength;
       const at = this.#endpoint(to);
       const op: Operation<void> = {
         syscall: "sendto",
         subject: at.subject,
-        attempt: () => this.#sendOnce(bytes, at),
+        attempt: () => {
+          checkUnchanged(bytes, length);
+          return this.#sendOnce(bytes, at);
+        },
         source: this.#sendReady,
       };
       return wait(op, options, this.#out);

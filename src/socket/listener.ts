@@ -292,6 +292,7 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
       throw new TypeError("onRefused is called for peers allowUids refuses: give allowUids");
     }
     const s = adoptSocket(fd, "Listener.fromFd");
+    fd += 0; // -0 as 0: Deno's FFI refuses -0
     if (!s.listening || s.kind === "datagram") {
       throw new TypeError(`Listener.fromFd: fd ${fd} is not a listening socket`);
     }

@@ -10,6 +10,7 @@ import { FdReader } from "../fd/reader.ts";
 import { FdWriter } from "../fd/writer.ts";
 import { Connection } from "./connection.ts";
 import { Listener } from "./listener.ts";
+import { shown } from "../_check.ts";
 
 let create: (
   fds: number[],
@@ -149,7 +150,7 @@ export class ReceivedFds implements Disposable {
       const range = this.#fds.length === 0
         ? "none was received"
         : `${this.#fds.length} received: 0..${this.#fds.length - 1}`;
-      throw new RangeError(`index ${index} names no received descriptor (${range})`);
+      throw new RangeError(`index ${shown(index)} names no received descriptor (${range})`);
     }
     if (this.#closed) {
       throw closedError("set of received descriptors", syscall, { fd: this.#fds[index] });
