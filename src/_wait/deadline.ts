@@ -60,21 +60,40 @@ export function msLeft(deadline: number): number {
 
 /**
  * Calls `fn` once `deadline` has passed, in timer slices of at most
- * {@link MAX_TIMER_MS}. Returns the function that cancels it.
+ * {@link MAX_TIMER_MS}. Returns its timer, to stop it or to say whether it
+ * keeps the process alive.
  */
-export function atDeadline(deadline: number, fn: () => void): () => void {
-  if (deadline === Infinity) return noop;
-  let timer: ReturnType<typeof setTimeout>;
+export function atDeadline(deadline: number, fn: () => void): DeadlineTimer {
+  if (deadline === Infinity) return NO_TIMER;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let keepsAlive = true;
   const arm = () => {
     const left = deadline - performance.now();
     if (left <= 0) return fn();
     timer = setTimeout(arm, Math.min(Math.ceil(left), MAX_TIMER_MS));
+    if (!keepsAlive) Deno.unrefTimer(timer);
   };
   arm();
-  return () => clearTimeout(timer);
+  return {
+    stop: () => clearTimeout(timer),
+    ref: (keep) => {
+      keepsAlive = keep;
+      if (timer === undefined) return; // it fired at once
+      if (keep) Deno.refTimer(timer);
+      else Deno.unrefTimer(timer);
+    },
+  };
 }
 
-function noop(): void {}
+/** The timer of {@link atDeadline}. */
+export interface DeadlineTimer {
+  /** Clears it. */
+  stop(): void;
+  /** Whether it keeps the process alive (as its wait does: an unref'd handle's does not). */
+  ref(keep: boolean): void;
+}
+
+const NO_TIMER: DeadlineTimer = { stop: () => {}, ref: () => {} };
 
 const TIMESPEC = LAYOUTS.timespec;
 

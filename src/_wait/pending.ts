@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { atDeadline } from "./deadline.ts";
+import { atDeadline, type DeadlineTimer } from "./deadline.ts";
 
 /**
  * The pending waits of one handle: `close()` cancels them all, each with an
@@ -65,7 +65,7 @@ export class Pending {
   #stop: (() => void) | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort: (() => void) | undefined;
-  readonly #stopTimer: () => void;
+  readonly #timer: DeadlineTimer;
 
   constructor(
     syscall: string,
@@ -85,7 +85,8 @@ export class Pending {
       if (signal.aborted) this.#onAbort();
       else signal.addEventListener("abort", this.#onAbort, { once: true });
     }
-    this.#stopTimer = atDeadline(deadline, () => this.cancel(timedOut()));
+    this.#timer = atDeadline(deadline, () => this.cancel(timedOut()));
+    if (!this.ref) this.#timer.ref(false);
   }
 
   /** Whether the handle's waits keep the process alive. */
@@ -108,6 +109,7 @@ export class Pending {
    * call is made to return as on cancel; a result it got is still delivered.
    */
   restart(): void {
+    this.#timer.ref(this.ref);
     const stop = this.#stop;
     this.#stop = undefined;
     stop?.();
@@ -123,7 +125,7 @@ export class Pending {
 
   /** Releases the timer, the signal listener and the registry entry. */
   dispose(): void {
-    this.#stopTimer();
+    this.#timer.stop();
     if (this.#onAbort !== undefined) this.#signal!.removeEventListener("abort", this.#onAbort);
     this.registry?.delete(this);
   }
