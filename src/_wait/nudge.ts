@@ -119,12 +119,21 @@ function threadsReadable(): boolean {
 }
 
 const lineBuf = new Uint8Array(256);
+/**
+ * The encoded paths of threads read before. A cache, emptied when it holds
+ * {@link MAX_PATHS}: pool threads come and go, and a thread that ended after
+ * its last read would otherwise stay in it for good.
+ */
 const paths = new Map<number, Uint8Array>();
+const MAX_PATHS = 128;
 
 /** The text of `/proc/self/task/<tid>/syscall`, or undefined when it cannot be read. */
 function syscallLine(tid: number): string | undefined {
   let path = paths.get(tid);
-  if (path === undefined) paths.set(tid, path = cString(`/proc/self/task/${tid}/syscall`));
+  if (path === undefined) {
+    if (paths.size >= MAX_PATHS) paths.clear();
+    paths.set(tid, path = cString(`/proc/self/task/${tid}/syscall`));
+  }
   const fd = libc.open(path, C.O_RDONLY | C.O_CLOEXEC, 0);
   if (fd < 0) {
     paths.delete(tid); // the thread is gone
