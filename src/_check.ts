@@ -18,21 +18,24 @@ export function shown(x: unknown): string {
 }
 
 /**
- * An integer argument in `min..max` (`range` says so in messages): a TypeError
- * for anything but a number, a RangeError for a number out of range.
+ * An integer argument in `min..max` (`range` says so in messages, default
+ * `min..max`): a TypeError for anything but a number, a RangeError for a
+ * number out of range (a fraction, NaN, ±Infinity). `-0` comes back as 0.
  */
 export function checkInteger(
   value: unknown,
   what: string,
   min: number,
   max: number,
-  range = `${min}..${max}`,
+  range?: string,
 ): number {
   if (typeof value !== "number") {
-    throw new TypeError(`${what} must be an integer ${range}, got ${shown(value)}`);
+    throw new TypeError(
+      `${what} must be an integer ${range ?? `${min}..${max}`}, got ${shown(value)}`,
+    );
   }
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${what} must be an integer ${range}, got ${value}`);
+    throw new RangeError(`${what} must be an integer ${range ?? `${min}..${max}`}, got ${value}`);
   }
   // -0 passes every range check, and Deno's FFI refuses it for an integer parameter.
   return value + 0;
@@ -48,9 +51,24 @@ export function checkMode(mode: unknown, max = 0o777): number {
 export function checkBoolean(value: unknown, what: string, byDefault = false): boolean {
   if (value === undefined) return byDefault;
   if (typeof value !== "boolean") {
-    throw new TypeError(`${what} must be a boolean, got ${typeof value}`);
+    throw new TypeError(`${what} must be a boolean, got ${shown(value)}`);
   }
   return value;
+}
+
+const NO_OPTIONS = Object.freeze({});
+
+/**
+ * An options argument: an object, or `undefined` for none (then `{}`), so a
+ * call reads its keys without `?.`. Anything else, `null` included, is a
+ * TypeError naming `what`, thrown before the call reads any key.
+ */
+export function checkOptions<T extends object>(options: T | undefined, what = "options"): T {
+  if (options === undefined) return NO_OPTIONS as T;
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`${what} must be an object, got ${shown(options)}`);
+  }
+  return options;
 }
 
 /**

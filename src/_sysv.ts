@@ -7,7 +7,7 @@
 import { cString } from "../ffi/cstring.ts";
 import { libc } from "../ffi/libc.ts";
 import { C } from "../ffi/platform.ts";
-import { checkBoolean, checkMode, shown } from "./_check.ts";
+import { checkBoolean, checkInteger, checkMode } from "./_check.ts";
 import { type PathLike, pathText } from "./_path.ts";
 import { okValue } from "./_sys.ts";
 
@@ -24,14 +24,16 @@ export interface SysvOpenOptions {
   mode?: number;
 }
 
-/** The key as `*get` takes it, checked; `what` names the object in errors. */
+/**
+ * The key as `*get` takes it, checked; `what` names the object in errors. A
+ * TypeError for anything but a number or `"private"`, a RangeError for a
+ * number that is not a 32-bit integer (signed or not), or is 0.
+ */
 export function keyOf(key: SysvKey, what: string): number {
-  const k = key === "private" ? C.IPC_PRIVATE : key;
-  if (typeof k !== "number" || !Number.isInteger(k) || k < -(2 ** 31) || k >= 2 ** 32) {
-    throw new TypeError(`key must be a 32-bit integer or "private", got ${shown(key)}`);
-  }
+  if (key === "private") return C.IPC_PRIVATE;
+  const k = checkInteger(key, "key", -(2 ** 31), 2 ** 32 - 1, `-2^31..2^32-1 or "private"`);
   // Key 0 is IPC_PRIVATE: it would create a new object even without `create`.
-  if (key === 0) {
+  if (k === 0) {
     throw new RangeError(`key 0 is IPC_PRIVATE: pass "private" for a new private ${what}`);
   }
   return k | 0;
@@ -45,7 +47,8 @@ export function keyOf(key: SysvKey, what: string): number {
 export function getFlags(key: SysvKey, options: SysvOpenOptions): number {
   const mode = checkMode(options.mode);
   const exclusive = checkBoolean(options.exclusive, "exclusive");
-  const create = key === "private" || checkBoolean(options.create, "create");
+  // Checked even where "private" creates whatever it says.
+  const create = checkBoolean(options.create, "create") || key === "private";
   if (exclusive && !create) {
     // As POSIX opens say: IPC_EXCL means nothing without IPC_CREAT, and was dropped silently.
     throw new TypeError("exclusive needs create: true");
@@ -53,23 +56,18 @@ export function getFlags(key: SysvKey, options: SysvOpenOptions): number {
   return create ? mode | C.IPC_CREAT | (exclusive ? C.IPC_EXCL : 0) : 0;
 }
 
-/** Checks an id given by the caller (`fromId`). */
+/** Checks an id given by the caller (`fromId`): a TypeError for a non-number, a RangeError outside 0..2^31-1. */
 export function checkId(id: unknown): number {
-  if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= 2 ** 31) {
-    throw new TypeError(`id must be a non-negative 32-bit integer, got ${shown(id)}`);
-  }
-  return id + 0; // -0 as 0: Deno's FFI refuses -0
+  return checkInteger(id, "id", 0, 2 ** 31 - 1, "0..2^31-1");
 }
 
 /** `ftok(3)`: a key from an existing file and a project id 1..255. */
 export function ftok(path: PathLike, projId: number): number {
   const p = pathText(path);
-  if (!Number.isInteger(projId) || projId < 1 || projId > 255) {
-    throw new RangeError(`projId must be an integer 1..255, got ${shown(projId)}`);
-  }
+  const id = checkInteger(projId, "projId", 1, 255);
   const c = cString(p, "path");
   // -1 is also a valid key (projId ≥ 128): only errno tells a failure.
-  return okValue(() => libc.ftok(c, projId), "ftok", { path: p });
+  return okValue(() => libc.ftok(c, id), "ftok", { path: p });
 }
 
 /** A time in seconds since the epoch, `null` for 0 (never). */

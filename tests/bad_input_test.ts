@@ -110,7 +110,11 @@ const FAMILY_NAMES: Record<string, string> = {
 // ("Invalid FFI i32/u32 type"); error messages that threw a TypeError of their own for a Symbol
 // or a view of a detached buffer; `MessageQueue.open(key, null)` failing in the engine; a NUL in
 // spawn's cwd or module reported under another parameter's name; a send whose buffer was
-// detached while it waited reporting success.
+// detached while it waited reporting success. Then the judgement calls it recorded, now
+// tested in tests/conventions_test.ts ("one rule for bad arguments everywhere"): integers
+// checked by hand that gave a RangeError for a string or bigint, or a TypeError for a number
+// out of range; boolean options taken by truthiness; options arguments that were not objects
+// taken as none; the constructors of ChildProcess and SignalReader open to user code.
 for (const [family, specs] of Object.entries(IN_PROCESS)) {
   Deno.test(`bad input: ${FAMILY_NAMES[family]}`, async (t) => {
     for (const spec of specs()) {
@@ -149,7 +153,7 @@ async function inChild(s: TestScope, family: string) {
 const CHILD_NAMES: Record<string, string> = {
   adopt: "constructors that adopt an fd (FdReader, FdWriter, fromFd)",
   path: "paths (Fifo, listen/connect/datagram on a path)",
-  signal: "signals (signalfd reads, relaunch, internal constructors)",
+  signal: "signals (signalfd reads, relaunch, constructors closed to user code)",
 };
 
 for (const family of Object.keys(IN_CHILD)) {

@@ -6,14 +6,35 @@
  */
 import assert from "node:assert/strict";
 import {
+  ChildProcess,
   connect,
+  Connection,
   connectSync,
+  datagram,
+  FdReader,
+  FdWriter,
   Fifo,
   listen,
+  Listener,
   MessageQueue,
+  notify,
   PosixMessageQueue,
+  PosixSemaphore,
+  PosixSharedMemory,
+  ReceivedFds,
+  Semaphore,
+  SemaphoreSet,
+  sendSignal,
+  SharedMemory,
+  signalName,
+  SignalReader,
+  socketpair,
+  spawn,
   spawnProgram,
+  wait,
+  waitSync,
 } from "../mod.ts";
+import { futexOperation, futexWake } from "../src/_wait/futex.ts";
 import {
   EPOLLIN,
   ownWaitPending,
@@ -433,4 +454,334 @@ Deno.test("a wrong type is a TypeError that shows it; a number out of range, a R
   }
   // Refused before any system call: no socket file was made.
   await assert.rejects(() => Deno.lstat(path), Deno.errors.NotFound);
+});
+
+/** A constructor as JavaScript sees it, where TypeScript's `private` does not exist. */
+type Open<T> = new (...args: unknown[]) => T;
+
+Deno.test("one rule for bad arguments everywhere: the class says type or range, the message names the parameter and shows the value", async (t) => {
+  await using s = new TestScope();
+  const dir = await s.tempDir("libc-ipc-conv-");
+  const file = `${dir}/key`;
+  Deno.writeTextFileSync(file, "");
+  const any = (x: unknown) => x as never;
+  let names = 0;
+  const abstract = () => `libc-ipc-conv-${Deno.pid}-${++names}`;
+  const q = s.messageQueue("private");
+  const pq = s.handle(
+    PosixMessageQueue.open(s.posixName(), { create: true, exclusive: true, messageSize: 64 }),
+  );
+  const shm = s.handle(PosixSharedMemory.anonymous(64));
+  const words = new Int32Array(shm.bytes.buffer, 0, 4);
+  const segment = s.segment(SharedMemory.open("private", { size: 64 }));
+  const set = s.semaphoreSet(SemaphoreSet.open("private", { count: 2 }));
+  const sem = s.semaphoreSet(Semaphore.open("private"));
+  const psem = s.handle(PosixSemaphore.open(s.semName(), { create: true, exclusive: true }));
+  const p = s.pipe();
+  const [a, b] = socketpair();
+  s.handle(a);
+  s.handle(b);
+  a.sendFdsSync([p.reader], "x");
+  const received = s.handle(b.receiveFdsSync()!);
+  const [c, d] = socketpair("seqpacket");
+  s.handle(c);
+  s.handle(d);
+  const listener = s.handle(listen({ abstract: abstract() }));
+  const socket = s.handle(datagram({ abstract: abstract() }));
+  const fifo = `${dir}/fifo`;
+  Fifo.create(fifo);
+  const buf = new Uint8Array(64);
+  const escaped = (text: string) => text.replace(/[[\]().*+?^$|\\{}]/g, "\\$&");
+  /** Settles `call` (a throw or a rejection) into the error, or fails when it succeeds. */
+  const errorOf = async (call: () => unknown): Promise<Error> => {
+    try {
+      const value = await call();
+      (value as Partial<Disposable> | undefined)?.[Symbol.dispose]?.();
+    } catch (e) {
+      return e as Error;
+    }
+    throw new assert.AssertionError({ message: "it succeeded" });
+  };
+
+  await t.step(
+    "integers: TypeError for a non-number, RangeError for one out of range",
+    async () => {
+      // [call, parameter as messages name it, the call, numbers out of range, bigints valid]
+      const rows: [string, string, (v: unknown) => unknown, number[], boolean?][] = [
+        ["MessageQueue.ftok", "projId", (v) => MessageQueue.ftok(file, any(v)), [0, 256, 1.5, NaN]],
+        ["SharedMemory.ftok", "projId", (v) => SharedMemory.ftok(file, any(v)), [256]],
+        ["SemaphoreSet.ftok", "projId", (v) => SemaphoreSet.ftok(file, any(v)), [-1]],
+        ["MessageQueue.open", "key", (v) => MessageQueue.open(any(v)), [
+          2 ** 32,
+          -(2 ** 31) - 1,
+          1.5,
+        ]],
+        ["SharedMemory.open", "key", (v) => SharedMemory.open(any(v), { size: 64 }), [2 ** 32]],
+        ["SemaphoreSet.open", "key", (v) => SemaphoreSet.open(any(v)), [NaN]],
+        ["Semaphore.open", "key", (v) => Semaphore.open(any(v)), [-Infinity]],
+        ["MessageQueue.fromId", "id", (v) => MessageQueue.fromId(any(v)), [-1, 2 ** 31, 1.5]],
+        ["SharedMemory.fromId", "id", (v) => SharedMemory.fromId(any(v)), [-1]],
+        ["SemaphoreSet.fromId", "id", (v) => SemaphoreSet.fromId(any(v)), [2 ** 31]],
+        ["Semaphore.fromId", "id", (v) => Semaphore.fromId(any(v)), [NaN]],
+        ["MessageQueue.tryReceive", "maxSize", (v) => q.tryReceive({ maxSize: any(v) }), [-1, 1.5]],
+        ["MessageQueue.receive", "maxSize", (v) => q.receive({ maxSize: any(v) }), [2 ** 31]],
+        [
+          "MessageQueue.tryReceiveInto",
+          "maxSize",
+          (v) => q.tryReceiveInto(buf, { maxSize: any(v) }),
+          [-1],
+        ],
+        ["MessageQueue.trySend", "type", (v) => q.trySend("x", { type: any(v) }), [0, 1.5], true],
+        ["MessageQueue.tryReceive", "type", (v) => q.tryReceive({ type: any(v) }), [NaN], true],
+        ["PosixSharedMemory.read", "offset", (v) => shm.read(any(v)), [-1, 65, 1.5]],
+        ["PosixSharedMemory.read", "length", (v) => shm.read(0, any(v)), [65, -1]],
+        ["PosixSharedMemory.readInto", "offset", (v) => shm.readInto(buf, any(v)), [65]],
+        ["SharedMemory.read", "offset", (v) => segment.read(any(v)), [65]],
+        ["wait", "index", (v) => wait(words, any(v), 0, { timeout: 0 }), [4, -1, 1.5]],
+        ["wait", "expected", (v) => wait(words, 0, any(v), { timeout: 0 }), [2 ** 32, 1.5]],
+        ["waitSync", "index", (v) => waitSync(words, any(v), 0, { timeout: 0 }), [4]],
+        ["waitSync", "expected", (v) => waitSync(words, 0, any(v), { timeout: 0 }), [
+          -(2 ** 31) - 1,
+        ]],
+        ["notify", "index", (v) => notify(words, any(v)), [4]],
+        ["notify", "count", (v) => notify(words, 0, any(v)), [-1, 1.5, NaN]],
+        // The engine's own checks, behind every futex wait and semaphore.
+        ["futexOperation", "index", (v) => futexOperation(words, any(v), 0), [4]],
+        ["futexOperation", "expected", (v) => futexOperation(words, 0, any(v)), [2 ** 32]],
+        ["futexWake", "count", (v) => futexWake(words, 0, any(v)), [-1]],
+        ["ReceivedFds.take", "index", (v) => received.take(any(v)), [1, -1, 1.5]],
+        ["ReceivedFds.reader", "index", (v) => received.reader(any(v)), [2]],
+        ["Connection.tryReceiveFds", "max", (v) => b.tryReceiveFds({ max: any(v) }), [254, -1]],
+        ["Connection.tryReceiveFds", "maxBytes", (v) => b.tryReceiveFds({ maxBytes: any(v) }), [0]],
+        ["Connection.trySendFds", "fds[0]", (v) => a.trySendFds([any(v)]), [-1, 2 ** 31, 1.5]],
+        ["new FdReader", "fd", (v) => new FdReader(any(v)), [-1, 2 ** 31, 1.5]],
+        ["new FdWriter", "fd", (v) => new FdWriter(any(v)), [-1]],
+        ["Connection.fromFd", "fd", (v) => Connection.fromFd(any(v)), [-1]],
+        ["Listener.fromFd", "fd", (v) => Listener.fromFd(any(v)), [2 ** 31]],
+        ["PosixSharedMemory.fromFd", "fd", (v) => PosixSharedMemory.fromFd(any(v)), [-1, 1.5]],
+        // Checks that had the classes right but named only the type of a wrong one ("got string").
+        ["SemaphoreSet.tryOp", "ops[0].index", (v) => set.tryOp([{ index: any(v), delta: 1 }]), [
+          2,
+        ]],
+        [
+          "SemaphoreSet.tryOp",
+          "ops[0].delta",
+          (v) => set.tryOp([{ index: 0, delta: any(v) }]),
+          [1.5, 2 ** 20],
+        ],
+        ["SemaphoreSet.open", "count", (v) => SemaphoreSet.open("private", { count: any(v) }), [0]],
+        ["SemaphoreSet.setValue", "value", (v) => set.setValue(0, any(v)), [-1]],
+        [
+          "PosixSemaphore.open",
+          "value",
+          (v) => PosixSemaphore.open(s.semName(), { create: true, value: any(v) }),
+          [-1],
+        ],
+        ["PosixMessageQueue.trySend", "priority", (v) => pq.trySend("x", { priority: any(v) }), [
+          -1,
+          32768,
+        ]],
+        [
+          "PosixMessageQueue.open",
+          "maxMessages",
+          (v) => PosixMessageQueue.open(s.posixName(), { create: true, maxMessages: any(v) }),
+          [0],
+        ],
+        ["PosixSharedMemory.anonymous", "size", (v) => PosixSharedMemory.anonymous(any(v)), [
+          0,
+          1.5,
+        ]],
+        ["SharedMemory.open", "size", (v) => SharedMemory.open("private", { size: any(v) }), [0]],
+        ["signalName", "signal number", (v) => signalName(any(v)), [0, 65]],
+        ["sendSignal", "value", (v) => sendSignal(Deno.pid, "SIGCHLD", { value: any(v) }), [
+          2 ** 31,
+        ]],
+        ["sendSignal", "target", (v) => sendSignal(any(v), "SIGCHLD"), [1.5, 2 ** 31]],
+        [
+          "listen",
+          "allowUids: a user id",
+          (v) => listen({ abstract: abstract(), allowUids: [any(v)] }),
+          [-1, 2 ** 32],
+        ],
+      ];
+      const wrong: string[] = [];
+      for (const [call, name, run, outOfRange, bigints] of rows) {
+        const cases: [unknown, typeof TypeError, string][] = [
+          // "5" and 5n once read "got 5", hiding the type, and were RangeErrors in many places.
+          ["5", TypeError, `"5" (a string)`],
+          ...(bigints
+            ? []
+            : [[5n, TypeError, "5n (a bigint)"] as [unknown, typeof TypeError, string]]),
+          [{}, TypeError, "[object Object]"],
+          ...outOfRange.map((n): [unknown, typeof TypeError, string] => [n, RangeError, String(n)]),
+        ];
+        for (const [value, Class, shown] of cases) {
+          const e = await errorOf(() => run(value)).catch((e) => e as Error);
+          // "must be an integer" where only a number fits, "must be ... or a handle" where more do.
+          const message = new RegExp(`\\b${escaped(name)} must be .*, got ${escaped(shown)}$`);
+          if (!(e instanceof Class) || !message.test(e.message)) {
+            wrong.push(`${call}(${name} = ${shown}): ${e} (expected a ${Class.name})`);
+          }
+        }
+      }
+      assert.deepEqual(wrong, []);
+    },
+  );
+
+  await t.step("boolean options: a TypeError for anything but a boolean or undefined", async () => {
+    const rows: [string, string, (v: unknown) => unknown][] = [
+      ["MessageQueue.tryReceive", "except", (v) => q.tryReceive({ type: 1, except: any(v) })],
+      ["MessageQueue.tryReceive", "noError", (v) => q.tryReceive({ noError: any(v) })],
+      ["MessageQueue.receive", "noError", (v) => q.receive({ noError: any(v), timeout: 0 })],
+      ["MessageQueue.receiveSync", "except", (v) => q.receiveSync({ except: any(v), timeout: 0 })],
+      // "private" creates whatever create says: it is checked all the same.
+      ["MessageQueue.open", "create", (v) => MessageQueue.open("private", { create: any(v) })],
+      [
+        "SharedMemory.open",
+        "create",
+        (v) => SharedMemory.open("private", { create: any(v), size: 64 }),
+      ],
+      ["SemaphoreSet.open", "create", (v) => SemaphoreSet.open("private", { create: any(v) })],
+      ["Semaphore.open", "create", (v) => Semaphore.open("private", { create: any(v) })],
+      ["Semaphore.tryAcquire", "undo", (v) => sem.tryAcquire({ undo: any(v) })],
+    ];
+    const wrong: string[] = [];
+    for (const [call, name, run] of rows) {
+      for (const [value, shown] of [["yes", `"yes" (a string)`], [1, "1"], [null, "null"]]) {
+        const e = await errorOf(() => run(value)).catch((e) => e as Error);
+        const message = new RegExp(`^${name} must be a boolean, got ${escaped(shown as string)}$`);
+        if (!(e instanceof TypeError) || !message.test(e.message)) {
+          wrong.push(`${call}(${name} = ${shown}): ${e}`);
+        }
+      }
+    }
+    assert.deepEqual(wrong, []);
+  });
+
+  await t.step("options: a TypeError for anything but an object or undefined", async () => {
+    const ops = [{ index: 0, delta: 0 }];
+    const rows: [string, (o: unknown) => unknown][] = [
+      ["MessageQueue.open", (o) => MessageQueue.open("private", any(o))],
+      ["MessageQueue.send", (o) => q.send("x", any(o))],
+      ["MessageQueue.sendSync", (o) => q.sendSync("x", any(o))],
+      ["MessageQueue.trySend", (o) => q.trySend("x", any(o))],
+      ["MessageQueue.receive", (o) => q.receive(any(o))],
+      ["MessageQueue.receiveSync", (o) => q.receiveSync(any(o))],
+      ["MessageQueue.tryReceive", (o) => q.tryReceive(any(o))],
+      ["MessageQueue.receiveInto", (o) => q.receiveInto(buf, any(o))],
+      ["MessageQueue.receiveIntoSync", (o) => q.receiveIntoSync(buf, any(o))],
+      ["MessageQueue.tryReceiveInto", (o) => q.tryReceiveInto(buf, any(o))],
+      ["MessageQueue.messages", (o) => q.messages(any(o)).next()],
+      ["PosixMessageQueue.open", (o) => PosixMessageQueue.open(s.posixName(), any(o))],
+      ["PosixMessageQueue.send", (o) => pq.send("x", any(o))],
+      ["PosixMessageQueue.sendSync", (o) => pq.sendSync("x", any(o))],
+      ["PosixMessageQueue.trySend", (o) => pq.trySend("x", any(o))],
+      ["PosixMessageQueue.receive", (o) => pq.receive(any(o))],
+      ["PosixMessageQueue.receiveSync", (o) => pq.receiveSync(any(o))],
+      ["PosixMessageQueue.receiveInto", (o) => pq.receiveInto(buf, any(o))],
+      ["PosixMessageQueue.receiveIntoSync", (o) => pq.receiveIntoSync(buf, any(o))],
+      ["PosixMessageQueue.messages", (o) => pq.messages(any(o)).next()],
+      ["SharedMemory.open", (o) => SharedMemory.open("private", any(o))],
+      ["SharedMemory.fromId", (o) => SharedMemory.fromId(segment.id, any(o))],
+      ["PosixSharedMemory.open", (o) => PosixSharedMemory.open(s.shmName(), any(o))],
+      ["PosixSharedMemory.anonymous", (o) => PosixSharedMemory.anonymous(64, any(o))],
+      ["PosixSharedMemory.fromFd", (o) => PosixSharedMemory.fromFd(shm.fd, any(o))],
+      ["wait", (o) => wait(words, 0, 1, any(o))],
+      ["waitSync", (o) => waitSync(words, 0, 1, any(o))],
+      ["SemaphoreSet.open", (o) => SemaphoreSet.open("private", any(o))],
+      ["SemaphoreSet.op", (o) => set.op(ops, any(o))],
+      ["SemaphoreSet.opSync", (o) => set.opSync(ops, any(o))],
+      ["Semaphore.open", (o) => Semaphore.open("private", any(o))],
+      ["Semaphore.acquire", (o) => sem.acquire(any(o))],
+      ["Semaphore.acquireSync", (o) => sem.acquireSync(any(o))],
+      ["Semaphore.tryAcquire", (o) => sem.tryAcquire(any(o))],
+      ["Semaphore.release", (o) => sem.release(any(o))],
+      ["PosixSemaphore.open", (o) => PosixSemaphore.open(s.semName(), any(o))],
+      ["PosixSemaphore.wait", (o) => psem.wait(any(o))],
+      ["PosixSemaphore.waitSync", (o) => psem.waitSync(any(o))],
+      ["Fifo.create", (o) => Fifo.create(`${dir}/other`, any(o))],
+      ["Fifo.open", (o) => Fifo.open(fifo, "read", any(o))],
+      ["Fifo.openSync", (o) => Fifo.openSync(fifo, "read", any(o))],
+      ["FdReader.read", (o) => p.reader.read(buf, any(o))],
+      ["FdReader.readSync", (o) => p.reader.readSync(buf, any(o))],
+      ["FdWriter.write", (o) => p.writer.write("x", any(o))],
+      ["FdWriter.writeSync", (o) => p.writer.writeSync("x", any(o))],
+      ["Connection.read", (o) => a.read(buf, any(o))],
+      ["Connection.readSync", (o) => a.readSync(buf, any(o))],
+      ["Connection.write", (o) => a.write("x", any(o))],
+      ["Connection.writeSync", (o) => a.writeSync("x", any(o))],
+      ["Connection.send", (o) => c.send("x", any(o))],
+      ["Connection.sendSync", (o) => c.sendSync("x", any(o))],
+      ["Connection.receive", (o) => c.receive(any(o))],
+      ["Connection.receiveSync", (o) => c.receiveSync(any(o))],
+      ["Connection.receiveInto", (o) => c.receiveInto(buf, any(o))],
+      ["Connection.receiveIntoSync", (o) => c.receiveIntoSync(buf, any(o))],
+      ["Connection.sendFds", (o) => a.sendFds([p.reader], "x", any(o))],
+      ["Connection.sendFdsSync", (o) => a.sendFdsSync([p.reader], "x", any(o))],
+      ["Connection.receiveFds", (o) => b.receiveFds(any(o))],
+      ["Connection.receiveFdsSync", (o) => b.receiveFdsSync(any(o))],
+      ["Connection.tryReceiveFds", (o) => b.tryReceiveFds(any(o))],
+      ["Listener.fromFd", (o) => Listener.fromFd(listener.fd, any(o))],
+      ["Listener.accept", (o) => listener.accept(any(o))],
+      ["Listener.acceptSync", (o) => listener.acceptSync(any(o))],
+      ["datagram", (o) => datagram(any(o))],
+      ["DatagramSocket.sendTo", (o) => socket.sendTo("x", socket.addr as never, any(o))],
+      ["DatagramSocket.sendToSync", (o) => socket.sendToSync("x", socket.addr as never, any(o))],
+      ["DatagramSocket.receiveFrom", (o) => socket.receiveFrom(any(o))],
+      ["DatagramSocket.receiveFromSync", (o) => socket.receiveFromSync(any(o))],
+      ["spawnProgram", (o) => spawnProgram("/bin/true", [], any(o))],
+      ["spawn", (o) => spawn("data:text/javascript,", any(o))],
+      ["sendSignal", (o) => sendSignal(Deno.pid, "SIGCHLD", any(o))],
+    ];
+    const wrong: string[] = [];
+    for (const [call, run] of rows) {
+      // null is no more "no options" than 5 is: only undefined is.
+      for (const value of [5, "x", true, null, () => {}]) {
+        const e = await errorOf(() => run(value)).catch((e) => e as Error);
+        if (!(e instanceof TypeError) || !/\boptions must be an object\b/.test(e.message)) {
+          wrong.push(`${call}(options = ${String(value)}): ${e}`);
+        }
+      }
+    }
+    assert.deepEqual(wrong, []);
+  });
+
+  await t.step(
+    "ChildProcess, SignalReader and ReceivedFds cannot be constructed by user code",
+    async () => {
+      const child = s.child(spawnProgram("/bin/sleep", ["60"]));
+      const fd = p.reader.fd;
+      const OpenChild = ChildProcess as unknown as Open<ChildProcess>;
+      class Subclass extends OpenChild {
+        constructor() {
+          super(-1, fd);
+        }
+      }
+      const calls: [string, () => unknown][] = [
+        ["new ChildProcess(pid, fd)", () => new OpenChild(child.pid, fd)],
+        ["new ChildProcess(-1, fd)", () => new OpenChild(-1, fd)],
+        ["a subclass of ChildProcess", () => new Subclass()],
+        [
+          "new SignalReader(fd, [10])",
+          () => new (SignalReader as unknown as Open<unknown>)(fd, [10]),
+        ],
+        [
+          "new ReceivedFds([fd], data, false)",
+          () => new (ReceivedFds as unknown as Open<unknown>)([fd], new Uint8Array(0), false),
+        ],
+      ];
+      for (const [what, call] of calls) {
+        assert.throws(
+          call,
+          (e: Error) => e instanceof TypeError && /cannot be constructed/.test(e.message),
+          what,
+        );
+      }
+      // Nothing was taken over: the pipe still works, and the child is still ours to reap.
+      p.writer.writeSync("y");
+      assert.equal(new TextDecoder().decode(buf.subarray(0, p.reader.tryRead(buf)!)), "y");
+      child.kill();
+      assert.equal((await within(child.status, "the child's status")).signal, "SIGTERM");
+    },
+  );
 });

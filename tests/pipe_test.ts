@@ -376,8 +376,9 @@ Deno.test("pipe() handles: close, dispose, use after close, bad arguments", asyn
     await assert.rejects(p.reader.read(new Uint8Array(1), { timeout: -1 }), RangeError);
     // deno-lint-ignore no-explicit-any
     await assert.rejects(p.reader.read(new Uint8Array(1), { signal: {} as any }), TypeError);
-    assert.throws(() => new FdReader(-1), TypeError);
-    assert.throws(() => new FdReader(1.5), TypeError);
+    assert.throws(() => new FdReader(-1), RangeError);
+    assert.throws(() => new FdReader(1.5), RangeError);
+    assert.throws(() => new FdReader("3" as unknown as number), TypeError);
     assert.throws(() => new FdReader(p.writer.fd), /not open for reading/);
     assert.throws(() => new FdWriter(p.reader.fd), /not open for writing/);
     assert.throws(

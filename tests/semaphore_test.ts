@@ -87,7 +87,8 @@ Deno.test("Semaphore.open() and fromId()", async (t) => {
     const set = s.semaphoreSet(SemaphoreSet.open("private", { count: 2, values: [4, 5] }));
     using sem = Semaphore.fromId(set.id);
     assert.deepEqual([sem.value, sem.key, sem.set.count], [4, 0, 2]);
-    assert.throws(() => Semaphore.fromId(-1), TypeError);
+    assert.throws(() => Semaphore.fromId(-1), RangeError);
+    assert.throws(() => Semaphore.fromId("3" as unknown as number), TypeError);
   });
 });
 

@@ -407,9 +407,10 @@ Deno.test("sendFds and receiveFds refuse bad input before any call", async (t) =
     gone[Symbol.dispose]();
     const closed = gone.reader;
     const bad: Array<[unknown, new (...args: never[]) => Error]> = [
-      [[1.5], TypeError],
-      [[NaN], TypeError],
-      [[-1], TypeError],
+      // A number that is no fd number is out of range; anything else, the wrong type.
+      [[1.5], RangeError],
+      [[NaN], RangeError],
+      [[-1], RangeError],
       [["3"], TypeError],
       [[null], TypeError],
       [[{}], TypeError],

@@ -22,7 +22,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
-import { addressOf, isDetached } from "../_check.ts";
+import { addressOf, checkInteger, isDetached } from "../_check.ts";
 import type { ErrorSubject } from "../errors.ts";
 import { callSource } from "./call.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
@@ -210,21 +210,20 @@ function wordAddress(view: Int32Array, index: number): bigint {
       `view must be an Int32Array, got ${Object.prototype.toString.call(view)}`,
     );
   }
-  if (!Number.isInteger(index) || index < 0 || index >= view.length) {
-    throw new RangeError(`index must be an integer 0..${view.length - 1}, got ${String(index)}`);
-  }
+  checkInteger(index, "index", 0, view.length - 1);
   if (isDetached(view)) {
     throw new TypeError("view is on a detached ArrayBuffer (its memory was unmapped)");
   }
   return addressOf(view) + BigInt(index * 4);
 }
 
+/** `expected` as the word holds it: a TypeError for a non-number, a RangeError past 32 bits. */
 function checkExpected(expected: number): number {
-  if (!Number.isInteger(expected) || expected < -(2 ** 31) || expected >= 2 ** 32) {
-    throw new RangeError(`expected must be a 32-bit integer, got ${String(expected)}`);
-  }
-  return expected | 0;
+  return checkInteger(expected, "expected", -(2 ** 31), 2 ** 32 - 1, WORD_RANGE) | 0;
 }
+
+/** The values of a 32-bit word, signed or not, as messages give them. */
+const WORD_RANGE = "of 32 bits (-2^31..2^32-1)";
 
 /**
  * The wait for `view[index]` to stop holding `expected`, as an operation of
@@ -377,9 +376,7 @@ function fallback(address: bigint, value: number): Source<FutexResult> {
  */
 export function futexWake(view: Int32Array, index: number, count: number = WAKE_ALL): number {
   const address = wordAddress(view, index);
-  if (!Number.isInteger(count) || count < 0) {
-    throw new RangeError(`count must be an integer >= 0, got ${String(count)}`);
-  }
+  checkInteger(count, "count", 0, Infinity, ">= 0");
   // FUTEX_WAKE with 0 wakes one waiter (the kernel treats it as 1): waking none needs no call.
   if (count === 0) return 0;
   const n = Math.min(count, WAKE_ALL);

@@ -13,15 +13,12 @@ import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
-import { shown } from "../_check.ts";
+import { checkInteger } from "../_check.ts";
 import type { Direction } from "../options.ts";
 
 /** Checks that `fd` is an open descriptor usable for `access`; makes it non-blocking and close-on-exec. */
 export function adoptFd(fd: number, access: Direction, what: string): number {
-  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
-    throw new TypeError(`${what}: fd must be a non-negative integer, got ${shown(fd)}`);
-  }
-  fd += 0; // -0 as 0: Deno's FFI refuses -0
+  fd = checkInteger(fd, `${what}: fd`, 0, 0x7fffffff);
   const flags = ok(libc.fcntl(fd, C.F_GETFL, 0), "fcntl", { fd });
   const mode = flags & 3;
   const usable = access === "read" ? mode !== C.O_WRONLY : mode !== C.O_RDONLY;

@@ -9,7 +9,7 @@ import { C } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
 import { A_FILE_KIND, cPath, fileKind, type PathLike, pathText } from "../_path.ts";
-import { addressOf, checkBoolean, checkMode, shown } from "../_check.ts";
+import { addressOf, checkBoolean, checkMode, checkOptions, shown } from "../_check.ts";
 import type { Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
@@ -232,7 +232,9 @@ export class Fifo {
    *
    * @param path where to create it
    * @param options `mode`, `exclusive`
-   * @throws {TypeError} for an empty path, a path with a NUL, or a URL that is not `file:`
+   * @throws {TypeError} for an empty path, a path with a NUL, a URL that is not `file:`,
+   *   `options` that is not an object, a `mode` that is not a number, or an `exclusive` that is
+   *   not a boolean
    * @throws {RangeError} for a `mode` outside 0..0o7777, or a path of `PATH_MAX` bytes or more
    * @throws {Deno.errors.AlreadyExists} when `path` exists and is not a FIFO, or exists at all with `exclusive`
    * @throws {Deno.errors.NotFound} when the directory does not exist
@@ -252,9 +254,7 @@ export class Fifo {
    */
   static create(path: PathLike, options: FifoCreateOptions = {}): void {
     const p = pathText(path);
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(`options must be an object, got ${shown(options)}`);
-    }
+    checkOptions(options);
     const mode = checkMode(options.mode, 0o7777);
     const exclusive = checkBoolean(options.exclusive, "exclusive");
     const c = cPath(p);

@@ -64,7 +64,8 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * Wraps `fcntl(2)`. Needs `--allow-ffi`.
    *
    * @param fd the descriptor, e.g. 3 for the first one a parent handed over
-   * @throws {TypeError} if `fd` is not an integer or not open for reading
+   * @throws {TypeError} if `fd` is not a number, or not open for reading
+   * @throws {RangeError} if `fd` is not an integer 0..2^31-1
    * @throws {Deno.errors.BadResource} if `fd` is not open (EBADF)
    *
    * @example A descriptor open only for writing is refused

@@ -69,7 +69,8 @@ export class FdWriter extends FdHandle {
    * Wraps `fcntl(2)`. Needs `--allow-ffi`.
    *
    * @param fd the descriptor
-   * @throws {TypeError} if `fd` is not an integer or not open for writing
+   * @throws {TypeError} if `fd` is not a number, or not open for writing
+   * @throws {RangeError} if `fd` is not an integer 0..2^31-1
    * @throws {Deno.errors.BadResource} if `fd` is not open (EBADF)
    *
    * @example A descriptor open only for reading is refused

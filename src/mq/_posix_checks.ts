@@ -5,7 +5,7 @@
  * @module
  */
 import { posixName } from "../_posix_name.ts";
-import { shown } from "../_check.ts";
+import { checkInteger, shown } from "../_check.ts";
 import { C } from "../../ffi/platform.ts";
 import { MQ_HARD_LIMITS } from "../../ffi/symbols/mqueue.ts";
 import { E, errorOf } from "../_sys.ts";
@@ -41,15 +41,7 @@ export function accessFlags(access: unknown): number {
 
 export function checkCount(value: unknown, what: string, hard: number): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "number") {
-    throw new TypeError(`${what} must be a number, got ${typeof value}`);
-  }
-  if (!Number.isInteger(value) || value < 1 || value > hard) {
-    throw new RangeError(
-      `${what} must be an integer 1..${hard} (the kernel's ceiling), got ${value}`,
-    );
-  }
-  return value;
+  return checkInteger(value, what, 1, hard, `1..${hard} (the kernel's ceiling)`);
 }
 
 /** Whether this thread has CAP_SYS_RESOURCE in its effective set (capabilities are per thread). */
@@ -96,16 +88,10 @@ export function limitExceeded(
 
 export function checkPriority(priority: unknown): number {
   if (priority === undefined) return 0;
-  if (typeof priority !== "number") {
-    throw new TypeError(`priority must be a number, got ${typeof priority}`);
-  }
-  if (!Number.isInteger(priority) || priority < 0 || priority >= MQ_PRIO_MAX) {
-    throw new RangeError(
-      `priority must be an integer 0..${MQ_PRIO_MAX - 1} (MQ_PRIO_MAX - 1), got ${priority}`,
-    );
-  }
-  return priority + 0; // -0 as 0: Deno's FFI refuses -0
+  return checkInteger(priority, "priority", 0, MQ_PRIO_MAX - 1, PRIORITY_RANGE);
 }
+
+const PRIORITY_RANGE = `0..${MQ_PRIO_MAX - 1} (MQ_PRIO_MAX - 1)`;
 
 /** Adds what the kernel's terse errno means for mq_open. */
 export function openError(

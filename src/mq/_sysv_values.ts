@@ -33,24 +33,28 @@ export function msgmaxNow(): number {
 }
 
 /**
- * A C `long` from a number or bigint, checked to be `min`..2^63-1. A number
- * stays one, so that a send writes it ({@link setLong}) without making a BigInt.
+ * A C `long` from a number or bigint, checked to be `min`..2^63-1: a
+ * TypeError for anything else, a RangeError for a number or bigint that is not
+ * an integer in range. A number stays one, so that a send writes it
+ * ({@link setLong}) without making a BigInt.
  */
 export function longOf(value: unknown, what: string, min: bigint): MessageType {
-  if (typeof value === "number" && Number.isSafeInteger(value)) {
+  if (typeof value === "number") {
     // Every safe integer is at most LONG_MAX: only `min` can refuse it.
-    if (value >= Number(min)) return value;
-  } else if (typeof value === "number" && Number.isInteger(value)) {
-    // An integer, but past 2^53 a number no longer tells one from its neighbours.
-    throw new RangeError(
-      `${what} ${value} is past Number.MAX_SAFE_INTEGER: give it as a bigint to be exact`,
-    );
+    if (Number.isSafeInteger(value) && value >= Number(min)) return value + 0; // -0 as 0
+    if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      // An integer, but past 2^53 a number no longer tells one from its neighbours.
+      throw new RangeError(
+        `${what} ${value} is past Number.MAX_SAFE_INTEGER: give it as a bigint to be exact`,
+      );
+    }
   } else if (typeof value !== "bigint") {
     throw new TypeError(`${what} must be an integer (number or bigint), got ${shown(value)}`);
   } else if (value >= min && value <= LONG_MAX) {
     return value;
   }
-  throw new RangeError(`${what} must be ${min}..2^63-1, got ${value}`);
+  // A number of the right type all the same: a fraction, NaN, ±Infinity, or below `min`.
+  throw new RangeError(`${what} must be an integer ${min}..2^63-1, got ${value}`);
 }
 
 /** Writes the C `long` `value` at byte `at` of `view` (little-endian, as the platforms we run on). */

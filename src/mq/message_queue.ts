@@ -8,7 +8,15 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError } from "../errors.ts";
-import { addressOf, bytesOf, checkBuffer, checkInteger, ownBuffer, shown } from "../_check.ts";
+import {
+  addressOf,
+  bytesOf,
+  checkBoolean,
+  checkBuffer,
+  checkInteger,
+  checkOptions,
+  ownBuffer,
+} from "../_check.ts";
 import { copyBytes } from "../_copy.ts";
 import type { PathLike } from "../_path.ts";
 import {
@@ -259,8 +267,10 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    *   `"private"` for a new queue only this process knows the id of (`IPC_PRIVATE`)
    * @param options `create`, `exclusive`, `mode` (default 0600)
    * @returns the queue
-   * @throws {TypeError} when `key` is neither a 32-bit integer nor `"private"`
-   * @throws {RangeError} for key 0 (that is `IPC_PRIVATE`: pass `"private"`), or a `mode` outside 0..0o777
+   * @throws {TypeError} when `key` is neither a number nor `"private"`, `options` is not an
+   *   object, `mode` is not a number, or `create` or `exclusive` is not a boolean
+   * @throws {RangeError} for a `key` that is not a 32-bit integer (-2^31..2^32-1) or is 0 (that is
+   *   `IPC_PRIVATE`: pass `"private"`), or a `mode` outside 0..0o777
    * @throws {Deno.errors.NotFound} no queue has that key and `create` is not set
    * @throws {Deno.errors.AlreadyExists} with `create` and `exclusive`, when it exists
    * @throws {Deno.errors.PermissionDenied} when the mode denies this user
@@ -277,9 +287,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * ```
    */
   static open(key: number | "private", options: MessageQueueOpenOptions = {}): MessageQueue {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(`options must be an object, got ${shown(options)}`);
-    }
+    checkOptions(options);
     const key32 = keyOf(key, "queue");
     const id = ok(libc.msgget(key32, getFlags(key, options)), "msgget", { key: key32 });
     return new MessageQueue(id, key === "private" ? 0 : key32, true);
@@ -293,7 +301,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    *
    * @param id the queue id
    * @returns the queue
-   * @throws {TypeError} when `id` is not an integer 0..2^31-1
+   * @throws {TypeError} when `id` is not a number
+   * @throws {RangeError} when `id` is not an integer 0..2^31-1
    * @throws {IpcError} EINVAL when no queue has that id
    * @throws {Deno.errors.PermissionDenied} when this user may not read the queue
    *
@@ -324,7 +333,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * @param path an existing file
    * @param projId 1..255 (only the low 8 bits count, and 0 is not allowed)
    * @returns the key
-   * @throws {TypeError} for an empty path, a path with a NUL, or a URL that is not `file:`
+   * @throws {TypeError} for an empty path, a path with a NUL, a URL that is not `file:`, or a
+   *   `projId` that is not a number
    * @throws {RangeError} when `projId` is not an integer 1..255
    * @throws {Deno.errors.NotFound} when `path` does not exist
    * @throws {Deno.errors.PermissionDenied} when a directory on the way to `path` is not searchable
@@ -422,7 +432,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #prepareSend(data: Uint8Array | string, options: MessageQueueSendOptions | undefined): number {
     this.#idFor("msgsnd");
     const bytes = bytesOf(data);
-    const type = longOf(options?.type ?? 1, "type", 1n);
+    const { type: given } = checkOptions(options);
+    const type = longOf(given === undefined ? 1 : given, "type", 1n);
     const msgmax = msgmaxAtLeast(bytes.byteLength);
     if (bytes.byteLength > msgmax) {
       throw new RangeError(
@@ -521,8 +532,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * @param data the bytes, or a string sent as UTF-8
    * @param options `type` (default 1), `signal`, `timeout`
    * @returns a promise that resolves once the message is in the queue
-   * @throws {TypeError} when `data` is neither a Uint8Array nor a string, `type` is not an integer, or `signal` not an AbortSignal
-   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, `type` is outside 1..2^63-1, or `timeout` is negative or NaN (TypeError when not a number)
+   * @throws {TypeError} when `data` is neither a Uint8Array nor a string, `options` is not an object, `type` is neither a number nor a bigint, or `signal` not an AbortSignal
+   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, `type` is not an integer 1..2^63-1, or `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the handle is (or gets) closed
    * @throws {Deno.errors.PermissionDenied} when this user may not write the queue
@@ -557,8 +568,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    *
    * @param data the bytes, or a string sent as UTF-8
    * @param options `type` (default 1), `timeout`
-   * @throws {TypeError} when `data` is neither a Uint8Array nor a string, or `type` is not an integer
-   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, `type` is outside 1..2^63-1, or `timeout` is negative or NaN (TypeError when not a number)
+   * @throws {TypeError} when `data` is neither a Uint8Array nor a string, `options` is not an object, or `type` is neither a number nor a bigint
+   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, `type` is not an integer 1..2^63-1, or `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
    * @throws {Deno.errors.PermissionDenied} when this user may not write the queue
@@ -590,8 +601,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * @param data the bytes, or a string sent as UTF-8
    * @param options `type` (default 1)
    * @throws {Deno.errors.WouldBlock} when the queue is full
-   * @throws {TypeError} when `data` is neither a Uint8Array nor a string, or `type` is not an integer
-   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, or `type` is outside 1..2^63-1
+   * @throws {TypeError} when `data` is neither a Uint8Array nor a string, `options` is not an object, or `type` is neither a number nor a bigint
+   * @throws {RangeError} when the message exceeds `msgmax` or can never fit the queue, or `type` is not an integer 1..2^63-1
    * @throws {Deno.errors.BadResource} after `close()`
    * @throws {Deno.errors.PermissionDenied} when this user may not write the queue
    * @throws {IpcError} EIDRM when the queue has been removed
@@ -621,18 +632,23 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     into: Selection = { type: 0n, flags: 0, max: 0 },
   ): Selection {
     this.#idFor("msgrcv");
-    const type = longOf(options?.type ?? 0, "type", TYPE_MIN);
-    const max = options?.maxSize ?? limit ?? msgmaxAtLeast(0);
-    if (!Number.isInteger(max) || max < 0 || max > 0x7fffffff - TEXT) {
-      throw new RangeError(`maxSize must be an integer 0..${0x7fffffff - TEXT}, got ${shown(max)}`);
-    }
+    const o = checkOptions(options);
+    const type = longOf(o.type === undefined ? 0 : o.type, "type", TYPE_MIN);
+    const max = checkInteger(
+      o.maxSize === undefined ? limit ?? msgmaxAtLeast(0) : o.maxSize,
+      "maxSize",
+      0,
+      0x7fffffff - TEXT,
+    );
     if (limit !== undefined && max > limit) {
       throw new RangeError(`maxSize (${max}) exceeds the buffer (${limit} bytes)`);
     }
-    if (options?.except && type <= 0) throw new RangeError("except needs a type > 0");
+    const except = checkBoolean(o.except, "except");
+    const noError = checkBoolean(o.noError, "noError");
+    if (except && type <= 0) throw new RangeError("except needs a type > 0");
     let flags = 0;
-    if (options?.except) flags |= C.MSG_EXCEPT;
-    if (options?.noError) flags |= C.MSG_NOERROR;
+    if (except) flags |= C.MSG_EXCEPT;
+    if (noError) flags |= C.MSG_NOERROR;
     // No message exceeds msgmax: a larger maxSize needs no larger buffer.
     const size = Math.min(max, msgmaxAtLeast(max)) + 0; // -0 as 0: Deno's FFI refuses -0
     if (this.#recvBuf.byteLength < TEXT + size) {
@@ -786,8 +802,10 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    *
    * @param options `type`, `except`, `noError`, `maxSize`, `signal`, `timeout`
    * @returns the message: its type and a copy of its bytes
-   * @throws {TypeError} when `type` is not an integer, or `signal` not an AbortSignal
-   * @throws {RangeError} when `type` is out of the C `long` range, `maxSize` is not an integer
+   * @throws {TypeError} when `options` is not an object, `type` is neither a number nor a
+   *   bigint, `maxSize` is not a number, `except` or `noError` is not a boolean, or `signal` is not
+   *   an AbortSignal
+   * @throws {RangeError} when `type` is not an integer in the C `long` range, `maxSize` is not an integer
    *   0..2^31-9, `except` comes without a `type` > 0, or `timeout` is negative or NaN (TypeError when not a number)
    * @throws {IpcError} E2BIG when the message exceeds `maxSize` (it stays in the queue)
    * @throws {IpcError} EIDRM when the queue is removed meanwhile
@@ -836,8 +854,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    *
    * @param options `type`, `except`, `noError`, `maxSize`, `timeout`
    * @returns the message
-   * @throws {TypeError} when `type` is not an integer
-   * @throws {RangeError} when `type` is out of the C `long` range, `maxSize` is not an integer
+   * @throws {TypeError} when `options` is not an object, `type` is neither a number nor a
+   *   bigint, `maxSize` is not a number, or `except` or `noError` is not a boolean
+   * @throws {RangeError} when `type` is not an integer in the C `long` range, `maxSize` is not an integer
    *   0..2^31-9, `except` comes without a `type` > 0, or `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {IpcError} E2BIG when the message exceeds `maxSize` (it stays in the queue)
@@ -875,8 +894,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * @param options `type`, `except`, `noError`, `maxSize`
    * @returns the message
    * @throws {Deno.errors.WouldBlock} when there is none
-   * @throws {TypeError} when `type` is not an integer
-   * @throws {RangeError} when `type` is out of the C `long` range, `maxSize` is not an integer
+   * @throws {TypeError} when `options` is not an object, `type` is neither a number nor a
+   *   bigint, `maxSize` is not a number, or `except` or `noError` is not a boolean
+   * @throws {RangeError} when `type` is not an integer in the C `long` range, `maxSize` is not an integer
    *   0..2^31-9, or `except` comes without a `type` > 0
    * @throws {IpcError} E2BIG when the message exceeds `maxSize` (it stays in the queue)
    * @throws {IpcError} EIDRM when the queue has been removed

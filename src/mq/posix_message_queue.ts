@@ -14,7 +14,14 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, failed, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { bytesOf, checkBoolean, checkBuffer, checkMode, checkUnchanged } from "../_check.ts";
+import {
+  bytesOf,
+  checkBoolean,
+  checkBuffer,
+  checkMode,
+  checkOptions,
+  checkUnchanged,
+} from "../_check.ts";
 import type { Access, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
@@ -177,7 +184,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @param name `"/"` followed by 1 to 255 bytes, none of them `"/"`
    * @param options `create`, `exclusive`, `mode`, `maxMessages`, `messageSize`, `access`
    * @returns the open queue; close it (or `using`) when done
-   * @throws {TypeError} for a malformed name (no leading `"/"`, another `"/"`, a NUL) or a wrong option type
+   * @throws {TypeError} for a malformed name (no leading `"/"`, another `"/"`, a NUL), `options` that is not an object, or a wrong option type
    * @throws {RangeError} for a name of the wrong length, or a `mode`, `maxMessages` or `messageSize` out of range (the message names the limit)
    * @throws {Deno.errors.NotFound} when the queue does not exist and `create` is not set
    * @throws {Deno.errors.AlreadyExists} when it exists and `exclusive` is set
@@ -211,9 +218,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    */
   static open(name: string, options: PosixMessageQueueOpenOptions = {}): PosixMessageQueue {
     const c = checkName(name);
-    if (options === null || typeof options !== "object") {
-      throw new TypeError("options must be an object");
-    }
+    checkOptions(options);
     const access = accessFlags(options.access);
     const create = checkBoolean(options.create, "create");
     const exclusive = checkBoolean(options.exclusive, "exclusive");
@@ -435,7 +440,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @param options `priority` (0..32767, default 0), `signal` to cancel, `timeout` in milliseconds
    * @returns a promise that resolves once the message is in the queue
    * @throws {RangeError} when the message is larger than `messageSize`, the priority is out of range, or `timeout` is negative or NaN (TypeError when not a number)
-   * @throws {TypeError} when `data` is neither bytes nor a string, `priority` is not a number, `signal` is not an AbortSignal, or the queue was opened with access `"read"`; when `data`'s buffer is detached or resized while the send waits (nothing is sent)
+   * @throws {TypeError} when `data` is neither bytes nor a string, `options` is not an object, `priority` is not a number, `signal` is not an AbortSignal, or the queue was opened with access `"read"`; when `data`'s buffer is detached or resized while the send waits (nothing is sent)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the queue is (or gets) closed
    *
@@ -456,7 +461,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     options?: PosixMessageQueueSendOptions & WaitOptions,
   ): Promise<void> {
     try {
-      return wait(this.#sendOp(data, options?.priority), options, this.#send);
+      return wait(this.#sendOp(data, checkOptions(options).priority), options, this.#send);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -470,7 +475,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @param data the message: bytes, or a string sent as UTF-8; at most {@link PosixMessageQueue.messageSize} bytes
    * @param options `priority` (0..32767, default 0), `timeout` in milliseconds
    * @throws {RangeError} when the message is larger than `messageSize`, the priority is out of range, or `timeout` is negative or NaN (TypeError when not a number)
-   * @throws {TypeError} when `data` is neither bytes nor a string, `priority` is not a number, or the queue was opened with access `"read"`
+   * @throws {TypeError} when `data` is neither bytes nor a string, `options` is not an object, `priority` is not a number, or the queue was opened with access `"read"`
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
    *
@@ -489,7 +494,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     data: Uint8Array | string,
     options?: PosixMessageQueueSendOptions & SyncWaitOptions,
   ): void {
-    waitSync(this.#shareSend(data, options?.priority), options, this.#send);
+    waitSync(this.#shareSend(data, checkOptions(options).priority), options, this.#send);
   }
 
   /**
@@ -501,7 +506,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @param options `priority` (0..32767, default 0)
    * @throws {Deno.errors.WouldBlock} when the queue is full
    * @throws {RangeError} when the message is larger than `messageSize`, or the priority is out of range
-   * @throws {TypeError} when `data` is neither bytes nor a string, `priority` is not a number, or the queue was opened with access `"read"`
+   * @throws {TypeError} when `data` is neither bytes nor a string, `options` is not an object, `priority` is not a number, or the queue was opened with access `"read"`
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
@@ -516,7 +521,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * ```
    */
   trySend(data: Uint8Array | string, options?: PosixMessageQueueSendOptions): void {
-    tryNow(this.#shareSend(data, options?.priority));
+    tryNow(this.#shareSend(data, checkOptions(options).priority));
   }
 
   // ----------------------------------------------------------- receiving

@@ -27,6 +27,21 @@ export interface ChildStatus {
  */
 export let pidfdOf: (child: ChildProcess) => number;
 
+let create: (pid: number, pidfd: number) => ChildProcess;
+
+/**
+ * A {@link ChildProcess} for the child `pid` that `spawnProgram` started,
+ * owning `pidfd` from now on (for the process modules only: the constructor
+ * is closed to user code, which could otherwise reap any child and close any
+ * descriptor).
+ */
+export function childProcessOf(pid: number, pidfd: number): ChildProcess {
+  return create(pid, pidfd);
+}
+
+/** What only this module passes the constructor. */
+const INTERNAL: unique symbol = Symbol("ChildProcess");
+
 /**
  * A running (or ended) child process. Await `status` for its end; `await using`
  * kills it (SIGTERM) if it still runs and waits for it.
@@ -57,10 +72,16 @@ export class ChildProcess implements AsyncDisposable {
 
   static {
     pidfdOf = (child) => child.#pidfd;
+    create = (pid, pidfd) => new ChildProcess(pid, pidfd, INTERNAL);
   }
 
-  /** @internal Created by {@link spawn} and {@link spawnProgram}. */
-  constructor(pid: number, pidfd: number) {
+  // Made by spawn() and spawnProgram() only.
+  private constructor(pid: number, pidfd: number, internal: unknown) {
+    if (internal !== INTERNAL) {
+      throw new TypeError(
+        "ChildProcess cannot be constructed: spawn() and spawnProgram() return one",
+      );
+    }
     this.pid = pid;
     this.#pidfd = pidfd;
     this.status = this.#reap();

@@ -10,9 +10,9 @@ import { libc } from "../../ffi/libc.ts";
 import { C, SIZEOF } from "../../ffi/platform.ts";
 import { E, errorOf, ok } from "../_sys.ts";
 import { errorFromCode, type ErrorSubject, type SystemError } from "../errors.ts";
-import { checkInteger, shown } from "../_check.ts";
+import { checkInteger, checkOptions, shown } from "../_check.ts";
 import { type SignalName, signalNumber } from "./signals.ts";
-import { ChildProcess } from "./child.ts";
+import { type ChildProcess, childProcessOf } from "./child.ts";
 import { isPipe, reopenPipe } from "../fd/_adopt.ts";
 import { fileKind, pathText } from "../_path.ts";
 
@@ -101,7 +101,7 @@ function closedSourceError(e: unknown, target: number): unknown {
   return Object.defineProperty(error, "cause", { value: e, writable: true, configurable: true });
 }
 
-function checkOptions(options: SpawnProgramOptions): Map<number, number> {
+function checkSpawnOptions(options: SpawnProgramOptions): Map<number, number> {
   const fds = new Map<number, number>();
   if (options.fds !== undefined && (typeof options.fds !== "object" || options.fds === null)) {
     throw new TypeError("fds must be an object mapping child fd numbers to handles or fds");
@@ -145,7 +145,11 @@ function checkOptions(options: SpawnProgramOptions): Map<number, number> {
  * @param args its arguments (`argv[1..]`)
  * @param options descriptors to hand over, signals to block, environment, directory
  * @returns the child
- * @throws {TypeError|RangeError} for bad arguments or options, before anything starts
+ * @throws {TypeError} before anything starts, for an argument or option of the wrong type
+ *   (`options` that is not an object, an `fds` entry that is neither an fd number nor a handle
+ *   with an fd, a string with a NUL, ...)
+ * @throws {RangeError} before anything starts, for a number out of range (an fd number in
+ *   `fds` that is not an integer 0..2^31-1, a child fd number past 1023)
  * @throws {Deno.errors.NotFound} when `program` or `cwd` does not exist
  * @throws {Deno.errors.NotADirectory} when `cwd` is not a directory
  * @throws {Deno.errors.PermissionDenied} when `program` is not executable by this user (EACCES)
@@ -173,7 +177,8 @@ export function spawnProgram(
     throw new TypeError("program must be a non-empty path");
   }
   checkStrings(args, "args");
-  const fds = checkOptions(options);
+  checkOptions(options);
+  const fds = checkSpawnOptions(options);
   const sigmask = sigset((options.blockSignals ?? []).map(signalNumber));
   const path = cString(program, "program");
   const argv = cStringArray([program, ...args], "argument");
@@ -233,7 +238,7 @@ export function spawnProgram(
       libc.waitpid(pid, null, 0);
       throw e;
     }
-    return new ChildProcess(pid, pidfd);
+    return childProcessOf(pid, pidfd);
   } finally {
     for (const fd of high) libc.close(fd);
     libc.posix_spawn_file_actions_destroy(actions);
@@ -254,7 +259,11 @@ export function spawnProgram(
  *   relative path against its own working directory (`cwd`)
  * @param options `args`, `flags` (default `["--allow-ffi"]`), `fds`, `blockSignals`, `env`, `cwd`
  * @returns the child
- * @throws {TypeError|RangeError} for bad arguments or options, before anything starts
+ * @throws {TypeError} before anything starts, for an argument or option of the wrong type
+ *   (`options` that is not an object, an `fds` entry that is neither an fd number nor a handle
+ *   with an fd, a string with a NUL, ...)
+ * @throws {RangeError} before anything starts, for a number out of range (an fd number in
+ *   `fds` that is not an integer 0..2^31-1, a child fd number past 1023)
  * @throws {Deno.errors.NotFound} when `cwd` does not exist
  * @throws {Deno.errors.NotADirectory} when `cwd` is not a directory
  * @throws {Deno.errors.BadResource} when an fd in `fds` is not open or a handle there is closed (EBADF)
@@ -293,6 +302,7 @@ export function spawn(module: string | URL, options: SpawnOptions = {}): ChildPr
     throw new TypeError("module must be a path or URL");
   }
   cString(specifier, "module");
+  checkOptions(options);
   const flags = options.flags ?? ["--allow-ffi"];
   const args = options.args ?? [];
   checkStrings(flags, "flags");

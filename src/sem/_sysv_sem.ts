@@ -7,7 +7,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
-import { checkBoolean } from "../_check.ts";
+import { checkBoolean, checkInteger } from "../_check.ts";
 
 /** The kernel's System V semaphore limits, from `semctl(IPC_INFO)`. */
 export interface SemaphoreLimits {
@@ -76,11 +76,12 @@ const FLG = SEMBUF.offsets.sem_flg;
 
 /** An integer 0..`max`, else RangeError (TypeError when not a number) naming `what`. */
 export function checkInt(x: unknown, what: string, max: number, limit: string): number {
-  if (typeof x !== "number") throw new TypeError(`${what} must be a number, got ${typeof x}`);
-  if (!Number.isInteger(x) || x < 0 || x > max) {
-    throw new RangeError(`${what} must be an integer 0..${max} (${limit}), got ${x}`);
-  }
-  return x + 0; // -0 as 0: Deno's FFI refuses -0
+  return checkInteger(x, what, 0, max, `0..${max} (${limit})`);
+}
+
+/** Whether `x` is a number and an integer `min..max` (`-0` is, and DataView writes it as 0). */
+function isIntegerIn(x: unknown, min: number, max: number): x is number {
+  return typeof x === "number" && Number.isInteger(x) && x >= min && x <= max;
 }
 
 /** The initial values of a new set of `count` members: one number for all, or one each. */
@@ -141,20 +142,16 @@ export class SembufArray {
       if (typeof op !== "object" || op === null) {
         throw new TypeError(`ops[${i}] must be an object { index, delta }`);
       }
-      const index = op.index;
-      if (typeof index !== "number") {
-        throw new TypeError(`ops[${i}].index must be a number, got ${typeof index}`);
-      }
-      if (!Number.isInteger(index) || index < 0 || index >= count) {
-        throw new RangeError(`ops[${i}].index must be an integer 0..${count - 1}, got ${index}`);
-      }
-      const delta = op.delta;
-      if (typeof delta !== "number") {
-        throw new TypeError(`ops[${i}].delta must be a number, got ${typeof delta}`);
-      }
-      if (!Number.isInteger(delta) || Math.abs(delta) > maxValue) {
-        throw new RangeError(
-          `ops[${i}].delta must be an integer -${maxValue}..${maxValue} (SEMVMX), got ${delta}`,
+      const { index, delta } = op;
+      // Names and ranges for a message are made only for one (this runs on every operation).
+      if (!isIntegerIn(index, 0, count - 1)) checkInteger(index, `ops[${i}].index`, 0, count - 1);
+      if (!isIntegerIn(delta, -maxValue, maxValue)) {
+        checkInteger(
+          delta,
+          `ops[${i}].delta`,
+          -maxValue,
+          maxValue,
+          `-${maxValue}..${maxValue} (SEMVMX)`,
         );
       }
       const waits = checkBoolean(op.wait, `ops[${i}].wait`, true);

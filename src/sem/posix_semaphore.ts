@@ -21,7 +21,7 @@ import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
 import { i32, struct, u64 } from "../../ffi/struct/mod.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError, type ErrorSubject } from "../errors.ts";
-import { checkBoolean, checkMode } from "../_check.ts";
+import { checkBoolean, checkInteger, checkMode, checkOptions } from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
@@ -107,13 +107,7 @@ interface Waiter {
 }
 
 function checkValue(value: unknown): number {
-  if (typeof value !== "number") throw new TypeError(`value must be a number, got ${typeof value}`);
-  if (!Number.isInteger(value) || value < 0 || value > SEM_VALUE_MAX) {
-    throw new RangeError(
-      `value must be an integer 0..${SEM_VALUE_MAX} (SEM_VALUE_MAX), got ${value}`,
-    );
-  }
-  return value + 0; // -0 as 0: Deno's FFI refuses -0
+  return checkInteger(value, "value", 0, SEM_VALUE_MAX, `0..${SEM_VALUE_MAX} (SEM_VALUE_MAX)`);
 }
 
 /** Where in library shared memory `view` puts a sem_t, checked. */
@@ -295,7 +289,7 @@ export class PosixSemaphore implements Disposable {
    * @param name `"/"` followed by 1 to 251 bytes, none of them `"/"` (glibc adds `"sem."` to make a file name of at most 255 bytes)
    * @param options `create`, `exclusive`, `mode`, `value`
    * @returns the open semaphore; close it (or `using`) when done
-   * @throws {TypeError} for a malformed name (no leading `"/"`, another `"/"`, a NUL, `"/."`), an option of the wrong type, or `exclusive` without `create`
+   * @throws {TypeError} for a malformed name (no leading `"/"`, another `"/"`, a NUL, `"/."`), `options` that is not an object, an option of the wrong type, or `exclusive` without `create`
    * @throws {RangeError} for a name of the wrong length, a `mode` outside 0..0o777, or a `value` outside 0..2^31-1
    * @throws {Deno.errors.NotFound} when the semaphore does not exist and `create` is not set
    * @throws {Deno.errors.AlreadyExists} when it exists and `exclusive` is set
@@ -324,14 +318,12 @@ export class PosixSemaphore implements Disposable {
    */
   static open(name: string, options: PosixSemaphoreOpenOptions = {}): PosixSemaphore {
     const c = posixName(name, "semaphore name", NAME_MAX_BYTES);
-    if (options === null || typeof options !== "object") {
-      throw new TypeError("options must be an object");
-    }
+    checkOptions(options);
     const create = checkBoolean(options.create, "create");
     const exclusive = checkBoolean(options.exclusive, "exclusive");
     if (exclusive && !create) throw new TypeError("exclusive needs create: true");
     const mode = checkMode(options.mode);
-    const value = checkValue(options.value ?? 0);
+    const value = options.value === undefined ? 0 : checkValue(options.value);
     const subject = { path: name };
 
     // Create exclusively first: only a semaphore this call made gets its mode set.
@@ -425,7 +417,7 @@ export class PosixSemaphore implements Disposable {
    * @param view where the semaphore goes: a Uint8Array over shared memory, starting on an 8-byte boundary, at least 32 bytes long
    * @param value its value, an integer 0..`SEM_VALUE_MAX` (2^31-1)
    * @returns the semaphore
-   * @throws {TypeError} when `view` is not a Uint8Array over the library's shared memory, or that memory is closed
+   * @throws {TypeError} when `view` is not a Uint8Array over the library's shared memory, or that memory is closed; when `value` is not a number
    * @throws {RangeError} when `view` is shorter than 32 bytes or not 8-byte aligned, or `value` is out of range
    *
    * @example

@@ -7,7 +7,7 @@
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import type { SysvOpenOptions } from "../_sysv.ts";
 import { checkInt, type SemaphoreOperation, semLimits } from "./_sysv_sem.ts";
-import { checkBoolean } from "../_check.ts";
+import { checkBoolean, checkOptions } from "../_check.ts";
 import { SemaphoreSet } from "./semaphore_set.ts";
 
 /**
@@ -108,8 +108,8 @@ export class Semaphore implements Disposable {
    * @param key a key (a 32-bit integer, e.g. from {@link SemaphoreSet.ftok}) or `"private"`
    * @param options `create`, `exclusive`, `mode` (default 0600), `value`, `initTimeout`
    * @returns the semaphore
-   * @throws {TypeError} when `key` is neither a 32-bit integer nor `"private"`, or an option has the wrong type
-   * @throws {RangeError} for key 0, a `mode` outside 0..0o777, a `value` outside 0..`SEMVMX`, a negative `initTimeout`
+   * @throws {TypeError} when `key` is neither a number nor `"private"`, `options` is not an object, or an option has the wrong type
+   * @throws {RangeError} for a `key` that is not a 32-bit integer (-2^31..2^32-1) or is 0, a `mode` outside 0..0o777, a `value` outside 0..`SEMVMX`, a negative `initTimeout`
    * @throws {Deno.errors.NotFound} no set has that key and `create` is not set
    * @throws {Deno.errors.AlreadyExists} with `create` and `exclusive`, when it exists
    * @throws {Deno.errors.PermissionDenied} when the mode denies this user
@@ -125,10 +125,10 @@ export class Semaphore implements Disposable {
    * ```
    */
   static open(key: number | "private", options: SemaphoreOpenOptions = {}): Semaphore {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("options must be an object");
-    }
-    const value = checkInt(options.value ?? 1, "value", semLimits().maxValue, "SEMVMX");
+    checkOptions(options);
+    const value = options.value === undefined
+      ? 1
+      : checkInt(options.value, "value", semLimits().maxValue, "SEMVMX");
     const create = key === "private" || options.create === true;
     return new Semaphore(SemaphoreSet.open(key, {
       create: options.create,
@@ -147,7 +147,8 @@ export class Semaphore implements Disposable {
    *
    * @param id the set id
    * @returns the semaphore
-   * @throws {TypeError} when `id` is not an integer 0..2^31-1
+   * @throws {TypeError} when `id` is not a number
+   * @throws {RangeError} when `id` is not an integer 0..2^31-1
    * @throws {IpcError} EINVAL when no set has that id
    * @throws {Deno.errors.PermissionDenied} when this user may not read the set
    *
@@ -186,7 +187,7 @@ export class Semaphore implements Disposable {
    *
    * @param options `undo` (default true), `signal`, `timeout`
    * @returns what releases it
-   * @throws {TypeError} when `undo` is not a boolean or `signal` not an AbortSignal
+   * @throws {TypeError} when `options` is not an object, `undo` is not a boolean, or `signal` is not an AbortSignal
    * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {IpcError} EIDRM when the set is removed; ERANGE when the undo entry would pass `SEMAEM`
@@ -209,7 +210,7 @@ export class Semaphore implements Disposable {
    */
   acquire(options: AcquireOptions = {}): Promise<Disposable> {
     try {
-      const undo = checkBoolean(options?.undo, "undo", true);
+      const undo = checkBoolean(checkOptions(options).undo, "undo", true);
       return this.set.op(undo ? TAKE_UNDO : TAKE, options).then(() => this.#held(undo));
     } catch (e) {
       return Promise.reject(e);
@@ -224,7 +225,7 @@ export class Semaphore implements Disposable {
    *
    * @param options `undo` (default true), `timeout`
    * @returns what releases it
-   * @throws {TypeError} when `undo` is not a boolean
+   * @throws {TypeError} when `options` is not an object or `undo` is not a boolean
    * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {IpcError} EIDRM when the set is removed
@@ -243,7 +244,7 @@ export class Semaphore implements Disposable {
    * ```
    */
   acquireSync(options: { undo?: boolean } & SyncWaitOptions = {}): Disposable {
-    const undo = checkBoolean(options?.undo, "undo", true);
+    const undo = checkBoolean(checkOptions(options).undo, "undo", true);
     this.set.opSync(undo ? TAKE_UNDO : TAKE, options);
     return this.#held(undo);
   }
@@ -256,7 +257,7 @@ export class Semaphore implements Disposable {
    * @param options `undo` (default true)
    * @returns what releases it
    * @throws {Deno.errors.WouldBlock} when the value is 0
-   * @throws {TypeError} when `undo` is not a boolean
+   * @throws {TypeError} when `options` is not an object or `undo` is not a boolean
    * @throws {IpcError} EIDRM when the set has been removed
    * @throws {Deno.errors.BadResource} after `close()`
    *
@@ -272,7 +273,7 @@ export class Semaphore implements Disposable {
    * ```
    */
   tryAcquire(options: { undo?: boolean } = {}): Disposable {
-    const undo = checkBoolean(options?.undo, "undo", true);
+    const undo = checkBoolean(checkOptions(options).undo, "undo", true);
     this.set.tryOp(undo ? TAKE_UNDO : TAKE);
     return this.#held(undo);
   }
@@ -286,7 +287,7 @@ export class Semaphore implements Disposable {
    * Wraps `semop(2)`. Needs `--allow-ffi`.
    *
    * @param options `undo` (default true)
-   * @throws {TypeError} when `undo` is not a boolean
+   * @throws {TypeError} when `options` is not an object or `undo` is not a boolean
    * @throws {IpcError} ERANGE when the value would pass `SEMVMX` or the undo entry `SEMAEM`;
    *   EIDRM when the set has been removed
    * @throws {Deno.errors.BadResource} after `close()`
@@ -302,7 +303,7 @@ export class Semaphore implements Disposable {
    * ```
    */
   release(options: { undo?: boolean } = {}): void {
-    const undo = checkBoolean(options?.undo, "undo", true);
+    const undo = checkBoolean(checkOptions(options).undo, "undo", true);
     this.set.tryOp(undo ? GIVE_UNDO : GIVE);
   }
 

@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError, errorFromCode, wouldBlockError } from "../errors.ts";
-import { addressOf, checkBoolean, ownBuffer } from "../_check.ts";
+import { addressOf, checkBoolean, checkInteger, checkOptions, ownBuffer } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import {
   checkId,
@@ -207,9 +207,10 @@ export class SemaphoreSet implements Disposable {
    *   `"private"` for a new set only this process knows the id of (`IPC_PRIVATE`)
    * @param options `create`, `exclusive`, `mode` (default 0600), `count`, `values`, `initTimeout`
    * @returns the set
-   * @throws {TypeError} when `key` is neither a 32-bit integer nor `"private"`, when `count` is
-   *   missing to create a set, or an option has the wrong type
-   * @throws {RangeError} for key 0 (pass `"private"`), a `mode` outside 0..0o777, a `count`
+   * @throws {TypeError} when `key` is neither a number nor `"private"`, `options` is not an
+   *   object, `count` is missing to create a set, or an option has the wrong type
+   * @throws {RangeError} for a `key` that is not a 32-bit integer (-2^31..2^32-1) or is 0 (pass
+   *   `"private"`), a `mode` outside 0..0o777, a `count`
    *   outside 1..`SEMMSL`, values outside 0..`SEMVMX` or not one per member, a negative `initTimeout`
    * @throws {Deno.errors.NotFound} no set has that key and `create` is not set
    * @throws {Deno.errors.AlreadyExists} with `create` and `exclusive`, when it exists
@@ -229,9 +230,7 @@ export class SemaphoreSet implements Disposable {
    */
   static open(key: number | "private", options: SemaphoreSetOpenOptions = {}): SemaphoreSet {
     const key32 = keyOf(key, "semaphore set");
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("options must be an object");
-    }
+    checkOptions(options);
     const count = options.count === undefined ? undefined : countOf(options.count);
     const initTimeout = checkTimeout(options.initTimeout ?? DEFAULT_INIT_TIMEOUT, "initTimeout");
     const create = checkBoolean(options.create, "create", false) || key === "private";
@@ -293,7 +292,8 @@ export class SemaphoreSet implements Disposable {
    *
    * @param id the set id
    * @returns the set
-   * @throws {TypeError} when `id` is not an integer 0..2^31-1
+   * @throws {TypeError} when `id` is not a number
+   * @throws {RangeError} when `id` is not an integer 0..2^31-1
    * @throws {IpcError} EINVAL when no set has that id
    * @throws {Deno.errors.PermissionDenied} when this user may not read the set
    *
@@ -322,7 +322,8 @@ export class SemaphoreSet implements Disposable {
    * @param path an existing file
    * @param projId 1..255 (only the low 8 bits count, and 0 is not allowed)
    * @returns the key
-   * @throws {TypeError} for an empty path, a path with a NUL, or a URL that is not `file:`
+   * @throws {TypeError} for an empty path, a path with a NUL, a URL that is not `file:`, or a
+   *   `projId` that is not a number
    * @throws {RangeError} when `projId` is not an integer 1..255
    * @throws {Deno.errors.NotFound} when `path` does not exist
    *
@@ -996,11 +997,7 @@ export class SemaphoreSet implements Disposable {
 /** The number of members of a set: 1..SEMMSL. */
 function countOf(count: unknown): number {
   const { maxMembers } = semLimits();
-  if (typeof count !== "number") throw new TypeError(`count must be a number, got ${typeof count}`);
-  if (!Number.isInteger(count) || count < 1 || count > maxMembers) {
-    throw new RangeError(`count must be an integer 1..${maxMembers} (SEMMSL), got ${count}`);
-  }
-  return count;
+  return checkInteger(count, "count", 1, maxMembers, `1..${maxMembers} (SEMMSL)`);
 }
 
 /** `semctl(IPC_STAT)` of set `id`, decoded. */

@@ -14,7 +14,7 @@
  */
 import { closedError, type ErrorSubject } from "../errors.ts";
 import { WaitRegistry } from "../_wait/mod.ts";
-import { checkBuffer, isDetached, shown } from "../_check.ts";
+import { checkBuffer, checkInteger, isDetached } from "../_check.ts";
 
 const byBuffer = new WeakMap<ArrayBuffer, Mapping>();
 
@@ -96,10 +96,9 @@ export class Mapping {
     syscall: string,
   ): Uint8Array<ArrayBuffer> {
     const at = this.#offset(offset, syscall);
-    const n = length ?? this.size - at;
-    if (!Number.isSafeInteger(n) || n < 0 || n > this.size - at) {
-      throw new RangeError(`length must be an integer 0..${this.size - at}, got ${shown(length)}`);
-    }
+    const n = length === undefined
+      ? this.size - at
+      : checkInteger(length, "length", 0, this.size - at);
     const out = new Uint8Array(n);
     if (n > 0) Deno.UnsafePointerView.copyInto(this.pointerAt(at, syscall), out);
     return out;
@@ -116,11 +115,7 @@ export class Mapping {
 
   #offset(offset: number | undefined, syscall: string): number {
     this.check(syscall);
-    const at = offset ?? 0;
-    if (!Number.isSafeInteger(at) || at < 0 || at > this.size) {
-      throw new RangeError(`offset must be an integer 0..${this.size}, got ${shown(offset)}`);
-    }
-    return at;
+    return offset === undefined ? 0 : checkInteger(offset, "offset", 0, this.size);
   }
 
   /**

@@ -52,7 +52,7 @@ import { C } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
 import { futexWait, FutexWord } from "../_wait/futex.ts";
 import { checkWaitOptions, Spinner, waitSync as engineWaitSync } from "../_wait/mod.ts";
-import { shown } from "../_check.ts";
+import { checkInteger } from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import { type Mapping, sharedMappingOf } from "./_mapping.ts";
 
@@ -101,7 +101,8 @@ function wordOf(mapping: Mapping, view: Int32Array, index: number): Word {
 /**
  * The live mapping `view[index]` is in, checked before any call: a TypeError
  * for anything but an Int32Array over the library's shared memory, still
- * mapped; a RangeError for an index outside the view.
+ * mapped, or an index that is not a number; a RangeError for an index
+ * outside the view.
  */
 function mappingOf(view: Int32Array, index: number): Mapping {
   if (!(view instanceof Int32Array)) {
@@ -110,19 +111,17 @@ function mappingOf(view: Int32Array, index: number): Mapping {
     );
   }
   const mapping = sharedMappingOf(view);
-  if (!Number.isInteger(index) || index < 0 || index >= view.length) {
-    throw new RangeError(`index must be an integer 0..${view.length - 1}, got ${shown(index)}`);
-  }
+  checkInteger(index, "index", 0, view.length - 1);
   return mapping;
 }
 
 /** `expected` as the word would hold it: any 32-bit integer, signed or not. */
 function wordValue(expected: number): number {
-  if (!Number.isInteger(expected) || expected < -(2 ** 31) || expected >= 2 ** 32) {
-    throw new RangeError(`expected must be a 32-bit integer, got ${shown(expected)}`);
-  }
-  return expected | 0;
+  return checkInteger(expected, "expected", -(2 ** 31), 2 ** 32 - 1, EXPECTED_RANGE) | 0;
 }
+
+/** The values of a 32-bit word, signed or not, as messages give them. */
+const EXPECTED_RANGE = "of 32 bits (-2^31..2^32-1)";
 
 /**
  * Waits, without blocking the event loop, until `view[index]` is notified or
@@ -148,8 +147,9 @@ function wordValue(expected: number): number {
  * @param options `signal` cancels the wait, `timeout` (ms) bounds it
  * @returns `"ok"` when woken or changed, `"not-equal"` when the word did not hold `expected`
  * @throws {TypeError} (as a rejection) when `view` is not an Int32Array over
- *   the library's shared memory, or that memory is closed; for a `signal`
- *   that is not an AbortSignal
+ *   the library's shared memory, or that memory is closed; for an `index` or
+ *   `expected` that is not a number, `options` that is not an object, or a
+ *   `signal` that is not an AbortSignal
  * @throws {RangeError} (as a rejection) for an `index` outside the view, an
  *   `expected` that is not a 32-bit integer, or a bad `timeout`
  * @throws {Deno.errors.TimedOut} (as a rejection, `code: "ETIMEDOUT"`) when `timeout` passes first
@@ -214,7 +214,8 @@ export function wait(
  * @param options `timeout` (ms) bounds the wait
  * @returns `"ok"` when woken or changed, `"not-equal"` when the word did not hold `expected`
  * @throws {TypeError} when `view` is not an Int32Array over the library's
- *   shared memory, or that memory is closed
+ *   shared memory, or that memory is closed; for an `index` or `expected`
+ *   that is not a number, or `options` that is not an object
  * @throws {RangeError} for an `index` outside the view, an `expected` that is
  *   not a 32-bit integer, or a bad `timeout`
  * @throws {Deno.errors.TimedOut} (`code: "ETIMEDOUT"`) when `timeout` passes first
@@ -265,8 +266,10 @@ export function waitSync(
  * @param count how many to wake at most, an integer ≥ 0 or `Infinity` (the default: all)
  * @returns how many waiters the kernel woke
  * @throws {TypeError} when `view` is not an Int32Array over the library's
- *   shared memory, or that memory is closed
- * @throws {RangeError} for an `index` outside the view or a bad `count`
+ *   shared memory, or that memory is closed; for an `index` or `count` that
+ *   is not a number
+ * @throws {RangeError} for an `index` outside the view, or a `count` that is
+ *   neither an integer ≥ 0 nor `Infinity`
  *
  * @example
  * ```ts
@@ -280,9 +283,7 @@ export function waitSync(
  */
 export function notify(view: Int32Array, index: number, count: number = Infinity): number {
   const mapping = mappingOf(view, index);
-  if (count !== Infinity && (!Number.isInteger(count) || count < 0)) {
-    throw new RangeError(`count must be an integer >= 0 or Infinity, got ${shown(count)}`);
-  }
+  if (count !== Infinity) checkInteger(count, "count", 0, Infinity, ">= 0 or Infinity");
   // FUTEX_WAKE of 0 wakes one all the same.
   if (count === 0) return 0;
   mapping.check("futex");

@@ -10,7 +10,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
-import { checkBoolean, checkMode, shown } from "../_check.ts";
+import { checkBoolean, checkInteger, checkMode, checkOptions, shown } from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
 import { Mapping } from "./_mapping.ts";
 
@@ -165,7 +165,7 @@ export class PosixSharedMemory implements Disposable {
    * @param name `"/"` followed by 1 to 255 bytes, none of them `"/"`
    * @param options `size`, `create`, `exclusive`, `mode`, `access`
    * @returns the open, mapped object; close it (or `using`) when done
-   * @throws {TypeError} for a malformed name (no leading `"/"`, another `"/"`, a NUL, `"/."`), an option of the wrong type, `exclusive` without `create`, `create` without `size` or with access `"read"`, or an object that is not a regular file
+   * @throws {TypeError} for a malformed name (no leading `"/"`, another `"/"`, a NUL, `"/."`), `options` that is not an object, an option of the wrong type, `exclusive` without `create`, `create` without `size` or with access `"read"`, or an object that is not a regular file
    * @throws {RangeError} for a name of the wrong length, a `size` that is not an integer 1..2^53-1, a `mode` out of range, a `size` larger than an existing object without `create`, or an empty object opened without `size`
    * @throws {Deno.errors.NotFound} when the object does not exist and `create` is not set
    * @throws {Deno.errors.AlreadyExists} when it exists and `exclusive` is set
@@ -200,9 +200,7 @@ export class PosixSharedMemory implements Disposable {
    */
   static open(name: string, options: PosixSharedMemoryOpenOptions = {}): PosixSharedMemory {
     const c = posixName(name, "shared memory name", C.NAME_MAX + 1);
-    if (options === null || typeof options !== "object") {
-      throw new TypeError("options must be an object");
-    }
+    checkOptions(options);
     const access = checkAccess(options.access);
     const create = checkBoolean(options.create, "create");
     const exclusive = checkBoolean(options.exclusive, "exclusive");
@@ -312,7 +310,7 @@ export class PosixSharedMemory implements Disposable {
    * @param size bytes, an integer 1..2^53-1
    * @param options `name`, shown only in `/proc` for debugging
    * @returns the mapped memory; its {@link PosixSharedMemory.name} is null
-   * @throws {TypeError} when `size` is not a number, or `name` is not a string or holds a NUL
+   * @throws {TypeError} when `size` is not a number, `options` is not an object, or `name` is not a string or holds a NUL
    * @throws {RangeError} when `size` is not an integer 1..2^53-1, or `name` is longer than 249 bytes
    * @throws {IpcError} EMFILE when out of descriptors, ENOMEM when the mapping does not fit
    *
@@ -332,9 +330,7 @@ export class PosixSharedMemory implements Disposable {
     options: PosixSharedMemoryAnonymousOptions = {},
   ): PosixSharedMemory {
     const bytes = checkSize(size);
-    if (options === null || typeof options !== "object") {
-      throw new TypeError("options must be an object");
-    }
+    checkOptions(options);
     const c = cString(options.name ?? "libc-ipc", "name");
     if (c.byteLength - 1 > MEMFD_NAME_MAX) {
       throw new RangeError(
@@ -365,8 +361,8 @@ export class PosixSharedMemory implements Disposable {
    * @param fd an open descriptor of a shared memory object, memfd or regular file
    * @param options `access`: `"readwrite"` (default) or `"read"`
    * @returns the mapped memory; its {@link PosixSharedMemory.name} is null
-   * @throws {TypeError} when `fd` is not an integer 0..2^31-1, `access` is wrong or not allowed by the descriptor's open mode, or the descriptor is not a regular file (a pipe, a socket)
-   * @throws {RangeError} when the object is empty (size 0): there is nothing to map
+   * @throws {TypeError} when `fd` is not a number, `options` is not an object, `access` is wrong or not allowed by the descriptor's open mode, or the descriptor is not a regular file (a pipe, a socket)
+   * @throws {RangeError} when `fd` is not an integer 0..2^31-1, or the object is empty (size 0): there is nothing to map
    * @throws {Deno.errors.BadResource} when `fd` is not open (EBADF)
    *
    * @example
@@ -381,17 +377,12 @@ export class PosixSharedMemory implements Disposable {
    * libc.close();
    * assert.equal(same.size, 64);
    * assert.equal(same.bytes[0], 1);
-   * assert.throws(() => PosixSharedMemory.fromFd(-1), TypeError);
+   * assert.throws(() => PosixSharedMemory.fromFd(-1), RangeError);
    * ```
    */
   static fromFd(fd: number, options: PosixSharedMemoryFromFdOptions = {}): PosixSharedMemory {
-    if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
-      throw new TypeError(`fd must be an integer 0..2147483647, got ${shown(fd)}`);
-    }
-    fd += 0; // -0 as 0: Deno's FFI refuses -0
-    if (options === null || typeof options !== "object") {
-      throw new TypeError("options must be an object");
-    }
+    fd = checkInteger(fd, "fd", 0, 0x7fffffff);
+    checkOptions(options);
     const access = checkAccess(options.access);
     const subject = { fd };
     const open = ok(libc.fcntl(fd, C.F_GETFL, 0), "fcntl", subject) & 3;
@@ -543,6 +534,7 @@ export class PosixSharedMemory implements Disposable {
    * @param offset where to start, 0..size (default 0)
    * @param length how many bytes, 0..size - offset (default: up to the end)
    * @returns a new Uint8Array the caller owns
+   * @throws {TypeError} when `offset` or `length` is not a number
    * @throws {RangeError} when `offset` or `length` is not an integer in range
    * @throws {Deno.errors.BadResource} after `close()`
    *
@@ -569,7 +561,7 @@ export class PosixSharedMemory implements Disposable {
    * @param target where the bytes go
    * @param offset where to start, 0..size (default 0)
    * @returns how many bytes were copied: min(target.length, size - offset)
-   * @throws {TypeError} when `target` is not a Uint8Array or is detached
+   * @throws {TypeError} when `target` is not a Uint8Array or is detached, or `offset` is not a number
    * @throws {RangeError} when `offset` is not an integer 0..size
    * @throws {Deno.errors.BadResource} after `close()`
    *
@@ -790,13 +782,7 @@ function sizeOf(fd: number, subject: ErrorSubject, what: string): number {
 
 /** A size in bytes: an integer 1..2^53-1. */
 function checkSize(size: unknown): number {
-  if (typeof size !== "number") {
-    throw new TypeError(`size must be a number, got ${typeof size}`);
-  }
-  if (!Number.isSafeInteger(size) || size < 1) {
-    throw new RangeError(`size must be an integer 1..${Number.MAX_SAFE_INTEGER}, got ${size}`);
-  }
-  return size;
+  return checkInteger(size, "size", 1, Number.MAX_SAFE_INTEGER);
 }
 
 function checkAccess(access: unknown): "read" | "readwrite" {

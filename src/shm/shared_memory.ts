@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
-import { checkBoolean } from "../_check.ts";
+import { checkBoolean, checkInteger, checkOptions } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import {
   checkId,
@@ -103,31 +103,23 @@ function statOf(id: number): ReturnType<typeof SHMID_DS.decode> {
   return SHMID_DS.decode(buf);
 }
 
-function checkOptions(options: unknown): void {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`options must be an object, got ${String(options)}`);
-  }
-}
-
 /** The size `shmget` gets: checked; 0 ("any") to open an existing segment without one. */
 function sizeOf(size: unknown, creating: boolean): number {
   if (size === undefined) {
     if (creating) {
-      throw new RangeError("size is required to create a segment: give its size in bytes");
+      // Missing, so not a number: as PosixSharedMemory's "create needs size".
+      throw new TypeError("size is required to create a segment: give its size in bytes");
     }
     return 0;
   }
-  if (typeof size !== "number") throw new TypeError(`size must be a number, got ${typeof size}`);
-  if (!Number.isSafeInteger(size) || size < 1) {
-    throw new RangeError(`size must be an integer 1..2^53-1 (bytes), got ${size}`);
-  }
+  const bytes = checkInteger(size, "size", 1, Number.MAX_SAFE_INTEGER, "1..2^53-1 (bytes)");
   const max = SharedMemory.limits().maxSize;
-  if (size > max) {
+  if (bytes > max) {
     throw new RangeError(
-      `size ${size} exceeds the kernel's shmmax (${max} bytes, /proc/sys/kernel/shmmax)`,
+      `size ${bytes} exceeds the kernel's shmmax (${max} bytes, /proc/sys/kernel/shmmax)`,
     );
   }
-  return size;
+  return bytes;
 }
 
 /**
@@ -249,10 +241,12 @@ export class SharedMemory implements Disposable {
    * @param options `size` (required to create), `create`, `exclusive`, `mode` (default 0600),
    *   `readOnly`
    * @returns the attached segment
-   * @throws {TypeError} when `key` is neither a 32-bit integer nor `"private"`, or `size` or
-   *   `readOnly` has the wrong type
-   * @throws {RangeError} for key 0 (that is `IPC_PRIVATE`: pass `"private"`), a `mode` outside
-   *   0..0o777, a missing `size` when creating, or a `size` that is not an integer 1..shmmax
+   * @throws {TypeError} when `key` is neither a number nor `"private"`, `options` is not an
+   *   object, `size` is missing when creating, or an option has the wrong type (`size` or `mode`
+   *   not a number, `create`, `exclusive` or `readOnly` not a boolean)
+   * @throws {RangeError} for a `key` that is not a 32-bit integer (-2^31..2^32-1) or is 0 (that is
+   *   `IPC_PRIVATE`: pass `"private"`), a `mode` outside 0..0o777, or a `size` that is not an
+   *   integer 1..shmmax
    * @throws {Deno.errors.NotFound} no segment has that key and `create` is not set
    * @throws {Deno.errors.AlreadyExists} with `create` and `exclusive`, when it exists
    * @throws {Deno.errors.PermissionDenied} when the mode denies this user the access asked for
@@ -302,7 +296,9 @@ export class SharedMemory implements Disposable {
    * @param id the segment id
    * @param options `readOnly`
    * @returns the attached segment
-   * @throws {TypeError} when `id` is not an integer 0..2^31-1, or `readOnly` is not a boolean
+   * @throws {TypeError} when `id` is not a number, `options` is not an object, or `readOnly` is
+   *   not a boolean
+   * @throws {RangeError} when `id` is not an integer 0..2^31-1
    * @throws {IpcError} EINVAL when no segment has that id (or it has been destroyed)
    * @throws {Deno.errors.PermissionDenied} when the mode denies this user the access asked for
    *
@@ -339,7 +335,8 @@ export class SharedMemory implements Disposable {
    * @param path an existing file
    * @param projId 1..255 (only the low 8 bits count, and 0 is not allowed)
    * @returns the key
-   * @throws {TypeError} for an empty path, a path with a NUL, or a URL that is not `file:`
+   * @throws {TypeError} for an empty path, a path with a NUL, a URL that is not `file:`, or a
+   *   `projId` that is not a number
    * @throws {RangeError} when `projId` is not an integer 1..255
    * @throws {Deno.errors.NotFound} when `path` does not exist
    * @throws {Deno.errors.PermissionDenied} when a directory on the way to `path` is not searchable
@@ -446,6 +443,7 @@ export class SharedMemory implements Disposable {
    * @param offset where to start, 0..size (default 0)
    * @param length how many bytes, 0..size-offset (default: to the end)
    * @returns the bytes, in a buffer of their own
+   * @throws {TypeError} when `offset` or `length` is not a number
    * @throws {RangeError} when `offset` or `length` is not an integer in range
    * @throws {Deno.errors.BadResource} after `close()`
    *
@@ -473,7 +471,7 @@ export class SharedMemory implements Disposable {
    * @param target where the bytes go
    * @param offset where to start, 0..size (default 0)
    * @returns how many bytes were copied: `min(target.length, size - offset)`
-   * @throws {TypeError} when `target` is not a Uint8Array or is detached
+   * @throws {TypeError} when `target` is not a Uint8Array or is detached, or `offset` is not a number
    * @throws {RangeError} when `offset` is not an integer 0..size
    * @throws {Deno.errors.BadResource} after `close()`
    *

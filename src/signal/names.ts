@@ -5,7 +5,7 @@
  * @module
  */
 import { C } from "../../ffi/platform.ts";
-import { shown } from "../_check.ts";
+import { checkInteger, shown } from "../_check.ts";
 
 /** The name of a standard signal, as in `Deno.Signal`. */
 export type StandardSignalName =
@@ -137,12 +137,7 @@ export function signalNumber(signal: SignalName | number): number {
  * ```
  */
 export function signalName(signal: number): SignalName {
-  if (typeof signal !== "number") {
-    throw new TypeError(`signal must be a number, got ${typeof signal}`);
-  }
-  if (!Number.isInteger(signal) || signal < 1 || signal > C.SIGRTMAX) {
-    throw new RangeError(`signal number must be an integer 1..${C.SIGRTMAX}, got ${signal}`);
-  }
+  checkInteger(signal, "signal number", 1, C.SIGRTMAX);
   const standard = byNumber.get(signal);
   if (standard !== undefined) return standard;
   // Not a SignalName: a name no signalNumber() accepts, for a signal glibc keeps.

@@ -24,6 +24,11 @@ import { FdHandle, waitsOf } from "../fd/handle.ts";
 import { readableSignals, sigsetOf, unblockedThread } from "./_mask.ts";
 import { type SignalName, signalName } from "./names.ts";
 
+/** Makes a {@link SignalReader}; set by the class, which user code cannot construct. */
+let create: (fd: number, numbers: readonly number[]) => SignalReader;
+/** What only this module passes the constructor. */
+const INTERNAL: unique symbol = Symbol("SignalReader");
+
 /** One signal as a {@link SignalReader} reads it. */
 export interface SignalInfo {
   /** The signal's number (`ssi_signo`), e.g. 10. */
@@ -93,6 +98,10 @@ const TIMESPEC = LAYOUTS.timespec;
  * ```
  */
 export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> {
+  static {
+    create = (fd, numbers) => new SignalReader(fd, numbers, INTERNAL);
+  }
+
   /** The signal numbers the reader reads, in ascending order. */
   readonly signals: readonly number[];
   readonly #buf = new Uint8Array(INFO.size);
@@ -105,8 +114,11 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
   readonly #timeout = new Uint8Array(TIMESPEC.size);
   readonly #timeoutView = new DataView(this.#timeout.buffer);
 
-  /** @internal Opened by {@link signals}. */
-  constructor(fd: number, numbers: readonly number[]) {
+  // Opened by signals() only: the fd must be a signalfd of `numbers`, which it owns.
+  private constructor(fd: number, numbers: readonly number[], internal: unknown) {
+    if (internal !== INTERNAL) {
+      throw new TypeError("SignalReader cannot be constructed: signals() returns one");
+    }
     super(fd);
     this.signals = Object.freeze([...numbers].sort((a, b) => a - b));
     // A read decodes at once, so one operation (and one buffer) serves every
@@ -391,7 +403,7 @@ export function signals(list: ReadonlyArray<SignalName | number>): SignalReader 
     libc.signalfd(-1, sigsetOf(numbers), C.SFD_NONBLOCK | C.SFD_CLOEXEC),
     "signalfd",
   );
-  return new SignalReader(fd, numbers);
+  return create(fd, numbers);
 }
 
 /**

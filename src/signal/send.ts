@@ -7,6 +7,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { E, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
+import { checkInteger, checkOptions, shown } from "../_check.ts";
 import { ALARM_SIGNAL, NUDGE_SIGNAL } from "../_wait/nudge.ts";
 import { ChildProcess, pidfdOf } from "../process/child.ts";
 import { type SignalName, signalName, signalNumber } from "./names.ts";
@@ -39,16 +40,9 @@ const siginfoView = new DataView(siginfo.buffer);
 let siginfoPointer: Deno.PointerValue | undefined;
 
 function checkValue(options: SendSignalOptions): number | undefined {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError("options must be an object");
-  }
-  const { value } = options;
+  const { value } = checkOptions(options);
   if (value === undefined) return undefined;
-  if (typeof value !== "number") throw new TypeError(`value must be a number, got ${typeof value}`);
-  if (!Number.isInteger(value) || value < -(2 ** 31) || value > 2 ** 31 - 1) {
-    throw new RangeError(`value must be a 32-bit integer (-2^31..2^31-1), got ${value}`);
-  }
-  return value;
+  return checkInteger(value, "value", -(2 ** 31), 2 ** 31 - 1, "of 32 bits (-2^31..2^31-1)");
 }
 
 /**
@@ -76,7 +70,8 @@ function checkValue(options: SendSignalOptions): number | undefined {
  * @param signal a name like `"SIGUSR2"` or `"SIGRTMIN+1"`, or a number
  * @param options `value`: a 32-bit integer to send with the signal
  * @throws {TypeError} for an unknown signal name, a target that is neither a
- *   pid nor a child, or a value that is not a number
+ *   pid nor a child, `options` that is not an object, or a value that is not
+ *   a number
  * @throws {RangeError} for a bad signal number, a pid that is not an integer
  *   ≥ 1, a value outside -2^31..2^31-1, or SIGRTMAX/SIGRTMAX-1 to this process
  * @throws {Deno.errors.NotFound} (`ESRCH`) when no such process exists, or the
@@ -112,13 +107,9 @@ export function sendSignal(
   const value = checkValue(options);
   if (target instanceof ChildProcess) return sendToChild(target, sig, value);
   if (typeof target !== "number") {
-    throw new TypeError("target must be a process id or a ChildProcess");
+    throw new TypeError(`target must be a process id or a ChildProcess, got ${shown(target)}`);
   }
-  if (!Number.isInteger(target) || target < 1 || target > 2 ** 31 - 1) {
-    throw new RangeError(
-      `pid must be an integer ≥ 1 (process groups are not supported), got ${target}`,
-    );
-  }
+  checkInteger(target, "target", 1, 2 ** 31 - 1, "≥ 1 (a pid: process groups are not supported)");
   if (target === Deno.pid && (sig === NUDGE_SIGNAL || sig === ALARM_SIGNAL)) {
     throw new RangeError(
       `${signalName(sig)} (${sig}) is reserved by this library: it cannot be sent to this process`,

@@ -13,7 +13,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, failed } from "../_sys.ts";
 import { errorFromCode, type ErrorSubject } from "../errors.ts";
-import { addressOf, ownBuffer, shown } from "../_check.ts";
+import { addressOf, checkInteger, ownBuffer, shown } from "../_check.ts";
 import type { FdSource } from "../process/spawn.ts";
 
 const MSGHDR = LAYOUTS.msghdr;
@@ -64,8 +64,14 @@ export function receiveBuffer(size: number): Uint8Array<ArrayBuffer> {
   return (scratch ??= ownBuffer(STREAM_SCRATCH)).subarray(0, size);
 }
 
-/** The fd of one entry of `fds`: a number as it is, a handle's `fd`; TypeError for anything else. */
+/**
+ * The fd of one entry of `fds`: a number as it is (a RangeError for one that
+ * is no fd number), a handle's `fd`; TypeError for anything else.
+ */
 function fdOfSource(source: FdSource, index: number, what: string): number {
+  if (typeof source === "number") {
+    return checkInteger(source, `${what}: fds[${index}]`, 0, INT_MAX, FD_RANGE);
+  }
   let fd: unknown = source;
   if (typeof source === "object" && source !== null) {
     if ((source as { closed?: unknown }).closed === true) {
@@ -79,15 +85,19 @@ function fdOfSource(source: FdSource, index: number, what: string): number {
       });
     }
   }
-  if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
+  if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > INT_MAX) {
     throw new TypeError(
       `${what}: fds[${index}] must be an fd number (an integer >= 0) or a handle with an fd, got ${
-        shown(fd)
+        shown(source)
       }`,
     );
   }
-  return fd;
+  return fd + 0; // -0 as 0
 }
+
+/** The largest fd: a C `int`. */
+const INT_MAX = 0x7fffffff;
+const FD_RANGE = `fd number 0..${INT_MAX}`;
 
 /**
  * Checks the descriptors to send, before any system call: 1 to
@@ -130,11 +140,7 @@ export function refreshFds(
 
 /** Checks `max` (how many descriptors a receive takes): 0 to {@link SCM_MAX_FD}. */
 export function checkMax(max: unknown): number {
-  if (max === undefined) return SCM_MAX_FD;
-  if (typeof max !== "number" || !Number.isInteger(max) || max < 0 || max > SCM_MAX_FD) {
-    throw new RangeError(`max must be an integer 0..${SCM_MAX_FD}, got ${shown(max)}`);
-  }
-  return max;
+  return max === undefined ? SCM_MAX_FD : checkInteger(max, "max", 0, SCM_MAX_FD);
 }
 
 /** Writes the `msghdr` (and its one `iovec`) for `bytes` and `controlLength` bytes of control. */

@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { shown } from "../_check.ts";
+import { checkInteger, shown } from "../_check.ts";
 
 const UCRED = LAYOUTS.ucred;
 
@@ -76,14 +76,7 @@ export function checkAllowUids(allowUids: unknown): AllowUids | undefined {
   if (allowUids.length === 0) {
     throw new RangeError("allowUids is empty: it would refuse every peer");
   }
-  for (const uid of allowUids) {
-    if (typeof uid !== "number") {
-      throw new TypeError(`allowUids: a user id is a number, got ${typeof uid}`);
-    }
-    if (!Number.isInteger(uid) || uid < 0 || uid > 0xfffffffe) {
-      throw new RangeError(`allowUids: a user id is an integer 0..4294967294, got ${String(uid)}`);
-    }
-  }
+  for (const uid of allowUids) checkInteger(uid, "allowUids: a user id", 0, 0xfffffffe);
   return allowUids;
 }
 

@@ -9,7 +9,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok, type RETRY } from "../_sys.ts";
 import { errorFromCode, type ErrorSubject } from "../errors.ts";
-import { shown } from "../_check.ts";
+import { checkInteger, shown } from "../_check.ts";
 import type { SocketAddress, SocketType } from "./address.ts";
 import { decodeAddress, type Endpoint, SOCKADDR_MAX } from "./_address.ts";
 
@@ -155,10 +155,7 @@ export interface AdoptedSocket {
  * pass `MSG_DONTWAIT`, and `blocks` tells how the sync forms wait.
  */
 export function adoptSocket(fd: number, what: string): AdoptedSocket {
-  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
-    throw new TypeError(`${what}: fd must be a non-negative integer, got ${shown(fd)}`);
-  }
-  fd += 0; // -0 as 0: Deno's FFI refuses -0
+  fd = checkInteger(fd, `${what}: fd`, 0, 0x7fffffff);
   const subject = { fd };
   optLen[0] = 4;
   if (libc.getsockopt(fd, C.SOL_SOCKET, C.SO_TYPE, optBytes, optLenBytes) < 0) {

@@ -9,7 +9,15 @@ import { C } from "../../ffi/platform.ts";
 import { MAX_IO } from "../../ffi/symbols/unistd.ts";
 import { AGAIN, failed, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { bytesOf, checkBoolean, checkBuffer, checkUnchanged, shown } from "../_check.ts";
+import {
+  bytesOf,
+  checkBoolean,
+  checkBuffer,
+  checkInteger,
+  checkOptions,
+  checkUnchanged,
+  shown,
+} from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   fdSource,
@@ -256,8 +264,9 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    *
    * @param fd the descriptor of a connected Unix or TCP socket
    * @returns the connection
-   * @throws {TypeError} when `fd` is not an integer, not a socket, a listening
+   * @throws {TypeError} when `fd` is not a number, not a socket, a listening
    *   socket, or not connected
+   * @throws {RangeError} when `fd` is not an integer 0..2^31-1
    * @throws {Deno.errors.BadResource} when `fd` is not open (EBADF)
    *
    * @example In a child: adopt the end of a socketpair its parent handed over as fd 3
@@ -1269,13 +1278,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       return 0;
     }
     if (maxBytes === undefined) return STREAM_SCRATCH;
-    if (
-      typeof maxBytes !== "number" || !Number.isInteger(maxBytes) || maxBytes < 1 ||
-      maxBytes > MAX_IO
-    ) {
-      throw new RangeError(`maxBytes must be an integer 1..${MAX_IO}, got ${shown(maxBytes)}`);
-    }
-    return maxBytes;
+    return checkInteger(maxBytes, "maxBytes", 1, MAX_IO);
   }
 
   #receiveFdsOp(
@@ -1283,11 +1286,9 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     options: ReceiveFdsLimits | undefined,
   ): Operation<ReceivedFds | null> {
     this.#checkUnix(method);
-    if (options !== undefined && (typeof options !== "object" || options === null)) {
-      throw new TypeError(`${method}: options must be an object`);
-    }
-    const max = checkMax(options?.max);
-    const maxBytes = this.#checkMaxBytes(options?.maxBytes);
+    const o = checkOptions(options);
+    const max = checkMax(o.max);
+    const maxBytes = this.#checkMaxBytes(o.maxBytes);
     return {
       syscall: "recvmsg",
       subject: this.subject,
@@ -1343,11 +1344,12 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @param options `signal` to cancel, `timeout` in milliseconds
    * @returns the number of bytes of data sent: all of them
    * @throws {TypeError} on a TCP connection; when `fds` is not an array, one
-   *   of them is not an integer ≥ 0 or a handle with an fd, or is a closed
+   *   of them is neither a number nor a handle with an fd, or is a closed
    *   handle; when `data` is neither bytes nor a string, or `signal` not an AbortSignal;
    *   when `data`'s buffer is detached or resized while the send waits
-   * @throws {RangeError} for no descriptors or more than 253, empty `data`
-   *   on a stream or seqpacket connection, or a `timeout` that is not ≥ 0
+   * @throws {RangeError} for no descriptors or more than 253, a number in `fds`
+   *   that is not an integer 0..2^31-1, empty `data` on a stream or seqpacket
+   *   connection, or a `timeout` that is not ≥ 0
    * @throws {Deno.errors.BadResource} when a descriptor in `fds` is not open
    *   (the error's `fd` names it), or the connection is (or gets) closed
    * @throws {Deno.errors.BrokenPipe} when the peer has closed
@@ -1412,9 +1414,11 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @param options `timeout` in milliseconds (on a stream, bytes already sent
    *   stay sent: the error's `bytesWritten` says how many)
    * @returns the number of bytes of data sent: all of them
-   * @throws {TypeError} on a TCP connection, or for a bad `fds` entry, a closed handle, bad `data`
-   * @throws {RangeError} for no descriptors or more than 253, empty `data` on
-   *   a stream or seqpacket connection, or a `timeout` that is not ≥ 0
+   * @throws {TypeError} on a TCP connection, or for an `fds` entry that is neither a number nor
+   *   a handle with an fd, a closed handle, bad `data`
+   * @throws {RangeError} for no descriptors or more than 253, a number in `fds` that is not an
+   *   integer 0..2^31-1, empty `data` on a stream or seqpacket connection, or a `timeout` that
+   *   is not ≥ 0
    * @throws {Deno.errors.BadResource} when a descriptor in `fds` is not open, or after `close()`
    * @throws {Deno.errors.BrokenPipe} when the peer has closed
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
@@ -1451,9 +1455,10 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    *   connection. Default: one zero byte
    * @returns the number of bytes of data sent (on a stream, maybe fewer than `data` holds)
    * @throws {Deno.errors.WouldBlock} when the socket took nothing: the descriptors were not sent
-   * @throws {TypeError} on a TCP connection, or for a bad `fds` entry, a closed handle, bad `data`
-   * @throws {RangeError} for no descriptors or more than 253, or empty
-   *   `data` on a stream or seqpacket connection
+   * @throws {TypeError} on a TCP connection, or for an `fds` entry that is neither a number nor
+   *   a handle with an fd, a closed handle, bad `data`
+   * @throws {RangeError} for no descriptors or more than 253, a number in `fds` that is not an
+   *   integer 0..2^31-1, or empty `data` on a stream or seqpacket connection
    * @throws {Deno.errors.BadResource} when a descriptor in `fds` is not open, or after `close()`
    * @throws {Deno.errors.BrokenPipe} when the peer has closed
    *
@@ -1508,8 +1513,9 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @returns the data and descriptors, or `null` at end of stream (the peer
    *   of a stream or seqpacket connection closed or shut down writing)
    * @throws {TypeError} on a TCP connection, `maxBytes` on a message
-   *   connection, or a `signal` that is not an AbortSignal
-   * @throws {RangeError} for `max` outside 0..253, `maxBytes` outside
+   *   connection, `options` that is not an object, a `max` or `maxBytes` that
+   *   is not a number, or a `signal` that is not an AbortSignal
+   * @throws {RangeError} for `max` not an integer 0..253, `maxBytes` not an integer
    *   1..2147479552, or a `timeout` that is not ≥ 0
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the connection is (or gets) closed
@@ -1542,8 +1548,9 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    *
    * @param options `max` descriptors (default 253), `maxBytes` (streams), `timeout` in milliseconds
    * @returns the data and descriptors, or `null` at end of stream
-   * @throws {TypeError} on a TCP connection, or `maxBytes` on a message connection
-   * @throws {RangeError} for `max` outside 0..253, `maxBytes` outside 1..2147479552,
+   * @throws {TypeError} on a TCP connection, `maxBytes` on a message connection, `options` that
+   *   is not an object, or a `max` or `maxBytes` that is not a number
+   * @throws {RangeError} for `max` not an integer 0..253, `maxBytes` not an integer 1..2147479552,
    *   or a `timeout` that is not ≥ 0
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
@@ -1569,8 +1576,9 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @param options `max` descriptors (default 253), `maxBytes` (streams)
    * @returns the data and descriptors, or `null` at end of stream
    * @throws {Deno.errors.WouldBlock} when nothing has arrived
-   * @throws {TypeError} on a TCP connection, or `maxBytes` on a message connection
-   * @throws {RangeError} for `max` outside 0..253, or `maxBytes` outside 1..2147479552
+   * @throws {TypeError} on a TCP connection, `maxBytes` on a message connection, `options` that
+   *   is not an object, or a `max` or `maxBytes` that is not a number
+   * @throws {RangeError} for `max` not an integer 0..253, or `maxBytes` not an integer 1..2147479552
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example

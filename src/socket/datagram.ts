@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, failed, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { bytesOf, checkBoolean, checkMode, checkUnchanged } from "../_check.ts";
+import { bytesOf, checkBoolean, checkMode, checkOptions, checkUnchanged } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
@@ -612,8 +612,8 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
  * @param options where to bind: `{ path, mode, replace, keepPath }`,
  *   `{ abstract }`, `{ hostname, port, reuseAddress, ipv6Only }`, or `{}`
  * @returns the socket; close it (or `using`) when done
- * @throws {TypeError} for malformed options (a hostname that is not an IP
- *   address, a path with a NUL, an option that does not apply)
+ * @throws {TypeError} for `options` that is not an object, or malformed options (a hostname
+ *   that is not an IP address, a path with a NUL, an option that does not apply)
  * @throws {RangeError} for a path longer than 107 bytes, a port outside 0..65535, a `mode` outside 0..0o777
  * @throws {Deno.errors.AddrInUse} when the path, name or port is taken
  * @throws {Deno.errors.NotFound} when the socket file's directory does not exist
@@ -632,9 +632,7 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
  * ```
  */
 export function datagram(options: DatagramOptions = {}): DatagramSocket {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError("datagram options must be an object");
-  }
+  checkOptions(options, "datagram options");
   const o = options as UnixDatagramOptions & AbstractDatagramOptions & UdpDatagramOptions;
   if (o.path === undefined && o.abstract === undefined && o.port === undefined) {
     if (o.hostname !== undefined) throw new TypeError("datagram options: a hostname needs a port");

@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, E, failed, lastErrno, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { checkBoolean, checkInteger, checkMode } from "../_check.ts";
+import { checkBoolean, checkInteger, checkMode, checkOptions } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
@@ -268,10 +268,11 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    * @param fd the descriptor of a listening Unix or TCP socket
    * @param options `allowUids` and `onRefused`, for a Unix listener
    * @returns the listener
-   * @throws {TypeError} when `fd` is not an integer, not a socket, or not
-   *   listening; when `allowUids` is neither `"same"` nor an array of numbers,
-   *   or is given for a TCP listener
-   * @throws {RangeError} when `allowUids` is empty or holds a number that is not a user id
+   * @throws {TypeError} when `fd` is not a number, not a socket, or not
+   *   listening; when `options` is not an object; when `allowUids` is neither
+   *   `"same"` nor an array of numbers, or is given for a TCP listener
+   * @throws {RangeError} when `fd` is not an integer 0..2^31-1, or `allowUids` is empty or
+   *   holds a number that is not a user id
    * @throws {Deno.errors.BadResource} when `fd` is not open (EBADF)
    *
    * @example Only listening sockets are taken
@@ -283,9 +284,7 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    * ```
    */
   static fromFd(fd: number, options: PeerAccessOptions = {}): Listener {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("Listener.fromFd: options must be an object");
-    }
+    checkOptions(options);
     const allowUids = checkAllowUids(options.allowUids);
     const onRefused = checkOnRefused(options.onRefused);
     if (allowUids === undefined && onRefused !== undefined) {

@@ -10,7 +10,7 @@ import { FdReader } from "../fd/reader.ts";
 import { FdWriter } from "../fd/writer.ts";
 import { Connection } from "./connection.ts";
 import { Listener } from "./listener.ts";
-import { shown } from "../_check.ts";
+import { checkInteger } from "../_check.ts";
 
 let create: (
   fds: number[],
@@ -18,7 +18,14 @@ let create: (
   truncated: boolean,
 ) => ReceivedFds;
 
-/** A {@link ReceivedFds} holding `fds` (for the family's own modules). */
+/** What only this module passes the constructor. */
+const INTERNAL: unique symbol = Symbol("ReceivedFds");
+
+/**
+ * A {@link ReceivedFds} holding `fds` (for the family's own modules: the
+ * constructor is closed to user code, which could otherwise have any
+ * descriptor closed).
+ */
 export function receivedFdsOf(
   fds: number[],
   data: Uint8Array<ArrayBuffer>,
@@ -96,10 +103,18 @@ export class ReceivedFds implements Disposable {
   #closed = false;
 
   static {
-    create = (fds, data, truncated) => new ReceivedFds(fds, data, truncated);
+    create = (fds, data, truncated) => new ReceivedFds(fds, data, truncated, INTERNAL);
   }
 
-  private constructor(fds: number[], data: Uint8Array<ArrayBuffer>, truncated: boolean) {
+  private constructor(
+    fds: number[],
+    data: Uint8Array<ArrayBuffer>,
+    truncated: boolean,
+    internal: unknown,
+  ) {
+    if (internal !== INTERNAL) {
+      throw new TypeError("ReceivedFds cannot be constructed: receiveFds() returns one");
+    }
     this.#fds = Object.freeze(fds);
     this.#taken = fds.map(() => false);
     this.data = data;
@@ -145,13 +160,12 @@ export class ReceivedFds implements Disposable {
   }
 
   /** The descriptor at `index`, marked taken only once `use` has succeeded with it. */
-  #claim<T>(index: number, syscall: string, use: (fd: number) => T): T {
-    if (!Number.isInteger(index) || index < 0 || index >= this.#fds.length) {
-      const range = this.#fds.length === 0
-        ? "none was received"
-        : `${this.#fds.length} received: 0..${this.#fds.length - 1}`;
-      throw new RangeError(`index ${shown(index)} names no received descriptor (${range})`);
-    }
+  #claim<T>(given: number, syscall: string, use: (fd: number) => T): T {
+    const n = this.#fds.length;
+    const range = n === 0
+      ? "naming a received descriptor (none was received)"
+      : `0..${n - 1} (${n} received)`;
+    const index = checkInteger(given, "index", 0, n - 1, range);
     if (this.#closed) {
       throw closedError("set of received descriptors", syscall, { fd: this.#fds[index] });
     }
@@ -168,7 +182,7 @@ export class ReceivedFds implements Disposable {
    * @param index its position, 0 for the first sent
    * @returns the descriptor number
    * @throws {RangeError} when `index` is not the position of a received descriptor
-   * @throws {TypeError} when it was taken already
+   * @throws {TypeError} when `index` is not a number, or the descriptor was taken already
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
@@ -197,7 +211,7 @@ export class ReceivedFds implements Disposable {
    * @param adopt makes a handle that owns the fd, e.g. `(fd) => PosixSharedMemory.fromFd(fd)`
    * @returns what `adopt` returned
    * @throws {RangeError} when `index` is not the position of a received descriptor
-   * @throws {TypeError} when it was taken already
+   * @throws {TypeError} when `index` is not a number, or the descriptor was taken already
    * @throws {Deno.errors.BadResource} after `close()`
    * @throws what `adopt` throws
    *
@@ -229,7 +243,7 @@ export class ReceivedFds implements Disposable {
    * @param index its position, 0 for the first sent
    * @returns the reader, which owns the descriptor now
    * @throws {RangeError} when `index` is not the position of a received descriptor
-   * @throws {TypeError} when it was taken already, or is not open for reading
+   * @throws {TypeError} when `index` is not a number, the descriptor was taken already, or it is not open for reading
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
@@ -258,7 +272,7 @@ export class ReceivedFds implements Disposable {
    * @param index its position, 0 for the first sent
    * @returns the writer, which owns the descriptor now
    * @throws {RangeError} when `index` is not the position of a received descriptor
-   * @throws {TypeError} when it was taken already, or is not open for writing
+   * @throws {TypeError} when `index` is not a number, the descriptor was taken already, or it is not open for writing
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
@@ -287,7 +301,7 @@ export class ReceivedFds implements Disposable {
    * @param index its position, 0 for the first sent
    * @returns the connection, which owns the descriptor now
    * @throws {RangeError} when `index` is not the position of a received descriptor
-   * @throws {TypeError} when it was taken already, or is not a connected socket
+   * @throws {TypeError} when `index` is not a number, the descriptor was taken already, or it is not a connected socket
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
@@ -316,7 +330,7 @@ export class ReceivedFds implements Disposable {
    * @param index its position, 0 for the first sent
    * @returns the listener, which owns the descriptor now
    * @throws {RangeError} when `index` is not the position of a received descriptor
-   * @throws {TypeError} when it was taken already, or is not a listening socket
+   * @throws {TypeError} when `index` is not a number, the descriptor was taken already, or it is not a listening socket
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
