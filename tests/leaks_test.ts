@@ -30,22 +30,8 @@
 import assert from "node:assert/strict";
 import { SemaphoreSet, type SignalName } from "../mod.ts";
 import { EMULATED, HANG_MS, readUntil, TestScope, within } from "./_kernel.ts";
-
-/** What the child measures; see tests/fixtures/leaks_soak.ts. */
-interface Snapshot {
-  fds: Record<string, string>;
-  epoll: Record<string, string[]>;
-  sysv: string[];
-  names: string[];
-  dir: string[];
-  children: number[];
-  sharedMappings: string[];
-  blocked: string[];
-  engine: { fdWaits: number; threadsHeld: number };
-  kept: Record<string, number>;
-  threads: { total: number; byName: Record<string, number> };
-  rssKiB: number;
-}
+// What the child measures (a type only: importing it runs nothing).
+import type { Snapshot } from "./fixtures/leaks_soak.ts";
 
 interface Report {
   family: string;
@@ -174,7 +160,7 @@ function assertBackToBaseline({ family, start, baseline, after }: Report): void 
     at(`threads ${JSON.stringify(baseline.threads)} -> ${JSON.stringify(after.threads)}`),
   );
   // The warm-up adds the engine's own fds, and Deno's helper socketpair (see the fixture).
-  const added = Object.entries(baseline.fds).filter(([fd, t]) => start.fds[fd] !== t)
+  const added = Object.entries(baseline.fds).filter(([fd, t]) => start.fds[Number(fd)] !== t)
     .map(([, t]) => t);
   const unexpected = added.filter((t) => !ENGINE_FDS.has(t) && !t.startsWith("socket:"));
   assert.deepEqual(unexpected, [], at("the warm-up left descriptors"));
