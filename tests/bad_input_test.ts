@@ -28,7 +28,6 @@
  */
 import assert from "node:assert/strict";
 import {
-  type Connection,
   connectSync,
   datagram,
   FdReader,
@@ -65,23 +64,18 @@ import {
 import {
   abstractName,
   describe,
+  envFlag,
   type Finding,
   isSystemError,
   report,
   runSpec,
 } from "./fixtures/bad_input_cases.ts";
-import { IN_CHILD, IN_PROCESS } from "./fixtures/bad_input_probes.ts";
+import { concat, drain, IN_CHILD, IN_PROCESS, pairIn } from "./fixtures/bad_input_probes.ts";
 
 /** The hang guard of one case: only a case that hangs waits it out. */
 const CASE_MS = EMULATED ? 60_000 : 10_000;
 
-const VERBOSE = (() => {
-  try {
-    return Deno.env.get("BAD_INPUT_VERBOSE") === "1";
-  } catch {
-    return false;
-  }
-})();
+const VERBOSE = envFlag("BAD_INPUT_VERBOSE");
 
 /** Fails with every broken promise among `findings` (each case named); prints judgement calls when asked. */
 function assertKept(api: string, findings: readonly Finding[]): void {
@@ -254,9 +248,7 @@ Deno.test("an error about a bad value names its parameter, whatever the value (a
   await using s = new TestScope();
   const dir = await s.tempDir("libc-ipc-bad-");
   const q = s.messageQueue("private");
-  const [a, b] = socketpair();
-  s.handle(a);
-  s.handle(b);
+  const [a, b] = pairIn(s);
   const shm = s.handle(PosixSharedMemory.anonymous(64));
   const words = new Int32Array(shm.bytes.buffer, 0, 4);
   const symbol = Symbol("hostile");
@@ -345,32 +337,41 @@ interface DetachCase {
   stream: boolean;
 }
 
-/** `parts` as one array of bytes. */
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return all;
-}
-
-/** Reads everything there is now from `read`, without waiting. */
-function readNow(read: (b: Uint8Array) => number | null): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const buf = new Uint8Array(65536);
+/** Calls `put` until it throws (the channel is full); what it returned, summed. */
+function fill(put: () => number): number {
+  let filled = 0;
   for (;;) {
     try {
-      const n = read(buf);
-      if (n === null || n === 0) break;
-      parts.push(buf.slice(0, n));
+      filled += put();
+    } catch {
+      break;
+    }
+  }
+  return filled;
+}
+
+/** What `take` returns until it throws WouldBlock, or until (and with) a null. */
+function takeAll<T>(take: () => T): T[] {
+  const out: T[] = [];
+  for (;;) {
+    try {
+      const v = take();
+      out.push(v);
+      if (v === null) return out;
     } catch (e) {
-      if (e instanceof Deno.errors.WouldBlock) break;
+      if (e instanceof Deno.errors.WouldBlock) return out;
       throw e;
     }
   }
-  return concat(parts);
+}
+
+/** Whether `p` has settled (one turn of the microtask queue, a barrier, not a sleep). */
+async function settledNow(p: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  p.then(() => settled = true, () => settled = true);
+  await Promise.resolve();
+  await Promise.resolve();
+  return settled;
 }
 
 /**
@@ -385,99 +386,75 @@ async function readPast(
   const parts: Uint8Array[] = [];
   let total = 0;
   while (total < filled || !(await settledNow(sent))) {
-    const got = readNow(read);
+    const got = drain(read);
     parts.push(got);
     total += got.length;
     // A turn of the event loop lets the pending write go on: a barrier, not a sleep.
     if (got.length === 0) await new Promise((r) => setTimeout(r, 1));
   }
-  parts.push(readNow(read));
+  parts.push(drain(read));
   return concat(parts).subarray(filled);
 }
 
+/** A stream between the two ends `ends` makes, filled: the write of `data` waits for room. */
+function streamCase(
+  name: string,
+  ends: (s: TestScope) => [
+    { fd: number; tryWrite(d: Uint8Array): number; write(d: Uint8Array): Promise<number> },
+    { tryRead(b: Uint8Array): number | null },
+  ],
+): DetachCase {
+  return {
+    name,
+    stream: true,
+    async start(s, data) {
+      const [writer, reader] = ends(s);
+      const filled = fill(() => writer.tryWrite(new Uint8Array(65536)));
+      const sent = writer.write(data);
+      await waitedOn(writer.fd, EPOLLOUT);
+      return { sent, drain: async () => [await readPast((b) => reader.tryRead(b), filled, sent)] };
+    },
+  };
+}
+
+/**
+ * The drain of a channel of messages: `makeRoom`, then, once `sent` has
+ * settled, every message that arrived (the end of a stream, null, as one of
+ * no bytes: a message of no bytes reads as the end of the stream).
+ */
+function messagesAfter(
+  makeRoom: () => void,
+  sent: Promise<unknown>,
+  take: () => Uint8Array | null,
+): () => Promise<Uint8Array[]> {
+  return async () => {
+    makeRoom();
+    await within(sent.catch(() => {}), "the send to settle");
+    return takeAll(take).map((m) => m ?? new Uint8Array(0));
+  };
+}
+
 const DETACH_CASES: DetachCase[] = [
-  {
-    name: "FdWriter.write",
-    stream: true,
-    async start(s, data) {
-      const p = s.pipe();
-      let filled = 0;
-      for (;;) {
-        try {
-          filled += p.writer.tryWrite(new Uint8Array(65536));
-        } catch {
-          break;
-        }
-      }
-      const sent = p.writer.write(data);
-      await waitedOn(p.writer.fd, EPOLLOUT);
-      return {
-        sent,
-        drain: async () => [await readPast((b) => p.reader.tryRead(b), filled, sent)],
-      };
-    },
-  },
-  {
-    name: "Connection.write (stream)",
-    stream: true,
-    async start(s, data) {
-      const [a, b] = socketpair("stream");
-      s.handle(a);
-      s.handle(b);
-      let filled = 0;
-      for (;;) {
-        try {
-          filled += a.tryWrite(new Uint8Array(65536));
-        } catch {
-          break;
-        }
-      }
-      const sent = a.write(data);
-      await waitedOn(a.fd, EPOLLOUT);
-      return {
-        sent,
-        drain: async () => [await readPast((x) => b.tryRead(x), filled, sent)],
-      };
-    },
-  },
+  streamCase("FdWriter.write", (s) => {
+    const p = s.pipe();
+    return [p.writer, p.reader];
+  }),
+  streamCase("Connection.write (stream)", (s) => pairIn(s, "stream")),
   {
     name: "Connection.send (seqpacket)",
     stream: false,
     async start(s, data) {
-      const [a, b] = socketpair("seqpacket");
-      s.handle(a);
-      s.handle(b);
-      let filled = 0;
-      for (;;) {
-        try {
-          a.trySend(new Uint8Array(1000));
-          filled++;
-        } catch {
-          break;
-        }
-      }
+      const [a, b] = pairIn(s, "seqpacket");
+      const filled = fill(() => {
+        a.trySend(new Uint8Array(1000));
+        return 1;
+      });
       const sent = a.send(data);
       await waitedOn(a.fd, EPOLLOUT);
-      return {
-        sent,
-        async drain() {
-          for (let i = 0; i < filled; i++) b.tryReceive();
-          await sent.catch(() => {});
-          const out: Uint8Array[] = [];
-          for (;;) {
-            try {
-              const m = b.tryReceive();
-              // A message of no bytes reads as the end of the stream: record it as one.
-              out.push(m ?? new Uint8Array(0));
-              if (m === null) break;
-            } catch (e) {
-              if (e instanceof Deno.errors.WouldBlock) break;
-              throw e;
-            }
-          }
-          return out;
-        },
+      const makeRoom = () => {
+        for (let i = 0; i < filled; i++) b.tryReceive();
       };
+      return { sent, drain: messagesAfter(makeRoom, sent, () => b.tryReceive()) };
     },
   },
   {
@@ -495,23 +472,7 @@ const DETACH_CASES: DetachCase[] = [
       q.trySend("filler");
       const sent = q.send(data);
       await waitedOn(q.fd, EPOLLOUT);
-      return {
-        sent,
-        async drain() {
-          q.tryReceive();
-          await sent.catch(() => {});
-          const out: Uint8Array[] = [];
-          for (;;) {
-            try {
-              out.push(q.tryReceive().data);
-            } catch (e) {
-              if (e instanceof Deno.errors.WouldBlock) break;
-              throw e;
-            }
-          }
-          return out;
-        },
-      };
+      return { sent, drain: messagesAfter(() => q.tryReceive(), sent, () => q.tryReceive().data) };
     },
   },
   {
@@ -520,38 +481,20 @@ const DETACH_CASES: DetachCase[] = [
     async start(s, data) {
       const x = s.handle(datagram({ abstract: abstractName() }));
       const y = s.handle(datagram({ abstract: abstractName() }));
-      let filled = 0;
-      for (;;) {
-        try {
-          x.trySendTo(new Uint8Array(1000), y.addr as never);
-          filled++;
-        } catch {
-          break;
-        }
-      }
+      const filled = fill(() => {
+        x.trySendTo(new Uint8Array(1000), y.addr as never);
+        return 1;
+      });
       const sent = x.sendTo(data, y.addr as never);
       // A Unix datagram waits for room in the receiver's queue: the sender's fd is polled.
       await until(
         () => threadsBlockedIn(Deno.pid, { syscall: "epoll_wait" }).length > 0,
         "the send to wait in epoll_wait",
       );
-      return {
-        sent,
-        async drain() {
-          for (let i = 0; i < filled; i++) y.tryReceiveFrom();
-          await within(sent.catch(() => {}), "the datagram send to settle");
-          const out: Uint8Array[] = [];
-          for (;;) {
-            try {
-              out.push(y.tryReceiveFrom().data);
-            } catch (e) {
-              if (e instanceof Deno.errors.WouldBlock) break;
-              throw e;
-            }
-          }
-          return out;
-        },
+      const makeRoom = () => {
+        for (let i = 0; i < filled; i++) y.tryReceiveFrom();
       };
+      return { sent, drain: messagesAfter(makeRoom, sent, () => y.tryReceiveFrom().data) };
     },
   },
   {
@@ -563,35 +506,10 @@ const DETACH_CASES: DetachCase[] = [
       q.trySend(new Uint8Array(2048 - 8));
       const sent = q.send(data);
       await ownWaitPending({ syscall: "msgsnd", arg0: q.id });
-      return {
-        sent,
-        async drain() {
-          q.tryReceive();
-          await sent.catch(() => {});
-          const out: Uint8Array[] = [];
-          for (;;) {
-            try {
-              out.push(q.tryReceive().data);
-            } catch (e) {
-              if (e instanceof Deno.errors.WouldBlock) break;
-              throw e;
-            }
-          }
-          return out;
-        },
-      };
+      return { sent, drain: messagesAfter(() => q.tryReceive(), sent, () => q.tryReceive().data) };
     },
   },
 ];
-
-/** Whether `p` has settled (one turn of the microtask queue, a barrier, not a sleep). */
-async function settledNow(p: Promise<unknown>): Promise<boolean> {
-  let settled = false;
-  p.then(() => settled = true, () => settled = true);
-  await Promise.resolve();
-  await Promise.resolve();
-  return settled;
-}
 
 Deno.test("a send whose buffer is detached while it waits fails, or delivers the data whole: never a short or empty message reported as sent", async (t) => {
   for (const c of DETACH_CASES) {
@@ -664,6 +582,13 @@ const messageArgs = {
   receiveIntoSync: [buf()],
   tryReceiveInto: [buf()],
 };
+const oneOp = [[{ index: 0, delta: 1 }]];
+const connectionArgs = {
+  sendFds: [[0]],
+  sendFdsSync: [[0]],
+  trySendFds: [[0]],
+  shutdown: ["both"],
+};
 
 const CLOSED: Closed[] = [
   { name: "FdReader", make: (s) => s.pipe().reader, args: streamArgs },
@@ -692,9 +617,9 @@ const CLOSED: Closed[] = [
     name: "SemaphoreSet",
     make: (s) => s.semaphoreSet(SemaphoreSet.open("private", { count: 2 })),
     args: {
-      op: [[{ index: 0, delta: 1 }]],
-      opSync: [[{ index: 0, delta: 1 }]],
-      tryOp: [[{ index: 0, delta: 1 }]],
+      op: oneOp,
+      opSync: oneOp,
+      tryOp: oneOp,
       value: [0],
       setValue: [0, 1],
       setValues: [[1, 1]],
@@ -725,32 +650,16 @@ const CLOSED: Closed[] = [
   {
     name: "Connection (stream)",
     make: (s) => {
-      const [a, b] = socketpair("stream");
-      s.handle(b);
-      return s.handle(a);
+      return pairIn(s, "stream")[0];
     },
-    args: {
-      ...streamArgs,
-      sendFds: [[0]],
-      sendFdsSync: [[0]],
-      trySendFds: [[0]],
-      shutdown: ["both"],
-    },
+    args: { ...streamArgs, ...connectionArgs },
   },
   {
     name: "Connection (seqpacket)",
     make: (s) => {
-      const [a, b] = socketpair("seqpacket");
-      s.handle(b);
-      return s.handle(a);
+      return pairIn(s, "seqpacket")[0];
     },
-    args: {
-      ...messageArgs,
-      sendFds: [[0]],
-      sendFdsSync: [[0]],
-      trySendFds: [[0]],
-      shutdown: ["both"],
-    },
+    args: { ...messageArgs, ...connectionArgs },
   },
   { name: "Listener", make: (s) => s.handle(listen({ abstract: abstractName() })) },
   {
@@ -765,9 +674,7 @@ const CLOSED: Closed[] = [
   {
     name: "ReceivedFds",
     make: (s) => {
-      const [a, b] = socketpair();
-      s.handle(a);
-      s.handle(b);
+      const [a, b] = pairIn(s);
       const p = s.pipe();
       a.sendFdsSync([p.reader, p.writer]);
       return s.handle(b.tryReceiveFds()!);
@@ -907,29 +814,27 @@ interface PendingWait {
   };
 }
 
+/** A wait on `handle` that `start` starts: pending once `handle`'s fd is polled for input. */
+function onInput(
+  handle: { fd: number; close(): void; closed: boolean },
+  start: (signal: AbortSignal) => Promise<unknown>,
+) {
+  return { handle, start, pending: () => waitedOn(handle.fd, EPOLLIN) };
+}
+
 const PENDING: PendingWait[] = [
   {
     name: "FdReader.read",
     make: (s) => {
       const p = s.pipe();
-      return {
-        handle: p.reader,
-        start: (signal) => p.reader.read(new Uint8Array(8), { signal }),
-        pending: () => waitedOn(p.reader.fd, EPOLLIN),
-      };
+      return onInput(p.reader, (signal) => p.reader.read(new Uint8Array(8), { signal }));
     },
   },
   {
     name: "FdWriter.write (pipe full)",
     make: (s) => {
       const p = s.pipe();
-      for (;;) {
-        try {
-          p.writer.tryWrite(new Uint8Array(65536));
-        } catch {
-          break;
-        }
-      }
+      fill(() => p.writer.tryWrite(new Uint8Array(65536)));
       return {
         handle: p.writer,
         start: (signal) => p.writer.write(new Uint8Array(100), { signal }),
@@ -952,46 +857,28 @@ const PENDING: PendingWait[] = [
     name: "PosixMessageQueue.receive",
     make: (s) => {
       const q = s.handle(PosixMessageQueue.open(s.posixName(), { create: true, messageSize: 64 }));
-      return {
-        handle: q,
-        start: (signal) => q.receive({ signal }),
-        pending: () => waitedOn(q.fd, EPOLLIN),
-      };
+      return onInput(q, (signal) => q.receive({ signal }));
     },
   },
   {
     name: "Connection.read",
     make: (s) => {
-      const [a, b] = socketpair();
-      s.handle(b);
-      s.handle(a);
-      return {
-        handle: a,
-        start: (signal) => a.read(new Uint8Array(8), { signal }),
-        pending: () => waitedOn(a.fd, EPOLLIN),
-      };
+      const [a] = pairIn(s);
+      return onInput(a, (signal) => a.read(new Uint8Array(8), { signal }));
     },
   },
   {
     name: "Listener.accept",
     make: (s) => {
       const l = s.handle(listen({ abstract: abstractName() }));
-      return {
-        handle: l,
-        start: (signal) => l.accept({ signal }),
-        pending: () => waitedOn(l.fd, EPOLLIN),
-      };
+      return onInput(l, (signal) => l.accept({ signal }));
     },
   },
   {
     name: "DatagramSocket.receiveFrom",
     make: (s) => {
       const d = s.handle(datagram({ abstract: abstractName() }));
-      return {
-        handle: d,
-        start: (signal) => d.receiveFrom({ signal }),
-        pending: () => waitedOn(d.fd, EPOLLIN),
-      };
+      return onInput(d, (signal) => d.receiveFrom({ signal }));
     },
   },
   {
@@ -1115,10 +1002,9 @@ const ITERATED: Iterated[] = [
   {
     name: "Connection",
     make: (s) => {
-      const [a, b] = socketpair();
-      s.handle(b);
+      const [a, b] = pairIn(s);
       return {
-        handle: s.handle(a) as Connection,
+        handle: a,
         feed: () => void b.writeSync("x"),
         pending: () => waitedOn(a.fd, EPOLLIN),
       };
@@ -1200,9 +1086,7 @@ Deno.test("a closed handle where a descriptor is expected is refused with a type
       e instanceof Deno.errors.BadResource && isSystemError(e) &&
       (e as { syscall?: string }).syscall === "posix_spawn" && /fds\[3\]/.test(e.message),
   );
-  const [a, b] = socketpair();
-  s.handle(a);
-  s.handle(b);
+  const [a, b] = pairIn(s);
   for (
     const send of [
       () => a.trySendFds([p.reader]),
@@ -1239,9 +1123,7 @@ Deno.test("one descriptor given twice: spawn hands the child two copies, sendFds
   assert.equal((await child.status).code, 0);
   const target = fdTarget(p.reader.fd);
   assert.deepEqual(lines, [target, target]);
-  const [a, b] = socketpair();
-  s.handle(a);
-  s.handle(b);
+  const [a, b] = pairIn(s);
   a.sendFdsSync([p.writer, p.writer], "x");
   using got = b.tryReceiveFds()!;
   assert.equal(got.fds.length, 2);
