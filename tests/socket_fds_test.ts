@@ -328,12 +328,11 @@ Deno.test("stream: descriptors arrive with the first byte of their data", async 
     using s = new TestScope();
     const [a, b] = s.handle(socketpair());
     const p = s.pipe();
-    const before = new Set(openFds().keys());
     a.sendFdsSync([p.writer], "xy");
     p.writer.close();
     assert.equal(b.readSync(new Uint8Array(8)), 2);
-    assert.deepEqual([...openFds().keys()].filter((fd) => !before.has(fd)), []);
-    // No writing end is left anywhere.
+    // No writing end is left anywhere, in this process or in flight: end of file. (Counting
+    // this process's fds would race with other test modules, which share it.)
     assert.equal(p.reader.tryRead(new Uint8Array(1)), null);
   });
 
