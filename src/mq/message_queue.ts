@@ -650,7 +650,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     if (except) flags |= C.MSG_EXCEPT;
     if (noError) flags |= C.MSG_NOERROR;
     // No message exceeds msgmax: a larger maxSize needs no larger buffer.
-    const size = Math.min(max, msgmaxAtLeast(max)) + 0; // -0 as 0: Deno's FFI refuses -0
+    const size = Math.min(max, msgmaxAtLeast(max));
     if (this.#recvBuf.byteLength < TEXT + size) {
       this.#recvBuf = new Uint8Array(TEXT + size);
       this.#recvView = new DataView(this.#recvBuf.buffer);

@@ -139,6 +139,8 @@ export function peerAddressOf(
 
 /** What an adopted socket fd is. */
 export interface AdoptedSocket {
+  /** The descriptor, as checked (-0 is 0). */
+  readonly fd: number;
   readonly kind: SocketType;
   readonly domain: number;
   readonly listening: boolean;
@@ -176,7 +178,7 @@ export function adoptSocket(fd: number, what: string): AdoptedSocket {
   const blocks = (flags & C.O_NONBLOCK) === 0;
   if (listening && blocks) ok(libc.fcntl(fd, C.F_SETFL, flags | C.O_NONBLOCK), "fcntl", subject);
   ok(libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC), "fcntl", subject);
-  return { kind, domain, listening, blocks: blocks && !listening };
+  return { fd, kind, domain, listening, blocks: blocks && !listening };
 }
 
 /** Binds an IP socket, with `SO_REUSEADDR` and `IPV6_V6ONLY` as asked. */

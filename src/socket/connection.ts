@@ -286,7 +286,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    */
   static fromFd(fd: number): Connection {
     const s = adoptSocket(fd, "Connection.fromFd");
-    fd += 0; // -0 as 0: Deno's FFI refuses -0
+    fd = s.fd;
     if (s.listening) {
       throw new TypeError(`Connection.fromFd: fd ${fd} is a listening socket: use Listener.fromFd`);
     }

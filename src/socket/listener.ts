@@ -291,7 +291,7 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
       throw new TypeError("onRefused is called for peers allowUids refuses: give allowUids");
     }
     const s = adoptSocket(fd, "Listener.fromFd");
-    fd += 0; // -0 as 0: Deno's FFI refuses -0
+    fd = s.fd;
     if (!s.listening || s.kind === "datagram") {
       throw new TypeError(`Listener.fromFd: fd ${fd} is not a listening socket`);
     }
