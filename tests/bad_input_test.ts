@@ -1110,7 +1110,10 @@ Deno.test("a closed handle where a descriptor is expected is refused with a type
   ) {
     await assert.rejects(
       async () => await send(),
-      (e: Error) => e instanceof TypeError && /closed handle/.test(e.message),
+      (e: Error) =>
+        e instanceof Deno.errors.BadResource && isSystemError(e) &&
+        (e as { syscall?: string }).syscall === "sendmsg" &&
+        /fds\[0\] is a closed handle/.test(e.message),
     );
   }
   assert.throws(() => b.tryReceiveFds(), Deno.errors.WouldBlock, "nothing was sent");

@@ -406,6 +406,7 @@ Deno.test("sendFds and receiveFds refuse bad input before any call", async (t) =
     const [a, b] = s.handle(socketpair("seqpacket"));
     const p = s.pipe();
     const gone = pipe();
+    const held = gone.reader.fd;
     gone[Symbol.dispose]();
     const closed = gone.reader;
     const bad: Array<[unknown, new (...args: never[]) => Error]> = [
@@ -417,7 +418,7 @@ Deno.test("sendFds and receiveFds refuse bad input before any call", async (t) =
       [[null], TypeError],
       [[{}], TypeError],
       [[{ fd: 2 ** 31 }], TypeError],
-      [[closed], TypeError],
+      [[closed], Deno.errors.BadResource],
       [3, TypeError],
       [[], RangeError],
       [new Array(254).fill(p.writer), RangeError],
@@ -428,6 +429,12 @@ Deno.test("sendFds and receiveFds refuse bad input before any call", async (t) =
       assert.throws(() => a.trySendFds(f), Class);
       await assert.rejects(a.sendFds(f), Class);
     }
+    // A closed handle: EBADF as the send would have met, naming the fd it held and the entry.
+    assert.throws(
+      () => a.sendFdsSync([p.writer, closed]),
+      systemError(Deno.errors.BadResource, "EBADF", "sendmsg", { fd: held }),
+    );
+    assert.throws(() => a.sendFdsSync([p.writer, closed]), /fds\[1\] is a closed handle/);
     // Nothing went.
     assert.throws(() => b.tryReceiveFds(), Deno.errors.WouldBlock);
     assert.throws(() => a.trySendFds([p.writer], ""), RangeError);
@@ -439,6 +446,42 @@ Deno.test("sendFds and receiveFds refuse bad input before any call", async (t) =
     assert.throws(() => b.tryReceiveFds(7 as never), TypeError);
     assert.throws(() => b.tryReceiveFds(), Deno.errors.WouldBlock);
   });
+
+  await t.step(
+    "a handle closed while its send waits: BadResource, and no descriptor goes",
+    async () => {
+      using s = new TestScope();
+      const [a, b] = s.handle(socketpair());
+      const p = s.pipe();
+      const held = p.reader.fd;
+      const chunk = new Uint8Array(65536);
+      let queued = 0;
+      for (;;) {
+        try {
+          queued += a.tryWrite(chunk);
+        } catch (e) {
+          if (e instanceof Deno.errors.WouldBlock) break;
+          throw e;
+        }
+      }
+      const sending = a.sendFds([p.reader], "x");
+      const refused = assert.rejects(
+        sending,
+        systemError(Deno.errors.BadResource, "EBADF", "sendmsg", { fd: held }),
+      );
+      await waitedOn(a.fd, EPOLLOUT);
+      p.reader.close();
+      // Reopened at once, the number now names another pipe: that one must not go either.
+      const other = s.pipe();
+      assert.equal(other.reader.fd, held);
+      const into = new Uint8Array(65536);
+      let drained = 0;
+      while (drained < queued) drained += b.readSync(into) ?? 0;
+      await refused;
+      assert.equal(drained, queued);
+      assert.throws(() => b.tryReceiveFds(), Deno.errors.WouldBlock);
+    },
+  );
 
   await t.step("a descriptor that is not open: the kernel's EBADF names it", () => {
     using s = new TestScope();

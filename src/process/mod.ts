@@ -12,13 +12,8 @@
  * @module
  */
 export { ChildProcess, type ChildStatus } from "./child.ts";
-export {
-  type FdSource,
-  spawn,
-  type SpawnOptions,
-  spawnProgram,
-  type SpawnProgramOptions,
-} from "./spawn.ts";
+export type { FdSource } from "../fd/_fd_source.ts";
+export { spawn, type SpawnOptions, spawnProgram, type SpawnProgramOptions } from "./spawn.ts";
 export {
   type RealTimeSignalName,
   type SignalName,

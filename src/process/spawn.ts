@@ -9,15 +9,12 @@ import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, SIZEOF } from "../../ffi/platform.ts";
 import { E, errorOf, ok } from "../_sys.ts";
-import { errorFromCode, type ErrorSubject, type SystemError } from "../errors.ts";
-import { checkInteger, checkOptions, shown } from "../_check.ts";
+import { checkOptions } from "../_check.ts";
 import { type SignalName, signalNumber } from "./signals.ts";
 import { type ChildProcess, childProcessOf } from "./child.ts";
 import { isPipe, reopenPipe } from "../fd/_adopt.ts";
+import { fdOfSource, type FdSource } from "../fd/_fd_source.ts";
 import { fileKind, pathText } from "../_path.ts";
-
-/** A descriptor to hand to a child: a handle with an `fd` (pipe ends, FIFOs, ...) or a raw fd number. */
-export type FdSource = number | { readonly fd: number };
 
 /** Options of {@link spawnProgram}. */
 export interface SpawnProgramOptions {
@@ -57,50 +54,6 @@ function cStringArray(items: string[], what: string): { array: Uint8Array; keep:
   return { array: new Uint8Array(ptrs.buffer), keep };
 }
 
-/** The largest fd: a C `int`. */
-const INT_MAX = 0x7fffffff;
-
-/**
- * The fd that `fds[target]` hands over: a number that is not an fd (negative,
- * a fraction, NaN, beyond a C int, which FFI would refuse obscurely) is a
- * RangeError; anything else that is not a handle with an fd, a TypeError.
- */
-function fdOf(source: FdSource, target: number): number {
-  if (typeof source === "number") {
-    return checkInteger(source, `fds[${target}]`, 0, INT_MAX, `fd number 0..${INT_MAX}`);
-  }
-  let fd: unknown;
-  try {
-    fd = (source as { fd?: unknown } | null | undefined)?.fd;
-  } catch (e) {
-    throw closedSourceError(e, target);
-  }
-  if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > INT_MAX) {
-    throw new TypeError(
-      `fds[${target}] must be an fd number or a handle with an fd, got ${shown(source)}`,
-    );
-  }
-  return fd + 0; // -0 as 0: Deno's FFI refuses -0
-}
-
-const SUBJECT_KEYS = ["path", "address", "fd", "pid", "id", "key"] as const;
-
-/**
- * A closed handle in `fds` throws from its `fd` getter, naming the getter: the
- * spawn's error names `posix_spawn` and the entry instead, with the object
- * (fd, path) that error carried and that error as its `cause`.
- */
-function closedSourceError(e: unknown, target: number): unknown {
-  if (!(e instanceof Deno.errors.BadResource) || (e as SystemError).code !== "EBADF") return e;
-  const subject: ErrorSubject = {};
-  for (const key of SUBJECT_KEYS) {
-    const value = (e as SystemError)[key];
-    if (value !== undefined) Object.assign(subject, { [key]: value });
-  }
-  const error = errorFromCode(E.EBADF, "posix_spawn", subject, `fds[${target}] is a closed handle`);
-  return Object.defineProperty(error, "cause", { value: e, writable: true, configurable: true });
-}
-
 function checkSpawnOptions(options: SpawnProgramOptions): Map<number, number> {
   const fds = new Map<number, number>();
   if (options.fds !== undefined && (typeof options.fds !== "object" || options.fds === null)) {
@@ -111,7 +64,7 @@ function checkSpawnOptions(options: SpawnProgramOptions): Map<number, number> {
     if (!(target <= 1023)) {
       throw new RangeError(`fds: child fd number must be an integer 0..1023, got ${key}`);
     }
-    fds.set(target, fdOf(source, target));
+    fds.set(target, fdOfSource(source, `fds[${target}]`, "posix_spawn"));
   }
   if (options.blockSignals !== undefined && !Array.isArray(options.blockSignals)) {
     throw new TypeError("blockSignals must be an array of signal names or numbers");

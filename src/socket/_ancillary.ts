@@ -13,8 +13,8 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, failed } from "../_sys.ts";
 import { errorFromCode, type ErrorSubject } from "../errors.ts";
-import { addressOf, checkInteger, ownBuffer, shown } from "../_check.ts";
-import type { FdSource } from "../process/spawn.ts";
+import { addressOf, checkInteger, ownBuffer } from "../_check.ts";
+import { fdOfSource, type FdSource } from "../fd/_fd_source.ts";
 
 const MSGHDR = LAYOUTS.msghdr;
 const IOVEC = LAYOUTS.iovec;
@@ -65,41 +65,6 @@ export function receiveBuffer(size: number): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * The fd of one entry of `fds`: a number as it is (a RangeError for one that
- * is no fd number), a handle's `fd`; TypeError for anything else.
- */
-function fdOfSource(source: FdSource, index: number, what: string): number {
-  if (typeof source === "number") {
-    return checkInteger(source, `${what}: fds[${index}]`, 0, INT_MAX, FD_RANGE);
-  }
-  let fd: unknown = source;
-  if (typeof source === "object" && source !== null) {
-    if ((source as { closed?: unknown }).closed === true) {
-      throw new TypeError(`${what}: fds[${index}] is a closed handle`);
-    }
-    try {
-      fd = source.fd;
-    } catch (e) {
-      throw new TypeError(`${what}: fds[${index}] has no usable fd (${(e as Error).message})`, {
-        cause: e,
-      });
-    }
-  }
-  if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > INT_MAX) {
-    throw new TypeError(
-      `${what}: fds[${index}] must be an fd number (an integer >= 0) or a handle with an fd, got ${
-        shown(source)
-      }`,
-    );
-  }
-  return fd + 0; // -0 as 0
-}
-
-/** The largest fd: a C `int`. */
-const INT_MAX = 0x7fffffff;
-const FD_RANGE = `fd number 0..${INT_MAX}`;
-
-/**
  * Checks the descriptors to send, before any system call: 1 to
  * {@link SCM_MAX_FD} of them, each an fd number or an open handle.
  */
@@ -113,7 +78,7 @@ export function checkFds(fds: unknown, what: string): Int32Array {
     );
   }
   const out = new Int32Array(fds.length);
-  for (let i = 0; i < fds.length; i++) out[i] = fdOfSource(fds[i], i, what);
+  for (let i = 0; i < fds.length; i++) out[i] = fdOfSource(fds[i], `${what}: fds[${i}]`, "sendmsg");
   return out;
 }
 
@@ -122,20 +87,8 @@ export function checkFds(fds: unknown, what: string): Int32Array {
  * waited): a handle closed meanwhile is an error, never another fd that got
  * its number.
  */
-export function refreshFds(
-  fds: readonly FdSource[],
-  into: Int32Array,
-  syscall: string,
-  subject: ErrorSubject,
-): void {
-  for (let i = 0; i < fds.length; i++) {
-    const source = fds[i];
-    if (typeof source === "number") continue;
-    if ((source as { closed?: unknown }).closed === true) {
-      throw errorFromCode(E.EBADF, syscall, subject, `fds[${i}] was closed before it was sent`);
-    }
-    into[i] = source.fd;
-  }
+export function refreshFds(fds: readonly FdSource[], into: Int32Array): void {
+  for (let i = 0; i < fds.length; i++) into[i] = fdOfSource(fds[i], `fds[${i}]`, "sendmsg");
 }
 
 /** Checks `max` (how many descriptors a receive takes): 0 to {@link SCM_MAX_FD}. */

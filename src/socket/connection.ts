@@ -46,7 +46,7 @@ import {
   setIntOption,
   truncatedError,
 } from "./_socket.ts";
-import type { FdSource } from "../process/spawn.ts";
+import type { FdSource } from "../fd/_fd_source.ts";
 import {
   checkFds,
   checkMax,
@@ -1257,7 +1257,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
   ): number | typeof AGAIN {
     const fd = this.fdFor("sendmsg");
     if (!progress.fdsSent) {
-      refreshFds(sources, fds, "sendmsg", this.subject);
+      refreshFds(sources, fds);
       const first = bytes.byteLength > MAX_IO ? bytes.subarray(0, MAX_IO) : bytes;
       const n = sendWithFds(fd, first, fds, this.subject);
       if (n === AGAIN) return AGAIN;
@@ -1343,15 +1343,16 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    *   datagram connection. Default: one zero byte
    * @param options `signal` to cancel, `timeout` in milliseconds
    * @returns the number of bytes of data sent: all of them
-   * @throws {TypeError} on a TCP connection; when `fds` is not an array, one
-   *   of them is neither a number nor a handle with an fd, or is a closed
-   *   handle; when `data` is neither bytes nor a string, or `signal` not an AbortSignal;
+   * @throws {TypeError} on a TCP connection; when `fds` is not an array, or
+   *   one of them is neither a number nor a handle with an fd; when `data` is
+   *   neither bytes nor a string, or `signal` not an AbortSignal;
    *   when `data`'s buffer is detached or resized while the send waits
    * @throws {RangeError} for no descriptors or more than 253, a number in `fds`
    *   that is not an integer 0..2^31-1, empty `data` on a stream or seqpacket
    *   connection, or a `timeout` that is not ≥ 0
-   * @throws {Deno.errors.BadResource} when a descriptor in `fds` is not open
-   *   (the error's `fd` names it), or the connection is (or gets) closed
+   * @throws {Deno.errors.BadResource} when a descriptor in `fds` is not open or
+   *   a closed handle, also one closed while the send waits (the error's `fd`
+   *   names it), or the connection is (or gets) closed
    * @throws {Deno.errors.BrokenPipe} when the peer has closed
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.Interrupted} when `signal` aborts after part of a
@@ -1415,11 +1416,12 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    *   stay sent: the error's `bytesWritten` says how many)
    * @returns the number of bytes of data sent: all of them
    * @throws {TypeError} on a TCP connection, or for an `fds` entry that is neither a number nor
-   *   a handle with an fd, a closed handle, bad `data`
+   *   a handle with an fd, bad `data`
    * @throws {RangeError} for no descriptors or more than 253, a number in `fds` that is not an
    *   integer 0..2^31-1, empty `data` on a stream or seqpacket connection, or a `timeout` that
    *   is not ≥ 0
-   * @throws {Deno.errors.BadResource} when a descriptor in `fds` is not open, or after `close()`
+   * @throws {Deno.errors.BadResource} when a descriptor in `fds` is not open or a closed
+   *   handle, or after `close()`
    * @throws {Deno.errors.BrokenPipe} when the peer has closed
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    *
@@ -1456,10 +1458,11 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * @returns the number of bytes of data sent (on a stream, maybe fewer than `data` holds)
    * @throws {Deno.errors.WouldBlock} when the socket took nothing: the descriptors were not sent
    * @throws {TypeError} on a TCP connection, or for an `fds` entry that is neither a number nor
-   *   a handle with an fd, a closed handle, bad `data`
+   *   a handle with an fd, bad `data`
    * @throws {RangeError} for no descriptors or more than 253, a number in `fds` that is not an
    *   integer 0..2^31-1, or empty `data` on a stream or seqpacket connection
-   * @throws {Deno.errors.BadResource} when a descriptor in `fds` is not open, or after `close()`
+   * @throws {Deno.errors.BadResource} when a descriptor in `fds` is not open or a closed
+   *   handle, or after `close()`
    * @throws {Deno.errors.BrokenPipe} when the peer has closed
    *
    * @example

@@ -40,7 +40,7 @@ export {
 } from "./connection.ts";
 export { ReceivedFds } from "./received_fds.ts";
 export type { AllowUids, PeerCredentials } from "./_credentials.ts";
-export type { FdSource } from "../process/spawn.ts";
+export type { FdSource } from "../fd/_fd_source.ts";
 export {
   type AbstractListenOptions,
   listen,
