@@ -7,7 +7,7 @@
  */
 import { LAYOUTS } from "../../ffi/platform.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
-import { shown } from "../_check.ts";
+import { checkOptions, shown } from "../_check.ts";
 
 /** The longest delay `setTimeout` honours; a longer one fires at once with a warning. */
 export const MAX_TIMER_MS = 0x7fffffff;
@@ -15,12 +15,9 @@ export const MAX_TIMER_MS = 0x7fffffff;
 /** Checks the wait options before any system call. */
 export function checkWaitOptions(options: WaitOptions | SyncWaitOptions | undefined): void {
   if (options === undefined) return;
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError("options must be an object");
-  }
-  const { signal } = options as WaitOptions;
+  const { signal } = checkOptions(options as WaitOptions);
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError("signal must be an AbortSignal");
+    throw new TypeError(`signal must be an AbortSignal, got ${shown(signal)}`);
   }
   if (options.timeout !== undefined) checkTimeout(options.timeout, "timeout");
 }
