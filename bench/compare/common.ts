@@ -107,6 +107,13 @@ export class Transfer {
 
 const symbols = {
   read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  /** `read` on one of Deno's pool threads: the least an async wait through FFI can cost. */
+  readParked: {
+    name: "read",
+    parameters: ["i32", "buffer", "u32"],
+    result: "i32",
+    nonblocking: true,
+  },
   write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   sched_getaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },

@@ -4,7 +4,10 @@
  * System V semaphore, POSIX semaphore, Unix stream socket, Unix datagram
  * socket, TCP on 127.0.0.1 and signal. Receivers: C blocked in the call
  * (lag.c), a blocking libc `read` through `Deno.dlopen` on the pipe (the
- * floor of any Deno receiver), this library's sync and async forms and Deno's
+ * floor of any Deno receiver) and the same `read` as a `nonblocking` call on
+ * one of Deno's pool threads (the floor of any async wait through FFI: its
+ * result reaches JavaScript by the hop every async receiver pays), this
+ * library's sync and async forms and Deno's
  * own API where Deno has the mechanism (lag_child.ts), Python's standard
  * library where it has it (python/lag.py). This process sends every message.
  *
@@ -108,7 +111,7 @@ interface LagRow {
   cpu: [number[], number[]];
 }
 
-const FORMS: Form[] = ["c", "raw", "sync", "async", "deno", "python"];
+const FORMS: Form[] = ["c", "raw", "parked", "sync", "async", "deno", "python"];
 
 function rowsOf(py: Python): LagRow[] {
   const rows: LagRow[] = [];
@@ -118,7 +121,7 @@ function rowsOf(py: Python): LagRow[] {
       if (call === undefined || (form === "python" && py.unusable !== undefined)) continue;
       const who = form === "c"
         ? "C"
-        : form === "raw"
+        : form === "raw" || form === "parked"
         ? "raw libc via Deno.dlopen"
         : form === "deno"
         ? "Deno"
@@ -343,7 +346,7 @@ async function measureRun(rows: LagRow[], run: Run, bin: string, py: Python) {
   const late = [];
   for (let g = 0; g < GAPS.length; g++) late.push(await lagPhase(rows, g, SAMPLES[g], acks));
   // The last message: every receiver that can make its many waits.
-  const many = rows.filter((r) => r.form !== "sync" && r.form !== "raw");
+  const many = rows.filter((r) => r.form !== "sync" && r.form !== "raw" && r.form !== "parked");
   Atomics.store(words, COMMAND, MANY);
   for (const r of many) r.channel!.send();
   acks.ready(many);

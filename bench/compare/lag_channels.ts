@@ -45,9 +45,11 @@ const DATA = new Uint8Array(8);
 
 /**
  * Who receives: C, raw libc through `Deno.dlopen` (the floor of any Deno
- * receiver, pipes only), this library's two forms, Deno's own API, Python.
+ * receiver, pipes only): blocking the thread (`raw`) or as a `nonblocking`
+ * call on a pool thread (`parked`: the floor of any async wait through FFI),
+ * this library's two forms, Deno's own API, Python.
  */
-export type Form = "c" | "raw" | "sync" | "async" | "deno" | "python";
+export type Form = "c" | "raw" | "parked" | "sync" | "async" | "deno" | "python";
 
 /** Where a row's channel is made. */
 export interface Place {
@@ -93,6 +95,7 @@ export const MECHANISMS: Mechanism[] = [
     calls: {
       c: "read",
       raw: "read",
+      parked: "await read (nonblocking)",
       sync: "readSync",
       async: "await read",
       deno: "FsFile.read",

@@ -5,7 +5,8 @@
  *   lag_child.ts FORM MECH ROW [ARGS...]
  *
  * FORM: `sync` or `async` (this library's two forms), `deno` (Deno's own
- * API) or `raw` (a blocking libc `read` through `Deno.dlopen`: pipe only).
+ * API), `raw` (a blocking libc `read` through `Deno.dlopen`: pipe only) or
+ * `parked` (the same `read` as a `nonblocking` FFI call: pipe only).
  * MECH and ARGS:
  *
  *   pipe                 fd 5 is the read end (deno: `Deno.open("/dev/fd/5")`)
@@ -45,7 +46,7 @@ import {
   wait,
   waitSync,
 } from "../../mod.ts";
-import { makeBlocking, monotonicNs, rawReadFull } from "./common.ts";
+import { makeBlocking, monotonicNs, rawLibc, rawReadFull } from "./common.ts";
 import {
   ACK_SIZE,
   COMMAND,
@@ -362,6 +363,13 @@ if (form === "sync" || form === "async") {
     rawReadFull(5, byte);
     return monotonicNs();
   }, () => fail("the raw form has one wait only"));
+} else if (form === "parked" && mech === "pipe") {
+  makeBlocking(5);
+  const { readParked } = rawLibc();
+  await serve(async () => {
+    if (await readParked(5, byte, 1) !== 1) fail("read(5) failed");
+    return monotonicNs();
+  }, () => fail("the parked form has one wait only"));
 } else if (form === "deno" && mech === "signal") {
   denoSignal();
 } else if (form === "deno") {
