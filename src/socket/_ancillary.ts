@@ -83,12 +83,15 @@ export function checkFds(fds: unknown, what: string): Int32Array {
 }
 
 /**
- * The descriptors again, as the send is tried (a later try of a send that
- * waited): a handle closed meanwhile is an error, never another fd that got
- * its number.
+ * The handles' descriptors again, as the send is tried (a later try of a send
+ * that waited): a handle closed meanwhile is an error, never another fd that
+ * got its number. Numbers were checked by {@link checkFds} and cannot change.
  */
 export function refreshFds(fds: readonly FdSource[], into: Int32Array): void {
-  for (let i = 0; i < fds.length; i++) into[i] = fdOfSource(fds[i], `fds[${i}]`, "sendmsg");
+  for (let i = 0; i < fds.length; i++) {
+    const source = fds[i];
+    if (typeof source !== "number") into[i] = fdOfSource(source, `fds[${i}]`, "sendmsg");
+  }
 }
 
 /** Checks `max` (how many descriptors a receive takes): 0 to {@link SCM_MAX_FD}. */
