@@ -34,14 +34,14 @@ async function canUnshareIpc(): Promise<boolean> {
 
 /**
  * What a run could leave in the file system: the bench's temporary
- * directories and /dev/shm names (the test suite's own, made by tests running
- * meanwhile, are left out).
+ * directories and /dev/shm names (the test suite's and its examples' own, made
+ * by tests running meanwhile, are left out).
  */
 function fileLeftovers(): string[] {
   const tmp = [...Deno.readDirSync("/tmp")].map((e) => `/tmp/${e.name}`)
     .filter((n) => n.startsWith("/tmp/ipc-bench-"));
   const shm = [...Deno.readDirSync("/dev/shm")].map((e) => `/dev/shm/${e.name}`)
-    .filter((n) => !n.includes("libc-ipc-test-"));
+    .filter((n) => !/libc-ipc-(test|example)-/.test(n));
   return [...tmp, ...shm].sort();
 }
 
