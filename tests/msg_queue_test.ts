@@ -585,6 +585,27 @@ Deno.test("MessageQueue.send()/receive() wait without blocking the event loop", 
     await within(Promise.all(pending), "sends");
     assert.deepEqual(got.sort(), ["1:A", "2:BB", "3:CCC", "9:full"]);
   });
+
+  await t.step(
+    "pending receives keep their own selection and buffer while later calls go on",
+    async () => {
+      // The first try of every form shares the handle's selection and receive buffer: a receive
+      // that has to wait must go on with its own, whatever the calls after it select.
+      using qs = new TestScope();
+      const q = qs.messageQueue();
+      const five = q.receive({ type: 5 });
+      const into = new Uint8Array(8);
+      const six = q.receiveInto(into, { type: 6, maxSize: 3 });
+      q.sendSync("1", { type: 1 });
+      assert.equal(q.receiveSync({ type: -2, noError: true }).type, 1);
+      q.sendSync("six", { type: 6 });
+      q.sendSync("five", { type: 5 });
+      const [m, info] = await within(Promise.all([five, six]), "receives");
+      assert.deepEqual([m.type, text(m)], [5, "five"]);
+      assert.deepEqual(info, { type: 6, size: 3 });
+      assert.equal(new TextDecoder().decode(into.subarray(0, 3)), "six");
+    },
+  );
 });
 
 Deno.test("MessageQueue.close() ends the handle, never the queue", async (t) => {

@@ -77,6 +77,13 @@ export interface Operation<T> {
    * one system call per tick instead of a hundred. True when unsure.
    */
   mayBeReady?(now: number): boolean;
+  /**
+   * The operation an async wait goes on with once the first try found
+   * nothing, where this one is shared by the calls of a handle (its buffers
+   * and selection belong to the next call): built only then, so that a call
+   * its first try completes allocates none of it.
+   */
+  forWait?(): Operation<T>;
 }
 
 /**

@@ -14,21 +14,21 @@ export function withProgress(e: unknown, bytesWritten: number): unknown {
 }
 
 /**
- * How an async write of `total` bytes maps the error it failed with: the
+ * How an async write of `total` bytes fails, given the error it met: with the
  * caller's abort reason untouched when nothing went out, else `Interrupted`
- * ("write aborted after 10 of 20 bytes") with the reason as its cause; any
- * other error with its progress, read from `progress` when the error comes.
+ * ("write aborted after 10 of 20 bytes") with the reason as its cause; with
+ * any other error and its progress, read from `progress` when the error comes.
  */
 export function writeErrors(
   signal: AbortSignal | undefined,
   progress: { readonly written: number },
   total: number,
-): (e: unknown) => unknown {
+): (e: unknown) => never {
   return (e) => {
     const written = progress.written;
-    if (e !== signal?.reason) return withProgress(e, written);
-    if (written === 0) return e;
+    if (e !== signal?.reason) throw withProgress(e, written);
+    if (written === 0) throw e;
     const what = `write aborted after ${written} of ${total} bytes`;
-    return withProgress(new Deno.errors.Interrupted(what, { cause: e }), written);
+    throw withProgress(new Deno.errors.Interrupted(what, { cause: e }), written);
   };
 }

@@ -211,9 +211,11 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   /** The buffer of the `msgctl(IPC_STAT)` calls made internally, and a view of it. */
   #stat?: { bytes: Uint8Array; view: DataView };
   /**
-   * The sync and try forms end before any other code runs: they share one
-   * operation object per direction, whose message and selection are these
-   * fields, so their hot path allocates nothing.
+   * The sync and try forms, and the async forms' first try, end before any
+   * other code runs: they share one operation object per direction, whose
+   * message and selection are these fields, so their hot path allocates
+   * nothing. An async call that has to wait goes on with an operation of its
+   * own (`forWait`).
    */
   #sendSize = 0;
   #selection: Selection = { type: 0n, flags: 0, max: 0 };
@@ -244,6 +246,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       attempt: () => this.#trySend(this.#sendBuf, this.#sendSize),
       source: BLOCKS_ONLY,
       block: (deadline) => this.#blockSend(deadline),
+      forWait: () => this.#sendOp(),
     };
     this.#sharedReceive = {
       syscall: "msgrcv",
@@ -252,6 +255,13 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       attempt: () => this.#tryReceive(this.#selection, this.#result),
       source: BLOCKS_ONLY,
       block: (deadline) => this.#blockReceive(deadline),
+      forWait: () => {
+        const target = this.#target;
+        return this.#receiveOp<Message | MessageInfo>(
+          this.#selection,
+          target === undefined ? this.#toMessage : this.#intoBuffer(target),
+        );
+      },
     };
   }
 
@@ -467,37 +477,30 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     return this.#maxBytes;
   }
 
-  /** The send of the message laid out in the send buffer, as an operation of the engine. */
-  #sendOp(size: number): Operation<void> {
-    // The shared send buffer belongs to the next call: a send that has to wait
-    // takes its own copy first (before it yields; its address also tells the
-    // parked call's thread apart).
-    let buf: Uint8Array = this.#sendBuf;
-    const own = () => {
-      if (buf === this.#sendBuf) {
-        buf = ownBuffer(TEXT + size);
-        buf.set(this.#sendBuf.subarray(0, TEXT + size));
-      }
-      return buf;
-    };
+  /**
+   * The send of the message laid out in the send buffer, as an operation of
+   * the engine for a send that has to wait: the shared send buffer belongs to
+   * the next call, so it sends a copy of its own (whose address also tells the
+   * parked call's thread apart).
+   */
+  #sendOp(): Operation<void> {
+    const size = this.#sendSize;
+    const buf = ownBuffer(TEXT + size);
+    buf.set(this.#sendBuf.subarray(0, TEXT + size));
     const source = () =>
       callSource({
         syscall: "msgsnd",
         about: this.#about,
-        start: () => libc.msgsnd_parked(this.id, own(), size, 0),
+        start: () => libc.msgsnd_parked(this.id, buf, size, 0),
         run: () => libc.msgsnd(this.id, buf, size, 0),
         done: () => undefined,
         key: `msgsnd ${this.id} ${size}`,
-        thread: () => ({ syscall: C.SYS_msgsnd, arg: 1, value: addressOf(own()) }),
+        thread: () => ({ syscall: C.SYS_msgsnd, arg: 1, value: addressOf(buf) }),
       });
     return {
       syscall: "msgsnd",
       subject: this.#subject,
-      attempt: () => {
-        if (this.#trySend(buf, size) !== AGAIN) return undefined;
-        own();
-        return AGAIN;
-      },
+      attempt: () => this.#trySend(buf, size),
       source: lazySource(source),
     };
   }
@@ -551,7 +554,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    */
   send(data: Uint8Array | string, options?: MessageQueueSendOptions & WaitOptions): Promise<void> {
     try {
-      return wait(this.#sendOp(this.#prepareSend(data, options)), options, this.#send);
+      this.#sendSize = this.#prepareSend(data, options);
+      return wait(this.#sharedSend, options, this.#send);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -625,12 +629,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
 
   // ----------------------------------------------------------- receiving
 
-  /** Checks a receive's options; the selection they make, written into `into` when given. */
-  #select(
-    options: MessageQueueReceiveOptions | undefined,
-    limit?: number,
-    into: Selection = { type: 0n, flags: 0, max: 0 },
-  ): Selection {
+  /** Checks a receive's options and makes them the selection of the shared receive. */
+  #select(options: MessageQueueReceiveOptions | undefined, limit?: number): void {
     this.#idFor("msgrcv");
     const o = checkOptions(options);
     const type = longOf(o.type === undefined ? 0 : o.type, "type", TYPE_MIN);
@@ -655,10 +655,10 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       this.#recvBuf = new Uint8Array(TEXT + size);
       this.#recvView = new DataView(this.#recvBuf.buffer);
     }
+    const into = this.#selection;
     into.type = BigInt(type);
     into.flags = flags;
     into.max = size;
-    return into;
   }
 
   /**
@@ -827,14 +827,13 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    */
   receive(options?: MessageQueueReceiveOptions & WaitOptions): Promise<Message> {
     try {
-      return wait(
-        this.#receiveOp(this.#select(options), this.#toMessage),
-        options,
-        this.#receive,
-      ).catch((e) => {
+      this.#select(options);
+      this.#target = undefined;
+      const received = wait(this.#sharedReceive, options, this.#receive, (e) => {
         if (this.#msgmaxRaised(e, options)) return this.receive(options);
         throw e;
       });
+      return received as Promise<Message>;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -876,7 +875,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * ```
    */
   receiveSync(options?: MessageQueueReceiveOptions & SyncWaitOptions): Message {
-    this.#select(options, undefined, this.#selection);
+    this.#select(options);
     this.#target = undefined;
     try {
       return waitSync(this.#sharedReceive, options, this.#receive) as Message;
@@ -915,7 +914,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * ```
    */
   tryReceive(options?: MessageQueueReceiveOptions): Message {
-    this.#select(options, undefined, this.#selection);
+    this.#select(options);
     this.#target = undefined;
     try {
       return tryNow(this.#sharedReceive) as Message;
@@ -961,10 +960,13 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   ): Promise<MessageInfo> {
     try {
       checkBuffer(buffer);
-      const op = this.#receiveOp(this.#select(options, buffer.length), this.#intoBuffer(buffer));
-      return wait(op, options, this.#receive);
+      this.#select(options, buffer.length);
+      this.#target = buffer;
+      return wait(this.#sharedReceive, options, this.#receive) as Promise<MessageInfo>;
     } catch (e) {
       return Promise.reject(e);
+    } finally {
+      this.#target = undefined;
     }
   }
 
@@ -995,7 +997,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     options?: MessageQueueReceiveOptions & SyncWaitOptions,
   ): MessageInfo {
     checkBuffer(buffer);
-    this.#select(options, buffer.length, this.#selection);
+    this.#select(options, buffer.length);
     this.#target = buffer;
     try {
       return waitSync(this.#sharedReceive, options, this.#receive) as MessageInfo;
@@ -1026,7 +1028,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    */
   tryReceiveInto(buffer: Uint8Array, options?: MessageQueueReceiveOptions): MessageInfo {
     checkBuffer(buffer);
-    this.#select(options, buffer.length, this.#selection);
+    this.#select(options, buffer.length);
     this.#target = buffer;
     try {
       return tryNow(this.#sharedReceive) as MessageInfo;
