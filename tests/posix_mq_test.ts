@@ -123,6 +123,27 @@ Deno.test("PosixMessageQueue sends and receives: sync, async and try forms", asy
     await sending;
     assert.equal(text(q.tryReceive()), "waits");
   });
+  await t.step(
+    "pending calls keep their own message and buffer while later calls go on",
+    async () => {
+      // The first try of every form shares the handle's message and target: a call that has to
+      // wait must go on with its own, whatever the calls after it share.
+      const q = small(scope, { maxMessages: 1 });
+      const into = new Uint8Array(q.messageSize);
+      const receiving = q.receiveInto(into);
+      assert.throws(() => q.tryReceive(), Deno.errors.WouldBlock);
+      q.sendSync("one", { priority: 1 });
+      assert.deepEqual(await receiving, { size: 3, priority: 1 });
+      assert.equal(decoder.decode(into.subarray(0, 3)), "one");
+      q.sendSync("full");
+      const sending = q.send("two", { priority: 2 });
+      assert.throws(() => q.trySend("x", { priority: 3 }), Deno.errors.WouldBlock);
+      assert.equal(text(q.tryReceive()), "full");
+      await sending;
+      const last = q.tryReceive();
+      assert.deepEqual([text(last), last.priority], ["two", 2]);
+    },
+  );
   await t.step("two handles of one queue, one to send and one to receive", async () => {
     const q = small(scope);
     using tx = PosixMessageQueue.open(q.name, { access: "write" });

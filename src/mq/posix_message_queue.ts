@@ -384,10 +384,8 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     return bytes;
   }
 
-  /** The send of `bytes` as an operation of the waiting engine. */
-  #sendOp(data: Uint8Array | string, priority: number | undefined): Operation<void> {
-    const bytes = this.#checkSend(data);
-    const prio = checkPriority(priority);
+  /** The send of `bytes` as an operation of its own, for a send that has to wait. */
+  #sendOp(bytes: Uint8Array, prio: number): Operation<void> {
     const length = bytes.byteLength;
     return {
       syscall: "mq_send",
@@ -409,9 +407,11 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   }
 
   /**
-   * The sync and try forms end before any other code runs: they share one
-   * operation object per direction, whose message or target are these
-   * fields, so their hot path allocates nothing.
+   * The sync and try forms, and the async forms' first try, end before any
+   * other code runs: they share one operation object per direction, whose
+   * message or target are these fields, so their hot path allocates nothing.
+   * An async call that has to wait goes on with an operation of its own
+   * (`forWait`).
    */
   #sendBytes: Uint8Array = NO_BYTES;
   #sendPriority = 0;
@@ -427,6 +427,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
       subject: this.subject,
       attempt: () => this.#trySend(this.#sendBytes, this.#sendPriority),
       source: this.#writable ??= fdSource(this.fdFor("mq_send"), WRITABLE),
+      forWait: () => this.#sendOp(this.#sendBytes, this.#sendPriority),
     };
   }
 
@@ -461,7 +462,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     options?: PosixMessageQueueSendOptions & WaitOptions,
   ): Promise<void> {
     try {
-      return wait(this.#sendOp(data, checkOptions(options).priority), options, this.#send);
+      return wait(this.#shareSend(data, checkOptions(options).priority), options, this.#send);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -583,6 +584,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
       source: this.#readable ??= fdSource(this.fdFor("mq_receive"), READABLE),
       block: (deadline) =>
         this.#blockReceive(this.#target ?? this.#queueBuffer(), this.#sharedResult, deadline),
+      forWait: () => this.#target === undefined ? this.#messageOp() : this.#intoOp(this.#target),
     };
   }
 
@@ -602,12 +604,9 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     return this.#receiveOp(buf, (n) => ({ data: buf.slice(0, n), priority: this.#prio[0] }));
   }
 
-  /** A receive straight into the caller's buffer. */
+  /** A receive straight into the caller's buffer (checked by the call). */
   #intoOp(buffer: Uint8Array): Operation<PosixMessageInfo> {
-    const op = this.#receiveOp(
-      this.#checkTarget(buffer),
-      (n) => ({ size: n, priority: this.#prio[0] }),
-    );
+    const op = this.#receiveOp(buffer, (n) => ({ size: n, priority: this.#prio[0] }));
     // Detached while the wait went on: a TypeError, as at the call, not mq_receive's EMSGSIZE.
     const attempt = op.attempt;
     return {
@@ -661,7 +660,8 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    */
   receive(options?: WaitOptions): Promise<PosixMessage> {
     try {
-      return wait(this.#messageOp(), options, this.#receive);
+      const received = wait(this.#shareReceive(undefined), options, this.#receive);
+      return received as Promise<PosixMessage>;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -751,9 +751,12 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    */
   receiveInto(buffer: Uint8Array, options?: WaitOptions): Promise<PosixMessageInfo> {
     try {
-      return wait(this.#intoOp(buffer), options, this.#receive);
+      const op = this.#shareReceive(this.#checkTarget(buffer));
+      return wait(op, options, this.#receive) as Promise<PosixMessageInfo>;
     } catch (e) {
       return Promise.reject(e);
+    } finally {
+      this.#target = undefined;
     }
   }
 
