@@ -22,33 +22,38 @@ const noop = () => {};
 export class WriteTurns {
   /** Settles when the last pending write has; `undefined` when none is pending. */
   #tail: Promise<void> | undefined;
+  readonly #registry: WaitRegistry | undefined;
+  readonly #subject: () => ErrorSubject;
+
+  /**
+   * @param registry the handle's waits, which its `close()` cancels
+   * @param subject what the errors name (asked when an error is made)
+   */
+  constructor(registry: WaitRegistry | undefined, subject: () => ErrorSubject) {
+    this.#registry = registry;
+    this.#subject = subject;
+  }
 
   /**
    * Starts `write` now, or once the pending writes have settled. A queued
    * write rejects while it waits when its signal aborts, its timeout passes
-   * (the timeout counts from the call) or its handle closes (`registry`), and
-   * then has written nothing.
+   * (the timeout counts from the call) or its handle closes, and then has
+   * written nothing.
    *
+   * @param syscall the call, for the errors
    * @param write starts the write with the options left for it
    * @param options the caller's options
    * @param done whether the write just started already ended (all written)
-   * @param registry the handle's waits, which its `close()` cancels
-   * @param syscall the call, for the errors
-   * @param subject what the errors name
    * @returns the write's promise
    */
   run<T>(
+    syscall: string,
     write: (options: WaitOptions | undefined) => Promise<T>,
     options: WaitOptions | undefined,
     done: () => boolean,
-    registry: WaitRegistry | undefined,
-    syscall: string,
-    subject: ErrorSubject,
   ): Promise<T> {
     const before = this.#tail;
-    const p = before === undefined
-      ? write(options)
-      : this.#after(before, write, options, registry, syscall, subject);
+    const p = before === undefined ? write(options) : this.#after(before, syscall, write, options);
     if (before === undefined && done()) return p;
     const tail = p.then(noop, noop);
     this.#tail = tail;
@@ -60,11 +65,9 @@ export class WriteTurns {
 
   async #after<T>(
     before: Promise<void>,
+    syscall: string,
     write: (options: WaitOptions | undefined) => Promise<T>,
     options: WaitOptions | undefined,
-    registry: WaitRegistry | undefined,
-    syscall: string,
-    subject: ErrorSubject,
   ): Promise<T> {
     checkWaitOptions(options);
     const signal = options?.signal;
@@ -73,8 +76,8 @@ export class WriteTurns {
       syscall,
       signal,
       deadline,
-      registry,
-      () => timedOutError(syscall, subject, options!.timeout!),
+      this.#registry,
+      () => timedOutError(syscall, this.#subject(), options!.timeout!),
       true,
     );
     try {
@@ -95,7 +98,7 @@ export class WriteTurns {
         throw e;
       }
       const progress = (e as { bytesWritten?: number }).bytesWritten ?? 0;
-      throw withProgress(timedOutError(syscall, subject, options!.timeout!), progress);
+      throw withProgress(timedOutError(syscall, this.#subject(), options!.timeout!), progress);
     });
   }
 }

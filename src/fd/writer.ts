@@ -58,7 +58,7 @@ export class FdWriter extends FdHandle {
   #bytes: Uint8Array = NO_BYTES;
   readonly #progress = { written: 0 };
   readonly #syncOp: Operation<number>;
-  readonly #turns = new WriteTurns();
+  readonly #turns: WriteTurns;
   #writable?: WritableStream<Uint8Array>;
 
   /**
@@ -85,6 +85,7 @@ export class FdWriter extends FdHandle {
     fd = adoptFd(fd, "write", "FdWriter");
     super(fd);
     this.#context = { spinner: new Spinner(), registry: waitsOf(this), keepsAlive: true };
+    this.#turns = new WriteTurns(this.#context.registry, () => this.subject);
     this.#source = fdSource(fd, WRITABLE);
     this.#syncOp = {
       syscall: "write",
@@ -184,6 +185,7 @@ export class FdWriter extends FdHandle {
     }
     const progress = { written: 0 };
     return this.#turns.run(
+      "write",
       (options) =>
         wait(
           this.#op(bytes, progress),
@@ -193,9 +195,6 @@ export class FdWriter extends FdHandle {
         ),
       options,
       () => progress.written === bytes.byteLength,
-      this.#context.registry,
-      "write",
-      this.subject,
     );
   }
 

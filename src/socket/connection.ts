@@ -213,7 +213,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
   readonly #writeReady: ReturnType<typeof fdSource>;
   readonly #blocking: BlockingCalls;
   /** Async writes of a stream, whole and in call order. */
-  readonly #turns = new WriteTurns();
+  readonly #turns: WriteTurns;
   /**
    * The buffer and bytes of the sync or try operation in progress: those end
    * before any other code runs, so one operation object per kind serves them
@@ -247,6 +247,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     this.#remote = remote;
     this.#in = { spinner: new Spinner(), registry: waitsOf(this) };
     this.#out = { spinner: new Spinner(), registry: waitsOf(this), keepsAlive: true };
+    this.#turns = new WriteTurns(this.#out.registry, () => this.subject);
     this.#readReady = fdSource(fd, READABLE);
     this.#writeReady = fdSource(fd, WRITABLE);
     this.#blocking = new BlockingCalls(blocks);
@@ -638,13 +639,11 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       source: this.#writeReady,
     };
     return this.#turns.run(
+      "send",
       (options) =>
         wait(op, options, this.#out, writeErrors(options?.signal, progress, bytes.byteLength)),
       options,
       () => progress.written === bytes.byteLength,
-      this.#out.registry,
-      "send",
-      this.subject,
     );
   }
 
@@ -1382,12 +1381,10 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       // On a stream, the data after the first bytes may wait for room: in turn with write().
       return await (this.#kind === "stream"
         ? this.#turns.run(
+          "sendmsg",
           (options) => wait(op, options, this.#out),
           options,
           () => false,
-          this.#out.registry,
-          "sendmsg",
-          this.subject,
         )
         : wait(op, options, this.#out));
     } catch (e) {
