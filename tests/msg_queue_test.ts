@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertKeptIntact } from "./_kept.ts";
 import { type FdReader, IpcError, type Message, MessageQueue } from "../mod.ts";
 import {
   assertAround,
@@ -265,6 +266,26 @@ Deno.test("MessageQueue.sendSync()/receiveSync() carry bytes and strings, select
     assert.equal(text(s), "héllo ✓");
     assert.deepEqual(q.receiveSync(), { type: 4, data: new Uint8Array(0) });
     assert.deepEqual(q.receiveSync(), { type: 5, data: new Uint8Array([5, 5, 5]) });
+  });
+
+  await t.step("the received bytes stay the caller's, whatever is received later", async () => {
+    using qs = new TestScope();
+    const q = qs.messageQueue();
+    const kept: Uint8Array<ArrayBuffer>[] = [];
+    // Enough for several of the slabs messages land in (see src/_landing.ts).
+    for (let i = 0; i < 3000; i++) {
+      q.sendSync(new Uint8Array(i % 64).fill(i & 255), { type: 1 + (i % 3) });
+      const m = i % 3 === 0
+        ? q.receiveSync({ maxSize: 64 + (i % 5) })
+        : i % 3 === 1
+        ? q.tryReceive()
+        : await q.receive();
+      assert.equal(m.type, 1 + (i % 3));
+      kept.push(m.data);
+    }
+    assertKeptIntact(kept, (i) => i % 64);
+    q.sendSync("after", { type: 7 });
+    assert.deepEqual(q.receiveSync(), { type: 7, data: new TextEncoder().encode("after") });
   });
 
   await t.step("type 0 takes the first message, whatever its type", () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertKeptIntact } from "./_kept.ts";
 import { connect, datagram, type DatagramSocket, type SocketAddress, socketpair } from "../mod.ts";
 import { EPOLLIN, procSysInt, systemError, TestScope, waitedOn } from "./_kernel.ts";
 import { pattern, peer } from "./fixtures/socket_common.ts";
@@ -99,6 +100,32 @@ Deno.test("datagram sockets: every form; boundaries kept; empty and large datagr
     () => udp.sendToSync(new Uint8Array(70_000), udp.addr),
     systemError(Error, "EMSGSIZE", "sendto"),
   );
+});
+
+Deno.test("received datagrams and messages stay the caller's, whatever is received later", async () => {
+  using s = new TestScope();
+  const a = s.handle(datagram({ abstract: abstractName("a") }));
+  const b = s.handle(datagram({ abstract: abstractName("b") }));
+  const [c, d] = socketpair("seqpacket");
+  s.handle(c);
+  s.handle(d);
+  const kept: Uint8Array<ArrayBuffer>[] = [];
+  // Enough for several of the slabs small messages land in (see src/_landing.ts),
+  // and some too large to share one.
+  const sizeOf = (i: number) => i % 500 === 0 ? 20_000 + i : i % 200;
+  for (let i = 0; i < 3000; i++) {
+    const bytes = new Uint8Array(sizeOf(i)).fill(i & 255);
+    if (i % 2 === 0) {
+      a.sendToSync(bytes, b.addr);
+      kept.push(i % 4 === 0 ? b.receiveFromSync().data : (await b.receiveFrom()).data);
+    } else {
+      c.sendSync(bytes);
+      kept.push((i % 4 === 1 ? d.tryReceive() : await d.receive())!);
+    }
+  }
+  assertKeptIntact(kept, sizeOf);
+  c.sendSync("after");
+  assert.equal(text(d.receiveSync()!), "after");
 });
 
 Deno.test("connect({ type: 'datagram' }): a Connection whose sends all go to one socket", async () => {

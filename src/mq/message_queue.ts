@@ -18,6 +18,7 @@ import {
   ownBuffer,
 } from "../_check.ts";
 import { copyBytes } from "../_copy.ts";
+import { keepLanded, landedView, landingArea } from "../_landing.ts";
 import type { PathLike } from "../_path.ts";
 import {
   checkId,
@@ -62,7 +63,11 @@ export type { SysvOwnership } from "../_sysv.ts";
 export interface Message {
   /** Its type; a `number` when it fits one safely, else a `bigint`. */
   type: MessageType;
-  /** Its bytes (a copy the caller owns). */
+  /**
+   * Its bytes, which no later receive writes. Small messages' bytes share one
+   * `ArrayBuffer` (see {@link MessageQueue.receive}): `data.slice()` gives
+   * them a buffer of their own.
+   */
   data: Uint8Array<ArrayBuffer>;
 }
 
@@ -201,8 +206,6 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #closed = false;
   #sendBuf = new Uint8Array(TEXT + 256);
   #sendView = new DataView(this.#sendBuf.buffer);
-  #recvBuf = new Uint8Array(TEXT);
-  #recvView = new DataView(this.#recvBuf.buffer);
   /** A buffer a parked receive landed in, kept for the next one (8 KiB cost µs to allocate). */
   #spare?: Uint8Array;
   /** The poll clock's tick of the last look at the queue's message count, and what it found. */
@@ -651,10 +654,6 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     if (noError) flags |= C.MSG_NOERROR;
     // No message exceeds msgmax: a larger maxSize needs no larger buffer.
     const size = Math.min(max, msgmaxAtLeast(max));
-    if (this.#recvBuf.byteLength < TEXT + size) {
-      this.#recvBuf = new Uint8Array(TEXT + size);
-      this.#recvView = new DataView(this.#recvBuf.buffer);
-    }
     const into = this.#selection;
     into.type = BigInt(type);
     into.flags = flags;
@@ -672,6 +671,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     // A parked receive lands in a buffer of its own: two may be pending at once,
     // and its address tells the parked call's thread apart.
     let own: Uint8Array | undefined;
+    let landed: Uint8Array | undefined;
     const ownBuf = () => own ??= this.#takeBuffer(TEXT + max);
     const syscall = "msgrcv";
     const source = () =>
@@ -679,9 +679,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
         syscall,
         about: this.#about,
         start: () => libc.msgrcv_parked(this.id, ownBuf(), max, type, flags),
-        run: () => libc.msgrcv(this.id, this.#recvBuf, max, type, flags),
+        run: () => libc.msgrcv(this.id, landed = landingArea(TEXT + max), max, type, flags),
         done: (n) => {
-          if (own === undefined) return make(this.#recvBuf, n);
+          if (own === undefined) return make(landed!, n);
           const result = make(own, n);
           // Its bytes are copied out: the next parked receive may land in it.
           this.#spare = own;
@@ -715,10 +715,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     return this.#holds;
   }
 
-  /** The type of the msgbuf in `buf` (the receive buffer's view is kept: a DataView costs more than the read). */
+  /** The type of the msgbuf in `buf`. */
   #typeIn(buf: Uint8Array): MessageType {
-    const view = buf === this.#recvBuf ? this.#recvView : new DataView(buf.buffer, buf.byteOffset);
-    return longAt(view, TYPE);
+    return longAt(landedView(buf), buf.byteOffset + TYPE);
   }
 
   /** One receive without waiting, into the receive buffer. Written out: the hot path. */
@@ -727,7 +726,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     make: (buf: Uint8Array, n: number) => T,
   ): T | typeof AGAIN {
     const id = this.#idFor("msgrcv");
-    const buf = this.#recvBuf;
+    const buf = landingArea(TEXT + max);
     for (;;) {
       const n = libc.msgrcv(id, buf, max, type, flags | C.IPC_NOWAIT);
       if (n >= 0) return make(buf, n);
@@ -739,7 +738,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #blockReceive(deadline: number): Message | MessageInfo | typeof AGAIN {
     const id = this.#idFor("msgrcv");
     const { type, flags, max } = this.#selection;
-    const buf = this.#recvBuf;
+    const buf = landingArea(TEXT + max);
     const receive = () => libc.msgrcv(id, buf, max, type, flags);
     const n = blockingCall(deadline, receive, "msgrcv", this.#about);
     return n === AGAIN ? AGAIN : this.#result(buf, n);
@@ -781,7 +780,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
 
   #toMessage = (buf: Uint8Array, n: number): Message => ({
     type: this.#typeIn(buf),
-    data: buf.slice(TEXT, TEXT + n),
+    data: keepLanded(buf, TEXT, n),
   });
 
   #intoBuffer(target: Uint8Array): (buf: Uint8Array, n: number) => MessageInfo {
@@ -794,14 +793,17 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * reason; a message the parked call took before the abort landed is
    * delivered instead, never lost.
    *
-   * Every message gets bytes of its own (a new `ArrayBuffer`, which costs
-   * Deno about as much as the system call): a loop taking many messages is
-   * faster with {@link MessageQueue.receiveInto} into a buffer it keeps.
+   * A message's bytes are where the kernel wrote them: a view of a buffer
+   * that small messages share (64 KiB; a new `ArrayBuffer` per message would
+   * cost Deno about as much as the system call). No later receive writes
+   * there; `data.slice()` gives bytes with a buffer of their own, e.g. to
+   * transfer it. {@link MessageQueue.receiveInto} takes a message into a
+   * buffer the caller keeps.
    *
    * Needs `--allow-ffi`.
    *
    * @param options `type`, `except`, `noError`, `maxSize`, `signal`, `timeout`
-   * @returns the message: its type and a copy of its bytes
+   * @returns the message: its type and its bytes
    * @throws {TypeError} when `options` is not an object, `type` is neither a number nor a
    *   bigint, `maxSize` is not a number, `except` or `noError` is not a boolean, or `signal` is not
    *   an AbortSignal
@@ -844,9 +846,12 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * (the kernel wakes it at once, also when the queue is removed), or
    * `timeout` passes.
    *
-   * Every message gets bytes of its own (a new `ArrayBuffer`, which costs
-   * Deno about as much as the system call): a loop taking many messages is
-   * faster with {@link MessageQueue.receiveIntoSync} into a buffer it keeps.
+   * A message's bytes are where the kernel wrote them: a view of a buffer
+   * that small messages share (64 KiB; a new `ArrayBuffer` per message would
+   * cost Deno about as much as the system call). No later receive writes
+   * there; `data.slice()` gives bytes with a buffer of their own, e.g. to
+   * transfer it. {@link MessageQueue.receiveIntoSync} takes a message into a
+   * buffer the caller keeps.
    *
    * Wraps `msgrcv(2)`; a timeout interrupts it with a signal to this thread.
    * Needs `--allow-ffi`.

@@ -22,6 +22,7 @@ import {
   checkOptions,
   checkUnchanged,
 } from "../_check.ts";
+import { keepLanded, landingArea } from "../_landing.ts";
 import type { Access, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
@@ -44,6 +45,9 @@ import { accessFlags, checkName, checkPriority, checkSize, openError } from "./_
 
 const MQ_ATTR = LAYOUTS.mq_attr;
 const NO_BYTES = new Uint8Array(0);
+
+/** Turns the `n` bytes a receive put into `buf` into its result. */
+type Make<T> = (buf: Uint8Array, n: number) => T;
 
 /** Options of {@link PosixMessageQueue.open}. */
 export interface PosixMessageQueueOpenOptions {
@@ -88,7 +92,11 @@ export interface PosixMessageQueueAttributes {
 
 /** A received message. */
 export interface PosixMessage {
-  /** The bytes of the message (a copy the caller owns). */
+  /**
+   * The bytes of the message, which no later receive writes. Small messages'
+   * bytes share one `ArrayBuffer` (see {@link PosixMessageQueue.receive}):
+   * `data.slice()` gives them a buffer of their own.
+   */
   data: Uint8Array<ArrayBuffer>;
   /** Its priority, 0 (lowest) to 32767. */
   priority: number;
@@ -146,7 +154,6 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   readonly #messageSize: number;
   readonly #canRead: boolean;
   readonly #canWrite: boolean;
-  #buf?: Uint8Array<ArrayBuffer>;
   readonly #prio = new Uint32Array(new ArrayBuffer(4));
   readonly #prioBytes = new Uint8Array(this.#prio.buffer);
   readonly #send: WaitContext;
@@ -534,27 +541,28 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   }
 
   /**
-   * The receive of a message into `buf` (at least `messageSize` bytes, as
-   * mq_receive(3) wants) as an operation of the waiting engine; `make` turns
-   * the `n` bytes received into the result.
+   * The receive of a message into the buffer `where` gives at each try (at
+   * least `messageSize` bytes, as mq_receive(3) wants) as an operation of the
+   * waiting engine; `make` turns the `n` bytes received into `buf` into the
+   * result.
    */
-  #receiveOp<T>(buf: Uint8Array, make: (n: number) => T): Operation<T> {
+  #receiveOp<T>(where: () => Uint8Array, make: Make<T>): Operation<T> {
     this.#checkReceive();
     return {
       syscall: "mq_receive",
       subject: this.subject,
-      attempt: () => this.#tryReceive(buf, make),
+      attempt: () => this.#tryReceive(where(), make),
       source: this.#readable ??= fdSource(this.fdFor("mq_receive"), READABLE),
-      block: (deadline) => this.#blockReceive(buf, make, deadline),
+      block: (deadline) => this.#blockReceive(where(), make, deadline),
     };
   }
 
   /** One receive without waiting. Written out: the hot path. */
-  #tryReceive<T>(buf: Uint8Array, make: (n: number) => T): T | typeof AGAIN {
+  #tryReceive<T>(buf: Uint8Array, make: Make<T>): T | typeof AGAIN {
     const fd = this.fdFor("mq_receive");
     for (;;) {
       const n = libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes);
-      if (n >= 0) return make(n);
+      if (n >= 0) return make(buf, n);
       if (failed("mq_receive", this.subject) === AGAIN) return AGAIN;
     }
   }
@@ -563,50 +571,52 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * A receive on a blocking description: it waits and receives in one call
    * (interrupted at the deadline); `poll(2)` where there is none, or no alarm.
    */
-  #blockReceive<T>(buf: Uint8Array, make: (n: number) => T, deadline: number): T | typeof AGAIN {
+  #blockReceive<T>(buf: Uint8Array, make: Make<T>, deadline: number): T | typeof AGAIN {
     const fd = this.blockingFd("mq_receive");
     if (fd < 0 || !interruptible(deadline)) {
       return pollSync(this.fdFor("mq_receive"), READABLE, deadline);
     }
     const receive = () => libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes);
     const n = blockingCall(deadline, receive, "mq_receive", this.subject);
-    return n === AGAIN ? AGAIN : make(n);
+    return n === AGAIN ? AGAIN : make(buf, n);
   }
 
-  /** The shared receive: into the target when there is one, else into the queue's buffer. */
+  /** The shared receive: into the target when there is one, else where messages land. */
   #shareReceive(target: Uint8Array | undefined): Operation<PosixMessage | PosixMessageInfo> {
     this.#checkReceive();
     this.#target = target;
     return this.#sharedReceive ??= {
       syscall: "mq_receive",
       subject: this.subject,
-      attempt: () => this.#tryReceive(this.#target ?? this.#queueBuffer(), this.#sharedResult),
+      attempt: () => this.#tryReceive(this.#target ?? this.#landing(), this.#sharedResult),
       source: this.#readable ??= fdSource(this.fdFor("mq_receive"), READABLE),
       block: (deadline) =>
-        this.#blockReceive(this.#target ?? this.#queueBuffer(), this.#sharedResult, deadline),
+        this.#blockReceive(this.#target ?? this.#landing(), this.#sharedResult, deadline),
       forWait: () => this.#target === undefined ? this.#messageOp() : this.#intoOp(this.#target),
     };
   }
 
-  #sharedResult = (n: number): PosixMessage | PosixMessageInfo =>
-    this.#target === undefined
-      ? { data: this.#buf!.slice(0, n), priority: this.#prio[0] }
-      : { size: n, priority: this.#prio[0] };
+  #sharedResult = (buf: Uint8Array, n: number): PosixMessage | PosixMessageInfo =>
+    this.#target === undefined ? this.#toMessage(buf, n) : this.#toInfo(buf, n);
 
-  /** The queue's own receive buffer: mq_receive(3) wants room for the largest message. */
-  #queueBuffer(): Uint8Array<ArrayBuffer> {
-    return this.#buf ??= new Uint8Array(this.#messageSize);
-  }
+  /** Where a message lands (see `_landing.ts`): mq_receive(3) wants room for the largest one. */
+  #landing = (): Uint8Array => landingArea(this.#messageSize);
 
-  /** A receive into the queue's own buffer, copied out as a {@link PosixMessage}. */
+  #toMessage = (buf: Uint8Array, n: number): PosixMessage => ({
+    data: keepLanded(buf, 0, n),
+    priority: this.#prio[0],
+  });
+
+  #toInfo = (_: Uint8Array, n: number): PosixMessageInfo => ({ size: n, priority: this.#prio[0] });
+
+  /** A receive of a message of its own, for an async call that has to wait. */
   #messageOp(): Operation<PosixMessage> {
-    const buf = this.#queueBuffer();
-    return this.#receiveOp(buf, (n) => ({ data: buf.slice(0, n), priority: this.#prio[0] }));
+    return this.#receiveOp(this.#landing, this.#toMessage);
   }
 
   /** A receive straight into the caller's buffer (checked by the call). */
   #intoOp(buffer: Uint8Array): Operation<PosixMessageInfo> {
-    const op = this.#receiveOp(buffer, (n) => ({ size: n, priority: this.#prio[0] }));
+    const op = this.#receiveOp(() => buffer, this.#toInfo);
     // Detached while the wait went on: a TypeError, as at the call, not mq_receive's EMSGSIZE.
     const attempt = op.attempt;
     return {
@@ -633,9 +643,12 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * Receives the oldest message of the highest priority, waiting while the
    * queue is empty, without blocking the event loop.
    *
-   * Every message gets bytes of its own (a new `ArrayBuffer`, which costs
-   * Deno about as much as the system call): a loop taking many messages is
-   * faster with {@link PosixMessageQueue.receiveInto} into a buffer it keeps.
+   * A message's bytes are where the kernel wrote them: a view of a buffer
+   * that small messages share (64 KiB; a new `ArrayBuffer` per message would
+   * cost Deno about as much as the system call). No later receive writes
+   * there; `data.slice()` gives bytes with a buffer of their own, e.g. to
+   * transfer it. {@link PosixMessageQueue.receiveInto} takes a message into a
+   * buffer the caller keeps.
    *
    * Wraps `mq_receive(3)`. Needs `--allow-ffi`.
    *
@@ -671,9 +684,12 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * Receives the oldest message of the highest priority, blocking the thread
    * while the queue is empty.
    *
-   * Every message gets bytes of its own (a new `ArrayBuffer`, which costs
-   * Deno about as much as the system call): a loop taking many messages is
-   * faster with {@link PosixMessageQueue.receiveIntoSync} into a buffer it keeps.
+   * A message's bytes are where the kernel wrote them: a view of a buffer
+   * that small messages share (64 KiB; a new `ArrayBuffer` per message would
+   * cost Deno about as much as the system call). No later receive writes
+   * there; `data.slice()` gives bytes with a buffer of their own, e.g. to
+   * transfer it. {@link PosixMessageQueue.receiveIntoSync} takes a message into a
+   * buffer the caller keeps.
    *
    * Wraps `mq_receive(3)`. Needs `--allow-ffi`.
    *

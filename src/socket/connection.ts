@@ -9,6 +9,7 @@ import { C } from "../../ffi/platform.ts";
 import { MAX_IO } from "../../ffi/symbols/unistd.ts";
 import { AGAIN, failed, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
+import { exactArea, keepExact } from "../_landing.ts";
 import {
   bytesOf,
   checkBoolean,
@@ -937,7 +938,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
   }
 
   /**
-   * Takes one message as a new array of its size: null at end of stream
+   * Takes one message as an array of its size: null at end of stream
    * (seqpacket), or AGAIN. With `waits`, waits for one in the call (AGAIN
    * when interrupted).
    */
@@ -946,7 +947,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     for (;;) {
       const size = nextMessageSize(fd, "recv", this.subject, waits);
       if (size === AGAIN) return AGAIN;
-      const data = new Uint8Array(size);
+      const data = exactArea(size);
       const n = libc.recv(fd, data, size, C.MSG_TRUNC | DONTWAIT);
       if (n < 0) {
         // Another reader of a shared socket took it: look again.
@@ -955,7 +956,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       }
       if (n > size) throw truncatedError(n, size, "recv", this.subject);
       if (n === 0 && this.#kind === "seqpacket") return null;
-      return n === size ? data : data.slice(0, n);
+      return keepExact(data, n);
     }
   }
 
@@ -998,7 +999,9 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * Wraps `recv(2)`. Needs `--allow-ffi`.
    *
    * @param options `signal` to cancel, `timeout` in milliseconds
-   * @returns the message (a new array of its size), or `null` at end of
+   * @returns the message (an array of its size, which no later receive
+   *   writes; small messages share one `ArrayBuffer`, and `slice()` gives one
+   *   a buffer of its own), or `null` at end of
    *   stream: the peer of a seqpacket connection closed or shut down writing
    *   (a datagram connection has no end)
    * @throws {TypeError} on a stream connection, or when `signal` is not an AbortSignal

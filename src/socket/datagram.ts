@@ -10,6 +10,7 @@ import { AGAIN, failed, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
 import { bytesOf, checkBoolean, checkMode, checkOptions, checkUnchanged } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
+import { exactArea, keepExact } from "../_landing.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   fdSource,
@@ -143,7 +144,12 @@ export type DatagramTarget =
  * ```
  */
 export interface Datagram {
-  /** The bytes (a new array of the datagram's size). */
+  /**
+   * The bytes: an array of the datagram's size, which no later receive
+   * writes. Small datagrams share one `ArrayBuffer` (a new one for each would
+   * cost Deno about as much as the system call): `data.slice()` gives them a
+   * buffer of their own.
+   */
   data: Uint8Array<ArrayBuffer>;
   /** The sender's address; `{ transport: "unix", unnamed: true }` for an unbound Unix sender. */
   address: SocketAddress;
@@ -454,7 +460,7 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
     for (;;) {
       const size = nextMessageSize(fd, "recvfrom", this.subject, waits);
       if (size === AGAIN) return AGAIN;
-      const data = new Uint8Array(size);
+      const data = exactArea(size);
       this.#fromLen[0] = SOCKADDR_MAX;
       const flags = C.MSG_TRUNC | C.MSG_DONTWAIT;
       const n = libc.recvfrom(fd, data, size, flags, this.#from, this.#fromLenBytes);
@@ -465,7 +471,7 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
       }
       if (n > size) throw truncatedError(n, size, "recvfrom", this.subject);
       const address = decodeAddress(this.#from, this.#fromLen[0], "udp");
-      return { data: n === size ? data : data.slice(0, n), address };
+      return { data: keepExact(data, n), address };
     }
   }
 

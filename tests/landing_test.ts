@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { keepLanded, landedView, landingArea } from "../src/_landing.ts";
+
+/** What a receive of `n` bytes stamped `stamp` does: the kernel writes them into the area. */
+function land(room: number, n: number, stamp: number): Uint8Array<ArrayBuffer> {
+  const area = landingArea(room);
+  area.fill(0xee); // the rest of the area, as a receive may leave it
+  area.fill(stamp, 0, n);
+  return keepLanded(area, 0, n);
+}
+
+Deno.test("landing: messages kept from the slab stay intact, aligned, whatever lands later", () => {
+  const kept: { bytes: Uint8Array; stamp: number }[] = [];
+  const slabs = new Set<ArrayBufferLike>();
+  // 64 B messages in 8 KiB areas: several slabs' worth.
+  for (let i = 0; i < 3000; i++) {
+    const n = (i * 37) % 200;
+    const bytes = land(8200, n, i & 255);
+    kept.push({ bytes, stamp: i & 255 });
+    slabs.add(bytes.buffer);
+    assert.equal(bytes.byteOffset % 8, 0, "8-byte aligned, as a buffer of its own would be");
+    assert.equal(bytes.buffer.byteLength, 64 * 1024);
+  }
+  assert.ok(slabs.size > 3, `${slabs.size} slabs: full ones were left, new ones taken`);
+  for (const [i, { bytes, stamp }] of kept.entries()) {
+    assert.equal(bytes.length, (i * 37) % 200);
+    assert.ok(bytes.every((b) => b === stamp), `message ${i} was overwritten`);
+  }
+});
+
+Deno.test("landing: the next area starts past what was kept, and the header reads from the view", () => {
+  const area = landingArea(64);
+  area.fill(3);
+  new DataView(area.buffer, area.byteOffset).setUint32(0, 0xabcd, true);
+  assert.equal(landedView(area).getUint32(area.byteOffset, true), 0xabcd);
+  const kept = keepLanded(area, 8, 5);
+  const next = landingArea(64);
+  assert.equal(next.byteOffset, area.byteOffset + 16, "past the 8 + 5 bytes, 8-byte aligned");
+  next.fill(1);
+  assert.deepEqual(kept, new Uint8Array(5).fill(3));
+});
+
+Deno.test("landing: a slab whose buffer a caller transferred away is replaced, not written", () => {
+  const first = land(100, 10, 7);
+  first.buffer.transfer();
+  const area = landingArea(100);
+  assert.equal(area.byteLength, 100);
+  assert.notEqual(area.buffer, first.buffer);
+  const second = land(100, 10, 9);
+  assert.ok(second.every((b) => b === 9));
+});
+
+Deno.test("landing: a receive that may fill more than 16 KiB lands alone; its message is a copy", () => {
+  const big = 20_000;
+  const a = land(big, 3, 1);
+  const b = land(big, 5, 2);
+  assert.equal(a.buffer.byteLength, 3, "a buffer of its own: a small message holds no 20 KB");
+  assert.deepEqual([...a, ...b], [1, 1, 1, 2, 2, 2, 2, 2]);
+  const area = landingArea(big);
+  assert.equal(area, landingArea(big), "the same area serves the next receive");
+  // A small receive after it does not land in the large buffer, which it could hold on to.
+  assert.equal(land(64, 4, 3).buffer.byteLength, 64 * 1024);
+});
+
+Deno.test("landing: an area the receive did not land in (a buffer of a parked call) is copied out", () => {
+  const own = new Uint8Array(32).fill(4);
+  const kept = keepLanded(own, 8, 8);
+  assert.notEqual(kept.buffer, own.buffer);
+  assert.deepEqual(kept, new Uint8Array(8).fill(4));
+});
