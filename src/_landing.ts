@@ -15,25 +15,31 @@
 /** The size of a slab: what one small message kept alive can hold on to. */
 const SLAB = 64 * 1024;
 
-/** Receives that may fill more than this land in a buffer of their own, their messages copied out. */
+/** Receives that may fill more than this land in {@link large}, their messages copied out. */
 const POOLED_MAX = SLAB / 4;
 
 let slab = new ArrayBuffer(0);
 let view = new DataView(slab);
 let area: Uint8Array<ArrayBuffer> = new Uint8Array(slab);
+/**
+ * Where receives that may fill more than {@link POOLED_MAX} land, kept for
+ * the next one (the largest asked for): a slab of their size would hold a
+ * few messages at most, and taking its place would end the slab of the small
+ * ones each time receives of both sizes alternate.
+ */
+let large: Uint8Array<ArrayBuffer> = new Uint8Array(0);
 
 /**
  * Where the next receive that may fill `room` bytes (at least 1) lands: the
  * free end of the slab, 8-byte aligned. A new slab when the free end is too
  * small, or when a caller transferred the buffer of a message's bytes away.
+ * At least `room` bytes where `room` is over {@link POOLED_MAX}.
  */
 export function landingArea(room: number): Uint8Array<ArrayBuffer> {
+  if (room > POOLED_MAX) return large.byteLength >= room ? large : large = new Uint8Array(room);
   if (area.byteLength === room) return area;
-  const start = area.byteLength === 0 ? slab.byteLength : area.byteOffset;
-  if (room <= POOLED_MAX && slab.byteLength === SLAB && start + room <= SLAB) {
-    return area = new Uint8Array(slab, start, room);
-  }
-  return renew(room);
+  const start = area.byteLength === 0 ? SLAB : area.byteOffset;
+  return start + room <= SLAB ? area = new Uint8Array(slab, start, room) : renew(room);
 }
 
 /**
@@ -46,7 +52,7 @@ export function keepLanded(
   offset: number,
   n: number,
 ): Uint8Array<ArrayBuffer> {
-  if (landed !== area || landed.byteLength > POOLED_MAX) return landed.slice(offset, offset + n);
+  if (landed !== area) return landed.slice(offset, offset + n);
   const start = landed.byteOffset + offset;
   const bytes = new Uint8Array(slab, start, n);
   const next = (start + n + 7) & ~7;
@@ -62,7 +68,7 @@ export function landedView(landed: Uint8Array): DataView {
 }
 
 function renew(room: number): Uint8Array<ArrayBuffer> {
-  slab = new ArrayBuffer(room > POOLED_MAX ? room : SLAB);
+  slab = new ArrayBuffer(SLAB);
   view = new DataView(slab);
   return area = new Uint8Array(slab, 0, room);
 }

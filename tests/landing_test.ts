@@ -50,16 +50,20 @@ Deno.test("landing: a slab whose buffer a caller transferred away is replaced, n
   assert.ok(second.every((b) => b === 9));
 });
 
-Deno.test("landing: a receive that may fill more than 16 KiB lands alone; its message is a copy", () => {
+Deno.test("landing: receives that may fill more than 16 KiB land apart; their messages are copies", () => {
+  const small = land(64, 4, 1);
   const big = 20_000;
-  const a = land(big, 3, 1);
-  const b = land(big, 5, 2);
+  const a = land(big, 3, 2);
+  const b = land(big, 5, 3);
   assert.equal(a.buffer.byteLength, 3, "a buffer of its own: a small message holds no 20 KB");
-  assert.deepEqual([...a, ...b], [1, 1, 1, 2, 2, 2, 2, 2]);
+  assert.deepEqual([...a, ...b], [2, 2, 2, 3, 3, 3, 3, 3]);
   const area = landingArea(big);
-  assert.equal(area, landingArea(big), "the same area serves the next receive");
-  // A small receive after it does not land in the large buffer, which it could hold on to.
-  assert.equal(land(64, 4, 3).buffer.byteLength, 64 * 1024);
+  assert.equal(area, landingArea(big - 1), "one buffer serves every large receive");
+  // Small receives go on in the slab they were using: large ones do not take its place.
+  const next = land(64, 4, 4);
+  assert.equal(next.buffer, small.buffer);
+  assert.equal(next.byteOffset, small.byteOffset + 8);
+  assert.deepEqual([...small, ...next], [1, 1, 1, 1, 4, 4, 4, 4]);
 });
 
 Deno.test("landing: an area the receive did not land in (a buffer of a parked call) is copied out", () => {

@@ -113,6 +113,23 @@ Deno.test("PosixMessageQueue sends and receives: sync, async and try forms", asy
     q.trySend("after");
     assert.equal(text(q.receiveSync()), "after");
   });
+  await t.step({
+    name: "a queue of messages over 16 KiB, received in turn with a small one",
+    // Above msgsize_max (8192 by default) only with CAP_SYS_RESOURCE.
+    ignore: !hasCapability(CAP_SYS_RESOURCE),
+    fn: async () => {
+      const big = small(scope, { maxMessages: 2, messageSize: 40_000 });
+      const little = small(scope);
+      const kept: Uint8Array<ArrayBuffer>[] = [];
+      const sizeOf = (i: number) => i % 2 === 0 ? 20_000 + i : i % 64;
+      for (let i = 0; i < 200; i++) {
+        const q = i % 2 === 0 ? big : little;
+        q.sendSync(new Uint8Array(sizeOf(i)).fill(i & 255));
+        kept.push(i % 4 < 2 ? q.receiveSync().data : (await q.receive()).data);
+      }
+      assertKeptIntact(kept, sizeOf);
+    },
+  });
   await t.step("a receive waits for a later send, a send for room", async () => {
     const q = small(scope, { maxMessages: 1 });
     const pending = q.receive({ timeout: 10_000 });
