@@ -796,8 +796,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * A message's bytes are where the kernel wrote them: a view of a buffer
    * that small messages share (64 KiB; a new `ArrayBuffer` per message would
    * cost Deno about as much as the system call). No later receive writes
-   * there; `data.slice()` gives bytes with a buffer of their own, e.g. to
-   * transfer it. {@link MessageQueue.receiveInto} takes a message into a
+   * there; `data.slice()` gives bytes with a buffer of their own, to
+   * transfer it or to post them to a Worker (a structured clone copies the
+   * whole buffer). {@link MessageQueue.receiveInto} takes a message into a
    * buffer the caller keeps.
    *
    * Needs `--allow-ffi`.
@@ -849,8 +850,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * A message's bytes are where the kernel wrote them: a view of a buffer
    * that small messages share (64 KiB; a new `ArrayBuffer` per message would
    * cost Deno about as much as the system call). No later receive writes
-   * there; `data.slice()` gives bytes with a buffer of their own, e.g. to
-   * transfer it. {@link MessageQueue.receiveIntoSync} takes a message into a
+   * there; `data.slice()` gives bytes with a buffer of their own, to
+   * transfer it or to post them to a Worker (a structured clone copies the
+   * whole buffer). {@link MessageQueue.receiveIntoSync} takes a message into a
    * buffer the caller keeps.
    *
    * Wraps `msgrcv(2)`; a timeout interrupts it with a signal to this thread.

@@ -646,8 +646,9 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * A message's bytes are where the kernel wrote them: a view of a buffer
    * that small messages share (64 KiB; a new `ArrayBuffer` per message would
    * cost Deno about as much as the system call). No later receive writes
-   * there; `data.slice()` gives bytes with a buffer of their own, e.g. to
-   * transfer it. {@link PosixMessageQueue.receiveInto} takes a message into a
+   * there; `data.slice()` gives bytes with a buffer of their own, to
+   * transfer it or to post them to a Worker (a structured clone copies the
+   * whole buffer). {@link PosixMessageQueue.receiveInto} takes a message into a
    * buffer the caller keeps.
    *
    * Wraps `mq_receive(3)`. Needs `--allow-ffi`.
@@ -687,8 +688,9 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * A message's bytes are where the kernel wrote them: a view of a buffer
    * that small messages share (64 KiB; a new `ArrayBuffer` per message would
    * cost Deno about as much as the system call). No later receive writes
-   * there; `data.slice()` gives bytes with a buffer of their own, e.g. to
-   * transfer it. {@link PosixMessageQueue.receiveIntoSync} takes a message into a
+   * there; `data.slice()` gives bytes with a buffer of their own, to
+   * transfer it or to post them to a Worker (a structured clone copies the
+   * whole buffer). {@link PosixMessageQueue.receiveIntoSync} takes a message into a
    * buffer the caller keeps.
    *
    * Wraps `mq_receive(3)`. Needs `--allow-ffi`.
