@@ -674,8 +674,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    */
   receive(options?: WaitOptions): Promise<PosixMessage> {
     try {
-      const received = wait(this.#shareReceive(undefined), options, this.#receive);
-      return received as Promise<PosixMessage>;
+      return wait(this.#shareReceive(undefined), options, this.#receive) as Promise<PosixMessage>;
     } catch (e) {
       return Promise.reject(e);
     }
