@@ -20,7 +20,12 @@ const POOLED_MAX = SLAB / 4;
 
 let slab = new ArrayBuffer(0);
 let view = new DataView(slab);
-let area: Uint8Array<ArrayBuffer> = new Uint8Array(slab);
+/** Where the slab's free end starts. */
+let free = 0;
+/** No area: bytes were kept from the last one. */
+const NONE = new Uint8Array(0);
+/** The last area handed out, handed out again while nothing is kept from it. */
+let area: Uint8Array<ArrayBuffer> = NONE;
 /**
  * Where receives that may fill more than {@link POOLED_MAX} land, kept for
  * the next one (the largest asked for): a slab of their size would hold a
@@ -32,20 +37,25 @@ let large: Uint8Array<ArrayBuffer> = new Uint8Array(0);
 /**
  * Where the next receive that may fill `room` bytes (at least 1) lands: the
  * free end of the slab, 8-byte aligned. A new slab when the free end is too
- * small, or when a caller transferred the buffer of a message's bytes away.
- * At least `room` bytes where `room` is over {@link POOLED_MAX}.
+ * small, or when a caller transferred the buffer of a message's bytes away
+ * (the slab then has no bytes at all). At least `room` bytes where `room` is
+ * over {@link POOLED_MAX}.
  */
 export function landingArea(room: number): Uint8Array<ArrayBuffer> {
   if (room > POOLED_MAX) return large.byteLength >= room ? large : large = new Uint8Array(room);
   if (area.byteLength === room) return area;
-  const start = area.byteLength === 0 ? SLAB : area.byteOffset;
-  return start + room <= SLAB ? area = new Uint8Array(slab, start, room) : renew(room);
+  if (free + room > slab.byteLength) {
+    slab = new ArrayBuffer(SLAB);
+    view = new DataView(slab);
+    free = 0;
+  }
+  return area = new Uint8Array(slab, free, room);
 }
 
 /**
  * Bytes `offset..offset + n` of `landed`, the area a receive just filled, as
- * a message's bytes: a view of the slab, which the next receive no longer
- * touches; a copy when `landed` is not the slab's area.
+ * a message's bytes: a view of the slab, past which the free end moves; a
+ * copy when `landed` is not the slab's area.
  */
 export function keepLanded(
   landed: Uint8Array,
@@ -54,23 +64,14 @@ export function keepLanded(
 ): Uint8Array<ArrayBuffer> {
   if (landed !== area) return landed.slice(offset, offset + n);
   const start = landed.byteOffset + offset;
-  const bytes = new Uint8Array(slab, start, n);
-  const next = (start + n + 7) & ~7;
-  area = next + landed.byteLength <= slab.byteLength
-    ? new Uint8Array(slab, next, landed.byteLength)
-    : renew(landed.byteLength);
-  return bytes;
+  free = (start + n + 7) & ~7;
+  area = NONE;
+  return new Uint8Array(slab, start, n);
 }
 
 /** A DataView of `landed`'s buffer, where `landed` starts at `landed.byteOffset`. */
 export function landedView(landed: Uint8Array): DataView {
   return landed.buffer === slab ? view : new DataView(landed.buffer);
-}
-
-function renew(room: number): Uint8Array<ArrayBuffer> {
-  slab = new ArrayBuffer(SLAB);
-  view = new DataView(slab);
-  return area = new Uint8Array(slab, 0, room);
 }
 
 /**
