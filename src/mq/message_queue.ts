@@ -720,7 +720,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     return longAt(landedView(buf), buf.byteOffset + TYPE);
   }
 
-  /** One receive without waiting, into the receive buffer. Written out: the hot path. */
+  /** One receive without waiting, where messages land (`_landing.ts`). Written out: the hot path. */
   #tryReceive<T>(
     { type, flags, max }: Selection,
     make: (buf: Uint8Array, n: number) => T,
@@ -734,7 +734,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     }
   }
 
-  /** The sync form's blocking receive into the receive buffer (interrupted at the deadline). */
+  /** The sync form's blocking receive, where messages land (interrupted at the deadline). */
   #blockReceive(deadline: number): Message | MessageInfo | typeof AGAIN {
     const id = this.#idFor("msgrcv");
     const { type, flags, max } = this.#selection;
