@@ -456,7 +456,48 @@ Deno.test("wait/notify on shared memory, across processes", async (t) => {
       }
     },
   );
+
+  await t.step(
+    "without futex_waitv: close() unmaps only once the cancelled FUTEX_WAIT has returned",
+    async () => {
+      // Unmapped sooner, a FUTEX_WAIT that enters the kernel after the cancel's wake
+      // sleeps on the memory's object where no wake can reach it, and the wait never ends.
+      useFutexFallback(true);
+      try {
+        const shm = PosixSharedMemory.anonymous(SIZE);
+        const words = new Int32Array(shm.bytes.buffer);
+        const start = addressOf(words, 0);
+        const woken = wait(words, 15, 0);
+        await blockedIn(Deno.pid, { syscall: "futex", arg0: start + 60n, args: { 1: FUTEX_WAIT } });
+        shm.close();
+        // The call has not returned to JavaScript yet: it cannot before this turn ends.
+        assert.equal(isMapped(start), true);
+        await assert.rejects(within(woken, "cancelled fallback wait"), Deno.errors.BadResource);
+        await until(() => !isMapped(start), "the memory unmapped");
+
+        // The race itself: closes at once, or a few µs after the call starts.
+        for (let i = 0; i < 400; i++) {
+          const shm = PosixSharedMemory.anonymous(64);
+          const p = wait(new Int32Array(shm.bytes.buffer), 0, 0);
+          const end = performance.now() + (i % 5) * 0.01;
+          while (performance.now() < end);
+          shm.close();
+          await assert.rejects(within(p, `cancelled fallback wait ${i}`), Deno.errors.BadResource);
+        }
+      } finally {
+        useFutexFallback(false);
+      }
+    },
+  );
 });
+
+/** Whether a mapping of this process starts at `address`. */
+function isMapped(address: bigint): boolean {
+  const start = address.toString(16);
+  return Deno.readTextFileSync("/proc/self/maps").split("\n").some((l) =>
+    l.startsWith(`${start}-`)
+  );
+}
 
 Deno.test("a lock built on wait/notify keeps a shared counter exact", async (t) => {
   /** Children counting together under the lock; each one's form ("sync" or "async"). */

@@ -349,13 +349,35 @@ export class FutexWord {
   }
 }
 
+/** The fallback's calls parked now, with the address of the word each waits on. */
+const parkedCalls = new Map<Promise<number>, bigint>();
+
+/**
+ * Settles once every fallback call parked on a word in the `size` bytes at
+ * `address` has returned; undefined when there is none. Memory must stay
+ * mapped until then: a FUTEX_WAIT on a shared mapping waits on the object
+ * behind it (the file, the segment), and once the address is unmapped no
+ * wake can reach it, so the call, and the wait behind it, would never return.
+ */
+export function parkedCallsReturned(address: bigint, size: number): Promise<unknown> | undefined {
+  const end = address + BigInt(size);
+  const calls = [...parkedCalls].filter(([, at]) => at >= address && at < end);
+  return calls.length === 0 ? undefined : Promise.allSettled(calls.map(([call]) => call));
+}
+
 /** The fallback: one parked FUTEX_WAIT, cancelled by waking its word. */
 function fallback(address: bigint, value: number): Source<FutexResult> {
   const ptr = Deno.UnsafePointer.create(address);
   return callSource<FutexResult>({
     syscall: "futex",
     about: {},
-    start: () => libc.futex_parked(SYS_FUTEX, ptr, C.FUTEX_WAIT, value >>> 0, null, null, 0),
+    start: () => {
+      const call = libc.futex_parked(SYS_FUTEX, ptr, C.FUTEX_WAIT, value >>> 0, null, null, 0);
+      parkedCalls.set(call, address);
+      const returned = () => parkedCalls.delete(call);
+      call.then(returned, returned);
+      return call;
+    },
     run: () => futexWaitNow(address, value, null),
     done: () => "ok",
     // Waking every waiter of the word also makes up for a notify this wait took.

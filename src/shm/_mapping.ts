@@ -15,6 +15,7 @@
 import { closedError, type ErrorSubject } from "../errors.ts";
 import { WaitRegistry } from "../_wait/mod.ts";
 import { checkBuffer, checkInteger, isDetached } from "../_check.ts";
+import { parkedCallsReturned } from "../_wait/futex.ts";
 
 const byBuffer = new WeakMap<ArrayBuffer, Mapping>();
 
@@ -119,11 +120,13 @@ export class Mapping {
   }
 
   /**
-   * Detaches every view, cancels the waits on words in it, then unmaps it.
-   * A second call does nothing. A buffer the caller transferred away (to a
-   * Worker, say) still views the memory wherever it went, and nothing here
-   * can detach it: that memory stays mapped until the process exits, since
-   * unmapping it would let that view touch unmapped memory.
+   * Detaches every view, cancels the waits on words in it, then unmaps it
+   * (without futex_waitv, once the FUTEX_WAITs parked on its words have
+   * returned: a few ms later at most). A second call does nothing. A buffer
+   * the caller transferred away (to a Worker, say) still views the memory
+   * wherever it went, and nothing here can detach it: that memory stays
+   * mapped until the process exits, since unmapping it would let that view
+   * touch unmapped memory.
    */
   unmap(): void {
     const unmap = this.#unmap;
@@ -133,7 +136,17 @@ export class Mapping {
     const movedAway = this.#buffer.detached;
     if (!movedAway) this.#buffer.transfer();
     this.waits.cancelAll((s) => closedError(this.#what, s, this.#subject));
-    if (!movedAway) unmap();
+    if (movedAway) return;
+    // Without futex_waitv, a cancelled wait's FUTEX_WAIT returns only once a
+    // wake reaches it, which needs the memory mapped: unmapped after it has.
+    const returned = parkedCallsReturned(this.address, this.size);
+    if (returned === undefined) return unmap();
+    // A mapping of ours fails to unmap only at a bad address: nothing to report later.
+    returned.then(() => {
+      try {
+        unmap();
+      } catch { /* see above */ }
+    });
   }
 }
 
