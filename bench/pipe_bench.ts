@@ -3,7 +3,10 @@
  * through this library's sync and async forms, against the same libc calls
  * made through a plain `Deno.dlopen` (the least any Deno code can pay). The
  * difference is what the library adds per call: checks, errno handling,
- * promises. Buffers are reused, as hot paths should.
+ * promises. Buffers are reused, as hot paths should, except by the async
+ * iteration (small chunks are views of a buffer they share, bulk ones have
+ * their own) and the `readable` stream (each chunk a new 64 KiB buffer, as
+ * Web Streams make them).
  *
  * Run: `deno bench --allow-ffi bench/pipe_bench.ts`. Cross-process figures
  * (ping-pong, throughput, against C and `Deno.Command`) are in bench/compare/.
@@ -99,6 +102,34 @@ for (const size of [SMALL, LARGE]) {
       async fn() {
         await f.writer.write(f.out);
         expect(await f.reader.read(f.into), size);
+      },
+    });
+  }
+  {
+    const f = fixture(size);
+    const chunks = f.reader[Symbol.asyncIterator]();
+    Deno.bench({
+      name: `${label} writeSync + for await chunks`,
+      group,
+      async fn() {
+        f.writer.writeSync(f.out);
+        let n = 0;
+        while (n < size) n += (await chunks.next()).value!.byteLength;
+        expect(n, size);
+      },
+    });
+  }
+  {
+    const f = fixture(size);
+    const chunks = f.reader.readable.getReader();
+    Deno.bench({
+      name: `${label} writeSync + readable's read() (a new 64 KiB buffer each)`,
+      group,
+      async fn() {
+        f.writer.writeSync(f.out);
+        let n = 0;
+        while (n < size) n += (await chunks.read()).value!.byteLength;
+        expect(n, size);
       },
     });
   }

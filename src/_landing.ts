@@ -87,3 +87,35 @@ export function keepExact(exact: Uint8Array<ArrayBuffer>, n: number): Uint8Array
   if (exact === area) return keepLanded(exact, 0, n);
   return n === exact.byteLength ? exact : exact.slice(0, n);
 }
+
+/** The most one read of a byte stream's iteration takes, in a transfer of bulk. */
+const BULK_CHUNK = SLAB;
+
+/**
+ * The attempt that takes a byte stream's next chunk, from `read` (which
+ * fills the area it is given: the count, or null or AGAIN): each chunk lands
+ * in the slab, up to {@link POOLED_MAX} bytes, and is a view of it there, or
+ * with `fresh` a copy (a Web Stream takes each chunk's buffer over). A read
+ * that filled that much is a transfer of bulk: the next ones land in
+ * buffers of their own of {@link BULK_CHUNK} bytes, one read and no copy
+ * each (four reads of the slab and its share of a new one cost more), until
+ * a read takes less again, which is copied out of its buffer and ends the bulk.
+ */
+export function chunkAttempt<N extends null | symbol>(
+  read: (area: Uint8Array<ArrayBuffer>) => number | N,
+  fresh = false,
+): () => Uint8Array<ArrayBuffer> | N {
+  let bulk = false;
+  /** The buffer of the next read of bulk, kept while reads find nothing (tries, spins). */
+  let own: Uint8Array<ArrayBuffer> | undefined;
+  return () => {
+    const area = bulk ? own ??= new Uint8Array(BULK_CHUNK) : landingArea(POOLED_MAX);
+    const n = read(area);
+    if (typeof n !== "number") return n;
+    const wasBulk = bulk;
+    bulk = n >= POOLED_MAX;
+    if (!wasBulk) return fresh ? area.slice(0, n) : keepLanded(area, 0, n);
+    own = undefined;
+    return bulk ? area.subarray(0, n) : area.slice(0, n);
+  };
+}

@@ -6,30 +6,38 @@
  */
 
 /**
- * The most a default (non-BYOB) reader of a {@link byteReadable} gets in one
- * chunk, and what a stream socket's iterator reads at once.
- */
-export const STREAM_CHUNK = 64 * 1024;
-
-/**
- * A byte stream (BYOB-capable) over `read`, which resolves the bytes read or
- * null at end of stream. `end` runs at end of stream, on a failed read and on
+ * A byte stream over `read`, which fills the view of a BYOB read (the count,
+ * or null at end of stream), and `next`, which resolves the next chunk for a
+ * default reader, in a buffer of its own (the stream takes it over), or null
+ * at end of stream. `end` runs at end of stream, on a failed read and on
  * cancel (an FdReader closes its fd then; a socket stays open for writing).
  * Cancel aborts `signal`: a read left waiting on a handle that stays open
  * would take the next bytes to arrive, and nobody would get them.
+ *
+ * No `autoAllocateChunkSize`: that would make every default read allocate a
+ * buffer of that size first (64 KiB: 10 µs, where a read of 64 B takes 1).
  */
 export function byteReadable(
   read: (view: Uint8Array, signal: AbortSignal) => Promise<number | null>,
+  next: (signal: AbortSignal) => Promise<Uint8Array<ArrayBuffer> | null>,
   end: () => void = () => {},
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
   const cancelled = new AbortController();
   return new ReadableStream({
     type: "bytes",
-    autoAllocateChunkSize: STREAM_CHUNK,
     pull: async (controller) => {
-      const view = controller.byobRequest!.view as Uint8Array;
       try {
-        const n = await read(view, cancelled.signal);
+        if (controller.byobRequest === null) {
+          const chunk = await next(cancelled.signal);
+          if (chunk === null) {
+            end();
+            controller.close();
+          } else {
+            controller.enqueue(chunk);
+          }
+          return;
+        }
+        const n = await read(controller.byobRequest.view as Uint8Array, cancelled.signal);
         if (n === null) {
           end();
           controller.close();

@@ -17,6 +17,7 @@ import {
   READABLE,
   Spinner,
   tryNow,
+  untilClosed,
   wait,
   type WaitContext,
   waitSync,
@@ -24,6 +25,7 @@ import {
 import { adoptFd } from "./_adopt.ts";
 import { FdHandle, waitsOf } from "./handle.ts";
 import { byteReadable } from "./_streams.ts";
+import { chunkAttempt } from "../_landing.ts";
 
 const NO_BYTES = new Uint8Array(0);
 
@@ -238,7 +240,9 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
   /**
    * The reader as a byte stream, like `Deno.FsFile.readable`: it ends at end of
    * file and closes the reader then, or when the stream is cancelled. A read
-   * error closes the reader and errors the stream with it.
+   * error closes the reader and errors the stream with it. A default reader
+   * gets each chunk in a buffer of its own, of the size read (up to 64 KiB);
+   * a BYOB reader gets the bytes in its own buffer.
    *
    * Wraps `read(2)`. Needs `--allow-ffi`.
    *
@@ -253,14 +257,29 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * ```
    */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
-    return this.#readable ??= byteReadable((view) => this.read(view), () => this.close());
+    if (this.#readable === undefined) {
+      const chunk = this.#chunkOp(true);
+      this.#readable = byteReadable(
+        (view) => this.read(view),
+        () => wait(chunk, undefined, this.#context),
+        () => this.close(),
+      );
+    }
+    return this.#readable;
   }
 
   /**
-   * The reader's bytes as they come, chunk by chunk (each a copy the caller
-   * owns): `for await (const chunk of reader)`. It is {@link FdReader.readable}'s
-   * iterator, so it ends at end of file, and ending it early (`break`) or at
-   * end of file closes the reader.
+   * The reader's bytes as they come, chunk by chunk, up to 64 KiB each:
+   * `for await (const chunk of reader)`. It ends at end of file, and cleanly
+   * when the reader is closed, even while it waits; ending it early (`break`,
+   * an error) or at end of file closes the reader.
+   *
+   * No later read writes a chunk's bytes. Chunks share one 64 KiB
+   * `ArrayBuffer` (a new one per chunk would cost Deno more than the read):
+   * `chunk.slice()` gives bytes with a buffer of their own, to transfer it or
+   * to post them to a Worker (a structured clone copies the whole buffer).
+   * {@link FdReader.readable} gives chunks with buffers of their own, and
+   * {@link FdReader.read} fills a buffer the caller keeps.
    *
    * Wraps `read(2)`. Needs `--allow-ffi`.
    *
@@ -279,7 +298,27 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * assert.equal(reader.closed, true);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array<ArrayBuffer>> {
-    return this.readable[Symbol.asyncIterator]();
+  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
+    return this.#chunks();
+  }
+
+  /** The reads of one consumer's chunks: `fresh` ones each in a buffer of its own. */
+  #chunkOp(fresh: boolean): Operation<Uint8Array<ArrayBuffer> | null> {
+    return {
+      syscall: "read",
+      subject: this.subject,
+      // Lands and is kept in one go: no other read can land there in between.
+      attempt: chunkAttempt((area) => this.#attempt(area), fresh),
+      source: this.#source,
+    };
+  }
+
+  async *#chunks(): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
+    const chunk = this.#chunkOp(false);
+    try {
+      yield* untilClosed(this, () => wait(chunk, undefined, this.#context));
+    } finally {
+      this.close();
+    }
   }
 }

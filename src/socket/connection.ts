@@ -9,7 +9,7 @@ import { C } from "../../ffi/platform.ts";
 import { MAX_IO } from "../../ffi/symbols/unistd.ts";
 import { AGAIN, failed, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { exactArea, keepExact } from "../_landing.ts";
+import { chunkAttempt, exactArea, keepExact } from "../_landing.ts";
 import {
   bytesOf,
   checkBoolean,
@@ -60,7 +60,7 @@ import {
 import { type PeerCredentials, peerCredentialsOf } from "./_credentials.ts";
 import { type ReceivedFds, receivedFdsOf } from "./received_fds.ts";
 import { withProgress, writeErrors } from "../fd/_progress.ts";
-import { byteReadable, chunkWritable, STREAM_CHUNK } from "../fd/_streams.ts";
+import { byteReadable, chunkWritable } from "../fd/_streams.ts";
 import { WriteTurns } from "../fd/_write_turns.ts";
 
 /** Every call that must not wait says so: the socket's description blocks (see _blocking.ts). */
@@ -724,7 +724,9 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * end of stream; unlike Deno's, it never closes the connection, whose other
    * direction may still be in use: close it (or `using`) when done. Cancelling
    * it (or a `pipeTo` that gives up) ends the read it has waiting, so later
-   * bytes are left for `read()`; the stream itself stays done.
+   * bytes are left for `read()`; the stream itself stays done. A default
+   * reader gets each chunk in a buffer of its own, of the size received (up
+   * to 64 KiB); a BYOB reader gets the bytes in its own buffer.
    *
    * Wraps `recv(2)`. Needs `--allow-ffi`.
    *
@@ -743,7 +745,14 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#checkStream("readable");
-    return this.#readable ??= byteReadable((view, signal) => this.read(view, { signal }));
+    if (this.#readable === undefined) {
+      const chunk = this.#chunkOp(true);
+      this.#readable = byteReadable(
+        (view, signal) => this.read(view, { signal }),
+        (signal) => wait(chunk, { signal }, this.#in),
+      );
+    }
+    return this.#readable;
   }
 
   /**
@@ -1732,11 +1741,16 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
 
   /**
    * What arrives, as it comes: `for await (const chunk of conn)`. A stream
-   * connection yields chunks of bytes (each a copy the caller owns) until end
-   * of stream; a message connection yields one message at a time until end
-   * of stream (seqpacket) or for ever (datagram). It ends cleanly when the
+   * connection yields chunks of bytes (up to 64 KiB each) until end of
+   * stream; a message connection yields one message at a time until end of
+   * stream (seqpacket) or for ever (datagram). It ends cleanly when the
    * connection is closed, even while it waits; leaving the loop early does not
    * close the connection.
+   *
+   * No later receive writes a chunk's or message's bytes. Small ones share
+   * one 64 KiB `ArrayBuffer` (a new one for each would cost Deno more than the
+   * call): `chunk.slice()` gives bytes with a buffer of their own, to transfer
+   * it or to post them to a Worker (a structured clone copies the whole buffer).
    *
    * Wraps `recv(2)`. Needs `--allow-ffi`.
    *
@@ -1759,10 +1773,20 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     return this.#chunks();
   }
 
-  async *#chunks(): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
-    const stream = this.#kind === "stream";
-    const buf = stream ? new Uint8Array(STREAM_CHUNK) : NO_BYTES;
-    if (!stream) return yield* untilClosed(this, () => this.receive());
-    for await (const n of untilClosed(this, () => this.read(buf))) yield buf.slice(0, n);
+  #chunks(): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
+    if (this.#kind !== "stream") return untilClosed(this, () => this.receive());
+    const chunk = this.#chunkOp(false);
+    return untilClosed(this, () => wait(chunk, undefined, this.#in));
+  }
+
+  /** The reads of one consumer's chunks: `fresh` ones each in a buffer of its own. */
+  #chunkOp(fresh: boolean): Operation<Uint8Array<ArrayBuffer> | null> {
+    return {
+      syscall: "recv",
+      subject: this.subject,
+      // Lands and is kept in one go: no other receive can land there in between.
+      attempt: chunkAttempt((area) => this.#readSome(area), fresh),
+      source: this.#readReady,
+    };
   }
 }
