@@ -123,7 +123,7 @@ for (const size of [SMALL, LARGE]) {
     const f = fixture(size);
     const chunks = f.reader.readable.getReader();
     Deno.bench({
-      name: `${label} writeSync + readable's read() (a new 64 KiB buffer each)`,
+      name: `${label} writeSync + readable's read()`,
       group,
       async fn() {
         f.writer.writeSync(f.out);

@@ -114,6 +114,49 @@ for (const size of [SMALL, LARGE]) {
     });
   }
   {
+    const f = pairFixture(size);
+    const chunks = f.b[Symbol.asyncIterator]();
+    Deno.bench({
+      name: `${label} writeSync + for await chunks`,
+      group,
+      async fn() {
+        f.a.writeSync(f.out);
+        let n = 0;
+        while (n < size) n += (await chunks.next()).value!.byteLength;
+        expect(n, size);
+      },
+    });
+  }
+  {
+    const f = pairFixture(size);
+    const chunks = f.b.readable.getReader();
+    Deno.bench({
+      name: `${label} writeSync + readable's read()`,
+      group,
+      async fn() {
+        f.a.writeSync(f.out);
+        let n = 0;
+        while (n < size) n += (await chunks.read()).value!.byteLength;
+        expect(n, size);
+      },
+    });
+  }
+  {
+    const f = denoAllowed ? await denoFixture(size) : undefined;
+    const chunks = f?.server.readable.getReader();
+    Deno.bench({
+      name: `${label} Deno.UnixConn write + readable's read()`,
+      group,
+      ignore: f === undefined,
+      async fn() {
+        expect(await f!.client.write(f!.out), size);
+        let n = 0;
+        while (n < size) n += (await chunks!.read()).value!.byteLength;
+        expect(n, size);
+      },
+    });
+  }
+  {
     const f = denoAllowed ? await denoFixture(size) : undefined;
     Deno.bench({
       name: `${label} Deno.UnixConn await write + read`,
