@@ -769,6 +769,25 @@ export async function until<T>(
   }
 }
 
+/**
+ * Waits until no reading end of `writer`'s pipe is left anywhere: until a
+ * write fails with BrokenPipe. Closing ours is not enough: a child that
+ * another test module (this process is theirs too) is starting holds a copy
+ * of every descriptor until its exec, and writes succeed meanwhile.
+ */
+export function readersGone(writer: { tryWrite(data: Uint8Array): number }): Promise<true> {
+  const byte = new Uint8Array(1);
+  return until(() => {
+    try {
+      writer.tryWrite(byte);
+      return false;
+    } catch (e) {
+      if (e instanceof Deno.errors.BrokenPipe) return true;
+      throw e;
+    }
+  }, "a write to find no reader");
+}
+
 /** The threads of `pid` as text, for the report of a hang. */
 export function describeThreads(pid: number): string {
   const states = threadStates(pid);

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { FdReader, FdWriter, IpcError, type SystemErrorInfo } from "../mod.ts";
-import { cstr, EPOLLIN, EPOLLOUT, libc, systemError, TestScope, waitedOn } from "./_kernel.ts";
+import {
+  cstr,
+  EPOLLIN,
+  EPOLLOUT,
+  libc,
+  readersGone,
+  systemError,
+  TestScope,
+  waitedOn,
+} from "./_kernel.ts";
 
 /** Reads until end of file through the Web Stream (`reader.readable`). */
 async function readAll(reader: FdReader): Promise<Uint8Array> {
@@ -109,6 +118,7 @@ Deno.test("pipe() writing with no reader is BrokenPipe, not a SIGPIPE death", as
   await using s = new TestScope();
   const { reader, writer } = s.pipe();
   reader.close();
+  await readersGone(writer);
   const check = systemError(Deno.errors.BrokenPipe, "EPIPE", "write", { fd: writer.fd });
   assert.throws(() => writer.writeSync("x"), check);
   await assert.rejects(writer.write("x"), check);
@@ -256,6 +266,7 @@ Deno.test("pipe() Web Streams like Deno.FsFile", async (t) => {
     await using s = new TestScope();
     const { reader, writer } = s.pipe();
     reader.close();
+    await readersGone(writer);
     await assert.rejects(
       ReadableStream.from([new Uint8Array(3)]).pipeTo(writer.writable),
       Deno.errors.BrokenPipe,
