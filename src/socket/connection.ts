@@ -1770,10 +1770,6 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * ```
    */
   [Symbol.asyncIterator](): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
-    return this.#chunks();
-  }
-
-  #chunks(): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
     if (this.#kind !== "stream") return untilClosed(this, () => this.receive());
     const chunk = this.#chunkOp(false);
     return untilClosed(this, () => wait(chunk, undefined, this.#in));
