@@ -12,6 +12,7 @@ import { C } from "../ffi/platform.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import { useNudges } from "../src/_wait/nudge.ts";
 import { POLL_IDLE_AFTER_MS, POLL_IDLE_MS } from "../src/_wait/poll.ts";
+import { assertKeptIntact } from "./_kept.ts";
 import { CANNOT, ownWaitPending, threadsBlockedIn, unless, until, within } from "./_kernel.ts";
 
 const fixture = new URL("./fixtures/wait_call_peer.ts", import.meta.url);
@@ -63,6 +64,36 @@ Deno.test("a parked System V receive", async (t) => {
         await peer("send", String(q.id), "from the peer");
         assert.equal(text(await within(got, "receive")), "from the peer");
         await until(() => threadsHeld() === 0, "the thread is given back");
+      },
+    ),
+  );
+
+  await t.step(
+    unless(
+      CANNOT.parking,
+      "the messages parked receives take stay intact among the others, across slabs",
+      async () => {
+        using qs = new Queues();
+        const q = qs.open();
+        const kept: Uint8Array<ArrayBuffer>[] = [];
+        // 3 KiB messages: several of the 64 KiB slabs they land in (see src/_landing.ts).
+        const sizeOf = (i: number) => 3000 + i;
+        for (let i = 0; i < 48; i++) {
+          const message = new Uint8Array(sizeOf(i)).fill(i & 255);
+          let m: Message;
+          if (i % 2 === 0) {
+            const got = q.receive();
+            await until(parkedOn(q), `receive ${i} is parked`);
+            q.sendSync(message, { type: 1 + i });
+            m = await within(got, `parked receive ${i}`);
+          } else {
+            q.sendSync(message, { type: 1 + i });
+            m = await q.receive();
+          }
+          assert.equal(m.type, 1 + i);
+          kept.push(m.data);
+        }
+        assertKeptIntact(kept, sizeOf);
       },
     ),
   );

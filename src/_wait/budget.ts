@@ -26,6 +26,7 @@ export function takeThread(): boolean {
 /** Gives a thread back and tells every wait that polls for one. */
 export function giveThread(): void {
   held--;
+  if (waiting.length === 0) return;
   const now = waiting;
   waiting = [];
   for (const wake of now) wake();

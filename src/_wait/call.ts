@@ -74,19 +74,11 @@ export function callSource<T>(call: BlockingCall<T>): Source<T> {
   return {
     park: (p) => {
       const key = call.key;
-      if (key !== undefined) {
-        const followers = lines.get(key);
-        if (followers !== undefined) return follow(followers, p);
-      }
+      if (key !== undefined && lines.has(key)) return follow(key, p);
       if (!nudges(call) && call.interrupt === undefined) return NO_THREAD;
       if (!takeThread()) return NO_THREAD;
-      if (key === undefined) return parked(call, p);
-      lines.set(key, new Set());
-      return parked(call, p).finally(() => {
-        const followers = lines.get(key)!;
-        lines.delete(key);
-        for (const wake of followers) wake();
-      });
+      if (key !== undefined) lines.set(key, NO_FOLLOWERS);
+      return parked(call, p);
     },
     block: (deadline) => {
       const r = blockingCall(deadline, call.run, call.syscall, call.about);
@@ -95,10 +87,16 @@ export function callSource<T>(call: BlockingCall<T>): Source<T> {
   };
 }
 
-/** The waits that follow a parked call, by key: they try again when it returns. */
+/**
+ * The waits that follow a parked call, by its key: they try again when it
+ * returns. A parked call that none follows (the common case) allocates no set.
+ */
 const lines = new Map<string, Set<() => void>>();
+const NO_FOLLOWERS: Set<() => void> = new Set();
 
-function follow(followers: Set<() => void>, p: Pending): Promise<typeof AGAIN> {
+function follow(key: string, p: Pending): Promise<typeof AGAIN> {
+  let followers = lines.get(key)!;
+  if (followers === NO_FOLLOWERS) lines.set(key, followers = new Set());
   return new Promise((resolve) => {
     const wake = () => {
       followers.delete(wake);
@@ -107,6 +105,13 @@ function follow(followers: Set<() => void>, p: Pending): Promise<typeof AGAIN> {
     followers.add(wake);
     p.onCancel(wake);
   });
+}
+
+/** The parked call of `key` has returned: its followers try again. */
+function endLine(key: string): void {
+  const followers = lines.get(key)!;
+  lines.delete(key);
+  for (const wake of followers) wake();
 }
 
 async function parked<T>(call: BlockingCall<T>, p: Pending): Promise<T | typeof AGAIN> {
@@ -130,6 +135,7 @@ async function parked<T>(call: BlockingCall<T>, p: Pending): Promise<T | typeof 
     stop();
     p.onCancel(undefined);
     giveThread();
+    if (call.key !== undefined) endLine(call.key);
   }
 }
 

@@ -223,6 +223,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #sendSize = 0;
   #selection: Selection = { type: 0n, flags: 0, max: 0 };
   #target?: Uint8Array;
+  #lastKey: Selection & { key: string } = { type: 0n, flags: 0, max: -1, key: "" };
   readonly #sharedSend: Operation<void>;
   readonly #sharedReceive: Operation<Message | MessageInfo>;
   readonly #waits = new WaitRegistry();
@@ -682,13 +683,15 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
         run: () => libc.msgrcv(this.id, landed = landingArea(TEXT + max), max, type, flags),
         done: (n) => {
           if (own === undefined) return make(landed!, n);
-          const result = make(own, n);
-          // Its bytes are copied out: the next parked receive may land in it.
+          // Copied to where messages land (a view there costs less than a buffer of its own):
+          // the next parked receive may land in this one.
+          const area = landingArea(TEXT + n);
+          copyBytes(area, 0, own, 0, TEXT + n);
           this.#spare = own;
           own = undefined;
-          return result;
+          return make(area, n);
         },
-        key: `msgrcv ${this.id} ${type} ${flags} ${max}`,
+        key: this.#receiveKey(type, flags, max),
         thread: () => ({ syscall: C.SYS_msgrcv, arg: 1, value: addressOf(ownBuf()) }),
       });
     return {
@@ -699,6 +702,18 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       source: lazySource(source),
       mayBeReady: (now) => this.#holdsMessages(now),
     };
+  }
+
+  /**
+   * The key of parked receives of one selection, the last one's kept: a new
+   * string each time (a bigint in it) costs its building and its hashing.
+   */
+  #receiveKey(type: bigint, flags: number, max: number): string {
+    const last = this.#lastKey;
+    if (last.type !== type || last.flags !== flags || last.max !== max) {
+      this.#lastKey = { type, flags, max, key: `msgrcv ${this.id} ${type} ${flags} ${max}` };
+    }
+    return this.#lastKey.key;
   }
 
   /**
