@@ -7,11 +7,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { spawn } from "../mod.ts";
+import { socketpair, spawn } from "../mod.ts";
 import { fdEngine } from "../src/_wait/mod.ts";
 import {
   EMULATED,
   EPOLLIN,
+  EPOLLOUT,
   epollRegistrations,
   epollWatches,
   fixtureUrl,
@@ -233,6 +234,32 @@ Deno.test("an aborted wait rejects with the signal's reason and frees its wait",
       assert.equal(lines[1], "pending 0 1 0", context);
     });
   }
+});
+
+Deno.test("a wait for data and a wait for room on one socket each end on their own event", async () => {
+  await using s = new TestScope();
+  const [a, b] = s.handle(socketpair());
+  const before = fdEngine.pending;
+  const buf = new Uint8Array(8);
+  const read = a.read(buf);
+  fill(a);
+  let written = false;
+  const write = a.write(new Uint8Array(1000).fill(9)).then((n) => (written = true, n));
+  assert.equal(fdEngine.pending, before + 1, "one fd, two waits");
+  await waitedOn(a.fd, EPOLLIN);
+  await waitedOn(a.fd, EPOLLOUT);
+  b.writeSync("x");
+  assert.equal(await within(read, "the read"), 1);
+  assert.equal(decoder.decode(buf.subarray(0, 1)), "x");
+  // The write still waits, and the registration is armed for room alone.
+  await waitedOn(a.fd, EPOLLOUT);
+  assert.ok(!written);
+  assert.ok(epollWatches(a.fd).every((w) => (w.events & EPOLLIN) === 0), "no wait for data left");
+  const sink = new Uint8Array(1 << 16);
+  // Draining makes room; the write's 1000 bytes then end the last read.
+  while (!written) await within(b.read(sink), "a read of the peer");
+  assert.equal(await write, 1000);
+  assert.equal(fdEngine.pending, before);
 });
 
 Deno.test("timeouts reject with TimedOut", async (t) => {

@@ -31,27 +31,52 @@ const UNREF_POLL_MS = 50;
 const EVENT = LAYOUTS.epoll_event;
 // The fd is kept in the low 32 bits of epoll_data_t (little-endian on every platform we have).
 const DATA = EVENT.offsets.data;
+const EVENTS = EVENT.offsets.events;
 const POLLFD = LAYOUTS.pollfd;
 
 interface FdWait {
   readonly fd: number;
   readonly events: number;
   readonly pending: Pending;
+  /**
+   * Whether it keeps the process alive: its `Pending.ref` when it parked. A
+   * handle's `unref()`/`ref()` restarts its waits, which park again with the
+   * new value, so the engine counts these instead of looking at every wait.
+   */
+  readonly ref: boolean;
   readonly resolve: (r: typeof AGAIN) => void;
 }
 
-class FdEngine {
-  #epfd = -1;
-  #wakeFd = -1;
-  #waits = new Map<number, Set<FdWait>>();
+/** An fd the engine knows: its pending waits, and what its epoll registration is armed for. */
+interface FdEntry {
+  /** Kept, with the entry, from one wait to the next: a park allocates no collection. */
+  readonly waits: FdWait[];
   /**
-   * The fds registered in the epoll set, and the events each is armed for.
-   * Registrations are one-shot: an event disarms its fd in the kernel (0
+   * The events its registration is armed for, -1 when it has none.
+   * Registrations are one-shot: an event disarms the fd in the kernel (0
    * here), so the wake-up path needs no `epoll_ctl`; a registration stays,
    * disarmed, until the fd waits again (re-armed with one `EPOLL_CTL_MOD`) or
    * its handle closes ({@link FdEngine.forget}).
    */
-  #registered = new Map<number, number>();
+  armed: number;
+}
+
+/** An error or hang-up completes every wait of the fd: its retry sees it. */
+const ERROR_OR_HANGUP = C.EPOLLERR | C.EPOLLHUP;
+
+/**
+ * The wake-up path runs after an idle gap, from cold caches and often
+ * before V8 has optimised it, so its bookkeeping is kept short: one lookup per
+ * event, arrays rather than sets, and counters rather than walks over every wait.
+ */
+class FdEngine {
+  #epfd = -1;
+  #wakeFd = -1;
+  /** Every fd with waits pending or a registration. */
+  #fds = new Map<number, FdEntry>();
+  /** Waits pending, and those of them that keep the process alive. */
+  #waiting = 0;
+  #refWaiting = 0;
   #parked = false;
   #unrefPoll: ReturnType<typeof setTimeout> | undefined;
   #events = new Uint8Array(EVENT.size * MAX_EVENTS);
@@ -64,11 +89,12 @@ class FdEngine {
   park(fd: number, events: number, p: Pending): Promise<typeof AGAIN> {
     this.#open();
     return new Promise((resolve) => {
-      const w: FdWait = { fd, events, pending: p, resolve };
-      let set = this.#waits.get(fd);
-      if (set === undefined) this.#waits.set(fd, set = new Set());
-      set.add(w);
-      this.#sync(fd);
+      const w: FdWait = { fd, events, pending: p, ref: p.ref, resolve };
+      let entry = this.#fds.get(fd);
+      if (entry === undefined) this.#fds.set(fd, entry = { waits: [], armed: -1 });
+      entry.waits.push(w);
+      this.#count(w, 1);
+      this.#sync(fd, entry);
       p.onCancel(() => this.#drop(w));
       this.#park();
     });
@@ -76,14 +102,23 @@ class FdEngine {
 
   /** How many fds have waits pending (for tests and diagnostics). */
   get pending(): number {
-    return this.#waits.size;
+    let n = 0;
+    for (const entry of this.#fds.values()) if (entry.waits.length > 0) n++;
+    return n;
+  }
+
+  #count(w: FdWait, by: 1 | -1): void {
+    this.#waiting += by;
+    if (w.ref) this.#refWaiting += by;
   }
 
   #drop(w: FdWait): void {
-    const set = this.#waits.get(w.fd);
-    if (set === undefined || !set.delete(w)) return;
-    if (set.size === 0) this.#waits.delete(w.fd);
-    this.#sync(w.fd);
+    const entry = this.#fds.get(w.fd);
+    const at = entry === undefined ? -1 : entry.waits.indexOf(w);
+    if (at < 0) return;
+    entry!.waits.splice(at, 1);
+    this.#count(w, -1);
+    this.#sync(w.fd, entry!);
     w.resolve(AGAIN);
     this.#wakeIfIdle();
   }
@@ -102,24 +137,26 @@ class FdEngine {
   }
 
   /** Brings the epoll registration of `fd` in line with its pending waits. */
-  #sync(fd: number): void {
-    const set = this.#waits.get(fd);
+  #sync(fd: number, entry: FdEntry): void {
     let mask = 0;
-    if (set !== undefined) { for (const w of set) mask |= w.events; }
-    const armed = this.#registered.get(fd);
-    if (mask === (armed ?? 0)) return;
+    for (const w of entry.waits) mask |= w.events;
+    if (mask === Math.max(entry.armed, 0)) {
+      // No wait and no registration (its handle forgot it while waits were pending): nothing to keep.
+      if (entry.armed < 0) this.#fds.delete(fd);
+      return;
+    }
     if (mask === 0) {
       // Its last wait was cancelled before an event: remove it (a fired one stays, disarmed).
       return this.forget(fd);
     }
     const events = mask | C.EPOLLONESHOT;
-    if (armed === undefined) {
+    if (entry.armed < 0) {
       this.#add(fd, events);
     } else if (this.#control(C.EPOLL_CTL_MOD, fd, events) === E.ENOENT) {
       // Its file was closed and the kernel dropped it: the number is another file's now.
       this.#add(fd, events);
     }
-    this.#registered.set(fd, mask);
+    entry.armed = mask;
   }
 
   #add(fd: number, events: number): void {
@@ -134,7 +171,11 @@ class FdEngine {
    * closes, but not while a copy of the descriptor lives on elsewhere.)
    */
   forget(fd: number): void {
-    if (!this.#registered.delete(fd)) return;
+    const entry = this.#fds.get(fd);
+    if (entry === undefined) return;
+    if (entry.waits.length === 0) this.#fds.delete(fd);
+    if (entry.armed < 0) return;
+    entry.armed = -1;
     this.#control(C.EPOLL_CTL_DEL, fd, 0, true);
   }
 
@@ -149,49 +190,43 @@ class FdEngine {
     throw errorOf(code, "epoll_ctl", { fd });
   }
 
-  /** Whether some wait keeps the process alive (unref'd ones must not). */
-  #hasRef(): boolean {
-    for (const set of this.#waits.values()) {
-      for (const w of set) if (w.pending.ref) return true;
-    }
-    return false;
-  }
-
   #park(): void {
     if (this.#parked) return;
-    if (!this.#hasRef()) return this.#pollLater();
+    if (this.#refWaiting === 0) return this.#pollLater();
     this.#parked = true;
     libc.epoll_wait_parked(this.#epfd, this.#events, MAX_EVENTS, -1).then((n) => this.#woken(n));
   }
 
   #woken(n: number): void {
     this.#parked = false;
-    const ready: FdWait[] = [];
     for (let i = 0; i < n; i++) {
       const base = i * EVENT.size;
-      const got = this.#eventsView.getUint32(base + EVENT.offsets.events, true);
+      const got = this.#eventsView.getUint32(base + EVENTS, true);
       const fd = this.#eventsView.getInt32(base + DATA, true);
       if (fd === this.#wakeFd) {
         libc.read(this.#wakeFd, this.#counter, 8);
         continue;
       }
+      const entry = this.#fds.get(fd);
+      if (entry === undefined) continue;
       // The event disarmed the one-shot registration.
-      if (this.#registered.has(fd)) this.#registered.set(fd, 0);
-      const set = this.#waits.get(fd);
-      if (set === undefined) continue;
-      const any = (got & (C.EPOLLERR | C.EPOLLHUP)) !== 0;
-      for (const w of set) {
+      if (entry.armed > 0) entry.armed = 0;
+      // The ready waits resolve (their engine tries again); the others stay, in order.
+      const waits = entry.waits;
+      const any = (got & ERROR_OR_HANGUP) !== 0;
+      let kept = 0;
+      for (let j = 0; j < waits.length; j++) {
+        const w = waits[j];
         if (any || (w.events & got) !== 0) {
-          set.delete(w);
-          ready.push(w);
+          this.#count(w, -1);
+          w.pending.onCancel(undefined);
+          w.resolve(AGAIN);
+        } else {
+          waits[kept++] = w;
         }
       }
-      if (set.size === 0) this.#waits.delete(fd);
-      this.#sync(fd);
-    }
-    for (const w of ready) {
-      w.pending.onCancel(undefined);
-      w.resolve(AGAIN);
+      waits.length = kept;
+      this.#sync(fd, entry);
     }
     // n < 0 (EINTR) simply parks again; the waits are still registered.
     this.#park();
@@ -199,7 +234,7 @@ class FdEngine {
 
   /** Looks at the fds of unref'd waits once {@link UNREF_POLL_MS} has passed, unless parked by then. */
   #pollLater(): void {
-    if (this.#unrefPoll !== undefined || this.#waits.size === 0) return;
+    if (this.#unrefPoll !== undefined || this.#waiting === 0) return;
     this.#unrefPoll = setTimeout(() => {
       this.#unrefPoll = undefined;
       // What the parked call would have returned, taken without waiting; #woken parks again.
@@ -209,7 +244,7 @@ class FdEngine {
   }
 
   #wakeIfIdle(): void {
-    if (!this.#parked || this.#hasRef()) return;
+    if (!this.#parked || this.#refWaiting > 0) return;
     this.#counter.fill(0);
     this.#counter[0] = 1;
     libc.write(this.#wakeFd, this.#counter, 8);
