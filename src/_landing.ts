@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { copyBytes } from "./_copy.ts";
 
 /** The size of a slab: what one small message kept alive can hold on to. */
 const SLAB = 64 * 1024;
@@ -67,6 +68,20 @@ export function keepLanded(
   free = (start + n + 7) & ~7;
   area = NONE;
   return new Uint8Array(slab, start, n);
+}
+
+/**
+ * The first `n` bytes of `source` (a buffer a receive landed in elsewhere, as
+ * a parked call's own) where a message's bytes are kept: copied to the free
+ * end of the slab when they are small enough to share it, so that keeping
+ * them is a view there rather than a buffer of their own; else `source`
+ * itself, which {@link keepLanded} copies out once.
+ */
+export function landedCopy(source: Uint8Array, n: number): Uint8Array {
+  if (n > POOLED_MAX) return source;
+  const to = landingArea(n);
+  copyBytes(to, 0, source, 0, n);
+  return to;
 }
 
 /** A DataView of `landed`'s buffer, where `landed` starts at `landed.byteOffset`. */

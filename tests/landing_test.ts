@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { keepLanded, landedView, landingArea } from "../src/_landing.ts";
+import { keepLanded, landedCopy, landedView, landingArea } from "../src/_landing.ts";
 
 /** What a receive of `n` bytes stamped `stamp` does: the kernel writes them into the area. */
 function land(room: number, n: number, stamp: number): Uint8Array<ArrayBuffer> {
@@ -71,4 +71,17 @@ Deno.test("landing: an area the receive did not land in (a buffer of a parked ca
   const kept = keepLanded(own, 8, 8);
   assert.notEqual(kept.buffer, own.buffer);
   assert.deepEqual(kept, new Uint8Array(8).fill(4));
+});
+
+Deno.test("landing: a parked call's small message moves to the slab, a large one stays for one copy", () => {
+  const own = new Uint8Array(40).fill(6);
+  const moved = landedCopy(own, 24);
+  assert.notEqual(moved.buffer, own.buffer);
+  const kept = keepLanded(moved, 8, 16);
+  assert.equal(kept.buffer.byteLength, 64 * 1024, "a view of the slab");
+  own.fill(0); // the parked call's buffer, reused by the next one
+  assert.deepEqual(kept, new Uint8Array(16).fill(6));
+  const large = new Uint8Array(20_000).fill(7);
+  assert.equal(landedCopy(large, 20_000), large, "over 16 KiB: left where it is");
+  assert.equal(keepLanded(large, 8, 19_992).buffer.byteLength, 19_992, "then copied out once");
 });

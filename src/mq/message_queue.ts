@@ -18,7 +18,7 @@ import {
   ownBuffer,
 } from "../_check.ts";
 import { copyBytes } from "../_copy.ts";
-import { keepLanded, landedView, landingArea } from "../_landing.ts";
+import { keepLanded, landedCopy, landedView, landingArea } from "../_landing.ts";
 import type { PathLike } from "../_path.ts";
 import {
   checkId,
@@ -683,13 +683,13 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
         run: () => libc.msgrcv(this.id, landed = landingArea(TEXT + max), max, type, flags),
         done: (n) => {
           if (own === undefined) return make(landed!, n);
-          // Copied to where messages land (a view there costs less than a buffer of its own):
-          // the next parked receive may land in this one.
-          const area = landingArea(TEXT + n);
-          copyBytes(area, 0, own, 0, TEXT + n);
+          // A message keeps its bytes: they move to where messages land. A copy into the
+          // caller's buffer reads them here. Either way they are out before the next parked
+          // receive lands in this buffer.
+          const result = make(make === this.#toMessage ? landedCopy(own, TEXT + n) : own, n);
           this.#spare = own;
           own = undefined;
-          return make(area, n);
+          return result;
         },
         key: this.#receiveKey(type, flags, max),
         thread: () => ({ syscall: C.SYS_msgrcv, arg: 1, value: addressOf(ownBuf()) }),
