@@ -114,11 +114,11 @@ class FdEngine {
 
   #drop(w: FdWait): void {
     const entry = this.#fds.get(w.fd);
-    const at = entry === undefined ? -1 : entry.waits.indexOf(w);
-    if (at < 0) return;
-    entry!.waits.splice(at, 1);
+    const at = entry?.waits.indexOf(w) ?? -1;
+    if (entry === undefined || at < 0) return;
+    entry.waits.splice(at, 1);
     this.#count(w, -1);
-    this.#sync(w.fd, entry!);
+    this.#sync(w.fd, entry);
     w.resolve(AGAIN);
     this.#wakeIfIdle();
   }
