@@ -84,11 +84,37 @@ export const libc = Deno.dlopen("libc.so.6", {
   capset: { parameters: ["buffer", "buffer"], result: "i32" },
   // long syscall(long number, ...); as futex_waitv(waiters, nr, flags, timeout, clockid).
   syscall: { parameters: ["i64", "pointer", "u32", "u32", "pointer", "i32"], result: "i64" },
+  // int sched_getaffinity(pid_t pid, size_t cpusetsize, cpu_set_t *mask); and the setter.
+  sched_getaffinity: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  sched_setaffinity: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   // int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen);
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
 }).symbols;
 
 const errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
+
+/** A `cpu_set_t` of 1024 CPUs, as glibc's is. */
+const CPU_SET_BYTES = 128;
+
+/** The CPUs thread `tid` may run on (0: the calling thread; a pid: that process's main thread). */
+export function affinityOf(tid: number): number[] {
+  const set = new Uint8Array(CPU_SET_BYTES);
+  if (libc.sched_getaffinity(tid, BigInt(CPU_SET_BYTES), set) < 0) {
+    throw new Error(`sched_getaffinity(${tid}): errno ${errno()}`);
+  }
+  const cpus = [];
+  for (let c = 0; c < CPU_SET_BYTES * 8; c++) if (set[c >> 3] & (1 << (c & 7))) cpus.push(c);
+  return cpus;
+}
+
+/** Lets thread `tid` (0: the calling thread) run on `cpus` only. */
+export function setAffinity(tid: number, cpus: number[]): void {
+  const set = new Uint8Array(CPU_SET_BYTES);
+  for (const c of cpus) set[c >> 3] |= 1 << (c & 7);
+  if (libc.sched_setaffinity(tid, BigInt(CPU_SET_BYTES), set) < 0) {
+    throw new Error(`sched_setaffinity(${tid}, [${cpus}]): errno ${errno()}`);
+  }
+}
 
 /** This thread's errno, read right after a failed call of {@link libc}. */
 export function errno(): number {

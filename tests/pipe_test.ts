@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { FdReader, FdWriter, IpcError, type SystemErrorInfo } from "../mod.ts";
 import {
+  affinityOf,
   cstr,
   EPOLLIN,
   EPOLLOUT,
   libc,
   readersGone,
+  setAffinity,
   systemError,
   TestScope,
   waitedOn,
@@ -155,6 +157,38 @@ Deno.test("pipe() a 16 MiB write arrives whole", async (t) => {
       assert.deepEqual(got, pattern(size, 7));
     });
   });
+});
+
+Deno.test("pipe() readSync of no bytes returns 0 while the peer shares this CPU", async () => {
+  // With its peer on the same CPU, a sync read soon blocks in read(2) at once, without a
+  // first try (Spinner.blocksFirst): a read of no bytes must still return 0 there, not the
+  // null of end of file. An empty read every 8th round, when the reader has learned that.
+  await using s = new TestScope();
+  const down = s.pipe();
+  const up = s.pipe();
+  const child = s.fixture("pipe_echo.ts", { fds: { 3: down.reader, 4: up.writer } });
+  down.reader.close();
+  up.writer.close();
+  const before = affinityOf(0);
+  const one = new Uint8Array([7]);
+  const buf = new Uint8Array(1);
+  const none = new Uint8Array(0);
+  try {
+    setAffinity(0, [before[0]]);
+    setAffinity(child.pid, [before[0]]);
+    await child.check(() => {
+      for (let i = 0; i < 400; i++) {
+        down.writer.writeSync(one);
+        if (i % 8 === 7) assert.equal(up.reader.readSync(none), 0, `empty read of round ${i}`);
+        assert.equal(up.reader.readSync(buf), 1);
+        assert.equal(buf[0], 7);
+      }
+    });
+  } finally {
+    setAffinity(0, before);
+  }
+  down.writer.close();
+  await child.exits(0);
 });
 
 Deno.test("pipe() writes of at most PIPE_BUF bytes from several processes never interleave", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AGAIN, Spinner } from "../src/_wait/mod.ts";
+import { AGAIN, blocksNow, Spinner } from "../src/_wait/mod.ts";
 
 /** An attempt that never succeeds, and how often it was made. */
 function failing(): { attempt: () => typeof AGAIN; readonly calls: number } {
@@ -43,4 +43,24 @@ Deno.test("Spinner: a first try after a long wait is still made, once", () => {
   const value = s.first(() => ++calls);
   assert.equal(value, 1);
   assert.equal(calls, 1);
+});
+
+Deno.test("blocksNow: only a call without a deadline asks the spinner whether to block at once", () => {
+  let asked = 0;
+  const says = (answer: boolean) => ({
+    spinner: { blocksFirst: () => (asked++, answer) } as unknown as Spinner,
+  });
+  for (const options of [undefined, {}, { timeout: undefined }, { timeout: Infinity }]) {
+    assert.equal(blocksNow(options, says(true)), true, `${JSON.stringify(options)}`);
+    assert.equal(blocksNow(options, says(false)), false);
+  }
+  assert.equal(asked, 8);
+  // A deadline, or options that waitSync refuses: waitSync decides (and throws).
+  for (const options of [{ timeout: 0 }, { timeout: 5 }, null, 5, "x"]) {
+    assert.equal(blocksNow(options as never, says(true)), false, `${options}`);
+  }
+  assert.equal(blocksNow(undefined, {}), false, "no spinner");
+  assert.equal(asked, 8, "the spinner was asked where a deadline or bad options decide");
+  // A real spinner that has learned nothing yet does not block first.
+  assert.equal(blocksNow(undefined, { spinner: new Spinner() }), false);
 });

@@ -10,6 +10,7 @@ import { checkBuffer } from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
+  blocksNow,
   fdSource,
   interruptible,
   type Operation,
@@ -128,6 +129,8 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    */
   #blockingRead(buf: Uint8Array, deadline: number): number | null | typeof AGAIN {
     const fd = this.blockingFd("read");
+    // An empty read returns 0 at once, not the null of end of file.
+    if (buf.byteLength === 0) return 0;
     if (fd < 0 || !interruptible(deadline)) return pollSync(this.fdFor("read"), READABLE, deadline);
     const len = Math.min(buf.byteLength, MAX_IO);
     const n = blockingCall(deadline, () => libc.read(fd, buf, len), "read", this.subject);
@@ -198,6 +201,10 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    */
   readSync(buf: Uint8Array, options?: SyncWaitOptions): number | null {
     checkBuffer(buf);
+    if (blocksNow(options, this.#context)) {
+      const r = this.#blockingRead(buf, Infinity);
+      if (r !== AGAIN) return r;
+    }
     this.#buf = buf;
     try {
       return waitSync(this.#syncOp, options, this.#context);

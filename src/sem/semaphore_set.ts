@@ -22,6 +22,7 @@ import {
 } from "../_sysv.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
+  blocksNow,
   callSource,
   checkTimeout,
   lazySource,
@@ -595,7 +596,9 @@ export class SemaphoreSet implements Disposable {
    */
   opSync(ops: readonly SemaphoreOperation[], options?: SyncWaitOptions): void {
     this.#ops.set(ops, this.count);
-    waitSync(this.#shared, options, this.#contextOf());
+    const context = this.#contextOf();
+    if (blocksNow(options, context) && this.#block(Infinity) !== AGAIN) return;
+    waitSync(this.#shared, options, context);
   }
 
   /**
