@@ -15,7 +15,8 @@
  *   parks as soon as one frees.
  * - {@link waitSync} (the `xSync()` forms): a try, a spin, then the source
  *   blocks the thread (`poll(2)`, `FUTEX_WAIT`, or the call itself with an
- *   alarm at the deadline).
+ *   alarm at the deadline). A form whose call blocks in itself asks
+ *   {@link blocksNow} first, and makes that call at once when it says so.
  * - {@link tryNow} (the `tryX()` forms): one try; `Deno.errors.WouldBlock`.
  *
  * @module
