@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { AGAIN, blocksNow, Spinner } from "../src/_wait/mod.ts";
+import { affinityOf, setAffinity } from "./_kernel.ts";
 
 /** An attempt that never succeeds, and how often it was made. */
 function failing(): { attempt: () => typeof AGAIN; readonly calls: number } {
@@ -63,4 +64,36 @@ Deno.test("blocksNow: only a call without a deadline asks the spinner whether to
   assert.equal(asked, 8, "the spinner was asked where a deadline or bad options decide");
   // A real spinner that has learned nothing yet does not block first.
   assert.equal(blocksNow(undefined, { spinner: new Spinner() }), false);
+});
+
+Deno.test("Spinner: a wait sent down the yield path is not asked back, so the yields go on", async () => {
+  // blocksFirst() says yes once yields give the CPU away: here to a busy process pinned with
+  // this thread to one CPU. Every 16th wait it says no, so that a yield finds out again; a
+  // sync form asks before waitSync does, and the second answer must still be no.
+  const before = affinityOf(0);
+  setAffinity(0, [before[0]]);
+  const busy = new Deno.Command("sh", { args: ["-c", "while :; do :; done"] }).spawn();
+  try {
+    setAffinity(busy.pid, [before[0]]);
+    const s = new Spinner();
+    const miss = () => AGAIN;
+    let blocks = false;
+    for (let i = 0; i < 40 && !(blocks = s.blocksFirst()); i++) s.first(miss);
+    assert.ok(
+      blocks,
+      "first tries that miss, and yields that give the CPU away, make it block first",
+    );
+    let yieldPaths = 0;
+    for (let wait = 0; wait < 64; wait++) {
+      if (s.blocksFirst()) continue;
+      assert.equal(s.blocksFirst(), false, `wait ${wait} was asked again, and said yes`);
+      s.first(miss);
+      yieldPaths++;
+    }
+    assert.ok(yieldPaths >= 3, `${yieldPaths} of 64 waits took the yield path`);
+  } finally {
+    busy.kill("SIGKILL");
+    await busy.status;
+    setAffinity(0, before);
+  }
 });
