@@ -15,8 +15,7 @@
  *   parks as soon as one frees.
  * - {@link waitSync} (the `xSync()` forms): a try, a spin, then the source
  *   blocks the thread (`poll(2)`, `FUTEX_WAIT`, or the call itself with an
- *   alarm at the deadline). A form whose call blocks in itself asks
- *   {@link blocksNow} first, and makes that call at once when it says so.
+ *   alarm at the deadline).
  * - {@link tryNow} (the `tryX()` forms): one try; `Deno.errors.WouldBlock`.
  *
  * @module
@@ -133,31 +132,6 @@ async function waitLoop<T>(
   } finally {
     p.dispose();
   }
-}
-
-/**
- * Whether a sync form should make its blocking call at once, itself, before
- * {@link waitSync}: the call has no deadline (no `timeout`, or `Infinity`),
- * and the spinner says that the peer shares this CPU
- * ({@link Spinner.blocksFirst}), which is waitSync's own first decision. The
- * form goes through waitSync only when that call does not succeed (EINTR, an
- * error that waitSync then reports). On one CPU the code around the call runs
- * cold after the peer has run, and each layer of the engine costs there: a
- * POSIX queue's `receiveSync` so made took 0.5-0.7 µs less per 64 B round trip
- * on one CPU (10.4 against 11.0 µs, raw calls 9.7).
- */
-export function blocksNow(
-  options: SyncWaitOptions | undefined,
-  { spinner }: WaitContext,
-): boolean {
-  if (spinner === undefined) return false;
-  if (options !== undefined) {
-    // Anything else is checked, and refused, by waitSync.
-    if (typeof options !== "object" || options === null) return false;
-    const t = options.timeout;
-    if (t !== undefined && t !== Infinity) return false;
-  }
-  return spinner.blocksFirst();
 }
 
 /** The sync form: one try, a spin, then blocking until the result or the deadline. */

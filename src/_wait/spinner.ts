@@ -30,8 +30,6 @@ export class Spinner {
   #idleSpins = 0;
   /** The last wait parked longer than MAX_MS: the peer answers late (see the module's comment). */
   #late = false;
-  /** blocksFirst() sent this wait the yield path: it says no until first() has run. */
-  #probing = false;
   static readonly MIN_MS = 0.005;
   static readonly MAX_MS = 0.1;
   /** A yield that took longer than this gave the CPU to another task on this CPU. */
@@ -55,7 +53,6 @@ export class Spinner {
    * writes: 0.88 → 0.29 process switches per chunk).
    */
   first<T>(attempt: () => T | typeof AGAIN): T | typeof AGAIN {
-    this.#probing = false;
     const n = ++this.#firstTries;
     if (!this.#late && this.#yieldsFirst() && (n & 15) !== 0) {
       if (this.#switching || (n & 7) === 1) {
@@ -80,15 +77,10 @@ export class Spinner {
    * spin: recent first tries found nothing, and yields gave the CPU to another
    * task, so the peer shares this CPU. Blocking then switches to it as the
    * yield did, in one system call instead of two (the yield, then the try).
-   * Every 16th wait takes the yield path instead, to find out again: asked
-   * again before that wait's first try (a sync form asks before the engine
-   * does, see `blocksNow`), it still says no, or the yield would never come.
+   * Every 16th wait takes the yield path instead, to find out again.
    */
   blocksFirst(): boolean {
-    if (this.#probing || !this.#yieldsFirst() || !this.#switching) return false;
-    if ((++this.#firstTries & 15) !== 0) return true;
-    this.#probing = true;
-    return false;
+    return this.#yieldsFirst() && this.#switching && (++this.#firstTries & 15) !== 0;
   }
 
   /**

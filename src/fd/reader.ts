@@ -10,7 +10,6 @@ import { checkBuffer } from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
-  blocksNow,
   fdSource,
   interruptible,
   type Operation,
@@ -201,10 +200,6 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    */
   readSync(buf: Uint8Array, options?: SyncWaitOptions): number | null {
     checkBuffer(buf);
-    if (blocksNow(options, this.#context)) {
-      const r = this.#blockingRead(buf, Infinity);
-      if (r !== AGAIN) return r;
-    }
     this.#buf = buf;
     try {
       return waitSync(this.#syncOp, options, this.#context);

@@ -32,7 +32,6 @@ import {
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
-  blocksNow,
   callSource,
   lazySource,
   NO_THREAD,
@@ -901,10 +900,6 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     this.#select(options);
     this.#target = undefined;
     try {
-      if (blocksNow(options, this.#receive)) {
-        const r = this.#blockReceive(Infinity);
-        if (r !== AGAIN) return r as Message;
-      }
       return waitSync(this.#sharedReceive, options, this.#receive) as Message;
     } catch (e) {
       if (this.#msgmaxRaised(e, options)) return this.receiveSync(options);
@@ -1027,10 +1022,6 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     this.#select(options, buffer.length);
     this.#target = buffer;
     try {
-      if (blocksNow(options, this.#receive)) {
-        const r = this.#blockReceive(Infinity);
-        if (r !== AGAIN) return r as MessageInfo;
-      }
       return waitSync(this.#sharedReceive, options, this.#receive) as MessageInfo;
     } finally {
       this.#target = undefined;

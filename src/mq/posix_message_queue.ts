@@ -26,7 +26,6 @@ import { keepLanded, landingArea } from "../_landing.ts";
 import type { Access, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
-  blocksNow,
   checkWaitOptions,
   fdSource,
   interruptible,
@@ -713,11 +712,6 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * ```
    */
   receiveSync(options?: SyncWaitOptions): PosixMessage {
-    if (blocksNow(options, this.#receive)) {
-      this.#checkReceive();
-      const r = this.#blockReceive(this.#landing(), this.#toMessage, Infinity);
-      if (r !== AGAIN) return r;
-    }
     return waitSync(this.#shareReceive(undefined), options, this.#receive) as PosixMessage;
   }
 
@@ -806,13 +800,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * ```
    */
   receiveIntoSync(buffer: Uint8Array, options?: SyncWaitOptions): PosixMessageInfo {
-    const target = this.#checkTarget(buffer);
-    if (blocksNow(options, this.#receive)) {
-      this.#checkReceive();
-      const r = this.#blockReceive(target, this.#toInfo, Infinity);
-      if (r !== AGAIN) return r;
-    }
-    const op = this.#shareReceive(target);
+    const op = this.#shareReceive(this.#checkTarget(buffer));
     try {
       return waitSync(op, options, this.#receive) as PosixMessageInfo;
     } finally {

@@ -25,7 +25,6 @@ import { checkBoolean, checkInteger, checkMode, checkOptions } from "../_check.t
 import { posixName } from "../_posix_name.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
-  blocksNow,
   checkWaitOptions,
   NO_THREAD,
   type Operation,
@@ -636,7 +635,6 @@ export class PosixSemaphore implements Disposable {
    */
   waitSync(options?: SyncWaitOptions): void {
     this.#pointer("sem_wait");
-    if (blocksNow(options, this.#context) && this.#block(Infinity) !== AGAIN) return;
     waitSync(this.#sync, options, this.#context);
   }
 

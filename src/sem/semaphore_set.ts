@@ -22,7 +22,6 @@ import {
 } from "../_sysv.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
-  blocksNow,
   callSource,
   checkTimeout,
   lazySource,
@@ -596,9 +595,7 @@ export class SemaphoreSet implements Disposable {
    */
   opSync(ops: readonly SemaphoreOperation[], options?: SyncWaitOptions): void {
     this.#ops.set(ops, this.count);
-    const context = this.#contextOf();
-    if (blocksNow(options, context) && this.#block(Infinity) !== AGAIN) return;
-    waitSync(this.#shared, options, context);
+    waitSync(this.#shared, options, this.#contextOf());
   }
 
   /**
