@@ -288,6 +288,41 @@ Deno.test("MessageQueue.sendSync()/receiveSync() carry bytes and strings, select
     assert.deepEqual(q.receiveSync(), { type: 7, data: new TextEncoder().encode("after") });
   });
 
+  await t.step(
+    "one options object changed between receives selects by what it holds each time",
+    () => {
+      using qs = new TestScope();
+      const q = qs.messageQueue();
+      for (const [type, s] of [[1, "one"], [2, "two"], [3, "three"], [2, "deux"]] as const) {
+        q.sendSync(s, { type });
+      }
+      const options: { type: number; maxSize?: number; except?: boolean; noError?: boolean } = {
+        type: 2,
+      };
+      assert.equal(text(q.receiveSync(options)), "two");
+      options.type = 3;
+      assert.equal(text(q.receiveSync(options)), "three");
+      options.type = 1.5;
+      assert.throws(() => q.receiveSync(options), RangeError);
+      options.type = 2;
+      options.maxSize = 2;
+      assert.throws(() => q.tryReceive(options), { code: "E2BIG" });
+      options.noError = true;
+      assert.equal(text(q.tryReceive(options)), "de");
+      options.noError = false;
+      options.maxSize = 64;
+      options.type = 2;
+      options.except = true;
+      assert.equal(text(q.receiveSync(options)), "one");
+      const into = new Uint8Array(8);
+      q.sendSync("eight!!!", { type: 4 });
+      q.sendSync("nine!!!!!", { type: 4 });
+      assert.equal(q.receiveIntoSync(into, { type: 4 }).size, 8);
+      assert.throws(() => q.receiveIntoSync(into.subarray(0, 4), { type: 4 }), { code: "E2BIG" });
+      assert.equal(q.stat().messages, 1);
+    },
+  );
+
   await t.step("type 0 takes the first message, whatever its type", () => {
     using qs = new TestScope();
     const q = qs.messageQueue();
