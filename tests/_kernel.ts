@@ -47,6 +47,8 @@ export const libc = Deno.dlopen("libc.so.6", {
   write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  // int ioctl(int fd, unsigned long request, int *count); for FIONREAD.
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   fstat: { parameters: ["i32", "buffer"], result: "i32" },
@@ -1006,6 +1008,15 @@ export function dupInheritable(fd: number): number {
   const copy = libc.fcntl(fd, F_DUPFD, 0);
   if (copy < 0) throw new Error(`fcntl(F_DUPFD) failed, errno ${errno()}`);
   return copy;
+}
+
+/** The bytes waiting to be read on `fd` (a pipe's read end or a socket): `ioctl(FIONREAD)`. */
+export function bytesQueued(fd: number): number {
+  const n = new Int32Array(1);
+  if (libc.ioctl(fd, 0x541bn, new Uint8Array(n.buffer)) < 0) {
+    throw new Error(`ioctl(${fd}, FIONREAD): errno ${errno()}`);
+  }
+  return n[0];
 }
 
 /** Whether `fd` is an open descriptor of this process. */

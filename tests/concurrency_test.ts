@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { type Connection, type FdReader, PosixSemaphore, Semaphore, socketpair } from "../mod.ts";
 import {
+  bytesQueued,
   EPOLLIN,
   EPOLLOUT,
   ownWaitPending,
@@ -133,6 +134,50 @@ Deno.test("concurrent write()s on one handle go out whole, in call order", async
     await Promise.all([first, second]);
     assert.deepEqual(runs(got), [[0x41, big], [0x42, 10]]);
     sink.releaseLock();
+  });
+});
+
+/**
+ * A write that waits for room, then the reaction of a caller awaiting it
+ * writes again: the turn of the first has ended, so the second sends in the
+ * call itself (a turn left pending one reaction longer queued every write
+ * that followed a write that waited).
+ */
+async function assertNextWriteAtOnce(
+  out: Ends["out"] & { tryWrite(d: Uint8Array): number },
+  from: Ends["in"],
+): Promise<void> {
+  const chunk = filled(4096, 0x30);
+  try {
+    for (;;) out.tryWrite(chunk);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.WouldBlock)) throw e;
+  }
+  const first = out.write(filled(100, 0x41));
+  await waitedOn(out.fd, EPOLLOUT);
+  drainNow(from);
+  let second: Promise<number> | undefined;
+  const added = await first.then(() => {
+    const before = bytesQueued(from.fd);
+    second = out.write(filled(10, 0x42));
+    return bytesQueued(from.fd) - before;
+  });
+  assert.equal(added, 10);
+  assert.equal(await second, 10);
+  assert.deepEqual(runs(drainNow(from)), [[0x41, 100], [0x42, 10]]);
+}
+
+Deno.test("after a write that waited has ended, the next write() sends in the call", async (t) => {
+  await t.step("pipe", async () => {
+    using s = new TestScope();
+    const p = s.pipe();
+    await assertNextWriteAtOnce(p.writer, p.reader);
+  });
+
+  await t.step("stream socket", async () => {
+    using s = new TestScope();
+    const [a, b] = s.handle(socketpair());
+    await assertNextWriteAtOnce(a, b);
   });
 });
 
