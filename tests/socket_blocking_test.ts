@@ -1,7 +1,7 @@
 // How sockets wait: the library's sockets that move data keep a blocking
 // description, every call that must not wait passes MSG_DONTWAIT, and the sync
-// forms wait inside the receive or send itself, or in poll(2) on a description
-// another process made non-blocking.
+// forms wait inside the receive or send itself (a Unix connection's receives:
+// in poll(2)), or in poll(2) on a description another process made non-blocking.
 import assert from "node:assert/strict";
 import {
   Connection,
@@ -73,29 +73,37 @@ Deno.test("fromFd leaves O_NONBLOCK of a connection's description as it is; a li
   }
 });
 
-Deno.test("a sync receive waits in recvfrom, and in poll(2) once another process made the description non-blocking", async (t) => {
-  const pairs = {
-    "TCP stream": tcpPair,
-    seqpacket: (s: TestScope) => s.handle(socketpair("seqpacket")),
-    datagram: (s: TestScope) => s.handle(socketpair("datagram")),
-  };
-  for (const [name, make] of Object.entries(pairs)) {
-    await t.step(name, async () => {
+Deno.test("a TCP sync receive waits in recvfrom, and in poll(2) once another process made the description non-blocking", async () => {
+  await using s = new TestScope();
+  const [mine, theirs] = tcpPair(s);
+  const { child, lines } = peer(s, ["relay", "2"], { 3: theirs });
+  await blockedIn(child.pid, { syscall: "recvfrom", arg0: 3 });
+  // The description is the child's too: its next wait finds it non-blocking. The
+  // call it sleeps in now took its flags on entry, and wakes with the message.
+  setNonBlocking(theirs.fd, true);
+  theirs.close();
+  mine.writeSync("one");
+  await lines.expect({ received: "one" });
+  await blockedIn(child.pid, { syscall: "poll" });
+  mine.writeSync("two");
+  await lines.expect({ received: "two" });
+  await child.exits(0);
+});
+
+Deno.test("a Unix connection's sync receive waits in poll(2)", async (t) => {
+  for (const type of ["stream", "seqpacket", "datagram"] as const) {
+    await t.step(type, async () => {
       await using s = new TestScope();
-      const [mine, theirs] = make(s);
+      const [mine, theirs] = s.handle(socketpair(type));
       const { child, lines } = peer(s, ["relay", "2"], { 3: theirs });
-      await blockedIn(child.pid, { syscall: "recvfrom", arg0: 3 });
-      // The description is the child's too: its next wait finds it non-blocking. The
-      // call it sleeps in now took its flags on entry, and wakes with the message.
-      setNonBlocking(theirs.fd, true);
       theirs.close();
       const send = (text: string) =>
         mine.type === "stream" ? mine.writeSync(text) : mine.sendSync(text);
-      send("one");
-      await lines.expect({ received: "one" });
-      await blockedIn(child.pid, { syscall: "poll" });
-      send("two");
-      await lines.expect({ received: "two" });
+      for (const text of ["one", "two"]) {
+        await blockedIn(child.pid, { syscall: "poll" });
+        send(text);
+        await lines.expect({ received: text });
+      }
       await child.exits(0);
     });
   }
