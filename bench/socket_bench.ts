@@ -7,6 +7,9 @@
  *   against `send` + `recv` through a plain `Deno.dlopen`, and against Deno's
  *   own `Deno.UnixConn` (a connection made in this process with
  *   `Deno.listen`/`Deno.connect`: Deno has no socketpair);
+ * - a 64 B datagram sent from one unconnected Unix datagram socket to another
+ *   (abstract names) and received with its sender's address, against
+ *   `sendto` + `recvfrom` through a plain `Deno.dlopen`;
  * - sending a signal to a child that blocks it (so it stays pending, and
  *   later ones of the same standard signal merge into it): `sendSignal` by
  *   pid, to the child (its pidfd), with a value, against `kill` through
@@ -26,13 +29,15 @@
  *
  * @module
  */
-import { sendSignal, socketpair, spawnProgram } from "../mod.ts";
+import { datagram, sendSignal, socketpair, spawnProgram } from "../mod.ts";
 import { LIBC_PATH } from "../ffi/platform.ts";
 
 const libc = Deno.dlopen(LIBC_PATH, {
   send: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   recv: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
+  sendto: { parameters: ["i32", "buffer", "u32", "i32", "buffer", "u32"], result: "i32" },
+  recvfrom: { parameters: ["i32", "buffer", "u32", "i32", "buffer", "buffer"], result: "i32" },
 }).symbols;
 
 const SMALL = 64;
@@ -168,6 +173,49 @@ for (const size of [SMALL, LARGE]) {
       },
     });
   }
+}
+
+{
+  const name = `ipc-bench-${Deno.pid}`;
+  const a = datagram({ abstract: `${name}-a` });
+  const b = datagram({ abstract: `${name}-b` });
+  cleanups.push(() => (a.close(), b.close()));
+  const out = new Uint8Array(SMALL).fill(7);
+  const into = new Uint8Array(SMALL);
+  const group = "64 B sendTo + receiveFrom between unconnected Unix datagram sockets";
+  // struct sockaddr_un of b: AF_UNIX (1, host order), then a NUL and the abstract name.
+  const bName = new TextEncoder().encode(`${name}-b`);
+  const to = new Uint8Array(3 + bName.byteLength);
+  new DataView(to.buffer).setUint16(0, 1, true);
+  to.set(bName, 3);
+  const from = new Uint8Array(128);
+  const fromLen = new Uint32Array(1);
+  Deno.bench({
+    name: "raw sendto + recvfrom (Deno.dlopen)",
+    group,
+    baseline: true,
+    fn() {
+      libc.sendto(a.fd, out, SMALL, 0, to, to.byteLength);
+      fromLen[0] = from.byteLength;
+      expect(libc.recvfrom(b.fd, into, SMALL, 0, from, new Uint8Array(fromLen.buffer)), SMALL);
+    },
+  });
+  Deno.bench({
+    name: "sendToSync + receiveFromSync",
+    group,
+    fn() {
+      a.sendToSync(out, b.addr);
+      expect(b.receiveFromSync().data.byteLength, SMALL);
+    },
+  });
+  Deno.bench({
+    name: "sendToSync to a new { abstract } each time + receiveFromSync",
+    group,
+    fn() {
+      a.sendToSync(out, { abstract: `${name}-b` });
+      expect(b.receiveFromSync().data.byteLength, SMALL);
+    },
+  });
 }
 
 {

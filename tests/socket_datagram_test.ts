@@ -102,6 +102,57 @@ Deno.test("datagram sockets: every form; boundaries kept; empty and large datagr
   );
 });
 
+Deno.test("datagram sockets: each send goes where its destination names at the time of the send", async (t) => {
+  await t.step(
+    "Unix: one object changed between sends, another naming the same, a URL",
+    async () => {
+      await using s = new TestScope();
+      const dir = await s.tempDir();
+      const a = s.handle(datagram({ abstract: abstractName("a") }));
+      const b = s.handle(datagram({ abstract: abstractName("b") }));
+      const c = s.handle(datagram({ path: `${dir}/c.sock` }));
+      const d = s.handle(datagram({ path: `${dir}/d.sock` }));
+      // Changed in place, as a caller may reuse one object.
+      const to = { ...b.addr } as Record<string, unknown>;
+      a.sendToSync("1", to as never);
+      delete to.abstract;
+      to.path = `${dir}/c.sock`;
+      a.sendToSync("2", to as never);
+      await a.sendTo("3", { path: `${dir}/c.sock` });
+      const url = new URL(`file://${dir}/c.sock`);
+      a.sendToSync("4", { path: url });
+      url.pathname = `${dir}/d.sock`;
+      a.sendToSync("5", { path: url });
+      a.trySendTo("6", b.addr);
+      assert.throws(
+        () => a.sendToSync("7", { ...b.addr, port: 1 } as never),
+        TypeError,
+      );
+      const got = (x: DatagramSocket) => text(x.tryReceiveFrom().data);
+      assert.deepEqual([got(b), got(b), got(c), got(c), got(c), got(d)], [
+        "1",
+        "6",
+        "2",
+        "3",
+        "4",
+        "5",
+      ]);
+      for (const x of [b, c, d]) assert.throws(() => x.tryReceiveFrom(), Deno.errors.WouldBlock);
+    },
+  );
+
+  await t.step("UDP: the port of one object changed between sends", async () => {
+    using s = new TestScope();
+    const [x, y, z] = [0, 1, 2].map(() => s.handle(datagram({ port: 0 })));
+    const to = { hostname: "127.0.0.1", port: (y.addr as { port: number }).port };
+    x.sendToSync("to y", to);
+    to.port = (z.addr as { port: number }).port;
+    await x.sendTo("to z", to);
+    assert.equal(text((await y.receiveFrom({ timeout: 30_000 })).data), "to y");
+    assert.equal(text((await z.receiveFrom({ timeout: 30_000 })).data), "to z");
+  });
+});
+
 Deno.test("received datagrams and messages stay the caller's, whatever is received later", async () => {
   using s = new TestScope();
   const a = s.handle(datagram({ abstract: abstractName("a") }));
