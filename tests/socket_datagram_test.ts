@@ -153,6 +153,28 @@ Deno.test("datagram sockets: each send goes where its destination names at the t
   });
 });
 
+Deno.test("each datagram names its own sender, in an object of its own", async () => {
+  await using s = new TestScope();
+  const dir = await s.tempDir();
+  const receiver = s.handle(datagram({ abstract: abstractName("receiver") }));
+  // Two abstract names of one length, a path, an unnamed socket.
+  const senders = [
+    s.handle(datagram({ abstract: abstractName("one") })),
+    s.handle(datagram({ abstract: abstractName("two") })),
+    s.handle(datagram({ path: `${dir}/three.sock` })),
+    s.handle(datagram()),
+  ];
+  for (const sender of [...senders, ...senders.toReversed()]) {
+    for (const time of [1, 2, 3]) {
+      sender.sendToSync(`time ${time}`, receiver.addr);
+      const { address } = receiver.receiveFromSync();
+      assert.deepEqual(address, sender.addr);
+      // The caller's to change: the next datagram from the same sender is not affected.
+      Object.assign(address, { transport: "udp", path: "changed" });
+    }
+  }
+});
+
 Deno.test("received datagrams and messages stay the caller's, whatever is received later", async () => {
   using s = new TestScope();
   const a = s.handle(datagram({ abstract: abstractName("a") }));
