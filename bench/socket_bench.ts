@@ -186,10 +186,11 @@ for (const size of [SMALL, LARGE]) {
   // struct sockaddr_un of b: AF_UNIX (1, host order), then a NUL and the abstract name.
   const bName = new TextEncoder().encode(`${name}-b`);
   const to = new Uint8Array(3 + bName.byteLength);
-  new DataView(to.buffer).setUint16(0, 1, true);
+  new Uint16Array(to.buffer, 0, 1)[0] = 1;
   to.set(bName, 3);
   const from = new Uint8Array(128);
   const fromLen = new Uint32Array(1);
+  const fromLenBytes = new Uint8Array(fromLen.buffer);
   Deno.bench({
     name: "raw sendto + recvfrom (Deno.dlopen)",
     group,
@@ -197,7 +198,7 @@ for (const size of [SMALL, LARGE]) {
     fn() {
       libc.sendto(a.fd, out, SMALL, 0, to, to.byteLength);
       fromLen[0] = from.byteLength;
-      expect(libc.recvfrom(b.fd, into, SMALL, 0, from, new Uint8Array(fromLen.buffer)), SMALL);
+      expect(libc.recvfrom(b.fd, into, SMALL, 0, from, fromLenBytes), SMALL);
     },
   });
   Deno.bench({
