@@ -1,12 +1,19 @@
 /**
- * The one `Deno.dlopen` of the C library. Everything else in the project calls
- * libc through {@link libc}; only `src/_sys.ts` reads errno through
+ * The only place that opens the C library. Everything else in the project
+ * calls libc through {@link libc}; only `src/_sys.ts` reads errno through
  * {@link errno}. Every synchronous function of {@link libc} keeps the errno it
  * leaves, read in the same breath as it returns: between a call and a later
  * read, the JavaScript engine may run code of its own on this thread (a
  * collection or a code install at the next function entry) whose system calls
  * overwrite errno, as Dart's FFI notes of its VM (dart-lang/sdk#38832); after
  * a `nonblocking` call errno is lost anyway.
+ *
+ * Each table of `ffi/symbols/` is opened (`Deno.dlopen`) at the first call of
+ * one of its functions, not at import: `Deno.dlopen` costs about 0.15 ms per
+ * function, and a program uses a few of the tables (a pipe's reads and writes
+ * open four, with 17 of the 123 functions: 3.5 ms where all of them took 19).
+ * Importing needs no permission, and a program that never calls libc is never
+ * asked for `--allow-ffi`.
  *
  * @module
  */
@@ -26,6 +33,27 @@ import { socket } from "./symbols/socket.ts";
 import { signal } from "./symbols/signal.ts";
 import { spawn } from "./symbols/spawn.ts";
 import { unistd } from "./symbols/unistd.ts";
+
+/** The tables by name, each opened as a whole at the first call of one of its functions. */
+const TABLES = {
+  errno: errnoSymbols,
+  dirent,
+  fcntl,
+  futex,
+  mman,
+  mqueue,
+  msg,
+  poll,
+  sched,
+  sem,
+  shm,
+  socket,
+  signal,
+  spawn,
+  unistd,
+} as const;
+type TableName = keyof typeof TABLES;
+type Table = typeof TABLES[TableName];
 
 const symbols = {
   ...errnoSymbols,
@@ -47,10 +75,8 @@ const symbols = {
 
 type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
-/** The opened library, once the first call has opened it. */
-let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
 // __errno_location() is per thread; the module is evaluated once per thread (main or Worker).
-let errnoCell = new Int32Array(1);
+let errnoCell: Int32Array | undefined;
 /** The errno the last synchronous call of {@link libc} left. */
 let kept = 0;
 
@@ -58,87 +84,124 @@ let kept = 0;
 type Fn = (...args: any[]) => unknown;
 
 /** `fn` with the errno it leaves kept; one arity per closure, so no call allocates an array. */
-function keepingErrno(fn: Fn, arity: number): Fn {
+function keepingErrno(fn: Fn, arity: number, cell: Int32Array): Fn {
   switch (arity) {
     case 0:
       return () => {
         const r = fn();
-        kept = errnoCell[0];
+        kept = cell[0];
         return r;
       };
     case 1:
       return (a) => {
         const r = fn(a);
-        kept = errnoCell[0];
+        kept = cell[0];
         return r;
       };
     case 2:
       return (a, b) => {
         const r = fn(a, b);
-        kept = errnoCell[0];
+        kept = cell[0];
         return r;
       };
     case 3:
       return (a, b, c) => {
         const r = fn(a, b, c);
-        kept = errnoCell[0];
+        kept = cell[0];
         return r;
       };
     case 4:
       return (a, b, c, d) => {
         const r = fn(a, b, c, d);
-        kept = errnoCell[0];
+        kept = cell[0];
         return r;
       };
     case 5:
       return (a, b, c, d, e) => {
         const r = fn(a, b, c, d, e);
-        kept = errnoCell[0];
+        kept = cell[0];
         return r;
       };
     default:
       return (...args) => {
         const r = fn(...args);
-        kept = errnoCell[0];
+        kept = cell[0];
         return r;
       };
   }
 }
 
-/**
- * Opens the library on first use, not at import: importing the module needs
- * no permission, and a program that never calls it is never asked for
- * `--allow-ffi`. The binding {@link libc} then points at the functions
- * themselves, so later calls pay nothing for this.
- */
-function openLibrary(): Symbols {
-  if (lib === undefined) {
-    lib = Deno.dlopen(LIBC_PATH, symbols);
+/** This thread's errno cell, found at the first call. */
+function errnoOf(): Int32Array {
+  if (errnoCell === undefined) {
+    const { symbols } = Deno.dlopen(LIBC_PATH, { __errno_location: errnoSymbols.__errno_location });
     errnoCell = new Int32Array(
-      Deno.UnsafePointerView.getArrayBuffer(lib.symbols.__errno_location()!, 4),
+      Deno.UnsafePointerView.getArrayBuffer(symbols.__errno_location()!, 4),
     );
-    libc = Object.fromEntries(
-      Object.entries(lib.symbols).map(([name, value]) => {
-        const def = symbols[name as keyof typeof symbols] as
-          | Deno.ForeignFunction
-          | Deno.ForeignStatic;
-        return "parameters" in def && def.nonblocking !== true
-          ? [name, keepingErrno(value as Fn, def.parameters.length)]
-          : [name, value];
-      }),
-    ) as Symbols;
   }
-  return libc;
+  return errnoCell;
+}
+
+/** The values of the tables' statics (`environ`), once their table is open. */
+const statics = new Map<string, unknown>();
+
+/** The tables opened, by name. */
+const opened = new Set<TableName>();
+
+/**
+ * Opens `table` and puts its functions in {@link libc}, in place of their
+ * stand-ins; once only (a stand-in kept aside and called again opens nothing).
+ */
+function open(name: TableName): void {
+  if (opened.has(name)) return;
+  opened.add(name);
+  const table: Table = TABLES[name];
+  const cell = errnoOf();
+  const into = libc as unknown as Record<string, unknown>;
+  for (const [symbol, value] of Object.entries(Deno.dlopen(LIBC_PATH, table).symbols)) {
+    const def = table[symbol as keyof Table] as Deno.ForeignFunction | Deno.ForeignStatic;
+    if (!("parameters" in def)) statics.set(symbol, value);
+    // errno's own table reports errors: it keeps the errno it reports.
+    else if (def.nonblocking === true || name === "errno") into[symbol] = value;
+    else into[symbol] = keepingErrno(value as Fn, def.parameters.length, cell);
+  }
 }
 
 /**
  * The libc functions, by C name (blocking forms parked on a pool thread end
- * in `_parked`). Until the first call it stands in for them and opens the
- * library (see {@link openLibrary}).
+ * in `_parked`). Until its table is open, each is a stand-in that opens the
+ * table, then calls the function itself; later calls find the function
+ * itself, and pay nothing for this. A static is read through a getter that
+ * opens its table.
  */
-export let libc: Symbols = new Proxy({} as Symbols, {
-  get: (_, name) => openLibrary()[name as keyof Symbols],
-});
+export const libc: Symbols = Object.fromEntries(
+  Object.entries(TABLES).flatMap(([table, defs]) =>
+    Object.entries(defs).filter(([, def]) => "parameters" in def).map(([symbol]) => [
+      symbol,
+      (...args: unknown[]) => {
+        open(table as TableName);
+        return (libc as unknown as Record<string, Fn>)[symbol](...args);
+      },
+    ])
+  ),
+) as unknown as Symbols;
+for (const [table, defs] of Object.entries(TABLES)) {
+  for (const [symbol, def] of Object.entries(defs)) {
+    if ("parameters" in def) continue;
+    Object.defineProperty(libc, symbol, {
+      enumerable: true,
+      get: () => {
+        open(table as TableName);
+        return statics.get(symbol);
+      },
+    });
+  }
+}
+
+/** The names of the tables of `ffi/symbols/` opened so far (for tests and diagnostics). */
+export function openTables(): string[] {
+  return [...opened].sort();
+}
 
 /** The errno the last synchronous libc call left. Read it once that call has failed. */
 export function errno(): number {
@@ -147,14 +210,12 @@ export function errno(): number {
 
 /** Sets this thread's errno to 0, for the calls whose failure value is also a valid result. */
 export function clearErrno(): void {
-  openLibrary(); // the cell of this thread's errno is known once open
-  errnoCell[0] = 0;
+  errnoOf()[0] = 0;
   kept = 0;
 }
 
 /** The C library's text for an errno number (`strerror`). */
 export function strerror(code: number): string {
-  openLibrary();
-  const p = lib!.symbols.strerror(code);
+  const p = libc.strerror(code);
   return p === null ? `errno ${code}` : Deno.UnsafePointerView.getCString(p);
 }

@@ -19,7 +19,7 @@ import {
 } from "./nudge.ts";
 import type { Pending } from "./pending.ts";
 import { NO_THREAD, type Source } from "./source.ts";
-import { setImmediate } from "node:timers";
+import { nextTurn } from "./poll.ts";
 
 /** A blocking call, in the forms the engine runs it in. */
 export interface BlockingCall<T> {
@@ -189,7 +189,7 @@ function repeat({ again: interrupt, undo }: Interrupter): () => void {
   const again = () => {
     if (stopped) return;
     const sure = interrupt();
-    if (!sure && performance.now() - start < RENUDGE_TURNS_MS) setImmediate(again);
+    if (!sure && performance.now() - start < RENUDGE_TURNS_MS) nextTurn(again);
     else timer = setTimeout(again, RENUDGE_MS);
   };
   again();

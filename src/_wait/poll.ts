@@ -17,7 +17,6 @@ import { AGAIN } from "../_sys.ts";
 import { whenThreadFree } from "./budget.ts";
 import type { Pending } from "./pending.ts";
 import type { Operation } from "./source.ts";
-import { setImmediate } from "node:timers";
 
 /** How long a wait retries on every event-loop turn before it joins the clock. */
 export const POLL_TURNS_MS = 2;
@@ -37,12 +36,23 @@ export function napSync(ms: number): void {
   if (ms > 0) Atomics.wait(napWord, 0, 0, ms);
 }
 
+let immediate: ((fn: () => void) => unknown) | undefined;
+
+/**
+ * Runs `fn` on the next event-loop turn (`setImmediate`). Deno defines that
+ * global on first use, by loading its Node timers (10-15 ms here): read at
+ * the first turn a wait takes, not at import, as `import "node:timers"` did.
+ */
+export function nextTurn(fn: () => void): void {
+  (immediate ??= globalThis.setImmediate)(fn);
+}
+
 /** Resolves on the next event-loop turn, or at once when `p` is cancelled. */
 export function pollTurn(p: Pending): Promise<typeof AGAIN> {
   return new Promise((resolve) => {
     const done = () => resolve(AGAIN);
     p.onCancel(done);
-    if (!p.cancelled) setImmediate(done);
+    if (!p.cancelled) nextTurn(done);
   });
 }
 
@@ -156,6 +166,6 @@ function tick(): void {
   }
   // More were due: the rest run after the event loop's next turn, so that
   // hundreds of polling waits never hold up other work for a whole tick.
-  if (next <= now) setImmediate(tick);
+  if (next <= now) nextTurn(tick);
   else if (next !== Infinity) schedule(next);
 }
