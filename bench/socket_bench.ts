@@ -210,6 +210,14 @@ for (const size of [SMALL, LARGE]) {
     },
   });
   Deno.bench({
+    name: "sendToSync + receiveFromIntoSync",
+    group,
+    fn() {
+      a.sendToSync(out, b.addr);
+      expect(b.receiveFromIntoSync(into).size, SMALL);
+    },
+  });
+  Deno.bench({
     name: "sendToSync to a new { abstract } each time + receiveFromSync",
     group,
     fn() {

@@ -683,6 +683,9 @@ const CLOSED: Closed[] = [
       sendTo: ["x", { abstract: "nobody" }],
       sendToSync: ["x", { abstract: "nobody" }],
       trySendTo: ["x", { abstract: "nobody" }],
+      receiveFromInto: [buf()],
+      receiveFromIntoSync: [buf()],
+      tryReceiveFromInto: [buf()],
     },
   },
   {
@@ -893,6 +896,13 @@ const PENDING: PendingWait[] = [
     make: (s) => {
       const d = s.handle(datagram({ abstract: abstractName() }));
       return onInput(d, (signal) => d.receiveFrom({ signal }));
+    },
+  },
+  {
+    name: "DatagramSocket.receiveFromInto",
+    make: (s) => {
+      const d = s.handle(datagram({ abstract: abstractName() }));
+      return onInput(d, (signal) => d.receiveFromInto(new Uint8Array(8), { signal }));
     },
   },
   {

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { assertKeptIntact } from "./_kept.ts";
-import { connect, datagram, type DatagramSocket, type SocketAddress, socketpair } from "../mod.ts";
-import { EPOLLIN, procSysInt, systemError, TestScope, waitedOn } from "./_kernel.ts";
+import {
+  connect,
+  datagram,
+  type DatagramSocket,
+  IpcError,
+  type SocketAddress,
+  socketpair,
+} from "../mod.ts";
+import { blockedIn, EPOLLIN, procSysInt, systemError, TestScope, waitedOn } from "./_kernel.ts";
 import { pattern, peer } from "./fixtures/socket_common.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -324,4 +331,102 @@ Deno.test("datagram sockets: options and destinations checked before any call", 
     () => unix.trySendTo("x", { path: "/nonexistent-dir/x.sock" }),
     systemError(Deno.errors.NotFound, "ENOENT", "sendto", { path: "/nonexistent-dir/x.sock" }),
   );
+});
+
+Deno.test("receiveFromInto across processes: a datagram lands in the caller's buffer, with its sender", async (t) => {
+  await t.step(
+    "async: a wait in epoll, then the child's datagram; the answer goes back",
+    async () => {
+      await using s = new TestScope();
+      const mine = s.handle(datagram({ abstract: abstractName("parent") }));
+      const buf = new Uint8Array(16).fill(0xee);
+      const pending = mine.receiveFromInto(buf, { timeout: 30_000 });
+      await waitedOn(mine.fd, EPOLLIN);
+      const theirs = { abstract: abstractName("child") };
+      const { child, lines } = peer(s, [
+        "dgram",
+        JSON.stringify(theirs),
+        JSON.stringify(mine.addr),
+      ]);
+      await lines.expect({ addr: { transport: "unix", ...theirs } });
+      const { size, address } = await s.check(() => pending);
+      assert.equal(size, 4);
+      assert.equal(text(buf.subarray(0, 4)), "ping");
+      assert.deepEqual(buf.subarray(4), new Uint8Array(12).fill(0xee), "the rest untouched");
+      assert.deepEqual(address, { transport: "unix", ...theirs });
+      await mine.sendTo("pong", address);
+      await lines.expect({ reply: "pong", from: mine.addr });
+      await child.exits(0);
+    },
+  );
+  await t.step(
+    "sync: the child waits in recvfrom; a datagram too long is reported, not cut",
+    async () => {
+      await using s = new TestScope();
+      const theirs = { hostname: "127.0.0.1", port: 0 };
+      const { child, lines } = peer(s, ["dgram-into", JSON.stringify(theirs), "3"]);
+      const { addr } = await lines.next("the child's address") as { addr: SocketAddress };
+      const mine = s.handle(datagram({ hostname: "127.0.0.1", port: 0 }));
+      await blockedIn(child.pid, { syscall: "recvfrom" });
+      mine.sendToSync("hello", addr);
+      await lines.expect({ received: "hello", size: 5, from: mine.addr });
+      mine.sendToSync("twenty bytes of text", addr);
+      await lines.expect({ code: "EMSGSIZE", messageSize: 20, first: "twenty b" });
+      mine.sendToSync("", addr); // the long one was taken: the next is the empty one
+      await lines.expect({ received: "", size: 0, from: mine.addr });
+      await child.exits(0);
+    },
+  );
+});
+
+Deno.test("receiveFromInto: every form, and the errors of each", async () => {
+  using s = new TestScope();
+  const a = s.handle(datagram({ abstract: abstractName("a") }));
+  const b = s.handle(datagram({ abstract: abstractName("b") }));
+  const unbound = s.handle(datagram());
+  const buf = new Uint8Array(4);
+  a.sendToSync("one", b.addr);
+  unbound.sendToSync("two", b.addr);
+  a.sendToSync("three", b.addr);
+  a.sendToSync("six", b.addr);
+  assert.deepEqual(b.tryReceiveFromInto(buf), { size: 3, address: a.addr });
+  assert.equal(text(buf.subarray(0, 3)), "one");
+  assert.deepEqual(b.receiveFromIntoSync(buf), { size: 3, address: UNNAMED });
+  const tooLong = systemError(IpcError, "EMSGSIZE", "recvfrom");
+  await assert.rejects(b.receiveFromInto(buf), (e) => {
+    tooLong(e);
+    assert.equal((e as { messageSize: number }).messageSize, 5);
+    return true;
+  });
+  assert.equal(text(buf), "thre");
+  assert.deepEqual(await b.receiveFromInto(buf.subarray(1)), { size: 3, address: a.addr });
+  assert.equal(text(buf), "tsix", "the view's own bytes, from its offset");
+  assert.throws(
+    () => b.tryReceiveFromInto(buf),
+    systemError(Deno.errors.WouldBlock, "EAGAIN", "recvfrom"),
+  );
+  // Bad buffers are refused before any call; nothing is taken.
+  a.sendToSync("kept", b.addr);
+  const detached = new Uint8Array(new ArrayBuffer(4));
+  structuredClone(detached.buffer, { transfer: [detached.buffer] });
+  for (const bad of [undefined, "text", new Uint16Array(4), detached]) {
+    assert.throws(() => b.tryReceiveFromInto(bad as never), TypeError);
+    assert.throws(() => b.receiveFromIntoSync(bad as never), TypeError);
+    await assert.rejects(b.receiveFromInto(bad as never), TypeError);
+  }
+  assert.deepEqual(b.receiveFromIntoSync(buf), { size: 4, address: a.addr });
+  assert.equal(text(buf), "kept");
+  assert.throws(() => b.receiveFromIntoSync(buf, { timeout: 20 }), {
+    name: "TimedOut",
+    code: "ETIMEDOUT",
+  });
+  await assert.rejects(b.receiveFromInto(buf, { timeout: 20 }), {
+    name: "TimedOut",
+    code: "ETIMEDOUT",
+  });
+  const fd = b.fd;
+  const pending = b.receiveFromInto(buf);
+  await waitedOn(fd, EPOLLIN);
+  b.close();
+  await assert.rejects(pending, systemError(Deno.errors.BadResource, "EBADF", "recvfrom", { fd }));
 });

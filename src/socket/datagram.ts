@@ -8,7 +8,14 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, failed, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { bytesOf, checkBoolean, checkMode, checkOptions, checkUnchanged } from "../_check.ts";
+import {
+  bytesOf,
+  checkBoolean,
+  checkBuffer,
+  checkMode,
+  checkOptions,
+  checkUnchanged,
+} from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import { exactArea, keepExact } from "../_landing.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
@@ -162,6 +169,22 @@ export interface Datagram {
   address: SocketAddress;
 }
 
+/**
+ * A datagram received into a buffer of the caller's: its size, and who sent it.
+ *
+ * @example
+ * ```ts
+ * import type { DatagramInfo } from "@libc/ipc";
+ * const show = (d: DatagramInfo) => `${d.size} bytes from ${JSON.stringify(d.address)}`;
+ * ```
+ */
+export interface DatagramInfo {
+  /** How many bytes of the buffer the datagram filled. */
+  size: number;
+  /** The sender's address; `{ transport: "unix", unnamed: true }` for an unbound Unix sender. */
+  address: SocketAddress;
+}
+
 /** How long a sync send sleeps between tries while the receiver's queue is full. */
 const FULL_RETRY_MS = 5;
 const NO_BYTES = new Uint8Array(0);
@@ -207,6 +230,10 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
   readonly #out: WaitContext;
   /** One receive operation for every form: a receive keeps no state between tries. */
   readonly #receiveOp: Operation<Datagram>;
+  /** The sync and try forms of receiveFromInto: one operation, and the buffer of the call in progress. */
+  readonly #receiveIntoOp: Operation<DatagramInfo>;
+  readonly #readable: Source<never>;
+  #into: Uint8Array = NO_BYTES;
   readonly #sendReady: Source<never>;
   /** Its description blocks: the sync forms wait in the call (see _blocking.ts). */
   readonly #blocking = new BlockingCalls(true);
@@ -233,13 +260,21 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
     this.#bound = bound;
     this.#in = { spinner: new Spinner(), registry: waitsOf(this) };
     this.#out = { spinner: new Spinner(), registry: waitsOf(this), keepsAlive: true };
-    const readable = fdSource(fd, READABLE);
+    const readable = this.#readable = fdSource(fd, READABLE);
     this.#receiveOp = {
       syscall: "recvfrom",
       subject: this.subject,
       attempt: () => this.#receiveOnce(),
       source: readable,
       block: (deadline) => this.#blocking.wait(deadline, () => this.#receiveOnce(true), readable),
+    };
+    this.#receiveIntoOp = {
+      syscall: "recvfrom",
+      subject: this.subject,
+      attempt: () => this.#receiveOnceInto(this.#into),
+      source: readable,
+      block: (deadline) =>
+        this.#blocking.wait(deadline, () => this.#receiveOnceInto(this.#into, true), readable),
     };
     // An unconnected Unix socket polls writable while the receiver's queue is
     // full (the kernel's peer wake-up is for connected sockets only): retry on
@@ -506,6 +541,27 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
   }
 
   /**
+   * Takes one datagram into `buf` with its sender's address, or AGAIN; one
+   * call, where {@link DatagramSocket.receiveFrom} first asks the size. With
+   * `waits`, waits for one in the call (AGAIN when interrupted).
+   */
+  #receiveOnceInto(buf: Uint8Array, waits = false): DatagramInfo | typeof AGAIN {
+    const fd = this.fdFor("recvfrom");
+    const len = Math.min(buf.byteLength, MAX_IO);
+    // MSG_TRUNC: the datagram's real length, so that a cut one is reported.
+    const flags = waits ? C.MSG_TRUNC : C.MSG_TRUNC | C.MSG_DONTWAIT;
+    for (;;) {
+      this.#fromLen[0] = SOCKADDR_MAX;
+      const n = libc.recvfrom(fd, buf, len, flags, this.#from, this.#fromLenBytes);
+      if (n >= 0) {
+        if (n > len) throw truncatedError(n, len, "recvfrom", this.subject);
+        return { size: n, address: this.#sender(this.#fromLen[0]) };
+      }
+      if (failed("recvfrom", this.subject) === AGAIN || waits) return AGAIN;
+    }
+  }
+
+  /**
    * The sender's address the last receive left in `#from` (`len` bytes), as
    * a new object: decoded once per sender (a decode of an abstract name took
    * 0.3 µs; the bytes are compared instead while the sender stays the same).
@@ -590,6 +646,122 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
    */
   tryReceiveFrom(): Datagram {
     return tryNow(this.#receiveOp);
+  }
+
+  /**
+   * Receives one datagram into `buf` (no allocation for its bytes: the hot
+   * path of a server), waiting while none has arrived, without blocking the
+   * event loop. A datagram longer than `buf` is taken, its first bytes left in
+   * `buf`, and reported: the error's `messageSize` says how long it was.
+   *
+   * Wraps `recvfrom(2)` with `MSG_TRUNC`. Needs `--allow-ffi`.
+   *
+   * @param buf where the datagram goes
+   * @param options `signal` to cancel, `timeout` in milliseconds
+   * @returns its size and its sender's address
+   * @throws {IpcError} EMSGSIZE when the datagram was longer than `buf`
+   * @throws {TypeError} when `buf` is not a Uint8Array, or `signal` not an AbortSignal
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the socket is (or gets) closed
+   *
+   * @example
+   * ```ts
+   * import { datagram, IpcError } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using server = datagram({ port: 0 });
+   * using client = datagram({ hostname: "127.0.0.1", port: 0 });
+   * const buf = new Uint8Array(4);
+   * client.sendToSync("ok", server.addr);
+   * const { size, address } = await server.receiveFromInto(buf);
+   * assert.equal(size, 2);
+   * assert.deepEqual(address, client.addr);
+   * client.sendToSync("too long for it", server.addr);
+   * await assert.rejects(
+   *   server.receiveFromInto(buf),
+   *   (e) => e instanceof IpcError && e.code === "EMSGSIZE",
+   * );
+   * ```
+   */
+  receiveFromInto(buf: Uint8Array, options?: WaitOptions): Promise<DatagramInfo> {
+    try {
+      checkBuffer(buf);
+      return wait(
+        {
+          syscall: "recvfrom",
+          subject: this.subject,
+          attempt: () => this.#receiveOnceInto(buf),
+          source: this.#readable,
+        },
+        options,
+        this.#in,
+      );
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Receives one datagram into `buf`, blocking the thread while none has arrived.
+   *
+   * Wraps `recvfrom(2)` with `MSG_TRUNC`. Needs `--allow-ffi`.
+   *
+   * @param buf where the datagram goes
+   * @param options `timeout` in milliseconds
+   * @returns its size and its sender's address
+   * @throws {IpcError} EMSGSIZE when the datagram was longer than `buf` (its first bytes are there)
+   * @throws {TypeError} when `buf` is not a Uint8Array
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using socket = datagram({ abstract: `libc-ipc-doc-${Deno.pid}-receivefromintosync` });
+   * socket.sendToSync(new Uint8Array(0), socket.addr); // datagrams may be empty
+   * assert.deepEqual(socket.receiveFromIntoSync(new Uint8Array(8)), { size: 0, address: socket.addr });
+   * ```
+   */
+  receiveFromIntoSync(buf: Uint8Array, options?: SyncWaitOptions): DatagramInfo {
+    checkBuffer(buf);
+    this.#into = buf;
+    try {
+      return waitSync(this.#receiveIntoOp, options, this.#in);
+    } finally {
+      this.#into = NO_BYTES;
+    }
+  }
+
+  /**
+   * Receives one datagram into `buf` if one has arrived, without waiting.
+   *
+   * Wraps `recvfrom(2)` with `MSG_TRUNC`. Needs `--allow-ffi`.
+   *
+   * @param buf where the datagram goes
+   * @returns its size and its sender's address
+   * @throws {Deno.errors.WouldBlock} when none has arrived
+   * @throws {IpcError} EMSGSIZE when the datagram was longer than `buf` (its first bytes are there)
+   * @throws {TypeError} when `buf` is not a Uint8Array
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using socket = datagram({ port: 0 });
+   * assert.throws(() => socket.tryReceiveFromInto(new Uint8Array(8)), Deno.errors.WouldBlock);
+   * ```
+   */
+  tryReceiveFromInto(buf: Uint8Array): DatagramInfo {
+    checkBuffer(buf);
+    this.#into = buf;
+    try {
+      return tryNow(this.#receiveIntoOp);
+    } finally {
+      this.#into = NO_BYTES;
+    }
   }
 
   /**

@@ -67,6 +67,7 @@ export {
   type AbstractDatagramOptions,
   type Datagram,
   datagram,
+  type DatagramInfo,
   type DatagramOptions,
   DatagramSocket,
   type DatagramTarget,
