@@ -11,7 +11,8 @@
  * Each table of `ffi/symbols/` is opened (`Deno.dlopen`) at the first call of
  * one of its functions, not at import: `Deno.dlopen` costs about 0.15 ms per
  * function, and a program uses a few of the tables (a pipe's reads and writes
- * open four, with 17 of the 123 functions: 3.5 ms where all of them took 19).
+ * open two, with 17 of the 123 functions: a program's first pipe round trip
+ * takes 6 ms, where opening all of them made it 20; `deno task bench:startup`).
  * Importing needs no permission, and a program that never calls libc is never
  * asked for `--allow-ffi`.
  *
