@@ -194,8 +194,10 @@ let create: (fd: number, domain: number, addr: SocketAddress, bound?: BoundPath)
 /**
  * A connectionless datagram socket (Unix or UDP): each `sendTo` is one
  * datagram to the address given, each `receiveFrom` takes one with its
- * sender's address. Datagrams keep their boundaries and are never cut: one
- * larger than the socket's send buffer is refused (`EMSGSIZE`).
+ * sender's address (`receiveFromInto` into a buffer of the caller's).
+ * Datagrams keep their boundaries and are never cut: one larger than the
+ * socket's send buffer is refused (`EMSGSIZE`), one larger than the buffer of
+ * `receiveFromInto` is reported.
  *
  * Every operation has three forms: `x()` returns a promise and never blocks
  * the event loop, `xSync()` blocks the thread, `tryX()` never waits
