@@ -155,11 +155,13 @@ const opened = new Set<TableName>();
  */
 function open(name: TableName): void {
   if (opened.has(name)) return;
-  opened.add(name);
   const table: Table = TABLES[name];
   const cell = errnoOf();
+  // Marked open once opened: a refused open (no --allow-ffi) is refused again at the next call.
+  const { symbols } = Deno.dlopen(LIBC_PATH, table);
+  opened.add(name);
   const into = libc as unknown as Record<string, unknown>;
-  for (const [symbol, value] of Object.entries(Deno.dlopen(LIBC_PATH, table).symbols)) {
+  for (const [symbol, value] of Object.entries(symbols)) {
     const def = table[symbol as keyof Table] as Deno.ForeignFunction | Deno.ForeignStatic;
     if (!("parameters" in def)) statics.set(symbol, value);
     // errno's own table reports errors: it keeps the errno it reports.
