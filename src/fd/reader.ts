@@ -110,13 +110,21 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
     }
   }
 
-  /** An async read of `buf` as an operation of the engine: its own, as others may start meanwhile. */
+  /**
+   * An async read of `buf` as an operation of the engine: its own, as others
+   * may start meanwhile. Each try checks `buf` again: one detached while the
+   * read waits is a TypeError, as at the call, where a read into it would
+   * return 0.
+   */
   #op(buf: Uint8Array): Operation<number | null> {
     checkBuffer(buf);
     return {
       syscall: "read",
       subject: this.subject,
-      attempt: () => this.#attempt(buf),
+      attempt: () => {
+        checkBuffer(buf);
+        return this.#attempt(buf);
+      },
       source: this.#source,
     };
   }

@@ -692,7 +692,11 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
         {
           syscall: "recvfrom",
           subject: this.subject,
-          attempt: () => this.#receiveOnceInto(buf),
+          // Detached while it waits: a TypeError, where a recvfrom would take the datagram.
+          attempt: () => {
+            checkBuffer(buf);
+            return this.#receiveOnceInto(buf);
+          },
           source: this.#readable,
         },
         options,
