@@ -86,6 +86,21 @@ export function checkBuffer(buf: Uint8Array, what = "buffer"): void {
 }
 
 /**
+ * `attempt`, the try of an async read or receive into `buf`, checking `buf`
+ * first (now too): one detached while the wait goes on reads as empty, so a
+ * try into it would return 0 (an end of stream, on a socket) or take a
+ * message and report it cut. A TypeError instead, as at the call, and the
+ * data stays for the next read.
+ */
+export function checkingBuffer<T>(buf: Uint8Array, attempt: () => T): () => T {
+  checkBuffer(buf);
+  return () => {
+    checkBuffer(buf);
+    return attempt();
+  };
+}
+
+/**
  * Whether `view` is over a detached buffer. A detached typed array reads as
  * empty, so only an empty one gets the look at its buffer, which costs several
  * times a `byteLength`, more so right after a system call (a detached

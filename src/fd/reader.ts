@@ -6,7 +6,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { MAX_IO } from "../../ffi/symbols/unistd.ts";
 import { AGAIN, failed } from "../_sys.ts";
-import { checkBuffer } from "../_check.ts";
+import { checkBuffer, checkingBuffer } from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
@@ -110,21 +110,12 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
     }
   }
 
-  /**
-   * An async read of `buf` as an operation of the engine: its own, as others
-   * may start meanwhile. Each try checks `buf` again: one detached while the
-   * read waits is a TypeError, as at the call, where a read into it would
-   * return 0.
-   */
+  /** An async read of `buf` as an operation of the engine: its own, as others may start meanwhile. */
   #op(buf: Uint8Array): Operation<number | null> {
-    checkBuffer(buf);
     return {
       syscall: "read",
       subject: this.subject,
-      attempt: () => {
-        checkBuffer(buf);
-        return this.#attempt(buf);
-      },
+      attempt: checkingBuffer(buf, () => this.#attempt(buf)),
       source: this.#source,
     };
   }

@@ -18,6 +18,7 @@ import {
   bytesOf,
   checkBoolean,
   checkBuffer,
+  checkingBuffer,
   checkMode,
   checkOptions,
   checkUnchanged,
@@ -617,15 +618,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   /** A receive straight into the caller's buffer (checked by the call). */
   #intoOp(buffer: Uint8Array): Operation<PosixMessageInfo> {
     const op = this.#receiveOp(() => buffer, this.#toInfo);
-    // Detached while the wait went on: a TypeError, as at the call, not mq_receive's EMSGSIZE.
-    const attempt = op.attempt;
-    return {
-      ...op,
-      attempt: () => {
-        checkBuffer(buffer);
-        return attempt();
-      },
-    };
+    return { ...op, attempt: checkingBuffer(buffer, op.attempt) };
   }
 
   /** A caller's buffer to receive into: mq_receive(3) wants room for the largest message. */

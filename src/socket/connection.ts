@@ -14,6 +14,7 @@ import {
   bytesOf,
   checkBoolean,
   checkBuffer,
+  checkingBuffer,
   checkInteger,
   checkOptions,
   checkUnchanged,
@@ -399,21 +400,12 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     }
   }
 
-  /**
-   * An async read. Each try checks `buf` again: one detached while the read
-   * waits is a TypeError, as at the call, where a recv into it would return
-   * 0, an end of stream.
-   */
   #readOp(buf: Uint8Array): Operation<number | null> {
     this.#checkStream("read()");
-    checkBuffer(buf);
     return {
       syscall: "recv",
       subject: this.subject,
-      attempt: () => {
-        checkBuffer(buf);
-        return this.#readSome(buf);
-      },
+      attempt: checkingBuffer(buf, () => this.#readSome(buf)),
       source: this.#readReady,
     };
   }
@@ -1109,21 +1101,12 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     return tryNow(this.#sharedReceive());
   }
 
-  /**
-   * An async receiveInto. Each try checks `buf` again: one detached while the
-   * receive waits is a TypeError, as at the call, where a recv into it would
-   * take the message and report it cut.
-   */
   #receiveIntoOp(buf: Uint8Array): Operation<number | null> {
     this.#checkMessages("receiveInto()");
-    checkBuffer(buf);
     return {
       syscall: "recv",
       subject: this.subject,
-      attempt: () => {
-        checkBuffer(buf);
-        return this.#receiveSome(buf);
-      },
+      attempt: checkingBuffer(buf, () => this.#receiveSome(buf)),
       source: this.#readReady,
     };
   }

@@ -12,6 +12,7 @@ import {
   bytesOf,
   checkBoolean,
   checkBuffer,
+  checkingBuffer,
   checkMode,
   checkOptions,
   checkUnchanged,
@@ -687,16 +688,11 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
    */
   receiveFromInto(buf: Uint8Array, options?: WaitOptions): Promise<DatagramInfo> {
     try {
-      checkBuffer(buf);
       return wait(
         {
           syscall: "recvfrom",
           subject: this.subject,
-          // Detached while it waits: a TypeError, where a recvfrom would take the datagram.
-          attempt: () => {
-            checkBuffer(buf);
-            return this.#receiveOnceInto(buf);
-          },
+          attempt: checkingBuffer(buf, () => this.#receiveOnceInto(buf)),
           source: this.#readable,
         },
         options,
