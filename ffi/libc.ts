@@ -56,25 +56,10 @@ const TABLES = {
 type TableName = keyof typeof TABLES;
 type Table = typeof TABLES[TableName];
 
-const symbols = {
-  ...errnoSymbols,
-  ...dirent,
-  ...fcntl,
-  ...futex,
-  ...mman,
-  ...mqueue,
-  ...msg,
-  ...poll,
-  ...sched,
-  ...sem,
-  ...shm,
-  ...socket,
-  ...signal,
-  ...spawn,
-  ...unistd,
-} as const;
-
-type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
+/** The members of every type of the union `U`, in one type. */
+type Intersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I
+  : never;
+type Symbols = Deno.DynamicLibrary<Intersection<Table>>["symbols"];
 
 // __errno_location() is per thread; the module is evaluated once per thread (main or Worker).
 let errnoCell: Int32Array | undefined;
