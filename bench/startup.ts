@@ -16,12 +16,10 @@
  *
  * @module
  */
-import { fixed, median } from "./compare/harness.ts";
+import { countArg, fixed, median } from "./compare/harness.ts";
 
-const arg = (name: string, fallback: number) =>
-  Number(Deno.args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback);
-const RUNS = arg("runs", 3);
-const PROCESSES = arg("processes", 10);
+const RUNS = countArg("runs") ?? 3;
+const PROCESSES = countArg("processes") ?? 10;
 const CHILD = new URL("startup_child.ts", import.meta.url).pathname;
 const KINDS = ["library", "raw", "empty"] as const;
 type Kind = typeof KINDS[number];

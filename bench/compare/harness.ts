@@ -55,15 +55,16 @@ export const REPS: number = quick(3, 1);
  */
 export const MSG = 64;
 export const ROUNDS: number = quick(3400, 300);
-export const WARMUP: number = warmupArg() ?? quick(20_000, 50);
-
 /** `--warmup=N` on the command line: N untimed round trips instead (e.g. 500, to see code unsettled). */
-function warmupArg(): number | undefined {
-  const arg = Deno.args.find((a) => a.startsWith("--warmup="));
+export const WARMUP: number = countArg("warmup") ?? quick(20_000, 50);
+
+/** `--<name>=N` on the command line: an integer ≥ 1, or undefined when not given. */
+export function countArg(name: string): number | undefined {
+  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
   if (arg === undefined) return undefined;
-  const n = Number(arg.slice("--warmup=".length));
+  const n = Number(arg.slice(`--${name}=`.length));
   if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(`--warmup takes an integer ≥ 1, got ${arg}`);
+    throw new RangeError(`--${name} takes an integer ≥ 1, got ${arg}`);
   }
   return n;
 }
