@@ -35,6 +35,7 @@ import type {
   SpawnOptions,
 } from "../mod.ts";
 import { MessageQueue as MessageQueueClass, pipe, spawn, spawnProgram } from "../mod.ts";
+import { C } from "../ffi/platform.ts";
 
 // ================================================================ the libc binding
 
@@ -86,6 +87,12 @@ export const libc = Deno.dlopen("libc.so.6", {
   capset: { parameters: ["buffer", "buffer"], result: "i32" },
   // long syscall(long number, ...); as futex_waitv(waiters, nr, flags, timeout, clockid).
   syscall: { parameters: ["i64", "pointer", "u32", "u32", "pointer", "i32"], result: "i64" },
+  // The same as futex(uaddr, op, val, val2, uaddr2, val3), val2 passed where a timeout goes.
+  futex: {
+    name: "syscall",
+    parameters: ["i64", "pointer", "i32", "u32", "pointer", "pointer", "u32"],
+    result: "i64",
+  },
   // int sched_getaffinity(pid_t pid, size_t cpusetsize, cpu_set_t *mask); and the setter.
   sched_getaffinity: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   sched_setaffinity: { parameters: ["i32", "u64", "buffer"], result: "i32" },
@@ -619,6 +626,32 @@ export function syscallNumbers(name: SyscallName): number[] {
 /** Whether the kernel, as this process sees it, has futex_waitv: with no words EINVAL, else ENOSYS. */
 const HAS_FUTEX_WAITV = libc.syscall(449n, null, 0, 0, null, 0) === 0n ||
   errno() !== ERRNO.ENOSYS;
+
+/**
+ * Wakes one waiter of `a[i]` and one of `b[j]` in one call (`FUTEX_WAKE_OP`
+ * adding 0 to `b[j]`, so neither word changes): both wakes land before the
+ * woken thread runs, as two notifies do when it is slow to wake. Returns how
+ * many waiters it woke.
+ */
+export function wakeTwo(a: Int32Array, i: number, b: Int32Array, j: number): number {
+  const FUTEX_WAKE_OP = 5;
+  // FUTEX_OP(FUTEX_OP_ADD, 0, FUTEX_OP_CMP_EQ, 0): add 0, then wake if the old value was 0.
+  const ADD_ZERO_IF_ZERO = 1 << 28;
+  assert.equal(Atomics.load(b, j), 0, "wakeTwo wakes b[j] only while it holds 0");
+  const at = (view: Int32Array, k: number) =>
+    Deno.UnsafePointer.offset(Deno.UnsafePointer.of(view)!, k * 4);
+  const n = libc.futex(
+    BigInt(C.SYS_futex),
+    at(a, i),
+    FUTEX_WAKE_OP,
+    1,
+    Deno.UnsafePointer.create(1n), // val2: how many waiters of b[j] to wake
+    at(b, j),
+    ADD_ZERO_IF_ZERO,
+  );
+  if (n < 0n) throw new Error(`FUTEX_WAKE_OP failed: errno ${errno()}`);
+  return Number(n);
+}
 
 /** Kinds of test that some systems cannot run. */
 export type TestKind =

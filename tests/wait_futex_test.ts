@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawn } from "../mod.ts";
 import { futexWait, futexWaitSync, futexWake, useFutexFallback } from "../src/_wait/futex.ts";
 import { threadsHeld } from "../src/_wait/budget.ts";
-import { CANNOT, threadsBlockedIn, unless, until, within } from "./_kernel.ts";
+import { CANNOT, threadsBlockedIn, unless, until, wakeTwo, within } from "./_kernel.ts";
 import {
   closeFd,
   lockAsync,
@@ -95,6 +95,56 @@ for (const mode of ["futex_waitv", "fallback"] as const) {
                 await within(Promise.all(waits), "all waits"),
                 waits.map(() => "ok"),
               );
+            },
+          );
+
+          await t.step(
+            "two notifies that change nothing, landing at once: both waits end",
+            async () => {
+              using shm = new Shared();
+              const waits = [futexWait(shm.view, 20, 0), futexWait(shm.view, 21, 0)];
+              // futex_waitv's second argument: the words and the engine's cancel word.
+              await until(
+                () =>
+                  mode === "futex_waitv"
+                    ? threadsBlockedIn(Deno.pid, { syscall: "futex_waitv", args: { 1: 3 } })
+                      .length === 1
+                    : parked(shm.view, 20) === 1 && parked(shm.view, 21) === 1,
+                "both waits are parked",
+              );
+              // futex_waitv returns one index for both wakes: each counted wait must still end.
+              assert.equal(wakeTwo(shm.view, 20, shm.view, 21), 2);
+              assert.deepEqual(await within(Promise.all(waits), "both waits"), ["ok", "ok"]);
+            },
+          );
+
+          await t.step(
+            "a wait whose view is detached while parked ends in a TypeError; the others stay",
+            async () => {
+              using shm = new Shared();
+              const fd = sharedFd(SIZE);
+              let view = mapShared(fd, SIZE);
+              try {
+                const detached = futexWait(view, 0, 0);
+                await until(() => parked(view, 0) === 1, "the wait is parked");
+                view = new Int32Array((view.buffer as ArrayBuffer).transfer());
+                // Another wait makes the shared call return and look at its words again.
+                const other = futexWait(shm.view, 0, 0);
+                if (mode === "futex_waitv") {
+                  await assert.rejects(within(detached, "detached wait"), TypeError);
+                }
+                Atomics.store(shm.view, 0, 1);
+                futexWake(shm.view, 0);
+                assert.equal(await within(other, "the other wait"), "ok");
+                // Without futex_waitv the wait is a FUTEX_WAIT of its own, on the address.
+                if (mode === "fallback") {
+                  futexWake(view, 0);
+                  assert.equal(await within(detached, "detached wait"), "ok");
+                }
+              } finally {
+                unmap(view);
+                closeFd(fd);
+              }
             },
           );
 

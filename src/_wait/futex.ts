@@ -6,8 +6,15 @@
  * pool thread, over up to 127 waited words plus one private cancel word.
  * Adding, removing or cancelling a wait stores to the cancel word and wakes
  * it; the call returns, and is made again over the new set. A wake returns the
- * index of the woken word; every failure is -1 with errno lost, so the words
- * are read again afterwards: a word whose value changed counts as woken.
+ * index of the last entry the kernel found woken (`futex_unqueue_multiple`):
+ * entries before it may have been woken too, by notifies that counted this
+ * call as a waiter, so each of them counts as woken (a spurious wake at
+ * worst, which futex users allow; a lost one would leave a waiter asleep
+ * that a notify reported woken). The cancel word is entry 0, so a wake that
+ * returns it woke no waited word. Every failure is -1 with errno lost, so the
+ * words are read again afterwards: a word whose value changed counts as
+ * woken. A wait whose view was detached meanwhile (its buffer transferred
+ * away) ends with a TypeError, as reads into a detached buffer do.
  * Without `futex_waitv` (ENOSYS), each wait parks a `FUTEX_WAIT` of its own
  * within the thread budget, cancelled by a `FUTEX_WAKE` of its word (a
  * spurious wake for other waiters of that word, which futex users allow).
@@ -126,13 +133,20 @@ class FutexEngine {
     this.#inFlight = false;
     let progress = r >= 0;
     this.#armed.forEach((w, i) => {
+      const mayBeWoken = i + 1 <= r;
       if (this.#words.get(w.key) !== w) {
-        // The kernel woke a word whose waits were all cancelled meanwhile: that
-        // wake (one, as sem_post makes) was meant for some waiter; pass it on.
-        if (r === i + 1) futexWakeNow(w.address, 1);
+        // The kernel may have woken a word whose waits were all cancelled meanwhile:
+        // that wake (one, as sem_post makes) was meant for some waiter; pass it on.
+        if (mayBeWoken) futexWakeNow(w.address, 1);
         return;
       }
-      if (r === i + 1 || Atomics.load(w.view, w.index) !== w.expected) {
+      if (isDetached(w.view)) {
+        progress = true;
+        this.#settle(
+          w,
+          (x) => x.reject(new TypeError("view was detached while the wait was pending")),
+        );
+      } else if (mayBeWoken || Atomics.load(w.view, w.index) !== w.expected) {
         progress = true;
         this.#settle(w, (x) => x.resolve("ok"));
       }
