@@ -90,17 +90,32 @@ export function landedView(landed: Uint8Array): DataView {
 }
 
 /**
- * Where a receive of exactly `size` bytes (a datagram whose size was peeked)
- * lands: the slab's area when it is small enough to share one.
+ * The least room a receive of one message gets. On a socket that other
+ * processes read too, the size peeked at is a guess: another reader can take
+ * that message between the peek and the receive, and the next one may be
+ * longer. This much holds any message of a Unix socket whose sender kept the
+ * default send buffer (`net.core.wmem_default`, 212 992 bytes).
  */
-export function exactArea(size: number): Uint8Array<ArrayBuffer> {
-  return size > 0 && size <= POOLED_MAX ? landingArea(size) : new Uint8Array(size);
+const MESSAGE_ROOM = 256 * 1024;
+
+/**
+ * Where the receive of one message, peeked at `size` bytes, lands: a buffer
+ * kept for such receives, with room for at least `size` and
+ * {@link MESSAGE_ROOM} bytes, from which {@link keepMessage} takes the message.
+ */
+export function messageArea(size: number): Uint8Array<ArrayBuffer> {
+  return landingArea(Math.max(size, MESSAGE_ROOM));
 }
 
-/** The first `n` bytes a receive put into `exact`, from {@link exactArea}, as a message's bytes. */
-export function keepExact(exact: Uint8Array<ArrayBuffer>, n: number): Uint8Array<ArrayBuffer> {
-  if (exact === area) return keepLanded(exact, 0, n);
-  return n === exact.byteLength ? exact : exact.slice(0, n);
+/**
+ * The first `n` bytes a receive put into `landed`, from {@link messageArea},
+ * as a message's bytes: copied to the slab when small enough to share it,
+ * else to a buffer of their own (about what a zeroed buffer of their own
+ * would cost to make, without the copy).
+ */
+export function keepMessage(landed: Uint8Array<ArrayBuffer>, n: number): Uint8Array<ArrayBuffer> {
+  if (n === 0) return new Uint8Array(0);
+  return keepLanded(landedCopy(landed, n), 0, n);
 }
 
 /** The most one read of a byte stream's iteration takes, in a transfer of bulk. */

@@ -171,6 +171,33 @@ Deno.test("socketpair() hands one end to a child, which adopts it with Connectio
   });
 });
 
+Deno.test("a message socket read by several processes: every message whole, none lost", async (t) => {
+  // receive() peeks at the next message's size; another reader may take that
+  // message before the receive, and the next one may be longer.
+  for (const [type, form] of [["datagram", "async"], ["seqpacket", "sync"]] as const) {
+    await t.step(`${type}, ${form} receives`, async () => {
+      await using s = new TestScope();
+      const [ours, shared] = s.handle(socketpair(type));
+      const readers = [0, 1, 2].map(() => peer(s, ["share", form], { 3: shared }));
+      shared.close();
+      const count = 20_000;
+      const small = new Uint8Array(1);
+      const large = new Uint8Array(3000);
+      for (let i = 0; i < count; i++) ours.sendSync(i % 2 === 0 ? small : large);
+      for (const _ of readers) ours.sendSync("STOP");
+      let messages = 0;
+      let bytes = 0;
+      for (const { child, lines } of readers) {
+        const got = await lines.next("its count") as { messages: number; bytes: number };
+        messages += got.messages;
+        bytes += got.bytes;
+        await child.exits(0);
+      }
+      assert.deepEqual({ messages, bytes }, { messages: count, bytes: (count / 2) * 3001 });
+    });
+  }
+});
+
 Deno.test("Connection streams move 10 MiB through a child and back, checksum intact", async () => {
   await using s = new TestScope();
   const [mine, theirs] = s.handle(socketpair());

@@ -211,6 +211,27 @@ export function truncatedError(
 }
 
 /**
+ * The EMSGSIZE of a receive that made room for the message it peeked at,
+ * and got a longer one of `size` bytes: another reader of the socket took
+ * the first in between. Only the first `room` bytes came; the rest is gone.
+ */
+export function takenMeanwhileError(
+  size: number,
+  room: number,
+  syscall: string,
+  subject: ErrorSubject,
+): Error {
+  const e = errorFromCode(
+    E.EMSGSIZE,
+    syscall,
+    subject,
+    `a message of ${size} bytes came where ${room} bytes were ready: another reader of ` +
+      "this socket took the message peeked at, and the one after it was cut",
+  );
+  return Object.assign(e, { messageSize: size });
+}
+
+/**
  * As `failed` after a send of `size` bytes: an EMSGSIZE says how large the
  * message was (the kernel's text alone does not say what was too long).
  */

@@ -9,7 +9,7 @@ import { C } from "../../ffi/platform.ts";
 import { MAX_IO } from "../../ffi/symbols/unistd.ts";
 import { AGAIN, failed, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { chunkAttempt, exactArea, keepExact } from "../_landing.ts";
+import { chunkAttempt, keepMessage, messageArea } from "../_landing.ts";
 import {
   bytesOf,
   checkBoolean,
@@ -46,6 +46,7 @@ import {
   peerAddressOf,
   sendFailed,
   setIntOption,
+  takenMeanwhileError,
   truncatedError,
 } from "./_socket.ts";
 import type { FdSource } from "../fd/_fd_source.ts";
@@ -176,7 +177,12 @@ export function connectionOf(
  *   `socketpair("datagram")` or `connect({ ..., type: "datagram" })`) keeps
  *   message boundaries: each `send` is one
  *   `receive` at the other end. A message longer than the buffer given to
- *   `receiveInto` is reported (`EMSGSIZE`), never silently cut.
+ *   `receiveInto` is reported (`EMSGSIZE`), never silently cut. `receive`
+ *   peeks at the next message's size and takes it with room for at least
+ *   256 KiB, so that on a socket several processes read, a longer message
+ *   that another reader's take put first still arrives whole (one over
+ *   both is reported, `EMSGSIZE`; only a sender with a send buffer above
+ *   the default can send one).
  * - A **Unix** connection also passes descriptors to the process at the other
  *   end (`sendFds`/`receiveFds`, `SCM_RIGHTS`) and tells who that process is
  *   (`peerCredentials()`, `SO_PEERCRED`).
@@ -967,16 +973,16 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     for (;;) {
       const size = nextMessageSize(fd, "recv", this.subject, waits);
       if (size === AGAIN) return AGAIN;
-      const data = exactArea(size);
-      const n = libc.recv(fd, data, size, C.MSG_TRUNC | DONTWAIT);
+      const area = messageArea(size);
+      const n = libc.recv(fd, area, area.byteLength, C.MSG_TRUNC | DONTWAIT);
       if (n < 0) {
         // Another reader of a shared socket took it: look again.
         if (failed("recv", this.subject) === AGAIN) return AGAIN;
         continue;
       }
-      if (n > size) throw truncatedError(n, size, "recv", this.subject);
+      if (n > area.byteLength) throw takenMeanwhileError(n, area.byteLength, "recv", this.subject);
       if (n === 0 && this.#kind === "seqpacket") return null;
-      return keepExact(data, n);
+      return keepMessage(area, n);
     }
   }
 
@@ -1331,19 +1337,18 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       // The next message's length; it stays queued with its descriptors.
       const size = nextMessageSize(fd, "recv", this.subject);
       if (size === AGAIN) return AGAIN;
-      buf = new Uint8Array(size);
+      buf = messageArea(size);
     }
     const got = receiveWithFds(fd, buf, max, stream ? 0 : C.MSG_TRUNC, this.subject);
     if (got === AGAIN) return AGAIN;
     if (got.size > buf.byteLength) {
-      // Another reader of a shared socket took the message peeked at: a longer one came.
       for (const received of got.fds) libc.close(received);
-      throw truncatedError(got.size, buf.byteLength, "recvmsg", this.subject);
+      throw takenMeanwhileError(got.size, buf.byteLength, "recvmsg", this.subject);
     }
     if (got.size === 0 && got.fds.length === 0 && !got.truncated && this.#kind !== "datagram") {
       return null;
     }
-    const data = stream || got.size < buf.byteLength ? buf.slice(0, got.size) : buf;
+    const data = stream ? buf.slice(0, got.size) : keepMessage(buf, got.size);
     return receivedFdsOf(got.fds, data, got.truncated);
   }
 

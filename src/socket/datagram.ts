@@ -18,7 +18,7 @@ import {
   checkUnchanged,
 } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
-import { exactArea, keepExact } from "../_landing.ts";
+import { keepMessage, messageArea } from "../_landing.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   fdSource,
@@ -56,6 +56,7 @@ import {
   openSocket,
   rejectOptions,
   sendFailed,
+  takenMeanwhileError,
   truncatedError,
 } from "./_socket.ts";
 
@@ -528,18 +529,20 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
     for (;;) {
       const size = nextMessageSize(fd, "recvfrom", this.subject, waits);
       if (size === AGAIN) return AGAIN;
-      const data = exactArea(size);
+      const area = messageArea(size);
       this.#fromLen[0] = SOCKADDR_MAX;
       const flags = C.MSG_TRUNC | C.MSG_DONTWAIT;
-      const n = libc.recvfrom(fd, data, size, flags, this.#from, this.#fromLenBytes);
+      const n = libc.recvfrom(fd, area, area.byteLength, flags, this.#from, this.#fromLenBytes);
       if (n < 0) {
         // Another reader of a shared socket took it: look again.
         if (failed("recvfrom", this.subject) === AGAIN) return AGAIN;
         continue;
       }
-      if (n > size) throw truncatedError(n, size, "recvfrom", this.subject);
+      if (n > area.byteLength) {
+        throw takenMeanwhileError(n, area.byteLength, "recvfrom", this.subject);
+      }
       const address = this.#sender(this.#fromLen[0]);
-      return { data: keepExact(data, n), address };
+      return { data: keepMessage(area, n), address };
     }
   }
 
