@@ -3,6 +3,7 @@ import {
   connect,
   Connection,
   connectSync,
+  datagram,
   listen,
   Listener,
   socketpair,
@@ -451,7 +452,7 @@ Deno.test("Unix socket files: modes, removal at close, stale sockets replaced, l
       const dir = await s.tempDir();
       for (const type of ["stream", "seqpacket"] as const) {
         const path = `${dir}/live-${type}.sock`;
-        s.handle(listen({ path, type }));
+        const live = s.handle(listen({ path, type }));
         const ino = Deno.lstatSync(path).ino;
         for (const other of ["stream", "seqpacket"] as const) {
           assert.throws(
@@ -460,7 +461,23 @@ Deno.test("Unix socket files: modes, removal at close, stale sockets replaced, l
           );
         }
         assert.equal(Deno.lstatSync(path).ino, ino, "the live socket's file is untouched");
+        // Telling live from stale put no connection in the live listener's queue.
+        assert.throws(() => live.tryAccept(), Deno.errors.WouldBlock);
       }
+      const dgramPath = `${dir}/live-datagram.sock`;
+      const bound = s.handle(datagram({ path: dgramPath }));
+      for (
+        const replacing of [
+          () => listen({ path: dgramPath, replace: true }),
+          () => datagram({ path: dgramPath, replace: true }),
+        ]
+      ) {
+        assert.throws(
+          replacing,
+          systemError(Deno.errors.AddrInUse, "EADDRINUSE", "bind", "in use"),
+        );
+      }
+      assert.throws(() => bound.tryReceiveFrom(), Deno.errors.WouldBlock);
       const file = `${dir}/plain-file`;
       Deno.writeTextFileSync(file, "keep me");
       assert.throws(

@@ -17,7 +17,6 @@ import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
 import { A_FILE_KIND, cPath, type FileKind } from "../_path.ts";
-import type { SocketType } from "./address.ts";
 import type { Endpoint } from "./_address.ts";
 import { openSocket } from "./_socket.ts";
 
@@ -79,11 +78,15 @@ function lstatOf(
 }
 
 /**
- * Whether nobody accepts on the socket file at `at`: a connect of the same
- * type is refused (ECONNREFUSED), or the file went away meanwhile.
+ * Whether no socket is bound to the socket file at `at` any more: a connect
+ * is refused (ECONNREFUSED), or the file went away meanwhile. The probe is a
+ * datagram socket, whatever the socket there: a stream or seqpacket one
+ * answers EPROTOTYPE, bound or listening, and a connect of its own type would
+ * sit in a live listener's queue for it to accept; a datagram one only
+ * records the peer.
  */
-function isStale(at: Endpoint, kind: SocketType): boolean {
-  const probe = openSocket(C.AF_UNIX, kind, at.subject);
+function isStale(at: Endpoint): boolean {
+  const probe = openSocket(C.AF_UNIX, "datagram", at.subject);
   const r = libc.connect(probe, at.sockaddr, at.length);
   const code = r < 0 ? lastErrno() : 0;
   libc.close(probe);
@@ -91,13 +94,12 @@ function isStale(at: Endpoint, kind: SocketType): boolean {
 }
 
 /**
- * Binds `fd` (a Unix socket of `kind`) to the path of `at`, the file with
+ * Binds `fd` (a Unix socket) to the path of `at`, the file with
  * exactly `mode`. An existing file there is AddrInUse, unless `replace` is
- * set and it is a socket nobody accepts on: that one is removed first.
+ * set and it is a socket no process has bound any more: that one is removed first.
  */
 export function bindPath(
   fd: number,
-  kind: SocketType,
   at: Endpoint,
   mode: number,
   replace: boolean,
@@ -120,12 +122,12 @@ export function bindPath(
         "a socket file is there; replace: true replaces a stale one",
       );
     }
-    if (!isStale(at, kind)) {
+    if (!isStale(at)) {
       throw errorFromCode(
         code,
         "bind",
         { path },
-        "a socket there is in use: a connect to it was not refused",
+        "a socket there is in use: a process has it bound",
       );
     }
     if (libc.unlink(c) < 0 && lastErrno() !== E.ENOENT) {

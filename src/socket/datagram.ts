@@ -886,7 +886,7 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
     const fd = openSocket(C.AF_UNIX, "datagram", at.subject, true);
     let bound: BoundPath | undefined;
     try {
-      if (at.path !== undefined) bound = bindPath(fd, "datagram", at, mode, replace);
+      if (at.path !== undefined) bound = bindPath(fd, at, mode, replace);
       else ok(libc.bind(fd, at.sockaddr, at.length), "bind", at.subject);
       const addr: SocketAddress = at.path !== undefined
         ? { transport: "unix", path: at.path }

@@ -106,9 +106,10 @@ export interface UnixListenOptions extends PeerAccessOptions {
    */
   mode?: number;
   /**
-   * Replace a stale socket file at `path`: one nobody accepts on any more (a
-   * connect is refused), left by a process that died. A live socket, or any
-   * file that is not a socket, is never removed. Default `false`.
+   * Replace a stale socket file at `path`: one no process has bound any
+   * more (a connect is refused), left by a process that died. A live socket,
+   * or any file that is not a socket, is never removed; telling them apart
+   * puts nothing in a live listener's queue. Default `false`.
    */
   replace?: boolean;
   /**
@@ -558,7 +559,7 @@ function checkBacklog(backlog: unknown): number {
  * A socket file is created with exactly `mode` (default `0o600`, owner
  * only), never with more permissions than that, not even for a moment. A file
  * already at `path` is `Deno.errors.AddrInUse`, unless `replace: true` and it
- * is a stale socket file (nobody accepts on it): then it is replaced. A file
+ * is a stale socket file (no process has it bound): then it is replaced. A file
  * that is not a socket is never removed.
  *
  * A Unix listener can refuse peers of other users, whatever the socket
@@ -644,7 +645,7 @@ export function listen(options: ListenOptions): Listener {
     const fd = openSocket(C.AF_UNIX, kind, at.subject);
     let bound: BoundPath | undefined;
     try {
-      if (at.path !== undefined) bound = bindPath(fd, kind, at, mode, replace);
+      if (at.path !== undefined) bound = bindPath(fd, at, mode, replace);
       else ok(libc.bind(fd, at.sockaddr, at.length), "bind", at.subject);
       ok(libc.listen(fd, backlog), "listen", at.subject);
       const addr: SocketAddress = at.path !== undefined
