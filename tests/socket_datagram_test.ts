@@ -10,9 +10,19 @@ import {
 } from "../mod.ts";
 import { blockedIn, EPOLLIN, procSysInt, systemError, TestScope, waitedOn } from "./_kernel.ts";
 import { pattern, peer } from "./fixtures/socket_common.ts";
+import { decodeName, encodeName } from "../src/socket/_names.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const UNNAMED = { transport: "unix", unnamed: true };
+
+/** Where `part` first occurs in `bytes`, or -1. */
+function indexOf(bytes: Uint8Array, part: Uint8Array): number {
+  outer: for (let i = 0; i + part.length <= bytes.length; i++) {
+    for (let k = 0; k < part.length; k++) if (bytes[i + k] !== part[k]) continue outer;
+    return i;
+  }
+  return -1;
+}
 
 function abstractName(tag: string): string {
   return `libc-ipc-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}-${tag}`;
@@ -179,6 +189,42 @@ Deno.test("each datagram names its own sender, in an object of its own", async (
       // The caller's to change: the next datagram from the same sender is not affected.
       Object.assign(address, { transport: "udp", path: "changed" });
     }
+  }
+});
+
+Deno.test("a sender's name that is not UTF-8 comes back as a string that reaches it", async () => {
+  await using s = new TestScope();
+  const receiver = s.handle(datagram({ abstract: abstractName("receiver") }));
+  // Bytes FF FE after the name, as a C program may bind: each reads as U+DC00 + the byte.
+  const stem = abstractName("binary");
+  const sender = s.handle(datagram({ abstract: `${stem}\udcff\udcfe` }));
+  const listed = new Uint8Array(Deno.readFileSync("/proc/net/unix"));
+  const raw = new Uint8Array([...new TextEncoder().encode(`@${stem}`), 0xff, 0xfe]);
+  assert.ok(indexOf(listed, raw) >= 0, "the kernel has the name with bytes FF FE");
+  // U+FFFD, what a lossy decoding gives, names another socket.
+  const lossy = s.handle(datagram({ abstract: `${stem}\ufffd\ufffd` }));
+  sender.sendToSync("hi", receiver.addr);
+  const { address } = receiver.receiveFromSync();
+  assert.deepEqual(address, { transport: "unix", abstract: `${stem}\udcff\udcfe` });
+  receiver.sendToSync("reply", address);
+  assert.equal(text(sender.tryReceiveFrom().data), "reply");
+  assert.throws(() => lossy.tryReceiveFrom(), Deno.errors.WouldBlock);
+});
+
+Deno.test("socket names: bytes outside UTF-8 as lone surrogates, and back", () => {
+  const cases: [number[], string][] = [
+    [[0x61, 0xc3, 0xa9], "a\u00e9"],
+    [[0x70, 0xff], "p\udcff"],
+    // An encoded surrogate and an overlong form are not UTF-8: one escape per byte.
+    [[0xed, 0xa0, 0x80], "\udced\udca0\udc80"],
+    [[0xc0, 0xaf], "\udcc0\udcaf"],
+    // A truncated sequence, then ASCII.
+    [[0xe2, 0x82, 0x41], "\udce2\udc82A"],
+    [[0xf0, 0x90, 0x82, 0x80], "\ud800\udc80"], // U+10080: its low surrogate is a pair's, no escape
+  ];
+  for (const [bytes, name] of cases) {
+    assert.equal(decodeName(new Uint8Array(bytes)), name);
+    assert.deepEqual([...encodeName(name)], bytes);
   }
 });
 

@@ -12,6 +12,7 @@ import type { ErrorSubject } from "../errors.ts";
 import { type PathLike, pathText } from "../_path.ts";
 import { checkInteger } from "../_check.ts";
 import type { NetAddress, SocketAddress } from "./address.ts";
+import { decodeName, encodeName } from "./_names.ts";
 
 const SUN = LAYOUTS.sockaddr_un;
 const SIN = LAYOUTS.sockaddr_in;
@@ -23,9 +24,6 @@ export const UNIX_NAME_MAX = SUN.fields.sun_path.length - 1;
 const PATH_AT = SUN.offsets.sun_path;
 /** `sa_family_t` is in host byte order; ports and IP addresses in network (big-endian) order. */
 const HOST_LE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** Where to bind, connect or send: the socket domain, the encoded address, what errors name. */
 export interface Endpoint {
@@ -85,7 +83,7 @@ export function endpointOf(where: unknown, rules: NetRules, what: string): Endpo
 export function pathEndpoint(path: PathLike): Endpoint {
   const text = pathText(path);
   if (text.includes("\0")) throw new TypeError("path must not contain a NUL character");
-  const bytes = encoder.encode(text);
+  const bytes = encodeName(text);
   if (bytes.byteLength > UNIX_NAME_MAX) {
     throw new RangeError(
       `path is ${bytes.byteLength} bytes long; a Unix socket path holds at most ${UNIX_NAME_MAX} ` +
@@ -114,7 +112,7 @@ export function abstractEndpoint(name: string): Endpoint {
       "abstract must not start with a NUL byte: the library adds the one the kernel needs",
     );
   }
-  const bytes = encoder.encode(name);
+  const bytes = encodeName(name);
   if (bytes.byteLength > UNIX_NAME_MAX) {
     throw new RangeError(
       `abstract name is ${bytes.byteLength} bytes long; the limit is ${UNIX_NAME_MAX}`,
@@ -301,11 +299,11 @@ export function decodeAddress(
   if (family === C.AF_UNIX) {
     if (len <= PATH_AT) return { transport: "unix", unnamed: true };
     if (bytes[PATH_AT] === 0) {
-      return { transport: "unix", abstract: decoder.decode(bytes.subarray(PATH_AT + 1, len)) };
+      return { transport: "unix", abstract: decodeName(bytes.subarray(PATH_AT + 1, len)) };
     }
     const name = bytes.subarray(PATH_AT, len);
     const nul = name.indexOf(0);
-    return { transport: "unix", path: decoder.decode(nul < 0 ? name : name.subarray(0, nul)) };
+    return { transport: "unix", path: decodeName(nul < 0 ? name : name.subarray(0, nul)) };
   }
   if (family === C.AF_INET) {
     const at = SIN.offsets.sin_addr;

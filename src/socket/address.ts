@@ -17,7 +17,12 @@
 export interface UnixPathAddress {
   /** Always `"unix"`. */
   transport: "unix";
-  /** The path of the socket file, as the socket was bound to it. */
+  /**
+   * The path of the socket file, as the socket was bound to it. A byte that
+   * is not part of valid UTF-8 reads as a lone surrogate U+DC80..U+DCFF
+   * (Python's "surrogateescape"), which encodes back to that byte: the
+   * address reaches the same socket when given back.
+   */
   path: string;
 }
 
@@ -34,7 +39,12 @@ export interface UnixPathAddress {
 export interface UnixAbstractAddress {
   /** Always `"unix"`. */
   transport: "unix";
-  /** The name, without the leading NUL byte the kernel keeps before it. */
+  /**
+   * The name, without the leading NUL byte the kernel keeps before it. Any
+   * bytes: one that is not part of valid UTF-8 reads as a lone surrogate
+   * U+DC80..U+DCFF (Python's "surrogateescape"), which encodes back to that
+   * byte, so a C program's binary name is answered at that name.
+   */
   abstract: string;
 }
 
