@@ -384,8 +384,17 @@ Deno.test("PosixSemaphore refuses bad arguments before any system call", async (
     for (const value of [-1, 0.5, SEM_VALUE_MAX + 1]) {
       assert.throws(() => PosixSemaphore.init(shm.bytes, value), RangeError);
     }
+    // What a view says of itself is not where it is: redefined, it changes nothing.
+    const lying = shm.bytes.subarray(64, 96);
+    Object.defineProperty(lying, "byteOffset", { value: 2 ** 40 });
+    const plain = new Uint8Array(64);
+    Object.defineProperty(plain, "buffer", { value: shm.bytes.buffer });
+    assert.throws(() => PosixSemaphore.init(plain, 0), TypeError, "not inside the shared memory");
     assert.ok(shm.bytes.every((b) => b === 0), "no sem_init happened");
     assert.throws(() => PosixSemaphore.at(shm.bytes), TypeError, "no process-shared semaphore");
+    using placed = PosixSemaphore.init(lying, 3);
+    assert.equal(new Uint32Array(shm.bytes.buffer, 64, 1)[0], 3, "the sem_t is where the view is");
+    placed.destroy();
   });
 
   await t.step("wait options", async () => {

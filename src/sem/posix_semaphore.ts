@@ -39,7 +39,7 @@ import {
   waitSync,
 } from "../_wait/mod.ts";
 import { futexReadiness, futexWake } from "../_wait/futex.ts";
-import { Mapping, sharedMappingOf } from "../shm/_mapping.ts";
+import { Mapping, offsetIn, sharedMappingOf } from "../shm/_mapping.ts";
 
 /** Options of {@link PosixSemaphore.open}. */
 export interface PosixSemaphoreOpenOptions {
@@ -123,13 +123,14 @@ function placeOf(view: Uint8Array): { mapping: Mapping; offset: number } {
       `view must have at least ${SEM_T} bytes (sizeof(sem_t)), got ${view.byteLength}`,
     );
   }
-  if ((mapping.address + BigInt(view.byteOffset)) % 8n !== 0n) {
+  const offset = offsetIn(mapping, view, SEM_T);
+  if ((mapping.address + BigInt(offset)) % 8n !== 0n) {
     throw new RangeError(
       `view must start on an 8-byte boundary (a sem_t holds a 64-bit atomic word), ` +
-        `got byte offset ${view.byteOffset} in its shared memory`,
+        `got byte offset ${offset} in its shared memory`,
     );
   }
-  return { mapping, offset: view.byteOffset };
+  return { mapping, offset };
 }
 
 /**

@@ -14,7 +14,7 @@
  */
 import { closedError, type ErrorSubject } from "../errors.ts";
 import { WaitRegistry } from "../_wait/mod.ts";
-import { checkBuffer, checkInteger, isDetached } from "../_check.ts";
+import { addressOf, checkBuffer, checkInteger, isDetached } from "../_check.ts";
 import { parkedCallsReturned } from "../_wait/futex.ts";
 
 const byBuffer = new WeakMap<ArrayBuffer, Mapping>();
@@ -154,6 +154,20 @@ export class Mapping {
 export function mappingOf(view: ArrayBufferView): Mapping | undefined {
   const buffer = view.buffer;
   return buffer instanceof ArrayBuffer ? byBuffer.get(buffer) : undefined;
+}
+
+/**
+ * Where `view` starts in `mapping` (its {@link sharedMappingOf}), from the
+ * view's address: never from its `byteOffset`, which a caller can redefine
+ * on the object, when a call will write there. A TypeError unless `size`
+ * bytes from there lie in the mapping.
+ */
+export function offsetIn(mapping: Mapping, view: ArrayBufferView, size: number): number {
+  const offset = Number(addressOf(view) - mapping.address);
+  if (!(offset >= 0 && offset + size <= mapping.size)) {
+    throw new TypeError(`the view's ${size} bytes are not inside the shared memory it names`);
+  }
+  return offset;
 }
 
 /**
