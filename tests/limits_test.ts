@@ -102,6 +102,19 @@ Deno.test("MessageQueue follows msgmax raised or lowered after it was read", asy
       rawSend(q, 10000); // another process's message, under the raised msgmax
       assert.equal((await receive()).data.length, 10000);
     }
+    // Sent before msgmax was lowered: larger than msgmax, yet taken by a receive with room for it.
+    // (One at a time: two would pass the queue's 16384 bytes, msgmnb.)
+    for (const receive of [
+      () => q.receiveSync({ maxSize: 16384 }).data.length,
+      () => q.receiveIntoSync(new Uint8Array(16384)).size,
+    ]) {
+      msgmax(16384);
+      rawSend(q, 12000);
+      msgmax(8192);
+      assert.throws(() => q.sendSync(new Uint8Array(16385)), RangeError); // 8192 read again
+      assert.throws(() => q.tryReceive(), (e) => e.code === "E2BIG"); // maxSize: msgmax
+      assert.equal(receive(), 12000);
+    }
     msgmax(4096);
     assert.throws(() => q.sendSync(new Uint8Array(5000)), (e) => {
       assert.ok(e instanceof RangeError, String(e));

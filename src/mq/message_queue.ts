@@ -653,12 +653,12 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     let flags = 0;
     if (except) flags |= C.MSG_EXCEPT;
     if (noError) flags |= C.MSG_NOERROR;
-    // No message exceeds msgmax: a larger maxSize needs no larger buffer.
-    const size = Math.min(max, msgmaxAtLeast(max));
+    // maxSize is msgrcv's msgsz, as in C, even past msgmax: a message sent
+    // before an administrator lowered msgmax is larger than msgmax is now.
     const into = this.#selection;
     into.type = BigInt(type);
     into.flags = flags;
-    into.max = size;
+    into.max = max;
   }
 
   /**
