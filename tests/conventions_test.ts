@@ -271,32 +271,40 @@ Deno.test("reads into a view of a detached buffer throw TypeError", async () => 
 
 Deno.test("a buffer detached while a receive waits: TypeError, and nothing lost", async (t) => {
   await using s = new TestScope();
-  await t.step("System V: the message the parked call took is on the error", async () => {
-    const q = s.messageQueue("private");
-    const buf = new Uint8Array(new ArrayBuffer(64));
-    const pending = q.receiveInto(buf);
-    await ownWaitPending({ syscall: "msgrcv", arg0: q.id });
-    buf.buffer.transfer();
-    q.sendSync("precious");
-    await assert.rejects(pending, (e) => {
-      assert.ok(e instanceof TypeError);
-      const { received } = e as TypeError & { received: { type: number; data: Uint8Array } };
-      assert.deepEqual([received.type, new TextDecoder().decode(received.data)], [1, "precious"]);
-      return true;
+  // A message queue's buffer, detached or shrunk (resizable) below the message after the call.
+  const spoil = {
+    detached: (buf: Uint8Array) => void (buf.buffer as ArrayBuffer).transfer(),
+    shrunk: (buf: Uint8Array) => (buf.buffer as ArrayBuffer).resize(4),
+  };
+  const buffer = () => new Uint8Array(new ArrayBuffer(64, { maxByteLength: 64 }));
+  for (const [how, spoiled] of Object.entries(spoil)) {
+    await t.step(`System V, ${how}: the message the parked call took is on the error`, async () => {
+      const q = s.messageQueue("private");
+      const buf = buffer();
+      const pending = q.receiveInto(buf);
+      await ownWaitPending({ syscall: "msgrcv", arg0: q.id });
+      spoiled(buf);
+      q.sendSync("precious");
+      await assert.rejects(pending, (e) => {
+        assert.ok(e instanceof TypeError);
+        const { received } = e as TypeError & { received: { type: number; data: Uint8Array } };
+        assert.deepEqual([received.type, new TextDecoder().decode(received.data)], [1, "precious"]);
+        return true;
+      });
     });
-  });
-  await t.step("POSIX: the message stays in the queue", async () => {
-    const q = s.handle(
-      PosixMessageQueue.open(s.posixName(), { create: true, exclusive: true, messageSize: 64 }),
-    );
-    const buf = new Uint8Array(new ArrayBuffer(64));
-    const pending = q.receiveInto(buf);
-    await waitedOn(q.fd, EPOLLIN);
-    buf.buffer.transfer();
-    q.sendSync("precious");
-    await assert.rejects(pending, TypeError);
-    assert.equal(new TextDecoder().decode(q.tryReceive().data), "precious");
-  });
+    await t.step(`POSIX, ${how}: the message stays in the queue`, async () => {
+      const q = s.handle(
+        PosixMessageQueue.open(s.posixName(), { create: true, exclusive: true, messageSize: 64 }),
+      );
+      const buf = buffer();
+      const pending = q.receiveInto(buf);
+      await waitedOn(q.fd, EPOLLIN);
+      spoiled(buf);
+      q.sendSync("precious");
+      await assert.rejects(pending, TypeError);
+      assert.equal(new TextDecoder().decode(q.tryReceive().data), "precious");
+    });
+  }
   /** Starts a receive into a buffer, detaches it once the receive waits, sends; then reads what was sent. */
   const detachedWhileWaiting = async (
     fd: number,

@@ -765,7 +765,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
 
   /**
    * Copies the text of the msgbuf in `buf` into `target`. A target detached
-   * while the receive waited (its size was checked at the call) has no room
+   * or shrunk while the receive waited (its size was checked at the call) has no room
    * for the message taken: it is handed back on the TypeError, never lost.
    */
   #copyInto(target: Uint8Array, buf: Uint8Array, n: number): MessageInfo {
@@ -773,8 +773,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       const received = this.#toMessage(buf, n);
       throw Object.assign(
         new TypeError(
-          `buffer was detached while the receive waited: the message it took (type ${received.type}, ` +
-            `${n} bytes) is this error's \`received\``,
+          `buffer was detached or shrunk while the receive waited (${target.byteLength} bytes now): ` +
+            `the message it took (type ${received.type}, ${n} bytes) is this error's \`received\``,
         ),
         { received },
       );
@@ -958,7 +958,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * @param options as for {@link MessageQueue.receive}; `maxSize` defaults to `buffer.length`
    * @returns the message's type and size
    * @throws {TypeError} when `buffer` is not a Uint8Array or is detached; when it is
-   *   detached while the receive waits, the message taken is on the error's `received`
+   *   detached or shrunk while the receive waits, the message taken is on the error's `received`
    * @throws {RangeError} when `maxSize` exceeds `buffer.length`; and as {@link MessageQueue.receive}
    * @throws {IpcError} E2BIG when the message is longer than `buffer` (it stays in the queue)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first

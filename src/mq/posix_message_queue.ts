@@ -615,10 +615,25 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     return this.#receiveOp(this.#landing, this.#toMessage);
   }
 
-  /** A receive straight into the caller's buffer (checked by the call). */
+  /**
+   * A receive straight into the caller's buffer (checked by the call), which
+   * each try checks again: detached or shrunk below `messageSize` while the
+   * receive waited, it is a TypeError, and the message stays queued.
+   */
   #intoOp(buffer: Uint8Array): Operation<PosixMessageInfo> {
     const op = this.#receiveOp(() => buffer, this.#toInfo);
-    return { ...op, attempt: checkingBuffer(buffer, op.attempt) };
+    return {
+      ...op,
+      attempt: checkingBuffer(buffer, () => {
+        if (buffer.byteLength < this.#messageSize) {
+          throw new TypeError(
+            `buffer was shrunk while the receive waited (${buffer.byteLength} bytes now; ` +
+              `mq_receive needs ${this.#messageSize}): the message stays queued`,
+          );
+        }
+        return op.attempt();
+      }),
+    };
   }
 
   /** A caller's buffer to receive into: mq_receive(3) wants room for the largest message. */
@@ -742,7 +757,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @param buffer where the bytes go, at least `messageSize` bytes long
    * @param options `signal`, `timeout`
    * @returns the message's size and priority
-   * @throws {TypeError} when `buffer` is not a Uint8Array or is detached, or the queue was opened with access `"write"`
+   * @throws {TypeError} when `buffer` is not a Uint8Array or is detached, or the queue was opened with access `"write"`; when `buffer` is detached or shrunk below `messageSize` while the receive waits (the message stays queued)
    * @throws {RangeError} when `buffer` is shorter than `messageSize`
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the queue is (or gets) closed
