@@ -482,7 +482,10 @@ export class PosixSharedMemory implements Disposable {
   /**
    * The zero-copy view over the whole mapping: writes are seen by every
    * process that maps the object, at once. Views taken from it read as
-   * length 0 after `close()` or `resize()`.
+   * length 0 after `close()` or `resize()`. An operation of Deno's own still
+   * pending on them (`conn.read(shm.bytes)`) holds the address, which the
+   * library cannot see: let it settle first, or it writes into whatever is
+   * mapped there next.
    *
    * @throws {TypeError} when the handle is read-only (access `"read"`): use {@link PosixSharedMemory.read} or {@link PosixSharedMemory.readInto}
    * @throws {Deno.errors.BadResource} after `close()`

@@ -384,6 +384,9 @@ export class SharedMemory implements Disposable {
    * The memory itself, zero-copy: writes are seen by every process attached
    * at once. Views made from it (`subarray`, or a `DataView`/`Int32Array` over
    * `bytes.buffer`) read as length 0 after {@link SharedMemory.close}, as it does.
+   * An operation of Deno's own still pending on them (`conn.read(shm.bytes)`)
+   * holds the address, which the library cannot see: let it settle first, or
+   * it writes into whatever is attached there next.
    *
    * The memory `shmat(2)` attached. Needs `--allow-ffi` (to open the handle).
    *
