@@ -193,42 +193,22 @@ export function bindNet(fd: number, at: Endpoint, reuse: boolean, v6only: boolea
 /**
  * The error for a message longer than the buffer it was received into
  * (`recv` with `MSG_TRUNC` gives its real length): `EMSGSIZE`, with the
- * message's size as `messageSize`.
+ * message's size as `messageSize`. `peeked`: the buffer was the receive's
+ * own, with room for the message it peeked at, and got a longer one (another
+ * reader of the socket took the first in between): the rest is gone.
  */
 export function truncatedError(
   size: number,
   room: number,
   syscall: string,
   subject: ErrorSubject,
+  peeked = false,
 ): Error {
-  const e = errorFromCode(
-    E.EMSGSIZE,
-    syscall,
-    subject,
-    `a message of ${size} bytes did not fit the buffer's ${room}; its first ${room} bytes are there`,
-  );
-  return Object.assign(e, { messageSize: size });
-}
-
-/**
- * The EMSGSIZE of a receive that made room for the message it peeked at,
- * and got a longer one of `size` bytes: another reader of the socket took
- * the first in between. Only the first `room` bytes came; the rest is gone.
- */
-export function takenMeanwhileError(
-  size: number,
-  room: number,
-  syscall: string,
-  subject: ErrorSubject,
-): Error {
-  const e = errorFromCode(
-    E.EMSGSIZE,
-    syscall,
-    subject,
-    `a message of ${size} bytes came where ${room} bytes were ready: another reader of ` +
-      "this socket took the message peeked at, and the one after it was cut",
-  );
-  return Object.assign(e, { messageSize: size });
+  const detail = peeked
+    ? `a message of ${size} bytes came where ${room} bytes were ready: another reader of ` +
+      "this socket took the message peeked at, and the one after it was cut"
+    : `a message of ${size} bytes did not fit the buffer's ${room}; its first ${room} bytes are there`;
+  return Object.assign(errorFromCode(E.EMSGSIZE, syscall, subject, detail), { messageSize: size });
 }
 
 /**

@@ -46,7 +46,6 @@ import {
   peerAddressOf,
   sendFailed,
   setIntOption,
-  takenMeanwhileError,
   truncatedError,
 } from "./_socket.ts";
 import type { FdSource } from "../fd/_fd_source.ts";
@@ -980,7 +979,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
         if (failed("recv", this.subject) === AGAIN) return AGAIN;
         continue;
       }
-      if (n > area.byteLength) throw takenMeanwhileError(n, area.byteLength, "recv", this.subject);
+      if (n > area.byteLength) throw truncatedError(n, area.byteLength, "recv", this.subject, true);
       if (n === 0 && this.#kind === "seqpacket") return null;
       return keepMessage(area, n);
     }
@@ -1343,7 +1342,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     if (got === AGAIN) return AGAIN;
     if (got.size > buf.byteLength) {
       for (const received of got.fds) libc.close(received);
-      throw takenMeanwhileError(got.size, buf.byteLength, "recvmsg", this.subject);
+      throw truncatedError(got.size, buf.byteLength, "recvmsg", this.subject, true);
     }
     if (got.size === 0 && got.fds.length === 0 && !got.truncated && this.#kind !== "datagram") {
       return null;

@@ -56,7 +56,6 @@ import {
   openSocket,
   rejectOptions,
   sendFailed,
-  takenMeanwhileError,
   truncatedError,
 } from "./_socket.ts";
 
@@ -539,7 +538,7 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
         continue;
       }
       if (n > area.byteLength) {
-        throw takenMeanwhileError(n, area.byteLength, "recvfrom", this.subject);
+        throw truncatedError(n, area.byteLength, "recvfrom", this.subject, true);
       }
       const address = this.#sender(this.#fromLen[0]);
       return { data: keepMessage(area, n), address };
