@@ -3,12 +3,20 @@ import { assertKeptIntact } from "./_kept.ts";
 import {
   connect,
   datagram,
-  type DatagramSocket,
+  DatagramSocket,
   IpcError,
   type SocketAddress,
   socketpair,
 } from "../mod.ts";
-import { blockedIn, EPOLLIN, procSysInt, systemError, TestScope, waitedOn } from "./_kernel.ts";
+import {
+  blockedIn,
+  EMULATED,
+  EPOLLIN,
+  procSysInt,
+  systemError,
+  TestScope,
+  waitedOn,
+} from "./_kernel.ts";
 import { pattern, peer } from "./fixtures/socket_common.ts";
 import { decodeName, encodeName } from "../src/socket/_names.ts";
 
@@ -226,6 +234,41 @@ Deno.test("socket names: bytes outside UTF-8 as lone surrogates, and back", () =
     assert.equal(decodeName(new Uint8Array(bytes)), name);
     assert.deepEqual([...encodeName(name)], bytes);
   }
+});
+
+Deno.test("DatagramSocket.fromFd: a bound socket several processes read, every datagram whole", async (t) => {
+  for (const form of ["async", "sync"] as const) {
+    await t.step(`${form} receives`, async () => {
+      await using s = new TestScope();
+      const socket = s.handle(datagram({ abstract: abstractName("shared") }));
+      const readers = [0, 1, 2].map(() => peer(s, ["share-from", form], { 3: socket }));
+      for (const { lines } of readers) await lines.expect({ addr: socket.addr });
+      // receiveFrom peeks at the next datagram's size; another reader may take it first.
+      const sender = s.handle(datagram());
+      const count = EMULATED ? 4_000 : 20_000;
+      const small = new Uint8Array(1);
+      const large = new Uint8Array(3000);
+      for (let i = 0; i < count; i++) sender.sendToSync(i % 2 === 0 ? small : large, socket.addr);
+      for (const _ of readers) sender.sendToSync("STOP", socket.addr);
+      let messages = 0;
+      let bytes = 0;
+      for (const { child, lines } of readers) {
+        const got = await lines.next("its count") as { messages: number; bytes: number };
+        messages += got.messages;
+        bytes += got.bytes;
+        await child.exits(0);
+      }
+      assert.deepEqual({ messages, bytes }, { messages: count, bytes: (count / 2) * 3001 });
+    });
+  }
+  await t.step("only an unconnected datagram socket is taken", () => {
+    using s = new TestScope();
+    const [stream] = s.handle(socketpair());
+    const [connected] = s.handle(socketpair("datagram"));
+    assert.throws(() => DatagramSocket.fromFd(stream.fd), TypeError, "a stream socket");
+    assert.throws(() => DatagramSocket.fromFd(connected.fd), TypeError, "Connection.fromFd");
+    assert.throws(() => DatagramSocket.fromFd(-1), RangeError);
+  });
 });
 
 Deno.test("received datagrams and messages stay the caller's, whatever is received later", async () => {

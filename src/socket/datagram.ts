@@ -50,10 +50,12 @@ import {
 import { bindPath, type BoundPath, releasePath } from "./_bind.ts";
 import { BlockingCalls } from "./_blocking.ts";
 import {
+  adoptSocket,
   bindNet,
   localAddressOf,
   nextMessageSize,
   openSocket,
+  peerAddressOf,
   rejectOptions,
   sendFailed,
   truncatedError,
@@ -190,7 +192,13 @@ export interface DatagramInfo {
 const FULL_RETRY_MS = 5;
 const NO_BYTES = new Uint8Array(0);
 
-let create: (fd: number, domain: number, addr: SocketAddress, bound?: BoundPath) => DatagramSocket;
+let create: (
+  fd: number,
+  domain: number,
+  addr: SocketAddress,
+  bound?: BoundPath,
+  blocks?: boolean,
+) => DatagramSocket;
 
 /**
  * A connectionless datagram socket (Unix or UDP): each `sendTo` is one
@@ -238,8 +246,8 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
   readonly #readable: Source<never>;
   #into: Uint8Array = NO_BYTES;
   readonly #sendReady: Source<never>;
-  /** Its description blocks: the sync forms wait in the call (see _blocking.ts). */
-  readonly #blocking = new BlockingCalls(true);
+  /** Whether its description blocks: then the sync forms wait in the call (see _blocking.ts). */
+  readonly #blocking: BlockingCalls;
   /** The datagram and destination of the sync or try send in progress. */
   #bytes: Uint8Array = NO_BYTES;
   #to?: Endpoint;
@@ -253,14 +261,22 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
   #sharedSend?: Operation<void>;
 
   static {
-    create = (fd, domain, addr, bound) => new DatagramSocket(fd, domain, addr, bound);
+    create = (fd, domain, addr, bound, blocks = true) =>
+      new DatagramSocket(fd, domain, addr, bound, blocks);
   }
 
-  private constructor(fd: number, domain: number, addr: SocketAddress, bound?: BoundPath) {
+  private constructor(
+    fd: number,
+    domain: number,
+    addr: SocketAddress,
+    bound: BoundPath | undefined,
+    blocks: boolean,
+  ) {
     super(fd);
     this.#domain = domain;
     this.#addr = addr;
     this.#bound = bound;
+    this.#blocking = new BlockingCalls(blocks);
     this.#in = { spinner: new Spinner(), registry: waitsOf(this) };
     this.#out = { spinner: new Spinner(), registry: waitsOf(this), keepsAlive: true };
     const readable = this.#readable = fdSource(fd, READABLE);
@@ -288,6 +304,54 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
         block: (deadline) => pollSync(-1, 0, Math.min(deadline, performance.now() + FULL_RETRY_MS)),
       }
       : fdSource(fd, WRITABLE);
+  }
+
+  /**
+   * Adopts an unconnected datagram socket this process was handed (e.g. fd 3
+   * from a parent's `spawn(..., { fds: { 3: socket } })`): it becomes
+   * close-on-exec, and this handle owns it. Several processes may read one
+   * socket so, each datagram going to one of them. Its `O_NONBLOCK` stays as
+   * it is (the flag is shared with the parent's copy); calls that must not
+   * wait pass `MSG_DONTWAIT`. A socket file it is bound to stays at close: the
+   * process that made it removes it.
+   *
+   * Wraps `getsockopt(2)`, `getsockname(2)`, `fcntl(2)`. Needs `--allow-ffi`.
+   *
+   * @param fd the descriptor of an unconnected Unix or UDP datagram socket
+   * @returns the socket
+   * @throws {TypeError} when `fd` is not a number, not a socket, a stream or
+   *   seqpacket socket, or a connected datagram socket (use `Connection.fromFd`)
+   * @throws {RangeError} when `fd` is not an integer 0..2^31-1
+   * @throws {Deno.errors.BadResource} when `fd` is not open (EBADF)
+   *
+   * @example In a child: one of several readers of a socket its parent bound
+   * ```ts ignore
+   * import { DatagramSocket } from "@libc/ipc";
+   * using socket = DatagramSocket.fromFd(3);
+   * for await (const { data, address } of socket) await socket.sendTo(data, address);
+   * ```
+   *
+   * @example Only datagram sockets are taken
+   * ```ts
+   * import { DatagramSocket, socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * assert.throws(() => DatagramSocket.fromFd(pair[0].fd), TypeError);
+   * ```
+   */
+  static fromFd(fd: number): DatagramSocket {
+    const s = adoptSocket(fd, "DatagramSocket.fromFd");
+    const subject = { fd: s.fd };
+    if (s.kind !== "datagram") {
+      throw new TypeError(`DatagramSocket.fromFd: fd ${s.fd} is a ${s.kind} socket`);
+    }
+    if (peerAddressOf(s.fd, s.kind, subject) !== undefined) {
+      throw new TypeError(
+        `DatagramSocket.fromFd: fd ${s.fd} is a connected datagram socket: use Connection.fromFd`,
+      );
+    }
+    const addr = localAddressOf(s.fd, s.kind, subject);
+    return create(s.fd, s.domain, addr, undefined, s.blocks);
   }
 
   /** What the handle is, in error messages. */
