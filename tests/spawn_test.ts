@@ -501,6 +501,11 @@ Deno.test("spawn() rejects bad input before anything starts", async (t) => {
     assertRefused(call("/bin/true", ["a\0b"]), TypeError);
     assertRefused(call("/bin/true\0x"), TypeError);
     assertRefused(sh({ env: { A: "x\0y" } }), TypeError);
+    // A Map's or an array's entries are not its own keys: never an empty or odd environment.
+    for (const shape of [new Map([["A", "1"]]), ["A=1"]]) {
+      assertRefused(sh({ env: shape as never }), TypeError);
+      assertRefused(sh({ fds: shape as never }), TypeError);
+    }
     assertRefused(sh({ cwd: "/\0tmp" }), TypeError);
   });
 

@@ -463,11 +463,18 @@ Deno.test("buffer bounds are checked, never truncated", async (t) => {
     }
     throws(() => sembuf.encode(op, [] as never), TypeError);
     throws(() => sembuf.decode(new ArrayBuffer(8) as never), TypeError);
+    // A view of a detached buffer reads as empty: a TypeError that says so, not "too small".
+    const detached = new Uint8Array(8);
+    detached.buffer.transfer();
+    throws(() => sembuf.encode(op, detached), { name: "TypeError", message: /detached/ });
+    throws(() => sembuf.decode(detached), { name: "TypeError", message: /detached/ });
   });
   await t.step("sizeFor()", () => {
     throws(() => msgbuf.sizeFor(-1), RangeError);
     throws(() => msgbuf.sizeFor(0.5), RangeError);
     throws(() => sembuf.sizeFor(1), TypeError);
+    // More bytes than a number holds exactly: refused, never rounded.
+    throws(() => msgbuf.sizeFor(Number.MAX_SAFE_INTEGER), RangeError);
     equal(sembuf.sizeFor(0), sembuf.size);
   });
 });

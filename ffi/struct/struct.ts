@@ -417,7 +417,13 @@ export function struct<F extends Fields>(
       throw new RangeError(`${name}.sizeFor(): n must be a non-negative integer, got ${String(n)}`);
     }
     if (!flexType && n > 0) throw new TypeError(`${name} has no flexible array member`);
-    return Math.max(size, flexOffset + n * step);
+    const bytes = flexOffset + n * step;
+    if (!Number.isSafeInteger(bytes)) {
+      throw new RangeError(
+        `${name}.sizeFor(): ${n} elements are more bytes than a number holds exactly`,
+      );
+    }
+    return Math.max(size, bytes);
   };
 
   const self: Struct<F> = made({
@@ -452,6 +458,7 @@ export function struct<F extends Fields>(
         else if (!(target instanceof Uint8Array)) {
           throw new TypeError(`${name}: target must be a Uint8Array, got ${describe(target)}`);
         } else if (target.byteLength - offset < need) {
+          detachedCheck(target, name, "target");
           throw new RangeError(
             `${name}: target too small: needs ${need} bytes at offset ${offset}, has ${target.byteLength}`,
           );
@@ -480,6 +487,7 @@ export function struct<F extends Fields>(
       checkOffset(offset, name);
       const available = source.byteLength - offset;
       if (available < size) {
+        detachedCheck(source, name, "source");
         throw new RangeError(
           `${name}: source too small: needs ${size} bytes at offset ${offset}, has ${source.byteLength}`,
         );
@@ -495,4 +503,11 @@ export function struct<F extends Fields>(
   });
   structCodecs.set(self as Struct, { write, read });
   return self;
+}
+
+/** A TypeError for a view of a detached buffer, which reads as empty (rather than "too small"). */
+function detachedCheck(bytes: Uint8Array, name: string, what: string): void {
+  if ((bytes.buffer as ArrayBuffer).detached === true) {
+    throw new TypeError(`${name}: ${what} is a view of a detached ArrayBuffer`);
+  }
 }

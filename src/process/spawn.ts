@@ -9,7 +9,7 @@ import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, SIZEOF } from "../../ffi/platform.ts";
 import { E, errorOf, ok } from "../_sys.ts";
-import { checkOptions } from "../_check.ts";
+import { checkOptions, shown } from "../_check.ts";
 import { type SignalName, signalNumber } from "./signals.ts";
 import { type ChildProcess, childProcessOf } from "./child.ts";
 import { isPipe, reopenPipe } from "../fd/_adopt.ts";
@@ -54,10 +54,22 @@ function cStringArray(items: string[], what: string): { array: Uint8Array; keep:
   return { array: new Uint8Array(ptrs.buffer), keep };
 }
 
+/**
+ * Whether `x` is an object whose own keys are what it maps: not an array, and
+ * not a Map or Set, whose entries `Object.entries` never sees (a Map of
+ * variables would start the child with no environment at all).
+ */
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof Map) &&
+    !(x instanceof Set);
+}
+
 function checkSpawnOptions(options: SpawnProgramOptions): Map<number, number> {
   const fds = new Map<number, number>();
-  if (options.fds !== undefined && (typeof options.fds !== "object" || options.fds === null)) {
-    throw new TypeError("fds must be an object mapping child fd numbers to handles or fds");
+  if (options.fds !== undefined && !isRecord(options.fds)) {
+    throw new TypeError(
+      `fds must be an object mapping child fd numbers to handles or fds, got ${shown(options.fds)}`,
+    );
   }
   for (const [key, source] of Object.entries(options.fds ?? {})) {
     const target = /^\d{1,4}$/.test(key) ? Number(key) : NaN;
@@ -70,8 +82,8 @@ function checkSpawnOptions(options: SpawnProgramOptions): Map<number, number> {
     throw new TypeError("blockSignals must be an array of signal names or numbers");
   }
   if (options.env !== undefined) {
-    if (typeof options.env !== "object" || options.env === null) {
-      throw new TypeError("env must be an object of strings");
+    if (!isRecord(options.env)) {
+      throw new TypeError(`env must be an object of strings, got ${shown(options.env)}`);
     }
     for (const [k, v] of Object.entries(options.env)) {
       if (k === "" || k.includes("=")) throw new TypeError(`env: bad variable name '${k}'`);
