@@ -243,6 +243,27 @@ Deno.test("unref() on handles with pending waits", async (t) => {
   );
 });
 
+Deno.test("a parked call aborted, then its handle unref'd or ref'd: nothing keeps running", async (t) => {
+  // The change of ref restarts the wait; once cancelled, it must not start a second interrupter.
+  for (const call of ["msgrcv", "semop"]) {
+    for (const change of ["unref", "reref"]) {
+      await t.step(`${call}, ${change === "unref" ? "unref()" : "unref() and ref()"}`, async () => {
+        await using s = new TestScope();
+        const out = s.pipe();
+        const f = s.fixture("lifecycle_abort_ref.ts", {
+          args: [call, change],
+          fds: { 1: out.writer },
+        });
+        out.writer.close();
+        const { rest } = await finish(f, out.reader);
+        await f.exits(0);
+        assert.equal(rest, "ended stop\n");
+        assertQuiet(f.stderr());
+      });
+    }
+  }
+});
+
 Deno.test("ChildProcess.unref() with its status pending", async (t) => {
   const run = async (mode: string, closeFirst: boolean) => {
     await using s = new TestScope();

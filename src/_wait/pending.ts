@@ -120,7 +120,10 @@ export class Pending {
     if (this.cancelled) return;
     this.cancelled = true;
     this.reason = reason;
-    this.#stop?.();
+    // Once: a restart (a change of `ref`) after the cancel must not stop the park again.
+    const stop = this.#stop;
+    this.#stop = undefined;
+    stop?.();
   }
 
   /** Releases the timer, the signal listener and the registry entry. */
