@@ -7,7 +7,31 @@
 import assert from "node:assert/strict";
 import { FdReader, FdWriter, MessageQueue } from "../mod.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
-import { CANNOT, unless, until, within } from "./_kernel.ts";
+import { CANNOT, TestScope, unless, until, within } from "./_kernel.ts";
+
+Deno.test("sync timeouts in Workers that have ended leave no timer behind", async () => {
+  await using s = new TestScope();
+  const q = s.messageQueue();
+  const timers = () =>
+    Deno.readTextFileSync("/proc/self/timers").split("\n").filter((l) => l.startsWith("ID:"))
+      .length;
+  // This isolate's own alarm, made once, stays: the Workers' must not.
+  assert.throws(() => q.receiveSync({ timeout: 1 }), Deno.errors.TimedOut);
+  const before = timers();
+  for (let i = 0; i < 5; i++) {
+    const worker = new Worker(new URL("./fixtures/sync_timeout_worker.ts", import.meta.url), {
+      type: "module",
+    });
+    try {
+      const ended = new Promise((resolve) => worker.onmessage = (e) => resolve(e.data));
+      worker.postMessage(q.id);
+      assert.equal(await within(ended, "the worker's receiveSync"), "TimedOut");
+    } finally {
+      worker.terminate();
+    }
+  }
+  assert.equal(timers(), before);
+});
 
 Deno.test("a Worker whose pool is full does not stall the main isolate's file operations", async () => {
   const worker = new Worker(new URL("./fixtures/pool_worker.ts", import.meta.url), {

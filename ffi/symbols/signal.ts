@@ -27,6 +27,8 @@ export const signal = {
   // int timer_settime(timer_t timerid, int flags, const struct itimerspec *new_value,
   //                   struct itimerspec *old_value);
   timer_settime: { parameters: ["pointer", "i32", "buffer", "buffer"], result: "i32" },
+  // int timer_delete(timer_t timerid);
+  timer_delete: { parameters: ["pointer"], result: "i32" },
   // int sigqueue(pid_t pid, int sig, const union sigval value);
   // The union is passed by value in one 64-bit register: `sival_int` is its low 32 bits.
   sigqueue: { parameters: ["i32", "i32", "i64"], result: "i32" },

@@ -199,24 +199,28 @@ export function nudgeThread(tid: number, restartable = false): void {
   libc.tgkill(Deno.pid, tid, restartable ? ALARM_SIGNAL : NUDGE_SIGNAL);
 }
 
+/** The main isolate's alarm timer, made once (the first timer's id is 0: a null pointer). */
+let alarmTimer: Deno.PointerValue = null;
+/** Whether the alarm signal can be sent to a thread here; undefined until a timer was tried. */
+let alarmWorks: boolean | undefined;
 /**
- * The alarm's timer (the first one's id is 0: a null pointer), or false where
- * the alarm signal cannot be sent to a thread.
+ * Whether this isolate is a Worker's. Its thread ends before the process
+ * does, and a timer outlives the thread it signals (each counts against the
+ * user's pending-signal limit): a Worker's alarm lives for one call.
  */
-let alarmTimer: Deno.PointerValue | false | undefined;
+const IN_WORKER =
+  typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === "function";
 const ITIMER = LAYOUTS.itimerspec;
 const disarmed = new Uint8Array(ITIMER.size);
 const armed = new Uint8Array(ITIMER.size);
 const armedView = new DataView(armed.buffer);
 
 /**
- * The timer that signals this thread (one per isolate: each runs on a thread
- * of its own), or false where the system cannot send the alarm signal to a
- * thread (qemu-user has no host signal for the top two real-time signals:
- * EINVAL).
+ * A new timer that signals this thread, or false where the system cannot
+ * send the alarm signal to a thread (qemu-user has no host signal for the top
+ * two real-time signals: EINVAL).
  */
-function alarmTimerOf(): Deno.PointerValue | false {
-  if (alarmTimer !== undefined) return alarmTimer;
+function newAlarmTimer(): Deno.PointerValue | false {
   if (!install(ALARM_SIGNAL, false) || blockedHere(ALARM_SIGNAL)) {
     throw new Deno.errors.NotSupported(
       `signal ${ALARM_SIGNAL} (SIGRTMAX-1) has a handler of another owner or is blocked: ` +
@@ -232,9 +236,22 @@ function alarmTimerOf(): Deno.PointerValue | false {
   });
   const id = new BigUint64Array(1);
   const r = libc.timer_create(C.CLOCK_MONOTONIC, ev, new Uint8Array(id.buffer));
-  if (r < 0 && lastErrno() === E.EINVAL) return alarmTimer = false;
+  if (r < 0 && lastErrno() === E.EINVAL) return false;
   ok(r, "timer_create");
-  return alarmTimer = Deno.UnsafePointer.create(id[0]);
+  return Deno.UnsafePointer.create(id[0]);
+}
+
+/** Whether the alarm can be had here: tried once (the main isolate keeps the timer). */
+function hasAlarm(): boolean {
+  if (alarmWorks === undefined) {
+    const timer = newAlarmTimer();
+    alarmWorks = timer !== false;
+    if (timer !== false) {
+      if (IN_WORKER) libc.timer_delete(timer);
+      else alarmTimer = timer;
+    }
+  }
+  return alarmWorks;
 }
 
 function setTimer(ms: number): void {
@@ -268,7 +285,7 @@ function interruptAt<T>(deadline: number, timer: Deno.PointerValue, run: () => T
  * `poll(2)` instead.
  */
 export function interruptible(deadline: number): boolean {
-  return deadline === Infinity || alarmTimerOf() !== false;
+  return deadline === Infinity || hasAlarm();
 }
 
 /**
@@ -278,9 +295,14 @@ export function interruptible(deadline: number): boolean {
  */
 export function callUntil<T>(deadline: number, run: () => T): T {
   if (deadline === Infinity) return run();
-  const timer = alarmTimerOf();
-  if (timer === false) throw new Error("callUntil: no alarm here; check interruptible() first");
-  return interruptAt(deadline, timer, run);
+  if (!hasAlarm()) throw new Error("callUntil: no alarm here; check interruptible() first");
+  if (!IN_WORKER) return interruptAt(deadline, alarmTimer, run);
+  const timer = newAlarmTimer() as Deno.PointerValue;
+  try {
+    return interruptAt(deadline, timer, run);
+  } finally {
+    libc.timer_delete(timer);
+  }
 }
 
 /**
