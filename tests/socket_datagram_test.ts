@@ -17,7 +17,7 @@ import {
   TestScope,
   waitedOn,
 } from "./_kernel.ts";
-import { pattern, peer } from "./fixtures/socket_common.ts";
+import { pattern, peer, shareOut } from "./fixtures/socket_common.ts";
 import { decodeName, encodeName } from "../src/socket/_names.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -246,19 +246,7 @@ Deno.test("DatagramSocket.fromFd: a bound socket several processes read, every d
       // receiveFrom peeks at the next datagram's size; another reader may take it first.
       const sender = s.handle(datagram());
       const count = EMULATED ? 4_000 : 20_000;
-      const small = new Uint8Array(1);
-      const large = new Uint8Array(3000);
-      for (let i = 0; i < count; i++) sender.sendToSync(i % 2 === 0 ? small : large, socket.addr);
-      for (const _ of readers) sender.sendToSync("STOP", socket.addr);
-      let messages = 0;
-      let bytes = 0;
-      for (const { child, lines } of readers) {
-        const got = await lines.next("its count") as { messages: number; bytes: number };
-        messages += got.messages;
-        bytes += got.bytes;
-        await child.exits(0);
-      }
-      assert.deepEqual({ messages, bytes }, { messages: count, bytes: (count / 2) * 3001 });
+      await shareOut(readers, count, (m) => sender.sendToSync(m, socket.addr));
     });
   }
   await t.step("only an unconnected datagram socket is taken", () => {

@@ -23,7 +23,7 @@ import {
   until,
   waitedOn,
 } from "./_kernel.ts";
-import { pattern, peer, readBytes, sha256 } from "./fixtures/socket_common.ts";
+import { pattern, peer, readBytes, sha256, shareOut } from "./fixtures/socket_common.ts";
 
 const UNNAMED = { transport: "unix", unnamed: true };
 const text = (bytes: Uint8Array | null) => bytes === null ? null : new TextDecoder().decode(bytes);
@@ -183,20 +183,7 @@ Deno.test("a message socket read by several processes: every message whole, none
       const readers = [0, 1, 2].map(() => peer(s, ["share", form], { 3: shared }));
       shared.close();
       // Under emulation a fifth as many: a lost message showed in about one in 20 here.
-      const count = EMULATED ? 4_000 : 20_000;
-      const small = new Uint8Array(1);
-      const large = new Uint8Array(3000);
-      for (let i = 0; i < count; i++) ours.sendSync(i % 2 === 0 ? small : large);
-      for (const _ of readers) ours.sendSync("STOP");
-      let messages = 0;
-      let bytes = 0;
-      for (const { child, lines } of readers) {
-        const got = await lines.next("its count") as { messages: number; bytes: number };
-        messages += got.messages;
-        bytes += got.bytes;
-        await child.exits(0);
-      }
-      assert.deepEqual({ messages, bytes }, { messages: count, bytes: (count / 2) * 3001 });
+      await shareOut(readers, EMULATED ? 4_000 : 20_000, (m) => ours.sendSync(m));
     });
   }
 });
