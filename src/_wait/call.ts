@@ -121,7 +121,6 @@ async function parked<T>(call: BlockingCall<T>, p: Pending): Promise<T | typeof 
   try {
     const result = call.start();
     p.onCancel(() => {
-      if (interrupted) return; // one interrupter: a second would outlive the `stop` below
       interrupted = true;
       stop = repeat(interrupter(call));
     });

@@ -96,11 +96,16 @@ export class Pending {
 
   /**
    * Sets what stops the current park when the wait is cancelled (`undefined`
-   * when nothing is parked); runs it at once if the wait already is.
+   * when nothing is parked); runs it at once if the wait already is. A stop
+   * runs once: a restart (a change of `ref`) after the cancel finds none.
    */
   onCancel(stop: (() => void) | undefined): void {
-    this.#stop = stop;
-    if (stop !== undefined && this.cancelled) stop();
+    if (stop !== undefined && this.cancelled) {
+      this.#stop = undefined;
+      stop();
+    } else {
+      this.#stop = stop;
+    }
   }
 
   /**
@@ -120,7 +125,6 @@ export class Pending {
     if (this.cancelled) return;
     this.cancelled = true;
     this.reason = reason;
-    // Once: a restart (a change of `ref`) after the cancel must not stop the park again.
     const stop = this.#stop;
     this.#stop = undefined;
     stop?.();
