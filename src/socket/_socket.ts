@@ -10,6 +10,7 @@ import { C } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok, type RETRY } from "../_sys.ts";
 import { errorFromCode, type ErrorSubject } from "../errors.ts";
 import { checkInteger, shown } from "../_check.ts";
+import { keepMessage, messageArea } from "../_landing.ts";
 import type { SocketAddress, SocketType } from "./address.ts";
 import { decodeAddress, type Endpoint, SOCKADDR_MAX } from "./_address.ts";
 
@@ -251,5 +252,35 @@ export function nextMessageSize(
     const size = libc.recv(fd, PEEK, 0, flags);
     if (size >= 0) return size;
     if (failed(syscall, subject) === AGAIN || waits) return AGAIN;
+  }
+}
+
+/**
+ * Takes the next message of `fd` with `take` (a `recv` or `recvfrom` with
+ * `MSG_TRUNC` that does not wait, into the area it is given: its result):
+ * peeks at the message's size, then takes it with room for at least that
+ * ({@link messageArea}). Its bytes, or AGAIN. One another reader of a shared
+ * socket took first is looked for again; one longer than the room is EMSGSIZE.
+ * With `waits`, the peek waits in the call (AGAIN when interrupted).
+ */
+export function takeMessage(
+  fd: number,
+  syscall: string,
+  subject: ErrorSubject,
+  waits: boolean,
+  take: (fd: number, area: Uint8Array<ArrayBuffer>) => number,
+): Uint8Array<ArrayBuffer> | typeof AGAIN {
+  for (;;) {
+    const size = nextMessageSize(fd, syscall, subject, waits);
+    if (size === AGAIN) return AGAIN;
+    const area = messageArea(size);
+    const n = take(fd, area);
+    if (n < 0) {
+      // Another reader of a shared socket took it: look again.
+      if (failed(syscall, subject) === AGAIN) return AGAIN;
+      continue;
+    }
+    if (n > area.byteLength) throw truncatedError(n, area.byteLength, syscall, subject, true);
+    return keepMessage(area, n);
   }
 }

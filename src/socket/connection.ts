@@ -46,6 +46,7 @@ import {
   peerAddressOf,
   sendFailed,
   setIntOption,
+  takeMessage,
   truncatedError,
 } from "./_socket.ts";
 import type { FdSource } from "../fd/_fd_source.ts";
@@ -66,6 +67,10 @@ import { WriteTurns } from "../fd/_write_turns.ts";
 
 /** Every call that must not wait says so: the socket's description blocks (see _blocking.ts). */
 const DONTWAIT = C.MSG_DONTWAIT;
+
+/** A message's take, for `takeMessage`: its real length with MSG_TRUNC. */
+const recvMessage = (fd: number, area: Uint8Array) =>
+  libc.recv(fd, area, area.byteLength, C.MSG_TRUNC | DONTWAIT);
 const NO_BYTES = new Uint8Array(0);
 
 /**
@@ -968,21 +973,9 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * when interrupted).
    */
   #receiveMessage(waits = false): Uint8Array<ArrayBuffer> | null | typeof AGAIN {
-    const fd = this.fdFor("recv");
-    for (;;) {
-      const size = nextMessageSize(fd, "recv", this.subject, waits);
-      if (size === AGAIN) return AGAIN;
-      const area = messageArea(size);
-      const n = libc.recv(fd, area, area.byteLength, C.MSG_TRUNC | DONTWAIT);
-      if (n < 0) {
-        // Another reader of a shared socket took it: look again.
-        if (failed("recv", this.subject) === AGAIN) return AGAIN;
-        continue;
-      }
-      if (n > area.byteLength) throw truncatedError(n, area.byteLength, "recv", this.subject, true);
-      if (n === 0 && this.#kind === "seqpacket") return null;
-      return keepMessage(area, n);
-    }
+    const data = takeMessage(this.fdFor("recv"), "recv", this.subject, waits, recvMessage);
+    if (data === AGAIN) return AGAIN;
+    return data.byteLength === 0 && this.#kind === "seqpacket" ? null : data;
   }
 
   /**

@@ -18,7 +18,6 @@ import {
   checkUnchanged,
 } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
-import { keepMessage, messageArea } from "../_landing.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   fdSource,
@@ -53,11 +52,11 @@ import {
   adoptSocket,
   bindNet,
   localAddressOf,
-  nextMessageSize,
   openSocket,
   peerAddressOf,
   rejectOptions,
   sendFailed,
+  takeMessage,
   truncatedError,
 } from "./_socket.ts";
 
@@ -589,25 +588,17 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
    */
   #receiveOnce(waits = false): Datagram | typeof AGAIN {
     const fd = this.fdFor("recvfrom");
-    for (;;) {
-      const size = nextMessageSize(fd, "recvfrom", this.subject, waits);
-      if (size === AGAIN) return AGAIN;
-      const area = messageArea(size);
-      this.#fromLen[0] = SOCKADDR_MAX;
-      const flags = C.MSG_TRUNC | C.MSG_DONTWAIT;
-      const n = libc.recvfrom(fd, area, area.byteLength, flags, this.#from, this.#fromLenBytes);
-      if (n < 0) {
-        // Another reader of a shared socket took it: look again.
-        if (failed("recvfrom", this.subject) === AGAIN) return AGAIN;
-        continue;
-      }
-      if (n > area.byteLength) {
-        throw truncatedError(n, area.byteLength, "recvfrom", this.subject, true);
-      }
-      const address = this.#sender(this.#fromLen[0]);
-      return { data: keepMessage(area, n), address };
-    }
+    const data = takeMessage(fd, "recvfrom", this.subject, waits, this.#takeFrom);
+    if (data === AGAIN) return AGAIN;
+    return { data, address: this.#sender(this.#fromLen[0]) };
   }
+
+  /** A datagram's take, for `takeMessage`, with its sender's address into `#from`. */
+  readonly #takeFrom = (fd: number, area: Uint8Array): number => {
+    this.#fromLen[0] = SOCKADDR_MAX;
+    const flags = C.MSG_TRUNC | C.MSG_DONTWAIT;
+    return libc.recvfrom(fd, area, area.byteLength, flags, this.#from, this.#fromLenBytes);
+  };
 
   /**
    * Takes one datagram into `buf` with its sender's address, or AGAIN; one
