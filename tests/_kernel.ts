@@ -1271,6 +1271,70 @@ export async function killAndReap(child: ChildProcess): Promise<void> {
   await within(child.status.catch(() => undefined), `child ${child.pid} to end after SIGKILL`);
 }
 
+/** What {@link commandOutput} returns: the status, and stdout and stderr as text. */
+export interface CommandResult {
+  pid: number;
+  code: number;
+  signal: Deno.Signal | null;
+  success: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `new Deno.Command(program, options).output()` with a hang guard: a child
+ * still running after `ms` is killed with SIGKILL (one deadlocked inside a
+ * user-mode emulator may never act on a SIGTERM) and, under emulation, run
+ * once more; otherwise the hang is thrown with what the child printed. Its
+ * output is then read no further (a grandchild may hold the pipes open).
+ * stdout and stderr are piped and decoded.
+ */
+export async function commandOutput(
+  program: string | URL,
+  options: Omit<Deno.CommandOptions, "stdout" | "stderr"> = {},
+  ms = HANG_MS,
+  tries = EMULATED ? 2 : 1,
+): Promise<CommandResult> {
+  const child = new Deno.Command(program, { ...options, stdout: "piped", stderr: "piped" })
+    .spawn();
+  let hung = false;
+  const { promise: killed, resolve: stopReading } = Promise.withResolvers<void>();
+  const guard = setTimeout(() => {
+    hung = true;
+    child.kill("SIGKILL");
+    child.status.finally(stopReading);
+  }, ms);
+  const [status, stdout, stderr] = await Promise.all([
+    child.status,
+    textOf(child.stdout, killed),
+    textOf(child.stderr, killed),
+  ]).finally(() => clearTimeout(guard));
+  const result = { pid: child.pid, ...status, stdout, stderr };
+  if (!hung) return result;
+  const what = `${program} ${(options.args ?? []).join(" ")}`;
+  if (tries > 1) {
+    console.error(`hang guard: ${what} still ran after ${ms} ms; killed, trying again`);
+    return commandOutput(program, options, ms, tries - 1);
+  }
+  throw new Error(
+    `hang guard: ${what} still ran after ${ms} ms; killed\n--- stdout ---\n${stdout}` +
+      `\n--- stderr ---\n${stderr}`,
+  );
+}
+
+/** The text `stream` carries to its end, or until `stop` resolves. */
+async function textOf(stream: ReadableStream<Uint8Array>, stop: Promise<void>): Promise<string> {
+  const reader = stream.getReader();
+  stop.then(() => reader.cancel()).catch(() => {});
+  const decoder = new TextDecoder();
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    text += decoder.decode(value, { stream: true });
+  }
+}
+
 // ---------------------------------------------------------------- captured stderr
 
 /**

@@ -5,15 +5,13 @@
 // Not under a user-mode emulator (qemu-user): there the run takes minutes and
 // its figures measure the emulator; the native run checks the drivers.
 import assert from "node:assert/strict";
-import { EMULATED } from "./_kernel.ts";
+import { commandOutput, EMULATED } from "./_kernel.ts";
 
 const RUN = new URL("../bench/compare/run.ts", import.meta.url).pathname;
-const decoder = new TextDecoder();
 
 async function hasCompiler(): Promise<boolean> {
   try {
-    return (await new Deno.Command("cc", { args: ["--version"], stdout: "null", stderr: "null" })
-      .output()).success;
+    return (await commandOutput("cc", { args: ["--version"] })).success;
   } catch {
     return false;
   }
@@ -21,12 +19,7 @@ async function hasCompiler(): Promise<boolean> {
 
 async function canUnshareIpc(): Promise<boolean> {
   try {
-    const out = await new Deno.Command("unshare", {
-      args: ["--ipc", "--", "true"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
+    return (await commandOutput("unshare", { args: ["--ipc", "--", "true"] })).success;
   } catch {
     return false;
   }
@@ -106,16 +99,13 @@ Deno.test({
   const isolated = await canUnshareIpc();
   const bench = [Deno.execPath(), "run", "--allow-ffi", "--allow-read", "--allow-write"]
     .concat(["--allow-run", "--allow-net", RUN, "--quick"]);
-  const out = await new Deno.Command(isolated ? "unshare" : bench[0], {
+  const out = await commandOutput(isolated ? "unshare" : bench[0], {
     args: isolated
       ? ["--ipc", "--", "sh", "-c", `"$@"; s=$?; echo '${IPCS}'; ipcs -m -s -q; exit $s`, "sh"]
         .concat(bench)
       : bench.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = decoder.decode(out.stdout);
-  const stderr = decoder.decode(out.stderr);
+  }, 600_000);
+  const { stdout, stderr } = out;
   const context = `\n--- stderr ---\n${stderr}\n--- stdout ---\n${stdout}`;
 
   await t.step("it ends with success", () => {

@@ -1,13 +1,13 @@
 // `deno task bench:startup` in one short pass: every row of its table gets numbers.
 // Not under a user-mode emulator (qemu-user): its figures would measure the emulator.
 import assert from "node:assert/strict";
-import { EMULATED } from "./_kernel.ts";
+import { commandOutput, EMULATED } from "./_kernel.ts";
 
 Deno.test({
   name: "bench:startup measures every row",
   ignore: EMULATED,
 }, async () => {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+  const { code, stdout: out, stderr } = await commandOutput(Deno.execPath(), {
     args: [
       "run",
       "--allow-ffi",
@@ -18,9 +18,8 @@ Deno.test({
       "--processes=1",
     ],
     env: { NO_COLOR: "1" },
-  }).output();
-  const out = new TextDecoder().decode(stdout);
-  assert.equal(code, 0, `bench:startup failed:\n${out}${new TextDecoder().decode(stderr)}`);
+  });
+  assert.equal(code, 0, `bench:startup failed:\n${out}${stderr}`);
   const rows = out.split("\n").filter((l) => /^\| (@libc|raw|empty)/.test(l));
   assert.equal(rows.length, 3, out);
   for (const row of rows) {

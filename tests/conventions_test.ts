@@ -36,6 +36,7 @@ import {
 } from "../mod.ts";
 import { futexOperation, futexWake } from "../src/_wait/futex.ts";
 import {
+  commandOutput,
   EPOLLIN,
   ownWaitPending,
   systemError,
@@ -425,7 +426,7 @@ Deno.test("MessageQueue.open(key) without create asks for no permission bits", a
   // Owner may read, not write: C's msgget(key, 0) opens it; asking for 0600 would be EACCES.
   s.messageQueue(key, { create: true, exclusive: true, mode: 0o400 });
   // Root passes every IPC permission check through CAP_IPC_OWNER: drop it for the child.
-  const child = new Deno.Command("setpriv", {
+  const out = await commandOutput("setpriv", {
     args: [
       "--inh-caps=-ipc_owner",
       "--bounding-set=-ipc_owner",
@@ -436,17 +437,13 @@ Deno.test("MessageQueue.open(key) without create asks for no permission bits", a
       new URL("./fixtures/open_existing.ts", import.meta.url).pathname,
       String(key),
     ],
-    stdout: "piped",
-    stderr: "piped",
   });
-  const out = await child.output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.ok(out.success, `child failed: ${stderr}`);
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), {
+  assert.ok(out.success, `child failed: ${out.stderr}`);
+  assert.deepEqual(JSON.parse(out.stdout), {
     opened: "ok",
     receive: "WouldBlock",
     send: "PermissionDenied",
-  }, `stderr of the child: ${stderr}`);
+  }, `stderr of the child: ${out.stderr}`);
 });
 
 Deno.test("a wrong type is a TypeError that shows it; a number out of range, a RangeError", async (t) => {

@@ -1,26 +1,23 @@
 import assert from "node:assert/strict";
-import { devShm, sysvSegments } from "./_kernel.ts";
+import { commandOutput, type CommandResult, devShm, sysvSegments } from "./_kernel.ts";
 
 const root = new URL("../", import.meta.url);
 
 /** Runs an example as a user would: `deno run --allow-ffi examples/<name>.ts`, and nothing more. */
-async function runExample(name: string): Promise<Deno.CommandOutput & { pid: number }> {
-  const child = new Deno.Command(Deno.execPath(), {
+function runExample(name: string): Promise<CommandResult> {
+  return commandOutput(Deno.execPath(), {
     args: ["run", "--allow-ffi", `examples/${name}.ts`],
     cwd: root.pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  return { ...await child.output(), pid: child.pid };
+  });
 }
 
 for (const name of ["pipe", "fifo", "msg_queue", "posix_mq", "shared_memory", "posix_shm"]) {
   Deno.test(`examples/${name}.ts prints what the child received, with --allow-ffi alone`, async () => {
     const out = await runExample(name);
-    const stderr = new TextDecoder().decode(out.stderr);
+    const { stderr } = out;
     assert.equal(out.code, 0, stderr);
     assert.equal(
-      new TextDecoder().decode(out.stdout),
+      out.stdout,
       "Child process received: Hello from parent process\n",
     );
     assert.equal(stderr, "");
@@ -29,9 +26,9 @@ for (const name of ["pipe", "fifo", "msg_queue", "posix_mq", "shared_memory", "p
 
 Deno.test("examples/msg_queue_priority.ts receives the lowest type first", async () => {
   const out = await runExample("msg_queue_priority");
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.equal(out.code, 0, out.stderr);
   assert.equal(
-    new TextDecoder().decode(out.stdout),
+    out.stdout,
     [
       "urgent #1 (type 1)",
       "urgent #2 (type 1)",
@@ -55,7 +52,7 @@ Deno.test("examples/fifo.ts leaves no FIFO behind", async () => {
 Deno.test("examples/shared_memory.ts and posix_shm.ts leave no segment or name behind", async () => {
   for (const name of ["shared_memory", "posix_shm"]) {
     const out = await runExample(name);
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.equal(out.code, 0, out.stderr);
     const left = [...sysvSegments().values()].filter((s) => s.creatorPid === out.pid);
     assert.deepEqual(left, [], `${name}: segments left behind`);
     assert.ok(!devShm().includes(`libc-ipc-example-${out.pid}`), `${name}: name left in /dev/shm`);
@@ -64,10 +61,10 @@ Deno.test("examples/shared_memory.ts and posix_shm.ts leave no segment or name b
 
 Deno.test("examples/semaphore.ts: the two critical sections never overlap", async () => {
   const out = await runExample("semaphore");
-  const stderr = new TextDecoder().decode(out.stderr);
+  const { stderr } = out;
   assert.equal(out.code, 0, stderr);
   assert.equal(stderr, "");
-  const lines = new TextDecoder().decode(out.stdout).trimEnd().split("\n");
+  const lines = out.stdout.trimEnd().split("\n");
   assert.equal(lines.length, 12, lines.join("\n"));
   for (let i = 0; i < lines.length; i += 2) {
     const who = lines[i].split(" ")[0];
@@ -82,18 +79,18 @@ Deno.test("examples/semaphore.ts: the two critical sections never overlap", asyn
 
 Deno.test("examples/futex_counter.ts: four processes under one futex lock count exactly", async () => {
   const out = await runExample("futex_counter");
-  const stderr = new TextDecoder().decode(out.stderr);
+  const { stderr } = out;
   assert.equal(out.code, 0, stderr);
   assert.equal(stderr, "");
-  assert.equal(new TextDecoder().decode(out.stdout), "Counter: 400000 (expected 400000)\n");
+  assert.equal(out.stdout, "Counter: 400000 (expected 400000)\n");
 });
 
 Deno.test("examples/unix_socket.ts: the server prints what the client sent, and removes its socket file", async () => {
   const out = await runExample("unix_socket");
-  const stderr = new TextDecoder().decode(out.stderr);
+  const { stderr } = out;
   assert.equal(out.code, 0, stderr);
   assert.equal(stderr, "");
-  assert.equal(new TextDecoder().decode(out.stdout), "Server received: Hello from client\n");
+  assert.equal(out.stdout, "Server received: Hello from client\n");
   assert.throws(
     () => Deno.lstatSync(`/tmp/libc-ipc-example-${out.pid}.sock`),
     Deno.errors.NotFound,
@@ -102,8 +99,8 @@ Deno.test("examples/unix_socket.ts: the server prints what the client sent, and 
 
 Deno.test("examples/tcp.ts: the client prints what the server echoed", async () => {
   const out = await runExample("tcp");
-  const stderr = new TextDecoder().decode(out.stderr);
+  const { stderr } = out;
   assert.equal(out.code, 0, stderr);
   assert.equal(stderr, "");
-  assert.equal(new TextDecoder().decode(out.stdout), "Client received: Hello over TCP\n");
+  assert.equal(out.stdout, "Client received: Hello over TCP\n");
 });

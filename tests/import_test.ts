@@ -4,7 +4,7 @@
  * each table of its functions at the first call of one of them.
  */
 import assert from "node:assert/strict";
-import { EMULATED, fixtureUrl, HANG_MS } from "./_kernel.ts";
+import { commandOutput, fixtureUrl } from "./_kernel.ts";
 
 const fixture = fixtureUrl("import_without_ffi.ts");
 
@@ -18,12 +18,10 @@ Deno.test("the fixture imports every entry point of deno.json", async () => {
 });
 
 Deno.test("every entry point imports without --allow-ffi; the first call asks for it", async () => {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+  const { code, stdout: out, stderr: err } = await commandOutput(Deno.execPath(), {
     args: ["run", "--no-prompt", fixture.pathname],
     env: { NO_COLOR: "1" },
-  }).output();
-  const out = new TextDecoder().decode(stdout);
-  const err = new TextDecoder().decode(stderr);
+  });
   assert.equal(code, 0, `child failed:\n${out}${err}`);
   assert.match(
     out,
@@ -33,33 +31,17 @@ Deno.test("every entry point imports without --allow-ffi; the first call asks fo
 });
 
 /**
- * Runs tests/fixtures/libc_tables.ts with `mode`; returns its report. Killed
- * after the hang guard's time; under emulation tried once more then, since
- * qemu-user itself was seen to deadlock a child here (every thread asleep on
- * one of its locks), which says nothing of the library.
+ * Runs tests/fixtures/libc_tables.ts with `mode`; returns its report. (qemu-user
+ * itself was seen to deadlock a child here, every thread asleep on one of its
+ * locks: {@link commandOutput} kills it and runs it once more.)
  */
-async function tablesAfter(
-  mode: string,
-  tries = EMULATED ? 2 : 1,
-): Promise<Record<string, unknown>> {
-  const child = new Deno.Command(Deno.execPath(), {
+async function tablesAfter(mode: string): Promise<Record<string, unknown>> {
+  const out = await commandOutput(Deno.execPath(), {
     args: ["run", "--allow-ffi", fixtureUrl("libc_tables.ts").pathname, mode],
     env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  // SIGKILL: a process deadlocked inside the emulator may never act on a SIGTERM.
-  const guard = setTimeout(() => child.kill("SIGKILL"), HANG_MS);
-  const { code, signal, stdout, stderr } = await child.output();
-  clearTimeout(guard);
-  const out = new TextDecoder().decode(stdout);
-  const err = new TextDecoder().decode(stderr);
-  if (signal === "SIGKILL" && tries > 1) {
-    console.error(`libc_tables.ts ${mode} hung under emulation; trying again`);
-    return tablesAfter(mode, tries - 1);
-  }
-  assert.equal(code, 0, `child failed (${signal ?? "exit"}):\n${out}${err}`);
-  return JSON.parse(out);
+  });
+  assert.equal(out.code, 0, `child failed (${out.signal ?? "exit"}):\n${out.stdout}${out.stderr}`);
+  return JSON.parse(out.stdout);
 }
 
 Deno.test("a call opens its own table of libc functions, not the others", async (t) => {

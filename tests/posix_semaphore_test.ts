@@ -21,6 +21,8 @@ import {
 import {
   blockedIn,
   CANNOT,
+  commandOutput,
+  type CommandResult,
   cstr,
   devShm,
   errno,
@@ -119,18 +121,14 @@ const PEER_SOURCE = new URL("./fixtures/posix_sem_peer.c", import.meta.url);
 /** Compiles the C peer into `dir`; undefined when there is no C compiler. */
 async function compilePeer(dir: string): Promise<string | undefined> {
   const out = `${dir}/posix_sem_peer`;
-  let r: Deno.CommandOutput;
+  let r: CommandResult;
   try {
-    r = await new Deno.Command("cc", {
-      args: ["-O2", "-Wall", "-o", out, PEER_SOURCE.pathname],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    r = await commandOutput("cc", { args: ["-O2", "-Wall", "-o", out, PEER_SOURCE.pathname] });
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw e;
   }
-  assert.ok(r.success, `cc failed: ${new TextDecoder().decode(r.stderr)}`);
+  assert.ok(r.success, `cc failed: ${r.stderr}`);
   return out;
 }
 

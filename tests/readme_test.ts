@@ -2,7 +2,7 @@
 // copy of itself), so they run here as a user would run them, type-checked, and must print what
 // the README says they do, and leave nothing behind.
 import assert from "node:assert/strict";
-import { EMULATED, sysvQueues, sysvSegments } from "./_kernel.ts";
+import { commandOutput, EMULATED, sysvQueues, sysvSegments } from "./_kernel.ts";
 
 const root = new URL("../", import.meta.url);
 const readme = await Deno.readTextFile(new URL("README.md", root));
@@ -42,23 +42,19 @@ for (const { section, line, code } of programs()) {
     try {
       const file = `${dir}/program.ts`;
       await Deno.writeTextFile(file, code);
-      const child = new Deno.Command(Deno.execPath(), {
+      const out = await commandOutput(Deno.execPath(), {
         // Type-checked once, natively: the check is the same on every platform, and slow emulated.
         args: ["run", ...(EMULATED ? [] : ["--check"]), "--allow-ffi", file],
         cwd: dir,
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const out = await child.output();
-      const stderr = new TextDecoder().decode(out.stderr);
-      assert.equal(out.code, 0, stderr);
-      assert.equal(new TextDecoder().decode(out.stdout), PRINTS[section], stderr);
+      });
+      assert.equal(out.code, 0, out.stderr);
+      assert.equal(out.stdout, PRINTS[section], out.stderr);
       const left = [
-        ...[...sysvQueues().values()].filter((q) => q.lastSendPid === child.pid),
-        ...[...sysvSegments().values()].filter((s) => s.creatorPid === child.pid),
+        ...[...sysvQueues().values()].filter((q) => q.lastSendPid === out.pid),
+        ...[...sysvSegments().values()].filter((s) => s.creatorPid === out.pid),
       ];
       assert.deepEqual(left, [], "System V objects left behind");
-      assert.throws(() => Deno.lstatSync(`/tmp/example-${child.pid}.sock`), Deno.errors.NotFound);
+      assert.throws(() => Deno.lstatSync(`/tmp/example-${out.pid}.sock`), Deno.errors.NotFound);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

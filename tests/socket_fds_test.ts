@@ -10,6 +10,7 @@ import {
 } from "../mod.ts";
 import {
   CANNOT,
+  commandOutput,
   dupInheritable,
   EPOLLIN,
   EPOLLOUT,
@@ -536,17 +537,11 @@ Deno.test("sendFds and receiveFds refuse bad input before any call", async (t) =
 });
 
 Deno.test("examples/fd_passing.ts prints what the child wrote through the passed descriptor", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await commandOutput(Deno.execPath(), {
     args: ["run", "--allow-ffi", "examples/fd_passing.ts"],
     cwd: new URL("../", import.meta.url).pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, stderr);
-  assert.equal(stderr, "");
-  assert.equal(
-    new TextDecoder().decode(out.stdout),
-    "Parent received: Hello through a passed descriptor\n",
-  );
+  });
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stderr, "");
+  assert.equal(out.stdout, "Parent received: Hello through a passed descriptor\n");
 });
