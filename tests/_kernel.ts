@@ -437,6 +437,8 @@ export interface SysvSemaphoreSet {
   gid: number;
   /** Time of the last semop, 0 if none. */
   otime: number;
+  /** Time it was made or last changed by `semctl` (whole seconds). */
+  ctime: number;
 }
 
 /** Every System V semaphore set of the system, by id, as the kernel lists them. */
@@ -445,7 +447,7 @@ export function sysvSemaphoreSets(): Map<number, SysvSemaphoreSet> {
   for (const line of readProcFile("/proc/sysvipc/sem").split("\n").slice(1)) {
     const f = line.trim().split(/\s+/);
     if (f.length < 10) continue;
-    const [key, id, perms, nsems, uid, gid, , , otime] = f;
+    const [key, id, perms, nsems, uid, gid, , , otime, ctime] = f;
     sets.set(Number(id), {
       key: Number(key),
       id: Number(id),
@@ -454,6 +456,7 @@ export function sysvSemaphoreSets(): Map<number, SysvSemaphoreSet> {
       uid: Number(uid),
       gid: Number(gid),
       otime: Number(otime),
+      ctime: Number(ctime),
     });
   }
   return sets;

@@ -220,12 +220,37 @@ Deno.test("SemaphoreSet: creation and initialisation without a race", async (t) 
   });
 
   await t.step(
+    "a set another program made is opened as it is: set by semctl, or all 0 for 2 s",
+    async () => {
+      using s = new TestScope();
+      const key = unusedKey();
+      const id = rawSet(s, key, 2);
+      // SETVAL leaves sem_otime 0: the values are there, so the set is.
+      SemaphoreSet.fromId(id).setValue(1, 4);
+      assert.equal(sysvSemaphoreSets().get(id)?.otime, 0);
+      using set = SemaphoreSet.open(key, { initTimeout: 0 });
+      assert.deepEqual(set.values(), [0, 4]);
+
+      const zeroKey = unusedKey();
+      const zero = rawSet(s, zeroKey, 2);
+      const made = sysvSemaphoreSets().get(zero)!.ctime;
+      await until(() => Math.floor(Date.now() / 1000) - made >= 2, "the set to be 2 s old");
+      using old = SemaphoreSet.open(zeroKey, { initTimeout: 0 });
+      assert.deepEqual([old.count, old.values()], [2, [0, 0]]);
+    },
+  );
+
+  await t.step(
     "an opener that came before the initialisation sees the initial values",
     async () => {
       await using s = new TestScope();
       const key = unusedKey();
+      // The set is made once the opener has started: a set left all 0 for 2 s counts as made so.
+      const go = s.pipe();
+      const late = new Peer(s, ["late", String(key)], { 3: go.reader.fd });
+      await late.said("ready");
       const id = rawSet(s, key, 3);
-      const late = new Peer(s, ["late", String(key)]);
+      go.writer.close();
       await late.said("opening");
       const events = late.events();
       // Its main thread sleeps between polls of sem_otime: it has opened the set and waits.

@@ -116,10 +116,14 @@ const BLOCKS_ONLY: Source<never> = { park: () => NO_THREAD, block: () => AGAIN }
  * which also sets the set's `sem_otime` (an all-zero set gets one
  * wait-for-zero operation, which sets it too). Every other opener, including
  * `create` without `exclusive` that finds the set already there, waits until
- * `sem_otime` is not 0 (`IPC_STAT`, polled every millisecond) before using it,
- * for `initTimeout` ms at most (then `TimedOut` naming the key: the creator
- * died before initialising it). So an opener never sees the zeros of a set
- * not yet initialised. (Only a set of more members with non-zero values than
+ * `sem_otime` is not 0 (`IPC_STAT`, polled every millisecond, blocking the
+ * thread) before using it, for `initTimeout` ms at most (then `TimedOut`
+ * naming the key: the creator died before initialising it). So an opener
+ * never sees the zeros of a set not yet initialised. A set another program
+ * made is ready at once when it was initialised with a `semop` or has a value
+ * that is not 0 (`SETVAL`/`SETALL` leave `sem_otime` 0), or when it was made
+ * (or last set) with every value 0 two seconds ago or more (`sem_ctime`); one
+ * made all 0 in the last two seconds is waited for until then. (Only a set of more members with non-zero values than
  * one `semop` takes, `SEMOPM`, is set with `SETALL` first, then marked with a
  * `semop` that changes nothing.)
  *
@@ -1010,25 +1014,43 @@ function statOf(
   return SEMID_DS.decode(buf);
 }
 
+/** How old (by `sem_ctime`, whole seconds) an untouched all-zero set is when taken as made so. */
+const SETTLED_S = 2;
+
 /**
- * Waits until the set `id` has been initialised by its creator (its
- * `sem_otime` is set), polling every millisecond for `ms` at most; returns its
- * number of members.
+ * Waits until the set `id` is initialised, polling every millisecond for `ms`
+ * at most; returns its number of members. A set is initialised once an
+ * operation has completed on it (`sem_otime` set: this library's creator
+ * initialises with one `semop`), or once a value is not 0 (another program's
+ * creator may set values with `SETVAL`/`SETALL`, which leave `sem_otime` 0),
+ * or once it has been left all 0 for {@link SETTLED_S} seconds since it was
+ * made or set (`sem_ctime`): a set another program made with the kernel's 0s,
+ * since no creator takes that long between its `semget` and its first call.
  */
 function initialised(id: number, key: number, ms: number): number {
   const deadline = performance.now() + ms;
   for (;;) {
     const ds = statOf(id, { key, id });
-    if (ds.sem_otime !== 0n) return Number(ds.sem_nsems);
+    const count = Number(ds.sem_nsems);
+    if (ds.sem_otime !== 0n || !allZero(id, key, count)) return count;
+    if (Math.floor(Date.now() / 1000) - Number(ds.sem_ctime) >= SETTLED_S) return count;
     if (performance.now() >= deadline) {
       throw errorFromCode(
         E.ETIMEDOUT,
         "semget",
         { key },
-        `its creator did not initialise it within ${ms} ms`,
+        `its creator did not initialise it within ${ms} ms (no operation has completed on it, ` +
+          `and every value has been 0 since it was made or set less than ${SETTLED_S} s ago)`,
         "Timed out",
       );
     }
     napSync(1);
   }
+}
+
+/** Whether every member of set `id` is 0 (`semctl(GETALL)`). */
+function allZero(id: number, key: number, count: number): boolean {
+  const values = new Uint16Array(count);
+  ok(libc.semctl(id, 0, C.GETALL, values), "semctl", { key, id });
+  return values.every((v) => v === 0);
 }
