@@ -208,6 +208,35 @@ Deno.test("a queued write that is aborted, times out or sees close() writes noth
     },
   );
 
+  await t.step(
+    "a write queued behind one cancelled in the queue waits for the write before both",
+    async () => {
+      // The first goes out in many parts; the last, freed early by the cancelled one,
+      // would put its byte between two of them.
+      const big = 8 << 20;
+      for (const kind of ["pipe", "stream socket"]) {
+        using s = new TestScope();
+        const [writer, reader] = kind === "pipe"
+          ? (({ writer, reader }) => [writer, reader] as const)(s.pipe())
+          : s.handle(socketpair());
+        const first = writer.write(filled(big, 0x41));
+        const cancelled = writer.write(filled(10, 0x58), { signal: AbortSignal.abort() });
+        const last = writer.write(filled(1, 0x43));
+        // Read at once: the first's parts are then taken while the last waits for its turn.
+        const reason = await cancelled.then(() => "written", (e: unknown) => e);
+        assert.equal((reason as Error).name, "AbortError", kind);
+        const got = new Uint8Array(big + 1);
+        for (let at = 0; at < got.length;) {
+          const n = await reader.read(got.subarray(at), { timeout: 30_000 });
+          assert.notEqual(n, null, `end of stream after ${at} bytes`);
+          at += n!;
+        }
+        assert.deepEqual(await Promise.all([first, last]), [big, 1]);
+        assert.deepEqual([got.indexOf(0x43), got.lastIndexOf(0x41)], [big, big - 1], kind);
+      }
+    },
+  );
+
   await t.step("a write whose turn came times out naming the caller's timeout", async () => {
     using s = new TestScope();
     const p = s.pipe();

@@ -61,7 +61,12 @@ export class WriteTurns {
     const settled = () => {
       if (this.#tail === tail) this.#tail = undefined;
     };
-    const tail: Promise<void> = p.then(settled, settled);
+    // A queued write that failed may have been cancelled before its turn came: the
+    // writes before it may still be going out, and the next must wait for them too.
+    const tail: Promise<void> = p.then(
+      settled,
+      before === undefined ? settled : () => before.then(settled),
+    );
     this.#tail = tail;
     return p;
   }
