@@ -169,3 +169,24 @@ Deno.test("sync forms that wait in the call end at their timeout", () => {
   client.writeSync("x");
   assert.equal(server.readSync(new Uint8Array(4), { timeout: 10_000 }), 1);
 });
+
+Deno.test("a sync write's timeout ends it while the peer keeps reading", async () => {
+  // Each part the interrupted send moved came back as a short count, and the next
+  // send began without a look at the deadline: the write went on while the peer read.
+  await using s = new TestScope();
+  const [mine, theirs] = s.handle(socketpair());
+  const { child, lines } = peer(s, ["drain", "1"], { 3: theirs });
+  theirs.close();
+  await lines.expect("draining");
+  const size = 256 << 20; // seconds at the reader's pace
+  let written = -1;
+  assert.throws(() => mine.writeSync(new Uint8Array(size), { timeout: 5 }), (e: unknown) => {
+    assert.ok(e instanceof Deno.errors.TimedOut, String(e));
+    written = (e as unknown as { bytesWritten: number }).bytesWritten;
+    return true;
+  });
+  assert.ok(written >= 0 && written < size, `bytesWritten ${written}`);
+  mine.close();
+  await lines.expect({ read: written });
+  await child.exits(0);
+});

@@ -567,8 +567,9 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
       const n = libc.send(fd, from === 0 ? bytes : bytes.subarray(from), len, flags);
       if (n >= 0) {
         progress.written += n;
-        // A short send without waiting filled the buffer: another would only fail.
-        if (n < len && !waits) return AGAIN;
+        // A short send without waiting filled the buffer: another would only fail. A short
+        // one that waits was interrupted: the caller looks at the deadline before the next.
+        if (n < len) return AGAIN;
       } else if (failed("send", this.subject) === AGAIN || waits) return AGAIN;
     }
     return progress.written;
