@@ -557,6 +557,93 @@ Deno.test("Unix socket files: modes, removal at close, stale sockets replaced, l
   });
 });
 
+Deno.test("Unix socket paths that are not UTF-8: bind, replace and close name the same file", async (t) => {
+  // A byte that is not UTF-8 is carried as U+DC80 + the byte; its file is not the one named
+  // with U+FFFD (UTF-8 EF BF BD), though Deno's lossy decoding lists both as U+FFFD.
+  const names = (dir: string) => [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
+  const mod = new URL("../mod.ts", import.meta.url).href;
+  await t.step("a name with byte 0xFF is bound, connected to and removed at close", async () => {
+    await using s = new TestScope();
+    const dir = await s.tempDir();
+    const path = `${dir}/bad\uDCFFname.sock`;
+    const listener = s.handle(listen({ path }));
+    const socket = s.handle(datagram({ path: `${dir}/d\uDCFF.sock` }));
+    const conn = s.handle(await connect({ path }));
+    assert.deepEqual(conn.remoteAddr, { transport: "unix", path });
+    assert.deepEqual(names(dir), ["bad\uFFFDname.sock", "d\uFFFD.sock"]);
+    assert.throws(() => Deno.lstatSync(`${dir}/bad\uFFFDname.sock`), Deno.errors.NotFound);
+    listener.close();
+    socket.close();
+    assert.deepEqual(names(dir), [], "the socket files are gone");
+  });
+  await t.step(
+    "replace: true replaces the stale file, never the one named with U+FFFD",
+    async () => {
+      await using s = new TestScope();
+      const dir = await s.tempDir();
+      const path = `${dir}/s\uDCFF.sock`;
+      const other = `${dir}/s\uFFFD.sock`;
+      // A stale socket file at "s\xff.sock", left by a child that bound those bytes itself.
+      const code = `const lib = Deno.dlopen("libc.so.6", {
+        socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+        bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+      }).symbols;
+      const utf8 = (text) => [...new TextEncoder().encode(text)];
+      const addr = new Uint8Array(110); // sockaddr_un: sun_family AF_UNIX (1), then sun_path
+      addr.set([1, 0, ...utf8(${JSON.stringify(dir)} + "/s"), 0xff, ...utf8(".sock")]);
+      const fd = lib.socket(1, 1, 0);
+      if (fd < 0 || lib.bind(fd, addr, addr.length) !== 0) throw new Error("bind failed");`;
+      await evalInChild(s, code);
+      const live = s.handle(listen({ path: other }));
+      const ino = Deno.lstatSync(other).ino;
+      const listener = s.handle(listen({ path, replace: true }));
+      assert.throws(
+        () => listen({ path, replace: true }),
+        systemError(Deno.errors.AddrInUse, "EADDRINUSE", "bind", "in use"),
+      );
+      assert.equal(Deno.lstatSync(other).ino, ino, "the live socket's file is untouched");
+      s.handle(await connect({ path }));
+      s.handle(await listener.accept());
+      s.handle(await connect({ path: other }));
+      s.handle(await live.accept());
+      listener.close();
+      assert.deepEqual(names(dir), ["s\uFFFD.sock"]);
+      assert.equal(Deno.lstatSync(other).ino, ino);
+    },
+  );
+  await t.step(
+    "a relative path in a working directory with byte 0xFF is removed at close",
+    async () => {
+      await using s = new TestScope();
+      const dir = await s.tempDir();
+      // In a child: the working directory belongs to the whole process. The directory's name
+      // ends in 0xFF and U+FEFF (which a decoder must keep, not drop as a byte order mark).
+      const code = `import { datagram, listen } from "${mod}";
+      const lib = Deno.dlopen("libc.so.6", {
+        mkdir: { parameters: ["buffer", "u32"], result: "i32" },
+        chdir: { parameters: ["buffer"], result: "i32" },
+        access: { parameters: ["buffer", "i32"], result: "i32" },
+      }).symbols;
+      const utf8 = (text) => [...new TextEncoder().encode(text)];
+      const cwd = [...utf8(${JSON.stringify(dir)} + "/cwd"), 0xff, 0xef, 0xbb, 0xbf];
+      const c = (bytes) => new Uint8Array([...bytes, 0]);
+      if (lib.mkdir(c(cwd), 0o700) !== 0 || lib.chdir(c(cwd)) !== 0) {
+        throw new Error("mkdir or chdir failed");
+      }
+      const listener = listen({ path: "l.sock" });
+      const socket = datagram({ path: "d.sock" });
+      Deno.chdir(${JSON.stringify(dir)});
+      listener.close();
+      socket.close();
+      for (const name of ["l.sock", "d.sock"]) {
+        if (lib.access(c([...cwd, ...utf8("/" + name)]), 0) === 0) throw new Error(name + " left");
+      }`;
+      await evalInChild(s, code);
+      assert.deepEqual(names(dir), ["cwd\uFFFD\uFEFF"]);
+    },
+  );
+});
+
 Deno.test("seqpacket keeps message boundaries; a message too long for its buffer is reported", async () => {
   using s = new TestScope();
   const [a, b] = s.handle(socketpair("seqpacket"));

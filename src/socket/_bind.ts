@@ -16,8 +16,9 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
-import { A_FILE_KIND, cPath, type FileKind } from "../_path.ts";
+import { A_FILE_KIND, type FileKind } from "../_path.ts";
 import type { Endpoint } from "./_address.ts";
+import { decodeName, encodeName } from "./_names.ts";
 import { openSocket } from "./_socket.ts";
 
 const STAT = LAYOUTS.stat;
@@ -34,8 +35,21 @@ export interface BoundPath {
 }
 
 /**
+ * `path` as the NUL-terminated bytes `bind` gave the kernel: a byte that is
+ * not UTF-8, carried as U+DC80..U+DCFF, is that byte again (UTF-8 would name
+ * another file).
+ */
+function cName(path: string): Uint8Array<ArrayBuffer> {
+  const name = encodeName(path);
+  const c = new Uint8Array(name.byteLength + 1);
+  c.set(name);
+  return c;
+}
+
+/**
  * `path` made absolute against the working directory (from libc: no
- * `--allow-read`), or `path` itself when that cannot name it: the directory
+ * `--allow-read`; its bytes that are not UTF-8 kept as {@link decodeName}
+ * carries them), or `path` itself when that cannot name it: the directory
  * is removed, or too deep for the result to fit PATH_MAX (lstat and unlink
  * would refuse it). Called after a successful bind, which a throw here would
  * leave with its file on disk.
@@ -45,8 +59,8 @@ function absolute(path: string): string {
   const buf = new Uint8Array(C.PATH_MAX);
   if (libc.getcwd(buf, BigInt(buf.byteLength)) === null) return path;
   const cwd = buf.subarray(0, buf.indexOf(0));
-  if (cwd.byteLength + 1 + new TextEncoder().encode(path).byteLength >= C.PATH_MAX) return path;
-  const dir = new TextDecoder().decode(cwd);
+  if (cwd.byteLength + 1 + encodeName(path).byteLength >= C.PATH_MAX) return path;
+  const dir = decodeName(cwd);
   return `${dir === "/" ? "" : dir}/${path}`;
 }
 
@@ -105,7 +119,7 @@ export function bindPath(
   replace: boolean,
 ): BoundPath {
   const path = at.path!;
-  const c = cPath(path);
+  const c = cName(path);
   ok(libc.fchmod(fd, mode), "fchmod", { path });
   if (libc.bind(fd, at.sockaddr, at.length) < 0) {
     const code = lastErrno();
@@ -152,7 +166,7 @@ export function bindPath(
 
 /** Removes the socket file, if it is still the one this socket created (not a newer one). */
 export function releasePath(bound: BoundPath): void {
-  const c = cPath(bound.path);
+  const c = cName(bound.path);
   let now;
   try {
     now = lstatOf(c, bound.path);

@@ -10,7 +10,8 @@
  * @module
  */
 
-const strict = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a U+FEFF is part of the name, not a byte order mark to drop.
+const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /** A low surrogate that stands for a byte, with no high surrogate before it. */
