@@ -159,6 +159,25 @@ Deno.test("PosixSharedMemory.open() creates, opens and checks", async (t) => {
     assert.equal(statOf(name).size, 2 * PAGE);
   });
 
+  await t.step(
+    "create with a size mmap refuses (ENOMEM): the existing object keeps its size",
+    () => {
+      using s = new TestScope();
+      const shm = create(s, PAGE);
+      const name = shm.name!;
+      shm.bytes[0] = 7;
+      assert.throws(
+        () => PosixSharedMemory.open(name, { create: true, size: Number.MAX_SAFE_INTEGER }),
+        systemError(IpcError, "ENOMEM", "mmap", { path: name }),
+      );
+      assert.deepEqual([statOf(name), fdSize(shm.fd)], [{ size: PAGE, mode: 0o600 }, PAGE]);
+      assert.deepEqual(fdsOn(path(name)), [shm.fd], "the failed open closed its descriptor");
+      assert.deepEqual(mappingsOf(path(name)).map((m) => m.size), [PAGE], "and unmapped");
+      const again = s.handle(PosixSharedMemory.open(name));
+      assert.deepEqual([again.size, again.bytes[0]], [PAGE, 7]);
+    },
+  );
+
   await t.step("an empty object: a clear error without size, sized with create", () => {
     using s = new TestScope();
     const name = s.shmName();
@@ -449,7 +468,7 @@ Deno.test("PosixSharedMemory.resize() remaps; views taken before read as length 
 
 Deno.test("PosixSharedMemory: a mapping the kernel refuses (ENOMEM) leaves nothing behind", () => {
   using s = new TestScope();
-  // Larger than any process's address space: mmap fails, after ftruncate succeeded.
+  // Larger than any process's address space: mmap fails, and the size is left as it was.
   const huge = Number.MAX_SAFE_INTEGER;
   const shm = create(s, PAGE);
   const name = shm.name!;

@@ -133,6 +133,39 @@ Deno.test("SharedMemory.open() makes private and keyed segments, owner-only by d
     },
   );
 
+  await t.step(
+    "create: a keyed segment the call made is removed when shmat fails; an existing one stays",
+    async () => {
+      await using s = new TestScope();
+      const [denied, noMemory, existing] = [
+        await freshKey(s, 3),
+        await freshKey(s, 4),
+        await freshKey(s, 5),
+      ];
+      // More than the child leaves itself of address space (64 MiB): its shmat is ENOMEM.
+      const size = 256 * 2 ** 20;
+      const theirs = s.segment(
+        SharedMemory.open(existing, { create: true, exclusive: true, size }),
+      );
+      theirs.close();
+      const result = await report(
+        withOutput(s, "shm_attach_fails.ts", [denied, noMemory, existing, size].map(String)),
+      );
+      const byKey = (key: number) => [...sysvSegments().values()].filter((r) => r.key === key);
+      // Whatever the child made and left is removed with the scope.
+      for (const row of [...byKey(denied), ...byKey(noMemory)]) s.segment(row.id);
+      const failed = (name: string, code: string) => ({ name, code, syscall: "shmat" });
+      assert.deepEqual(result, {
+        denied: failed("PermissionDenied", "EACCES"),
+        noMemory: failed("IpcError", "ENOMEM"),
+        existing: failed("IpcError", "ENOMEM"),
+      });
+      assert.deepEqual(byKey(denied), [], "the 0400 segment it made is removed");
+      assert.deepEqual(byKey(noMemory), [], "the segment it made is removed");
+      assert.deepEqual(byKey(existing).map((r) => [r.id, r.size]), [[theirs.id, size]]);
+    },
+  );
+
   await t.step("no segment of that key and no create: NotFound naming the key", async () => {
     await using s = new TestScope();
     const key = await freshKey(s, 2);

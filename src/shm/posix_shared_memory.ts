@@ -157,7 +157,9 @@ export class PosixSharedMemory implements Disposable {
    * Every argument is checked before any system call. An object that another
    * process has just created may still be empty (its creator has not sized
    * it yet): opening it without `size` then throws a RangeError; opening it
-   * with `create` and `size` sizes it.
+   * with `create` and `size` sizes it. A call that throws leaves an existing
+   * object as it was, its size too (it maps before it grows the object), and
+   * unlinks one it created.
    *
    * Wraps `shm_open(3)` (and `fchmod(2)`, `ftruncate(2)`, `fstat(2)`,
    * `mmap(2)`). Needs `--allow-ffi`.
@@ -234,11 +236,12 @@ export class PosixSharedMemory implements Disposable {
     }
     try {
       let mapSize: number;
+      // The size to give the object once it is mapped; undefined: it keeps its own.
+      let grow: number | undefined;
       if (created) {
         // shm_open applies the umask; the mode asked for is the mode wanted.
         ok(libc.fchmod(fd, mode), "fchmod", subject);
-        ok(libc.ftruncate(fd, BigInt(size!)), "ftruncate", subject);
-        mapSize = size!;
+        mapSize = grow = size!;
       } else {
         const current = sizeOf(fd, subject, `shared memory '${name}'`);
         if (size === undefined) {
@@ -256,13 +259,22 @@ export class PosixSharedMemory implements Disposable {
                 "open it without size, with create: true to grow it, or grow it with resize()",
             );
           }
-          ok(libc.ftruncate(fd, BigInt(size)), "ftruncate", subject);
-          mapSize = size;
+          mapSize = grow = size;
         } else {
           mapSize = size;
         }
       }
-      return new PosixSharedMemory(fd, name, access, mapSize);
+      // Map first (past the end is allowed), then size: as resize(), a failure changes nothing.
+      const shm = new PosixSharedMemory(fd, name, access, mapSize);
+      if (grow !== undefined) {
+        try {
+          ok(libc.ftruncate(fd, BigInt(grow)), "ftruncate", subject);
+        } catch (e) {
+          shm.#mapping.unmap();
+          throw e;
+        }
+      }
+      return shm;
     } catch (e) {
       libc.close(fd);
       if (created) libc.shm_unlink(c);

@@ -6,7 +6,7 @@
  */
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
-import { E, errorOf, lastErrno, ok } from "../_sys.ts";
+import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
 import { checkBoolean, checkInteger, checkOptions } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
@@ -230,9 +230,11 @@ export class SharedMemory implements Disposable {
    * Opens (or with `create`, creates) the segment of `key` and attaches it
    * (`shmget(2)`, `shmat(2)` at an address the kernel picks). Opening an
    * existing segment asks for no permission bits, as `shmget(key, 0, 0)`
-   * does: attaching then needs read permission, and write permission unless
-   * `readOnly`. A segment this call created but could not attach is removed
-   * again.
+   * does (with `create`, for those of `mode`, as `IPC_CREAT` does): attaching
+   * then needs read permission, and write permission unless `readOnly`. A
+   * segment this call created (`"private"`, or with `create` when the key had
+   * none) but could not attach is removed again; one that existed is left as
+   * it was.
    *
    * Needs `--allow-ffi`.
    *
@@ -280,8 +282,18 @@ export class SharedMemory implements Disposable {
         subject,
         code === E.EINVAL && size > 0 ? `the segment is smaller than ${size} bytes` : undefined,
       );
-    const id = ok(libc.shmget(key32, BigInt(size), flags), "shmget", about);
-    const created = key === "private" || (flags & C.IPC_EXCL) !== 0;
+    const get = (f: number, again: number[]) =>
+      attempt(() => libc.shmget(key32, BigInt(size), f), "shmget", about, again);
+    let id: number | typeof AGAIN = (flags & C.IPC_CREAT) === 0 ? get(flags, []) : AGAIN;
+    let created = false;
+    // Create exclusively first: only a segment this call made is removed if attaching fails.
+    while (id === AGAIN) {
+      id = get(flags | C.IPC_EXCL, (flags & C.IPC_EXCL) !== 0 ? [] : [E.EEXIST]);
+      created = id !== AGAIN;
+      // It exists: open it as IPC_CREAT would have (the same size and permission checks),
+      // unless it was removed in between (then create it again).
+      if (id === AGAIN) id = get(flags & ~(C.IPC_CREAT | C.IPC_EXCL), [E.ENOENT]);
+    }
     return SharedMemory.#attach(id, key === "private" ? 0 : key32, readOnly, created);
   }
 
