@@ -5,23 +5,82 @@
  * @module
  */
 import { cString } from "../ffi/cstring.ts";
-import { libc } from "../ffi/libc.ts";
-import { C, LAYOUTS } from "../ffi/platform.ts";
+import { errno, libc } from "../ffi/libc.ts";
+import { C, ERRNO, LAYOUTS } from "../ffi/platform.ts";
 
 const decoder = new TextDecoder();
 
-/** The text of a small /proc file (up to 8 KiB), or `undefined` when it cannot be read. */
-export function procText(path: string): string | undefined {
-  const fd = libc.open(cString(path), C.O_RDONLY | C.O_CLOEXEC, 0);
-  if (fd < 0) return undefined;
-  const buf = new Uint8Array(8192);
+/**
+ * A descriptor held in reserve (on /dev/null) for reading /proc when the
+ * process has no other free: the waiting engine finds the pool thread of a
+ * parked call there to end it, and a timeout, an abort or `close()` must end
+ * a wait even while the program holds every descriptor it may have.
+ */
+let reserve = -1;
+
+/** Takes a descriptor into reserve, if none is; whether one is. */
+export function reserveFd(): boolean {
+  if (reserve < 0) reserve = libc.open(cString("/dev/null"), C.O_RDONLY | C.O_CLOEXEC, 0);
+  return reserve >= 0;
+}
+
+/**
+ * `open()`, and where it failed for want of a descriptor (EMFILE), again with
+ * the reserve given up for it; then `use` and `close` what it opened, and takes
+ * the reserve back. `undefined` when it could not be opened.
+ */
+function withOpened<H, R>(open: () => H | null, use: (h: H) => R, close: (h: H) => void) {
+  let h = open();
+  const borrow = h === null && reserve >= 0 && errno() === ERRNO.EMFILE;
+  if (borrow) {
+    libc.close(reserve);
+    reserve = -1;
+    h = open();
+  }
+  try {
+    if (h === null) return undefined;
+    try {
+      return use(h);
+    } finally {
+      close(h);
+    }
+  } finally {
+    if (borrow) reserveFd();
+  }
+}
+
+/** `open(2)` of `path` for reading, or null. */
+function openPath(path: Uint8Array): () => number | null {
+  return () => {
+    const fd = libc.open(path, C.O_RDONLY | C.O_CLOEXEC, 0);
+    return fd < 0 ? null : fd;
+  };
+}
+
+/** Reads `fd` into `buf` (to its end, or until `buf` is full): the number of bytes read. */
+function readInto(fd: number, buf: Uint8Array): number {
   let got = 0;
   for (;;) {
     const n = libc.read(fd, got === 0 ? buf : buf.subarray(got), buf.length - got);
-    if (n <= 0 || (got += n) === buf.length) break;
+    if (n <= 0 || (got += n) === buf.length) return got;
   }
-  libc.close(fd);
-  return decoder.decode(buf.subarray(0, got));
+}
+
+/**
+ * The bytes of a /proc file read into `buf` (a single read: a file that the
+ * kernel makes at each read, as a thread's `syscall`), or `undefined` when it
+ * cannot be read.
+ */
+export function procBytes(path: Uint8Array, buf: Uint8Array): Uint8Array | undefined {
+  const n = withOpened(openPath(path), (fd) => libc.read(fd, buf, buf.length), libc.close);
+  return n === undefined || n <= 0 ? undefined : buf.subarray(0, n);
+}
+
+/** The text of a small /proc file (up to 8 KiB), or `undefined` when it cannot be read. */
+export function procText(path: string): string | undefined {
+  const buf = new Uint8Array(8192);
+  const got = withOpened(openPath(cString(path)), (fd) => readInto(fd, buf), libc.close);
+  return got === undefined ? undefined : decoder.decode(buf.subarray(0, got));
 }
 
 /**
@@ -36,17 +95,13 @@ export function procSysInt(name: string): number | undefined {
 
 /** The threads of this process, or `undefined` when /proc/self/task cannot be read. */
 export function threadIds(): number[] | undefined {
-  const dir = libc.opendir(cString("/proc/self/task"));
-  if (dir === null) return undefined;
-  const tids: number[] = [];
-  try {
+  return withOpened(() => libc.opendir(cString("/proc/self/task")), (dir) => {
+    const tids: number[] = [];
     for (let ent = libc.readdir(dir); ent !== null; ent = libc.readdir(dir)) {
       const name = new Deno.UnsafePointerView(ent).getCString(LAYOUTS.dirent.offsets.d_name);
       const tid = Number(name);
       if (Number.isInteger(tid) && tid > 0) tids.push(tid);
     }
-  } finally {
-    libc.closedir(dir);
-  }
-  return tids;
+    return tids;
+  }, libc.closedir);
 }

@@ -160,8 +160,11 @@ function removeNamesOf(pid: number): void {
 /** The long-lived signal, pipe and word every cycle waits on: nothing pending left on them. */
 const KEPT_IDLE = { signalListeners: 0, readerWaits: 0, writerWaits: 0, memoryWaits: 0 };
 
-/** The fds the warm-up may add: the engine's epoll instance and eventfd, made once. */
-const ENGINE_FDS = new Set(["anon_inode:[eventpoll]", "anon_inode:[eventfd]"]);
+/**
+ * The fds the warm-up may add: the engine's epoll instance and eventfd, and the
+ * descriptor it keeps in reserve for /proc (on /dev/null), made once.
+ */
+const ENGINE_FDS = new Set(["anon_inode:[eventpoll]", "anon_inode:[eventfd]", "/dev/null"]);
 
 /** Asserts that the child is back at its baseline, and that the baseline itself holds nothing. */
 function assertBackToBaseline({ family, start, baseline, after }: Report): void {

@@ -26,6 +26,7 @@ import {
   procSysInt,
   systemError,
   TestScope,
+  within,
 } from "./_kernel.ts";
 
 const F_GETPIPE_SZ = 1032;
@@ -355,6 +356,46 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "out of descriptors (RLIMIT_NOFILE): a parked wait still ends at its timeout or abort",
+  ignore: !existsSync("/usr/bin/prlimit"),
+  fn: async () => {
+    await using s = new TestScope();
+    // Ending a parked call means finding its pool thread in /proc, which takes a
+    // descriptor: the engine keeps one in reserve from its first parked call on.
+    await evalChecked(
+      s,
+      `
+      import assert from "node:assert/strict";
+      import { MessageQueue, SemaphoreSet } from "${MOD}";
+      import { libc } from "${KERNEL}";
+      Deno.addSignalListener("SIGUSR2", () => {}); // what Deno opens for signals, opened now
+      const q = MessageQueue.open("private");
+      const set = SemaphoreSet.open("private", { count: 1 });
+      try {
+        await assert.rejects(q.receive({ type: 3, timeout: 30 }), Deno.errors.TimedOut);
+        const held = [];
+        for (let fd = libc.fcntl(0, 0, 0); fd >= 0; fd = libc.fcntl(0, 0, 0)) held.push(fd);
+        const got = await Promise.allSettled([
+          q.receive({ type: 1, timeout: 100 }),
+          set.op([{ index: 0, delta: -1 }], { timeout: 100 }),
+          q.receive({ type: 2, signal: AbortSignal.timeout(100) }),
+        ]);
+        for (const fd of held) libc.close(fd);
+        assert.deepEqual(
+          got.map((r) => r.status !== "rejected" ? "done" : r.reason instanceof DOMException ? r.reason.name : r.reason.code),
+          ["ETIMEDOUT", "ETIMEDOUT", "TimeoutError"],
+        );
+      } finally {
+        q.remove();
+        set.remove();
+      }
+      `,
+      ["/usr/bin/prlimit", "--nofile=256:256"],
+    );
+  },
+});
+
 function existsSync(path: string): boolean {
   try {
     Deno.statSync(path);
@@ -370,6 +411,9 @@ async function evalChecked(s: TestScope, code: string, prefix: string[] = []): P
   const argv = [...prefix, Deno.execPath(), "eval", "--ext=ts", code];
   const child = s.child(spawnProgram(argv[0], argv.slice(1), { fds: { 2: err.writer } }));
   err.writer.close();
-  const stderr = await new Response(err.reader.readable).text();
+  const stderr = await within(
+    new Response(err.reader.readable).text(),
+    "the child's stderr to end",
+  );
   assert.equal((await child.status).code, 0, stderr);
 }

@@ -36,7 +36,7 @@ import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { type About, AGAIN, E, failed, lastErrno, ok } from "../_sys.ts";
-import { procText, threadIds } from "../_proc.ts";
+import { procBytes, procText, reserveFd, threadIds } from "../_proc.ts";
 import { napSync, POLL_FIRST_MS } from "./poll.ts";
 import { sliceLeft } from "./deadline.ts";
 
@@ -78,8 +78,10 @@ let nudgesOff = false;
 
 /** Whether parked calls can be cancelled by a nudge here (checked once per isolate). */
 export function canNudge(): boolean {
-  return !nudgesOff &&
-    (nudgeReady ??= threadsReadable() && !blockedHere(NUDGE_SIGNAL) && install(NUDGE_SIGNAL, true));
+  // No descriptor to hold in reserve: decided at a later wait, when there may be one.
+  if (nudgesOff || (nudgeReady === undefined && !reserveFd())) return false;
+  return nudgeReady ??= threadsReadable() && !blockedHere(NUDGE_SIGNAL) &&
+    install(NUDGE_SIGNAL, true);
 }
 
 let restartNudgeReady: boolean | undefined;
@@ -134,14 +136,9 @@ function syscallLine(tid: number): string | undefined {
     if (paths.size >= MAX_PATHS) paths.clear();
     paths.set(tid, path = cString(`/proc/self/task/${tid}/syscall`));
   }
-  const fd = libc.open(path, C.O_RDONLY | C.O_CLOEXEC, 0);
-  if (fd < 0) {
-    paths.delete(tid); // the thread is gone
-    return undefined;
-  }
-  const n = libc.read(fd, lineBuf, lineBuf.byteLength);
-  libc.close(fd);
-  return n > 0 ? decoder.decode(lineBuf.subarray(0, n)) : undefined;
+  const line = procBytes(path, lineBuf);
+  if (line === undefined) paths.delete(tid); // the thread is gone
+  return line === undefined ? undefined : decoder.decode(line);
 }
 
 /** Identifies a blocked call: its syscall number and one argument unique to it. */
