@@ -7,7 +7,15 @@
  * system call (/proc/self/task/<tid>/syscall).
  */
 import assert from "node:assert/strict";
-import { type Message, MessageQueue, pipe, SemaphoreSet, spawn, type SystemError } from "../mod.ts";
+import {
+  type Message,
+  MessageQueue,
+  pipe,
+  SemaphoreSet,
+  spawn,
+  spawnProgram,
+  type SystemError,
+} from "../mod.ts";
 import { C } from "../ffi/platform.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import { useNudges } from "../src/_wait/nudge.ts";
@@ -449,4 +457,34 @@ Deno.test("timeouts of any size, sync and async", async (t) => {
       }
     },
   );
+});
+
+Deno.test("started with the alarm's signal blocked, sync timeouts poll and still end", async () => {
+  // A parent may start this process with any signal blocked: SIGRTMAX-1 ends the
+  // sync forms' blocking calls at their deadline, and without it they wait by polling.
+  const code = `
+    import assert from "node:assert/strict";
+    import { MessageQueue, pipe } from "${new URL("../mod.ts", import.meta.url).href}";
+    const p = pipe();
+    const q = MessageQueue.open("private");
+    try {
+      assert.throws(() => p.reader.readSync(new Uint8Array(1), { timeout: 50 }), Deno.errors.TimedOut);
+      assert.throws(() => q.receiveSync({ timeout: 50 }), Deno.errors.TimedOut);
+    } finally {
+      q.remove();
+      p[Symbol.dispose]();
+    }
+  `;
+  const err = pipe();
+  const child = spawnProgram(Deno.execPath(), ["eval", "--ext=ts", code], {
+    blockSignals: ["SIGRTMAX-1"],
+    fds: { 2: err.writer },
+  });
+  err.writer.close();
+  try {
+    const stderr = await within(new Response(err.reader.readable).text(), "the child's stderr");
+    assert.equal((await within(child.status, "the child to end")).code, 0, stderr);
+  } finally {
+    err.reader.close();
+  }
 });

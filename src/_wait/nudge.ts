@@ -213,17 +213,14 @@ const armed = new Uint8Array(ITIMER.size);
 const armedView = new DataView(armed.buffer);
 
 /**
- * A new timer that signals this thread, or false where the system cannot
- * send the alarm signal to a thread (qemu-user has no host signal for the top
- * two real-time signals: EINVAL).
+ * A new timer that signals this thread, or false where the alarm cannot end a
+ * call: the signal has a handler of another owner or is blocked (a parent may
+ * start us so), or the system cannot send it to a thread (qemu-user has no
+ * host signal for the top two real-time signals: EINVAL). Sync forms with a
+ * timeout then wait by polling.
  */
 function newAlarmTimer(): Deno.PointerValue | false {
-  if (!install(ALARM_SIGNAL, false) || blockedHere(ALARM_SIGNAL)) {
-    throw new Deno.errors.NotSupported(
-      `signal ${ALARM_SIGNAL} (SIGRTMAX-1) has a handler of another owner or is blocked: ` +
-        "timeouts of sync calls without an fd (msgrcv, msgsnd, a FIFO's open) need it",
-    );
-  }
+  if (!install(ALARM_SIGNAL, false) || blockedHere(ALARM_SIGNAL)) return false;
   const ev = LAYOUTS.sigevent.encode({
     sigev_value: { sival_ptr: 0n },
     sigev_signo: ALARM_SIGNAL,
@@ -294,7 +291,8 @@ export function callUntil<T>(deadline: number, run: () => T): T {
   if (deadline === Infinity) return run();
   if (!hasAlarm()) throw new Error("callUntil: no alarm here; check interruptible() first");
   if (!IN_WORKER) return interruptAt(deadline, alarmTimer, run);
-  const timer = newAlarmTimer() as Deno.PointerValue;
+  const timer = newAlarmTimer();
+  if (timer === false) throw new Error("callUntil: the alarm was lost here (its signal blocked?)");
   try {
     return interruptAt(deadline, timer, run);
   } finally {
