@@ -396,6 +396,29 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "spawn: a target fd at the descriptor limit is a RangeError that says so",
+  ignore: !existsSync("/usr/bin/prlimit"),
+  fn: async () => {
+    await using s = new TestScope();
+    await evalChecked(
+      s,
+      `
+      import assert from "node:assert/strict";
+      import { pipe, spawnProgram } from "${MOD}";
+      using p = pipe();
+      assert.throws(
+        () => spawnProgram("/bin/true", [], { fds: { 99: p.writer } }),
+        (e) => e instanceof RangeError && /target 99 .*RLIMIT_NOFILE/.test(e.message),
+      );
+      const child = spawnProgram("/bin/true", [], { fds: { 98: p.writer } });
+      assert.equal((await child.status).code, 0);
+      `,
+      ["/usr/bin/prlimit", "--nofile=100:100"],
+    );
+  },
+});
+
 function existsSync(path: string): boolean {
   try {
     Deno.statSync(path);

@@ -8,7 +8,7 @@
 import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, SIZEOF } from "../../ffi/platform.ts";
-import { E, errorOf, ok } from "../_sys.ts";
+import { E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { checkOptions, shown } from "../_check.ts";
 import { type SignalName, signalNumber } from "./signals.ts";
 import { type ChildProcess, childProcessOf } from "./child.ts";
@@ -114,7 +114,8 @@ function checkSpawnOptions(options: SpawnProgramOptions): Map<number, number> {
  *   (`options` that is not an object, an `fds` entry that is neither an fd number nor a handle
  *   with an fd, a string with a NUL, ...)
  * @throws {RangeError} before anything starts, for a number out of range (an fd number in
- *   `fds` that is not an integer 0..2^31-1, a child fd number past 1023)
+ *   `fds` that is not an integer 0..2^31-1, a child fd number past 1023 or with no number free
+ *   above it under this process's `RLIMIT_NOFILE`)
  * @throws {Deno.errors.NotFound} when `program` or `cwd` does not exist
  * @throws {Deno.errors.NotADirectory} when `cwd` is not a directory
  * @throws {Deno.errors.PermissionDenied} when `program` is not executable by this user (EACCES)
@@ -228,7 +229,8 @@ export function spawnProgram(
  *   (`options` that is not an object, an `fds` entry that is neither an fd number nor a handle
  *   with an fd, a string with a NUL, ...)
  * @throws {RangeError} before anything starts, for a number out of range (an fd number in
- *   `fds` that is not an integer 0..2^31-1, a child fd number past 1023)
+ *   `fds` that is not an integer 0..2^31-1, a child fd number past 1023 or with no number free
+ *   above it under this process's `RLIMIT_NOFILE`)
  * @throws {Deno.errors.NotFound} when `cwd` does not exist
  * @throws {Deno.errors.NotADirectory} when `cwd` is not a directory
  * @throws {Deno.errors.BadResource} when an fd in `fds` is not open or a handle there is closed (EBADF)
@@ -286,7 +288,14 @@ function childCopy(source: number, min: number): number {
     ? reopenPipe(source, flags, false)
     : -1;
   try {
-    return ok(libc.fcntl(own >= 0 ? own : source, C.F_DUPFD_CLOEXEC, min), "fcntl", { fd: source });
+    const copy = libc.fcntl(own >= 0 ? own : source, C.F_DUPFD_CLOEXEC, min);
+    if (copy < 0 && lastErrno() === E.EINVAL) {
+      throw new RangeError(
+        `fds: target ${min - 1} leaves no descriptor number above it under this process's ` +
+          "limit (RLIMIT_NOFILE), where spawn puts its copies of the sources first",
+      );
+    }
+    return ok(copy, "fcntl", { fd: source });
   } finally {
     if (own >= 0) libc.close(own);
   }
