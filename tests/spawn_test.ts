@@ -11,6 +11,7 @@ import {
   blockedIn,
   CANNOT,
   dupInheritable,
+  EMULATED,
   fdTarget,
   isCloexec,
   isOpen,
@@ -687,4 +688,39 @@ Deno.test("ChildProcess.unref() lets the parent exit while the child runs", asyn
   await parent.exits(0);
   assert.ok(orphan > 0 && processExists(orphan), "the unref'd child still runs");
   Deno.kill(orphan, "SIGKILL");
+});
+
+Deno.test({
+  name: "started with SIGCHLD ignored: a child left to run does not end the program",
+  // perl passes an ignored SIGCHLD on across exec (dash's trap does not); qemu-user
+  // handles the host's signals itself.
+  ignore: EMULATED || (() => {
+    try {
+      return !Deno.statSync("/usr/bin/perl").isFile;
+    } catch {
+      return true;
+    }
+  })(),
+  fn: async () => {
+    // The kernel then reaps children itself, and waitpid says ECHILD: a status that
+    // nobody awaits rejects unobserved, which must not be an uncaught error.
+    const code = `
+      import { spawnProgram } from "${new URL("../mod.ts", import.meta.url).href}";
+      import assert from "node:assert/strict";
+      const child = spawnProgram("/bin/true");
+      const watched = spawnProgram("/bin/true");
+      await assert.rejects(watched.status, { code: "ECHILD" });
+      void child;
+      console.log("survived");
+    `;
+    const { status, stdout, stderr } = await run("/usr/bin/perl", [
+      "-e",
+      '$SIG{CHLD} = "IGNORE"; exec @ARGV or die',
+      Deno.execPath(),
+      "eval",
+      "--ext=ts",
+      code,
+    ]);
+    assert.deepEqual([status, stdout], [exited(0), "survived\n"], stderr);
+  },
 });

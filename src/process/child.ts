@@ -85,6 +85,9 @@ export class ChildProcess implements AsyncDisposable {
     this.pid = pid;
     this.#pidfd = pidfd;
     this.status = this.#reap();
+    // A status nobody awaits (a child left to run) must not end the program when it
+    // rejects: ECHILD where SIGCHLD is ignored and the kernel reaped the child itself.
+    this.status.catch(() => {});
   }
 
   async #reap(): Promise<ChildStatus> {
