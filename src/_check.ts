@@ -78,7 +78,7 @@ export function checkOptions<T extends object>(options: T | undefined, what = "o
  */
 export function checkBuffer(buf: Uint8Array, what = "buffer"): void {
   if (!(buf instanceof Uint8Array)) {
-    throw new TypeError(`${what} must be a Uint8Array, got ${Object.prototype.toString.call(buf)}`);
+    throw new TypeError(`${what} must be a Uint8Array, got ${shown(buf)}`);
   }
   if (isDetached(buf)) {
     throw new TypeError(`${what} is a view on a detached ArrayBuffer`);
@@ -145,7 +145,7 @@ export function bytesOf(data: Uint8Array | string): Uint8Array {
   if (typeof data === "string") return encoder.encode(data);
   if (!(data instanceof Uint8Array)) {
     throw new TypeError(
-      `data must be a Uint8Array or a string, got ${Object.prototype.toString.call(data)}`,
+      `data must be a Uint8Array or a string, got ${shown(data)}`,
     );
   }
   // FFI would pass a detached buffer as NULL, silently.

@@ -32,6 +32,11 @@ export interface SystemErrorInfo extends ErrorSubject {
   errno: number;
   /** The C function that failed, e.g. `"msgrcv"`. */
   syscall: string;
+  /**
+   * On the error of a write to a pipe, FIFO or stream connection (its
+   * failure, timeout, abort or close): how many of its bytes went out first.
+   */
+  bytesWritten?: number;
 }
 
 /** An error thrown for a failed system call: a Deno error class or {@link IpcError}, with {@link SystemErrorInfo}. */

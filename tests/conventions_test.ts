@@ -18,6 +18,7 @@ import {
   Listener,
   MessageQueue,
   notify,
+  pipe,
   PosixMessageQueue,
   PosixSemaphore,
   PosixSharedMemory,
@@ -848,4 +849,17 @@ Deno.test("one rule for bad arguments everywhere: the class says type or range, 
       assert.equal((await within(child.status, "the child's status")).signal, "SIGTERM");
     },
   );
+});
+
+Deno.test("a buffer, data or view of the wrong type: the TypeError shows the value", () => {
+  using p = pipe();
+  const bad: [() => unknown, string][] = [
+    [() => p.writer.writeSync(42 as never), "got 42"],
+    [() => p.reader.readSync("x" as never), `got "x" (a string)`],
+    [() => waitSync(7 as never, 0, 0), "got 7"],
+    [() => PosixSemaphore.at(null as never), "got null"],
+  ];
+  for (const [call, shown] of bad) {
+    assert.throws(call, (e: Error) => e instanceof TypeError && e.message.endsWith(shown));
+  }
 });

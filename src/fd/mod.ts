@@ -20,4 +20,4 @@ export { type Pipe, pipe } from "./pipe.ts";
 export { Fifo, type FifoCreateOptions, type FifoEnd } from "./fifo.ts";
 export type { Access, Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
 export type { PathLike } from "../_path.ts";
-export type { ErrorSubject } from "../errors.ts";
+export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";

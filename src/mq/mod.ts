@@ -33,6 +33,6 @@ export {
   type PosixMessageQueueSendOptions,
 } from "./posix_message_queue.ts";
 export { FdHandle } from "../fd/handle.ts";
-export type { ErrorSubject } from "../errors.ts";
+export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";
 export type { Access, Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
 export type { PathLike } from "../_path.ts";

@@ -20,3 +20,4 @@ export {
   signalNumber,
   type StandardSignalName,
 } from "./signals.ts";
+export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";

@@ -21,7 +21,7 @@ import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
 import { i32, struct, u64 } from "../../ffi/struct/mod.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError, type ErrorSubject } from "../errors.ts";
-import { checkBoolean, checkInteger, checkMode, checkOptions } from "../_check.ts";
+import { checkBoolean, checkInteger, checkMode, checkOptions, shown } from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
@@ -114,7 +114,7 @@ function checkValue(value: unknown): number {
 function placeOf(view: Uint8Array): { mapping: Mapping; offset: number } {
   if (!(view instanceof Uint8Array)) {
     throw new TypeError(
-      `view must be a Uint8Array, got ${Object.prototype.toString.call(view)}`,
+      `view must be a Uint8Array, got ${shown(view)}`,
     );
   }
   const mapping = sharedMappingOf(view);

@@ -59,9 +59,13 @@ const GIVE_UNDO = Object.freeze([Object.freeze({ index: 0, delta: 1, undo: true 
  * returns a `Disposable` that gives it back, so `using _ = await
  * sem.acquire()` holds it for a scope.
  *
- * Acquiring uses `SEM_UNDO` by default: if the process ends while holding
- * it, even killed, the kernel gives it back. With `undo: false`, what a dead
- * process held stays taken until someone releases it. An undo entry holds at
+ * Acquiring and releasing use `SEM_UNDO` by default, as a lock wants: if the
+ * process ends while holding it, even killed, the kernel gives it back, and
+ * one that acquired and released leaves it as it was. With `undo: false`,
+ * what a dead process held stays taken until someone releases it. A
+ * semaphore that signals between processes (one releases, another acquires)
+ * takes `undo: false` on both sides: a release with `SEM_UNDO` is taken back
+ * when its process ends. An undo entry holds at
  * most `SemaphoreSet.limits().maxUndo` (`SEMAEM`, 32767 on Linux) and a value
  * at most `limits().maxValue` (`SEMVMX`, 32767): beyond either an operation
  * fails with `ERANGE`.

@@ -52,7 +52,7 @@ import { C } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
 import { futexWait, FutexWord } from "../_wait/futex.ts";
 import { checkWaitOptions, Spinner, waitSync as engineWaitSync } from "../_wait/mod.ts";
-import { checkInteger } from "../_check.ts";
+import { checkInteger, shown } from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import { type Mapping, sharedMappingOf } from "./_mapping.ts";
 
@@ -107,7 +107,7 @@ function wordOf(mapping: Mapping, view: Int32Array, index: number): Word {
 function mappingOf(view: Int32Array, index: number): Mapping {
   if (!(view instanceof Int32Array)) {
     throw new TypeError(
-      `view must be an Int32Array over shared memory, got ${Object.prototype.toString.call(view)}`,
+      `view must be an Int32Array over shared memory, got ${shown(view)}`,
     );
   }
   const mapping = sharedMappingOf(view);

@@ -21,3 +21,4 @@ export {
   type PosixSharedMemoryFromFdOptions,
   type PosixSharedMemoryOpenOptions,
 } from "./posix_shared_memory.ts";
+export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";

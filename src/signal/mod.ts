@@ -27,5 +27,5 @@ export { type SignalInfo, SignalReader, signals, signalsBlocked } from "./reader
 export { relaunchWithSignalsBlocked } from "./relaunch.ts";
 export type { ChildProcess, ChildStatus } from "../process/child.ts";
 export { FdHandle } from "../fd/handle.ts";
-export type { ErrorSubject } from "../errors.ts";
+export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";
 export type { SyncWaitOptions, WaitOptions } from "../options.ts";

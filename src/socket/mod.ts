@@ -78,6 +78,6 @@ export { FdHandle } from "../fd/handle.ts";
 export { FdReader } from "../fd/reader.ts";
 export { FdWriter } from "../fd/writer.ts";
 export type { WriteData } from "../fd/writer.ts";
-export type { ErrorSubject } from "../errors.ts";
+export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";
 export type { SyncWaitOptions, WaitOptions } from "../options.ts";
 export type { PathLike } from "../_path.ts";
