@@ -1,12 +1,13 @@
 /**
- * The classic semaphore tutorial: a parent and a child take turns in a
- * critical section guarded by one System V semaphore (initial value 1). Each
- * enters three times; the two sections never overlap. The acquisition is
+ * The classic semaphore tutorial: a parent and a child each enter a critical
+ * section guarded by one System V semaphore (initial value 1) three times; the
+ * two sections never overlap. Which enters when depends on how soon the child
+ * has started: the parent may be through all three before it comes. The acquisition is
  * made with `SEM_UNDO` (the default), so a process killed inside its section
  * leaves the semaphore free; `using` releases it at the end of the block.
  *
  * Run: `deno run --allow-ffi examples/semaphore.ts`. It prints, in some order
- * of turns:
+ * of sections:
  *
  * ```text
  * Parent process entering critical section

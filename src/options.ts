@@ -29,7 +29,8 @@ export interface WaitOptions {
 }
 
 /**
- * Options of every blocking (`xSync()`) operation.
+ * Options of every blocking (`xSync()`) operation. It takes no `signal`
+ * (a `TypeError`): nothing could abort a call that blocks the thread.
  *
  * @example
  * ```ts

@@ -37,6 +37,7 @@ import {
 } from "../mod.ts";
 import { futexOperation, futexWake } from "../src/_wait/futex.ts";
 import {
+  bytesQueued,
   commandOutput,
   EPOLLIN,
   ownWaitPending,
@@ -862,4 +863,30 @@ Deno.test("a buffer, data or view of the wrong type: the TypeError shows the val
   for (const [call, shown] of bad) {
     assert.throws(call, (e: Error) => e instanceof TypeError && e.message.endsWith(shown));
   }
+});
+
+Deno.test("a sync form given a signal: a TypeError before any call, not an abort ignored", async () => {
+  await using s = new TestScope();
+  const p = s.pipe();
+  const q = s.messageQueue("private");
+  const signal = AbortSignal.abort();
+  const o = { signal, timeout: 10 } as never;
+  using listener = listen({ hostname: "127.0.0.1", port: 0 });
+  using shm = PosixSharedMemory.anonymous(64);
+  const calls: [string, () => unknown][] = [
+    ["readSync", () => p.reader.readSync(new Uint8Array(1), o)],
+    ["writeSync", () => p.writer.writeSync("x", o)],
+    ["receiveSync", () => q.receiveSync(o)],
+    ["acceptSync", () => listener.acceptSync(o)],
+    ["waitSync", () => waitSync(new Int32Array(shm.bytes.buffer, 0, 1), 0, 0, o)],
+    ["connectSync", () => connectSync({ hostname: "127.0.0.1", port: 1, ...(o as object) })],
+  ];
+  for (const [name, call] of calls) {
+    assert.throws(
+      call,
+      (e: Error) => e instanceof TypeError && /takes no signal/.test(e.message),
+      name,
+    );
+  }
+  assert.equal(bytesQueued(p.reader.fd), 0, "nothing written");
 });

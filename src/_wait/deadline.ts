@@ -22,6 +22,21 @@ export function checkWaitOptions(options: WaitOptions | SyncWaitOptions | undefi
   if (options.timeout !== undefined) checkTimeout(options.timeout, "timeout");
 }
 
+/**
+ * Checks the options of a sync form: those of {@link checkWaitOptions}, and no
+ * `signal`, which nothing could act on while the call blocks the thread (a
+ * TypeError, not an abort silently ignored).
+ */
+export function checkSyncWaitOptions(options: SyncWaitOptions | undefined): void {
+  checkWaitOptions(options);
+  if ((options as WaitOptions | undefined)?.signal !== undefined) {
+    throw new TypeError(
+      "a sync form takes no signal: it blocks the thread, so nothing can abort it " +
+        "(use the async form, or a timeout)",
+    );
+  }
+}
+
 /** A timeout in milliseconds: a number >= 0 or Infinity (TypeError for a non-number). */
 export function checkTimeout(timeout: unknown, what: string): number {
   if (typeof timeout !== "number" || !(timeout >= 0)) {

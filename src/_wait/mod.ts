@@ -23,14 +23,21 @@
 import { AGAIN } from "../_sys.ts";
 import { timedOutError, wouldBlockError } from "../errors.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
-import { checkWaitOptions, deadlineOf } from "./deadline.ts";
+import { checkSyncWaitOptions, checkWaitOptions, deadlineOf } from "./deadline.ts";
 import { Pending, type WaitRegistry } from "./pending.ts";
 import type { Spinner } from "./spinner.ts";
 import { NO_THREAD, type Operation } from "./source.ts";
 import { POLL_TURNS_MS, pollClock, pollTurn } from "./poll.ts";
 
 export { AGAIN } from "../_sys.ts";
-export { checkTimeout, checkWaitOptions, deadlineOf, setTimeLeft, sliceLeft } from "./deadline.ts";
+export {
+  checkSyncWaitOptions,
+  checkTimeout,
+  checkWaitOptions,
+  deadlineOf,
+  setTimeLeft,
+  sliceLeft,
+} from "./deadline.ts";
 export { Pending, WaitRegistry } from "./pending.ts";
 export { Spinner } from "./spinner.ts";
 export { lazySource, NO_THREAD, type Operation, type Source } from "./source.ts";
@@ -140,7 +147,7 @@ export function waitSync<T>(
   options: SyncWaitOptions | undefined,
   { spinner }: WaitContext = {},
 ): T {
-  checkWaitOptions(options);
+  checkSyncWaitOptions(options);
   const deadline = deadlineOf(options);
   if (
     op.block !== undefined &&

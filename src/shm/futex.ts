@@ -51,7 +51,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
 import { futexWait, FutexWord } from "../_wait/futex.ts";
-import { checkWaitOptions, Spinner, waitSync as engineWaitSync } from "../_wait/mod.ts";
+import { checkSyncWaitOptions, Spinner, waitSync as engineWaitSync } from "../_wait/mod.ts";
 import { checkInteger, shown } from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import { type Mapping, sharedMappingOf } from "./_mapping.ts";
@@ -239,7 +239,7 @@ export function waitSync(
 ): FutexWaitResult {
   const mapping = mappingOf(view, index);
   const value = wordValue(expected);
-  checkWaitOptions(options);
+  checkSyncWaitOptions(options);
   // The uncontended path of a lock: no allocation, no system call.
   if (Atomics.load(view, index) !== value) return "not-equal";
   const word = wordOf(mapping, view, index);

@@ -395,7 +395,8 @@ export class SharedMemory implements Disposable {
   /**
    * The memory itself, zero-copy: writes are seen by every process attached
    * at once. Views made from it (`subarray`, or a `DataView`/`Int32Array` over
-   * `bytes.buffer`) read as length 0 after {@link SharedMemory.close}, as it does.
+   * `bytes.buffer`) read as length 0 after {@link SharedMemory.close}; `bytes`
+   * itself is then a `BadResource` error, as every use of a closed handle.
    * An operation of Deno's own still pending on them (`conn.read(shm.bytes)`)
    * holds the address, which the library cannot see: let it settle first, or
    * it writes into whatever is attached there next.
@@ -406,6 +407,7 @@ export class SharedMemory implements Disposable {
    * @throws {TypeError} on a read-only handle: V8 has no read-only views, and a write to
    *   read-only memory would kill the process; use {@link SharedMemory.read} or
    *   {@link SharedMemory.readInto}, or attach read-write
+   * @throws {Deno.errors.BadResource} after `close()` (the views taken before read as length 0)
    *
    * @example
    * ```ts
@@ -421,6 +423,7 @@ export class SharedMemory implements Disposable {
    * ```
    */
   get bytes(): Uint8Array<ArrayBuffer> {
+    this.#mapping.check("bytes");
     if (this.readOnly) {
       throw new TypeError(
         `${WHAT} ${this.id} is attached read-only and has no view: a write through one would ` +

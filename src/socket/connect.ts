@@ -11,6 +11,7 @@ import { checkBoolean } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
+  checkSyncWaitOptions,
   checkWaitOptions,
   fdEngine,
   NO_THREAD,
@@ -309,6 +310,7 @@ export function connect(options: ConnectOptions): Promise<Connection> {
  * ```
  */
 export function connectSync(options: ConnectSyncOptions): Connection {
+  checkSyncWaitOptions(options);
   const c = connecting(options, "connectSync options");
   try {
     return waitSync(c.op, options);
