@@ -156,7 +156,7 @@ Deno.test({
           ...options,
           type,
           allowUids: allow,
-          onRefused: (p) => refused.push(p),
+          onRefused: (p: PeerCredentials) => refused.push(p),
         }));
         // The stranger runs as nobody when this user is allowed, as this user when nobody is.
         const strangerUid = allow === "same" ? NOBODY : undefined;

@@ -324,3 +324,13 @@ export function decodeAddress(
   }
   throw new TypeError(`socket address family ${family} is not one this library handles`);
 }
+
+/**
+ * Every member of every variant of the union `U`, each optional: options read
+ * before their variant is known (a variant's `?: never` members keep callers
+ * from mixing them, and would make an intersection of the variants `never`).
+ */
+export type AnyOf<U> = {
+  [K in U extends unknown ? keyof U : never]?: U extends unknown ? K extends keyof U ? U[K] : never
+    : never;
+};

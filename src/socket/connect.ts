@@ -23,7 +23,7 @@ import {
   WRITABLE,
 } from "../_wait/mod.ts";
 import type { SocketType } from "./address.ts";
-import { decodeAddress, endpointOf } from "./_address.ts";
+import { type AnyOf, decodeAddress, endpointOf } from "./_address.ts";
 import {
   checkKind,
   makeBlocking,
@@ -53,6 +53,12 @@ export interface UnixConnectTarget {
    * (a datagram socket whose every send goes to that address).
    */
   type?: SocketType;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  abstract?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  port?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  hostname?: never;
 }
 
 /**
@@ -69,6 +75,12 @@ export interface AbstractConnectTarget {
   abstract: string;
   /** `"stream"` (default), `"seqpacket"` or `"datagram"`. */
   type?: SocketType;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  path?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  port?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  hostname?: never;
 }
 
 /**
@@ -92,6 +104,10 @@ export interface TcpConnectTarget {
   noDelay?: boolean;
   /** Send keep-alive probes (`SO_KEEPALIVE`). Default `false`. */
   keepAlive?: boolean;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  path?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  abstract?: never;
 }
 
 /**
@@ -149,7 +165,7 @@ interface Connecting {
 function connecting(options: ConnectTarget & WaitOptions, what: string): Connecting {
   checkWaitOptions(options);
   const at = endpointOf(options, { transport: "tcp", portZero: false }, what);
-  const o = options as UnixConnectTarget & TcpConnectTarget;
+  const o = options as AnyOf<ConnectTarget>;
   let kind: SocketType;
   let noDelay = false;
   let keepAlive = false;

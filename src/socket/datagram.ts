@@ -39,6 +39,7 @@ import { FdHandle, waitsOf } from "../fd/handle.ts";
 import type { WriteData } from "../fd/writer.ts";
 import type { SocketAddress } from "./address.ts";
 import {
+  type AnyOf,
   decodeAddress,
   type Endpoint,
   endpointOf,
@@ -82,6 +83,12 @@ export interface UnixDatagramOptions {
    * (`Deno.exit()`, an uncaught error, a signal) leaves it, for `replace`.
    */
   keepPath?: boolean;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  abstract?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  port?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  hostname?: never;
 }
 
 /**
@@ -96,6 +103,12 @@ export interface UnixDatagramOptions {
 export interface AbstractDatagramOptions {
   /** The name: 1 to 107 bytes. */
   abstract: string;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  path?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  port?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  hostname?: never;
 }
 
 /**
@@ -116,6 +129,10 @@ export interface UdpDatagramOptions {
   reuseAddress?: boolean;
   /** For an IPv6 address: IPv6 only (`IPV6_V6ONLY`). Default `false`. */
   ipv6Only?: boolean;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  path?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  abstract?: never;
 }
 
 /**
@@ -917,7 +934,7 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
  */
 export function datagram(options: DatagramOptions = {}): DatagramSocket {
   checkOptions(options, "datagram options");
-  const o = options as UnixDatagramOptions & AbstractDatagramOptions & UdpDatagramOptions;
+  const o = options as AnyOf<DatagramOptions>;
   if (o.path === undefined && o.abstract === undefined && o.port === undefined) {
     if (o.hostname !== undefined) throw new TypeError("datagram options: a hostname needs a port");
     rejectOptions(

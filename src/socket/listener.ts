@@ -24,7 +24,7 @@ import {
 } from "../_wait/mod.ts";
 import { FdHandle, waitsOf } from "../fd/handle.ts";
 import type { SocketAddress } from "./address.ts";
-import { decodeAddress, endpointOf, SOCKADDR_MAX, subjectOf } from "./_address.ts";
+import { type AnyOf, decodeAddress, endpointOf, SOCKADDR_MAX, subjectOf } from "./_address.ts";
 import { bindPath, type BoundPath, releasePath } from "./_bind.ts";
 import {
   adoptSocket,
@@ -120,6 +120,12 @@ export interface UnixListenOptions extends PeerAccessOptions {
   keepPath?: boolean;
   /** How many connections may wait to be accepted; default and maximum `net.core.somaxconn`. */
   backlog?: number;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  abstract?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  port?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  hostname?: never;
 }
 
 /**
@@ -138,6 +144,12 @@ export interface AbstractListenOptions extends PeerAccessOptions {
   type?: ListenerType;
   /** How many connections may wait to be accepted; default and maximum `net.core.somaxconn`. */
   backlog?: number;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  path?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  port?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  hostname?: never;
 }
 
 /**
@@ -164,6 +176,10 @@ export interface TcpListenOptions {
   ipv6Only?: boolean;
   /** How many connections may wait to be accepted; default and maximum `net.core.somaxconn`. */
   backlog?: number;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  path?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  abstract?: never;
 }
 
 /**
@@ -626,7 +642,7 @@ function checkBacklog(backlog: unknown): number {
  */
 export function listen(options: ListenOptions): Listener {
   const at = endpointOf(options, { transport: "tcp", portZero: true }, "listen options");
-  const o = options as UnixListenOptions & AbstractListenOptions & TcpListenOptions;
+  const o = options as AnyOf<ListenOptions>;
   const backlog = checkBacklog(o.backlog);
   if (at.domain === C.AF_UNIX) {
     const kind = checkKind(o.type, ["stream", "seqpacket"] as const, "stream");
