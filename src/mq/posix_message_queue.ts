@@ -329,6 +329,22 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   get name(): string {
     return this.#name;
   }
+  /**
+   * What it was opened for: `"readwrite"` (the default), `"read"` or `"write"`.
+   *
+   * @example
+   * ```ts
+   * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const name = `/libc-ipc-doc-${Deno.pid}-access`;
+   * using q = PosixMessageQueue.open(name, { create: true, messageSize: 16, access: "write" });
+   * PosixMessageQueue.unlink(name);
+   * assert.equal(q.access, "write");
+   * ```
+   */
+  get access(): Access {
+    return this.#canRead ? (this.#canWrite ? "readwrite" : "read") : "write";
+  }
 
   /**
    * The largest message this queue takes, in bytes (`mq_msgsize`, fixed when it was created).

@@ -393,6 +393,23 @@ export class SharedMemory implements Disposable {
   }
 
   /**
+   * How it is attached, in the words of {@link PosixSharedMemory.access}:
+   * `"readwrite"`, or `"read"` with {@link SharedMemory.readOnly}.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using shm = SharedMemory.open("private", { size: 8 });
+   * assert.equal(shm.access, "readwrite");
+   * shm.remove();
+   * ```
+   */
+  get access(): "read" | "readwrite" {
+    return this.readOnly ? "read" : "readwrite";
+  }
+
+  /**
    * The memory itself, zero-copy: writes are seen by every process attached
    * at once. Views made from it (`subarray`, or a `DataView`/`Int32Array` over
    * `bytes.buffer`) read as length 0 after {@link SharedMemory.close}; `bytes`
