@@ -4,6 +4,7 @@ import { type FdReader, type PosixMessage, PosixMessageQueue } from "../mod.ts";
 import {
   CAP_SYS_RESOURCE,
   devMqueue,
+  dupInheritable,
   EMULATED,
   EPOLLIN,
   EPOLLOUT,
@@ -11,6 +12,9 @@ import {
   fdMode,
   type Fixture,
   hasCapability,
+  isCloexec,
+  isNonBlocking,
+  isOpen,
   openFds,
   posixQueueExists,
   posixQueueMessages,
@@ -18,6 +22,7 @@ import {
   readAll,
   readProcFile,
   runCollect,
+  setNonBlocking,
   systemError,
   TestScope,
   until,
@@ -811,4 +816,40 @@ Deno.test("PosixMessageQueue.open() refuses sizes above /proc/sys/fs/mqueue/msg_
     ),
   );
   assert.equal(posixQueueExists(name), false);
+});
+
+Deno.test("PosixMessageQueue.fromFd(): a child adopts the queue spawn handed it", async (t) => {
+  await t.step("the child receives and answers through fd 3", async () => {
+    await using scope = new TestScope();
+    const q = scope.handle(PosixMessageQueue.open(scope.posixName(), { create: true }));
+    const adopt = new URL("./fixtures/posix_mq_adopt.ts", import.meta.url);
+    q.sendSync("ping");
+    const { status, stdout, stderr } = await runCollect((out, err) =>
+      scope.child(spawn(adopt, { fds: { 1: out, 2: err, 3: q } }))
+    );
+    assert.equal(status.code, 0, `${stdout}${stderr}`);
+    assert.deepEqual(JSON.parse(stdout), { name: "", access: "readwrite", got: "ping" });
+    assert.equal(new TextDecoder().decode(q.receiveSync({ timeout: 30_000 }).data), "PING");
+  });
+
+  await t.step("a blocking descriptor gets a non-blocking description of its own", () => {
+    using scope = new TestScope();
+    const q = scope.handle(PosixMessageQueue.open(scope.posixName(), { create: true }));
+    const copy = scope.fd(dupInheritable(q.fd));
+    setNonBlocking(copy, false); // the description q shares
+    using adopted = PosixMessageQueue.fromFd(copy);
+    setNonBlocking(q.fd, true);
+    assert.equal(isNonBlocking(adopted.fd), true);
+    assert.throws(() => adopted.tryReceive(), Deno.errors.WouldBlock);
+    assert.equal(isCloexec(adopted.fd), true);
+  });
+
+  await t.step("anything else is refused, and the descriptor stays the caller's", () => {
+    using scope = new TestScope();
+    const p = scope.pipe();
+    assert.throws(() => PosixMessageQueue.fromFd(p.reader.fd), TypeError);
+    assert.equal(isOpen(p.reader.fd), true);
+    assert.throws(() => PosixMessageQueue.fromFd(-1), RangeError);
+    assert.throws(() => PosixMessageQueue.fromFd(999_999), Deno.errors.BadResource);
+  });
 });

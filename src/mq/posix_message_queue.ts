@@ -19,6 +19,7 @@ import {
   checkBoolean,
   checkBuffer,
   checkingBuffer,
+  checkInteger,
   checkMode,
   checkOptions,
   checkUnchanged,
@@ -42,6 +43,7 @@ import {
   WRITABLE,
 } from "../_wait/mod.ts";
 import { FdHandle, waitsOf } from "../fd/handle.ts";
+import { reopenPipe } from "../fd/_adopt.ts";
 import { accessFlags, checkName, checkPriority, checkSize, openError } from "./_posix_checks.ts";
 
 const MQ_ATTR = LAYOUTS.mq_attr;
@@ -151,7 +153,7 @@ export interface PosixMessageQueueSendOptions {
  * ```
  */
 export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMessage> {
-  readonly #name: string;
+  readonly #name: string | null;
   readonly #messageSize: number;
   readonly #canRead: boolean;
   readonly #canWrite: boolean;
@@ -162,7 +164,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   #readable?: ReturnType<typeof fdSource>;
   #writable?: ReturnType<typeof fdSource>;
 
-  private constructor(fd: number, name: string, messageSize: number, flags: number) {
+  private constructor(fd: number, name: string | null, messageSize: number, flags: number) {
     super(fd);
     this.#name = name;
     this.#messageSize = messageSize;
@@ -277,6 +279,61 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   }
 
   /**
+   * Adopts the descriptor of a queue, typically the one a parent handed over
+   * (`spawn(module, { fds: { 3: queue } })`): the handle owns it from then on
+   * and makes it close-on-exec. A blocking descriptor gets a non-blocking open
+   * file description of its own (the one it shares with others stays as it
+   * is). When this throws, the descriptor is left as it was, still the caller's.
+   *
+   * Wraps `fcntl(2)` and `mq_getattr(3)`. Needs `--allow-ffi`.
+   *
+   * @param fd an open descriptor of a POSIX message queue
+   * @returns the queue; its {@link PosixMessageQueue.name} is `""`, its
+   *   {@link PosixMessageQueue.access} that of the descriptor
+   * @throws {TypeError} when `fd` is not a number, or not a POSIX message queue
+   * @throws {RangeError} when `fd` is not an integer 0..2^31-1
+   * @throws {Deno.errors.BadResource} when `fd` is not open (EBADF)
+   *
+   * @example
+   * ```ts
+   * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const libc = Deno.dlopen("libc.so.6", { dup: { parameters: ["i32"], result: "i32" } });
+   * const name = `/libc-ipc-doc-${Deno.pid}-fromfd`;
+   * using q = PosixMessageQueue.open(name, { create: true, messageSize: 16 });
+   * PosixMessageQueue.unlink(name);
+   * // A descriptor from elsewhere; in a child, the fd 3 that spawn handed over.
+   * using same = PosixMessageQueue.fromFd(libc.symbols.dup(q.fd));
+   * libc.close();
+   * q.sendSync("hi");
+   * assert.equal(new TextDecoder().decode(same.receiveSync().data), "hi");
+   * assert.equal(same.name, "");
+   * ```
+   */
+  static fromFd(fd: number): PosixMessageQueue {
+    fd = checkInteger(fd, "PosixMessageQueue.fromFd: fd", 0, 0x7fffffff);
+    const flags = ok(libc.fcntl(fd, C.F_GETFL, 0), "fcntl", { fd });
+    const attrBuf = new Uint8Array(MQ_ATTR.size);
+    if (libc.mq_getattr(fd, attrBuf) < 0) {
+      // EBADF from an open descriptor: it is something else.
+      throw new TypeError(`PosixMessageQueue.fromFd: fd ${fd} is not a POSIX message queue`);
+    }
+    const messageSize = Number(MQ_ATTR.decode(attrBuf).mq_msgsize);
+    if ((flags & C.O_NONBLOCK) === 0) {
+      // A description of our own at the same number (dup3 is atomic), as FdReader does for pipes.
+      const own = ok(reopenPipe(fd, flags, true), "open", { fd });
+      try {
+        ok(libc.dup3(own, fd, C.O_CLOEXEC), "dup3", { fd });
+      } finally {
+        libc.close(own);
+      }
+    } else {
+      ok(libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC), "fcntl", { fd });
+    }
+    return new PosixMessageQueue(fd, null, messageSize, flags | C.O_NONBLOCK);
+  }
+
+  /**
    * Removes a queue's name (`mq_unlink(3)`). Processes that have it open keep
    * using it; the queue is destroyed when the last one closes it.
    *
@@ -305,16 +362,17 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
 
   /** What the handle is, in error messages. */
   protected get what(): string {
-    return `message queue '${this.#name}'`;
+    return this.#name === null ? `message queue fd ${this.fd}` : `message queue '${this.#name}'`;
   }
 
   /** What its errors name besides its descriptor: the queue's name. */
   protected override describe(): ErrorSubject {
-    return { path: this.#name };
+    return this.#name === null ? {} : { path: this.#name };
   }
 
   /**
-   * The queue's name, as given to {@link PosixMessageQueue.open}.
+   * The queue's name, as given to {@link PosixMessageQueue.open}; `""` for one
+   * adopted with {@link PosixMessageQueue.fromFd}, which has no name here.
    *
    * @example
    * ```ts
@@ -327,7 +385,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * ```
    */
   get name(): string {
-    return this.#name;
+    return this.#name ?? "";
   }
   /**
    * What it was opened for: `"readwrite"` (the default), `"read"` or `"write"`.
