@@ -56,13 +56,25 @@ export const A_FILE_KIND: Readonly<Record<FileKind, string>> = {
 
 /** The kind of file at `path`, or `null` when nothing is there. */
 export function fileKind(path: string): FileKind | null {
+  return fileOf(path)?.kind ?? null;
+}
+
+/**
+ * What is at `path` (following links) and which file it is (`st_dev:st_ino`),
+ * or null when nothing is there; other failures of `stat(2)` throw.
+ */
+export function fileOf(path: string): { kind: FileKind; id: string } | null {
   const buf = new Uint8Array(LAYOUTS.stat.size);
   if (libc.stat(cPath(path), buf) < 0) {
     const code = lastErrno();
     if (code === E.ENOENT) return null;
     throw errorOf(code, "stat", { path });
   }
-  const mode = LAYOUTS.stat.decode(buf).st_mode & C.S_IFMT;
+  const st = LAYOUTS.stat.decode(buf);
+  return { kind: kindOf(st.st_mode & C.S_IFMT), id: `${st.st_dev}:${st.st_ino}` };
+}
+
+function kindOf(mode: number): FileKind {
   switch (mode) {
     case C.S_IFIFO:
       return "fifo";

@@ -2,12 +2,14 @@ import assert from "node:assert/strict";
 import { FdReader, Fifo, spawnProgram } from "../mod.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import {
+  CANNOT,
   EMULATED,
   HANG_MS,
   readAll,
   systemError,
   TestScope,
   threadsBlockedIn,
+  unless,
   until,
 } from "./_kernel.ts";
 
@@ -353,3 +355,32 @@ Deno.test("Fifo refuses what is not a FIFO, and unlink() removes only FIFOs", as
   Fifo.unlink(`${dir}/f`);
   assert.throws(() => Deno.statSync(`${dir}/f`), Deno.errors.NotFound);
 });
+
+Deno.test(unless(
+  CANNOT.parking,
+  "an open of a FIFO made anew at the same path does not wait on an open of the old one",
+  async () => {
+    // Interchangeable opens share one parked open(2): by the file, not by the path.
+    await using s = new TestScope();
+    const path = `${await s.tempDir("libc-ipc-fifo-")}/fifo`;
+    Fifo.create(path);
+    const stop = new AbortController();
+    const before = fifoOpens("read");
+    const old = Fifo.open(path, "read", { signal: stop.signal });
+    old.catch(() => {});
+    try {
+      await until(() => fifoOpens("read") > before, "the open of the first FIFO to park");
+      Fifo.unlink(path);
+      Fifo.create(path);
+      const [r, w] = await Promise.all([
+        Fifo.open(path, "read", { timeout: HANG_MS }),
+        Fifo.open(path, "write", { timeout: HANG_MS }),
+      ]);
+      r.close();
+      w.close();
+    } finally {
+      stop.abort();
+      await old.catch(() => {});
+    }
+  },
+));

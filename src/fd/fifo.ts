@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { A_FILE_KIND, cPath, fileKind, type PathLike, pathText } from "../_path.ts";
+import { A_FILE_KIND, cPath, fileKind, fileOf, type PathLike, pathText } from "../_path.ts";
 import { addressOf, checkBoolean, checkMode, checkOptions, shown } from "../_check.ts";
 import type { Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
@@ -49,11 +49,17 @@ function checkDirection(direction: unknown): Direction {
   return direction;
 }
 
-/** Checks that what is at `path` is a FIFO, before an open that could block or open something else. */
-function checkIsFifo(path: string, syscall: string): void {
-  const kind = fileKind(path);
-  if (kind === null) throw errorOf(E.ENOENT, syscall, { path });
-  if (kind !== "fifo") throw new TypeError(`'${path}' is not a FIFO (it is ${A_FILE_KIND[kind]})`);
+/**
+ * Checks that what is at `path` is a FIFO, before an open that could block or
+ * open something else; returns which file it is (`st_dev:st_ino`).
+ */
+function checkIsFifo(path: string, syscall: string): string {
+  const file = fileOf(path);
+  if (file === null) throw errorOf(E.ENOENT, syscall, { path });
+  if (file.kind !== "fifo") {
+    throw new TypeError(`'${path}' is not a FIFO (it is ${A_FILE_KIND[file.kind]})`);
+  }
+  return file.id;
 }
 
 function flagsOf(direction: Direction): number {
@@ -89,6 +95,7 @@ function handleOf<D extends Direction>(fd: number, direction: D): FifoEnd<D> {
 function openOperation<D extends Direction>(
   path: string,
   direction: D,
+  file: string,
 ): Operation<FifoEnd<D>> & { release(): void } {
   const c = cPath(path);
   const subject = { path };
@@ -131,7 +138,9 @@ function openOperation<D extends Direction>(
         return fd >= 0 ? () => libc.close(fd) : undefined;
       },
       release: (fd) => libc.close(fd),
-      key: `open ${path} ${direction}`,
+      // By the file, not the path: a relative path after a chdir, or a FIFO made anew at
+      // the same path, is another file, which an open parked on the first would never see.
+      key: `open ${file} ${direction}`,
       // The parked open failed and its errno is lost: an open without waiting meets the error again.
       recover: () => {
         const fd = openNow(c, direction, subject);
@@ -323,8 +332,7 @@ export class Fifo {
     try {
       const p = pathText(path);
       checkDirection(direction);
-      checkIsFifo(p, "open");
-      const op = openOperation(p, direction);
+      const op = openOperation(p, direction, checkIsFifo(p, "open"));
       return wait(op, options).finally(op.release);
     } catch (e) {
       return Promise.reject(e);
@@ -370,8 +378,7 @@ export class Fifo {
   ): FifoEnd<D> {
     const p = pathText(path);
     checkDirection(direction);
-    checkIsFifo(p, "open");
-    const op = openOperation(p, direction);
+    const op = openOperation(p, direction, checkIsFifo(p, "open"));
     try {
       return waitSync(op, options);
     } finally {
