@@ -29,7 +29,7 @@ import {
   waitedOn,
   within,
 } from "./_kernel.ts";
-import { spawn } from "../mod.ts";
+import { spawn, spawnProgram } from "../mod.ts";
 import { BAD, checksum, HEADER, STOP } from "./fixtures/posix_mq_worker.ts";
 
 const decoder = new TextDecoder();
@@ -852,4 +852,33 @@ Deno.test("PosixMessageQueue.fromFd(): a child adopts the queue spawn handed it"
     assert.throws(() => PosixMessageQueue.fromFd(-1), RangeError);
     assert.throws(() => PosixMessageQueue.fromFd(999_999), Deno.errors.BadResource);
   });
+});
+
+Deno.test("a queue whose shared description another process made blocking: the tries still never wait", async () => {
+  // O_NONBLOCK belongs to the description, which a child handed the queue shares. In a
+  // child of its own, with a hang guard: a try that blocked would never return.
+  await using scope = new TestScope();
+  const name = scope.posixName();
+  const code = `
+    import assert from "node:assert/strict";
+    import { PosixMessageQueue } from "${new URL("../mod.ts", import.meta.url).href}";
+    import { dupInheritable, setNonBlocking } from "${
+    new URL("./_kernel.ts", import.meta.url).href
+  }";
+    using q = PosixMessageQueue.open(${JSON.stringify(name)}, { create: true, maxMessages: 1 });
+    setNonBlocking(dupInheritable(q.fd), false); // as a child's fcntl would
+    assert.equal(q.attributes().nonBlocking, false);
+    assert.throws(() => q.tryReceive(), Deno.errors.WouldBlock);
+    await assert.rejects(q.receive({ timeout: 50 }), Deno.errors.TimedOut);
+    q.trySend("full");
+    assert.throws(() => q.trySend("more"), Deno.errors.WouldBlock);
+    await assert.rejects(q.send("more", { timeout: 50 }), Deno.errors.TimedOut);
+    assert.equal(new TextDecoder().decode(q.tryReceive().data), "full");
+  `;
+  const { status, stdout, stderr } = await runCollect((out, err) =>
+    scope.child(
+      spawnProgram(Deno.execPath(), ["eval", "--ext=ts", code], { fds: { 1: out, 2: err } }),
+    )
+  );
+  assert.equal(status.code, 0, `${stdout}${stderr}`);
 });

@@ -28,6 +28,12 @@ export const mqueue = {
   mq_send: { parameters: ["i32", "buffer", "u32", "u32"], result: "i32" },
   // ssize_t mq_receive(mqd_t mqdes, char *msg_ptr, size_t msg_len, unsigned int *msg_prio);
   mq_receive: { parameters: ["i32", "buffer", "u32", "buffer"], result: "i32" },
+  // With a deadline already past: the tries, which must not wait whatever O_NONBLOCK says.
+  mq_timedsend: { parameters: ["i32", "buffer", "u32", "u32", "buffer"], result: "i32" },
+  mq_timedreceive: {
+    parameters: ["i32", "buffer", "u32", "buffer", "buffer"],
+    result: "i32",
+  },
   // int mq_getattr(mqd_t mqdes, struct mq_attr *attr);
   mq_getattr: { parameters: ["i32", "buffer"], result: "i32" },
   // int fchmod(int fd, mode_t mode);  (sys/stat.h) mq_open applies the umask; this undoes it

@@ -89,7 +89,11 @@ export interface PosixMessageQueueAttributes {
   messageSize: number;
   /** Messages in the queue now (`mq_curmsgs`). */
   currentMessages: number;
-  /** Whether this descriptor is non-blocking (`mq_flags & O_NONBLOCK`): always true for this library's handles. */
+  /**
+   * Whether this descriptor is non-blocking (`mq_flags & O_NONBLOCK`): true for
+   * this library's handles, unless a process that shares the description (a
+   * child it was handed to) cleared it; the try forms still never wait.
+   */
   nonBlocking: boolean;
 }
 
@@ -118,6 +122,15 @@ export interface PosixMessageQueueSendOptions {
   /** 0 (default, lowest) to `MQ_PRIO_MAX - 1` (32767): higher priorities are received first. */
   priority?: number;
 }
+
+/**
+ * The deadline of a try: the epoch, long past. A descriptor shares
+ * `O_NONBLOCK` with the processes it was handed to, and one of them may clear
+ * it; a try with a past deadline still returns at once (ETIMEDOUT then, where
+ * a non-blocking one says EAGAIN).
+ */
+const LONG_PAST = new Uint8Array(LAYOUTS.timespec.size);
+const WOULD_WAIT = [E.EAGAIN, E.ETIMEDOUT] as const;
 
 /**
  * A POSIX message queue (`mq_overview(7)`): a kernel queue of messages with a
@@ -483,8 +496,8 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   /** One send without waiting. Written out, not through a helper taking a closure: the hot path. */
   #trySend(bytes: Uint8Array, priority: number): void | typeof AGAIN {
     const fd = this.fdFor("mq_send");
-    while (libc.mq_send(fd, bytes, bytes.byteLength, priority) < 0) {
-      if (failed("mq_send", this.subject) === AGAIN) return AGAIN;
+    while (libc.mq_timedsend(fd, bytes, bytes.byteLength, priority, LONG_PAST) < 0) {
+      if (failed("mq_send", this.subject, WOULD_WAIT) === AGAIN) return AGAIN;
     }
   }
 
@@ -636,9 +649,9 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   #tryReceive<T>(buf: Uint8Array, make: Make<T>): T | typeof AGAIN {
     const fd = this.fdFor("mq_receive");
     for (;;) {
-      const n = libc.mq_receive(fd, buf, buf.byteLength, this.#prioBytes);
+      const n = libc.mq_timedreceive(fd, buf, buf.byteLength, this.#prioBytes, LONG_PAST);
       if (n >= 0) return make(buf, n);
-      if (failed("mq_receive", this.subject) === AGAIN) return AGAIN;
+      if (failed("mq_receive", this.subject, WOULD_WAIT) === AGAIN) return AGAIN;
     }
   }
 
