@@ -882,3 +882,27 @@ Deno.test("a queue whose shared description another process made blocking: the t
   );
   assert.equal(status.code, 0, `${stdout}${stderr}`);
 });
+
+Deno.test("POSIX queue names that carry stray bytes as U+DC80..U+DCFF: one queue each", () => {
+  using scope = new TestScope();
+  // Unlinked here: the scope's own C strings are plain UTF-8, which names other queues.
+  const [a, b] = [scope.posixName() + "\uDC80", scope.posixName() + "\uDC81"];
+  try {
+    using qa = PosixMessageQueue.open(a, { create: true, exclusive: true, maxMessages: 1 });
+    using qb = PosixMessageQueue.open(b, { create: true, exclusive: true, maxMessages: 1 });
+    qa.sendSync("a");
+    assert.throws(() => qb.tryReceive(), Deno.errors.WouldBlock);
+    assert.equal(new TextDecoder().decode(qa.tryReceive().data), "a");
+  } finally {
+    for (const name of [a, b]) {
+      try {
+        PosixMessageQueue.unlink(name);
+      } catch {
+        // never made
+      }
+    }
+  }
+  for (const name of [a, b]) {
+    assert.throws(() => PosixMessageQueue.open(name), Deno.errors.NotFound);
+  }
+});

@@ -18,7 +18,7 @@ import {
   waitedOn,
 } from "./_kernel.ts";
 import { pattern, peer, shareOut } from "./fixtures/socket_common.ts";
-import { decodeName, encodeName } from "../src/socket/_names.ts";
+import { decodeName, encodeName } from "../ffi/cstring.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const UNNAMED = { transport: "unix", unnamed: true };

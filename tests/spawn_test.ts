@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import {
   type ChildProcess,
   type ChildStatus,
+  FdReader,
   FdWriter,
+  Fifo,
   type SignalName,
   spawn,
   spawnProgram,
@@ -723,4 +725,28 @@ Deno.test({
     ]);
     assert.deepEqual([status, stdout], [exited(0), "survived\n"], stderr);
   },
+});
+
+Deno.test("strings that carry stray bytes as U+DC80..U+DCFF reach C as those bytes", async (t) => {
+  await t.step("a spawned program's argument", async () => {
+    const { status, stdout } = await run("/bin/sh", [
+      "-c",
+      'printf %s "$1" | od -An -tx1',
+      "sh",
+      "a\uDCFFb\uDC80",
+    ]);
+    assert.deepEqual([status, stdout.trim().split(/\s+/)], [exited(0), ["61", "ff", "62", "80"]]);
+  });
+  await t.step("FIFO paths: two such strings are two files, named with those bytes", async () => {
+    await using s = new TestScope();
+    const dir = await s.tempDir("libc-ipc-names-");
+    Fifo.create(`${dir}/f\uDC80`, { exclusive: true });
+    Fifo.create(`${dir}/f\uDCFF`, { exclusive: true });
+    const { stdout } = await run("/bin/sh", ["-c", 'ls "$1" | od -An -tx1', "sh", dir]);
+    assert.deepEqual(stdout.trim().split(/\s+/), ["66", "80", "0a", "66", "ff", "0a"]);
+    using reader = Fifo.tryOpen(`${dir}/f\uDCFF`, "read");
+    assert.ok(reader instanceof FdReader);
+    Fifo.unlink(`${dir}/f\uDC80`);
+    Fifo.unlink(`${dir}/f\uDCFF`);
+  });
 });

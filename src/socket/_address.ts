@@ -12,7 +12,7 @@ import type { ErrorSubject } from "../errors.ts";
 import { type PathLike, pathText } from "../_path.ts";
 import { checkInteger } from "../_check.ts";
 import type { NetAddress, SocketAddress } from "./address.ts";
-import { decodeName, encodeName } from "./_names.ts";
+import { decodeName, encodeName } from "../../ffi/cstring.ts";
 
 const SUN = LAYOUTS.sockaddr_un;
 const SIN = LAYOUTS.sockaddr_in;

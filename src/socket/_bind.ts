@@ -16,9 +16,9 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
-import { A_FILE_KIND, type FileKind } from "../_path.ts";
+import { A_FILE_KIND, cPath, type FileKind } from "../_path.ts";
 import type { Endpoint } from "./_address.ts";
-import { decodeName, encodeName } from "./_names.ts";
+import { decodeName, encodeName } from "../../ffi/cstring.ts";
 import { openSocket } from "./_socket.ts";
 
 const STAT = LAYOUTS.stat;
@@ -32,18 +32,6 @@ export interface BoundPath {
   readonly path: string;
   readonly dev: bigint;
   readonly ino: bigint;
-}
-
-/**
- * `path` as the NUL-terminated bytes `bind` gave the kernel: a byte that is
- * not UTF-8, carried as U+DC80..U+DCFF, is that byte again (UTF-8 would name
- * another file).
- */
-function cName(path: string): Uint8Array<ArrayBuffer> {
-  const name = encodeName(path);
-  const c = new Uint8Array(name.byteLength + 1);
-  c.set(name);
-  return c;
 }
 
 /**
@@ -119,7 +107,7 @@ export function bindPath(
   replace: boolean,
 ): BoundPath {
   const path = at.path!;
-  const c = cName(path);
+  const c = cPath(path);
   ok(libc.fchmod(fd, mode), "fchmod", { path });
   if (libc.bind(fd, at.sockaddr, at.length) < 0) {
     const code = lastErrno();
@@ -166,7 +154,7 @@ export function bindPath(
 
 /** Removes the socket file, if it is still the one this socket created (not a newer one). */
 export function releasePath(bound: BoundPath): void {
-  const c = cName(bound.path);
+  const c = cPath(bound.path);
   let now;
   try {
     now = lstatOf(c, bound.path);
