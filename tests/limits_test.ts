@@ -119,6 +119,7 @@ Deno.test("MessageQueue follows msgmax raised or lowered after it was read", asy
     msgmax(4096);
     assert.throws(() => q.sendSync(new Uint8Array(5000)), (e) => {
       assert.ok(e instanceof RangeError, String(e));
+      assert.equal(e.name, "RangeError");
       assert.match(e.message, /msgmax \\(4096 bytes/);
       assert.equal(e.code, "EINVAL");
       return true;

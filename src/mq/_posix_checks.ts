@@ -103,7 +103,9 @@ export function openError(
   if (code === E.EINVAL && size !== undefined) {
     // With CAP_SYS_RESOURCE in a user namespace the kernel still applies the /proc limits.
     const over = limitExceeded(size.maxMessages, size.messageSize);
-    if (over !== undefined) return Object.assign(new RangeError(`${over} (${e.message})`), e);
+    if (over !== undefined) {
+      return Object.assign(new RangeError(`${over} (${e.message})`), e, { name: "RangeError" });
+    }
   } else if (code === E.EMFILE) {
     const rl = /^Max msgqueue size\s+(\d+)/m.exec(procText("/proc/self/limits") ?? "");
     e.message += `; or the queues of this user would exceed RLIMIT_MSGQUEUE` +

@@ -405,6 +405,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
           `message exceeds the kernel's msgmax (${max} bytes, /proc/sys/kernel/msgmax) (${e.message})`,
         ),
         e,
+        { name: "RangeError" }, // e's own name is the system error's
       );
     }
     return e;
