@@ -273,7 +273,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * Opens (or with `create`, creates) the queue of `key` (`msgget(2)`).
    * Opening an existing queue asks for no permission bits, as `msgget(key, 0)`
    * does: a user with only read access opens it, and finds out at the first
-   * send.
+   * send. With `create`, an existing queue is opened as C's
+   * `msgget(key, IPC_CREAT | mode)` opens it: the bits of `mode` are asked for.
    *
    * Needs `--allow-ffi`.
    *
