@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
-import { FdReader, FdWriter, IpcError, type SystemErrorInfo } from "../mod.ts";
+import { FdReader, FdWriter, IpcError, spawnProgram, type SystemErrorInfo } from "../mod.ts";
 import {
   affinityOf,
   cstr,
+  dupInheritable,
   EPOLLIN,
   EPOLLOUT,
+  isNonBlocking,
   libc,
   readersGone,
+  runCollect,
   setAffinity,
   systemError,
   TestScope,
@@ -475,4 +478,38 @@ Deno.test("pipe() handles: close, dispose, use after close, bad arguments", asyn
     await assert.rejects(pending, /stop/);
     await assert.rejects(p.reader.read(new Uint8Array(1), { signal: ac.signal }), /stop/);
   });
+});
+
+Deno.test("adopting a terminal or Deno's own stdio leaves the description others share as it was", async (t) => {
+  await t.step("a character device gets a non-blocking description of its own", () => {
+    using s = new TestScope();
+    // /dev/zero stands for a terminal: a character device that a shell would share.
+    const fd = libc.open(cstr("/dev/zero"), 0o2000000, 0); // O_RDONLY | O_CLOEXEC, blocking
+    assert.ok(fd >= 0);
+    const other = s.fd(dupInheritable(fd)); // the same description, as a shell's copy
+    using reader = new FdReader(fd);
+    assert.equal(isNonBlocking(reader.fd), true);
+    assert.equal(isNonBlocking(other), false, "the shared description is left blocking");
+  });
+  await t.step(
+    "fd 1: the handle takes a number of its own, and Deno's stdout still writes",
+    async () => {
+      await using s = new TestScope();
+      const code = `
+      import { FdWriter } from "${new URL("../mod.ts", import.meta.url).href}";
+      const w = new FdWriter(1);
+      w.writeSync("mine\\n");
+      console.log("deno's", w.fd !== 1);
+      w.close();
+      console.log("still");
+    `;
+      const { status, stdout, stderr } = await runCollect((out, err) =>
+        s.child(
+          spawnProgram(Deno.execPath(), ["eval", "--ext=ts", code], { fds: { 1: out, 2: err } }),
+        )
+      );
+      assert.equal(status.code, 0, stderr);
+      assert.equal(stdout, "mine\ndeno's true\nstill\n");
+    },
+  );
 });

@@ -26,6 +26,7 @@ export const constants = {
   S_IFDIR: 16384,
   S_IFSOCK: 49152,
   S_IFLNK: 40960,
+  S_IFCHR: 8192,
   POLLIN: 1,
   POLLOUT: 4,
   POLLERR: 8,

@@ -69,6 +69,7 @@ const INTEGERS = [
   "S_IFDIR",
   "S_IFSOCK",
   "S_IFLNK",
+  "S_IFCHR",
   // poll(2), epoll(7), eventfd(2)
   "POLLIN",
   "POLLOUT",

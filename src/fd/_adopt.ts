@@ -28,7 +28,12 @@ export function adoptFd(fd: number, access: Direction, what: string): number {
     );
   }
   if ((flags & C.O_NONBLOCK) === 0) {
-    const own = isPipe(fd) ? reopenPipe(fd, flags, true) : -1;
+    // A pipe, FIFO or terminal gets a description of its own: the shared one is the
+    // parent's too (a shell's terminal, which would stay non-blocking after we exit).
+    const own = isPipe(fd) || isCharDevice(fd) ? reopenPipe(fd, flags, true) : -1;
+    // Deno's own stdin, stdout and stderr are 0, 1 and 2: they keep theirs, and the
+    // handle takes the new number.
+    if (own >= 0 && fd <= 2) return own;
     if (own >= 0) {
       // dup3 puts our own description at the same number, atomically.
       const r = libc.dup3(own, fd, C.O_CLOEXEC);
@@ -38,12 +43,18 @@ export function adoptFd(fd: number, access: Direction, what: string): number {
         libc.close(own);
       }
     } else {
-      // Not a pipe (a terminal, a file): the shared description goes non-blocking.
+      // Not reopenable (a socket, a file): the shared description goes non-blocking.
       ok(libc.fcntl(fd, C.F_SETFL, flags | C.O_NONBLOCK), "fcntl", { fd });
     }
   }
   ok(libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC), "fcntl", { fd });
   return fd;
+}
+
+/** Whether `fd` is a character device (a terminal, /dev/null), from `fstat(2)`. */
+function isCharDevice(fd: number): boolean {
+  const buf = new Uint8Array(LAYOUTS.stat.size);
+  return libc.fstat(fd, buf) === 0 && (LAYOUTS.stat.decode(buf).st_mode & C.S_IFMT) === C.S_IFCHR;
 }
 
 /** Whether `fd` is a pipe or FIFO (`F_GETPIPE_SZ` works on nothing else). */

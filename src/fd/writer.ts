@@ -63,8 +63,10 @@ export class FdWriter extends FdHandle {
 
   /**
    * Takes ownership of an open, writable descriptor (it becomes non-blocking and close-on-exec).
-   * A pipe or FIFO that is blocking gets a non-blocking open file description of its own
-   * (reopened through `/proc/self/fd`), so a process sharing the old one is not affected.
+   * A pipe, FIFO or terminal that is blocking gets a non-blocking open file description of
+   * its own (reopened through `/proc/self/fd`), so a process sharing the old one (a shell's
+   * terminal) is not affected; for 0, 1 or 2, Deno's own stdio, that one is left as it is
+   * and the handle takes the new descriptor (its `fd`), which `close()` closes.
    *
    * Wraps `fcntl(2)`. Needs `--allow-ffi`.
    *
