@@ -60,10 +60,10 @@ export function fileKind(path: string): FileKind | null {
 }
 
 /**
- * What is at `path` (following links) and which file it is (`st_dev:st_ino`),
- * or null when nothing is there; other failures of `stat(2)` throw.
+ * What is at `path` (following links), which file it is (`st_dev:st_ino`) and
+ * its size, or null when nothing is there; other failures of `stat(2)` throw.
  */
-export function fileOf(path: string): { kind: FileKind; id: string } | null {
+export function fileOf(path: string): { kind: FileKind; id: string; size: bigint } | null {
   const buf = new Uint8Array(LAYOUTS.stat.size);
   if (libc.stat(cPath(path), buf) < 0) {
     const code = lastErrno();
@@ -71,7 +71,11 @@ export function fileOf(path: string): { kind: FileKind; id: string } | null {
     throw errorOf(code, "stat", { path });
   }
   const st = LAYOUTS.stat.decode(buf);
-  return { kind: kindOf(st.st_mode & C.S_IFMT), id: `${st.st_dev}:${st.st_ino}` };
+  return {
+    kind: kindOf(st.st_mode & C.S_IFMT),
+    id: `${st.st_dev}:${st.st_ino}`,
+    size: BigInt(st.st_size),
+  };
 }
 
 function kindOf(mode: number): FileKind {

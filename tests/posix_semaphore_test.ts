@@ -732,3 +732,20 @@ Deno.test("PosixSemaphore interoperates with a C program's sem_post and sem_wait
     );
   }
 });
+
+Deno.test("PosixSemaphore.open of a name whose file is too short for a sem_t: a TypeError, never a SIGBUS", () => {
+  // What a shared memory object named /sem.x looks like before its creator sizes it.
+  using s = new TestScope();
+  const name = s.semName();
+  const file = `/dev/shm/sem.${name.slice(1)}`;
+  Deno.writeFileSync(file, new Uint8Array(0));
+  try {
+    assert.throws(() => PosixSemaphore.open(name), (e: Error) => {
+      assert.ok(e instanceof TypeError, String(e));
+      assert.match(e.message, /is not a semaphore: .* holds 0 bytes/);
+      return true;
+    });
+  } finally {
+    Deno.removeSync(file);
+  }
+});

@@ -8,12 +8,13 @@
  * it left in this process.
  */
 import assert from "node:assert/strict";
-import { IpcError, notify, PosixSharedMemory, spawn } from "../mod.ts";
+import { IpcError, notify, PosixSharedMemory, SharedMemory, spawn } from "../mod.ts";
 import {
   closeFd,
   cstr,
   devShm,
   dupInheritable,
+  EMULATED,
   errno,
   fdMode,
   fdTarget,
@@ -26,6 +27,7 @@ import {
   mappingsOf,
   openFds,
   rawPipe,
+  readAll,
   refersTo,
   systemError,
   TestScope,
@@ -625,4 +627,26 @@ Deno.test("PosixSharedMemory.close(), use after close, unlink, using", async (t)
       systemError(Deno.errors.BadResource, "EBADF", "posix_spawn"),
     );
   });
+});
+
+Deno.test("openers that size one new object at once never shrink it under the other", async () => {
+  // A creator and an opener that found the object still empty both size it: the later
+  // once cut it to its own smaller size, and the other's mapping ended in a SIGBUS.
+  await using s = new TestScope();
+  const meeting = s.segment(SharedMemory.open("private", { size: 64 }));
+  const prefix = s.shmName();
+  const rounds = EMULATED ? 10 : 100;
+  const out = s.pipe();
+  const race = fixtureUrl("shm_race.ts");
+  const [a, b] = ["A", "B"].map((role) =>
+    s.child(spawn(race, {
+      args: [role, String(meeting.id), String(rounds), prefix],
+      fds: role === "A" ? { 1: out.writer } : {},
+    }))
+  );
+  out.writer.close();
+  const report = await readAll(out.reader);
+  for (const child of [a, b]) assert.equal((await child.status).code, 0, report);
+  assert.deepEqual(JSON.parse(report), { shrunk: 0 });
+  assert.deepEqual(devShm().filter((n) => n.startsWith(prefix.slice(1))), []);
 });

@@ -27,6 +27,8 @@ export const constants = {
   S_IFSOCK: 49152,
   S_IFLNK: 40960,
   S_IFCHR: 8192,
+  LOCK_EX: 2,
+  LOCK_UN: 8,
   POLLIN: 1,
   POLLOUT: 4,
   POLLERR: 8,

@@ -29,6 +29,7 @@ const HEADERS = [
   "netinet/tcp.h",
   "sys/signalfd.h",
   "sys/stat.h",
+  "sys/file.h",
   "sys/syscall.h",
   "sys/wait.h",
   "mqueue.h",
@@ -70,6 +71,9 @@ const INTEGERS = [
   "S_IFSOCK",
   "S_IFLNK",
   "S_IFCHR",
+  // flock(2)
+  "LOCK_EX",
+  "LOCK_UN",
   // poll(2), epoll(7), eventfd(2)
   "POLLIN",
   "POLLOUT",

@@ -19,6 +19,8 @@ export const mman = {
   memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
   // int ftruncate(int fd, off_t length);  (unistd.h)
   ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  // int flock(int fd, int operation);  (sys/file.h): openers size an object one at a time
+  flock: { parameters: ["i32", "i32"], result: "i32" },
   // int fstat(int fd, struct stat *statbuf);  (sys/stat.h)
   fstat: { parameters: ["i32", "buffer"], result: "i32" },
 } as const;

@@ -23,6 +23,7 @@ import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError, type ErrorSubject } from "../errors.ts";
 import { checkBoolean, checkInteger, checkMode, checkOptions, shown } from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
+import { fileOf } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   checkWaitOptions,
@@ -349,6 +350,15 @@ export class PosixSemaphore implements Disposable {
     try {
       // sem_open applies the umask; the mode asked for is the mode wanted.
       if (created) ok(libc.chmod(cString(SEM_DIR + name.slice(1)), mode), "chmod", subject);
+      // glibc maps a sem_t of the file without looking at its size: one too short for it
+      // (not a semaphore) would be a SIGBUS at the first use. Its own are never short.
+      const file = created ? null : fileOf(SEM_DIR + name.slice(1));
+      if (file !== null && file.size < BigInt(SEM_T)) {
+        throw new TypeError(
+          `'${name}' is not a semaphore: ${SEM_DIR}${name.slice(1)} holds ${file.size} bytes, ` +
+            `fewer than a sem_t (${SEM_T})`,
+        );
+      }
       return PosixSemaphore.#named(name, p);
     } catch (e) {
       libc.sem_close(p);
@@ -812,7 +822,9 @@ export class PosixSemaphore implements Disposable {
   #lost(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#waits.cancelAll((syscall) => closedError("semaphore's shared memory", syscall, {}));
+    this.#waits.cancelAll((syscall) =>
+      closedError("semaphore's shared memory", syscall, this.#subject)
+    );
     if (this.#waiters.size > 0) {
       const buffer = Deno.UnsafePointerView.getArrayBuffer(this.#ptr, 8);
       this.#leaveAll(new Uint32Array(buffer), new Int32Array(buffer));

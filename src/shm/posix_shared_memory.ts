@@ -8,7 +8,7 @@
 import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
-import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
+import { AGAIN, attempt, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
 import { checkBoolean, checkInteger, checkMode, checkOptions, shown } from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
@@ -172,7 +172,7 @@ export class PosixSharedMemory implements Disposable {
    * @throws {Deno.errors.NotFound} when the object does not exist and `create` is not set
    * @throws {Deno.errors.AlreadyExists} when it exists and `exclusive` is set
    * @throws {Deno.errors.PermissionDenied} when its mode does not allow `access`
-   * @throws {IpcError} EMFILE when out of descriptors, ENOMEM when the mapping does not fit, EFBIG/ENOSPC when the file system refuses the size
+   * @throws {IpcError} EMFILE when out of descriptors, ENOMEM when the mapping does not fit, EFBIG when the file system refuses the size (tmpfs, as /dev/shm is, takes any: a page it has no room for fails when first touched, with SIGBUS, as in C)
    *
    * @example Create exclusively, then open read-only
    * ```ts
@@ -268,7 +268,7 @@ export class PosixSharedMemory implements Disposable {
       const shm = new PosixSharedMemory(fd, name, access, mapSize);
       if (grow !== undefined) {
         try {
-          ok(libc.ftruncate(fd, BigInt(grow)), "ftruncate", subject);
+          growTo(fd, grow, subject, `shared memory '${name}'`);
         } catch (e) {
           shm.#mapping.unmap();
           throw e;
@@ -613,7 +613,7 @@ export class PosixSharedMemory implements Disposable {
    * @throws {TypeError} when `size` is not a number, or the handle is read-only
    * @throws {RangeError} when `size` is not an integer 1..2^53-1
    * @throws {Deno.errors.BadResource} after `close()`
-   * @throws {IpcError} ENOMEM when the new mapping does not fit, EFBIG/ENOSPC when the file system refuses the size (the handle is then unchanged)
+   * @throws {IpcError} ENOMEM when the new mapping does not fit, EFBIG when the file system refuses the size (the handle is then unchanged; tmpfs takes any size, see {@link PosixSharedMemory.open})
    *
    * @example
    * ```ts
@@ -779,6 +779,23 @@ function map(
 }
 
 /** The size of the regular file `fd` is open on (`fstat(2)`); a TypeError for anything else. */
+/**
+ * Grows the object to `size` bytes, unless it is that large already. Openers
+ * that size one object at once (a creator, and one that found it still empty)
+ * take turns (`flock(2)`), so the later never shrinks it under the other's
+ * mapping: a page past the end would be a SIGBUS there.
+ */
+function growTo(fd: number, size: number, subject: ErrorSubject, what: string): void {
+  while (libc.flock(fd, C.LOCK_EX) < 0) failed("flock", subject, []);
+  try {
+    if (sizeOf(fd, subject, what) < size) {
+      ok(libc.ftruncate(fd, BigInt(size)), "ftruncate", subject);
+    }
+  } finally {
+    libc.flock(fd, C.LOCK_UN);
+  }
+}
+
 function sizeOf(fd: number, subject: ErrorSubject, what: string): number {
   const buf = new Uint8Array(STAT.size);
   ok(libc.fstat(fd, buf), "fstat", subject);
