@@ -620,3 +620,15 @@ Deno.test(
     },
   ),
 );
+
+Deno.test("a view whose byteOffset is redefined does not mix up which word a wait is on", () => {
+  using shm = PosixSharedMemory.anonymous(4096);
+  const spoof = new Int32Array(shm.bytes.buffer, 0, 1); // word 0
+  Object.defineProperty(spoof, "byteOffset", { value: 16 }); // says word 4
+  assert.throws(() => waitSync(spoof, 0, 0, { timeout: 1 }), Deno.errors.TimedOut);
+  const honest = new Int32Array(shm.bytes.buffer, 16, 1); // word 4
+  Atomics.store(honest, 0, 7);
+  // Word 4 holds 7: a wait for 7 waits (here until its timeout), it is not "not-equal".
+  assert.throws(() => waitSync(honest, 0, 7, { timeout: 1 }), Deno.errors.TimedOut);
+  assert.equal(waitSync(spoof, 0, 1), "not-equal"); // word 0 holds 0
+});

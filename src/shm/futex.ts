@@ -54,7 +54,7 @@ import { futexWait, FutexWord } from "../_wait/futex.ts";
 import { checkSyncWaitOptions, Spinner, waitSync as engineWaitSync } from "../_wait/mod.ts";
 import { checkInteger, shown } from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
-import { type Mapping, sharedMappingOf } from "./_mapping.ts";
+import { type Mapping, offsetIn, sharedMappingOf } from "./_mapping.ts";
 
 /**
  * How a wait ended, as `Atomics.wait` names it: `"not-equal"` when the word
@@ -83,6 +83,8 @@ const SYS_FUTEX = BigInt(C.SYS_futex);
  * one costs a few hundred ns right after a system call; a lookup here less).
  */
 interface Word {
+  /** Where it is in its mapping. */
+  readonly at: number;
   readonly spinner: Spinner;
   sync?: FutexWord;
   pointer?: NonNullable<Deno.PointerValue>;
@@ -92,9 +94,10 @@ const words = new WeakMap<Mapping, Map<number, Word>>();
 function wordOf(mapping: Mapping, view: Int32Array, index: number): Word {
   let byOffset = words.get(mapping);
   if (byOffset === undefined) words.set(mapping, byOffset = new Map());
-  const at = view.byteOffset + index * 4;
+  // From the view's address, never its byteOffset, which an own property can redefine.
+  const at = offsetIn(mapping, view, (index + 1) * 4) + index * 4;
   let word = byOffset.get(at);
-  if (word === undefined) byOffset.set(at, word = { spinner: new Spinner() });
+  if (word === undefined) byOffset.set(at, word = { at, spinner: new Spinner() });
   return word;
 }
 
@@ -288,8 +291,7 @@ export function notify(view: Int32Array, index: number, count: number = Infinity
   if (count === 0) return 0;
   mapping.check("futex");
   const word = wordOf(mapping, view, index);
-  // The view's offset counts from the mapping's first byte: its buffer is the whole mapping.
-  word.pointer ??= mapping.pointerAt(view.byteOffset + index * 4, "futex");
+  word.pointer ??= mapping.pointerAt(word.at, "futex");
   const n = Math.min(count, WAKE_ALL);
   return ok(libc.futex(SYS_FUTEX, word.pointer, C.FUTEX_WAKE, n, null, null, 0), "futex");
 }
