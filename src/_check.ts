@@ -94,8 +94,16 @@ export function checkBuffer(buf: Uint8Array, what = "buffer"): void {
  */
 export function checkingBuffer<T>(buf: Uint8Array, attempt: () => T): () => T {
   checkBuffer(buf);
+  const length = buf.byteLength;
   return () => {
     checkBuffer(buf);
+    // A resizable buffer shrunk meanwhile: a read into what is left would look like an empty one.
+    if (buf.byteLength < length) {
+      throw new TypeError(
+        `buf shrank from ${length} to ${buf.byteLength} bytes while the call waited ` +
+          "(its buffer was resized); nothing was read into it",
+      );
+    }
     return attempt();
   };
 }

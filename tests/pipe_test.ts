@@ -513,3 +513,15 @@ Deno.test("adopting a terminal or Deno's own stdio leaves the description others
     },
   );
 });
+
+Deno.test("a read whose buffer is resized smaller while it waits: a TypeError, and the data stays", async () => {
+  using s = new TestScope();
+  const p = s.pipe();
+  const ab = new ArrayBuffer(8, { maxByteLength: 8 });
+  const pending = p.reader.read(new Uint8Array(ab));
+  ab.resize(0);
+  p.writer.writeSync("data");
+  await assert.rejects(pending, (e: Error) => e instanceof TypeError && /shrank/.test(e.message));
+  const buf = new Uint8Array(8);
+  assert.equal(p.reader.readSync(buf), 4);
+});
