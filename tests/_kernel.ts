@@ -1274,6 +1274,19 @@ export async function killAndReap(child: ChildProcess): Promise<void> {
   await within(child.status.catch(() => undefined), `child ${child.pid} to end after SIGKILL`);
 }
 
+/**
+ * What a call gave, for a child's JSON report: its value (`"ok"` for none), or
+ * the error's `name`, `code` and `syscall`.
+ */
+export function outcome(f: () => unknown): unknown {
+  try {
+    return f() ?? "ok";
+  } catch (e) {
+    const { name, code, syscall } = e as Error & { code?: string; syscall?: string };
+    return { name, code, syscall };
+  }
+}
+
 /** What {@link commandOutput} returns: the status, and stdout and stderr as text. */
 export interface CommandResult {
   pid: number;
