@@ -16,7 +16,12 @@ import { ok } from "../_sys.ts";
 import { checkInteger } from "../_check.ts";
 import type { Direction } from "../options.ts";
 
-/** Checks that `fd` is an open descriptor usable for `access`; makes it non-blocking and close-on-exec. */
+/**
+ * Checks that `fd` is an open descriptor usable for `access`; makes it
+ * non-blocking and close-on-exec. Returns the descriptor the handle owns: `fd`,
+ * or for 0, 1 and 2 (Deno's own stdin, stdout and stderr, which keep theirs
+ * and stay open) a new one.
+ */
 export function adoptFd(fd: number, access: Direction, what: string): number {
   fd = checkInteger(fd, `${what}: fd`, 0, 0x7fffffff);
   const flags = ok(libc.fcntl(fd, C.F_GETFL, 0), "fcntl", { fd });
@@ -27,28 +32,39 @@ export function adoptFd(fd: number, access: Direction, what: string): number {
       `${what}: fd ${fd} is not open for ${access === "read" ? "reading" : "writing"}`,
     );
   }
-  if ((flags & C.O_NONBLOCK) === 0) {
-    // A pipe, FIFO or terminal gets a description of its own: the shared one is the
-    // parent's too (a shell's terminal, which would stay non-blocking after we exit).
-    const own = isPipe(fd) || isCharDevice(fd) ? reopenPipe(fd, flags, true) : -1;
-    // Deno's own stdin, stdout and stderr are 0, 1 and 2: they keep theirs, and the
-    // handle takes the new number.
-    if (own >= 0 && fd <= 2) return own;
-    if (own >= 0) {
-      // dup3 puts our own description at the same number, atomically.
-      const r = libc.dup3(own, fd, C.O_CLOEXEC);
-      try {
-        ok(r, "dup3", { fd });
-      } finally {
-        libc.close(own);
-      }
-    } else {
-      // Not reopenable (a socket, a file): the shared description goes non-blocking.
-      ok(libc.fcntl(fd, C.F_SETFL, flags | C.O_NONBLOCK), "fcntl", { fd });
+  const blocking = (flags & C.O_NONBLOCK) === 0;
+  // A pipe, FIFO or terminal gets a description of its own: the shared one is the
+  // parent's too (a shell's terminal, which would stay non-blocking after we exit).
+  const own = blocking && (isPipe(fd) || isCharDevice(fd)) ? reopenPipe(fd, flags, true) : -1;
+  if (fd <= 2) {
+    if (own >= 0) return own;
+    const copy = ok(libc.fcntl(fd, C.F_DUPFD_CLOEXEC, 3), "fcntl", { fd });
+    try {
+      if (blocking) setNonBlocking(copy, flags);
+    } catch (e) {
+      libc.close(copy);
+      throw e;
     }
+    return copy;
+  }
+  if (own >= 0) {
+    // dup3 puts our own description at the same number, atomically.
+    const r = libc.dup3(own, fd, C.O_CLOEXEC);
+    try {
+      ok(r, "dup3", { fd });
+    } finally {
+      libc.close(own);
+    }
+  } else if (blocking) {
+    setNonBlocking(fd, flags);
   }
   ok(libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC), "fcntl", { fd });
   return fd;
+}
+
+/** Not reopenable (a socket, a file): the shared description goes non-blocking. */
+function setNonBlocking(fd: number, flags: number): void {
+  ok(libc.fcntl(fd, C.F_SETFL, flags | C.O_NONBLOCK), "fcntl", { fd });
 }
 
 /** Whether `fd` is a character device (a terminal, /dev/null), from `fstat(2)`. */
