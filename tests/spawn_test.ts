@@ -492,6 +492,10 @@ Deno.test("spawn() rejects bad input before anything starts", async (t) => {
     assertRefused(sh({ blockSignals: ["sigterm"] }), TypeError);
     assertRefused(sh({ blockSignals: "SIGTERM" }), TypeError);
     for (const n of [0, 65, 1.5, -1]) assertRefused(sh({ blockSignals: [n] }), RangeError);
+    // No mask holds them: refused, not silently left out.
+    for (const n of ["SIGKILL", "SIGSTOP", 9]) {
+      assertRefused(sh({ blockSignals: [n] }), RangeError);
+    }
   });
 
   await t.step("bad program, args, env or cwd: TypeError", () => {

@@ -115,7 +115,7 @@ function checkSpawnOptions(options: SpawnProgramOptions): Map<number, number> {
  *   with an fd, a string with a NUL, ...)
  * @throws {RangeError} before anything starts, for a number out of range (an fd number in
  *   `fds` that is not an integer 0..2^31-1, a child fd number past 1023 or with no number free
- *   above it under this process's `RLIMIT_NOFILE`)
+ *   above it under this process's `RLIMIT_NOFILE`), or SIGKILL or SIGSTOP in `blockSignals`
  * @throws {Deno.errors.NotFound} when `program` or `cwd` does not exist
  * @throws {Deno.errors.NotADirectory} when `cwd` is not a directory
  * @throws {Deno.errors.PermissionDenied} when `program` is not executable by this user (EACCES)
@@ -145,7 +145,7 @@ export function spawnProgram(
   checkStrings(args, "args");
   checkOptions(options);
   const fds = checkSpawnOptions(options);
-  const sigmask = sigset((options.blockSignals ?? []).map(signalNumber));
+  const sigmask = sigset((options.blockSignals ?? []).map(blockable));
   const path = cString(program, "program");
   const argv = cStringArray([program, ...args], "argument");
   const envp = options.env === undefined ? undefined : cStringArray(
@@ -230,7 +230,7 @@ export function spawnProgram(
  *   with an fd, a string with a NUL, ...)
  * @throws {RangeError} before anything starts, for a number out of range (an fd number in
  *   `fds` that is not an integer 0..2^31-1, a child fd number past 1023 or with no number free
- *   above it under this process's `RLIMIT_NOFILE`)
+ *   above it under this process's `RLIMIT_NOFILE`), or SIGKILL or SIGSTOP in `blockSignals`
  * @throws {Deno.errors.NotFound} when `cwd` does not exist
  * @throws {Deno.errors.NotADirectory} when `cwd` is not a directory
  * @throws {Deno.errors.BadResource} when an fd in `fds` is not open or a handle there is closed (EBADF)
@@ -299,6 +299,15 @@ function childCopy(source: number, min: number): number {
   } finally {
     if (own >= 0) libc.close(own);
   }
+}
+
+/** The number of a signal a mask can hold: SIGKILL and SIGSTOP never are (a RangeError). */
+function blockable(signal: SignalName | number): number {
+  const n = signalNumber(signal);
+  if (n === C.SIGKILL || n === C.SIGSTOP) {
+    throw new RangeError(`blockSignals: ${signal} cannot be blocked (the kernel ignores it)`);
+  }
+  return n;
 }
 
 function checkStrings(list: unknown, what: string): void {
