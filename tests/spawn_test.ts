@@ -32,6 +32,7 @@ import {
   TestScope,
   threadChildren,
   unless,
+  until,
   within,
 } from "./_kernel.ts";
 import type { Fixture } from "./_kernel.ts";
@@ -617,6 +618,21 @@ Deno.test("await using kills a running child and reaps it", async (t) => {
     // Its stdout was closed by its end.
     assert.equal(await readAll(out.reader), "");
   });
+
+  await t.step(
+    "a stopped child ends by the SIGTERM, not by the SIGKILL after the grace",
+    async () => {
+      await using s = new TestScope();
+      let child: ChildProcess;
+      {
+        await using c = s.child(spawnProgram("/bin/sleep", ["120"]));
+        child = c;
+        c.kill("SIGSTOP");
+        await until(() => readProcFile(`/proc/${c.pid}/stat`).split(" ")[2] === "T", "the stop");
+      }
+      assert.deepEqual(await statusOf(child), killedBy("SIGTERM", 15));
+    },
+  );
 
   await t.step("a child that has already ended is left as it was", async () => {
     await using s = new TestScope();

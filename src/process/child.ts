@@ -6,7 +6,8 @@
  */
 import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
-import { AGAIN, attempt, ok } from "../_sys.ts";
+import { AGAIN, attempt, E, ok } from "../_sys.ts";
+import { errorFromCode } from "../errors.ts";
 import { fdEngine, fdSource, READABLE, wait, WaitRegistry } from "../_wait/mod.ts";
 import { type SignalName, signalName, signalNumber } from "./signals.ts";
 
@@ -63,7 +64,7 @@ export class ChildProcess implements AsyncDisposable {
   /**
    * Resolves when the child has ended (it is reaped then, with `waitpid(2)`: no
    * zombie is left). Rejects with an {@link IpcError} ECHILD if other code reaped
-   * it first.
+   * it first, or the kernel did (in a process that ignores SIGCHLD).
    */
   readonly status: Promise<ChildStatus>;
   #pidfd: number;
@@ -94,6 +95,15 @@ export class ChildProcess implements AsyncDisposable {
     const statusBuf = new Int32Array(1);
     const bytes = new Uint8Array(statusBuf.buffer);
     const subject = { pid: this.pid };
+    if (this.#pidfd < 0) {
+      this.#ended = true;
+      throw errorFromCode(
+        E.ECHILD,
+        "waitpid",
+        subject,
+        "it ended and the kernel reaped it at once: SIGCHLD is ignored in this process",
+      );
+    }
     try {
       await wait(
         {
@@ -198,9 +208,9 @@ export class ChildProcess implements AsyncDisposable {
   }
 
   /**
-   * Kills the child if it still runs and waits for its end: SIGTERM first, then
-   * SIGKILL if it has not ended within {@link ChildProcess.KILL_GRACE_MS}. It
-   * never throws: a `status` that rejects is waited for and ignored.
+   * Kills the child if it still runs and waits for its end: SIGTERM first (and
+   * SIGCONT, for a child that is stopped), then SIGKILL if it has not ended
+   * within {@link ChildProcess.KILL_GRACE_MS}. It never throws: a `status` that rejects is waited for and ignored.
    *
    * Wraps `pidfd_send_signal(2)` and `waitpid(2)`. Needs `--allow-ffi`.
    *
@@ -215,6 +225,8 @@ export class ChildProcess implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#ended) return void await this.status.catch(() => {});
     this.#signalIfRunning("SIGTERM");
+    // A stopped child would act on SIGTERM only once continued.
+    this.#signalIfRunning("SIGCONT");
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, ChildProcess.KILL_GRACE_MS);

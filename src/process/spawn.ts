@@ -196,13 +196,15 @@ export function spawnProgram(
     // posix_spawn returns its error number instead of setting errno.
     if (rc !== 0) throw errorOf(rc, "posix_spawn", { path: program });
     const pid = pidBuf[0];
-    let pidfd: number;
-    try {
-      pidfd = ok(libc.pidfd_open(pid, 0), "pidfd_open", { pid });
-    } catch (e) {
+    const pidfd = libc.pidfd_open(pid, 0);
+    if (pidfd < 0) {
+      const code = lastErrno();
+      // Ended and reaped already: only where SIGCHLD is ignored (a child is a zombie until
+      // waited for otherwise). Its status tells so.
+      if (code === E.ESRCH) return childProcessOf(pid, -1);
       libc.kill(pid, C.SIGKILL);
       libc.waitpid(pid, null, 0);
-      throw e;
+      throw errorOf(code, "pidfd_open", { pid });
     }
     return childProcessOf(pid, pidfd);
   } finally {
