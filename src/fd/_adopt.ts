@@ -48,18 +48,31 @@ export function adoptFd(fd: number, access: Direction, what: string): number {
     return copy;
   }
   if (own >= 0) {
-    // dup3 puts our own description at the same number, atomically.
-    const r = libc.dup3(own, fd, C.O_CLOEXEC);
-    try {
-      ok(r, "dup3", { fd });
-    } finally {
-      libc.close(own);
-    }
+    putAt(own, fd);
   } else if (blocking) {
     setNonBlocking(fd, flags);
   }
   ok(libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC), "fcntl", { fd });
   return fd;
+}
+
+/**
+ * Gives `fd` a non-blocking description of its own (reopened through
+ * `/proc/self/fd`) at the same number, close-on-exec: the one it shares with
+ * another process keeps its mode. For a pipe, FIFO, terminal or POSIX queue.
+ */
+export function ownNonBlocking(fd: number, flags: number): void {
+  putAt(ok(reopenPipe(fd, flags, true), "open", { fd }), fd);
+}
+
+/** Moves descriptor `own` to number `fd` (dup3 does it atomically), close-on-exec. */
+function putAt(own: number, fd: number): void {
+  const r = libc.dup3(own, fd, C.O_CLOEXEC);
+  try {
+    ok(r, "dup3", { fd });
+  } finally {
+    libc.close(own);
+  }
 }
 
 /** Not reopenable (a socket, a file): the shared description goes non-blocking. */

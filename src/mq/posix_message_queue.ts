@@ -43,7 +43,7 @@ import {
   WRITABLE,
 } from "../_wait/mod.ts";
 import { FdHandle, waitsOf } from "../fd/handle.ts";
-import { reopenPipe } from "../fd/_adopt.ts";
+import { ownNonBlocking } from "../fd/_adopt.ts";
 import { accessFlags, checkName, checkPriority, checkSize, openError } from "./_posix_checks.ts";
 
 const MQ_ATTR = LAYOUTS.mq_attr;
@@ -333,13 +333,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     }
     const messageSize = Number(MQ_ATTR.decode(attrBuf).mq_msgsize);
     if ((flags & C.O_NONBLOCK) === 0) {
-      // A description of our own at the same number (dup3 is atomic), as FdReader does for pipes.
-      const own = ok(reopenPipe(fd, flags, true), "open", { fd });
-      try {
-        ok(libc.dup3(own, fd, C.O_CLOEXEC), "dup3", { fd });
-      } finally {
-        libc.close(own);
-      }
+      ownNonBlocking(fd, flags);
     } else {
       ok(libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC), "fcntl", { fd });
     }
