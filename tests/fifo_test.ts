@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FdReader, Fifo, spawnProgram } from "../mod.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
+import { POLL_IDLE_AFTER_MS, POLL_IDLE_MS } from "../src/_wait/poll.ts";
 import {
   CANNOT,
   EMULATED,
@@ -11,6 +12,7 @@ import {
   threadsBlockedIn,
   unless,
   until,
+  within,
 } from "./_kernel.ts";
 
 // Every test works in a temporary directory of its TestScope: removed at its
@@ -303,6 +305,34 @@ Deno.test("Fifo read opens complete without a pool thread", async (t) => {
       }
     },
   );
+  await t.step({
+    name: "hundreds of polling read opens: each opens once its writer comes",
+    ignore,
+    fn: async () => {
+      // More than the poll clock tries in one tick, with tries of 0.2 ms: the clock went back
+      // to the first waits at every tick and never reached the last (a hang).
+      const many = Array.from({ length: 600 }, (_, i) => `${dir}/m${i}`);
+      for (const p of many) Fifo.create(p);
+      const ac = new AbortController();
+      const opens = many.map((p) => Fifo.open(p, "read", { signal: ac.signal }));
+      try {
+        // Time is the state here: the clock tries a wait that has polled this long least often.
+        await new Promise((resolve) => setTimeout(resolve, POLL_IDLE_AFTER_MS + POLL_IDLE_MS));
+        for (const p of [many.at(-1)!, many[300]]) {
+          const writer = await Fifo.open(p, "write", { timeout: HANG_MS });
+          writer.writeSync("x");
+          writer.close();
+          using reader = await within(opens[many.indexOf(p)], `the read open of ${p}`);
+          assert.equal(await readAll(reader), "x");
+        }
+      } finally {
+        ac.abort();
+        const ended = await Promise.allSettled(opens);
+        for (const e of ended) if (e.status === "fulfilled") e.value.close();
+        for (const p of many) Fifo.unlink(p);
+      }
+    },
+  });
   for (const p of paths) Fifo.unlink(p);
 });
 

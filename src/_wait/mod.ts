@@ -117,17 +117,22 @@ async function waitLoop<T>(
       if (p.cancelled) throw p.reason;
       const parked = p.ref || op.source.parksUnref === true ? op.source.park(p) : NO_THREAD;
       let got: T | typeof AGAIN;
+      let clock = false;
       if (parked !== NO_THREAD) {
         got = await parked;
-      } else if (performance.now() - start < POLL_TURNS_MS) {
+      } else if (op.slowTry !== true && performance.now() - start < POLL_TURNS_MS) {
         got = await pollTurn(p);
       } else {
         got = await pollClock(op, p, pollingSince ??= performance.now());
+        clock = true;
       }
       p.onCancel(undefined);
       // A result the parked call got is delivered even if the wait was cancelled meanwhile.
       if (got === AGAIN) {
         if (p.cancelled) throw p.reason;
+        // The clock let it go because a thread freed: every polling wait hears it, and
+        // one parks; a try of each first would be hundreds of calls in one go.
+        if (clock) continue;
         const r = op.attempt();
         if (r === AGAIN) continue;
         spinner?.learn(performance.now() - start);

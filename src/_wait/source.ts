@@ -78,6 +78,12 @@ export interface Operation<T> {
    */
   mayBeReady?(now: number): boolean;
   /**
+   * Its try itself blocks for a while (a FIFO's read side: up to 0.2 ms in
+   * `open(2)`): a wait that polls retries on the poll clock alone, whose ticks
+   * bound the time tries take, never on every event-loop turn.
+   */
+  readonly slowTry?: boolean;
+  /**
    * The operation an async wait goes on with once the first try found
    * nothing, where this one is shared by the calls of a handle (its buffers
    * and selection belong to the next call): built only then, so that a call

@@ -164,6 +164,7 @@ function openOperation<D extends Direction>(
     subject,
     release,
     attempt: direction === "read" ? tryReader : () => openEndNow(c, direction, subject),
+    slowTry: direction === "read",
     source: direction === "read" ? readerSource : parked,
   };
 }
