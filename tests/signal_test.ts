@@ -397,7 +397,9 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
         const out = s.pipe();
         const parent = s.fixture("signal_relaunch.ts", {
           flags: ["--allow-ffi", "--allow-read=/tmp"],
-          args: ["7", "two words"],
+          // Bytes that are not UTF-8 (written as surrogateescape) go through as they are.
+          args: ["7", "two words", "\udcff\udcfe"],
+          env: { ...Deno.env.toObject(), RELAUNCH_BYTES: "a\udce9" },
           fds: { 1: out.writer },
         });
         out.writer.close();
@@ -407,10 +409,15 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
         );
         s.orphan(info.pid);
         assert.notEqual(info.pid, parent.pid);
+        const nulSeparated = (file: string) =>
+          new TextDecoder("latin1").decode(Deno.readFileSync(`/proc/${info.pid}/${file}`))
+            .split("\0");
+        assert.equal(nulSeparated("cmdline").at(-2), "\xff\xfe");
+        assert.ok(nulSeparated("environ").includes("RELAUNCH_BYTES=a\xe9"));
         assert.deepEqual(info, {
           pid: info.pid,
           ppid: parent.pid,
-          args: ["7", "two words"],
+          args: ["7", "two words", "\ufffd\ufffd"],
           ffi: "granted",
           read: "granted",
           env: "prompt",

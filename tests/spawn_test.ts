@@ -5,6 +5,7 @@ import {
   FdReader,
   FdWriter,
   Fifo,
+  PosixMessageQueue,
   type SignalName,
   spawn,
   spawnProgram,
@@ -14,8 +15,10 @@ import {
   CANNOT,
   dupInheritable,
   EMULATED,
+  evalInChild,
   fdTarget,
   isCloexec,
+  isNonBlocking,
   isOpen,
   openFds,
   pidfdPids,
@@ -249,6 +252,19 @@ Deno.test("spawn() hands chosen descriptors to the child", async (t) => {
     await child.exits(0);
   });
 
+  await t.step("a POSIX queue arrives blocking, as a pipe end does", async () => {
+    await using s = new TestScope();
+    using q = PosixMessageQueue.open(s.posixName(), { create: true });
+    assert.equal(q.fd >= 0, true);
+    const { status, stdout } = await run("/bin/sh", ["-c", "cat /proc/self/fdinfo/3"], {
+      fds: { 3: q },
+    });
+    assert.deepEqual(status, exited(0));
+    const flags = Number.parseInt(/^flags:\s+([0-7]+)$/m.exec(stdout)![1], 8);
+    assert.equal(flags & 0o4000, 0, `O_NONBLOCK in the child: flags ${flags.toString(8)}`);
+    assert.equal(isNonBlocking(q.fd), true, "the parent's description stays non-blocking");
+  });
+
   await t.step("stdin and stdout of a program", async () => {
     await using s = new TestScope();
     const input = s.pipe();
@@ -408,10 +424,80 @@ Deno.test("spawn() env and cwd options", async (t) => {
     assert.deepEqual(theirs, mine);
   });
 
+  await t.step("a program inherits the environment while a Worker changes it", async () => {
+    await using s = new TestScope();
+    // In a child: the environment belongs to the whole process, other tests included.
+    const mod = new URL("../mod.ts", import.meta.url).href;
+    // The Worker stops by a flag: terminate() did not end one busy in Deno.env.set.
+    const worker = `self.onmessage = ({ data: stop }) => {
+      postMessage("changing");
+      for (let i = 0; Atomics.load(stop, 0) === 0; i++) {
+        Deno.env.set("SPAWN_RACE_" + (i % 2000), "x".repeat(50));
+        if (i % 2000 === 1999) for (let j = 0; j < 2000; j++) Deno.env.delete("SPAWN_RACE_" + j);
+      }
+      postMessage("stopped");
+    };`;
+    await evalInChild(
+      s,
+      `import { spawnProgram } from "${mod}";
+      const w = new Worker("data:text/javascript," + encodeURIComponent(${JSON.stringify(worker)}),
+        { type: "module" });
+      const stop = new Int32Array(new SharedArrayBuffer(4));
+      const heard = () => new Promise((resolve) => w.onmessage = resolve);
+      w.postMessage(stop);
+      await heard();
+      try {
+        for (let i = 0; i < 200; i++) {
+          const status = await spawnProgram("/bin/true").status;
+          if (status.code !== 0) throw new Error("exit " + status.code);
+        }
+      } finally {
+        Atomics.store(stop, 0, 1);
+        await heard();
+        w.terminate();
+      }`,
+    );
+  });
+
   await t.step("a Deno child gets env", async () => {
     const r = await report({ flags: [...REPORT_FLAGS, "--allow-env"], env: { FOO: "bar" } });
     assert.equal(r.env?.FOO, "bar");
     if (Deno.env.get("HOME") !== undefined) assert.equal(r.env?.HOME, undefined);
+  });
+
+  await t.step("a module whose relative path begins with '-' is not taken for a flag", async () => {
+    await using s = new TestScope();
+    const dir = await s.tempDir("spawn_dash_");
+    Deno.writeTextFileSync(`${dir}/-child.ts`, 'console.log("ran");');
+    const { status, stdout, stderr } = await runCollect((w, e) =>
+      spawn("-child.ts", { cwd: dir, fds: { 1: w, 2: e } })
+    );
+    assert.deepEqual(status, exited(0), stderr);
+    assert.equal(stdout, "ran\n");
+  });
+
+  await t.step("a cwd this process cannot enter: PermissionDenied names it", async () => {
+    await using s = new TestScope();
+    const dir = await s.tempDir("spawn_cwd_");
+    const closed = `${dir}/closed`;
+    Deno.mkdirSync(closed, { mode: 0o600 });
+    // In a child: root meets the directory's mode only without CAP_DAC_*, which are per thread.
+    const mod = new URL("../mod.ts", import.meta.url).href;
+    const kernel = new URL("./_kernel.ts", import.meta.url).href;
+    await evalInChild(
+      s,
+      `import { spawnProgram } from "${mod}";
+      import { dropCapability } from "${kernel}";
+      dropCapability(1); // CAP_DAC_OVERRIDE
+      dropCapability(2); // CAP_DAC_READ_SEARCH
+      try {
+        spawnProgram("/bin/true", [], { cwd: "${closed}" });
+        throw new Error("spawned");
+      } catch (e) {
+        if (!(e instanceof Deno.errors.PermissionDenied) || e.path !== "${closed}") throw e;
+        if (!/working directory/.test(e.message)) throw e;
+      }`,
+    );
   });
 
   await t.step("cwd of a program and of a Deno child", async () => {

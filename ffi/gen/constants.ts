@@ -74,6 +74,10 @@ const INTEGERS = [
   // flock(2)
   "LOCK_EX",
   "LOCK_UN",
+  // faccessat(2)
+  "X_OK",
+  "AT_FDCWD",
+  "AT_EACCESS",
   // poll(2), epoll(7), eventfd(2)
   "POLLIN",
   "POLLOUT",

@@ -22,6 +22,8 @@ export const unistd = {
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   // char *getcwd(char *buf, size_t size);
   getcwd: { parameters: ["buffer", "usize"], result: "pointer" },
+  // int faccessat(int dirfd, const char *pathname, int mode, int flags);
+  faccessat: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
   // int unlink(const char *pathname);
   unlink: { parameters: ["buffer"], result: "i32" },
   // pid_t getpid(void);

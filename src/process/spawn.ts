@@ -12,7 +12,7 @@ import { E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { checkOptions, shown } from "../_check.ts";
 import { type SignalName, signalNumber } from "./signals.ts";
 import { type ChildProcess, childProcessOf } from "./child.ts";
-import { isPipe, reopenPipe } from "../fd/_adopt.ts";
+import { reopenBlocking } from "../fd/_adopt.ts";
 import { fdOfSource, type FdSource } from "../fd/_fd_source.ts";
 import { fileKind, pathText } from "../_path.ts";
 
@@ -26,7 +26,11 @@ export interface SpawnProgramOptions {
   fds?: Record<number, FdSource>;
   /** Signals blocked in the child from its first instruction (all its threads inherit the mask). */
   blockSignals?: Array<SignalName | number>;
-  /** The child's whole environment; by default it inherits the parent's. */
+  /**
+   * The child's whole environment; by default it inherits the parent's, byte for byte
+   * (or, if a Worker's `Deno.env.set` moved it while the child started, a copy from
+   * `Deno.env`, which leaves out variables that are not UTF-8).
+   */
   env?: Record<string, string>;
   /** The child's working directory; by default the parent's. */
   cwd?: string;
@@ -118,7 +122,8 @@ function checkSpawnOptions(options: SpawnProgramOptions): Map<number, number> {
  *   above it under this process's `RLIMIT_NOFILE`), or SIGKILL or SIGSTOP in `blockSignals`
  * @throws {Deno.errors.NotFound} when `program` or `cwd` does not exist
  * @throws {Deno.errors.NotADirectory} when `cwd` is not a directory
- * @throws {Deno.errors.PermissionDenied} when `program` is not executable by this user (EACCES)
+ * @throws {Deno.errors.PermissionDenied} when `program` is not executable by this user, or `cwd`
+ *   cannot be entered (EACCES; the error names which)
  * @throws {Deno.errors.BadResource} when an fd in `fds` is not open or a handle there is closed (EBADF)
  * @throws {IpcError} ENOEXEC when `program` is not in an executable format, E2BIG when
  *   the arguments and environment are too large, EMFILE when out of descriptors
@@ -184,17 +189,20 @@ export function spawnProgram(
       "setflags",
     );
     const pidBuf = new Int32Array(1);
-    const environ = envp?.array ?? currentEnviron();
-    const rc = libc.posix_spawn(
-      new Uint8Array(pidBuf.buffer),
-      path,
-      actions,
-      attr,
-      argv.array,
-      environ instanceof Uint8Array ? Deno.UnsafePointer.of(environ) : environ,
-    );
+    const spawnWith = (environ: Deno.PointerValue) =>
+      libc.posix_spawn(new Uint8Array(pidBuf.buffer), path, actions, attr, argv.array, environ);
+    let rc = spawnWith(envp === undefined ? currentEnviron() : Deno.UnsafePointer.of(envp.array));
+    if (rc === E.EFAULT && envp === undefined && canReadEnv()) {
+      // A Worker's Deno.env.set moved `environ` while execve copied it: Rust's Command
+      // holds a lock for that, which FFI cannot take but Deno.env.toObject() does.
+      const copy = cStringArray(
+        Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`),
+        "environment entry",
+      );
+      rc = spawnWith(Deno.UnsafePointer.of(copy.array));
+    }
     // posix_spawn returns its error number instead of setting errno.
-    if (rc !== 0) throw errorOf(rc, "posix_spawn", { path: program });
+    if (rc !== 0) throw spawnError(rc, program, options.cwd, cwd);
     const pid = pidBuf[0];
     const pidfd = libc.pidfd_open(pid, 0);
     if (pidfd < 0) {
@@ -272,23 +280,43 @@ export function spawn(module: string | URL, options: SpawnOptions = {}): ChildPr
   }
   cString(specifier, "module");
   checkOptions(options);
+  // A relative path that begins with "-" is not taken for a flag of `deno run`.
+  const moduleArg = specifier.startsWith("-") ? `./${specifier}` : specifier;
   const flags = options.flags ?? ["--allow-ffi"];
   const args = options.args ?? [];
   checkStrings(flags, "flags");
   checkStrings(args, "args");
-  return spawnProgram(Deno.execPath(), ["run", ...flags, specifier, ...args], options);
+  return spawnProgram(Deno.execPath(), ["run", ...flags, moduleArg, ...args], options);
+}
+
+/** Whether Deno.env may be read whole, as it may be changed only then. */
+function canReadEnv(): boolean {
+  return Deno.permissions.querySync({ name: "env" }).state === "granted";
+}
+
+/** The error of a failed `posix_spawn`: EACCES names `cwd` when that is what cannot be entered. */
+function spawnError(code: number, program: string, cwdText?: string, cwd?: Uint8Array): Error {
+  // The effective ids and capabilities, as the child's chdir has them.
+  if (
+    code === E.EACCES && cwd !== undefined &&
+    libc.faccessat(C.AT_FDCWD, cwd, C.X_OK, C.AT_EACCESS) < 0
+  ) {
+    const e = errorOf(code, "posix_spawn", { path: cwdText });
+    e.message += " (the working directory cannot be entered)";
+    return e;
+  }
+  return errorOf(code, "posix_spawn", { path: program });
 }
 
 /**
  * A close-on-exec copy of `source` numbered above `min`, for the child. A pipe
- * end that is non-blocking here (every handle of ours) gets a blocking
- * description of its own, as ordinary programs expect; the parent's stays as it is.
+ * end or POSIX queue that is non-blocking here (every handle of ours) gets a
+ * blocking description of its own, as ordinary programs expect; the parent's
+ * stays as it is.
  */
 function childCopy(source: number, min: number): number {
   const flags = ok(libc.fcntl(source, C.F_GETFL, 0), "fcntl", { fd: source });
-  const own = (flags & C.O_NONBLOCK) !== 0 && isPipe(source)
-    ? reopenPipe(source, flags, false)
-    : -1;
+  const own = (flags & C.O_NONBLOCK) !== 0 ? reopenBlocking(source) : -1;
   try {
     const copy = libc.fcntl(own >= 0 ? own : source, C.F_DUPFD_CLOEXEC, min);
     if (copy < 0 && lastErrno() === E.EINVAL) {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { cString } from "../../ffi/cstring.ts";
+import { cString, decodeName } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { pointer } from "../../ffi/struct/types.ts";
@@ -51,8 +51,27 @@ function commandLine(): string[] {
       "relaunchWithSignalsBlocked(): cannot read this process's command line (/proc/self/cmdline)",
     );
   }
-  return new TextDecoder().decode(bytes.subarray(0, bytes.at(-1) === 0 ? -1 : undefined))
-    .split("\0");
+  return splitAtNul(bytes.subarray(0, bytes.at(-1) === 0 ? -1 : undefined)).map(decodeName);
+}
+
+/** The parts of `bytes` between NULs. */
+function splitAtNul(bytes: Uint8Array): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  for (let at = bytes.indexOf(0); at >= 0; at = bytes.indexOf(0, from)) {
+    parts.push(bytes.subarray(from, at));
+    from = at + 1;
+  }
+  parts.push(bytes.subarray(from));
+  return parts;
+}
+
+/** The bytes of the C string at `p`. */
+function cStringBytes(p: NonNullable<Deno.PointerValue>): Uint8Array {
+  const view = new Deno.UnsafePointerView(p);
+  let n = 0;
+  while (view.getUint8(n) !== 0) n++;
+  return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, n));
 }
 
 /** This process's environment, read from `environ` (no `--allow-env`). */
@@ -64,7 +83,8 @@ function environment(): Record<string, string> {
   for (let i = 0;; i++) {
     const entry = entries.getPointer(i * pointer.size);
     if (entry === null) return env;
-    const text = Deno.UnsafePointerView.getCString(entry);
+    // Bytes that are not UTF-8 are passed on as they are (surrogateescape), as in argv.
+    const text = decodeName(cStringBytes(entry));
     const eq = text.indexOf("=");
     // The first of two entries of one name is the one getenv(3) returns.
     if (eq > 0 && !(text.slice(0, eq) in env)) env[text.slice(0, eq)] = text.slice(eq + 1);
