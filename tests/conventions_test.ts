@@ -890,3 +890,67 @@ Deno.test("a sync form given a signal: a TypeError before any call, not an abort
   }
   assert.equal(bytesQueued(p.reader.fd), 0, "nothing written");
 });
+
+Deno.test("an iteration left from outside ends at once, and its wait takes nothing", async (t) => {
+  await using s = new TestScope();
+  const name = `libc-ipc-test-${Deno.pid}-iterate-left`;
+  const listener = s.handle(listen({ abstract: name }));
+  const pair = s.handle(socketpair());
+  const datagrams = s.handle(socketpair("datagram"));
+  /** Each iterable: how to see its wait in the kernel, and to give it an item later. */
+  const iterables = [
+    ...receivers(s).map((r) => ({ ...r, closes: r.name === "FdReader" })),
+    {
+      name: "Listener",
+      handle: listener,
+      waiting: () => waitedOn(listener.fd, EPOLLIN),
+      feed: () => s.handle(connectSync({ abstract: name })),
+      tryReceive: () => s.handle(listener.tryAccept()),
+      closes: true,
+    },
+    {
+      name: "Connection",
+      handle: pair[0],
+      waiting: () => waitedOn(pair[0].fd, EPOLLIN),
+      feed: () => pair[1].writeSync("x"),
+      tryReceive: () => pair[0].tryRead(new Uint8Array(8)),
+      closes: false,
+    },
+    {
+      name: "DatagramSocket",
+      handle: datagrams[0],
+      waiting: () => waitedOn(datagrams[0].fd, EPOLLIN),
+      feed: () => datagrams[1].sendSync("x"),
+      tryReceive: () => datagrams[0].tryReceive(),
+      closes: false,
+    },
+  ];
+  for (const r of iterables) {
+    await t.step(`${r.name}: return() while next() waits`, async () => {
+      const it = (r.handle as unknown as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+      const next = it.next();
+      await r.waiting();
+      // An async generator's return() waited for an item, then dropped it.
+      assert.deepEqual(await within(it.return!(), `${r.name} return()`), {
+        value: undefined,
+        done: true,
+      });
+      assert.deepEqual(await within(next, `${r.name} next()`), { value: undefined, done: true });
+      assert.deepEqual(await it.next(), { value: undefined, done: true });
+      assert.equal(r.handle.closed, r.closes, `${r.name} closed on leaving`);
+      if (!r.closes) {
+        r.feed();
+        r.tryReceive(); // the item is there for the next taker
+      }
+    });
+  }
+  await t.step("return() before any next() closes what leaving closes", async () => {
+    const { reader } = s.pipe();
+    const other = s.handle(listen({ abstract: `${name}-2` }));
+    for (const handle of [reader, other]) {
+      const it = handle[Symbol.asyncIterator]();
+      await it.return!();
+      assert.equal(handle.closed, true);
+    }
+  });
+});

@@ -762,6 +762,14 @@ Deno.test("MessageQueue.messages() yields until the loop breaks or the handle cl
     assert.deepEqual(got, ["a", "b", "c"]);
   });
 
+  await t.step("bad options are refused at the call, before any receive", () => {
+    using qs = new TestScope();
+    const q = qs.messageQueue();
+    assert.throws(() => q.messages({ type: 1.5 }), RangeError);
+    assert.throws(() => q.messages({ except: true }), /except needs a type > 0/);
+    assert.throws(() => q.messages({ signal: "no" as unknown as AbortSignal }), TypeError);
+  });
+
   await t.step("errors other than closing end the loop with that error", async () => {
     using qs = new TestScope();
     const q = qs.messageQueue();

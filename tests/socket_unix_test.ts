@@ -22,6 +22,7 @@ import {
   unixSocketExists,
   until,
   waitedOn,
+  within,
 } from "./_kernel.ts";
 import { pattern, peer, readBytes, sha256, shareOut } from "./fixtures/socket_common.ts";
 
@@ -226,6 +227,34 @@ Deno.test("shutdown('write') is end of stream for the peer, which may still answ
   assert.equal(await readBytes(a, 6), "answer");
   assert.throws(() => a.writeSync("more"), systemError(Deno.errors.BrokenPipe, "EPIPE", "send"));
   assert.throws(() => a.shutdown("sideways" as "read"), TypeError);
+});
+
+Deno.test("shutdown for writing ends a write or send waiting for room with BrokenPipe", async (t) => {
+  for (const kind of ["stream", "seqpacket"] as const) {
+    for (const how of ["write", "both"] as const) {
+      await t.step(`${kind}, shutdown("${how}")`, async () => {
+        using s = new TestScope();
+        const [a] = s.handle(socketpair(kind));
+        const chunk = new Uint8Array(1000);
+        // Full: epoll says a Unix socket is not writable, before the shutdown and after it.
+        for (;;) {
+          try {
+            kind === "stream" ? a.tryWrite(chunk) : a.trySend(chunk);
+          } catch (e) {
+            if (e instanceof Deno.errors.WouldBlock) break;
+            throw e;
+          }
+        }
+        const waiting: Promise<unknown> = kind === "stream" ? a.write(chunk) : a.send(chunk);
+        await waitedOn(a.fd, EPOLLOUT);
+        a.shutdown(how);
+        await assert.rejects(
+          within(waiting, `the ${kind} write after shutdown("${how}")`),
+          systemError(Deno.errors.BrokenPipe, "EPIPE", "send"),
+        );
+      });
+    }
+  }
 });
 
 Deno.test("for await (const conn of listener) accepts connection after connection", async () => {

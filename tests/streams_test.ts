@@ -184,3 +184,44 @@ Deno.test("closing a handle while its readable waits errors the stream with BadR
     await assert.rejects(reading, Deno.errors.BadResource);
   }
 });
+
+Deno.test("a writable's close waits for a write() still going out: its bytes arrive whole", async (t) => {
+  const size = 4 << 20;
+  const ends = {
+    pipe: (s: TestScope) => {
+      const p = s.pipe();
+      return { from: p.writer, to: p.reader };
+    },
+    socketpair: (s: TestScope) => {
+      const [a, b] = s.handle(socketpair());
+      return { from: a, to: b };
+    },
+  };
+  for (const [name, make] of Object.entries(ends)) {
+    await t.step(name, async () => {
+      await using s = new TestScope();
+      const { from, to } = make(s);
+      // More than the kernel buffers: the write is still going out when the stream closes.
+      const written = from.write(new Uint8Array(size).fill(7));
+      const piped = ReadableStream.from<Uint8Array>([]).pipeTo(from.writable);
+      let got = 0;
+      for await (const chunk of to) got += chunk.length;
+      assert.equal(await written, size);
+      await piped;
+      assert.equal(got, size);
+    });
+  }
+});
+
+Deno.test("a writable takes any view or ArrayBuffer, as Deno.FsFile.writable does", async () => {
+  await using s = new TestScope();
+  const { reader, writer } = s.pipe();
+  const bytes = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+  const chunks = [
+    bytes.buffer.slice(0, 2),
+    new DataView(bytes.buffer, 2, 2),
+    new Uint16Array(bytes.buffer.slice(4, 8)),
+  ];
+  await ReadableStream.from(chunks as unknown as Uint8Array[]).pipeTo(writer.writable);
+  assert.deepEqual(await new Response(reader.readable).bytes(), bytes);
+});

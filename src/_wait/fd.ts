@@ -211,25 +211,41 @@ class FdEngine {
       if (entry === undefined) continue;
       // The event disarmed the one-shot registration.
       if (entry.armed > 0) entry.armed = 0;
-      // The ready waits resolve (their engine tries again); the others stay, in order.
-      const waits = entry.waits;
-      const any = (got & ERROR_OR_HANGUP) !== 0;
-      let kept = 0;
-      for (let j = 0; j < waits.length; j++) {
-        const w = waits[j];
-        if (any || (w.events & got) !== 0) {
-          this.#count(w, -1);
-          w.pending.onCancel(undefined);
-          w.resolve(AGAIN);
-        } else {
-          waits[kept++] = w;
-        }
-      }
-      waits.length = kept;
-      this.#sync(fd, entry);
+      this.#ready(fd, entry, got);
     }
     // n < 0 (EINTR) simply parks again; the waits are still registered.
     this.#park();
+  }
+
+  /** Resolves the waits of `fd` that `got` concerns (their engine tries again); the others stay, in order. */
+  #ready(fd: number, entry: FdEntry, got: number): void {
+    const waits = entry.waits;
+    const any = (got & ERROR_OR_HANGUP) !== 0;
+    let kept = 0;
+    for (let j = 0; j < waits.length; j++) {
+      const w = waits[j];
+      if (any || (w.events & got) !== 0) {
+        this.#count(w, -1);
+        w.pending.onCancel(undefined);
+        w.resolve(AGAIN);
+      } else {
+        waits[kept++] = w;
+      }
+    }
+    waits.length = kept;
+    this.#sync(fd, entry);
+  }
+
+  /**
+   * Makes the waits of `fd` for `events` try again now, as if it were ready:
+   * for a change that `epoll` does not report (a Unix socket shut down for
+   * writing with its buffer full stays not writable, where a send fails with EPIPE).
+   */
+  retry(fd: number, events: number): void {
+    const entry = this.#fds.get(fd);
+    if (entry === undefined) return;
+    this.#ready(fd, entry, events);
+    this.#wakeIfIdle();
   }
 
   /** Looks at the fds of unref'd waits once {@link UNREF_POLL_MS} has passed, unless parked by then. */

@@ -3,27 +3,94 @@
  * until the handle is closed, and end cleanly (no error) when the close
  * ends a take that was pending.
  *
+ * Not an async generator: a generator's `return()` waits for the `next()` in
+ * progress, so a `for await` left from outside (`ReadableStream.from(x)`
+ * cancelled, a `pipeTo` aborted) hung until an item came, which was then
+ * taken and dropped. Here `return()` ends the iteration at once and cancels
+ * the take in progress.
+ *
  * @module
  */
 
-/**
- * Yields `next()` until `handle` is closed, or `next()` gives `null` (end of
- * stream). A take rejected with `BadResource` because the handle closed ends
- * the loop; any other error is thrown.
- */
-export async function* untilClosed<T>(
-  handle: { readonly closed: boolean },
-  next: () => Promise<T | null>,
-): AsyncGenerator<T, void, undefined> {
-  while (!handle.closed) {
+/** How an iteration ended: its take found the end, it was left early (`return()`), or it failed. */
+export type IterationEnd = "end" | "early" | "error";
+
+const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
+
+class UntilClosed<T> implements AsyncIterableIterator<T> {
+  readonly #handle: { readonly closed: boolean };
+  readonly #take: (signal: AbortSignal) => Promise<T | null>;
+  readonly #onEnd?: (how: IterationEnd) => void;
+  /** Aborted by `return()`: cancels the take in progress. One for the whole iteration. */
+  readonly #left = new AbortController();
+  #done = false;
+  /** The `next()` calls in order: each takes after the one before has. */
+  #turn: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    handle: { readonly closed: boolean },
+    take: (signal: AbortSignal) => Promise<T | null>,
+    onEnd?: (how: IterationEnd) => void,
+  ) {
+    this.#handle = handle;
+    this.#take = take;
+    this.#onEnd = onEnd;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T, undefined>> {
+    const result = this.#turn.then(() => this.#next());
+    this.#turn = result.catch(() => {});
+    return result;
+  }
+
+  async #next(): Promise<IteratorResult<T, undefined>> {
+    if (this.#done) return DONE;
+    if (this.#handle.closed) return this.#end("end");
     let item: T | null;
     try {
-      item = await next();
+      item = await this.#take(this.#left.signal);
     } catch (e) {
-      if (handle.closed && e instanceof Deno.errors.BadResource) return;
+      if (this.#done) return DONE; // left meanwhile: the take was cancelled by it
+      if (this.#handle.closed && e instanceof Deno.errors.BadResource) return this.#end("end");
+      this.#end("error");
       throw e;
     }
-    if (item === null) return;
-    yield item;
+    // An item the take got, even after `return()`, goes to this `next()`: never dropped here.
+    return item === null ? this.#end("end") : { value: item, done: false };
   }
+
+  return(): Promise<IteratorResult<T, undefined>> {
+    if (!this.#done) {
+      this.#end("early");
+      this.#left.abort(new Deno.errors.Interrupted("the iteration was left"));
+    }
+    return Promise.resolve(DONE);
+  }
+
+  #end(how: IterationEnd): IteratorReturnResult<undefined> {
+    if (!this.#done) {
+      this.#done = true;
+      this.#onEnd?.(how);
+    }
+    return DONE;
+  }
+}
+
+/**
+ * Yields `take(signal)` until `handle` is closed, or `take` gives `null` (end
+ * of stream). A take rejected with `BadResource` because the handle closed
+ * ends the iteration; any other error is thrown. `signal` is aborted when the
+ * iteration is left (`return()`), which settles at once. `onEnd` runs once,
+ * when the iteration ends, however it ends.
+ */
+export function untilClosed<T>(
+  handle: { readonly closed: boolean },
+  take: (signal: AbortSignal) => Promise<T | null>,
+  onEnd?: (how: IterationEnd) => void,
+): AsyncIterableIterator<T> {
+  return new UntilClosed(handle, take, onEnd);
 }

@@ -58,6 +58,21 @@ export function byteReadable(
 }
 
 /**
+ * A chunk's bytes: any view or ArrayBuffer is taken, as `Deno.FsFile.writable`
+ * takes them (a string too, as `write` does).
+ */
+function bytesOfChunk(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array || typeof chunk === "string") return chunk as Uint8Array;
+  if (ArrayBuffer.isView(chunk)) {
+    return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+  if (chunk instanceof ArrayBuffer || chunk instanceof SharedArrayBuffer) {
+    return new Uint8Array(chunk);
+  }
+  return chunk as Uint8Array; // refused by `write`, with its TypeError
+}
+
+/**
  * A sink that writes each chunk whole with `write`; `close` ends it, `abort`
  * closes the handle. A write error closes the handle too (as a read error
  * does in {@link byteReadable}, and as `Deno.FsFile.writable` does): the
@@ -69,13 +84,13 @@ export function byteReadable(
  */
 export function chunkWritable(
   write: (chunk: Uint8Array, signal: AbortSignal) => Promise<unknown>,
-  close: () => void,
+  close: () => void | Promise<void>,
   abort: () => void,
 ): WritableStream<Uint8Array> {
   return new WritableStream<Uint8Array>({
     write: async (chunk, controller) => {
       try {
-        await write(chunk, controller.signal);
+        await write(bytesOfChunk(chunk), controller.signal);
       } catch (e) {
         abort();
         throw e;

@@ -32,6 +32,11 @@ export class WriteTurns {
     this.#subject = subject;
   }
 
+  /** Settles once every write pending now has settled (a stream's close waits for them). */
+  idle(): Promise<void> {
+    return this.#tail ?? Promise.resolve();
+  }
+
   /**
    * Starts `write` now, or once the pending writes have settled. A queued
    * write rejects while it waits when its signal aborts, its timeout passes

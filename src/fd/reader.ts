@@ -244,7 +244,8 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * The reader as a byte stream, like `Deno.FsFile.readable`: it ends at end of
    * file and closes the reader then, or when the stream is cancelled. A read
    * error closes the reader and errors the stream with it. A default reader
-   * gets each chunk in a buffer of its own, of the size read (up to 64 KiB);
+   * gets each chunk in a buffer of its own, of the size read (in a transfer of
+   * bulk, the 64 KiB buffer it was read into, at least a quarter full);
    * a BYOB reader gets the bytes in its own buffer.
    *
    * Wraps `read(2)`. Needs `--allow-ffi`.
@@ -301,8 +302,13 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * assert.equal(reader.closed, true);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
-    return this.#chunks();
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array<ArrayBuffer>> {
+    const chunk = this.#chunkOp(false);
+    return untilClosed(
+      this,
+      (signal) => wait(chunk, { signal }, this.#context),
+      () => this.close(),
+    );
   }
 
   /** The reads of one consumer's chunks: `fresh` ones each in a buffer of its own. */
@@ -314,14 +320,5 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
       attempt: chunkAttempt((area) => this.#attempt(area), fresh),
       source: this.#source,
     };
-  }
-
-  async *#chunks(): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
-    const chunk = this.#chunkOp(false);
-    try {
-      yield* untilClosed(this, () => wait(chunk, undefined, this.#context));
-    } finally {
-      this.close();
-    }
   }
 }

@@ -313,7 +313,8 @@ export class FdWriter extends FdHandle {
   get writable(): WritableStream<Uint8Array> {
     return this.#writable ??= chunkWritable(
       (chunk, signal) => this.write(chunk, { signal }),
-      () => this.close(),
+      // After the writes still going out (a write() before the stream's): they are whole.
+      () => this.#turns.idle().then(() => this.close()),
       () => this.close(),
     );
   }

@@ -33,6 +33,7 @@ import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
   callSource,
+  checkWaitOptions,
   lazySource,
   NO_THREAD,
   type Operation,
@@ -1063,12 +1064,14 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
 
   /**
    * Receives messages one after another as an async iterator; it ends when the
-   * handle is closed (and stops when the loop breaks).
+   * handle is closed, and when the loop breaks or the iterator's `return()` is
+   * called, which cancels the receive in progress (no message is taken by it).
    *
    * Wraps `msgrcv(2)`. Needs `--allow-ffi`.
    *
    * @param options as for {@link MessageQueue.receive}, for every message
    * @returns the messages
+   * @throws {TypeError} or {RangeError} at once, for options {@link MessageQueue.receive} refuses
    * @throws {Error} what {@link MessageQueue.receive} throws, from the step that meets it;
    *   `BadResource` after `close()` ends the iteration instead
    *
@@ -1087,10 +1090,16 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * q.remove();
    * ```
    */
-  async *messages(
+  messages(
     options?: MessageQueueReceiveOptions & Pick<WaitOptions, "signal">,
-  ): AsyncGenerator<Message, void, undefined> {
-    yield* untilClosed(this, () => this.receive(options));
+  ): AsyncIterableIterator<Message> {
+    checkWaitOptions(options);
+    if (!this.closed) this.#select(options);
+    let signal: AbortSignal | undefined;
+    return untilClosed(this, (left) => {
+      signal ??= options?.signal === undefined ? left : AbortSignal.any([options.signal, left]);
+      return this.receive({ ...options, signal });
+    });
   }
 
   /**
@@ -1114,7 +1123,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * q.remove();
    * ```
    */
-  [Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
     return this.messages();
   }
 

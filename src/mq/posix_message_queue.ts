@@ -955,16 +955,14 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * assert.deepEqual(texts, ["a", "b"]);
    * ```
    */
-  messages(options?: Pick<WaitOptions, "signal">): AsyncGenerator<PosixMessage, void, undefined> {
+  messages(options?: Pick<WaitOptions, "signal">): AsyncIterableIterator<PosixMessage> {
     this.#checkReceive();
     checkWaitOptions(options);
-    return this.#messages(options);
-  }
-
-  async *#messages(
-    options?: Pick<WaitOptions, "signal">,
-  ): AsyncGenerator<PosixMessage, void, undefined> {
-    yield* untilClosed(this, () => this.receive(options));
+    let signal: AbortSignal | undefined;
+    return untilClosed(this, (left) => {
+      signal ??= options?.signal === undefined ? left : AbortSignal.any([options.signal, left]);
+      return this.receive({ signal });
+    });
   }
 
   /**
@@ -989,7 +987,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * assert.deepEqual(priorities, [0]);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncGenerator<PosixMessage, void, undefined> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<PosixMessage> {
     return this.messages();
   }
 }

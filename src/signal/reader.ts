@@ -323,12 +323,8 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
    * assert.equal((await child.status).code, 1);
    * ```
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<SignalInfo, void, undefined> {
-    try {
-      yield* untilClosed(this, () => this.read());
-    } finally {
-      this.close();
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<SignalInfo> {
+    return untilClosed(this, (signal) => this.read({ signal }), () => this.close());
   }
 }
 

@@ -22,6 +22,7 @@ import {
 } from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
+  fdEngine,
   fdSource,
   type Operation,
   pollNow,
@@ -747,8 +748,9 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * direction may still be in use: close it (or `using`) when done. Cancelling
    * it (or a `pipeTo` that gives up) ends the read it has waiting, so later
    * bytes are left for `read()`; the stream itself stays done. A default
-   * reader gets each chunk in a buffer of its own, of the size received (up
-   * to 64 KiB); a BYOB reader gets the bytes in its own buffer.
+   * reader gets each chunk in a buffer of its own, of the size received (in a
+   * transfer of bulk, the 64 KiB buffer it was received into, at least a
+   * quarter full); a BYOB reader gets the bytes in its own buffer.
    *
    * Wraps `recv(2)`. Needs `--allow-ffi`.
    *
@@ -802,7 +804,8 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     this.#checkStream("writable");
     return this.#writable ??= chunkWritable(
       (chunk, signal) => this.write(chunk, { signal }),
-      () => this.shutdown("write"),
+      // After the writes still going out (a write() before the stream's): they are whole.
+      () => this.#turns.idle().then(() => this.shutdown("write")),
       () => this.close(),
     );
   }
@@ -1686,7 +1689,10 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     if (value === undefined) {
       throw new TypeError(`how must be "read", "write" or "both", got ${shown(how)}`);
     }
-    ok(libc.shutdown(this.fdFor("shutdown"), value), "shutdown", this.subject);
+    const fd = this.fdFor("shutdown");
+    ok(libc.shutdown(fd, value), "shutdown", this.subject);
+    // A pending write or send then fails with EPIPE, which epoll does not say on a Unix socket.
+    if (value !== C.SHUT_RD) fdEngine.retry(fd, WRITABLE);
   }
 
   #checkTcp(method: string): number {
@@ -1779,10 +1785,10 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * assert.deepEqual(words, ["a", "b"]);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
-    if (this.#kind !== "stream") return untilClosed(this, () => this.receive());
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array<ArrayBuffer>> {
+    if (this.#kind !== "stream") return untilClosed(this, (signal) => this.receive({ signal }));
     const chunk = this.#chunkOp(false);
-    return untilClosed(this, () => wait(chunk, undefined, this.#in));
+    return untilClosed(this, (signal) => wait(chunk, { signal }, this.#in));
   }
 
   /** The reads of one consumer's chunks: `fresh` ones each in a buffer of its own. */

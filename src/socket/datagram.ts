@@ -891,12 +891,8 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
    * assert.deepEqual(seen, ["a"]);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncGenerator<Datagram, void, undefined> {
-    return this.#datagrams();
-  }
-
-  #datagrams(): AsyncGenerator<Datagram, void, undefined> {
-    return untilClosed(this, () => this.receiveFrom());
+  [Symbol.asyncIterator](): AsyncIterableIterator<Datagram> {
+    return untilClosed(this, (signal) => this.receiveFrom({ signal }));
   }
 }
 

@@ -528,22 +528,11 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    * assert.equal(listener.closed, true);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncGenerator<Connection, void, undefined> {
-    return this.#connections();
-  }
-
-  async *#connections(): AsyncGenerator<Connection, void, undefined> {
-    let ended = false;
-    try {
-      yield* untilClosed(this, () => this.accept());
-      ended = true;
-    } catch (e) {
-      ended = true;
-      throw e;
-    } finally {
-      // Only a loop left early (its `return()`) closes the listener.
-      if (!ended) this.close();
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<Connection> {
+    // Only a loop left early (its `return()`) closes the listener.
+    return untilClosed(this, (signal) => this.accept({ signal }), (how) => {
+      if (how === "early") this.close();
+    });
   }
 }
 
