@@ -8,7 +8,7 @@
  * it left in this process.
  */
 import assert from "node:assert/strict";
-import { IpcError, notify, PosixSharedMemory, SharedMemory, spawn } from "../mod.ts";
+import { IpcError, notify, PosixSharedMemory, SharedMemory, spawn, wait } from "../mod.ts";
 import {
   closeFd,
   cstr,
@@ -440,6 +440,22 @@ Deno.test("PosixSharedMemory.resize() remaps; views taken before read as length 
     assert.deepEqual(shm.bytes.subarray(0, 2), new Uint8Array([7, 0]));
     assert.notEqual(shm.bytes.buffer, buffer);
   });
+
+  await t.step(
+    "a wait on a word of the old mapping: BadResource that says why; the handle stays open",
+    async () => {
+      using shm = PosixSharedMemory.anonymous(PAGE);
+      const waiting = wait(new Int32Array(shm.bytes.buffer), 0, 0);
+      shm.resize(2 * PAGE);
+      await assert.rejects(
+        waiting,
+        (e: Error & { code?: string }) =>
+          e instanceof Deno.errors.BadResource && e.code === "EBADF" &&
+          /was resized: the mapping the word was in is gone/.test(e.message),
+      );
+      assert.equal(shm.closed, false);
+    },
+  );
 
   await t.step("anonymous memory resizes too", () => {
     using shm = PosixSharedMemory.anonymous(10);

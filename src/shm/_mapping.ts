@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { closedError, type ErrorSubject } from "../errors.ts";
+import { closedError, errorFromCode, type ErrorSubject } from "../errors.ts";
+import { ERRNO } from "../../ffi/platform.ts";
 import { WaitRegistry } from "../_wait/mod.ts";
 import { addressOf, checkBuffer, checkInteger, isDetached } from "../_check.ts";
 import { parkedCallsReturned } from "../_wait/futex.ts";
@@ -120,7 +121,8 @@ export class Mapping {
   }
 
   /**
-   * Detaches every view, cancels the waits on words in it, then unmaps it
+   * Detaches every view, cancels the waits on words in it (their error says
+   * `why`, by default that the memory is closed), then unmaps it
    * (without futex_waitv, once the FUTEX_WAITs parked on its words have
    * returned: a few ms later at most). A second call does nothing. A buffer
    * the caller transferred away (to a Worker, say) still views the memory
@@ -128,14 +130,18 @@ export class Mapping {
    * mapped until the process exits, since unmapping it would let that view
    * touch unmapped memory.
    */
-  unmap(): void {
+  unmap(why?: string): void {
     const unmap = this.#unmap;
     if (unmap === undefined) return;
     this.#unmap = undefined;
     byBuffer.delete(this.#buffer);
     const movedAway = this.#buffer.detached;
     if (!movedAway) this.#buffer.transfer();
-    this.waits.cancelAll((s) => closedError(this.#what, s, this.#subject));
+    this.waits.cancelAll((s) =>
+      why === undefined
+        ? closedError(this.#what, s, this.#subject)
+        : errorFromCode(ERRNO.EBADF, s, this.#subject, why)
+    );
     if (movedAway) return;
     // Without futex_waitv, a cancelled wait's FUTEX_WAIT returns only once a
     // wake reaches it, which needs the memory mapped: unmapped after it has.

@@ -644,7 +644,7 @@ export class PosixSharedMemory implements Disposable {
     const old = this.#mapping;
     next.waits.ref = old.waits.ref;
     this.#mapping = next;
-    old.unmap();
+    old.unmap(`${this.#describe()} was resized: the mapping the word was in is gone`);
   }
 
   /**
