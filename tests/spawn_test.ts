@@ -572,6 +572,15 @@ Deno.test("spawn() rejects bad input before anything starts", async (t) => {
 
   await t.step("an fd that is not open: BadResource, and no copy of the others left", () => {
     assertRefused(sh({ fds: { 3: p.reader, 4: notOpen } }), Deno.errors.BadResource);
+    assert.throws(sh({ fds: { 4: notOpen } }), /fds\[4\] is not an open descriptor/);
+  });
+
+  await t.step("an option spawn does not know: TypeError, not ignored", () => {
+    for (const options of [{ stdout: "piped" }, { stdin: "null" }, { args: [] }]) {
+      assertRefused(sh(options), TypeError);
+    }
+    assert.throws(sh({ stdout: "piped" }), /unknown option 'stdout'.*fds: \{ 1: p\.writer \}/);
+    assertRefused(() => spawn(fixture("spawn_exit.ts"), { stderr: "null" } as never), TypeError);
   });
 
   await t.step("bad signals: TypeError or RangeError", () => {

@@ -68,7 +68,18 @@ function isRecord(x: unknown): x is Record<string, unknown> {
     !(x instanceof Set);
 }
 
+/** The options spawn knows: another (Deno.Command's `stdout`, say) would be ignored silently. */
+const KNOWN_OPTIONS = new Set(["fds", "blockSignals", "env", "cwd"]);
+
 function checkSpawnOptions(options: SpawnProgramOptions): Map<number, number> {
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      throw new TypeError(
+        `unknown option '${key}': spawnProgram takes fds, blockSignals, env and cwd (spawn also ` +
+          "args and flags); a child's stdio is handed over with fds, e.g. { fds: { 1: p.writer } }",
+      );
+    }
+  }
   const fds = new Map<number, number>();
   if (options.fds !== undefined && !isRecord(options.fds)) {
     throw new TypeError(
@@ -169,7 +180,7 @@ export function spawnProgram(
     // that a later dup2 still needs (`{ 3: fd4, 4: fd3 }`).
     const top = Math.max(2, ...fds.keys());
     for (const [target, source] of fds) {
-      const copy = childCopy(source, top + 1);
+      const copy = childCopy(source, top + 1, target);
       high.push(copy);
       check(libc.posix_spawn_file_actions_adddup2(actions, copy, target), "adddup2");
     }
@@ -282,11 +293,10 @@ export function spawn(module: string | URL, options: SpawnOptions = {}): ChildPr
   checkOptions(options);
   // A relative path that begins with "-" is not taken for a flag of `deno run`.
   const moduleArg = specifier.startsWith("-") ? `./${specifier}` : specifier;
-  const flags = options.flags ?? ["--allow-ffi"];
-  const args = options.args ?? [];
+  const { flags = ["--allow-ffi"], args = [], ...rest } = options;
   checkStrings(flags, "flags");
   checkStrings(args, "args");
-  return spawnProgram(Deno.execPath(), ["run", ...flags, moduleArg, ...args], options);
+  return spawnProgram(Deno.execPath(), ["run", ...flags, moduleArg, ...args], rest);
 }
 
 /** Whether Deno.env may be read whole, as it may be changed only then. */
@@ -314,8 +324,13 @@ function spawnError(code: number, program: string, cwdText?: string, cwd?: Uint8
  * blocking description of its own, as ordinary programs expect; the parent's
  * stays as it is.
  */
-function childCopy(source: number, min: number): number {
-  const flags = ok(libc.fcntl(source, C.F_GETFL, 0), "fcntl", { fd: source });
+function childCopy(source: number, min: number, target: number): number {
+  const flags = libc.fcntl(source, C.F_GETFL, 0);
+  if (flags < 0) {
+    const e = errorOf(lastErrno(), "fcntl", { fd: source });
+    e.message += ` (fds[${target}] is not an open descriptor)`;
+    throw e;
+  }
   const own = (flags & C.O_NONBLOCK) !== 0 ? reopenBlocking(source) : -1;
   try {
     const copy = libc.fcntl(own >= 0 ? own : source, C.F_DUPFD_CLOEXEC, min);
