@@ -15,9 +15,9 @@
 /** How an iteration ended: its take found the end, it was left early (`return()`), or it failed. */
 export type IterationEnd = "end" | "early" | "error";
 
-const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
+const DONE: IteratorReturnResult<void> = { value: undefined, done: true };
 
-class UntilClosed<T> implements AsyncIterableIterator<T> {
+class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
   readonly #handle: { readonly closed: boolean };
   readonly #take: (signal: AbortSignal) => Promise<T | null>;
   readonly #onEnd?: (how: IterationEnd) => void;
@@ -41,13 +41,13 @@ class UntilClosed<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
-  next(): Promise<IteratorResult<T, undefined>> {
+  next(): Promise<IteratorResult<T, void>> {
     const result = this.#turn.then(() => this.#next());
     this.#turn = result.catch(() => {});
     return result;
   }
 
-  async #next(): Promise<IteratorResult<T, undefined>> {
+  async #next(): Promise<IteratorResult<T, void>> {
     if (this.#done) return DONE;
     if (this.#handle.closed) return this.#end("end");
     let item: T | null;
@@ -63,7 +63,7 @@ class UntilClosed<T> implements AsyncIterableIterator<T> {
     return item === null ? this.#end("end") : { value: item, done: false };
   }
 
-  return(): Promise<IteratorResult<T, undefined>> {
+  return(): Promise<IteratorResult<T, void>> {
     if (!this.#done) {
       this.#end("early");
       this.#left.abort(new Deno.errors.Interrupted("the iteration was left"));
@@ -71,7 +71,16 @@ class UntilClosed<T> implements AsyncIterableIterator<T> {
     return Promise.resolve(DONE);
   }
 
-  #end(how: IterationEnd): IteratorReturnResult<undefined> {
+  /** Ends the iteration as `return()` does, and rejects with `e` (a generator's `throw`). */
+  throw(e?: unknown): Promise<IteratorResult<T, void>> {
+    return this.return().then(() => Promise.reject(e));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+
+  #end(how: IterationEnd): IteratorReturnResult<void> {
     if (!this.#done) {
       this.#done = true;
       this.#onEnd?.(how);
@@ -91,6 +100,6 @@ export function untilClosed<T>(
   handle: { readonly closed: boolean },
   take: (signal: AbortSignal) => Promise<T | null>,
   onEnd?: (how: IterationEnd) => void,
-): AsyncIterableIterator<T> {
+): AsyncGenerator<T, void, undefined> {
   return new UntilClosed(handle, take, onEnd);
 }

@@ -302,7 +302,7 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * assert.equal(reader.closed, true);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array<ArrayBuffer>> {
+  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
     const chunk = this.#chunkOp(false);
     return untilClosed(
       this,

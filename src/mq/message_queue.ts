@@ -1092,7 +1092,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    */
   messages(
     options?: MessageQueueReceiveOptions & Pick<WaitOptions, "signal">,
-  ): AsyncIterableIterator<Message> {
+  ): AsyncGenerator<Message, void, undefined> {
     checkWaitOptions(options);
     if (!this.closed) this.#select(options);
     let signal: AbortSignal | undefined;
@@ -1123,7 +1123,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * q.remove();
    * ```
    */
-  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+  [Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
     return this.messages();
   }
 

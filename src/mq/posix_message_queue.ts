@@ -955,7 +955,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * assert.deepEqual(texts, ["a", "b"]);
    * ```
    */
-  messages(options?: Pick<WaitOptions, "signal">): AsyncIterableIterator<PosixMessage> {
+  messages(options?: Pick<WaitOptions, "signal">): AsyncGenerator<PosixMessage, void, undefined> {
     this.#checkReceive();
     checkWaitOptions(options);
     let signal: AbortSignal | undefined;
@@ -987,7 +987,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * assert.deepEqual(priorities, [0]);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncIterableIterator<PosixMessage> {
+  [Symbol.asyncIterator](): AsyncGenerator<PosixMessage, void, undefined> {
     return this.messages();
   }
 }

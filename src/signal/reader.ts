@@ -323,7 +323,7 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
    * assert.equal((await child.status).code, 1);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncIterableIterator<SignalInfo> {
+  [Symbol.asyncIterator](): AsyncGenerator<SignalInfo, void, undefined> {
     return untilClosed(this, (signal) => this.read({ signal }), () => this.close());
   }
 }

@@ -1785,7 +1785,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * assert.deepEqual(words, ["a", "b"]);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array<ArrayBuffer>> {
+  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
     if (this.#kind !== "stream") return untilClosed(this, (signal) => this.receive({ signal }));
     const chunk = this.#chunkOp(false);
     return untilClosed(this, (signal) => wait(chunk, { signal }, this.#in));

@@ -891,7 +891,7 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
    * assert.deepEqual(seen, ["a"]);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncIterableIterator<Datagram> {
+  [Symbol.asyncIterator](): AsyncGenerator<Datagram, void, undefined> {
     return untilClosed(this, (signal) => this.receiveFrom({ signal }));
   }
 }

@@ -528,7 +528,7 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    * assert.equal(listener.closed, true);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncIterableIterator<Connection> {
+  [Symbol.asyncIterator](): AsyncGenerator<Connection, void, undefined> {
     // Only a loop left early (its `return()`) closes the listener.
     return untilClosed(this, (signal) => this.accept({ signal }), (how) => {
       if (how === "early") this.close();
