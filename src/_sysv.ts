@@ -9,7 +9,9 @@ import { libc } from "../ffi/libc.ts";
 import { C } from "../ffi/platform.ts";
 import { checkBoolean, checkInteger, checkMode } from "./_check.ts";
 import { type PathLike, pathText } from "./_path.ts";
-import { okValue } from "./_sys.ts";
+import { E, okValue } from "./_sys.ts";
+import { errorFromCode, type ErrorSubject } from "./errors.ts";
+import { procSysInt, procText } from "./_proc.ts";
 
 /** A key, or `"private"` for a new object only this process knows the id of (`IPC_PRIVATE`). */
 export type SysvKey = number | "private";
@@ -116,4 +118,35 @@ export function ownershipOf(
     creatorGid: perm.cgid,
     mode: perm.mode & 0o777,
   };
+}
+
+/** Which of the system's limits a `*get` call that failed with ENOSPC met, from /proc/sys/kernel. */
+const FULL: Readonly<Record<"msgget" | "semget" | "shmget", () => string>> = {
+  msgget: () => `the system has kernel.msgmni (${limit("msgmni")}) queues already`,
+  semget: () => {
+    // kernel.sem: SEMMSL SEMMNS SEMOPM SEMMNI.
+    const [, mns, , mni] = (procText("/proc/sys/kernel/sem") ?? "").trim().split(/\s+/);
+    return `the system has kernel.sem's SEMMNI (${mni ?? "?"}) sets or SEMMNS (${mns ?? "?"}) ` +
+      "semaphores already";
+  },
+  shmget: () =>
+    `the system has kernel.shmmni (${limit("shmmni")}) segments, or kernel.shmall ` +
+    `(${limit("shmall")}) pages in use, already`,
+};
+
+function limit(name: string): string {
+  return String(procSysInt(`kernel/${name}`) ?? "?");
+}
+
+/**
+ * The error of a failed `msgget`/`semget`/`shmget`: at ENOSPC it says which
+ * of the system's limits is reached (and how high it is), else `detail`.
+ */
+export function getError(
+  code: number,
+  syscall: keyof typeof FULL,
+  subject: ErrorSubject,
+  detail?: string,
+): Error {
+  return errorFromCode(code, syscall, subject, code === E.ENOSPC ? FULL[syscall]() : detail);
 }

@@ -130,6 +130,38 @@ Deno.test("MessageQueue follows msgmax raised or lowered after it was read", asy
   );
 });
 
+Deno.test("System V objects past the system's count: ENOSPC names the limit reached", async () => {
+  await using s = new TestScope();
+  // In an IPC namespace of its own, whose limits may be lowered and whose objects die with it.
+  await evalChecked(
+    s,
+    `
+    import assert from "node:assert/strict";
+    import { MessageQueue, SemaphoreSet, SharedMemory } from "${MOD}";
+    const own = Deno.dlopen("libc.so.6", {
+      unshare: { parameters: ["i32"], result: "i32" },
+    }).symbols;
+    assert.equal(own.unshare(0x08000000), 0, "unshare(CLONE_NEWIPC)");
+    Deno.writeTextFileSync("/proc/sys/kernel/msgmni", "1");
+    Deno.writeTextFileSync("/proc/sys/kernel/shmmni", "1");
+    Deno.writeTextFileSync("/proc/sys/kernel/sem", "250 32000 32 1");
+    MessageQueue.open("private");
+    SharedMemory.open("private", { size: 4096 });
+    SemaphoreSet.open("private", { count: 1 });
+    const full = (re) => (e) => e.code === "ENOSPC" && re.test(e.message);
+    assert.throws(() => MessageQueue.open("private"), full(/kernel\\.msgmni \\(1\\) queues/));
+    assert.throws(
+      () => SharedMemory.open("private", { size: 4096 }),
+      full(/kernel\\.shmmni \\(1\\) segments/),
+    );
+    assert.throws(
+      () => SemaphoreSet.open("private", { count: 1 }),
+      full(/SEMMNI \\(1\\) sets or SEMMNS \\(32000\\) semaphores/),
+    );
+    `,
+  );
+});
+
 Deno.test("pipe writes around PIPE_BUF and the pipe's capacity", async (t) => {
   await t.step("a write of PIPE_BUF is all or nothing; one byte more goes in part", async () => {
     await using s = new TestScope();

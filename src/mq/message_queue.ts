@@ -23,6 +23,7 @@ import type { PathLike } from "../_path.ts";
 import {
   checkId,
   ftok,
+  getError,
   getFlags,
   keyOf,
   ownershipOf,
@@ -305,7 +306,11 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   static open(key: number | "private", options: MessageQueueOpenOptions = {}): MessageQueue {
     checkOptions(options);
     const key32 = keyOf(key, "queue");
-    const id = ok(libc.msgget(key32, getFlags(key, options)), "msgget", { key: key32 });
+    const id = ok(
+      libc.msgget(key32, getFlags(key, options)),
+      "msgget",
+      (code) => getError(code, "msgget", { key: key32 }),
+    );
     return new MessageQueue(id, key === "private" ? 0 : key32, true);
   }
 

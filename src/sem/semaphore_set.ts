@@ -13,6 +13,7 @@ import type { PathLike } from "../_path.ts";
 import {
   checkId,
   ftok,
+  getError,
   getFlags,
   keyOf,
   ownershipOf,
@@ -248,7 +249,7 @@ export class SemaphoreSet implements Disposable {
       const id = libc.semget(key32, count, flags);
       if (id >= 0) return SemaphoreSet.#initialise(id, keyOut, values);
       const code = lastErrno();
-      if (code !== E.EEXIST || exclusive) throw errorOf(code, "semget", about);
+      if (code !== E.EEXIST || exclusive) throw getError(code, "semget", about);
     }
     const id = libc.semget(key32, count ?? 0, 0);
     if (id < 0) {

@@ -7,12 +7,12 @@
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
-import { errorFromCode } from "../errors.ts";
 import { checkBoolean, checkInteger, checkOptions } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import {
   checkId,
   ftok,
+  getError,
   getFlags,
   keyOf,
   ownershipOf,
@@ -275,10 +275,10 @@ export class SharedMemory implements Disposable {
     const size = sizeOf(options.size, (flags & C.IPC_CREAT) !== 0);
     const subject = { key: key32 };
     // Beyond the checks above, EINVAL is an existing segment smaller than `size`.
-    const about = (code: number, syscall: string) =>
-      errorFromCode(
+    const about = (code: number) =>
+      getError(
         code,
-        syscall,
+        "shmget",
         subject,
         code === E.EINVAL && size > 0 ? `the segment is smaller than ${size} bytes` : undefined,
       );
