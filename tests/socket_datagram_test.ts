@@ -12,6 +12,7 @@ import {
   blockedIn,
   EMULATED,
   EPOLLIN,
+  HANG_MS,
   procSysInt,
   systemError,
   TestScope,
@@ -398,6 +399,10 @@ Deno.test("datagram sockets: options and destinations checked before any call", 
   assert.throws(() => datagram({ path: "/tmp/x.sock", reuseAddress: true } as never), TypeError);
   assert.throws(() => datagram({ abstract: "x", mode: 0o600 } as never), TypeError);
   assert.throws(() => datagram({ port: 0, ipv6Only: true }), TypeError);
+  for (const unknown of [{ broadcast: true }, { type: "stream" }, { backlog: 1 }]) {
+    assert.throws(() => datagram({ port: 0, ...unknown } as never), /unknown option/);
+  }
+  assert.throws(() => datagram({ port: 0, transport: "tcp" } as never), /transport "tcp"/);
   assert.throws(() => datagram({ path: `/tmp/${"x".repeat(110)}` }), RangeError);
   assert.throws(() => datagram(null as never), TypeError);
   assert.throws(
@@ -408,6 +413,29 @@ Deno.test("datagram sockets: options and destinations checked before any call", 
     () => unix.trySendTo("x", { path: "/nonexistent-dir/x.sock" }),
     systemError(Deno.errors.NotFound, "ENOENT", "sendto", { path: "/nonexistent-dir/x.sock" }),
   );
+});
+
+Deno.test("a dual-stack UDP socket sends to IPv4 addresses, as they are given", () => {
+  using s = new TestScope();
+  const v4 = s.handle(datagram({ port: 0 }));
+  const dual = s.handle(datagram({ hostname: "::", port: 0 }));
+  dual.sendToSync("to IPv4", v4.addr);
+  const { data, address } = v4.receiveFromSync({ timeout: HANG_MS });
+  assert.equal(new TextDecoder().decode(data), "to IPv4");
+  assert.equal((address as { hostname: string }).hostname, "127.0.0.1");
+  // IPv6 only: the kernel refuses, naming the address as given.
+  const only = s.handle(datagram({ hostname: "::", port: 0, ipv6Only: true }));
+  const { port } = v4.addr as { port: number };
+  assert.throws(() => only.sendToSync("x", v4.addr), (e) => {
+    const { code, syscall, address } = e as Error & Record<string, unknown>;
+    assert.ok(e instanceof Deno.errors.NetworkUnreachable, String(e));
+    assert.deepEqual({ code, syscall, address }, {
+      code: "ENETUNREACH",
+      syscall: "sendto",
+      address: `127.0.0.1:${port}`,
+    });
+    return true;
+  });
 });
 
 Deno.test("receiveFromInto across processes: a datagram lands in the caller's buffer, with its sender", async (t) => {

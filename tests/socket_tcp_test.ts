@@ -185,6 +185,22 @@ Deno.test("TCP listen: options checked before any call; taken ports; IPv6 only",
     await assert.rejects(connect({ hostname: "localhost.localdomain", port: 80 }), TypeError);
     await assert.rejects(connect({ port: 80, timeout: -1 }), RangeError);
     await assert.rejects(connect({ port: 80, type: "datagram" } as never), TypeError);
+    // What would be ignored is refused: an option of Deno.listen's this has not, a transport
+    // that is not TCP, null for "none".
+    assert.throws(
+      () => listen({ port: 0, reusePort: true } as never),
+      /listen options: unknown option 'reusePort'/,
+    );
+    assert.throws(() => listen({ port: 0, transport: "udp" } as never), /transport "udp"/);
+    assert.throws(() => listen({ hostname: null, port: 0 } as never), /got null/);
+    await assert.rejects(connect({ port: 80, localAddress: "127.0.0.2" } as never), TypeError);
+    assert.throws(() => connectSync({ port: 80, reuseAddress: true } as never), TypeError);
+  });
+  await t.step("an address object given whole, transport and all", async () => {
+    using s = new TestScope();
+    const listener = s.handle(listen({ port: 0 }));
+    s.handle(await connect(listener.addr as never));
+    s.handle(listener.acceptSync());
   });
   await t.step("a port in use is AddrInUse, naming it", () => {
     using s = new TestScope();

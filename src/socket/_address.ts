@@ -10,7 +10,7 @@
 import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
 import type { ErrorSubject } from "../errors.ts";
 import { type PathLike, pathText } from "../_path.ts";
-import { checkInteger } from "../_check.ts";
+import { checkInteger, shown } from "../_check.ts";
 import type { NetAddress, SocketAddress } from "./address.ts";
 import { decodeName, encodeName } from "../../ffi/cstring.ts";
 
@@ -46,6 +46,8 @@ export interface Where {
   hostname?: string;
   port?: number;
   unnamed?: boolean;
+  /** Given with an address object (`listener.addr`): it must be the transport used. */
+  transport?: string;
 }
 
 /** Which forms of a net address are acceptable. */
@@ -69,6 +71,13 @@ export function endpointOf(where: unknown, rules: NetRules, what: string): Endpo
   }
   if (unix && (has("hostname") || has("port"))) {
     throw new TypeError(`${what}: a Unix address (path, abstract) takes no hostname or port`);
+  }
+  if (has("transport") && w.transport !== (unix ? "unix" : rules.transport)) {
+    throw new TypeError(
+      `${what}: transport ${shown(w.transport)} does not fit a ${
+        unix ? "Unix" : rules.transport.toUpperCase()
+      } address here`,
+    );
   }
   if (has("path")) return pathEndpoint(w.path!);
   if (has("abstract")) return abstractEndpoint(w.abstract!);
@@ -135,7 +144,8 @@ function unixSockaddr(name: Uint8Array, at: number): Uint8Array<ArrayBuffer> {
 /** An IPv4 or IPv6 endpoint. */
 function netEndpoint(hostname: unknown, portGiven: unknown, rules: NetRules): Endpoint {
   const port = checkInteger(portGiven, "port", rules.portZero ? 0 : 1, 65535);
-  const ip = parseHostname(hostname ?? "127.0.0.1");
+  // Only undefined means "not given" (null is a wrong type, as everywhere).
+  const ip = parseHostname(hostname === undefined ? "127.0.0.1" : hostname);
   const address = formatNet(ip.text, port);
   if (ip.bytes.byteLength === 4) {
     const sockaddr = SIN.encode({
@@ -157,6 +167,21 @@ function netEndpoint(hostname: unknown, portGiven: unknown, rules: NetRules): En
   }) as Uint8Array<ArrayBuffer>;
   new DataView(sockaddr.buffer).setUint16(SIN6.offsets.sin6_port, port);
   return { domain: C.AF_INET6, sockaddr, length: SIN6.size, subject: { address } };
+}
+
+/**
+ * An IPv4 endpoint as the IPv4-mapped IPv6 address of a dual-stack socket
+ * (`::ffff:a.b.c.d`), which errors still name as given.
+ */
+export function mappedToIPv6(at: Endpoint): Endpoint {
+  const view = new DataView(at.sockaddr.buffer);
+  const v4 = at.sockaddr.subarray(SIN.offsets.sin_addr, SIN.offsets.sin_addr + 4);
+  const port = view.getUint16(SIN.offsets.sin_port);
+  const mapped = netEndpoint(`::ffff:${formatIPv4(v4)}`, port, {
+    transport: "udp",
+    portZero: true,
+  });
+  return { ...mapped, subject: at.subject };
 }
 
 /** `127.0.0.1:80`, `[::1]:80`: how errors name a net address. */
@@ -187,7 +212,7 @@ interface Ip {
  */
 export function parseHostname(hostname: unknown): Ip {
   if (typeof hostname !== "string") {
-    throw new TypeError(`hostname must be a string, got ${typeof hostname}`);
+    throw new TypeError(`hostname must be a string, got ${shown(hostname)}`);
   }
   let h = hostname === "localhost" ? "127.0.0.1" : hostname;
   if (h.startsWith("[") && h.endsWith("]")) h = h.slice(1, -1);

@@ -27,6 +27,7 @@ import { type AnyOf, decodeAddress, endpointOf } from "./_address.ts";
 import {
   checkKind,
   makeBlocking,
+  onlyKnown,
   openSocket,
   peerAddressOf,
   rejectOptions,
@@ -162,9 +163,24 @@ interface Connecting {
  * with EAGAIN while the listener's backlog is full, and is tried again
  * later (no fd tells when there is room).
  */
+/** The keys of {@link ConnectOptions}, and `transport` of an address object given whole. */
+const CONNECT_OPTIONS: ReadonlySet<string> = new Set([
+  "path",
+  "abstract",
+  "hostname",
+  "port",
+  "transport",
+  "type",
+  "noDelay",
+  "keepAlive",
+  "signal",
+  "timeout",
+]);
+
 function connecting(options: ConnectTarget & WaitOptions, what: string): Connecting {
   checkWaitOptions(options);
   const at = endpointOf(options, { transport: "tcp", portZero: false }, what);
+  onlyKnown(options, CONNECT_OPTIONS, what);
   const o = options as AnyOf<ConnectTarget>;
   let kind: SocketType;
   let noDelay = false;

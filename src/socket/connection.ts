@@ -1236,7 +1236,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
 
   #checkUnix(method: string): void {
     if (this.#domain !== C.AF_UNIX) {
-      throw new TypeError(`${method} applies to Unix sockets, not to a TCP connection`);
+      throw new TypeError(`${method} applies to Unix sockets, not to ${this.#kindText()}`);
     }
   }
 
@@ -1697,9 +1697,15 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
 
   #checkTcp(method: string): number {
     if (this.#domain === C.AF_UNIX || this.#kind !== "stream") {
-      throw new TypeError(`${method} applies to TCP connections, not to a Unix ${this.#kind} one`);
+      throw new TypeError(`${method} applies to TCP connections, not to ${this.#kindText()}`);
     }
     return this.fdFor("setsockopt");
+  }
+
+  /** "a Unix seqpacket connection", "a TCP connection", "a UDP connection": for messages. */
+  #kindText(): string {
+    if (this.#domain === C.AF_UNIX) return `a Unix ${this.#kind} connection`;
+    return this.#kind === "stream" ? "a TCP connection" : "a UDP connection";
   }
 
   /**

@@ -43,6 +43,7 @@ import {
   decodeAddress,
   type Endpoint,
   endpointOf,
+  mappedToIPv6,
   SOCKADDR_MAX,
   subjectOf,
   type Where,
@@ -53,6 +54,7 @@ import {
   adoptSocket,
   bindNet,
   localAddressOf,
+  onlyKnown,
   openSocket,
   peerAddressOf,
   rejectOptions,
@@ -410,7 +412,10 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
     ) {
       return last.at;
     }
-    const at = endpointOf(to, { transport: "udp", portZero: false }, "destination");
+    let at = endpointOf(to, { transport: "udp", portZero: false }, "destination");
+    // An IPv6 socket reaches IPv4 peers at their mapped addresses (unless it is IPv6-only:
+    // then the kernel refuses), as Deno's and C's dual-stack sockets do.
+    if (at.domain === C.AF_INET && this.#domain === C.AF_INET6) at = mappedToIPv6(at);
     if (at.domain !== this.#domain) {
       const family = (d: number) =>
         d === C.AF_UNIX ? "a Unix" : d === C.AF_INET ? "an IPv4" : "an IPv6";
@@ -928,8 +933,23 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
  * Deno.removeSync(dir);
  * ```
  */
+/** The keys of {@link DatagramOptions}, and `transport` of an address object given whole. */
+const DATAGRAM_OPTIONS: ReadonlySet<string> = new Set([
+  "path",
+  "abstract",
+  "hostname",
+  "port",
+  "transport",
+  "mode",
+  "replace",
+  "keepPath",
+  "reuseAddress",
+  "ipv6Only",
+]);
+
 export function datagram(options: DatagramOptions = {}): DatagramSocket {
   checkOptions(options, "datagram options");
+  onlyKnown(options, DATAGRAM_OPTIONS, "datagram options");
   const o = options as AnyOf<DatagramOptions>;
   if (o.path === undefined && o.abstract === undefined && o.port === undefined) {
     if (o.hostname !== undefined) throw new TypeError("datagram options: a hostname needs a port");

@@ -31,6 +31,7 @@ import {
   bindNet,
   checkKind,
   localAddressOf,
+  onlyKnown,
   openSocket,
   rejectOptions,
   transportOf,
@@ -536,6 +537,24 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
   }
 }
 
+/** The keys of {@link ListenOptions}, and `transport` of an address object given whole. */
+const LISTEN_OPTIONS: ReadonlySet<string> = new Set([
+  "path",
+  "abstract",
+  "hostname",
+  "port",
+  "transport",
+  "type",
+  "backlog",
+  "mode",
+  "replace",
+  "keepPath",
+  "reuseAddress",
+  "ipv6Only",
+  "allowUids",
+  "onRefused",
+]);
+
 /** errno values of `accept4` that concern only the connection being taken. */
 const GONE = new Set(
   [
@@ -631,6 +650,7 @@ function checkBacklog(backlog: unknown): number {
  */
 export function listen(options: ListenOptions): Listener {
   const at = endpointOf(options, { transport: "tcp", portZero: true }, "listen options");
+  onlyKnown(options, LISTEN_OPTIONS, "listen options");
   const o = options as AnyOf<ListenOptions>;
   const backlog = checkBacklog(o.backlog);
   if (at.domain === C.AF_UNIX) {
