@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   type ChildProcess,
   type FdWriter,
+  PosixMessageQueue,
   relaunchWithSignalsBlocked,
   sendSignal,
   type SignalInfo,
@@ -108,6 +109,32 @@ async function finish(c: ReaderChild): Promise<void> {
 }
 
 Deno.test("signals between processes", async (t) => {
+  await t.step(
+    "a POSIX timer's and mq_notify's signals: their value, no sender for the timer, read and readSync alike",
+    async () => {
+      await using s = new TestScope();
+      const c = await readerChild(s, ["SIGRTMIN+3"]);
+      const SI_TIMER = -2;
+      const SI_MESGQ = -3;
+      const timer = { signal: 37, name: "SIGRTMIN+3", pid: 0, uid: 0, value: 88, code: SI_TIMER };
+      // The second fires while readSync waits in sigtimedwait(2), whose siginfo has the
+      // timer's id where a sender's pid would be.
+      for (const op of ["read", "sync"]) {
+        c.command("timer 88 200");
+        assert.deepEqual(await take(c, 1, op), [timer], op);
+      }
+      const name = s.posixName();
+      using q = PosixMessageQueue.open(name, { create: true });
+      c.command(`notify ${name} 77`);
+      await c.fixture.check(() => c.out.json());
+      q.trySend("wake");
+      assert.deepEqual(await take(c, 1), [
+        { signal: 37, name: "SIGRTMIN+3", ...me(), value: 77, code: SI_MESGQ },
+      ]);
+      await finish(c);
+    },
+  );
+
   await t.step("kill(2): code SI_USER, the sender's pid and uid, no value", async () => {
     await using s = new TestScope();
     const c = await readerChild(s, ["SIGUSR1", "SIGUSR2"]);
@@ -327,8 +354,12 @@ Deno.test("signals between processes", async (t) => {
   });
 
   await t.step("the library's own signals are refused: to this process, and for reading", () => {
+    // kill(2) to a thread id of this process reaches the whole process.
+    const thread = [...Deno.readDirSync("/proc/self/task")].map((e) => Number(e.name))
+      .find((tid) => tid !== Deno.pid)!;
     for (const signal of ["SIGRTMAX", "SIGRTMAX-1", C.SIGRTMAX, C.SIGRTMAX - 1] as const) {
       assert.throws(() => sendSignal(Deno.pid, signal), RangeError);
+      assert.throws(() => sendSignal(thread, signal), /reserved by this library/);
       assert.throws(() => sendSignal(Deno.pid, signal, { value: 1 }), RangeError);
       assert.throws(() => signals([signal]), /reserved by this library/);
       assert.throws(() => signalsBlocked(["SIGUSR1", signal]), RangeError);
@@ -450,6 +481,16 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
       },
     ),
   );
+
+  await t.step("a program run with --inspect is refused, not relaunched", async () => {
+    await using s = new TestScope();
+    const f = s.fixture("signal_relaunch.ts", {
+      flags: ["--allow-ffi", "--inspect=127.0.0.1:0"],
+      args: ["0"],
+    });
+    await f.exits(1);
+    assert.match(f.stderr(), /NotSupported: .*--inspect cannot be relaunched/);
+  });
 
   await t.step(
     "a relaunched process that still does not block them fails, never relaunches",

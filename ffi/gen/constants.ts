@@ -75,6 +75,7 @@ const INTEGERS = [
   "LOCK_EX",
   "LOCK_UN",
   // faccessat(2)
+  "F_OK",
   "X_OK",
   "AT_FDCWD",
   "AT_EACCESS",
@@ -219,6 +220,10 @@ const INTEGERS = [
   "SI_QUEUE",
   "SI_TKILL",
   "SI_KERNEL",
+  "SI_TIMER",
+  "SI_MESGQ",
+  "SI_ASYNCIO",
+  "SI_SIGIO",
   // syscall numbers and futex(2)
   "SYS_futex",
   "SYS_read",

@@ -41,7 +41,8 @@ export interface SignalInfo {
   uid: number;
   /**
    * The value sent with the signal (`ssi_int`, the sigval's `sival_int`) when
-   * it has one (`code` SI_QUEUE: `sendSignal(..., { value })`, `sigqueue(3)`);
+   * it has one (`code` SI_QUEUE: `sendSignal(..., { value })`, `sigqueue(3)`;
+   * SI_TIMER, SI_MESGQ, SI_ASYNCIO: a POSIX timer's, `mq_notify(3)`'s, AIO's);
    * `null` for a signal sent without (`kill(2)`) or by the kernel.
    */
   value: number | null;
@@ -61,6 +62,19 @@ const SI_PID = SIGINFO.offsets["_sifields._pad"];
 const SI_UID = SI_PID + 4;
 const SI_INT = SI_PID + 8;
 const TIMESPEC = LAYOUTS.timespec;
+
+/** Codes whose signals carry a sigval: `sigqueue(3)`, POSIX timers, `mq_notify(3)`, AIO. */
+const WITH_VALUE: ReadonlySet<number> = new Set([C.SI_QUEUE, C.SI_TIMER, C.SI_MESGQ, C.SI_ASYNCIO]);
+
+/**
+ * Whether a siginfo of `signal` with `code` names a sender in `_sifields`
+ * (the kernel's layouts `_kill`, `_rt` and `_sigchld`): not a timer's or a
+ * SIGIO's, nor a fault's.
+ */
+function hasSender(signal: number, code: number): boolean {
+  if (code <= 0) return code !== C.SI_TIMER && code !== C.SI_SIGIO;
+  return signal === C.SIGCHLD || code === C.SI_KERNEL;
+}
 
 /**
  * A reader of signals with their sender and value: a `signalfd(2)` for a set
@@ -149,12 +163,16 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
     }
     if (libc.sigtimedwait(this.#set, this.#info, timeout) > 0) {
       const v = this.#infoView;
+      const signal = v.getInt32(SIGINFO.offsets.si_signo, true);
       const code = v.getInt32(SIGINFO.offsets.si_code, true);
+      // Only some layouts of _sifields hold a sender (a timer's has its id there): what
+      // signalfd reports, which fills in the fields of the signal's layout alone.
+      const sender = hasSender(signal, code);
       return this.#result(
-        v.getInt32(SIGINFO.offsets.si_signo, true),
+        signal,
         code,
-        v.getUint32(SI_PID, true),
-        v.getUint32(SI_UID, true),
+        sender ? v.getUint32(SI_PID, true) : 0,
+        sender ? v.getUint32(SI_UID, true) : 0,
         v.getInt32(SI_INT, true),
       );
     }
@@ -192,7 +210,7 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
       name: signalName(signal),
       pid,
       uid,
-      value: code === C.SI_QUEUE ? int : null,
+      value: WITH_VALUE.has(code) ? int : null,
       code,
     };
   }

@@ -19,6 +19,8 @@ const MARKER = "LIBC_IPC_RELAUNCHED";
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 /** Subcommands whose command line cannot simply run again. */
 const NOT_RELAUNCHABLE = new Set(["test", "bench", "repl", "jupyter", "lsp"]);
+/** The flags that open the inspector: `--inspect`, `--inspect-brk`, `--inspect-wait`, with `=address` or not. */
+const INSPECT = /^--inspect(-brk|-wait)?(=|$)/;
 /** The main module's path when the program was read from stdin, whatever its `--ext`. */
 const STDIN_MODULE = /\/\$deno\$stdin\.[A-Za-z]+$/;
 
@@ -121,8 +123,9 @@ function environment(): Record<string, string> {
  *   blocked), or the library's own signals SIGRTMAX and SIGRTMAX-1
  * @throws {Deno.errors.NotSupported} under `deno test`, `deno bench` or the REPL
  *   (their command line cannot simply run again), for a program read from stdin
- *   (`deno run -`), when the command line cannot be read, or when the
- *   relaunched process still does not block the signals
+ *   (`deno run -`), under `--inspect` (the copy would need the inspector's
+ *   port), when the command line cannot be read, or when the relaunched
+ *   process still does not block the signals
  * @throws {Deno.errors.NotFound} (and the other errors of `spawnProgram`) when
  *   the child cannot be started
  *
@@ -180,6 +183,13 @@ export async function relaunchWithSignalsBlocked(
         "`deno run` that file",
     );
   }
+  if (inspected(args)) {
+    throw new Deno.errors.NotSupported(
+      "relaunchWithSignalsBlocked(): a program run with --inspect cannot be relaunched: the " +
+        "copy would need the inspector's port, which this process holds. Debug it started " +
+        'by spawn(module, { blockSignals, flags: ["--inspect", ...] }), or without --inspect',
+    );
+  }
   env[MARKER] = String(Deno.pid);
   const child = spawnProgram(Deno.execPath(), args, { blockSignals: numbers, env });
   Deno.exit(await waitForwarding(child));
@@ -194,6 +204,15 @@ export async function relaunchWithSignalsBlocked(
 function readFromStdin(args: readonly string[]): boolean {
   const path = decodeURIComponent(new URL(Deno.mainModule).pathname);
   return STDIN_MODULE.test(path) && args.includes("-");
+}
+
+/**
+ * Whether Deno's flags (those before the first argument that is not one: the
+ * script, or the value of a flag given apart) open the inspector.
+ */
+function inspected(args: readonly string[]): boolean {
+  const end = args.findIndex((a, i) => i > 0 && !a.startsWith("-"));
+  return args.slice(1, end < 0 ? undefined : end).some((a) => INSPECT.test(a));
 }
 
 /** Waits for `child` and returns its exit code, forwarding {@link FORWARDED} signals to it. */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { E, ok } from "../_sys.ts";
@@ -110,7 +111,7 @@ export function sendSignal(
     throw new TypeError(`target must be a process id or a ChildProcess, got ${shown(target)}`);
   }
   checkInteger(target, "target", 1, 2 ** 31 - 1, "≥ 1 (a pid: process groups are not supported)");
-  if (target === Deno.pid && (sig === NUDGE_SIGNAL || sig === ALARM_SIGNAL)) {
+  if ((sig === NUDGE_SIGNAL || sig === ALARM_SIGNAL) && isThisProcess(target)) {
     throw new RangeError(
       `${signalName(sig)} (${sig}) is reserved by this library: it cannot be sent to this process`,
     );
@@ -122,6 +123,12 @@ export function sendSignal(
     // The union sigval goes in one register: sival_int is its low 32 bits.
     ok(libc.sigqueue(target, sig, BigInt(value)), "sigqueue", subject);
   }
+}
+
+/** Whether `id` is this process or one of its threads, whose kill(2) reaches this process too. */
+function isThisProcess(id: number): boolean {
+  return id === Deno.pid ||
+    libc.faccessat(C.AT_FDCWD, cString(`/proc/self/task/${id}`), C.F_OK, 0) === 0;
 }
 
 function sendToChild(child: ChildProcess, sig: number, value: number | undefined): void {
@@ -148,7 +155,9 @@ function sendToChild(child: ChildProcess, sig: number, value: number | undefined
   siginfoView.setInt32(SIGINFO.offsets.si_code, C.SI_QUEUE, true);
   siginfoView.setInt32(SIFIELDS + 4 * RT_PID, Deno.pid, true);
   siginfoView.setUint32(SIFIELDS + 4 * RT_UID, libc.getuid(), true);
+  // The whole sigval, as sigqueue(3) passes it: sign-extended past sival_int.
   siginfoView.setInt32(SIFIELDS + 4 * RT_INT, value, true);
+  siginfoView.setInt32(SIFIELDS + 4 * RT_INT + 4, value < 0 ? -1 : 0, true);
   ok(
     libc.pidfd_send_signal(pidfd, sig, siginfoPointer ??= Deno.UnsafePointer.of(siginfo), 0),
     "pidfd_send_signal",
