@@ -52,6 +52,15 @@ export function checkKind<K extends SocketType>(
   return type as K;
 }
 
+/** The keys of an address (`{ path }`, `{ abstract }`, `{ hostname, port }`, or an address object given whole). */
+export const ADDRESS_KEYS: readonly string[] = [
+  "path",
+  "abstract",
+  "hostname",
+  "port",
+  "transport",
+];
+
 /**
  * TypeError for a key of `options` that is none of `known`: it would be
  * ignored (`Deno.listen`'s `reusePort`, a `broadcast` flag), where the caller

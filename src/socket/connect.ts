@@ -25,6 +25,7 @@ import {
 import type { SocketType } from "./address.ts";
 import { type AnyOf, decodeAddress, endpointOf } from "./_address.ts";
 import {
+  ADDRESS_KEYS,
   checkKind,
   makeBlocking,
   onlyKnown,
@@ -165,11 +166,7 @@ interface Connecting {
  */
 /** The keys of {@link ConnectOptions}, and `transport` of an address object given whole. */
 const CONNECT_OPTIONS: ReadonlySet<string> = new Set([
-  "path",
-  "abstract",
-  "hostname",
-  "port",
-  "transport",
+  ...ADDRESS_KEYS,
   "type",
   "noDelay",
   "keepAlive",

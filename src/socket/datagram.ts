@@ -51,6 +51,7 @@ import {
 import { bindPath, type BoundPath, releasePath } from "./_bind.ts";
 import { BlockingCalls } from "./_blocking.ts";
 import {
+  ADDRESS_KEYS,
   adoptSocket,
   bindNet,
   localAddressOf,
@@ -901,6 +902,16 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
   }
 }
 
+/** The keys of {@link DatagramOptions}, and `transport` of an address object given whole. */
+const DATAGRAM_OPTIONS: ReadonlySet<string> = new Set([
+  ...ADDRESS_KEYS,
+  "mode",
+  "replace",
+  "keepPath",
+  "reuseAddress",
+  "ipv6Only",
+]);
+
 /**
  * Opens a datagram socket: Unix, bound to a socket file (`{ path }`, created
  * with exactly `mode`, default `0o600`), to an abstract name (`{ abstract }`)
@@ -933,20 +944,6 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
  * Deno.removeSync(dir);
  * ```
  */
-/** The keys of {@link DatagramOptions}, and `transport` of an address object given whole. */
-const DATAGRAM_OPTIONS: ReadonlySet<string> = new Set([
-  "path",
-  "abstract",
-  "hostname",
-  "port",
-  "transport",
-  "mode",
-  "replace",
-  "keepPath",
-  "reuseAddress",
-  "ipv6Only",
-]);
-
 export function datagram(options: DatagramOptions = {}): DatagramSocket {
   checkOptions(options, "datagram options");
   onlyKnown(options, DATAGRAM_OPTIONS, "datagram options");

@@ -27,6 +27,7 @@ import type { SocketAddress } from "./address.ts";
 import { type AnyOf, decodeAddress, endpointOf, SOCKADDR_MAX, subjectOf } from "./_address.ts";
 import { bindPath, type BoundPath, releasePath } from "./_bind.ts";
 import {
+  ADDRESS_KEYS,
   adoptSocket,
   bindNet,
   checkKind,
@@ -539,11 +540,7 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
 
 /** The keys of {@link ListenOptions}, and `transport` of an address object given whole. */
 const LISTEN_OPTIONS: ReadonlySet<string> = new Set([
-  "path",
-  "abstract",
-  "hostname",
-  "port",
-  "transport",
+  ...ADDRESS_KEYS,
   "type",
   "backlog",
   "mode",
