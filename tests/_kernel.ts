@@ -98,6 +98,8 @@ export const libc = Deno.dlopen("libc.so.6", {
   sched_setaffinity: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   // int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen);
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  // int getpeername(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
+  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
 }).symbols;
 
 const errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
@@ -258,6 +260,26 @@ export function openFds(pid: number | "self" = "self"): Map<number, string> {
     if (target !== undefined) fds.set(fd, target);
   }
   return fds;
+}
+
+/**
+ * Whether socket `fd` is one end of an unnamed Unix pair whose other end this
+ * process made too: Deno makes such pairs for itself, at times it chooses
+ * (its node compatibility layer, once in a while), which a count of a
+ * process's sockets must leave out. A socket of ours connected to a path or
+ * an abstract name has a named peer; one that never connected has none.
+ */
+export function isOwnUnnamedPair(fd: number): boolean {
+  const cred = new Int32Array(3);
+  const credLen = new Uint32Array([12]);
+  const cu = (a: ArrayBufferView) => new Uint8Array(a.buffer);
+  if (libc.getsockopt(fd, C.SOL_SOCKET, C.SO_PEERCRED, cu(cred), cu(credLen)) !== 0) return false;
+  if (cred[0] !== Deno.pid) return false;
+  const addr = new Uint8Array(128);
+  const addrLen = new Uint32Array([addr.length]);
+  // An unnamed peer: the address is its family alone (sa_family_t, 2 bytes).
+  return libc.getpeername(fd, addr, cu(addrLen)) === 0 && addrLen[0] === 2 &&
+    new DataView(addr.buffer).getUint16(0, true) === C.AF_UNIX;
 }
 
 /** The link target of one of this process's descriptors (`pipe:[1234]` for a pipe end). */
