@@ -72,6 +72,26 @@ export function checkOptions<T extends object>(options: T | undefined, what = "o
 }
 
 /**
+ * TypeError for a key of `options` that is none of `known`: it would be
+ * ignored (`Deno.listen`'s `reusePort`, `Deno.Command`'s `stdout`), where the
+ * caller expects it to act. `hint` says what to do instead.
+ */
+export function onlyKnown(
+  options: object,
+  known: ReadonlySet<string>,
+  what: string,
+  hint?: string,
+): void {
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) {
+      throw new TypeError(
+        `${what}: unknown option '${key}'${hint === undefined ? "" : `: ${hint}`}`,
+      );
+    }
+  }
+}
+
+/**
  * Checks that `buf` is a Uint8Array the kernel can fill: FFI would pass
  * anything else as NULL or fail obscurely, and a view on a detached buffer as
  * NULL, silently.

@@ -23,6 +23,8 @@ class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
   readonly #onEnd?: (how: IterationEnd) => void;
   /** Aborted by `return()`: cancels the take in progress. One for the whole iteration. */
   readonly #left = new AbortController();
+  /** What each take gets: `#left`'s signal, or it and the caller's together. */
+  readonly #signal: AbortSignal;
   #done = false;
   /** The `next()` calls in order: each takes after the one before has. */
   #turn: Promise<unknown> = Promise.resolve();
@@ -31,10 +33,14 @@ class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
     handle: { readonly closed: boolean },
     take: (signal: AbortSignal) => Promise<T | null>,
     onEnd?: (how: IterationEnd) => void,
+    signal?: AbortSignal,
   ) {
     this.#handle = handle;
     this.#take = take;
     this.#onEnd = onEnd;
+    this.#signal = signal === undefined
+      ? this.#left.signal
+      : AbortSignal.any([signal, this.#left.signal]);
   }
 
   [Symbol.asyncIterator](): this {
@@ -52,7 +58,7 @@ class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
     if (this.#handle.closed) return this.#end("end");
     let item: T | null;
     try {
-      item = await this.#take(this.#left.signal);
+      item = await this.#take(this.#signal);
     } catch (e) {
       if (this.#done) return DONE; // left meanwhile: the take was cancelled by it
       if (this.#handle.closed && e instanceof Deno.errors.BadResource) return this.#end("end");
@@ -93,13 +99,15 @@ class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
  * Yields `take(signal)` until `handle` is closed, or `take` gives `null` (end
  * of stream). A take rejected with `BadResource` because the handle closed
  * ends the iteration; any other error is thrown. `signal` is aborted when the
- * iteration is left (`return()`), which settles at once. `onEnd` runs once,
+ * iteration is left (`return()`), which settles at once, and when the
+ * caller's `signal` is (its reason then rejects the take). `onEnd` runs once,
  * when the iteration ends, however it ends.
  */
 export function untilClosed<T>(
   handle: { readonly closed: boolean },
   take: (signal: AbortSignal) => Promise<T | null>,
   onEnd?: (how: IterationEnd) => void,
+  signal?: AbortSignal,
 ): AsyncGenerator<T, void, undefined> {
-  return new UntilClosed(handle, take, onEnd);
+  return new UntilClosed(handle, take, onEnd, signal);
 }

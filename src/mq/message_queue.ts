@@ -1100,11 +1100,12 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   ): AsyncGenerator<Message, void, undefined> {
     checkWaitOptions(options);
     if (!this.closed) this.#select(options);
-    let signal: AbortSignal | undefined;
-    return untilClosed(this, (left) => {
-      signal ??= options?.signal === undefined ? left : AbortSignal.any([options.signal, left]);
-      return this.receive({ ...options, signal });
-    });
+    return untilClosed(
+      this,
+      (signal) => this.receive({ ...options, signal }),
+      undefined,
+      options?.signal,
+    );
   }
 
   /**

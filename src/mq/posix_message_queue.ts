@@ -958,11 +958,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   messages(options?: Pick<WaitOptions, "signal">): AsyncGenerator<PosixMessage, void, undefined> {
     this.#checkReceive();
     checkWaitOptions(options);
-    let signal: AbortSignal | undefined;
-    return untilClosed(this, (left) => {
-      signal ??= options?.signal === undefined ? left : AbortSignal.any([options.signal, left]);
-      return this.receive({ signal });
-    });
+    return untilClosed(this, (signal) => this.receive({ signal }), undefined, options?.signal);
   }
 
   /**

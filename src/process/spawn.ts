@@ -9,12 +9,13 @@ import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, SIZEOF } from "../../ffi/platform.ts";
 import { E, errorOf, lastErrno, ok } from "../_sys.ts";
-import { checkOptions, shown } from "../_check.ts";
+import { checkOptions, onlyKnown, shown } from "../_check.ts";
 import { type SignalName, signalNumber } from "./signals.ts";
 import { type ChildProcess, childProcessOf } from "./child.ts";
 import { reopenBlocking } from "../fd/_adopt.ts";
 import { fdOfSource, type FdSource } from "../fd/_fd_source.ts";
 import { fileKind, pathText } from "../_path.ts";
+import { errorFromCode } from "../errors.ts";
 
 /** Options of {@link spawnProgram}. */
 export interface SpawnProgramOptions {
@@ -72,14 +73,13 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 const KNOWN_OPTIONS = new Set(["fds", "blockSignals", "env", "cwd"]);
 
 function checkSpawnOptions(options: SpawnProgramOptions): Map<number, number> {
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new TypeError(
-        `unknown option '${key}': spawnProgram takes fds, blockSignals, env and cwd (spawn also ` +
-          "args and flags); a child's stdio is handed over with fds, e.g. { fds: { 1: p.writer } }",
-      );
-    }
-  }
+  onlyKnown(
+    options,
+    KNOWN_OPTIONS,
+    "spawn options",
+    "spawnProgram takes fds, blockSignals, env and cwd (spawn also args and flags); a child's " +
+      "stdio is handed over with fds, e.g. { fds: { 1: p.writer } }",
+  );
   const fds = new Map<number, number>();
   if (options.fds !== undefined && !isRecord(options.fds)) {
     throw new TypeError(
@@ -311,9 +311,12 @@ function spawnError(code: number, program: string, cwdText?: string, cwd?: Uint8
     code === E.EACCES && cwd !== undefined &&
     libc.faccessat(C.AT_FDCWD, cwd, C.X_OK, C.AT_EACCESS) < 0
   ) {
-    const e = errorOf(code, "posix_spawn", { path: cwdText });
-    e.message += " (the working directory cannot be entered)";
-    return e;
+    return errorFromCode(
+      code,
+      "posix_spawn",
+      { path: cwdText },
+      "the working directory cannot be entered",
+    );
   }
   return errorOf(code, "posix_spawn", { path: program });
 }
@@ -327,9 +330,12 @@ function spawnError(code: number, program: string, cwdText?: string, cwd?: Uint8
 function childCopy(source: number, min: number, target: number): number {
   const flags = libc.fcntl(source, C.F_GETFL, 0);
   if (flags < 0) {
-    const e = errorOf(lastErrno(), "fcntl", { fd: source });
-    e.message += ` (fds[${target}] is not an open descriptor)`;
-    throw e;
+    throw errorFromCode(
+      lastErrno(),
+      "fcntl",
+      { fd: source },
+      `fds[${target}] is not an open descriptor`,
+    );
   }
   const own = (flags & C.O_NONBLOCK) !== 0 ? reopenBlocking(source) : -1;
   try {

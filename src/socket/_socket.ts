@@ -61,17 +61,6 @@ export const ADDRESS_KEYS: readonly string[] = [
   "transport",
 ];
 
-/**
- * TypeError for a key of `options` that is none of `known`: it would be
- * ignored (`Deno.listen`'s `reusePort`, a `broadcast` flag), where the caller
- * expects it to act.
- */
-export function onlyKnown(options: object, known: ReadonlySet<string>, what: string): void {
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) throw new TypeError(`${what}: unknown option '${key}'`);
-  }
-}
-
 /** TypeError for options that do not apply to this kind of socket. */
 export function rejectOptions(options: object, keys: readonly string[], what: string): void {
   for (const key of keys) {

@@ -7,7 +7,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, lastErrno, ok } from "../_sys.ts";
-import { checkBoolean } from "../_check.ts";
+import { checkBoolean, onlyKnown } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
@@ -28,7 +28,6 @@ import {
   ADDRESS_KEYS,
   checkKind,
   makeBlocking,
-  onlyKnown,
   openSocket,
   peerAddressOf,
   rejectOptions,

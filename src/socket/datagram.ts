@@ -16,6 +16,7 @@ import {
   checkMode,
   checkOptions,
   checkUnchanged,
+  onlyKnown,
 } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
@@ -55,7 +56,6 @@ import {
   adoptSocket,
   bindNet,
   localAddressOf,
-  onlyKnown,
   openSocket,
   peerAddressOf,
   rejectOptions,

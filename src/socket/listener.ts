@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, E, failed, lastErrno, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { checkBoolean, checkInteger, checkMode, checkOptions } from "../_check.ts";
+import { checkBoolean, checkInteger, checkMode, checkOptions, onlyKnown } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
@@ -32,7 +32,6 @@ import {
   bindNet,
   checkKind,
   localAddressOf,
-  onlyKnown,
   openSocket,
   rejectOptions,
   transportOf,
