@@ -16,6 +16,7 @@ import {
   fdEngine,
   NO_THREAD,
   type Operation,
+  pollNow,
   pollSync,
   type Source,
   wait,
@@ -216,6 +217,12 @@ function connecting(options: ConnectTarget & WaitOptions, what: string): Connect
       const code = lastErrno();
       if (code === E.EISCONN) return done();
       if (code === E.EINPROGRESS || code === E.EALREADY) {
+        // Over loopback the handshake is often over when connect(2) returns: connecting
+        // again says so, without a wait (and a `timeout: 0` connect can succeed).
+        if (!inProgress && pollNow(fd, WRITABLE)) {
+          inProgress = true;
+          continue;
+        }
         inProgress = true;
         return AGAIN;
       }
