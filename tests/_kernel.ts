@@ -149,6 +149,7 @@ export const ERRNO: Readonly<Record<string, number>> = {
   ENOMEM: 12,
   EACCES: 13,
   EBUSY: 16,
+  ENODEV: 19,
   EEXIST: 17,
   ENOTDIR: 20,
   EISDIR: 21,

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { connect, type Connection, connectSync, listen, type NetAddress } from "../mod.ts";
+import {
+  connect,
+  type Connection,
+  connectSync,
+  IpcError,
+  listen,
+  type NetAddress,
+} from "../mod.ts";
 import { parseHostname } from "../src/socket/_address.ts";
 import { systemError, TestScope, until } from "./_kernel.ts";
 import {
@@ -319,7 +326,12 @@ Deno.test("IP literals: parsed strictly, written as RFC 5952 says", () => {
       "12345::",
       "1:2:3:4:5:6:7:8:9",
       "1:2:3:4:5:6:7::8:9",
-      "::1%eth0",
+      "::1%",
+      "::1%a/b",
+      "::1%a b",
+      "::1%..",
+      "::1%abcdefghijklmnop",
+      "1.2.3.4%lo",
       "::1.2.3",
       "example.com",
       "[::1",
@@ -327,4 +339,23 @@ Deno.test("IP literals: parsed strictly, written as RFC 5952 says", () => {
   ) {
     assert.throws(() => parseHostname(bad), TypeError, JSON.stringify(bad));
   }
+});
+
+Deno.test("IPv6 zones name a network interface, looked up; an unknown one is ENODEV", async () => {
+  const lo = Number(Deno.readTextFileSync("/sys/class/net/lo/ifindex"));
+  assert.deepEqual([parseHostname("fe80::1%lo").scope, parseHostname("fe80::1%lo").text], [
+    lo,
+    "fe80::1%lo",
+  ]);
+  assert.equal(parseHostname("[FE80::1%lo]").text, "fe80::1%lo");
+  assert.throws(
+    () => connectSync({ hostname: "fe80::1%no-such-if0", port: 9 }),
+    systemError(IpcError, "ENODEV", "if_nametoindex", { address: "fe80::1%no-such-if0" }),
+  );
+  // The kernel takes a zone on any address, and uses it for link-local ones alone.
+  await using s = new TestScope();
+  const listener = s.handle(listen({ hostname: "::1%lo", port: 0 }));
+  const { port } = netAddr(listener.addr);
+  const client = s.handle(await connect({ hostname: "::1%lo", port }));
+  assert.equal(netAddr(client.remoteAddr).port, port);
 });

@@ -44,4 +44,6 @@ export const socket = {
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   // int getpeername(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
   getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // unsigned int if_nametoindex(const char *ifname); (<net/if.h>: an IPv6 zone's interface)
+  if_nametoindex: { parameters: ["buffer"], result: "u32" },
 } as const;

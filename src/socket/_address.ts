@@ -12,7 +12,9 @@ import type { ErrorSubject } from "../errors.ts";
 import { type PathLike, pathText } from "../_path.ts";
 import { checkInteger, shown } from "../_check.ts";
 import type { NetAddress, SocketAddress } from "./address.ts";
-import { decodeName, encodeName } from "../../ffi/cstring.ts";
+import { cString, decodeName, encodeName } from "../../ffi/cstring.ts";
+import { libc } from "../../ffi/libc.ts";
+import { errorOf, lastErrno } from "../_sys.ts";
 
 const SUN = LAYOUTS.sockaddr_un;
 const SIN = LAYOUTS.sockaddr_in;
@@ -206,7 +208,8 @@ interface Ip {
 
 /**
  * Parses an IP literal: dotted IPv4 (no leading zeros: `010` would be octal
- * to some parsers), IPv6 (optionally in brackets, with a numeric `%scope`),
+ * to some parsers), IPv6 (optionally in brackets, with a `%zone`: a scope id,
+ * or the name of a network interface, looked up),
  * or `"localhost"` as `127.0.0.1`. Anything else is a TypeError: no names are
  * resolved.
  */
@@ -219,7 +222,7 @@ export function parseHostname(hostname: unknown): Ip {
   const v4 = parseIPv4(h);
   if (v4 !== undefined) return { bytes: v4, scope: 0, text: formatIPv4(v4) };
   const v6 = parseIPv6(h);
-  if (v6 !== undefined) return { ...v6, text: formatIPv6(v6.bytes, v6.scope) };
+  if (v6 !== undefined) return v6;
   throw new TypeError(
     `hostname must be an IPv4 or IPv6 address (names are not resolved), got '${hostname}'`,
   );
@@ -252,15 +255,14 @@ function groupsOf(text: string, v4Tail: boolean): number[] | undefined {
   return words;
 }
 
-function parseIPv6(text: string): { bytes: Uint8Array; scope: number } | undefined {
-  let scope = 0;
+function parseIPv6(text: string): Ip | undefined {
   const pct = text.indexOf("%");
-  if (pct >= 0) {
-    const id = text.slice(pct + 1);
-    if (!/^\d{1,10}$/.test(id) || Number(id) > 0xffffffff) return undefined;
-    scope = Number(id);
-    text = text.slice(0, pct);
-  }
+  const zone = pct < 0 ? "" : text.slice(pct + 1);
+  if (pct >= 0) text = text.slice(0, pct);
+  const numeric = /^\d{1,10}$/.test(zone) && Number(zone) <= 0xffffffff;
+  // A name as the kernel takes one (the interface is looked up once the address parses).
+  const named = !numeric && /^[^\s/:%\0]{1,15}$/.test(zone) && zone !== "." && zone !== "..";
+  if (pct >= 0 && !numeric && !named) return undefined;
   const halves = text.split("::");
   if (halves.length > 2) return undefined;
   const head = groupsOf(halves[0], halves.length === 1);
@@ -274,7 +276,16 @@ function parseIPv6(text: string): { bytes: Uint8Array; scope: number } | undefin
     bytes[2 * i] = w >> 8;
     bytes[2 * i + 1] = w & 0xff;
   });
-  return { bytes, scope };
+  if (!named) return { bytes, scope: Number(zone), text: formatIPv6(bytes, Number(zone)) };
+  const written = `${formatIPv6(bytes, 0)}%${zone}`;
+  return { bytes, scope: interfaceIndex(zone, written), text: written };
+}
+
+/** The index of the network interface named in an IPv6 zone (`fe80::1%eth0`). */
+function interfaceIndex(name: string, address: string): number {
+  const index = libc.if_nametoindex(cString(name, "an IPv6 zone"));
+  if (index === 0) throw errorOf(lastErrno(), "if_nametoindex", { address });
+  return index;
 }
 
 function formatIPv4(b: Uint8Array): string {
