@@ -11,6 +11,7 @@ import {
   bytesQueued,
   EPOLLIN,
   EPOLLOUT,
+  HANG_MS,
   ownWaitPending,
   systemError,
   TestScope,
@@ -50,7 +51,7 @@ async function readBytes(
   const buf = new Uint8Array(65536);
   while (got.length < total) {
     // Never past `total`: what follows may be a message with descriptors.
-    const n = await h.read(buf.subarray(0, total - got.length), { timeout: 30_000 });
+    const n = await h.read(buf.subarray(0, total - got.length), { timeout: HANG_MS });
     assert.notEqual(n, null, `end of stream after ${got.length} of ${total} bytes`);
     for (let i = 0; i < n!; i++) got.push(buf[i]);
   }
@@ -115,7 +116,7 @@ Deno.test("concurrent write()s on one handle go out whole, in call order", async
     const sent = a.sendFds([p.writer], "BB");
     await readBytes(b, got, big);
     assert.deepEqual(runs(got), [[0x41, big]]);
-    using received = (await b.receiveFds({ timeout: 30_000 }))!;
+    using received = (await b.receiveFds({ timeout: HANG_MS }))!;
     assert.equal(decoder.decode(received.data), "BB");
     assert.equal(received.fds.length, 1);
     assert.deepEqual(await Promise.all([first, sent]), [big, 2]);
@@ -227,7 +228,7 @@ Deno.test("a queued write that is aborted, times out or sees close() writes noth
         assert.equal((reason as Error).name, "AbortError", kind);
         const got = new Uint8Array(big + 1);
         for (let at = 0; at < got.length;) {
-          const n = await reader.read(got.subarray(at), { timeout: 30_000 });
+          const n = await reader.read(got.subarray(at), { timeout: HANG_MS });
           assert.notEqual(n, null, `end of stream after ${at} bytes`);
           at += n!;
         }
@@ -319,7 +320,7 @@ Deno.test("concurrent reads and receives on one handle: each byte or message onc
       const stop = new AbortController();
       const owner = q.receive({ type: 1, signal: stop.signal });
       await ownWaitPending({ syscall: "msgrcv", arg0: q.id });
-      const others = [0, 1, 2, 3, 4].map(() => q.receive({ type: 1, timeout: 30_000 }));
+      const others = [0, 1, 2, 3, 4].map(() => q.receive({ type: 1, timeout: HANG_MS }));
       const reason = new Error("stop");
       stop.abort(reason);
       // Nothing was sent yet: the parked call took nothing.
@@ -338,7 +339,7 @@ Deno.test("concurrent reads and receives on one handle: each byte or message onc
     const sends = Array.from({ length: 20 }, (_, i) => q.send(filled(16, i), { type: 1 }));
     await ownWaitPending({ syscall: "msgsnd", arg0: q.id });
     const got: number[] = [];
-    while (got.length < 20) got.push((await q.receive({ timeout: 30_000 })).data[0]);
+    while (got.length < 20) got.push((await q.receive({ timeout: HANG_MS })).data[0]);
     await Promise.all(sends);
     assert.deepEqual(got.sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i));
     assert.equal(q.stat().messages, 0);
@@ -350,11 +351,11 @@ Deno.test("concurrent reads and receives on one handle: each byte or message onc
     const q = s.handle(
       PosixMessageQueue.open(s.posixName(), { create: true, maxMessages: 2, messageSize: 8 }),
     );
-    const receives = Array.from({ length: 4 }, () => q.receive({ timeout: 30_000 }));
+    const receives = Array.from({ length: 4 }, () => q.receive({ timeout: HANG_MS }));
     await waitedOn(q.fd, EPOLLIN);
     const sends = Array.from({ length: 24 }, (_, i) => q.send(new Uint8Array([i])));
     const got: number[] = (await Promise.all(receives)).map((m) => m.data[0]);
-    while (got.length < 24) got.push((await q.receive({ timeout: 30_000 })).data[0]);
+    while (got.length < 24) got.push((await q.receive({ timeout: HANG_MS })).data[0]);
     await Promise.all(sends);
     assert.deepEqual(got.sort((x, y) => x - y), Array.from({ length: 24 }, (_, i) => i));
     assert.equal(q.attributes().currentMessages, 0);
@@ -363,7 +364,7 @@ Deno.test("concurrent reads and receives on one handle: each byte or message onc
   await t.step("seqpacket socket: concurrent receives, one message each", async () => {
     using s = new TestScope();
     const [a, b] = s.handle(socketpair("seqpacket"));
-    const receives = Array.from({ length: 5 }, () => b.receive({ timeout: 30_000 }));
+    const receives = Array.from({ length: 5 }, () => b.receive({ timeout: HANG_MS }));
     await waitedOn(b.fd, EPOLLIN);
     for (let i = 0; i < 5; i++) a.sendSync(`s${i}`);
     const got = (await Promise.all(receives)).map((m) => decoder.decode(m!));

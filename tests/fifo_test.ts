@@ -113,7 +113,7 @@ Deno.test("Fifo.open() waits for the other side, across processes", async (t) =>
     const out = s.pipe();
     const child = s.fixture("fifo_peer.ts", { args: ["read", path], fds: { 1: out.writer } });
     out.writer.close();
-    const writer = await child.check(() => Fifo.open(path, "write", { timeout: 30_000 }));
+    const writer = await child.check(() => Fifo.open(path, "write", { timeout: HANG_MS }));
     await writer.write("Hello from parent process");
     writer.close();
     const text = await child.check(() => readAll(out.reader));
@@ -122,7 +122,7 @@ Deno.test("Fifo.open() waits for the other side, across processes", async (t) =>
   });
   await t.step("child writes, parent reads", async () => {
     const child = s.fixture("fifo_peer.ts", { args: ["write", path, "Hello from child process"] });
-    const reader = await child.check(() => Fifo.open(path, "read", { timeout: 30_000 }));
+    const reader = await child.check(() => Fifo.open(path, "read", { timeout: HANG_MS }));
     const text = await new Response(reader.readable).text();
     await child.exits(0);
     await child.check(() => assert.equal(text, "Hello from child process"));

@@ -16,6 +16,7 @@ import {
   errno,
   type Fixture,
   fixtureUrl,
+  HANG_MS,
   libc,
   readAll,
   runCollect,
@@ -378,7 +379,7 @@ Deno.test("wait/notify on shared memory, across processes", async (t) => {
     Atomics.store(words, 5, TAG);
     // The child wakes this process once it sees it asleep in FUTEX_WAIT for TAG.
     const peer = new Peer(s, shm, "wake", Deno.pid, 5, TAG, 6);
-    assert.equal(waitSync(words, 5, TAG, { timeout: 30_000 }), "ok");
+    assert.equal(waitSync(words, 5, TAG, { timeout: HANG_MS }), "ok");
     assert.equal(Atomics.load(words, 5), 6);
     assert.equal(await peer.output(), "1");
   });

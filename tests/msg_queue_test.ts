@@ -7,6 +7,7 @@ import {
   CANNOT,
   CAP_SYS_RESOURCE,
   type Fixture,
+  HANG_MS,
   hasCapability,
   ownWaitPending,
   procSysInt,
@@ -934,8 +935,8 @@ Deno.test("MessageQueue send on a full queue completes when a receiver drains it
     await peer.waiting();
     // The sync form blocks the child's main thread in msgsnd.
     assert.equal(await blockedOn(peer.pid, "msgsnd", q.id), peer.pid);
-    assert.equal(text(await q.receive({ timeout: 30_000 })), "x".repeat(32));
-    const m = await peer.fixture.check(() => q.receive({ type: 2, timeout: 30_000 }));
+    assert.equal(text(await q.receive({ timeout: HANG_MS })), "x".repeat(32));
+    const m = await peer.fixture.check(() => q.receive({ type: 2, timeout: HANG_MS }));
     assert.equal(text(m), "from child");
     assert.deepEqual(await peer.events(), [{ sent: true }]);
   });
@@ -967,7 +968,7 @@ Deno.test("MessageQueue send on a full queue completes when a receiver drains it
       assert.notEqual(await blockedOn(peer.pid, "msgsnd", q.id), peer.pid);
       assert.equal(sysvQueue(q.id).messages, 1);
       q.receiveSync();
-      assert.equal(text(await q.receive({ type: 3, timeout: 30_000 })), "async child");
+      assert.equal(text(await q.receive({ type: 3, timeout: HANG_MS })), "async child");
       assert.deepEqual(await peer.events(), [{ sent: true }]);
     }),
   );

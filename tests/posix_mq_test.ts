@@ -11,6 +11,7 @@ import {
   epollWatches,
   fdMode,
   type Fixture,
+  HANG_MS,
   hasCapability,
   isCloexec,
   isNonBlocking,
@@ -721,7 +722,7 @@ async function producersAndConsumers(
     const stop = new Uint8Array(HEADER);
     new DataView(stop.buffer).setUint32(0, STOP, true);
     const living = killAfter === undefined ? CONSUMERS : CONSUMERS - 1;
-    for (let i = 0; i < living; i++) await q.send(stop, { timeout: 30_000 });
+    for (let i = 0; i < living; i++) await q.send(stop, { timeout: HANG_MS });
     await within(Promise.all(collecting), "consumer reports", 60_000);
     const statuses = [];
     for (const c of consumers) statuses.push(await within(c.child.status, c.label));
@@ -829,7 +830,7 @@ Deno.test("PosixMessageQueue.fromFd(): a child adopts the queue spawn handed it"
     );
     assert.equal(status.code, 0, `${stdout}${stderr}`);
     assert.deepEqual(JSON.parse(stdout), { name: "", access: "readwrite", got: "ping" });
-    assert.equal(new TextDecoder().decode(q.receiveSync({ timeout: 30_000 }).data), "PING");
+    assert.equal(new TextDecoder().decode(q.receiveSync({ timeout: HANG_MS }).data), "PING");
   });
 
   await t.step("a blocking descriptor gets a non-blocking description of its own", () => {

@@ -11,6 +11,7 @@ import {
   CANNOT,
   EMULATED,
   errno,
+  HANG_MS,
   libc,
   ownWaitPending,
   readProcFile,
@@ -450,7 +451,7 @@ Deno.test("SemaphoreSet operations are atomic, in three forms", async (t) => {
     await using s = new TestScope();
     const set = privateSet(s, 1);
     const giver = new Peer(s, ["op", "sync", String(set.id), "0", "3"]);
-    set.opSync([{ index: 0, delta: -3 }], { timeout: 30_000 });
+    set.opSync([{ index: 0, delta: -3 }], { timeout: HANG_MS });
     assert.deepEqual(await giver.events(), [{ done: true }]);
     assert.equal(set.value(0), 0);
   });

@@ -23,6 +23,7 @@ import {
   blockedIn,
   CANNOT,
   type Fixture,
+  HANG_MS,
   processExists,
   readProcFile,
   systemError,
@@ -69,7 +70,7 @@ async function readerChild(
   });
   output.writer.close();
   commands.reader.close();
-  const out = new Lines(output.reader, fixture.label);
+  const out = new Lines(output.reader, fixture.label, HANG_MS);
   const first = await fixture.check(() => out.json());
   const writer: FdWriter = commands.writer;
   return {
@@ -244,7 +245,7 @@ Deno.test("signals between processes", async (t) => {
         });
         out.writer.close();
         const report = await parent.check(() =>
-          new Lines(out.reader, parent.label).json<{ sender: number; got: SignalInfo[] }>()
+          new Lines(out.reader, parent.label, HANG_MS).json<{ sender: number; got: SignalInfo[] }>()
         );
         await parent.exits(0);
         const from = { pid: report.sender, uid: Deno.uid() };
@@ -281,7 +282,7 @@ Deno.test("signals between processes", async (t) => {
       fds: { 1: out.writer },
     });
     out.writer.close();
-    const lines = new Lines(out.reader, f.label);
+    const lines = new Lines(out.reader, f.label, HANG_MS);
     const checks: string[] = [];
     for (let l = await lines.next(); l !== null; l = await lines.next()) checks.push(l);
     await f.exits(0, checks.join("\n"));
@@ -435,7 +436,7 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
           fds: { 1: out.writer },
         });
         out.writer.close();
-        const lines = new Lines(out.reader, parent.label);
+        const lines = new Lines(out.reader, parent.label, HANG_MS);
         const info = await parent.check(() =>
           lines.json<{ pid: number; ppid: number } & Record<string, unknown>>()
         );
@@ -587,7 +588,7 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
           "3",
         ], { blockSignals: ["SIGUSR1", "SIGTERM", "SIGRTMIN+1"], fds: { 1: out.writer } }));
         out.writer.close();
-        const lines = new Lines(out.reader, `child ${child.pid}`);
+        const lines = new Lines(out.reader, `child ${child.pid}`, HANG_MS);
         const info = await lines.json<{ pid: number }>();
         assert.equal(info.pid, child.pid); // not relaunched: the same process
         sendSignal(child, "SIGTERM");

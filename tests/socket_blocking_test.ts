@@ -16,6 +16,7 @@ import {
   blockedIn,
   closeFd,
   dupInheritable,
+  HANG_MS,
   isNonBlocking,
   procSysInt,
   setNonBlocking,
@@ -45,7 +46,7 @@ Deno.test("the library's sockets block; listeners do not; every non-waiting form
     assert.throws(() => a.tryReceive(), Deno.errors.WouldBlock);
     assert.throws(() => server.tryRead(new Uint8Array(4)), Deno.errors.WouldBlock);
     assert.throws(() => dgram.tryReceiveFrom(), Deno.errors.WouldBlock);
-    const pending = server.read(new Uint8Array(4), { timeout: 30_000 });
+    const pending = server.read(new Uint8Array(4), { timeout: HANG_MS });
     client.writeSync("ping");
     assert.equal(await pending, 4);
   });
@@ -119,7 +120,7 @@ Deno.test("a sync write waits in sendto while the socket is full, and sends all 
   const got = new Uint8Array(size);
   let n = 0;
   while (n < size) {
-    const r = await s.check(() => mine.read(got.subarray(n), { timeout: 30_000 }));
+    const r = await s.check(() => mine.read(got.subarray(n), { timeout: HANG_MS }));
     assert.notEqual(r, null, `end of stream after ${n} bytes`);
     n += r!;
   }
@@ -136,7 +137,7 @@ Deno.test("a sync sendTo waits in sendto while the receiver's queue is full, and
   await blockedIn(child.pid, { syscall: "sendto" });
   const got: string[] = [];
   while (got.length < count) {
-    const { data } = await s.check(() => receiver.receiveFrom({ timeout: 30_000 }));
+    const { data } = await s.check(() => receiver.receiveFrom({ timeout: HANG_MS }));
     got.push(new TextDecoder().decode(data));
   }
   assert.deepEqual(got, Array.from({ length: count }, (_, i) => String(i)));

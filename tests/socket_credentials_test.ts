@@ -10,7 +10,7 @@ import {
   type PeerCredentials,
   socketpair,
 } from "../mod.ts";
-import { dupInheritable, type Fixture, hasCapability, TestScope } from "./_kernel.ts";
+import { dupInheritable, type Fixture, HANG_MS, hasCapability, TestScope } from "./_kernel.ts";
 import { Lines, peer } from "./fixtures/socket_common.ts";
 
 const CAP_SETGID = 6;
@@ -81,7 +81,7 @@ Deno.test("peerCredentials(): each end of a connection names the process at the 
       const target = { path: `${await s.tempDir()}/server.sock` };
       const listener = s.handle(listen({ ...target, type }));
       const { child, lines } = client(s, undefined, type, target);
-      const conn = s.handle(await listener.accept({ timeout: 30_000 }));
+      const conn = s.handle(await listener.accept({ timeout: HANG_MS }));
       assert.deepEqual(conn.peerCredentials(), { pid: child.pid, uid: UID, gid: GID });
       // The child sees this process at its end.
       await lines.expect({ connected: true, pid: child.pid, uid: -1, peer: me() });
@@ -109,8 +109,8 @@ Deno.test("peerCredentials(): each end of a connection names the process at the 
     await using s = new TestScope();
     const listener = s.handle(listen({ port: 0 }));
     const { port } = listener.addr as { port: number };
-    const c = s.handle(await connect({ port, timeout: 30_000 }));
-    s.handle(await listener.accept({ timeout: 30_000 }));
+    const c = s.handle(await connect({ port, timeout: HANG_MS }));
+    s.handle(await listener.accept({ timeout: HANG_MS }));
     assert.throws(() => c.peerCredentials(), TypeError);
     // The kernel records no credentials on a datagram connect: never a made-up pid 0.
     const name = abstractName("dgram");
@@ -176,7 +176,7 @@ Deno.test({
           peer: me(),
         });
         // Both wait in the backlog, the stranger first: accept returns the friend.
-        const conn = s.handle(await listener.accept({ timeout: 30_000 }));
+        const conn = s.handle(await listener.accept({ timeout: HANG_MS }));
         const ids = (uid: number | undefined) => uid ?? UID;
         const gids = (uid: number | undefined) => uid ?? GID;
         assert.deepEqual(conn.peerCredentials(), {

@@ -39,7 +39,7 @@ function abstractName(tag: string): string {
 
 /** Receives the child's "ping" on `socket`, checks who sent it, answers "pong" to that address. */
 async function answer(socket: DatagramSocket, from: unknown): Promise<SocketAddress> {
-  const { data, address } = await socket.receiveFrom({ timeout: 30_000 });
+  const { data, address } = await socket.receiveFrom({ timeout: HANG_MS });
   assert.equal(text(data), "ping");
   assert.deepEqual(address, from);
   await socket.sendTo("pong", address);
@@ -73,7 +73,7 @@ Deno.test("datagram sockets across processes: the sender's address comes with ea
     const mine = s.handle(datagram({ abstract: abstractName("parent") }));
     const { child, lines } = peer(s, ["dgram", "{}", JSON.stringify(mine.addr)]);
     await lines.expect({ addr: UNNAMED });
-    const { data, address } = mine.receiveFromSync({ timeout: 30_000 });
+    const { data, address } = mine.receiveFromSync({ timeout: HANG_MS });
     assert.equal(text(data), "ping");
     assert.deepEqual(address, UNNAMED);
     await assert.rejects(mine.sendTo("pong", address), TypeError);
@@ -174,8 +174,8 @@ Deno.test("datagram sockets: each send goes where its destination names at the t
     x.sendToSync("to y", to);
     to.port = (z.addr as { port: number }).port;
     await x.sendTo("to z", to);
-    assert.equal(text((await y.receiveFrom({ timeout: 30_000 })).data), "to y");
-    assert.equal(text((await z.receiveFrom({ timeout: 30_000 })).data), "to z");
+    assert.equal(text((await y.receiveFrom({ timeout: HANG_MS })).data), "to y");
+    assert.equal(text((await z.receiveFrom({ timeout: HANG_MS })).data), "to z");
   });
 });
 
@@ -335,7 +335,7 @@ Deno.test("datagram sockets: a Unix sender waits while the receiver's queue is f
   });
   assert.throws(() => sender.sendToSync("late", receiver.addr, { timeout: 20 }), timedOut);
   await assert.rejects(sender.sendTo("late", receiver.addr, { timeout: 20 }), timedOut);
-  const pending = sender.sendTo("last", receiver.addr, { timeout: 30_000 });
+  const pending = sender.sendTo("last", receiver.addr, { timeout: HANG_MS });
   assert.equal(text(receiver.tryReceiveFrom().data), "0"); // room for one
   await pending;
   const got: string[] = [];
@@ -445,7 +445,7 @@ Deno.test("receiveFromInto across processes: a datagram lands in the caller's bu
       await using s = new TestScope();
       const mine = s.handle(datagram({ abstract: abstractName("parent") }));
       const buf = new Uint8Array(16).fill(0xee);
-      const pending = mine.receiveFromInto(buf, { timeout: 30_000 });
+      const pending = mine.receiveFromInto(buf, { timeout: HANG_MS });
       await waitedOn(mine.fd, EPOLLIN);
       const theirs = { abstract: abstractName("child") };
       const { child, lines } = peer(s, [

@@ -16,6 +16,7 @@ import {
   EPOLLOUT,
   fdTarget,
   type Fixture,
+  HANG_MS,
   isCloexec,
   isOpen,
   openFds,
@@ -56,7 +57,7 @@ function fdsPeer(
  * writing end until its exec.
  */
 function endOf(reader: FdReader): Promise<number | null> {
-  return reader.read(new Uint8Array(8), { timeout: 30_000 });
+  return reader.read(new Uint8Array(8), { timeout: HANG_MS });
 }
 
 /** Sends `text` as a message, or as bytes on a stream. */
@@ -74,9 +75,9 @@ Deno.test("sendFds: a pipe's writing end passed to a child carries what the chil
         const p = s.pipe();
         const send = () =>
           form === "async"
-            ? mine.sendFds([p.writer], "pipe", { timeout: 30_000 })
+            ? mine.sendFds([p.writer], "pipe", { timeout: HANG_MS })
             : form === "sync"
-            ? mine.sendFdsSync([p.writer], "pipe", { timeout: 30_000 })
+            ? mine.sendFdsSync([p.writer], "pipe", { timeout: HANG_MS })
             : mine.trySendFds([p.writer], "pipe");
         // The child's try form finds the descriptor there already.
         if (form === "try") assert.equal(await send(), 4);
@@ -109,7 +110,7 @@ Deno.test("sendFds: a socket passed to a child works there", async (t) => {
       await mine.sendFds([listener]);
     } // closed here: the child's copy still listens
     await lines.expect({ addr: { transport: "unix", abstract: name } });
-    const conn = s.handle(await connect({ abstract: name, timeout: 30_000 }));
+    const conn = s.handle(await connect({ abstract: name, timeout: HANG_MS }));
     assert.equal(await s.check(() => new Response(conn.readable).text()), "accepted by the child");
     await child.exits(0);
   });
@@ -168,7 +169,7 @@ Deno.test(
           const after = new Set(openFds(child.pid).values());
           assert.deepEqual(targets.filter((x) => after.has(x)), []);
           for (const p of pipes.slice(0, 2)) {
-            assert.equal(await p.reader.read(buf, { timeout: 30_000 }), null);
+            assert.equal(await p.reader.read(buf, { timeout: HANG_MS }), null);
           }
           say(mine, "exit");
           await child.exits(0);
@@ -217,7 +218,7 @@ Deno.test("received descriptors are close-on-exec, whatever the sender's were", 
       const inheritable = s.fd(dupInheritable(w));
       assert.equal(isCloexec(inheritable), false);
       await a.sendFds([inheritable, r]);
-      using received = (await b.receiveFds({ timeout: 30_000 }))!;
+      using received = (await b.receiveFds({ timeout: HANG_MS }))!;
       assert.equal(received.fds.length, 2);
       for (const fd of received.fds) assert.equal(isCloexec(fd), true, `fd ${fd}`);
       assert.equal(fdTarget(received.fds[0]), fdTarget(w));
@@ -294,7 +295,7 @@ Deno.test("ReceivedFds: what is taken is the taker's, the rest closes with it", 
     const adopted = s.handle(received.listener(1));
     assert.deepEqual(adopted.addr, listener.addr);
     near.sendSync("to the adopted end");
-    assert.equal(text(conn.receiveSync({ timeout: 30_000 })!), "to the adopted end");
+    assert.equal(text(conn.receiveSync({ timeout: HANG_MS })!), "to the adopted end");
   });
 });
 
@@ -332,12 +333,12 @@ Deno.test("stream: descriptors arrive with the first byte of their data", async 
     const sending = a.sendFds([p.reader], data);
     // The socket's buffer is full long before 4 MiB: the send waits for room.
     await waitedOn(a.fd, EPOLLOUT);
-    using first = (await b.receiveFds({ maxBytes: 1, timeout: 30_000 }))!;
+    using first = (await b.receiveFds({ maxBytes: 1, timeout: HANG_MS }))!;
     assert.deepEqual([first.data.length, first.data[0], first.fds.length], [1, 0, 1]);
     const rest = new Uint8Array(data.length - 1);
     let at = 0;
     while (at < rest.length) {
-      const n = await b.read(rest.subarray(at), { timeout: 30_000 });
+      const n = await b.read(rest.subarray(at), { timeout: HANG_MS });
       assert.notEqual(n, null);
       at += n!;
     }
@@ -354,7 +355,7 @@ Deno.test("stream: descriptors arrive with the first byte of their data", async 
     assert.equal(b.readSync(new Uint8Array(8)), 2);
     // No writing end is left anywhere, in this process or in flight: end of file. (Counting
     // this process's fds would race with other test modules, which share it.)
-    assert.equal(p.reader.readSync(new Uint8Array(1), { timeout: 30_000 }), null);
+    assert.equal(p.reader.readSync(new Uint8Array(1), { timeout: HANG_MS }), null);
   });
 
   await t.step("end of stream is null", async () => {
@@ -396,7 +397,7 @@ Deno.test("a pending receiveFds ends on close(), abort or timeout", async (t) =>
     await assert.rejects(pending, (e) => e === reason);
     const p = s.pipe();
     a.sendFdsSync([p.reader]);
-    using received = b.receiveFdsSync({ timeout: 30_000 })!;
+    using received = b.receiveFdsSync({ timeout: HANG_MS })!;
     assert.equal(received.fds.length, 1);
   });
 
@@ -528,8 +529,8 @@ Deno.test("sendFds and receiveFds refuse bad input before any call", async (t) =
     await using s = new TestScope();
     const listener = s.handle(listen({ port: 0 }));
     const { port } = listener.addr as { port: number };
-    const client = s.handle(await connect({ port, timeout: 30_000 }));
-    s.handle(await listener.accept({ timeout: 30_000 }));
+    const client = s.handle(await connect({ port, timeout: HANG_MS }));
+    s.handle(await listener.accept({ timeout: HANG_MS }));
     assert.throws(() => client.sendFdsSync([0]), TypeError);
     assert.throws(() => client.tryReceiveFds(), TypeError);
     await assert.rejects(client.receiveFds(), TypeError);

@@ -8,7 +8,7 @@ import {
   type NetAddress,
 } from "../mod.ts";
 import { parseHostname } from "../src/socket/_address.ts";
-import { systemError, TestScope, until } from "./_kernel.ts";
+import { HANG_MS, systemError, TestScope, until } from "./_kernel.ts";
 import {
   connectingTo,
   pattern,
@@ -181,7 +181,7 @@ Deno.test("TCP: a connect that the listener never completes times out, or is abo
     await noneConnecting(port);
   });
   await t.step("once the backlog has room, a waiting connect completes", async () => {
-    const pending = connect({ port, timeout: 30_000 });
+    const pending = connect({ port, timeout: HANG_MS });
     await until(() => connectingTo(port) === 1, "the handshake under way");
     s.handle(listener.acceptSync()); // the first one: room for the next (its SYN is sent again)
     const conn = s.handle(await pending);

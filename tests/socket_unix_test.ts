@@ -16,6 +16,7 @@ import {
   EPOLLOUT,
   evalInChild,
   fdTarget,
+  HANG_MS,
   isCloexec,
   systemError,
   TestScope,
@@ -54,8 +55,8 @@ async function serveClient(conn: Connection): Promise<void> {
     conn.shutdown("write"); // the child reads end of stream: its loop ends
   } else {
     assert.equal(text(conn.tryReceive()), "one");
-    assert.equal(text(conn.receiveSync({ timeout: 30_000 })), "two");
-    assert.equal(text(await conn.receive({ timeout: 30_000 })), "three");
+    assert.equal(text(conn.receiveSync({ timeout: HANG_MS })), "two");
+    assert.equal(text(await conn.receive({ timeout: HANG_MS })), "three");
     conn.trySend("ONE");
     conn.sendSync("TWO");
     await conn.send("THREE");
@@ -112,8 +113,8 @@ Deno.test("Unix sockets: connect and connectSync to a child's listener", async (
           await lines.expect({ addr });
           const conn = s.handle(
             form === "sync"
-              ? connectSync({ ...target, type, timeout: 30_000 })
-              : await connect({ ...target, type, timeout: 30_000 }),
+              ? connectSync({ ...target, type, timeout: HANG_MS })
+              : await connect({ ...target, type, timeout: HANG_MS }),
           );
           assert.deepEqual(conn.remoteAddr, addr);
           assert.deepEqual(conn.localAddr, UNNAMED);
@@ -124,7 +125,7 @@ Deno.test("Unix sockets: connect and connectSync to a child's listener", async (
           } else {
             for (const word of ["one", "two", "three"]) await conn.send(word);
             for (const word of ["ONE", "TWO", "THREE"]) {
-              assert.equal(text(await conn.receive({ timeout: 30_000 })), word);
+              assert.equal(text(await conn.receive({ timeout: HANG_MS })), word);
             }
           }
           await child.exits(0);
@@ -272,7 +273,7 @@ Deno.test("for await (const conn of listener) accepts connection after connectio
     // Whichever child this is, it sends its three messages at once.
     await s.check(async () => {
       for (const word of ["one", "two", "three"]) {
-        assert.equal(text(await c.receive({ timeout: 30_000 })), word);
+        assert.equal(text(await c.receive({ timeout: HANG_MS })), word);
       }
     });
     for (const word of ["ONE", "TWO", "THREE"]) c.sendSync(word);
@@ -749,7 +750,7 @@ Deno.test("connect to a Unix listener whose backlog stays full times out, or is 
   ac.abort(new Error("enough"));
   await assert.rejects(pending, /enough/);
   // Once the backlog has room, a waiting connect goes through.
-  const waiting = connect({ abstract: name, timeout: 30_000 });
+  const waiting = connect({ abstract: name, timeout: HANG_MS });
   s.handle(listener.acceptSync());
   s.handle(await waiting);
 });

@@ -17,6 +17,7 @@ import {
   EMULATED,
   evalInChild,
   fdTarget,
+  HANG_MS,
   isCloexec,
   isNonBlocking,
   isOpen,
@@ -195,7 +196,7 @@ Deno.test("spawn() hands chosen descriptors to the child", async (t) => {
       within(
         Promise.all([send(), readAllBytes(fromChild)]),
         "the round trip through the child",
-        30_000,
+        HANG_MS,
         () => child.child.kill("SIGKILL"),
       )
     );
