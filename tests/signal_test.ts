@@ -29,6 +29,7 @@ import {
   systemError,
   TestScope,
   unless,
+  until,
   waitingOn,
 } from "./_kernel.ts";
 import { Lines } from "./fixtures/signal_common.ts";
@@ -480,6 +481,32 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
         );
         await parent.exits(7);
         assert.equal(processExists(info.pid), false);
+      },
+    ),
+  );
+
+  await t.step(
+    unless(
+      CANNOT.signalMasks,
+      "a signal that ends the child ends the parent too: one SIGTERM ends deno run --watch",
+      async () => {
+        for (const flags of [["--allow-ffi"], ["--allow-ffi", "--watch"]]) {
+          await using s = new TestScope();
+          const out = s.pipe();
+          const parent = s.fixture("signal_relaunch_ended.ts", { flags, fds: { 1: out.writer } });
+          out.writer.close();
+          const lines = new Lines(out.reader, parent.label, HANG_MS);
+          const { pid } = await parent.check(() => lines.json<{ pid: number }>());
+          s.orphan(pid);
+          parent.child.kill("SIGTERM");
+          // An exit with code 143 instead left the watcher of --watch running.
+          assert.deepEqual(
+            await parent.status(),
+            { success: false, code: 143, signal: "SIGTERM" },
+            `${flags.join(" ")}: ${parent.stderr()}`,
+          );
+          await until(() => !processExists(pid), "the relaunched process to end");
+        }
       },
     ),
   );

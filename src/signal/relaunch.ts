@@ -6,13 +6,14 @@
  */
 import { cString, decodeName } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
-import { C } from "../../ffi/platform.ts";
+import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { pointer } from "../../ffi/struct/types.ts";
 import { spawnProgram } from "../process/spawn.ts";
-import type { ChildProcess } from "../process/child.ts";
-import { readableSignals, unblockedThread } from "./_mask.ts";
+import type { ChildProcess, ChildStatus } from "../process/child.ts";
+import { readableSignals, sigsetOf, unblockedThread } from "./_mask.ts";
 import type { SignalName } from "./names.ts";
 
+const SIGACTION = LAYOUTS.sigaction;
 /** Set in the relaunched process to the relaunching parent's pid: it must not relaunch again. */
 const MARKER = "LIBC_IPC_RELAUNCHED";
 /** What the parent forwards to the relaunched process. */
@@ -98,10 +99,12 @@ function environment(): Record<string, string> {
  * some thread of this process does not block them, it runs the same command
  * line again (the Deno executable, its flags, the script and its arguments,
  * from `/proc/self/cmdline`) as a child with them blocked from its first
- * instruction, forwards SIGINT, SIGTERM and SIGHUP to that child, and exits
- * with the child's exit code when it ends (128 + the signal's number when a
- * signal ended it): the promise never settles then. In the relaunched
- * process (or in one started with the signals blocked) it resolves at once.
+ * instruction, forwards SIGINT, SIGTERM and SIGHUP to that child, and ends
+ * as the child ends: with its exit code, or by the signal that ended it (by
+ * its default action, as a shell's `exec` would; 128 + its number for a
+ * signal that dumps core): the promise never settles then. So one SIGTERM
+ * ends `deno run --watch` too. In the relaunched process (or in one started
+ * with the signals blocked) it resolves at once.
  *
  * Call it first thing at the top of the main module: everything before it
  * runs twice. The child has the same standard streams, working directory and
@@ -192,7 +195,47 @@ export async function relaunchWithSignalsBlocked(
   }
   env[MARKER] = String(Deno.pid);
   const child = spawnProgram(Deno.execPath(), args, { blockSignals: numbers, env });
-  Deno.exit(await waitForwarding(child));
+  const status = await waitForwarding(child);
+  if (status.signal !== null) endBySignal(status.code - 128);
+  Deno.exit(status.code);
+}
+
+/** The signals whose default action dumps core (signal(7)): a child's end by one is an exit code here. */
+const DUMPS_CORE = [
+  C.SIGQUIT,
+  C.SIGILL,
+  C.SIGTRAP,
+  C.SIGABRT,
+  C.SIGBUS,
+  C.SIGFPE,
+  C.SIGSEGV,
+  C.SIGXCPU,
+  C.SIGXFSZ,
+  C.SIGSYS,
+];
+
+/**
+ * Ends this process by `signal`'s default action, as the relaunched child
+ * ended: what waits for this process sees the signal (a shell, or the
+ * watcher of `deno run --watch`, which a mere exit code would leave
+ * running). Returns where that cannot be (a signal that dumps core, or
+ * one this thread cannot take): the caller then exits with 128 + its number.
+ */
+function endBySignal(signal: number): void {
+  if (DUMPS_CORE.includes(signal)) return;
+  if (signal !== C.SIGKILL) {
+    // Deno's own handler would run instead, where it has one (a signal listener was added).
+    const act = SIGACTION.encode({
+      sa_handler: 0n, // SIG_DFL
+      sa_mask: { __val: new Array(SIGACTION.fields.sa_mask.fields.__val.length).fill(0n) },
+      sa_flags: 0,
+      sa_restorer: 0n,
+    });
+    if (libc.sigaction(signal, act, null) !== 0) return;
+    libc.pthread_sigmask(C.SIG_UNBLOCK, sigsetOf([signal]), null);
+  }
+  // To this thread: it does not block the signal, so the signal acts before tgkill returns.
+  libc.tgkill(Deno.pid, libc.gettid(), signal);
 }
 
 /**
@@ -215,8 +258,8 @@ function inspected(args: readonly string[]): boolean {
   return args.slice(1, end < 0 ? undefined : end).some((a) => INSPECT.test(a));
 }
 
-/** Waits for `child` and returns its exit code, forwarding {@link FORWARDED} signals to it. */
-async function waitForwarding(child: ChildProcess): Promise<number> {
+/** Waits for `child` and returns how it ended, forwarding {@link FORWARDED} signals to it. */
+async function waitForwarding(child: ChildProcess): Promise<ChildStatus> {
   const forward = FORWARDED.map((signal) => {
     const listener = () => {
       try {
@@ -229,7 +272,7 @@ async function waitForwarding(child: ChildProcess): Promise<number> {
     return () => Deno.removeSignalListener(signal, listener);
   });
   try {
-    return (await child.status).code;
+    return await child.status;
   } finally {
     for (const remove of forward) remove();
   }
