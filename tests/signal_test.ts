@@ -23,8 +23,10 @@ import {
   blockedIn,
   CANNOT,
   type Fixture,
+  fixtureUrl,
   HANG_MS,
   processExists,
+  readAll,
   readProcFile,
   systemError,
   TestScope,
@@ -512,13 +514,34 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
   );
 
   await t.step("a program run with --inspect is refused, not relaunched", async () => {
+    // Port 0: a copy that ran would bind a port of its own, and exit 0.
+    const refused = /NotSupported: .*--inspect cannot be relaunched/;
     await using s = new TestScope();
-    const f = s.fixture("signal_relaunch.ts", {
-      flags: ["--allow-ffi", "--inspect=127.0.0.1:0"],
-      args: ["0"],
-    });
-    await f.exits(1);
-    assert.match(f.stderr(), /NotSupported: .*--inspect cannot be relaunched/);
+    const config = `${await s.tempDir()}/deno.json`;
+    Deno.writeTextFileSync(config, "{}");
+    // A flag's value given apart (the config file) comes before --inspect.
+    for (const flags of [["--allow-ffi"], ["--allow-ffi", "--config", config]]) {
+      const f = s.fixture("signal_relaunch.ts", {
+        flags: [...flags, "--inspect=127.0.0.1:0"],
+        args: ["0"],
+      });
+      await f.exits(1, flags.join(" "));
+      assert.match(f.stderr(), refused);
+    }
+    // `deno --inspect script.ts`, without the subcommand.
+    const err = s.pipe();
+    const child = s.child(
+      spawnProgram(Deno.execPath(), [
+        "--inspect=127.0.0.1:0",
+        "--allow-ffi",
+        fixtureUrl("signal_relaunch.ts").pathname,
+        "0",
+      ], { fds: { 2: err.writer } }),
+    );
+    err.writer.close();
+    const stderr = await readAll(err.reader);
+    assert.equal((await child.status).code, 1, stderr);
+    assert.match(stderr, refused);
   });
 
   await t.step(

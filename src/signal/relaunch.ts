@@ -250,12 +250,28 @@ function readFromStdin(args: readonly string[]): boolean {
 }
 
 /**
- * Whether Deno's flags (those before the first argument that is not one: the
- * script, or the value of a flag given apart) open the inspector.
+ * Whether Deno's flags (those before the main module on the command line)
+ * open the inspector.
  */
 function inspected(args: readonly string[]): boolean {
-  const end = args.findIndex((a, i) => i > 0 && !a.startsWith("-"));
-  return args.slice(1, end < 0 ? undefined : end).some((a) => INSPECT.test(a));
+  return args.slice(0, scriptIndex(args)).some((a) => INSPECT.test(a));
+}
+
+/**
+ * Where the main module is on the command line (after `deno`): the first
+ * argument that names it, as given or by its file's name, so that a flag's
+ * value given apart (`--config deno.json`) is not taken for it; else the
+ * first argument that is not a flag or the subcommand.
+ */
+function scriptIndex(args: readonly string[]): number {
+  const main = Deno.mainModule;
+  const name = main.slice(main.lastIndexOf("/") + 1);
+  const named = args.findIndex((a) =>
+    !a.startsWith("-") && (a === main || encodeURI(a.slice(a.lastIndexOf("/") + 1)) === name)
+  );
+  if (named >= 0) return named;
+  const first = args.findIndex((a, i) => !a.startsWith("-") && !(i === 0 && a === "run"));
+  return first < 0 ? args.length : first;
 }
 
 /** Waits for `child` and returns how it ended, forwarding {@link FORWARDED} signals to it. */
