@@ -256,6 +256,7 @@ export function spawnProgram(
  * @throws {Deno.errors.NotADirectory} when `cwd` is not a directory
  * @throws {Deno.errors.BadResource} when an fd in `fds` is not open or a handle there is closed (EBADF)
  * @throws {IpcError} E2BIG when the arguments and environment are too large, EMFILE when out of descriptors
+ * @throws {Deno.errors.NotSupported} in a program made by `deno compile` (see {@link spawnProgram})
  *
  * @example A child module given inline, its stdout on a pipe of ours
  * ```ts
@@ -291,6 +292,14 @@ export function spawn(module: string | URL, options: SpawnOptions = {}): ChildPr
   }
   cString(specifier, "module");
   checkOptions(options);
+  // A compiled program is no `deno`: it would take `run <module>` as its own arguments and run
+  // itself (again and again, where its main module spawns).
+  if (Deno.build.standalone) {
+    throw new Deno.errors.NotSupported(
+      "spawn(module) needs the deno executable, and this program is compiled (deno compile): " +
+        "spawnProgram(Deno.execPath(), args) runs this program again with arguments of its own",
+    );
+  }
   // A relative path that begins with "-" is not taken for a flag of `deno run`.
   const moduleArg = specifier.startsWith("-") ? `./${specifier}` : specifier;
   const { flags = ["--allow-ffi"], args = [], ...rest } = options;
