@@ -36,6 +36,7 @@ import {
   waitSync,
 } from "../mod.ts";
 import { futexOperation, futexWake } from "../src/_wait/futex.ts";
+import { untilClosed } from "../src/_wait/until_closed.ts";
 import {
   bytesQueued,
   commandOutput,
@@ -889,6 +890,29 @@ Deno.test("a sync form given a signal: a TypeError before any call, not an abort
     );
   }
   assert.equal(bytesQueued(p.reader.fd), 0, "nothing written");
+});
+
+Deno.test("next() calls made before the last settles take one after another, in order", async () => {
+  // The iteration itself, over takes this test settles: when each starts is what is checked.
+  const takes: PromiseWithResolvers<string | null>[] = [];
+  const it = untilClosed({ closed: false }, () => {
+    takes.push(Promise.withResolvers<string | null>());
+    return takes.at(-1)!.promise;
+  });
+  const results = [it.next(), it.next(), it.next()];
+  assert.equal(takes.length, 1, "the second take waits for the first");
+  takes[0].resolve("a");
+  assert.deepEqual(await results[0], { value: "a", done: false });
+  await until(() => takes.length === 2, "the second take");
+  takes[1].reject(new Error("refused"));
+  await assert.rejects(results[1], /refused/);
+  // A take that failed ended the iteration: the next one takes nothing.
+  assert.deepEqual(await results[2], { value: undefined, done: true });
+  assert.equal(takes.length, 2);
+  // With none pending, a next() takes at once.
+  const again = untilClosed({ closed: false }, () => Promise.resolve("b"));
+  assert.deepEqual(await again.next(), { value: "b", done: false });
+  assert.deepEqual(await again.next(), { value: "b", done: false });
 });
 
 Deno.test("an iteration left from outside ends at once, and its wait takes nothing", async (t) => {

@@ -26,8 +26,10 @@ class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
   /** What each take gets: `#left`'s signal, or it and the caller's together. */
   readonly #signal: AbortSignal;
   #done = false;
-  /** The `next()` calls in order: each takes after the one before has. */
+  /** The last `next()`'s result: a `next()` made before it settles takes after it. */
   #turn: Promise<unknown> = Promise.resolve();
+  /** The `next()` calls not yet settled: with none, a `next()` takes at once. */
+  #pending = 0;
 
   constructor(
     handle: { readonly closed: boolean },
@@ -48,25 +50,30 @@ class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
   }
 
   next(): Promise<IteratorResult<T, void>> {
-    const result = this.#turn.then(() => this.#next());
-    this.#turn = result.catch(() => {});
+    const take = () => this.#next();
+    const result = this.#pending++ === 0 ? take() : this.#turn.then(take, take);
+    this.#turn = result;
     return result;
   }
 
   async #next(): Promise<IteratorResult<T, void>> {
-    if (this.#done) return DONE;
-    if (this.#handle.closed) return this.#end("end");
-    let item: T | null;
     try {
-      item = await this.#take(this.#signal);
-    } catch (e) {
-      if (this.#done) return DONE; // left meanwhile: the take was cancelled by it
-      if (this.#handle.closed && e instanceof Deno.errors.BadResource) return this.#end("end");
-      this.#end("error");
-      throw e;
+      if (this.#done) return DONE;
+      if (this.#handle.closed) return this.#end("end");
+      let item: T | null;
+      try {
+        item = await this.#take(this.#signal);
+      } catch (e) {
+        if (this.#done) return DONE; // left meanwhile: the take was cancelled by it
+        if (this.#handle.closed && e instanceof Deno.errors.BadResource) return this.#end("end");
+        this.#end("error");
+        throw e;
+      }
+      // An item the take got, even after `return()`, goes to this `next()`: never dropped here.
+      return item === null ? this.#end("end") : { value: item, done: false };
+    } finally {
+      this.#pending--;
     }
-    // An item the take got, even after `return()`, goes to this `next()`: never dropped here.
-    return item === null ? this.#end("end") : { value: item, done: false };
   }
 
   return(): Promise<IteratorResult<T, void>> {
