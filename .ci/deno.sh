@@ -11,6 +11,13 @@ if ! command -v deno >/dev/null 2>&1; then
   export PATH="$prefix/node_modules/.bin:$PATH"
 fi
 
+# Deno's output without its colours.
+plain() { sed 's/\x1b\[[0-9;]*m//g' "$@"; }
+# Deno's summary lines ("ok | 12 passed (40 steps) | 0 failed | 1 ignored") in plain test output.
+summaries_of() { grep -E '^(ok|FAILED) \| [0-9]+ passed' "$@"; }
+# The ERRORS section of plain test output (which tests failed, and how), without stack lines.
+errors_of() { sed -n '/^ ERRORS *$/,/^ FAILURES *$/p' "$@" | grep -v -E '^ +at '; }
+
 step() {
   echo
   echo "== $*"
@@ -30,9 +37,10 @@ run_tests() {
   echo "== $*"
   "$@" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
-  summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1 || true)
-  FAILURES=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | sed -n '/^ ERRORS *$/,/^ FAILURES *$/p' | grep -v -E '^ +at ' | head -n 80 || true)
-  rm -f "$log"
+  plain "$log" >"$log.txt"
+  summary=$(summaries_of "$log.txt" | tail -n 1 || true)
+  FAILURES=$(errors_of "$log.txt" | head -n 80 || true)
+  rm -f "$log" "$log.txt"
   echo
   if [ -n "$summary" ]; then
     SUMMARY=$(echo "$summary" | sed -E 's/^[A-Z]+ \| //; s/ \| /, /g')

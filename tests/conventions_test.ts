@@ -909,10 +909,14 @@ Deno.test("next() calls made before the last settles take one after another, in 
   // A take that failed ended the iteration: the next one takes nothing.
   assert.deepEqual(await results[2], { value: undefined, done: true });
   assert.equal(takes.length, 2);
-  // With none pending, a next() takes at once.
-  const again = untilClosed({ closed: false }, () => Promise.resolve("b"));
-  assert.deepEqual(await again.next(), { value: "b", done: false });
-  assert.deepEqual(await again.next(), { value: "b", done: false });
+  // With none pending, a next() takes at once: before it returns, not a turn of the loop later.
+  let taken = 0;
+  const again = untilClosed({ closed: false }, () => Promise.resolve(`b${++taken}`));
+  for (const expected of ["b1", "b2"]) {
+    const result = again.next();
+    assert.equal(taken, Number(expected[1]), "taken as next() was called");
+    assert.deepEqual(await result, { value: expected, done: false });
+  }
 });
 
 Deno.test("an iteration left from outside ends at once, and its wait takes nothing", async (t) => {

@@ -55,6 +55,16 @@ function handlerAddress(): bigint {
   return handler ??= BigInt(Deno.UnsafePointer.value(libc.getpid_address));
 }
 
+/** A `struct sigaction` that runs `handler` (0: SIG_DFL) with `flags` and no signal masked. */
+export function sigactionOf(handler: bigint, flags: number): Uint8Array {
+  return SIGACTION.encode({
+    sa_handler: handler,
+    sa_mask: { __val: new Array(SIGACTION.fields.sa_mask.fields.__val.length).fill(0n) },
+    sa_flags: flags,
+    sa_restorer: 0n,
+  });
+}
+
 /** Installs the no-op handler on `signal` unless another one is there; true when ours is. */
 function install(signal: number, restart: boolean): boolean {
   const old = new Uint8Array(SIGACTION.size);
@@ -63,13 +73,10 @@ function install(signal: number, restart: boolean): boolean {
   if (had === handlerAddress()) return true;
   // SIG_DFL is 0: anything else belongs to someone else.
   if (had !== 0n) return false;
-  const act = SIGACTION.encode({
-    sa_handler: handlerAddress(),
-    sa_mask: { __val: new Array(SIGACTION.fields.sa_mask.fields.__val.length).fill(0n) },
-    sa_flags: restart ? C.SA_RESTART : 0,
-    sa_restorer: 0n,
-  });
-  ok(libc.sigaction(signal, act, null), "sigaction");
+  ok(
+    libc.sigaction(signal, sigactionOf(handlerAddress(), restart ? C.SA_RESTART : 0), null),
+    "sigaction",
+  );
   return true;
 }
 

@@ -6,14 +6,14 @@
  */
 import { cString, decodeName } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
-import { C, LAYOUTS } from "../../ffi/platform.ts";
+import { C } from "../../ffi/platform.ts";
 import { pointer } from "../../ffi/struct/types.ts";
+import { sigactionOf } from "../_wait/nudge.ts";
 import { spawnProgram } from "../process/spawn.ts";
 import type { ChildProcess, ChildStatus } from "../process/child.ts";
 import { readableSignals, sigsetOf, unblockedThread } from "./_mask.ts";
 import type { SignalName } from "./names.ts";
 
-const SIGACTION = LAYOUTS.sigaction;
 /** Set in the relaunched process to the relaunching parent's pid: it must not relaunch again. */
 const MARKER = "LIBC_IPC_RELAUNCHED";
 /** What the parent forwards to the relaunched process. */
@@ -225,13 +225,7 @@ function endBySignal(signal: number): void {
   if (DUMPS_CORE.includes(signal)) return;
   if (signal !== C.SIGKILL) {
     // Deno's own handler would run instead, where it has one (a signal listener was added).
-    const act = SIGACTION.encode({
-      sa_handler: 0n, // SIG_DFL
-      sa_mask: { __val: new Array(SIGACTION.fields.sa_mask.fields.__val.length).fill(0n) },
-      sa_flags: 0,
-      sa_restorer: 0n,
-    });
-    if (libc.sigaction(signal, act, null) !== 0) return;
+    if (libc.sigaction(signal, sigactionOf(0n, /* SIG_DFL */ 0), null) !== 0) return;
     libc.pthread_sigmask(C.SIG_UNBLOCK, sigsetOf([signal]), null);
   }
   // To this thread: it does not block the signal, so the signal acts before tgkill returns.
