@@ -519,8 +519,15 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
     await using s = new TestScope();
     const config = `${await s.tempDir()}/deno.json`;
     Deno.writeTextFileSync(config, "{}");
-    // A flag's value given apart (the config file) comes before --inspect.
-    for (const flags of [["--allow-ffi"], ["--allow-ffi", "--config", config]]) {
+    // A flag's value given apart (the config file) comes before --inspect, also one that has
+    // the main module's file name.
+    for (
+      const flags of [
+        ["--allow-ffi"],
+        ["--allow-ffi", "--config", config],
+        ["--allow-ffi", "--location", "http://localhost/signal_relaunch.ts"],
+      ]
+    ) {
       const f = s.fixture("signal_relaunch.ts", {
         flags: [...flags, "--inspect=127.0.0.1:0"],
         args: ["0"],

@@ -252,20 +252,13 @@ function inspected(args: readonly string[]): boolean {
 }
 
 /**
- * Where the main module is on the command line (after `deno`): the first
- * argument that names it, as given or by its file's name, so that a flag's
- * value given apart (`--config deno.json`) is not taken for it; else the
- * first argument that is not a flag or the subcommand.
+ * Where the main module is on the command line (after `deno`): Deno's flags
+ * come before it and the script's own arguments, `Deno.args`, after it. So a
+ * flag's value given apart (`--config deno.json`) is never taken for it,
+ * whatever its name. A compiled program's arguments are all its own (0).
  */
 function scriptIndex(args: readonly string[]): number {
-  const main = Deno.mainModule;
-  const name = main.slice(main.lastIndexOf("/") + 1);
-  const named = args.findIndex((a) =>
-    !a.startsWith("-") && (a === main || encodeURI(a.slice(a.lastIndexOf("/") + 1)) === name)
-  );
-  if (named >= 0) return named;
-  const first = args.findIndex((a, i) => !a.startsWith("-") && !(i === 0 && a === "run"));
-  return first < 0 ? args.length : first;
+  return Math.max(0, args.length - Deno.args.length - 1);
 }
 
 /** Waits for `child` and returns how it ended, forwarding {@link FORWARDED} signals to it. */
