@@ -364,6 +364,22 @@ export function threadChildren(): number[] {
   return text === "" ? [] : text.split(/\s+/).map(Number);
 }
 
+/**
+ * The processes `pid` started and theirs, while they run (from
+ * `/proc/<pid>/task/<tid>/children`): a process relaunched by a child, say.
+ * Once their parent has ended they are another process's children.
+ */
+export function descendants(pid: number): number[] {
+  const found: number[] = [];
+  for (const tid of listDir(`/proc/${pid}/task`)?.names ?? []) {
+    const text = tryReadProcFile(`/proc/${pid}/task/${tid}/children`)?.trim() ?? "";
+    for (const child of text === "" ? [] : text.split(/\s+/).map(Number)) {
+      found.push(child, ...descendants(child));
+    }
+  }
+  return found;
+}
+
 /** Whether a process with this id exists (a zombie counts): `kill(pid, 0)`. */
 export function processExists(pid: number): boolean {
   if (libc.kill(pid, 0) === 0) return true;
@@ -1749,6 +1765,8 @@ export class TestScope implements AsyncDisposable, Disposable {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     const problems: unknown[] = [];
+    // What the children started (a relaunched copy) goes with them, also when a test failed.
+    for (const c of this.#children) this.#orphans.push(...descendants(c.pid));
     this.#killOrphans();
     try {
       await Promise.all(this.#children.map(killAndReap));
