@@ -17,6 +17,8 @@ plain() { sed 's/\x1b\[[0-9;]*m//g' "$@"; }
 summaries_of() { grep -E '^(ok|FAILED) \| [0-9]+ passed' "$@"; }
 # The ERRORS section of plain test output (which tests failed, and how), without stack lines.
 errors_of() { sed -n '/^ ERRORS *$/,/^ FAILURES *$/p' "$@" | grep -v -E '^ +at '; }
+# Whether exit status $1 is a death by a fault (SIGILL, SIGABRT, SIGBUS, SIGSEGV).
+died_by_fault() { [[ " 132 134 135 139 " == *" $1 "* ]]; }
 
 step() {
   echo

@@ -358,10 +358,15 @@ export function dropCapability(cap: number): void {
   if (hasCapability(cap)) throw new Error(`capability ${cap} is still effective`);
 }
 
+/** The pids in the text of a `/proc/.../children` file. */
+function pidsIn(children: string): number[] {
+  const text = children.trim();
+  return text === "" ? [] : text.split(/\s+/).map(Number);
+}
+
 /** The children that the calling thread started (test modules run on threads of their own). */
 export function threadChildren(): number[] {
-  const text = readProcFile("/proc/thread-self/children").trim();
-  return text === "" ? [] : text.split(/\s+/).map(Number);
+  return pidsIn(readProcFile("/proc/thread-self/children"));
 }
 
 /**
@@ -372,8 +377,8 @@ export function threadChildren(): number[] {
 export function descendants(pid: number): number[] {
   const found: number[] = [];
   for (const tid of listDir(`/proc/${pid}/task`)?.names ?? []) {
-    const text = tryReadProcFile(`/proc/${pid}/task/${tid}/children`)?.trim() ?? "";
-    for (const child of text === "" ? [] : text.split(/\s+/).map(Number)) {
+    // A thread or process that has ended meanwhile has no children left to list.
+    for (const child of pidsIn(tryReadProcFile(`/proc/${pid}/task/${tid}/children`) ?? "")) {
       found.push(child, ...descendants(child));
     }
   }
