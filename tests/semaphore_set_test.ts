@@ -132,6 +132,8 @@ Deno.test("SemaphoreSet.open() makes private and keyed sets, owner-only by defau
       () => SemaphoreSet.open(key, { count: 3 }),
       systemError(IpcError, "EINVAL", "semget", "fewer than 3 members"),
     );
+    // As every other open: exclusive means nothing without create, and was dropped silently.
+    assert.throws(() => SemaphoreSet.open(key, { exclusive: true }), /exclusive needs create/);
   });
 
   await t.step("a key without a set is NotFound, naming the key", () => {

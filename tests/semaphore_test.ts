@@ -80,6 +80,7 @@ Deno.test("Semaphore.open() and fromId()", async (t) => {
       () => Semaphore.open(key, { create: true, exclusive: true }),
       systemError(Deno.errors.AlreadyExists, "EEXIST", "semget", keyText(key)),
     );
+    assert.throws(() => Semaphore.open(key, { exclusive: true }), /exclusive needs create/);
   });
 
   await t.step("fromId: member 0 of an existing set", () => {

@@ -112,7 +112,7 @@ export class Semaphore implements Disposable {
    * @param key a key (a 32-bit integer, e.g. from {@link SemaphoreSet.ftok}) or `"private"`
    * @param options `create`, `exclusive`, `mode` (default 0600), `value`, `initTimeout`
    * @returns the semaphore
-   * @throws {TypeError} when `key` is neither a number nor `"private"`, `options` is not an object, or an option has the wrong type
+   * @throws {TypeError} when `key` is neither a number nor `"private"`, `options` is not an object, `exclusive` comes without `create`, or an option has the wrong type
    * @throws {RangeError} for a `key` that is not a 32-bit integer (-2^31..2^32-1) or is 0, a `mode` outside 0..0o777, a `value` outside 0..`SEMVMX`, a negative `initTimeout`
    * @throws {Deno.errors.NotFound} no set has that key and `create` is not set
    * @throws {Deno.errors.AlreadyExists} with `create` and `exclusive`, when it exists

@@ -213,7 +213,8 @@ export class SemaphoreSet implements Disposable {
    * @param options `create`, `exclusive`, `mode` (default 0600), `count`, `values`, `initTimeout`
    * @returns the set
    * @throws {TypeError} when `key` is neither a number nor `"private"`, `options` is not an
-   *   object, `count` is missing to create a set, or an option has the wrong type
+   *   object, `count` is missing to create a set, `exclusive` comes without `create`, or an
+   *   option has the wrong type
    * @throws {RangeError} for a `key` that is not a 32-bit integer (-2^31..2^32-1) or is 0 (pass
    *   `"private"`), a `mode` outside 0..0o777, a `count`
    *   outside 1..`SEMMSL`, values outside 0..`SEMVMX` or not one per member, a negative `initTimeout`
@@ -240,6 +241,9 @@ export class SemaphoreSet implements Disposable {
     const initTimeout = checkTimeout(options.initTimeout ?? DEFAULT_INIT_TIMEOUT, "initTimeout");
     const create = checkBoolean(options.create, "create", false) || key === "private";
     const exclusive = checkBoolean(options.exclusive, "exclusive", false);
+    // The caller's pair checked as given (exclusive needs create), then asked of
+    // semget as create + exclusive: an existing set is opened apart, below.
+    getFlags(key, options);
     const flags = getFlags(key, { mode: options.mode, create: true, exclusive: true });
     const keyOut = key === "private" ? 0 : key32;
     const about = { key: key32 };
