@@ -14,9 +14,6 @@
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
-/** A low surrogate that stands for a byte, with no high surrogate before it. */
-const ESCAPED_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
-
 /** The name `bytes` hold, each byte outside valid UTF-8 as U+DC00 + the byte. */
 export function decodeName(bytes: Uint8Array): string {
   try {
@@ -38,18 +35,28 @@ export function decodeName(bytes: Uint8Array): string {
   }
 }
 
-/** The bytes of `name`: UTF-8, with each U+DC80..U+DCFF that stands alone as its byte. */
-export function encodeName(name: string): Uint8Array<ArrayBuffer> {
-  if (!ESCAPED_BYTE.test(name)) return encoder.encode(name);
+/**
+ * The bytes of `name`: UTF-8, with each U+DC80..U+DCFF that stands alone as its byte.
+ * @throws {TypeError} for any other lone surrogate: it has no bytes, and
+ *   `TextEncoder` would make it U+FFFD, the name of another object.
+ */
+export function encodeName(name: string, what = "name"): Uint8Array<ArrayBuffer> {
+  if (name.isWellFormed()) return encoder.encode(name);
   const bytes: number[] = [];
   let from = 0;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && isLow(name.charCodeAt(i + 1))) {
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c <= 0xdbff && isLow(name.charCodeAt(i + 1))) {
       i++; // a pair: a character beyond U+FFFF
     } else if (c >= 0xdc80 && c <= 0xdcff) {
       bytes.push(...encoder.encode(name.slice(from, i)), c - 0xdc00);
       from = i + 1;
+    } else {
+      throw new TypeError(
+        `${what} holds a lone surrogate U+${c.toString(16).toUpperCase()} at index ${i}, ` +
+          "which stands for no bytes (only U+DC80..U+DCFF alone stand for the bytes 0x80..0xFF)",
+      );
     }
   }
   bytes.push(...encoder.encode(name.slice(from)));
@@ -87,15 +94,16 @@ function utf8Length(bytes: Uint8Array, i: number): number {
 /**
  * Encodes `text` as a NUL-terminated C string: UTF-8, each U+DC80..U+DCFF
  * that stands alone as its byte (see {@link encodeName}).
- * @throws {TypeError} when `text` holds a NUL character, which C would cut short.
+ * @throws {TypeError} when `text` holds a NUL character, which C would cut short, or a lone
+ *   surrogate that stands for no byte.
  */
 export function cString(text: string, what = "string"): Uint8Array<ArrayBuffer> {
   if (typeof text !== "string") {
     throw new TypeError(`${what} must be a string, got ${typeof text}`);
   }
   if (text.includes("\0")) throw new TypeError(`${what} must not contain a NUL character`);
-  if (ESCAPED_BYTE.test(text)) {
-    const name = encodeName(text);
+  if (!text.isWellFormed()) {
+    const name = encodeName(text, what);
     const c = new Uint8Array(name.byteLength + 1);
     c.set(name);
     return c;

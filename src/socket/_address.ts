@@ -94,7 +94,7 @@ export function endpointOf(where: unknown, rules: NetRules, what: string): Endpo
 export function pathEndpoint(path: PathLike): Endpoint {
   const text = pathText(path);
   if (text.includes("\0")) throw new TypeError("path must not contain a NUL character");
-  const bytes = encodeName(text);
+  const bytes = encodeName(text, "path");
   if (bytes.byteLength > UNIX_NAME_MAX) {
     throw new RangeError(
       `path is ${bytes.byteLength} bytes long; a Unix socket path holds at most ${UNIX_NAME_MAX} ` +
@@ -123,7 +123,7 @@ export function abstractEndpoint(name: string): Endpoint {
       "abstract must not start with a NUL byte: the library adds the one the kernel needs",
     );
   }
-  const bytes = encodeName(name);
+  const bytes = encodeName(name, "abstract");
   if (bytes.byteLength > UNIX_NAME_MAX) {
     throw new RangeError(
       `abstract name is ${bytes.byteLength} bytes long; the limit is ${UNIX_NAME_MAX}`,
