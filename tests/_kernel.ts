@@ -341,6 +341,9 @@ export function hasCapability(cap: number, of: "self" | "thread-self" = "thread-
 }
 
 export const CAP_IPC_OWNER = 15;
+/** `CAP_DAC_OVERRIDE` and `CAP_DAC_READ_SEARCH`: without them root meets file modes. */
+export const CAP_DAC_OVERRIDE = 1;
+export const CAP_DAC_READ_SEARCH = 2;
 
 /**
  * Drops capability `cap` from the effective set of the calling thread

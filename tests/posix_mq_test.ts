@@ -829,9 +829,37 @@ Deno.test("PosixMessageQueue.fromFd(): a child adopts the queue spawn handed it"
       scope.child(spawn(adopt, { fds: { 1: out, 2: err, 3: q } }))
     );
     assert.equal(status.code, 0, `${stdout}${stderr}`);
-    assert.deepEqual(JSON.parse(stdout), { name: "", access: "readwrite", got: "ping" });
+    assert.deepEqual(JSON.parse(stdout), {
+      name: "",
+      access: "readwrite",
+      got: "ping",
+      blocking: false,
+    });
     assert.equal(new TextDecoder().decode(q.receiveSync({ timeout: HANG_MS }).data), "PING");
   });
+
+  await t.step(
+    "a child the queue's mode shuts out still uses the descriptor handed over",
+    async () => {
+      // As after a privilege drop: the child may not open the queue (a reopen through
+      // /proc/self/fd is an open), but the descriptor works, as in C; it stays blocking.
+      await using scope = new TestScope();
+      const q = scope.handle(PosixMessageQueue.open(scope.posixName(), { create: true, mode: 0 }));
+      const adopt = new URL("./fixtures/posix_mq_adopt.ts", import.meta.url);
+      q.sendSync("ping");
+      const { status, stdout, stderr } = await runCollect((out, err) =>
+        scope.child(spawn(adopt, { args: ["without-dac"], fds: { 1: out, 2: err, 3: q } }))
+      );
+      assert.equal(status.code, 0, `${stdout}${stderr}`);
+      assert.deepEqual(JSON.parse(stdout), {
+        name: "",
+        access: "readwrite",
+        got: "ping",
+        blocking: true,
+      });
+      assert.equal(new TextDecoder().decode(q.receiveSync({ timeout: HANG_MS }).data), "PING");
+    },
+  );
 
   await t.step("a blocking descriptor gets a non-blocking description of its own", () => {
     using scope = new TestScope();

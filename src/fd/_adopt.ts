@@ -60,9 +60,15 @@ export function adoptFd(fd: number, access: Direction, what: string): number {
  * Gives `fd` a non-blocking description of its own (reopened through
  * `/proc/self/fd`) at the same number, close-on-exec: the one it shares with
  * another process keeps its mode. For a pipe, FIFO, terminal or POSIX queue.
+ * False when it cannot be reopened: the reopen is an `open(2)`, checked
+ * against the object's mode, which a process handed the descriptor may fail
+ * (one that dropped privileges, say).
  */
-export function ownNonBlocking(fd: number, flags: number): void {
-  putAt(ok(reopenPipe(fd, flags, true), "open", { fd }), fd);
+export function ownNonBlocking(fd: number, flags: number): boolean {
+  const own = reopenPipe(fd, flags, true);
+  if (own < 0) return false;
+  putAt(own, fd);
+  return true;
 }
 
 /** Moves descriptor `own` to number `fd` (dup3 does it atomically), close-on-exec. */

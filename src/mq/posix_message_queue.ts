@@ -296,7 +296,10 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * (`spawn(module, { fds: { 3: queue } })`): the handle owns it from then on
    * and makes it close-on-exec. A blocking descriptor gets a non-blocking open
    * file description of its own (the one it shares with others stays as it
-   * is). When this throws, the descriptor is left as it was, still the caller's.
+   * is), reopened through `/proc/self/fd`; where the queue's mode does not let
+   * this process open it (a child that dropped privileges), the handle uses
+   * the blocking description it was given, without changing its mode, as C
+   * would. When this throws, the descriptor is left as it was, still the caller's.
    *
    * Wraps `fcntl(2)` and `mq_getattr(3)`. Needs `--allow-ffi`.
    *
@@ -332,9 +335,9 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
       throw new TypeError(`PosixMessageQueue.fromFd: fd ${fd} is not a POSIX message queue`);
     }
     const messageSize = Number(MQ_ATTR.decode(attrBuf).mq_msgsize);
-    if ((flags & C.O_NONBLOCK) === 0) {
-      ownNonBlocking(fd, flags);
-    } else {
+    // Where it cannot have a description of its own, it keeps the blocking one it was
+    // given, as C would: every try has a deadline long past, so none waits on it.
+    if ((flags & C.O_NONBLOCK) !== 0 || !ownNonBlocking(fd, flags)) {
       ok(libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC), "fcntl", { fd });
     }
     return new PosixMessageQueue(fd, null, messageSize, flags | C.O_NONBLOCK);
