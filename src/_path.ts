@@ -60,15 +60,19 @@ export function fileKind(path: string): FileKind | null {
 }
 
 /**
- * What is at `path` (following links), which file it is (`st_dev:st_ino`) and
- * its size, or null when nothing is there; other failures of `stat(2)` throw.
+ * What is at `path` (following links, unless `follow` is false: `lstat(2)`),
+ * which file it is (`st_dev:st_ino`) and its size, or null when nothing is
+ * there; other failures of `stat(2)` throw.
  */
-export function fileOf(path: string): { kind: FileKind; id: string; size: bigint } | null {
+export function fileOf(
+  path: string,
+  follow = true,
+): { kind: FileKind; id: string; size: bigint } | null {
   const buf = new Uint8Array(LAYOUTS.stat.size);
-  if (libc.stat(cPath(path), buf) < 0) {
+  if ((follow ? libc.stat(cPath(path), buf) : libc.lstat(cPath(path), buf)) < 0) {
     const code = lastErrno();
     if (code === E.ENOENT) return null;
-    throw errorOf(code, "stat", { path });
+    throw errorOf(code, follow ? "stat" : "lstat", { path });
   }
   const st = LAYOUTS.stat.decode(buf);
   return {
@@ -78,8 +82,11 @@ export function fileOf(path: string): { kind: FileKind; id: string; size: bigint
   };
 }
 
-function kindOf(mode: number): FileKind {
+/** The kind of file of an `st_mode & S_IFMT`. */
+export function kindOf(mode: number): FileKind {
   switch (mode) {
+    case C.S_IFLNK:
+      return "symbolic link";
     case C.S_IFIFO:
       return "fifo";
     case C.S_IFREG:

@@ -382,6 +382,10 @@ Deno.test("Fifo refuses what is not a FIFO, and unlink() removes only FIFOs", as
     systemError(Deno.errors.NotFound, "ENOENT", "unlink", { path: `${dir}/none` }),
   );
   Fifo.create(`${dir}/f`);
+  // unlink(2) would remove a link to a FIFO, not the FIFO: refused, both stay.
+  Deno.symlinkSync(`${dir}/f`, `${dir}/link`);
+  assert.throws(() => Fifo.unlink(`${dir}/link`), /is not a FIFO \(it is a symbolic link\)/);
+  assert.equal(Deno.lstatSync(`${dir}/link`).isSymlink, true);
   Fifo.unlink(`${dir}/f`);
   assert.throws(() => Deno.statSync(`${dir}/f`), Deno.errors.NotFound);
 });

@@ -53,8 +53,8 @@ function checkDirection(direction: unknown): Direction {
  * Checks that what is at `path` is a FIFO, before an open that could block or
  * open something else; returns which file it is (`st_dev:st_ino`).
  */
-function checkIsFifo(path: string, syscall: string): string {
-  const file = fileOf(path);
+function checkIsFifo(path: string, syscall: string, follow = true): string {
+  const file = fileOf(path, follow);
   if (file === null) throw errorOf(E.ENOENT, syscall, { path });
   if (file.kind !== "fifo") {
     throw new TypeError(`'${path}' is not a FIFO (it is ${A_FILE_KIND[file.kind]})`);
@@ -437,11 +437,12 @@ export class Fifo {
   /**
    * Removes the FIFO's name (`unlink(2)`); ends already open keep working.
    *
-   * Wraps `unlink(2)`, after `stat(2)` to check that `path` is a FIFO. Needs `--allow-ffi`.
+   * Wraps `unlink(2)`, after `lstat(2)` to check that `path` is a FIFO. Needs `--allow-ffi`.
    *
    * @param path the FIFO
    * @throws {Deno.errors.NotFound} when nothing is at `path`
-   * @throws {TypeError} when `path` is not a FIFO (nothing is removed)
+   * @throws {TypeError} when `path` is not a FIFO, a symbolic link to one included (nothing is
+   *   removed: `unlink(2)` would remove the link and leave the FIFO)
    * @throws {Deno.errors.PermissionDenied} when the directory is not writable to this user
    * @throws {IpcError} EROFS on a read-only file system
    *
@@ -457,7 +458,8 @@ export class Fifo {
    */
   static unlink(path: PathLike): void {
     const p = pathText(path);
-    checkIsFifo(p, "unlink");
+    // Not followed: unlink(2) would remove a symbolic link, not the FIFO it names.
+    checkIsFifo(p, "unlink", false);
     ok(libc.unlink(cPath(p)), "unlink", { path: p });
   }
 }

@@ -16,7 +16,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
-import { A_FILE_KIND, cPath, type FileKind } from "../_path.ts";
+import { A_FILE_KIND, cPath, type FileKind, kindOf } from "../_path.ts";
 import type { Endpoint } from "./_address.ts";
 import { decodeName, encodeName } from "../../ffi/cstring.ts";
 import { openSocket } from "./_socket.ts";
@@ -64,18 +64,7 @@ function lstatOf(
     throw errorOf(code, "lstat", { path });
   }
   const st = STAT.decode(buf);
-  const type = st.st_mode & C.S_IFMT;
-  const kind: FileKind = type === C.S_IFSOCK
-    ? "socket"
-    : type === C.S_IFLNK
-    ? "symbolic link"
-    : type === C.S_IFREG
-    ? "file"
-    : type === C.S_IFDIR
-    ? "directory"
-    : type === C.S_IFIFO
-    ? "fifo"
-    : "other";
+  const kind = kindOf(st.st_mode & C.S_IFMT);
   return { kind, mode: st.st_mode & 0o7777, dev: BigInt(st.st_dev), ino: BigInt(st.st_ino) };
 }
 
