@@ -303,6 +303,7 @@ Deno.test("PosixSharedMemory.anonymous() reaches a child as fd 3, adopted with f
     }
     assert.throws(() => PosixSharedMemory.anonymous("1" as unknown as number), TypeError);
     assert.throws(() => PosixSharedMemory.anonymous(1, { name: "a\0b" }), TypeError);
+    assert.throws(() => PosixSharedMemory.anonymous(1, { name: null as never }), TypeError);
     assert.throws(
       () => PosixSharedMemory.anonymous(1, { name: "n".repeat(250) }),
       /at most 249 bytes/,

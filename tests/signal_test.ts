@@ -387,7 +387,10 @@ Deno.test("signals between processes", async (t) => {
       [() => sendSignal(NO_SUCH_PID, "SIGUSR2", { value: -(2 ** 31) - 1 }), RangeError],
       [() => sendSignal(NO_SUCH_PID, "SIGUSR2", { value: 0.5 }), RangeError],
       [() => sendSignal(NO_SUCH_PID, "SIGUSR2", { value: "1" as unknown as number }), TypeError],
+      [() => sendSignal(NO_SUCH_PID, "SIGUSR2", { valeu: 1 } as never), TypeError],
       [() => signals([]), TypeError],
+      // deno-lint-ignore no-sparse-arrays
+      [() => signals([, "SIGUSR2"] as never), TypeError],
       [() => signals("SIGUSR1" as unknown as SignalName[]), TypeError],
       [() => signals(["SIGKILL"]), RangeError],
       [() => signals(["SIGSTOP"]), RangeError],

@@ -343,7 +343,8 @@ export class PosixSharedMemory implements Disposable {
   ): PosixSharedMemory {
     const bytes = checkSize(size);
     checkOptions(options);
-    const c = cString(options.name ?? "libc-ipc", "name");
+    // Only an absent name is the default: null is refused as any other non-string.
+    const c = cString(options.name === undefined ? "libc-ipc" : options.name, "name");
     if (c.byteLength - 1 > MEMFD_NAME_MAX) {
       throw new RangeError(
         `name must be at most ${MEMFD_NAME_MAX} bytes (memfd_create's limit), got ${

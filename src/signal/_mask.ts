@@ -23,7 +23,8 @@ export function readableSignals(
   if (!Array.isArray(signals) || signals.length === 0) {
     throw new TypeError(`${what}: signals must be a non-empty array of signal names or numbers`);
   }
-  const numbers = [...new Set(signals.map(signalNumber))];
+  // Array.from, not map: a hole is checked (as undefined), not skipped to reach libc.
+  const numbers = [...new Set(Array.from(signals, (s) => signalNumber(s)))];
   for (const n of numbers) {
     if (n === C.SIGKILL || n === C.SIGSTOP) {
       throw new RangeError(`${what}: ${signalName(n)} cannot be blocked, so it cannot be read`);

@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { E, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
-import { checkInteger, checkOptions, shown } from "../_check.ts";
+import { checkInteger, checkOptions, onlyKnown, shown } from "../_check.ts";
 import { ALARM_SIGNAL, NUDGE_SIGNAL } from "../_wait/nudge.ts";
 import { ChildProcess, pidfdOf } from "../process/child.ts";
 import { type SignalName, signalName, signalNumber } from "./names.ts";
@@ -40,8 +40,13 @@ const siginfoView = new DataView(siginfo.buffer);
 /** Its address, taken at the first send (taking it needs `--allow-ffi`; importing must not). */
 let siginfoPointer: Deno.PointerValue | undefined;
 
+const SEND_OPTIONS: ReadonlySet<string> = new Set(["value"]);
+
 function checkValue(options: SendSignalOptions): number | undefined {
-  const { value } = checkOptions(options);
+  // A mistyped key would send the signal without its value, silently.
+  const o = checkOptions(options);
+  onlyKnown(o, SEND_OPTIONS, "sendSignal options");
+  const { value } = o;
   if (value === undefined) return undefined;
   return checkInteger(value, "value", -(2 ** 31), 2 ** 31 - 1, "of 32 bits (-2^31..2^31-1)");
 }
@@ -71,8 +76,8 @@ function checkValue(options: SendSignalOptions): number | undefined {
  * @param signal a name like `"SIGUSR2"` or `"SIGRTMIN+1"`, or a number
  * @param options `value`: a 32-bit integer to send with the signal
  * @throws {TypeError} for an unknown signal name, a target that is neither a
- *   pid nor a child, `options` that is not an object, or a value that is not
- *   a number
+ *   pid nor a child, `options` that is not an object or has a key other than
+ *   `value`, or a value that is not a number
  * @throws {RangeError} for a bad signal number, a pid that is not an integer
  *   ≥ 1, a value outside -2^31..2^31-1, or SIGRTMAX/SIGRTMAX-1 to this process
  * @throws {Deno.errors.NotFound} (`ESRCH`) when no such process exists, or the
