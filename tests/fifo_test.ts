@@ -161,6 +161,24 @@ Deno.test("Fifo.open() waits are cancellable and leave nothing behind", async (t
       await assert.rejects(Fifo.open(path, side, { signal: ac.signal }), /changed my mind/);
     });
   }
+  await t.step(
+    "a parked read open aborted after its writer wrote: it opens, with the bytes",
+    async () => {
+      // The writer's open completed the parked open(2) in the kernel, and its write succeeded:
+      // the abort comes too late, as it would for C's open, and the bytes are not lost.
+      const ac = new AbortController();
+      const before = fifoOpens("read");
+      const pending = Fifo.open(path, "read", { signal: ac.signal });
+      pending.catch(() => {});
+      await until(() => fifoOpens("read") > before, "a blocking open for read");
+      const writer = Fifo.tryOpen(path, "write");
+      writer.writeSync("written");
+      writer.close();
+      ac.abort(new Error("too late"));
+      using reader = await pending;
+      assert.equal(await readAll(reader), "written");
+    },
+  );
   await t.step("more cancelled opens than pool threads the library may hold", async () => {
     const ac = new AbortController();
     const pending = Array.from(
@@ -299,6 +317,35 @@ Deno.test("Fifo read opens complete without a pool thread", async (t) => {
         writer.close();
         using reader = await opening;
         assert.equal(await readAll(reader), "bye");
+      } finally {
+        ac.abort();
+        await Promise.allSettled(idle);
+      }
+    },
+  );
+  await t.step(
+    "a polling read open aborted after its writer wrote: it opens, with the bytes",
+    async () => {
+      const ac = new AbortController();
+      const idle = paths.slice(2).map((p) => Fifo.open(p, "read", { signal: ac.signal }));
+      try {
+        await until(() => threadsHeld() >= CALL_BUDGET, "every parked-call thread held");
+        const stop = new AbortController();
+        const opening = Fifo.open(other, "read", { signal: stop.signal });
+        opening.catch(() => {});
+        const writer = await until(() => {
+          try {
+            return Fifo.tryOpen(other, "write");
+          } catch {
+            return false;
+          }
+        }, "a writer's open that sees the polling reader");
+        writer.writeSync("late");
+        writer.close();
+        // Before the poll's next try: the writer came while the open waited, so it opened.
+        stop.abort(new Error("too late"));
+        using reader = await opening;
+        assert.equal(await readAll(reader), "late");
       } finally {
         ac.abort();
         await Promise.allSettled(idle);

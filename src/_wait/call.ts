@@ -46,11 +46,12 @@ export interface BlockingCall<T> {
   interrupt?(): (() => void) | undefined;
   /**
    * Undoes a result that came after the wait was cancelled or restarted
-   * (closes an fd the call opened; drops a futex wake the interrupt made).
-   * Without it, such a result is delivered: a message taken after an abort
-   * is not lost.
+   * (closes an fd the call opened; drops a futex wake the interrupt made),
+   * or returns false to have it delivered after all (a FIFO's read side that
+   * a writer opened and wrote to: closing it would lose the bytes). Without
+   * it, such a result is delivered: a message taken after an abort is not lost.
    */
-  release?(r: number): void;
+  release?(r: number): boolean;
   /**
    * After a parked call failed (its errno is lost): throws the cause, or
    * returns AGAIN to try again. Default: AGAIN, and the engine's next attempt
@@ -126,10 +127,7 @@ async function parked<T>(call: BlockingCall<T>, p: Pending): Promise<T | typeof 
     });
     const r = await result;
     if (r < 0) return p.cancelled ? AGAIN : (call.recover?.() ?? AGAIN);
-    if (interrupted && call.release !== undefined) {
-      call.release(r);
-      return AGAIN;
-    }
+    if (interrupted && call.release?.(r) === true) return AGAIN;
     return call.done(r);
   } finally {
     stop();

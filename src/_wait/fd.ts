@@ -294,6 +294,12 @@ export function pollNow(fd: number, events: number): boolean {
   return pollOne(fd, events, 0) !== 0;
 }
 
+/** Whether `fd` has bytes to read now (`POLLIN` itself: a hang-up alone is not enough). */
+export function hasBytesNow(fd: number): boolean {
+  return pollOne(fd, READABLE, 0) > 0 &&
+    (pollView.getInt16(POLLFD.offsets.revents, true) & READABLE) !== 0;
+}
+
 /** `poll(2)` of `fd` alone for `events`, up to `ms` (-1: no limit); what poll returns. */
 function pollOne(fd: number, events: number, ms: number): number {
   // poll(2) takes POLL* bits; EPOLLIN/EPOLLOUT have the values of POLLIN/POLLOUT.

@@ -401,7 +401,7 @@ function fallback(address: bigint, value: number): Source<FutexResult> {
       return undefined;
     },
     // A wake after the cancel is the interrupt's own (or made up for by it): drop it.
-    release: () => {},
+    release: () => true,
     key: `futex ${address} ${value}`,
   });
 }

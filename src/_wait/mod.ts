@@ -41,7 +41,7 @@ export {
 export { Pending, WaitRegistry } from "./pending.ts";
 export { Spinner } from "./spinner.ts";
 export { lazySource, NO_THREAD, type Operation, type Source } from "./source.ts";
-export { fdEngine, fdSource, pollNow, pollSync, READABLE, WRITABLE } from "./fd.ts";
+export { fdEngine, fdSource, hasBytesNow, pollNow, pollSync, READABLE, WRITABLE } from "./fd.ts";
 export { type BlockingCall, callSource } from "./call.ts";
 export { napSync, POLL_IDLE_MS, POLL_MAX_MS } from "./poll.ts";
 export { blockingCall, callUntil, interruptible } from "./nudge.ts";

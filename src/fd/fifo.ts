@@ -14,6 +14,7 @@ import type { Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
   callSource,
+  hasBytesNow,
   interruptible,
   lazySource,
   NO_THREAD,
@@ -96,7 +97,7 @@ function openOperation<D extends Direction>(
   path: string,
   direction: D,
   file: string,
-): Operation<FifoEnd<D>> & { release(): void } {
+): Operation<FifoEnd<D>> & { release(): void; ended(e: unknown): FifoEnd<D> } {
   const c = cPath(path);
   const subject = { path };
   const flags = flagsOf(direction);
@@ -106,17 +107,21 @@ function openOperation<D extends Direction>(
     if (held >= 0) libc.close(held);
     held = -1;
   };
+  /** The read side held open while polling, when a writer came to it meanwhile (else null). */
+  const takeHeld = (): FifoEnd<D> | null => {
+    if (held < 0 || !pollNow(held, READABLE)) return null;
+    // Data or a hang-up: a writer opened while we held it, as it would have with us in open(2).
+    const fd = held;
+    held = -1;
+    return handleOf(fd, "read") as FifoEnd<D>;
+  };
   const tryReader = (): FifoEnd<D> | typeof AGAIN => {
     const r = openReaderBriefly(c, subject);
     if (r !== AGAIN) {
       release();
       return r as FifoEnd<D>;
     }
-    if (held < 0 || !pollNow(held, READABLE)) return AGAIN;
-    // Data or a hang-up: a writer opened while we held it, as it would have with us in open(2).
-    const fd = held;
-    held = -1;
-    return handleOf(fd, "read") as FifoEnd<D>;
+    return takeHeld() ?? AGAIN;
   };
   const parked = lazySource(() =>
     callSource({
@@ -137,7 +142,14 @@ function openOperation<D extends Direction>(
         const fd = libc.open(c, other | C.O_NONBLOCK | C.O_CLOEXEC, 0);
         return fd >= 0 ? () => libc.close(fd) : undefined;
       },
-      release: (fd) => libc.close(fd),
+      // Opened after the cancel: by the interrupt's own open of the other side, or by a
+      // partner. A read side a writer wrote to is delivered, as C's open would have returned
+      // it: closing it would lose bytes whose writer was told they were written.
+      release: (fd) => {
+        if (direction === "read" && hasBytesNow(fd)) return false;
+        libc.close(fd);
+        return true;
+      },
       // By the file, not the path: a relative path after a chdir, or a FIFO made anew at
       // the same path, is another file, which an open parked on the first would never see.
       key: `open ${file} ${direction}`,
@@ -163,6 +175,13 @@ function openOperation<D extends Direction>(
     syscall: "open",
     subject,
     release,
+    // A wait that ends (timed out, aborted) after a writer came to the held side: the open
+    // had completed, as C's would have; rejecting would lose what the writer wrote.
+    ended: (e: unknown) => {
+      const opened = takeHeld();
+      if (opened === null) throw e;
+      return opened;
+    },
     attempt: direction === "read" ? tryReader : () => openEndNow(c, direction, subject),
     slowTry: direction === "read",
     source: direction === "read" ? readerSource : parked,
@@ -298,7 +317,10 @@ export class Fifo {
    * most 4 at once with the library's other parked calls (beyond that, the
    * open polls); a cancelled one is ended by a signal to that thread, or where
    * none can be sent (no readable `/proc/self/task`), by briefly opening the
-   * other side, which also completes other processes' opens of this side.
+   * other side, which also completes other processes' opens of this side. A
+   * read side whose writer came (and wrote) before the cancel took effect is
+   * opened all the same, as C's `open` would have returned: rejecting would
+   * lose bytes whose writer was told they were written.
    *
    * Wraps `open(2)`, after `stat(2)` to check that `path` is a FIFO. Needs `--allow-ffi`.
    *
@@ -334,7 +356,7 @@ export class Fifo {
       const p = pathText(path);
       checkDirection(direction);
       const op = openOperation(p, direction, checkIsFifo(p, "open"));
-      return wait(op, options).finally(op.release);
+      return wait(op, options, undefined, op.ended).finally(op.release);
     } catch (e) {
       return Promise.reject(e);
     }
