@@ -430,6 +430,38 @@ Deno.test({
 });
 
 Deno.test({
+  name: "out of descriptors (RLIMIT_NOFILE): a child spawned with the last one is still reaped",
+  ignore: !existsSync("/usr/bin/prlimit"),
+  fn: async () => {
+    await using s = new TestScope();
+    // Its pidfd takes the last descriptor, so the engine's epoll cannot start: the
+    // wait for it polls, and its status settles once it ends (it rejected with EMFILE,
+    // and the child stayed a zombie for good).
+    await evalChecked(
+      s,
+      `
+      import assert from "node:assert/strict";
+      import { spawnProgram } from "${MOD}";
+      import { libc } from "${KERNEL}";
+      const held = [];
+      for (let fd = libc.fcntl(0, 0, 0); fd >= 0; fd = libc.fcntl(0, 0, 0)) held.push(fd);
+      libc.close(held.pop());
+      try {
+        const child = spawnProgram("/bin/true");
+        assert.equal(libc.fcntl(0, 0, 0), -1, "the pidfd took the last descriptor");
+        assert.deepEqual(await child.status, { success: true, code: 0, signal: null });
+      } finally {
+        for (const fd of held) libc.close(fd);
+      }
+      const children = "/proc/self/task/" + Deno.pid + "/children";
+      assert.equal(Deno.readTextFileSync(children).trim(), "", "no zombie left");
+      `,
+      ["/usr/bin/prlimit", "--nofile=256:256"],
+    );
+  },
+});
+
+Deno.test({
   name: "spawn: a target fd at the descriptor limit is a RangeError that says so",
   ignore: !existsSync("/usr/bin/prlimit"),
   fn: async () => {

@@ -8,7 +8,15 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
-import { fdEngine, fdSource, READABLE, wait, WaitRegistry } from "../_wait/mod.ts";
+import {
+  fdEngine,
+  fdSource,
+  NO_THREAD,
+  READABLE,
+  type Source,
+  wait,
+  WaitRegistry,
+} from "../_wait/mod.ts";
 import { type SignalName, signalName, signalNumber } from "./signals.ts";
 
 /** How a child ended, like `Deno.CommandStatus`. */
@@ -114,8 +122,7 @@ export class ChildProcess implements AsyncDisposable {
             // 0: it still runs.
             return r === AGAIN || r === 0 ? AGAIN : r;
           },
-          // A pidfd becomes readable when its process ends.
-          source: fdSource(this.#pidfd, READABLE),
+          source: pidfdSource(this.#pidfd),
         },
         undefined,
         { registry: this.#waits },
@@ -247,4 +254,24 @@ export class ChildProcess implements AsyncDisposable {
       // It ended meanwhile: nothing to kill.
     }
   }
+}
+
+/**
+ * The readiness of a child's pidfd, which becomes readable when the child
+ * ends. Where the engine cannot start (no descriptor left for its epoll and
+ * eventfd), the wait polls `waitpid` instead of rejecting: a rejected status
+ * would leave the child a zombie for good.
+ */
+function pidfdSource(pidfd: number): Source<never> {
+  const source = fdSource(pidfd, READABLE);
+  return {
+    ...source,
+    park: (p) => {
+      try {
+        return source.park(p);
+      } catch {
+        return NO_THREAD;
+      }
+    },
+  };
 }
