@@ -872,6 +872,28 @@ Deno.test("MessageQueue.setMaxBytes() and the kernel's limits", async (t) => {
     assert.equal(q.stat().bytes, 64);
   });
 
+  await t.step(
+    "a capacity lowered through another handle: RangeError, not a wait for good",
+    async () => {
+      // The kernel lets a send of more than the queue holds wait forever; this handle read the
+      // capacity before the other one lowered it.
+      using qs = new TestScope();
+      const q = qs.messageQueue();
+      q.sendSync("x");
+      q.receiveSync();
+      using other = MessageQueue.fromId(q.id);
+      other.setMaxBytes(100);
+      const big = new Uint8Array(200);
+      const never = { name: "RangeError", message: /200 bytes can never fit: the queue holds 100/ };
+      assert.throws(() => q.trySend(big), never);
+      assert.throws(() => q.sendSync(big), never);
+      await assert.rejects(q.send(big), never);
+      assert.equal(q.stat().messages, 0);
+      q.sendSync(new Uint8Array(100)); // what fits still goes
+      assert.equal(q.stat().bytes, 100);
+    },
+  );
+
   await t.step("a capacity raised through another handle is seen", async () => {
     using qs = new TestScope();
     const q = qs.messageQueue();

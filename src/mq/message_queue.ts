@@ -237,6 +237,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   readonly #receive: WaitContext = { spinner: new Spinner(), registry: this.#waits };
   readonly #subject: { id: number };
   #maxBytes = -1;
+  /** Whether the capacity was read again since the last send found the queue full. */
+  #fitRead = false;
 
   /** Whether the id has named a queue for this handle: a later EINVAL then means it was removed. */
   #known: boolean;
@@ -462,11 +464,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
         `message of ${bytes.byteLength} bytes exceeds the kernel's msgmax (${msgmax} bytes, /proc/sys/kernel/msgmax)`,
       );
     }
-    if (bytes.byteLength > this.#queueBytes(bytes.byteLength)) {
-      throw new RangeError(
-        `message of ${bytes.byteLength} bytes can never fit: the queue holds ${this.#maxBytes} bytes (setMaxBytes)`,
-      );
-    }
+    this.#checkFits(bytes.byteLength);
+    this.#fitRead = false;
     if (this.#sendBuf.byteLength < TEXT + bytes.byteLength) {
       this.#sendBuf = new Uint8Array(
         TEXT + Math.max(bytes.byteLength, 2 * this.#sendBuf.byteLength),
@@ -476,6 +475,27 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     setLong(this.#sendView, TYPE, type);
     copyBytes(this.#sendBuf, TEXT, bytes, 0, bytes.byteLength);
     return bytes.byteLength;
+  }
+
+  /** RangeError when a message of `size` bytes exceeds the queue's capacity, which no send would end. */
+  #checkFits(size: number): void {
+    if (size > this.#queueBytes(size)) {
+      throw new RangeError(
+        `message of ${size} bytes can never fit: the queue holds ${this.#maxBytes} bytes (setMaxBytes)`,
+      );
+    }
+  }
+
+  /**
+   * After a send found the queue full: the capacity read again, once per
+   * send, since another handle or process may have lowered it below the
+   * message (the kernel would let the send wait for good).
+   */
+  #checkStillFits(size: number): void {
+    if (this.#fitRead) return;
+    this.#fitRead = true;
+    this.#maxBytes = -1;
+    this.#checkFits(size);
   }
 
   /** The queue's capacity, refreshed when a message looks too large for what we knew. */
@@ -521,7 +541,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #trySend(buf: Uint8Array, size: number): void | typeof AGAIN {
     const id = this.#idFor("msgsnd");
     while (libc.msgsnd(id, buf, size, C.IPC_NOWAIT) < 0) {
-      if (failed("msgsnd", this.#about) === AGAIN) return AGAIN;
+      if (failed("msgsnd", this.#about) !== AGAIN) continue;
+      this.#checkStillFits(size);
+      return AGAIN;
     }
   }
 
