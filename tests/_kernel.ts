@@ -1876,17 +1876,34 @@ export class TestScope implements AsyncDisposable, Disposable {
   }
 }
 
+/** Whether anything is at `path` (following links). */
+export function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Runs `code` in a `deno eval` child, which must exit 0 (its stderr is the
- * failure's message): for what changes the whole process, as its working
- * directory, which other tests share, or what stays until it exits.
+ * Runs `code` (TypeScript) in a `deno eval` child, which must exit 0 (its
+ * stderr is the failure's message): for what changes the whole process, as
+ * its working directory, which other tests share, or what stays until it
+ * exits. `prefix` runs Deno under another program (`prlimit`, `unshare`).
  */
-export async function evalInChild(s: TestScope, code: string): Promise<void> {
+export async function evalInChild(
+  s: TestScope,
+  code: string,
+  prefix: string[] = [],
+): Promise<void> {
   const err = s.pipe();
-  const child = s.child(
-    spawnProgram(Deno.execPath(), ["eval", code], { fds: { 2: err.writer } }),
-  );
+  const argv = [...prefix, Deno.execPath(), "eval", "--ext=ts", code];
+  const child = s.child(spawnProgram(argv[0], argv.slice(1), { fds: { 2: err.writer } }));
   err.writer.close();
-  const stderr = await new Response(err.reader.readable).text();
+  const stderr = await within(
+    new Response(err.reader.readable).text(),
+    "the child's stderr to end",
+  );
   assert.equal((await child.status).code, 0, stderr);
 }

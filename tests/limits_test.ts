@@ -15,18 +15,18 @@ import {
   PosixSharedMemory,
   SemaphoreSet,
   socketpair,
-  spawnProgram,
 } from "../mod.ts";
 import {
   devShm,
   EMULATED,
+  evalInChild,
+  existsSync,
   fdTarget,
   libc,
   openFds,
   procSysInt,
   systemError,
   TestScope,
-  within,
 } from "./_kernel.ts";
 
 const F_GETPIPE_SZ = 1032;
@@ -70,7 +70,7 @@ Deno.test("MessageQueue follows msgmax raised or lowered after it was read", asy
   await using s = new TestScope();
   // A new IPC namespace of its own (for the main thread, where every call here
   // runs): its msgmax may be changed, and its queues die with it.
-  await evalChecked(
+  await evalInChild(
     s,
     `
     import assert from "node:assert/strict";
@@ -133,7 +133,7 @@ Deno.test("MessageQueue follows msgmax raised or lowered after it was read", asy
 Deno.test("System V objects past the system's count: ENOSPC names the limit reached", async () => {
   await using s = new TestScope();
   // In an IPC namespace of its own, whose limits may be lowered and whose objects die with it.
-  await evalChecked(
+  await evalInChild(
     s,
     `
     import assert from "node:assert/strict";
@@ -341,7 +341,7 @@ Deno.test({
     await using s = new TestScope();
     const dir = await s.tempDir();
     const names = [s.posixName(), s.shmName(), s.semName()];
-    await evalChecked(
+    await evalInChild(
       s,
       `
       import assert from "node:assert/strict";
@@ -396,7 +396,7 @@ Deno.test({
     await using s = new TestScope();
     // Ending a parked call means finding its pool thread in /proc, which takes a
     // descriptor: the engine keeps one in reserve from its first parked call on.
-    await evalChecked(
+    await evalInChild(
       s,
       `
       import assert from "node:assert/strict";
@@ -437,7 +437,7 @@ Deno.test({
     // Its pidfd takes the last descriptor, so the engine's epoll cannot start: the
     // wait for it polls, and its status settles once it ends (it rejected with EMFILE,
     // and the child stayed a zombie for good).
-    await evalChecked(
+    await evalInChild(
       s,
       `
       import assert from "node:assert/strict";
@@ -466,7 +466,7 @@ Deno.test({
   ignore: !existsSync("/usr/bin/prlimit"),
   fn: async () => {
     await using s = new TestScope();
-    await evalChecked(
+    await evalInChild(
       s,
       `
       import assert from "node:assert/strict";
@@ -483,25 +483,3 @@ Deno.test({
     );
   },
 });
-
-function existsSync(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Runs `code` in a `deno eval` child (behind `prefix`, a program and its arguments), which must exit 0. */
-async function evalChecked(s: TestScope, code: string, prefix: string[] = []): Promise<void> {
-  const err = s.pipe();
-  const argv = [...prefix, Deno.execPath(), "eval", "--ext=ts", code];
-  const child = s.child(spawnProgram(argv[0], argv.slice(1), { fds: { 2: err.writer } }));
-  err.writer.close();
-  const stderr = await within(
-    new Response(err.reader.readable).text(),
-    "the child's stderr to end",
-  );
-  assert.equal((await child.status).code, 0, stderr);
-}

@@ -10,7 +10,15 @@ import {
   type PeerCredentials,
   socketpair,
 } from "../mod.ts";
-import { dupInheritable, type Fixture, HANG_MS, hasCapability, TestScope } from "./_kernel.ts";
+import {
+  dupInheritable,
+  evalInChild,
+  existsSync,
+  type Fixture,
+  HANG_MS,
+  hasCapability,
+  TestScope,
+} from "./_kernel.ts";
 import { Lines, peer } from "./fixtures/socket_common.ts";
 
 const CAP_SETGID = 6;
@@ -118,6 +126,37 @@ Deno.test("peerCredentials(): each end of a connection names the process at the 
     const d = s.handle(connectSync({ abstract: name, type: "datagram" }));
     assert.throws(() => d.peerCredentials(), /recorded no credentials/);
   });
+});
+
+const CAP_SYS_ADMIN = 21;
+const canUnsharePid = hasCapability(CAP_SYS_ADMIN) && existsSync("/usr/bin/unshare");
+
+Deno.test({
+  name: "peerCredentials(): a peer outside this PID namespace has pid 0, and its ids",
+  ignore: !canUnsharePid,
+  fn: async () => {
+    // As C's getsockopt gives it (a daemon in a container, its clients outside): the kernel
+    // recorded credentials, but the pid means nothing here. It threw "recorded no credentials".
+    await using s = new TestScope();
+    const name = abstractName("pidns");
+    const listener = s.handle(listen({ abstract: name }));
+    const mod = new URL("../mod.ts", import.meta.url).href;
+    const inChild = evalInChild(
+      s,
+      `
+      import assert from "node:assert/strict";
+      import { connectSync } from "${mod}";
+      using c = connectSync({ abstract: ${JSON.stringify(name)} });
+      assert.deepEqual(c.peerCredentials(), { pid: 0, uid: ${UID}, gid: ${GID} });
+      `,
+      ["/usr/bin/unshare", "--pid", "--fork"],
+    );
+    const conn = s.handle(await listener.accept({ timeout: HANG_MS }));
+    await inChild;
+    const { pid, uid, gid } = conn.peerCredentials();
+    assert.ok(pid > 0 && pid !== Deno.pid, `the child, seen from here: ${pid}`);
+    assert.deepEqual([uid, gid], [UID, GID]);
+  },
 });
 
 const canSwitchUser = UID === 0 && hasCapability(CAP_SETUID) && hasCapability(CAP_SETGID);

@@ -73,6 +73,8 @@ const DONTWAIT = C.MSG_DONTWAIT;
 const recvMessage = (fd: number, area: Uint8Array) =>
   libc.recv(fd, area, area.byteLength, C.MSG_TRUNC | DONTWAIT);
 const NO_BYTES = new Uint8Array(0);
+/** `(uid_t)-1`: no user id. */
+const NO_ID = 0xffffffff;
 
 /**
  * Which direction {@link Connection.shutdown} ends: `"read"`, `"write"` or `"both"`.
@@ -1627,7 +1629,9 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    *
    * Wraps `getsockopt(2)` (`SO_PEERCRED`). Needs `--allow-ffi`.
    *
-   * @returns `{ pid, uid, gid }` of the peer (effective ids)
+   * @returns `{ pid, uid, gid }` of the peer (effective ids); `pid` is 0 when
+   *   the peer's process is outside this process's PID namespace (a
+   *   container's, say), as C's `getsockopt` gives it
    * @throws {TypeError} on a TCP connection, or a datagram socket connected
    *   with `connect` (the kernel records no credentials for those)
    * @throws {Deno.errors.BadResource} after `close()`
@@ -1647,8 +1651,9 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
   peerCredentials(): PeerCredentials {
     this.#checkUnix("peerCredentials()");
     const peer = peerCredentialsOf(this.fdFor("getsockopt"), this.subject);
-    // No process has pid 0: the kernel's answer when it recorded nothing.
-    if (peer.pid === 0) {
+    // The kernel's answer when it recorded nothing: no pid, and uid and gid (uid_t)-1. A pid 0
+    // with ids is a peer this process's PID namespace cannot see (a container's).
+    if (peer.pid === 0 && peer.uid === NO_ID) {
       throw new TypeError(
         "peerCredentials(): the kernel recorded no credentials for this connection: a datagram " +
           "socket connected with connect() has none",
