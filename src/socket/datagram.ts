@@ -409,7 +409,7 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
     if (
       last !== undefined && typeof w === "object" && w !== null && w.path === last.path &&
       w.abstract === last.abstract && w.hostname === last.hostname && w.port === last.port &&
-      w.unnamed === last.unnamed
+      w.unnamed === last.unnamed && w.transport === last.transport
     ) {
       return last.at;
     }
@@ -426,8 +426,9 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
     }
     // Not a URL path: a URL can change in place.
     if (typeof w.path !== "object") {
-      const { path, abstract, hostname, port, unnamed } = w;
-      this.#lastTo = { path, abstract, hostname, port, unnamed, at };
+      // Every key endpointOf reads: one it checks (transport) must not pass unchecked next time.
+      const { path, abstract, hostname, port, unnamed, transport } = w;
+      this.#lastTo = { path, abstract, hostname, port, unnamed, transport, at };
     }
     return at;
   }
