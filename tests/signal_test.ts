@@ -493,25 +493,76 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
   await t.step(
     unless(
       CANNOT.signalMasks,
-      "a signal that ends the child ends the parent too: one SIGTERM ends deno run --watch",
+      "a signal that ends the child ends the parent too",
       async () => {
-        for (const flags of [["--allow-ffi"], ["--allow-ffi", "--watch"]]) {
-          await using s = new TestScope();
-          const out = s.pipe();
-          const parent = s.fixture("signal_relaunch_ended.ts", { flags, fds: { 1: out.writer } });
-          out.writer.close();
-          const lines = new Lines(out.reader, parent.label, HANG_MS);
-          const { pid } = await parent.check(() => lines.json<{ pid: number }>());
-          s.orphan(pid);
-          parent.child.kill("SIGTERM");
-          // An exit with code 143 instead left the watcher of --watch running.
-          assert.deepEqual(
-            await parent.status(),
-            { success: false, code: 143, signal: "SIGTERM" },
-            `${flags.join(" ")}: ${parent.stderr()}`,
-          );
-          await until(() => !processExists(pid), "the relaunched process to end");
+        await using s = new TestScope();
+        const out = s.pipe();
+        const parent = s.fixture("signal_relaunch_ended.ts", {
+          flags: ["--allow-ffi"],
+          fds: { 1: out.writer },
+        });
+        out.writer.close();
+        const lines = new Lines(out.reader, parent.label, HANG_MS);
+        const { pid } = await parent.check(() => lines.json<{ pid: number }>());
+        s.orphan(pid);
+        parent.child.kill("SIGTERM");
+        assert.deepEqual(
+          await parent.status(),
+          { success: false, code: 143, signal: "SIGTERM" },
+          parent.stderr(),
+        );
+        await until(() => !processExists(pid), "the relaunched process to end");
+      },
+    ),
+  );
+
+  await t.step(
+    unless(
+      CANNOT.signalMasks,
+      "under deno run --watch: a change restarts the program with a new copy, without --watch",
+      async () => {
+        // The watcher's SIGTERM at a restart came to the listeners as a signal would: the
+        // parent ended by it, which ended the watcher. A SIGTERM sent to the watcher, which
+        // cannot be told from it, now ends the program alone; the watcher waits for a change.
+        await using s = new TestScope();
+        const script = `${await s.tempDir()}/watched.ts`;
+        const mod = new URL("../mod.ts", import.meta.url).href;
+        Deno.writeTextFileSync(
+          script,
+          `import { relaunchWithSignalsBlocked } from "${mod}";\n` +
+            `await relaunchWithSignalsBlocked(["SIGUSR1"]);\n` +
+            `console.log(JSON.stringify({ pid: Deno.pid }));\n` +
+            `setInterval(() => {}, 60_000);\n`,
+        );
+        const out = s.pipe();
+        const err = s.pipe();
+        const watcher = s.child(
+          spawnProgram(Deno.execPath(), ["run", "--allow-ffi", "--watch", script], {
+            fds: { 1: out.writer, 2: err.writer },
+          }),
+        );
+        out.writer.close();
+        err.writer.close();
+        const copies = new Lines(out.reader, "the copies' pids", HANG_MS);
+        const watcherSays = new Lines(err.reader, "the watcher's messages", HANG_MS);
+        const first = (await copies.json<{ pid: number }>()).pid;
+        s.orphan(first);
+        const cmdline = readProcFile(`/proc/${first}/cmdline`).split("\0");
+        assert.ok(!cmdline.some((a) => a.startsWith("--watch")), cmdline.join(" "));
+        Deno.writeTextFileSync(script, "// changed\n", { append: true });
+        const second = (await copies.json<{ pid: number }>()).pid;
+        s.orphan(second);
+        assert.notEqual(second, first);
+        await until(() => !processExists(first), "the first copy to end");
+        assert.equal(processExists(watcher.pid), true);
+        watcher.kill("SIGTERM");
+        await until(() => !processExists(second), "the second copy to end");
+        for (;;) {
+          const line = await watcherSays.line();
+          if (/finished with exit code 143/.test(line)) break;
         }
+        watcher.kill("SIGINT");
+        assert.equal((await watcher.status).signal, "SIGINT");
       },
     ),
   );

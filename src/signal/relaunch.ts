@@ -22,6 +22,9 @@ const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 const NOT_RELAUNCHABLE = new Set(["test", "bench", "repl", "jupyter", "lsp"]);
 /** The flags that open the inspector: `--inspect`, `--inspect-brk`, `--inspect-wait`, with `=address` or not. */
 const INSPECT = /^--inspect(-brk|-wait)?(=|$)/;
+/** Flags of `deno run --watch`: the copy runs without them (one watcher, in this process). */
+const WATCH = /^--watch(-hmr)?(=|$)/;
+const WATCH_ONLY = /^(--watch(-hmr|-exclude)?(=.*)?|--no-clear-screen)$/;
 /** The main module's path when the program was read from stdin, whatever its `--ext`. */
 const STDIN_MODULE = /\/\$deno\$stdin\.[A-Za-z]+$/;
 
@@ -102,9 +105,14 @@ function environment(): Record<string, string> {
  * instruction, forwards SIGINT, SIGTERM and SIGHUP to that child, and ends
  * as the child ends: with its exit code, or by the signal that ended it (by
  * its default action, as a shell's `exec` would; 128 + its number for a
- * signal that dumps core): the promise never settles then. So one SIGTERM
- * ends `deno run --watch` too. In the relaunched process (or in one started
- * with the signals blocked) it resolves at once.
+ * signal that dumps core): the promise never settles then. Under
+ * `deno run --watch`, the copy runs without `--watch` and is this run's: a
+ * file change restarts the program with a new copy (the watcher's SIGTERM
+ * ends the old one). A SIGTERM sent to the watcher cannot be told from that
+ * one: it ends the copy and the program exits 143, and the watcher waits for
+ * a change, as with any program that exits on SIGTERM; Ctrl-C (SIGINT) or
+ * SIGHUP end the watcher. In the relaunched process (or in one started with
+ * the signals blocked) it resolves at once.
  *
  * Call it first thing at the top of the main module: everything before it
  * runs twice. The child has the same standard streams, working directory and
@@ -194,9 +202,20 @@ export async function relaunchWithSignalsBlocked(
     );
   }
   env[MARKER] = String(Deno.pid);
-  const child = spawnProgram(Deno.execPath(), args, { blockSignals: numbers, env });
+  const at = scriptIndex(args);
+  const flags = args.slice(0, at);
+  const watched = flags.some((a) => WATCH.test(a));
+  // Under --watch the copy is this run's, which the watcher ends with its SIGTERM at a
+  // restart: a watcher of its own in the copy would restart it apart from this one.
+  const copyArgs = watched
+    ? [...flags.filter((a) => !WATCH_ONLY.test(a)), ...args.slice(at)]
+    : args;
+  const child = spawnProgram(Deno.execPath(), copyArgs, { blockSignals: numbers, env });
   const status = await waitForwarding(child);
-  if (status.signal !== null) endBySignal(status.code - 128);
+  // The watcher's SIGTERM at a restart comes to the listeners as one sent to the process
+  // would: ending by it would end the watcher, not restart the program. An exit lets it restart.
+  const restarting = watched && status.signal === "SIGTERM";
+  if (status.signal !== null && !restarting) endBySignal(status.code - 128);
   Deno.exit(status.code);
 }
 
