@@ -421,6 +421,8 @@ Deno.test("SharedMemory.close() detaches every view first: no access can crash",
       shm.remove(); // gone once no process has it attached
       shm.bytes[0] = 9;
       const moved = new Uint8Array(shm.bytes.buffer.transfer());
+      // Not a view of length 0 whose writes go nowhere.
+      assert.throws(() => shm.bytes, /transferred away/);
       shm.close(); // it threw, and left the handle half closed
       assert.equal(shm.closed, true);
       assert.equal(moved[0], 9, "the moved buffer still reads the segment");`,

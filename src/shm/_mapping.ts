@@ -57,8 +57,19 @@ export class Mapping {
     byBuffer.set(this.#buffer, this);
   }
 
-  /** The view over the whole mapping; length 0 once unmapped. */
+  /**
+   * The view over the whole mapping; length 0 once unmapped. A TypeError
+   * while mapped once its buffer was transferred away: the view would read
+   * as length 0, and writes through it would be lost without a word.
+   */
   get bytes(): Uint8Array<ArrayBuffer> {
+    if (this.#unmap !== undefined && this.#buffer.detached) {
+      throw new TypeError(
+        `the ${this.#what}'s buffer was transferred away (postMessage with a transfer list, or ` +
+          "ArrayBuffer.prototype.transfer): use the buffer where it went; it keeps the memory " +
+          "mapped until this process exits, even after close()",
+      );
+    }
     return this.#bytes;
   }
 

@@ -501,6 +501,8 @@ export class PosixSharedMemory implements Disposable {
    * mapped there next.
    *
    * @throws {TypeError} when the handle is read-only (access `"read"`): use {@link PosixSharedMemory.read} or {@link PosixSharedMemory.readInto}
+   * @throws {TypeError} once `bytes.buffer` was transferred away (to a Worker, say): the
+   *   memory stays mapped for that buffer, until this process exits
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example

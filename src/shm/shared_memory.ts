@@ -424,6 +424,8 @@ export class SharedMemory implements Disposable {
    * @throws {TypeError} on a read-only handle: V8 has no read-only views, and a write to
    *   read-only memory would kill the process; use {@link SharedMemory.read} or
    *   {@link SharedMemory.readInto}, or attach read-write
+   * @throws {TypeError} once `bytes.buffer` was transferred away (to a Worker, say): the
+   *   memory stays mapped for that buffer, until this process exits
    * @throws {Deno.errors.BadResource} after `close()` (the views taken before read as length 0)
    *
    * @example
