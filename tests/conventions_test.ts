@@ -41,7 +41,9 @@ import {
   bytesQueued,
   commandOutput,
   EPOLLIN,
+  libc,
   ownWaitPending,
+  rawPipe,
   systemError,
   TestScope,
   threadsBlockedIn,
@@ -380,6 +382,37 @@ Deno.test("writes and sends of a view of a detached buffer throw TypeError, and 
   assert.throws(() => q.sendSync(detached()), TypeError);
   assert.throws(() => q.trySend(detached()), TypeError);
   assert.equal(q.stat().messages, 0);
+});
+
+Deno.test("a descriptor an open handle owns is refused by every other adopter, until it closes", () => {
+  // A second owner would close it under the first, which would then close whatever file took
+  // the number next.
+  using s = new TestScope();
+  const p = s.pipe();
+  const [a] = s.handle(socketpair());
+  const q = s.handle(PosixMessageQueue.open(s.posixName(), { create: true }));
+  const shm = s.handle(PosixSharedMemory.open(s.shmName(), { create: true, size: 64 }));
+  const adopters: Array<(fd: number) => unknown> = [
+    (fd) => new FdReader(fd),
+    (fd) => new FdWriter(fd),
+    (fd) => Connection.fromFd(fd),
+    (fd) => Listener.fromFd(fd),
+    (fd) => PosixMessageQueue.fromFd(fd),
+    (fd) => PosixSharedMemory.fromFd(fd),
+  ];
+  for (const fd of [p.reader.fd, p.writer.fd, a.fd, q.fd, shm.fd]) {
+    for (const adopt of adopters) {
+      assert.throws(() => adopt(fd), /belongs to an open .*, which closes it/, String(adopt));
+    }
+  }
+  assert.equal([p.reader, p.writer, a, q, shm].some((h) => h.closed), false);
+  // Closed, the number is free for the next owner.
+  const [r] = rawPipe().map((n) => s.fd(n));
+  const fd = p.reader.fd;
+  p.reader.close();
+  const F_DUPFD = 0; // the lowest free number from fd on: fd itself, free again
+  using again = new FdReader(libc.fcntl(r, F_DUPFD, fd));
+  assert.equal(again.fd, fd);
 });
 
 Deno.test("readSync({ timeout: Infinity }) blocks until a writer in another process writes", async () => {

@@ -8,6 +8,7 @@ import {
   EPOLLOUT,
   isNonBlocking,
   libc,
+  rawPipe,
   readersGone,
   runCollect,
   setAffinity,
@@ -427,8 +428,14 @@ Deno.test("pipe() handles: close, dispose, use after close, bad arguments", asyn
     assert.throws(() => new FdReader(-1), RangeError);
     assert.throws(() => new FdReader(1.5), RangeError);
     assert.throws(() => new FdReader("3" as unknown as number), TypeError);
-    assert.throws(() => new FdReader(p.writer.fd), /not open for reading/);
-    assert.throws(() => new FdWriter(p.reader.fd), /not open for writing/);
+    const [r, w] = rawPipe().map((fd) => s.fd(fd));
+    assert.throws(() => new FdReader(w), /not open for reading/);
+    assert.throws(() => new FdWriter(r), /not open for writing/);
+    // A descriptor an open handle owns: a second owner would close it under the first.
+    for (const adopt of [() => new FdReader(p.reader.fd), () => new FdWriter(p.writer.fd)]) {
+      assert.throws(adopt, /belongs to an open (reader|writer), which closes it/);
+    }
+    assert.equal(p.reader.closed || p.writer.closed, false);
     assert.throws(
       () => new FdReader(1 << 20),
       systemError(Deno.errors.BadResource, "EBADF", "fcntl", { fd: 1 << 20 }),

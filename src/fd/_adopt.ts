@@ -14,6 +14,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
 import { checkInteger } from "../_check.ts";
+import { checkNotOwned } from "../_owned_fds.ts";
 import type { Direction } from "../options.ts";
 
 /**
@@ -24,6 +25,7 @@ import type { Direction } from "../options.ts";
  */
 export function adoptFd(fd: number, access: Direction, what: string): number {
   fd = checkInteger(fd, `${what}: fd`, 0, 0x7fffffff);
+  checkNotOwned(fd, what);
   const flags = ok(libc.fcntl(fd, C.F_GETFL, 0), "fcntl", { fd });
   const mode = flags & 3;
   const usable = access === "read" ? mode !== C.O_WRONLY : mode !== C.O_RDONLY;

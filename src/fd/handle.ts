@@ -7,6 +7,7 @@ import { libc } from "../../ffi/libc.ts";
 import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
 import { fdEngine, WaitRegistry } from "../_wait/mod.ts";
 import { reopenBlocking } from "./_adopt.ts";
+import { disown, own } from "../_owned_fds.ts";
 
 const registries = new WeakMap<FdHandle, WaitRegistry>();
 
@@ -43,6 +44,7 @@ export abstract class FdHandle implements Disposable {
   protected constructor(fd: number) {
     this.#fd = fd;
     registries.set(this, new WaitRegistry());
+    own(fd, () => this.what);
   }
 
   /** What the handle is, in error messages ("reader"). */
@@ -198,6 +200,7 @@ export abstract class FdHandle implements Disposable {
     this.#closed = true;
     waitsOf(this).cancelAll((syscall) => closedError(this.what, syscall, this.subject));
     fdEngine.forget(this.#fd);
+    disown(this.#fd);
     // close(2) releases the fd even when it reports EINTR or EIO; nothing to retry.
     libc.close(this.#fd);
     if (this.#blocking !== undefined && this.#blocking >= 0) libc.close(this.#blocking);

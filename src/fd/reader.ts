@@ -68,6 +68,8 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * Wraps `fcntl(2)`. Needs `--allow-ffi`.
    *
    * @param fd the descriptor, e.g. 3 for the first one a parent handed over
+   * @throws {TypeError} when an open handle of this library owns `fd` (it would close it
+   *   under this one): pass a copy (`dup`)
    * @throws {TypeError} if `fd` is not a number, or not open for reading
    * @throws {RangeError} if `fd` is not an integer 0..2^31-1
    * @throws {Deno.errors.BadResource} if `fd` is not open (EBADF)

@@ -71,6 +71,8 @@ export class FdWriter extends FdHandle {
    * Wraps `fcntl(2)`. Needs `--allow-ffi`.
    *
    * @param fd the descriptor
+   * @throws {TypeError} when an open handle of this library owns `fd` (it would close it
+   *   under this one): pass a copy (`dup`)
    * @throws {TypeError} if `fd` is not a number, or not open for writing
    * @throws {RangeError} if `fd` is not an integer 0..2^31-1
    * @throws {Deno.errors.BadResource} if `fd` is not open (EBADF)

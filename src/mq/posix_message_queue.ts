@@ -45,6 +45,7 @@ import {
 import { FdHandle, waitsOf } from "../fd/handle.ts";
 import { ownNonBlocking } from "../fd/_adopt.ts";
 import { accessFlags, checkName, checkPriority, checkSize, openError } from "./_posix_checks.ts";
+import { checkNotOwned } from "../_owned_fds.ts";
 
 const MQ_ATTR = LAYOUTS.mq_attr;
 const NO_BYTES = new Uint8Array(0);
@@ -306,6 +307,8 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @param fd an open descriptor of a POSIX message queue
    * @returns the queue; its {@link PosixMessageQueue.name} is `""`, its
    *   {@link PosixMessageQueue.access} that of the descriptor
+   * @throws {TypeError} when an open handle of this library owns `fd` (it would close it
+   *   under this one): pass a copy (`dup`)
    * @throws {TypeError} when `fd` is not a number, or not a POSIX message queue
    * @throws {RangeError} when `fd` is not an integer 0..2^31-1
    * @throws {Deno.errors.BadResource} when `fd` is not open (EBADF)
@@ -328,6 +331,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    */
   static fromFd(fd: number): PosixMessageQueue {
     fd = checkInteger(fd, "PosixMessageQueue.fromFd: fd", 0, 0x7fffffff);
+    checkNotOwned(fd, "PosixMessageQueue.fromFd");
     const flags = ok(libc.fcntl(fd, C.F_GETFL, 0), "fcntl", { fd });
     const attrBuf = new Uint8Array(MQ_ATTR.size);
     if (libc.mq_getattr(fd, attrBuf) < 0) {

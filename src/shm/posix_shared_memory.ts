@@ -13,6 +13,7 @@ import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
 import { checkBoolean, checkInteger, checkMode, checkOptions, shown } from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
 import { Mapping } from "./_mapping.ts";
+import { checkNotOwned, disown, own } from "../_owned_fds.ts";
 
 /** What the errors call it. */
 const WHAT = "shared memory object";
@@ -146,6 +147,7 @@ export class PosixSharedMemory implements Disposable {
     this.#access = access;
     this.#subject = name === null ? { fd } : { path: name, fd };
     this.#mapping = map(fd, size, access, this.#subject);
+    own(fd, () => "shared memory handle");
   }
 
   /**
@@ -374,6 +376,8 @@ export class PosixSharedMemory implements Disposable {
    * @param fd an open descriptor of a shared memory object, memfd or regular file
    * @param options `access`: `"readwrite"` (default) or `"read"`
    * @returns the mapped memory; its {@link PosixSharedMemory.name} is null
+   * @throws {TypeError} when an open handle of this library owns `fd` (it would close it
+   *   under this one): pass a copy (`dup`)
    * @throws {TypeError} when `fd` is not a number, `options` is not an object, `access` is wrong or not allowed by the descriptor's open mode, or the descriptor is not a regular file (a pipe, a socket)
    * @throws {RangeError} when `fd` is not an integer 0..2^31-1, or the object is empty (size 0): there is nothing to map
    * @throws {Deno.errors.BadResource} when `fd` is not open (EBADF)
@@ -397,6 +401,7 @@ export class PosixSharedMemory implements Disposable {
     fd = checkInteger(fd, "fd", 0, 0x7fffffff);
     checkOptions(options);
     const access = checkAccess(options.access);
+    checkNotOwned(fd, "PosixSharedMemory.fromFd");
     const subject = { fd };
     const open = ok(libc.fcntl(fd, C.F_GETFL, 0), "fcntl", subject) & 3;
     if (access === "readwrite" && open !== C.O_RDWR) {
@@ -723,6 +728,7 @@ export class PosixSharedMemory implements Disposable {
     try {
       this.#mapping.unmap();
     } finally {
+      disown(this.#fd);
       // close(2) releases the fd even when it reports an error; nothing to retry.
       libc.close(this.#fd);
     }

@@ -13,6 +13,7 @@ import { checkInteger, shown } from "../_check.ts";
 import { keepMessage, messageArea } from "../_landing.ts";
 import type { SocketAddress, SocketType } from "./address.ts";
 import { decodeAddress, type Endpoint, SOCKADDR_MAX } from "./_address.ts";
+import { checkNotOwned } from "../_owned_fds.ts";
 
 /** The C socket type of each kind. */
 export const SOCK_TYPE: Readonly<Record<SocketType, number>> = {
@@ -168,6 +169,7 @@ export interface AdoptedSocket {
  */
 export function adoptSocket(fd: number, what: string): AdoptedSocket {
   fd = checkInteger(fd, `${what}: fd`, 0, 0x7fffffff);
+  checkNotOwned(fd, what);
   const subject = { fd };
   optLen[0] = 4;
   if (libc.getsockopt(fd, C.SOL_SOCKET, C.SO_TYPE, optBytes, optLenBytes) < 0) {

@@ -280,6 +280,8 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    *
    * @param fd the descriptor of a connected Unix or TCP socket
    * @returns the connection
+   * @throws {TypeError} when an open handle of this library owns `fd` (it would close it
+   *   under this one): pass a copy (`dup`)
    * @throws {TypeError} when `fd` is not a number, not a socket, a listening
    *   socket, or not connected
    * @throws {RangeError} when `fd` is not an integer 0..2^31-1

@@ -338,6 +338,8 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
    *
    * @param fd the descriptor of an unconnected Unix or UDP datagram socket
    * @returns the socket
+   * @throws {TypeError} when an open handle of this library owns `fd` (it would close it
+   *   under this one): pass a copy (`dup`)
    * @throws {TypeError} when `fd` is not a number, not a socket, a stream or
    *   seqpacket socket, or a connected datagram socket (use `Connection.fromFd`)
    * @throws {RangeError} when `fd` is not an integer 0..2^31-1

@@ -286,6 +286,8 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    * @param fd the descriptor of a listening Unix or TCP socket
    * @param options `allowUids` and `onRefused`, for a Unix listener
    * @returns the listener
+   * @throws {TypeError} when an open handle of this library owns `fd` (it would close it
+   *   under this one): pass a copy (`dup`)
    * @throws {TypeError} when `fd` is not a number, not a socket, or not
    *   listening; when `options` is not an object; when `allowUids` is neither
    *   `"same"` nor an array of numbers, or is given for a TCP listener
