@@ -4,6 +4,7 @@
  * error class and message of every kind of bad input.
  */
 import { deepStrictEqual, equal, throws } from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import {
   array,
   type ElementType,
@@ -468,6 +469,37 @@ Deno.test("buffer bounds are checked, never truncated", async (t) => {
     detached.buffer.transfer();
     throws(() => sembuf.encode(op, detached), { name: "TypeError", message: /detached/ });
     throws(() => sembuf.decode(detached), { name: "TypeError", message: /detached/ });
+  });
+  await t.step("a resizable buffer that shrank: what is left is used, as any buffer", () => {
+    const rab = new ArrayBuffer(16, { maxByteLength: 64 });
+    const bytes = new Uint8Array(rab); // tracks the buffer's length
+    sembuf.encode(op, bytes, 8);
+    rab.resize(8);
+    sembuf.encode(op, bytes);
+    deepStrictEqual(sembuf.decode(bytes), op);
+  });
+  await t.step("decoded bytes are copies, from any Uint8Array (a Node Buffer too)", () => {
+    const source = Buffer.from(msgbuf.encode({ mtype: 1, mtext: new Uint8Array([1, 2, 3]) }));
+    const { mtext } = msgbuf.decode(source);
+    source.fill(9);
+    deepStrictEqual([mtext.constructor, [...mtext]], [Uint8Array, [1, 2, 3]]);
+  });
+  await t.step("an array or flexible array given as a view of a detached buffer", () => {
+    const words = struct("words", { n: u32, w: flex(u32) });
+    for (const gone of [new Uint32Array(2), new Uint8Array(4)]) {
+      gone.buffer.transfer();
+      // It read as no elements, and the message went without them.
+      throws(() => words.encode({ n: 2, w: gone as never }), /words\.w: .*detached/);
+      throws(() => msgbuf.encode({ mtype: 1, mtext: gone as never }), /detached/);
+    }
+  });
+  await t.step("sizes and alignments past what a number holds exactly", () => {
+    throws(() => array(array(u64, 2 ** 30), 2 ** 30), RangeError);
+    throws(() => struct("a", { a: array(u8, 2 ** 52), b: array(u8, 2 ** 52) }), RangeError);
+    for (const align of [3 * 2 ** 32, 2 ** 32 + 2 ** 31, 2 ** 31]) {
+      throws(() => struct("a", { a: u8 }, { align }), RangeError, String(align));
+    }
+    equal(struct("a", { a: u8 }, { align: 2 ** 30 }).align, 2 ** 30);
   });
   await t.step("sizeFor()", () => {
     throws(() => msgbuf.sizeFor(-1), RangeError);

@@ -14,7 +14,10 @@ import { platformKey, PLATFORMS, unsupported } from "../platforms.ts";
  * The layouts of one platform, by C struct name, typed by what every platform
  * shares: the x86_64 declarations, except for the structs whose members differ
  * between platforms, which keep only the members every platform has with the
- * same type. Each layout's `size` and `offsets` are the platform's own.
+ * same type. Each layout's `size` and `offsets` are the platform's own. So
+ * `semid_ds.encode()` and `stat.encode()` need the platform's other members
+ * too (a TypeError names the first one missing): decode them, or encode with
+ * a platform's own table (`layoutsFor`'s, typed by that platform's module).
  *
  * @example
  * ```ts

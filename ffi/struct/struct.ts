@@ -188,8 +188,16 @@ const pointerCodec: Codec = {
 
 /** The elements of an array input, or an Issue if it is not array-like. */
 function listOf(x: unknown, t: ArrayType | FlexType): ArrayLike<unknown> {
-  if (Array.isArray(x) || (ArrayBuffer.isView(x) && !(x instanceof DataView))) {
-    return x as ArrayLike<unknown>;
+  if (Array.isArray(x)) return x;
+  if (ArrayBuffer.isView(x) && !(x instanceof DataView)) {
+    // A detached view reads as no elements: its values would be lost without a word.
+    if ((x.buffer as ArrayBuffer).detached) {
+      throw new Issue(
+        TypeError,
+        `expected an array for ${t.name}, got a view of a detached buffer`,
+      );
+    }
+    return x as unknown as ArrayLike<unknown>;
   }
   throw new Issue(TypeError, `expected an array for ${t.name}, got ${describe(x)}`);
 }
@@ -227,7 +235,9 @@ function elementsReader(
   const read = codecOf(t.element).read;
   const step = t.element.size;
   if (t.element.kind === "int" && t.element.name === "u8") {
-    return (_view, bytes, pos, count) => bytes.slice(pos, pos + count);
+    // A plain view's slice: a subclass's (Node's Buffer) may return a view, not a copy.
+    return (_view, bytes, pos, count) =>
+      new Uint8Array(bytes.buffer, bytes.byteOffset + pos, count).slice();
   }
   if (t.element.kind === "int" && t.element.name === "i8") {
     return (_view, bytes, pos, count) =>
@@ -288,11 +298,15 @@ let lastBytes: Uint8Array | undefined;
 let lastView: DataView = new DataView(new ArrayBuffer(0));
 
 function viewOf(bytes: Uint8Array): DataView {
-  if (bytes !== lastBytes || lastView.byteLength !== bytes.byteLength) {
-    lastView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes === lastBytes && lastView.byteLength === bytes.byteLength) return lastView;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Not kept over a resizable buffer: shrunk, it would leave the kept view out of bounds,
+  // whose every getter throws.
+  if (!(bytes.buffer as ArrayBuffer).resizable) {
+    lastView = view;
     lastBytes = bytes;
   }
-  return lastView;
+  return view;
 }
 
 /**
@@ -309,7 +323,8 @@ function viewOf(bytes: Uint8Array): DataView {
  * @returns The frozen struct declaration.
  * @throws {TypeError} A field type is invalid, a flexible array is not last,
  * or a nested struct ends in a flexible array.
- * @throws {RangeError} `options.align` is not a power of two.
+ * @throws {RangeError} `options.align` is not a power of two up to 2^30, or the
+ *   struct would be more bytes than a number holds exactly.
  *
  * @example
  * ```ts
@@ -354,12 +369,18 @@ export function struct<F extends Fields>(
     const offset = options.packed ? end : roundUp(end, t.align);
     offsetList.push(offset);
     end = offset + t.size;
+    if (!Number.isSafeInteger(end)) {
+      throw new RangeError(`${where}: the struct would be larger than a number holds exactly`);
+    }
     if (!options.packed) align = Math.max(align, t.align);
   });
   if (options.align !== undefined) {
     const a = options.align;
-    if (!Number.isSafeInteger(a) || a < 1 || (a & (a - 1)) !== 0) {
-      throw new RangeError(`struct ${name}: align must be a power of two, got ${String(a)}`);
+    // At most 2^30: & works on 32 bits, so a larger value would pass as a power of two.
+    if (!Number.isSafeInteger(a) || a < 1 || a > 2 ** 30 || (a & (a - 1)) !== 0) {
+      throw new RangeError(
+        `struct ${name}: align must be a power of two up to 2^30, got ${String(a)}`,
+      );
     }
     align = Math.max(align, a);
   }

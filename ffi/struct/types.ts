@@ -651,7 +651,8 @@ function hasFlex(s: Struct): boolean {
  * @param length Number of elements, a positive integer.
  * @returns The array field type.
  * @throws {TypeError} `element` is not a valid element type.
- * @throws {RangeError} `length` is not a positive safe integer.
+ * @throws {RangeError} `length` is not a positive safe integer, or the array would
+ *   be more bytes than a number holds exactly.
  *
  * @example
  * ```ts
@@ -665,6 +666,11 @@ export function array<E extends ElementType>(element: E, length: number): ArrayT
   checkElement(element, "array()");
   if (!Number.isSafeInteger(length) || length < 1) {
     throw new RangeError(`array(): length must be a positive integer, got ${String(length)}`);
+  }
+  if (!Number.isSafeInteger(element.size * length)) {
+    throw new RangeError(
+      `array(): ${length} elements of ${element.size} bytes are more than a number holds exactly`,
+    );
   }
   return made({
     kind: "array",
