@@ -16,8 +16,8 @@ import { platformKey, PLATFORMS, unsupported } from "../platforms.ts";
  * between platforms, which keep only the members every platform has with the
  * same type. Each layout's `size` and `offsets` are the platform's own. So
  * `semid_ds.encode()` and `stat.encode()` need the platform's other members
- * too (a TypeError names the first one missing): decode them, or encode with
- * a platform's own table (`layoutsFor`'s, typed by that platform's module).
+ * too (a TypeError names the first one missing), which this type does not
+ * name: give them as the platform declares them, or only decode these two.
  *
  * @example
  * ```ts
