@@ -297,61 +297,40 @@ Deno.test("Fifo read opens complete without a pool thread", async (t) => {
       }
     },
   });
-  await t.step(
-    "a writer that comes and goes while a read open polls: its bytes arrive",
-    async () => {
-      const ac = new AbortController();
-      const idle = paths.slice(2).map((p) => Fifo.open(p, "read", { signal: ac.signal }));
-      try {
-        await until(() => threadsHeld() >= CALL_BUDGET, "every parked-call thread held");
-        const opening = Fifo.open(other, "read", { timeout: HANG_MS });
-        // The polling read open holds the FIFO for reading, as a reader in open(2) counts as one.
-        const writer = await until(() => {
-          try {
-            return Fifo.tryOpen(other, "write");
-          } catch {
-            return false;
-          }
-        }, "a writer's open that sees the polling reader");
-        writer.writeSync("bye");
-        writer.close();
-        using reader = await opening;
-        assert.equal(await readAll(reader), "bye");
-      } finally {
-        ac.abort();
-        await Promise.allSettled(idle);
-      }
-    },
-  );
-  await t.step(
-    "a polling read open aborted after its writer wrote: it opens, with the bytes",
-    async () => {
-      const ac = new AbortController();
-      const idle = paths.slice(2).map((p) => Fifo.open(p, "read", { signal: ac.signal }));
-      try {
-        await until(() => threadsHeld() >= CALL_BUDGET, "every parked-call thread held");
-        const stop = new AbortController();
-        const opening = Fifo.open(other, "read", { signal: stop.signal });
-        opening.catch(() => {});
-        const writer = await until(() => {
-          try {
-            return Fifo.tryOpen(other, "write");
-          } catch {
-            return false;
-          }
-        }, "a writer's open that sees the polling reader");
-        writer.writeSync("late");
-        writer.close();
-        // Before the poll's next try: the writer came while the open waited, so it opened.
-        stop.abort(new Error("too late"));
-        using reader = await opening;
-        assert.equal(await readAll(reader), "late");
-      } finally {
-        ac.abort();
-        await Promise.allSettled(idle);
-      }
-    },
-  );
+  for (const abortAfter of [false, true]) {
+    await t.step(
+      abortAfter
+        ? "a polling read open aborted after its writer wrote: it opens, with the bytes"
+        : "a writer that comes and goes while a read open polls: its bytes arrive",
+      async () => {
+        const ac = new AbortController();
+        const idle = paths.slice(2).map((p) => Fifo.open(p, "read", { signal: ac.signal }));
+        try {
+          await until(() => threadsHeld() >= CALL_BUDGET, "every parked-call thread held");
+          const stop = new AbortController();
+          const opening = Fifo.open(other, "read", { signal: stop.signal, timeout: HANG_MS });
+          opening.catch(() => {});
+          // The polling read open holds the FIFO for reading, as a reader in open(2) counts as one.
+          const writer = await until(() => {
+            try {
+              return Fifo.tryOpen(other, "write");
+            } catch {
+              return false;
+            }
+          }, "a writer's open that sees the polling reader");
+          writer.writeSync("bye");
+          writer.close();
+          // Before the poll's next try: the writer came while the open waited, so it opened.
+          if (abortAfter) stop.abort(new Error("too late"));
+          using reader = await opening;
+          assert.equal(await readAll(reader), "bye");
+        } finally {
+          ac.abort();
+          await Promise.allSettled(idle);
+        }
+      },
+    );
+  }
   await t.step({
     name: "hundreds of polling read opens: each opens once its writer comes",
     ignore,

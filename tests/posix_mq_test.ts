@@ -820,46 +820,30 @@ Deno.test("PosixMessageQueue.open() refuses sizes above /proc/sys/fs/mqueue/msg_
 });
 
 Deno.test("PosixMessageQueue.fromFd(): a child adopts the queue spawn handed it", async (t) => {
-  await t.step("the child receives and answers through fd 3", async () => {
-    await using scope = new TestScope();
-    const q = scope.handle(PosixMessageQueue.open(scope.posixName(), { create: true }));
-    const adopt = new URL("./fixtures/posix_mq_adopt.ts", import.meta.url);
-    q.sendSync("ping");
-    const { status, stdout, stderr } = await runCollect((out, err) =>
-      scope.child(spawn(adopt, { fds: { 1: out, 2: err, 3: q } }))
+  // Shut out: as after a privilege drop, the child may not open the queue (a reopen through
+  // /proc/self/fd is an open), but the descriptor works, as in C; it stays blocking.
+  for (const shutOut of [false, true]) {
+    await t.step(
+      shutOut
+        ? "a child the queue's mode shuts out still uses the descriptor handed over"
+        : "the child receives and answers through fd 3",
+      async () => {
+        await using scope = new TestScope();
+        const mode = shutOut ? 0 : 0o600;
+        const q = scope.handle(PosixMessageQueue.open(scope.posixName(), { create: true, mode }));
+        const adopt = new URL("./fixtures/posix_mq_adopt.ts", import.meta.url);
+        q.sendSync("ping");
+        const args = shutOut ? ["without-dac"] : [];
+        const { status, stdout, stderr } = await runCollect((out, err) =>
+          scope.child(spawn(adopt, { args, fds: { 1: out, 2: err, 3: q } }))
+        );
+        assert.equal(status.code, 0, `${stdout}${stderr}`);
+        const expected = { name: "", access: "readwrite", got: "ping", blocking: shutOut };
+        assert.deepEqual(JSON.parse(stdout), expected);
+        assert.equal(new TextDecoder().decode(q.receiveSync({ timeout: HANG_MS }).data), "PING");
+      },
     );
-    assert.equal(status.code, 0, `${stdout}${stderr}`);
-    assert.deepEqual(JSON.parse(stdout), {
-      name: "",
-      access: "readwrite",
-      got: "ping",
-      blocking: false,
-    });
-    assert.equal(new TextDecoder().decode(q.receiveSync({ timeout: HANG_MS }).data), "PING");
-  });
-
-  await t.step(
-    "a child the queue's mode shuts out still uses the descriptor handed over",
-    async () => {
-      // As after a privilege drop: the child may not open the queue (a reopen through
-      // /proc/self/fd is an open), but the descriptor works, as in C; it stays blocking.
-      await using scope = new TestScope();
-      const q = scope.handle(PosixMessageQueue.open(scope.posixName(), { create: true, mode: 0 }));
-      const adopt = new URL("./fixtures/posix_mq_adopt.ts", import.meta.url);
-      q.sendSync("ping");
-      const { status, stdout, stderr } = await runCollect((out, err) =>
-        scope.child(spawn(adopt, { args: ["without-dac"], fds: { 1: out, 2: err, 3: q } }))
-      );
-      assert.equal(status.code, 0, `${stdout}${stderr}`);
-      assert.deepEqual(JSON.parse(stdout), {
-        name: "",
-        access: "readwrite",
-        got: "ping",
-        blocking: true,
-      });
-      assert.equal(new TextDecoder().decode(q.receiveSync({ timeout: HANG_MS }).data), "PING");
-    },
-  );
+  }
 
   await t.step("a blocking descriptor gets a non-blocking description of its own", () => {
     using scope = new TestScope();
