@@ -102,6 +102,11 @@ Deno.test("Fifo bad arguments are TypeError/RangeError before any syscall", asyn
   await assert.rejects(Fifo.open(`${dir}/f`, any("rw")), TypeError);
   await assert.rejects(Fifo.open(`${dir}/f`, "read", { timeout: -5 }), RangeError);
   assert.throws(() => Fifo.openSync(`${dir}/f`, any(1)), TypeError);
+  // Options are checked before the stat, so the error does not hang on what is at the path.
+  const none = `${dir}/none`;
+  await assert.rejects(Fifo.open(none, "read", any(null)), /options must be an object/);
+  await assert.rejects(Fifo.open(none, "read", { timeout: -1 }), RangeError);
+  assert.throws(() => Fifo.openSync(none, "read", any({ signal: AbortSignal.abort() })), TypeError);
   assert.equal([...Deno.readDirSync(dir)].length, 1, "nothing else was created");
 });
 

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { FdReader, FdWriter, IpcError, spawnProgram, type SystemErrorInfo } from "../mod.ts";
+import {
+  FdReader,
+  FdWriter,
+  IpcError,
+  socketpair,
+  spawnProgram,
+  type SystemErrorInfo,
+} from "../mod.ts";
 import {
   affinityOf,
   cstr,
@@ -517,6 +524,42 @@ Deno.test("adopting a terminal or Deno's own stdio leaves the description others
       );
       assert.equal(status.code, 0, stderr);
       assert.equal(stdout, "mine\ndeno's true\nstill\n");
+    },
+  );
+  await t.step(
+    "fd 1 a socket or a regular file: Deno's stdout keeps its mode (a socket is refused)",
+    async () => {
+      // A copy shares the description: O_NONBLOCK on it made Deno's own writes fail (EAGAIN).
+      await using s = new TestScope();
+      const dir = await s.tempDir();
+      const code = `
+      import { FdWriter } from "${new URL("../mod.ts", import.meta.url).href}";
+      import { isNonBlocking } from "${new URL("./_kernel.ts", import.meta.url).href}";
+      let outcome = "adopted";
+      try {
+        new FdWriter(1).close();
+      } catch (e) {
+        outcome = e.name + ": " + e.message;
+      }
+      Deno.writeTextFileSync("${dir}/result", JSON.stringify({ outcome, nonBlocking: isNonBlocking(1) }));
+    `;
+      const [mine, theirs] = s.handle(socketpair());
+      const file = s.fd(libc.open(cstr(`${dir}/out`), 0o2000101, 0o600)); // O_WRONLY|O_CREAT|O_CLOEXEC
+      for (const [stdout, adopted] of [[theirs, false], [file, true]] as const) {
+        const { status, stderr } = await runCollect((_out, err) =>
+          s.child(
+            spawnProgram(Deno.execPath(), ["eval", "--ext=ts", code], {
+              fds: { 1: stdout, 2: err },
+            }),
+          )
+        );
+        assert.equal(status.code, 0, stderr);
+        const { outcome, nonBlocking } = JSON.parse(Deno.readTextFileSync(`${dir}/result`));
+        assert.equal(nonBlocking, false, "Deno's stdout keeps its mode");
+        if (adopted) assert.equal(outcome, "adopted");
+        else assert.match(outcome, /^TypeError: FdWriter: fd 1 is a socket that Deno's own stdout/);
+      }
+      assert.equal(mine.closed, false);
     },
   );
 });

@@ -35,14 +35,25 @@ export function adoptFd(fd: number, access: Direction, what: string): number {
     );
   }
   const blocking = (flags & C.O_NONBLOCK) === 0;
+  const type = fileTypeOf(fd);
   // A pipe, FIFO or terminal gets a description of its own: the shared one is the
   // parent's too (a shell's terminal, which would stay non-blocking after we exit).
-  const own = blocking && (isPipe(fd) || isCharDevice(fd)) ? reopenPipe(fd, flags, true) : -1;
+  const own = blocking && (isPipe(fd) || type === C.S_IFCHR) ? reopenPipe(fd, flags, true) : -1;
   if (fd <= 2) {
     if (own >= 0) return own;
+    if (blocking && type === C.S_IFSOCK) {
+      // A copy shares the description, and O_NONBLOCK on it would make Deno's own
+      // writes to its stdio fail with EAGAIN (console.log throws, output is lost).
+      throw new TypeError(
+        `${what}: fd ${fd} is a socket that Deno's own ${STDIO[fd]} uses, and a socket cannot ` +
+          "have a description of its own: a non-blocking one would make Deno's use of it fail. " +
+          "Use Connection.fromFd on a copy (dup), which leaves its mode alone",
+      );
+    }
     const copy = ok(libc.fcntl(fd, C.F_DUPFD_CLOEXEC, 3), "fcntl", { fd });
     try {
-      if (blocking) setNonBlocking(copy, flags);
+      // A regular file never makes a read or write wait: its mode stays as Deno has it.
+      if (blocking && type !== C.S_IFREG) setNonBlocking(copy, flags);
     } catch (e) {
       libc.close(copy);
       throw e;
@@ -88,10 +99,12 @@ function setNonBlocking(fd: number, flags: number): void {
   ok(libc.fcntl(fd, C.F_SETFL, flags | C.O_NONBLOCK), "fcntl", { fd });
 }
 
-/** Whether `fd` is a character device (a terminal, /dev/null), from `fstat(2)`. */
-function isCharDevice(fd: number): boolean {
+const STDIO = ["stdin", "stdout", "stderr"];
+
+/** What kind of file `fd` is (`st_mode & S_IFMT` from `fstat(2)`; 0 if that fails). */
+function fileTypeOf(fd: number): number {
   const buf = new Uint8Array(LAYOUTS.stat.size);
-  return libc.fstat(fd, buf) === 0 && (LAYOUTS.stat.decode(buf).st_mode & C.S_IFMT) === C.S_IFCHR;
+  return libc.fstat(fd, buf) === 0 ? LAYOUTS.stat.decode(buf).st_mode & C.S_IFMT : 0;
 }
 
 /** Whether `fd` is a pipe or FIFO (`F_GETPIPE_SZ` works on nothing else). */

@@ -14,6 +14,8 @@ import type { Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   blockingCall,
   callSource,
+  checkSyncWaitOptions,
+  checkWaitOptions,
   hasBytesNow,
   interruptible,
   lazySource,
@@ -355,6 +357,7 @@ export class Fifo {
     try {
       const p = pathText(path);
       checkDirection(direction);
+      checkWaitOptions(options); // before the stat: bad arguments are refused before any call
       const op = openOperation(p, direction, checkIsFifo(p, "open"));
       return wait(op, options, undefined, op.ended).finally(op.release);
     } catch (e) {
@@ -401,6 +404,7 @@ export class Fifo {
   ): FifoEnd<D> {
     const p = pathText(path);
     checkDirection(direction);
+    checkSyncWaitOptions(options);
     const op = openOperation(p, direction, checkIsFifo(p, "open"));
     try {
       return waitSync(op, options);

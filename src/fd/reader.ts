@@ -63,13 +63,17 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * A pipe, FIFO or terminal that is blocking gets a non-blocking open file description of
    * its own (reopened through `/proc/self/fd`), so a process sharing the old one (a shell's
    * terminal) is not affected; for 0, 1 or 2, Deno's own stdio, that one is left as it is
-   * and the handle takes the new descriptor (its `fd`), which `close()` closes.
+   * and the handle takes the new descriptor (its `fd`), which `close()` closes (a regular
+   * file there is copied as it is; a socket, which has no description of its own to give,
+   * is refused).
    *
    * Wraps `fcntl(2)`. Needs `--allow-ffi`.
    *
    * @param fd the descriptor, e.g. 3 for the first one a parent handed over
    * @throws {TypeError} when an open handle of this library owns `fd` (it would close it
    *   under this one): pass a copy (`dup`)
+   * @throws {TypeError} when `fd` is 0, 1 or 2 and a socket: making it non-blocking would make
+   *   Deno's own stdio fail (use `Connection.fromFd` on a copy)
    * @throws {TypeError} if `fd` is not a number, or not open for reading
    * @throws {RangeError} if `fd` is not an integer 0..2^31-1
    * @throws {Deno.errors.BadResource} if `fd` is not open (EBADF)
