@@ -1,7 +1,8 @@
 /**
- * The descriptors this library's open handles own (in this isolate). A second
- * handle adopting one (`fromFd`, `new FdReader(fd)`) would close it under the
- * first, and the first would then close whatever file took the number next.
+ * The descriptors this library's open handles own, in this isolate (a Worker
+ * has its own list: module state is per isolate). A second handle adopting one
+ * (`fromFd`, `new FdReader(fd)`) would close it under the first, and the first
+ * would then close whatever file took the number next.
  *
  * @module
  */
@@ -28,4 +29,9 @@ export function own(fd: number, owner: () => string): void {
 /** Forgets `fd` as its owner closes it. */
 export function disown(fd: number): void {
   owned.delete(fd);
+}
+
+/** How many descriptors open handles own. */
+export function ownedCount(): number {
+  return owned.size;
 }

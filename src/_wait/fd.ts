@@ -15,6 +15,7 @@ import { AGAIN, E, errorOf, failed, lastErrno, ok, RETRY } from "../_sys.ts";
 import { MAX_TIMER_MS } from "./deadline.ts";
 import type { Pending } from "./pending.ts";
 import type { Source } from "./source.ts";
+import { ownedCount } from "../_owned_fds.ts";
 
 /** Readiness to wait for: data to read (or end of file, an error). */
 export const READABLE: number = C.EPOLLIN;
@@ -215,6 +216,7 @@ class FdEngine {
     }
     // n < 0 (EINTR) simply parks again; the waits are still registered.
     this.#park();
+    this.releaseIfIdle();
   }
 
   /** Resolves the waits of `fd` that `got` concerns (their engine tries again); the others stay, in order. */
@@ -257,6 +259,24 @@ class FdEngine {
       if (!this.#parked) this.#woken(libc.epoll_wait(this.#epfd, this.#events, MAX_EVENTS, 0));
     }, UNREF_POLL_MS);
     Deno.unrefTimer(this.#unrefPoll);
+  }
+
+  /**
+   * Closes the epoll instance and its eventfd when this isolate has no handle
+   * that owns a descriptor, no fd wait pending and no `epoll_wait` in flight:
+   * a Worker's would stay open after it ends (nothing tells an isolate it
+   * ends). The next wait opens them again. Called as handles close, and
+   * when the parked `epoll_wait` returns.
+   */
+  releaseIfIdle(): void {
+    if (this.#epfd < 0 || this.#parked || this.#waiting > 0 || ownedCount() > 0) return;
+    if (this.#unrefPoll !== undefined) clearTimeout(this.#unrefPoll);
+    this.#unrefPoll = undefined;
+    // Registrations left (fired, or of fds forgotten) go with the instance.
+    this.#fds.clear();
+    libc.close(this.#wakeFd);
+    libc.close(this.#epfd);
+    this.#epfd = this.#wakeFd = -1;
   }
 
   #wakeIfIdle(): void {

@@ -204,6 +204,7 @@ export abstract class FdHandle implements Disposable {
     // close(2) releases the fd even when it reports EINTR or EIO; nothing to retry.
     libc.close(this.#fd);
     if (this.#blocking !== undefined && this.#blocking >= 0) libc.close(this.#blocking);
+    fdEngine.releaseIfIdle();
   }
 
   /**

@@ -18,6 +18,7 @@ import {
   WaitRegistry,
 } from "../_wait/mod.ts";
 import { type SignalName, signalName, signalNumber } from "./signals.ts";
+import { disown, own } from "../_owned_fds.ts";
 
 /** How a child ended, like `Deno.CommandStatus`. */
 export interface ChildStatus {
@@ -93,6 +94,8 @@ export class ChildProcess implements AsyncDisposable {
     }
     this.pid = pid;
     this.#pidfd = pidfd;
+    // Its pidfd is its own: no other handle may adopt it (and the engine keeps its epoll for it).
+    if (pidfd >= 0) own(pidfd, () => "child process's pidfd");
     this.status = this.#reap();
     // A status nobody awaits (a child left to run) must not end the program when it
     // rejects: ECHILD where SIGCHLD is ignored and the kernel reaped the child itself.
@@ -143,8 +146,10 @@ export class ChildProcess implements AsyncDisposable {
     this.#ended = true;
     if (this.#pidfd >= 0) {
       fdEngine.forget(this.#pidfd);
+      disown(this.#pidfd);
       libc.close(this.#pidfd);
       this.#pidfd = -1;
+      fdEngine.releaseIfIdle();
     }
   }
 
