@@ -24,6 +24,12 @@ export function reserveFd(): boolean {
   return reserve >= 0;
 }
 
+/** Gives the reserve back (taken again at the next wait that needs it). */
+export function releaseReserve(): void {
+  if (reserve >= 0) libc.close(reserve);
+  reserve = -1;
+}
+
 /**
  * `open()`, and where it failed for want of a descriptor (EMFILE), again with
  * the reserve given up for it; then `use` and `close` what it opened, and takes

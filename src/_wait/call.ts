@@ -20,6 +20,7 @@ import {
 import type { Pending } from "./pending.ts";
 import { NO_THREAD, type Source } from "./source.ts";
 import { nextTurn } from "./poll.ts";
+import { afterParkedCall } from "./release.ts";
 
 /** A blocking call, in the forms the engine runs it in. */
 export interface BlockingCall<T> {
@@ -133,6 +134,7 @@ async function parked<T>(call: BlockingCall<T>, p: Pending): Promise<T | typeof 
     stop();
     p.onCancel(undefined);
     giveThread();
+    afterParkedCall();
     if (call.key !== undefined) endLine(call.key);
   }
 }

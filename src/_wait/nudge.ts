@@ -85,8 +85,9 @@ let nudgesOff = false;
 
 /** Whether parked calls can be cancelled by a nudge here (checked once per isolate). */
 export function canNudge(): boolean {
-  // No descriptor to hold in reserve: decided at a later wait, when there may be one.
-  if (nudgesOff || (nudgeReady === undefined && !reserveFd())) return false;
+  // No descriptor to hold in reserve (given back while idle, or none free): not now, and
+  // decided at a later wait, when there may be one.
+  if (nudgesOff || !reserveFd()) return false;
   return nudgeReady ??= threadsReadable() && !blockedHere(NUDGE_SIGNAL) &&
     install(NUDGE_SIGNAL, true);
 }

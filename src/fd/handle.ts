@@ -5,7 +5,7 @@
  */
 import { libc } from "../../ffi/libc.ts";
 import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
-import { fdEngine, WaitRegistry } from "../_wait/mod.ts";
+import { fdEngine, releaseIdle, WaitRegistry } from "../_wait/mod.ts";
 import { reopenBlocking } from "./_adopt.ts";
 import { disown, own } from "../_owned_fds.ts";
 
@@ -204,7 +204,7 @@ export abstract class FdHandle implements Disposable {
     // close(2) releases the fd even when it reports EINTR or EIO; nothing to retry.
     libc.close(this.#fd);
     if (this.#blocking !== undefined && this.#blocking >= 0) libc.close(this.#blocking);
-    fdEngine.releaseIfIdle();
+    releaseIdle();
   }
 
   /**

@@ -38,6 +38,7 @@ import {
   lazySource,
   NO_THREAD,
   type Operation,
+  releaseIdle,
   type Source,
   Spinner,
   tryNow,
@@ -1340,6 +1341,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     this.#waits.cancelAll((syscall) =>
       closedError(`message queue ${this.id}`, syscall, this.#subject)
     );
+    releaseIdle();
   }
 
   /**

@@ -13,6 +13,7 @@ import {
   fdSource,
   NO_THREAD,
   READABLE,
+  releaseIdle,
   type Source,
   wait,
   WaitRegistry,
@@ -149,7 +150,7 @@ export class ChildProcess implements AsyncDisposable {
       disown(this.#pidfd);
       libc.close(this.#pidfd);
       this.#pidfd = -1;
-      fdEngine.releaseIfIdle();
+      releaseIdle();
     }
   }
 

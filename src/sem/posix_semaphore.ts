@@ -30,6 +30,7 @@ import {
   NO_THREAD,
   type Operation,
   Pending,
+  releaseIdle,
   sliceLeft,
   type Source,
   Spinner,
@@ -800,6 +801,7 @@ export class PosixSemaphore implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#waits.cancelAll((syscall) => this.#closedError(syscall));
+    releaseIdle();
     this.#leaveAll(this.#words, this.#word);
     if (this.#watcher !== undefined) {
       this.#watcher.dispose();

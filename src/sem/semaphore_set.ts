@@ -29,6 +29,7 @@ import {
   napSync,
   NO_THREAD,
   type Operation,
+  releaseIdle,
   setTimeLeft,
   type Source,
   Spinner,
@@ -982,6 +983,7 @@ export class SemaphoreSet implements Disposable {
     this.#waits.cancelAll((syscall) =>
       closedError(`semaphore set ${this.id}`, syscall, this.#subject)
     );
+    releaseIdle();
   }
 
   /**

@@ -14,6 +14,7 @@ import { checkBoolean, checkInteger, checkMode, checkOptions, shown } from "../_
 import { posixName } from "../_posix_name.ts";
 import { Mapping } from "./_mapping.ts";
 import { checkNotOwned, disown, own } from "../_owned_fds.ts";
+import { releaseIdle } from "../_wait/mod.ts";
 
 /** What the errors call it. */
 const WHAT = "shared memory object";
@@ -731,6 +732,7 @@ export class PosixSharedMemory implements Disposable {
       disown(this.#fd);
       // close(2) releases the fd even when it reports an error; nothing to retry.
       libc.close(this.#fd);
+      releaseIdle();
     }
   }
 

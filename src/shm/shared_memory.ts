@@ -21,6 +21,7 @@ import {
   timeOf,
 } from "../_sysv.ts";
 import { Mapping } from "./_mapping.ts";
+import { releaseIdle } from "../_wait/mod.ts";
 
 export type { SysvOpenOptions, SysvOwnership } from "../_sysv.ts";
 
@@ -665,6 +666,7 @@ export class SharedMemory implements Disposable {
    */
   close(): void {
     this.#mapping.unmap();
+    releaseIdle();
   }
 
   /**
