@@ -18,6 +18,11 @@ const decoder = new TextDecoder();
  */
 let reserve = -1;
 
+/** The descriptor held in reserve, or -1 (for tests and diagnostics). */
+export function reserved(): number {
+  return reserve;
+}
+
 /** Takes a descriptor into reserve, if none is; whether one is. */
 export function reserveFd(): boolean {
   if (reserve < 0) reserve = libc.open(cString("/dev/null"), C.O_RDONLY | C.O_CLOEXEC, 0);

@@ -450,24 +450,24 @@ Deno.test("an isolate that closed its handles gives back what its waits held (Wo
     [...openFds().values()].filter((t) =>
       t === "anon_inode:[eventpoll]" || t === "anon_inode:[eventfd]" || t === "/dev/null"
     ).length;
-  type Engine = { epoll: number; reserve: number };
   // Deno opens an epoll and an eventfd of its own with the first Worker: counted after it.
   let baseline = 0;
   for (let i = 0; i < 4; i++) {
     if (i === 1) baseline = held();
     const worker = new Worker(fixtureUrl("engine_worker.ts"), { type: "module" });
     try {
-      const report = new Promise<{ before: Engine; during: Engine; after: Engine }>((resolve) =>
+      const report = new Promise<{ during: string[]; after: string[] }>((resolve) =>
         worker.onmessage = (e) => resolve(e.data)
       );
       worker.postMessage("go");
-      const { before, during, after } = await within(report, "the Worker's report");
-      assert.ok(during.epoll > before.epoll, "the Worker's waits opened its engine's epoll");
-      assert.deepEqual(after, before, "given back as its last handle closed");
+      const { during, after } = await within(report, "the Worker's report");
+      assert.ok(during.includes("anon_inode:[eventpoll]"), `its waits opened an epoll: ${during}`);
+      assert.deepEqual(after, [], "given back as its last handle closed");
     } finally {
       worker.terminate();
     }
   }
-  // A terminated Worker's thread lets go of Deno's own descriptors a moment later.
-  await until(() => held() === baseline, "the process's descriptors back at baseline");
+  // A terminated Worker's thread lets go of Deno's own descriptors a moment later; this
+  // isolate's engine may have given back its own meanwhile.
+  await until(() => held() <= baseline, "the process's descriptors back at baseline");
 });

@@ -101,6 +101,11 @@ class FdEngine {
     });
   }
 
+  /** Its epoll instance and eventfd, while open (for tests and diagnostics). */
+  get descriptors(): number[] {
+    return this.#epfd < 0 ? [] : [this.#epfd, this.#wakeFd];
+  }
+
   /** How many fds have waits pending (for tests and diagnostics). */
   get pending(): number {
     let n = 0;
