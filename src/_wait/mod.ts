@@ -46,7 +46,7 @@ export { type BlockingCall, callSource } from "./call.ts";
 export { napSync, POLL_IDLE_MS, POLL_MAX_MS } from "./poll.ts";
 export { blockingCall, callUntil, interruptible } from "./nudge.ts";
 export { untilClosed } from "./until_closed.ts";
-export { releaseIdle } from "./release.ts";
+export { closeOwnedFd, releaseIdle } from "./release.ts";
 
 /** What an operation waits with, besides its options: the handle's spinner and registry. */
 export interface WaitContext {

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { ownedCount } from "../_owned_fds.ts";
+import { libc } from "../../ffi/libc.ts";
+import { disown, ownedCount } from "../_owned_fds.ts";
 import { releaseReserve } from "../_proc.ts";
 import { threadsHeld } from "./budget.ts";
 import { fdEngine } from "./fd.ts";
@@ -28,4 +29,16 @@ export function afterParkedCall(): void {
   if (!asked || threadsHeld() > 0 || ownedCount() > 0) return;
   asked = false;
   releaseReserve();
+}
+
+/**
+ * Closes a descriptor a handle owns, the one way every owner does: the fd
+ * engine forgets it, it is no longer owned, `close(2)` releases it (whatever
+ * it reports: nothing to retry), then what nothing needs any more goes.
+ */
+export function closeOwnedFd(fd: number): void {
+  fdEngine.forget(fd);
+  disown(fd);
+  libc.close(fd);
+  releaseIdle();
 }

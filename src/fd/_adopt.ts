@@ -35,15 +35,16 @@ export function adoptFd(fd: number, access: Direction, what: string): number {
     );
   }
   const blocking = (flags & C.O_NONBLOCK) === 0;
+  const pipe = blocking && isPipe(fd);
+  // What kind of file, only where it matters: a blocking descriptor that is no pipe (one
+  // fstat at most; a pipe round trip needs none).
+  const type = blocking && !pipe ? fileTypeOf(fd) : 0;
   // A pipe, FIFO or terminal gets a description of its own: the shared one is the
   // parent's too (a shell's terminal, which would stay non-blocking after we exit).
-  const own = blocking && (isPipe(fd) || fileTypeOf(fd) === C.S_IFCHR)
-    ? reopenPipe(fd, flags, true)
-    : -1;
+  const own = pipe || type === C.S_IFCHR ? reopenPipe(fd, flags, true) : -1;
   if (fd <= 2) {
     if (own >= 0) return own;
-    const type = fileTypeOf(fd);
-    if (blocking && type === C.S_IFSOCK) {
+    if (type === C.S_IFSOCK) {
       // A copy shares the description, and O_NONBLOCK on it would make Deno's own
       // writes to its stdio fail with EAGAIN (console.log throws, output is lost).
       throw new TypeError(

@@ -5,9 +5,9 @@
  */
 import { libc } from "../../ffi/libc.ts";
 import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
-import { fdEngine, releaseIdle, WaitRegistry } from "../_wait/mod.ts";
+import { closeOwnedFd, WaitRegistry } from "../_wait/mod.ts";
 import { reopenBlocking } from "./_adopt.ts";
-import { disown, own } from "../_owned_fds.ts";
+import { own } from "../_owned_fds.ts";
 
 const registries = new WeakMap<FdHandle, WaitRegistry>();
 
@@ -199,12 +199,8 @@ export abstract class FdHandle implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     waitsOf(this).cancelAll((syscall) => closedError(this.what, syscall, this.subject));
-    fdEngine.forget(this.#fd);
-    disown(this.#fd);
-    // close(2) releases the fd even when it reports EINTR or EIO; nothing to retry.
-    libc.close(this.#fd);
     if (this.#blocking !== undefined && this.#blocking >= 0) libc.close(this.#blocking);
-    releaseIdle();
+    closeOwnedFd(this.#fd);
   }
 
   /**

@@ -9,17 +9,16 @@ import { C } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
 import {
-  fdEngine,
+  closeOwnedFd,
   fdSource,
   NO_THREAD,
   READABLE,
-  releaseIdle,
   type Source,
   wait,
   WaitRegistry,
 } from "../_wait/mod.ts";
 import { type SignalName, signalName, signalNumber } from "./signals.ts";
-import { disown, own } from "../_owned_fds.ts";
+import { own } from "../_owned_fds.ts";
 
 /** How a child ended, like `Deno.CommandStatus`. */
 export interface ChildStatus {
@@ -146,11 +145,8 @@ export class ChildProcess implements AsyncDisposable {
   #release(): void {
     this.#ended = true;
     if (this.#pidfd >= 0) {
-      fdEngine.forget(this.#pidfd);
-      disown(this.#pidfd);
-      libc.close(this.#pidfd);
+      closeOwnedFd(this.#pidfd);
       this.#pidfd = -1;
-      releaseIdle();
     }
   }
 

@@ -13,8 +13,8 @@ import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
 import { checkBoolean, checkInteger, checkMode, checkOptions, shown } from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
 import { Mapping } from "./_mapping.ts";
-import { checkNotOwned, disown, own } from "../_owned_fds.ts";
-import { releaseIdle } from "../_wait/mod.ts";
+import { checkNotOwned, own } from "../_owned_fds.ts";
+import { closeOwnedFd } from "../_wait/mod.ts";
 
 /** What the errors call it. */
 const WHAT = "shared memory object";
@@ -729,10 +729,7 @@ export class PosixSharedMemory implements Disposable {
     try {
       this.#mapping.unmap();
     } finally {
-      disown(this.#fd);
-      // close(2) releases the fd even when it reports an error; nothing to retry.
-      libc.close(this.#fd);
-      releaseIdle();
+      closeOwnedFd(this.#fd);
     }
   }
 
