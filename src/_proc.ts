@@ -106,13 +106,25 @@ export function procSysInt(name: string): number | undefined {
 
 /** The threads of this process, or `undefined` when /proc/self/task cannot be read. */
 export function threadIds(): number[] | undefined {
-  return withOpened(() => libc.opendir(cString("/proc/self/task")), (dir) => {
-    const tids: number[] = [];
+  return numberedEntries("/proc/self/task")?.filter((tid) => tid > 0);
+}
+
+/**
+ * The descriptors open in this process (with, maybe, the one that read the
+ * list, closed since), or `undefined` when /proc/self/fd cannot be read.
+ */
+export function openFds(): number[] | undefined {
+  return numberedEntries("/proc/self/fd");
+}
+
+/** The names of a directory's entries that are integers, as numbers. */
+function numberedEntries(path: string): number[] | undefined {
+  return withOpened(() => libc.opendir(cString(path)), (dir) => {
+    const numbers: number[] = [];
     for (let ent = libc.readdir(dir); ent !== null; ent = libc.readdir(dir)) {
       const name = new Deno.UnsafePointerView(ent).getCString(LAYOUTS.dirent.offsets.d_name);
-      const tid = Number(name);
-      if (Number.isInteger(tid) && tid > 0) tids.push(tid);
+      if (/^\d+$/.test(name)) numbers.push(Number(name));
     }
-    return tids;
+    return numbers;
   }, libc.closedir);
 }

@@ -438,7 +438,13 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
           flags: ["--allow-ffi", "--allow-read=/tmp"],
           // Bytes that are not UTF-8 (written as surrogateescape) go through as they are.
           args: ["7", "two words", "\udcff\udcfe"],
-          env: { ...Deno.env.toObject(), RELAUNCH_BYTES: "a\udce9" },
+          // Names of Object.prototype's members were dropped.
+          env: {
+            ...Deno.env.toObject(),
+            RELAUNCH_BYTES: "a\udce9",
+            constructor: "1",
+            ["__proto__"]: "2",
+          },
           fds: { 1: out.writer },
         });
         out.writer.close();
@@ -452,7 +458,10 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
           new TextDecoder("latin1").decode(Deno.readFileSync(`/proc/${info.pid}/${file}`))
             .split("\0");
         assert.equal(nulSeparated("cmdline").at(-2), "\xff\xfe");
-        assert.ok(nulSeparated("environ").includes("RELAUNCH_BYTES=a\xe9"));
+        const environ = nulSeparated("environ");
+        for (const entry of ["RELAUNCH_BYTES=a\xe9", "constructor=1", "__proto__=2"]) {
+          assert.ok(environ.includes(entry), entry);
+        }
         assert.deepEqual(info, {
           pid: info.pid,
           ppid: parent.pid,
@@ -563,6 +572,57 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
         }
         watcher.kill("SIGINT");
         assert.equal((await watcher.status).signal, "SIGINT");
+      },
+    ),
+  );
+
+  await t.step(
+    unless(
+      CANNOT.signalMasks,
+      "the copy keeps what an exec keeps (descriptors, mask, ignored signals) and ends with its parent",
+      async () => {
+        // They were lost: a shell's `3<file` (fd 3 in the copy was then Deno's own epoll), a
+        // parent's blocked mask, a `trap "" QUIT`. And a parent killed by a signal it does
+        // not forward (SIGKILL) left the copy running.
+        await using s = new TestScope();
+        const script = `${await s.tempDir()}/inherits.ts`;
+        const mod = new URL("../mod.ts", import.meta.url).href;
+        Deno.writeTextFileSync(
+          script,
+          `import { FdWriter, relaunchWithSignalsBlocked } from "${mod}";\n` +
+            `await relaunchWithSignalsBlocked(["SIGUSR1"]);\n` +
+            `using w = new FdWriter(3);\n` +
+            `w.writeSync(JSON.stringify({ pid: Deno.pid }) + "\\n");\n` +
+            `setInterval(() => {}, 60_000);\n`,
+        );
+        const side = s.pipe();
+        const parent = s.child(
+          spawnProgram(
+            "/bin/sh",
+            ["-c", 'trap "" QUIT; exec "$0" run --allow-ffi "$1"', Deno.execPath(), script],
+            { fds: { 3: side.writer }, blockSignals: ["SIGUSR2"] },
+          ),
+        );
+        side.writer.close();
+        const lines = new Lines(side.reader, "the copy's line on fd 3", HANG_MS);
+        const { pid } = await lines.json<{ pid: number }>();
+        s.orphan(pid);
+        assert.notEqual(pid, parent.pid);
+        const status = readProcFile(`/proc/${pid}/status`);
+        const mask = (name: string) =>
+          BigInt(`0x${new RegExp(`^${name}:\\s*(\\w+)$`, "m").exec(status)![1]}`);
+        const bit = (signal: number) => 1n << BigInt(signal - 1);
+        assert.equal(
+          mask("SigBlk") & (bit(C.SIGUSR1) | bit(C.SIGUSR2)),
+          bit(C.SIGUSR1) | bit(C.SIGUSR2),
+          status,
+        );
+        assert.equal(mask("SigIgn") & bit(C.SIGQUIT), bit(C.SIGQUIT), status);
+        parent.kill("SIGKILL");
+        assert.equal((await parent.status).signal, "SIGKILL");
+        await until(() => !processExists(pid), "the copy to end with its parent");
+        // Both ends closed: no other process holds the pipe.
+        assert.equal(await side.reader.read(new Uint8Array(1)), null);
       },
     ),
   );

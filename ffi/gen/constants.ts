@@ -41,6 +41,7 @@ const HEADERS = [
   "sys/mman.h",
   "time.h",
   "semaphore.h",
+  "sys/prctl.h",
 ];
 
 /** Integer constants, by the C name they have in the headers above. */
@@ -55,6 +56,8 @@ const INTEGERS = [
   "O_NONBLOCK",
   "O_CLOEXEC",
   "O_NOCTTY",
+  "O_NOFOLLOW",
+  "O_PATH",
   "F_GETFD",
   "F_SETFD",
   "F_GETFL",
@@ -105,6 +108,9 @@ const INTEGERS = [
   "SIG_BLOCK",
   "SIG_UNBLOCK",
   "SIG_SETMASK",
+  "SIG_IGN",
+  // prctl(2)
+  "PR_SET_PDEATHSIG",
   // signal(7)
   "SIGHUP",
   "SIGINT",

@@ -16,6 +16,8 @@ export const signal = {
   sigemptyset: { parameters: ["buffer"], result: "i32" },
   // int sigaddset(sigset_t *set, int signum);
   sigaddset: { parameters: ["buffer", "i32"], result: "i32" },
+  // int sigdelset(sigset_t *set, int signum);
+  sigdelset: { parameters: ["buffer", "i32"], result: "i32" },
   // int sigfillset(sigset_t *set);
   sigfillset: { parameters: ["buffer"], result: "i32" },
   // int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact);

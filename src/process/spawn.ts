@@ -155,6 +155,24 @@ export function spawnProgram(
   args: string[] = [],
   options: SpawnProgramOptions = {},
 ): ChildProcess {
+  return spawnInheriting(program, args, options, { fds: [], ignored: [] });
+}
+
+/** What a child of {@link spawnInheriting} keeps of this process, as across `exec`. */
+export interface Inherited {
+  /** Descriptors (open here, not close-on-exec) that stay open at their numbers, on the same open file descriptions. */
+  fds: readonly number[];
+  /** Signals that stay ignored (every other one gets its default action). */
+  ignored: readonly number[];
+}
+
+/** {@link spawnProgram}, where the child also keeps what `inherited` names. */
+export function spawnInheriting(
+  program: string,
+  args: string[],
+  options: SpawnProgramOptions,
+  inherited: Inherited,
+): ChildProcess {
   if (typeof program !== "string" || program === "") {
     throw new TypeError("program must be a non-empty path");
   }
@@ -185,15 +203,21 @@ export function spawnProgram(
       check(libc.posix_spawn_file_actions_adddup2(actions, copy, target), "adddup2");
     }
     // No other descriptor reaches the child, even one opened without O_CLOEXEC.
-    for (let fd = 3; fd <= top; fd++) {
-      if (!fds.has(fd)) check(libc.posix_spawn_file_actions_addclose(actions, fd), "addclose");
+    const kept = new Set(inherited.fds);
+    const last = Math.max(top, ...inherited.fds);
+    for (let fd = 3; fd <= last; fd++) {
+      if (!fds.has(fd) && !kept.has(fd)) {
+        check(libc.posix_spawn_file_actions_addclose(actions, fd), "addclose");
+      }
     }
-    check(libc.posix_spawn_file_actions_addclosefrom_np(actions, top + 1), "addclosefrom_np");
+    check(libc.posix_spawn_file_actions_addclosefrom_np(actions, last + 1), "addclosefrom_np");
     if (cwd !== undefined) {
       check(libc.posix_spawn_file_actions_addchdir_np(actions, cwd), "addchdir_np");
     }
     // Reset every handler to default (Deno ignores SIGPIPE; ignored signals survive exec).
-    check(libc.posix_spawnattr_setsigdefault(attr, sigset("all")), "setsigdefault");
+    const defaults = sigset("all");
+    for (const s of inherited.ignored) libc.sigdelset(defaults, s);
+    check(libc.posix_spawnattr_setsigdefault(attr, defaults), "setsigdefault");
     check(libc.posix_spawnattr_setsigmask(attr, sigmask), "setsigmask");
     check(
       libc.posix_spawnattr_setflags(attr, C.POSIX_SPAWN_SETSIGMASK | C.POSIX_SPAWN_SETSIGDEF),

@@ -6,13 +6,16 @@
  */
 import { cString, decodeName } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
-import { C } from "../../ffi/platform.ts";
+import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
 import { pointer } from "../../ffi/struct/types.ts";
 import { sigactionOf } from "../_wait/nudge.ts";
-import { spawnProgram } from "../process/spawn.ts";
+import { spawnInheriting } from "../process/spawn.ts";
+import { openFds } from "../_proc.ts";
 import type { ChildProcess, ChildStatus } from "../process/child.ts";
 import { readableSignals, sigsetOf, unblockedThread } from "./_mask.ts";
 import type { SignalName } from "./names.ts";
+
+const SIGACTION = LAYOUTS.sigaction;
 
 /** Set in the relaunched process to the relaunching parent's pid: it must not relaunch again. */
 const MARKER = "LIBC_IPC_RELAUNCHED";
@@ -82,7 +85,8 @@ function cStringBytes(p: NonNullable<Deno.PointerValue>): Uint8Array {
 
 /** This process's environment, read from `environ` (no `--allow-env`). */
 function environment(): Record<string, string> {
-  const env: Record<string, string> = {};
+  // No prototype: a variable may be named `constructor` or `__proto__`.
+  const env: Record<string, string> = Object.create(null);
   const list = new Deno.UnsafePointerView(libc.environ!).getPointer();
   if (list === null) return env;
   const entries = new Deno.UnsafePointerView(list);
@@ -115,16 +119,20 @@ function environment(): Record<string, string> {
  * the signals blocked) it resolves at once.
  *
  * Call it first thing at the top of the main module: everything before it
- * runs twice. The child has the same standard streams, working directory and
- * environment, plus `LIBC_IPC_RELAUNCHED` (the parent's pid, so that it never
- * relaunches again), and a pid of its own: it is the pid to send signals to.
- * SIGUSR1 needs this (or a parent's `spawn(module, { blockSignals })`) to be
+ * runs twice. The child keeps what an `exec` keeps: the standard streams and
+ * the other descriptors that are not close-on-exec (at the same numbers, as a
+ * shell's `3<file` gives them), the signals blocked (with `list` added) and
+ * those ignored, working directory and environment, plus
+ * `LIBC_IPC_RELAUNCHED` (the parent's pid, so that it never relaunches
+ * again), and a pid of its own: it is the pid to send signals to. It ends
+ * (SIGKILL) when the parent ends, by whatever signal, so nothing is left
+ * running of a program its supervisor killed. SIGUSR1 needs this (or a parent's `spawn(module, { blockSignals })`) to be
  * read at all: Deno (≥ 2.9.2) opens the V8 inspector on it otherwise. A
  * Ctrl-C in a terminal reaches both processes, so the child may see SIGINT
  * twice (merged into one if it is still pending).
  *
- * Wraps `posix_spawn(3)` (with `posix_spawnattr_setsigmask`), `pidfd_open(2)`
- * and `waitpid(2)`. Needs `--allow-ffi` (the flags of the command line are the child's too).
+ * Wraps `posix_spawn(3)` (with `posix_spawnattr_setsigmask`), `pidfd_open(2)`,
+ * `waitpid(2)` and, in the child, `prctl(PR_SET_PDEATHSIG)`. Needs `--allow-ffi` (the flags of the command line are the child's too).
  *
  * @param list names like `"SIGUSR1"` or `"SIGRTMIN+1"`, or numbers
  * @returns in the process that can read the signals: a promise that resolves
@@ -169,9 +177,12 @@ export async function relaunchWithSignalsBlocked(
   list: ReadonlyArray<SignalName | number>,
 ): Promise<void> {
   const numbers = readableSignals(list, "relaunchWithSignalsBlocked()");
-  if (unblockedThread(numbers) === undefined) return;
   const env = environment();
-  if (env[MARKER] === String(libc.getppid())) {
+  const parent = libc.getppid();
+  const relaunched = env[MARKER] === String(parent);
+  if (relaunched) endWithParent(parent);
+  if (unblockedThread(numbers) === undefined) return;
+  if (relaunched) {
     throw new Deno.errors.NotSupported(
       "relaunchWithSignalsBlocked(): this process was relaunched with the signals blocked, " +
         "yet some thread does not block them",
@@ -210,13 +221,65 @@ export async function relaunchWithSignalsBlocked(
   const copyArgs = watched
     ? [...flags.filter((a) => !WATCH_ONLY.test(a)), ...args.slice(at)]
     : args;
-  const child = spawnProgram(Deno.execPath(), copyArgs, { blockSignals: numbers, env });
+  // As across exec, the copy keeps this thread's mask, ignored signals and descriptors.
+  const child = spawnInheriting(
+    Deno.execPath(),
+    copyArgs,
+    { blockSignals: [...new Set([...numbers, ...blockedHere()])], env },
+    { fds: inheritedFds(), ignored: ignoredHere() },
+  );
   const status = await waitForwarding(child);
   // The watcher's SIGTERM at a restart comes to the listeners as one sent to the process
   // would: ending by it would end the watcher, not restart the program. An exit lets it restart.
   const restarting = watched && status.signal === "SIGTERM";
   if (status.signal !== null && !restarting) endBySignal(status.code - 128);
   Deno.exit(status.code);
+}
+
+/**
+ * In the copy: it ends (SIGKILL) when the parent does, which may end by a
+ * signal it does not forward (SIGKILL, or one the copy reads): a program run
+ * once is one process to a shell or a supervisor, which ends it by the pid
+ * it started. A parent that ended before this call left the copy already.
+ */
+function endWithParent(parent: number): void {
+  libc.prctl(C.PR_SET_PDEATHSIG, BigInt(C.SIGKILL), 0n, 0n, 0n);
+  if (libc.getppid() !== parent) libc.kill(Deno.pid, C.SIGKILL);
+}
+
+/** The signals this thread blocks. */
+function blockedHere(): number[] {
+  const mask = new Uint8Array(SIZEOF.sigset_t);
+  libc.pthread_sigmask(C.SIG_BLOCK, null, mask);
+  return everySignal().filter((s) => libc.sigismember(mask, s) === 1);
+}
+
+/** The signals this process ignores (`SIG_IGN`), which an `exec` keeps ignored. */
+function ignoredHere(): number[] {
+  const old = new Uint8Array(SIGACTION.size);
+  return everySignal().filter((s) =>
+    libc.sigaction(s, null, old) === 0 &&
+    BigInt(SIGACTION.decode(old).sa_handler) === BigInt(C.SIG_IGN)
+  );
+}
+
+/** 1 to SIGRTMAX, but SIGKILL and SIGSTOP, which no mask or disposition holds. */
+function everySignal(): number[] {
+  return Array.from({ length: C.SIGRTMAX }, (_, i) => i + 1)
+    .filter((s) => s !== C.SIGKILL && s !== C.SIGSTOP);
+}
+
+/**
+ * The descriptors above 2 that an `exec` of this process would keep: those
+ * open without close-on-exec (one its parent handed it, as a shell's `3<file`
+ * or a socket activation does; Deno's own are all close-on-exec).
+ */
+function inheritedFds(): number[] {
+  return (openFds() ?? []).filter((fd) => {
+    if (fd <= 2) return false;
+    const flags = libc.fcntl(fd, C.F_GETFD, 0);
+    return flags >= 0 && (flags & C.FD_CLOEXEC) === 0;
+  });
 }
 
 /** The signals whose default action dumps core (signal(7)): a child's end by one is an exit code here. */
