@@ -271,6 +271,35 @@ Deno.test("Semaphore waits end by abort, close and removal", async (t) => {
     },
   );
 
+  await t.step(
+    unless(
+      CANNOT.parking,
+      "an acquire that completed as close() came resolves, and its release still gives back",
+      async () => {
+        // Its Disposable released through the closed handle: BadResource, the token kept taken.
+        using s = new TestScope();
+        const sem = privateSemaphore(s, 0);
+        using other = Semaphore.fromId(sem.id);
+        const pending = quiet(sem.acquire({ undo: false }));
+        await ownWaitPending({ syscall: "semtimedop", arg0: sem.id });
+        // The kernel performs the parked semop within this release, before close() comes.
+        other.release({ undo: false });
+        sem.close();
+        const held = await within(pending, "the acquire that close() came after");
+        assert.equal(other.value, 0);
+        held[Symbol.dispose]();
+        held[Symbol.dispose]();
+        assert.equal(other.value, 1);
+        // The same for a token held when its handle closes.
+        const kept = other.acquireSync({ undo: false });
+        other.close();
+        kept[Symbol.dispose]();
+        using third = Semaphore.fromId(sem.id);
+        assert.equal(third.value, 1);
+      },
+    ),
+  );
+
   await t.step("using closes the handle at the end of the block", () => {
     using s = new TestScope();
     let outer: Semaphore;

@@ -170,14 +170,21 @@ export class Semaphore implements Disposable {
     return new Semaphore(SemaphoreSet.fromId(id));
   }
 
-  /** A Disposable that releases once, with the flag the acquire used. */
+  /**
+   * A Disposable that releases once, with the flag the acquire used, even
+   * after `close()`: an acquire whose `semop` completed as the handle closed
+   * resolves, and its token must not stay taken.
+   */
   #held(undo: boolean): Disposable {
     let held = true;
     return {
       [Symbol.dispose]: () => {
         if (!held) return;
         held = false;
-        this.set.tryOp(undo ? GIVE_UNDO : GIVE);
+        const give = undo ? GIVE_UNDO : GIVE;
+        if (!this.set.closed) return this.set.tryOp(give);
+        using set = SemaphoreSet.fromId(this.set.id);
+        set.tryOp(give);
       },
     };
   }
@@ -185,7 +192,7 @@ export class Semaphore implements Disposable {
   /**
    * Takes one (decrements the value), waiting without blocking the event loop
    * while it is 0. The result gives it back when disposed (`using`), once
-   * however often it is disposed.
+   * however often it is disposed, and also after `close()`.
    *
    * Wraps `semop(2)`. Needs `--allow-ffi`.
    *
