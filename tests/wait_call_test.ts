@@ -19,7 +19,7 @@ import {
 import { C } from "../ffi/platform.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import { useNudges } from "../src/_wait/nudge.ts";
-import { POLL_IDLE_AFTER_MS, POLL_IDLE_MS } from "../src/_wait/poll.ts";
+import { dueAfter, POLL_IDLE_AFTER_MS, POLL_IDLE_MS } from "../src/_wait/poll.ts";
 import { assertKeptIntact } from "./_kept.ts";
 import { CANNOT, ownWaitPending, threadsBlockedIn, unless, until, within } from "./_kernel.ts";
 
@@ -351,6 +351,17 @@ Deno.test("the budget of parked calls", async (t) => {
       }
     },
   );
+});
+
+Deno.test("a polling wait's next try is the first tick of its grid after now: it lags at most its interval", () => {
+  // It was the first tick after now + interval: up to twice the lag the README gives.
+  for (const interval of [1, 2, 10, POLL_IDLE_MS]) {
+    for (const now of [0, 0.5, interval - 0.001, interval, 1234.567, 1e6 + 0.1]) {
+      const due = dueAfter(now, interval);
+      assert.ok(due > now && due - now <= interval, `${now} + ${interval}: ${due}`);
+      assert.equal(due % interval, 0, `${now} + ${interval}: ${due} is on the grid`);
+    }
+  }
 });
 
 Deno.test("polling waits on one object: each still gets its own, from one look per tick", async (t) => {

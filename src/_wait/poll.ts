@@ -112,12 +112,12 @@ export function pollClock<T>(
 }
 
 /**
- * The next tick `interval` after `now`, on a grid of that interval: waits with
- * the same interval share their ticks, so the clock's timer fires once for
- * all of them.
+ * The first tick after `now` on a grid of `interval` (at most `interval`
+ * later, so a wait lags at most its interval): waits with the same interval
+ * share their ticks, so the clock's timer fires once for all of them.
  */
-function dueAfter(now: number, interval: number): number {
-  return Math.ceil((now + interval) / interval) * interval;
+export function dueAfter(now: number, interval: number): number {
+  return (Math.floor(now / interval) + 1) * interval;
 }
 
 function schedule(due: number): void {
