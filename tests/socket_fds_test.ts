@@ -1,13 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  connect,
-  type Connection,
-  type FdReader,
-  FdWriter,
-  listen,
-  pipe,
-  socketpair,
-} from "../mod.ts";
+import { connect, type Connection, FdReader, FdWriter, listen, pipe, socketpair } from "../mod.ts";
 import {
   CANNOT,
   commandOutput,
@@ -280,6 +272,28 @@ Deno.test("ReceivedFds: what is taken is the taker's, the rest closes with it", 
       systemError(Deno.errors.BadResource, "EBADF", "take", { fd }),
     );
     assert.throws(() => received.reader(0), Deno.errors.BadResource);
+  });
+
+  await t.step("a descriptor not taken cannot be adopted around it", () => {
+    // `new FdReader(fd)` was accepted: close() then closed the fd under that reader.
+    using s = new TestScope();
+    const [a, b] = s.handle(socketpair());
+    const p = s.pipe();
+    a.sendFdsSync([p.reader]);
+    const received = b.receiveFdsSync()!;
+    const [fd] = received.fds;
+    assert.throws(() => new FdReader(fd), /fd \d+ belongs to an open set of received descriptors/);
+    assert.throws(() =>
+      received.adopt(0, () => {
+        throw new Error("refused");
+      }), /refused/);
+    assert.throws(() => new FdReader(fd), /belongs to an open set of received descriptors/);
+    const reader = s.handle(received.reader(0));
+    assert.throws(() => new FdReader(fd), /belongs to an open reader/);
+    received.close();
+    p.writer.writeSync("still the reader's");
+    const buf = new Uint8Array(32);
+    assert.equal(text(buf.subarray(0, reader.readSync(buf)!)), "still the reader's");
   });
 
   await t.step("connection() and listener() adopt sockets; others are refused", () => {

@@ -40,8 +40,17 @@ export interface Pipe extends Disposable {
 export function pipe(): Pipe {
   const fds = new Int32Array(2);
   ok(libc.pipe2(new Uint8Array(fds.buffer), C.O_CLOEXEC | C.O_NONBLOCK), "pipe2");
-  const reader = new FdReader(fds[0]);
-  const writer = new FdWriter(fds[1]);
+  let reader: FdReader | undefined;
+  let writer: FdWriter;
+  try {
+    reader = new FdReader(fds[0]);
+    writer = new FdWriter(fds[1]);
+  } catch (e) {
+    if (reader === undefined) libc.close(fds[0]);
+    else reader.close();
+    libc.close(fds[1]);
+    throw e;
+  }
   return {
     reader,
     writer,

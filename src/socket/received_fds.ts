@@ -4,19 +4,23 @@
  *
  * @module
  */
-import { libc } from "../../ffi/libc.ts";
 import { closedError } from "../errors.ts";
 import { FdReader } from "../fd/reader.ts";
 import { FdWriter } from "../fd/writer.ts";
 import { Connection } from "./connection.ts";
 import { Listener } from "./listener.ts";
 import { checkInteger } from "../_check.ts";
+import { disown, own } from "../_owned_fds.ts";
+import { closeOwnedFd } from "../_wait/release.ts";
 
 let create: (
   fds: number[],
   data: Uint8Array<ArrayBuffer>,
   truncated: boolean,
 ) => ReceivedFds;
+
+/** How an adopter's error names the owner of a descriptor not yet taken. */
+const OWNER = () => "set of received descriptors (take it from there: reader(i), adopt(i, f), ...)";
 
 /** What only this module passes the constructor. */
 const INTERNAL: unique symbol = Symbol("ReceivedFds");
@@ -117,6 +121,8 @@ export class ReceivedFds implements Disposable {
     }
     this.#fds = Object.freeze(fds);
     this.#taken = fds.map(() => false);
+    // Owned here until taken: another handle adopting one would have it closed under it.
+    for (const fd of fds) own(fd, OWNER);
     this.data = data;
     this.truncated = truncated;
   }
@@ -170,9 +176,16 @@ export class ReceivedFds implements Disposable {
       throw closedError("set of received descriptors", syscall, { fd: this.#fds[index] });
     }
     if (this.#taken[index]) throw new TypeError(`fds[${index}] was already taken`);
-    const out = use(this.#fds[index]);
-    this.#taken[index] = true;
-    return out;
+    const fd = this.#fds[index];
+    disown(fd);
+    try {
+      const out = use(fd);
+      this.#taken[index] = true;
+      return out;
+    } catch (e) {
+      own(fd, OWNER);
+      throw e;
+    }
   }
 
   /**
@@ -376,7 +389,7 @@ export class ReceivedFds implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#fds.forEach((fd, i) => {
-      if (!this.#taken[i]) libc.close(fd);
+      if (!this.#taken[i]) closeOwnedFd(fd);
     });
   }
 
