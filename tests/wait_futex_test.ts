@@ -158,6 +158,34 @@ for (const mode of ["futex_waitv", "fallback"] as const) {
             assert.equal((await within(Promise.all(waits), "200 waits")).length, 200);
           });
 
+          if (mode === "futex_waitv") {
+            await t.step(
+              "a wait beyond the call's 127 words joins it once a word leaves",
+              async () => {
+                // It polled for good: a notify that changed nothing never reached it.
+                using shm = new Shared();
+                const at = (i: number) => 100 + i;
+                const waits = Array.from({ length: 128 }, (_, i) => futexWait(shm.view, at(i), 0));
+                // 127 words and the engine's cancel word: the last wait polls.
+                const full = () =>
+                  threadsBlockedIn(Deno.pid, { syscall: "futex_waitv", args: { 1: 128 } })
+                    .length === 1;
+                await until(full, "the call holds 127 words");
+                Atomics.store(shm.view, at(0), 1);
+                futexWake(shm.view, at(0));
+                assert.equal(await within(waits[0], "the first wait"), "ok");
+                await until(full, "the last wait in the call");
+                assert.equal(futexWake(shm.view, at(127)), 1, "a notify alone wakes it");
+                assert.equal(await within(waits[127], "the last wait"), "ok");
+                for (let i = 1; i < 127; i++) {
+                  Atomics.store(shm.view, at(i), 1);
+                  futexWake(shm.view, at(i));
+                }
+                await within(Promise.all(waits), "every wait");
+              },
+            );
+          }
+
           await t.step("abort and timeout end a parked wait; the others stay", async () => {
             using shm = new Shared();
             const ac = new AbortController();

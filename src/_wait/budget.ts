@@ -26,13 +26,21 @@ export function takeThread(): boolean {
 /** Gives a thread back and tells every wait that polls for one. */
 export function giveThread(): void {
   held--;
+  roomFreed();
+}
+
+/**
+ * Tells every wait that polls for room that some freed: a thread, or a word's
+ * place in the shared `futex_waitv` call. Each tries to park again.
+ */
+export function roomFreed(): void {
   if (waiting.length === 0) return;
   const now = waiting;
   waiting = [];
   for (const wake of now) wake();
 }
 
-/** Calls `wake` once, the next time a thread is given back. Returns the function that forgets it. */
+/** Calls `wake` once, the next time room frees ({@link roomFreed}). Returns the function that forgets it. */
 export function whenThreadFree(wake: () => void): () => void {
   waiting.push(wake);
   return () => {

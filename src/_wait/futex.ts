@@ -21,8 +21,8 @@
  *
  * A notify that does not change the word can be missed while the set is being
  * rebuilt, as with any futex: change the word, then notify. Words beyond the
- * 127 of the call are read on the poll clock: a notify that does not change
- * one of them is always missed.
+ * 127 of the call are read on the poll clock (a notify that does not change
+ * one of them is missed) until a word leaves the call: they then join it.
  *
  * @module
  */
@@ -37,6 +37,7 @@ import { wait, type WaitContext, waitSync } from "./mod.ts";
 import { setTimeLeft } from "./deadline.ts";
 import type { Pending } from "./pending.ts";
 import { NO_THREAD, type Operation, type Source } from "./source.ts";
+import { roomFreed } from "./budget.ts";
 
 /** What a futex wait ended with, as `Atomics.wait` names it. */
 export type FutexResult = "ok" | "not-equal";
@@ -96,7 +97,7 @@ class FutexEngine {
       w.waits.add(wait);
       p.onCancel(() => {
         if (!w.waits.delete(wait)) return;
-        if (w.waits.size === 0 && this.#words.get(w.key) === w) this.#words.delete(w.key);
+        if (w.waits.size === 0 && this.#words.get(w.key) === w) this.#forget(w);
         resolve(AGAIN);
         this.#kick();
       });
@@ -157,8 +158,15 @@ class FutexEngine {
     this.#arm();
   }
 
-  #settle(w: Word, each: (x: FutexWait) => void): void {
+  /** Takes a word out of the set; a wait that found the set full, and polls, may get in now. */
+  #forget(w: Word): void {
+    const full = this.#words.size >= MAX_WORDS - 1;
     this.#words.delete(w.key);
+    if (full) roomFreed();
+  }
+
+  #settle(w: Word, each: (x: FutexWait) => void): void {
+    this.#forget(w);
     for (const x of w.waits) each(x);
     w.waits.clear();
   }
