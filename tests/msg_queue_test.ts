@@ -763,6 +763,37 @@ Deno.test("MessageQueue.messages() yields until the loop breaks or the handle cl
     assert.deepEqual(got, ["a", "b", "c"]);
   });
 
+  for (const closes of [false, true]) {
+    await t.step(
+      unless(
+        CANNOT.parking,
+        `left after its msgrcv took a message${
+          closes ? ", the handle closed at once" : ""
+        }: the message goes back to the queue`,
+        async () => {
+          // It went to the next() the iteration left, which a cancelled ReadableStream drops.
+          using qs = new TestScope();
+          const q = qs.messageQueue();
+          using other = MessageQueue.fromId(q.id);
+          const it = q.messages()[Symbol.asyncIterator]();
+          const next = it.next();
+          await ownWaitPending({ syscall: "msgrcv", arg0: q.id });
+          other.sendSync("taken", { type: 4 });
+          // The parked msgrcv takes it on its thread; no turn of the event loop has told us yet.
+          const end = performance.now() + HANG_MS;
+          while (other.stat().messages !== 0) {
+            if (performance.now() > end) assert.fail("the parked msgrcv never took the message");
+          }
+          await it.return!();
+          if (closes) q.close();
+          assert.deepEqual(await within(next, "the left next()"), { value: undefined, done: true });
+          const back = other.receiveSync({ timeout: HANG_MS });
+          assert.deepEqual([back.type, text(back)], [4, "taken"]);
+        },
+      ),
+    );
+  }
+
   await t.step("bad options are refused at the call, before any receive", () => {
     using qs = new TestScope();
     const q = qs.messageQueue();

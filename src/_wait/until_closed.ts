@@ -15,12 +15,27 @@
 /** How an iteration ended: its take found the end, it was left early (`return()`), or it failed. */
 export type IterationEnd = "end" | "early" | "error";
 
+/** What an iteration does besides taking. */
+export interface IterationOptions<T> {
+  /** Runs once, when the iteration ends, however it ends. */
+  onEnd?: (how: IterationEnd) => void;
+  /** The caller's signal: aborting it rejects the take in progress with its reason. */
+  signal?: AbortSignal;
+  /**
+   * Takes back an item that the take in progress got after the iteration was
+   * left (`return()`), where no one would see it: the `next()` waiting for it
+   * then ends the iteration. Without it, that `next()` gets the item.
+   */
+  giveBack?: (item: T) => void;
+}
+
 const DONE: IteratorReturnResult<void> = { value: undefined, done: true };
 
 class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
   readonly #handle: { readonly closed: boolean };
   readonly #take: (signal: AbortSignal) => Promise<T | null>;
   readonly #onEnd?: (how: IterationEnd) => void;
+  readonly #giveBack?: (item: T) => void;
   /** Aborted by `return()`: cancels the take in progress. One for the whole iteration. */
   readonly #left = new AbortController();
   /** What each take gets: `#left`'s signal, or it and the caller's together. */
@@ -34,12 +49,12 @@ class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
   constructor(
     handle: { readonly closed: boolean },
     take: (signal: AbortSignal) => Promise<T | null>,
-    onEnd?: (how: IterationEnd) => void,
-    signal?: AbortSignal,
+    { onEnd, signal, giveBack }: IterationOptions<T>,
   ) {
     this.#handle = handle;
     this.#take = take;
     this.#onEnd = onEnd;
+    this.#giveBack = giveBack;
     this.#signal = signal === undefined
       ? this.#left.signal
       : AbortSignal.any([signal, this.#left.signal]);
@@ -69,8 +84,14 @@ class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
         this.#end("error");
         throw e;
       }
-      // An item the take got, even after `return()`, goes to this `next()`: never dropped here.
-      return item === null ? this.#end("end") : { value: item, done: false };
+      if (item === null) return this.#end("end");
+      // An item the take got after `return()` goes back where it came from, or to this
+      // `next()`: never dropped here.
+      if (this.#done && this.#giveBack !== undefined) {
+        this.#giveBack(item);
+        return DONE;
+      }
+      return { value: item, done: false };
     } finally {
       this.#pending--;
     }
@@ -107,14 +128,12 @@ class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
  * of stream). A take rejected with `BadResource` because the handle closed
  * ends the iteration; any other error is thrown. `signal` is aborted when the
  * iteration is left (`return()`), which settles at once, and when the
- * caller's `signal` is (its reason then rejects the take). `onEnd` runs once,
- * when the iteration ends, however it ends.
+ * caller's `options.signal` is (its reason then rejects the take).
  */
 export function untilClosed<T>(
   handle: { readonly closed: boolean },
   take: (signal: AbortSignal) => Promise<T | null>,
-  onEnd?: (how: IterationEnd) => void,
-  signal?: AbortSignal,
+  options: IterationOptions<T> = {},
 ): AsyncGenerator<T, void, undefined> {
-  return new UntilClosed(handle, take, onEnd, signal);
+  return new UntilClosed(handle, take, options);
 }

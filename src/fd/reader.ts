@@ -313,7 +313,7 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
     return untilClosed(
       this,
       (signal) => wait(chunk, { signal }, this.#context),
-      () => this.close(),
+      { onEnd: () => this.close() },
     );
   }
 

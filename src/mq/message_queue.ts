@@ -662,6 +662,20 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     tryNow(this.#sharedSend);
   }
 
+  /**
+   * Puts back a message that an iteration's receive took after the iteration
+   * was left, where no one would see it: at the end of the queue, with its
+   * type. Through the id, so that a handle closed meanwhile does not lose it;
+   * a queue full by then takes it once it has room, through the handle.
+   */
+  #putBack({ type, data }: Message): void {
+    const buf = ownBuffer(TEXT + data.byteLength);
+    setLong(new DataView(buf.buffer), TYPE, type);
+    buf.set(data, TEXT);
+    if (libc.msgsnd(this.id, buf, data.byteLength, C.IPC_NOWAIT) === 0 || this.closed) return;
+    this.send(data, { type }).catch(() => {});
+  }
+
   // ----------------------------------------------------------- receiving
 
   /** Checks a receive's options and makes them the selection of the shared receive. */
@@ -1093,7 +1107,10 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   /**
    * Receives messages one after another as an async iterator; it ends when the
    * handle is closed, and when the loop breaks or the iterator's `return()` is
-   * called, which cancels the receive in progress (no message is taken by it).
+   * called (a `ReadableStream.from(q)` cancelled, ...), which cancels the
+   * receive in progress. A message its `msgrcv` had taken already goes back
+   * to the end of the queue, with its type, even if the handle closes
+   * meanwhile (unless the queue is full by then and the handle closed).
    *
    * Wraps `msgrcv(2)`. Needs `--allow-ffi`.
    *
@@ -1126,8 +1143,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     return untilClosed(
       this,
       (signal) => this.receive({ ...options, signal }),
-      undefined,
-      options?.signal,
+      { signal: options?.signal, giveBack: (m) => this.#putBack(m) },
     );
   }
 

@@ -965,7 +965,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   messages(options?: Pick<WaitOptions, "signal">): AsyncGenerator<PosixMessage, void, undefined> {
     this.#checkReceive();
     checkWaitOptions(options);
-    return untilClosed(this, (signal) => this.receive({ signal }), undefined, options?.signal);
+    return untilClosed(this, (signal) => this.receive({ signal }), { signal: options?.signal });
   }
 
   /**

@@ -342,7 +342,7 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
    * ```
    */
   [Symbol.asyncIterator](): AsyncGenerator<SignalInfo, void, undefined> {
-    return untilClosed(this, (signal) => this.read({ signal }), () => this.close());
+    return untilClosed(this, (signal) => this.read({ signal }), { onEnd: () => this.close() });
   }
 }
 

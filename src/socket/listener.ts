@@ -533,8 +533,10 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    */
   [Symbol.asyncIterator](): AsyncGenerator<Connection, void, undefined> {
     // Only a loop left early (its `return()`) closes the listener.
-    return untilClosed(this, (signal) => this.accept({ signal }), (how) => {
-      if (how === "early") this.close();
+    return untilClosed(this, (signal) => this.accept({ signal }), {
+      onEnd: (how) => {
+        if (how === "early") this.close();
+      },
     });
   }
 }
