@@ -302,6 +302,37 @@ Deno.test("Fifo read opens complete without a pool thread", async (t) => {
       }
     },
   });
+  for (const direction of ["read", "write"] as const) {
+    await t.step({
+      name:
+        `a FIFO replaced by a file while a ${direction} open polls: refused, the file untouched`,
+      ignore,
+      fn: async () => {
+        // Each try opens the path again: it opened the file and read or wrote it.
+        const ac = new AbortController();
+        const idle = paths.slice(2).map((p) => Fifo.open(p, "read", { signal: ac.signal }));
+        try {
+          await until(() => threadsHeld() >= CALL_BUDGET, "every parked-call thread held");
+          const fifo = `${dir}/replaced-${direction}`;
+          Fifo.create(fifo);
+          const opening = Fifo.open(fifo, direction, { timeout: HANG_MS });
+          opening.catch(() => {});
+          const file = `${dir}/file-${direction}`;
+          Deno.writeTextFileSync(file, "not for the FIFO's reader or writer");
+          Deno.renameSync(file, fifo);
+          await assert.rejects(
+            within(opening, "the open of the replaced FIFO"),
+            (e) => e instanceof TypeError && /not a FIFO any more: it was replaced/.test(e.message),
+          );
+          assert.equal(Deno.readTextFileSync(fifo), "not for the FIFO's reader or writer");
+          Deno.removeSync(fifo);
+        } finally {
+          ac.abort();
+          await Promise.allSettled(idle);
+        }
+      },
+    });
+  }
   for (const abortAfter of [false, true]) {
     await t.step(
       abortAfter

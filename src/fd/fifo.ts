@@ -28,6 +28,7 @@ import {
   wait,
   waitSync,
 } from "../_wait/mod.ts";
+import { isPipe } from "./_adopt.ts";
 import { FdReader } from "./reader.ts";
 import { FdWriter } from "./writer.ts";
 
@@ -69,8 +70,19 @@ function flagsOf(direction: Direction): number {
   return (direction === "read" ? C.O_RDONLY : C.O_WRONLY) | C.O_CLOEXEC;
 }
 
-function handleOf<D extends Direction>(fd: number, direction: D): FifoEnd<D> {
+/**
+ * The handle of a side just opened by `path`. Each try opens the path again,
+ * so what is there may have been replaced since the open began (a C `open`
+ * blocked on a FIFO stays on it): anything but a FIFO is refused, as
+ * {@link checkIsFifo} refused it before, never read from or written to.
+ */
+function handleOf<D extends Direction>(fd: number, direction: D, path: string): FifoEnd<D> {
   try {
+    if (!isPipe(fd)) {
+      throw new TypeError(
+        `'${path}' is not a FIFO any more: it was replaced while the open waited`,
+      );
+    }
     return (direction === "read" ? new FdReader(fd) : new FdWriter(fd)) as FifoEnd<D>;
   } catch (e) {
     libc.close(fd);
@@ -115,10 +127,10 @@ function openOperation<D extends Direction>(
     // Data or a hang-up: a writer opened while we held it, as it would have with us in open(2).
     const fd = held;
     held = -1;
-    return handleOf(fd, "read") as FifoEnd<D>;
+    return handleOf(fd, "read", path) as FifoEnd<D>;
   };
   const tryReader = (): FifoEnd<D> | typeof AGAIN => {
-    const r = openReaderBriefly(c, subject);
+    const r = openReaderBriefly(c, path);
     if (r !== AGAIN) {
       release();
       return r as FifoEnd<D>;
@@ -131,7 +143,7 @@ function openOperation<D extends Direction>(
       about: subject,
       start: () => libc.open_parked(c, flags, 0),
       run: () => libc.open(c, flags, 0),
-      done: (fd) => handleOf(fd, direction),
+      done: (fd) => handleOf(fd, direction, path),
       // openat(dirfd, path, ...): the path buffer is this operation's own.
       thread: () => ({ syscall: C.SYS_openat, arg: 1, value: addressOf(c) }),
       restartable: true,
@@ -184,7 +196,7 @@ function openOperation<D extends Direction>(
       if (opened === null) throw e;
       return opened;
     },
-    attempt: direction === "read" ? tryReader : () => openEndNow(c, direction, subject),
+    attempt: direction === "read" ? tryReader : () => openEndNow(c, direction, path),
     slowTry: direction === "read",
     source: direction === "read" ? readerSource : parked,
   };
@@ -212,21 +224,21 @@ const READ_TRY_MS = 0.2;
  * there, interrupted after {@link READ_TRY_MS} otherwise (AGAIN). Where no
  * alarm can end it, AGAIN: only the blocking open completes the read side.
  */
-function openReaderBriefly(c: Uint8Array, subject: ErrorSubject): FdReader | typeof AGAIN {
+function openReaderBriefly(c: Uint8Array, path: string): FdReader | typeof AGAIN {
   const deadline = performance.now() + READ_TRY_MS;
   if (!interruptible(deadline)) return AGAIN;
-  const fd = blockingCall(deadline, () => libc.open(c, flagsOf("read"), 0), "open", subject);
-  return fd === AGAIN ? AGAIN : handleOf(fd, "read");
+  const fd = blockingCall(deadline, () => libc.open(c, flagsOf("read"), 0), "open", { path });
+  return fd === AGAIN ? AGAIN : handleOf(fd, "read", path);
 }
 
 /** {@link openNow}, as the handle of that end. */
 function openEndNow<D extends Direction>(
   c: Uint8Array,
   direction: D,
-  subject: ErrorSubject,
+  path: string,
 ): FifoEnd<D> | typeof AGAIN {
-  const fd = openNow(c, direction, subject);
-  return fd === AGAIN ? AGAIN : handleOf(fd, direction);
+  const fd = openNow(c, direction, { path });
+  return fd === AGAIN ? AGAIN : handleOf(fd, direction, path);
 }
 
 /**
@@ -330,7 +342,7 @@ export class Fifo {
    * @param direction `"read"` for a {@link FdReader}, `"write"` for a {@link FdWriter}
    * @param options `signal`, `timeout`
    * @returns the open end
-   * @throws {TypeError} when `path` is not a FIFO, `direction` is not `"read"` or `"write"`, or `signal` not an AbortSignal
+   * @throws {TypeError} when `path` is not a FIFO (or is replaced by something else while the open waits), `direction` is not `"read"` or `"write"`, or `signal` not an AbortSignal
    * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.NotFound} when nothing is at `path`
    * @throws {Deno.errors.PermissionDenied} when the FIFO's mode denies this direction to this user
@@ -376,7 +388,7 @@ export class Fifo {
    * @param direction `"read"` or `"write"`
    * @param options `timeout`
    * @returns the open end
-   * @throws {TypeError} when `path` is not a FIFO, or `direction` is not `"read"` or `"write"`
+   * @throws {TypeError} when `path` is not a FIFO (or is replaced by something else while the open waits), or `direction` is not `"read"` or `"write"`
    * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.NotFound} when nothing is at `path`
    * @throws {Deno.errors.PermissionDenied} when the FIFO's mode denies this direction to this user
@@ -453,7 +465,7 @@ export class Fifo {
       {
         syscall: "open",
         subject,
-        attempt: () => openEndNow(c, direction, subject),
+        attempt: () => openEndNow(c, direction, p),
         again: E.ENXIO,
       },
       "no reader has the FIFO open",
