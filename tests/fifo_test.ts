@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FdReader, Fifo, spawnProgram } from "../mod.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import { POLL_IDLE_AFTER_MS, POLL_IDLE_MS } from "../src/_wait/poll.ts";
+import { chmodCreated } from "../src/_chmod.ts";
 import {
   CANNOT,
   EMULATED,
@@ -72,6 +73,31 @@ Deno.test("Fifo.create() makes an owner-only FIFO, or exactly the mode asked", a
       () => Fifo.create(`${dir}/missing/x`),
       systemError(Deno.errors.NotFound, "ENOENT", "mkfifo", { path: `${dir}/missing/x` }),
     );
+  });
+  await t.step("the mode is set on what was made, never through what replaced it", () => {
+    // Set by chmod(path) after mkfifo or bind: a symbolic link renamed onto the path in between
+    // gave its target the mode (a race another user of the directory could win).
+    const target = `${dir}/target`;
+    Deno.writeTextFileSync(target, "private");
+    Deno.chmodSync(target, 0o600);
+    Deno.symlinkSync(target, `${dir}/link`);
+    assert.throws(
+      () => chmodCreated(`${dir}/link`, 0o666, "fifo", "mkfifo"),
+      (e: unknown) =>
+        e instanceof Deno.errors.NotFound &&
+        /\(a FIFO\) was replaced by a symbolic link before its mode was set/.test(e.message),
+    );
+    assert.equal(Deno.statSync(target).mode! & 0o7777, 0o600);
+    // A FIFO where a socket was made, or another inode than the one bound: refused too.
+    Fifo.create(`${dir}/c`);
+    assert.throws(() => chmodCreated(`${dir}/c`, 0o666, "socket", "bind"), /by a FIFO/);
+    const { ino } = Deno.statSync(`${dir}/c`);
+    assert.throws(
+      () => chmodCreated(`${dir}/c`, 0o666, "fifo", "mkfifo", { dev: 0n, ino: BigInt(ino!) }),
+      Deno.errors.NotFound,
+    );
+    chmodCreated(`${dir}/c`, 0o640, "fifo", "mkfifo");
+    assert.equal(Deno.statSync(`${dir}/c`).mode! & 0o7777, 0o640);
   });
   await t.step("file: URLs are accepted", () => {
     const url = new URL(`file://${dir}/url fifo`);

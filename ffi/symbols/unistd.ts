@@ -33,6 +33,8 @@ export const unistd = {
   // int prctl(int option, unsigned long arg2, ...);  (sys/prctl.h; the variadic arguments
   // are unsigned longs, passed as the fixed ones are on Linux's 64-bit ABIs)
   prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
+  // uid_t geteuid(void);
+  geteuid: { parameters: [], result: "u32" },
   // uid_t getuid(void);
   getuid: { parameters: [], result: "u32" },
 } as const;

@@ -29,6 +29,7 @@ import {
   waitSync,
 } from "../_wait/mod.ts";
 import { isPipe } from "./_adopt.ts";
+import { chmodCreated } from "../_chmod.ts";
 import { FdReader } from "./reader.ts";
 import { FdWriter } from "./writer.ts";
 
@@ -316,9 +317,10 @@ export class Fifo {
     }
     // mkfifo(3) applies the umask; the mode asked for is the mode wanted.
     try {
-      ok(libc.chmod(c, mode), "chmod", { path: p });
+      chmodCreated(p, mode, "fifo", "mkfifo");
     } catch (e) {
-      libc.unlink(c); // not left behind with a mode nobody asked for
+      // Not left behind with a mode nobody asked for; what replaced it is not ours to remove.
+      if (!(e instanceof Deno.errors.NotFound)) libc.unlink(c);
       throw e;
     }
   }

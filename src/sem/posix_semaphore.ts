@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { cString } from "../../ffi/cstring.ts";
+import { chmodCreated } from "../_chmod.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
 import { i32, struct, u64 } from "../../ffi/struct/mod.ts";
@@ -350,7 +350,7 @@ export class PosixSemaphore implements Disposable {
     }
     try {
       // sem_open applies the umask; the mode asked for is the mode wanted.
-      if (created) ok(libc.chmod(cString(SEM_DIR + name.slice(1)), mode), "chmod", subject);
+      if (created) chmodCreated(SEM_DIR + name.slice(1), mode, "file", "sem_open");
       // glibc maps a sem_t of the file without looking at its size: one too short for it
       // (not a semaphore) would be a SIGBUS at the first use. Its own are never short.
       const file = created ? null : fileOf(SEM_DIR + name.slice(1));

@@ -7,7 +7,8 @@
  * than asked for: `bind(2)` creates the file with the socket inode's mode
  * less the umask, so `fchmod(2)` on the socket before `bind` makes the file
  * appear with at most `mode`; a `chmod(2)` then gives it exactly `mode` where
- * the umask took bits away. The kernel binds the name itself, so the address
+ * the umask took bits away, through a descriptor of the file bound, never
+ * through a link put at the path meanwhile. The kernel binds the name itself, so the address
  * peers see (`getpeername`) is the real path.
  *
  * @module
@@ -20,6 +21,7 @@ import { A_FILE_KIND, cPath, type FileKind, kindOf } from "../_path.ts";
 import type { Endpoint } from "./_address.ts";
 import { decodeName, encodeName } from "../../ffi/cstring.ts";
 import { openSocket } from "./_socket.ts";
+import { chmodCreated } from "../_chmod.ts";
 
 const STAT = LAYOUTS.stat;
 
@@ -133,10 +135,13 @@ export function bindPath(
   }
   const bound = { path: absolute(path), dev: mine.dev, ino: mine.ino };
   // The umask took bits away: give them back.
-  if (mine.mode !== mode && libc.chmod(c, mode) < 0) {
-    const e = errorOf(lastErrno(), "chmod", { path });
-    releasePath(bound);
-    throw e;
+  if (mine.mode !== mode) {
+    try {
+      chmodCreated(path, mode, "socket", "bind", mine);
+    } catch (e) {
+      releasePath(bound);
+      throw e;
+    }
   }
   return bound;
 }
