@@ -220,6 +220,15 @@ Deno.test("received descriptors are close-on-exec, whatever the sender's were", 
   }
 });
 
+/** A pipe whose reading end came back through a socketpair: the pipe, what came, its fd. */
+function receivedReader(s: TestScope) {
+  const [a, b] = s.handle(socketpair());
+  const p = s.pipe();
+  a.sendFdsSync([p.reader]);
+  const received = b.receiveFdsSync()!;
+  return { p, received, fd: received.fds[0] };
+}
+
 Deno.test("ReceivedFds: what is taken is the taker's, the rest closes with it", async (t) => {
   await t.step("take, adopt, reader, writer; dispose closes the rest", async () => {
     using s = new TestScope();
@@ -257,11 +266,7 @@ Deno.test("ReceivedFds: what is taken is the taker's, the rest closes with it", 
 
   await t.step("after close(): BadResource, and closing twice does nothing", () => {
     using s = new TestScope();
-    const [a, b] = s.handle(socketpair());
-    const p = s.pipe();
-    a.sendFdsSync([p.reader]);
-    const received = b.receiveFdsSync()!;
-    const [fd] = received.fds;
+    const { p, received, fd } = receivedReader(s);
     const target = fdTarget(fd);
     received.close();
     received.close();
@@ -277,11 +282,7 @@ Deno.test("ReceivedFds: what is taken is the taker's, the rest closes with it", 
   await t.step("a descriptor not taken cannot be adopted around it", () => {
     // `new FdReader(fd)` was accepted: close() then closed the fd under that reader.
     using s = new TestScope();
-    const [a, b] = s.handle(socketpair());
-    const p = s.pipe();
-    a.sendFdsSync([p.reader]);
-    const received = b.receiveFdsSync()!;
-    const [fd] = received.fds;
+    const { p, received, fd } = receivedReader(s);
     assert.throws(() => new FdReader(fd), /fd \d+ belongs to an open set of received descriptors/);
     assert.throws(() =>
       received.adopt(0, () => {
