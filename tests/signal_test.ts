@@ -581,7 +581,7 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
       CANNOT.signalMasks,
       "the copy keeps what an exec keeps (descriptors, mask, ignored signals) and ends with its parent",
       async () => {
-        // They were lost: a shell's `3<file` (fd 3 in the copy was then Deno's own epoll), a
+        // They were lost: a shell's `63<file` (the number in the copy was then Deno's own), a
         // parent's blocked mask, a `trap "" QUIT`. And a parent killed by a signal it does
         // not forward (SIGKILL) left the copy running.
         await using s = new TestScope();
@@ -591,20 +591,26 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
           script,
           `import { FdWriter, relaunchWithSignalsBlocked } from "${mod}";\n` +
             `await relaunchWithSignalsBlocked(["SIGUSR1"]);\n` +
-            `using w = new FdWriter(3);\n` +
+            `using w = new FdWriter(63);\n` +
             `w.writeSync(JSON.stringify({ pid: Deno.pid }) + "\\n");\n` +
             `setInterval(() => {}, 60_000);\n`,
         );
         const side = s.pipe();
         const parent = s.child(
           spawnProgram(
-            "/bin/sh",
-            ["-c", 'trap "" QUIT; exec "$0" run --allow-ffi "$1"', Deno.execPath(), script],
+            "/bin/bash",
+            // At the last number the fd limit allows, where posix_spawn closes nothing.
+            [
+              "-c",
+              'trap "" QUIT; ulimit -n 64; exec "$0" run --allow-ffi "$1" 63>&3 3>&-',
+              Deno.execPath(),
+              script,
+            ],
             { fds: { 3: side.writer }, blockSignals: ["SIGUSR2"] },
           ),
         );
         side.writer.close();
-        const lines = new Lines(side.reader, "the copy's line on fd 3", HANG_MS);
+        const lines = new Lines(side.reader, "the copy's line on fd 63", HANG_MS);
         const { pid } = await lines.json<{ pid: number }>();
         s.orphan(pid);
         assert.notEqual(pid, parent.pid);

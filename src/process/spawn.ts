@@ -160,7 +160,11 @@ export function spawnProgram(
 
 /** What a child of {@link spawnInheriting} keeps of this process, as across `exec`. */
 export interface Inherited {
-  /** Descriptors (open here, not close-on-exec) that stay open at their numbers, on the same open file descriptions. */
+  /**
+   * Descriptors that stay open at their numbers, on the same open file
+   * descriptions: every one open here without close-on-exec, or at least
+   * every such one at or past RLIMIT_NOFILE (posix_spawn closes none there).
+   */
   fds: readonly number[];
   /** Signals that stay ignored (every other one gets its default action). */
   ignored: readonly number[];
@@ -202,15 +206,18 @@ export function spawnInheriting(
       high.push(copy);
       check(libc.posix_spawn_file_actions_adddup2(actions, copy, target), "adddup2");
     }
-    // No other descriptor reaches the child, even one opened without O_CLOEXEC.
+    // No other descriptor reaches the child, even one opened without O_CLOEXEC. An inherited
+    // one may be at RLIMIT_NOFILE or past it (opened before the limit was lowered), where
+    // posix_spawn closes nothing (EBADF): every other fd there is close-on-exec (see Inherited).
     const kept = new Set(inherited.fds);
     const last = Math.max(top, ...inherited.fds);
-    for (let fd = 3; fd <= last; fd++) {
-      if (!fds.has(fd) && !kept.has(fd)) {
-        check(libc.posix_spawn_file_actions_addclose(actions, fd), "addclose");
-      }
+    let closing = 0;
+    for (let fd = 3; fd <= last && closing === 0; fd++) {
+      if (fds.has(fd) || kept.has(fd)) continue;
+      closing = libc.posix_spawn_file_actions_addclose(actions, fd);
     }
-    check(libc.posix_spawn_file_actions_addclosefrom_np(actions, last + 1), "addclosefrom_np");
+    if (closing === 0) closing = libc.posix_spawn_file_actions_addclosefrom_np(actions, last + 1);
+    if (closing !== E.EBADF) check(closing, "addclose");
     if (cwd !== undefined) {
       check(libc.posix_spawn_file_actions_addchdir_np(actions, cwd), "addchdir_np");
     }
