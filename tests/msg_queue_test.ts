@@ -763,18 +763,21 @@ Deno.test("MessageQueue.messages() yields until the loop breaks or the handle cl
     assert.deepEqual(got, ["a", "b", "c"]);
   });
 
-  for (const closes of [false, true]) {
+  for (const when of ["open", "closed at once", "full by then"] as const) {
     await t.step(
       unless(
         CANNOT.parking,
-        `left after its msgrcv took a message${
-          closes ? ", the handle closed at once" : ""
-        }: the message goes back to the queue`,
+        `left after its msgrcv took a message, the handle ${
+          when === "full by then"
+            ? "open and the queue full by then: the left next() gets it"
+            : `${when}: it goes back to the queue before return() settles`
+        }`,
         async () => {
           // It went to the next() the iteration left, which a cancelled ReadableStream drops.
           using qs = new TestScope();
           const q = qs.messageQueue();
           using other = MessageQueue.fromId(q.id);
+          other.setMaxBytes(5);
           const it = q.messages()[Symbol.asyncIterator]();
           const next = it.next();
           await ownWaitPending({ syscall: "msgrcv", arg0: q.id });
@@ -784,11 +787,22 @@ Deno.test("MessageQueue.messages() yields until the loop breaks or the handle cl
           while (other.stat().messages !== 0) {
             if (performance.now() > end) assert.fail("the parked msgrcv never took the message");
           }
-          await it.return!();
-          if (closes) q.close();
-          assert.deepEqual(await within(next, "the left next()"), { value: undefined, done: true });
-          const back = other.receiveSync({ timeout: HANG_MS });
-          assert.deepEqual([back.type, text(back)], [4, "taken"]);
+          if (when === "full by then") other.sendSync("full!");
+          const leaving = it.return!();
+          if (when === "closed at once") q.close();
+          assert.deepEqual(await within(leaving, "return()"), { value: undefined, done: true });
+          const left = await within(next, "the left next()");
+          if (when === "full by then") {
+            assert.equal(left.done, false);
+            const m = left.value as Message;
+            assert.deepEqual([m.type, text(m)], [4, "taken"]);
+            assert.equal(other.stat().messages, 1);
+          } else {
+            assert.deepEqual(left, { value: undefined, done: true });
+            assert.equal(other.stat().messages, 1, "back before return() settled");
+            const back = other.receiveSync({ timeout: 0 });
+            assert.deepEqual([back.type, text(back)], [4, "taken"]);
+          }
         },
       ),
     );

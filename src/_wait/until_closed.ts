@@ -6,8 +6,8 @@
  * Not an async generator: a generator's `return()` waits for the `next()` in
  * progress, so a `for await` left from outside (`ReadableStream.from(x)`
  * cancelled, a `pipeTo` aborted) hung until an item came, which was then
- * taken and dropped. Here `return()` ends the iteration at once and cancels
- * the take in progress.
+ * taken and dropped. Here `return()` cancels the take in progress and
+ * settles as soon as it has ended.
  *
  * @module
  */
@@ -23,10 +23,11 @@ export interface IterationOptions<T> {
   signal?: AbortSignal;
   /**
    * Takes back an item that the take in progress got after the iteration was
-   * left (`return()`), where no one would see it: the `next()` waiting for it
-   * then ends the iteration. Without it, that `next()` gets the item.
+   * left (`return()`), where no one would see it: true when it did, and the
+   * `next()` waiting for it then ends the iteration; false (or without it),
+   * that `next()` gets the item.
    */
-  giveBack?: (item: T) => void;
+  giveBack?: (item: T) => boolean;
 }
 
 const DONE: IteratorReturnResult<void> = { value: undefined, done: true };
@@ -35,7 +36,7 @@ class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
   readonly #handle: { readonly closed: boolean };
   readonly #take: (signal: AbortSignal) => Promise<T | null>;
   readonly #onEnd?: (how: IterationEnd) => void;
-  readonly #giveBack?: (item: T) => void;
+  readonly #giveBack?: (item: T) => boolean;
   /** Aborted by `return()`: cancels the take in progress. One for the whole iteration. */
   readonly #left = new AbortController();
   /** What each take gets: `#left`'s signal, or it and the caller's together. */
@@ -87,10 +88,7 @@ class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
       if (item === null) return this.#end("end");
       // An item the take got after `return()` goes back where it came from, or to this
       // `next()`: never dropped here.
-      if (this.#done && this.#giveBack !== undefined) {
-        this.#giveBack(item);
-        return DONE;
-      }
+      if (this.#done && this.#giveBack?.(item)) return DONE;
       return { value: item, done: false };
     } finally {
       this.#pending--;
@@ -102,7 +100,10 @@ class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
       this.#end("early");
       this.#left.abort(new Deno.errors.Interrupted("the iteration was left"));
     }
-    return Promise.resolve(DONE);
+    // Settles once the take in progress has ended, as the abort ends it at once: an item
+    // it got is given back by then, for whoever looks next.
+    if (this.#pending === 0) return Promise.resolve(DONE);
+    return this.#turn.then(() => DONE, () => DONE);
   }
 
   /** Ends the iteration as `return()` does, and rejects with `e` (a generator's `throw`). */
@@ -127,7 +128,7 @@ class UntilClosed<T> implements AsyncGenerator<T, void, undefined> {
  * Yields `take(signal)` until `handle` is closed, or `take` gives `null` (end
  * of stream). A take rejected with `BadResource` because the handle closed
  * ends the iteration; any other error is thrown. `signal` is aborted when the
- * iteration is left (`return()`), which settles at once, and when the
+ * iteration is left (`return()`, which settles once the take has ended), and when the
  * caller's `options.signal` is (its reason then rejects the take).
  */
 export function untilClosed<T>(

@@ -665,15 +665,15 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   /**
    * Puts back a message that an iteration's receive took after the iteration
    * was left, where no one would see it: at the end of the queue, with its
-   * type. Through the id, so that a handle closed meanwhile does not lose it;
-   * a queue full by then takes it once it has room, through the handle.
+   * type, through the id (a handle closed meanwhile does not lose it). False
+   * where it cannot at once (the queue full by then, no write permission):
+   * the iteration's `next()` then gets it.
    */
-  #putBack({ type, data }: Message): void {
+  #putBack({ type, data }: Message): boolean {
     const buf = ownBuffer(TEXT + data.byteLength);
     setLong(new DataView(buf.buffer), TYPE, type);
     buf.set(data, TEXT);
-    if (libc.msgsnd(this.id, buf, data.byteLength, C.IPC_NOWAIT) === 0 || this.closed) return;
-    this.send(data, { type }).catch(() => {});
+    return libc.msgsnd(this.id, buf, data.byteLength, C.IPC_NOWAIT) === 0;
   }
 
   // ----------------------------------------------------------- receiving
@@ -1108,9 +1108,10 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * Receives messages one after another as an async iterator; it ends when the
    * handle is closed, and when the loop breaks or the iterator's `return()` is
    * called (a `ReadableStream.from(q)` cancelled, ...), which cancels the
-   * receive in progress. A message its `msgrcv` had taken already goes back
-   * to the end of the queue, with its type, even if the handle closes
-   * meanwhile (unless the queue is full by then and the handle closed).
+   * receive in progress and settles once it has ended. A message its
+   * `msgrcv` had taken already goes back to the end of the queue, with its
+   * type (where the queue is full by then, or this user may not write it,
+   * the `next()` that was waiting gets it instead).
    *
    * Wraps `msgrcv(2)`. Needs `--allow-ffi`.
    *
