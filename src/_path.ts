@@ -82,6 +82,14 @@ export function fileOf(
   };
 }
 
+/** Which file `fd` is open on (`st_dev:st_ino`, as {@link fileOf} gives it), or null. */
+export function fileIdOf(fd: number): string | null {
+  const buf = new Uint8Array(LAYOUTS.stat.size);
+  if (libc.fstat(fd, buf) < 0) return null;
+  const st = LAYOUTS.stat.decode(buf);
+  return `${st.st_dev}:${st.st_ino}`;
+}
+
 /** The kind of file of an `st_mode & S_IFMT`. */
 export function kindOf(mode: number): FileKind {
   switch (mode) {

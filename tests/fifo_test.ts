@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FdReader, Fifo, spawnProgram } from "../mod.ts";
+import { FdReader, type FdWriter, Fifo, spawnProgram } from "../mod.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import { POLL_IDLE_AFTER_MS, POLL_IDLE_MS } from "../src/_wait/poll.ts";
 import { chmodCreated } from "../src/_chmod.ts";
@@ -329,35 +329,53 @@ Deno.test("Fifo read opens complete without a pool thread", async (t) => {
     },
   });
   for (const direction of ["read", "write"] as const) {
-    await t.step({
-      name:
-        `a FIFO replaced by a file while a ${direction} open polls: refused, the file untouched`,
-      ignore,
-      fn: async () => {
-        // Each try opens the path again: it opened the file and read or wrote it.
-        const ac = new AbortController();
-        const idle = paths.slice(2).map((p) => Fifo.open(p, "read", { signal: ac.signal }));
-        try {
-          await until(() => threadsHeld() >= CALL_BUDGET, "every parked-call thread held");
+    for (const by of ["a file", "another FIFO"] as const) {
+      await t.step({
+        name: `a FIFO replaced by ${by} while a ${direction} open polls: refused, it untouched`,
+        ignore,
+        fn: async () => {
+          // Each try opens the path again: it opened what was put there and read or wrote it.
+          const ac = new AbortController();
+          const idle = paths.slice(2).map((p) => Fifo.open(p, "read", { signal: ac.signal }));
           const fifo = `${dir}/replaced-${direction}`;
-          Fifo.create(fifo);
-          const opening = Fifo.open(fifo, direction, { timeout: HANG_MS });
-          opening.catch(() => {});
-          const file = `${dir}/file-${direction}`;
-          Deno.writeTextFileSync(file, "not for the FIFO's reader or writer");
-          Deno.renameSync(file, fifo);
-          await assert.rejects(
-            within(opening, "the open of the replaced FIFO"),
-            (e) => e instanceof TypeError && /not a FIFO any more: it was replaced/.test(e.message),
-          );
-          assert.equal(Deno.readTextFileSync(fifo), "not for the FIFO's reader or writer");
-          Deno.removeSync(fifo);
-        } finally {
-          ac.abort();
-          await Promise.allSettled(idle);
-        }
-      },
-    });
+          const other = `${dir}/other-${direction}`;
+          const ends: Array<FdReader | FdWriter> = [];
+          try {
+            await until(() => threadsHeld() >= CALL_BUDGET, "every parked-call thread held");
+            Fifo.create(fifo);
+            const opening = Fifo.open(fifo, direction, { timeout: HANG_MS });
+            opening.catch(() => {});
+            if (by === "a file") {
+              Deno.writeTextFileSync(other, "not for the FIFO's reader or writer");
+            } else {
+              // Both of its ends open: an open of either side completes at once.
+              Fifo.create(other);
+              ends.push(Fifo.tryOpen(other, "read"), Fifo.tryOpen(other, "write"));
+            }
+            Deno.renameSync(other, fifo);
+            await assert.rejects(
+              within(opening, "the open of the replaced FIFO"),
+              (e) =>
+                e instanceof TypeError &&
+                /is not the FIFO it was: it was replaced while the open waited/.test(e.message),
+            );
+            if (by === "a file") {
+              assert.equal(Deno.readTextFileSync(fifo), "not for the FIFO's reader or writer");
+            } else {
+              assert.throws(
+                () => (ends[0] as FdReader).tryRead(new Uint8Array(1)),
+                Deno.errors.WouldBlock,
+              );
+            }
+          } finally {
+            for (const end of ends) end.close();
+            Deno.removeSync(fifo);
+            ac.abort();
+            await Promise.allSettled(idle);
+          }
+        },
+      });
+    }
   }
   for (const abortAfter of [false, true]) {
     await t.step(

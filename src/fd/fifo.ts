@@ -8,7 +8,15 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { A_FILE_KIND, cPath, fileKind, fileOf, type PathLike, pathText } from "../_path.ts";
+import {
+  A_FILE_KIND,
+  cPath,
+  fileIdOf,
+  fileKind,
+  fileOf,
+  type PathLike,
+  pathText,
+} from "../_path.ts";
 import { addressOf, checkBoolean, checkMode, checkOptions, shown } from "../_check.ts";
 import type { Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
@@ -28,7 +36,6 @@ import {
   wait,
   waitSync,
 } from "../_wait/mod.ts";
-import { isPipe } from "./_adopt.ts";
 import { chmodCreated } from "../_chmod.ts";
 import { FdReader } from "./reader.ts";
 import { FdWriter } from "./writer.ts";
@@ -74,14 +81,19 @@ function flagsOf(direction: Direction): number {
 /**
  * The handle of a side just opened by `path`. Each try opens the path again,
  * so what is there may have been replaced since the open began (a C `open`
- * blocked on a FIFO stays on it): anything but a FIFO is refused, as
- * {@link checkIsFifo} refused it before, never read from or written to.
+ * blocked on a FIFO stays on it): anything but the FIFO `file` checked first
+ * is refused, never read from or written to.
  */
-function handleOf<D extends Direction>(fd: number, direction: D, path: string): FifoEnd<D> {
+function handleOf<D extends Direction>(
+  fd: number,
+  direction: D,
+  path: string,
+  file: string,
+): FifoEnd<D> {
   try {
-    if (!isPipe(fd)) {
+    if (fileIdOf(fd) !== file) {
       throw new TypeError(
-        `'${path}' is not a FIFO any more: it was replaced while the open waited`,
+        `'${path}' is not the FIFO it was: it was replaced while the open waited`,
       );
     }
     return (direction === "read" ? new FdReader(fd) : new FdWriter(fd)) as FifoEnd<D>;
@@ -128,10 +140,10 @@ function openOperation<D extends Direction>(
     // Data or a hang-up: a writer opened while we held it, as it would have with us in open(2).
     const fd = held;
     held = -1;
-    return handleOf(fd, "read", path) as FifoEnd<D>;
+    return handleOf(fd, "read", path, file) as FifoEnd<D>;
   };
   const tryReader = (): FifoEnd<D> | typeof AGAIN => {
-    const r = openReaderBriefly(c, path);
+    const r = openReaderBriefly(c, path, file);
     if (r !== AGAIN) {
       release();
       return r as FifoEnd<D>;
@@ -144,7 +156,7 @@ function openOperation<D extends Direction>(
       about: subject,
       start: () => libc.open_parked(c, flags, 0),
       run: () => libc.open(c, flags, 0),
-      done: (fd) => handleOf(fd, direction, path),
+      done: (fd) => handleOf(fd, direction, path, file),
       // openat(dirfd, path, ...): the path buffer is this operation's own.
       thread: () => ({ syscall: C.SYS_openat, arg: 1, value: addressOf(c) }),
       restartable: true,
@@ -197,7 +209,7 @@ function openOperation<D extends Direction>(
       if (opened === null) throw e;
       return opened;
     },
-    attempt: direction === "read" ? tryReader : () => openEndNow(c, direction, path),
+    attempt: direction === "read" ? tryReader : () => openEndNow(c, direction, path, file),
     slowTry: direction === "read",
     source: direction === "read" ? readerSource : parked,
   };
@@ -225,11 +237,11 @@ const READ_TRY_MS = 0.2;
  * there, interrupted after {@link READ_TRY_MS} otherwise (AGAIN). Where no
  * alarm can end it, AGAIN: only the blocking open completes the read side.
  */
-function openReaderBriefly(c: Uint8Array, path: string): FdReader | typeof AGAIN {
+function openReaderBriefly(c: Uint8Array, path: string, file: string): FdReader | typeof AGAIN {
   const deadline = performance.now() + READ_TRY_MS;
   if (!interruptible(deadline)) return AGAIN;
   const fd = blockingCall(deadline, () => libc.open(c, flagsOf("read"), 0), "open", { path });
-  return fd === AGAIN ? AGAIN : handleOf(fd, "read", path);
+  return fd === AGAIN ? AGAIN : handleOf(fd, "read", path, file);
 }
 
 /** {@link openNow}, as the handle of that end. */
@@ -237,9 +249,10 @@ function openEndNow<D extends Direction>(
   c: Uint8Array,
   direction: D,
   path: string,
+  file: string,
 ): FifoEnd<D> | typeof AGAIN {
   const fd = openNow(c, direction, { path });
-  return fd === AGAIN ? AGAIN : handleOf(fd, direction, path);
+  return fd === AGAIN ? AGAIN : handleOf(fd, direction, path, file);
 }
 
 /**
@@ -460,14 +473,14 @@ export class Fifo {
   static tryOpen<D extends Direction>(path: PathLike, direction: D): FifoEnd<D> {
     const p = pathText(path);
     checkDirection(direction);
-    checkIsFifo(p, "open");
+    const file = checkIsFifo(p, "open");
     const c = cPath(p);
     const subject = { path: p };
     return tryNow(
       {
         syscall: "open",
         subject,
-        attempt: () => openEndNow(c, direction, p),
+        attempt: () => openEndNow(c, direction, p, file),
         again: E.ENXIO,
       },
       "no reader has the FIFO open",
