@@ -11,7 +11,7 @@ import { checkBoolean, checkInteger, checkMode } from "./_check.ts";
 import { type PathLike, pathText } from "./_path.ts";
 import { E, okValue } from "./_sys.ts";
 import { errorFromCode, type ErrorSubject } from "./errors.ts";
-import { procSysInt, procText } from "./_proc.ts";
+import { procText } from "./_proc.ts";
 
 /** A key, or `"private"` for a new object only this process knows the id of (`IPC_PRIVATE`). */
 export type SysvKey = number | "private";
@@ -134,8 +134,9 @@ const FULL: Readonly<Record<"msgget" | "semget" | "shmget", () => string>> = {
     `(${limit("shmall")}) pages in use, already`,
 };
 
+/** A limit as the kernel wrote it (shmall may pass 2^53, which a number would round). */
 function limit(name: string): string {
-  return String(procSysInt(`kernel/${name}`) ?? "?");
+  return procText(`/proc/sys/kernel/${name}`)?.trim() || "?";
 }
 
 /**
