@@ -432,6 +432,38 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "out of descriptors (RLIMIT_NOFILE): a first fd wait that cannot start names its call and fd",
+  ignore: !existsSync("/usr/bin/prlimit"),
+  fn: async () => {
+    await using s = new TestScope();
+    // The engine's epoll could not be made: the error named epoll_create1, not the read.
+    await evalInChild(
+      s,
+      `
+      import assert from "node:assert/strict";
+      import { pipe } from "${MOD}";
+      import { libc } from "${KERNEL}";
+      using p = pipe();
+      const held = [];
+      for (let fd = libc.fcntl(0, 0, 0); fd >= 0; fd = libc.fcntl(0, 0, 0)) held.push(fd);
+      try {
+        await assert.rejects(p.reader.read(new Uint8Array(8)), (e) =>
+          e.code === "EMFILE" && e.syscall === "read" && e.fd === p.reader.fd &&
+          e.message.includes("read fd " + p.reader.fd + " (the wait needs an epoll"));
+      } finally {
+        for (const fd of held) libc.close(fd);
+      }
+      const reading = p.reader.read(new Uint8Array(8));
+      p.writer.writeSync("after");
+      assert.equal(await reading, 5);
+      `,
+      ["/usr/bin/prlimit", "--nofile=256:256"],
+    );
+  },
+});
+
+Deno.test({
   name: "out of descriptors (RLIMIT_NOFILE): a child spawned with the last one is still reaped",
   ignore: !existsSync("/usr/bin/prlimit"),
   fn: async () => {

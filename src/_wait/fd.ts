@@ -16,6 +16,7 @@ import { MAX_TIMER_MS } from "./deadline.ts";
 import type { Pending } from "./pending.ts";
 import type { Source } from "./source.ts";
 import { ownedCount } from "../_owned_fds.ts";
+import { errorFromCode } from "../errors.ts";
 
 /** Readiness to wait for: data to read (or end of file, an error). */
 export const READABLE: number = C.EPOLLIN;
@@ -88,7 +89,7 @@ class FdEngine {
 
   /** Resolves when `fd` is ready for `events` (or has an error or hang-up: the retry sees it), or `p` is cancelled. */
   park(fd: number, events: number, p: Pending): Promise<typeof AGAIN> {
-    this.#open();
+    this.#open(p.syscall, fd);
     return new Promise((resolve) => {
       const w: FdWait = { fd, events, pending: p, ref: p.ref, resolve };
       let entry = this.#fds.get(fd);
@@ -129,13 +130,18 @@ class FdEngine {
     this.#wakeIfIdle();
   }
 
-  #open(): void {
+  /** Opens the epoll and its eventfd for the first wait; failing, an error of that wait's call on `fd`. */
+  #open(syscall: string, fd: number): void {
     if (this.#epfd >= 0) return;
-    const epfd = ok(libc.epoll_create1(C.EPOLL_CLOEXEC), "epoll_create1");
+    const cannot = (what: string) =>
+      errorFromCode(lastErrno(), syscall, { fd }, `the wait needs ${what}, which failed`);
+    const epfd = libc.epoll_create1(C.EPOLL_CLOEXEC);
+    if (epfd < 0) throw cannot("an epoll (epoll_create1)");
     const wakeFd = libc.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK);
     if (wakeFd < 0) {
+      const e = cannot("an eventfd");
       libc.close(epfd);
-      ok(wakeFd, "eventfd");
+      throw e;
     }
     this.#epfd = epfd;
     this.#wakeFd = wakeFd;
