@@ -118,7 +118,7 @@ const DENO_CLASSES: Record<string, ErrorClass> = {
 };
 
 /** How an error names its object: ` '/path'`, ` fd 3`, ` id 7`, ... */
-function describeSubject(subject: ErrorSubject): string {
+export function describeSubject(subject: ErrorSubject): string {
   return subject.path !== undefined
     ? ` '${subject.path}'`
     : subject.address !== undefined

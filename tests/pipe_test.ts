@@ -476,6 +476,15 @@ Deno.test("pipe() handles: close, dispose, use after close, bad arguments", asyn
     assert.equal(err.cause, reason);
     const written = (err as { bytesWritten?: number }).bytesWritten!;
     assert.ok(written > 0 && written < 1 << 20, `bytesWritten ${written}`);
+    // Which write of which fd, as every other error of the library says.
+    assert.equal(
+      err.message,
+      `write fd ${p.writer.fd} aborted after ${written} of ${1 << 20} bytes`,
+    );
+    assert.deepEqual([(err as { syscall?: string }).syscall, (err as { fd?: number }).fd], [
+      "write",
+      p.writer.fd,
+    ]);
     // Exactly that many bytes are in the pipe.
     p.writer.close();
     let got = 0;

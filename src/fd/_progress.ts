@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { describeSubject, type ErrorSubject } from "../errors.ts";
 
 /** Adds how many bytes went out before a write failed. */
 export function withProgress(e: unknown, bytesWritten: number): unknown {
@@ -23,12 +24,17 @@ export function writeErrors(
   signal: AbortSignal | undefined,
   progress: { readonly written: number },
   total: number,
+  syscall: string,
+  subject: ErrorSubject,
 ): (e: unknown) => never {
   return (e) => {
     const written = progress.written;
     if (e !== signal?.reason) throw withProgress(e, written);
     if (written === 0) throw e;
-    const what = `write aborted after ${written} of ${total} bytes`;
-    throw withProgress(new Deno.errors.Interrupted(what, { cause: e }), written);
+    const what = `${syscall}${describeSubject(subject)} aborted after ${written} of ${total} bytes`;
+    const cut = Object.assign(new Deno.errors.Interrupted(what, { cause: e }), subject, {
+      syscall,
+    });
+    throw withProgress(cut, written);
   };
 }

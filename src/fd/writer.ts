@@ -199,7 +199,7 @@ export class FdWriter extends FdHandle {
           this.#op(bytes, progress),
           options,
           this.#context,
-          writeErrors(options?.signal, progress, bytes.byteLength),
+          writeErrors(options?.signal, progress, bytes.byteLength, "write", this.subject),
         ),
       options,
       () => progress.written === bytes.byteLength,

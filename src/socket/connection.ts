@@ -669,7 +669,12 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     return this.#turns.run(
       "send",
       (options) =>
-        wait(op, options, this.#out, writeErrors(options?.signal, progress, bytes.byteLength)),
+        wait(
+          op,
+          options,
+          this.#out,
+          writeErrors(options?.signal, progress, bytes.byteLength, "send", this.subject),
+        ),
       options,
       () => progress.written === bytes.byteLength,
     );
