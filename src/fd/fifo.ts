@@ -298,6 +298,7 @@ export class Fifo {
    * @throws {Deno.errors.PermissionDenied} when the directory is not writable (EACCES), or the file system takes no FIFOs (EPERM)
    * @throws {Deno.errors.NotADirectory} when a component of `path` is not a directory
    * @throws {IpcError} ENAMETOOLONG, ENOSPC, EDQUOT or EROFS from `mkfifo(3)`
+   * @throws {Deno.errors.FilesystemLoop} when `path` has too many symbolic links (ELOOP)
    *
    * @example
    * ```ts
@@ -362,6 +363,9 @@ export class Fifo {
    * @throws {Deno.errors.NotFound} when nothing is at `path`
    * @throws {Deno.errors.PermissionDenied} when the FIFO's mode denies this direction to this user
    * @throws {Deno.errors.TimedOut} when `timeout` passes before the other side opens
+   * @throws {Deno.errors.NotADirectory} when a component of `path` is not a directory
+   * @throws {Deno.errors.FilesystemLoop} when `path` has too many symbolic links (ELOOP)
+   * @throws {IpcError} ENAMETOOLONG, or EMFILE/ENFILE when out of descriptors
    *
    * @example
    * ```ts
@@ -408,6 +412,9 @@ export class Fifo {
    * @throws {Deno.errors.NotFound} when nothing is at `path`
    * @throws {Deno.errors.PermissionDenied} when the FIFO's mode denies this direction to this user
    * @throws {Deno.errors.TimedOut} when `timeout` passes before the other side opens
+   * @throws {Deno.errors.NotADirectory} when a component of `path` is not a directory
+   * @throws {Deno.errors.FilesystemLoop} when `path` has too many symbolic links (ELOOP)
+   * @throws {IpcError} ENAMETOOLONG, or EMFILE/ENFILE when out of descriptors
    *
    * @example
    * ```ts
@@ -454,6 +461,9 @@ export class Fifo {
    * @throws {Deno.errors.WouldBlock} for `"write"` when no reader has the FIFO open (ENXIO)
    * @throws {Deno.errors.NotFound} when nothing is at `path`
    * @throws {Deno.errors.PermissionDenied} when the FIFO's mode denies this direction to this user
+   * @throws {Deno.errors.NotADirectory} when a component of `path` is not a directory
+   * @throws {Deno.errors.FilesystemLoop} when `path` has too many symbolic links (ELOOP)
+   * @throws {IpcError} ENAMETOOLONG, or EMFILE/ENFILE when out of descriptors
    *
    * @example
    * ```ts
@@ -498,6 +508,7 @@ export class Fifo {
    *   removed: `unlink(2)` would remove the link and leave the FIFO)
    * @throws {Deno.errors.PermissionDenied} when the directory is not writable to this user
    * @throws {IpcError} EROFS on a read-only file system
+   * @throws {Deno.errors.NotADirectory} when a component of `path` is not a directory
    *
    * @example
    * ```ts

@@ -362,6 +362,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * @throws {RangeError} when `projId` is not an integer 1..255
    * @throws {Deno.errors.NotFound} when `path` does not exist
    * @throws {Deno.errors.PermissionDenied} when a directory on the way to `path` is not searchable
+   * @throws {Deno.errors.NotADirectory} when a component of `path` is not a directory
    *
    * @example
    * ```ts
@@ -967,6 +968,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * @throws {IpcError} E2BIG when the message exceeds `maxSize` (it stays in the queue)
    * @throws {IpcError} EIDRM when the queue has been removed
    * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {Deno.errors.PermissionDenied} when this user may not read the queue
    *
    * @example
    * ```ts
@@ -1083,6 +1085,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * @returns the message's type and size
    * @throws {Deno.errors.WouldBlock} when there is none
    * @throws {TypeError} when `buffer` is not a Uint8Array or is detached
+   * @throws {Deno.errors.PermissionDenied} when this user may not read the queue
    *
    * @example
    * ```ts

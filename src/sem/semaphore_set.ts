@@ -336,6 +336,8 @@ export class SemaphoreSet implements Disposable {
    *   `projId` that is not a number
    * @throws {RangeError} when `projId` is not an integer 1..255
    * @throws {Deno.errors.NotFound} when `path` does not exist
+   * @throws {Deno.errors.PermissionDenied} when a directory on the way to `path` is not searchable
+   * @throws {Deno.errors.NotADirectory} when a component of `path` is not a directory
    *
    * @example
    * ```ts

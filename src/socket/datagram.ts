@@ -547,6 +547,7 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
    * @throws {RangeError} for a path longer than 107 bytes, a port outside 1..65535, a `timeout` that is not ≥ 0
    * @throws {Deno.errors.ConnectionRefused} when no socket is bound at a Unix destination
    * @throws {Deno.errors.NotFound} when no socket file is at the destination path
+   * @throws {Deno.errors.PermissionDenied} when the destination's file mode denies this user
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
    * @throws {IpcError} EMSGSIZE when the datagram is larger than the send buffer
@@ -583,6 +584,7 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
    * @throws {RangeError} for a path longer than 107 bytes, or a port outside 1..65535
    * @throws {Deno.errors.ConnectionRefused} when no socket is bound at a Unix destination
    * @throws {Deno.errors.NotFound} when no socket file is at the destination path
+   * @throws {Deno.errors.PermissionDenied} when the destination's file mode denies this user
    * @throws {Deno.errors.BadResource} after `close()`
    * @throws {IpcError} EMSGSIZE when the datagram is larger than the send buffer
    *
@@ -934,6 +936,7 @@ const DATAGRAM_OPTIONS: ReadonlySet<string> = new Set([
  * @throws {Deno.errors.AddrInUse} when the path, name or port is taken
  * @throws {Deno.errors.NotFound} when the socket file's directory does not exist
  * @throws {Deno.errors.PermissionDenied} when the directory is not writable, or the port is privileged
+ * @throws {Deno.errors.AddrNotAvailable} when `hostname` is not an address of this machine
  *
  * @example A socket file that the group may send to
  * ```ts
