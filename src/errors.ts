@@ -149,6 +149,9 @@ export function errorFromCode(
   return systemError(code, syscall, subject, `${text} (os error ${code}): ${what}`);
 }
 
+/** How many frames deep an error may be made in the library, below the caller's. */
+const STACK_DEPTH = 16;
+
 /** The error for errno `code` with `message`: Deno's class for it where one fits, else {@link IpcError}. */
 function systemError(
   code: number,
@@ -159,10 +162,16 @@ function systemError(
   const name = ERRNO_NAMES[code] ?? `E${code}`;
   const info: SystemErrorInfo = { code: name, errno: code, syscall, ...subject };
   const Class = DENO_CLASSES[name];
-  if (Class === undefined) {
-    return new IpcError(message, info);
+  // The library's own frames come first: more of them, so that the stack reaches the caller's.
+  const limit = Error.stackTraceLimit;
+  if (limit > 0 && limit < STACK_DEPTH) Error.stackTraceLimit = limit + STACK_DEPTH;
+  try {
+    return Class === undefined
+      ? new IpcError(message, info)
+      : Object.assign(new Class(message), info);
+  } finally {
+    Error.stackTraceLimit = limit;
   }
-  return Object.assign(new Class(message), info);
 }
 
 /** `Deno.errors.TimedOut` (`ETIMEDOUT`) for an operation whose timeout passed. */

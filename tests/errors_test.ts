@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { errorFromCode } from "../src/errors.ts";
-import { IpcError } from "../mod.ts";
+import { IpcError, MessageQueue, pipe, PosixMessageQueue } from "../mod.ts";
 import { ERRNO } from "../ffi/platform.ts";
 
 Deno.test("errors: a kernel refusal becomes Deno's class where one fits, else IpcError", async (t) => {
@@ -51,4 +51,39 @@ Deno.test("errors: a kernel refusal becomes Deno's class where one fits, else Ip
     assert.equal(e.name, "IpcError");
     assert.match(e.message, /^Invalid argument \(os error 22\): semop$/);
   });
+});
+
+Deno.test("an error's stack reaches the line that called the library, sync and async", async () => {
+  // Ten frames of the library's own came first, and a timeout was made in Deno's timer code.
+  const q = MessageQueue.open("private");
+  const { writer, reader } = pipe();
+  try {
+    q.sendSync("hello");
+    const stackOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as Error).stack ?? "";
+      }
+      assert.fail("no error");
+    };
+    for (
+      const f of [() => q.tryReceive({ maxSize: 1 }), () => PosixMessageQueue.open("/no-such")]
+    ) {
+      const stack = stackOf(f);
+      assert.ok(stack.includes(import.meta.url), stack);
+    }
+    reader.close();
+    assert.ok(stackOf(() => writer.tryWrite("x")).includes(import.meta.url));
+    try {
+      await q.receive({ type: 9, timeout: 1 });
+      assert.fail("no timeout");
+    } catch (e) {
+      assert.ok(e instanceof Deno.errors.TimedOut);
+      assert.match(e.stack ?? "", new RegExp(`at async ${RegExp.escape(import.meta.url)}`));
+    }
+  } finally {
+    writer.close();
+    q.remove();
+  }
 });

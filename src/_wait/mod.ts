@@ -115,7 +115,7 @@ async function waitLoop<T>(
   let pollingSince: number | undefined;
   try {
     for (;;) {
-      if (p.cancelled) throw p.reason;
+      if (p.cancelled) throw p.error();
       const parked = p.ref || op.source.parksUnref === true ? op.source.park(p) : NO_THREAD;
       let got: T | typeof AGAIN;
       let clock = false;
@@ -130,7 +130,7 @@ async function waitLoop<T>(
       p.onCancel(undefined);
       // A result the parked call got is delivered even if the wait was cancelled meanwhile.
       if (got === AGAIN) {
-        if (p.cancelled) throw p.reason;
+        if (p.cancelled) throw p.error();
         // The clock let it go because a thread freed: every polling wait hears it, and
         // one parks; a try of each first would be hundreds of calls in one go.
         if (clock) continue;

@@ -52,10 +52,13 @@ export class WaitRegistry {
 }
 
 /** One async wait: what ends it early, and what stops its current park then. */
+/** The reason of a wait its deadline cancelled, until {@link Pending.error} makes its error. */
+const TIMED_OUT: unique symbol = Symbol("timed out");
+
 export class Pending {
   /** Whether the wait was cancelled; then {@link Pending.reason} says why. */
   cancelled = false;
-  /** Why it was cancelled: the signal's reason, a TimedOut or a BadResource error. */
+  /** Why it was cancelled: the signal's reason, a BadResource error, or a timeout (see {@link Pending.error}). */
   reason: unknown = undefined;
   /** The C function the wait is for (`"read"`), for the errors of `close()`. */
   readonly syscall: string;
@@ -66,6 +69,7 @@ export class Pending {
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort: (() => void) | undefined;
   readonly #timer: DeadlineTimer;
+  readonly #timedOut: () => unknown;
 
   constructor(
     syscall: string,
@@ -85,7 +89,8 @@ export class Pending {
       if (signal.aborted) this.#onAbort();
       else signal.addEventListener("abort", this.#onAbort, { once: true });
     }
-    this.#timer = atDeadline(deadline, () => this.cancel(timedOut()));
+    this.#timedOut = timedOut;
+    this.#timer = atDeadline(deadline, () => this.cancel(TIMED_OUT));
     if (!this.ref) this.#timer.ref(false);
   }
 
@@ -118,6 +123,15 @@ export class Pending {
     const stop = this.#stop;
     this.#stop = undefined;
     stop?.();
+  }
+
+  /**
+   * What the cancelled wait rejects with: its reason, or for a timeout a
+   * TimedOut made now, in the wait's own async function, so that its stack
+   * reaches the caller's `await` (made in the timer, it ended in Deno's timer code).
+   */
+  error(): unknown {
+    return this.reason === TIMED_OUT ? this.#timedOut() : this.reason;
   }
 
   /** Cancels the wait with `reason` (the first reason wins). */
