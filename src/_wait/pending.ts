@@ -56,10 +56,10 @@ export class WaitRegistry {
 const TIMED_OUT: unique symbol = Symbol("timed out");
 
 export class Pending {
-  /** Whether the wait was cancelled; then {@link Pending.reason} says why. */
+  /** Whether the wait was cancelled; then {@link Pending.error} says why. */
   cancelled = false;
   /** Why it was cancelled: the signal's reason, a BadResource error, or a timeout (see {@link Pending.error}). */
-  reason: unknown = undefined;
+  #reason: unknown = undefined;
   /** The C function the wait is for (`"read"`), for the errors of `close()`. */
   readonly syscall: string;
   readonly registry: WaitRegistry | undefined;
@@ -131,14 +131,14 @@ export class Pending {
    * reaches the caller's `await` (made in the timer, it ended in Deno's timer code).
    */
   error(): unknown {
-    return this.reason === TIMED_OUT ? this.#timedOut() : this.reason;
+    return this.#reason === TIMED_OUT ? this.#timedOut() : this.#reason;
   }
 
   /** Cancels the wait with `reason` (the first reason wins). */
   cancel(reason: unknown): void {
     if (this.cancelled) return;
     this.cancelled = true;
-    this.reason = reason;
+    this.#reason = reason;
     const stop = this.#stop;
     this.#stop = undefined;
     stop?.();

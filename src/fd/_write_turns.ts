@@ -99,7 +99,8 @@ export class WriteTurns {
         turn.onCancel(resolve);
       });
       if (turn.cancelled) {
-        throw turn.reason === signal?.reason ? turn.reason : withProgress(turn.reason, 0);
+        const e = turn.error();
+        throw e === signal?.reason ? e : withProgress(e, 0);
       }
     } finally {
       turn.dispose();
