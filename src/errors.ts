@@ -149,6 +149,16 @@ export function errorFromCode(
   return systemError(code, syscall, subject, `${text} (os error ${code}): ${what}`);
 }
 
+/** Sets `Error.stackTraceLimit`; false where it cannot be (a frozen `Error`, as hardened setups make it). */
+function setStackLimit(limit: number): boolean {
+  try {
+    Error.stackTraceLimit = limit;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** How many frames deep an error may be made in the library, below the caller's. */
 const STACK_DEPTH = 16;
 
@@ -164,13 +174,13 @@ function systemError(
   const Class = DENO_CLASSES[name];
   // The library's own frames come first: more of them, so that the stack reaches the caller's.
   const limit = Error.stackTraceLimit;
-  if (limit > 0 && limit < STACK_DEPTH) Error.stackTraceLimit = limit + STACK_DEPTH;
+  const deeper = limit > 0 && limit < STACK_DEPTH && setStackLimit(limit + STACK_DEPTH);
   try {
     return Class === undefined
       ? new IpcError(message, info)
       : Object.assign(new Class(message), info);
   } finally {
-    Error.stackTraceLimit = limit;
+    if (deeper) setStackLimit(limit);
   }
 }
 

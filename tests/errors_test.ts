@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { errorFromCode } from "../src/errors.ts";
 import { IpcError, MessageQueue, pipe, PosixMessageQueue } from "../mod.ts";
+import { evalInChild, TestScope } from "./_kernel.ts";
 import { ERRNO } from "../ffi/platform.ts";
 
 Deno.test("errors: a kernel refusal becomes Deno's class where one fits, else IpcError", async (t) => {
@@ -86,4 +87,24 @@ Deno.test("an error's stack reaches the line that called the library, sync and a
     writer.close();
     q.remove();
   }
+});
+
+Deno.test("with Error frozen (hardened setups), errors are still the library's and close() works", async () => {
+  // Setting a frozen Error's stackTraceLimit threw: every error became that TypeError, and a
+  // close() with a read pending threw it half-way, leaving the fd open and the read pending.
+  await using s = new TestScope();
+  await evalInChild(
+    s,
+    `
+    import assert from "node:assert/strict";
+    import { pipe, PosixMessageQueue } from "${new URL("../mod.ts", import.meta.url).href}";
+    const { reader, writer } = pipe();
+    Object.freeze(Error);
+    assert.throws(() => PosixMessageQueue.open("/no-such-queue"), { code: "ENOENT" });
+    const pending = reader.read(new Uint8Array(1));
+    reader.close();
+    await assert.rejects(pending, { name: "BadResource", code: "EBADF" });
+    writer.close();
+    `,
+  );
 });
