@@ -666,15 +666,26 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   /**
    * Puts back a message that an iteration's receive took after the iteration
    * was left, where no one would see it: at the end of the queue, with its
-   * type, through the id (a handle closed meanwhile does not lose it). False
-   * where it cannot at once (the queue full by then, no write permission):
-   * the iteration's `next()` then gets it.
+   * type, through the id (a handle closed meanwhile does not lose it); a
+   * queue full by then takes it once it has room, through a handle of its
+   * own (sent as `send()` sends: it keeps the process alive until then).
+   * False where it cannot (no write permission, the queue removed): the
+   * iteration's `next()` then gets it.
    */
   #putBack({ type, data }: Message): boolean {
     const buf = ownBuffer(TEXT + data.byteLength);
     setLong(new DataView(buf.buffer), TYPE, type);
     buf.set(data, TEXT);
-    return libc.msgsnd(this.id, buf, data.byteLength, C.IPC_NOWAIT) === 0;
+    if (libc.msgsnd(this.id, buf, data.byteLength, C.IPC_NOWAIT) === 0) return true;
+    if (lastErrno() !== E.EAGAIN) return false;
+    let own: MessageQueue;
+    try {
+      own = MessageQueue.fromId(this.id);
+    } catch {
+      return false;
+    }
+    own.send(data, { type }).catch(() => {}).finally(() => own.close());
+    return true;
   }
 
   // ----------------------------------------------------------- receiving
@@ -1113,8 +1124,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * called (a `ReadableStream.from(q)` cancelled, ...), which cancels the
    * receive in progress and settles once it has ended. A message its
    * `msgrcv` had taken already goes back to the end of the queue, with its
-   * type (where the queue is full by then, or this user may not write it,
-   * the `next()` that was waiting gets it instead).
+   * type (once there is room, where the queue is full by then; where this
+   * user may not write the queue, the `next()` that was waiting gets it).
    *
    * Wraps `msgrcv(2)`. Needs `--allow-ffi`.
    *
