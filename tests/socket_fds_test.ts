@@ -416,6 +416,31 @@ Deno.test("a pending receiveFds ends on close(), abort or timeout", async (t) =>
     assert.equal(received.fds.length, 1);
   });
 
+  await t.step("a send aborted after its descriptors went out: Interrupted naming it", async () => {
+    // It said only "sendFds aborted after ...", with no call or fd, unlike every other error.
+    using s = new TestScope();
+    const [a, b] = s.handle(socketpair());
+    const p = s.pipe();
+    const controller = new AbortController();
+    const reason = new Error("enough");
+    const sending = a.sendFds([p.reader], new Uint8Array(8 << 20), { signal: controller.signal });
+    await waitedOn(a.fd, EPOLLOUT);
+    controller.abort(reason);
+    const e = await sending.then(() => assert.fail("sent whole"), (e) => e);
+    const written = (e as { bytesWritten: number }).bytesWritten;
+    assert.ok(e instanceof Deno.errors.Interrupted && e.cause === reason, String(e));
+    assert.equal(
+      e.message,
+      `sendmsg fd ${a.fd} aborted after the descriptors and ${written} bytes were sent`,
+    );
+    assert.deepEqual([(e as { syscall?: string }).syscall, (e as { fd?: number }).fd], [
+      "sendmsg",
+      a.fd,
+    ]);
+    using received = b.receiveFdsSync({ timeout: HANG_MS })!;
+    assert.equal(received.fds.length, 1);
+  });
+
   await t.step("timeout: TimedOut, in the async and sync forms", async () => {
     using s = new TestScope();
     const [, b] = s.handle(socketpair());

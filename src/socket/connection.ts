@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { MAX_IO } from "../../ffi/symbols/unistd.ts";
 import { AGAIN, failed, ok } from "../_sys.ts";
-import type { ErrorSubject } from "../errors.ts";
+import { describeSubject, type ErrorSubject } from "../errors.ts";
 import { chunkAttempt, keepMessage, messageArea } from "../_landing.ts";
 import {
   bytesOf,
@@ -1424,11 +1424,11 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     } catch (e) {
       if (!progress.fdsSent) throw e;
       if (e !== options?.signal?.reason) throw withProgress(e, progress.written);
+      const what = `sendmsg${describeSubject(this.subject)} aborted after the descriptors and ` +
+        `${progress.written} bytes were sent`;
+      const cut = new Deno.errors.Interrupted(what, { cause: e });
       throw withProgress(
-        new Deno.errors.Interrupted(
-          `sendFds aborted after the descriptors and ${progress.written} bytes were sent`,
-          { cause: e },
-        ),
+        Object.assign(cut, this.subject, { syscall: "sendmsg" }),
         progress.written,
       );
     }
