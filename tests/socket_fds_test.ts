@@ -266,7 +266,7 @@ Deno.test("ReceivedFds: what is taken is the taker's, the rest closes with it", 
 
   await t.step("after close(): BadResource, and closing twice does nothing", () => {
     using s = new TestScope();
-    const { p, received, fd } = receivedReader(s);
+    const { received, fd } = receivedReader(s);
     const target = fdTarget(fd);
     received.close();
     received.close();

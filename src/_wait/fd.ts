@@ -11,7 +11,7 @@
  */
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
-import { AGAIN, E, errorOf, failed, lastErrno, ok, RETRY } from "../_sys.ts";
+import { AGAIN, E, errorOf, failed, lastErrno, RETRY } from "../_sys.ts";
 import { MAX_TIMER_MS } from "./deadline.ts";
 import type { Pending } from "./pending.ts";
 import type { Source } from "./source.ts";
