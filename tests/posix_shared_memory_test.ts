@@ -16,6 +16,7 @@ import {
   dupInheritable,
   EMULATED,
   errno,
+  evalInChild,
   fdMode,
   fdTarget,
   type Fixture,
@@ -666,4 +667,28 @@ Deno.test("openers that size one new object at once never shrink it under the ot
   for (const child of [a, b]) assert.equal((await child.status).code, 0, report);
   assert.deepEqual(JSON.parse(report), { shrunk: 0 });
   assert.deepEqual(devShm().filter((n) => n.startsWith(prefix.slice(1))), []);
+});
+
+Deno.test("read() and readInto() past an end another handle shrank: a RangeError and fewer bytes, not SIGBUS", async () => {
+  // They copied from the mapping, whose pages past the new end are gone: SIGBUS killed the process.
+  await using s = new TestScope();
+  const name = s.shmName();
+  await evalInChild(
+    s,
+    `
+    import assert from "node:assert/strict";
+    import { PosixSharedMemory } from "${new URL("../mod.ts", import.meta.url).href}";
+    using a = PosixSharedMemory.open("${name}", { create: true, size: 8192 });
+    using b = PosixSharedMemory.open("${name}");
+    a.bytes.fill(7);
+    b.resize(4096);
+    assert.equal(a.size, 8192);
+    assert.throws(() => a.read(4094, 4), (e) => e instanceof RangeError && /4094..4098 reach past/.test(e.message));
+    const buf = new Uint8Array(8);
+    assert.equal(a.readInto(buf, 4092), 4);
+    assert.deepEqual([...buf], [7, 7, 7, 7, 0, 0, 0, 0]);
+    assert.equal(a.readInto(buf, 5000), 0);
+    assert.deepEqual(a.read(0, 2), new Uint8Array([7, 7]));
+    `,
+  );
 });

@@ -14,6 +14,8 @@ export const unistd = {
   read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   // ssize_t write(int fd, const void *buf, size_t count);
   write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  // ssize_t pread(int fd, void *buf, size_t count, off_t offset);  (counts ≤ 2^31 - 1 here)
+  pread: { parameters: ["i32", "buffer", "u32", "i64"], result: "i32" },
   // int close(int fd);
   close: { parameters: ["i32"], result: "i32" },
   // int dup3(int oldfd, int newfd, int flags);

@@ -21,6 +21,14 @@ import { parkedCallsReturned } from "../_wait/futex.ts";
 const byBuffer = new WeakMap<ArrayBuffer, Mapping>();
 
 /** Memory mapped into this process by the library, with the one view over it. */
+/**
+ * Copies the object's bytes from `at` into `into` through its file, not the
+ * mapping (`pread(2)`): how many there are, fewer past the object's end
+ * where another handle or process shrank it, which through the mapping is
+ * SIGBUS.
+ */
+export type FileCopy = (into: Uint8Array, at: number) => number;
+
 export class Mapping {
   /** The address of its first byte. */
   readonly address: bigint;
@@ -107,22 +115,37 @@ export class Mapping {
     offset: number | undefined,
     length: number | undefined,
     syscall: string,
+    copy?: FileCopy,
   ): Uint8Array<ArrayBuffer> {
     const at = this.#offset(offset, syscall);
     const n = length === undefined
       ? this.size - at
       : checkInteger(length, "length", 0, this.size - at);
     const out = new Uint8Array(n);
-    if (n > 0) Deno.UnsafePointerView.copyInto(this.pointerAt(at, syscall), out);
+    if (n === 0) return out;
+    if (copy === undefined) {
+      Deno.UnsafePointerView.copyInto(this.pointerAt(at, syscall), out);
+    } else if (copy(out, at) < n) {
+      throw new RangeError(
+        `bytes ${at}..${at + n} reach past the object's end: another handle or process shrank it`,
+      );
+    }
     return out;
   }
 
   /** Copies bytes from `offset` into `target`, as many as fit; returns how many. */
-  readInto(target: Uint8Array, offset: number | undefined, syscall: string): number {
+  readInto(
+    target: Uint8Array,
+    offset: number | undefined,
+    syscall: string,
+    copy?: FileCopy,
+  ): number {
     checkBuffer(target, "target");
     const at = this.#offset(offset, syscall);
     const n = Math.min(target.byteLength, this.size - at);
-    if (n > 0) Deno.UnsafePointerView.copyInto(this.pointerAt(at, syscall), target.subarray(0, n));
+    if (n <= 0) return 0;
+    if (copy !== undefined) return copy(target.subarray(0, n), at);
+    Deno.UnsafePointerView.copyInto(this.pointerAt(at, syscall), target.subarray(0, n));
     return n;
   }
 

@@ -12,7 +12,7 @@ import { AGAIN, attempt, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
 import { checkBoolean, checkInteger, checkMode, checkOptions, shown } from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
-import { Mapping } from "./_mapping.ts";
+import { type FileCopy, Mapping } from "./_mapping.ts";
 import { checkNotOwned, own } from "../_owned_fds.ts";
 import { closeOwnedFd } from "../_wait/mod.ts";
 
@@ -559,7 +559,9 @@ export class PosixSharedMemory implements Disposable {
    * @param length how many bytes, 0..size - offset (default: up to the end)
    * @returns a new Uint8Array the caller owns
    * @throws {TypeError} when `offset` or `length` is not a number
-   * @throws {RangeError} when `offset` or `length` is not an integer in range
+   * @throws {RangeError} when `offset` or `length` is not an integer in range, or the bytes
+   *   reach past the object's end (another handle or process shrank it: they are read through
+   *   the descriptor, `pread(2)`, where the mapping would be SIGBUS)
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
@@ -573,7 +575,7 @@ export class PosixSharedMemory implements Disposable {
    * ```
    */
   read(offset?: number, length?: number): Uint8Array<ArrayBuffer> {
-    return this.#mapping.read(offset, length, "mmap");
+    return this.#mapping.read(offset, length, "mmap", this.#fromFile);
   }
 
   /**
@@ -584,7 +586,9 @@ export class PosixSharedMemory implements Disposable {
    *
    * @param target where the bytes go
    * @param offset where to start, 0..size (default 0)
-   * @returns how many bytes were copied: min(target.length, size - offset)
+   * @returns how many bytes were copied: min(target.length, size - offset), fewer past the
+   *   object's end where another handle or process shrank it (read through the descriptor,
+   *   `pread(2)`, where the mapping would be SIGBUS)
    * @throws {TypeError} when `target` is not a Uint8Array or is detached, or `offset` is not a number
    * @throws {RangeError} when `offset` is not an integer 0..size
    * @throws {Deno.errors.BadResource} after `close()`
@@ -601,8 +605,21 @@ export class PosixSharedMemory implements Disposable {
    * ```
    */
   readInto(target: Uint8Array, offset?: number): number {
-    return this.#mapping.readInto(target, offset, "mmap");
+    return this.#mapping.readInto(target, offset, "mmap", this.#fromFile);
   }
+
+  /** {@link FileCopy} of this object: `pread(2)` of its descriptor, 1 GiB at most per call. */
+  readonly #fromFile: FileCopy = (into, at) => {
+    let got = 0;
+    while (got < into.byteLength) {
+      const want = Math.min(into.byteLength - got, 2 ** 30);
+      const n = libc.pread(this.#fd, into.subarray(got, got + want), want, BigInt(at + got));
+      if (n === 0) break;
+      if (n > 0) got += n;
+      else failed("pread", this.#subject, []); // throws, unless interrupted (EINTR): then again
+    }
+    return got;
+  };
 
   /**
    * Sets the object's size and maps it again whole: new bytes read as zero,
@@ -613,7 +630,8 @@ export class PosixSharedMemory implements Disposable {
    *
    * Other processes, and other handles of this process on the same object
    * (`fromFd`, a second `open`), keep their own mappings at their old size:
-   * after a shrink, touching bytes past the new end through them is SIGBUS.
+   * after a shrink, touching bytes past the new end through them is SIGBUS
+   * (their `read()` and `readInto()` excepted).
    * Agree on a resize before shrinking.
    *
    * Wraps `ftruncate(2)`, `mmap(2)`, `munmap(2)`. Needs `--allow-ffi`.
