@@ -67,7 +67,8 @@ export function endpointOf(where: unknown, rules: NetRules, what: string): Endpo
   }
   const w = where as Where;
   const has = (key: keyof Where) => w[key] !== undefined;
-  const unix = has("path") || has("abstract");
+  // An unnamed one (an unbound peer, as a receive reports it) is a Unix address too.
+  const unix = has("path") || has("abstract") || w.unnamed === true;
   if (has("path") && has("abstract")) {
     throw new TypeError(`${what}: give a path or an abstract name, not both`);
   }
