@@ -81,7 +81,9 @@ Deno.test("an error's stack reaches the line that called the library, sync and a
       assert.fail("no timeout");
     } catch (e) {
       assert.ok(e instanceof Deno.errors.TimedOut);
-      assert.match(e.stack ?? "", new RegExp(`at async ${RegExp.escape(import.meta.url)}`));
+      // `at async <caller>` where the timer ended it; the caller's own frame where the
+      // deadline had passed before the wait began (a slow machine: the first check ends it).
+      assert.ok(e.stack?.includes(import.meta.url), e.stack);
     }
   } finally {
     writer.close();
