@@ -6,12 +6,10 @@
  */
 import { cString } from "../ffi/cstring.ts";
 import { libc } from "../ffi/libc.ts";
-import { C, LAYOUTS } from "../ffi/platform.ts";
+import { C } from "../ffi/platform.ts";
 import { E, errorOf, lastErrno, ok } from "./_sys.ts";
 import { errorFromCode } from "./errors.ts";
-import { A_FILE_KIND, cPath, type FileKind, kindOf } from "./_path.ts";
-
-const STAT = LAYOUTS.stat;
+import { A_FILE_KIND, cPath, type FileKind, fileOfFd } from "./_path.ts";
 
 /**
  * Gives the `kind` of file this process just created at `path` exactly
@@ -27,29 +25,25 @@ export function chmodCreated(
   mode: number,
   kind: FileKind,
   syscall: string,
-  id?: { dev: bigint; ino: bigint },
+  id?: string,
 ): void {
   const c = cPath(path);
   const fd = libc.open(c, C.O_PATH | C.O_NOFOLLOW | C.O_CLOEXEC, 0);
   if (fd < 0) throw errorOf(lastErrno(), "open", { path });
   try {
-    const buf = new Uint8Array(STAT.size);
-    ok(libc.fstat(fd, buf), "fstat", { path });
-    const st = STAT.decode(buf);
-    const now = kindOf(st.st_mode & C.S_IFMT);
-    const same = now === kind && st.st_uid === libc.geteuid() &&
-      (id === undefined || (BigInt(st.st_dev) === id.dev && BigInt(st.st_ino) === id.ino));
-    if (!same) {
+    const now = fileOfFd(fd);
+    if (now === null) throw errorOf(lastErrno(), "fstat", { path });
+    if (now.kind !== kind || now.uid !== libc.geteuid() || (id !== undefined && now.id !== id)) {
       throw errorFromCode(
         E.ENOENT,
         syscall,
         { path },
         `what was made there (${A_FILE_KIND[kind]}) was replaced by ${
-          A_FILE_KIND[now]
+          A_FILE_KIND[now.kind]
         } before its mode was set`,
       );
     }
-    if ((st.st_mode & 0o7777) === mode) return;
+    if (now.mode === mode) return;
     if (libc.chmod(cString(`/proc/self/fd/${fd}`), mode) === 0) return;
     if (lastErrno() !== E.ENOENT) throw errorOf(lastErrno(), "chmod", { path });
     ok(libc.chmod(c, mode), "chmod", { path });

@@ -59,35 +59,50 @@ export function fileKind(path: string): FileKind | null {
   return fileOf(path)?.kind ?? null;
 }
 
+/** What `stat(2)` says of a file, as this library uses it. */
+export interface FileInfo {
+  readonly kind: FileKind;
+  /** `st_mode & S_IFMT`: the kind as C has it. */
+  readonly type: number;
+  /** The permission bits (`st_mode & 07777`). */
+  readonly mode: number;
+  readonly uid: number;
+  /** Which file it is: `st_dev:st_ino`, the same for every path and descriptor of it. */
+  readonly id: string;
+  readonly size: bigint;
+}
+
 /**
  * What is at `path` (following links, unless `follow` is false: `lstat(2)`),
- * which file it is (`st_dev:st_ino`) and its size, or null when nothing is
- * there; other failures of `stat(2)` throw.
+ * or null when nothing is there; other failures of `stat(2)` throw.
  */
-export function fileOf(
-  path: string,
-  follow = true,
-): { kind: FileKind; id: string; size: bigint } | null {
+export function fileOf(path: string, follow = true): FileInfo | null {
   const buf = new Uint8Array(LAYOUTS.stat.size);
   if ((follow ? libc.stat(cPath(path), buf) : libc.lstat(cPath(path), buf)) < 0) {
     const code = lastErrno();
     if (code === E.ENOENT) return null;
     throw errorOf(code, follow ? "stat" : "lstat", { path });
   }
+  return infoOf(buf);
+}
+
+/** What `fd` is open on (`fstat(2)`), or null when that fails (errno says why). */
+export function fileOfFd(fd: number): FileInfo | null {
+  const buf = new Uint8Array(LAYOUTS.stat.size);
+  return libc.fstat(fd, buf) < 0 ? null : infoOf(buf);
+}
+
+function infoOf(buf: Uint8Array): FileInfo {
   const st = LAYOUTS.stat.decode(buf);
+  const type = st.st_mode & C.S_IFMT;
   return {
-    kind: kindOf(st.st_mode & C.S_IFMT),
+    kind: kindOf(type),
+    type,
+    mode: st.st_mode & 0o7777,
+    uid: st.st_uid,
     id: `${st.st_dev}:${st.st_ino}`,
     size: BigInt(st.st_size),
   };
-}
-
-/** Which file `fd` is open on (`st_dev:st_ino`, as {@link fileOf} gives it), or null. */
-export function fileIdOf(fd: number): string | null {
-  const buf = new Uint8Array(LAYOUTS.stat.size);
-  if (libc.fstat(fd, buf) < 0) return null;
-  const st = LAYOUTS.stat.decode(buf);
-  return `${st.st_dev}:${st.st_ino}`;
 }
 
 /** The kind of file of an `st_mode & S_IFMT`. */

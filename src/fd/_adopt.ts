@@ -15,6 +15,7 @@ import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
 import { checkInteger } from "../_check.ts";
 import { checkNotOwned } from "../_owned_fds.ts";
+import { fileOfFd } from "../_path.ts";
 import type { Direction } from "../options.ts";
 
 /**
@@ -38,7 +39,7 @@ export function adoptFd(fd: number, access: Direction, what: string): number {
   const pipe = blocking && isPipe(fd);
   // What kind of file, only where it matters: a blocking descriptor that is no pipe (one
   // fstat at most; a pipe round trip needs none).
-  const type = blocking && !pipe ? fileTypeOf(fd) : 0;
+  const type = blocking && !pipe ? fileOfFd(fd)?.type ?? 0 : 0;
   // A pipe, FIFO or terminal gets a description of its own: the shared one is the
   // parent's too (a shell's terminal, which would stay non-blocking after we exit).
   const own = pipe || type === C.S_IFCHR ? reopenPipe(fd, flags, true) : -1;
@@ -103,12 +104,6 @@ function setNonBlocking(fd: number, flags: number): void {
 }
 
 const STDIO = ["stdin", "stdout", "stderr"];
-
-/** What kind of file `fd` is (`st_mode & S_IFMT` from `fstat(2)`; 0 if that fails). */
-function fileTypeOf(fd: number): number {
-  const buf = new Uint8Array(LAYOUTS.stat.size);
-  return libc.fstat(fd, buf) === 0 ? LAYOUTS.stat.decode(buf).st_mode & C.S_IFMT : 0;
-}
 
 /** Whether `fd` is a pipe or FIFO (`F_GETPIPE_SZ` works on nothing else). */
 export function isPipe(fd: number): boolean {

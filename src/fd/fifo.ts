@@ -11,9 +11,9 @@ import type { ErrorSubject } from "../errors.ts";
 import {
   A_FILE_KIND,
   cPath,
-  fileIdOf,
   fileKind,
   fileOf,
+  fileOfFd,
   type PathLike,
   pathText,
 } from "../_path.ts";
@@ -91,7 +91,7 @@ function handleOf<D extends Direction>(
   file: string,
 ): FifoEnd<D> {
   try {
-    if (fileIdOf(fd) !== file) {
+    if (fileOfFd(fd)?.id !== file) {
       throw new TypeError(
         `'${path}' is not the FIFO it was: it was replaced while the open waited`,
       );

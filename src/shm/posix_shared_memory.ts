@@ -7,7 +7,7 @@
  */
 import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
-import { C, LAYOUTS } from "../../ffi/platform.ts";
+import { C } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
 import { checkBoolean, checkInteger, checkMode, checkOptions, shown } from "../_check.ts";
@@ -15,6 +15,7 @@ import { posixName } from "../_posix_name.ts";
 import { type FileCopy, Mapping } from "./_mapping.ts";
 import { checkNotOwned, own } from "../_owned_fds.ts";
 import { closeOwnedFd } from "../_wait/mod.ts";
+import { fileOfFd } from "../_path.ts";
 
 /** What the errors call it. */
 const WHAT = "shared memory object";
@@ -22,7 +23,6 @@ const WHAT = "shared memory object";
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 /** The longest memfd name: `NAME_MAX` less the "memfd:" the kernel puts before it. */
 const MEMFD_NAME_MAX = C.NAME_MAX - "memfd:".length;
-const STAT = LAYOUTS.stat;
 
 /** Options of {@link PosixSharedMemory.open}. */
 export interface PosixSharedMemoryOpenOptions {
@@ -823,17 +823,16 @@ function growTo(fd: number, size: number, subject: ErrorSubject, what: string): 
 }
 
 function sizeOf(fd: number, subject: ErrorSubject, what: string): number {
-  const buf = new Uint8Array(STAT.size);
-  ok(libc.fstat(fd, buf), "fstat", subject);
-  const st = STAT.decode(buf);
-  if ((st.st_mode & C.S_IFMT) !== C.S_IFREG) {
+  const file = fileOfFd(fd);
+  if (file === null) throw errorOf(lastErrno(), "fstat", subject);
+  if (file.kind !== "file") {
     throw new TypeError(
       `${what} is not a shared memory object, memfd or regular file: it cannot be mapped`,
     );
   }
-  const size = Number(st.st_size);
+  const size = Number(file.size);
   if (!Number.isSafeInteger(size)) {
-    throw new RangeError(`${what} is ${st.st_size} bytes: larger than this library maps`);
+    throw new RangeError(`${what} is ${file.size} bytes: larger than this library maps`);
   }
   return size;
 }

@@ -14,16 +14,14 @@
  * @module
  */
 import { libc } from "../../ffi/libc.ts";
-import { C, LAYOUTS } from "../../ffi/platform.ts";
+import { C } from "../../ffi/platform.ts";
 import { E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
-import { A_FILE_KIND, cPath, type FileKind, kindOf } from "../_path.ts";
+import { A_FILE_KIND, cPath, fileOf } from "../_path.ts";
 import type { Endpoint } from "./_address.ts";
 import { decodeName, encodeName } from "../../ffi/cstring.ts";
 import { openSocket } from "./_socket.ts";
 import { chmodCreated } from "../_chmod.ts";
-
-const STAT = LAYOUTS.stat;
 
 /**
  * A socket file this process created: its path (absolute, so that a change
@@ -32,8 +30,8 @@ const STAT = LAYOUTS.stat;
  */
 export interface BoundPath {
   readonly path: string;
-  readonly dev: bigint;
-  readonly ino: bigint;
+  /** Which file (`st_dev:st_ino`). */
+  readonly id: string;
 }
 
 /**
@@ -52,22 +50,6 @@ function absolute(path: string): string {
   if (cwd.byteLength + 1 + encodeName(path).byteLength >= C.PATH_MAX) return path;
   const dir = decodeName(cwd);
   return `${dir === "/" ? "" : dir}/${path}`;
-}
-
-/** What a path is, without following a symbolic link: its kind and inode, or null when absent. */
-function lstatOf(
-  c: Uint8Array,
-  path: string,
-): { kind: FileKind; mode: number; dev: bigint; ino: bigint } | null {
-  const buf = new Uint8Array(STAT.size);
-  if (libc.lstat(c, buf) < 0) {
-    const code = lastErrno();
-    if (code === E.ENOENT) return null;
-    throw errorOf(code, "lstat", { path });
-  }
-  const st = STAT.decode(buf);
-  const kind = kindOf(st.st_mode & C.S_IFMT);
-  return { kind, mode: st.st_mode & 0o7777, dev: BigInt(st.st_dev), ino: BigInt(st.st_ino) };
 }
 
 /**
@@ -103,7 +85,7 @@ export function bindPath(
   if (libc.bind(fd, at.sockaddr, at.length) < 0) {
     const code = lastErrno();
     if (code !== E.EADDRINUSE) throw errorOf(code, "bind", { path });
-    const there = lstatOf(c, path);
+    const there = fileOf(path, false);
     if (there !== null && there.kind !== "socket") {
       throw errorFromCode(code, "bind", { path }, `it exists and is ${A_FILE_KIND[there.kind]}`);
     }
@@ -129,15 +111,15 @@ export function bindPath(
     // Someone may have bound it again meanwhile: then this is AddrInUse after all.
     ok(libc.bind(fd, at.sockaddr, at.length), "bind", { path });
   }
-  const mine = lstatOf(c, path);
+  const mine = fileOf(path, false);
   if (mine === null || mine.kind !== "socket") {
     throw errorFromCode(E.ENOENT, "bind", { path }, "the socket file vanished right after bind");
   }
-  const bound = { path: absolute(path), dev: mine.dev, ino: mine.ino };
+  const bound = { path: absolute(path), id: mine.id };
   // The umask took bits away: give them back.
   if (mine.mode !== mode) {
     try {
-      chmodCreated(path, mode, "socket", "bind", mine);
+      chmodCreated(path, mode, "socket", "bind", mine.id);
     } catch (e) {
       releasePath(bound);
       throw e;
@@ -151,11 +133,11 @@ export function releasePath(bound: BoundPath): void {
   const c = cPath(bound.path);
   let now;
   try {
-    now = lstatOf(c, bound.path);
+    now = fileOf(bound.path, false);
   } catch {
     return;
   }
-  if (now !== null && now.kind === "socket" && now.dev === bound.dev && now.ino === bound.ino) {
+  if (now !== null && now.kind === "socket" && now.id === bound.id) {
     libc.unlink(c);
   }
 }
