@@ -188,6 +188,21 @@ Deno.test("struct() follows the C layout rules", async (t) => {
     throws(() => struct("s", { a: {} as FieldType }), TypeError);
     // As C: "flexible array member in a struct with no named members".
     throws(() => struct("s", { d: flex(u8) }), /s\.d: a flexible array needs a field before it/);
+    // JavaScript callers, whom TypeScript does not check, get errors naming the struct.
+    throws(() => struct("hdr", null as never), {
+      name: "TypeError",
+      message: "struct hdr: fields must be an object of field types",
+    });
+    throws(() => struct("hdr", { a: u8 }, null as never), {
+      name: "TypeError",
+      message: "struct hdr: options must be an object",
+    });
+    // A truthy non-boolean would have packed the struct silently (size 5 where C has 8).
+    throws(() => struct("hdr", { a: u8, b: u32 }, { packed: "no" as never }), {
+      name: "TypeError",
+      message: "struct hdr: options.packed must be a boolean, got string",
+    });
+    throws(() => struct("hdr", { a: u8 }, { typedef: 1 as never }), /options\.typedef/);
   });
   await t.step("only the layer's own field types: a hand-built one could claim any size", () => {
     // A u32 that claims 2 bytes would have its 4 bytes overwrite the next field.
@@ -431,6 +446,26 @@ Deno.test("encode() rejects every bad input, naming struct and member", async (t
       name: "TypeError",
       message: "sockaddr_in6: expected an object, got null",
     });
+    // No bigint can help a negative value into an unsigned field.
+    throws(() => struct("v", { v: u64 }).encode({ v: -(2 ** 53) }), {
+      name: "RangeError",
+      message: "v.v: -9007199254740992 is out of range for u64 (0..18446744073709551615)",
+    });
+  });
+  await t.step("a member named like an Object.prototype member is missing, not a function", () => {
+    const s = struct("s", { toString: u32, valueOf: pointer });
+    throws(() => s.encode({ valueOf: null } as never), {
+      name: "TypeError",
+      message: "s.toString: missing (u32)",
+    });
+    throws(() => s.encode({ toString: 1 } as never), {
+      name: "TypeError",
+      message: "s.valueOf: missing (pointer)",
+    });
+    deepStrictEqual(s.decode(s.encode({ toString: 7, valueOf: null })), {
+      toString: 7,
+      valueOf: 0n,
+    });
   });
 });
 
@@ -509,6 +544,34 @@ Deno.test("buffer bounds are checked, never truncated", async (t) => {
     throws(() => msgbuf.sizeFor(Number.MAX_SAFE_INTEGER), RangeError);
     equal(sembuf.sizeFor(0), sembuf.size);
   });
+});
+
+Deno.test("encode() and decode() keep no large buffer of the caller alive", async () => {
+  // A child with gc(): a 64 MiB target, once encoded into and decoded from, then dropped,
+  // must be collected (a DataView cached for it would keep it).
+  const module = new URL("../ffi/struct/mod.ts", import.meta.url).href;
+  const code = `
+    import { struct, u32 } from "${module}";
+    const s = struct("header", { len: u32 });
+    let ref;
+    (() => {
+      const big = new Uint8Array(64 * 1024 * 1024);
+      s.encode({ len: 4 }, big);
+      s.decode(big);
+      ref = new WeakRef(big.buffer);
+    })();
+    await new Promise((r) => setTimeout(r, 0)); // a WeakRef holds its target for the job
+    globalThis.gc();
+    console.log(ref.deref() === undefined ? "collected" : "kept");
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--expose-gc", code],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  equal(out.code, 0, stderr);
+  equal(new TextDecoder().decode(out.stdout).trim(), "collected", stderr);
 });
 
 Deno.test("layouts of an unsupported platform throw NotSupported when used", () => {

@@ -94,7 +94,8 @@ function bigInt(x: unknown, t: IntType): bigint | number {
   if (typeof x === "number") {
     if (Number.isSafeInteger(x) && (t.signed || x >= 0)) return x;
     if (!Number.isInteger(x)) throw new Issue(RangeError, `${x} is not an integer (${t.name})`);
-    if (!Number.isSafeInteger(x)) {
+    // A bigint cannot help a negative value into an unsigned field.
+    if (!Number.isSafeInteger(x) && (t.signed || x >= 0)) {
       throw new Issue(RangeError, `${x} is not a safe integer; pass a bigint for ${t.name}`);
     }
     throw new Issue(RangeError, `${x} is out of range for ${t.name} (${t.min}..${t.max})`);
@@ -285,6 +286,30 @@ function codecOf(t: ElementType): Codec {
   }
 }
 
+/**
+ * What a plain object inherits: a member named `toString` or `valueOf` that a
+ * record lacks is missing, not a function.
+ */
+const INHERITED = Object.prototype as unknown as Record<string, unknown>;
+
+/** TypeErrors naming the struct, for JavaScript callers that TypeScript does not check. */
+function checkDeclaration(name: string, fields: unknown, options: unknown): void {
+  if (typeof fields !== "object" || fields === null || Array.isArray(fields)) {
+    throw new TypeError(`struct ${name}: fields must be an object of field types`);
+  }
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`struct ${name}: options must be an object`);
+  }
+  for (const key of ["typedef", "packed"] as const) {
+    const value = (options as StructOptions)[key];
+    if (value !== undefined && typeof value !== "boolean") {
+      throw new TypeError(
+        `struct ${name}: options.${key} must be a boolean, got ${describe(value)}`,
+      );
+    }
+  }
+}
+
 const roundUp = (n: number, align: number): number => Math.ceil(n / align) * align;
 
 function checkOffset(offset: number, name: string): void {
@@ -296,13 +321,15 @@ function checkOffset(offset: number, name: string): void {
 /** One DataView cached for the last buffer seen: hot paths reuse one target. */
 let lastBytes: Uint8Array | undefined;
 let lastView: DataView = new DataView(new ArrayBuffer(0));
+/** The largest buffer the cache keeps alive after its caller dropped it. */
+const CACHED_MAX = 64 * 1024;
 
 function viewOf(bytes: Uint8Array): DataView {
   if (bytes === lastBytes && lastView.byteLength === bytes.byteLength) return lastView;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Not kept over a resizable buffer: shrunk, it would leave the kept view out of bounds,
   // whose every getter throws.
-  if (!(bytes.buffer as ArrayBuffer).resizable) {
+  if (!(bytes.buffer as ArrayBuffer).resizable && bytes.buffer.byteLength <= CACHED_MAX) {
     lastView = view;
     lastBytes = bytes;
   }
@@ -321,8 +348,9 @@ function viewOf(bytes: Uint8Array): DataView {
  * @param options `typedef: true` when C names the type without `struct`;
  * `align` when C aligns the type more than its members.
  * @returns The frozen struct declaration.
- * @throws {TypeError} A field type is invalid, a flexible array is not last,
- * or a nested struct ends in a flexible array.
+ * @throws {TypeError} `fields` is not an object, `options` not an object or
+ * its `typedef`/`packed` not booleans, a field type is invalid, a flexible
+ * array is not last, or a nested struct ends in a flexible array.
  * @throws {RangeError} `options.align` is not a power of two up to 2^30, or the
  *   struct would be more bytes than a number holds exactly.
  *
@@ -346,6 +374,7 @@ export function struct<F extends Fields>(
   options: StructOptions = {},
 ): Struct<F> {
   if (typeof name !== "string" || name === "") throw new TypeError("struct(): name is required");
+  checkDeclaration(name, fields, options);
   const names = Object.keys(fields);
   const types = names.map((n) => fields[n]);
   if (names.length === 0) throw new TypeError(`struct ${name}: a struct needs a field`);
@@ -416,7 +445,9 @@ export function struct<F extends Fields>(
     try {
       for (; i < fixed; i++) {
         const x = record[names[i]];
-        if (x === undefined) throw new Issue(TypeError, `missing (${types[i].name})`);
+        if (x === undefined || (x === INHERITED[names[i]] && !Object.hasOwn(record, names[i]))) {
+          throw new Issue(TypeError, `missing (${types[i].name})`);
+        }
         writers[i](view, bytes, pos + offsetList[i], x);
       }
     } catch (e) {
