@@ -93,15 +93,15 @@ export function onlyKnown(
 
 /**
  * Checks that `buf` is a Uint8Array the kernel can fill: FFI would pass
- * anything else as NULL or fail obscurely, and a view on a detached buffer as
- * NULL, silently.
+ * anything else as NULL or fail obscurely, and a view on a detached buffer (or
+ * past the end of a resized one) as NULL with length 0, silently.
  */
 export function checkBuffer(buf: Uint8Array, what = "buffer"): void {
   if (!(buf instanceof Uint8Array)) {
     throw new TypeError(`${what} must be a Uint8Array, got ${shown(buf)}`);
   }
   if (isDetached(buf)) {
-    throw new TypeError(`${what} is a view on a detached ArrayBuffer`);
+    throw new TypeError(`${what} is ${UNUSABLE}`);
   }
 }
 
@@ -128,15 +128,35 @@ export function checkingBuffer<T>(buf: Uint8Array, attempt: () => T): () => T {
   };
 }
 
+/** What {@link isDetached} finds, for messages. */
+const UNUSABLE = "a view on a detached ArrayBuffer, or past the end of a resized one";
+
+/** `%TypedArray%.prototype.at`: it throws for a view that is detached or out of bounds. */
+const AT = Object.getPrototypeOf(Uint8Array.prototype).at as (this: unknown, i: number) => unknown;
+
 /**
- * Whether `view` is over a detached buffer. A detached typed array reads as
- * empty, so only an empty one gets the look at its buffer, which costs several
- * times a `byteLength`, more so right after a system call (a detached
- * DataView's `byteLength` throws instead: a DataView always gets the look).
+ * Whether `view` is over a detached buffer, or out of the bounds of a
+ * resizable one that shrank below it: either reads as empty, and the kernel
+ * would get NULL with length 0 (a message taken and reported cut, an empty
+ * one sent). Only an empty view gets the look, which costs several times a
+ * `byteLength`, more so right after a system call (an unusable DataView's
+ * `byteLength` throws instead: a DataView always gets the look).
  */
 export function isDetached(view: ArrayBufferView): boolean {
-  return (view instanceof DataView || view.byteLength === 0) &&
-    (view.buffer as ArrayBuffer).detached === true;
+  if (view instanceof DataView) {
+    try {
+      return view.byteLength < 0;
+    } catch {
+      return true;
+    }
+  }
+  if (view.byteLength !== 0) return false;
+  try {
+    AT.call(view, 0);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /**
@@ -178,7 +198,7 @@ export function bytesOf(data: Uint8Array | string): Uint8Array {
   }
   // FFI would pass a detached buffer as NULL, silently.
   if (isDetached(data)) {
-    throw new TypeError("data is a view on a detached ArrayBuffer");
+    throw new TypeError(`data is ${UNUSABLE}`);
   }
   return data;
 }
