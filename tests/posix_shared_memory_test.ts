@@ -669,6 +669,20 @@ Deno.test("openers that size one new object at once never shrink it under the ot
   assert.deepEqual(devShm().filter((n) => n.startsWith(prefix.slice(1))), []);
 });
 
+Deno.test("readInto() a view of the same object, through this mapping or another, copies as TypedArray.set() does", () => {
+  // The copy through the file (pread) wrote each byte before reading the ones after it.
+  using s = new TestScope();
+  const name = s.shmName();
+  using shm = PosixSharedMemory.open(name, { create: true, size: 4096 });
+  using other = PosixSharedMemory.open(name); // a second mapping of the same pages
+  for (const target of [shm.bytes, other.bytes]) {
+    shm.bytes.forEach((_, i) => shm.bytes[i] = i & 255);
+    const expected = shm.bytes.slice(0, 2000);
+    assert.equal(shm.readInto(target.subarray(64, 2064), 0), 2000);
+    assert.deepEqual(shm.bytes.slice(64, 2064), expected);
+  }
+});
+
 Deno.test("read() and readInto() past an end another handle shrank: a RangeError and fewer bytes, not SIGBUS", async () => {
   // They copied from the mapping, whose pages past the new end are gone: SIGBUS killed the process.
   await using s = new TestScope();

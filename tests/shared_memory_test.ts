@@ -478,6 +478,18 @@ Deno.test("SharedMemory.read() and readInto() copy, with range checks, on any ha
   assert.throws(() => shm.readInto(new Int8Array(2) as unknown as Uint8Array), TypeError);
 });
 
+Deno.test("readInto() a view of the same memory, through this mapping or another, copies as TypedArray.set() does", () => {
+  using s = new TestScope();
+  const shm = s.segment(SharedMemory.open("private", { size: 4096 }));
+  using other = SharedMemory.fromId(shm.id); // a second attachment: the same bytes at another address
+  for (const target of [shm.bytes, other.bytes]) {
+    shm.bytes.forEach((_, i) => shm.bytes[i] = i & 255);
+    const expected = shm.bytes.slice(0, 2000);
+    assert.equal(shm.readInto(target.subarray(64, 2064), 0), 2000);
+    assert.deepEqual(shm.bytes.slice(64, 2064), expected);
+  }
+});
+
 Deno.test("a read-only SharedMemory handle has no writable view; nothing through it crashes", async () => {
   await using s = new TestScope();
   const shm = s.segment(SharedMemory.open("private", { size: 256 }));

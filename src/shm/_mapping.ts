@@ -144,9 +144,15 @@ export class Mapping {
     const at = this.#offset(offset, syscall);
     const n = Math.min(target.byteLength, this.size - at);
     if (n <= 0) return 0;
-    if (copy !== undefined) return copy(target.subarray(0, n), at);
-    Deno.UnsafePointerView.copyInto(this.pointerAt(at, syscall), target.subarray(0, n));
-    return n;
+    // A target in shared memory may be the very bytes being copied, at another address
+    // too (a second mapping of the object): a forward copy would read bytes it already
+    // overwrote. Through a copy of their own, as TypedArray.set() copies.
+    const into = mappingOf(target) === undefined ? target.subarray(0, n) : new Uint8Array(n);
+    let got = n;
+    if (copy !== undefined) got = copy(into, at);
+    else Deno.UnsafePointerView.copyInto(this.pointerAt(at, syscall), into);
+    if (into.buffer !== target.buffer) target.set(into.subarray(0, got));
+    return got;
   }
 
   #offset(offset: number | undefined, syscall: string): number {
