@@ -73,9 +73,10 @@ export class Mapping {
   get bytes(): Uint8Array<ArrayBuffer> {
     if (this.#unmap !== undefined && this.#buffer.detached) {
       throw new TypeError(
-        `the ${this.#what}'s buffer was transferred away (postMessage with a transfer list, or ` +
-          "ArrayBuffer.prototype.transfer): use the buffer where it went; it keeps the memory " +
-          "mapped until this process exits, even after close()",
+        `the ${this.#what}'s buffer was transferred away. Moved whole (postMessage with a ` +
+          "transfer list, or transfer() of the same length), the memory is the buffer where it " +
+          "went, which keeps it mapped until this process exits, even after close(); " +
+          "transfer(n) of another length made a private copy, which no other process sees",
       );
     }
     return this.#bytes;

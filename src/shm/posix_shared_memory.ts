@@ -507,8 +507,10 @@ export class PosixSharedMemory implements Disposable {
    * mapped there next.
    *
    * @throws {TypeError} when the handle is read-only (access `"read"`): use {@link PosixSharedMemory.read} or {@link PosixSharedMemory.readInto}
-   * @throws {TypeError} once `bytes.buffer` was transferred away (to a Worker, say): the
-   *   memory stays mapped for that buffer, until this process exits
+   * @throws {TypeError} once `bytes.buffer` was transferred away. Moved whole (posted to a
+   *   Worker with a transfer list, or `transfer()` of the same length), the memory stays mapped
+   *   for that buffer until this process exits; `transfer(n)` of another length copies it into
+   *   private memory, which no other process sees, and the mapping stays until exit all the same
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example

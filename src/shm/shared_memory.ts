@@ -426,8 +426,10 @@ export class SharedMemory implements Disposable {
    * @throws {TypeError} on a read-only handle: V8 has no read-only views, and a write to
    *   read-only memory would kill the process; use {@link SharedMemory.read} or
    *   {@link SharedMemory.readInto}, or attach read-write
-   * @throws {TypeError} once `bytes.buffer` was transferred away (to a Worker, say): the
-   *   memory stays mapped for that buffer, until this process exits
+   * @throws {TypeError} once `bytes.buffer` was transferred away. Moved whole (posted to a
+   *   Worker with a transfer list, or `transfer()` of the same length), the memory stays mapped
+   *   for that buffer until this process exits; `transfer(n)` of another length copies it into
+   *   private memory, which no other process sees, and the mapping stays until exit all the same
    * @throws {Deno.errors.BadResource} after `close()` (the views taken before read as length 0)
    *
    * @example
