@@ -401,6 +401,26 @@ Deno.test("signals between processes", async (t) => {
     await assert.rejects(relaunchWithSignalsBlocked([]), TypeError);
   });
 
+  await t.step(
+    "relaunchWithSignalsBlocked() in a Worker is NotSupported, naming the Worker",
+    async () => {
+      // It would run the whole program again; it failed on Deno.mainModule, undefined there.
+      const mod = new URL("../mod.ts", import.meta.url).href;
+      const code = `import { relaunchWithSignalsBlocked } from "${mod}";
+      relaunchWithSignalsBlocked(["SIGUSR2"]).then(
+        () => postMessage("resolved"),
+        (e) => postMessage(e.name + ": " + e.message),
+      );`;
+      const w = new Worker(`data:text/javascript,${encodeURIComponent(code)}`, { type: "module" });
+      try {
+        const said = await new Promise<string>((resolve) => w.onmessage = (e) => resolve(e.data));
+        assert.match(said, /^NotSupported: relaunchWithSignalsBlocked\(\): called in a Worker/);
+      } finally {
+        w.terminate();
+      }
+    },
+  );
+
   await t.step("siginfo_t: sigqueue's members sit where the library writes them", async (t) => {
     const missing = await missingTools();
     if (missing.length > 0) {

@@ -213,7 +213,7 @@ let alarmWorks: boolean | undefined;
  * does, and a timer outlives the thread it signals (each counts against the
  * user's pending-signal limit): a Worker's alarm lives for one call.
  */
-const IN_WORKER =
+export const IN_WORKER: boolean =
   typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === "function";
 const ITIMER = LAYOUTS.itimerspec;
 const disarmed = new Uint8Array(ITIMER.size);

@@ -6,8 +6,9 @@
  *
  * The word is `view[index]` of an `Int32Array` over a `SharedMemory`'s
  * or `PosixSharedMemory`'s `bytes.buffer`. {@link wait} never blocks
- * the event loop: every async wait of the process, on any number of words,
- * shares one `futex_waitv(2)` call parked on one pool thread (on kernels
+ * the event loop: every async wait of the isolate (the main one, or a
+ * Worker), on any number of words, shares one `futex_waitv(2)` call parked
+ * on one pool thread (on kernels
  * without it, before Linux 5.16, each wait parks a `FUTEX_WAIT` of its own).
  * {@link waitSync} blocks the calling thread in `FUTEX_WAIT`, as
  * `Atomics.wait` does. {@link notify} wakes waiters in every process.

@@ -8,7 +8,7 @@ import { cString, decodeName } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
 import { pointer } from "../../ffi/struct/types.ts";
-import { sigactionOf } from "../_wait/nudge.ts";
+import { IN_WORKER, sigactionOf } from "../_wait/nudge.ts";
 import { spawnInheriting } from "../process/spawn.ts";
 import { openFds } from "../_proc.ts";
 import type { ChildProcess, ChildStatus } from "../process/child.ts";
@@ -144,7 +144,8 @@ function environment(): Record<string, string> {
  *   (their command line cannot simply run again), for a program read from stdin
  *   (`deno run -`), under `--inspect` (the copy would need the inspector's
  *   port), when the command line cannot be read, or when the relaunched
- *   process still does not block the signals
+ *   process still does not block the signals; in a Worker (it would run the
+ *   whole program again)
  * @throws {Deno.errors.NotFound} (and the other errors of `spawnProgram`) when
  *   the child cannot be started
  *
@@ -182,6 +183,13 @@ export async function relaunchWithSignalsBlocked(
   const relaunched = env[MARKER] === String(parent);
   if (relaunched) endWithParent(parent);
   if (unblockedThread(numbers) === undefined) return;
+  if (IN_WORKER) {
+    throw new Deno.errors.NotSupported(
+      "relaunchWithSignalsBlocked(): called in a Worker, but it runs the whole program again: " +
+        "call it at the top of the main module, or start the program with " +
+        "spawn(module, { blockSignals })",
+    );
+  }
   if (relaunched) {
     throw new Deno.errors.NotSupported(
       "relaunchWithSignalsBlocked(): this process was relaunched with the signals blocked, " +
