@@ -770,6 +770,43 @@ Deno.test("Listener.fromFd adopts a listening socket handed to this process", ()
   assert.equal(server.readSync(new Uint8Array(1)), 1);
 });
 
+Deno.test("a listener another process made blocking: accept() never blocks the thread, tryAccept() never waits", async () => {
+  // O_NONBLOCK is the description's, shared with a process the listener was handed to; a C or
+  // Python child that accepts too clears it. accept4 then waited for the next connection here:
+  // tryAccept() forever, accept() with the event loop stopped. In a child: a hang stops its thread.
+  await using s = new TestScope();
+  const here = (path: string) => new URL(path, import.meta.url).href;
+  await evalInChild(
+    s,
+    `
+    import assert from "node:assert/strict";
+    import { connect, connectSync, listen } from "${here("../mod.ts")}";
+    import { callUntil } from "${here("../src/_wait/mod.ts")}";
+    import { LIBC_PATH } from "${here("../ffi/platform.ts")}";
+    const { fcntl, accept4 } = Deno.dlopen(LIBC_PATH, {
+      fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+      accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
+    }).symbols;
+    const [F_GETFL, F_SETFL, O_NONBLOCK] = [3, 4, 0o4000];
+    const name = "${abstractName("made-blocking")}";
+    using l = listen({ abstract: name });
+    // What the other process does to the description both share.
+    fcntl(l.fd, F_SETFL, fcntl(l.fd, F_GETFL, 0) & ~O_NONBLOCK);
+    assert.throws(() => l.tryAccept(), Deno.errors.WouldBlock);
+    // The event loop runs while accept() waits: the connect is made by this same process.
+    const [client, server] = await Promise.all([connect({ abstract: name }), l.accept()]);
+    client.close();
+    server.close();
+    using queued = connectSync({ abstract: name });
+    l.tryAccept().close();
+    assert.throws(() => l.acceptSync({ timeout: 20 }), Deno.errors.TimedOut);
+    // Where another process takes the connection poll saw, the alarm ends the accept4 that waits.
+    const r = callUntil(performance.now() + 5, () => accept4(l.fd, null, null, 0));
+    assert.equal(r, -1);
+    `,
+  );
+});
+
 Deno.test("failed listens, connects and binds leave no descriptor or file behind (in a child alone)", async () => {
   await using s = new TestScope();
   const child = s.fixture("socket_leaks.ts", {

@@ -12,8 +12,11 @@ import { checkBoolean, checkInteger, checkMode, checkOptions, onlyKnown } from "
 import type { PathLike } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
+  callUntil,
   fdSource,
+  interruptible,
   type Operation,
+  pollNow,
   READABLE,
   Spinner,
   tryNow,
@@ -369,12 +372,20 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
     const fd = this.fdFor("accept4");
     for (;;) {
       this.#peerLen[0] = SOCKADDR_MAX;
-      const c = libc.accept4(
-        fd,
-        this.#peer,
-        this.#peerLenBytes,
-        C.SOCK_CLOEXEC,
-      );
+      const accept = () => libc.accept4(fd, this.#peer, this.#peerLenBytes, C.SOCK_CLOEXEC);
+      let c;
+      if ((libc.fcntl(fd, C.F_GETFL, 0) & C.O_NONBLOCK) !== 0) {
+        c = accept();
+      } else {
+        // O_NONBLOCK belongs to the description, which a process this listener was handed
+        // to shares: one that cleared it (a C or Python child that accepts too) would make
+        // accept4 wait here for the next connection. Accept only one queued now, the alarm
+        // ending the call soon should that process take it first.
+        if (!pollNow(fd, READABLE)) return AGAIN;
+        const deadline = performance.now() + SHARED_ACCEPT_MS;
+        if (!interruptible(deadline)) throw this.#madeBlocking();
+        c = callUntil(deadline, accept);
+      }
       if (c >= 0) {
         if (this.#gate !== undefined && this.#refuses(c)) continue;
         try {
@@ -390,6 +401,15 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
       if (GONE.has(lastErrno())) continue;
       if (failed("accept4", this.subject) === AGAIN) return AGAIN;
     }
+  }
+
+  /** Where no alarm can end an accept4 that would wait: an error that says why. */
+  #madeBlocking(): Error {
+    return new Deno.errors.NotSupported(
+      `accept4 fd ${this.fd}: another process sharing this listener's description (one it was ` +
+        "handed to) made it blocking, and no alarm can end an accept that would wait here: keep " +
+        "it non-blocking there (poll, then accept, as Listener.fromFd does)",
+    );
   }
 
   /** Whether the accepted socket `c` comes from a user not allowed: then it is closed. */
@@ -554,6 +574,13 @@ const LISTEN_OPTIONS: ReadonlySet<string> = new Set([
   "allowUids",
   "onRefused",
 ]);
+
+/**
+ * How long an accept on a listener that another process made blocking may
+ * wait, in ms: it accepts only a connection poll(2) saw queued, which that
+ * process can take first.
+ */
+const SHARED_ACCEPT_MS = 1;
 
 /** errno values of `accept4` that concern only the connection being taken. */
 const GONE = new Set(
