@@ -32,6 +32,7 @@ import type {
   MessageQueue,
   MessageQueueOpenOptions,
   Pipe,
+  SignalName,
   SpawnOptions,
 } from "../mod.ts";
 import { MessageQueue as MessageQueueClass, pipe, spawn, spawnProgram } from "../mod.ts";
@@ -1890,16 +1891,20 @@ export function existsSync(path: string): boolean {
  * Runs `code` (TypeScript) in a `deno eval` child, which must exit 0 (its
  * stderr is the failure's message): for what changes the whole process, as
  * its working directory, which other tests share, or what stays until it
- * exits. `prefix` runs Deno under another program (`prlimit`, `unshare`).
+ * exits. `prefix` runs Deno under another program (`prlimit`, `unshare`);
+ * `blockSignals` as `spawn`'s.
  */
 export async function evalInChild(
   s: TestScope,
   code: string,
   prefix: string[] = [],
+  blockSignals?: SignalName[],
 ): Promise<void> {
   const err = s.pipe();
   const argv = [...prefix, Deno.execPath(), "eval", "--ext=ts", code];
-  const child = s.child(spawnProgram(argv[0], argv.slice(1), { fds: { 2: err.writer } }));
+  const child = s.child(
+    spawnProgram(argv[0], argv.slice(1), { fds: { 2: err.writer }, blockSignals }),
+  );
   err.writer.close();
   const stderr = await within(
     new Response(err.reader.readable).text(),

@@ -266,6 +266,37 @@ Deno.test("spawn() hands chosen descriptors to the child", async (t) => {
     assert.equal(isNonBlocking(q.fd), true, "the parent's description stays non-blocking");
   });
 
+  await t.step("a signal reader arrives blocking, on a signalfd of its own", async () => {
+    // Shared, a child that cleared O_NONBLOCK (as the program expects a blocking fd) made the
+    // parent's tryRead() wait forever and read() stop the event loop.
+    await using s = new TestScope();
+    await evalInChild(
+      s,
+      `
+      import assert from "node:assert/strict";
+      import { pipe, signals, spawnProgram } from "${new URL("../mod.ts", import.meta.url).href}";
+      using reader = signals(["SIGUSR2", "SIGHUP"]);
+      const out = pipe();
+      const child = spawnProgram("/bin/cat", ["/proc/self/fdinfo/3"], {
+        fds: { 1: out.writer, 3: reader },
+      });
+      out.writer.close();
+      const theirs = await new Response(out.reader.readable).text();
+      assert.equal((await child.status).code, 0);
+      const mine = Deno.readTextFileSync("/proc/self/fdinfo/" + reader.fd);
+      const field = (text, name) =>
+        text.split("\\n").find((line) => line.startsWith(name + ":"))?.slice(name.length + 1).trim();
+      assert.equal(field(mine, "sigmask"), "0000000000000801");
+      assert.equal(field(theirs, "sigmask"), field(mine, "sigmask"), theirs);
+      assert.equal(Number.parseInt(field(theirs, "flags"), 8) & 0o4000, 0, theirs);
+      assert.notEqual(Number.parseInt(field(mine, "flags"), 8) & 0o4000, 0, mine);
+      assert.throws(() => reader.tryRead(), Deno.errors.WouldBlock);
+      `,
+      [],
+      ["SIGUSR2", "SIGHUP"],
+    );
+  });
+
   await t.step("stdin and stdout of a program", async () => {
     await using s = new TestScope();
     const input = s.pipe();
@@ -513,6 +544,9 @@ Deno.test("spawn() env and cwd options", async (t) => {
     assert.equal(stdout, `${real}\n`);
     const r = await report({ cwd: dir });
     assert.equal(r.cwd, real);
+    // A file: URL, as Deno.Command takes (the check took it, then the spawn refused it).
+    const url = await run("/bin/sh", ["-c", "pwd -P"], { cwd: new URL(`file://${dir}`) });
+    assert.equal(url.stdout, `${real}\n`);
   });
 });
 

@@ -11,11 +11,12 @@
  */
 import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
-import { C, LAYOUTS } from "../../ffi/platform.ts";
+import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
 import { checkInteger } from "../_check.ts";
 import { checkNotOwned } from "../_owned_fds.ts";
 import { fileOfFd } from "../_path.ts";
+import { procText } from "../_proc.ts";
 import type { Direction } from "../options.ts";
 
 /**
@@ -131,14 +132,34 @@ export function reopenPipe(fd: number, flags: number, nonBlocking: boolean): num
 /**
  * A blocking description of what `fd` is open on, for a pipe, FIFO or POSIX
  * queue (whose descriptors are files of the mqueue file system), close-on-exec;
- * -1 for anything else, or when /proc cannot be read.
+ * for a signalfd, a new one of the same signals (a signalfd reads the signals
+ * of whichever process reads it, so it is the same to its reader); -1 for
+ * anything else, or when /proc cannot be read.
  */
 export function reopenBlocking(fd: number): number {
   const flags = libc.fcntl(fd, C.F_GETFL, 0);
   if (flags < 0) return -1;
   if (isPipe(fd)) return reopenPipe(fd, flags, false);
-  if (!isMessageQueue(fd)) return -1;
-  return libc.open(cString(`/proc/self/fd/${fd}`), (flags & 3) | C.O_CLOEXEC, 0);
+  if (isMessageQueue(fd)) {
+    return libc.open(cString(`/proc/self/fd/${fd}`), (flags & 3) | C.O_CLOEXEC, 0);
+  }
+  const mask = signalfdMask(fd);
+  return mask === undefined ? -1 : libc.signalfd(-1, mask, C.SFD_CLOEXEC);
+}
+
+/**
+ * The signals a signalfd reads, as a `sigset_t` (`sigmask:` of its
+ * `/proc/self/fdinfo`, in hexadecimal, signal n at bit n - 1); undefined for
+ * any other descriptor.
+ */
+function signalfdMask(fd: number): Uint8Array | undefined {
+  const hex = /^sigmask:\s*([0-9a-f]+)$/m.exec(procText(`/proc/self/fdinfo/${fd}`) ?? "")?.[1];
+  if (hex === undefined) return undefined;
+  const bits = BigInt(`0x${hex}`);
+  const set = new Uint8Array(SIZEOF.sigset_t);
+  libc.sigemptyset(set);
+  for (let n = 1; n <= 64; n++) if ((bits >> BigInt(n - 1)) & 1n) libc.sigaddset(set, n);
+  return set;
 }
 
 const MQ_ATTR = LAYOUTS.mq_attr;

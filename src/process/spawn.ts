@@ -22,7 +22,9 @@ export interface SpawnProgramOptions {
   /**
    * Descriptors to hand over, by the number they get in the child: `{ 3: p.reader }`.
    * The child gets these, its standard streams 0–2 (inherited unless listed
-   * here) and **no other** descriptor of the parent.
+   * here) and **no other** descriptor of the parent. Pipe ends, FIFOs, POSIX
+   * queues and signal readers arrive blocking, on a description of their own;
+   * sockets as they are (a listener shares its non-blocking description).
    */
   fds?: Record<number, FdSource>;
   /** Signals blocked in the child from its first instruction (all its threads inherit the mask). */
@@ -33,8 +35,8 @@ export interface SpawnProgramOptions {
    * `Deno.env`, which leaves out variables that are not UTF-8).
    */
   env?: Record<string, string>;
-  /** The child's working directory; by default the parent's. */
-  cwd?: string;
+  /** The child's working directory (a path, or a `file:` URL); by default the parent's. */
+  cwd?: string | URL;
 }
 
 /** Options of {@link spawn}. */
@@ -72,7 +74,10 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 /** The options spawn knows: another (Deno.Command's `stdout`, say) would be ignored silently. */
 const KNOWN_OPTIONS = new Set(["fds", "blockSignals", "env", "cwd"]);
 
-function checkSpawnOptions(options: SpawnProgramOptions): Map<number, number> {
+/** The options checked: the descriptors to hand over, by target, and the working directory's path. */
+function checkSpawnOptions(
+  options: SpawnProgramOptions,
+): { fds: Map<number, number>; cwd: string | undefined } {
   onlyKnown(
     options,
     KNOWN_OPTIONS,
@@ -105,13 +110,13 @@ function checkSpawnOptions(options: SpawnProgramOptions): Map<number, number> {
       if (typeof v !== "string") throw new TypeError(`env.${k} must be a string, got ${typeof v}`);
     }
   }
-  if (options.cwd !== undefined) {
-    const cwd = pathText(options.cwd, "cwd");
+  const cwd = options.cwd === undefined ? undefined : pathText(options.cwd, "cwd");
+  if (cwd !== undefined) {
     const kind = fileKind(cwd);
     if (kind === null) throw errorOf(E.ENOENT, "posix_spawn", { path: cwd });
     if (kind !== "directory") throw errorOf(E.ENOTDIR, "posix_spawn", { path: cwd });
   }
-  return fds;
+  return { fds, cwd };
 }
 
 /**
@@ -182,7 +187,7 @@ export function spawnInheriting(
   }
   checkStrings(args, "args");
   checkOptions(options);
-  const fds = checkSpawnOptions(options);
+  const { fds, cwd: cwdText } = checkSpawnOptions(options);
   const sigmask = sigset((options.blockSignals ?? []).map(blockable));
   const path = cString(program, "program");
   const argv = cStringArray([program, ...args], "argument");
@@ -190,7 +195,7 @@ export function spawnInheriting(
     Object.entries(options.env).map(([k, v]) => `${k}=${v}`),
     "environment entry",
   );
-  const cwd = options.cwd === undefined ? undefined : cString(options.cwd, "cwd");
+  const cwd = cwdText === undefined ? undefined : cString(cwdText, "cwd");
 
   const actions = new Uint8Array(SIZEOF.posix_spawn_file_actions_t);
   const attr = new Uint8Array(SIZEOF.posix_spawnattr_t);
@@ -244,7 +249,7 @@ export function spawnInheriting(
       rc = spawnWith(Deno.UnsafePointer.of(copy.array));
     }
     // posix_spawn returns its error number instead of setting errno.
-    if (rc !== 0) throw spawnError(rc, program, options.cwd, cwd);
+    if (rc !== 0) throw spawnError(rc, program, cwdText, cwd);
     const pid = pidBuf[0];
     const pidfd = libc.pidfd_open(pid, 0);
     if (pidfd < 0) {
@@ -363,9 +368,9 @@ function spawnError(code: number, program: string, cwdText?: string, cwd?: Uint8
 
 /**
  * A close-on-exec copy of `source` numbered above `min`, for the child. A pipe
- * end or POSIX queue that is non-blocking here (every handle of ours) gets a
- * blocking description of its own, as ordinary programs expect; the parent's
- * stays as it is.
+ * end, POSIX queue or signalfd that is non-blocking here (every handle of
+ * ours) gets a blocking description of its own, as ordinary programs expect;
+ * the parent's stays as it is, whatever the child does to its own.
  */
 function childCopy(source: number, min: number, target: number): number {
   const flags = libc.fcntl(source, C.F_GETFL, 0);
