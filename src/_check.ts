@@ -44,7 +44,14 @@ export function checkInteger(
 /** Permission bits: `undefined` means owner-only (0600); anything else must be 0..`max`. */
 export function checkMode(mode: unknown, max = 0o777): number {
   if (mode === undefined) return 0o600;
-  return checkInteger(mode, "mode", 0, max, `0..0o${max.toString(8)}`);
+  const range = `0..0o${max.toString(8)}`;
+  // In octal too, as the range is: 1023 says less than 0o1777.
+  if (typeof mode === "number" && Number.isInteger(mode) && mode > max) {
+    throw new RangeError(
+      `mode must be an integer ${range} (it is 0o${mode.toString(8)}), got ${mode}`,
+    );
+  }
+  return checkInteger(mode, "mode", 0, max, range);
 }
 
 /** An optional boolean option: `undefined` gives `byDefault`; anything but a boolean is a TypeError. */

@@ -358,7 +358,11 @@ Deno.test("PosixMessageQueue refuses bad arguments before any system call", asyn
       [{ access: "rw" }, TypeError, /access must be "read", "write" or "readwrite"/],
       [{ create: "yes" }, TypeError, /create must be a boolean/],
       [{ exclusive: true }, TypeError, /exclusive needs create: true/],
-      [{ create: true, mode: 0o1777 }, RangeError, /mode must be an integer 0\.\.0o777/],
+      [
+        { create: true, mode: 0o1777 },
+        RangeError,
+        /mode must be an integer 0\.\.0o777 \(it is 0o1777\), got 1023/,
+      ],
       [{ create: true, mode: -1 }, RangeError, /mode/],
       [{ create: true, maxMessages: 0 }, RangeError, /maxMessages must be an integer 1\.\.65536/],
       [{ create: true, maxMessages: 1.5 }, RangeError, /maxMessages/],

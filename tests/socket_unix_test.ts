@@ -10,6 +10,7 @@ import {
   type SocketType,
 } from "../mod.ts";
 import {
+  commandOutput,
   dupInheritable,
   EMULATED,
   EPOLLIN,
@@ -804,6 +805,35 @@ Deno.test("a listener another process made blocking: accept() never blocks the t
     const r = callUntil(performance.now() + 5, () => accept4(l.fd, null, null, 0));
     assert.equal(r, -1);
     `,
+  );
+});
+
+Deno.test("replace: a stale socket file this user may not connect to is not called in use", async () => {
+  // The probe's connect fails with EACCES whether a process has it bound or not.
+  await using s = new TestScope();
+  const path = `${await s.tempDir("libc-ipc-stale-")}/stale.sock`;
+  listen({ path, mode: 0o000, keepPath: true }).close();
+  // Root passes the file's mode through CAP_DAC_OVERRIDE: drop it for the child.
+  const out = await commandOutput("setpriv", {
+    args: [
+      "--inh-caps=-dac_override,-dac_read_search",
+      "--bounding-set=-dac_override,-dac_read_search",
+      "--",
+      Deno.execPath(),
+      "eval",
+      `import { listen } from "${new URL("../mod.ts", import.meta.url).href}";
+      try {
+        listen({ path: "${path}", replace: true }).close();
+        console.log("replaced");
+      } catch (e) {
+        console.log(e.name + ": " + e.message);
+      }`,
+    ],
+  });
+  assert.ok(out.success, out.stderr);
+  assert.match(
+    out.stdout,
+    /^AddrInUse: .*may not connect to, so whether a process has it bound cannot be told/,
   );
 });
 

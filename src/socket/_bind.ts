@@ -60,11 +60,13 @@ function absolute(path: string): string {
  * sit in a live listener's queue for it to accept; a datagram one only
  * records the peer.
  */
-function isStale(at: Endpoint): boolean {
+function isStale(at: Endpoint): boolean | "cannot tell" {
   const probe = openSocket(C.AF_UNIX, "datagram", at.subject);
   const r = libc.connect(probe, at.sockaddr, at.length);
   const code = r < 0 ? lastErrno() : 0;
   libc.close(probe);
+  // The file's mode keeps this user from connecting: bound or not, the probe cannot say.
+  if (code === E.EACCES || code === E.EPERM) return "cannot tell";
   return code === E.ECONNREFUSED || code === E.ENOENT;
 }
 
@@ -97,12 +99,16 @@ export function bindPath(
         "a socket file is there; replace: true replaces a stale one",
       );
     }
-    if (!isStale(at)) {
+    const stale = isStale(at);
+    if (stale !== true) {
       throw errorFromCode(
         code,
         "bind",
         { path },
-        "a socket there is in use: a process has it bound",
+        stale === false
+          ? "a socket there is in use: a process has it bound"
+          : "a socket file is there that this user may not connect to, so whether a process " +
+            "has it bound cannot be told: remove it, if it is stale, as a user who may",
       );
     }
     if (libc.unlink(c) < 0 && lastErrno() !== E.ENOENT) {
