@@ -5,8 +5,8 @@
  * difference is what the library adds per call: checks, errno handling,
  * promises. Buffers are reused, as hot paths should, except by the async
  * iteration (small chunks are views of a buffer they share, bulk ones have
- * their own) and the `readable` stream (each chunk a new 64 KiB buffer, as
- * Web Streams make them).
+ * their own) and the `readable` stream (each chunk a buffer of its own, of
+ * the size read, as a Web Stream takes each chunk's buffer over).
  *
  * Run: `deno bench --allow-ffi bench/pipe_bench.ts`. Cross-process figures
  * (ping-pong, throughput, against C and `Deno.Command`) are in bench/compare/.

@@ -2,7 +2,7 @@
  * The project's performance goals, each checked against one run's results:
  * met (✓) only where it holds at every placement measured.
  *
- * - every 64 B round trip: the sync form ≤ 1.2× C, the async form ≤ 2× C;
+ * - every round trip (64 B where data moves): the sync form ≤ 1.2× C, the async form ≤ 2× C;
  *   where an issue set its own: TCP's sync form ≤ 1.3× C, a signal round
  *   trip ≤ 1.5× C in both forms;
  * - shared memory: ≥ 0.8× the same copies made in one process (memory speed);

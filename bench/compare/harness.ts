@@ -394,10 +394,10 @@ export function table(
 
 /**
  * The paragraph above a ping-pong table, its bold lead `title`; `over` says
- * what carries the messages.
+ * what carries the messages, `what` what goes (a turn alone, where no data moves).
  */
-export function pingPongIntro(over: string, title = "Ping-pong"): string {
-  return `**${title}**: ${MSG} B there and back over ${over}; ${ROUNDS} round trips per run, ` +
+export function pingPongIntro(over: string, title = "Ping-pong", what = `${MSG} B`): string {
+  return `**${title}**: ${what} there and back over ${over}; ${ROUNDS} round trips per run, ` +
     `after ${WARMUP} unmeasured ones. ${P99_NOTE}`;
 }
 

@@ -93,9 +93,13 @@ function page(extra = 0): PosixSharedMemory {
   return PosixSharedMemory.anonymous(DATA + extra);
 }
 
-/** Starts shm_child.ts in `role`, placed; returns it. */
+/**
+ * Starts shm_child.ts in `role`, placed, with SIGINT blocked (see msg_queue.ts's
+ * `spawnChild`: a child that Ctrl-C ended would leave a futex or semaphore wait
+ * here waiting for good); returns it.
+ */
 function child(where: Placement | undefined, shm: PosixSharedMemory, args: string[]) {
-  const start = () => spawn(CHILD, { args, fds: { 3: shm } });
+  const start = () => spawn(CHILD, { args, fds: { 3: shm }, blockSignals: ["SIGINT"] });
   return where === undefined ? start() : placed(where, start);
 }
 
@@ -316,7 +320,7 @@ export async function main(): Promise<string> {
         ...python.rows,
       ];
       seconds += await measure(rows, where);
-      blocks.push(pingPongIntro("a turn handed back and forth", `Ping-pong over ${p.title}`));
+      blocks.push(pingPongIntro("shared memory", `Ping-pong over ${p.title}`, "a turn, no data,"));
       blocks.push(pingPongTable(rows, where, names.c, { [names.sync]: 1.2, [names.async]: 2 }));
       blocks.push(...python.notes);
       allRows.push(...rows);

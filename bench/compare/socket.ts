@@ -108,10 +108,17 @@ export function connected(transport: Transport): [Connection, Connection] {
   }
 }
 
-/** Starts socket_child.ts with `theirs` as its fd 3, and closes it here (the child holds a copy). */
+/**
+ * Starts socket_child.ts with `theirs` as its fd 3, and closes it here (the
+ * child holds a copy). SIGINT is blocked in it (see msg_queue.ts's
+ * `spawnChild`): a datagram peer that Ctrl-C ended never wakes a receive here.
+ */
 export function startChild(where: Placement, args: string[], theirs: Connection): ChildProcess {
   try {
-    return placed(where, () => spawn(CHILD, { args, fds: { 3: theirs } }));
+    return placed(
+      where,
+      () => spawn(CHILD, { args, fds: { 3: theirs }, blockSignals: ["SIGINT"] }),
+    );
   } finally {
     theirs.close();
   }

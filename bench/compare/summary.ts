@@ -115,7 +115,13 @@ export function renderSummary(results: Results): string {
     "MiB/s for throughput; for round trips, the p99 of " +
     `every run's round trips pooled, µs). Placements: ${places}.`,
   ]];
-  blocks.push(measuredTable(results, "µs / round trip", "64 B round trip, µs"));
+  blocks.push(
+    measuredTable(
+      results,
+      "µs / round trip",
+      "round trip, µs (64 B where data moves)",
+    ),
+  );
   blocks.push(measuredTable(results, "MiB/s", "throughput, MiB/s"));
   if (hasUnit(results, "messages/s")) {
     blocks.push(measuredTable(results, "messages/s", "throughput, messages/s"));

@@ -431,6 +431,8 @@ const percent = (x: number) => `${fixed(x, 1)} %`;
 const times = (x: number) => `${fixed(x, 2)}×`;
 
 function report(values: Values, seconds: number, pingPongsTaken: boolean): string {
+  // "one CPU"; under --quick, the one placement there is.
+  const ppPlace = placements()[0].name;
   // A row whose values were not measured (--only) is left out: get() notes it, add() skips.
   let missing = false;
   const get = (key: string) => {
@@ -454,9 +456,10 @@ function report(values: Values, seconds: number, pingPongsTaken: boolean): strin
     `20 ms, ${CANCELS} per run. **CPU**: \`getrusage\` of the receiving process (every thread) ` +
     `over wall time, over ${TICK_COUNT - TICK_WARM} messages sent by a C program every ` +
     `${TICK_PERIOD_US / 1000} ms. **readTextFile**: ${READ_CALLS} calls 5–27 ms apart. ` +
-    `**Ping-pong**: ${MSG} B, ${ROUNDS} round trips per run, both processes pinned to one CPU` +
+    `**Ping-pong**: ${MSG} B, ${ROUNDS} round trips per run, ` +
+    (ppPlace === "one CPU" ? "both processes pinned to one CPU" : `both on ${ppPlace} (--quick)`) +
     (pingPongsTaken
-      ? ": the one-CPU rows of the pipe, System V and POSIX queue tables above, their runs."
+      ? `: the ${ppPlace} rows of the pipe, System V and POSIX queue tables above, their runs.`
       : "."),
     "",
     "| figure | @libc/ipc | baseline, same runs | goal | met |",
@@ -521,7 +524,7 @@ function report(values: Values, seconds: number, pingPongsTaken: boolean): strin
   ];
   for (const [kind, label, sync] of ppKinds) {
     add(
-      `${MSG} B ping-pong, one CPU, ${label} ${sync}`,
+      `${MSG} B ping-pong, ${ppPlace}, ${label} ${sync}`,
       `${f(`pp.${kind}.sync`, us)} = ${f(`pp.${kind}.sync/raw`, times)} floor`,
       `raw FFI floor: ${f(`pp.${kind}.raw`, us)} = ${f(`pp.${kind}.raw/c`, times)} C; C: ${
         f(`pp.${kind}.c`, us)
@@ -532,7 +535,7 @@ function report(values: Values, seconds: number, pingPongsTaken: boolean): strin
   }
   for (const [kind, label, , async] of ppKinds) {
     add(
-      `${MSG} B ping-pong, one CPU, ${label} \`await\` ${async}`,
+      `${MSG} B ping-pong, ${ppPlace}, ${label} \`await\` ${async}`,
       `${f(`pp.${kind}.async`, us)} = ${f(`pp.${kind}.async/sync`, times)} sync`,
       `sync form: ${f(`pp.${kind}.sync`, us)}`,
       "≤ 1.2× the sync form",
