@@ -500,6 +500,9 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
           value: 3,
           code: SI_QUEUE,
         });
+        // A listed signal sent to the parent (the pid a shell knows, or with the whole group)
+        // no longer ends the parent, and the copy with it: the parent ignores it.
+        sendSignal(parent.pid, "SIGRTMIN+1", { value: 4 });
         // ...and what its parent forwards (from the parent's pid).
         parent.child.kill("SIGTERM");
         assert.deepEqual(

@@ -126,10 +126,14 @@ function environment(): Record<string, string> {
  * `LIBC_IPC_RELAUNCHED` (the parent's pid, so that it never relaunches
  * again), and a pid of its own: it is the pid to send signals to. It ends
  * (SIGKILL) when the parent ends, by whatever signal, so nothing is left
- * running of a program its supervisor killed. SIGUSR1 needs this (or a parent's `spawn(module, { blockSignals })`) to be
- * read at all: Deno (≥ 2.9.2) opens the V8 inspector on it otherwise. A
- * Ctrl-C in a terminal reaches both processes, so the child may see SIGINT
- * twice (merged into one if it is still pending).
+ * running of a program its supervisor killed. The parent forwards SIGINT,
+ * SIGTERM and SIGHUP to the child and ignores the other signals of `list`
+ * (they would end it, and the child with it): sent to the parent alone, those
+ * are lost. SIGUSR1 needs this (or a parent's
+ * `spawn(module, { blockSignals })`) to be read at all: Deno (≥ 2.9.2) opens
+ * the V8 inspector on it otherwise, and still does in the parent. A Ctrl-C in
+ * a terminal reaches both processes, so the child may see SIGINT twice
+ * (merged into one if it is still pending).
  *
  * Wraps `posix_spawn(3)` (with `posix_spawnattr_setsigmask`), `pidfd_open(2)`,
  * `waitpid(2)` and, in the child, `prctl(PR_SET_PDEATHSIG)`. Needs `--allow-ffi` (the flags of the command line are the child's too).
@@ -236,12 +240,27 @@ export async function relaunchWithSignalsBlocked(
     { blockSignals: [...new Set([...numbers, ...blockedHere()])], env },
     { fds: inheritedFds(), ignored: ignoredHere() },
   );
+  ignoreHere(numbers);
   const status = await waitForwarding(child);
   // The watcher's SIGTERM at a restart comes to the listeners as one sent to the process
   // would: ending by it would end the watcher, not restart the program. An exit lets it restart.
   const restarting = watched && status.signal === "SIGTERM";
   if (status.signal !== null && !restarting) endBySignal(status.code - 128);
   Deno.exit(status.code);
+}
+
+/**
+ * In this process, once the copy runs: the signals it reads, but those this
+ * process forwards, are ignored. Sent to the pid a shell knows (this one), or
+ * to the whole group (a terminal's keys, `kill -- -pgid`), a listed signal
+ * would end this process at its default action, and the copy with it. Sent
+ * here alone, one is lost: the copy gets it at its own pid, or its group. The
+ * copy keeps its own dispositions, set at the spawn.
+ */
+function ignoreHere(numbers: readonly number[]): void {
+  const forwarded: number[] = FORWARDED.map((name) => C[name]);
+  const ignore = sigactionOf(BigInt(C.SIG_IGN), 0);
+  for (const n of numbers) if (!forwarded.includes(n)) libc.sigaction(n, ignore, null);
 }
 
 /**
