@@ -84,6 +84,7 @@ const SYS_FUTEX = BigInt(C.SYS_futex);
  * one costs a few hundred ns right after a system call; a lookup here less).
  */
 interface Word {
+  readonly mapping: Mapping;
   /** Where it is in its mapping. */
   readonly at: number;
   readonly spinner: Spinner;
@@ -95,10 +96,26 @@ const words = new WeakMap<Mapping, Map<number, Word>>();
 function wordOf(mapping: Mapping, view: Int32Array, index: number): Word {
   let byOffset = words.get(mapping);
   if (byOffset === undefined) words.set(mapping, byOffset = new Map());
-  // From the view's address, never its byteOffset, which an own property can redefine.
   const at = offsetIn(mapping, view, (index + 1) * 4) + index * 4;
   let word = byOffset.get(at);
-  if (word === undefined) byOffset.set(at, word = { at, spinner: new Spinner() });
+  if (word === undefined) byOffset.set(at, word = { mapping, at, spinner: new Spinner() });
+  return word;
+}
+
+/** The word last resolved: a loop on one word (a lock, a ping-pong) resolves it once. */
+let last: { view: Int32Array; index: number; word: Word } | undefined;
+
+/**
+ * The word `view[index]` names, checked as {@link mappingOf} checks. A view
+ * names one place for life: only its buffer's detaching, at the unmapping,
+ * changes that, which its length then tells (0).
+ */
+function resolve(view: Int32Array, index: number): Word {
+  if (last !== undefined && last.view === view && last.index === index && view.length !== 0) {
+    return last.word;
+  }
+  const word = wordOf(mappingOf(view, index), view, index);
+  last = { view, index, word };
   return word;
 }
 
@@ -190,10 +207,16 @@ export function wait(
   options?: WaitOptions,
 ): Promise<FutexWaitResult> {
   try {
-    const mapping = mappingOf(view, index);
+    const { mapping, spinner } = resolve(view, index);
     const value = wordValue(expected);
-    const context = { registry: mapping.waits, spinner: wordOf(mapping, view, index).spinner };
-    return futexWait(view, index, value, options, context, mapping.subject);
+    return futexWait(
+      view,
+      index,
+      value,
+      options,
+      { registry: mapping.waits, spinner },
+      mapping.subject,
+    );
   } catch (e) {
     return Promise.reject(e);
   }
@@ -241,13 +264,12 @@ export function waitSync(
   expected: number,
   options?: SyncWaitOptions,
 ): FutexWaitResult {
-  const mapping = mappingOf(view, index);
+  const word = resolve(view, index);
   const value = wordValue(expected);
   checkSyncWaitOptions(options);
   // The uncontended path of a lock: no allocation, no system call.
   if (Atomics.load(view, index) !== value) return "not-equal";
-  const word = wordOf(mapping, view, index);
-  word.sync ??= new FutexWord(view, index, mapping.subject);
+  word.sync ??= new FutexWord(view, index, word.mapping.subject);
   return engineWaitSync(word.sync.waitingFor(value), options, word);
 }
 
@@ -286,13 +308,12 @@ export function waitSync(
  * ```
  */
 export function notify(view: Int32Array, index: number, count: number = Infinity): number {
-  const mapping = mappingOf(view, index);
+  const word = resolve(view, index);
   if (count !== Infinity) checkInteger(count, "count", 0, Infinity, ">= 0 or Infinity");
   // FUTEX_WAKE of 0 wakes one all the same.
   if (count === 0) return 0;
-  mapping.check("futex");
-  const word = wordOf(mapping, view, index);
-  word.pointer ??= mapping.pointerAt(word.at, "futex");
+  word.mapping.check("futex");
+  word.pointer ??= word.mapping.pointerAt(word.at, "futex");
   const n = Math.min(count, WAKE_ALL);
   return ok(libc.futex(SYS_FUTEX, word.pointer, C.FUTEX_WAKE, n, null, null, 0), "futex");
 }
