@@ -116,6 +116,14 @@ Deno.test("MessageQueue follows msgmax raised or lowered after it was read", asy
       assert.throws(() => q.tryReceive(), (e) => e.code === "E2BIG"); // maxSize: msgmax
       assert.equal(receive(), 12000);
     }
+    // A receive waiting since msgmax was 8192, when this process has read the raised one since
+    // (its own send of the larger message): tried again, not E2BIG.
+    msgmax(8192);
+    assert.throws(() => q.sendSync(new Uint8Array(16385)), RangeError); // 8192 read again
+    const pending = q.receive();
+    msgmax(16384);
+    q.sendSync(new Uint8Array(10000)); // 16384 read
+    assert.equal((await pending).data.length, 10000);
     msgmax(4096);
     assert.throws(() => q.sendSync(new Uint8Array(5000)), (e) => {
       assert.ok(e instanceof RangeError, String(e));
@@ -127,6 +135,35 @@ Deno.test("MessageQueue follows msgmax raised or lowered after it was read", asy
     assert.equal(q.stat().messages, 0);
     q.remove();
     `,
+  );
+});
+
+Deno.test("a send to a queue this user may write but not read, past a lowered msgmax, names msgmax", async () => {
+  // Its EINVAL was taken for a removed queue (EIDRM): the look at the queue (IPC_STAT) that
+  // tells the two apart failed with EACCES, which is no removal.
+  await using s = new TestScope();
+  await evalInChild(
+    s,
+    `
+    import assert from "node:assert/strict";
+    import { MessageQueue } from "${MOD}";
+    const own = Deno.dlopen("libc.so.6", { unshare: { parameters: ["i32"], result: "i32" } }).symbols;
+    assert.equal(own.unshare(0x08000000), 0, "unshare(CLONE_NEWIPC)");
+    const msgmax = (n) => Deno.writeTextFileSync("/proc/sys/kernel/msgmax", String(n));
+    msgmax(8192);
+    const q = MessageQueue.open("private", { mode: 0o200 }); // its owner may write, not read
+    q.sendSync(new Uint8Array(100)); // msgmax read: 8192
+    assert.throws(() => q.stat(), Deno.errors.PermissionDenied);
+    msgmax(50);
+    assert.throws(() => q.sendSync(new Uint8Array(100)), (e) => {
+      assert.equal(e.name, "RangeError", String(e));
+      assert.match(e.message, /msgmax \\(50 bytes/);
+      return true;
+    });
+    q.remove();
+    `,
+    // Root passes every IPC permission check through CAP_IPC_OWNER: dropped.
+    ["/usr/bin/setpriv", "--inh-caps=-ipc_owner", "--bounding-set=-ipc_owner", "--"],
   );
 });
 

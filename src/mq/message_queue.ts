@@ -423,20 +423,28 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   };
 
   /**
-   * Whether `e`, from a receive without `maxSize`, is an E2BIG that a raised
-   * msgmax explains (the default `maxSize` is msgmax as last read): then the
-   * receive is tried again, up to the new msgmax; the message stayed queued.
+   * Whether `e`, from a receive without `maxSize` that took up to `max` bytes
+   * (msgmax as last read then), is an E2BIG that a raised msgmax explains:
+   * then the receive is tried again, up to the new msgmax; the message stayed
+   * queued. Against the receive's own `max`: another call of this process may
+   * have read the new msgmax since.
    */
-  #msgmaxRaised(e: unknown, options: MessageQueueReceiveOptions | undefined): boolean {
+  #msgmaxRaised(
+    e: unknown,
+    options: MessageQueueReceiveOptions | undefined,
+    max: number,
+  ): boolean {
     if (options?.maxSize !== undefined || (e as { code?: unknown })?.code !== "E2BIG") {
       return false;
     }
-    const before = msgmaxAtLeast(0);
-    return msgmaxNow() > before;
+    return msgmaxNow() > max;
   }
 
+  /** Whether the id names no queue now; one this user may not look at (EACCES) is there. */
   #gone(): boolean {
-    return this.#statNow() === undefined;
+    if (this.#statNow() !== undefined) return false;
+    const code = lastErrno();
+    return code === E.EINVAL || code === E.EIDRM;
   }
 
   /**
@@ -904,8 +912,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     try {
       this.#select(options);
       this.#target = undefined;
+      const max = this.#selection.max;
       const received = wait(this.#sharedReceive, options, this.#receive, (e) => {
-        if (this.#msgmaxRaised(e, options)) return this.receive(options);
+        if (this.#msgmaxRaised(e, options, max)) return this.receive(options);
         throw e;
       });
       return received as Promise<Message>;
@@ -956,10 +965,11 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   receiveSync(options?: MessageQueueReceiveOptions & SyncWaitOptions): Message {
     this.#select(options);
     this.#target = undefined;
+    const max = this.#selection.max;
     try {
       return waitSync(this.#sharedReceive, options, this.#receive) as Message;
     } catch (e) {
-      if (this.#msgmaxRaised(e, options)) return this.receiveSync(options);
+      if (this.#msgmaxRaised(e, options, max)) return this.receiveSync(options);
       throw e;
     }
   }
@@ -996,10 +1006,11 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   tryReceive(options?: MessageQueueReceiveOptions): Message {
     this.#select(options);
     this.#target = undefined;
+    const max = this.#selection.max;
     try {
       return tryNow(this.#sharedReceive) as Message;
     } catch (e) {
-      if (this.#msgmaxRaised(e, options)) return this.tryReceive(options);
+      if (this.#msgmaxRaised(e, options, max)) return this.tryReceive(options);
       throw e;
     }
   }
