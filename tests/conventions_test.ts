@@ -311,6 +311,19 @@ Deno.test("a buffer detached while a receive waits: TypeError, and nothing lost"
       assert.equal(new TextDecoder().decode(q.tryReceive().data), "precious");
     });
   }
+  await t.step("POSIX, shrunk but with room for the largest message: received", async () => {
+    // mq_receive needs room for messageSize bytes, no more: the receive goes on.
+    const q = s.handle(
+      PosixMessageQueue.open(s.posixName(), { create: true, exclusive: true, messageSize: 64 }),
+    );
+    const buf = new Uint8Array(new ArrayBuffer(200, { maxByteLength: 200 }));
+    const pending = q.receiveInto(buf);
+    await waitedOn(q.fd, EPOLLIN);
+    (buf.buffer as ArrayBuffer).resize(100);
+    q.sendSync("precious");
+    assert.equal((await pending).size, 8);
+    assert.equal(new TextDecoder().decode(buf.subarray(0, 8)), "precious");
+  });
   /** Starts a receive into a buffer, detaches it once the receive waits, sends; then reads what was sent. */
   const detachedWhileWaiting = async (
     fd: number,
