@@ -28,8 +28,15 @@ const NONE = new Uint8Array(0);
 /** The last area handed out, handed out again while nothing is kept from it. */
 let area: Uint8Array<ArrayBuffer> = NONE;
 /**
+ * The largest buffer kept for the next receive once one has landed in it: a
+ * receive into a caller's buffer of 512 MiB, once, must not hold that much
+ * for the life of the process. Larger ones get a buffer each.
+ */
+export const KEPT_MAX = 1024 * 1024;
+
+/**
  * Where receives that may fill more than {@link POOLED_MAX} land, kept for
- * the next one (the largest asked for): a slab of their size would hold a
+ * the next one (the largest asked for, up to {@link KEPT_MAX}): a slab of their size would hold a
  * few messages at most, and taking its place would end the slab of the small
  * ones each time receives of both sizes alternate.
  */
@@ -43,7 +50,12 @@ let large: Uint8Array<ArrayBuffer> = new Uint8Array(0);
  * over {@link POOLED_MAX}.
  */
 export function landingArea(room: number): Uint8Array<ArrayBuffer> {
-  if (room > POOLED_MAX) return large.byteLength >= room ? large : large = new Uint8Array(room);
+  if (room > POOLED_MAX) {
+    if (large.byteLength >= room) return large;
+    const area = new Uint8Array(room);
+    if (room <= KEPT_MAX) large = area;
+    return area;
+  }
   if (area.byteLength === room) return area;
   if (free + room > slab.byteLength) {
     slab = new ArrayBuffer(SLAB);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { keepLanded, landedCopy, landedView, landingArea } from "../src/_landing.ts";
+import { keepLanded, KEPT_MAX, landedCopy, landedView, landingArea } from "../src/_landing.ts";
 
 /** What a receive of `n` bytes stamped `stamp` does: the kernel writes them into the area. */
 function land(room: number, n: number, stamp: number): Uint8Array<ArrayBuffer> {
@@ -84,4 +84,13 @@ Deno.test("landing: a parked call's small message moves to the slab, a large one
   const large = new Uint8Array(20_000).fill(7);
   assert.equal(landedCopy(large, 20_000), large, "over 16 KiB: left where it is");
   assert.equal(keepLanded(large, 8, 19_992).buffer.byteLength, 19_992, "then copied out once");
+});
+
+Deno.test("landing: an area past KEPT_MAX is not kept for the next receive; one up to it is", () => {
+  // A receive into a caller's 512 MiB buffer, once, held that much for the life of the process.
+  const kept = landingArea(KEPT_MAX);
+  assert.equal(landingArea(KEPT_MAX), kept);
+  const huge = landingArea(KEPT_MAX + 1);
+  assert.notEqual(landingArea(KEPT_MAX + 1).buffer, huge.buffer);
+  assert.equal(landingArea(KEPT_MAX), kept, "the kept one stays");
 });

@@ -18,7 +18,7 @@ import {
   ownBuffer,
 } from "../_check.ts";
 import { copyBytes } from "../_copy.ts";
-import { keepLanded, landedCopy, landedView, landingArea } from "../_landing.ts";
+import { keepLanded, KEPT_MAX, landedCopy, landedView, landingArea } from "../_landing.ts";
 import type { PathLike } from "../_path.ts";
 import {
   checkId,
@@ -752,7 +752,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
           // caller's buffer reads them here. Either way they are out before the next parked
           // receive lands in this buffer.
           const result = make(make === this.#toMessage ? landedCopy(own, TEXT + n) : own, n);
-          this.#spare = own;
+          if (own.byteLength <= KEPT_MAX) this.#spare = own;
           own = undefined;
           return result;
         },
@@ -1246,7 +1246,10 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
 
   /**
    * Sets how many bytes the queue holds (`msgctl(IPC_SET)` of `msg_qbytes`,
-   * after `IPC_STAT` to keep the other fields).
+   * after `IPC_STAT` to keep the other fields). A later send of a message
+   * larger than that is a RangeError; one already waiting for room, here or
+   * in another process, waits on as C's does (the kernel keeps it asleep),
+   * until its timeout, an abort or the queue's removal.
    *
    * Needs `--allow-ffi`.
    *
