@@ -37,6 +37,11 @@ export interface SystemErrorInfo extends ErrorSubject {
    * failure, timeout, abort or close): how many of its bytes went out first.
    */
   bytesWritten?: number;
+  /**
+   * On the `EMSGSIZE` of a receive of one message (a datagram, a seqpacket
+   * message) into a buffer too short for it: the message's size.
+   */
+  messageSize?: number;
 }
 
 /** An error thrown for a failed system call: a Deno error class or {@link IpcError}, with {@link SystemErrorInfo}. */

@@ -272,6 +272,26 @@ Deno.test("Semaphore waits end by abort, close and removal", async (t) => {
   );
 
   await t.step(
+    "a token held when its set is removed: disposing it does nothing, throws nothing",
+    async () => {
+      // It threw EINVAL naming a semctl the caller never made (removed through this handle), or
+      // EIDRM (another one), and a SuppressedError put that in place of the block's own error.
+      using s = new TestScope();
+      const sem = privateSemaphore(s, 1);
+      {
+        using _held = await sem.acquire();
+        sem.remove();
+      }
+      const again = privateSemaphore(s, 1);
+      assert.throws(() => {
+        using _held = again.acquireSync();
+        SemaphoreSet.fromId(again.id).remove();
+        throw new Error("the block's own");
+      }, { message: "the block's own" });
+    },
+  );
+
+  await t.step(
     unless(
       CANNOT.parking,
       "an acquire that completed as close() came resolves, and its release still gives back",

@@ -18,7 +18,8 @@ export function waitsOf(handle: FdHandle): WaitRegistry {
 
 /**
  * Base of the file-descriptor handles ({@link FdReader}, {@link FdWriter},
- * `PosixMessageQueue`): owns one descriptor until `close()`, which is
+ * `PosixMessageQueue`, `Connection`, `Listener`, `DatagramSocket`,
+ * `SignalReader`): owns one descriptor until `close()`, which is
  * idempotent and rejects pending waits on it; any use after `close()` throws
  * `Deno.errors.BadResource` with `code: "EBADF"` and the fd it had.
  *

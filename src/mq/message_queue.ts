@@ -74,6 +74,26 @@ export interface Message {
   data: Uint8Array<ArrayBuffer>;
 }
 
+/**
+ * The TypeError of a {@link MessageQueue.receiveInto} whose buffer was
+ * detached or shrunk below the message while the receive waited: the message
+ * the kernel took by then is its `received`, never lost.
+ *
+ * @example
+ * ```ts
+ * import type { ReceivedMessageError } from "@libc/ipc";
+ * function taken(e: unknown): Uint8Array | undefined {
+ *   return e instanceof TypeError && "received" in e
+ *     ? (e as ReceivedMessageError).received.data
+ *     : undefined;
+ * }
+ * ```
+ */
+export interface ReceivedMessageError extends TypeError {
+  /** The message taken, with its type and its own bytes. */
+  readonly received: Message;
+}
+
 /** What {@link MessageQueue.receiveInto} took: the message's type and size; its bytes are in the caller's buffer. */
 export interface MessageInfo {
   /** Its type; a `number` when it fits one safely, else a `bigint`. */
@@ -288,7 +308,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * @param options `create`, `exclusive`, `mode` (default 0600)
    * @returns the queue
    * @throws {TypeError} when `key` is neither a number nor `"private"`, `options` is not an
-   *   object, `mode` is not a number, or `create` or `exclusive` is not a boolean
+   *   object, `mode` is not a number, `create` or `exclusive` is not a boolean, or `exclusive` is
+   *   set without `create`
    * @throws {RangeError} for a `key` that is not a 32-bit integer (-2^31..2^32-1) or is 0 (that is
    *   `IPC_PRIVATE`: pass `"private"`), or a `mode` outside 0..0o777
    * @throws {Deno.errors.NotFound} no queue has that key and `create` is not set
@@ -1028,6 +1049,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * @returns the message's type and size
    * @throws {TypeError} when `buffer` is not a Uint8Array or is detached; when it is
    *   detached or shrunk while the receive waits, the message taken is on the error's `received`
+   *   (a {@link ReceivedMessageError})
    * @throws {RangeError} when `maxSize` exceeds `buffer.length`; and as {@link MessageQueue.receive}
    * @throws {IpcError} E2BIG when the message is longer than `buffer` (it stays in the queue)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
@@ -1142,7 +1164,8 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    *
    * @param options as for {@link MessageQueue.receive}, for every message
    * @returns the messages
-   * @throws {TypeError} or {RangeError} at once, for options {@link MessageQueue.receive} refuses
+   * @throws {TypeError} at once, for options of the wrong type {@link MessageQueue.receive} refuses
+   * @throws {RangeError} at once, for options out of range {@link MessageQueue.receive} refuses
    * @throws {Error} what {@link MessageQueue.receive} throws, from the step that meets it;
    *   `BadResource` after `close()` ends the iteration instead
    *

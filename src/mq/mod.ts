@@ -22,6 +22,7 @@ export {
   type MessageQueueSendOptions,
   type MessageQueueStat,
   type MessageType,
+  type ReceivedMessageError,
   type SysvOwnership,
 } from "./message_queue.ts";
 export {

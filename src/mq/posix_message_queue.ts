@@ -207,7 +207,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @param name `"/"` followed by 1 to 255 bytes, none of them `"/"`
    * @param options `create`, `exclusive`, `mode`, `maxMessages`, `messageSize`, `access`
    * @returns the open queue; close it (or `using`) when done
-   * @throws {TypeError} for a malformed name (no leading `"/"`, another `"/"`, a NUL), `options` that is not an object, or a wrong option type
+   * @throws {TypeError} for a malformed name (no leading `"/"`, another `"/"`, a NUL), `options` that is not an object, a wrong option type, or `exclusive` without `create`
    * @throws {RangeError} for a name of the wrong length, or a `mode`, `maxMessages` or `messageSize` out of range (the message names the limit)
    * @throws {Deno.errors.NotFound} when the queue does not exist and `create` is not set
    * @throws {Deno.errors.AlreadyExists} when it exists and `exclusive` is set

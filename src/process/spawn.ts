@@ -28,7 +28,7 @@ export interface SpawnProgramOptions {
    */
   fds?: Record<number, FdSource>;
   /** Signals blocked in the child from its first instruction (all its threads inherit the mask). */
-  blockSignals?: Array<SignalName | number>;
+  blockSignals?: ReadonlyArray<SignalName | number>;
   /**
    * The child's whole environment; by default it inherits the parent's, byte for byte
    * (or, if a Worker's `Deno.env.set` moved it while the child started, a copy from
@@ -42,7 +42,7 @@ export interface SpawnProgramOptions {
 /** Options of {@link spawn}. */
 export interface SpawnOptions extends SpawnProgramOptions {
   /** Arguments for the module (its `Deno.args`). */
-  args?: string[];
+  args?: readonly string[];
   /**
    * Deno flags of the child, by default `["--allow-ffi"]`. None of the
    * parent's own flags is passed on: a child finds the `deno.json` of its
@@ -50,11 +50,14 @@ export interface SpawnOptions extends SpawnProgramOptions {
    * `--import-map`, `--unstable-*` or more permissions must give them here,
    * e.g. `["--allow-ffi", "--import-map=map.json"]`.
    */
-  flags?: string[];
+  flags?: readonly string[];
 }
 
 /** A NULL-terminated array of C string pointers; keeps the strings alive with it. */
-function cStringArray(items: string[], what: string): { array: Uint8Array; keep: Uint8Array[] } {
+function cStringArray(
+  items: readonly string[],
+  what: string,
+): { array: Uint8Array; keep: Uint8Array[] } {
   const keep = items.map((s) => cString(s, what));
   const ptrs = new BigUint64Array(items.length + 1);
   keep.forEach((b, i) => ptrs[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))));
@@ -157,7 +160,7 @@ function checkSpawnOptions(
  */
 export function spawnProgram(
   program: string,
-  args: string[] = [],
+  args: readonly string[] = [],
   options: SpawnProgramOptions = {},
 ): ChildProcess {
   return spawnInheriting(program, args, options, { fds: [], ignored: [] });
@@ -178,7 +181,7 @@ export interface Inherited {
 /** {@link spawnProgram}, where the child also keeps what `inherited` names. */
 export function spawnInheriting(
   program: string,
-  args: string[],
+  args: readonly string[],
   options: SpawnProgramOptions,
   inherited: Inherited,
 ): ChildProcess {

@@ -12,15 +12,15 @@ import { checkBoolean, checkInteger } from "../_check.ts";
 /** The kernel's System V semaphore limits, from `semctl(IPC_INFO)`. */
 export interface SemaphoreLimits {
   /** The largest value a semaphore holds (`SEMVMX`; 32767 on Linux). */
-  maxValue: number;
+  readonly maxValue: number;
   /** The largest adjustment a process's undo entry holds (`SEMAEM`; 32767 on Linux). */
-  maxUndo: number;
+  readonly maxUndo: number;
   /** The most operations one `semop` takes (`SEMOPM`, the 3rd field of /proc/sys/kernel/sem). */
-  maxOpsPerCall: number;
+  readonly maxOpsPerCall: number;
   /** The most members a set has (`SEMMSL`, the 1st field of /proc/sys/kernel/sem). */
-  maxMembers: number;
+  readonly maxMembers: number;
   /** The most sets the system holds (`SEMMNI`, the 4th field of /proc/sys/kernel/sem). */
-  maxSets: number;
+  readonly maxSets: number;
 }
 
 let limits: SemaphoreLimits | undefined;

@@ -173,7 +173,9 @@ export class Semaphore implements Disposable {
   /**
    * A Disposable that releases once, with the flag the acquire used, even
    * after `close()`: an acquire whose `semop` completed as the handle closed
-   * resolves, and its token must not stay taken.
+   * resolves, and its token must not stay taken. A set removed meanwhile
+   * (acquire, work, `remove()`) has no token to take back: nothing to do,
+   * and no error to put in place of the block's own.
    */
   #held(undo: boolean): Disposable {
     let held = true;
@@ -182,9 +184,14 @@ export class Semaphore implements Disposable {
         if (!held) return;
         held = false;
         const give = undo ? GIVE_UNDO : GIVE;
-        if (!this.set.closed) return this.set.tryOp(give);
-        using set = SemaphoreSet.fromId(this.set.id);
-        set.tryOp(give);
+        try {
+          if (!this.set.closed) return this.set.tryOp(give);
+          using set = SemaphoreSet.fromId(this.set.id);
+          set.tryOp(give);
+        } catch (e) {
+          const code = (e as { code?: unknown }).code;
+          if (code !== "EIDRM" && code !== "EINVAL") throw e;
+        }
       },
     };
   }
@@ -202,6 +209,7 @@ export class Semaphore implements Disposable {
    * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {IpcError} EIDRM when the set is removed; ERANGE when the undo entry would pass `SEMAEM`
+   * @throws {Deno.errors.PermissionDenied} when this user may not change the set
    * @throws {Deno.errors.BadResource} when the handle is (or gets) closed
    *
    * @example
@@ -240,6 +248,7 @@ export class Semaphore implements Disposable {
    * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {IpcError} EIDRM when the set is removed
+   * @throws {Deno.errors.PermissionDenied} when this user may not change the set
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
@@ -270,6 +279,7 @@ export class Semaphore implements Disposable {
    * @throws {Deno.errors.WouldBlock} when the value is 0
    * @throws {TypeError} when `options` is not an object or `undo` is not a boolean
    * @throws {IpcError} EIDRM when the set has been removed
+   * @throws {Deno.errors.PermissionDenied} when this user may not change the set
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
@@ -301,6 +311,7 @@ export class Semaphore implements Disposable {
    * @throws {TypeError} when `options` is not an object or `undo` is not a boolean
    * @throws {IpcError} ERANGE when the value would pass `SEMVMX` or the undo entry `SEMAEM`;
    *   EIDRM when the set has been removed
+   * @throws {Deno.errors.PermissionDenied} when this user may not change the set
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example

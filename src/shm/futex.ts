@@ -16,7 +16,9 @@
  * As with any futex: change the word, then notify (a wait already asleep in
  * the kernel sees a change only through a notify; one about to sleep sees
  * the change instead), and re-check the word after every `"ok"` (a wait may
- * end without a notify meant for it).
+ * end without a notify meant for it). A lock built on a word, as below, is
+ * not robust: a process killed while it holds it leaves it held for good
+ * (a System V `Semaphore` with `undo` gives a killed holder's token back).
  *
  * @example A lock two processes can share (Drepper's "Futexes Are Tricky")
  * ```ts

@@ -6,6 +6,7 @@
  */
 export { type FutexWaitResult, notify, wait, waitSync } from "./futex.ts";
 export type { SyncWaitOptions, WaitOptions } from "../options.ts";
+export type { PathLike } from "../_path.ts";
 export {
   SharedMemory,
   type SharedMemoryFromIdOptions,

@@ -245,8 +245,9 @@ export class SharedMemory implements Disposable {
    *   `readOnly`
    * @returns the attached segment
    * @throws {TypeError} when `key` is neither a number nor `"private"`, `options` is not an
-   *   object, `size` is missing when creating, or an option has the wrong type (`size` or `mode`
-   *   not a number, `create`, `exclusive` or `readOnly` not a boolean)
+   *   object, `size` is missing when creating, `exclusive` is set without `create`, or an option
+   *   has the wrong type (`size` or `mode` not a number, `create`, `exclusive` or `readOnly` not a
+   *   boolean)
    * @throws {RangeError} for a `key` that is not a 32-bit integer (-2^31..2^32-1) or is 0 (that is
    *   `IPC_PRIVATE`: pass `"private"`), a `mode` outside 0..0o777, or a `size` that is not an
    *   integer 1..shmmax
