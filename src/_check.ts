@@ -54,6 +54,13 @@ export function checkMode(mode: unknown, max = 0o777): number {
   return checkInteger(mode, "mode", 0, max, range);
 }
 
+/** An `access` option of memory: `"read"` or `"readwrite"` (the default). */
+export function checkAccess(access: unknown): "read" | "readwrite" {
+  if (access === undefined) return "readwrite";
+  if (access === "read" || access === "readwrite") return access;
+  throw new TypeError(`access must be "read" or "readwrite", got ${shown(access)}`);
+}
+
 /** An optional boolean option: `undefined` gives `byDefault`; anything but a boolean is a TypeError. */
 export function checkBoolean(value: unknown, what: string, byDefault = false): boolean {
   if (value === undefined) return byDefault;

@@ -601,7 +601,7 @@ const connectionArgs = {
   sendFds: [[0]],
   sendFdsSync: [[0]],
   trySendFds: [[0]],
-  shutdown: ["both"],
+  shutdown: ["readwrite"],
 };
 
 const CLOSED: Closed[] = [

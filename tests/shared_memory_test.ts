@@ -78,7 +78,7 @@ Deno.test("SharedMemory.open() makes private and keyed segments, owner-only by d
     const a = s.segment(SharedMemory.open("private", { size: 100 }));
     const b = s.segment(SharedMemory.open("private", { size: 5000 }));
     assert.notEqual(a.id, b.id);
-    assert.deepEqual([a.key, a.size, a.readOnly, a.closed], [0, 100, false, false]);
+    assert.deepEqual([a.key, a.size, a.access, a.closed], [0, 100, "readwrite", false]);
     assert.equal(b.size, 5000);
     assert.equal(a.bytes.length, 100);
     assert.ok(b.bytes.every((x) => x === 0));
@@ -216,9 +216,9 @@ Deno.test("SharedMemory: bad input is a TypeError or RangeError before any syste
     [() => SharedMemory.open("private", { size: 8, mode: 0o1000 }), RangeError, /mode must be/],
     [() => SharedMemory.open("private", { size: 8, mode: -1 }), RangeError, /mode must be/],
     [
-      () => SharedMemory.open("private", { size: 8, readOnly: 1 as unknown as boolean }),
+      () => SharedMemory.open("private", { size: 8, access: "rw" as "read" }),
       TypeError,
-      /readOnly must be a boolean/,
+      /access must be "read" or "readwrite", got "rw"/,
     ],
     [
       () => SharedMemory.open("private", null as unknown as { size: number }),
@@ -230,9 +230,9 @@ Deno.test("SharedMemory: bad input is a TypeError or RangeError before any syste
     [() => SharedMemory.fromId(2 ** 31), RangeError, /id must be/],
     [() => SharedMemory.fromId("3" as unknown as number), TypeError, /id must be/],
     [
-      () => SharedMemory.fromId(0, { readOnly: "yes" as unknown as boolean }),
+      () => SharedMemory.fromId(0, { access: true as unknown as "read" }),
       TypeError,
-      /readOnly/,
+      /access must be/,
     ],
     [() => SharedMemory.ftok("/", 0), RangeError, /projId/],
     [() => SharedMemory.ftok("/", 256), RangeError, /projId/],
@@ -513,7 +513,7 @@ Deno.test("a read-only SharedMemory handle has no writable view; nothing through
   assert.match(result.bytesMessage as string, /read-only.*read\(\).*readInto\(\)/s);
   delete result.bytesMessage;
   assert.deepEqual(result, {
-    readOnly: true,
+    access: "read",
     bytes: "TypeError",
     read: "first",
     readAll: true,

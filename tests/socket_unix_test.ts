@@ -233,7 +233,7 @@ Deno.test("shutdown('write') is end of stream for the peer, which may still answ
 
 Deno.test("shutdown for writing ends a write or send waiting for room with BrokenPipe", async (t) => {
   for (const kind of ["stream", "seqpacket"] as const) {
-    for (const how of ["write", "both"] as const) {
+    for (const how of ["write", "readwrite"] as const) {
       await t.step(`${kind}, shutdown("${how}")`, async () => {
         using s = new TestScope();
         const [a] = s.handle(socketpair(kind));
@@ -856,7 +856,7 @@ Deno.test("a closed connection refuses every use; closing twice does nothing", a
   assert.throws(() => a.tryRead(new Uint8Array(1)), closed);
   await assert.rejects(a.read(new Uint8Array(1)), closed);
   await assert.rejects(a.write("x"), systemError(Deno.errors.BadResource, "EBADF", "send"));
-  assert.throws(() => a.shutdown("both"), Deno.errors.BadResource);
+  assert.throws(() => a.shutdown("readwrite"), Deno.errors.BadResource);
   assert.throws(() => a.localAddr, Deno.errors.BadResource);
   assert.throws(() => a.fd, Deno.errors.BadResource);
   assert.deepEqual(a.remoteAddr, UNNAMED, "what it knew stays readable");

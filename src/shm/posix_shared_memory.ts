@@ -10,7 +10,14 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
-import { checkBoolean, checkInteger, checkMode, checkOptions, shown } from "../_check.ts";
+import {
+  checkAccess,
+  checkBoolean,
+  checkInteger,
+  checkMode,
+  checkOptions,
+  shown,
+} from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
 import { type FileCopy, Mapping } from "./_mapping.ts";
 import { checkNotOwned, own } from "../_owned_fds.ts";
@@ -842,10 +849,4 @@ function sizeOf(fd: number, subject: ErrorSubject, what: string): number {
 /** A size in bytes: an integer 1..2^53-1. */
 function checkSize(size: unknown): number {
   return checkInteger(size, "size", 1, Number.MAX_SAFE_INTEGER);
-}
-
-function checkAccess(access: unknown): "read" | "readwrite" {
-  if (access === undefined) return "readwrite";
-  if (access === "read" || access === "readwrite") return access;
-  throw new TypeError(`access must be "read" or "readwrite", got ${shown(access)}`);
 }

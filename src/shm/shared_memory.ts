@@ -7,7 +7,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
-import { checkBoolean, checkInteger, checkOptions } from "../_check.ts";
+import { checkAccess, checkBoolean, checkInteger, checkOptions } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import {
   checkId,
@@ -34,20 +34,20 @@ export interface SharedMemoryOpenOptions extends SysvOpenOptions {
    */
   size?: number;
   /**
-   * Attach read-only (`SHM_RDONLY`), which needs only read permission. Such a
-   * handle has no writable view: it is read with `read()`/`readInto()`.
-   * Default `false`.
+   * `"read"` attaches read-only (`SHM_RDONLY`), which needs only read
+   * permission: such a handle has no writable view, and is read with
+   * `read()`/`readInto()`. Default `"readwrite"`.
    */
-  readOnly?: boolean;
+  access?: "read" | "readwrite";
 }
 
 /** Options of {@link SharedMemory.fromId}. */
 export interface SharedMemoryFromIdOptions {
   /**
-   * Attach read-only (`SHM_RDONLY`); see {@link SharedMemoryOpenOptions.readOnly}.
-   * Default `false`.
+   * `"read"` attaches read-only (`SHM_RDONLY`); see
+   * {@link SharedMemoryOpenOptions.access}. Default `"readwrite"`.
    */
-  readOnly?: boolean;
+  access?: "read" | "readwrite";
 }
 
 /**
@@ -159,11 +159,7 @@ export class SharedMemory implements Disposable {
   readonly key: number;
   /** The segment's size in bytes, as the kernel has it. */
   readonly size: number;
-  /**
-   * Whether it is attached read-only: then {@link SharedMemory.bytes} throws,
-   * and {@link SharedMemory.read} reads it.
-   */
-  readonly readOnly: boolean;
+  readonly #readOnly: boolean;
   readonly #mapping: Mapping;
   readonly #subject: { id: number };
 
@@ -178,7 +174,7 @@ export class SharedMemory implements Disposable {
     this.id = id;
     this.key = key;
     this.size = size;
-    this.readOnly = readOnly;
+    this.#readOnly = readOnly;
     this.#mapping = mapping;
     this.#subject = subject;
   }
@@ -232,7 +228,7 @@ export class SharedMemory implements Disposable {
    * (`shmget(2)`, `shmat(2)` at an address the kernel picks). Opening an
    * existing segment asks for no permission bits, as `shmget(key, 0, 0)`
    * does (with `create`, for those of `mode`, as `IPC_CREAT` does): attaching
-   * then needs read permission, and write permission unless `readOnly`. A
+   * then needs read permission, and write permission unless `access` is `"read"`. A
    * segment this call created (`"private"`, or with `create` when the key had
    * none) but could not attach is removed again; one that existed is left as
    * it was.
@@ -242,11 +238,11 @@ export class SharedMemory implements Disposable {
    * @param key a key (a 32-bit integer, e.g. from {@link SharedMemory.ftok}) or
    *   `"private"` for a new segment only this process knows the id of (`IPC_PRIVATE`)
    * @param options `size` (required to create), `create`, `exclusive`, `mode` (default 0600),
-   *   `readOnly`
+   *   `access`
    * @returns the attached segment
    * @throws {TypeError} when `key` is neither a number nor `"private"`, `options` is not an
    *   object, `size` is missing when creating, `exclusive` is set without `create`, or an option
-   *   has the wrong type (`size` or `mode` not a number, `create`, `exclusive` or `readOnly` not a
+   *   has the wrong type (`size` or `mode` not a number, `create` or `exclusive` not a
    *   boolean)
    * @throws {RangeError} for a `key` that is not a 32-bit integer (-2^31..2^32-1) or is 0 (that is
    *   `IPC_PRIVATE`: pass `"private"`), a `mode` outside 0..0o777, or a `size` that is not an
@@ -273,7 +269,7 @@ export class SharedMemory implements Disposable {
     checkOptions(options);
     const key32 = keyOf(key, "segment");
     const flags = getFlags(key, options);
-    const readOnly = checkBoolean(options.readOnly, "readOnly");
+    const readOnly = checkAccess(options.access) === "read";
     const size = sizeOf(options.size, (flags & C.IPC_CREAT) !== 0);
     const subject = { key: key32 };
     // Beyond the checks above, EINVAL is an existing segment smaller than `size`.
@@ -308,10 +304,10 @@ export class SharedMemory implements Disposable {
    * Wraps `shmctl(2)` and `shmat(2)`. Needs `--allow-ffi`.
    *
    * @param id the segment id
-   * @param options `readOnly`
+   * @param options `access`
    * @returns the attached segment
-   * @throws {TypeError} when `id` is not a number, `options` is not an object, or `readOnly` is
-   *   not a boolean
+   * @throws {TypeError} when `id` is not a number, `options` is not an object, or `access` is
+   *   neither `"read"` nor `"readwrite"`
    * @throws {RangeError} when `id` is not an integer 0..2^31-1
    * @throws {IpcError} EINVAL when no segment has that id (or it has been destroyed)
    * @throws {Deno.errors.PermissionDenied} when the mode denies this user the access asked for
@@ -334,7 +330,7 @@ export class SharedMemory implements Disposable {
     return SharedMemory.#attach(
       checked,
       undefined,
-      checkBoolean(options.readOnly, "readOnly"),
+      checkAccess(options.access) === "read",
       false,
     );
   }
@@ -396,8 +392,8 @@ export class SharedMemory implements Disposable {
   }
 
   /**
-   * How it is attached, in the words of {@link PosixSharedMemory.access}:
-   * `"readwrite"`, or `"read"` with {@link SharedMemory.readOnly}.
+   * How it is attached: `"readwrite"`, or `"read"` (`SHM_RDONLY`), when
+   * {@link SharedMemory.bytes} throws and {@link SharedMemory.read} reads it.
    *
    * @example
    * ```ts
@@ -409,7 +405,7 @@ export class SharedMemory implements Disposable {
    * ```
    */
   get access(): "read" | "readwrite" {
-    return this.readOnly ? "read" : "readwrite";
+    return this.#readOnly ? "read" : "readwrite";
   }
 
   /**
@@ -448,11 +444,11 @@ export class SharedMemory implements Disposable {
    */
   get bytes(): Uint8Array<ArrayBuffer> {
     this.#mapping.check("bytes");
-    if (this.readOnly) {
+    if (this.#readOnly) {
       throw new TypeError(
         `${WHAT} ${this.id} is attached read-only and has no view: a write through one would ` +
           "kill the process (V8 has no read-only typed arrays); copy bytes out with read() " +
-          "or readInto(), or attach it without readOnly",
+          'or readInto(), or attach it with access "readwrite"',
       );
     }
     return this.#mapping.bytes;
@@ -495,7 +491,7 @@ export class SharedMemory implements Disposable {
    * import assert from "node:assert/strict";
    * using rw = SharedMemory.open("private", { size: 8 });
    * rw.bytes.set([1, 2, 3, 4]);
-   * using ro = SharedMemory.fromId(rw.id, { readOnly: true });
+   * using ro = SharedMemory.fromId(rw.id, { access: "read" });
    * assert.deepEqual(ro.read(1, 3), new Uint8Array([2, 3, 4]));
    * rw.remove();
    * ```

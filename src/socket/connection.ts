@@ -77,7 +77,8 @@ const NO_BYTES = new Uint8Array(0);
 const NO_ID = 0xffffffff;
 
 /**
- * Which direction {@link Connection.shutdown} ends: `"read"`, `"write"` or `"both"`.
+ * Which direction {@link Connection.shutdown} ends: `"read"`, `"write"` or
+ * `"readwrite"` (both), the words of every direction in the library.
  *
  * @example
  * ```ts
@@ -85,12 +86,12 @@ const NO_ID = 0xffffffff;
  * const how: ShutdownHow = "write";
  * ```
  */
-export type ShutdownHow = "read" | "write" | "both";
+export type ShutdownHow = "read" | "write" | "readwrite";
 
 const SHUT: Readonly<Record<ShutdownHow, number>> = {
   read: C.SHUT_RD,
   write: C.SHUT_WR,
-  both: C.SHUT_RDWR,
+  readwrite: C.SHUT_RDWR,
 };
 
 /** What descriptors travel with when the caller gives no data: one zero byte. */
@@ -1678,7 +1679,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    *
    * Wraps `shutdown(2)`. Needs `--allow-ffi`.
    *
-   * @param how `"read"`, `"write"` or `"both"`
+   * @param how `"read"`, `"write"` or `"readwrite"`
    * @throws {TypeError} when `how` is not one of those
    * @throws {Deno.errors.NotConnected} when the connection is no longer connected (ENOTCONN)
    * @throws {Deno.errors.BadResource} after `close()`
@@ -1699,7 +1700,7 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
     // Only a string is looked up: a key of another type is converted first, which may throw.
     const value = typeof how === "string" && Object.hasOwn(SHUT, how) ? SHUT[how] : undefined;
     if (value === undefined) {
-      throw new TypeError(`how must be "read", "write" or "both", got ${shown(how)}`);
+      throw new TypeError(`how must be "read", "write" or "readwrite", got ${shown(how)}`);
     }
     const fd = this.fdFor("shutdown");
     ok(libc.shutdown(fd, value), "shutdown", this.subject);
