@@ -8,6 +8,7 @@ import { cString, encodeName } from "../ffi/cstring.ts";
 import { libc } from "../ffi/libc.ts";
 import { C, LAYOUTS } from "../ffi/platform.ts";
 import { E, errorOf, lastErrno } from "./_sys.ts";
+import { shown } from "./_check.ts";
 
 /** A path as a string, or a `file:` URL. */
 export type PathLike = string | URL;
@@ -24,7 +25,9 @@ export function pathText(path: PathLike, what = "path"): string {
     }
     path = decodeURIComponent(path.pathname);
   }
-  if (typeof path !== "string") throw new TypeError(`${what} must be a string or file: URL`);
+  if (typeof path !== "string") {
+    throw new TypeError(`${what} must be a string or file: URL, got ${shown(path)}`);
+  }
   if (path === "") throw new TypeError(`${what} must not be empty`);
   if (path.includes("\0")) throw new TypeError(`${what} must not contain a NUL character`);
   const bytes = encodeName(path, what).byteLength;

@@ -495,6 +495,34 @@ Deno.test("MessageQueue.open(key) without create asks for no permission bits", a
   }, `stderr of the child: ${out.stderr}`);
 });
 
+Deno.test("a value of the wrong type where an array, a path or an object is wanted: the TypeError shows it", async () => {
+  await using s = new TestScope();
+  const set = s.semaphoreSet(SemaphoreSet.open("private", { count: 1 }));
+  const [a, b] = socketpair();
+  s.handle(a);
+  s.handle(b);
+  const any = (x: unknown) => x as never;
+  const calls: [string, () => unknown, RegExp][] = [
+    ["spawnProgram(5)", () => spawnProgram(any(5)), /got 5\b/],
+    ["spawn(5)", () => spawn(any(5)), /got 5\b/],
+    ["spawnProgram args", () => spawnProgram("/bin/true", any("x")), /got "x"/],
+    [
+      "blockSignals",
+      () => spawnProgram("/bin/true", [], any({ blockSignals: "SIGHUP" })),
+      /got "SIGHUP"/,
+    ],
+    ["Fifo.create(5)", () => Fifo.create(any(5)), /got 5\b/],
+    ["trySendFds(5)", () => a.trySendFds(any(5)), /got 5\b/],
+    ["connect(5)", () => connectSync(any(5)), /got 5\b/],
+    ["tryOp('x')", () => set.tryOp(any("x")), /got "x"/],
+    ["tryOp([5])", () => set.tryOp(any([5])), /got 5\b/],
+    ["setValues('x')", () => set.setValues(any("x")), /got "x"/],
+  ];
+  for (const [name, call, shows] of calls) {
+    assert.throws(call, (e) => e instanceof TypeError && shows.test(e.message), name);
+  }
+});
+
 Deno.test("a wrong type is a TypeError that shows it; a number out of range, a RangeError", async (t) => {
   await using s = new TestScope();
   const p = s.pipe();

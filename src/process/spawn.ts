@@ -102,7 +102,11 @@ function checkSpawnOptions(
     fds.set(target, fdOfSource(source, `fds[${target}]`, "posix_spawn"));
   }
   if (options.blockSignals !== undefined && !Array.isArray(options.blockSignals)) {
-    throw new TypeError("blockSignals must be an array of signal names or numbers");
+    throw new TypeError(
+      `blockSignals must be an array of signal names or numbers, got ${
+        shown(options.blockSignals)
+      }`,
+    );
   }
   if (options.env !== undefined) {
     if (!isRecord(options.env)) {
@@ -186,7 +190,7 @@ export function spawnInheriting(
   inherited: Inherited,
 ): ChildProcess {
   if (typeof program !== "string" || program === "") {
-    throw new TypeError("program must be a non-empty path");
+    throw new TypeError(`program must be a non-empty path, got ${shown(program)}`);
   }
   checkStrings(args, "args");
   checkOptions(options);
@@ -327,7 +331,7 @@ export function spawnInheriting(
 export function spawn(module: string | URL, options: SpawnOptions = {}): ChildProcess {
   const specifier = module instanceof URL ? module.href : module;
   if (typeof specifier !== "string" || specifier === "") {
-    throw new TypeError("module must be a path or URL");
+    throw new TypeError(`module must be a path or URL, got ${shown(module)}`);
   }
   cString(specifier, "module");
   checkOptions(options);
@@ -410,7 +414,9 @@ function blockable(signal: SignalName | number): number {
 }
 
 function checkStrings(list: unknown, what: string): void {
-  if (!Array.isArray(list)) throw new TypeError(`${what} must be an array of strings`);
+  if (!Array.isArray(list)) {
+    throw new TypeError(`${what} must be an array of strings, got ${shown(list)}`);
+  }
   for (const a of list) {
     if (typeof a !== "string") throw new TypeError(`${what} must be strings, got ${typeof a}`);
   }

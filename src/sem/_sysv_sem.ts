@@ -7,7 +7,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
-import { checkBoolean, checkInteger } from "../_check.ts";
+import { checkBoolean, checkInteger, shown } from "../_check.ts";
 
 /** The kernel's System V semaphore limits, from `semctl(IPC_INFO)`. */
 export interface SemaphoreLimits {
@@ -96,7 +96,9 @@ export function initialValues(values: unknown, count: number): number[] {
 
 /** An array of `count` values, each 0..SEMVMX. */
 export function checkValues(values: unknown, count: number): number[] {
-  if (!Array.isArray(values)) throw new TypeError("values must be an array of numbers");
+  if (!Array.isArray(values)) {
+    throw new TypeError(`values must be an array of numbers, got ${shown(values)}`);
+  }
   if (values.length !== count) {
     throw new RangeError(`values must have one value per member (${count}), got ${values.length}`);
   }
@@ -123,7 +125,9 @@ export class SembufArray {
 
   /** Checks `ops` against a set of `count` members and lays them out; RangeError/TypeError before any syscall. */
   set(ops: readonly SemaphoreOperation[], count: number): void {
-    if (!Array.isArray(ops)) throw new TypeError("ops must be an array of operations");
+    if (!Array.isArray(ops)) {
+      throw new TypeError(`ops must be an array of operations, got ${shown(ops)}`);
+    }
     const { maxValue, maxOpsPerCall } = semLimits();
     const n = ops.length;
     if (n < 1 || n > maxOpsPerCall) {
@@ -140,7 +144,7 @@ export class SembufArray {
     for (let i = 0; i < n; i++) {
       const op = ops[i];
       if (typeof op !== "object" || op === null) {
-        throw new TypeError(`ops[${i}] must be an object { index, delta }`);
+        throw new TypeError(`ops[${i}] must be an object { index, delta }, got ${shown(op)}`);
       }
       const { index, delta } = op;
       // Names and ranges for a message are made only for one (this runs on every operation).

@@ -8,6 +8,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C, SIZEOF } from "../../ffi/platform.ts";
 import { procText, threadIds } from "../_proc.ts";
+import { shown } from "../_check.ts";
 import { ALARM_SIGNAL, NUDGE_SIGNAL } from "../_wait/nudge.ts";
 import { type SignalName, signalName, signalNumber } from "./names.ts";
 
@@ -21,7 +22,11 @@ export function readableSignals(
   what: string,
 ): number[] {
   if (!Array.isArray(signals) || signals.length === 0) {
-    throw new TypeError(`${what}: signals must be a non-empty array of signal names or numbers`);
+    throw new TypeError(
+      `${what}: signals must be a non-empty array of signal names or numbers, got ${
+        shown(signals)
+      }`,
+    );
   }
   // Array.from, not map: a hole is checked (as undefined), not skipped to reach libc.
   const numbers = [...new Set(Array.from(signals, (s) => signalNumber(s)))];

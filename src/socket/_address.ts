@@ -63,7 +63,9 @@ interface NetRules {
 /** The endpoint `where` names; TypeError/RangeError for anything malformed. */
 export function endpointOf(where: unknown, rules: NetRules, what: string): Endpoint {
   if (typeof where !== "object" || where === null) {
-    throw new TypeError(`${what} must be an object with a path, an abstract name or a port`);
+    throw new TypeError(
+      `${what} must be an object with a path, an abstract name or a port, got ${shown(where)}`,
+    );
   }
   const w = where as Where;
   const has = (key: keyof Where) => w[key] !== undefined;

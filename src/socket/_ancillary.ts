@@ -13,7 +13,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, failed } from "../_sys.ts";
 import { errorFromCode, type ErrorSubject } from "../errors.ts";
-import { addressOf, checkInteger, ownBuffer } from "../_check.ts";
+import { addressOf, checkInteger, ownBuffer, shown } from "../_check.ts";
 import { fdOfSource, type FdSource } from "../fd/_fd_source.ts";
 
 const MSGHDR = LAYOUTS.msghdr;
@@ -70,7 +70,9 @@ export function receiveBuffer(size: number): Uint8Array<ArrayBuffer> {
  */
 export function checkFds(fds: unknown, what: string): Int32Array {
   if (!Array.isArray(fds)) {
-    throw new TypeError(`${what}: fds must be an array of fd numbers or handles with an fd`);
+    throw new TypeError(
+      `${what}: fds must be an array of fd numbers or handles with an fd, got ${shown(fds)}`,
+    );
   }
   if (fds.length === 0 || fds.length > SCM_MAX_FD) {
     throw new RangeError(
