@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { connect, listen, type NetAddress, spawn } from "@libc/ipc";
+import { connect, listen, spawn } from "@libc/ipc";
 
 if (Deno.args[0] === "client") {
   using conn = await connect({ hostname: "127.0.0.1", port: Number(Deno.args[1]), timeout: 5000 });
@@ -23,7 +23,7 @@ if (Deno.args[0] === "client") {
   console.log(`Client received: ${await new Response(conn.readable).text()}`);
 } else {
   using listener = listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as NetAddress;
+  const { port } = listener.addr;
   const client = spawn(import.meta.url, { args: ["client", String(port)] });
   {
     using conn = await listener.accept();

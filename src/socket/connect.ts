@@ -23,7 +23,7 @@ import {
   waitSync,
   WRITABLE,
 } from "../_wait/mod.ts";
-import type { SocketType } from "./address.ts";
+import type { NetAddress, SocketType, UnixAddress } from "./address.ts";
 import { type AnyOf, decodeAddress, endpointOf } from "./_address.ts";
 import {
   ADDRESS_KEYS,
@@ -280,7 +280,7 @@ function connecting(options: ConnectTarget & WaitOptions, what: string): Connect
  * import { connect, listen } from "@libc/ipc";
  * import assert from "node:assert/strict";
  * using listener = listen({ port: 0 });
- * const { port } = listener.addr as { port: number };
+ * const { port } = listener.addr;
  * using client = await connect({ port, noDelay: true, timeout: 5000 });
  * using server = await listener.accept();
  * assert.deepEqual(client.remoteAddr, { transport: "tcp", hostname: "127.0.0.1", port });
@@ -292,11 +292,18 @@ function connecting(options: ConnectTarget & WaitOptions, what: string): Connect
  * import { connect, listen } from "@libc/ipc";
  * import assert from "node:assert/strict";
  * const listener = listen({ port: 0 });
- * const { port } = listener.addr as { port: number };
+ * const { port } = listener.addr;
  * listener.close(); // the port is free again
  * await assert.rejects(connect({ port }), Deno.errors.ConnectionRefused);
  * ```
  */
+export function connect(options: TcpConnectTarget & WaitOptions): Promise<Connection<NetAddress>>;
+/** {@link connect} to a Unix path or abstract name: the connection's addresses are Unix ones. */
+export function connect(
+  options: (UnixConnectTarget | AbstractConnectTarget) & WaitOptions,
+): Promise<Connection<UnixAddress>>;
+/** {@link connect} where the kind of address is known at run time only. */
+export function connect(options: ConnectOptions): Promise<Connection>;
 export function connect(options: ConnectOptions): Promise<Connection> {
   let c: Connecting;
   try {
@@ -344,6 +351,13 @@ export function connect(options: ConnectOptions): Promise<Connection> {
  * Deno.removeSync(dir);
  * ```
  */
+export function connectSync(options: TcpConnectTarget & SyncWaitOptions): Connection<NetAddress>;
+/** {@link connectSync} to a Unix path or abstract name: the connection's addresses are Unix ones. */
+export function connectSync(
+  options: (UnixConnectTarget | AbstractConnectTarget) & SyncWaitOptions,
+): Connection<UnixAddress>;
+/** {@link connectSync} where the kind of address is known at run time only. */
+export function connectSync(options: ConnectSyncOptions): Connection;
 export function connectSync(options: ConnectSyncOptions): Connection {
   checkSyncWaitOptions(options);
   const c = connecting(options, "connectSync options");

@@ -217,7 +217,8 @@ export function connectionOf(
  * assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "ping");
  * ```
  */
-export class Connection extends FdHandle implements AsyncIterable<Uint8Array<ArrayBuffer>> {
+export class Connection<A extends SocketAddress = SocketAddress> extends FdHandle
+  implements AsyncIterable<Uint8Array<ArrayBuffer>> {
   readonly #kind: SocketType;
   readonly #domain: number;
   readonly #remote: SocketAddress;
@@ -359,8 +360,12 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * assert.deepEqual(a.localAddr, { transport: "unix", unnamed: true });
    * ```
    */
-  get localAddr(): SocketAddress {
-    return this.#local ??= localAddressOf(this.fdFor("getsockname"), this.#kind, this.subject);
+  get localAddr(): A {
+    return (this.#local ??= localAddressOf(
+      this.fdFor("getsockname"),
+      this.#kind,
+      this.subject,
+    )) as A;
   }
 
   /**
@@ -376,8 +381,8 @@ export class Connection extends FdHandle implements AsyncIterable<Uint8Array<Arr
    * assert.deepEqual(b.remoteAddr, { transport: "unix", unnamed: true });
    * ```
    */
-  get remoteAddr(): SocketAddress {
-    return this.#remote;
+  get remoteAddr(): A {
+    return this.#remote as A;
   }
 
   #checkStream(method: string): void {

@@ -38,7 +38,7 @@ import {
 import { MAX_IO } from "../../ffi/symbols/unistd.ts";
 import { FdHandle, waitsOf } from "../fd/handle.ts";
 import type { WriteData } from "../fd/writer.ts";
-import type { SocketAddress } from "./address.ts";
+import type { NetAddress, SocketAddress, UnixAddress } from "./address.ts";
 import {
   type AnyOf,
   decodeAddress,
@@ -247,7 +247,8 @@ let create: (
  * assert.deepEqual(address, a.addr);
  * ```
  */
-export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> {
+export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdHandle
+  implements AsyncIterable<Datagram> {
   readonly #domain: number;
   readonly #addr: SocketAddress;
   readonly #bound: BoundPath | undefined;
@@ -399,8 +400,8 @@ export class DatagramSocket extends FdHandle implements AsyncIterable<Datagram> 
    * assert.deepEqual(unbound.addr, { transport: "unix", unnamed: true });
    * ```
    */
-  get addr(): SocketAddress {
-    return this.#addr;
+  get addr(): A {
+    return this.#addr as A;
   }
 
   // ----------------------------------------------------------- sending
@@ -950,6 +951,13 @@ const DATAGRAM_OPTIONS: ReadonlySet<string> = new Set([
  * Deno.removeSync(dir);
  * ```
  */
+export function datagram(options: UdpDatagramOptions): DatagramSocket<NetAddress>;
+/** {@link datagram} on a Unix path or abstract name, or unbound: its address is a Unix one. */
+export function datagram(
+  options?: UnixDatagramOptions | AbstractDatagramOptions | Record<PropertyKey, never>,
+): DatagramSocket<UnixAddress>;
+/** {@link datagram} where the kind of address is known at run time only. */
+export function datagram(options?: DatagramOptions): DatagramSocket;
 export function datagram(options: DatagramOptions = {}): DatagramSocket {
   checkOptions(options, "datagram options");
   onlyKnown(options, DATAGRAM_OPTIONS, "datagram options");

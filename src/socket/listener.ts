@@ -26,7 +26,7 @@ import {
   waitSync,
 } from "../_wait/mod.ts";
 import { FdHandle, waitsOf } from "../fd/handle.ts";
-import type { SocketAddress } from "./address.ts";
+import type { NetAddress, SocketAddress, UnixAddress } from "./address.ts";
 import { type AnyOf, decodeAddress, endpointOf, SOCKADDR_MAX, subjectOf } from "./_address.ts";
 import { bindPath, type BoundPath, releasePath } from "./_bind.ts";
 import {
@@ -233,7 +233,8 @@ let create: (
  * assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "hello");
  * ```
  */
-export class Listener extends FdHandle implements AsyncIterable<Connection> {
+export class Listener<A extends SocketAddress = SocketAddress> extends FdHandle
+  implements AsyncIterable<Connection<A>> {
   readonly #kind: ListenerType;
   readonly #domain: number;
   readonly #addr: SocketAddress;
@@ -348,8 +349,8 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    * assert.ok(addr.transport === "tcp" && addr.port > 0 && addr.hostname === "127.0.0.1");
    * ```
    */
-  get addr(): SocketAddress {
-    return this.#addr;
+  get addr(): A {
+    return this.#addr as A;
   }
 
   /**
@@ -449,8 +450,8 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    * await assert.rejects(listener.accept({ timeout: 10 }), Deno.errors.TimedOut);
    * ```
    */
-  accept(options?: WaitOptions): Promise<Connection> {
-    return wait(this.#op, options, this.#context);
+  accept(options?: WaitOptions): Promise<Connection<A>> {
+    return wait(this.#op, options, this.#context) as Promise<Connection<A>>;
   }
 
   /**
@@ -476,8 +477,8 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    * assert.deepEqual(server.localAddr, { transport: "unix", abstract: name });
    * ```
    */
-  acceptSync(options?: SyncWaitOptions): Connection {
-    return waitSync(this.#op, options, this.#context);
+  acceptSync(options?: SyncWaitOptions): Connection<A> {
+    return waitSync(this.#op, options, this.#context) as Connection<A>;
   }
 
   /**
@@ -498,8 +499,8 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    * assert.throws(() => listener.tryAccept(), Deno.errors.WouldBlock);
    * ```
    */
-  tryAccept(): Connection {
-    return tryNow(this.#op);
+  tryAccept(): Connection<A> {
+    return tryNow(this.#op) as Connection<A>;
   }
 
   /**
@@ -551,7 +552,7 @@ export class Listener extends FdHandle implements AsyncIterable<Connection> {
    * assert.equal(listener.closed, true);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncGenerator<Connection, void, undefined> {
+  [Symbol.asyncIterator](): AsyncGenerator<Connection<A>, void, undefined> {
     // Only a loop left early (its `return()`) closes the listener.
     return untilClosed(this, (signal) => this.accept({ signal }), {
       onEnd: (how) => {
@@ -675,6 +676,11 @@ function checkBacklog(backlog: unknown): number {
  * assert.ok(addr.transport === "tcp" && addr.hostname === "::1" && addr.port > 0);
  * ```
  */
+export function listen(options: TcpListenOptions): Listener<NetAddress>;
+/** {@link listen} on a Unix path or abstract name: its addresses are Unix ones. */
+export function listen(options: UnixListenOptions | AbstractListenOptions): Listener<UnixAddress>;
+/** {@link listen} where the kind of address is known at run time only. */
+export function listen(options: ListenOptions): Listener;
 export function listen(options: ListenOptions): Listener {
   const at = endpointOf(options, { transport: "tcp", portZero: true }, "listen options");
   onlyKnown(options, LISTEN_OPTIONS, "listen options");
