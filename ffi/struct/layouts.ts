@@ -88,10 +88,11 @@ export function layoutsFor(os: string, arch: string): Layouts {
 /**
  * The struct layouts of this platform (glibc on Linux x86_64 or aarch64), by C name:
  * `msgbuf`, `sembuf`, `timespec`, `ipc_perm`, `msqid_ds`, `shmid_ds`,
- * `semid_ds`, `mq_attr`, `sockaddr_un`, `in_addr`, `in6_addr`, `sockaddr_in`,
- * `sockaddr_in6`, `iovec`, `msghdr`, `cmsghdr`, `ucred`, `pollfd`,
- * `signalfd_siginfo`, `epoll_event`, `futex_waitv`, `sigset_t`, `sigaction`,
- * `siginfo_t`, `sigevent`, `itimerspec`, `stat`, `dirent`. Reading one on another platform throws
+ * `shminfo`, `semid_ds`, `seminfo`, `mq_attr`, `sockaddr_un`, `in_addr`,
+ * `in6_addr`, `sockaddr_in`, `sockaddr_in6`, `iovec`, `msghdr`, `cmsghdr`,
+ * `ucred`, `pollfd`, `signalfd_siginfo`, `epoll_data_t`, `epoll_event`,
+ * `futex_waitv`, `sigset_t`, `sigval_t`, `sigaction`, `siginfo_t`, `sigevent`,
+ * `itimerspec`, `stat`, `dirent`. Reading one on another platform throws
  * `Deno.errors.NotSupported`.
  *
  * @example

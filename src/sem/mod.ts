@@ -1,6 +1,19 @@
 /**
  * Semaphores, System V and POSIX: `@libc/ipc/sem`.
  *
+ * @example
+ * ```ts
+ * import { Semaphore } from "@libc/ipc/sem";
+ * import assert from "node:assert/strict";
+ * using sem = Semaphore.open("private"); // one token
+ * {
+ *   using _held = await sem.acquire(); // given back at the end of the block
+ *   assert.equal(sem.value, 0);
+ * }
+ * assert.equal(sem.value, 1);
+ * sem.remove();
+ * ```
+ *
  * @module
  */
 export {
@@ -12,7 +25,7 @@ export {
   type SysvOpenOptions,
   type SysvOwnership,
 } from "./semaphore_set.ts";
-export { type AcquireOptions, Semaphore, type SemaphoreOpenOptions } from "./semaphore.ts";
+export { Semaphore, type SemaphoreAcquireOptions, type SemaphoreOpenOptions } from "./semaphore.ts";
 export { PosixSemaphore, type PosixSemaphoreOpenOptions } from "./posix_semaphore.ts";
 export type { SyncWaitOptions, WaitOptions } from "../options.ts";
 export type { PathLike } from "../_path.ts";

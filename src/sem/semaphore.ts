@@ -31,11 +31,11 @@ export interface SemaphoreOpenOptions extends SysvOpenOptions {
  *
  * @example
  * ```ts
- * import type { AcquireOptions } from "@libc/ipc";
- * const options: AcquireOptions = { undo: false, timeout: 1000 };
+ * import type { SemaphoreAcquireOptions } from "@libc/ipc";
+ * const options: SemaphoreAcquireOptions = { undo: false, timeout: 1000 };
  * ```
  */
-export interface AcquireOptions extends WaitOptions {
+export interface SemaphoreAcquireOptions extends WaitOptions {
   /**
    * Record the adjustment the kernel undoes when this process ends
    * (`SEM_UNDO`): a holder that dies, even killed, gives the semaphore back.
@@ -227,7 +227,7 @@ export class Semaphore implements Disposable {
    * sem.remove();
    * ```
    */
-  acquire(options: AcquireOptions = {}): Promise<Disposable> {
+  acquire(options: SemaphoreAcquireOptions = {}): Promise<Disposable> {
     try {
       const undo = checkBoolean(checkOptions(options).undo, "undo", true);
       return this.set.op(undo ? TAKE_UNDO : TAKE, options).then(() => this.#held(undo));

@@ -2,6 +2,18 @@
  * Shared memory, System V and POSIX, and cross-process wait/notify on words
  * in it: `@libc/ipc/shm`.
  *
+ * @example
+ * ```ts
+ * import { notify, PosixSharedMemory, wait } from "@libc/ipc/shm";
+ * import assert from "node:assert/strict";
+ * using shm = PosixSharedMemory.anonymous(4096); // handed to a child, it is shared
+ * const words = new Int32Array(shm.bytes.buffer);
+ * const woken = wait(words, 0, 0); // waits while the word holds 0
+ * Atomics.store(words, 0, 1); // change it, then notify
+ * notify(words, 0);
+ * assert.ok(["ok", "not-equal"].includes(await woken)); // "not-equal": it changed first
+ * ```
+ *
  * @module
  */
 export { type FutexWaitResult, notify, wait, waitSync } from "./futex.ts";

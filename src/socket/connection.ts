@@ -128,11 +128,11 @@ export interface ReceiveFdsLimits {
  *
  * @example
  * ```ts
- * import type { ReceiveFdsOptions } from "@libc/ipc";
- * const options: ReceiveFdsOptions = { max: 1, timeout: 5000 };
+ * import type { ConnectionReceiveFdsOptions } from "@libc/ipc";
+ * const options: ConnectionReceiveFdsOptions = { max: 1, timeout: 5000 };
  * ```
  */
-export interface ReceiveFdsOptions extends ReceiveFdsLimits, WaitOptions {}
+export interface ConnectionReceiveFdsOptions extends ReceiveFdsLimits, WaitOptions {}
 
 /**
  * Options of {@link Connection.receiveFdsSync}: the limits and `timeout`.
@@ -1572,7 +1572,7 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    * assert.equal(received.truncated, true); // the kernel closed the other two
    * ```
    */
-  receiveFds(options?: ReceiveFdsOptions): Promise<ReceivedFds | null> {
+  receiveFds(options?: ConnectionReceiveFdsOptions): Promise<ReceivedFds | null> {
     try {
       return wait(this.#receiveFdsOp("receiveFds()", options), options, this.#in);
     } catch (e) {

@@ -33,8 +33,8 @@ export type {
 } from "./address.ts";
 export {
   Connection,
+  type ConnectionReceiveFdsOptions,
   type ReceiveFdsLimits,
-  type ReceiveFdsOptions,
   type ReceiveFdsSyncOptions,
   type ShutdownHow,
 } from "./connection.ts";
