@@ -656,6 +656,30 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
     ),
   );
 
+  await t.step(
+    unless(
+      CANNOT.signalMasks,
+      "SIGCHLD listed: the program still exits with the copy's code",
+      async () => {
+        // The first process ignored SIGCHLD once the copy ran: the kernel then reaped the copy
+        // itself, its status was lost (ECHILD), and the program exited 1.
+        await using s = new TestScope();
+        const script = `${await s.tempDir()}/chld.ts`;
+        const mod = new URL("../mod.ts", import.meta.url).href;
+        Deno.writeTextFileSync(
+          script,
+          `import { relaunchWithSignalsBlocked } from "${mod}";\n` +
+            `await relaunchWithSignalsBlocked(["SIGCHLD", "SIGUSR2"]);\n` +
+            `Deno.exit(7);\n`,
+        );
+        const out = await s.child(
+          spawnProgram(Deno.execPath(), ["run", "--allow-ffi", script]),
+        ).status;
+        assert.equal(out.code, 7);
+      },
+    ),
+  );
+
   await t.step("a program run with --inspect is refused, not relaunched", async () => {
     // Port 0: a copy that ran would bind a port of its own, and exit 0.
     const refused = /NotSupported: .*--inspect cannot be relaunched/;

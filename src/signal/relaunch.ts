@@ -238,7 +238,9 @@ export async function relaunchWithSignalsBlocked(
     Deno.execPath(),
     copyArgs,
     { blockSignals: [...new Set([...numbers, ...blockedHere()])], env },
-    { fds: inheritedFds(), ignored: ignoredHere() },
+    // The listed signals are the copy's to read, at their default action (a --watch rerun finds
+    // them ignored here by the run before).
+    { fds: inheritedFds(), ignored: ignoredHere().filter((n) => !numbers.includes(n)) },
   );
   ignoreHere(numbers);
   const status = await waitForwarding(child);
@@ -260,8 +262,16 @@ export async function relaunchWithSignalsBlocked(
 function ignoreHere(numbers: readonly number[]): void {
   const forwarded: number[] = FORWARDED.map((name) => C[name]);
   const ignore = sigactionOf(BigInt(C.SIG_IGN), 0);
-  for (const n of numbers) if (!forwarded.includes(n)) libc.sigaction(n, ignore, null);
+  for (const n of numbers) {
+    if (!forwarded.includes(n) && !HARMLESS.includes(n)) libc.sigaction(n, ignore, null);
+  }
 }
+
+/**
+ * Signals whose default action ends nothing: left as they are. SIGCHLD above
+ * all: ignored, it makes the kernel reap the copy, whose status is then lost.
+ */
+const HARMLESS: readonly number[] = [C.SIGCHLD, C.SIGCONT, C.SIGURG, C.SIGWINCH];
 
 /**
  * In the copy: it ends (SIGKILL) when the parent does, which may end by a
