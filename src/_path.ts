@@ -23,7 +23,8 @@ export function pathText(path: PathLike, what = "path"): string {
     if (path.host !== "") {
       throw new TypeError(`${what}: a file: URL must have no host, got ${path.href}`);
     }
-    path = decodeURIComponent(path.pathname);
+    // As Deno's own pathFromURL: a `%` that begins no escape stands for itself.
+    path = decodeURIComponent(path.pathname.replace(/%(?![0-9A-Fa-f]{2})/g, "%25"));
   }
   if (typeof path !== "string") {
     throw new TypeError(`${what} must be a string or file: URL, got ${shown(path)}`);

@@ -105,6 +105,11 @@ Deno.test("Fifo.create() makes an owner-only FIFO, or exactly the mode asked", a
     assert.ok(Deno.statSync(`${dir}/url fifo`).isFifo);
     Fifo.unlink(url);
     assert.throws(() => Deno.statSync(`${dir}/url fifo`), Deno.errors.NotFound);
+    // A `%` that begins no escape is itself, as Deno.Command's cwd has it (it was a URIError).
+    const percent = new URL(`file://${dir}/100%`);
+    Fifo.create(percent);
+    assert.ok(Deno.statSync(`${dir}/100%`).isFifo);
+    Fifo.unlink(percent);
   });
 });
 

@@ -234,6 +234,17 @@ Deno.test("SharedMemory: bad input is a TypeError or RangeError before any syste
       TypeError,
       /access must be/,
     ],
+    // The option's name before `access`: ignored, it attached read-write.
+    [
+      () => SharedMemory.fromId(0, { readOnly: true } as never),
+      TypeError,
+      /unknown option 'readOnly': read-only is access: "read"/,
+    ],
+    [
+      () => SharedMemory.open("private", { size: 8, readOnly: true } as never),
+      TypeError,
+      /unknown option 'readOnly'/,
+    ],
     [() => SharedMemory.ftok("/", 0), RangeError, /projId/],
     [() => SharedMemory.ftok("/", 256), RangeError, /projId/],
     [() => SharedMemory.ftok("", 1), TypeError, /path/],

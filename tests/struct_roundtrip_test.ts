@@ -451,6 +451,7 @@ Deno.test("encode() rejects every bad input, naming struct and member", async (t
       name: "RangeError",
       message: "v.v: -9007199254740992 is out of range for u64 (0..18446744073709551615)",
     });
+    throws(() => struct("v", { v: u64 }).encode({ v: 2 ** 70 }), /is out of range for u64/);
   });
   await t.step("a member named like an Object.prototype member is missing, not a function", () => {
     const s = struct("s", { toString: u32, valueOf: pointer });
@@ -461,6 +462,10 @@ Deno.test("encode() rejects every bad input, naming struct and member", async (t
     throws(() => s.encode({ toString: 1 } as never), {
       name: "TypeError",
       message: "s.valueOf: missing (pointer)",
+    });
+    throws(() => struct("f", { n: u32, valueOf: flex(u8) }).encode({ n: 1 } as never), {
+      name: "TypeError",
+      message: "f.valueOf: missing (u8[])",
     });
     deepStrictEqual(s.decode(s.encode({ toString: 7, valueOf: null })), {
       toString: 7,

@@ -94,8 +94,8 @@ function bigInt(x: unknown, t: IntType): bigint | number {
   if (typeof x === "number") {
     if (Number.isSafeInteger(x) && (t.signed || x >= 0)) return x;
     if (!Number.isInteger(x)) throw new Issue(RangeError, `${x} is not an integer (${t.name})`);
-    // A bigint cannot help a negative value into an unsigned field.
-    if (!Number.isSafeInteger(x) && (t.signed || x >= 0)) {
+    // A bigint helps only a value in the field's range.
+    if (!Number.isSafeInteger(x) && x >= Number(t.min) && x <= Number(t.max)) {
       throw new Issue(RangeError, `${x} is not a safe integer; pass a bigint for ${t.name}`);
     }
     throw new Issue(RangeError, `${x} is out of range for ${t.name} (${t.min}..${t.max})`);
@@ -292,6 +292,11 @@ function codecOf(t: ElementType): Codec {
  */
 const INHERITED = Object.prototype as unknown as Record<string, unknown>;
 
+/** Whether `x`, `record[name]`, is only what every object inherits under that name. */
+function isInherited(record: object, name: string, x: unknown): boolean {
+  return x === INHERITED[name] && !Object.hasOwn(record, name);
+}
+
 /** TypeErrors naming the struct, for JavaScript callers that TypeScript does not check. */
 function checkDeclaration(name: string, fields: unknown, options: unknown): void {
   if (typeof fields !== "object" || fields === null || Array.isArray(fields)) {
@@ -321,17 +326,30 @@ function checkOffset(offset: number, name: string): void {
 /** One DataView cached for the last buffer seen: hot paths reuse one target. */
 let lastBytes: Uint8Array | undefined;
 let lastView: DataView = new DataView(new ArrayBuffer(0));
-/** The largest buffer the cache keeps alive after its caller dropped it. */
+/**
+ * The largest buffer the cache holds on to: a larger one (a segment of shared
+ * memory, say) is held weakly, so that dropping it frees it.
+ */
 const CACHED_MAX = 64 * 1024;
+let weakBytes: WeakRef<Uint8Array> | undefined;
+let weakView: WeakRef<DataView> | undefined;
 
 function viewOf(bytes: Uint8Array): DataView {
   if (bytes === lastBytes && lastView.byteLength === bytes.byteLength) return lastView;
+  if (weakBytes !== undefined && weakBytes.deref() === bytes) {
+    const view = weakView!.deref();
+    if (view !== undefined && view.byteLength === bytes.byteLength) return view;
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Not kept over a resizable buffer: shrunk, it would leave the kept view out of bounds,
   // whose every getter throws.
-  if (!(bytes.buffer as ArrayBuffer).resizable && bytes.buffer.byteLength <= CACHED_MAX) {
+  if ((bytes.buffer as ArrayBuffer).resizable) return view;
+  if (bytes.buffer.byteLength <= CACHED_MAX) {
     lastView = view;
     lastBytes = bytes;
+  } else {
+    weakBytes = new WeakRef(bytes);
+    weakView = new WeakRef(view);
   }
   return view;
 }
@@ -434,6 +452,8 @@ export function struct<F extends Fields>(
   if (fixedEnd > at) gaps.push(at, fixedEnd);
 
   const writers = types.slice(0, fixed).map((t) => codecOf(t as ElementType).write);
+  // Members named like Object.prototype's (toString, valueOf): only theirs get the closer look.
+  const inherited = names.map((n) => n in INHERITED);
   const readers = types.slice(0, fixed).map((t) => codecOf(t as ElementType).read);
 
   const write: Write = (view, bytes, pos, value) => {
@@ -445,7 +465,7 @@ export function struct<F extends Fields>(
     try {
       for (; i < fixed; i++) {
         const x = record[names[i]];
-        if (x === undefined || (x === INHERITED[names[i]] && !Object.hasOwn(record, names[i]))) {
+        if (x === undefined || (inherited[i] && isInherited(record, names[i], x))) {
           throw new Issue(TypeError, `missing (${types[i].name})`);
         }
         writers[i](view, bytes, pos + offsetList[i], x);
@@ -498,7 +518,9 @@ export function struct<F extends Fields>(
           }
           const x = (value as Record<string, unknown>)[flexName];
           try {
-            if (x === undefined) throw new Issue(TypeError, `missing (${last.name})`);
+            if (x === undefined || isInherited(value as object, flexName, x)) {
+              throw new Issue(TypeError, `missing (${last.name})`);
+            }
             list = listOf(x, flexType);
           } catch (e) {
             if (e instanceof Issue) e.path = `.${flexName}${e.path}`;

@@ -106,6 +106,11 @@ function wordOf(mapping: Mapping, view: Int32Array, index: number): Word {
 
 /** The word last resolved: a loop on one word (a lock, a ping-pong) resolves it once. */
 let last: { view: Int32Array; index: number; word: Word } | undefined;
+/** A typed array's own length, whatever a property of the object says. */
+const lengthOf = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Int32Array.prototype),
+  "length",
+)!.get! as (this: Int32Array) => number;
 
 /**
  * The word `view[index]` names, checked as {@link mappingOf} checks. A view
@@ -113,7 +118,9 @@ let last: { view: Int32Array; index: number; word: Word } | undefined;
  * changes that, which its length then tells (0).
  */
 function resolve(view: Int32Array, index: number): Word {
-  if (last !== undefined && last.view === view && last.index === index && view.length !== 0) {
+  if (
+    last !== undefined && last.view === view && last.index === index && lengthOf.call(view) !== 0
+  ) {
     return last.word;
   }
   const word = wordOf(mappingOf(view, index), view, index);

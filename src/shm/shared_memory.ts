@@ -7,7 +7,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
-import { checkAccess, checkBoolean, checkInteger, checkOptions } from "../_check.ts";
+import { checkAccess, checkBoolean, checkInteger, checkOptions, onlyKnown } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import {
   checkId,
@@ -24,6 +24,28 @@ import { Mapping } from "./_mapping.ts";
 import { releaseIdle } from "../_wait/mod.ts";
 
 export type { SysvOpenOptions, SysvOwnership } from "../_sysv.ts";
+
+/** The keys of {@link SharedMemoryOpenOptions}: another one is a mistake, not ignored. */
+const OPEN_OPTIONS: ReadonlySet<string> = new Set([
+  "size",
+  "access",
+  "create",
+  "exclusive",
+  "mode",
+]);
+const FROM_ID_OPTIONS: ReadonlySet<string> = new Set(["access"]);
+/**
+ * Unknown options are a TypeError, not ignored: `readOnly`, the option's
+ * name before `access`, ignored would attach read-write.
+ */
+function checkKnown(options: object, known: ReadonlySet<string>, what: string): void {
+  onlyKnown(
+    options,
+    known,
+    what,
+    Object.hasOwn(options, "readOnly") ? 'read-only is access: "read"' : undefined,
+  );
+}
 
 /** Options of {@link SharedMemory.open}. */
 export interface SharedMemoryOpenOptions extends SysvOpenOptions {
@@ -267,6 +289,7 @@ export class SharedMemory implements Disposable {
    */
   static open(key: number | "private", options: SharedMemoryOpenOptions = {}): SharedMemory {
     checkOptions(options);
+    checkKnown(options, OPEN_OPTIONS, "SharedMemory.open options");
     const key32 = keyOf(key, "segment");
     const flags = getFlags(key, options);
     const readOnly = checkAccess(options.access) === "read";
@@ -326,6 +349,7 @@ export class SharedMemory implements Disposable {
    */
   static fromId(id: number, options: SharedMemoryFromIdOptions = {}): SharedMemory {
     checkOptions(options);
+    checkKnown(options, FROM_ID_OPTIONS, "SharedMemory.fromId options");
     const checked = checkId(id);
     return SharedMemory.#attach(
       checked,

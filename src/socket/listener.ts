@@ -441,6 +441,8 @@ export class Listener<A extends SocketAddress = SocketAddress> extends FdHandle
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the listener is (or gets) closed
    * @throws {IpcError} EMFILE/ENFILE when out of descriptors
+   * @throws {Deno.errors.NotSupported} when another process made the shared description blocking
+   *   and no alarm can end an accept that would wait (see {@link Listener.fromFd})
    *
    * @example
    * ```ts
@@ -465,6 +467,8 @@ export class Listener<A extends SocketAddress = SocketAddress> extends FdHandle
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
    * @throws {IpcError} EMFILE/ENFILE when out of descriptors
+   * @throws {Deno.errors.NotSupported} when another process made the shared description blocking
+   *   and no alarm can end an accept that would wait (see {@link Listener.fromFd})
    *
    * @example
    * ```ts
@@ -490,6 +494,8 @@ export class Listener<A extends SocketAddress = SocketAddress> extends FdHandle
    * @throws {Deno.errors.WouldBlock} when no connection is waiting
    * @throws {Deno.errors.BadResource} after `close()`
    * @throws {IpcError} EMFILE/ENFILE when out of descriptors
+   * @throws {Deno.errors.NotSupported} when another process made the shared description blocking
+   *   and no alarm can end an accept that would wait (see {@link Listener.fromFd})
    *
    * @example
    * ```ts
