@@ -30,9 +30,11 @@ let area: Uint8Array<ArrayBuffer> = NONE;
 /**
  * The largest buffer kept for the next receive once one has landed in it: a
  * receive into a caller's buffer of 512 MiB, once, must not hold that much
- * for the life of the process. Larger ones get a buffer each.
+ * for the life of the process. A larger one is held weakly: receives in a
+ * row reuse it, and the garbage collector frees it once they stop.
  */
 export const KEPT_MAX = 1024 * 1024;
+let largeHeld: WeakRef<Uint8Array<ArrayBuffer>> | undefined;
 
 /**
  * Where receives that may fill more than {@link POOLED_MAX} land, kept for
@@ -52,8 +54,11 @@ let large: Uint8Array<ArrayBuffer> = new Uint8Array(0);
 export function landingArea(room: number): Uint8Array<ArrayBuffer> {
   if (room > POOLED_MAX) {
     if (large.byteLength >= room) return large;
+    const held = largeHeld?.deref();
+    if (held !== undefined && held.byteLength >= room) return held;
     const area = new Uint8Array(room);
     if (room <= KEPT_MAX) large = area;
+    else largeHeld = new WeakRef(area);
     return area;
   }
   if (area.byteLength === room) return area;

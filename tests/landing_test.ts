@@ -86,11 +86,27 @@ Deno.test("landing: a parked call's small message moves to the slab, a large one
   assert.equal(keepLanded(large, 8, 19_992).buffer.byteLength, 19_992, "then copied out once");
 });
 
-Deno.test("landing: an area past KEPT_MAX is not kept for the next receive; one up to it is", () => {
+Deno.test("landing: an area past KEPT_MAX is reused by receives in a row, and freed after", async () => {
   // A receive into a caller's 512 MiB buffer, once, held that much for the life of the process.
   const kept = landingArea(KEPT_MAX);
   assert.equal(landingArea(KEPT_MAX), kept);
   const huge = landingArea(KEPT_MAX + 1);
-  assert.notEqual(landingArea(KEPT_MAX + 1).buffer, huge.buffer);
+  assert.equal(landingArea(KEPT_MAX + 1), huge, "reused while receives come in a row");
   assert.equal(landingArea(KEPT_MAX), kept, "the kept one stays");
+  // Held weakly: in a child with gc(), dropped once nothing else holds it.
+  const code = `
+    import { KEPT_MAX, landingArea } from "${new URL("../src/_landing.ts", import.meta.url).href}";
+    let ref;
+    (() => { ref = new WeakRef(landingArea(KEPT_MAX + 1).buffer); })();
+    await new Promise((r) => setTimeout(r, 0)); // a WeakRef holds its target for the job
+    globalThis.gc();
+    console.log(ref.deref() === undefined ? "freed" : "kept");
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--expose-gc", code],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(new TextDecoder().decode(out.stdout).trim(), "freed", stderr);
 });

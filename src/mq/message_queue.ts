@@ -231,6 +231,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
   #sendView = new DataView(this.#sendBuf.buffer);
   /** A buffer a parked receive landed in, kept for the next one (8 KiB cost µs to allocate). */
   #spare?: Uint8Array;
+  #spareHeld?: WeakRef<Uint8Array>;
   /** The poll clock's tick of the last look at the queue's message count, and what it found. */
   #lookedAt = NaN;
   #holds = true;
@@ -774,6 +775,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
           // receive lands in this buffer.
           const result = make(make === this.#toMessage ? landedCopy(own, TEXT + n) : own, n);
           if (own.byteLength <= KEPT_MAX) this.#spare = own;
+          else this.#spareHeld = new WeakRef(own);
           own = undefined;
           return result;
         },
@@ -875,6 +877,12 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
     if (spare !== undefined && spare.byteLength >= size) {
       this.#spare = undefined;
       return spare;
+    }
+    // One over KEPT_MAX, held weakly: receives in a row reuse it, yet it does not outlive them.
+    const held = this.#spareHeld?.deref();
+    if (held !== undefined && held.byteLength >= size) {
+      this.#spareHeld = undefined;
+      return held;
     }
     return ownBuffer(size);
   }
