@@ -669,9 +669,9 @@ Deno.test("openers that size one new object at once never shrink it under the ot
   assert.deepEqual(devShm().filter((n) => n.startsWith(prefix.slice(1))), []);
 });
 
-Deno.test("readInto() a view of the same object, through this mapping or another, copies as TypedArray.set() does", () => {
+Deno.test("readInto() a view of the same object, through this mapping or another, copies as TypedArray.set() does", async () => {
   // The copy through the file (pread) wrote each byte before reading the ones after it.
-  using s = new TestScope();
+  await using s = new TestScope();
   const name = s.shmName();
   using shm = PosixSharedMemory.open(name, { create: true, size: 4096 });
   using other = PosixSharedMemory.open(name); // a second mapping of the same pages
@@ -681,6 +681,22 @@ Deno.test("readInto() a view of the same object, through this mapping or another
     assert.equal(shm.readInto(target.subarray(64, 2064), 0), 2000);
     assert.deepEqual(shm.bytes.slice(64, 2064), expected);
   }
+  // A buffer moved away whole is the memory still, known by its address alone (in a child:
+  // that memory stays mapped until the process exits).
+  await evalInChild(
+    s,
+    `
+    import assert from "node:assert/strict";
+    import { PosixSharedMemory } from "${new URL("../mod.ts", import.meta.url).href}";
+    using a = PosixSharedMemory.open("${name}");
+    using b = PosixSharedMemory.open("${name}");
+    b.bytes.forEach((_, i) => b.bytes[i] = i & 255);
+    const expected = b.bytes.slice(0, 2000);
+    const moved = b.bytes.buffer.transfer();
+    assert.equal(a.readInto(new Uint8Array(moved, 64, 2000), 0), 2000);
+    assert.deepEqual(new Uint8Array(moved, 64, 2000), expected);
+    `,
+  );
 });
 
 Deno.test("read() and readInto() past an end another handle shrank: a RangeError and fewer bytes, not SIGBUS", async () => {

@@ -15,10 +15,12 @@
 import { closedError, errorFromCode, type ErrorSubject } from "../errors.ts";
 import { ERRNO } from "../../ffi/platform.ts";
 import { WaitRegistry } from "../_wait/mod.ts";
-import { checkBuffer, checkInteger, isDetached } from "../_check.ts";
+import { addressOf, checkBuffer, checkInteger, isDetached } from "../_check.ts";
 import { parkedCallsReturned } from "../_wait/futex.ts";
 
 const byBuffer = new WeakMap<ArrayBuffer, Mapping>();
+/** The mappings of each object that are mapped still (see {@link Mapping.object}). */
+const byObject = new Map<string, Set<Mapping>>();
 
 /** Memory mapped into this process by the library, with the one view over it. */
 /**
@@ -47,15 +49,26 @@ export class Mapping {
    * Wraps `size` bytes at `pointer`; `unmap` gives them back to the kernel
    * (`shmdt`, `munmap`), and throws if it cannot.
    */
+  /**
+   * Which object it maps (`shm <id>`, `file <st_dev:st_ino>`): two mappings
+   * of one object are the same bytes at two addresses.
+   */
+  readonly object: string;
+
   constructor(
     pointer: NonNullable<Deno.PointerValue>,
     size: number,
     unmap: () => void,
     what: string,
     subject: ErrorSubject,
+    object?: string,
   ) {
     this.#pointer = pointer;
     this.address = BigInt(Deno.UnsafePointer.value(pointer));
+    this.object = object ?? `mapping ${this.address}`;
+    let same = byObject.get(this.object);
+    if (same === undefined) byObject.set(this.object, same = new Set());
+    same.add(this);
     this.size = size;
     this.#buffer = Deno.UnsafePointerView.getArrayBuffer(pointer, size);
     this.#bytes = new Uint8Array(this.#buffer);
@@ -153,12 +166,30 @@ export class Mapping {
     // A target in shared memory may be the very bytes being copied, at another address
     // too (a second mapping of the object): a forward copy would read bytes it already
     // overwrote. Through a copy of their own, as TypedArray.set() copies.
-    const into = mappingOf(target) === undefined ? target.subarray(0, n) : new Uint8Array(n);
+    const into = this.#aliases(target) ? new Uint8Array(n) : target.subarray(0, n);
     let got = n;
     if (copy !== undefined) got = copy(into, at);
     else Deno.UnsafePointerView.copyInto(this.pointerAt(at, syscall), into);
     if (into.buffer !== target.buffer) target.set(into.subarray(0, got));
     return got;
+  }
+
+  /**
+   * Whether `target` may be bytes of the object this maps: a view of one of
+   * its mappings (this one or another), or of a buffer moved away whole from
+   * one, which still views its memory (found by address: nothing else knows
+   * that buffer).
+   */
+  #aliases(target: Uint8Array): boolean {
+    const m = mappingOf(target);
+    if (m !== undefined) return m.object === this.object;
+    let address: bigint | undefined;
+    for (const other of byObject.get(this.object)!) {
+      if (!other.#buffer.detached) continue;
+      address ??= addressOf(target);
+      if (address < other.address + BigInt(other.size) && address >= other.address) return true;
+    }
+    return false;
   }
 
   #offset(offset: number | undefined, syscall: string): number {
@@ -183,6 +214,12 @@ export class Mapping {
     byBuffer.delete(this.#buffer);
     const movedAway = this.#buffer.detached;
     if (!movedAway) this.#buffer.transfer();
+    // A buffer moved away keeps its memory mapped, and the mapping known by address.
+    const same = byObject.get(this.object);
+    if (!movedAway && same !== undefined) {
+      same.delete(this);
+      if (same.size === 0) byObject.delete(this.object);
+    }
     this.waits.cancelAll((s) =>
       why === undefined
         ? closedError(this.#what, s, this.#subject)

@@ -806,7 +806,15 @@ function map(
   }
   try {
     const unmap = () => void ok(libc.munmap(p, length), "munmap", subject);
-    return new Mapping(p, size, unmap, WHAT, subject);
+    const file = fileOfFd(fd);
+    return new Mapping(
+      p,
+      size,
+      unmap,
+      WHAT,
+      subject,
+      file === null ? undefined : `file ${file.id}`,
+    );
   } catch (e) {
     libc.munmap(p, length);
     throw e;

@@ -233,6 +233,7 @@ export class SharedMemory implements Disposable {
           () => void ok(libc.shmdt(p), "shmdt", subject),
           WHAT,
           subject,
+          `shm ${id}`,
         );
       } catch (e) {
         libc.shmdt(p);
