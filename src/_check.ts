@@ -117,6 +117,32 @@ export function checkBuffer(buf: Uint8Array, what = "buffer"): void {
   if (isDetached(buf)) {
     throw new TypeError(`${what} is ${UNUSABLE}`);
   }
+  checkHonest(buf, what);
+}
+
+/** The prototypes whose chain up to `%TypedArray%.prototype` leaves `byteLength` alone. */
+const honest = new WeakSet<object>([Uint8Array.prototype]);
+const TYPED_ARRAY = Object.getPrototypeOf(Uint8Array.prototype);
+
+/**
+ * A TypeError for a view whose `byteLength` is not its own size: an own
+ * property, or a subclass's getter. The size handed to the kernel with it is
+ * `byteLength`, so a larger one would let a receive write past the view.
+ */
+function checkHonest(view: Uint8Array, what: string): void {
+  if (!Object.hasOwn(view, "byteLength")) {
+    const proto = Object.getPrototypeOf(view);
+    if (honest.has(proto)) return;
+    let p = proto;
+    while (p !== null && p !== TYPED_ARRAY && !Object.hasOwn(p, "byteLength")) {
+      p = Object.getPrototypeOf(p);
+    }
+    if (p === TYPED_ARRAY) {
+      honest.add(proto); // a subclass that redefines nothing (Node's Buffer)
+      return;
+    }
+  }
+  throw new TypeError(`${what}: its byteLength is redefined, so its size is not known`);
 }
 
 /**
@@ -214,5 +240,6 @@ export function bytesOf(data: Uint8Array | string): Uint8Array {
   if (isDetached(data)) {
     throw new TypeError(`data is ${UNUSABLE}`);
   }
+  checkHonest(data, "data");
   return data;
 }

@@ -523,6 +523,31 @@ Deno.test("a value of the wrong type where an array, a path or an object is want
   }
 });
 
+Deno.test("a buffer whose byteLength lies is refused before the kernel gets its size", async () => {
+  // The size handed to the kernel is byteLength: 8192 said of 16 bytes let a receive write past
+  // them (the heap corrupted, the process aborted).
+  await using s = new TestScope();
+  const q = s.handle(
+    PosixMessageQueue.open(s.posixName(), { create: true, exclusive: true, messageSize: 8192 }),
+  );
+  q.sendSync(new Uint8Array(8192));
+  const ownProperty = new Uint8Array(16);
+  Object.defineProperty(ownProperty, "byteLength", { value: 8192 });
+  class Lying extends Uint8Array {
+    override get byteLength() {
+      return 8192;
+    }
+  }
+  const p = s.pipe();
+  for (const buffer of [ownProperty, new Lying(16)]) {
+    const lies = /byteLength is redefined/;
+    assert.throws(() => q.receiveIntoSync(buffer), lies);
+    assert.throws(() => p.reader.readSync(buffer), lies);
+    assert.throws(() => p.writer.writeSync(buffer), lies);
+  }
+  assert.equal(q.attributes().currentMessages, 1, "the message stays queued");
+});
+
 Deno.test("a wrong type is a TypeError that shows it; a number out of range, a RangeError", async (t) => {
   await using s = new TestScope();
   const p = s.pipe();
