@@ -10,14 +10,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
 import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
-import {
-  checkAccess,
-  checkBoolean,
-  checkInteger,
-  checkMode,
-  checkOptions,
-  shown,
-} from "../_check.ts";
+import { checkAccess, checkBoolean, checkInteger, checkMode, checkOptions } from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
 import { type FileCopy, Mapping } from "./_mapping.ts";
 import { checkNotOwned, own } from "../_owned_fds.ts";

@@ -7,7 +7,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
-import { checkAccess, checkBoolean, checkInteger, checkOptions, onlyKnown } from "../_check.ts";
+import { checkAccess, checkInteger, checkOptions, onlyKnown } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import {
   checkId,
