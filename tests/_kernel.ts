@@ -1888,6 +1888,28 @@ export function existsSync(path: string): boolean {
 }
 
 /**
+ * Whether what `make` returns (the body of a function, after `imports`, run
+ * in a `deno eval` child with `gc()`) is freed once nothing else holds it.
+ * The child must exit 0; its stderr is the failure's message.
+ */
+export async function freedInChild(imports: string, make: string): Promise<boolean> {
+  const code = `${imports}
+    let ref;
+    (() => { ref = new WeakRef((() => { ${make} })()); })();
+    await new Promise((r) => setTimeout(r, 0)); // a WeakRef holds its target for the job
+    globalThis.gc();
+    console.log(ref.deref() === undefined ? "freed" : "kept");`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--expose-gc", code],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  return new TextDecoder().decode(out.stdout).trim() === "freed";
+}
+
+/**
  * Runs `code` (TypeScript) in a `deno eval` child, which must exit 0 (its
  * stderr is the failure's message): for what changes the whole process, as
  * its working directory, which other tests share, or what stays until it

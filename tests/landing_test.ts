@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { keepLanded, KEPT_MAX, landedCopy, landedView, landingArea } from "../src/_landing.ts";
+import { freedInChild } from "./_kernel.ts";
 
 /** What a receive of `n` bytes stamped `stamp` does: the kernel writes them into the area. */
 function land(room: number, n: number, stamp: number): Uint8Array<ArrayBuffer> {
@@ -94,19 +95,11 @@ Deno.test("landing: an area past KEPT_MAX is reused by receives in a row, and fr
   assert.equal(landingArea(KEPT_MAX + 1), huge, "reused while receives come in a row");
   assert.equal(landingArea(KEPT_MAX), kept, "the kept one stays");
   // Held weakly: in a child with gc(), dropped once nothing else holds it.
-  const code = `
-    import { KEPT_MAX, landingArea } from "${new URL("../src/_landing.ts", import.meta.url).href}";
-    let ref;
-    (() => { ref = new WeakRef(landingArea(KEPT_MAX + 1).buffer); })();
-    await new Promise((r) => setTimeout(r, 0)); // a WeakRef holds its target for the job
-    globalThis.gc();
-    console.log(ref.deref() === undefined ? "freed" : "kept");
-  `;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--v8-flags=--expose-gc", code],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(new TextDecoder().decode(out.stdout).trim(), "freed", stderr);
+  const module = new URL("../src/_landing.ts", import.meta.url).href;
+  assert.ok(
+    await freedInChild(
+      `import { KEPT_MAX, landingArea } from "${module}";`,
+      "return landingArea(KEPT_MAX + 1).buffer;",
+    ),
+  );
 });
