@@ -4,6 +4,8 @@
  * @module
  */
 
+import { isReadable, TYPED_ARRAY } from "./_views.ts";
+
 /**
  * `x` for an error message, its type shown where it would look like a number:
  * `"80" (a string)`, `80n (a bigint)`, `[object Array]` (`[80]` prints as `80`).
@@ -122,7 +124,6 @@ export function checkBuffer(buf: Uint8Array, what = "buffer"): void {
 
 /** The prototypes whose chain up to `%TypedArray%.prototype` leaves `byteLength` alone. */
 const honest = new WeakSet<object>([Uint8Array.prototype]);
-const TYPED_ARRAY = Object.getPrototypeOf(Uint8Array.prototype);
 
 /**
  * A TypeError for a view whose `byteLength` is not its own size: an own
@@ -171,9 +172,6 @@ export function checkingBuffer<T>(buf: Uint8Array, attempt: () => T): () => T {
 /** What {@link isDetached} finds, for messages. */
 const UNUSABLE = "a view on a detached ArrayBuffer, or past the end of a resized one";
 
-/** `%TypedArray%.prototype.at`: it throws for a view that is detached or out of bounds. */
-const AT = Object.getPrototypeOf(Uint8Array.prototype).at as (this: unknown, i: number) => unknown;
-
 /**
  * Whether `view` is over a detached buffer, or out of the bounds of a
  * resizable one that shrank below it: either reads as empty, and the kernel
@@ -190,13 +188,7 @@ export function isDetached(view: ArrayBufferView): boolean {
       return true;
     }
   }
-  if (view.byteLength !== 0) return false;
-  try {
-    AT.call(view, 0);
-    return false;
-  } catch {
-    return true;
-  }
+  return view.byteLength === 0 && !isReadable(view);
 }
 
 /**

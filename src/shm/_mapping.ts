@@ -17,6 +17,7 @@ import { ERRNO } from "../../ffi/platform.ts";
 import { WaitRegistry } from "../_wait/mod.ts";
 import { addressOf, checkBuffer, checkInteger, isDetached } from "../_check.ts";
 import { parkedCallsReturned } from "../_wait/futex.ts";
+import { bufferOf, byteOffsetOf } from "../_views.ts";
 
 const byBuffer = new WeakMap<ArrayBuffer, Mapping>();
 /** The mappings of each object that are mapped still (see {@link Mapping.object}). */
@@ -238,28 +239,6 @@ export class Mapping {
     });
   }
 }
-
-/**
- * A view's own `buffer` and `byteOffset`, through the built-in getters: an
- * own property of the object can redefine what `view.buffer` or
- * `view.byteOffset` say, never what these return. (The address, through
- * `Deno.UnsafePointer.of`, says the same at ten times the cost.)
- */
-const TYPED_ARRAY = Object.getPrototypeOf(Uint8Array.prototype);
-const builtIn = (proto: object, name: string) =>
-  Object.getOwnPropertyDescriptor(proto, name)!.get! as (this: ArrayBufferView) => never;
-const BUFFER = {
-  typed: builtIn(TYPED_ARRAY, "buffer"),
-  data: builtIn(DataView.prototype, "buffer"),
-};
-const OFFSET = {
-  typed: builtIn(TYPED_ARRAY, "byteOffset"),
-  data: builtIn(DataView.prototype, "byteOffset"),
-};
-const bufferOf = (view: ArrayBufferView): ArrayBufferLike =>
-  (view instanceof DataView ? BUFFER.data : BUFFER.typed).call(view);
-const byteOffsetOf = (view: ArrayBufferView): number =>
-  (view instanceof DataView ? OFFSET.data : OFFSET.typed).call(view);
 
 /** The live mapping `view` is over, or undefined (not the library's shared memory, or unmapped). */
 export function mappingOf(view: ArrayBufferView): Mapping | undefined {

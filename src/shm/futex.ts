@@ -56,6 +56,7 @@ import { ok } from "../_sys.ts";
 import { futexWait, FutexWord } from "../_wait/futex.ts";
 import { checkSyncWaitOptions, Spinner, waitSync as engineWaitSync } from "../_wait/mod.ts";
 import { checkInteger, shown } from "../_check.ts";
+import { lengthOf } from "../_views.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import { type Mapping, offsetIn, sharedMappingOf } from "./_mapping.ts";
 
@@ -106,11 +107,6 @@ function wordOf(mapping: Mapping, view: Int32Array, index: number): Word {
 
 /** The word last resolved: a loop on one word (a lock, a ping-pong) resolves it once. */
 let last: { view: Int32Array; index: number; word: Word } | undefined;
-/** A typed array's own length, whatever a property of the object says. */
-const lengthOf = Object.getOwnPropertyDescriptor(
-  Object.getPrototypeOf(Int32Array.prototype),
-  "length",
-)!.get! as (this: Int32Array) => number;
 
 /**
  * The word `view[index]` names, checked as {@link mappingOf} checks. A view
@@ -119,7 +115,7 @@ const lengthOf = Object.getOwnPropertyDescriptor(
  */
 function resolve(view: Int32Array, index: number): Word {
   if (
-    last !== undefined && last.view === view && last.index === index && lengthOf.call(view) !== 0
+    last !== undefined && last.view === view && last.index === index && lengthOf(view) !== 0
   ) {
     return last.word;
   }
