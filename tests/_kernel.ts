@@ -38,6 +38,9 @@ import type {
 import { MessageQueue as MessageQueueClass, pipe, spawn, spawnProgram } from "../mod.ts";
 import { C } from "../ffi/platform.ts";
 
+/** The library's entry point, for the programs tests write for children to run. */
+export const MOD_URL: string = new URL("../mod.ts", import.meta.url).href;
+
 // ================================================================ the libc binding
 
 /** The tests' own libc: one binding for every test and fixture that needs raw libc. */

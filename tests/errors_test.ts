@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { errorFromCode } from "../src/errors.ts";
 import { IpcError, MessageQueue, pipe, PosixMessageQueue } from "../mod.ts";
-import { evalInChild, TestScope } from "./_kernel.ts";
+import { evalInChild, MOD_URL, TestScope } from "./_kernel.ts";
 import { ERRNO } from "../ffi/platform.ts";
 
 Deno.test("errors: a kernel refusal becomes Deno's class where one fits, else IpcError", async (t) => {
@@ -99,7 +99,7 @@ Deno.test("with Error frozen (hardened setups), errors are still the library's a
     s,
     `
     import assert from "node:assert/strict";
-    import { pipe, PosixMessageQueue } from "${new URL("../mod.ts", import.meta.url).href}";
+    import { pipe, PosixMessageQueue } from "${MOD_URL}";
     const { reader, writer } = pipe();
     Object.freeze(Error);
     assert.throws(() => PosixMessageQueue.open("/no-such-queue"), { code: "ENOENT" });

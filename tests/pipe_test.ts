@@ -15,6 +15,7 @@ import {
   EPOLLOUT,
   isNonBlocking,
   libc,
+  MOD_URL,
   rawPipe,
   readersGone,
   runCollect,
@@ -519,7 +520,7 @@ Deno.test("adopting a terminal or Deno's own stdio leaves the description others
     async () => {
       await using s = new TestScope();
       const code = `
-      import { FdWriter } from "${new URL("../mod.ts", import.meta.url).href}";
+      import { FdWriter } from "${MOD_URL}";
       const w = new FdWriter(1);
       w.writeSync("mine\\n");
       console.log("deno's", w.fd !== 1);
@@ -542,7 +543,7 @@ Deno.test("adopting a terminal or Deno's own stdio leaves the description others
       await using s = new TestScope();
       const dir = await s.tempDir();
       const code = `
-      import { FdWriter } from "${new URL("../mod.ts", import.meta.url).href}";
+      import { FdWriter } from "${MOD_URL}";
       import { isNonBlocking } from "${new URL("./_kernel.ts", import.meta.url).href}";
       let outcome = "adopted";
       try {

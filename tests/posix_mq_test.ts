@@ -16,6 +16,7 @@ import {
   isCloexec,
   isNonBlocking,
   isOpen,
+  MOD_URL,
   openFds,
   posixQueueExists,
   posixQueueMessages,
@@ -878,7 +879,7 @@ Deno.test("a queue whose shared description another process made blocking: the t
   const name = scope.posixName();
   const code = `
     import assert from "node:assert/strict";
-    import { PosixMessageQueue } from "${new URL("../mod.ts", import.meta.url).href}";
+    import { PosixMessageQueue } from "${MOD_URL}";
     import { dupInheritable, setNonBlocking } from "${
     new URL("./_kernel.ts", import.meta.url).href
   }";

@@ -26,6 +26,7 @@ import {
   isOpen,
   libc,
   mappingsOf,
+  MOD_URL,
   openFds,
   rawPipe,
   readAll,
@@ -687,7 +688,7 @@ Deno.test("readInto() a view of the same object, through this mapping or another
     s,
     `
     import assert from "node:assert/strict";
-    import { PosixSharedMemory } from "${new URL("../mod.ts", import.meta.url).href}";
+    import { PosixSharedMemory } from "${MOD_URL}";
     using a = PosixSharedMemory.open("${name}");
     using b = PosixSharedMemory.open("${name}");
     b.bytes.forEach((_, i) => b.bytes[i] = i & 255);
@@ -707,7 +708,7 @@ Deno.test("read() and readInto() past an end another handle shrank: a RangeError
     s,
     `
     import assert from "node:assert/strict";
-    import { PosixSharedMemory } from "${new URL("../mod.ts", import.meta.url).href}";
+    import { PosixSharedMemory } from "${MOD_URL}";
     using a = PosixSharedMemory.open("${name}", { create: true, size: 8192 });
     using b = PosixSharedMemory.open("${name}");
     a.bytes.fill(7);

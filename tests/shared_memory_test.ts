@@ -12,6 +12,7 @@ import {
   evalInChild,
   type Fixture,
   hasCapability,
+  MOD_URL,
   procSysInt,
   readAll,
   readProcFile,
@@ -423,10 +424,9 @@ Deno.test("SharedMemory.close() detaches every view first: no access can crash",
     async () => {
       await using s = new TestScope();
       // In a child: the segment stays attached until the process exits.
-      const mod = new URL("../mod.ts", import.meta.url).href;
       await evalInChild(
         s,
-        `import { SharedMemory } from "${mod}";
+        `import { SharedMemory } from "${MOD_URL}";
       import assert from "node:assert/strict";
       const shm = SharedMemory.open("private", { size: 4096 });
       shm.remove(); // gone once no process has it attached

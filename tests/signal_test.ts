@@ -25,6 +25,7 @@ import {
   type Fixture,
   fixtureUrl,
   HANG_MS,
+  MOD_URL,
   processExists,
   readAll,
   readProcFile,
@@ -405,8 +406,7 @@ Deno.test("signals between processes", async (t) => {
     "relaunchWithSignalsBlocked() in a Worker is NotSupported, naming the Worker",
     async () => {
       // It would run the whole program again; it failed on Deno.mainModule, undefined there.
-      const mod = new URL("../mod.ts", import.meta.url).href;
-      const code = `import { relaunchWithSignalsBlocked } from "${mod}";
+      const code = `import { relaunchWithSignalsBlocked } from "${MOD_URL}";
       relaunchWithSignalsBlocked(["SIGUSR2"]).then(
         () => postMessage("resolved"),
         (e) => postMessage(e.name + ": " + e.message),
@@ -558,10 +558,9 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
         // cannot be told from it, now ends the program alone; the watcher waits for a change.
         await using s = new TestScope();
         const script = `${await s.tempDir()}/watched.ts`;
-        const mod = new URL("../mod.ts", import.meta.url).href;
         Deno.writeTextFileSync(
           script,
-          `import { relaunchWithSignalsBlocked } from "${mod}";\n` +
+          `import { relaunchWithSignalsBlocked } from "${MOD_URL}";\n` +
             `await relaunchWithSignalsBlocked(["SIGUSR1"]);\n` +
             `console.log(JSON.stringify({ pid: Deno.pid }));\n` +
             `setInterval(() => {}, 60_000);\n`,
@@ -609,10 +608,9 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
         // not forward (SIGKILL) left the copy running.
         await using s = new TestScope();
         const script = `${await s.tempDir()}/inherits.ts`;
-        const mod = new URL("../mod.ts", import.meta.url).href;
         Deno.writeTextFileSync(
           script,
-          `import { FdWriter, relaunchWithSignalsBlocked } from "${mod}";\n` +
+          `import { FdWriter, relaunchWithSignalsBlocked } from "${MOD_URL}";\n` +
             `await relaunchWithSignalsBlocked(["SIGUSR1"]);\n` +
             `using w = new FdWriter(63);\n` +
             `w.writeSync(JSON.stringify({ pid: Deno.pid }) + "\\n");\n` +
@@ -665,10 +663,9 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
         // itself, its status was lost (ECHILD), and the program exited 1.
         await using s = new TestScope();
         const script = `${await s.tempDir()}/chld.ts`;
-        const mod = new URL("../mod.ts", import.meta.url).href;
         Deno.writeTextFileSync(
           script,
-          `import { relaunchWithSignalsBlocked } from "${mod}";\n` +
+          `import { relaunchWithSignalsBlocked } from "${MOD_URL}";\n` +
             `await relaunchWithSignalsBlocked(["SIGCHLD", "SIGUSR2"]);\n` +
             `Deno.exit(7);\n`,
         );
@@ -751,9 +748,8 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
     );
     return { code: (await child.status).code, stdout, stderr };
   }
-  const relaunching = `import { relaunchWithSignalsBlocked } from "${
-    new URL("../mod.ts", import.meta.url).href
-  }";\nawait relaunchWithSignalsBlocked(["SIGUSR2"]);\nconsole.log("relaunched");\n`;
+  const relaunching =
+    `import { relaunchWithSignalsBlocked } from "${MOD_URL}";\nawait relaunchWithSignalsBlocked(["SIGUSR2"]);\nconsole.log("relaunched");\n`;
 
   await t.step("refused for a program read from stdin, which cannot run again", async () => {
     // It ran an empty program and exited 0 with `--ext` (its module is then `$deno$stdin.ts`, ...).

@@ -17,6 +17,7 @@ import {
   type Fixture,
   HANG_MS,
   hasCapability,
+  MOD_URL,
   TestScope,
 } from "./_kernel.ts";
 import { Lines, peer } from "./fixtures/socket_common.ts";
@@ -140,12 +141,11 @@ Deno.test({
     await using s = new TestScope();
     const name = abstractName("pidns");
     const listener = s.handle(listen({ abstract: name }));
-    const mod = new URL("../mod.ts", import.meta.url).href;
     const inChild = evalInChild(
       s,
       `
       import assert from "node:assert/strict";
-      import { connectSync } from "${mod}";
+      import { connectSync } from "${MOD_URL}";
       using c = connectSync({ abstract: ${JSON.stringify(name)} });
       assert.deepEqual(c.peerCredentials(), { pid: 0, uid: ${UID}, gid: ${GID} });
       `,

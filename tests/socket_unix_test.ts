@@ -19,6 +19,7 @@ import {
   fdTarget,
   HANG_MS,
   isCloexec,
+  MOD_URL,
   systemError,
   TestScope,
   unixSocketExists,
@@ -525,8 +526,7 @@ Deno.test("Unix socket files: modes, removal at close, stale sockets replaced, l
     Deno.mkdirSync(`${dir}/a`);
     Deno.mkdirSync(`${dir}/b`);
     // In a child: the working directory belongs to the whole process, other tests included.
-    const mod = new URL("../mod.ts", import.meta.url).href;
-    const code = `import { datagram, listen } from "${mod}";
+    const code = `import { datagram, listen } from "${MOD_URL}";
       Deno.chdir("${dir}/a");
       const listener = listen({ path: "x.sock" });
       const socket = datagram({ path: "d.sock" });
@@ -544,8 +544,7 @@ Deno.test("Unix socket files: modes, removal at close, stale sockets replaced, l
       // Linux's PATH_MAX is 4096. At a working directory of 4000 bytes getcwd(3) answers, but it
       // and a 100-byte name exceed PATH_MAX; 200 bytes deeper getcwd fails (ERANGE). Both once
       // left the socket file behind: unusable at close, or a throw after the bind.
-      const mod = new URL("../mod.ts", import.meta.url).href;
-      const code = `import { datagram, listen } from "${mod}";
+      const code = `import { datagram, listen } from "${MOD_URL}";
       const lib = Deno.dlopen("libc.so.6", {
         mkdir: { parameters: ["buffer", "u32"], result: "i32" },
         chdir: { parameters: ["buffer"], result: "i32" },
@@ -592,7 +591,6 @@ Deno.test("Unix socket paths that are not UTF-8: bind, replace and close name th
   // A byte that is not UTF-8 is carried as U+DC80 + the byte; its file is not the one named
   // with U+FFFD (UTF-8 EF BF BD), though Deno's lossy decoding lists both as U+FFFD.
   const names = (dir: string) => [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
-  const mod = new URL("../mod.ts", import.meta.url).href;
   await t.step("a name with byte 0xFF is bound, connected to and removed at close", async () => {
     await using s = new TestScope();
     const dir = await s.tempDir();
@@ -649,7 +647,7 @@ Deno.test("Unix socket paths that are not UTF-8: bind, replace and close name th
       const dir = await s.tempDir();
       // In a child: the working directory belongs to the whole process. The directory's name
       // ends in 0xFF and U+FEFF (which a decoder must keep, not drop as a byte order mark).
-      const code = `import { datagram, listen } from "${mod}";
+      const code = `import { datagram, listen } from "${MOD_URL}";
       const lib = Deno.dlopen("libc.so.6", {
         mkdir: { parameters: ["buffer", "u32"], result: "i32" },
         chdir: { parameters: ["buffer"], result: "i32" },
@@ -828,7 +826,7 @@ Deno.test("replace: a stale socket file this user may not connect to is not call
       "--",
       Deno.execPath(),
       "eval",
-      `import { listen } from "${new URL("../mod.ts", import.meta.url).href}";
+      `import { listen } from "${MOD_URL}";
       try {
         listen({ path: "${path}", replace: true }).close();
         console.log("replaced");

@@ -21,6 +21,7 @@ import {
   isCloexec,
   isNonBlocking,
   isOpen,
+  MOD_URL,
   openFds,
   pidfdPids,
   processExists,
@@ -274,7 +275,7 @@ Deno.test("spawn() hands chosen descriptors to the child", async (t) => {
       s,
       `
       import assert from "node:assert/strict";
-      import { pipe, signals, spawnProgram } from "${new URL("../mod.ts", import.meta.url).href}";
+      import { pipe, signals, spawnProgram } from "${MOD_URL}";
       using reader = signals(["SIGUSR2", "SIGHUP"]);
       const out = pipe();
       const child = spawnProgram("/bin/cat", ["/proc/self/fdinfo/3"], {
@@ -459,7 +460,6 @@ Deno.test("spawn() env and cwd options", async (t) => {
   await t.step("a program inherits the environment while a Worker changes it", async () => {
     await using s = new TestScope();
     // In a child: the environment belongs to the whole process, other tests included.
-    const mod = new URL("../mod.ts", import.meta.url).href;
     // The Worker stops by a flag: terminate() did not end one busy in Deno.env.set.
     const worker = `self.onmessage = ({ data: stop }) => {
       postMessage("changing");
@@ -471,7 +471,7 @@ Deno.test("spawn() env and cwd options", async (t) => {
     };`;
     await evalInChild(
       s,
-      `import { spawnProgram } from "${mod}";
+      `import { spawnProgram } from "${MOD_URL}";
       const w = new Worker("data:text/javascript," + encodeURIComponent(${JSON.stringify(worker)}),
         { type: "module" });
       const stop = new Int32Array(new SharedArrayBuffer(4));
@@ -517,11 +517,10 @@ Deno.test("spawn() env and cwd options", async (t) => {
       const closed = `${dir}/closed`;
       Deno.mkdirSync(closed, { mode: 0o600 });
       // In a child: root meets the directory's mode only without CAP_DAC_*, which are per thread.
-      const mod = new URL("../mod.ts", import.meta.url).href;
       const kernel = new URL("./_kernel.ts", import.meta.url).href;
       await evalInChild(
         s,
-        `import { spawnProgram } from "${mod}";
+        `import { spawnProgram } from "${MOD_URL}";
       import { dropCapability } from "${kernel}";
       dropCapability(1); // CAP_DAC_OVERRIDE
       dropCapability(2); // CAP_DAC_READ_SEARCH
@@ -861,7 +860,7 @@ Deno.test({
     // The kernel then reaps children itself, and waitpid says ECHILD: a status that
     // nobody awaits rejects unobserved, which must not be an uncaught error.
     const code = `
-      import { spawnProgram } from "${new URL("../mod.ts", import.meta.url).href}";
+      import { spawnProgram } from "${MOD_URL}";
       import assert from "node:assert/strict";
       const child = spawnProgram("/bin/true");
       const watched = spawnProgram("/bin/true");

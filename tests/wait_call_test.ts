@@ -21,7 +21,15 @@ import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import { useNudges } from "../src/_wait/nudge.ts";
 import { dueAfter, POLL_IDLE_AFTER_MS, POLL_IDLE_MS } from "../src/_wait/poll.ts";
 import { assertKeptIntact } from "./_kept.ts";
-import { CANNOT, ownWaitPending, threadsBlockedIn, unless, until, within } from "./_kernel.ts";
+import {
+  CANNOT,
+  MOD_URL,
+  ownWaitPending,
+  threadsBlockedIn,
+  unless,
+  until,
+  within,
+} from "./_kernel.ts";
 
 const fixture = new URL("./fixtures/wait_call_peer.ts", import.meta.url);
 const text = (m: Message) => new TextDecoder().decode(m.data);
@@ -475,7 +483,7 @@ Deno.test("started with the alarm's signal blocked, sync timeouts poll and still
   // sync forms' blocking calls at their deadline, and without it they wait by polling.
   const code = `
     import assert from "node:assert/strict";
-    import { MessageQueue, pipe } from "${new URL("../mod.ts", import.meta.url).href}";
+    import { MessageQueue, pipe } from "${MOD_URL}";
     const p = pipe();
     const q = MessageQueue.open("private");
     try {
