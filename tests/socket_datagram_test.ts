@@ -130,6 +130,9 @@ Deno.test("datagram sockets: every form; boundaries kept; empty and large datagr
     () => udp.sendToSync(new Uint8Array(70_000), udp.addr),
     systemError(Error, "EMSGSIZE", "sendto"),
   );
+  // A UDP socket's senders are typed as network addresses: `.port` needs no narrowing.
+  udp.sendToSync("p", udp.addr);
+  assert.equal(udp.receiveFromSync({ timeout: HANG_MS }).address.port, udp.addr.port);
 });
 
 Deno.test("datagram sockets: each send goes where its destination names at the time of the send", async (t) => {

@@ -179,7 +179,7 @@ export type DatagramTarget =
  * const show = (d: Datagram) => `${d.data.length} bytes from ${JSON.stringify(d.address)}`;
  * ```
  */
-export interface Datagram {
+export interface Datagram<A extends SocketAddress = SocketAddress> {
   /**
    * The bytes: an array of the datagram's size, which no later receive
    * writes. Small datagrams share one `ArrayBuffer` (a new one for each would
@@ -187,8 +187,11 @@ export interface Datagram {
    * buffer of their own.
    */
   data: Uint8Array<ArrayBuffer>;
-  /** The sender's address; `{ transport: "unix", unnamed: true }` for an unbound Unix sender. */
-  address: SocketAddress;
+  /**
+   * The sender's address, of the socket's kind (`NetAddress` for UDP, `UnixAddress` for Unix);
+   * `{ transport: "unix", unnamed: true }` for an unbound Unix sender.
+   */
+  address: A;
 }
 
 /**
@@ -200,11 +203,14 @@ export interface Datagram {
  * const show = (d: DatagramInfo) => `${d.size} bytes from ${JSON.stringify(d.address)}`;
  * ```
  */
-export interface DatagramInfo {
+export interface DatagramInfo<A extends SocketAddress = SocketAddress> {
   /** How many bytes of the buffer the datagram filled. */
   size: number;
-  /** The sender's address; `{ transport: "unix", unnamed: true }` for an unbound Unix sender. */
-  address: SocketAddress;
+  /**
+   * The sender's address, of the socket's kind (`NetAddress` for UDP, `UnixAddress` for Unix);
+   * `{ transport: "unix", unnamed: true }` for an unbound Unix sender.
+   */
+  address: A;
 }
 
 /** How long a sync send sleeps between tries while the receiver's queue is full. */
@@ -248,7 +254,7 @@ let create: (
  * ```
  */
 export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdHandle
-  implements AsyncIterable<Datagram> {
+  implements AsyncIterable<Datagram<A>> {
   readonly #domain: number;
   readonly #addr: SocketAddress;
   readonly #bound: BoundPath | undefined;
@@ -260,9 +266,9 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdH
   readonly #in: WaitContext;
   readonly #out: WaitContext;
   /** One receive operation for every form: a receive keeps no state between tries. */
-  readonly #receiveOp: Operation<Datagram>;
+  readonly #receiveOp: Operation<Datagram<A>>;
   /** The sync and try forms of receiveFromInto: one operation, and the buffer of the call in progress. */
-  readonly #receiveIntoOp: Operation<DatagramInfo>;
+  readonly #receiveIntoOp: Operation<DatagramInfo<A>>;
   readonly #readable: Source<never>;
   #into: Uint8Array = NO_BYTES;
   readonly #sendReady: Source<never>;
@@ -615,7 +621,7 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdH
    * Takes one datagram with its sender's address, or AGAIN. With `waits`,
    * waits for one in the call (AGAIN when interrupted).
    */
-  #receiveOnce(waits = false): Datagram | typeof AGAIN {
+  #receiveOnce(waits = false): Datagram<A> | typeof AGAIN {
     const fd = this.fdFor("recvfrom");
     const data = takeMessage(fd, "recvfrom", this.subject, waits, this.#takeFrom);
     if (data === AGAIN) return AGAIN;
@@ -634,7 +640,7 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdH
    * call, where {@link DatagramSocket.receiveFrom} first asks the size. With
    * `waits`, waits for one in the call (AGAIN when interrupted).
    */
-  #receiveOnceInto(buf: Uint8Array, waits = false): DatagramInfo | typeof AGAIN {
+  #receiveOnceInto(buf: Uint8Array, waits = false): DatagramInfo<A> | typeof AGAIN {
     const fd = this.fdFor("recvfrom");
     const len = Math.min(buf.byteLength, MAX_IO);
     // MSG_TRUNC: the datagram's real length, so that a cut one is reported.
@@ -655,16 +661,16 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdH
    * a new object: decoded once per sender (a decode of an abstract name took
    * 0.3 µs; the bytes are compared instead while the sender stays the same).
    */
-  #sender(len: number): SocketAddress {
+  #sender(len: number): A {
     const last = this.#lastFrom;
     if (last !== undefined && last.bytes.byteLength === len) {
       let i = 0;
       while (i < len && last.bytes[i] === this.#from[i]) i++;
-      if (i === len) return { ...last.address };
+      if (i === len) return { ...last.address } as A;
     }
     const address = decodeAddress(this.#from, len, "udp");
     this.#lastFrom = { bytes: this.#from.slice(0, len), address: { ...address } };
-    return address;
+    return address as A;
   }
 
   /**
@@ -688,7 +694,7 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdH
    * await assert.rejects(socket.receiveFrom({ timeout: 10 }), Deno.errors.TimedOut);
    * ```
    */
-  receiveFrom(options?: WaitOptions): Promise<Datagram> {
+  receiveFrom(options?: WaitOptions): Promise<Datagram<A>> {
     return wait(this.#receiveOp, options, this.#in);
   }
 
@@ -712,7 +718,7 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdH
    * assert.equal(new TextDecoder().decode(socket.receiveFromSync().data), "to myself");
    * ```
    */
-  receiveFromSync(options?: SyncWaitOptions): Datagram {
+  receiveFromSync(options?: SyncWaitOptions): Datagram<A> {
     return waitSync(this.#receiveOp, options, this.#in);
   }
 
@@ -733,7 +739,7 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdH
    * assert.throws(() => socket.tryReceiveFrom(), Deno.errors.WouldBlock);
    * ```
    */
-  tryReceiveFrom(): Datagram {
+  tryReceiveFrom(): Datagram<A> {
     return tryNow(this.#receiveOp);
   }
 
@@ -772,7 +778,7 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdH
    * );
    * ```
    */
-  receiveFromInto(buf: Uint8Array, options?: WaitOptions): Promise<DatagramInfo> {
+  receiveFromInto(buf: Uint8Array, options?: WaitOptions): Promise<DatagramInfo<A>> {
     try {
       return wait(
         {
@@ -812,7 +818,7 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdH
    * assert.deepEqual(socket.receiveFromIntoSync(new Uint8Array(8)), { size: 0, address: socket.addr });
    * ```
    */
-  receiveFromIntoSync(buf: Uint8Array, options?: SyncWaitOptions): DatagramInfo {
+  receiveFromIntoSync(buf: Uint8Array, options?: SyncWaitOptions): DatagramInfo<A> {
     checkBuffer(buf);
     this.#into = buf;
     try {
@@ -842,7 +848,7 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdH
    * assert.throws(() => socket.tryReceiveFromInto(new Uint8Array(8)), Deno.errors.WouldBlock);
    * ```
    */
-  tryReceiveFromInto(buf: Uint8Array): DatagramInfo {
+  tryReceiveFromInto(buf: Uint8Array): DatagramInfo<A> {
     checkBuffer(buf);
     this.#into = buf;
     try {
@@ -903,7 +909,7 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdH
    * assert.deepEqual(seen, ["a"]);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncGenerator<Datagram, void, undefined> {
+  [Symbol.asyncIterator](): AsyncGenerator<Datagram<A>, void, undefined> {
     return untilClosed(this, (signal) => this.receiveFrom({ signal }));
   }
 }
