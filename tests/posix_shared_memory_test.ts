@@ -723,3 +723,32 @@ Deno.test("read() and readInto() past an end another handle shrank: a RangeError
     `,
   );
 });
+
+Deno.test("open() that fails growing the object leaves no descriptor marked as the handle's", async () => {
+  // Its fd stayed marked owned after the close: the next pipe() given that number threw
+  // "fd N belongs to an open shared memory handle".
+  await using s = new TestScope();
+  const name = s.shmName();
+  await evalInChild(
+    s,
+    `
+    import assert from "node:assert/strict";
+    import { pipe, PosixSharedMemory } from "${MOD_URL}";
+    const libc = Deno.dlopen("libc.so.6", {
+      setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+    });
+    const RLIMIT_FSIZE = 1;
+    libc.symbols.setrlimit(RLIMIT_FSIZE, new Uint8Array(new BigUint64Array([4096n, ~0n]).buffer));
+    assert.throws(
+      () => PosixSharedMemory.open("${name}", { create: true, size: 1 << 20 }),
+      { code: "EFBIG", syscall: "ftruncate" },
+    );
+    assert.throws(() => PosixSharedMemory.open("${name}"), Deno.errors.NotFound);
+    using p = pipe();
+    p.writer.writeSync("x");
+    assert.equal(p.reader.readSync(new Uint8Array(1)), 1);
+    `,
+    [],
+    ["SIGXFSZ"],
+  );
+});

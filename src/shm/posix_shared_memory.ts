@@ -13,7 +13,7 @@ import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
 import { checkAccess, checkBoolean, checkInteger, checkMode, checkOptions } from "../_check.ts";
 import { posixName } from "../_posix_name.ts";
 import { type FileCopy, Mapping } from "./_mapping.ts";
-import { checkNotOwned, own } from "../_owned_fds.ts";
+import { checkNotOwned, disown, own } from "../_owned_fds.ts";
 import { closeOwnedFd } from "../_wait/mod.ts";
 import { fileOfFd } from "../_path.ts";
 
@@ -274,6 +274,7 @@ export class PosixSharedMemory implements Disposable {
           growTo(fd, grow, subject, `shared memory '${name}'`);
         } catch (e) {
           shm.#mapping.unmap();
+          disown(fd); // closed below: its number is free for the next descriptor
           throw e;
         }
       }
