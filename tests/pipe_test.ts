@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   FdReader,
   FdWriter,
+  Fifo,
   IpcError,
   socketpair,
   spawnProgram,
@@ -570,6 +571,46 @@ Deno.test("adopting a terminal or Deno's own stdio leaves the description others
         else assert.match(outcome, /^TypeError: FdWriter: fd 1 is a socket that Deno's own stdout/);
       }
       assert.equal(mine.closed, false);
+    },
+  );
+  await t.step(
+    "fd 0 a pipe this process may not open again: refused, and Deno's stdin keeps its mode",
+    async () => {
+      // O_NONBLOCK went on the description Deno's stdin shares (and a parent's), where the
+      // reopen was refused: for a process that dropped privileges, say.
+      await using s = new TestScope();
+      const dir = await s.tempDir();
+      const fifo = `${dir}/in`;
+      Fifo.create(fifo);
+      const reader = s.fd(libc.open(cstr(fifo), 0o2004000, 0)); // O_RDONLY|O_NONBLOCK|O_CLOEXEC
+      const writer = s.fd(libc.open(cstr(fifo), 0o2000001, 0)); // O_WRONLY|O_CLOEXEC
+      Deno.chmodSync(fifo, 0); // no one without CAP_DAC_OVERRIDE opens it again
+      const kernel = new URL("./_kernel.ts", import.meta.url).href;
+      const code = `
+      import { FdReader } from "${MOD_URL}";
+      import { dropCapability, isNonBlocking } from "${kernel}";
+      dropCapability(1); // CAP_DAC_OVERRIDE
+      dropCapability(2); // CAP_DAC_READ_SEARCH
+      let outcome = "adopted";
+      try {
+        new FdReader(0).close();
+      } catch (e) {
+        outcome = e.name + " " + e.code + " " + e.syscall + ": " + e.message;
+      }
+      console.log(JSON.stringify({ outcome, nonBlocking: isNonBlocking(0) }));
+    `;
+      const { status, stdout, stderr } = await runCollect((out, err) =>
+        s.child(
+          spawnProgram(Deno.execPath(), ["eval", "--ext=ts", code], {
+            fds: { 0: reader, 1: out, 2: err },
+          }),
+        )
+      );
+      assert.equal(status.code, 0, stderr);
+      const { outcome, nonBlocking } = JSON.parse(stdout);
+      assert.match(outcome, /^PermissionDenied EACCES open: .*fd 0, Deno's own stdin, cannot be/);
+      assert.equal(nonBlocking, false, "the shared description keeps its mode");
+      assert.ok(writer >= 0);
     },
   );
 });

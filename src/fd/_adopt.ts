@@ -12,7 +12,8 @@
 import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
-import { ok } from "../_sys.ts";
+import { E, lastErrno, ok } from "../_sys.ts";
+import { errorFromCode } from "../errors.ts";
 import { checkInteger } from "../_check.ts";
 import { checkNotOwned } from "../_owned_fds.ts";
 import { fileOfFd } from "../_path.ts";
@@ -43,9 +44,24 @@ export function adoptFd(fd: number, access: Direction, what: string): number {
   const type = blocking && !pipe ? fileOfFd(fd)?.type ?? 0 : 0;
   // A pipe, FIFO or terminal gets a description of its own: the shared one is the
   // parent's too (a shell's terminal, which would stay non-blocking after we exit).
-  const own = pipe || type === C.S_IFCHR ? reopenPipe(fd, flags, true) : -1;
+  const reopens = pipe || type === C.S_IFCHR;
+  const own = reopens ? reopenPipe(fd, flags, true) : -1;
   if (fd <= 2) {
     if (own >= 0) return own;
+    const errno = lastErrno();
+    // Refused (a process that dropped privileges may not open it again): O_NONBLOCK on the
+    // shared description would make Deno's own stdio fail with EAGAIN, as for a socket.
+    // With no reader left (ENXIO), writes fail whatever the mode.
+    if (reopens && errno !== E.ENXIO) {
+      throw errorFromCode(
+        errno,
+        "open",
+        { fd },
+        `${what}: fd ${fd}, Deno's own ${STDIO[fd]}, cannot be opened again through ` +
+          "/proc/self/fd for a non-blocking description of its own, and making the shared one " +
+          "non-blocking would make Deno's use of it fail",
+      );
+    }
     if (type === C.S_IFSOCK) {
       // A copy shares the description, and O_NONBLOCK on it would make Deno's own
       // writes to its stdio fail with EAGAIN (console.log throws, output is lost).

@@ -62,7 +62,8 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    * Takes ownership of an open, readable descriptor (it becomes non-blocking and close-on-exec).
    * A pipe, FIFO or terminal that is blocking gets a non-blocking open file description of
    * its own (reopened through `/proc/self/fd`), so a process sharing the old one (a shell's
-   * terminal) is not affected; for 0, 1 or 2, Deno's own stdio, that one is left as it is
+   * terminal) is not affected (where that reopen is refused, the shared one goes non-blocking,
+   * except for 0, 1 and 2, which throw); for 0, 1 or 2, Deno's own stdio, that one is left as it is
    * and the handle takes the new descriptor (its `fd`), which `close()` closes (a regular
    * file there is copied as it is; a socket, which has no description of its own to give,
    * is refused).
@@ -76,6 +77,8 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
    *   Deno's own stdio fail (use `Connection.fromFd` on a copy)
    * @throws {TypeError} if `fd` is not a number, or not open for reading
    * @throws {RangeError} if `fd` is not an integer 0..2^31-1
+   * @throws {Deno.errors.PermissionDenied} when `fd` is 0, 1 or 2, a pipe or terminal that this
+   *   process may not open again for a description of its own
    * @throws {Deno.errors.BadResource} if `fd` is not open (EBADF)
    *
    * @example A descriptor open only for writing is refused
