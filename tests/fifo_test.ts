@@ -6,7 +6,9 @@ import { chmodCreated } from "../src/_chmod.ts";
 import {
   CANNOT,
   EMULATED,
+  evalInChild,
   HANG_MS,
+  MOD_URL,
   readAll,
   systemError,
   TestScope,
@@ -529,3 +531,28 @@ Deno.test(unless(
     }
   },
 ));
+
+Deno.test("an open that fails gives back what its wait held: no handle's close would", async () => {
+  // A timed-out or aborted open kept the descriptor held in reserve (on /dev/null) for good.
+  await using s = new TestScope();
+  const path = `${await s.tempDir()}/fifo`;
+  Fifo.create(path);
+  const src = (file: string) => new URL(`../src/${file}`, import.meta.url).href;
+  await evalInChild(
+    s,
+    `
+    import assert from "node:assert/strict";
+    import { Fifo } from "${MOD_URL}";
+    import { reserved } from "${src("_proc.ts")}";
+    import { fdEngine } from "${src("_wait/mod.ts")}";
+    import { threadsHeld } from "${src("_wait/budget.ts")}";
+    for (const options of [{ timeout: 30 }, { signal: AbortSignal.timeout(30) }]) {
+      await assert.rejects(Fifo.open("${path}", "read", options));
+      for (let i = 0; reserved() >= 0 || threadsHeld() > 0 || fdEngine.descriptors.length > 0; i++) {
+        assert.ok(i < 500, "still held 5 s on: " + JSON.stringify([reserved(), threadsHeld()]));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+    `,
+  );
+});

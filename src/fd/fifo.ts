@@ -31,6 +31,7 @@ import {
   type Operation,
   pollNow,
   READABLE,
+  releaseIdle,
   type Source,
   tryNow,
   wait,
@@ -133,6 +134,8 @@ function openOperation<D extends Direction>(
   const release = () => {
     if (held >= 0) libc.close(held);
     held = -1;
+    // An open that failed has no handle whose close would give back what the wait took.
+    releaseIdle();
   };
   /** The read side held open while polling, when a writer came to it meanwhile (else null). */
   const takeHeld = (): FifoEnd<D> | null => {
