@@ -117,9 +117,28 @@ function keepingErrno(fn: Fn, arity: number, cell: Int32Array): Fn {
   }
 }
 
+/**
+ * Throws unless FFI is granted whole, asking at Deno's prompt where it may.
+ * A bare library name given to `Deno.dlopen` under a partial grant, or at the
+ * prompt, is taken as a path in the working directory: a `libc.so.6` placed
+ * there would be loaded. And Deno's pointer functions, which the library
+ * uses, need the whole grant anyway.
+ */
+function checkFfiGrant(): void {
+  let status = Deno.permissions.querySync({ name: "ffi" });
+  if (status.state === "prompt") status = Deno.permissions.requestSync({ name: "ffi" });
+  if (status.state !== "granted" || status.partial) {
+    throw new Deno.errors.NotCapable(
+      `Requires ffi access to "${LIBC_PATH}" and to Deno's pointer functions, granted whole: ` +
+        "run again with the --allow-ffi flag (not --allow-ffi=<path>, nor with --deny-ffi=<path>)",
+    );
+  }
+}
+
 /** This thread's errno cell, found at the first call. */
 function errnoOf(): Int32Array {
   if (errnoCell === undefined) {
+    checkFfiGrant();
     const { symbols } = Deno.dlopen(LIBC_PATH, { __errno_location: errnoSymbols.__errno_location });
     errnoCell = new Int32Array(
       Deno.UnsafePointerView.getArrayBuffer(symbols.__errno_location()!, 4),

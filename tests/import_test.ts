@@ -4,7 +4,8 @@
  * each table of its functions at the first call of one of them.
  */
 import assert from "node:assert/strict";
-import { commandOutput, fixtureUrl } from "./_kernel.ts";
+import { existsSync } from "node:fs";
+import { commandOutput, fixtureUrl, TestScope, unless } from "./_kernel.ts";
 
 const fixture = fixtureUrl("import_without_ffi.ts");
 
@@ -85,4 +86,60 @@ Deno.test("every family's entry point exports the error class its calls throw", 
     const mod = await import(new URL(`../${path}`, import.meta.url).href);
     assert.equal(mod.IpcError, root.IpcError, `${name} exports IpcError`);
   }
+});
+
+Deno.test("only the whole ffi grant is taken, and a libc.so.6 in the working directory is never opened", async (t) => {
+  // Under a partial grant, or at Deno's prompt, Deno.dlopen("libc.so.6") opened
+  // ./libc.so.6: a file placed there was loaded (its constructor ran).
+  await using s = new TestScope();
+  const cwd = await s.tempDir();
+  Deno.writeTextFileSync(`${cwd}/libc.so.6`, "not a library");
+  const grantFixture = fixtureUrl("ffi_grant.ts").pathname;
+  const refused =
+    /^NotCapable: Requires ffi access to "libc\.so\.6" .* granted whole: .*--allow-ffi/;
+  for (const flags of [["--allow-ffi=/tmp"], ["--allow-ffi", "--deny-ffi=/opt/x.so"], []]) {
+    await t.step(`deno run ${flags.join(" ") || "--no-prompt"}: refused, saying why`, async () => {
+      const { code, stdout, stderr } = await commandOutput(Deno.execPath(), {
+        args: ["run", "--no-prompt", ...flags, grantFixture],
+        cwd,
+        env: { NO_COLOR: "1" },
+      });
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, refused);
+    });
+  }
+  await t.step(
+    unless(
+      existsSync("/usr/bin/script") ? undefined : "no script(1) to give Deno a terminal",
+      "at Deno's prompt: the whole grant is asked for, and libc comes from the system",
+      async () => {
+        const child = new Deno.Command("/usr/bin/script", {
+          args: ["-qec", `${Deno.execPath()} run ${grantFixture}`, "/dev/null"],
+          cwd,
+          env: { NO_COLOR: "1" },
+          stdin: "piped",
+          stdout: "piped",
+        }).spawn();
+        const writer = child.stdin.getWriter();
+        const answer = () => writer.write(new TextEncoder().encode("y\n")).catch(() => {});
+        let seen = "";
+        let answering: ReturnType<typeof setInterval> | undefined;
+        const decoder = new TextDecoder();
+        for await (const chunk of child.stdout) {
+          seen += decoder.decode(chunk, { stream: true });
+          if (answering === undefined && seen.includes("Allow?")) {
+            assert.match(seen, /requests ffi access\./, "the whole grant, no path");
+            // Deno drops what was typed before it reads: answered again until it is heard.
+            answering = setInterval(answer, 100);
+            answer();
+          }
+          if (seen.includes("Granted")) clearInterval(answering);
+        }
+        clearInterval(answering);
+        await writer.close().catch(() => {});
+        assert.equal((await child.status).code, 0, seen);
+        assert.match(seen.replaceAll("\r", ""), /\nok\n?$/, seen);
+      },
+    ),
+  );
 });
