@@ -47,6 +47,7 @@ export const MOD_URL: string = new URL("../mod.ts", import.meta.url).href;
 export const libc = Deno.dlopen("libc.so.6", {
   __errno_location: { parameters: [], result: "pointer" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   pread: { parameters: ["i32", "buffer", "u32", "i64"], result: "i32" },
   write: { parameters: ["i32", "buffer", "u32"], result: "i32" },

@@ -11,6 +11,7 @@ import {
   HANG_MS,
   isCloexec,
   isOpen,
+  libc,
   openFds,
   rawPipe,
   readAll,
@@ -22,6 +23,7 @@ import {
   waitingOn,
 } from "./_kernel.ts";
 import { Lines } from "./fixtures/socket_common.ts";
+import { C } from "../ffi/platform.ts";
 
 const TYPES = ["stream", "seqpacket", "datagram"] as const;
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -182,6 +184,28 @@ Deno.test(
         // its fds other than these may come and go).
         const onPipe = [...openFds().values()].filter((t) => t === pipeFile);
         assert.equal(onPipe.length, 2);
+      });
+
+      await t.step("on a socket with SO_PASSCRED: the credentials take no room from max", () => {
+        // The kernel puts SCM_CREDENTIALS first: with room for max fds alone, none fit, and
+        // the kernel closed them all (a socket a C parent set SO_PASSCRED on, then handed over).
+        using s = new TestScope();
+        for (const type of TYPES) {
+          const [a, b] = s.handle(socketpair(type));
+          const on = new Uint8Array(new Int32Array([1]).buffer);
+          assert.equal(libc.setsockopt(b.fd, C.SOL_SOCKET, C.SO_PASSCRED, on, 4), 0);
+          const p = s.pipe();
+          const pipeFile = fdTarget(p.reader.fd);
+          for (const [sent, max] of [[1, 1], [2, 2], [3, 2], [40, 2]]) {
+            a.sendFdsSync(new Array(sent).fill(p.reader), "x");
+            using received = b.receiveFdsSync({ max })!;
+            assert.equal(received.fds.length, Math.min(sent, max), `${type}: ${sent} sent`);
+            assert.equal(received.truncated, sent > max, `${type}: ${sent} sent`);
+            assert.ok(received.fds.every((fd) => fdTarget(fd) === pipeFile));
+            const onPipe = [...openFds().values()].filter((t) => t === pipeFile);
+            assert.equal(onPipe.length, 2 + Math.min(sent, max), "the rest closed");
+          }
+        }
       });
 
       await t.step("max: 253 takes the most one message carries", () => {

@@ -45,12 +45,20 @@ let buffers: {
   controlAt: bigint;
 } | undefined;
 
+/**
+ * Room for what the kernel puts before `SCM_RIGHTS` on a socket with
+ * `SO_PASSCRED` (`SCM_CREDENTIALS`) or `SO_PASSPIDFD` (`SCM_PIDFD`), which a
+ * process that handed the socket over may have set: without it, the
+ * descriptors found no room and the kernel closed them all.
+ */
+const CREDENTIALS_ROOM = cmsgSpace(LAYOUTS.ucred.size) + cmsgSpace(FD_SIZE);
+
 /** The shared C buffers, made on first use. */
 function shared(): NonNullable<typeof buffers> {
   if (buffers !== undefined) return buffers;
   const msg = ownBuffer(MSGHDR.size);
   const iov = ownBuffer(IOVEC.size);
-  const control = ownBuffer(cmsgSpace(SCM_MAX_FD * FD_SIZE));
+  const control = ownBuffer(CREDENTIALS_ROOM + cmsgSpace(SCM_MAX_FD * FD_SIZE));
   return buffers = { msg, iov, control, iovAt: addressOf(iov), controlAt: addressOf(control) };
 }
 
@@ -175,8 +183,9 @@ export interface ReceivedMessage {
 /**
  * One `recvmsg(2)` into `buf`, taking at most `max` descriptors, installed
  * close-on-exec (`MSG_CMSG_CLOEXEC`): what came, or AGAIN. The control
- * buffer has room for exactly `max` fds, so the kernel itself closes any
- * beyond them and reports `MSG_CTRUNC`. `flags` adds `MSG_TRUNC` for messages.
+ * buffer has room for `max` fds and for credentials, so the kernel itself
+ * closes any beyond them and reports `MSG_CTRUNC`; any more that found room
+ * (no credentials came) are closed here. `flags` adds `MSG_TRUNC` for messages.
  */
 export function receiveWithFds(
   fd: number,
@@ -185,7 +194,7 @@ export function receiveWithFds(
   flags: number,
   subject: ErrorSubject,
 ): ReceivedMessage | typeof AGAIN {
-  const room = max === 0 ? 0 : cmsgLen(max * FD_SIZE);
+  const room = max === 0 ? 0 : CREDENTIALS_ROOM + cmsgLen(max * FD_SIZE);
   for (;;) {
     const msg = prepare(buf, room);
     const n = libc.recvmsg(fd, msg, C.MSG_CMSG_CLOEXEC | C.MSG_DONTWAIT | flags);
@@ -196,7 +205,7 @@ export function receiveWithFds(
     const header = MSGHDR.decode(msg);
     const fds = controlFds(Number(header.msg_controllen));
     let truncated = (header.msg_flags & C.MSG_CTRUNC) !== 0;
-    // Only SCM_RIGHTS was asked for and it had room for max: never more, but close any.
+    // Room for max and for credentials: more where no credentials came, closed at once.
     if (fds.length > max) {
       for (const extra of fds.splice(max)) libc.close(extra);
       truncated = true;

@@ -1542,9 +1542,11 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    * (the kernel closes them): read them with `receiveFds`. On a message
    * connection each receive takes one whole message.
    *
-   * More descriptors than `max` are never installed here: the kernel closes
-   * the rest, and `truncated` is true; so it does when this process has no
-   * descriptor numbers left (`RLIMIT_NOFILE`) for all of them.
+   * More descriptors than `max` are never kept: the kernel closes the rest
+   * (a few that find room are closed at once), and `truncated` is true; so it
+   * is when this process has no descriptor numbers left (`RLIMIT_NOFILE`) for
+   * all of them. Credentials the kernel adds on a socket with `SO_PASSCRED`
+   * (set by a process that handed it over) take no room from them.
    *
    * Wraps `recvmsg(2)` with `MSG_CMSG_CLOEXEC`. Needs `--allow-ffi`.
    *
