@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { connect, type Connection, FdReader, FdWriter, listen, pipe, socketpair } from "../mod.ts";
+import {
+  connect,
+  type Connection,
+  FdReader,
+  FdWriter,
+  Fifo,
+  listen,
+  pipe,
+  socketpair,
+} from "../mod.ts";
 import {
   CANNOT,
   commandOutput,
@@ -10,12 +19,14 @@ import {
   type Fixture,
   HANG_MS,
   isCloexec,
+  isNonBlocking,
   isOpen,
   libc,
   openFds,
   rawPipe,
   readAll,
   refersTo,
+  setNonBlocking,
   systemError,
   TestScope,
   unless,
@@ -222,6 +233,29 @@ Deno.test(
     },
   ),
 );
+
+Deno.test("a pipe or FIFO end goes blocking, on a description of its own: the receiver's mode is not ours", async () => {
+  // The description was shared: a receiver clearing O_NONBLOCK (a C program, as the README tells
+  // it to) made this process's next read or write block the event loop for good.
+  await using s = new TestScope();
+  const [a, b] = s.handle(socketpair());
+  const p = s.pipe();
+  const fifo = `${await s.tempDir()}/fifo`;
+  Fifo.create(fifo);
+  const fifoReader = s.handle(Fifo.tryOpen(fifo, "read"));
+  const fifoWriter = s.handle(Fifo.tryOpen(fifo, "write"));
+  const ours = [p.reader, p.writer, fifoReader, fifoWriter];
+  a.sendFdsSync(ours);
+  using received = b.receiveFdsSync()!;
+  assert.equal(received.fds.length, ours.length);
+  for (const [i, fd] of received.fds.entries()) {
+    assert.equal(fdTarget(fd), fdTarget(ours[i].fd), "the same pipe");
+    assert.equal(isNonBlocking(fd), false, "blocking, as spawn hands it over");
+    setNonBlocking(fd, false); // what the receiver may do with its own
+    assert.equal(isNonBlocking(ours[i].fd), true, `ours stays non-blocking: fds[${i}]`);
+  }
+  assert.throws(() => p.reader.tryRead(new Uint8Array(1)), Deno.errors.WouldBlock);
+});
 
 Deno.test("received descriptors are close-on-exec, whatever the sender's were", async (t) => {
   for (const type of TYPES) {

@@ -15,6 +15,7 @@ import { AGAIN, E, failed } from "../_sys.ts";
 import { errorFromCode, type ErrorSubject } from "../errors.ts";
 import { addressOf, checkInteger, ownBuffer, shown } from "../_check.ts";
 import { fdOfSource, type FdSource } from "../fd/_fd_source.ts";
+import { reopenBlocking } from "../fd/_adopt.ts";
 
 const MSGHDR = LAYOUTS.msghdr;
 const IOVEC = LAYOUTS.iovec;
@@ -142,21 +143,47 @@ export function sendWithFds(
   subject: ErrorSubject,
 ): number | typeof AGAIN {
   const b = shared();
-  const data = new Uint8Array(fds.buffer, fds.byteOffset, fds.byteLength);
-  CMSG.encode({
-    cmsg_len: cmsgLen(data.byteLength),
-    cmsg_level: C.SOL_SOCKET,
-    cmsg_type: C.SCM_RIGHTS,
-    __cmsg_data: data,
-  }, b.control);
-  const msg = prepare(bytes, cmsgSpace(data.byteLength));
-  for (;;) {
-    const n = libc.sendmsg(fd, msg, C.MSG_NOSIGNAL | C.MSG_DONTWAIT);
-    if (n >= 0) return n;
-    if (failed("sendmsg", (code, syscall) => sendError(code, syscall, fds, subject)) === AGAIN) {
-      return AGAIN;
+  const sent = ownDescriptions(fds);
+  try {
+    const data = new Uint8Array(sent.buffer, sent.byteOffset, sent.byteLength);
+    CMSG.encode({
+      cmsg_len: cmsgLen(data.byteLength),
+      cmsg_level: C.SOL_SOCKET,
+      cmsg_type: C.SCM_RIGHTS,
+      __cmsg_data: data,
+    }, b.control);
+    const msg = prepare(bytes, cmsgSpace(data.byteLength));
+    for (;;) {
+      const n = libc.sendmsg(fd, msg, C.MSG_NOSIGNAL | C.MSG_DONTWAIT);
+      if (n >= 0) return n;
+      if (failed("sendmsg", (code, syscall) => sendError(code, syscall, fds, subject)) === AGAIN) {
+        return AGAIN;
+      }
     }
+  } finally {
+    for (let i = 0; i < fds.length; i++) if (sent[i] !== fds[i]) libc.close(sent[i]);
   }
+}
+
+/**
+ * The descriptors to send for `fds`: a non-blocking pipe, FIFO, POSIX queue
+ * or signal reader goes as `spawn` hands it over, blocking on a description
+ * of its own. The same description would be shared, and a receiver that
+ * clears `O_NONBLOCK` on it (as a C program expecting a blocking one does)
+ * would make this process's reads and writes block the event loop. Anything
+ * else, or one that cannot be reopened, goes as it is.
+ */
+function ownDescriptions(fds: Int32Array): Int32Array {
+  let sent = fds;
+  for (let i = 0; i < fds.length; i++) {
+    const flags = libc.fcntl(fds[i], C.F_GETFL, 0);
+    if (flags < 0 || (flags & C.O_NONBLOCK) === 0) continue;
+    const own = reopenBlocking(fds[i]);
+    if (own < 0) continue;
+    if (sent === fds) sent = fds.slice();
+    sent[i] = own;
+  }
+  return sent;
 }
 
 /** The error of a failed `sendmsg`: EBADF concerns one of the descriptors passed, so name it. */

@@ -1367,7 +1367,11 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    * Sends descriptors to the process at the other end (`SCM_RIGHTS`), with
    * `data`, without blocking the event loop. The peer gets its own copies of
    * them (the same open files, as `dup(2)` would give); this process's stay
-   * open, and are still its own to close.
+   * open, and are still its own to close. Pipes, FIFOs, POSIX queues and
+   * signal readers go as `spawn` hands them over: blocking, on a description
+   * of their own, so a peer that changes `O_NONBLOCK` on its copy cannot make
+   * this process's calls wait (one that cannot be opened again through
+   * `/proc/self/fd` goes as it is).
    *
    * Descriptors travel with data: on a stream connection they arrive with
    * the first byte of `data`, on a message connection with the message. With
