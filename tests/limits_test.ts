@@ -554,3 +554,26 @@ Deno.test({
     );
   },
 });
+
+Deno.test("SemaphoreSet made where one semop takes a single operation (SEMOPM 1)", async () => {
+  // Its initialisation marked the set with two operations, refused: "ops must hold 1..1".
+  await using s = new TestScope();
+  await evalInChild(
+    s,
+    `
+    import assert from "node:assert/strict";
+    import { SemaphoreSet } from "${MOD}";
+    const own = Deno.dlopen("libc.so.6", { unshare: { parameters: ["i32"], result: "i32" } });
+    assert.equal(own.symbols.unshare(0x08000000), 0, "unshare(CLONE_NEWIPC)");
+    const [semmsl, semmns, , semmni] = Deno.readTextFileSync("/proc/sys/kernel/sem").trim().split(/\\s+/);
+    Deno.writeTextFileSync("/proc/sys/kernel/sem", [semmsl, semmns, 1, semmni].join(" "));
+    assert.equal(SemaphoreSet.limits().maxOpsPerCall, 1);
+    for (const values of [[1, 1], [2, 3, 4], [0, 5, 0], [7, 0]]) {
+      using set = SemaphoreSet.open("private", { count: values.length, values });
+      assert.deepEqual(set.values(), values);
+      assert.notEqual(set.stat().lastOp, null, "marked initialised");
+      set.remove();
+    }
+    `,
+  );
+});

@@ -223,23 +223,39 @@ Deno.test("SemaphoreSet: creation and initialisation without a race", async (t) 
   });
 
   await t.step(
-    "a set another program made is opened as it is: set by semctl, or all 0 for 2 s",
+    "a set another program made: ready at its first semop, or 2 s after it was made or last set",
     async () => {
+      // The classic protocol sets values one SETVAL at a time, then marks the set with a semop.
+      // A set counted as ready at its first non-zero value: an opener saw [1, 0, 0] of [1, 5, 7].
       using s = new TestScope();
       const key = unusedKey();
-      const id = rawSet(s, key, 2);
-      // SETVAL leaves sem_otime 0: the values are there, so the set is.
-      SemaphoreSet.fromId(id).setValue(1, 4);
+      const id = rawSet(s, key, 3);
+      SemaphoreSet.fromId(id).setValue(0, 1);
       assert.equal(sysvSemaphoreSets().get(id)?.otime, 0);
+      assert.throws(
+        () => SemaphoreSet.open(key, { initTimeout: 20 }),
+        systemError(Deno.errors.TimedOut, "ETIMEDOUT", "semget", keyText(key)),
+      );
+      SemaphoreSet.fromId(id).setValue(1, 5);
+      SemaphoreSet.fromId(id).tryOp([{ index: 2, delta: 7 }]); // the creator's last step
       using set = SemaphoreSet.open(key, { initTimeout: 0 });
-      assert.deepEqual(set.values(), [0, 4]);
+      assert.deepEqual(set.values(), [1, 5, 7]);
 
+      // Never marked by a semop: taken as it is once 2 s have passed since it was made or set.
+      const setKey = unusedKey();
+      const setOnly = rawSet(s, setKey, 2);
+      SemaphoreSet.fromId(setOnly).setValue(1, 4);
       const zeroKey = unusedKey();
       const zero = rawSet(s, zeroKey, 2);
-      const made = sysvSemaphoreSets().get(zero)!.ctime;
-      await until(() => Math.floor(Date.now() / 1000) - made >= 2, "the set to be 2 s old");
-      using old = SemaphoreSet.open(zeroKey, { initTimeout: 0 });
-      assert.deepEqual([old.count, old.values()], [2, [0, 0]]);
+      const last = Math.max(
+        sysvSemaphoreSets().get(setOnly)!.ctime,
+        sysvSemaphoreSets().get(zero)!.ctime,
+      );
+      await until(() => Math.floor(Date.now() / 1000) - last >= 2, "the sets to be 2 s old");
+      using old = SemaphoreSet.open(setKey, { initTimeout: 0 });
+      assert.deepEqual(old.values(), [0, 4]);
+      using zeros = SemaphoreSet.open(zeroKey, { initTimeout: 0 });
+      assert.deepEqual([zeros.count, zeros.values()], [2, [0, 0]]);
     },
   );
 

@@ -122,12 +122,13 @@ const BLOCKS_ONLY: Source<never> = { park: () => NO_THREAD, block: () => AGAIN }
  * thread) before using it, for `initTimeout` ms at most (then `TimedOut`
  * naming the key: the creator died before initialising it). So an opener
  * never sees the zeros of a set not yet initialised. A set another program
- * made is ready at once when it was initialised with a `semop` or has a value
- * that is not 0 (`SETVAL`/`SETALL` leave `sem_otime` 0), or when it was made
- * (or last set) with every value 0 two seconds ago or more (`sem_ctime`); one
- * made all 0 in the last two seconds is waited for until then. (Only a set of more members with non-zero values than
- * one `semop` takes, `SEMOPM`, is set with `SETALL` first, then marked with a
- * `semop` that changes nothing.)
+ * made is ready at once when an operation has completed on it (the classic
+ * protocol: `SETVAL`s, then a `semop`), or two seconds after it was made or a
+ * value was last set (`sem_ctime`): `SETVAL`/`SETALL` alone leave
+ * `sem_otime` 0, and a non-zero value may be the first of several. (Only a
+ * set of more members with non-zero values than one `semop` takes, `SEMOPM`,
+ * is set with `SETALL` first, one unit short, then marked with a `semop` of
+ * that unit.)
  *
  * **Undo.** An operation with `undo: true` (`SEM_UNDO`) records the opposite
  * adjustment for this process; when it ends, even killed, the kernel applies
@@ -277,11 +278,12 @@ export class SemaphoreSet implements Disposable {
       // An all-zero set: wait-for-zero on a zero passes at once, and sets sem_otime too.
       if (ops.length === 0) ops.push({ index: 0, delta: 0 });
       if (ops.length > semLimits().maxOpsPerCall) {
-        set.setValues(values);
-        // A semop that changes nothing marks it initialised.
+        // SETALL with one member a unit short, which one semop (any SEMOPM takes one) then
+        // raises: that marks the set initialised.
+        const last = ops[ops.length - 1].index;
+        set.setValues(values.map((v, i) => i === last ? v - 1 : v));
         ops.length = 0;
-        if (values[0] === 0) ops.push({ index: 0, delta: 0 });
-        else ops.push({ index: 0, delta: -1 }, { index: 0, delta: 1 });
+        ops.push({ index: last, delta: 1 });
       }
       set.tryOp(ops);
       return set;
@@ -1023,25 +1025,26 @@ function statOf(
   return SEMID_DS.decode(buf);
 }
 
-/** How old (by `sem_ctime`, whole seconds) an untouched all-zero set is when taken as made so. */
+/** How old (by `sem_ctime`, whole seconds) a set no operation has marked is when taken as it is. */
 const SETTLED_S = 2;
 
 /**
  * Waits until the set `id` is initialised, polling every millisecond for `ms`
  * at most; returns its number of members. A set is initialised once an
  * operation has completed on it (`sem_otime` set: this library's creator
- * initialises with one `semop`), or once a value is not 0 (another program's
- * creator may set values with `SETVAL`/`SETALL`, which leave `sem_otime` 0),
- * or once it has been left all 0 for {@link SETTLED_S} seconds since it was
- * made or set (`sem_ctime`): a set another program made with the kernel's 0s,
- * since no creator takes that long between its `semget` and its first call.
+ * initialises with one `semop`, the classic protocol ends with one), or once
+ * {@link SETTLED_S} seconds have passed since it was made or a value was last
+ * set (`sem_ctime`): a set another program made and set with `SETVAL` or
+ * `SETALL` alone, or left with the kernel's 0s, since no creator takes that
+ * long between its calls. A non-zero value says nothing: a creator setting
+ * one member at a time has set the first.
  */
 function initialised(id: number, key: number, ms: number): number {
   const deadline = performance.now() + ms;
   for (;;) {
     const ds = statOf(id, { key, id });
     const count = Number(ds.sem_nsems);
-    if (ds.sem_otime !== 0n || !allZero(id, key, count)) return count;
+    if (ds.sem_otime !== 0n) return count;
     if (Math.floor(Date.now() / 1000) - Number(ds.sem_ctime) >= SETTLED_S) return count;
     if (performance.now() >= deadline) {
       throw errorFromCode(
@@ -1055,11 +1058,4 @@ function initialised(id: number, key: number, ms: number): number {
     }
     napSync(1);
   }
-}
-
-/** Whether every member of set `id` is 0 (`semctl(GETALL)`). */
-function allZero(id: number, key: number, count: number): boolean {
-  const values = new Uint16Array(count);
-  ok(libc.semctl(id, 0, C.GETALL, values), "semctl", { key, id });
-  return values.every((v) => v === 0);
 }
