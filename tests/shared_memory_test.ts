@@ -412,11 +412,20 @@ Deno.test("SharedMemory.close() detaches every view first: no access can crash",
         id: shm.id,
       });
     assert.throws(() => shm.stat(), closed("shmctl"));
-    assert.throws(() => shm.remove(), closed("shmctl"));
     assert.throws(() => shm.read(), closed("shmat"));
     assert.throws(() => shm.readInto(new Uint8Array(4)), closed("shmat"));
     assert.throws(() => shm.bytes, closed("bytes"));
     assert.ok(sysvSegments().has(shm.id), "the segment outlives the handle");
+  });
+
+  await t.step("detach(), then remove(): C's order (shmdt, then IPC_RMID) removes it", () => {
+    // remove() after detach() threw BadResource, and the segment stayed.
+    using s = new TestScope();
+    const shm = s.segment(SharedMemory.open("private", { size: 16 }));
+    shm.detach();
+    shm.remove();
+    assert.equal(sysvSegments().has(shm.id), false, "gone: no process has it attached");
+    assert.throws(() => shm.remove(), { name: "IpcError", code: "EINVAL", syscall: "shmctl" });
   });
 
   await t.step(

@@ -596,13 +596,15 @@ export class SharedMemory implements Disposable {
   /**
    * Marks the segment for destruction (`shmctl(IPC_RMID)`): its key is freed
    * at once, and the kernel destroys it when the last process detaches. This
-   * handle stays attached and usable until {@link SharedMemory.close}.
+   * handle stays attached and usable until {@link SharedMemory.close}. It names
+   * the segment by id, as C's `shmctl` does: it works after `detach()` too
+   * (C's order: `shmdt`, then `IPC_RMID`).
    *
    * Needs `--allow-ffi`.
    *
    * @throws {Deno.errors.PermissionDenied} when this user may not remove it (neither its owner
    *   nor its creator)
-   * @throws {Deno.errors.BadResource} after `close()`
+   * @throws {IpcError} EINVAL when the segment is gone (removed, and detached by all)
    *
    * @example
    * ```ts
@@ -616,7 +618,6 @@ export class SharedMemory implements Disposable {
    * ```
    */
   remove(): void {
-    this.#mapping.check("shmctl");
     ok(libc.shmctl(this.id, C.IPC_RMID, null), "shmctl", this.#subject);
   }
 
@@ -710,7 +711,7 @@ export class SharedMemory implements Disposable {
    * ```
    */
   detach(): void {
-    this.#mapping.unmap();
+    this.close();
   }
 
   /**
