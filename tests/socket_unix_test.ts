@@ -409,6 +409,11 @@ Deno.test("Unix socket paths: 107 bytes fit, 108 are a RangeError before any cal
   // Nothing was created.
   assert.throws(() => Deno.lstatSync(tooLong), Deno.errors.NotFound);
   assert.throws(() => listen({ path: `${dir}/a\0b` }), TypeError);
+  // Node's and Python's spelling of an abstract name gets the library's.
+  assert.throws(
+    () => listen({ path: "\0name" }),
+    /abstract name is given as \{ abstract: "name" \}/,
+  );
   assert.throws(() => listen({ abstract: "x".repeat(108) }), RangeError);
   assert.throws(() => listen({ abstract: "" }), TypeError);
   // The kernel's leading NUL is the library's to add: "\0name" would bind "\0\0name".

@@ -65,7 +65,10 @@ const GIVE_UNDO = Object.freeze([Object.freeze({ index: 0, delta: 1, undo: true 
  * what a dead process held stays taken until someone releases it. A
  * semaphore that signals between processes (one releases, another acquires)
  * takes `undo: false` on both sides: a release with `SEM_UNDO` is taken back
- * when its process ends. An undo entry holds at
+ * when its process ends, and acquisitions with it are given back (they also
+ * add up, to `ERANGE` after 32767 in a row). Both defaults differ from C and
+ * Python's sysv_ipc, where a new semaphore is 0 and nothing is undone unless
+ * asked. An undo entry holds at
  * most `SemaphoreSet.limits().maxUndo` (`SEMAEM`, 32767 on Linux) and a value
  * at most `limits().maxValue` (`SEMVMX`, 32767): beyond either an operation
  * fails with `ERANGE`.

@@ -408,7 +408,9 @@ export class SemaphoreSet implements Disposable {
     const e = errorOf(code, syscall, this.#subject);
     if (code === E.ERANGE && syscall !== "semctl") {
       // The values are the kernel's to check, atomically: say which limits they met.
-      e.message += " (a value would pass SEMVMX, or an undo adjustment SEMAEM: see limits())";
+      e.message += " (a value would pass SEMVMX, or an undo adjustment SEMAEM: operations with " +
+        "undo that this process has not reversed add up, as a Semaphore acquired in a loop with " +
+        "its default undo: true and never released does; see limits())";
     }
     return e;
   };

@@ -95,8 +95,15 @@ export function endpointOf(where: unknown, rules: NetRules, what: string): Endpo
 
 /** A Unix path endpoint: RangeError if the path does not fit `sun_path`, TypeError for a NUL. */
 export function pathEndpoint(path: PathLike): Endpoint {
+  // Node's and Python's spelling of an abstract name.
+  if (typeof path === "string" && path.startsWith("\0")) {
+    throw new TypeError(
+      `path must not contain a NUL character: an abstract name is given as { abstract: ${
+        JSON.stringify(path.slice(1))
+      } }`,
+    );
+  }
   const text = pathText(path);
-  if (text.includes("\0")) throw new TypeError("path must not contain a NUL character");
   const bytes = encodeName(text, "path");
   if (bytes.byteLength > UNIX_NAME_MAX) {
     throw new RangeError(
