@@ -35,7 +35,10 @@ export interface SignalInfo {
   signal: number;
   /** The signal's name, e.g. `"SIGUSR1"` or `"SIGRTMIN+1"`. */
   name: SignalName;
-  /** The sender's process id (`ssi_pid`); 0 for a signal from the kernel. */
+  /**
+   * The sender's process id (`ssi_pid`); 0 for a signal from the kernel. A
+   * signal the first process of `relaunchWithSignalsBlocked()` forwarded is its.
+   */
   pid: number;
   /** The sender's real user id (`ssi_uid`). */
   uid: number;

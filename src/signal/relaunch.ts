@@ -127,7 +127,9 @@ function environment(): Record<string, string> {
  * again), and a pid of its own: it is the pid to send signals to. It ends
  * (SIGKILL) when the parent ends, by whatever signal, so nothing is left
  * running of a program its supervisor killed. The parent forwards SIGINT,
- * SIGTERM and SIGHUP to the child and ignores the other signals of `list`
+ * SIGTERM and SIGHUP to the child (as sent by the parent: a reader sees the
+ * parent's pid and uid, `code` SI_USER and no value, not the first sender's)
+ * and ignores the other signals of `list`
  * (they would end it, and the child with it): sent to the parent alone, those
  * are lost. SIGUSR1 needs this (or a parent's
  * `spawn(module, { blockSignals })`) to be read at all: Deno (≥ 2.9.2) opens
