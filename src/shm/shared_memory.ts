@@ -503,7 +503,8 @@ export class SharedMemory implements Disposable {
    *
    * Copies from the memory `shmat(2)` attached. Needs `--allow-ffi`.
    *
-   * @param offset where to start, 0..size (default 0)
+   * @param offset where to start, 0..size (default 0); first, as in `subarray` (Python's
+   *   sysv_ipc takes the count first: `read(byte_count, offset)`)
    * @param length how many bytes, 0..size-offset (default: to the end)
    * @returns the bytes, in a buffer of their own
    * @throws {TypeError} when `offset` or `length` is not a number
