@@ -170,6 +170,33 @@ Deno.test("Semaphore acquire and release", async (t) => {
     );
   });
 
+  await t.step("count: several units at once, given back as many", async () => {
+    // As sysv_ipc's acquire(delta=n) and release(n): one semop, all or nothing.
+    using s = new TestScope();
+    const sem = privateSemaphore(s, 5);
+    const three = sem.tryAcquire({ count: 3 });
+    assert.equal(kernelValue(sem.id), 2);
+    assert.throws(() => sem.tryAcquire({ count: 3 }), Deno.errors.WouldBlock);
+    assert.throws(() => sem.acquireSync({ count: 3, timeout: 5 }), Deno.errors.TimedOut);
+    assert.equal(kernelValue(sem.id), 2, "nothing taken by the refused ones");
+    const pending = sem.acquire({ count: 4, undo: false });
+    three[Symbol.dispose]();
+    const four = await within(pending, "the acquire of 4");
+    assert.equal(kernelValue(sem.id), 1);
+    four[Symbol.dispose]();
+    assert.equal(kernelValue(sem.id), 5);
+    sem.release({ count: 10, undo: false });
+    assert.equal(kernelValue(sem.id), 15);
+    using held = sem.acquireSync({ count: 15 });
+    assert.equal(kernelValue(sem.id), 0);
+    for (const count of [0, -1, 1.5, 32768]) {
+      assert.throws(() => sem.release({ count }), RangeError);
+      assert.throws(() => sem.tryAcquire({ count }), RangeError);
+      await assert.rejects(sem.acquire({ count }), RangeError);
+    }
+    assert.throws(() => sem.release({ count: "2" as never }), TypeError);
+  });
+
   await t.step("bad undo flags are TypeErrors before any syscall", async () => {
     using s = new TestScope();
     const sem = privateSemaphore(s);

@@ -25,7 +25,12 @@ export {
   type SysvOpenOptions,
   type SysvOwnership,
 } from "./semaphore_set.ts";
-export { Semaphore, type SemaphoreAcquireOptions, type SemaphoreOpenOptions } from "./semaphore.ts";
+export {
+  Semaphore,
+  type SemaphoreAcquireOptions,
+  type SemaphoreOpenOptions,
+  type SemaphoreReleaseOptions,
+} from "./semaphore.ts";
 export { PosixSemaphore, type PosixSemaphoreOpenOptions } from "./posix_semaphore.ts";
 export type { SyncWaitOptions, WaitOptions } from "../options.ts";
 export type { PathLike } from "../_path.ts";

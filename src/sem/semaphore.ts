@@ -7,7 +7,7 @@
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import type { SysvOpenOptions } from "../_sysv.ts";
 import { checkInt, type SemaphoreOperation, semLimits } from "./_sysv_sem.ts";
-import { checkBoolean, checkOptions } from "../_check.ts";
+import { checkBoolean, checkInteger, checkOptions } from "../_check.ts";
 import { SemaphoreSet } from "./semaphore_set.ts";
 
 /**
@@ -35,7 +35,18 @@ export interface SemaphoreOpenOptions extends SysvOpenOptions {
  * const options: SemaphoreAcquireOptions = { undo: false, timeout: 1000 };
  * ```
  */
-export interface SemaphoreAcquireOptions extends WaitOptions {
+export interface SemaphoreAcquireOptions extends SemaphoreReleaseOptions, WaitOptions {}
+
+/**
+ * Options of {@link Semaphore.release}, and of the acquire forms that do not wait.
+ *
+ * @example
+ * ```ts
+ * import type { SemaphoreReleaseOptions } from "@libc/ipc";
+ * const options: SemaphoreReleaseOptions = { undo: false, count: 3 };
+ * ```
+ */
+export interface SemaphoreReleaseOptions {
   /**
    * Record the adjustment the kernel undoes when this process ends
    * (`SEM_UNDO`): a holder that dies, even killed, gives the semaphore back.
@@ -43,14 +54,34 @@ export interface SemaphoreAcquireOptions extends WaitOptions {
    * the adjustments balance.
    */
   undo?: boolean;
+  /**
+   * How many units, taken or given at once (one `semop`, as sysv_ipc's
+   * `delta`): 1..`SEMVMX`. Default 1. What an acquire returns gives back as
+   * many.
+   */
+  count?: number;
 }
 
-const take = (undo: boolean): readonly SemaphoreOperation[] =>
-  Object.freeze([Object.freeze({ index: 0, delta: -1, undo })]);
-const TAKE = take(false);
-const TAKE_UNDO = take(true);
-const GIVE = Object.freeze([Object.freeze({ index: 0, delta: 1 })]);
-const GIVE_UNDO = Object.freeze([Object.freeze({ index: 0, delta: 1, undo: true })]);
+/** The operation taking (`sign` -1) or giving (+1) `count` units, frozen; cached for one unit. */
+function unitsOp(sign: 1 | -1, count: number, undo: boolean): readonly SemaphoreOperation[] {
+  if (count === 1) return ONE[`${sign} ${undo}`];
+  return Object.freeze([Object.freeze({ index: 0, delta: sign * count, undo })]);
+}
+const ONE: Record<string, readonly SemaphoreOperation[]> = {};
+for (const sign of [1, -1]) {
+  for (const undo of [false, true]) {
+    ONE[`${sign} ${undo}`] = Object.freeze([Object.freeze({ index: 0, delta: sign, undo })]);
+  }
+}
+
+/** `undo` and `count` of `options`, checked. */
+function unitsOf(options: SemaphoreReleaseOptions): { undo: boolean; count: number } {
+  const o = checkOptions(options);
+  const undo = checkBoolean(o.undo, "undo", true);
+  if (o.count === undefined) return { undo, count: 1 };
+  const max = semLimits().maxValue;
+  return { undo, count: checkInteger(o.count, "count", 1, max, `1..${max} (SEMVMX)`) };
+}
 
 /**
  * One System V semaphore (member 0 of a set of one): a lock between
@@ -180,13 +211,13 @@ export class Semaphore implements Disposable {
    * (acquire, work, `remove()`) has no token to take back: nothing to do,
    * and no error to put in place of the block's own.
    */
-  #held(undo: boolean): Disposable {
+  #held({ undo, count }: { undo: boolean; count: number }): Disposable {
     let held = true;
     return {
       [Symbol.dispose]: () => {
         if (!held) return;
         held = false;
-        const give = undo ? GIVE_UNDO : GIVE;
+        const give = unitsOp(1, count, undo);
         try {
           if (!this.set.closed) return this.set.tryOp(give);
           using set = SemaphoreSet.fromId(this.set.id);
@@ -206,7 +237,7 @@ export class Semaphore implements Disposable {
    *
    * Wraps `semop(2)`. Needs `--allow-ffi`.
    *
-   * @param options `undo` (default true), `signal`, `timeout`
+   * @param options `undo` (default true), `count` (default 1), `signal`, `timeout`
    * @returns what releases it
    * @throws {TypeError} when `options` is not an object, `undo` is not a boolean, or `signal` is not an AbortSignal
    * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
@@ -232,8 +263,9 @@ export class Semaphore implements Disposable {
    */
   acquire(options: SemaphoreAcquireOptions = {}): Promise<Disposable> {
     try {
-      const undo = checkBoolean(checkOptions(options).undo, "undo", true);
-      return this.set.op(undo ? TAKE_UNDO : TAKE, options).then(() => this.#held(undo));
+      const units = unitsOf(options);
+      return this.set.op(unitsOp(-1, units.count, units.undo), options)
+        .then(() => this.#held(units));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -245,7 +277,7 @@ export class Semaphore implements Disposable {
    *
    * Wraps `semtimedop(2)`. Needs `--allow-ffi`.
    *
-   * @param options `undo` (default true), `timeout`
+   * @param options `undo` (default true), `count` (default 1), `timeout`
    * @returns what releases it
    * @throws {TypeError} when `options` is not an object or `undo` is not a boolean
    * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
@@ -266,10 +298,10 @@ export class Semaphore implements Disposable {
    * sem.remove();
    * ```
    */
-  acquireSync(options: { undo?: boolean } & SyncWaitOptions = {}): Disposable {
-    const undo = checkBoolean(checkOptions(options).undo, "undo", true);
-    this.set.opSync(undo ? TAKE_UNDO : TAKE, options);
-    return this.#held(undo);
+  acquireSync(options: SemaphoreReleaseOptions & SyncWaitOptions = {}): Disposable {
+    const units = unitsOf(options);
+    this.set.opSync(unitsOp(-1, units.count, units.undo), options);
+    return this.#held(units);
   }
 
   /**
@@ -277,7 +309,7 @@ export class Semaphore implements Disposable {
    *
    * Wraps `semop(2)` with `IPC_NOWAIT`. Needs `--allow-ffi`.
    *
-   * @param options `undo` (default true)
+   * @param options `undo` (default true), `count` (default 1)
    * @returns what releases it
    * @throws {Deno.errors.WouldBlock} when the value is 0
    * @throws {TypeError} when `options` is not an object or `undo` is not a boolean
@@ -296,10 +328,10 @@ export class Semaphore implements Disposable {
    * sem.remove();
    * ```
    */
-  tryAcquire(options: { undo?: boolean } = {}): Disposable {
-    const undo = checkBoolean(checkOptions(options).undo, "undo", true);
-    this.set.tryOp(undo ? TAKE_UNDO : TAKE);
-    return this.#held(undo);
+  tryAcquire(options: SemaphoreReleaseOptions = {}): Disposable {
+    const units = unitsOf(options);
+    this.set.tryOp(unitsOp(-1, units.count, units.undo));
+    return this.#held(units);
   }
 
   /**
@@ -310,8 +342,9 @@ export class Semaphore implements Disposable {
    *
    * Wraps `semop(2)`. Needs `--allow-ffi`.
    *
-   * @param options `undo` (default true)
+   * @param options `undo` (default true), `count` (default 1)
    * @throws {TypeError} when `options` is not an object or `undo` is not a boolean
+   * @throws {RangeError} when `count` is not an integer 1..`SEMVMX`
    * @throws {IpcError} ERANGE when the value would pass `SEMVMX` or the undo entry `SEMAEM`;
    *   EIDRM when the set has been removed
    * @throws {Deno.errors.PermissionDenied} when this user may not change the set
@@ -327,9 +360,9 @@ export class Semaphore implements Disposable {
    * sem.remove();
    * ```
    */
-  release(options: { undo?: boolean } = {}): void {
-    const undo = checkBoolean(checkOptions(options).undo, "undo", true);
-    this.set.tryOp(undo ? GIVE_UNDO : GIVE);
+  release(options: SemaphoreReleaseOptions = {}): void {
+    const { undo, count } = unitsOf(options);
+    this.set.tryOp(unitsOp(1, count, undo));
   }
 
   /**
