@@ -1,5 +1,5 @@
 /**
- * @libc/ipc — every classic POSIX inter-process-communication primitive for
+ * @libc/ipc — the classic POSIX inter-process-communication primitives for
  * Deno, called in libc through `Deno.dlopen`: no native addon, only
  * `--allow-ffi`.
  *

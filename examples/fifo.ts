@@ -16,7 +16,8 @@ if (Deno.args[0] === "child") {
   console.log(`Child process received: ${message}`);
 } else {
   const path = `/tmp/libc-ipc-example-${Deno.pid}.fifo`;
-  Fifo.create(path); // owner-only (0600)
+  // Owner-only (0600); exclusive: a FIFO someone else left at this name is refused, never used.
+  Fifo.create(path, { exclusive: true });
   try {
     const child = spawn(import.meta.url, { args: ["child", path] });
     // Opening for writing waits until the child has opened for reading.

@@ -18,8 +18,11 @@ import { connect, FdWriter, listen, pipe, spawn } from "@libc/ipc";
 
 if (Deno.args[0] === "server") {
   using listener = listen({ path: Deno.args[1] });
-  // Fd 3 is the writing end of a pipe the client reads: closing it says "listening".
-  new FdWriter(3).close();
+  // Fd 3 is the writing end of a pipe the client reads: one byte says "listening" (an end of
+  // file alone would come of a server that failed, too).
+  using ready = new FdWriter(3);
+  ready.writeSync("!");
+  ready.close();
   using conn = await listener.accept();
   const message = await new Response(conn.readable).text();
   console.log(`Server received: ${message}`);
@@ -28,8 +31,10 @@ if (Deno.args[0] === "server") {
   const ready = pipe();
   const server = spawn(import.meta.url, { args: ["server", path], fds: { 3: ready.writer } });
   ready.writer.close();
-  // End of file once the server has closed its end: it listens by then.
-  await new Response(ready.reader.readable).text();
+  // Its byte once it listens; an end of file without it, if it failed (its error is printed).
+  if (await new Response(ready.reader.readable).text() !== "!") {
+    Deno.exit((await server.status).code || 1);
+  }
   using conn = await connect({ path });
   await conn.write("Hello from client");
   conn.close(); // end of stream: the server reads to here

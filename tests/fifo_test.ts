@@ -60,6 +60,19 @@ Deno.test("Fifo.create() makes an owner-only FIFO, or exactly the mode asked", a
       systemError(Deno.errors.AlreadyExists, "EEXIST", "mkfifo", { path: `${dir}/a` }),
     );
   });
+  await t.step("a FIFO another user owns, or open to more than asked, is never reused", () => {
+    // It was reused as it was: a FIFO another user made 0666 in /tmp got the program's bytes.
+    const refused = (path: string, owner: number, mode: number) => (e: unknown) =>
+      systemError(Deno.errors.AlreadyExists, "EEXIST", "mkfifo", { path })(e) &&
+      (e as Error).message.includes(`a FIFO of uid ${owner}, mode 0${mode.toString(8)}, is there`);
+    Fifo.create(`${dir}/wide`, { mode: 0o666 });
+    assert.throws(() => Fifo.create(`${dir}/wide`), refused(`${dir}/wide`, 0, 0o666));
+    Fifo.create(`${dir}/wide`, { mode: 0o666 }); // within what is asked: reused
+    Fifo.create(`${dir}/theirs`);
+    Deno.chownSync(`${dir}/theirs`, 65534, 65534);
+    assert.throws(() => Fifo.create(`${dir}/theirs`), refused(`${dir}/theirs`, 65534, 0o600));
+    assert.equal(Deno.statSync(`${dir}/theirs`).uid, 65534, "left as it was");
+  });
   await t.step("an existing non-FIFO is a clear AlreadyExists", () => {
     Deno.writeTextFileSync(`${dir}/file`, "x");
     assert.throws(

@@ -8,15 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, errorOf, lastErrno, ok } from "../_sys.ts";
 import type { ErrorSubject } from "../errors.ts";
-import {
-  A_FILE_KIND,
-  cPath,
-  fileKind,
-  fileOf,
-  fileOfFd,
-  type PathLike,
-  pathText,
-} from "../_path.ts";
+import { A_FILE_KIND, cPath, fileOf, fileOfFd, type PathLike, pathText } from "../_path.ts";
 import { addressOf, checkBoolean, checkMode, checkOptions, shown } from "../_check.ts";
 import type { Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
@@ -284,8 +276,10 @@ export class Fifo {
 
   /**
    * Creates a FIFO (`mkfifo(3)`), owner-only (0600) unless `mode` says otherwise.
-   * An existing FIFO at `path` is reused unless `exclusive` is set (its mode is
-   * left as it is).
+   * An existing FIFO at `path` is reused unless `exclusive` is set, when this
+   * user owns it and its mode gives no one more than `mode` does (it is left
+   * as it is); any other is `AlreadyExists`, as C's `mkfifo` says, since its
+   * owner, or whoever else may open it, could read what this program writes.
    *
    * Wraps `mkfifo(3)`, then `chmod(2)` so that the umask does not narrow `mode`.
    * Needs `--allow-ffi`.
@@ -296,7 +290,8 @@ export class Fifo {
    *   `options` that is not an object, a `mode` that is not a number, or an `exclusive` that is
    *   not a boolean
    * @throws {RangeError} for a `mode` outside 0..0o7777, or a path of `PATH_MAX` bytes or more
-   * @throws {Deno.errors.AlreadyExists} when `path` exists and is not a FIFO, or exists at all with `exclusive`
+   * @throws {Deno.errors.AlreadyExists} when `path` exists and is not a FIFO of this user's within
+   *   `mode`, or exists at all with `exclusive`
    * @throws {Deno.errors.NotFound} when the directory does not exist
    * @throws {Deno.errors.PermissionDenied} when the directory is not writable (EACCES), or the file system takes no FIFOs (EPERM)
    * @throws {Deno.errors.NotADirectory} when a component of `path` is not a directory
@@ -322,13 +317,21 @@ export class Fifo {
     if (libc.mkfifo(c, mode) < 0) {
       const code = lastErrno();
       if (code !== E.EEXIST) throw errorOf(code, "mkfifo", { path: p });
-      const kind = fileKind(p);
-      if (kind === "fifo" && !exclusive) return;
+      const file = fileOf(p);
+      const kind = file?.kind ?? null;
+      // Reused only where no one else could have it: a FIFO another user made, or one open to
+      // more than asked for, would pass this program's bytes to whoever reads it.
+      const ours = file !== null && file.uid === libc.geteuid() && (file.mode & ~mode) === 0;
+      if (kind === "fifo" && !exclusive && ours) return;
       const e = errorOf(code, "mkfifo", { path: p });
       if (kind !== "fifo") {
         e.message += ` (it exists and is ${
           kind === null ? "a dangling link" : A_FILE_KIND[kind]
         }, not a FIFO)`;
+      } else if (!exclusive) {
+        e.message += ` (a FIFO of uid ${file!.uid}, mode 0${file!.mode.toString(8)}, is there: ` +
+          `reused only when this user's and within mode 0${mode.toString(8)}; ` +
+          "Fifo.open() uses it as it is)";
       }
       throw e;
     }
