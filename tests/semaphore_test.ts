@@ -187,7 +187,7 @@ Deno.test("Semaphore acquire and release", async (t) => {
     assert.equal(kernelValue(sem.id), 5);
     sem.release({ count: 10, undo: false });
     assert.equal(kernelValue(sem.id), 15);
-    using held = sem.acquireSync({ count: 15 });
+    using _held = sem.acquireSync({ count: 15 });
     assert.equal(kernelValue(sem.id), 0);
     for (const count of [0, -1, 1.5, 32768]) {
       assert.throws(() => sem.release({ count }), RangeError);
