@@ -212,7 +212,8 @@ export class FdWriter extends FdHandle {
   /**
    * Writes all of `data`, blocking the thread while the pipe is full. It does
    * not wait for async writes pending on this writer: its bytes may land
-   * between theirs.
+   * between theirs, or inside one that the pipe took in part (one longer
+   * than `PIPE_BUF`, 4096 bytes, as C's `write(2)` can be cut).
    *
    * Wraps `write(2)` and `poll(2)`. Needs `--allow-ffi`.
    *
@@ -250,7 +251,7 @@ export class FdWriter extends FdHandle {
   /**
    * Writes as much of `data` as the fd takes now, without waiting, even
    * while async writes are pending on this writer (its bytes may land between
-   * theirs).
+   * theirs, or inside one that the pipe took in part).
    *
    * Wraps `write(2)`. Needs `--allow-ffi`.
    *

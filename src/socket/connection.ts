@@ -688,6 +688,8 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
 
   /**
    * Writes all of `data`, blocking the thread while the socket's buffer is full.
+   * It does not wait for async writes pending on this connection: its bytes may
+   * land between theirs, or inside one the socket took in part.
    *
    * Wraps `send(2)` with `MSG_NOSIGNAL`, and `poll(2)`. Needs `--allow-ffi`.
    *
@@ -722,7 +724,9 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
   }
 
   /**
-   * Writes as much of `data` as the socket takes now, without waiting.
+   * Writes as much of `data` as the socket takes now, without waiting, even
+   * while async writes are pending on this connection (its bytes may land
+   * between theirs, or inside one the socket took in part).
    *
    * Wraps `send(2)` with `MSG_NOSIGNAL`. Needs `--allow-ffi`.
    *
