@@ -350,6 +350,25 @@ Deno.test("signals between processes", async (t) => {
     assert.doesNotMatch(stderr, /Debugger listening/, stderr);
   });
 
+  await t.step(
+    "the null signal (0) sends nothing: it says whether the process is there",
+    async () => {
+      await using s = new TestScope();
+      const child = s.child(spawnProgram("/bin/sleep", ["1000"]));
+      for (const target of [child.pid, child]) sendSignal(target, 0);
+      sendSignal(child.pid, 0, { value: 5 });
+      assert.equal(processExists(child.pid), true, "nothing was sent: it lives");
+      child.kill("SIGKILL");
+      await child.status;
+      assert.throws(
+        () => sendSignal(child.pid, 0),
+        systemError(Deno.errors.NotFound, "ESRCH", "kill"),
+      );
+      assert.throws(() => sendSignal(child, 0), Deno.errors.NotFound);
+      assert.throws(() => sendSignal(1, 0, { value: 1.5 }), RangeError);
+    },
+  );
+
   await t.step("a pid that does not exist: NotFound (ESRCH) naming it", () => {
     for (const [options, syscall] of [[{}, "kill"], [{ value: 1 }, "sigqueue"]] as const) {
       assert.throws(
@@ -378,7 +397,7 @@ Deno.test("signals between processes", async (t) => {
     const bad: Array<[() => unknown, ErrorConstructor]> = [
       [() => sendSignal(Deno.pid, "SIGNOPE" as SignalName), TypeError],
       [() => sendSignal(Deno.pid, "SIGRTMIN+31"), RangeError],
-      [() => sendSignal(Deno.pid, 0), RangeError],
+      [() => sendSignal(Deno.pid, -1), RangeError],
       [() => sendSignal(Deno.pid, 65), RangeError],
       [() => sendSignal(0, "SIGUSR2"), RangeError],
       [() => sendSignal(-1, "SIGUSR2"), RangeError],

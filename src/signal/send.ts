@@ -73,7 +73,9 @@ function checkValue(options: SendSignalOptions): number | undefined {
  * Wraps `kill(2)`, `sigqueue(3)` and `pidfd_send_signal(2)`. Needs `--allow-ffi`.
  *
  * @param target a process id, or a child started with `spawn`/`spawnProgram`
- * @param signal a name like `"SIGUSR2"` or `"SIGRTMIN+1"`, or a number
+ * @param signal a name like `"SIGUSR2"` or `"SIGRTMIN+1"`, or a number; 0, the
+ *   null signal, sends nothing: it checks that the process exists and this user
+ *   may signal it, as `kill(pid, 0)` does
  * @param options `value`: a 32-bit integer to send with the signal
  * @throws {TypeError} for an unknown signal name, a target that is neither a
  *   pid nor a child, `options` that is not an object or has a key other than
@@ -95,6 +97,17 @@ function checkValue(options: SendSignalOptions): number | undefined {
  * assert.equal((await child.status).signal, "SIGRTMIN+1");
  * ```
  *
+ * @example Whether a process is there: the null signal
+ * ```ts
+ * import { sendSignal, spawnProgram } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const child = spawnProgram("/bin/sleep", ["10"]);
+ * sendSignal(child.pid, 0); // there: no error, and nothing sent
+ * child.kill("SIGTERM");
+ * await child.status; // reaped: the pid is free now
+ * assert.throws(() => sendSignal(child.pid, 0), Deno.errors.NotFound);
+ * ```
+ *
  * @example A signal that has no process to go to
  * ```ts
  * import { sendSignal, spawnProgram } from "@libc/ipc";
@@ -109,7 +122,8 @@ export function sendSignal(
   signal: SignalName | number,
   options: SendSignalOptions = {},
 ): void {
-  const sig = signalNumber(signal);
+  // 0, the null signal: kill(pid, 0) sends nothing, and says whether the process is there.
+  const sig = signal === 0 ? 0 : signalNumber(signal);
   const value = checkValue(options);
   if (target instanceof ChildProcess) return sendToChild(target, sig, value);
   if (typeof target !== "number") {
