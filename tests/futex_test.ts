@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { type FdReader, notify, PosixSharedMemory, spawn, wait, waitSync } from "../mod.ts";
 import { useFutexFallback } from "../src/_wait/futex.ts";
 import { threadsHeld } from "../src/_wait/budget.ts";
+import { wordsKept } from "../src/shm/futex.ts";
 import {
   blockedIn,
   CANNOT,
@@ -632,4 +633,20 @@ Deno.test("a view whose byteOffset is redefined does not mix up which word a wai
   // Word 4 holds 7: a wait for 7 waits (here until its timeout), it is not "not-equal".
   assert.throws(() => waitSync(honest, 0, 7, { timeout: 1 }), Deno.errors.TimedOut);
   assert.equal(waitSync(spoof, 0, 1), "not-equal"); // word 0 holds 0
+});
+
+Deno.test("what is kept of each word is bounded: a large table notified word by word", async () => {
+  // Each word notified once kept a few hundred bytes for as long as its memory was mapped:
+  // a 32 MiB table of words grew the heap to 1.7 GiB.
+  using shm = PosixSharedMemory.anonymous(1 << 20);
+  const words = new Int32Array(shm.bytes.buffer);
+  for (let i = 0; i < 20_000; i++) notify(words, i, 1);
+  for (let i = 20_000; i < 22_000; i++) waitSync(words, i, 1); // "not-equal": kept all the same
+  assert.ok(wordsKept(words) <= 1024, `${wordsKept(words)} words kept`);
+  // A word whose entry went still wakes what waits on it.
+  const woken = wait(words, 5, 0);
+  Atomics.store(words, 5, 1);
+  for (let i = 30_000; i < 32_000; i++) notify(words, i, 1);
+  assert.equal(notify(words, 5), 1);
+  assert.equal(await woken, "ok");
 });

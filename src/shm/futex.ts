@@ -95,14 +95,29 @@ interface Word {
   pointer?: NonNullable<Deno.PointerValue>;
 }
 const words = new WeakMap<Mapping, Map<number, Word>>();
+/**
+ * The most words kept per mapping: a program that notifies each word of a
+ * large table once would otherwise keep a few hundred bytes for each. The
+ * one kept longest goes first; a wait still pending on it keeps its own, and
+ * the word's next use starts a new one (its spinner learns again).
+ */
+const WORDS_KEPT = 1024;
 
 function wordOf(mapping: Mapping, view: Int32Array, index: number): Word {
   let byOffset = words.get(mapping);
   if (byOffset === undefined) words.set(mapping, byOffset = new Map());
   const at = offsetIn(mapping, view, (index + 1) * 4) + index * 4;
   let word = byOffset.get(at);
-  if (word === undefined) byOffset.set(at, word = { mapping, at, spinner: new Spinner() });
+  if (word === undefined) {
+    if (byOffset.size >= WORDS_KEPT) byOffset.delete(byOffset.keys().next().value!);
+    byOffset.set(at, word = { mapping, at, spinner: new Spinner() });
+  }
   return word;
+}
+
+/** How many words of the mapping `view` is over are kept (for tests). */
+export function wordsKept(view: Int32Array): number {
+  return words.get(sharedMappingOf(view))?.size ?? 0;
 }
 
 /** The word last resolved: a loop on one word (a lock, a ping-pong) resolves it once. */
