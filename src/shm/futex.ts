@@ -172,7 +172,12 @@ const EXPECTED_RANGE = "of 32 bits (-2^31..2^32-1)";
  * Resolves `"not-equal"` at once when the word does not hold `expected`;
  * otherwise `"ok"` once a {@link notify} wakes it (even if the value did not
  * change), or once the wait finds the word changed (a wait asleep in the
- * kernel learns of a change only through a notify). With more than 127 words
+ * kernel learns of a change only through a notify). Unlike `Atomics.wait`,
+ * `"ok"` may also come of a notify of another word this process waits on:
+ * the shared kernel call reports only the last word it found woken, so the
+ * words before it in the call count as woken too (a missed wake would leave
+ * a waiter asleep that a notify reported woken). So check the word and wait
+ * again, as with `futex(2)`: `while (Atomics.load(w, i) === v) await wait(w, i, v)`. With more than 127 words
  * waited on at once, the waits beyond those the kernel call takes see only a
  * change of their word: change the word, then notify, as a futex wants. Every pending wait of
  * the process shares one parked `futex_waitv(2)` call, however many words
