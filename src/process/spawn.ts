@@ -23,11 +23,16 @@ export interface SpawnProgramOptions {
    * Descriptors to hand over, by the number they get in the child: `{ 3: p.reader }`.
    * The child gets these, its standard streams 0–2 (inherited unless listed
    * here) and **no other** descriptor of the parent. Pipe ends, FIFOs, POSIX
-   * queues and signal readers arrive blocking, on a description of their own;
-   * sockets as they are (a listener shares its non-blocking description).
+   * queues and signal readers arrive blocking, on a description of their own
+   * (one this process may not open again shares its non-blocking one: a child
+   * that makes it blocking makes this process's reads wait); sockets as they
+   * are (a listener shares its non-blocking description).
    */
   fds?: Record<number, FdSource>;
-  /** Signals blocked in the child from its first instruction (all its threads inherit the mask). */
+  /**
+   * Signals blocked in the child from its first instruction (all its threads inherit the mask,
+   * and so do the children it starts with `Deno.Command`: only `spawn`/`spawnProgram` reset it).
+   */
   blockSignals?: ReadonlyArray<SignalName | number>;
   /**
    * The child's whole environment; by default it inherits the parent's, byte for byte
@@ -128,7 +133,8 @@ function checkSpawnOptions(
 
 /**
  * Starts a program with `posix_spawn(3)`, the `fork()`+`exec()` of this library.
- * Signal dispositions are reset to their defaults in the child, and a pidfd
+ * Signal dispositions are reset to their defaults in the child (but glibc's
+ * internal 32 and 33, which its `posix_spawn` leaves ignored), and a pidfd
  * for it is opened at once (`pidfd_open(2)`).
  *
  * Wraps `posix_spawn(3)` and `pidfd_open(2)`. Needs `--allow-ffi` only (not `--allow-run`).

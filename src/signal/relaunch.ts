@@ -119,7 +119,9 @@ function environment(): Record<string, string> {
  * the signals blocked) it resolves at once.
  *
  * Call it first thing at the top of the main module: everything before it
- * runs twice. The child keeps what an `exec` keeps: the standard streams and
+ * runs twice. Children the program then starts with `Deno.Command` or
+ * `node:child_process` inherit `list` blocked (a `kill()` of a blocked
+ * SIGTERM does not end them); `spawn`/`spawnProgram` reset the mask. The child keeps what an `exec` keeps: the standard streams and
  * the other descriptors that are not close-on-exec (at the same numbers, as a
  * shell's `3<file` gives them), the signals blocked (with `list` added) and
  * those ignored, working directory and environment, plus
