@@ -471,3 +471,25 @@ Deno.test("an isolate that closed its handles gives back what its waits held (Wo
   // isolate's engine may have given back its own meanwhile.
   await until(() => held() <= baseline, "the process's descriptors back at baseline");
 });
+
+Deno.test("a loop of operations done at once gives the event loop its turns", async (t) => {
+  // Each resolved as a microtask: against a peer that always had data (or room), timers,
+  // signal listeners and Deno's own I/O waited as long as the loop ran, seconds.
+  for (const kind of ["read", "write"] as const) {
+    await t.step(`${kind}s that never wait`, async () => {
+      using s = new TestScope();
+      const p = s.pipe();
+      if (kind === "read") p.writer.writeSync(new Uint8Array(16_384));
+      let timerRan = false;
+      setTimeout(() => timerRan = true, 0);
+      const one = new Uint8Array(1);
+      let i = 0;
+      // 16 384 system calls: far longer than a turn's worth of time on any machine.
+      for (; i < 16_384 && !timerRan; i++) {
+        if (kind === "read") await p.reader.read(one);
+        else await p.writer.write(one);
+      }
+      assert.ok(timerRan, `the timer ran during the loop (it stopped after ${i} of 16 384)`);
+    });
+  }
+});

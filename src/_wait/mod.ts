@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { resolvedNow, turnSeen } from "./turns.ts";
 import { AGAIN } from "../_sys.ts";
 import { timedOutError, wouldBlockError } from "../errors.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
@@ -80,7 +81,7 @@ export function wait<T>(
     const signal = options?.signal;
     if (signal?.aborted) throw signal.reason;
     const r = context.spinner === undefined ? op.attempt() : context.spinner.first(op.attempt);
-    if (r !== AGAIN) return Promise.resolve(r);
+    if (r !== AGAIN) return resolvedNow(r);
     const waiting = waitLoop(op.forWait?.() ?? op, options, context);
     return recover === undefined ? waiting : waiting.catch(recover);
   } catch (e) {
@@ -102,7 +103,7 @@ async function waitLoop<T>(
   const deadline = deadlineOf(options);
   if (spinner !== undefined) {
     const r = spinner.spin(op.retry ?? op.attempt);
-    if (r !== AGAIN) return r;
+    if (r !== AGAIN) return resolvedNow(r);
   }
   const p = new Pending(
     op.syscall,
@@ -128,6 +129,7 @@ async function waitLoop<T>(
         clock = true;
       }
       p.onCancel(undefined);
+      turnSeen();
       // A result the parked call got is delivered even if the wait was cancelled meanwhile.
       if (got === AGAIN) {
         if (p.cancelled) throw p.error();
