@@ -19,7 +19,7 @@ import {
 import { C } from "../ffi/platform.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import { useNudges } from "../src/_wait/nudge.ts";
-import { dueAfter, POLL_IDLE_AFTER_MS, POLL_IDLE_MS } from "../src/_wait/poll.ts";
+import { dueAfter, POLL_IDLE_AFTER_MS, POLL_IDLE_MS, polling } from "../src/_wait/poll.ts";
 import { assertKeptIntact } from "./_kept.ts";
 import {
   CANNOT,
@@ -506,4 +506,29 @@ Deno.test("started with the alarm's signal blocked, sync timeouts poll and still
   } finally {
     err.reader.close();
   }
+});
+
+Deno.test({
+  name: "waits that polled leave no timer behind once they end (deno test's op sanitizer)",
+  sanitizeOps: true,
+  sanitizeResources: false, // the first use of a table of libc functions opens it
+  async fn() {
+    // The poll clock's timer stayed scheduled after the last polling wait ended: a test
+    // that used the library failed the sanitizer, and so did the next one.
+    const q = MessageQueue.open("private");
+    try {
+      // Of distinct types: receives of one selection share a parked call.
+      const receives = Array.from(
+        { length: CALL_BUDGET + 2 },
+        (_, i) => q.receive({ type: i + 1 }),
+      );
+      await until(() => polling().waits === 2, "two receives beyond the budget to poll the clock");
+      for (let i = 0; i < receives.length; i++) q.sendSync(`#${i}`, { type: i + 1 });
+      // Every parked call has returned with its message by now: they are what resolved these.
+      assert.equal((await Promise.all(receives)).length, CALL_BUDGET + 2);
+      assert.deepEqual(polling(), { waits: 0, timer: false });
+    } finally {
+      q.remove();
+    }
+  },
 });
