@@ -862,6 +862,29 @@ Deno.test("PosixMessageQueue.fromFd(): a child adopts the queue spawn handed it"
     assert.equal(isCloexec(adopted.fd), true);
   });
 
+  await t.step(
+    "closed with a receive pending: BadResource naming the fd, and the fd closed",
+    async () => {
+      // Its name in errors came of the fd getter, which throws once closed with an error that
+      // names the handle: close() overflowed the stack, the fd stayed open, the receive hung.
+      using scope = new TestScope();
+      const q = scope.handle(PosixMessageQueue.open(scope.posixName(), { create: true }));
+      const adopted = PosixMessageQueue.fromFd(dupInheritable(q.fd));
+      const fd = adopted.fd;
+      const pending = adopted.receive();
+      adopted.close();
+      const closed = {
+        name: "BadResource",
+        code: "EBADF",
+        message: new RegExp(`message queue fd ${fd}`),
+      };
+      await assert.rejects(within(pending, "the pending receive"), closed);
+      assert.throws(() => adopted.tryReceive(), closed);
+      assert.throws(() => adopted.fd, closed);
+      assert.equal(isOpen(fd), false);
+    },
+  );
+
   await t.step("anything else is refused, and the descriptor stays the caller's", () => {
     using scope = new TestScope();
     const p = scope.pipe();

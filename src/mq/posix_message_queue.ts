@@ -375,7 +375,10 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
 
   /** What the handle is, in error messages. */
   protected get what(): string {
-    return this.#name === null ? `message queue fd ${this.fd}` : `message queue '${this.#name}'`;
+    // Not this.fd, whose getter throws once closed with an error that names `what`.
+    return this.#name === null
+      ? `message queue fd ${this.subject.fd}`
+      : `message queue '${this.#name}'`;
   }
 
   /** What its errors name besides its descriptor: the queue's name. */
