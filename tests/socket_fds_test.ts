@@ -25,6 +25,7 @@ import {
   openFds,
   rawPipe,
   readAll,
+  readProcFile,
   refersTo,
   setNonBlocking,
   systemError,
@@ -195,6 +196,30 @@ Deno.test(
         // its fds other than these may come and go).
         const onPipe = [...openFds().values()].filter((t) => t === pipeFile);
         assert.equal(onPipe.length, 2);
+      });
+
+      await t.step("on a socket with SO_PASSPIDFD: the sender's pidfd is not left open", () => {
+        // Room for it came with the room for credentials: each receive left one pidfd open.
+        using s = new TestScope();
+        const SO_PASSPIDFD = 76; // asm-generic/socket.h, Linux ≥ 6.5
+        const ownPidfds = () =>
+          [...openFds().entries()].filter(([fd, t]) =>
+            t === "anon_inode:[pidfd]" &&
+            new RegExp(`^Pid:\\s*${Deno.pid}$`, "m").test(readProcFile(`/proc/self/fdinfo/${fd}`))
+          ).length;
+        for (const type of TYPES) {
+          const [a, b] = s.handle(socketpair(type));
+          const on = new Uint8Array(new Int32Array([1]).buffer);
+          if (libc.setsockopt(b.fd, C.SOL_SOCKET, SO_PASSPIDFD, on, 4) !== 0) return; // older kernel
+          const before = ownPidfds();
+          const p = s.pipe();
+          for (let i = 0; i < 20; i++) {
+            a.sendFdsSync([p.reader], "x");
+            using received = b.receiveFdsSync({ max: 1 })!;
+            assert.equal(received.fds.length, 1);
+          }
+          assert.equal(ownPidfds(), before, `${type}: pidfds left open`);
+        }
       });
 
       await t.step("on a socket with SO_PASSCRED: the credentials take no room from max", () => {

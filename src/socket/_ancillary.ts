@@ -16,6 +16,7 @@ import { errorFromCode, type ErrorSubject } from "../errors.ts";
 import { addressOf, checkInteger, ownBuffer, shown } from "../_check.ts";
 import { fdOfSource, type FdSource } from "../fd/_fd_source.ts";
 import { reopenBlocking } from "../fd/_adopt.ts";
+import { fileOfFd } from "../_path.ts";
 
 const MSGHDR = LAYOUTS.msghdr;
 const IOVEC = LAYOUTS.iovec;
@@ -53,6 +54,8 @@ let buffers: {
  * descriptors found no room and the kernel closed them all.
  */
 const CREDENTIALS_ROOM = cmsgSpace(LAYOUTS.ucred.size) + cmsgSpace(FD_SIZE);
+/** `SCM_PIDFD` (Linux ≥ 6.5, `asm-generic/socket.h`, the same on every architecture). */
+const SCM_PIDFD = 4;
 
 /** The shared C buffers, made on first use. */
 function shared(): NonNullable<typeof buffers> {
@@ -178,6 +181,9 @@ function ownDescriptions(fds: Int32Array): Int32Array {
   for (let i = 0; i < fds.length; i++) {
     const flags = libc.fcntl(fds[i], C.F_GETFL, 0);
     if (flags < 0 || (flags & C.O_NONBLOCK) === 0) continue;
+    // A socket (a listener, most often) has no description of its own to give: no look
+    // through /proc for one.
+    if (fileOfFd(fds[i])?.type === C.S_IFSOCK) continue;
     const own = reopenBlocking(fds[i]);
     if (own < 0) continue;
     if (sent === fds) sent = fds.slice();
@@ -255,6 +261,9 @@ function controlFds(length: number): number[] {
       const count = Math.floor((itemLength - header) / FD_SIZE);
       const view = new DataView(control.buffer, at + dataAt, count * FD_SIZE);
       for (let i = 0; i < count; i++) fds.push(view.getInt32(i * FD_SIZE, HOST_LE));
+    } else if (item.cmsg_level === C.SOL_SOCKET && item.cmsg_type === SCM_PIDFD) {
+      // The sender's pidfd, installed for a socket with SO_PASSPIDFD: not asked for, closed.
+      libc.close(new DataView(control.buffer, at + dataAt, FD_SIZE).getInt32(0, HOST_LE));
     }
     at += cmsgAlign(itemLength);
   }
