@@ -239,8 +239,8 @@ export class Semaphore implements Disposable {
    *
    * @param options `undo` (default true), `count` (default 1), `signal`, `timeout`
    * @returns what releases it
-   * @throws {TypeError} when `options` is not an object, `undo` is not a boolean, or `signal` is not an AbortSignal
-   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
+   * @throws {TypeError} when `options` is not an object, `undo` is not a boolean, `count` is not a number, or `signal` is not an AbortSignal
+   * @throws {RangeError} when `count` is not an integer 1..`SEMVMX`, or `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {IpcError} EIDRM when the set is removed; ERANGE when the undo entry would pass `SEMAEM`
    * @throws {Deno.errors.PermissionDenied} when this user may not change the set
@@ -279,8 +279,8 @@ export class Semaphore implements Disposable {
    *
    * @param options `undo` (default true), `count` (default 1), `timeout`
    * @returns what releases it
-   * @throws {TypeError} when `options` is not an object or `undo` is not a boolean
-   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
+   * @throws {TypeError} when `options` is not an object, `undo` is not a boolean or `count` not a number
+   * @throws {RangeError} when `count` is not an integer 1..`SEMVMX`, or `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {IpcError} EIDRM when the set is removed
    * @throws {Deno.errors.PermissionDenied} when this user may not change the set
@@ -311,8 +311,9 @@ export class Semaphore implements Disposable {
    *
    * @param options `undo` (default true), `count` (default 1)
    * @returns what releases it
-   * @throws {Deno.errors.WouldBlock} when the value is 0
-   * @throws {TypeError} when `options` is not an object or `undo` is not a boolean
+   * @throws {Deno.errors.WouldBlock} when the value is less than `count` (0, for one)
+   * @throws {TypeError} when `options` is not an object, `undo` is not a boolean or `count` not a number
+   * @throws {RangeError} when `count` is not an integer 1..`SEMVMX`
    * @throws {IpcError} EIDRM when the set has been removed
    * @throws {Deno.errors.PermissionDenied} when this user may not change the set
    * @throws {Deno.errors.BadResource} after `close()`
@@ -343,7 +344,7 @@ export class Semaphore implements Disposable {
    * Wraps `semop(2)`. Needs `--allow-ffi`.
    *
    * @param options `undo` (default true), `count` (default 1)
-   * @throws {TypeError} when `options` is not an object or `undo` is not a boolean
+   * @throws {TypeError} when `options` is not an object, `undo` is not a boolean or `count` not a number
    * @throws {RangeError} when `count` is not an integer 1..`SEMVMX`
    * @throws {IpcError} ERANGE when the value would pass `SEMVMX` or the undo entry `SEMAEM`;
    *   EIDRM when the set has been removed

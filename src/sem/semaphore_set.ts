@@ -1054,7 +1054,7 @@ function initialised(id: number, key: number, ms: number): number {
         "semget",
         { key },
         `its creator did not initialise it within ${ms} ms (no operation has completed on it, ` +
-          `and every value has been 0 since it was made or set less than ${SETTLED_S} s ago)`,
+          `and it was made, or a value set, less than ${SETTLED_S} s ago)`,
         "Timed out",
       );
     }
