@@ -30,8 +30,9 @@ export interface SpawnProgramOptions {
    */
   fds?: Record<number, FdSource>;
   /**
-   * Signals blocked in the child from its first instruction (all its threads inherit the mask,
-   * and so do the children it starts with `Deno.Command`: only `spawn`/`spawnProgram` reset it).
+   * Signals blocked in the child from its first instruction: its mask is this list alone,
+   * whatever the parent blocks (all its threads inherit it, and so do the children it starts
+   * with `Deno.Command`: only `spawn`/`spawnProgram` set it anew).
    */
   blockSignals?: ReadonlyArray<SignalName | number>;
   /**
