@@ -219,6 +219,12 @@ Deno.test(
             assert.equal(received.fds.length, 1);
           }
           assert.equal(ownPidfds(), before, `${type}: pidfds left open`);
+          // Data without descriptors: the pidfd the kernel adds alone is not a truncation.
+          if (type === "stream") a.writeSync("y");
+          else a.sendSync("y");
+          using plain = b.receiveFdsSync({ max: 0 })!;
+          assert.deepEqual([plain.fds.length, plain.truncated], [0, false], type);
+          assert.equal(ownPidfds(), before, `${type}: pidfds left open`);
         }
       });
 

@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { socketpair, spawn } from "../mod.ts";
+import { PosixSemaphore, socketpair, spawn } from "../mod.ts";
 import { fdEngine } from "../src/_wait/mod.ts";
 import {
   EMULATED,
@@ -492,4 +492,39 @@ Deno.test("a loop of operations done at once gives the event loop its turns", as
       assert.ok(timerRan, `the timer ran during the loop (it stopped after ${i} of 16 384)`);
     });
   }
+  await t.step(
+    "the turn comes whichever result is awaited, and results keep call order",
+    async () => {
+      // The turn went to one result in 32: a loop that awaited a read and left a write's
+      // promise alone never yielded (the write got every turn), and results came out of order.
+      using s = new TestScope();
+      const p = s.pipe();
+      p.writer.writeSync(new Uint8Array(16_384));
+      let timerRan = false;
+      setTimeout(() => timerRan = true, 0);
+      const one = new Uint8Array(1);
+      const order: number[] = [];
+      const writes: Promise<unknown>[] = [];
+      let i = 0;
+      for (; i < 16_384 && !timerRan; i++) {
+        await p.reader.read(one);
+        const n = i;
+        writes.push(p.writer.write(one).then(() => order.push(n)));
+      }
+      assert.ok(timerRan, `the timer ran during the loop (it stopped after ${i} of 16 384)`);
+      await Promise.all(writes);
+      assert.deepEqual(order, order.toSorted((a, b) => a - b), "writes resolved in call order");
+    },
+  );
+  await t.step("a POSIX semaphore's waits done at once too", async () => {
+    using s = new TestScope();
+    const sem = s.handle(
+      PosixSemaphore.open(s.semName(), { create: true, exclusive: true, value: 16_384 }),
+    );
+    let timerRan = false;
+    setTimeout(() => timerRan = true, 0);
+    let i = 0;
+    for (; i < 16_384 && !timerRan; i++) await sem.wait();
+    assert.ok(timerRan, `the timer ran during the loop (it stopped after ${i} of 16 384)`);
+  });
 });

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { resolvedNow, turnSeen } from "./turns.ts";
+import { rejectedNow, resolvedNow, turnSeen } from "./turns.ts";
 import { AGAIN } from "../_sys.ts";
 import { timedOutError, wouldBlockError } from "../errors.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
@@ -48,6 +48,7 @@ export { napSync, POLL_IDLE_MS, POLL_MAX_MS } from "./poll.ts";
 export { blockingCall, callUntil, interruptible } from "./nudge.ts";
 export { untilClosed } from "./until_closed.ts";
 export { closeOwnedFd, releaseIdle } from "./release.ts";
+export { resolvedNow } from "./turns.ts";
 
 /** What an operation waits with, besides its options: the handle's spinner and registry. */
 export interface WaitContext {
@@ -85,11 +86,11 @@ export function wait<T>(
     const waiting = waitLoop(op.forWait?.() ?? op, options, context);
     return recover === undefined ? waiting : waiting.catch(recover);
   } catch (e) {
-    if (recover === undefined) return Promise.reject(e);
+    if (recover === undefined) return rejectedNow(e);
     try {
-      return Promise.resolve(recover(e));
+      return resolvedNow(recover(e));
     } catch (mapped) {
-      return Promise.reject(mapped);
+      return rejectedNow(mapped);
     }
   }
 }

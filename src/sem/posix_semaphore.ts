@@ -31,6 +31,7 @@ import {
   type Operation,
   Pending,
   releaseIdle,
+  resolvedNow,
   sliceLeft,
   type Source,
   Spinner,
@@ -591,7 +592,7 @@ export class PosixSemaphore implements Disposable {
       checkWaitOptions(options);
       const signal = options?.signal;
       if (signal?.aborted) return Promise.reject(signal.reason);
-      if (this.#take() !== AGAIN) return Promise.resolve();
+      if (this.#take() !== AGAIN) return resolvedNow(undefined);
       return this.#park(options);
     } catch (e) {
       return Promise.reject(e);

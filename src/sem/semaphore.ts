@@ -86,8 +86,8 @@ function unitsOf(options: SemaphoreReleaseOptions): { undo: boolean; count: numb
 /**
  * One System V semaphore (member 0 of a set of one): a lock between
  * processes when its value is 1, a counting semaphore otherwise.
- * {@link Semaphore.acquire} takes one (waiting while the value is 0) and
- * returns a `Disposable` that gives it back, so `using _ = await
+ * {@link Semaphore.acquire} takes one (waiting while the value is 0), or
+ * `count`, and returns a `Disposable` that gives it back, so `using _ = await
  * sem.acquire()` holds it for a scope.
  *
  * Acquiring and releasing use `SEM_UNDO` by default, as a lock wants: if the
@@ -231,8 +231,8 @@ export class Semaphore implements Disposable {
   }
 
   /**
-   * Takes one (decrements the value), waiting without blocking the event loop
-   * while it is 0. The result gives it back when disposed (`using`), once
+   * Takes `count` (default one: decrements the value), waiting without blocking
+   * the event loop while the value is less. The result gives it back when disposed (`using`), once
    * however often it is disposed, and also after `close()`.
    *
    * Wraps `semop(2)`. Needs `--allow-ffi`.
@@ -272,8 +272,8 @@ export class Semaphore implements Disposable {
   }
 
   /**
-   * Takes one, blocking the thread while the value is 0, or until `timeout`
-   * passes.
+   * Takes `count` (default one), blocking the thread while the value is less,
+   * or until `timeout` passes.
    *
    * Wraps `semtimedop(2)`. Needs `--allow-ffi`.
    *
@@ -305,7 +305,7 @@ export class Semaphore implements Disposable {
   }
 
   /**
-   * Takes one if the value is above 0 now, without waiting.
+   * Takes `count` (default one) if the value is at least that now, without waiting.
    *
    * Wraps `semop(2)` with `IPC_NOWAIT`. Needs `--allow-ffi`.
    *
@@ -336,7 +336,7 @@ export class Semaphore implements Disposable {
   }
 
   /**
-   * Gives one back (increments the value), waking a waiter. Pass the `undo`
+   * Gives `count` (default one) back (adds to the value), waking waiters. Pass the `undo`
    * flag the matching acquire used (default true), so the undo adjustment
    * balances; a semaphore used as a signal between processes is posted with
    * `undo: false`. Disposing what an acquire returned does this for you.

@@ -227,7 +227,8 @@ export function receiveWithFds(
   flags: number,
   subject: ErrorSubject,
 ): ReceivedMessage | typeof AGAIN {
-  const room = max === 0 ? 0 : CREDENTIALS_ROOM + cmsgLen(max * FD_SIZE);
+  // Credentials have room whatever max is: without it, they alone would read as truncated.
+  const room = CREDENTIALS_ROOM + (max === 0 ? 0 : cmsgLen(max * FD_SIZE));
   for (;;) {
     const msg = prepare(buf, room);
     const n = libc.recvmsg(fd, msg, C.MSG_CMSG_CLOEXEC | C.MSG_DONTWAIT | flags);
