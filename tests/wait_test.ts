@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { PosixSemaphore, socketpair, spawn } from "../mod.ts";
+import { MessageQueue, PosixSemaphore, socketpair, spawn } from "../mod.ts";
 import { fdEngine } from "../src/_wait/mod.ts";
 import {
   EMULATED,
@@ -16,6 +16,7 @@ import {
   epollRegistrations,
   epollWatches,
   fixtureUrl,
+  HANG_MS,
   openFds,
   runCollect,
   systemError,
@@ -516,15 +517,68 @@ Deno.test("a loop of operations done at once gives the event loop its turns", as
       assert.deepEqual(order, order.toSorted((a, b) => a - b), "writes resolved in call order");
     },
   );
+  await t.step("failures done at once too, in call order with the results", async () => {
+    // Errors thrown before a wait (a closed handle, a message too large) rejected at once.
+    using s = new TestScope();
+    const q = s.messageQueue();
+    const closed = MessageQueue.fromId(q.id);
+    closed.close();
+    let timerRan = false;
+    setTimeout(() => timerRan = true, 0);
+    let i = 0;
+    for (; i < 16_384 && !timerRan; i++) await closed.send("x").catch(() => {});
+    assert.ok(timerRan, `the timer ran during the loop (it stopped after ${i} of 16 384)`);
+    const order: string[] = [];
+    const calls: Promise<unknown>[] = [];
+    const blockFor = (ms: number) =>
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    blockFor(5); // no turn for a while: the next calls owe one
+    for (let n = 0; n < 40; n++) {
+      calls.push(q.send("x").then(() => order.push(`send ${n}`)));
+      calls.push(closed.send("x").catch(() => order.push(`fail ${n}`)));
+    }
+    await Promise.all(calls);
+    const expected = Array.from({ length: 40 }, (_, n) => [`send ${n}`, `fail ${n}`]).flat();
+    assert.deepEqual(order, expected);
+  });
+  await t.step("a test's fake clock never holds a result done at once", async () => {
+    // A turn asked of a setTimeout faked after import (as @std/testing's FakeTime does)
+    // never came: every later result done at once waited for it, for good.
+    using s = new TestScope();
+    const p = s.pipe();
+    const real = globalThis.setTimeout;
+    globalThis.setTimeout = ((() => 0) as unknown) as typeof setTimeout;
+    let i = 0;
+    const loop = (async () => {
+      const one = new Uint8Array(1);
+      for (; i < 20_000; i++) {
+        await p.writer.write(one);
+        await p.reader.read(one);
+      }
+    })();
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        loop,
+        new Promise((_, reject) => {
+          guard = real(() => reject(new Error(`hung at ${i} of 20 000`)), HANG_MS);
+        }),
+      ]);
+    } finally {
+      clearTimeout(guard);
+      globalThis.setTimeout = real;
+    }
+  });
   await t.step("a POSIX semaphore's waits done at once too", async () => {
     using s = new TestScope();
     const sem = s.handle(
-      PosixSemaphore.open(s.semName(), { create: true, exclusive: true, value: 16_384 }),
+      PosixSemaphore.open(s.semName(), { create: true, exclusive: true, value: 1_000_000 }),
     );
     let timerRan = false;
     setTimeout(() => timerRan = true, 0);
     let i = 0;
-    for (; i < 16_384 && !timerRan; i++) await sem.wait();
-    assert.ok(timerRan, `the timer ran during the loop (it stopped after ${i} of 16 384)`);
+    // A million: a wait done at once takes no system call, tens of ns.
+    for (; i < 1_000_000 && !timerRan; i++) await sem.wait();
+    assert.ok(timerRan, `the timer ran during the loop (it stopped after ${i} of 1 000 000)`);
   });
 });

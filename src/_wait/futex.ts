@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { rejectedNow } from "./turns.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, failed, lastErrno, ok } from "../_sys.ts";
@@ -446,7 +447,7 @@ export function futexWait(
   try {
     return wait(futexOperation(view, index, expected, subject), options, context);
   } catch (e) {
-    return Promise.reject(e);
+    return rejectedNow(e);
   }
 }
 

@@ -48,7 +48,7 @@ export { napSync, POLL_IDLE_MS, POLL_MAX_MS } from "./poll.ts";
 export { blockingCall, callUntil, interruptible } from "./nudge.ts";
 export { untilClosed } from "./until_closed.ts";
 export { closeOwnedFd, releaseIdle } from "./release.ts";
-export { resolvedNow } from "./turns.ts";
+export { rejectedNow, resolvedNow } from "./turns.ts";
 
 /** What an operation waits with, besides its options: the handle's spinner and registry. */
 export interface WaitContext {
@@ -81,9 +81,19 @@ export function wait<T>(
     checkWaitOptions(options);
     const signal = options?.signal;
     if (signal?.aborted) throw signal.reason;
-    const r = context.spinner === undefined ? op.attempt() : context.spinner.first(op.attempt);
+    const { spinner } = context;
+    const r = spinner === undefined ? op.attempt() : spinner.first(op.attempt);
     if (r !== AGAIN) return resolvedNow(r);
-    const waiting = waitLoop(op.forWait?.() ?? op, options, context);
+    const forWait = op.forWait?.() ?? op;
+    const start = performance.now();
+    const deadline = deadlineOf(options);
+    // The spin here, not in the async loop: a result it gets settles in call order with the
+    // results of calls made after this one (through the loop, it settled ticks later).
+    if (spinner !== undefined) {
+      const spun = spinner.spin(forWait.retry ?? forWait.attempt);
+      if (spun !== AGAIN) return resolvedNow(spun);
+    }
+    const waiting = waitLoop(forWait, options, context, start, deadline);
     return recover === undefined ? waiting : waiting.catch(recover);
   } catch (e) {
     if (recover === undefined) return rejectedNow(e);
@@ -99,13 +109,9 @@ async function waitLoop<T>(
   op: Operation<T>,
   options: WaitOptions | undefined,
   { spinner, registry, keepsAlive }: WaitContext,
+  start: number,
+  deadline: number,
 ): Promise<T> {
-  const start = performance.now();
-  const deadline = deadlineOf(options);
-  if (spinner !== undefined) {
-    const r = spinner.spin(op.retry ?? op.attempt);
-    if (r !== AGAIN) return resolvedNow(r);
-  }
   const p = new Pending(
     op.syscall,
     options?.signal,

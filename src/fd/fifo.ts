@@ -23,6 +23,7 @@ import {
   type Operation,
   pollNow,
   READABLE,
+  rejectedNow,
   releaseIdle,
   type Source,
   tryNow,
@@ -398,7 +399,7 @@ export class Fifo {
       const op = openOperation(p, direction, checkIsFifo(p, "open"));
       return wait(op, options, undefined, op.ended).finally(op.release);
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 

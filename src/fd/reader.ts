@@ -15,6 +15,7 @@ import {
   type Operation,
   pollSync,
   READABLE,
+  rejectedNow,
   Spinner,
   tryNow,
   untilClosed,
@@ -177,7 +178,7 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
     try {
       return wait(this.#op(buf), options, this.#context);
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 

@@ -11,6 +11,7 @@ import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   fdSource,
   type Operation,
+  rejectedNow,
   Spinner,
   tryNow,
   wait,
@@ -192,7 +193,7 @@ export class FdWriter extends FdHandle {
     try {
       bytes = bytesOf(data);
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
     const progress = { written: 0 };
     return this.#turns.run(

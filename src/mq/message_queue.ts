@@ -38,6 +38,7 @@ import {
   lazySource,
   NO_THREAD,
   type Operation,
+  rejectedNow,
   releaseIdle,
   type Source,
   Spinner,
@@ -623,7 +624,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       this.#sendSize = this.#prepareSend(data, options);
       return wait(this.#sharedSend, options, this.#send);
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 
@@ -948,7 +949,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       });
       return received as Promise<Message>;
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 
@@ -1085,7 +1086,7 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       this.#target = buffer;
       return wait(this.#sharedReceive, options, this.#receive) as Promise<MessageInfo>;
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     } finally {
       this.#target = undefined;
     }

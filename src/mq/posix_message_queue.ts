@@ -33,6 +33,7 @@ import {
   type Operation,
   pollSync,
   READABLE,
+  rejectedNow,
   Spinner,
   tryNow,
   untilClosed,
@@ -562,7 +563,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     try {
       return wait(this.#shareSend(data, checkOptions(options).priority), options, this.#send);
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 
@@ -776,7 +777,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     try {
       return wait(this.#shareReceive(undefined), options, this.#receive) as Promise<PosixMessage>;
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 
@@ -871,7 +872,7 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
       const op = this.#shareReceive(this.#checkTarget(buffer));
       return wait(op, options, this.#receive) as Promise<PosixMessageInfo>;
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     } finally {
       this.#target = undefined;
     }

@@ -30,6 +30,7 @@ import {
   NO_THREAD,
   type Operation,
   Pending,
+  rejectedNow,
   releaseIdle,
   resolvedNow,
   sliceLeft,
@@ -591,11 +592,11 @@ export class PosixSemaphore implements Disposable {
     try {
       checkWaitOptions(options);
       const signal = options?.signal;
-      if (signal?.aborted) return Promise.reject(signal.reason);
+      if (signal?.aborted) return rejectedNow(signal.reason);
       if (this.#take() !== AGAIN) return resolvedNow(undefined);
       return this.#park(options);
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 

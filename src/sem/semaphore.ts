@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { rejectedNow } from "../_wait/mod.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import type { SysvOpenOptions } from "../_sysv.ts";
 import { checkInt, type SemaphoreOperation, semLimits } from "./_sysv_sem.ts";
@@ -267,7 +268,7 @@ export class Semaphore implements Disposable {
       return this.set.op(unitsOp(-1, units.count, units.undo), options)
         .then(() => this.#held(units));
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 

@@ -29,6 +29,7 @@ import {
   napSync,
   NO_THREAD,
   type Operation,
+  rejectedNow,
   releaseIdle,
   setTimeLeft,
   type Source,
@@ -579,7 +580,7 @@ export class SemaphoreSet implements Disposable {
       this.#ops.set(ops, this.count);
       return wait(this.#asyncOp(), options, this.#contextOf());
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 

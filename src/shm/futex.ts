@@ -54,7 +54,12 @@ import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
 import { futexWait, FutexWord } from "../_wait/futex.ts";
-import { checkSyncWaitOptions, Spinner, waitSync as engineWaitSync } from "../_wait/mod.ts";
+import {
+  checkSyncWaitOptions,
+  rejectedNow,
+  Spinner,
+  waitSync as engineWaitSync,
+} from "../_wait/mod.ts";
 import { checkInteger, shown } from "../_check.ts";
 import { lengthOf } from "../_views.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
@@ -243,7 +248,7 @@ export function wait(
       mapping.subject,
     );
   } catch (e) {
-    return Promise.reject(e);
+    return rejectedNow(e);
   }
 }
 

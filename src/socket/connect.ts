@@ -18,6 +18,7 @@ import {
   type Operation,
   pollNow,
   pollSync,
+  rejectedNow,
   type Source,
   wait,
   waitSync,
@@ -309,7 +310,7 @@ export function connect(options: ConnectOptions): Promise<Connection> {
   try {
     c = connecting(options, "connect options");
   } catch (e) {
-    return Promise.reject(e);
+    return rejectedNow(e);
   }
   return wait(c.op, options).catch((e) => {
     c.abandon();

@@ -27,6 +27,7 @@ import {
   type Operation,
   pollNow,
   READABLE,
+  rejectedNow,
   Spinner,
   tryNow,
   untilClosed,
@@ -495,7 +496,7 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
     try {
       return wait(this.#readOp(buf), options, this.#in);
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 
@@ -655,7 +656,7 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
       this.#checkStream("write()");
       bytes = bytesOf(data);
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
     const progress = { written: 0 };
     const length = bytes.byteLength;
@@ -919,7 +920,7 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
       };
       return wait(op, options, this.#out);
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 
@@ -1068,7 +1069,7 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
     try {
       return wait(this.#sharedReceive(), options, this.#in);
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 
@@ -1181,7 +1182,7 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
     try {
       return wait(this.#receiveIntoOp(buf), options, this.#in);
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 
@@ -1586,7 +1587,7 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
     try {
       return wait(this.#receiveFdsOp("receiveFds()", options), options, this.#in);
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 

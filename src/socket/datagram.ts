@@ -26,6 +26,7 @@ import {
   type Operation,
   pollSync,
   READABLE,
+  rejectedNow,
   type Source,
   Spinner,
   tryNow,
@@ -538,7 +539,7 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdH
       };
       return wait(op, options, this.#out);
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 
@@ -791,7 +792,7 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdH
         this.#in,
       );
     } catch (e) {
-      return Promise.reject(e);
+      return rejectedNow(e);
     }
   }
 
