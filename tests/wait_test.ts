@@ -542,12 +542,14 @@ Deno.test("a loop of operations done at once gives the event loop its turns", as
     assert.deepEqual(order, expected);
   });
   await t.step("a test's fake clock never holds a result done at once", async () => {
-    // A turn asked of a setTimeout faked after import (as @std/testing's FakeTime does)
-    // never came: every later result done at once waited for it, for good.
+    // A turn asked of a setTimeout or setImmediate that a test faked (as @std/testing's
+    // FakeTime and sinon's fake timers do) never came: every later result waited for good.
     using s = new TestScope();
     const p = s.pipe();
     const real = globalThis.setTimeout;
+    const realImmediate = globalThis.setImmediate;
     globalThis.setTimeout = ((() => 0) as unknown) as typeof setTimeout;
+    globalThis.setImmediate = ((() => 0) as unknown) as typeof setImmediate;
     let i = 0;
     const loop = (async () => {
       const one = new Uint8Array(1);
@@ -567,6 +569,7 @@ Deno.test("a loop of operations done at once gives the event loop its turns", as
     } finally {
       clearTimeout(guard);
       globalThis.setTimeout = real;
+      globalThis.setImmediate = realImmediate;
     }
   });
   await t.step("a POSIX semaphore's waits done at once too", async () => {

@@ -3,6 +3,14 @@
 export const poll = {
   // int poll(struct pollfd *fds, nfds_t nfds, int timeout);
   poll: { parameters: ["buffer", "u32", "i32"], result: "i32" },
+  // The same, parked on a pool thread: with no fds, a turn of the event loop that no fake
+  // clock of a test replaces (a timeout lets the runtime idle, and its I/O driver run).
+  poll_parked: {
+    name: "poll",
+    parameters: ["buffer", "u32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
   // int epoll_create1(int flags);
   epoll_create1: { parameters: ["i32"], result: "i32" },
   // int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);

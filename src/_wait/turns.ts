@@ -9,33 +9,32 @@
  * is owed: every result done at once from then on (awaited or not, so the
  * loop yields whichever one it awaits) resolves after it, in call order.
  *
- * A turn is a `setImmediate`, except every {@link IO_TURN_MS} a timer's: a
- * ready immediate keeps Deno's runtime from idling, and its I/O driver (what
- * serves `Deno.serve`, signal listeners) runs only when it idles, or now and
- * then; a timer lets it (measured: 150-265 ms per HTTP request with
- * immediates alone, 5-25 ms with a timer's turn every 16 ms).
+ * A turn is the return of a `poll(2)` of no descriptors made on a pool
+ * thread (a nonblocking FFI call): an operation of Deno's, as its own take
+ * one, and one no fake clock of a test replaces (a faked `setTimeout` or
+ * `setImmediate` that never fires held every later result for good). Every
+ * {@link IO_TURN_MS} it takes 1 ms: a call that returns at once keeps Deno's
+ * runtime from idling, and its I/O driver (what serves `Deno.serve`, signal
+ * listeners) runs only when it idles, or now and then (measured: 150-265 ms
+ * per HTTP request with turns that never idle, 5-25 ms with a 1-2 ms idle
+ * every 16 ms).
  *
  * @module
  */
-import { nextTurn } from "./poll.ts";
+import { libc } from "../../ffi/libc.ts";
 
 /** How many results done at once go between looks at the clock (a look costs ~0.1 µs). */
 const CHECK_EVERY = 32;
 /** The longest run of results done at once without a turn of the event loop, in ms. */
 const TURN_MS = 2;
-/**
- * The longest run without a turn that lets Deno's I/O driver run, in ms: such
- * a turn idles about 2 ms (a timer's resolution), a few % of a busy loop.
- */
+/** The longest run without a turn that lets Deno's I/O driver run, in ms (it idles 1 ms: 2 %). */
 const IO_TURN_MS = 50;
 /**
  * How long a turn may stay owed before the results waiting for it are settled
- * without it: a timer that never fires (faked by a test's clock, or dropped)
- * would hold every later result for good.
+ * without it, by the next result done at once: a last resort, should the
+ * call's completion be lost.
  */
 const OWED_MAX_MS = 200;
-/** The timers of the runtime, as they were at import (a test's fake clock may replace them). */
-const realSetTimeout = globalThis.setTimeout;
 
 let count = 0;
 /** When a turn of the event loop, and one that let I/O run, were last known (`performance.now()`). */
@@ -88,8 +87,7 @@ function turnOverdue(): boolean {
     if (io) ioTurnAt = turnAt;
     for (const settle of waiting) settle();
   };
-  if (io) realSetTimeout(turn, 0);
-  else nextTurn(turn);
+  libc.poll_parked(null, 0, io ? 1 : 0).then(turn, turn);
   owed = waiting;
   owedAt = now;
   settleOwed = turn;
