@@ -9,19 +9,21 @@
  * is owed: every result done at once from then on (awaited or not, so the
  * loop yields whichever one it awaits) resolves after it, in call order.
  *
- * A turn is the return of a `poll(2)` of no descriptors made on a pool
- * thread (a nonblocking FFI call): an operation of Deno's, as its own take
- * one, and one no fake clock of a test replaces (a faked `setTimeout` or
- * `setImmediate` that never fires held every later result for good). Every
- * {@link IO_TURN_MS} it takes 1 ms: a call that returns at once keeps Deno's
- * runtime from idling, and its I/O driver (what serves `Deno.serve`, signal
- * listeners) runs only when it idles, or now and then (measured: 150-265 ms
- * per HTTP request with turns that never idle, 5-25 ms with a 1-2 ms idle
- * every 16 ms).
+ * A turn is a `setImmediate` (which runs due timers too), raced with the
+ * return of a `poll(2)` of no descriptors made on a pool thread (a
+ * nonblocking FFI call: an operation of Deno's, which no fake clock of a test
+ * replaces); every {@link IO_TURN_MS} it is that call alone, with a 1 ms
+ * timeout: a turn that never idles keeps Deno's runtime from polling its I/O
+ * driver (what serves `Deno.serve`), which it does only when it idles, or now
+ * and then (measured: 150-265 ms per HTTP request with immediates alone,
+ * 15 ms with these). Should neither come (a faked `setImmediate` and every
+ * pool thread busy), the runtime's timer, taken at import, ends the turn
+ * after {@link OWED_MAX_MS}.
  *
  * @module
  */
 import { libc } from "../../ffi/libc.ts";
+import { nextTurn } from "./poll.ts";
 
 /** How many results done at once go between looks at the clock (a look costs ~0.1 µs). */
 const CHECK_EVERY = 32;
@@ -29,12 +31,11 @@ const CHECK_EVERY = 32;
 const TURN_MS = 2;
 /** The longest run without a turn that lets Deno's I/O driver run, in ms (it idles 1 ms: 2 %). */
 const IO_TURN_MS = 50;
-/**
- * How long a turn may stay owed before the results waiting for it are settled
- * without it, by the next result done at once: a last resort, should the
- * call's completion be lost.
- */
+/** The longest a turn may be owed: then the results waiting for it go on without it. */
 const OWED_MAX_MS = 200;
+/** The runtime's timers, as they were at import (a test's fake clock may replace them later). */
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
 
 let count = 0;
 /** When a turn of the event loop, and one that let I/O run, were last known (`performance.now()`). */
@@ -42,10 +43,6 @@ let turnAt = 0;
 let ioTurnAt = 0;
 /** The results waiting for the owed turn, in call order; undefined while none is owed. */
 let owed: Array<() => void> | undefined;
-/** When the owed turn was asked for. */
-let owedAt = 0;
-/** Settles the results waiting for the owed turn, in call order. */
-let settleOwed: () => void = () => {};
 
 /** Records that the event loop has had a turn that let I/O run: a wait resumed from it. */
 export function turnSeen(): void {
@@ -66,11 +63,7 @@ export function rejectedNow<T>(e: unknown): Promise<T> {
 
 /** Whether a result done at once waits for a turn: one is owed, or now overdue. */
 function turnOwed(): boolean {
-  if (owed !== undefined) {
-    if (performance.now() - owedAt < OWED_MAX_MS) return true;
-    settleOwed(); // its turn never came: the results go on without it
-  }
-  return ++count >= CHECK_EVERY && turnOverdue();
+  return owed !== undefined || (++count >= CHECK_EVERY && turnOverdue());
 }
 
 /** Whether a turn is overdue; if so, it is owed from now on, and asked for. */
@@ -81,15 +74,20 @@ function turnOverdue(): boolean {
   const io = now - ioTurnAt >= IO_TURN_MS;
   const waiting: Array<() => void> = [];
   const turn = () => {
-    if (owed !== waiting) return; // settled without it already
+    if (owed !== waiting) return; // another of its sources came first
     owed = undefined;
+    realClearTimeout(guard);
     turnAt = performance.now();
     if (io) ioTurnAt = turnAt;
     for (const settle of waiting) settle();
   };
-  libc.poll_parked(null, 0, io ? 1 : 0).then(turn, turn);
+  const guard = realSetTimeout(turn, OWED_MAX_MS);
+  try {
+    libc.poll_parked(null, 0, io ? 1 : 0).then(turn, turn);
+  } catch {
+    // No call to make (ffi revoked since): the other sources end the turn.
+  }
+  if (!io) nextTurn(turn);
   owed = waiting;
-  owedAt = now;
-  settleOwed = turn;
   return true;
 }
