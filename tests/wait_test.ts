@@ -15,8 +15,10 @@ import {
   EPOLLOUT,
   epollRegistrations,
   epollWatches,
+  evalInChild,
   fixtureUrl,
   HANG_MS,
+  MOD_URL,
   openFds,
   runCollect,
   systemError,
@@ -584,4 +586,35 @@ Deno.test("a loop of operations done at once gives the event loop its turns", as
     for (; i < 1_000_000 && !timerRan; i++) await sem.wait();
     assert.ok(timerRan, `the timer ran during the loop (it stopped after ${i} of 1 000 000)`);
   });
+});
+
+Deno.test("a turn owed while every pool thread is busy still comes", async () => {
+  // It was the return of a call made on a pool thread alone: with Deno's 32 threads held (by
+  // FIFO opens of Deno's own here), every later result done at once waited for a thread.
+  await using s = new TestScope();
+  const dir = await s.tempDir();
+  await evalInChild(
+    s,
+    `
+    import assert from "node:assert/strict";
+    import { Fifo, pipe } from "${MOD_URL}";
+    const opens = [];
+    for (let i = 0; i < 32; i++) {
+      Fifo.create("${dir}/f" + i);
+      opens.push(Deno.open("${dir}/f" + i, { read: true })); // blocks a pool thread
+    }
+    using p = pipe();
+    const one = new Uint8Array(1);
+    const start = performance.now();
+    for (let i = 0; i < 20_000 && performance.now() - start < 500; i++) {
+      await p.writer.write(one);
+      await p.reader.read(one);
+    }
+    // Let the opens go: a writer for each.
+    const writers = [];
+    for (let i = 0; i < 32; i++) writers.push(Fifo.tryOpen("${dir}/f" + i, "write"));
+    for (const f of await Promise.all(opens)) f.close();
+    for (const w of writers) w.close();
+    `,
+  );
 });
