@@ -16,6 +16,8 @@ export interface ErrorSubject {
   fd?: number;
   /** The process id concerned, if any. */
   pid?: number;
+  /** The process group concerned, if any: a signal's target, or a child's group. */
+  processGroup?: number;
   /** The System V IPC id concerned (a queue's `msqid`, ...), if any. */
   id?: number;
   /** The System V IPC key concerned, if any. */
@@ -130,6 +132,8 @@ export function describeSubject(subject: ErrorSubject): string {
     ? ` ${subject.address}`
     : subject.pid !== undefined
     ? ` pid ${subject.pid}`
+    : subject.processGroup !== undefined
+    ? ` process group ${subject.processGroup}`
     : subject.fd !== undefined
     ? ` fd ${subject.fd}`
     : subject.id !== undefined

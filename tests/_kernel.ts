@@ -1201,6 +1201,7 @@ export type ErrorWhere = string | {
   id?: number;
   key?: number;
   pid?: number;
+  processGroup?: number;
   address?: string;
 };
 

@@ -29,8 +29,10 @@ import {
   processExists,
   readAll,
   readProcFile,
+  readUntil,
   systemError,
   TestScope,
+  tryReadProcFile,
   unless,
   until,
   waitingOn,
@@ -421,6 +423,85 @@ Deno.test("signals between processes", async (t) => {
     await assert.rejects(relaunchWithSignalsBlocked([]), TypeError);
   });
 
+  await t.step("process groups: spawn's processGroup and sendSignal's group", async (t) => {
+    await using scope = new TestScope();
+    await t.step(
+      "a child leading a group and one that joined it both take the signal",
+      async () => {
+        const leader = scope.child(spawnProgram("/bin/sleep", ["60"], { processGroup: 0 }));
+        const member = scope.child(
+          spawnProgram("/bin/sleep", ["60"], { processGroup: leader.pid }),
+        );
+        const loner = scope.child(spawnProgram("/bin/sleep", ["60"]));
+        assert.deepEqual([groupOf(leader.pid), groupOf(member.pid)], [leader.pid, leader.pid]);
+        assert.equal(groupOf(loner.pid), groupOf(Deno.pid), "by default the child stays in ours");
+        sendSignal(leader, "SIGTERM", { group: true });
+        assert.equal((await leader.status).signal, "SIGTERM");
+        assert.equal((await member.status).signal, "SIGTERM");
+        assert.equal(processExists(loner.pid), true, "a process of another group is left alone");
+        // The group had the two alone: it is gone with them.
+        assert.throws(
+          () => sendSignal(leader, 0, { group: true }),
+          systemError(Deno.errors.NotFound, "ESRCH", "kill", { processGroup: leader.pid }),
+        );
+        assert.throws(
+          () => sendSignal(loner, "SIGTERM", { group: true }),
+          /child process \d+ leads no process group: start it with processGroup: 0/,
+        );
+        assert.equal(processExists(loner.pid), true, "nothing was sent");
+      },
+    );
+
+    await t.step("what a child starts in its group ends with it, by the group's id", async () => {
+      const p = scope.pipe();
+      const shell = scope.child(
+        spawnProgram("/bin/sh", ["-c", "/bin/sleep 60 & echo $!; wait"], {
+          processGroup: 0,
+          fds: { 1: p.writer },
+        }),
+      );
+      p.writer.close();
+      const grandchild = Number(await readUntil(p.reader, "\n"));
+      assert.equal(groupOf(grandchild), shell.pid);
+      sendSignal(shell.pid, "SIGTERM", { group: true });
+      assert.equal((await shell.status).signal, "SIGTERM");
+      // Not our child: it is gone, or a zombie until its new parent reaps it.
+      await until(() => !processExists(grandchild) || stateOf(grandchild) === "Z", "its end");
+    });
+
+    await t.step("refused before any call, or by the kernel naming the group", () => {
+      assert.throws(
+        () => sendSignal(NO_SUCH_PID, "SIGUSR2", { group: true, value: 1 }),
+        /TypeError: a value goes to one process \(sigqueue\(3\)\): it cannot go to a group/,
+      );
+      const bad: Array<[() => unknown, ErrorConstructor]> = [
+        [() => sendSignal(NO_SUCH_PID, "SIGUSR2", { group: "yes" as never, value: 1 }), TypeError],
+        [() => sendSignal(NO_SUCH_PID, "SIGUSR2", { group: 1 as never }), TypeError],
+        [() => sendSignal(0, "SIGUSR2", { group: true }), RangeError],
+        [() => sendSignal(-5, "SIGUSR2", { group: true }), RangeError],
+        [() => spawnProgram("/bin/true", [], { processGroup: -1 }), RangeError],
+        [() => spawnProgram("/bin/true", [], { processGroup: "0" as never }), TypeError],
+      ];
+      for (const [call, Class] of bad) assert.throws(call, Class, String(call));
+      assert.throws(
+        () => sendSignal(NO_SUCH_PID, "SIGUSR2", { group: true }),
+        systemError(Deno.errors.NotFound, "ESRCH", "kill", { processGroup: NO_SUCH_PID }),
+      );
+      assert.throws(
+        () => spawnProgram("/bin/true", [], { processGroup: NO_SUCH_PID }),
+        systemError(Deno.errors.PermissionDenied, "EPERM", "posix_spawn", {
+          processGroup: NO_SUCH_PID,
+        }),
+      );
+      for (const signal of ["SIGRTMAX", "SIGRTMAX-1"] as const) {
+        assert.throws(
+          () => sendSignal(groupOf(Deno.pid), signal, { group: true }),
+          /reserved by this library: it cannot be sent to the process group of this process/,
+        );
+      }
+    });
+  });
+
   await t.step(
     "relaunchWithSignalsBlocked() in a Worker is NotSupported, naming the Worker",
     async () => {
@@ -464,6 +545,14 @@ Deno.test("signals between processes", async (t) => {
     });
   });
 });
+
+/** The process group of `pid`, and its state letter, from `/proc/<pid>/stat`. */
+function statFields(pid: number): string[] {
+  const text = readProcFile(`/proc/${pid}/stat`);
+  return text.slice(text.lastIndexOf(")") + 2).split(" ");
+}
+const groupOf = (pid: number) => Number(statFields(pid)[2]);
+const stateOf = (pid: number) => tryReadProcFile(`/proc/${pid}/stat`) && statFields(pid)[0];
 
 Deno.test("relaunchWithSignalsBlocked()", async (t) => {
   await t.step(

@@ -29,6 +29,8 @@ export const spawn = {
   posix_spawnattr_setsigmask: { parameters: ["buffer", "buffer"], result: "i32" },
   // int posix_spawnattr_setsigdefault(posix_spawnattr_t *attr, const sigset_t *sigdefault);
   posix_spawnattr_setsigdefault: { parameters: ["buffer", "buffer"], result: "i32" },
+  // int posix_spawnattr_setpgroup(posix_spawnattr_t *attr, pid_t pgroup);
+  posix_spawnattr_setpgroup: { parameters: ["buffer", "i32"], result: "i32" },
   // pid_t waitpid(pid_t pid, int *wstatus, int options);
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   // int pidfd_open(pid_t pid, unsigned int flags);

@@ -32,6 +32,8 @@ export const unistd = {
   getpid: { parameters: [], result: "i32" },
   // pid_t getppid(void);
   getppid: { parameters: [], result: "i32" },
+  // pid_t getpgid(pid_t pid);
+  getpgid: { parameters: ["i32"], result: "i32" },
   // int prctl(int option, unsigned long arg2, ...);  (sys/prctl.h; the variadic arguments
   // are unsigned longs, passed as the fixed ones are on Linux's 64-bit ABIs)
   prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },

@@ -9,7 +9,7 @@ import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, SIZEOF } from "../../ffi/platform.ts";
 import { E, errorOf, lastErrno, ok } from "../_sys.ts";
-import { checkOptions, onlyKnown, shown } from "../_check.ts";
+import { checkInteger, checkOptions, onlyKnown, shown } from "../_check.ts";
 import { type SignalName, signalNumber } from "./signals.ts";
 import { type ChildProcess, childProcessOf } from "./child.ts";
 import { reopenBlocking } from "../fd/_adopt.ts";
@@ -43,6 +43,15 @@ export interface SpawnProgramOptions {
   env?: Record<string, string>;
   /** The child's working directory (a path, or a `file:` URL); by default the parent's. */
   cwd?: string | URL;
+  /**
+   * The process group the child joins (`setpgid(2)`, as Python's `process_group`): `0` starts
+   * a new group that the child leads (its id is the child's pid), so that
+   * `sendSignal(child, signal, { group: true })` reaches the child and every process it
+   * starts, and a terminal's Ctrl-C, which goes to the terminal's group, no longer does;
+   * a number ≥ 1 joins that existing group of this session. By default the child stays
+   * in this process's group.
+   */
+  processGroup?: number;
 }
 
 /** Options of {@link spawn}. */
@@ -81,17 +90,18 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 }
 
 /** The options spawn knows: another (Deno.Command's `stdout`, say) would be ignored silently. */
-const KNOWN_OPTIONS = new Set(["fds", "blockSignals", "env", "cwd"]);
+const KNOWN_OPTIONS = new Set(["fds", "blockSignals", "env", "cwd", "processGroup"]);
 
 /** The options checked: the descriptors to hand over, by target, and the working directory's path. */
 function checkSpawnOptions(
   options: SpawnProgramOptions,
-): { fds: Map<number, number>; cwd: string | undefined } {
+): { fds: Map<number, number>; cwd: string | undefined; processGroup: number | undefined } {
   onlyKnown(
     options,
     KNOWN_OPTIONS,
     "spawn options",
-    "spawnProgram takes fds, blockSignals, env and cwd (spawn also args and flags); a child's " +
+    "spawnProgram takes fds, blockSignals, env, cwd and processGroup (spawn also args and " +
+      "flags); a child's " +
       "stdio is handed over with fds, e.g. { fds: { 1: p.writer } }",
   );
   const fds = new Map<number, number>();
@@ -129,7 +139,14 @@ function checkSpawnOptions(
     if (kind === null) throw errorOf(E.ENOENT, "posix_spawn", { path: cwd });
     if (kind !== "directory") throw errorOf(E.ENOTDIR, "posix_spawn", { path: cwd });
   }
-  return { fds, cwd };
+  const processGroup = options.processGroup === undefined ? undefined : checkInteger(
+    options.processGroup,
+    "processGroup",
+    0,
+    2 ** 31 - 1,
+    "0 (a new group) or the id of a group of this session",
+  );
+  return { fds, cwd, processGroup };
 }
 
 /**
@@ -142,18 +159,21 @@ function checkSpawnOptions(
  *
  * @param program the path of the program (no `PATH` search)
  * @param args its arguments (`argv[1..]`)
- * @param options descriptors to hand over, signals to block, environment, directory
+ * @param options descriptors to hand over, signals to block, environment, directory, process
+ *   group
  * @returns the child
  * @throws {TypeError} before anything starts, for an argument or option of the wrong type
  *   (`options` that is not an object, an `fds` entry that is neither an fd number nor a handle
  *   with an fd, a string with a NUL, ...)
  * @throws {RangeError} before anything starts, for a number out of range (an fd number in
  *   `fds` that is not an integer 0..2^31-1, a child fd number past 1023 or with no number free
- *   above it under this process's `RLIMIT_NOFILE`), or SIGKILL or SIGSTOP in `blockSignals`
+ *   above it under this process's `RLIMIT_NOFILE`, a `processGroup` that is not an integer
+ *   0..2^31-1), or SIGKILL or SIGSTOP in `blockSignals`
  * @throws {Deno.errors.NotFound} when `program` or `cwd` does not exist
  * @throws {Deno.errors.NotADirectory} when `cwd` is not a directory
  * @throws {Deno.errors.PermissionDenied} when `program` is not executable by this user, or `cwd`
- *   cannot be entered (EACCES; the error names which)
+ *   cannot be entered (EACCES; the error names which), or `processGroup` names no group of
+ *   this session (EPERM)
  * @throws {Deno.errors.BadResource} when an fd in `fds` is not open or a handle there is closed (EBADF)
  * @throws {IpcError} ENOEXEC when `program` is not in an executable format, E2BIG when
  *   the arguments and environment are too large, EMFILE when out of descriptors
@@ -201,7 +221,7 @@ export function spawnInheriting(
   }
   checkStrings(args, "args");
   checkOptions(options);
-  const { fds, cwd: cwdText } = checkSpawnOptions(options);
+  const { fds, cwd: cwdText, processGroup } = checkSpawnOptions(options);
   const sigmask = sigset((options.blockSignals ?? []).map(blockable));
   const path = cString(program, "program");
   const argv = cStringArray([program, ...args], "argument");
@@ -245,10 +265,12 @@ export function spawnInheriting(
     for (const s of inherited.ignored) libc.sigdelset(defaults, s);
     check(libc.posix_spawnattr_setsigdefault(attr, defaults), "setsigdefault");
     check(libc.posix_spawnattr_setsigmask(attr, sigmask), "setsigmask");
-    check(
-      libc.posix_spawnattr_setflags(attr, C.POSIX_SPAWN_SETSIGMASK | C.POSIX_SPAWN_SETSIGDEF),
-      "setflags",
-    );
+    let flags = C.POSIX_SPAWN_SETSIGMASK | C.POSIX_SPAWN_SETSIGDEF;
+    if (processGroup !== undefined) {
+      check(libc.posix_spawnattr_setpgroup(attr, processGroup), "setpgroup");
+      flags |= C.POSIX_SPAWN_SETPGROUP;
+    }
+    check(libc.posix_spawnattr_setflags(attr, flags), "setflags");
     const pidBuf = new Int32Array(1);
     const spawnWith = (environ: Deno.PointerValue) =>
       libc.posix_spawn(new Uint8Array(pidBuf.buffer), path, actions, attr, argv.array, environ);
@@ -263,7 +285,7 @@ export function spawnInheriting(
       rc = spawnWith(Deno.UnsafePointer.of(copy.array));
     }
     // posix_spawn returns its error number instead of setting errno.
-    if (rc !== 0) throw spawnError(rc, program, cwdText, cwd);
+    if (rc !== 0) throw spawnError(rc, program, processGroup, cwdText, cwd);
     const pid = pidBuf[0];
     const pidfd = libc.pidfd_open(pid, 0);
     if (pidfd < 0) {
@@ -294,16 +316,19 @@ export function spawnInheriting(
  *
  * @param module a file path or URL of the child's module; the child resolves a
  *   relative path against its own working directory (`cwd`)
- * @param options `args`, `flags` (default `["--allow-ffi"]`), `fds`, `blockSignals`, `env`, `cwd`
+ * @param options `args`, `flags` (default `["--allow-ffi"]`), `fds`, `blockSignals`, `env`, `cwd`,
+ *   `processGroup`
  * @returns the child
  * @throws {TypeError} before anything starts, for an argument or option of the wrong type
  *   (`options` that is not an object, an `fds` entry that is neither an fd number nor a handle
  *   with an fd, a string with a NUL, ...)
  * @throws {RangeError} before anything starts, for a number out of range (an fd number in
  *   `fds` that is not an integer 0..2^31-1, a child fd number past 1023 or with no number free
- *   above it under this process's `RLIMIT_NOFILE`), or SIGKILL or SIGSTOP in `blockSignals`
+ *   above it under this process's `RLIMIT_NOFILE`, a `processGroup` that is not an integer
+ *   0..2^31-1), or SIGKILL or SIGSTOP in `blockSignals`
  * @throws {Deno.errors.NotFound} when `cwd` does not exist
  * @throws {Deno.errors.NotADirectory} when `cwd` is not a directory
+ * @throws {Deno.errors.PermissionDenied} when `processGroup` names no group of this session (EPERM)
  * @throws {Deno.errors.BadResource} when an fd in `fds` is not open or a handle there is closed (EBADF)
  * @throws {IpcError} E2BIG when the arguments and environment are too large, EMFILE when out of descriptors
  * @throws {Deno.errors.NotSupported} in a program made by `deno compile` (see {@link spawnProgram})
@@ -364,7 +389,22 @@ function canReadEnv(): boolean {
 }
 
 /** The error of a failed `posix_spawn`: EACCES names `cwd` when that is what cannot be entered. */
-function spawnError(code: number, program: string, cwdText?: string, cwd?: Uint8Array): Error {
+function spawnError(
+  code: number,
+  program: string,
+  processGroup: number | undefined,
+  cwdText?: string,
+  cwd?: Uint8Array,
+): Error {
+  // The child's setpgid(2) refuses a group that is not one of this session's.
+  if (code === E.EPERM && processGroup !== undefined && processGroup !== 0) {
+    return errorFromCode(
+      code,
+      "posix_spawn",
+      { processGroup },
+      "processGroup names no process group of this session",
+    );
+  }
   // The effective ids and capabilities, as the child's chdir has them.
   if (
     code === E.EACCES && cwd !== undefined &&

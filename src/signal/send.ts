@@ -8,7 +8,7 @@ import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { E, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
-import { checkInteger, checkOptions, onlyKnown, shown } from "../_check.ts";
+import { checkBoolean, checkInteger, checkOptions, onlyKnown, shown } from "../_check.ts";
 import { ALARM_SIGNAL, NUDGE_SIGNAL } from "../_wait/nudge.ts";
 import { ChildProcess, pidfdOf } from "../process/child.ts";
 import { type SignalName, signalName, signalNumber } from "./names.ts";
@@ -21,6 +21,13 @@ export interface SendSignalOptions {
    * `code` SI_QUEUE. Without it the signal goes with `kill(2)` (`code` SI_USER).
    */
   value?: number;
+  /**
+   * Send to every process of the process group `target` (`kill(2)` of its
+   * negated id), or to the group a {@link ChildProcess} leads (started with
+   * `processGroup: 0`): the child and every process it started there. Default
+   * `false`. A value cannot go with it: `sigqueue(3)` signals one process.
+   */
+  group?: boolean;
 }
 
 const SIGINFO = LAYOUTS.siginfo_t;
@@ -40,15 +47,27 @@ const siginfoView = new DataView(siginfo.buffer);
 /** Its address, taken at the first send (taking it needs `--allow-ffi`; importing must not). */
 let siginfoPointer: Deno.PointerValue | undefined;
 
-const SEND_OPTIONS: ReadonlySet<string> = new Set(["value"]);
+const SEND_OPTIONS: ReadonlySet<string> = new Set(["value", "group"]);
 
-function checkValue(options: SendSignalOptions): number | undefined {
+function checkSendOptions(
+  options: SendSignalOptions,
+): { value: number | undefined; group: boolean } {
   // A mistyped key would send the signal without its value, silently.
   const o = checkOptions(options);
   onlyKnown(o, SEND_OPTIONS, "sendSignal options");
-  const { value } = o;
-  if (value === undefined) return undefined;
-  return checkInteger(value, "value", -(2 ** 31), 2 ** 31 - 1, "of 32 bits (-2^31..2^31-1)");
+  const group = checkBoolean(o.group, "group");
+  if (o.value === undefined) return { value: undefined, group };
+  const value = checkInteger(
+    o.value,
+    "value",
+    -(2 ** 31),
+    2 ** 31 - 1,
+    "of 32 bits (-2^31..2^31-1)",
+  );
+  if (group) {
+    throw new TypeError("a value goes to one process (sigqueue(3)): it cannot go to a group");
+  }
+  return { value, group };
 }
 
 /**
@@ -64,26 +83,30 @@ function checkValue(options: SendSignalOptions): number | undefined {
  * is merged into the pending one (the first value stays).
  *
  * The library's own signals, SIGRTMAX and SIGRTMAX-1 (they interrupt blocked
- * calls to cancel waits and end sync timeouts), cannot be sent to this process:
- * arriving unannounced, they would kill it (before the library installs their
- * handler) or cut one of its calls short. Process groups (pid 0 or below) are
- * not supported. Mind SIGUSR1 to a Deno process that does not block it: Deno
- * (≥ 2.9.2) opens its V8 inspector on it, or, in its first moments, dies of it.
+ * calls to cancel waits and end sync timeouts), cannot be sent to this process
+ * or its process group: arriving unannounced, they would kill it (before the
+ * library installs their handler) or cut one of its calls short. Mind SIGUSR1
+ * to a Deno process that does not block it: Deno (≥ 2.9.2) opens its V8
+ * inspector on it, or, in its first moments, dies of it.
  *
  * Wraps `kill(2)`, `sigqueue(3)` and `pidfd_send_signal(2)`. Needs `--allow-ffi`.
  *
- * @param target a process id, or a child started with `spawn`/`spawnProgram`
+ * @param target a process id, or a child started with `spawn`/`spawnProgram`;
+ *   with `group`, a process group id, or a child that leads one
  * @param signal a name like `"SIGUSR2"` or `"SIGRTMIN+1"`, or a number; 0, the
  *   null signal, sends nothing: it checks that the process exists and this user
  *   may signal it, as `kill(pid, 0)` does
- * @param options `value`: a 32-bit integer to send with the signal
+ * @param options `value`: a 32-bit integer to send with the signal; `group`: send
+ *   to a process group
  * @throws {TypeError} for an unknown signal name, a target that is neither a
  *   pid nor a child, `options` that is not an object or has a key other than
- *   `value`, or a value that is not a number
+ *   `value` and `group`, a value that is not a number or goes with `group`,
+ *   `group` that is not a boolean, or with `group` a child that leads no group
  * @throws {RangeError} for a bad signal number, a pid that is not an integer
  *   ≥ 1, a value outside -2^31..2^31-1, or SIGRTMAX/SIGRTMAX-1 to this process
- * @throws {Deno.errors.NotFound} (`ESRCH`) when no such process exists, or the
- *   child has ended and been reaped
+ *   or its group
+ * @throws {Deno.errors.NotFound} (`ESRCH`) when no such process (or group)
+ *   exists, or the child has ended and been reaped
  * @throws {Deno.errors.PermissionDenied} (`EPERM`) when this user may not signal it
  * @throws {Deno.errors.WouldBlock} (`EAGAIN`) when its queue of pending
  *   signals with values is full (`RLIMIT_SIGPENDING`)
@@ -95,6 +118,16 @@ function checkValue(options: SendSignalOptions): number | undefined {
  * const child = spawnProgram("/bin/sleep", ["10"]);
  * sendSignal(child, "SIGRTMIN+1", { value: 42 });
  * assert.equal((await child.status).signal, "SIGRTMIN+1");
+ * ```
+ *
+ * @example A child and every process it starts, by their group
+ * ```ts
+ * import { sendSignal, spawnProgram } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * // The shell leads a group of its own; the sleep it starts joins it.
+ * const child = spawnProgram("/bin/sh", ["-c", "/bin/sleep 10 & wait"], { processGroup: 0 });
+ * sendSignal(child, "SIGTERM", { group: true });
+ * assert.equal((await child.status).signal, "SIGTERM");
  * ```
  *
  * @example Whether a process is there: the null signal
@@ -124,13 +157,11 @@ export function sendSignal(
 ): void {
   // 0, the null signal: kill(pid, 0) sends nothing, and says whether the process is there.
   const sig = signal === 0 ? 0 : signalNumber(signal);
-  const value = checkValue(options);
+  const { value, group } = checkSendOptions(options);
+  if (group) return sendToGroup(groupOf(target), sig);
   if (target instanceof ChildProcess) return sendToChild(target, sig, value);
-  if (typeof target !== "number") {
-    throw new TypeError(`target must be a process id or a ChildProcess, got ${shown(target)}`);
-  }
-  checkInteger(target, "target", 1, 2 ** 31 - 1, "≥ 1 (a pid: process groups are not supported)");
-  if ((sig === NUDGE_SIGNAL || sig === ALARM_SIGNAL) && isThisProcess(target)) {
+  checkTarget(target, "≥ 1 (a pid; a process group goes with { group: true })");
+  if (isReserved(sig) && isThisProcess(target)) {
     throw new RangeError(
       `${signalName(sig)} (${sig}) is reserved by this library: it cannot be sent to this process`,
     );
@@ -142,6 +173,41 @@ export function sendSignal(
     // The union sigval goes in one register: sival_int is its low 32 bits.
     ok(libc.sigqueue(target, sig, BigInt(value)), "sigqueue", subject);
   }
+}
+
+function checkTarget(target: unknown, range: string): number {
+  if (typeof target !== "number") {
+    throw new TypeError(`target must be a process id or a ChildProcess, got ${shown(target)}`);
+  }
+  return checkInteger(target, "target", 1, 2 ** 31 - 1, range);
+}
+
+/** The library's own signals, which would kill this process or cut one of its calls short. */
+function isReserved(sig: number): boolean {
+  return sig === NUDGE_SIGNAL || sig === ALARM_SIGNAL;
+}
+
+/** The id of the group `target` names: a number as given, or the one a child leads. */
+function groupOf(target: number | ChildProcess): number {
+  if (!(target instanceof ChildProcess)) return checkTarget(target, "≥ 1 (a process group id)");
+  // A child not reaped yet keeps its pid, so its group id tells whether it leads one. A reaped
+  // leader's group lives on while a process is in it, and its id is not reused meanwhile.
+  if (pidfdOf(target) >= 0 && libc.getpgid(target.pid) !== target.pid) {
+    throw new TypeError(
+      `child process ${target.pid} leads no process group: start it with processGroup: 0`,
+    );
+  }
+  return target.pid;
+}
+
+function sendToGroup(pgid: number, sig: number): void {
+  if (isReserved(sig) && pgid === libc.getpgid(0)) {
+    throw new RangeError(
+      `${signalName(sig)} (${sig}) is reserved by this library: it cannot be sent to the ` +
+        "process group of this process",
+    );
+  }
+  ok(libc.kill(-pgid, sig), "kill", { processGroup: pgid });
 }
 
 /** Whether `id` is this process or one of its threads, whose kill(2) reaches this process too. */
