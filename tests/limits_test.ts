@@ -23,6 +23,7 @@ import {
   existsSync,
   fdTarget,
   libc,
+  MOD_URL,
   openFds,
   procSysInt,
   systemError,
@@ -31,7 +32,6 @@ import {
 
 const F_GETPIPE_SZ = 1032;
 const PIPE_BUF = 4096;
-const MOD = new URL("../mod.ts", import.meta.url).href;
 const KERNEL = new URL("./_kernel.ts", import.meta.url).href;
 
 function pattern(size: number): Uint8Array {
@@ -74,7 +74,7 @@ Deno.test("MessageQueue follows msgmax raised or lowered after it was read", asy
     s,
     `
     import assert from "node:assert/strict";
-    import { MessageQueue } from "${MOD}";
+    import { MessageQueue } from "${MOD_URL}";
     const own = Deno.dlopen("libc.so.6", {
       unshare: { parameters: ["i32"], result: "i32" },
       msgsnd: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
@@ -146,7 +146,7 @@ Deno.test("a send to a queue this user may write but not read, past a lowered ms
     s,
     `
     import assert from "node:assert/strict";
-    import { MessageQueue } from "${MOD}";
+    import { MessageQueue } from "${MOD_URL}";
     const own = Deno.dlopen("libc.so.6", { unshare: { parameters: ["i32"], result: "i32" } }).symbols;
     assert.equal(own.unshare(0x08000000), 0, "unshare(CLONE_NEWIPC)");
     const msgmax = (n) => Deno.writeTextFileSync("/proc/sys/kernel/msgmax", String(n));
@@ -174,7 +174,7 @@ Deno.test("System V objects past the system's count: ENOSPC names the limit reac
     s,
     `
     import assert from "node:assert/strict";
-    import { MessageQueue, SemaphoreSet, SharedMemory } from "${MOD}";
+    import { MessageQueue, SemaphoreSet, SharedMemory } from "${MOD_URL}";
     const own = Deno.dlopen("libc.so.6", {
       unshare: { parameters: ["i32"], result: "i32" },
     }).symbols;
@@ -384,7 +384,7 @@ Deno.test({
       s,
       `
       import assert from "node:assert/strict";
-      import { listen, pipe, PosixMessageQueue, PosixSemaphore, PosixSharedMemory } from "${MOD}";
+      import { listen, pipe, PosixMessageQueue, PosixSemaphore, PosixSharedMemory } from "${MOD_URL}";
       import { libc, openFds } from "${KERNEL}";
       const [mq, shm, sem] = ${JSON.stringify(names)};
       const calls = {
@@ -439,7 +439,7 @@ Deno.test({
       s,
       `
       import assert from "node:assert/strict";
-      import { MessageQueue, SemaphoreSet } from "${MOD}";
+      import { MessageQueue, SemaphoreSet } from "${MOD_URL}";
       import { libc } from "${KERNEL}";
       Deno.addSignalListener("SIGUSR2", () => {}); // what Deno opens for signals, opened now
       const q = MessageQueue.open("private");
@@ -479,7 +479,7 @@ Deno.test({
       s,
       `
       import assert from "node:assert/strict";
-      import { pipe } from "${MOD}";
+      import { pipe } from "${MOD_URL}";
       import { libc } from "${KERNEL}";
       using p = pipe();
       const held = [];
@@ -512,7 +512,7 @@ Deno.test({
       s,
       `
       import assert from "node:assert/strict";
-      import { spawnProgram } from "${MOD}";
+      import { spawnProgram } from "${MOD_URL}";
       import { libc } from "${KERNEL}";
       const held = [];
       for (let fd = libc.fcntl(0, 0, 0); fd >= 0; fd = libc.fcntl(0, 0, 0)) held.push(fd);
@@ -541,7 +541,7 @@ Deno.test({
       s,
       `
       import assert from "node:assert/strict";
-      import { pipe, spawnProgram } from "${MOD}";
+      import { pipe, spawnProgram } from "${MOD_URL}";
       using p = pipe();
       assert.throws(
         () => spawnProgram("/bin/true", [], { fds: { 99: p.writer } }),
@@ -562,7 +562,7 @@ Deno.test("SemaphoreSet made where one semop takes a single operation (SEMOPM 1)
     s,
     `
     import assert from "node:assert/strict";
-    import { SemaphoreSet } from "${MOD}";
+    import { SemaphoreSet } from "${MOD_URL}";
     const own = Deno.dlopen("libc.so.6", { unshare: { parameters: ["i32"], result: "i32" } });
     assert.equal(own.symbols.unshare(0x08000000), 0, "unshare(CLONE_NEWIPC)");
     const [semmsl, semmns, , semmni] = Deno.readTextFileSync("/proc/sys/kernel/sem").trim().split(/\\s+/);

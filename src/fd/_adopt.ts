@@ -150,10 +150,10 @@ export function reopenPipe(fd: number, flags: number, nonBlocking: boolean): num
  * queue (whose descriptors are files of the mqueue file system), close-on-exec;
  * for a signalfd, a new one of the same signals (a signalfd reads the signals
  * of whichever process reads it, so it is the same to its reader); -1 for
- * anything else, or when /proc cannot be read.
+ * anything else, or when /proc cannot be read. `flags` are its `F_GETFL`, when
+ * the caller has them already.
  */
-export function reopenBlocking(fd: number): number {
-  const flags = libc.fcntl(fd, C.F_GETFL, 0);
+export function reopenBlocking(fd: number, flags = libc.fcntl(fd, C.F_GETFL, 0)): number {
   if (flags < 0) return -1;
   if (isPipe(fd)) return reopenPipe(fd, flags, false);
   if (isMessageQueue(fd)) {

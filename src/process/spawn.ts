@@ -436,7 +436,7 @@ function childCopy(source: number, min: number, target: number): number {
       `fds[${target}] is not an open descriptor`,
     );
   }
-  const own = (flags & C.O_NONBLOCK) !== 0 ? reopenBlocking(source) : -1;
+  const own = (flags & C.O_NONBLOCK) !== 0 ? reopenBlocking(source, flags) : -1;
   try {
     const copy = libc.fcntl(own >= 0 ? own : source, C.F_DUPFD_CLOEXEC, min);
     if (copy < 0 && lastErrno() === E.EINVAL) {

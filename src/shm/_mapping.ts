@@ -23,7 +23,6 @@ const byBuffer = new WeakMap<ArrayBuffer, Mapping>();
 /** The mappings of each object that are mapped still (see {@link Mapping.object}). */
 const byObject = new Map<string, Set<Mapping>>();
 
-/** Memory mapped into this process by the library, with the one view over it. */
 /**
  * Copies the object's bytes from `at` into `into` through its file, not the
  * mapping (`pread(2)`): how many there are, fewer past the object's end
@@ -32,6 +31,7 @@ const byObject = new Map<string, Set<Mapping>>();
  */
 export type FileCopy = (into: Uint8Array, at: number) => number;
 
+/** Memory mapped into this process by the library, with the one view over it. */
 export class Mapping {
   /** The address of its first byte. */
   readonly address: bigint;
@@ -47,15 +47,15 @@ export class Mapping {
   readonly #subject: ErrorSubject;
 
   /**
-   * Wraps `size` bytes at `pointer`; `unmap` gives them back to the kernel
-   * (`shmdt`, `munmap`), and throws if it cannot.
-   */
-  /**
    * Which object it maps (`shm <id>`, `file <st_dev:st_ino>`): two mappings
    * of one object are the same bytes at two addresses.
    */
   readonly object: string;
 
+  /**
+   * Wraps `size` bytes at `pointer`; `unmap` gives them back to the kernel
+   * (`shmdt`, `munmap`), and throws if it cannot.
+   */
   constructor(
     pointer: NonNullable<Deno.PointerValue>,
     size: number,

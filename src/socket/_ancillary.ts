@@ -184,7 +184,7 @@ function ownDescriptions(fds: Int32Array): Int32Array {
     // A socket (a listener, most often) has no description of its own to give: no look
     // through /proc for one.
     if (fileOfFd(fds[i])?.type === C.S_IFSOCK) continue;
-    const own = reopenBlocking(fds[i]);
+    const own = reopenBlocking(fds[i], flags);
     if (own < 0) continue;
     if (sent === fds) sent = fds.slice();
     sent[i] = own;
