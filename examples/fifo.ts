@@ -20,8 +20,11 @@ if (Deno.args[0] === "child") {
   Fifo.create(path, { exclusive: true });
   try {
     const child = spawn(import.meta.url, { args: ["child", path] });
-    // Opening for writing waits until the child has opened for reading.
-    const writer = await Fifo.open(path, "write", { timeout: 30_000 });
+    // Opening for writing waits until the child has opened for reading, or has ended without.
+    const childEnded = new AbortController();
+    const stop = () => childEnded.abort(new Error("the child ended before it opened the FIFO"));
+    child.status.then(stop, stop);
+    const writer = await Fifo.open(path, "write", { signal: childEnded.signal });
     await writer.write("Hello from parent process");
     writer.close();
     const status = await child.status;
