@@ -409,7 +409,7 @@ Deno.test("datagram sockets: options and destinations checked before any call", 
   assert.throws(() => datagram({ path: "/tmp/x.sock", reuseAddress: true } as never), TypeError);
   assert.throws(() => datagram({ abstract: "x", mode: 0o600 } as never), TypeError);
   assert.throws(() => datagram({ port: 0, ipv6Only: true }), TypeError);
-  for (const unknown of [{ broadcast: true }, { type: "stream" }, { backlog: 1 }]) {
+  for (const unknown of [{ keepAlive: true }, { type: "stream" }, { backlog: 1 }]) {
     assert.throws(() => datagram({ port: 0, ...unknown } as never), /unknown option/);
   }
   assert.throws(() => datagram({ port: 0, transport: "tcp" } as never), /transport "tcp"/);

@@ -222,7 +222,7 @@ Deno.test("TCP listen: options checked before any call; taken ports; IPv6 only",
     await assert.rejects(connect({ port: 0 }), RangeError);
     await assert.rejects(connect({ hostname: "localhost.localdomain", port: 80 }), TypeError);
     await assert.rejects(connect({ port: 80, timeout: -1 }), RangeError);
-    await assert.rejects(connect({ port: 80, type: "datagram" } as never), TypeError);
+    await assert.rejects(connect({ port: 80, type: "seqpacket" } as never), TypeError);
     // What would be ignored is refused: an option of Deno.listen's this has not, a transport
     // that is not TCP, null for "none".
     assert.throws(

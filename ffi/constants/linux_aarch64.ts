@@ -136,6 +136,7 @@ export const constants = {
   SO_PASSCRED: 16,
   SO_ERROR: 4,
   SO_REUSEADDR: 2,
+  SO_BROADCAST: 6,
   SCM_RIGHTS: 1,
   SCM_CREDENTIALS: 2,
   MSG_DONTWAIT: 64,

@@ -7,7 +7,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, E, errorOf, lastErrno, ok } from "../_sys.ts";
-import { checkBoolean, onlyKnown } from "../_check.ts";
+import { checkBoolean, onlyKnown, shown } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
@@ -107,6 +107,38 @@ export interface TcpConnectTarget {
   noDelay?: boolean;
   /** Send keep-alive probes (`SO_KEEPALIVE`). Default `false`. */
   keepAlive?: boolean;
+  /** `"stream"`, the default: a TCP connection. */
+  type?: "stream";
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  path?: never;
+  /** Only one of `path`, `abstract` and `port` names the address. */
+  abstract?: never;
+}
+
+/**
+ * Where {@link connect} goes: a UDP address, for a connected UDP socket. Its
+ * sends go to that address alone, and it receives from that address alone
+ * (the kernel drops datagrams from any other); an ICMP "port unreachable"
+ * that comes back makes the next operation fail with `ConnectionRefused`.
+ *
+ * @example
+ * ```ts
+ * import type { UdpConnectTarget } from "@libc/ipc";
+ * const target: UdpConnectTarget = { hostname: "127.0.0.1", port: 5353, type: "datagram" };
+ * ```
+ */
+export interface UdpConnectTarget {
+  /**
+   * The IP address: an IPv4 or IPv6 literal (or `"localhost"` for
+   * `127.0.0.1`); default `"127.0.0.1"`. Names are not resolved.
+   */
+  hostname?: string;
+  /** The port, 1..65535. */
+  port: number;
+  /** `"datagram"`: UDP (a `transport: "udp"` address says so too). */
+  type: "datagram";
+  /** May connect to a broadcast address (`SO_BROADCAST`); see {@link UdpDatagramOptions.broadcast}. Default `false`. */
+  broadcast?: boolean;
   /** Only one of `path`, `abstract` and `port` names the address. */
   path?: never;
   /** Only one of `path`, `abstract` and `port` names the address. */
@@ -122,7 +154,11 @@ export interface TcpConnectTarget {
  * const targets: ConnectTarget[] = [{ path: "/run/app.sock" }, { port: 8080 }];
  * ```
  */
-export type ConnectTarget = UnixConnectTarget | AbstractConnectTarget | TcpConnectTarget;
+export type ConnectTarget =
+  | UnixConnectTarget
+  | AbstractConnectTarget
+  | TcpConnectTarget
+  | UdpConnectTarget;
 
 /**
  * Options of {@link connect}: where, and `signal`/`timeout` for the wait.
@@ -171,23 +207,38 @@ const CONNECT_OPTIONS: ReadonlySet<string> = new Set([
   "type",
   "noDelay",
   "keepAlive",
+  "broadcast",
   "signal",
   "timeout",
 ]);
 
 function connecting(options: ConnectTarget & WaitOptions, what: string): Connecting {
   checkWaitOptions(options);
-  const at = endpointOf(options, { transport: "tcp", portZero: false }, what);
+  // Anything but an object is refused by endpointOf, saying what it must be.
+  const o = (typeof options === "object" && options !== null ? options : {}) as
+    & AnyOf<ConnectTarget>
+    & { transport?: unknown };
+  // A UDP address as a socket reports it (`transport: "udp"`) is a datagram target.
+  const udp = o.type === "datagram" || o.transport === "udp";
+  const at = endpointOf(options, { transport: udp ? "udp" : "tcp", portZero: false }, what);
   onlyKnown(options, CONNECT_OPTIONS, what);
-  const o = options as AnyOf<ConnectTarget>;
   let kind: SocketType;
   let noDelay = false;
   let keepAlive = false;
+  let broadcast = false;
   if (at.domain === C.AF_UNIX) {
     kind = checkKind(o.type, ["stream", "seqpacket", "datagram"] as const, "stream");
-    rejectOptions(o, ["noDelay", "keepAlive"], "a Unix socket");
+    rejectOptions(o, ["noDelay", "keepAlive", "broadcast"], "a Unix socket");
+  } else if (udp) {
+    if (o.type !== undefined && o.type !== "datagram") {
+      throw new TypeError(`${what}: a UDP address takes type "datagram", got ${shown(o.type)}`);
+    }
+    kind = "datagram";
+    rejectOptions(o, ["noDelay", "keepAlive"], "a UDP socket");
+    broadcast = checkBoolean(o.broadcast, "broadcast");
   } else {
-    kind = checkKind(o.type, ["stream"] as const, "stream");
+    kind = checkKind(o.type, ["stream", "datagram"] as const, "stream");
+    rejectOptions(o, ["broadcast"], "a TCP connection");
     noDelay = checkBoolean(o.noDelay, "noDelay");
     keepAlive = checkBoolean(o.keepAlive, "keepAlive");
   }
@@ -199,6 +250,7 @@ function connecting(options: ConnectTarget & WaitOptions, what: string): Connect
   try {
     if (noDelay) setIntOption(fd, C.IPPROTO_TCP, C.TCP_NODELAY, 1, at.subject);
     if (keepAlive) setIntOption(fd, C.SOL_SOCKET, C.SO_KEEPALIVE, 1, at.subject);
+    if (broadcast) setIntOption(fd, C.SOL_SOCKET, C.SO_BROADCAST, 1, at.subject);
   } catch (e) {
     abandon();
     throw e;
@@ -250,7 +302,10 @@ function connecting(options: ConnectTarget & WaitOptions, what: string): Connect
  * Connects to a listening socket, like `Deno.connect`: a Unix socket file
  * (`{ path }`), a Linux abstract name (`{ abstract }`), or a TCP address
  * (`{ hostname, port }`), without blocking the event loop. Every option is
- * checked before any system call.
+ * checked before any system call. A UDP address (`{ hostname, port, type:
+ * "datagram" }`) gives a connected UDP socket: its connect sends nothing and
+ * never waits, and its `send`/`receive` go to and come from that address
+ * alone (see {@link UdpConnectTarget}).
  *
  * `timeout` and `signal` bound the whole connect: a TCP handshake that does
  * not complete (a listener whose backlog is full, an address that does not
@@ -260,8 +315,9 @@ function connecting(options: ConnectTarget & WaitOptions, what: string): Connect
  * Wraps `socket(2)` (`SOCK_CLOEXEC | SOCK_NONBLOCK`), `connect(2)`,
  * `getpeername(2)`, `fcntl(2)` (and `setsockopt(2)`). Needs `--allow-ffi`.
  *
- * @param options where to connect (`{ path, type }`, `{ abstract, type }` or
- *   `{ hostname, port, noDelay, keepAlive }`), and `signal`, `timeout`
+ * @param options where to connect (`{ path, type }`, `{ abstract, type }`,
+ *   `{ hostname, port, noDelay, keepAlive }` or `{ hostname, port, type:
+ *   "datagram", broadcast }`), and `signal`, `timeout`
  * @returns the connection; close it (or `using`) when done
  * @throws {TypeError} for malformed options (a hostname that is not an IP
  *   address, a path with a NUL, an option that does not apply, a `port` or
@@ -297,8 +353,22 @@ function connecting(options: ConnectTarget & WaitOptions, what: string): Connect
  * listener.close(); // the port is free again
  * await assert.rejects(connect({ port }), Deno.errors.ConnectionRefused);
  * ```
+ *
+ * @example A connected UDP socket asks a UDP server
+ * ```ts
+ * import { connect, datagram } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using server = datagram({ port: 0 });
+ * using client = await connect({ port: server.addr.port, type: "datagram" });
+ * await client.send("ping");
+ * const { data, address } = await server.receiveFrom();
+ * await server.sendTo(new TextDecoder().decode(data) + "/pong", address);
+ * assert.equal(new TextDecoder().decode((await client.receive())!), "ping/pong");
+ * ```
  */
-export function connect(options: TcpConnectTarget & WaitOptions): Promise<Connection<NetAddress>>;
+export function connect(
+  options: (TcpConnectTarget | UdpConnectTarget) & WaitOptions,
+): Promise<Connection<NetAddress>>;
 /** {@link connect} to a Unix path or abstract name: the connection's addresses are Unix ones. */
 export function connect(
   options: (UnixConnectTarget | AbstractConnectTarget) & WaitOptions,
@@ -352,7 +422,9 @@ export function connect(options: ConnectOptions): Promise<Connection> {
  * Deno.removeSync(dir);
  * ```
  */
-export function connectSync(options: TcpConnectTarget & SyncWaitOptions): Connection<NetAddress>;
+export function connectSync(
+  options: (TcpConnectTarget | UdpConnectTarget) & SyncWaitOptions,
+): Connection<NetAddress>;
 /** {@link connectSync} to a Unix path or abstract name: the connection's addresses are Unix ones. */
 export function connectSync(
   options: (UnixConnectTarget | AbstractConnectTarget) & SyncWaitOptions,

@@ -61,6 +61,7 @@ import {
   peerAddressOf,
   rejectOptions,
   sendFailed,
+  setIntOption,
   takeMessage,
   truncatedError,
 } from "./_socket.ts";
@@ -133,6 +134,13 @@ export interface UdpDatagramOptions {
   reuseAddress?: boolean;
   /** For an IPv6 address: IPv6 only (`IPV6_V6ONLY`). Default `false`. */
   ipv6Only?: boolean;
+  /**
+   * May send to a broadcast address (`SO_BROADCAST`), such as `255.255.255.255` or a
+   * subnet's (`127.255.255.255` on the loopback); without it such a send is
+   * `PermissionDenied`. Receiving broadcasts needs no option: a socket bound to
+   * `0.0.0.0` gets them. Default `false`.
+   */
+  broadcast?: boolean;
   /** Only one of `path`, `abstract` and `port` names the address. */
   path?: never;
   /** Only one of `path`, `abstract` and `port` names the address. */
@@ -923,6 +931,7 @@ const DATAGRAM_OPTIONS: ReadonlySet<string> = new Set([
   "keepPath",
   "reuseAddress",
   "ipv6Only",
+  "broadcast",
 ]);
 
 /**
@@ -973,7 +982,7 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
     if (o.hostname !== undefined) throw new TypeError("datagram options: a hostname needs a port");
     rejectOptions(
       o,
-      ["mode", "replace", "keepPath", "reuseAddress", "ipv6Only"],
+      ["mode", "replace", "keepPath", "reuseAddress", "ipv6Only", "broadcast"],
       "an unbound socket",
     );
     const fd = openSocket(C.AF_UNIX, "datagram", {}, true);
@@ -981,7 +990,7 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
   }
   const at = endpointOf(options, { transport: "udp", portZero: true }, "datagram options");
   if (at.domain === C.AF_UNIX) {
-    rejectOptions(o, ["reuseAddress", "ipv6Only"], "a Unix socket");
+    rejectOptions(o, ["reuseAddress", "ipv6Only", "broadcast"], "a Unix socket");
     if (at.path === undefined) {
       rejectOptions(o, ["mode", "replace", "keepPath"], "an abstract name (it has no file)");
     }
@@ -1009,8 +1018,10 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
   if (o.ipv6Only !== undefined && at.domain !== C.AF_INET6) {
     throw new TypeError("ipv6Only applies to an IPv6 hostname");
   }
+  const broadcast = checkBoolean(o.broadcast, "broadcast");
   const fd = openSocket(at.domain, "datagram", at.subject, true);
   try {
+    if (broadcast) setIntOption(fd, C.SOL_SOCKET, C.SO_BROADCAST, 1, at.subject);
     bindNet(fd, at, reuse, v6only);
     return create(fd, at.domain, localAddressOf(fd, "datagram", at.subject));
   } catch (e) {

@@ -61,6 +61,7 @@ export {
   type SocketPair,
   socketpair,
   type TcpConnectTarget,
+  type UdpConnectTarget,
   type UnixConnectTarget,
 } from "./connect.ts";
 export {

@@ -1,0 +1,105 @@
+/**
+ * UDP beyond `sendTo`/`receiveFrom`: connected UDP sockets (`connect` with
+ * `type: "datagram"`) and broadcast (`broadcast: true`), on the loopback.
+ */
+import assert from "node:assert/strict";
+import { connect, connectSync, datagram } from "../mod.ts";
+import { HANG_MS, systemError, TestScope } from "./_kernel.ts";
+
+const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
+/** The loopback's broadcast address: the kernel's local table has it for 127.0.0.1/8. */
+const LOOPBACK_BROADCAST = "127.255.255.255";
+
+Deno.test("connect({ hostname, port, type: 'datagram' }): a UDP socket that talks with one peer alone", async (t) => {
+  for (const hostname of ["127.0.0.1", "::1"]) {
+    await t.step(`over ${hostname}`, async () => {
+      using s = new TestScope();
+      const server = s.handle(datagram({ hostname, port: 0 }));
+      const client = s.handle(
+        await connect({ hostname, port: server.addr.port, type: "datagram", timeout: HANG_MS }),
+      );
+      assert.equal(client.type, "datagram");
+      assert.deepEqual(client.remoteAddr, server.addr);
+      assert.ok(client.localAddr.transport === "udp" && client.localAddr.port > 0);
+
+      await client.send("ping");
+      const got = server.receiveFromSync({ timeout: HANG_MS });
+      assert.equal(text(got.data), "ping");
+      assert.deepEqual(got.address, client.localAddr);
+
+      // The kernel drops what another socket sends it: the reply sent after it comes first.
+      const stranger = s.handle(datagram({ hostname, port: 0 }));
+      stranger.sendToSync("noise", client.localAddr);
+      server.sendToSync("reply", got.address);
+      assert.equal(text(client.receiveSync({ timeout: HANG_MS })), "reply");
+      assert.throws(() => client.tryReceive(), Deno.errors.WouldBlock);
+    });
+  }
+
+  await t.step("a UDP address as a socket reports it connects as one, with no type", () => {
+    using s = new TestScope();
+    const server = s.handle(datagram({ port: 0 }));
+    const client = s.handle(connectSync({ ...server.addr }));
+    assert.equal(client.type, "datagram");
+    client.sendSync("hi");
+    assert.equal(text(server.receiveFromSync({ timeout: HANG_MS }).data), "hi");
+  });
+});
+
+Deno.test("a connected UDP socket nobody answers: the ICMP refusal is ConnectionRefused", async () => {
+  using s = new TestScope();
+  const gone = datagram({ port: 0 });
+  const { port } = gone.addr;
+  gone.close();
+  const client = s.handle(await connect({ port, type: "datagram" }));
+  await client.send("anyone?"); // a UDP send is not refused itself: the answer comes later
+  await assert.rejects(
+    client.receive({ timeout: HANG_MS }),
+    systemError(Deno.errors.ConnectionRefused, "ECONNREFUSED", "recv"),
+  );
+});
+
+Deno.test("UDP broadcast: refused without broadcast: true, received by a socket on 0.0.0.0", async () => {
+  using s = new TestScope();
+  const receiver = s.handle(datagram({ hostname: "0.0.0.0", port: 0 }));
+  const to = { hostname: LOOPBACK_BROADCAST, port: receiver.addr.port };
+
+  const plain = s.handle(datagram({ port: 0 }));
+  assert.throws(
+    () => plain.sendToSync("x", to),
+    systemError(Deno.errors.PermissionDenied, "EACCES", "sendto"),
+  );
+  await assert.rejects(
+    connect({ ...to, type: "datagram" }),
+    systemError(Deno.errors.PermissionDenied, "EACCES", "connect"),
+  );
+
+  const caster = s.handle(datagram({ port: 0, broadcast: true }));
+  caster.sendToSync("to all", to);
+  const got = receiver.receiveFromSync({ timeout: HANG_MS });
+  assert.equal(text(got.data), "to all");
+  assert.equal(got.address.port, caster.addr.port);
+
+  const connected = s.handle(await connect({ ...to, type: "datagram", broadcast: true }));
+  connected.sendSync("to all, connected");
+  assert.equal(text(receiver.receiveFromSync({ timeout: HANG_MS }).data), "to all, connected");
+});
+
+Deno.test("UDP options that do not apply are refused before any call", async () => {
+  const refused: Array<[() => unknown, ErrorConstructor]> = [
+    [() => connectSync({ port: 9, type: "datagram", noDelay: true } as never), TypeError],
+    [() => connectSync({ port: 9, type: "datagram", keepAlive: true } as never), TypeError],
+    [() => connectSync({ port: 9, broadcast: true } as never), TypeError],
+    [() => connectSync({ path: "/nowhere.sock", broadcast: true } as never), TypeError],
+    [() => connectSync({ port: 9, type: "seqpacket" } as never), TypeError],
+    [() => connectSync({ port: 9, type: "datagram", broadcast: 1 as never }), TypeError],
+    [() => connectSync({ transport: "udp", port: 9, type: "stream" } as never), TypeError],
+    [() => connectSync({ transport: "tcp", port: 9, type: "datagram" } as never), TypeError],
+    [() => connectSync({ port: 0, type: "datagram" }), RangeError],
+    [() => datagram({ port: 0, broadcast: 1 as never }), TypeError],
+    [() => datagram({ broadcast: true } as never), TypeError],
+    [() => datagram({ abstract: "x", broadcast: true } as never), TypeError],
+  ];
+  for (const [call, Class] of refused) assert.throws(call, Class, String(call));
+  await assert.rejects(connect({ port: 9, broadcast: true } as never), TypeError);
+});
