@@ -7,9 +7,9 @@
 import { cString } from "../ffi/cstring.ts";
 import { libc } from "../ffi/libc.ts";
 import { C } from "../ffi/platform.ts";
-import { checkBoolean, checkInteger, checkMode } from "./_check.ts";
+import { checkBoolean, checkInteger, checkMode, checkOptions, onlyKnown, shown } from "./_check.ts";
 import { type PathLike, pathText } from "./_path.ts";
-import { E, okValue } from "./_sys.ts";
+import { E, lastErrno, okValue } from "./_sys.ts";
 import { errorFromCode, type ErrorSubject } from "./errors.ts";
 import { procText } from "./_proc.ts";
 
@@ -118,6 +118,112 @@ export function ownershipOf(
     creatorGid: perm.cgid,
     mode: perm.mode & 0o777,
   };
+}
+
+/**
+ * A change of a System V object's owner or permission bits, as
+ * `setOwnership()` of a queue, segment or semaphore set applies it
+ * (`IPC_SET`): the fields given are set, the others stay as they are. The
+ * creator ({@link SysvOwnership.creatorUid}, `creatorGid`) never changes: it
+ * keeps the right to change and remove the object.
+ *
+ * @example
+ * ```ts
+ * import { MessageQueue, type SysvOwnershipChange } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using q = MessageQueue.open("private");
+ * const change: SysvOwnershipChange = { mode: 0o640 };
+ * q.setOwnership(change);
+ * assert.equal(q.stat().mode, 0o640);
+ * q.remove();
+ * ```
+ */
+export interface SysvOwnershipChange {
+  /** The owner's new user id, 0..2^32-2. */
+  uid?: number;
+  /** The owner's new group id, 0..2^32-2. */
+  gid?: number;
+  /** The new permission bits, 0..0o777. */
+  mode?: number;
+}
+
+const CHANGE_KEYS: ReadonlySet<string> = new Set(["uid", "gid", "mode"]);
+/** 2^32-1 is `(uid_t)-1`, which no user has: the kernel refuses it (EINVAL). */
+const ID_RANGE = "0..2^32-2";
+
+/** The fields of a decoded `ipc_perm` that an `IPC_SET` writes, or is judged by. */
+interface Perm {
+  uid: number;
+  gid: number;
+  cuid: number;
+  mode: number;
+}
+
+/** How one family reads and writes its `*_ds` for {@link setOwnershipOf}. */
+export interface OwnershipCalls<D> {
+  /** `IPC_STAT`, decoded; throws the family's error. */
+  stat(): D;
+  /** The `ipc_perm` inside `ds`, changed in place. */
+  perm(ds: D): Perm;
+  /** `IPC_SET` of `ds`: the call's result, -1 with errno set when it fails. */
+  set(ds: D): number;
+  /** The error of errno `code` from that `IPC_SET`, naming the object. */
+  error(code: number): Error;
+  /** Why else the kernel may refuse `ds` with EPERM (a queue's capacity), if it may. */
+  refused?(ds: D): string | undefined;
+}
+
+/**
+ * `setOwnership()` of every System V family: checks `change` before any
+ * system call (an object with only `uid`, `gid`, `mode`; a TypeError for
+ * another key, which would otherwise be ignored), reads the object's `*_ds`
+ * (`IPC_STAT`), sets the fields given in its `ipc_perm` and writes it back
+ * (`IPC_SET`), which sets the owner's uid and gid and the low 9 bits of the
+ * mode from it. A refusal is the family's error, saying what EPERM and
+ * EINVAL mean here.
+ */
+export function setOwnershipOf<D>(change: SysvOwnershipChange, calls: OwnershipCalls<D>): void {
+  if (change === undefined) {
+    // Required: a call without one has no change to make.
+    throw new TypeError(`change must be an object, got ${shown(change)}`);
+  }
+  const o = checkOptions(change, "change");
+  onlyKnown(o, CHANGE_KEYS, "setOwnership", "a change has uid, gid and mode");
+  const uid = o.uid === undefined
+    ? undefined
+    : checkInteger(o.uid, "uid", 0, 2 ** 32 - 2, ID_RANGE);
+  const gid = o.gid === undefined
+    ? undefined
+    : checkInteger(o.gid, "gid", 0, 2 ** 32 - 2, ID_RANGE);
+  // checkMode(undefined) is 0o600, the default of a new object: not "as it is".
+  const mode = o.mode === undefined ? undefined : checkMode(o.mode);
+  const ds = calls.stat();
+  const perm = calls.perm(ds);
+  const { uid: owner, cuid } = perm;
+  if (uid !== undefined) perm.uid = uid;
+  if (gid !== undefined) perm.gid = gid;
+  if (mode !== undefined) perm.mode = (perm.mode & ~0o777) | mode;
+  if (calls.set(ds) >= 0) return;
+  const e = calls.error(lastErrno()) as Error & { code?: string };
+  const hints: string[] = [];
+  if (e.code === "EPERM") {
+    const euid = libc.geteuid();
+    const other = calls.refused?.(ds);
+    if (other === undefined || (euid !== owner && euid !== cuid)) {
+      hints.push(
+        `only its owner (uid ${owner}), its creator (uid ${cuid}) or a process with ` +
+          `CAP_SYS_ADMIN may change it, and this process runs as uid ${euid}`,
+      );
+    }
+    if (other !== undefined) hints.push(other);
+  } else if (e.code === "EINVAL" && (uid !== undefined || gid !== undefined)) {
+    hints.push(
+      [uid === undefined ? "" : `uid ${uid}`, gid === undefined ? "" : `gid ${gid}`]
+        .filter((x) => x !== "").join(" or ") + " has no mapping in this user namespace",
+    );
+  }
+  if (hints.length > 0) e.message += ` (${hints.join("; ")})`;
+  throw e;
 }
 
 /** Which of the system's limits a `*get` call that failed with ENOSPC met, from /proc/sys/kernel. */

@@ -27,7 +27,9 @@ import {
   getFlags,
   keyOf,
   ownershipOf,
+  setOwnershipOf,
   type SysvOwnership,
+  type SysvOwnershipChange,
   timeOf,
 } from "../_sysv.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
@@ -61,7 +63,7 @@ import {
 } from "./_sysv_values.ts";
 
 export type { MessageType } from "./_sysv_values.ts";
-export type { SysvOwnership } from "../_sysv.ts";
+export type { SysvOwnership, SysvOwnershipChange } from "../_sysv.ts";
 
 /** A message taken from a queue. */
 export interface Message {
@@ -1324,6 +1326,62 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
       throw this.#about(code, "msgctl");
     }
     this.#maxBytes = bytes;
+  }
+
+  /**
+   * Changes the queue's owner (`uid`, `gid`) or permission bits (`mode`),
+   * as sysv_ipc's `uid`/`gid`/`mode` setters and C's `msgctl(IPC_SET)` after
+   * `IPC_STAT` do: the fields given are set, the others (and the capacity,
+   * which `IPC_SET` writes too) stay as they are; the creator stays the
+   * creator. Only the owner, the creator or a process with `CAP_SYS_ADMIN`
+   * may do it, and they may give the queue to any user. A queue whose
+   * capacity is above the kernel's `msgmnb` (raised by a process with
+   * `CAP_SYS_RESOURCE`, or `msgmnb` lowered since) can be changed only by a
+   * process with `CAP_SYS_RESOURCE`, whatever the change: the kernel checks
+   * the capacity of every `IPC_SET` (lower it first with
+   * {@link MessageQueue.setMaxBytes}).
+   *
+   * Wraps `msgctl(2)` (`IPC_STAT`, then `IPC_SET`). Needs `--allow-ffi`.
+   *
+   * @param change `uid`, `gid` (0..2^32-2) and `mode` (0..0o777), each optional
+   * @throws {TypeError} when `change` is not an object, has another key (`owner`, `perms`),
+   *   or a field is not a number
+   * @throws {RangeError} when `uid` or `gid` is not an integer 0..2^32-2 (2^32-1 is
+   *   `(uid_t)-1`), or `mode` not one 0..0o777
+   * @throws {Deno.errors.PermissionDenied} EACCES when this user may not read the queue; EPERM
+   *   when it is neither the owner nor the creator (and lacks `CAP_SYS_ADMIN`), or the queue's
+   *   capacity is above `msgmnb` and it lacks `CAP_SYS_RESOURCE`: the message says which
+   * @throws {IpcError} EINVAL when `uid` or `gid` has no mapping in this user namespace; EIDRM
+   *   when the queue has been removed
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using q = MessageQueue.open("private");
+   * q.setOwnership({ mode: 0o660 }); // the owner's group may use it too
+   * const st = q.stat();
+   * assert.deepEqual([st.mode, st.uid, st.creatorUid], [0o660, Deno.uid(), Deno.uid()]);
+   * q.remove();
+   * ```
+   */
+  setOwnership(change: SysvOwnershipChange): void {
+    this.#idFor("msgctl");
+    setOwnershipOf(change, {
+      stat: () => this.#statRaw(),
+      perm: (ds) => ds.msg_perm,
+      set: (ds) => libc.msgctl(this.id, C.IPC_SET, MSQID_DS.encode(ds)),
+      error: (code) => this.#about(code, "msgctl"),
+      refused: (ds) => {
+        const msgmnb = kernelLimit("msgmnb");
+        return ds.msg_qbytes > BigInt(msgmnb)
+          ? `its capacity, ${ds.msg_qbytes} bytes, is above the kernel's msgmnb (${msgmnb} ` +
+            "bytes, /proc/sys/kernel/msgmnb): the kernel refuses any IPC_SET of such a queue " +
+            "to a process without CAP_SYS_RESOURCE"
+          : undefined;
+      },
+    });
   }
 
   /**

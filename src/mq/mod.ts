@@ -24,6 +24,7 @@ export {
   type MessageType,
   type ReceivedMessageError,
   type SysvOwnership,
+  type SysvOwnershipChange,
 } from "./message_queue.ts";
 export {
   type PosixMessage,

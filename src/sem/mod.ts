@@ -24,6 +24,7 @@ export {
   type SemaphoreSetStat,
   type SysvOpenOptions,
   type SysvOwnership,
+  type SysvOwnershipChange,
 } from "./semaphore_set.ts";
 export {
   Semaphore,

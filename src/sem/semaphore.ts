@@ -6,10 +6,10 @@
  */
 import { rejectedNow } from "../_wait/mod.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
-import type { SysvOpenOptions } from "../_sysv.ts";
+import type { SysvOpenOptions, SysvOwnershipChange } from "../_sysv.ts";
 import { checkInt, type SemaphoreOperation, semLimits } from "./_sysv_sem.ts";
 import { checkBoolean, checkInteger, checkOptions } from "../_check.ts";
-import { SemaphoreSet } from "./semaphore_set.ts";
+import { SemaphoreSet, type SemaphoreSetStat } from "./semaphore_set.ts";
 
 /**
  * Options of {@link Semaphore.open}.
@@ -387,6 +387,63 @@ export class Semaphore implements Disposable {
    */
   get value(): number {
     return this.set.value(0);
+  }
+
+  /**
+   * The state of its set (`semctl(IPC_STAT)`), as {@link SemaphoreSet.stat}.
+   *
+   * Needs `--allow-ffi`.
+   *
+   * @returns size (1), times, owner and mode
+   * @throws {IpcError} EIDRM when the set no longer exists
+   * @throws {Deno.errors.PermissionDenied} when this user may not read the set
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using sem = Semaphore.open("private");
+   * const st = sem.stat();
+   * assert.deepEqual([st.members, st.mode, st.uid], [1, 0o600, Deno.uid()]);
+   * sem.remove();
+   * ```
+   */
+  stat(): SemaphoreSetStat {
+    return this.set.stat();
+  }
+
+  /**
+   * Changes the owner (`uid`, `gid`) or permission bits (`mode`) of its
+   * set, as {@link SemaphoreSet.setOwnership}: the fields given are set, the
+   * others stay as they are. Only the owner, the creator or a process with
+   * `CAP_SYS_ADMIN` may do it.
+   *
+   * Wraps `semctl(2)` (`IPC_STAT`, then `IPC_SET`). Needs `--allow-ffi`.
+   *
+   * @param change `uid`, `gid` (0..2^32-2) and `mode` (0..0o777), each optional
+   * @throws {TypeError} when `change` is not an object, has another key (`owner`, `perms`),
+   *   or a field is not a number
+   * @throws {RangeError} when `uid` or `gid` is not an integer 0..2^32-2 (2^32-1 is
+   *   `(uid_t)-1`), or `mode` not one 0..0o777
+   * @throws {Deno.errors.PermissionDenied} EACCES when this user may not read the set; EPERM
+   *   when it is neither the owner nor the creator, and lacks `CAP_SYS_ADMIN`
+   * @throws {IpcError} EINVAL when `uid` or `gid` has no mapping in this user namespace; EIDRM
+   *   when the set has been removed
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using sem = Semaphore.open("private");
+   * sem.setOwnership({ mode: 0o666 }); // any user may acquire it now
+   * assert.equal(sem.stat().mode, 0o666);
+   * sem.remove();
+   * ```
+   */
+  setOwnership(change: SysvOwnershipChange): void {
+    this.set.setOwnership(change);
   }
 
   /**

@@ -17,8 +17,10 @@ import {
   getFlags,
   keyOf,
   ownershipOf,
+  setOwnershipOf,
   type SysvOpenOptions,
   type SysvOwnership,
+  type SysvOwnershipChange,
   timeOf,
 } from "../_sysv.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
@@ -54,7 +56,7 @@ import {
 } from "./_sysv_sem.ts";
 
 export type { SemaphoreLimits, SemaphoreOperation } from "./_sysv_sem.ts";
-export type { SysvOpenOptions, SysvOwnership } from "../_sysv.ts";
+export type { SysvOpenOptions, SysvOwnership, SysvOwnershipChange } from "../_sysv.ts";
 
 /**
  * Options of {@link SemaphoreSet.open}.
@@ -895,6 +897,46 @@ export class SemaphoreSet implements Disposable {
       lastOp: timeOf(ds.sem_otime),
       lastChange: timeOf(ds.sem_ctime) ?? new Date(0),
     };
+  }
+
+  /**
+   * Changes the set's owner (`uid`, `gid`) or permission bits (`mode`), as
+   * sysv_ipc's `uid`/`gid`/`mode` setters and C's `semctl(IPC_SET)` after
+   * `IPC_STAT` do: the fields given are set, the others stay as they are;
+   * the creator stays the creator. Only the owner, the creator or a process
+   * with `CAP_SYS_ADMIN` may do it, and they may give the set to any user.
+   *
+   * Wraps `semctl(2)` (`IPC_STAT`, then `IPC_SET`). Needs `--allow-ffi`.
+   *
+   * @param change `uid`, `gid` (0..2^32-2) and `mode` (0..0o777), each optional
+   * @throws {TypeError} when `change` is not an object, has another key (`owner`, `perms`),
+   *   or a field is not a number
+   * @throws {RangeError} when `uid` or `gid` is not an integer 0..2^32-2 (2^32-1 is
+   *   `(uid_t)-1`), or `mode` not one 0..0o777
+   * @throws {Deno.errors.PermissionDenied} EACCES when this user may not read the set; EPERM
+   *   when it is neither the owner nor the creator, and lacks `CAP_SYS_ADMIN`
+   * @throws {IpcError} EINVAL when `uid` or `gid` has no mapping in this user namespace; EIDRM
+   *   when the set has been removed
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { SemaphoreSet } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using set = SemaphoreSet.open("private", { count: 2 });
+   * set.setOwnership({ mode: 0o640, gid: Deno.gid()! });
+   * assert.deepEqual([set.stat().mode, set.stat().gid], [0o640, Deno.gid()]);
+   * set.remove();
+   * ```
+   */
+  setOwnership(change: SysvOwnershipChange): void {
+    this.#idFor("semctl");
+    setOwnershipOf(change, {
+      stat: () => statOf(this.#idFor("semctl"), this.#about),
+      perm: (ds) => ds.sem_perm,
+      set: (ds) => libc.semctl(this.id, 0, C.IPC_SET, SEMID_DS.encode(ds)),
+      error: (code) => this.#about(code, "semctl"),
+    });
   }
 
   /**

@@ -27,6 +27,7 @@ export {
   type SharedMemoryStat,
   type SysvOpenOptions,
   type SysvOwnership,
+  type SysvOwnershipChange,
 } from "./shared_memory.ts";
 export {
   PosixSharedMemory,

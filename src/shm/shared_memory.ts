@@ -16,14 +16,16 @@ import {
   getFlags,
   keyOf,
   ownershipOf,
+  setOwnershipOf,
   type SysvOpenOptions,
   type SysvOwnership,
+  type SysvOwnershipChange,
   timeOf,
 } from "../_sysv.ts";
 import { Mapping } from "./_mapping.ts";
 import { releaseIdle } from "../_wait/mod.ts";
 
-export type { SysvOpenOptions, SysvOwnership } from "../_sysv.ts";
+export type { SysvOpenOptions, SysvOwnership, SysvOwnershipChange } from "../_sysv.ts";
 
 /** The keys of {@link SharedMemoryOpenOptions}: another one is a mistake, not ignored. */
 const OPEN_OPTIONS: ReadonlySet<string> = new Set([
@@ -592,6 +594,50 @@ export class SharedMemory implements Disposable {
       removed: (perm.mode & C.SHM_DEST) !== 0,
       locked: (perm.mode & C.SHM_LOCKED) !== 0,
     };
+  }
+
+  /**
+   * Changes the segment's owner (`uid`, `gid`) or permission bits (`mode`),
+   * as sysv_ipc's `uid`/`gid`/`mode` setters and C's `shmctl(IPC_SET)` after
+   * `IPC_STAT` do: the fields given are set, the others stay as they are;
+   * the creator stays the creator. Only the owner, the creator or a process
+   * with `CAP_SYS_ADMIN` may do it, and they may give the segment to any
+   * user. Attachments made already keep their access: the mode is checked
+   * at `shmat`. It names the segment by id, as {@link SharedMemory.remove}
+   * does: it works after `detach()` too, and on a segment marked removed
+   * while something still has it attached.
+   *
+   * Wraps `shmctl(2)` (`IPC_STAT`, then `IPC_SET`). Needs `--allow-ffi`.
+   *
+   * @param change `uid`, `gid` (0..2^32-2) and `mode` (0..0o777), each optional
+   * @throws {TypeError} when `change` is not an object, has another key (`owner`, `perms`),
+   *   or a field is not a number
+   * @throws {RangeError} when `uid` or `gid` is not an integer 0..2^32-2 (2^32-1 is
+   *   `(uid_t)-1`), or `mode` not one 0..0o777
+   * @throws {Deno.errors.PermissionDenied} EACCES when this user may not read the segment; EPERM
+   *   when it is neither the owner nor the creator, and lacks `CAP_SYS_ADMIN`
+   * @throws {IpcError} EINVAL when the segment is gone (removed, and detached by all), or
+   *   `uid` or `gid` has no mapping in this user namespace
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const shm = SharedMemory.open("private", { size: 64 });
+   * shm.detach();
+   * shm.setOwnership({ mode: 0o640 }); // by id, as C's shmctl: after shmdt too
+   * using again = SharedMemory.fromId(shm.id);
+   * assert.deepEqual([again.stat().mode, again.stat().creatorUid], [0o640, Deno.uid()]);
+   * again.remove();
+   * ```
+   */
+  setOwnership(change: SysvOwnershipChange): void {
+    setOwnershipOf(change, {
+      stat: () => statOf(this.id),
+      perm: (ds) => ds.shm_perm,
+      set: (ds) => libc.shmctl(this.id, C.IPC_SET, SHMID_DS.encode(ds)),
+      error: (code) => errorOf(code, "shmctl", this.#subject),
+    });
   }
 
   /**
