@@ -59,6 +59,7 @@ export const libc = Deno.dlopen("libc.so.6", {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   fstat: { parameters: ["i32", "buffer"], result: "i32" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
+  getpgid: { parameters: ["i32"], result: "i32" },
   opendir: { parameters: ["buffer"], result: "pointer" },
   readdir: { parameters: ["pointer"], result: "pointer" },
   closedir: { parameters: ["pointer"], result: "i32" },

@@ -23,8 +23,10 @@ import { dueAfter, POLL_IDLE_AFTER_MS, POLL_IDLE_MS, polling } from "../src/_wai
 import { assertKeptIntact } from "./_kept.ts";
 import {
   CANNOT,
+  evalInChild,
   MOD_URL,
   ownWaitPending,
+  TestScope,
   threadsBlockedIn,
   unless,
   until,
@@ -430,6 +432,50 @@ Deno.test("a process started with the nudge signal blocked polls instead, and st
   const text = await within(new Response(out.reader.readable).text(), "the child's report");
   assert.ok((await within(child.status, "child")).success);
   assert.deepEqual(JSON.parse(text), { held: 0, outcome: "TimedOut" });
+});
+
+Deno.test({
+  name: "calls parked before the process changed its user still end at an abort or timeout",
+  // A process that changes its user id is no longer dumpable: it can no longer read
+  // /proc/self/task/*/syscall (root's, mode 0400 then), where a nudge finds a parked call.
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    await using s = new TestScope();
+    const q = s.messageQueue("private", { mode: 0o666 });
+    const set = s.semaphoreSet(SemaphoreSet.open("private", { count: 1, mode: 0o666 }));
+    await evalInChild(
+      s,
+      `
+      import assert from "node:assert/strict";
+      import { MessageQueue, SemaphoreSet } from "${MOD_URL}";
+      import { threadsHeld } from "${new URL("../src/_wait/budget.ts", import.meta.url).href}";
+      const { setresuid, setresgid } = Deno.dlopen("libc.so.6", {
+        setresuid: { parameters: ["u32", "u32", "u32"], result: "i32" },
+        setresgid: { parameters: ["u32", "u32", "u32"], result: "i32" },
+      }).symbols;
+      const q = MessageQueue.fromId(${q.id});
+      const set = SemaphoreSet.fromId(${set.id});
+      const ac = new AbortController();
+      const receive = q.receive({ signal: ac.signal });
+      const take = set.op([{ index: 0, delta: -1 }], { timeout: 200 });
+      for (const end = performance.now() + 10_000; threadsHeld() < 2;) {
+        assert.ok(performance.now() < end, "hang guard: the two calls never parked");
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      assert.equal(setresgid(65534, 65534, 65534), 0);
+      assert.equal(setresuid(65534, 65534, 65534), 0);
+      ac.abort(new Error("stop"));
+      await assert.rejects(receive, /stop/);
+      await assert.rejects(take, Deno.errors.TimedOut);
+      assert.equal(threadsHeld(), 0, "both calls returned");
+      // Later waits poll, and still take what comes.
+      const later = q.receive({ timeout: 10_000 });
+      q.sendSync("kept");
+      assert.equal(new TextDecoder().decode((await later).data), "kept");
+      await assert.rejects(set.op([{ index: 0, delta: -1 }], { timeout: 50 }), Deno.errors.TimedOut);
+      `,
+    );
+  },
 });
 
 Deno.test("timeouts of any size, sync and async", async (t) => {

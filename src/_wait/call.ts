@@ -15,7 +15,9 @@ import {
   canNudge,
   canNudgeRestartable,
   findThread,
+  nudgeAll,
   nudgeThread,
+  threadsLost,
 } from "./nudge.ts";
 import type { Pending } from "./pending.ts";
 import { NO_THREAD, type Source } from "./source.ts";
@@ -147,19 +149,26 @@ async function parked<T>(call: BlockingCall<T>, p: Pending): Promise<T | typeof 
  */
 function interrupter(call: BlockingCall<unknown>): Interrupter {
   const interrupt = call.interrupt;
-  if (!nudges(call) && interrupt !== undefined) {
-    let undo: (() => void) | undefined;
-    return { again: () => (undo ??= interrupt()) !== undefined, undo: () => undo?.() };
-  }
+  let undo: (() => void) | undefined;
+  const byInterrupt = () => (undo ??= interrupt!()) !== undefined;
+  if (!nudges(call) && interrupt !== undefined) return { again: byInterrupt, undo: () => undo?.() };
+  let lost = false;
   return {
     again: () => {
-      // Not found: the call has not entered the kernel yet (or has just returned); the next try
-      // finds it.
-      const tid = findThread(call.thread!());
-      if (tid > 0) nudgeThread(tid, call.restartable);
-      return tid > 0;
+      if (!lost) {
+        const tid = findThread(call.thread!());
+        if (tid > 0) nudgeThread(tid, call.restartable);
+        if (tid > 0) return true;
+        // Not found: the call has not entered the kernel yet (or has just returned), and the
+        // next try finds it; unless the process can no longer read where it would be found.
+        lost = threadsLost();
+        if (!lost) return false;
+      }
+      if (interrupt !== undefined) return byInterrupt();
+      nudgeAll();
+      return false;
     },
-    undo: () => {},
+    undo: () => undo?.(),
   };
 }
 

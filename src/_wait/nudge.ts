@@ -28,7 +28,11 @@
  * 15 later, and `Deno.addSignalListener` refuses real-time signals). When
  * either signal already has another handler, or `/proc/self/task` cannot be
  * read (hidepid, seccomp) or names another CPU's system calls (qemu-user), the
- * library does without: waits poll.
+ * library does without: waits poll. The files can also become unreadable
+ * while calls are parked: a process that changes its user or group ids (or
+ * clears `PR_SET_DUMPABLE`) is no longer dumpable, and they then belong to
+ * root, mode 0400. Later waits poll, and a call parked before is cancelled by
+ * a nudge to every thread (see {@link threadsLost}).
  *
  * @module
  */
@@ -116,6 +120,31 @@ export function useNudges(on: boolean): void {
 function blockedHere(signal: number): boolean {
   const m = /^SigBlk:\s*([0-9a-f]+)$/m.exec(procText("/proc/thread-self/status") ?? "");
   return m !== null && ((BigInt(`0x${m[1]}`) >> BigInt(signal - 1)) & 1n) === 1n;
+}
+
+/**
+ * Whether the threads of parked calls can no longer be found, where they could
+ * when the calls parked: the process has become non-dumpable since (see the
+ * module's notes). Nudges are then off for good (later waits poll), and
+ * {@link nudgeAll} is what still ends a call parked before.
+ */
+export function threadsLost(): boolean {
+  if (nudgeReady !== true) return nudgeReady === false;
+  if (threadsReadable()) return false;
+  nudgeReady = restartNudgeReady = false;
+  return true;
+}
+
+/**
+ * Nudges every thread of this process but this one, for a parked call whose
+ * thread cannot be found ({@link threadsLost}). The handler restarts what
+ * `SA_RESTART` restarts; elsewhere the signal ends a call with EINTR, which
+ * Deno's runtime and this library's other parked calls take for a spurious
+ * wake-up and wait again.
+ */
+export function nudgeAll(): void {
+  const me = libc.gettid();
+  for (const tid of threadIds() ?? []) if (tid !== me) libc.tgkill(Deno.pid, tid, NUDGE_SIGNAL);
 }
 
 /**
