@@ -8,11 +8,13 @@ import { isReadable, TYPED_ARRAY } from "./_views.ts";
 
 /**
  * `x` for an error message, its type shown where it would look like a number:
- * `"80" (a string)`, `80n (a bigint)`, `[object Array]` (`[80]` prints as `80`).
+ * `"80" (a string)`, `80n (a bigint)`, `an array of 1` (`[80]` prints as `80`),
+ * `an empty array`.
  */
 export function shown(x: unknown): string {
   if (typeof x === "string") return `${JSON.stringify(x)} (a string)`;
   if (typeof x === "bigint") return `${x}n (a bigint)`;
+  if (Array.isArray(x)) return x.length === 0 ? "an empty array" : `an array of ${x.length}`;
   if ((typeof x === "object" && x !== null) || typeof x === "function") {
     return Object.prototype.toString.call(x);
   }

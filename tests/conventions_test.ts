@@ -595,7 +595,7 @@ Deno.test("a wrong type is a TypeError that shows it; a number out of range, a R
         // Strings that read as numbers once gave "RangeError: ... got 80", hiding the type.
         ["80", TypeError, `"80" (a string)`],
         [80n, TypeError, "80n (a bigint)"],
-        [[80], TypeError, "[object Array]"],
+        [[80], TypeError, "an array of 1"],
         [new Number(80), TypeError, "[object Number]"],
         ...outOfRange.map((n): [unknown, typeof TypeError, string] => [n, RangeError, String(n)]),
       ];

@@ -446,13 +446,26 @@ Deno.test("signals between processes", async (t) => {
           () => sendSignal(leader, 0, { group: true }),
           systemError(Deno.errors.NotFound, "ESRCH", "kill", { processGroup: leader.pid }),
         );
-        assert.throws(
-          () => sendSignal(loner, "SIGTERM", { group: true }),
-          /child process \d+ leads no process group: start it with processGroup: 0/,
-        );
+        const leadsNone = /child process \d+ leads no process group: start it with processGroup/;
+        assert.throws(() => sendSignal(loner, "SIGTERM", { group: true }), leadsNone);
         assert.equal(processExists(loner.pid), true, "nothing was sent");
+        // Reaped, its pid says nothing of a group: another process may have it now.
+        loner.kill("SIGKILL");
+        await loner.status;
+        assert.throws(() => sendSignal(loner, 0, { group: true }), leadsNone);
       },
     );
+
+    await t.step("a reaped leader's group, while a process is left in it", async () => {
+      const leader = scope.child(spawnProgram("/bin/sleep", ["60"], { processGroup: 0 }));
+      const member = scope.child(
+        spawnProgram("/bin/sleep", ["60"], { processGroup: leader.pid }),
+      );
+      leader.kill("SIGKILL");
+      await leader.status;
+      sendSignal(leader, "SIGTERM", { group: true });
+      assert.equal((await member.status).signal, "SIGTERM");
+    });
 
     await t.step("what a child starts in its group ends with it, by the group's id", async () => {
       const p = scope.pipe();
@@ -480,6 +493,8 @@ Deno.test("signals between processes", async (t) => {
         [() => sendSignal(NO_SUCH_PID, "SIGUSR2", { group: "yes" as never, value: 1 }), TypeError],
         [() => sendSignal(NO_SUCH_PID, "SIGUSR2", { group: 1 as never }), TypeError],
         [() => sendSignal(0, "SIGUSR2", { group: true }), RangeError],
+        // kill(-1): every process this user may signal.
+        [() => sendSignal(1, "SIGUSR2", { group: true }), RangeError],
         [() => sendSignal(-5, "SIGUSR2", { group: true }), RangeError],
         [() => spawnProgram("/bin/true", [], { processGroup: -1 }), RangeError],
         [() => spawnProgram("/bin/true", [], { processGroup: "0" as never }), TypeError],
@@ -789,6 +804,29 @@ Deno.test("relaunchWithSignalsBlocked()", async (t) => {
         assert.equal(out.code, 7);
       },
     ),
+  );
+
+  await t.step(
+    "a second call naming other signals says the process was relaunched once",
+    async () => {
+      await using s = new TestScope();
+      const script = `${await s.tempDir()}/twice.ts`;
+      Deno.writeTextFileSync(
+        script,
+        `import { relaunchWithSignalsBlocked } from "${MOD_URL}";
+      await relaunchWithSignalsBlocked(["SIGUSR2"]);
+      await relaunchWithSignalsBlocked(["SIGUSR2"]); // blocked already: nothing to do
+      await relaunchWithSignalsBlocked(["SIGRTMIN+3"]);`,
+      );
+      const err = s.pipe();
+      const child = s.child(
+        spawnProgram(Deno.execPath(), ["run", "--allow-ffi", script], { fds: { 2: err.writer } }),
+      );
+      err.writer.close();
+      const stderr = await readAll(err.reader);
+      assert.equal((await child.status).code, 1, stderr);
+      assert.match(stderr, /relaunched already, and the signals SIGRTMIN\+3 are not all blocked/);
+    },
   );
 
   await t.step("a program run with --inspect is refused, not relaunched", async () => {

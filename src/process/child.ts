@@ -40,6 +40,13 @@ export let pidfdOf: (child: ChildProcess) => number;
 let create: (pid: number, pidfd: number) => ChildProcess;
 
 /**
+ * Children started leading a process group of their own (`processGroup: 0`):
+ * once reaped, their pid says nothing of their group any more.
+ * @internal
+ */
+export const groupLeaders: WeakSet<ChildProcess> = new WeakSet();
+
+/**
  * A {@link ChildProcess} for the child `pid` that `spawnProgram` started,
  * owning `pidfd` from now on (for the process modules only: the constructor
  * is closed to user code, which could otherwise reap any child and close any

@@ -11,7 +11,7 @@ import { C, SIZEOF } from "../../ffi/platform.ts";
 import { E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { checkInteger, checkOptions, onlyKnown, shown } from "../_check.ts";
 import { type SignalName, signalNumber } from "./signals.ts";
-import { type ChildProcess, childProcessOf } from "./child.ts";
+import { type ChildProcess, childProcessOf, groupLeaders } from "./child.ts";
 import { reopenBlocking } from "../fd/_adopt.ts";
 import { fdOfSource, type FdSource } from "../fd/_fd_source.ts";
 import { fileKind, pathText } from "../_path.ts";
@@ -297,7 +297,9 @@ export function spawnInheriting(
       libc.waitpid(pid, null, 0);
       throw errorOf(code, "pidfd_open", { pid });
     }
-    return childProcessOf(pid, pidfd);
+    const child = childProcessOf(pid, pidfd);
+    if (processGroup === 0) groupLeaders.add(child);
+    return child;
   } finally {
     for (const fd of high) libc.close(fd);
     libc.posix_spawn_file_actions_destroy(actions);

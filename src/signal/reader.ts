@@ -359,8 +359,9 @@ export class SignalReader extends FdHandle implements AsyncIterable<SignalInfo> 
  * (`spawn(module, { blockSignals: [...] })`: every thread inherits that
  * mask), or the script relaunches itself so
  * (`await relaunchWithSignalsBlocked([...])` at its top). Signals sent
- * before the reader is opened wait, pending, to be read. Anything else is
- * refused with an error that says so. SIGUSR1 in particular must be blocked
+ * before the reader is opened wait, pending, to be read. Several readers of
+ * one signal share it: each signal goes to one of them, as with signalfds in
+ * C. Anything else is refused with an error that says so. SIGUSR1 in particular must be blocked
  * from the start: Deno (≥ 2.9.2) opens the V8 inspector on it (and a
  * moment after start, it simply kills the process).
  *

@@ -13,7 +13,7 @@ import { spawnInheriting } from "../process/spawn.ts";
 import { openFds } from "../_proc.ts";
 import type { ChildProcess, ChildStatus } from "../process/child.ts";
 import { readableSignals, sigsetOf, unblockedThread } from "./_mask.ts";
-import type { SignalName } from "./names.ts";
+import { type SignalName, signalName } from "./names.ts";
 
 const SIGACTION = LAYOUTS.sigaction;
 
@@ -152,8 +152,9 @@ function environment(): Record<string, string> {
  *   (their command line cannot simply run again), for a program read from stdin
  *   (`deno run -`), under `--inspect` (the copy would need the inspector's
  *   port), when the command line cannot be read, or when the relaunched
- *   process still does not block the signals; in a Worker (it would run the
- *   whole program again)
+ *   process still does not block the signals (a second call naming signals
+ *   the first did not: a process is relaunched once, so the first call lists
+ *   them all); in a Worker (it would run the whole program again)
  * @throws {Deno.errors.NotFound} (and the other errors of `spawnProgram`) when
  *   the child cannot be started
  *
@@ -200,8 +201,9 @@ export async function relaunchWithSignalsBlocked(
   }
   if (relaunched) {
     throw new Deno.errors.NotSupported(
-      "relaunchWithSignalsBlocked(): this process was relaunched with the signals blocked, " +
-        "yet some thread does not block them",
+      "relaunchWithSignalsBlocked(): this process was relaunched already, and the signals " +
+        `${numbers.map(signalName).join(", ")} are not all blocked in it: a second call with ` +
+        "signals the first did not list cannot relaunch it again; list every signal in the first",
     );
   }
   const [, ...args] = commandLine();

@@ -10,7 +10,7 @@ import { E, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
 import { checkBoolean, checkInteger, checkOptions, onlyKnown, shown } from "../_check.ts";
 import { ALARM_SIGNAL, NUDGE_SIGNAL } from "../_wait/nudge.ts";
-import { ChildProcess, pidfdOf } from "../process/child.ts";
+import { ChildProcess, groupLeaders, pidfdOf } from "../process/child.ts";
 import { type SignalName, signalName, signalNumber } from "./names.ts";
 
 /** Options of {@link sendSignal}. */
@@ -23,9 +23,13 @@ export interface SendSignalOptions {
   value?: number;
   /**
    * Send to every process of the process group `target` (`kill(2)` of its
-   * negated id), or to the group a {@link ChildProcess} leads (started with
-   * `processGroup: 0`): the child and every process it started there. Default
-   * `false`. A value cannot go with it: `sigqueue(3)` signals one process.
+   * negated id; 2 or more: `kill(-1)` would signal every process this user may
+   * signal), or to the group a {@link ChildProcess} leads (started with
+   * `processGroup: 0`): the child and every process it started there, also
+   * after the child itself has ended and been reaped, while a process is left
+   * in the group (once none is, its id may go to a new process, as with
+   * `killpg(3)` after `waitpid`). Default `false`. A value cannot go with it:
+   * `sigqueue(3)` signals one process.
    */
   group?: boolean;
 }
@@ -103,8 +107,8 @@ function checkSendOptions(
  *   `value` and `group`, a value that is not a number or goes with `group`,
  *   `group` that is not a boolean, or with `group` a child that leads no group
  * @throws {RangeError} for a bad signal number, a pid that is not an integer
- *   ≥ 1, a value outside -2^31..2^31-1, or SIGRTMAX/SIGRTMAX-1 to this process
- *   or its group
+ *   ≥ 1 (a group id ≥ 2), a value outside -2^31..2^31-1, or SIGRTMAX/SIGRTMAX-1
+ *   to this process or its group
  * @throws {Deno.errors.NotFound} (`ESRCH`) when no such process (or group)
  *   exists, or the child has ended and been reaped
  * @throws {Deno.errors.PermissionDenied} (`EPERM`) when this user may not signal it
@@ -175,11 +179,11 @@ export function sendSignal(
   }
 }
 
-function checkTarget(target: unknown, range: string): number {
+function checkTarget(target: unknown, range: string, min = 1): number {
   if (typeof target !== "number") {
     throw new TypeError(`target must be a process id or a ChildProcess, got ${shown(target)}`);
   }
-  return checkInteger(target, "target", 1, 2 ** 31 - 1, range);
+  return checkInteger(target, "target", min, 2 ** 31 - 1, range);
 }
 
 /** The library's own signals, which would kill this process or cut one of its calls short. */
@@ -189,10 +193,17 @@ function isReserved(sig: number): boolean {
 
 /** The id of the group `target` names: a number as given, or the one a child leads. */
 function groupOf(target: number | ChildProcess): number {
-  if (!(target instanceof ChildProcess)) return checkTarget(target, "≥ 1 (a process group id)");
-  // A child not reaped yet keeps its pid, so its group id tells whether it leads one. A reaped
-  // leader's group lives on while a process is in it, and its id is not reused meanwhile.
-  if (pidfdOf(target) >= 0 && libc.getpgid(target.pid) !== target.pid) {
+  if (!(target instanceof ChildProcess)) {
+    // kill(-1) is no group: it signals every process this user may signal.
+    return checkTarget(target, "≥ 2 (a process group id; 1 would signal every process)", 2);
+  }
+  // A child not reaped yet keeps its pid, so its group id tells whether it leads one. Once
+  // reaped, only one started leading its group does: that group lives on while a process is
+  // in it, and its id is not given to a new process meanwhile.
+  const leads = pidfdOf(target) >= 0
+    ? libc.getpgid(target.pid) === target.pid
+    : groupLeaders.has(target);
+  if (!leads) {
     throw new TypeError(
       `child process ${target.pid} leads no process group: start it with processGroup: 0`,
     );
