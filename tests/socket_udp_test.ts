@@ -3,7 +3,7 @@
  * `type: "datagram"`) and broadcast (`broadcast: true`), on the loopback.
  */
 import assert from "node:assert/strict";
-import { connect, connectSync, datagram } from "../mod.ts";
+import { connect, type Connection, connectSync, datagram, socketpair } from "../mod.ts";
 import { HANG_MS, systemError, TestScope } from "./_kernel.ts";
 
 const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
@@ -102,4 +102,57 @@ Deno.test("UDP options that do not apply are refused before any call", async () 
   ];
   for (const [call, Class] of refused) assert.throws(call, Class, String(call));
   await assert.rejects(connect({ port: 9, broadcast: true } as never), TypeError);
+});
+
+/** A datagram connection, how its peer sends to it, and that peer. */
+interface Shut {
+  conn: Connection;
+  send(data: string): void;
+  peer: Disposable;
+}
+
+Deno.test("a datagram connection shut for reading: what was queued, then the end, in every form", async (t) => {
+  const kinds: Array<[string, () => Shut]> = [
+    ["UDP", () => {
+      const peer = datagram({ port: 0 });
+      const conn = connectSync({ port: peer.addr.port, type: "datagram" });
+      return { conn, send: (d) => peer.sendToSync(d, conn.localAddr), peer };
+    }],
+    ["Unix socketpair", () => {
+      const [conn, peer] = socketpair("datagram");
+      return { conn, send: (d) => peer.sendSync(d), peer };
+    }],
+  ];
+  for (const [name, make] of kinds) {
+    await t.step(name, async () => {
+      using s = new TestScope();
+      const { conn, send, peer } = make();
+      s.handle(conn);
+      s.handle(peer);
+      const pending = conn.receive({ timeout: HANG_MS });
+      send("queued");
+      assert.equal(text(await pending), "queued");
+      send("before");
+      conn.shutdown("read");
+      // It was queued before: still taken. Then nothing is left: the end, at once.
+      assert.equal(text(conn.receiveSync({ timeout: HANG_MS })), "before");
+      assert.equal(conn.tryReceive(), null);
+      assert.equal(conn.receiveSync({ timeout: HANG_MS }), null);
+      assert.equal(await conn.receive({ timeout: HANG_MS }), null);
+      assert.equal(await conn.receiveInto(new Uint8Array(8), { timeout: HANG_MS }), null);
+      const seen: string[] = [];
+      for await (const m of conn) seen.push(text(m));
+      assert.deepEqual(seen, []);
+    });
+  }
+
+  await t.step("a receive pending when the socket is shut for reading ends", async () => {
+    using s = new TestScope();
+    const [a, b] = socketpair("datagram");
+    s.handle(a);
+    s.handle(b);
+    const pending = a.receive({ timeout: HANG_MS });
+    a.shutdown("read");
+    assert.equal(await pending, null);
+  });
 });

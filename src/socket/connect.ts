@@ -324,7 +324,8 @@ function connecting(options: ConnectTarget & WaitOptions, what: string): Connect
  *   `timeout` that is not a number), or a `signal` that is not an AbortSignal
  * @throws {RangeError} for a path longer than 107 bytes, a port outside
  *   1..65535, a `timeout` that is negative or NaN
- * @throws {Deno.errors.ConnectionRefused} when nobody listens there (the
+ * @throws {Deno.errors.ConnectionRefused} when nobody listens there (TCP and Unix: a UDP
+ *   connect sends nothing, and a refusal comes to a later send or receive; the
  *   error's `address` or `path` names it)
  * @throws {Deno.errors.NotFound} when no socket file is at `path`
  * @throws {Deno.errors.PermissionDenied} when the socket file's mode denies this user
@@ -399,7 +400,7 @@ export function connect(options: ConnectOptions): Promise<Connection> {
  * @returns the connection
  * @throws {TypeError} for malformed options (a `port` or `timeout` that is not a number, ...)
  * @throws {RangeError} for a path longer than 107 bytes, a port outside 1..65535, a `timeout` that is negative or NaN
- * @throws {Deno.errors.ConnectionRefused} when nobody listens there
+ * @throws {Deno.errors.ConnectionRefused} when nobody listens there (TCP and Unix)
  * @throws {Deno.errors.NotFound} when no socket file is at `path`
  * @throws {Deno.errors.PermissionDenied} when the socket file's mode denies this user
  * @throws {Deno.errors.TimedOut} when `timeout` passes first

@@ -221,6 +221,8 @@ export function connectionOf(
 export class Connection<A extends SocketAddress = SocketAddress> extends FdHandle
   implements AsyncIterable<Uint8Array<ArrayBuffer>> {
   readonly #kind: SocketType;
+  /** Whether `shutdown("read")` (or `"readwrite"`) was called here. */
+  #readShut = false;
   readonly #domain: number;
   readonly #remote: SocketAddress;
   #local?: SocketAddress;
@@ -281,7 +283,7 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    *
    * Wraps `getsockopt(2)`, `getpeername(2)`, `fcntl(2)`. Needs `--allow-ffi`.
    *
-   * @param fd the descriptor of a connected Unix or TCP socket
+   * @param fd the descriptor of a connected Unix, TCP or UDP socket
    * @returns the connection
    * @throws {TypeError} when an open handle of this library owns `fd` (it would close it
    *   under this one): pass a copy (`dup`)
@@ -887,11 +889,14 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    * @throws {RangeError} for an empty message on a seqpacket connection (the
    *   peer would read it as end of stream), or a `timeout` that is not ≥ 0
    * @throws {Deno.errors.BrokenPipe} when the peer has closed (seqpacket)
-   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (datagram); the
-   *   kernel then forgets the peer, and later sends throw `Deno.errors.NotConnected`
+   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (Unix datagram: the
+   *   kernel then forgets the peer, and later sends throw `Deno.errors.NotConnected`), or an
+   *   ICMP refusal came back for a datagram sent before (UDP: reported once; the socket
+   *   stays connected)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} when the connection is (or gets) closed
-   * @throws {IpcError} EMSGSIZE when the message is larger than the socket's send buffer
+   * @throws {IpcError} EMSGSIZE when the message is larger than a datagram can be (a Unix
+   *   socket's send buffer; 65507 bytes over UDP/IPv4, 65527 over IPv6)
    *
    * @example
    * ```ts
@@ -934,11 +939,14 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    * @throws {TypeError} on a stream connection, or when `data` is neither bytes nor a string
    * @throws {RangeError} for an empty message on a seqpacket connection, or a `timeout` that is not ≥ 0
    * @throws {Deno.errors.BrokenPipe} when the peer has closed (seqpacket)
-   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (datagram); the
-   *   kernel then forgets the peer, and later sends throw `Deno.errors.NotConnected`
+   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (Unix datagram: the
+   *   kernel then forgets the peer, and later sends throw `Deno.errors.NotConnected`), or an
+   *   ICMP refusal came back for a datagram sent before (UDP: reported once; the socket
+   *   stays connected)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.BadResource} after `close()`
-   * @throws {IpcError} EMSGSIZE when the message is larger than the socket's send buffer
+   * @throws {IpcError} EMSGSIZE when the message is larger than a datagram can be (a Unix
+   *   socket's send buffer; 65507 bytes over UDP/IPv4, 65527 over IPv6)
    *
    * @example
    * ```ts
@@ -968,10 +976,13 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    * @throws {TypeError} on a stream connection, or when `data` is neither bytes nor a string
    * @throws {RangeError} for an empty message on a seqpacket connection
    * @throws {Deno.errors.BrokenPipe} when the peer has closed (seqpacket)
-   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (datagram); the
-   *   kernel then forgets the peer, and later sends throw `Deno.errors.NotConnected`
+   * @throws {Deno.errors.ConnectionRefused} when the peer has closed (Unix datagram: the
+   *   kernel then forgets the peer, and later sends throw `Deno.errors.NotConnected`), or an
+   *   ICMP refusal came back for a datagram sent before (UDP: reported once; the socket
+   *   stays connected)
    * @throws {Deno.errors.BadResource} after `close()`
-   * @throws {IpcError} EMSGSIZE when the message is larger than the socket's send buffer
+   * @throws {IpcError} EMSGSIZE when the message is larger than a datagram can be (a Unix
+   *   socket's send buffer; 65507 bytes over UDP/IPv4, 65527 over IPv6)
    *
    * @example
    * ```ts
@@ -998,7 +1009,7 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    */
   #receiveMessage(waits = false): Uint8Array<ArrayBuffer> | null | typeof AGAIN {
     const data = takeMessage(this.fdFor("recv"), "recv", this.subject, waits, recvMessage);
-    if (data === AGAIN) return AGAIN;
+    if (data === AGAIN) return this.#readEnded();
     return data.byteLength === 0 && this.#kind === "seqpacket" ? null : data;
   }
 
@@ -1018,8 +1029,18 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
         if (n > len) throw truncatedError(n, len, "recv", this.subject);
         return n === 0 && this.#kind === "seqpacket" ? null : n;
       }
-      if (failed("recv", this.subject) === AGAIN || waits) return AGAIN;
+      if (failed("recv", this.subject) === AGAIN || waits) return this.#readEnded();
     }
+  }
+
+  /**
+   * What a receive that found nothing returns: AGAIN, or null (the end) on a
+   * datagram connection shut for reading, which the kernel calls readable
+   * while a non-blocking receive finds nothing (a blocking one returns 0 then,
+   * as it does here for seqpacket and stream connections).
+   */
+  #readEnded(): null | typeof AGAIN {
+    return this.#readShut && this.#kind === "datagram" ? null : AGAIN;
   }
 
   #sharedReceive(): Operation<Uint8Array<ArrayBuffer> | null> {
@@ -1046,11 +1067,14 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    *   writes; small messages share one `ArrayBuffer`, and `slice()` gives one
    *   a buffer of its own), or `null` at end of
    *   stream: the peer of a seqpacket connection closed or shut down writing
-   *   (a datagram connection has no end)
+   *   (a datagram connection ends only once `shutdown("read")` here, when the
+   *   datagrams queued before are taken)
    * @throws {TypeError} on a stream connection, or when `signal` is not an AbortSignal
    * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.ConnectionReset} when the peer reset the connection
+   * @throws {Deno.errors.ConnectionRefused} on UDP, when an ICMP refusal came back for a
+   *   datagram sent before
    * @throws {Deno.errors.BadResource} when the connection is (or gets) closed
    *
    * @example
@@ -1084,6 +1108,8 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
    * @throws {Deno.errors.TimedOut} when `timeout` passes first
    * @throws {Deno.errors.ConnectionReset} when the peer reset the connection
+   * @throws {Deno.errors.ConnectionRefused} on UDP, when an ICMP refusal came back for a
+   *   datagram sent before
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
@@ -1108,6 +1134,8 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    * @throws {Deno.errors.WouldBlock} when no message has arrived
    * @throws {TypeError} on a stream connection
    * @throws {Deno.errors.ConnectionReset} when the peer reset the connection
+   * @throws {Deno.errors.ConnectionRefused} on UDP, when an ICMP refusal came back for a
+   *   datagram sent before
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
@@ -1158,7 +1186,8 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    *
    * @param buf where the message goes
    * @param options `signal` to cancel, `timeout` in milliseconds
-   * @returns the message's size, or `null` at end of stream (seqpacket)
+   * @returns the message's size, or `null` at end of stream (seqpacket; a datagram
+   *   connection after `shutdown("read")`)
    * @throws {IpcError} EMSGSIZE when the message was longer than `buf`
    * @throws {TypeError} on a stream connection, when `buf` is not a Uint8Array, or `signal` not an AbortSignal
    * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
@@ -1193,7 +1222,8 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    *
    * @param buf where the message goes
    * @param options `timeout` in milliseconds
-   * @returns the message's size, or `null` at end of stream (seqpacket)
+   * @returns the message's size, or `null` at end of stream (seqpacket; a datagram
+   *   connection after `shutdown("read")`)
    * @throws {IpcError} EMSGSIZE when the message was longer than `buf` (its first bytes are there)
    * @throws {TypeError} on a stream connection, or when `buf` is not a Uint8Array
    * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
@@ -1224,7 +1254,8 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    * Wraps `recv(2)` with `MSG_TRUNC`. Needs `--allow-ffi`.
    *
    * @param buf where the message goes
-   * @returns the message's size, or `null` at end of stream (seqpacket)
+   * @returns the message's size, or `null` at end of stream (seqpacket; a datagram
+   *   connection after `shutdown("read")`)
    * @throws {Deno.errors.WouldBlock} when no message has arrived
    * @throws {IpcError} EMSGSIZE when the message was longer than `buf` (its first bytes are there)
    * @throws {TypeError} on a stream connection, or when `buf` is not a Uint8Array
@@ -1352,11 +1383,11 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
     } else {
       // The next message's length; it stays queued with its descriptors.
       const size = nextMessageSize(fd, "recv", this.subject);
-      if (size === AGAIN) return AGAIN;
+      if (size === AGAIN) return this.#readEnded();
       buf = messageArea(size);
     }
     const got = receiveWithFds(fd, buf, max, stream ? 0 : C.MSG_TRUNC, this.subject);
-    if (got === AGAIN) return AGAIN;
+    if (got === AGAIN) return stream ? AGAIN : this.#readEnded();
     if (got.size > buf.byteLength) {
       for (const received of got.fds) libc.close(received);
       throw truncatedError(got.size, buf.byteLength, "recvmsg", this.subject, true);
@@ -1691,7 +1722,9 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
   /**
    * Shuts the connection down in one direction or both, without closing the
    * descriptor: after `"write"` the peer reads end of stream (a TCP FIN) and
-   * this side may still read; after `"read"` reads here return end of stream.
+   * this side may still read; after `"read"` reads here return end of stream
+   * (on a datagram connection, receives return `null` once the datagrams
+   * queued before are taken).
    *
    * Wraps `shutdown(2)`. Needs `--allow-ffi`.
    *
@@ -1720,6 +1753,7 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
     }
     const fd = this.fdFor("shutdown");
     ok(libc.shutdown(fd, value), "shutdown", this.subject);
+    if (value !== C.SHUT_WR) this.#readShut = true;
     // A pending write or send then fails with EPIPE, which epoll does not say on a Unix socket.
     if (value !== C.SHUT_RD) fdEngine.retry(fd, WRITABLE);
   }
