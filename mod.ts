@@ -28,6 +28,7 @@ export {
   type SystemErrorInfo,
 } from "./src/errors.ts";
 export type { Access, Direction, SyncWaitOptions, WaitOptions } from "./src/options.ts";
+export { released } from "./src/_wait/release.ts";
 export * from "./src/fd/mod.ts";
 export * from "./src/process/mod.ts";
 export * from "./src/mq/mod.ts";

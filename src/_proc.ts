@@ -18,7 +18,7 @@ const decoder = new TextDecoder();
  */
 let reserve = -1;
 
-/** The descriptor held in reserve, or -1 (for tests and diagnostics). */
+/** The descriptor held in reserve, or -1. */
 export function reserved(): number {
   return reserve;
 }

@@ -475,6 +475,26 @@ Deno.test("an isolate that closed its handles gives back what its waits held (Wo
   await until(() => held() <= baseline, "the process's descriptors back at baseline");
 });
 
+Deno.test("released(): a Worker that awaits it after closing its handles holds nothing", async () => {
+  // A parked call returns on its pool thread a moment after the abort, and the epoll's wait
+  // a moment after the close: a Worker terminated at once left their descriptors open.
+  await using s = new TestScope();
+  const q = s.messageQueue("private");
+  const worker = new Worker(fixtureUrl("released_worker.ts"), { type: "module" });
+  try {
+    const report = new Promise<Record<string, Record<string, unknown>>>((resolve) =>
+      worker.onmessage = (e) => resolve(e.data)
+    );
+    worker.postMessage({ queue: q.id, parks: !EMULATED });
+    const { atClose, released } = await within(report, "the Worker's report");
+    assert.equal(atClose.engine, 2, "its pipe read's epoll and eventfd, open as it closed");
+    if (!EMULATED) assert.equal(atClose.threads, 1, "the receive, still parked as it closed");
+    assert.deepEqual(released, { engine: 0, reserve: false, threads: 0 });
+  } finally {
+    worker.terminate();
+  }
+});
+
 Deno.test("a loop of operations done at once gives the event loop its turns", async (t) => {
   // Each resolved as a microtask: against a peer that always had data (or room), timers,
   // signal listeners and Deno's own I/O waited as long as the loop ran, seconds.

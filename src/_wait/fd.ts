@@ -102,7 +102,7 @@ class FdEngine {
     });
   }
 
-  /** Its epoll instance and eventfd, while open (for tests and diagnostics). */
+  /** Its epoll instance and eventfd, while open. */
   get descriptors(): number[] {
     return this.#epfd < 0 ? [] : [this.#epfd, this.#wakeFd];
   }
@@ -279,6 +279,9 @@ class FdEngine {
    * ends). The next wait opens them again. Called as handles close, and
    * when the parked `epoll_wait` returns.
    */
+  /** Called once {@link FdEngine.releaseIfIdle} has closed them (see `release.ts`). */
+  onReleased: () => void = () => {};
+
   releaseIfIdle(): void {
     if (this.#epfd < 0 || this.#parked || this.#waiting > 0 || ownedCount() > 0) return;
     if (this.#unrefPoll !== undefined) clearTimeout(this.#unrefPoll);
@@ -288,6 +291,7 @@ class FdEngine {
     libc.close(this.#wakeFd);
     libc.close(this.#epfd);
     this.#epfd = this.#wakeFd = -1;
+    this.onReleased();
   }
 
   #wakeIfIdle(): void {

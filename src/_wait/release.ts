@@ -10,7 +10,7 @@
  */
 import { libc } from "../../ffi/libc.ts";
 import { disown, ownedCount } from "../_owned_fds.ts";
-import { releaseReserve } from "../_proc.ts";
+import { releaseReserve, reserved } from "../_proc.ts";
 import { threadsHeld } from "./budget.ts";
 import { fdEngine } from "./fd.ts";
 
@@ -26,9 +26,54 @@ export function releaseIdle(): void {
 
 /** After a parked call returned: the reserve goes, if a close asked and nothing needs it. */
 export function afterParkedCall(): void {
-  if (!asked || threadsHeld() > 0 || ownedCount() > 0) return;
+  if (!asked || threadsHeld() > 0 || ownedCount() > 0) return settleReleased();
   asked = false;
   releaseReserve();
+  settleReleased();
+}
+
+/** Whether this isolate holds nothing for waits: no handle's descriptor, parked call, epoll or reserve. */
+function holdsNothing(): boolean {
+  return ownedCount() === 0 && threadsHeld() === 0 && fdEngine.descriptors.length === 0 &&
+    reserved() < 0;
+}
+
+let whenReleased: Array<() => void> = [];
+
+function settleReleased(): void {
+  if (whenReleased.length === 0 || !holdsNothing()) return;
+  const now = whenReleased;
+  whenReleased = [];
+  for (const resolve of now) resolve();
+}
+fdEngine.onReleased = settleReleased;
+
+/**
+ * Resolves once this isolate holds nothing for the library: every handle
+ * that owns a descriptor is closed, no call is parked on a pool thread, and
+ * the fd engine's epoll and eventfd and the descriptor kept in reserve are
+ * given back. What a cancelled wait held is given back only once its call has
+ * returned on its pool thread, a moment after the abort or close: a Worker
+ * that awaits this before it answers "done" can be terminated without leaving
+ * descriptors behind. It waits for handles still open to close.
+ *
+ * @returns a promise that resolves when nothing is held (at once if nothing is)
+ *
+ * @example A Worker's cleanup before it says it is done
+ * ```ts
+ * import { MessageQueue, released } from "@libc/ipc";
+ * const q = MessageQueue.open("private");
+ * const stop = new AbortController();
+ * const pending = q.receive({ signal: stop.signal }).catch(() => "cancelled");
+ * stop.abort();
+ * q.remove();
+ * await pending;
+ * await released(); // the parked receive has returned, and the reserve is closed
+ * ```
+ */
+export function released(): Promise<void> {
+  if (holdsNothing()) return Promise.resolve();
+  return new Promise((resolve) => whenReleased.push(resolve));
 }
 
 /**
