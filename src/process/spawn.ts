@@ -47,7 +47,8 @@ export interface SpawnProgramOptions {
    * The process group the child joins (`setpgid(2)`, as Python's `process_group`): `0` starts
    * a new group that the child leads (its id is the child's pid), so that
    * `sendSignal(child, signal, { group: true })` reaches the child and every process it
-   * starts, and a terminal's Ctrl-C, which goes to the terminal's group, no longer does;
+   * starts, and a terminal's Ctrl-C, which goes to the terminal's group, no longer does (a
+   * background job there, it stops if it reads the terminal: `SIGTTIN`);
    * a number ≥ 1 joins that existing group of this session. By default the child stays
    * in this process's group.
    */
