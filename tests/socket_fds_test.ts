@@ -619,9 +619,9 @@ Deno.test("sendFds and receiveFds refuse bad input before any call", async (t) =
       );
       await waitedOn(a.fd, EPOLLOUT);
       p.reader.close();
-      // Reopened at once, the number now names another pipe: that one must not go either.
-      const other = s.pipe();
-      assert.equal(other.reader.fd, held);
+      // Reopened at once, the number names another pipe: that one must not go either. (Under
+      // load one of Deno's own threads may take the number first: then it names that file.)
+      s.pipe();
       const into = new Uint8Array(65536);
       let drained = 0;
       while (drained < queued) drained += b.readSync(into) ?? 0;
