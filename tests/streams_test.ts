@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { socketpair } from "../mod.ts";
-import { EPOLLIN, EPOLLOUT, systemError, TestScope, waitedOn } from "./_kernel.ts";
+import { EPOLLIN, EPOLLOUT, systemError, TestScope, waitedOn, within } from "./_kernel.ts";
 
 const decode = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
 
@@ -183,6 +183,53 @@ Deno.test("closing a handle while its readable waits errors the stream with BadR
     handle.close();
     await assert.rejects(reading, Deno.errors.BadResource);
   }
+});
+
+Deno.test("closing a handle errors its idle streams too: a pipe between two ends", async (t) => {
+  await t.step("an idle readable and writable of each kind", async () => {
+    await using s = new TestScope();
+    const p = s.pipe();
+    const [a] = s.handle(socketpair());
+    const streams: Array<[{ close(): void }, ReadableStream | WritableStream, string]> = [
+      [p.reader, p.reader.readable, "read"],
+      [p.writer, p.writer.writable, "write"],
+      [a, a.readable, "recv"],
+      [a, a.writable, "send"],
+    ];
+    // Each got hold of before the close, with no read or write pending.
+    const ends = streams.map(([, stream]) =>
+      stream instanceof ReadableStream ? stream.getReader().closed : stream.getWriter().closed
+    );
+    for (const [handle] of streams) handle.close();
+    for (const [i, [, , syscall]] of streams.entries()) {
+      const end = within(ends[i], `the ${syscall} stream's end`);
+      await assert.rejects(end, systemError(Deno.errors.BadResource, "EBADF", syscall));
+    }
+  });
+
+  await t.step("a proxy's pipes end once both connections close", async () => {
+    // client <-> [a | proxy | b] <-> upstream, where the upstream never reads: the pipe into b
+    // waits on its write until b closes, and then ends.
+    await using s = new TestScope();
+    const [client, a] = s.handle(socketpair());
+    const [b, upstream] = s.handle(socketpair());
+    const up = a.readable.pipeTo(b.writable);
+    const down = b.readable.pipeTo(a.writable);
+    const settled = Promise.allSettled([up, down]);
+    Promise.race([up, down]).catch(() => {}).finally(() => {
+      a.close();
+      b.close();
+    });
+    // More than b's buffer and the upstream's take: the pipe into b waits for room.
+    const flood = client.write(pattern(4 << 20)).catch(() => {});
+    await waitedOn(b.fd, EPOLLOUT);
+    client.close();
+    await flood;
+    upstream.writeSync("late"); // the proxy tries to write it to the client, who is gone
+    const [upOutcome, downOutcome] = await within(settled, "both pipes");
+    assert.equal(upOutcome.status, "rejected");
+    assert.equal(downOutcome.status, "rejected");
+  });
 });
 
 Deno.test("a writable's close waits for a write() still going out: its bytes arrive whole", async (t) => {

@@ -7,6 +7,7 @@ import { libc } from "../../ffi/libc.ts";
 import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
 import { closeOwnedFd, WaitRegistry } from "../_wait/mod.ts";
 import { reopenBlocking } from "./_adopt.ts";
+import { failStreams } from "./_streams.ts";
 import { own } from "../_owned_fds.ts";
 
 const registries = new WeakMap<FdHandle, WaitRegistry>();
@@ -122,9 +123,9 @@ export abstract class FdHandle implements Disposable {
    * import assert from "node:assert/strict";
    * using p = pipe();
    * const read = p.reader.read(new Uint8Array(8));
-   * p.reader.unref(); // the script could end here with the read pending
+   * p.reader.unref(); // the read goes on, but no longer keeps the process alive
    * p.writer.writeSync("x");
-   * p.reader.ref(); // it waits for the read again
+   * p.reader.ref(); // it keeps the process alive again while it is awaited below
    * assert.equal(await read, 1);
    * ```
    */
@@ -199,7 +200,9 @@ export abstract class FdHandle implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    waitsOf(this).cancelAll((syscall) => closedError(this.what, syscall, this.subject));
+    const closed = (syscall: string) => closedError(this.what, syscall, this.subject);
+    waitsOf(this).cancelAll(closed);
+    failStreams(this, closed);
     if (this.#blocking !== undefined && this.#blocking >= 0) libc.close(this.#blocking);
     closeOwnedFd(this.#fd);
   }

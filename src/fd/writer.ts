@@ -27,7 +27,20 @@ import { WriteTurns } from "./_write_turns.ts";
 
 const NO_BYTES = new Uint8Array(0);
 
-/** Bytes to write: a Uint8Array, or a string written as UTF-8. */
+/**
+ * Bytes to write: a Uint8Array, or a string written as UTF-8.
+ *
+ * @example
+ * ```ts
+ * import { pipe, type WriteData } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using p = pipe();
+ * const chunks: WriteData[] = ["caf\u00e9 ", new Uint8Array([0x21])];
+ * for (const chunk of chunks) p.writer.writeSync(chunk);
+ * p.writer.close();
+ * assert.equal(await new Response(p.reader.readable).text(), "caf\u00e9 !");
+ * ```
+ */
 export type WriteData = Uint8Array | string;
 
 /**
@@ -323,6 +336,8 @@ export class FdWriter extends FdHandle {
    */
   get writable(): WritableStream<Uint8Array> {
     return this.#writable ??= chunkWritable(
+      this,
+      "write",
       (chunk, signal) => this.write(chunk, { signal }),
       // After the writes still going out (a write() before the stream's): they are whole.
       () => this.#turns.idle().then(() => this.close()),

@@ -769,7 +769,10 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    * end of stream; unlike Deno's, it never closes the connection, whose other
    * direction may still be in use: close it (or `using`) when done. Cancelling
    * it (or a `pipeTo` that gives up) ends the read it has waiting, so later
-   * bytes are left for `read()`; the stream itself stays done. A default
+   * bytes are left for `read()`; the stream itself stays done. Closing the
+   * connection errors it (`BadResource`). So a proxy piping two connections
+   * into each other closes both once either pipe settles: the other one may
+   * wait for good on a write into a peer that never reads. A default
    * reader gets each chunk in a buffer of its own, of the size received (in a
    * transfer of bulk, the 64 KiB buffer it was received into, at least a
    * quarter full); a BYOB reader gets the bytes in its own buffer.
@@ -794,6 +797,8 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
     if (this.#readable === undefined) {
       const chunk = this.#chunkOp(true);
       this.#readable = byteReadable(
+        this,
+        "recv",
         (view, signal) => this.read(view, { signal }),
         (signal) => wait(chunk, { signal }, this.#in),
       );
@@ -825,6 +830,8 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
   get writable(): WritableStream<Uint8Array> {
     this.#checkStream("writable");
     return this.#writable ??= chunkWritable(
+      this,
+      "send",
       (chunk, signal) => this.write(chunk, { signal }),
       // After the writes still going out (a write() before the stream's): they are whole.
       () => this.#turns.idle().then(() => this.shutdown("write")),
