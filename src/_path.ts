@@ -10,7 +10,17 @@ import { C, LAYOUTS } from "../ffi/platform.ts";
 import { E, errorOf, lastErrno } from "./_sys.ts";
 import { shown } from "./_check.ts";
 
-/** A path as a string, or a `file:` URL. */
+/**
+ * A path as a string, or a `file:` URL.
+ *
+ * @example The same file, named both ways
+ * ```ts
+ * import { MessageQueue, type PathLike } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const [text, url]: PathLike[] = ["/", new URL("file:///")];
+ * assert.equal(MessageQueue.ftok(text, 65), MessageQueue.ftok(url, 65));
+ * ```
+ */
 export type PathLike = string | URL;
 
 /** The path as text, checked: a non-empty string without NUL, shorter than PATH_MAX. */

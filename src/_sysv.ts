@@ -16,7 +16,23 @@ import { procText } from "./_proc.ts";
 /** A key, or `"private"` for a new object only this process knows the id of (`IPC_PRIVATE`). */
 export type SysvKey = number | "private";
 
-/** How a System V object is opened. */
+/**
+ * How a System V object is opened.
+ *
+ * @example Create a semaphore set by key, once
+ * ```ts
+ * import { SemaphoreSet, type SysvOpenOptions } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * const key = SemaphoreSet.ftok(dir, 1);
+ * const options: SysvOpenOptions = { create: true, exclusive: true, mode: 0o640 };
+ * using set = SemaphoreSet.open(key, { ...options, count: 1 });
+ * assert.throws(() => SemaphoreSet.open(key, { ...options, count: 1 }), Deno.errors.AlreadyExists);
+ * assert.equal(set.stat().mode, 0o640);
+ * set.remove();
+ * Deno.removeSync(dir);
+ * ```
+ */
 export interface SysvOpenOptions {
   /** Create the object if it does not exist (`IPC_CREAT`). Default `false`. */
   create?: boolean;

@@ -8,7 +8,20 @@
 import { strerror } from "../ffi/libc.ts";
 import { ERRNO, ERRNO_NAMES } from "../ffi/platform.ts";
 
-/** Where an error happened, beyond the system call: the object it concerns. */
+/**
+ * Where an error happened, beyond the system call: the object it concerns.
+ *
+ * @example A path, a queue's id
+ * ```ts
+ * import { type ErrorSubject, Fifo, MessageQueue } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const path = "/no/such/fifo";
+ * assert.throws(() => Fifo.unlink(path), (e) => (e as ErrorSubject).path === path);
+ * using q = MessageQueue.open("private");
+ * await assert.rejects(q.receive({ timeout: 0 }), (e) => (e as ErrorSubject).id === q.id);
+ * q.remove();
+ * ```
+ */
 export interface ErrorSubject {
   /** The file system path concerned, if any. */
   path?: string;
@@ -26,7 +39,18 @@ export interface ErrorSubject {
   address?: string;
 }
 
-/** What a failed system call reports, on every error this library throws for one. */
+/**
+ * What a failed system call reports, on every error this library throws for one.
+ *
+ * @example
+ * ```ts
+ * import { Fifo, type SystemErrorInfo } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const path = "/no/such/fifo";
+ * const info: SystemErrorInfo = { code: "ENOENT", errno: 2, syscall: "unlink", path };
+ * assert.throws(() => Fifo.unlink(path), info); // the error has each of these fields
+ * ```
+ */
 export interface SystemErrorInfo extends ErrorSubject {
   /** The C name of the errno value, e.g. `"EIDRM"`. */
   code: string;
@@ -46,7 +70,21 @@ export interface SystemErrorInfo extends ErrorSubject {
   messageSize?: number;
 }
 
-/** An error thrown for a failed system call: a Deno error class or {@link IpcError}, with {@link SystemErrorInfo}. */
+/**
+ * An error thrown for a failed system call: a Deno error class or {@link IpcError}, with
+ * {@link SystemErrorInfo}.
+ *
+ * @example A receive that times out
+ * ```ts
+ * import { MessageQueue, type SystemError } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using q = MessageQueue.open("private");
+ * const error = await q.receive({ timeout: 0 }).then(() => null, (e: SystemError) => e);
+ * assert.ok(error instanceof Deno.errors.TimedOut); // Deno's own class, where one fits
+ * assert.deepEqual([error.code, error.errno, error.syscall], ["ETIMEDOUT", 110, "msgrcv"]);
+ * q.remove();
+ * ```
+ */
 export type SystemError = Error & SystemErrorInfo;
 
 /**

@@ -11,10 +11,17 @@
 /**
  * Options of every async (`x()`) operation.
  *
- * @example
+ * @example An abort rejects with the signal's reason; a timeout with `TimedOut`
  * ```ts
- * import type { WaitOptions } from "@libc/ipc";
- * const options: WaitOptions = { signal: AbortSignal.timeout(1000), timeout: Infinity };
+ * import { pipe, type WaitOptions } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using p = pipe();
+ * const controller = new AbortController();
+ * const options: WaitOptions = { signal: controller.signal, timeout: Infinity };
+ * const read = p.reader.read(new Uint8Array(8), options); // nothing written: it waits
+ * controller.abort(new Error("no longer needed"));
+ * await assert.rejects(read, (e) => e === controller.signal.reason);
+ * await assert.rejects(p.reader.read(new Uint8Array(8), { timeout: 10 }), Deno.errors.TimedOut);
  * ```
  */
 export interface WaitOptions {
@@ -32,10 +39,15 @@ export interface WaitOptions {
  * Options of every blocking (`xSync()`) operation. It takes no `signal`
  * (a `TypeError`): nothing could abort a call that blocks the thread.
  *
- * @example
+ * @example A timeout bounds the wait; a `signal` is refused
  * ```ts
- * import type { SyncWaitOptions } from "@libc/ipc";
- * const options: SyncWaitOptions = { timeout: 250 };
+ * import { pipe, type SyncWaitOptions } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using p = pipe();
+ * const options: SyncWaitOptions = { timeout: 10 };
+ * assert.throws(() => p.reader.readSync(new Uint8Array(8), options), Deno.errors.TimedOut);
+ * const signal = new AbortController().signal;
+ * assert.throws(() => p.reader.readSync(new Uint8Array(8), { signal } as never), TypeError);
  * ```
  */
 export interface SyncWaitOptions {

@@ -8,7 +8,22 @@ import { E } from "../_sys.ts";
 import { errorFromCode, type ErrorSubject, type SystemError } from "../errors.ts";
 import { checkInteger, shown } from "../_check.ts";
 
-/** A descriptor to hand over: a handle with an `fd` (pipe ends, FIFOs, sockets, ...) or a raw fd number. */
+/**
+ * A descriptor to hand over: a handle with an `fd` (pipe ends, FIFOs, sockets, ...) or a raw
+ * fd number.
+ *
+ * @example A child's stdout as a handle, its stderr as the same pipe's fd number
+ * ```ts
+ * import { type FdSource, pipe, spawnProgram } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const p = pipe();
+ * const fds: Record<number, FdSource> = { 1: p.writer, 2: p.writer.fd };
+ * const child = spawnProgram("/bin/sh", ["-c", "echo out; echo err >&2"], { fds });
+ * p.writer.close();
+ * assert.equal(await new Response(p.reader.readable).text(), "out\nerr\n");
+ * await child.status;
+ * ```
+ */
 export type FdSource = number | { readonly fd: number };
 
 /** The largest fd: a C `int`. */

@@ -34,7 +34,23 @@ import { chmodCreated } from "../_chmod.ts";
 import { FdReader } from "./reader.ts";
 import { FdWriter } from "./writer.ts";
 
-/** Options of {@link Fifo.create}. */
+/**
+ * Options of {@link Fifo.create}.
+ *
+ * @example
+ * ```ts
+ * import { Fifo } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * const path = `${dir}/fifo`;
+ * Fifo.create(path, { mode: 0o640, exclusive: true });
+ * assert.equal(Deno.statSync(path).mode! & 0o777, 0o640); // exactly, whatever the umask
+ * assert.throws(() => Fifo.create(path, { exclusive: true }), Deno.errors.AlreadyExists);
+ * Fifo.create(path, { mode: 0o640 }); // not exclusive: this user's FIFO, within mode, is reused
+ * Fifo.unlink(path);
+ * Deno.removeSync(dir);
+ * ```
+ */
 export interface FifoCreateOptions {
   /** Permission bits, exactly (the umask does not narrow them). Default `0o600`: owner only. */
   mode?: number;
@@ -45,6 +61,19 @@ export interface FifoCreateOptions {
 /**
  * The handle {@link Fifo.open} returns for a direction: a {@link FdReader}
  * for `"read"`, a {@link FdWriter} for `"write"`.
+ *
+ * @example
+ * ```ts
+ * import { FdReader, FdWriter, Fifo, type FifoEnd } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * Fifo.create(`${dir}/fifo`);
+ * using reader: FifoEnd<"read"> = Fifo.tryOpen(`${dir}/fifo`, "read");
+ * using writer: FifoEnd<"write"> = Fifo.tryOpen(`${dir}/fifo`, "write");
+ * assert.ok(reader instanceof FdReader && writer instanceof FdWriter);
+ * Fifo.unlink(`${dir}/fifo`);
+ * Deno.removeSync(dir);
+ * ```
  */
 export type FifoEnd<D extends Direction> = D extends "read" ? FdReader : FdWriter;
 

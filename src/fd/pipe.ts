@@ -9,7 +9,20 @@ import { ok } from "../_sys.ts";
 import { FdReader } from "./reader.ts";
 import { FdWriter } from "./writer.ts";
 
-/** The two ends of a pipe; disposing it closes both ends. */
+/**
+ * The two ends of a pipe; disposing it closes both ends.
+ *
+ * @example
+ * ```ts
+ * import { type Pipe, pipe } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const p: Pipe = pipe();
+ * p.writer.writeSync("hi");
+ * assert.equal(p.reader.readSync(new Uint8Array(8)), 2);
+ * p[Symbol.dispose](); // what `using p = pipe()` does at the end of its block
+ * assert.deepEqual([p.reader.closed, p.writer.closed], [true, true]);
+ * ```
+ */
 export interface Pipe extends Disposable {
   /** The reading end. */
   reader: FdReader;

@@ -7,7 +7,20 @@
 import { procSysInt } from "../_proc.ts";
 import { shown } from "../_check.ts";
 
-/** The type of a message: a C `long`, positive when sending. */
+/**
+ * The type of a message: a C `long`, positive when sending.
+ *
+ * @example A `number` when it is safe as one, else a `bigint`
+ * ```ts
+ * import { MessageQueue, type MessageType } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using q = MessageQueue.open("private");
+ * const types: MessageType[] = [5n, 2n ** 62n];
+ * for (const type of types) q.sendSync("x", { type });
+ * assert.deepEqual([q.receiveSync().type, q.receiveSync().type], [5, 2n ** 62n]);
+ * q.remove();
+ * ```
+ */
 export type MessageType = number | bigint;
 
 const LONG_MAX = 2n ** 63n - 1n;

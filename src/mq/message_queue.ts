@@ -65,7 +65,20 @@ import {
 export type { MessageType } from "./_sysv_values.ts";
 export type { SysvOwnership, SysvOwnershipChange } from "../_sysv.ts";
 
-/** A message taken from a queue. */
+/**
+ * A message taken from a queue.
+ *
+ * @example
+ * ```ts
+ * import { type Message, MessageQueue } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using q = MessageQueue.open("private");
+ * q.sendSync("hello", { type: 7 });
+ * const message: Message = q.receiveSync();
+ * assert.deepEqual([message.type, new TextDecoder().decode(message.data)], [7, "hello"]);
+ * q.remove();
+ * ```
+ */
 export interface Message {
   /** Its type; a `number` when it fits one safely, else a `bigint`. */
   type: MessageType;
@@ -82,14 +95,19 @@ export interface Message {
  * detached or shrunk below the message while the receive waited: the message
  * the kernel took by then is its `received`, never lost.
  *
- * @example
+ * @example A buffer detached while the receive waits
  * ```ts
- * import type { ReceivedMessageError } from "@libc/ipc";
- * function taken(e: unknown): Uint8Array | undefined {
- *   return e instanceof TypeError && "received" in e
- *     ? (e as ReceivedMessageError).received.data
- *     : undefined;
- * }
+ * import { MessageQueue, type ReceivedMessageError } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using q = MessageQueue.open("private");
+ * const buffer = new Uint8Array(64);
+ * const pending = q.receiveInto(buffer); // the queue is empty: it waits
+ * buffer.buffer.transfer(); // detached: the message has nowhere to go
+ * q.sendSync("precious");
+ * await assert.rejects(pending, (e) =>
+ *   e instanceof TypeError &&
+ *   new TextDecoder().decode((e as ReceivedMessageError).received.data) === "precious");
+ * q.remove();
  * ```
  */
 export interface ReceivedMessageError extends TypeError {
@@ -97,7 +115,23 @@ export interface ReceivedMessageError extends TypeError {
   readonly received: Message;
 }
 
-/** What {@link MessageQueue.receiveInto} took: the message's type and size; its bytes are in the caller's buffer. */
+/**
+ * What {@link MessageQueue.receiveInto} took: the message's type and size; its bytes are in
+ * the caller's buffer.
+ *
+ * @example
+ * ```ts
+ * import { MessageQueue, type MessageInfo } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using q = MessageQueue.open("private");
+ * q.sendSync("hello", { type: 2 });
+ * const buffer = new Uint8Array(64);
+ * const info: MessageInfo = q.receiveIntoSync(buffer);
+ * assert.deepEqual(info, { type: 2, size: 5 });
+ * assert.equal(new TextDecoder().decode(buffer.subarray(0, info.size)), "hello");
+ * q.remove();
+ * ```
+ */
 export interface MessageInfo {
   /** Its type; a `number` when it fits one safely, else a `bigint`. */
   type: MessageType;
@@ -105,7 +139,24 @@ export interface MessageInfo {
   size: number;
 }
 
-/** Options of {@link MessageQueue.open}. */
+/**
+ * Options of {@link MessageQueue.open}.
+ *
+ * @example A queue by key: none until one is created
+ * ```ts
+ * import { MessageQueue, type MessageQueueOpenOptions } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * const key = MessageQueue.ftok(dir, 1);
+ * assert.throws(() => MessageQueue.open(key), Deno.errors.NotFound); // create defaults to false
+ * const options: MessageQueueOpenOptions = { create: true, exclusive: true, mode: 0o640 };
+ * using q = MessageQueue.open(key, options);
+ * assert.throws(() => MessageQueue.open(key, options), Deno.errors.AlreadyExists);
+ * assert.equal(q.stat().mode, 0o640);
+ * q.remove();
+ * Deno.removeSync(dir);
+ * ```
+ */
 export interface MessageQueueOpenOptions {
   /** Create the queue if it does not exist (`IPC_CREAT`). Default `false`. */
   create?: boolean;
@@ -115,13 +166,41 @@ export interface MessageQueueOpenOptions {
   mode?: number;
 }
 
-/** What to send: the message type. */
+/**
+ * What to send: the message type.
+ *
+ * @example A receiver picks messages by their type
+ * ```ts
+ * import { MessageQueue } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using q = MessageQueue.open("private");
+ * q.sendSync("for anyone"); // type 1
+ * q.sendSync("for the type-2 reader", { type: 2 });
+ * const { data } = q.receiveSync({ type: 2 });
+ * assert.equal(new TextDecoder().decode(data), "for the type-2 reader");
+ * q.remove();
+ * ```
+ */
 export interface MessageQueueSendOptions {
   /** The message type, an integer ≥ 1 (default 1). */
   type?: MessageType;
 }
 
-/** Which message to take, and how large it may be. */
+/**
+ * Which message to take, and how large it may be.
+ *
+ * @example Too long for `maxSize`: refused, unless `noError` cuts it
+ * ```ts
+ * import { MessageQueue, type SystemError } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using q = MessageQueue.open("private");
+ * q.sendSync("abcdef");
+ * assert.throws(() => q.tryReceive({ maxSize: 3 }), (e) => (e as SystemError).code === "E2BIG");
+ * const { data } = q.tryReceive({ maxSize: 3, noError: true }); // it was still there
+ * assert.equal(new TextDecoder().decode(data), "abc");
+ * q.remove();
+ * ```
+ */
 export interface MessageQueueReceiveOptions {
   /**
    * Which message: `0` (default) the first one; `n > 0` the first of type `n`
@@ -148,6 +227,18 @@ export interface MessageQueueReceiveOptions {
  * What `msgctl(IPC_STAT)` reports about a queue. Times are whole seconds from the
  * kernel's coarse clock, which may still read the previous second for a tick
  * (a few ms) after `Date.now()` has entered the next.
+ *
+ * @example
+ * ```ts
+ * import { MessageQueue, type MessageQueueStat } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using q = MessageQueue.open("private");
+ * q.sendSync("hello");
+ * const st: MessageQueueStat = q.stat();
+ * assert.deepEqual([st.messages, st.bytes, st.lastSendPid], [1, 5, Deno.pid]);
+ * assert.deepEqual([st.lastReceive, st.uid], [null, Deno.uid()]);
+ * q.remove();
+ * ```
  */
 export interface MessageQueueStat extends SysvOwnership {
   /** Messages in the queue now. */
@@ -1421,9 +1512,9 @@ export class MessageQueue implements Disposable, AsyncIterable<Message> {
    * import assert from "node:assert/strict";
    * using q = MessageQueue.open("private");
    * const got = q.receive();
-   * q.unref(); // the script could end here with the receive pending
+   * q.unref(); // the receive goes on, but no longer keeps the process alive
    * q.sendSync("late");
-   * q.ref(); // it waits for the receive again
+   * q.ref(); // it keeps the process alive again while it is awaited below
    * assert.equal(new TextDecoder().decode((await got).data), "late");
    * q.remove();
    * ```

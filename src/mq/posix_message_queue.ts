@@ -53,7 +53,21 @@ const NO_BYTES = new Uint8Array(0);
 /** Turns the `n` bytes a receive put into `buf` into its result. */
 type Make<T> = (buf: Uint8Array, n: number) => T;
 
-/** Options of {@link PosixMessageQueue.open}. */
+/**
+ * Options of {@link PosixMessageQueue.open}.
+ *
+ * @example A queue of one message at most
+ * ```ts
+ * import { PosixMessageQueue, type PosixMessageQueueOpenOptions } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const name = `/libc-ipc-doc-${Deno.pid}-open-options`;
+ * const options: PosixMessageQueueOpenOptions = { create: true, maxMessages: 1, messageSize: 8 };
+ * using q = PosixMessageQueue.open(name, options);
+ * PosixMessageQueue.unlink(name);
+ * q.trySend("one");
+ * assert.throws(() => q.trySend("two"), Deno.errors.WouldBlock); // full
+ * ```
+ */
 export interface PosixMessageQueueOpenOptions {
   /** Create the queue if it does not exist (`O_CREAT`). Default `false`. */
   create?: boolean;
@@ -82,7 +96,26 @@ export interface PosixMessageQueueOpenOptions {
   access?: Access;
 }
 
-/** What {@link PosixMessageQueue.attributes} reports (`struct mq_attr`). */
+/**
+ * What {@link PosixMessageQueue.attributes} reports (`struct mq_attr`).
+ *
+ * @example
+ * ```ts
+ * import { PosixMessageQueue, type PosixMessageQueueAttributes } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const name = `/libc-ipc-doc-${Deno.pid}-attributes`;
+ * using q = PosixMessageQueue.open(name, { create: true, maxMessages: 2, messageSize: 16 });
+ * PosixMessageQueue.unlink(name);
+ * q.trySend("one");
+ * const attributes: PosixMessageQueueAttributes = q.attributes();
+ * assert.deepEqual(attributes, {
+ *   maxMessages: 2,
+ *   messageSize: 16,
+ *   currentMessages: 1,
+ *   nonBlocking: true,
+ * });
+ * ```
+ */
 export interface PosixMessageQueueAttributes {
   /** Capacity in messages (`mq_maxmsg`). */
   maxMessages: number;
@@ -98,7 +131,21 @@ export interface PosixMessageQueueAttributes {
   nonBlocking: boolean;
 }
 
-/** A received message. */
+/**
+ * A received message.
+ *
+ * @example
+ * ```ts
+ * import { PosixMessageQueue, type PosixMessage } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const name = `/libc-ipc-doc-${Deno.pid}-message`;
+ * using q = PosixMessageQueue.open(name, { create: true, messageSize: 16 });
+ * PosixMessageQueue.unlink(name);
+ * q.sendSync("hello", { priority: 3 });
+ * const message: PosixMessage = q.receiveSync();
+ * assert.deepEqual([new TextDecoder().decode(message.data), message.priority], ["hello", 3]);
+ * ```
+ */
 export interface PosixMessage {
   /**
    * The bytes of the message, which no later receive writes. Small messages'
@@ -110,7 +157,23 @@ export interface PosixMessage {
   priority: number;
 }
 
-/** What {@link PosixMessageQueue.receiveInto} took: its size and priority; its bytes are in the caller's buffer. */
+/**
+ * What {@link PosixMessageQueue.receiveInto} took: its size and priority; its bytes are in the
+ * caller's buffer.
+ *
+ * @example
+ * ```ts
+ * import { PosixMessageQueue, type PosixMessageInfo } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const name = `/libc-ipc-doc-${Deno.pid}-message-info`;
+ * using q = PosixMessageQueue.open(name, { create: true, messageSize: 16 });
+ * PosixMessageQueue.unlink(name);
+ * q.sendSync("hello", { priority: 3 });
+ * const buffer = new Uint8Array(q.messageSize); // room for the largest message
+ * const info: PosixMessageInfo = q.receiveIntoSync(buffer);
+ * assert.deepEqual(info, { size: 5, priority: 3 });
+ * ```
+ */
 export interface PosixMessageInfo {
   /** How many bytes it has, at the start of the buffer. */
   size: number;
@@ -118,7 +181,21 @@ export interface PosixMessageInfo {
   priority: number;
 }
 
-/** What to send: the message's priority. */
+/**
+ * What to send: the message's priority.
+ *
+ * @example The higher priority is received first
+ * ```ts
+ * import { PosixMessageQueue } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const name = `/libc-ipc-doc-${Deno.pid}-send-options`;
+ * using q = PosixMessageQueue.open(name, { create: true, messageSize: 16 });
+ * PosixMessageQueue.unlink(name);
+ * q.sendSync("routine"); // priority 0
+ * q.sendSync("urgent", { priority: 5 });
+ * assert.equal(new TextDecoder().decode(q.receiveSync().data), "urgent");
+ * ```
+ */
 export interface PosixMessageQueueSendOptions {
   /** 0 (default, lowest) to `MQ_PRIO_MAX - 1` (32767): higher priorities are received first. */
   priority?: number;

@@ -20,7 +20,20 @@ import {
 import { type SignalName, signalName, signalNumber } from "./signals.ts";
 import { own } from "../_owned_fds.ts";
 
-/** How a child ended, like `Deno.CommandStatus`. */
+/**
+ * How a child ended, like `Deno.CommandStatus`.
+ *
+ * @example An exit, and a signal
+ * ```ts
+ * import { type ChildStatus, spawnProgram } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const exited: ChildStatus = await spawnProgram("/bin/sh", ["-c", "exit 3"]).status;
+ * assert.deepEqual(exited, { success: false, code: 3, signal: null });
+ * const child = spawnProgram("/bin/sleep", ["10"]);
+ * child.kill("SIGTERM");
+ * assert.deepEqual(await child.status, { success: false, code: 128 + 15, signal: "SIGTERM" });
+ * ```
+ */
 export interface ChildStatus {
   /** Whether it exited with code 0. */
   success: boolean;
@@ -170,9 +183,9 @@ export class ChildProcess implements AsyncDisposable {
    * import { spawnProgram } from "@libc/ipc";
    * import assert from "node:assert/strict";
    * const child = spawnProgram("/bin/sleep", ["10"]);
-   * child.unref(); // from here, this script may end before the child does
+   * child.unref(); // the running child no longer keeps this process alive
    * child.kill();
-   * child.ref(); // wait for it after all, so that it is reaped
+   * child.ref(); // it does again while its status is awaited below, which reaps it
    * assert.equal((await child.status).signal, "SIGTERM");
    * ```
    */

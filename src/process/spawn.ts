@@ -17,7 +17,25 @@ import { fdOfSource, type FdSource } from "../fd/_fd_source.ts";
 import { fileKind, pathText } from "../_path.ts";
 import { errorFromCode } from "../errors.ts";
 
-/** Options of {@link spawnProgram}. */
+/**
+ * Options of {@link spawnProgram}.
+ *
+ * @example Its own environment and directory, its stdout on a pipe of ours
+ * ```ts
+ * import { pipe, spawnProgram } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const p = pipe();
+ * const script = 'echo "$GREETING"; pwd';
+ * const child = spawnProgram("/bin/sh", ["-c", script], {
+ *   env: { GREETING: "hi" },
+ *   cwd: "/",
+ *   fds: { 1: p.writer },
+ * });
+ * p.writer.close();
+ * assert.equal(await new Response(p.reader.readable).text(), "hi\n/\n");
+ * assert.equal((await child.status).code, 0);
+ * ```
+ */
 export interface SpawnProgramOptions {
   /**
    * Descriptors to hand over, by the number they get in the child: `{ 3: p.reader }`.
@@ -55,7 +73,24 @@ export interface SpawnProgramOptions {
   processGroup?: number;
 }
 
-/** Options of {@link spawn}. */
+/**
+ * Options of {@link spawn}.
+ *
+ * @example A module given its arguments and its Deno flags
+ * ```ts
+ * import { pipe, spawn } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const p = pipe();
+ * const child = spawn("data:text/javascript,console.log(Deno.args.join(' '))", {
+ *   args: ["one", "two"],
+ *   flags: [], // not even the default --allow-ffi: this module needs none
+ *   fds: { 1: p.writer },
+ * });
+ * p.writer.close();
+ * assert.equal(await new Response(p.reader.readable).text(), "one two\n");
+ * await child.status;
+ * ```
+ */
 export interface SpawnOptions extends SpawnProgramOptions {
   /** Arguments for the module (its `Deno.args`). */
   args?: readonly string[];

@@ -9,7 +9,20 @@ import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { ok } from "../_sys.ts";
 import { checkBoolean, checkInteger, shown } from "../_check.ts";
 
-/** The kernel's System V semaphore limits, from `semctl(IPC_INFO)`. */
+/**
+ * The kernel's System V semaphore limits, from `semctl(IPC_INFO)`.
+ *
+ * @example A value past `maxValue` is refused (`ERANGE`)
+ * ```ts
+ * import { SemaphoreSet, type SemaphoreLimits, type SystemError } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const limits: SemaphoreLimits = SemaphoreSet.limits();
+ * using set = SemaphoreSet.open("private", { count: 1, values: limits.maxValue });
+ * const add = () => set.tryOp([{ index: 0, delta: 1 }]);
+ * assert.throws(add, (e) => (e as SystemError).code === "ERANGE");
+ * set.remove();
+ * ```
+ */
 export interface SemaphoreLimits {
   /** The largest value a semaphore holds (`SEMVMX`; 32767 on Linux). */
   readonly maxValue: number;
@@ -40,7 +53,20 @@ export function semLimits(): SemaphoreLimits {
   });
 }
 
-/** One operation of a `semop(2)` call on a set. */
+/**
+ * One operation of a `semop(2)` call on a set.
+ *
+ * @example Take one, without waiting
+ * ```ts
+ * import { type SemaphoreOperation, SemaphoreSet } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using set = SemaphoreSet.open("private", { count: 1, values: 1 });
+ * const take: SemaphoreOperation = { index: 0, delta: -1, wait: false };
+ * await set.op([take]);
+ * await assert.rejects(set.op([take]), Deno.errors.WouldBlock); // the value is 0: fails at once
+ * set.remove();
+ * ```
+ */
 export interface SemaphoreOperation {
   /** Which member, 0..count-1. */
   index: number;

@@ -45,7 +45,21 @@ import {
 import { futexReadiness, futexWake } from "../_wait/futex.ts";
 import { Mapping, offsetIn, sharedMappingOf } from "../shm/_mapping.ts";
 
-/** Options of {@link PosixSemaphore.open}. */
+/**
+ * Options of {@link PosixSemaphore.open}.
+ *
+ * @example Its mode, exactly, and its first value
+ * ```ts
+ * import { PosixSemaphore } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const name = `/libc-ipc-doc-${Deno.pid}-open-options`;
+ * using sem = PosixSemaphore.open(name, { create: true, exclusive: true, mode: 0o640, value: 2 });
+ * const file = `/dev/shm/sem.${name.slice(1)}`; // where glibc keeps it
+ * const mode = Deno.statSync(file).mode! & 0o777;
+ * PosixSemaphore.unlink(name);
+ * assert.deepEqual([mode, sem.value], [0o640, 2]);
+ * ```
+ */
 export interface PosixSemaphoreOpenOptions {
   /** Create the semaphore if it does not exist (`O_CREAT`). Default `false`. */
   create?: boolean;
@@ -742,9 +756,9 @@ export class PosixSemaphore implements Disposable {
    * using sem = PosixSemaphore.open(name, { create: true });
    * PosixSemaphore.unlink(name);
    * const taken = sem.wait();
-   * sem.unref(); // the script could end here with the wait pending
+   * sem.unref(); // the wait goes on, but no longer keeps the process alive
    * sem.post();
-   * sem.ref(); // it waits for the wait again
+   * sem.ref(); // it keeps the process alive again while it is awaited below
    * await taken;
    * assert.equal(sem.value, 0);
    * ```

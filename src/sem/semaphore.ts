@@ -479,9 +479,9 @@ export class Semaphore implements Disposable {
    * import assert from "node:assert/strict";
    * using sem = Semaphore.open("private", { value: 0 });
    * const acquired = sem.acquire();
-   * sem.unref(); // the script could end here with the acquire pending
+   * sem.unref(); // the acquire goes on, but no longer keeps the process alive
    * sem.release();
-   * sem.ref(); // it waits for the acquire again
+   * sem.ref(); // it keeps the process alive again while it is awaited below
    * const held = await acquired;
    * assert.equal(sem.value, 0);
    * held[Symbol.dispose](); // releases it

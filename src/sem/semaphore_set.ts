@@ -975,9 +975,9 @@ export class SemaphoreSet implements Disposable {
    * import assert from "node:assert/strict";
    * using set = SemaphoreSet.open("private", { count: 1 });
    * const taken = set.op([{ index: 0, delta: -1 }]);
-   * set.unref(); // the script could end here with the op pending
+   * set.unref(); // the op goes on, but no longer keeps the process alive
    * set.setValue(0, 1);
-   * set.ref(); // it waits for the op again
+   * set.ref(); // it keeps the process alive again while it is awaited below
    * await taken;
    * assert.equal(set.value(0), 0);
    * set.remove();

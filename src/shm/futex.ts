@@ -72,10 +72,15 @@ import { type Mapping, offsetIn, sharedMappingOf } from "./_mapping.ts";
  * an error (`Deno.errors.TimedOut`), as everywhere in the library, not a
  * result.
  *
- * @example
+ * @example A word that does not hold the expected value: nothing waits
  * ```ts
- * import type { FutexWaitResult } from "@libc/ipc";
- * const result: FutexWaitResult = "not-equal";
+ * import { type FutexWaitResult, PosixSharedMemory, wait, waitSync } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using shm = PosixSharedMemory.anonymous(4096);
+ * const words = new Int32Array(shm.bytes.buffer); // words[0] holds 0
+ * const result: FutexWaitResult = await wait(words, 0, 1);
+ * assert.equal(result, "not-equal");
+ * assert.equal(waitSync(words, 0, 1), "not-equal");
  * ```
  */
 export type FutexWaitResult = "ok" | "not-equal";

@@ -24,7 +24,24 @@ const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 /** The longest memfd name: `NAME_MAX` less the "memfd:" the kernel puts before it. */
 const MEMFD_NAME_MAX = C.NAME_MAX - "memfd:".length;
 
-/** Options of {@link PosixSharedMemory.open}. */
+/**
+ * Options of {@link PosixSharedMemory.open}.
+ *
+ * @example Create with a size; open again without one, mapping it whole
+ * ```ts
+ * import { PosixSharedMemory } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const name = `/libc-ipc-doc-${Deno.pid}-open-options`;
+ * using shm = PosixSharedMemory.open(name, { create: true, exclusive: true, size: 128 });
+ * try {
+ *   using whole = PosixSharedMemory.open(name);
+ *   assert.equal(whole.size, 128);
+ *   assert.throws(() => PosixSharedMemory.open(name, { size: 256 }), RangeError); // too large
+ * } finally {
+ *   PosixSharedMemory.unlink(name);
+ * }
+ * ```
+ */
 export interface PosixSharedMemoryOpenOptions {
   /**
    * Bytes to map. With `create` it is required: a new object is made this
@@ -55,7 +72,18 @@ export interface PosixSharedMemoryOpenOptions {
   access?: "read" | "readwrite";
 }
 
-/** Options of {@link PosixSharedMemory.anonymous}. */
+/**
+ * Options of {@link PosixSharedMemory.anonymous}.
+ *
+ * @example The name shows in `/proc`, and names nothing anyone can open
+ * ```ts
+ * import { PosixSharedMemory } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using shm = PosixSharedMemory.anonymous(64, { name: "scratch" });
+ * assert.equal(Deno.readLinkSync(`/proc/self/fd/${shm.fd}`), "/memfd:scratch (deleted)");
+ * assert.equal(shm.name, null);
+ * ```
+ */
 export interface PosixSharedMemoryAnonymousOptions {
   /**
    * The memfd's name, only for debugging: it shows in `/proc/<pid>/fd` and
@@ -65,7 +93,21 @@ export interface PosixSharedMemoryAnonymousOptions {
   name?: string;
 }
 
-/** Options of {@link PosixSharedMemory.fromFd}. */
+/**
+ * Options of {@link PosixSharedMemory.fromFd}.
+ *
+ * @example A read-only mapping of a descriptor from elsewhere
+ * ```ts
+ * import { PosixSharedMemory } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const libc = Deno.dlopen("libc.so.6", { dup: { parameters: ["i32"], result: "i32" } });
+ * using shm = PosixSharedMemory.anonymous(64);
+ * shm.bytes[0] = 5;
+ * using ro = PosixSharedMemory.fromFd(libc.symbols.dup(shm.fd), { access: "read" });
+ * libc.close();
+ * assert.deepEqual([ro.access, ro.read(0, 1)[0]], ["read", 5]);
+ * ```
+ */
 export interface PosixSharedMemoryFromFdOptions {
   /** `"readwrite"` (default; the fd must be open `O_RDWR`) or `"read"` (mapped `PROT_READ`). */
   access?: "read" | "readwrite";
@@ -691,10 +733,10 @@ export class PosixSharedMemory implements Disposable {
    * using shm = PosixSharedMemory.anonymous(4);
    * const word = new Int32Array(shm.bytes.buffer);
    * const woken = wait(word, 0, 0);
-   * shm.unref(); // the script could end here with the wait pending
+   * shm.unref(); // the wait goes on, but no longer keeps the process alive
    * Atomics.store(word, 0, 1);
    * notify(word, 0);
-   * shm.ref(); // it waits for the wait again
+   * shm.ref(); // it keeps the process alive again while it is awaited below
    * assert.equal(await woken, "ok");
    * ```
    */

@@ -49,7 +49,23 @@ function checkKnown(options: object, known: ReadonlySet<string>, what: string): 
   );
 }
 
-/** Options of {@link SharedMemory.open}. */
+/**
+ * Options of {@link SharedMemory.open}.
+ *
+ * @example Create a segment by key; attach it again, read-only
+ * ```ts
+ * import { SharedMemory } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * const key = SharedMemory.ftok(dir, 1);
+ * using rw = SharedMemory.open(key, { create: true, exclusive: true, size: 64 });
+ * using ro = SharedMemory.open(key, { access: "read" }); // it exists: no size needed
+ * rw.remove();
+ * rw.bytes[0] = 9;
+ * assert.deepEqual([ro.size, ro.access, ro.read(0, 1)[0]], [64, "read", 9]);
+ * Deno.removeSync(dir);
+ * ```
+ */
 export interface SharedMemoryOpenOptions extends SysvOpenOptions {
   /**
    * The size in bytes of a segment this call creates: required then, an
@@ -65,7 +81,20 @@ export interface SharedMemoryOpenOptions extends SysvOpenOptions {
   access?: "read" | "readwrite";
 }
 
-/** Options of {@link SharedMemory.fromId}. */
+/**
+ * Options of {@link SharedMemory.fromId}.
+ *
+ * @example A read-only attachment has no writable view
+ * ```ts
+ * import { SharedMemory } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using rw = SharedMemory.open("private", { size: 8 });
+ * rw.remove();
+ * using ro = SharedMemory.fromId(rw.id, { access: "read" });
+ * assert.equal(ro.access, "read");
+ * assert.throws(() => ro.bytes, TypeError); // copy bytes out with read() instead
+ * ```
+ */
 export interface SharedMemoryFromIdOptions {
   /**
    * `"read"` attaches read-only (`SHM_RDONLY`); see
@@ -78,6 +107,17 @@ export interface SharedMemoryFromIdOptions {
  * What `shmctl(IPC_STAT)` reports about a segment. Times are whole seconds from the
  * kernel's coarse clock, which may still read the previous second for a tick
  * (a few ms) after `Date.now()` has entered the next.
+ *
+ * @example
+ * ```ts
+ * import { SharedMemory, type SharedMemoryStat } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using shm = SharedMemory.open("private", { size: 64 });
+ * const before: SharedMemoryStat = shm.stat();
+ * assert.deepEqual([before.size, before.attached, before.removed], [64, 1, false]);
+ * shm.remove(); // only marks it: it goes at the last detach
+ * assert.equal(shm.stat().removed, true);
+ * ```
  */
 export interface SharedMemoryStat extends SysvOwnership {
   /** Its size in bytes (`shm_segsz`). */
@@ -100,7 +140,18 @@ export interface SharedMemoryStat extends SysvOwnership {
   locked: boolean;
 }
 
-/** The kernel's shared-memory limits (`shmctl(IPC_INFO)`); values above 2^53-1 read as 2^53-1. */
+/**
+ * The kernel's shared-memory limits (`shmctl(IPC_INFO)`); values above 2^53-1 read as 2^53-1.
+ *
+ * @example A segment past `maxSize` is refused before any system call
+ * ```ts
+ * import { SharedMemory, type SharedMemoryLimits } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const limits: SharedMemoryLimits = SharedMemory.limits();
+ * assert.ok(limits.minSize >= 1 && limits.maxSegments >= 1);
+ * assert.throws(() => SharedMemory.open("private", { size: limits.maxSize + 1 }), RangeError);
+ * ```
+ */
 export interface SharedMemoryLimits {
   /** The largest segment, in bytes (`kernel.shmmax`). */
   maxSize: number;
@@ -683,10 +734,10 @@ export class SharedMemory implements Disposable {
    * shm.remove();
    * const word = new Int32Array(shm.bytes.buffer);
    * const woken = wait(word, 0, 0);
-   * shm.unref(); // the script could end here with the wait pending
+   * shm.unref(); // the wait goes on, but no longer keeps the process alive
    * Atomics.store(word, 0, 1);
    * notify(word, 0);
-   * shm.ref(); // it waits for the wait again
+   * shm.ref(); // it keeps the process alive again while it is awaited below
    * assert.equal(await woken, "ok");
    * ```
    */

@@ -7,7 +7,19 @@
 import { C } from "../../ffi/platform.ts";
 import { checkInteger, shown } from "../_check.ts";
 
-/** The name of a standard signal, as in `Deno.Signal`. */
+/**
+ * The name of a standard signal, as in `Deno.Signal`.
+ *
+ * @example
+ * ```ts
+ * import { spawnProgram, type StandardSignalName } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const signal: StandardSignalName = "SIGINT";
+ * const child = spawnProgram("/bin/sleep", ["10"]);
+ * child.kill(signal);
+ * assert.equal((await child.status).signal, signal);
+ * ```
+ */
 export type StandardSignalName =
   | "SIGHUP"
   | "SIGINT"
@@ -44,6 +56,15 @@ export type StandardSignalName =
 /**
  * The name of a real-time signal, as `kill -l` spells them: `"SIGRTMIN"`,
  * `"SIGRTMIN+1"`.. and ..`"SIGRTMAX-1"`, `"SIGRTMAX"` (34..64 on Linux with glibc).
+ *
+ * @example
+ * ```ts
+ * import { type RealTimeSignalName, signalName, signalNumber } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const names: RealTimeSignalName[] = ["SIGRTMIN", "SIGRTMIN+2", "SIGRTMAX-1", "SIGRTMAX"];
+ * assert.deepEqual(names.map((name) => signalNumber(name)), [34, 36, 63, 64]);
+ * assert.deepEqual([34, 36, 63, 64].map((n) => signalName(n)), names);
+ * ```
  */
 export type RealTimeSignalName =
   | "SIGRTMIN"
@@ -51,7 +72,19 @@ export type RealTimeSignalName =
   | `SIGRTMIN+${number}`
   | `SIGRTMAX-${number}`;
 
-/** The name of a signal: a standard one (`"SIGTERM"`) or a real-time one (`"SIGRTMIN+1"`). */
+/**
+ * The name of a signal: a standard one (`"SIGTERM"`) or a real-time one (`"SIGRTMIN+1"`).
+ *
+ * @example A child killed by a real-time signal
+ * ```ts
+ * import { type SignalName, spawnProgram } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const child = spawnProgram("/bin/sleep", ["10"]);
+ * child.kill("SIGRTMIN+1");
+ * const signal: SignalName | null = (await child.status).signal;
+ * assert.equal(signal, "SIGRTMIN+1");
+ * ```
+ */
 export type SignalName = StandardSignalName | RealTimeSignalName;
 
 const byNumber = new Map<number, StandardSignalName>();
@@ -67,9 +100,8 @@ const RT_SPAN = C.SIGRTMAX - C.SIGRTMIN;
 /**
  * The number of a signal given by name or number, as in `signal(7)`: a
  * standard name like `"SIGTERM"`, a real-time one like `"SIGRTMIN+1"` or
- * `"SIGRTMAX-2"`, or a number (returned as it is once checked). Reads the
- * constants of the platform table: no system call, and no permission beyond
- * the `--allow-ffi` that importing `@libc/ipc` needs.
+ * `"SIGRTMAX-2"`, or a number (returned as it is once checked). No system
+ * call and no permission: it reads the platform's constants.
  *
  * @param signal a name like `"SIGTERM"` or `"SIGRTMIN+1"`, or a number
  * @returns the signal number on this platform
@@ -119,8 +151,8 @@ export function signalNumber(signal: SignalName | number): number {
 /**
  * The name of a signal number: `"SIGTERM"`, or for a real-time signal the
  * name `kill -l` gives it (`"SIGRTMIN+1"`, `"SIGRTMAX-14"`). 32 and 33, which
- * glibc keeps for itself, are `"SIG32"` and `"SIG33"`. No system call, and
- * no permission beyond the `--allow-ffi` that importing `@libc/ipc` needs.
+ * glibc keeps for itself, are `"SIG32"` and `"SIG33"`. No system call and
+ * no permission: it reads the platform's constants.
  *
  * @param signal a signal number, 1..SIGRTMAX (64 on Linux)
  * @returns its name

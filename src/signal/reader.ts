@@ -29,7 +29,27 @@ let create: (fd: number, numbers: readonly number[]) => SignalReader;
 /** What only this module passes the constructor. */
 const INTERNAL: unique symbol = Symbol("SignalReader");
 
-/** One signal as a {@link SignalReader} reads it. */
+/**
+ * One signal as a {@link SignalReader} reads it.
+ *
+ * @example What a child read, sent back to us as JSON
+ * ```ts
+ * import { pipe, sendSignal, type SignalInfo, spawn } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const out = pipe();
+ * const child = spawn(
+ *   `data:text/javascript,import { signals } from "${import.meta.resolve("@libc/ipc")}";
+ *   console.log(JSON.stringify(signals(["SIGUSR2"]).readSync({ timeout: 10000 })));`,
+ *   { blockSignals: ["SIGUSR2"], fds: { 1: out.writer } },
+ * );
+ * out.writer.close();
+ * sendSignal(child, "SIGUSR2", { value: 7 });
+ * const info: SignalInfo = JSON.parse(await new Response(out.reader.readable).text());
+ * const uid = Deno.uid();
+ * assert.deepEqual(info, { signal: 12, name: "SIGUSR2", pid: Deno.pid, uid, value: 7, code: -1 });
+ * await child.status;
+ * ```
+ */
 export interface SignalInfo {
   /** The signal's number (`ssi_signo`), e.g. 10. */
   signal: number;

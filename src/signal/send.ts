@@ -13,7 +13,24 @@ import { ALARM_SIGNAL, NUDGE_SIGNAL } from "../_wait/nudge.ts";
 import { ChildProcess, groupLeaders, pidfdOf } from "../process/child.ts";
 import { type SignalName, signalName, signalNumber } from "./names.ts";
 
-/** Options of {@link sendSignal}. */
+/**
+ * Options of {@link sendSignal}.
+ *
+ * @example A value, read by a child that blocks the signal
+ * ```ts
+ * import { sendSignal, type SendSignalOptions, spawn } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * const child = spawn(
+ *   `data:text/javascript,import { signals } from "${import.meta.resolve("@libc/ipc")}";
+ *   const { value, code } = signals(["SIGUSR2"]).readSync({ timeout: 10000 });
+ *   Deno.exit(code === -1 ? value : 99); // -1: SI_QUEUE, a signal sent with a value`,
+ *   { blockSignals: ["SIGUSR2"] },
+ * );
+ * const options: SendSignalOptions = { value: 42 };
+ * sendSignal(child, "SIGUSR2", options);
+ * assert.equal((await child.status).code, 42);
+ * ```
+ */
 export interface SendSignalOptions {
   /**
    * A 32-bit integer sent with the signal (`sigval.sival_int`), -2^31..2^31-1:
