@@ -352,6 +352,27 @@ export const CAP_DAC_OVERRIDE = 1;
 export const CAP_DAC_READ_SEARCH = 2;
 
 /**
+ * Becomes user and group `id`, with no supplementary groups, in every thread
+ * (glibc's setxid): for a child that is to act as another user.
+ */
+export function dropTo(id: number): void {
+  const lib = Deno.dlopen("libc.so.6", {
+    setgroups: { parameters: ["usize", "pointer"], result: "i32" },
+    setresgid: { parameters: ["u32", "u32", "u32"], result: "i32" },
+    setresuid: { parameters: ["u32", "u32", "u32"], result: "i32" },
+    geteuid: { parameters: [], result: "u32" },
+  });
+  const s = lib.symbols;
+  if (
+    s.setgroups(0n, null) !== 0 || s.setresgid(id, id, id) !== 0 || s.setresuid(id, id, id) !== 0
+  ) {
+    throw new Error(`could not become uid ${id}`);
+  }
+  if (s.geteuid() !== id) throw new Error(`still uid ${s.geteuid()}`);
+  lib.close();
+}
+
+/**
  * Drops capability `cap` from the effective set of the calling thread
  * (`capset(2)`; capabilities are per thread, and the library makes its calls
  * on this one), so that root meets the checks it would otherwise bypass.
