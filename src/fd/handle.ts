@@ -7,7 +7,6 @@ import { libc } from "../../ffi/libc.ts";
 import { closedError, closedFdError, type ErrorSubject } from "../errors.ts";
 import { closeOwnedFd, WaitRegistry } from "../_wait/mod.ts";
 import { reopenBlocking } from "./_adopt.ts";
-import { failStreams } from "./_streams.ts";
 import { own } from "../_owned_fds.ts";
 
 const registries = new WeakMap<FdHandle, WaitRegistry>();
@@ -200,9 +199,7 @@ export abstract class FdHandle implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const closed = (syscall: string) => closedError(this.what, syscall, this.subject);
-    waitsOf(this).cancelAll(closed);
-    failStreams(this, closed);
+    waitsOf(this).cancelAll((syscall) => closedError(this.what, syscall, this.subject));
     if (this.#blocking !== undefined && this.#blocking >= 0) libc.close(this.#blocking);
     closeOwnedFd(this.#fd);
   }

@@ -274,8 +274,6 @@ export class FdReader extends FdHandle implements AsyncIterable<Uint8Array<Array
     if (this.#readable === undefined) {
       const chunk = this.#chunkOp(true);
       this.#readable = byteReadable(
-        this,
-        "read",
         (view) => this.read(view),
         () => wait(chunk, undefined, this.#context),
         () => this.close(),

@@ -336,8 +336,6 @@ export class FdWriter extends FdHandle {
    */
   get writable(): WritableStream<Uint8Array> {
     return this.#writable ??= chunkWritable(
-      this,
-      "write",
       (chunk, signal) => this.write(chunk, { signal }),
       // After the writes still going out (a write() before the stream's): they are whole.
       () => this.#turns.idle().then(() => this.close()),
