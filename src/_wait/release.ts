@@ -13,6 +13,7 @@ import { disown, ownedCount } from "../_owned_fds.ts";
 import { releaseReserve, reserved } from "../_proc.ts";
 import { threadsHeld } from "./budget.ts";
 import { fdEngine } from "./fd.ts";
+import { futexBusy, whenFutexIdle } from "./futex.ts";
 
 let asked = false;
 
@@ -34,8 +35,8 @@ export function afterParkedCall(): void {
 
 /** Whether this isolate holds nothing for waits: no handle's descriptor, parked call, epoll or reserve. */
 function holdsNothing(): boolean {
-  return ownedCount() === 0 && threadsHeld() === 0 && fdEngine.descriptors.length === 0 &&
-    reserved() < 0;
+  return ownedCount() === 0 && threadsHeld() === 0 && !futexBusy() &&
+    fdEngine.descriptors.length === 0 && reserved() < 0;
 }
 
 let whenReleased: Array<() => void> = [];
@@ -47,10 +48,12 @@ function settleReleased(): void {
   for (const resolve of now) resolve();
 }
 fdEngine.onReleased = settleReleased;
+whenFutexIdle(settleReleased);
 
 /**
  * Resolves once this isolate holds nothing for the library: every handle
- * that owns a descriptor is closed, no call is parked on a pool thread, and
+ * that owns a descriptor is closed, no call is parked on a pool thread (a
+ * futex `wait` pending holds one, on shared memory that owns no descriptor), and
  * the fd engine's epoll and eventfd and the descriptor kept in reserve are
  * given back. What a cancelled wait held is given back only once its call has
  * returned on its pool thread, a moment after the abort or close: a Worker
