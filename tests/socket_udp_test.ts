@@ -3,8 +3,8 @@
  * `type: "datagram"`) and broadcast (`broadcast: true`), on the loopback.
  */
 import assert from "node:assert/strict";
-import { connect, type Connection, connectSync, datagram, socketpair } from "../mod.ts";
-import { HANG_MS, systemError, TestScope } from "./_kernel.ts";
+import { connect, Connection, connectSync, datagram, socketpair } from "../mod.ts";
+import { dupInheritable, HANG_MS, systemError, TestScope } from "./_kernel.ts";
 
 const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
 /** The loopback's broadcast address: the kernel's local table has it for 127.0.0.1/8. */
@@ -144,6 +144,24 @@ Deno.test("a datagram connection shut for reading: what was queued, then the end
       for await (const m of conn) seen.push(text(m));
       assert.deepEqual(seen, []);
     });
+  }
+
+  for (const [name, make] of kinds) {
+    await t.step(
+      `${name}, shut through another handle of the socket (another process's)`,
+      async () => {
+        using s = new TestScope();
+        const { conn, peer } = make();
+        s.handle(conn);
+        s.handle(peer);
+        // Another handle of the same socket: what a child handed it would have.
+        const other = s.handle(Connection.fromFd(dupInheritable(conn.fd)));
+        const pending = conn.receive({ timeout: HANG_MS });
+        other.shutdown("read");
+        assert.equal(await pending, null);
+        assert.equal(conn.receiveSync({ timeout: HANG_MS }), null);
+      },
+    );
   }
 
   await t.step("a receive pending when the socket is shut for reading ends", async () => {

@@ -79,7 +79,7 @@ export function endpointOf(where: unknown, rules: NetRules, what: string): Endpo
   }
   if (has("transport") && w.transport !== (unix ? "unix" : rules.transport)) {
     throw new TypeError(
-      `${what}: transport ${shown(w.transport)} does not fit a ${
+      `${what}: the transport given (${shown(w.transport)}) does not fit a ${
         unix ? "Unix" : rules.transport.toUpperCase()
       } address here`,
     );

@@ -76,6 +76,8 @@ const recvMessage = (fd: number, area: Uint8Array) =>
 const NO_BYTES = new Uint8Array(0);
 /** `(uid_t)-1`: no user id. */
 const NO_ID = 0xffffffff;
+/** Empty receives in a row after which a datagram connection looks whether it was shut. */
+const EMPTY_BEFORE_LOOK = 4;
 
 /**
  * Which direction {@link Connection.shutdown} ends: `"read"`, `"write"` or
@@ -221,8 +223,10 @@ export function connectionOf(
 export class Connection<A extends SocketAddress = SocketAddress> extends FdHandle
   implements AsyncIterable<Uint8Array<ArrayBuffer>> {
   readonly #kind: SocketType;
-  /** Whether `shutdown("read")` (or `"readwrite"`) was called here. */
+  /** Whether the socket is known to be shut for reading: `shutdown("read")` here, or seen. */
   #readShut = false;
+  /** Receives in a row that found nothing (datagram connections: see `#readEnded`). */
+  #empty = 0;
   readonly #domain: number;
   readonly #remote: SocketAddress;
   #local?: SocketAddress;
@@ -769,10 +773,10 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    * end of stream; unlike Deno's, it never closes the connection, whose other
    * direction may still be in use: close it (or `using`) when done. Cancelling
    * it (or a `pipeTo` that gives up) ends the read it has waiting, so later
-   * bytes are left for `read()`; the stream itself stays done. Closing the
-   * connection errors it (`BadResource`). So a proxy piping two connections
-   * into each other closes both once either pipe settles: the other one may
-   * wait for good on a write into a peer that never reads. A default
+   * bytes are left for `read()`; the stream itself stays done. So a proxy
+   * piping two connections into each other closes both itself, once both
+   * pipes have settled or as soon as one fails: a pipe whose source failed
+   * still waits for its write into a peer that never reads. A default
    * reader gets each chunk in a buffer of its own, of the size received (in a
    * transfer of bulk, the 64 KiB buffer it was received into, at least a
    * quarter full); a BYOB reader gets the bytes in its own buffer.
@@ -797,8 +801,6 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
     if (this.#readable === undefined) {
       const chunk = this.#chunkOp(true);
       this.#readable = byteReadable(
-        this,
-        "recv",
         (view, signal) => this.read(view, { signal }),
         (signal) => wait(chunk, { signal }, this.#in),
       );
@@ -830,8 +832,6 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
   get writable(): WritableStream<Uint8Array> {
     this.#checkStream("writable");
     return this.#writable ??= chunkWritable(
-      this,
-      "send",
       (chunk, signal) => this.write(chunk, { signal }),
       // After the writes still going out (a write() before the stream's): they are whole.
       () => this.#turns.idle().then(() => this.shutdown("write")),
@@ -1017,6 +1017,7 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
   #receiveMessage(waits = false): Uint8Array<ArrayBuffer> | null | typeof AGAIN {
     const data = takeMessage(this.fdFor("recv"), "recv", this.subject, waits, recvMessage);
     if (data === AGAIN) return this.#readEnded();
+    this.#empty = 0;
     return data.byteLength === 0 && this.#kind === "seqpacket" ? null : data;
   }
 
@@ -1033,6 +1034,7 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
     for (;;) {
       const n = libc.recv(fd, buf, len, flags);
       if (n >= 0) {
+        this.#empty = 0;
         if (n > len) throw truncatedError(n, len, "recv", this.subject);
         return n === 0 && this.#kind === "seqpacket" ? null : n;
       }
@@ -1044,10 +1046,19 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
    * What a receive that found nothing returns: AGAIN, or null (the end) on a
    * datagram connection shut for reading, which the kernel calls readable
    * while a non-blocking receive finds nothing (a blocking one returns 0 then,
-   * as it does here for seqpacket and stream connections).
+   * as it does here for seqpacket and stream connections). Shut here, it is
+   * known; shut through another handle of its description (another process),
+   * a wait keeps being woken to find nothing: after a few empty receives in a
+   * row, `poll(2)` says whether the socket was shut (`POLLRDHUP`).
    */
   #readEnded(): null | typeof AGAIN {
-    return this.#readShut && this.#kind === "datagram" ? null : AGAIN;
+    if (this.#kind !== "datagram") return AGAIN;
+    if (!this.#readShut && ++this.#empty >= EMPTY_BEFORE_LOOK) {
+      this.#empty = 0;
+      // poll(2) takes POLL* bits: EPOLLRDHUP has the value of POLLRDHUP.
+      this.#readShut = pollNow(this.fdFor("recv"), C.EPOLLRDHUP);
+    }
+    return this.#readShut ? null : AGAIN;
   }
 
   #sharedReceive(): Operation<Uint8Array<ArrayBuffer> | null> {
