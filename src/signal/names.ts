@@ -131,7 +131,9 @@ export function signalNumber(signal: SignalName | number): number {
     }
     return signal;
   }
-  if (typeof signal !== "string") throw new TypeError(`unknown signal ${shown(signal)}`);
+  if (typeof signal !== "string") {
+    throw new TypeError(`signal must be a name or a number, got ${shown(signal)}`);
+  }
   const rt = /^SIGRT(?:MIN(?:\+(\d{1,2}))?|MAX(?:-(\d{1,2}))?)$/.exec(signal);
   if (rt !== null) {
     const [, plus, minus] = rt;
