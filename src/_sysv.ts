@@ -187,6 +187,38 @@ export interface OwnershipCalls<D> {
   error(code: number): Error;
   /** Why else the kernel may refuse `ds` with EPERM (a queue's capacity), if it may. */
   refused?(ds: D): string | undefined;
+  /**
+   * Where `IPC_STAT` is refused (EACCES: the owner took its own read
+   * permission away), a `*_ds` of the `ipc_perm` /proc/sysvipc shows, for a
+   * family whose `IPC_SET` takes nothing else; undefined where it needs more.
+   */
+  unreadable?(): D | undefined;
+}
+
+/**
+ * The owner, creator and mode of System V object `id` as `/proc/sysvipc/<kind>`
+ * shows them to anyone; undefined when it is not listed (or cannot be read).
+ */
+export function procPerm(
+  kind: "shm" | "sem",
+  id: number,
+): { uid: number; gid: number; cuid: number; cgid: number; mode: number } | undefined {
+  const [head, ...rows] = (procText(`/proc/sysvipc/${kind}`) ?? "").trim().split("\n");
+  const names = head?.trim().split(/\s+/) ?? [];
+  const idColumn = names.indexOf(kind === "shm" ? "shmid" : "semid");
+  for (const row of rows) {
+    const cells = row.trim().split(/\s+/);
+    if (Number(cells[idColumn]) !== id) continue;
+    const at = (name: string) => Number(cells[names.indexOf(name)]);
+    return {
+      uid: at("uid"),
+      gid: at("gid"),
+      cuid: at("cuid"),
+      cgid: at("cgid"),
+      mode: parseInt(cells[names.indexOf("perms")], 8),
+    };
+  }
+  return undefined;
 }
 
 /**
@@ -213,7 +245,7 @@ export function setOwnershipOf<D>(change: SysvOwnershipChange, calls: OwnershipC
     : checkInteger(o.gid, "gid", 0, 2 ** 32 - 2, ID_RANGE);
   // checkMode(undefined) is 0o600, the default of a new object: not "as it is".
   const mode = o.mode === undefined ? undefined : checkMode(o.mode);
-  const ds = calls.stat();
+  const ds = statOrProc(calls);
   const perm = calls.perm(ds);
   const { uid: owner, cuid } = perm;
   if (uid !== undefined) perm.uid = uid;
@@ -240,6 +272,36 @@ export function setOwnershipOf<D>(change: SysvOwnershipChange, calls: OwnershipC
   }
   if (hints.length > 0) e.message += ` (${hints.join("; ")})`;
   throw e;
+}
+
+/**
+ * `ds` (a zeroed `*_ds`) with the `ipc_perm` /proc/sysvipc shows of `id`, for
+ * an `unreadable` of {@link OwnershipCalls}; undefined when it is not listed.
+ */
+export function withPerm<D extends { shm_perm: Perm } | { sem_perm: Perm }>(
+  ds: D,
+  kind: "shm" | "sem",
+  id: number,
+): D | undefined {
+  const seen = procPerm(kind, id);
+  if (seen === undefined) return undefined;
+  Object.assign("shm_perm" in ds ? ds.shm_perm : ds.sem_perm, seen);
+  return ds;
+}
+
+/** `IPC_STAT`, or where it is refused for want of read permission, what `unreadable` gives. */
+function statOrProc<D>(calls: OwnershipCalls<D>): D {
+  try {
+    return calls.stat();
+  } catch (e) {
+    const ds = (e as { code?: string }).code === "EACCES" ? calls.unreadable?.() : undefined;
+    if (ds !== undefined) return ds;
+    if ((e as { code?: string }).code === "EACCES") {
+      (e as Error).message += " (setOwnership reads the object first, which needs read " +
+        "permission: a queue's owner without it cannot change the queue)";
+    }
+    throw e;
+  }
 }
 
 /** Which of the system's limits a `*get` call that failed with ENOSPC met, from /proc/sys/kernel. */

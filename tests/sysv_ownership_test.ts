@@ -405,3 +405,46 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "setOwnership(): an owner that took its own read permission away gives it back (segments, sets)",
+  ignore: !canSwitchUser,
+  fn: async () => {
+    await using s = new TestScope();
+    // Root's objects, given to another user: the child, as that user, is their owner alone.
+    const q = s.messageQueue("private");
+    const shm = s.segment(SharedMemory.open("private", { size: 64 }));
+    const set = s.semaphoreSet(SemaphoreSet.open("private", { count: 1 }));
+    for (const h of [q, shm, set]) h.setOwnership({ uid: NOBODY });
+    await evalInChild(
+      s,
+      `
+      import assert from "node:assert/strict";
+      import { MessageQueue, SemaphoreSet, SharedMemory } from "${MOD_URL}";
+      import { dropTo } from "${new URL("./_kernel.ts", import.meta.url).href}";
+      const q = MessageQueue.fromId(${q.id});
+      const shm = SharedMemory.fromId(${shm.id});
+      const set = SemaphoreSet.fromId(${set.id});
+      dropTo(${NOBODY});
+      // IPC_STAT needs read permission; IPC_SET, only to be the owner: taken from /proc/sysvipc.
+      for (const h of [shm, set]) {
+        h.setOwnership({ mode: 0o200 });
+        assert.throws(() => h.stat(), Deno.errors.PermissionDenied);
+        h.setOwnership({ mode: 0o600 });
+        assert.equal(h.stat().mode, 0o600);
+        assert.equal(h.stat().uid, ${NOBODY});
+      }
+      // A queue's IPC_SET also writes its capacity, which only IPC_STAT tells.
+      q.setOwnership({ mode: 0o200 });
+      assert.throws(() => q.setOwnership({ mode: 0o600 }), (e) => {
+        assert.ok(e instanceof Deno.errors.PermissionDenied, String(e));
+        assert.match(e.message, /a queue's owner without it cannot change the queue/);
+        return true;
+      });
+      shm.close();
+      `,
+    );
+    assert.deepEqual([shm.stat().mode, set.stat().mode, q.stat().mode], [0o600, 0o600, 0o200]);
+  },
+});

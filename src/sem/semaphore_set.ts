@@ -18,6 +18,7 @@ import {
   keyOf,
   ownershipOf,
   setOwnershipOf,
+  withPerm,
   type SysvOpenOptions,
   type SysvOwnership,
   type SysvOwnershipChange,
@@ -936,6 +937,7 @@ export class SemaphoreSet implements Disposable {
       perm: (ds) => ds.sem_perm,
       set: (ds) => libc.semctl(this.id, 0, C.IPC_SET, SEMID_DS.encode(ds)),
       error: (code) => this.#about(code, "semctl"),
+      unreadable: () => withPerm(SEMID_DS.decode(new Uint8Array(SEMID_DS.size)), "sem", this.id),
     });
   }
 

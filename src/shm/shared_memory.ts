@@ -17,6 +17,7 @@ import {
   keyOf,
   ownershipOf,
   setOwnershipOf,
+  withPerm,
   type SysvOpenOptions,
   type SysvOwnership,
   type SysvOwnershipChange,
@@ -688,6 +689,7 @@ export class SharedMemory implements Disposable {
       perm: (ds) => ds.shm_perm,
       set: (ds) => libc.shmctl(this.id, C.IPC_SET, SHMID_DS.encode(ds)),
       error: (code) => errorOf(code, "shmctl", this.#subject),
+      unreadable: () => withPerm(SHMID_DS.decode(new Uint8Array(SHMID_DS.size)), "shm", this.id),
     });
   }
 
