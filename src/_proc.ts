@@ -87,11 +87,16 @@ export function procBytes(path: Uint8Array, buf: Uint8Array): Uint8Array | undef
   return n === undefined || n <= 0 ? undefined : buf.subarray(0, n);
 }
 
-/** The text of a small /proc file (up to 8 KiB), or `undefined` when it cannot be read. */
+/** The text of a /proc file, whole, or `undefined` when it cannot be read. */
 export function procText(path: string): string | undefined {
-  const buf = new Uint8Array(8192);
-  const got = withOpened(openPath(cString(path)), (fd) => readInto(fd, buf), libc.close);
-  return got === undefined ? undefined : decoder.decode(buf.subarray(0, got));
+  return withOpened(openPath(cString(path)), (fd) => {
+    let text = "";
+    for (const buf = new Uint8Array(8192);;) {
+      const got = readInto(fd, buf);
+      text += decoder.decode(buf.subarray(0, got), { stream: got === buf.length });
+      if (got < buf.length) return text;
+    }
+  }, libc.close);
 }
 
 /**

@@ -208,7 +208,7 @@ export function procPerm(
   const idColumn = names.indexOf(kind === "shm" ? "shmid" : "semid");
   for (const row of rows) {
     const cells = row.trim().split(/\s+/);
-    if (Number(cells[idColumn]) !== id) continue;
+    if (cells.length < names.length || Number(cells[idColumn]) !== id) continue;
     const at = (name: string) => Number(cells[names.indexOf(name)]);
     return {
       uid: at("uid"),
@@ -296,7 +296,7 @@ function statOrProc<D>(calls: OwnershipCalls<D>): D {
   } catch (e) {
     const ds = (e as { code?: string }).code === "EACCES" ? calls.unreadable?.() : undefined;
     if (ds !== undefined) return ds;
-    if ((e as { code?: string }).code === "EACCES") {
+    if ((e as { code?: string }).code === "EACCES" && calls.unreadable === undefined) {
       (e as Error).message += " (setOwnership reads the object first, which needs read " +
         "permission: a queue's owner without it cannot change the queue)";
     }

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { connect, Connection, connectSync, datagram, socketpair } from "../mod.ts";
-import { dupInheritable, HANG_MS, systemError, TestScope } from "./_kernel.ts";
+import { dupInheritable, HANG_MS, libc, systemError, TestScope } from "./_kernel.ts";
 
 const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
 /** The loopback's broadcast address: the kernel's local table has it for 127.0.0.1/8. */
@@ -173,4 +173,24 @@ Deno.test("a datagram connection shut for reading: what was queued, then the end
     a.shutdown("read");
     assert.equal(await pending, null);
   });
+});
+
+Deno.test("a connected UDP socket with an error queued (IP_RECVERR) is not taken for one shut", async () => {
+  using s = new TestScope();
+  const gone = datagram({ port: 0 });
+  const { port } = gone.addr;
+  gone.close();
+  const conn = s.handle(connectSync({ port, type: "datagram" }));
+  const SOL_IP = 0;
+  const IP_RECVERR = 11;
+  const on = new Uint8Array(new Int32Array([1]).buffer);
+  assert.equal(libc.setsockopt(conn.fd, SOL_IP, IP_RECVERR, on, 4), 0);
+  conn.sendSync("anyone?");
+  await assert.rejects(conn.receive({ timeout: HANG_MS }), Deno.errors.ConnectionRefused);
+  // The ICMP error stays in the socket's error queue: poll(2) reports POLLERR from now on,
+  // which is no shut-down. Empty receives in a row, past the few after which it looks:
+  for (let i = 0; i < 8; i++) assert.throws(() => conn.tryReceive(), Deno.errors.WouldBlock);
+  const peer = s.handle(datagram({ port }));
+  peer.sendToSync("hello", conn.localAddr);
+  assert.equal(text(await conn.receive({ timeout: HANG_MS })), "hello");
 });

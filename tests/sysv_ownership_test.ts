@@ -27,6 +27,7 @@ import {
   TestScope,
 } from "./_kernel.ts";
 import { Lines } from "./fixtures/socket_common.ts";
+import { procPerm } from "../src/_sysv.ts";
 
 /** This process's user and group (Linux: never null). */
 const UID = Deno.uid()!;
@@ -447,4 +448,24 @@ Deno.test({
     );
     assert.deepEqual([shm.stat().mode, set.stat().mode, q.stat().mode], [0o600, 0o600, 0o200]);
   },
+});
+
+Deno.test("procPerm() finds an object past the first 8 KiB of /proc/sysvipc", async () => {
+  // Each row of /proc/sysvipc/sem takes about 80 bytes: the last of 150 sets is far past it.
+  await using s = new TestScope();
+  const sets = Array.from(
+    { length: 150 },
+    () => s.semaphoreSet(SemaphoreSet.open("private", { count: 1, mode: 0o640 })),
+  );
+  const last = sets.at(-1)!;
+  const at = readProcFile("/proc/sysvipc/sem").indexOf(` ${last.id} `);
+  assert.ok(at > 8192, `its row at byte ${at}`);
+  const { uid, gid, creatorUid, creatorGid, mode } = last.stat();
+  assert.deepEqual(procPerm("sem", last.id), {
+    uid,
+    gid,
+    cuid: creatorUid,
+    cgid: creatorGid,
+    mode,
+  });
 });

@@ -17,6 +17,7 @@ import type { Pending } from "./pending.ts";
 import type { Source } from "./source.ts";
 import { ownedCount } from "../_owned_fds.ts";
 import { errorFromCode } from "../errors.ts";
+import { settleReleased } from "./release.ts";
 
 /** Readiness to wait for: data to read (or end of file, an error). */
 export const READABLE: number = C.EPOLLIN;
@@ -279,9 +280,6 @@ class FdEngine {
    * ends). The next wait opens them again. Called as handles close, and
    * when the parked `epoll_wait` returns.
    */
-  /** Called once {@link FdEngine.releaseIfIdle} has closed them (see `release.ts`). */
-  onReleased: () => void = () => {};
-
   releaseIfIdle(): void {
     if (this.#epfd < 0 || this.#parked || this.#waiting > 0 || ownedCount() > 0) return;
     if (this.#unrefPoll !== undefined) clearTimeout(this.#unrefPoll);
@@ -291,7 +289,7 @@ class FdEngine {
     libc.close(this.#wakeFd);
     libc.close(this.#epfd);
     this.#epfd = this.#wakeFd = -1;
-    this.onReleased();
+    settleReleased();
   }
 
   #wakeIfIdle(): void {
@@ -331,8 +329,17 @@ export function pollNow(fd: number, events: number): boolean {
 
 /** Whether `fd` has bytes to read now (`POLLIN` itself: a hang-up alone is not enough). */
 export function hasBytesNow(fd: number): boolean {
-  return pollOne(fd, READABLE, 0) > 0 &&
-    (pollView.getInt16(POLLFD.offsets.revents, true) & READABLE) !== 0;
+  return eventsNow(fd, READABLE);
+}
+
+/**
+ * Whether `poll(2)` reports `events` themselves on `fd` now: not only the
+ * `POLLERR`/`POLLHUP` it reports whatever was asked (a pending error is not a
+ * shut-down, say).
+ */
+export function eventsNow(fd: number, events: number): boolean {
+  return pollOne(fd, events, 0) > 0 &&
+    (pollView.getInt16(POLLFD.offsets.revents, true) & events) !== 0;
 }
 
 /** `poll(2)` of `fd` alone for `events`, up to `ms` (-1: no limit); what poll returns. */

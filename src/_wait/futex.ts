@@ -38,6 +38,7 @@ import { wait, type WaitContext, waitSync } from "./mod.ts";
 import { setTimeLeft } from "./deadline.ts";
 import type { Pending } from "./pending.ts";
 import { NO_THREAD, type Operation, type Source } from "./source.ts";
+import { settleReleased } from "./release.ts";
 import { roomFreed } from "./budget.ts";
 
 /** What a futex wait ended with, as `Atomics.wait` names it. */
@@ -68,8 +69,6 @@ interface FutexWait {
 }
 
 class FutexEngine {
-  /** Called when the shared call has returned and nothing waits (see `release.ts`). */
-  onIdle: () => void = () => {};
   #words = new Map<string, Word>();
   #armed: Word[] = [];
   #inFlight = false;
@@ -159,7 +158,7 @@ class FutexEngine {
     // every call fail at once; find it and fail its waits.
     if (!progress) this.#failUnreadable();
     this.#arm();
-    if (!this.#inFlight) this.onIdle();
+    if (!this.#inFlight) settleReleased();
   }
 
   /** Whether a wait is pending, or the shared call is still parked on a pool thread. */
@@ -217,24 +216,12 @@ function futexWakeNow(address: bigint, count: number): number {
 }
 
 let engine: FutexEngine | undefined;
-let onEngineIdle = () => {};
-
-function newEngine(): FutexEngine {
-  const made = new FutexEngine();
-  made.onIdle = onEngineIdle;
-  return made;
-}
 
 /** Whether this isolate's shared `futex_waitv` has a wait pending or is still parked. */
 export function futexBusy(): boolean {
   return engine?.busy === true;
 }
 
-/** Calls `idle` whenever the shared call returns with nothing left to wait for. */
-export function whenFutexIdle(idle: () => void): void {
-  onEngineIdle = idle;
-  if (engine !== undefined) engine.onIdle = idle;
-}
 let waitvKnown: boolean | undefined;
 let forceFallback = false;
 
@@ -330,7 +317,7 @@ function wordSource(
 ): Source<FutexResult> {
   return {
     park: (p) => {
-      if (hasWaitv()) return (engine ??= newEngine()).park(view, index, value, address, p);
+      if (hasWaitv()) return (engine ??= new FutexEngine()).park(view, index, value, address, p);
       return fallback(address, value).park(p);
     },
     block: (deadline) => blockOnWord(Deno.UnsafePointer.create(address), value, deadline),

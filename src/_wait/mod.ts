@@ -42,7 +42,16 @@ export {
 export { Pending, WaitRegistry } from "./pending.ts";
 export { Spinner } from "./spinner.ts";
 export { lazySource, NO_THREAD, type Operation, type Source } from "./source.ts";
-export { fdEngine, fdSource, hasBytesNow, pollNow, pollSync, READABLE, WRITABLE } from "./fd.ts";
+export {
+  eventsNow,
+  fdEngine,
+  fdSource,
+  hasBytesNow,
+  pollNow,
+  pollSync,
+  READABLE,
+  WRITABLE,
+} from "./fd.ts";
 export { type BlockingCall, callSource } from "./call.ts";
 export { napSync, POLL_IDLE_MS, POLL_MAX_MS } from "./poll.ts";
 export { blockingCall, callUntil, interruptible } from "./nudge.ts";

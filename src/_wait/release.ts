@@ -13,7 +13,7 @@ import { disown, ownedCount } from "../_owned_fds.ts";
 import { releaseReserve, reserved } from "../_proc.ts";
 import { threadsHeld } from "./budget.ts";
 import { fdEngine } from "./fd.ts";
-import { futexBusy, whenFutexIdle } from "./futex.ts";
+import { futexBusy } from "./futex.ts";
 
 let asked = false;
 
@@ -41,14 +41,17 @@ function holdsNothing(): boolean {
 
 let whenReleased: Array<() => void> = [];
 
-function settleReleased(): void {
+/**
+ * Resolves the `released()` promises if nothing is held now: called as what
+ * is held is given back (the fd engine's close, the shared futex call's
+ * return, a parked call's return, a handle's close).
+ */
+export function settleReleased(): void {
   if (whenReleased.length === 0 || !holdsNothing()) return;
   const now = whenReleased;
   whenReleased = [];
   for (const resolve of now) resolve();
 }
-fdEngine.onReleased = settleReleased;
-whenFutexIdle(settleReleased);
 
 /**
  * Resolves once this isolate holds nothing for the library: every handle

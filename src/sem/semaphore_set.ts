@@ -18,11 +18,11 @@ import {
   keyOf,
   ownershipOf,
   setOwnershipOf,
-  withPerm,
   type SysvOpenOptions,
   type SysvOwnership,
   type SysvOwnershipChange,
   timeOf,
+  withPerm,
 } from "../_sysv.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {

@@ -17,11 +17,11 @@ import {
   keyOf,
   ownershipOf,
   setOwnershipOf,
-  withPerm,
   type SysvOpenOptions,
   type SysvOwnership,
   type SysvOwnershipChange,
   timeOf,
+  withPerm,
 } from "../_sysv.ts";
 import { Mapping } from "./_mapping.ts";
 import { releaseIdle } from "../_wait/mod.ts";

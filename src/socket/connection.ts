@@ -22,6 +22,7 @@ import {
 } from "../_check.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
+  eventsNow,
   fdEngine,
   fdSource,
   type Operation,
@@ -1056,7 +1057,7 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
     if (!this.#readShut && ++this.#empty >= EMPTY_BEFORE_LOOK) {
       this.#empty = 0;
       // poll(2) takes POLL* bits: EPOLLRDHUP has the value of POLLRDHUP.
-      this.#readShut = pollNow(this.fdFor("recv"), C.EPOLLRDHUP);
+      this.#readShut = eventsNow(this.fdFor("recv"), C.EPOLLRDHUP);
     }
     return this.#readShut ? null : AGAIN;
   }
