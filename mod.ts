@@ -36,3 +36,4 @@ export * from "./src/shm/mod.ts";
 export * from "./src/sem/mod.ts";
 export * from "./src/socket/mod.ts";
 export * from "./src/signal/mod.ts";
+export * from "./src/lock/mod.ts";

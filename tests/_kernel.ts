@@ -638,7 +638,8 @@ export type SyscallName =
   | "semtimedop"
   | "rt_sigtimedwait"
   | "sendto"
-  | "recvfrom";
+  | "recvfrom"
+  | "fcntl";
 
 const SYSCALLS: Record<string, Record<SyscallName, number[]>> = {
   x86_64: {
@@ -655,6 +656,7 @@ const SYSCALLS: Record<string, Record<SyscallName, number[]>> = {
     rt_sigtimedwait: [128],
     sendto: [44],
     recvfrom: [45],
+    fcntl: [72],
   },
   aarch64: {
     read: [63],
@@ -670,6 +672,7 @@ const SYSCALLS: Record<string, Record<SyscallName, number[]>> = {
     rt_sigtimedwait: [137],
     sendto: [206],
     recvfrom: [207],
+    fcntl: [25],
   },
 };
 

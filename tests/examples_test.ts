@@ -104,3 +104,23 @@ Deno.test("examples/tcp.ts: the client prints what the server echoed", async () 
   assert.equal(stderr, "");
   assert.equal(out.stdout, "Client received: Hello over TCP\n");
 });
+
+Deno.test("examples/file_lock.ts: the child waits for the parent's lock, then gets it, and the lock file goes", async () => {
+  const out = await runExample("file_lock");
+  const { stderr } = out;
+  assert.equal(out.code, 0, stderr);
+  assert.equal(stderr, "");
+  assert.equal(
+    out.stdout,
+    [
+      "Parent: got the lock",
+      "Child: locked by another process, waiting...",
+      "Parent: unlocking",
+      "Child: got the lock",
+    ].map((line) => `${line}\n`).join(""),
+  );
+  assert.throws(
+    () => Deno.lstatSync(`/tmp/libc-ipc-example-${out.pid}.lock`),
+    Deno.errors.NotFound,
+  );
+});

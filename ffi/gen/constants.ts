@@ -66,6 +66,16 @@ const INTEGERS = [
   "FD_CLOEXEC",
   "F_GETPIPE_SZ",
   "F_SETPIPE_SZ",
+  // fcntl(2) record locks (open file description locks)
+  "F_OFD_GETLK",
+  "F_OFD_SETLK",
+  "F_OFD_SETLKW",
+  "F_GETLK",
+  "F_SETLK",
+  "F_RDLCK",
+  "F_WRLCK",
+  "F_UNLCK",
+  "SEEK_SET",
   // stat(2)
   "S_IFMT",
   "S_IFIFO",
@@ -248,6 +258,7 @@ const INTEGERS = [
   "SYS_msgsnd",
   "SYS_semtimedop",
   "SYS_openat",
+  "SYS_fcntl",
   // sigaction(2), timer_create(2)
   "SA_RESTART",
   "SIGEV_THREAD_ID",

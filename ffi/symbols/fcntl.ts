@@ -12,6 +12,15 @@ export const fcntl = {
   },
   // int fcntl(int fd, int cmd, ... /* arg */);
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  // fcntl(fd, F_OFD_SETLK | F_OFD_GETLK | F_OFD_SETLKW, struct flock *)
+  fcntl_lock: { name: "fcntl", parameters: ["i32", "i32", "buffer"], result: "i32" },
+  // F_OFD_SETLKW waits for the lock: parked on a pool thread.
+  fcntl_lock_parked: {
+    name: "fcntl",
+    parameters: ["i32", "i32", "buffer"],
+    result: "i32",
+    nonblocking: true,
+  },
   // int mkfifo(const char *pathname, mode_t mode);
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
   // int chmod(const char *pathname, mode_t mode);

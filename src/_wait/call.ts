@@ -41,6 +41,13 @@ export interface BlockingCall<T> {
   /** The call restarts after a handler with `SA_RESTART` (a FIFO's open): see `nudge.ts`. */
   readonly restartable?: boolean;
   /**
+   * Makes the parked call fail when the kernel starts it again, for a call
+   * that `SA_RESTART` restarts and whose arguments the kernel reads anew each
+   * time (a lock wait's `struct flock`, spoiled): once cancelled, the nudge
+   * then ends it, with no handler that could fail another call.
+   */
+  defuse?(): void;
+  /**
    * Makes a parked call return without a signal, where no nudge can (a FIFO's
    * open: open the other side). Returns what undoes it once the call has
    * returned, when the call cannot miss it; else undefined, and it is done
@@ -126,6 +133,7 @@ async function parked<T>(call: BlockingCall<T>, p: Pending): Promise<T | typeof 
     const result = call.start();
     p.onCancel(() => {
       interrupted = true;
+      call.defuse?.();
       stop = repeat(interrupter(call));
     });
     const r = await result;

@@ -84,6 +84,13 @@ export const epoll_event: Struct<{ events: U32; data: typeof epoll_data_t }> = s
 );
 
 /**
+ * `struct flock` of glibc on Linux aarch64:
+ * the x86_64 declaration, which the C compiler confirms.
+ */
+export const flock: Struct<{ l_type: I16; l_whence: I16; l_start: Long; l_len: Long; l_pid: I32 }> =
+  struct("flock", { l_type: i16, l_whence: i16, l_start: long, l_len: long, l_pid: i32 });
+
+/**
  * `struct futex_waitv` of glibc on Linux aarch64:
  * the x86_64 declaration, which the C compiler confirms.
  */

@@ -535,6 +535,28 @@ export const pollfd: Struct<{ fd: I32; events: I16; revents: I16 }> = struct("po
 });
 
 /**
+ * `struct flock` (fcntl.h): a byte-range record lock, as `fcntl(2)` sets and
+ * reports it (`F_OFD_SETLK`, `F_OFD_GETLK`).
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
+ * const bytes = layouts.flock.encode({ l_type: 1, l_whence: 0, l_start: 0, l_len: 10, l_pid: 0 });
+ * assert.equal(bytes.length, 32);
+ * assert.equal(layouts.flock.decode(bytes).l_len, 10);
+ * ```
+ */
+export const flock: Struct<{ l_type: I16; l_whence: I16; l_start: Long; l_len: Long; l_pid: I32 }> =
+  struct("flock", {
+    l_type: i16,
+    l_whence: i16,
+    l_start: long,
+    l_len: long,
+    l_pid: i32,
+  });
+
+/**
  * `struct signalfd_siginfo` (sys/signalfd.h): one 128-byte record read from a signalfd.
  *
  * @example

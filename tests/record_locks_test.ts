@@ -1,0 +1,412 @@
+/**
+ * Record locks (`RecordLocks`, `fcntl(2)` open file description locks): who
+ * excludes whom, in one process and across processes (C's classic locks
+ * too); waits that park, wake, and end by abort, timeout or close holding
+ * nothing; a holder's death; bad input refused before any call; and two
+ * processes counting in one file under the lock.
+ */
+import assert from "node:assert/strict";
+import { C } from "../ffi/platform.ts";
+import { Fifo, type RecordLock, RecordLocks } from "../mod.ts";
+import {
+  blockedIn,
+  CANNOT,
+  HANG_MS,
+  isOpen,
+  ownWaitPending,
+  TestScope,
+  threadsBlockedIn,
+  until,
+  within,
+} from "./_kernel.ts";
+import { Lines } from "./fixtures/socket_common.ts";
+
+/** A new empty file in a directory the scope removes, and `n` handles of it the scope closes. */
+async function lockFile(s: TestScope, n: number): Promise<[string, ...RecordLocks[]]> {
+  const path = `${await s.tempDir()}/file`;
+  Deno.writeFileSync(path, new Uint8Array());
+  return [path, ...Array.from({ length: n }, () => s.handle(RecordLocks.open(path)))];
+}
+
+/** This process's threads asleep in a lock wait (`F_OFD_SETLKW`) on `fd`. */
+const lockWaiters = (fd: number) =>
+  threadsBlockedIn(Deno.pid, { syscall: "fcntl", arg0: fd, args: { 1: C.F_OFD_SETLKW } });
+
+/** Until no thread of this process waits for a lock on `fd` any more (a hang guard). */
+const noLockWaiter = (fd: number) =>
+  until(() => lockWaiters(fd).length === 0, `no thread waiting for a lock on fd ${fd}`);
+
+Deno.test("RecordLocks: two opens of a file exclude each other; shared locks coexist", async (t) => {
+  await using s = new TestScope();
+  const [path, a, b] = await lockFile(s, 2);
+
+  await t.step("an exclusive lock stops every other, and tryLock says whose it is", () => {
+    const lock = a.tryLock({ start: 10, length: 10 });
+    assert.throws(
+      () => b.tryLock({ start: 19, length: 5 }),
+      (e: Error & Record<string, unknown>) => {
+        assert.ok(e instanceof Deno.errors.WouldBlock);
+        assert.equal(e.code, "EAGAIN");
+        assert.equal(e.syscall, "fcntl");
+        assert.equal(e.path, path);
+        assert.match(
+          e.message,
+          /bytes 19\.\.23 are locked by another open of the file \(an exclusive lock of bytes 10\.\.19\)/,
+        );
+        return true;
+      },
+    );
+    assert.throws(() => b.tryLock({ start: 0, length: 11, shared: true }), Deno.errors.WouldBlock);
+    assert.deepEqual(b.holder(), { start: 10, length: 10, shared: false });
+    // Bytes either side are free.
+    b.tryLock({ start: 0, length: 10 }).unlock();
+    b.tryLock({ start: 20 }).unlock();
+    lock.unlock();
+    assert.equal(lock.released, true);
+    assert.equal(b.holder(), null);
+    b.tryLock().unlock();
+  });
+
+  await t.step("shared locks coexist; an exclusive one waits for all of them", () => {
+    const ra = a.tryLock({ shared: true });
+    const rb = b.tryLock({ shared: true });
+    assert.throws(() => a.tryLock({ start: 0, length: 1 }), Deno.errors.Busy); // its own
+    using c = s.handle(RecordLocks.open(path));
+    assert.throws(() => c.tryLock(), Deno.errors.WouldBlock);
+    c.tryLock({ shared: true }).unlock();
+    ra.unlock();
+    assert.throws(() => c.tryLock(), Deno.errors.WouldBlock); // b still reads
+    rb.unlock();
+    c.tryLock().unlock();
+  });
+
+  await t.step("held lists the locks of the handle; close() releases them all", () => {
+    const first = a.tryLock({ start: 0, length: 1 });
+    const second = a.tryLock({ start: 5, length: 1, shared: true });
+    assert.deepEqual(a.held, [first, second]);
+    first.unlock();
+    assert.deepEqual(a.held, [second]);
+    second.unlock();
+    second.unlock(); // twice does nothing
+    const c = RecordLocks.open(path);
+    const kept = c.tryLock();
+    const fd = c.fd;
+    c.close();
+    assert.equal(kept.released, true);
+    kept.unlock(); // released by close: nothing to do
+    assert.equal(isOpen(fd), false);
+    b.tryLock().unlock();
+  });
+
+  await t.step("reading the file through another descriptor does not release them", () => {
+    using lock = a.tryLock();
+    // C's classic F_SETLK locks would go here: closing any descriptor of the file releases them.
+    Deno.readFileSync(path);
+    Deno.writeFileSync(path, new Uint8Array([1]));
+    assert.throws(() => b.tryLock(), Deno.errors.WouldBlock);
+    assert.equal(lock.released, false);
+  });
+});
+
+Deno.test("RecordLocks: refuses bad input and misuse before any call", async (t) => {
+  await using s = new TestScope();
+  const [path, a] = await lockFile(s, 1);
+
+  await t.step("options", () => {
+    const cases: [unknown, ErrorConstructor | typeof Deno.errors.Busy, RegExp][] = [
+      [{ start: -1 }, RangeError, /start must be an integer 0\.\./],
+      [{ start: "0" }, TypeError, /start must be an integer .* got "0" \(a string\)/],
+      [{ start: 1.5 }, RangeError, /start/],
+      [{ length: 0 }, RangeError, /length must be an integer 1\.\..* or Infinity, got 0/],
+      [{ length: -1 }, RangeError, /length/],
+      [{ start: Number.MAX_SAFE_INTEGER, length: 2 }, RangeError, /length/],
+      [{ shared: "yes" }, TypeError, /shared/],
+      [{ exclusive: true }, TypeError, /unknown option 'exclusive'/],
+      [null, TypeError, /options must be an object/],
+    ];
+    for (const [options, Class, message] of cases) {
+      const o = options as Parameters<RecordLocks["tryLock"]>[0];
+      assert.throws(() => a.tryLock(o), { constructor: Class, message }, JSON.stringify(options));
+      assert.throws(() => a.lockSync(o), { constructor: Class, message });
+      assert.throws(() => a.holder(o), { constructor: Class, message });
+    }
+    assert.throws(
+      () => a.lockSync({ signal: AbortSignal.timeout(1) } as never),
+      /unknown option 'signal'/,
+    );
+    assert.equal(a.held.length, 0);
+  });
+
+  await t.step("lock() rejects, never throws", async () => {
+    const pending = a.lock({ start: -1 });
+    await assert.rejects(pending, RangeError);
+    await assert.rejects(a.lock({ timeout: -1 }), RangeError);
+    await assert.rejects(a.lock({ signal: "no" } as never), TypeError);
+  });
+
+  await t.step("a range that overlaps one held or pending through the handle is Busy", async () => {
+    using b = s.handle(RecordLocks.open(path));
+    const held = a.tryLock({ start: 0, length: 10 });
+    assert.throws(() => a.tryLock({ start: 9, length: 1 }), {
+      name: "Busy",
+      message: /bytes 9\.\.9 of '.*' overlap bytes 0\.\.9, already locked through this RecordLocks/,
+    });
+    // b waits for byte 0..9 (a holds it); a second wait of b on the same bytes is refused.
+    const waiting = b.lock({ start: 5, length: 1 });
+    assert.throws(() => b.lockSync({ start: 0 }), {
+      name: "Busy",
+      message: /already being locked/,
+    });
+    await assert.rejects(b.lock({ start: 5, length: 1 }), Deno.errors.Busy);
+    held.unlock();
+    (await waiting).unlock();
+  });
+
+  await t.step("an exclusive lock through a read-only open", () => {
+    using r = s.handle(RecordLocks.open(path, { access: "read" }));
+    assert.throws(() => r.tryLock(), { name: "TypeError", message: /access "read".*shared: true/ });
+    r.tryLock({ shared: true }).unlock();
+  });
+
+  await t.step("after close(): BadResource with EBADF and the fd", async () => {
+    const c = RecordLocks.open(path);
+    const fd = c.fd;
+    c.close();
+    c.close();
+    for (const f of [() => c.tryLock(), () => c.lockSync(), () => c.holder()]) {
+      assert.throws(f, { name: "BadResource", code: "EBADF", fd, path });
+    }
+    await assert.rejects(c.lock(), { name: "BadResource", code: "EBADF", fd });
+  });
+
+  await t.step("open: paths, kinds, modes", async () => {
+    const dir = await s.tempDir();
+    assert.throws(() => RecordLocks.open(`${dir}/absent`), {
+      name: "NotFound",
+      code: "ENOENT",
+      syscall: "open",
+    });
+    assert.throws(() => RecordLocks.open(dir, { access: "read" }), {
+      name: "TypeError",
+      message: /is not a regular file \(it is a directory\)/,
+    });
+    const fifo = `${dir}/fifo`;
+    Fifo.create(fifo);
+    assert.throws(
+      () => RecordLocks.open(fifo, { access: "read" }),
+      /is not a regular file \(it is a FIFO\)/,
+    );
+    assert.throws(() => RecordLocks.open(""), TypeError);
+    assert.throws(() => RecordLocks.open(path, { mode: 0o1000 }), RangeError);
+    assert.throws(() => RecordLocks.open(path, { access: "write" } as never), TypeError);
+    assert.throws(
+      () => RecordLocks.open(path, { truncate: true } as never),
+      /unknown option 'truncate'/,
+    );
+    // Created exactly 0600 by default, and exactly what is asked whatever the umask.
+    const made = RecordLocks.open(new URL(`file://${dir}/made`), { create: true });
+    made.close();
+    assert.equal(Deno.statSync(`${dir}/made`).mode! & 0o777, 0o600);
+    const open = RecordLocks.open(`${dir}/shared`, { create: true, mode: 0o666 });
+    open.close();
+    assert.equal(Deno.statSync(`${dir}/shared`).mode! & 0o777, 0o666);
+    // An existing file is opened as it is, never truncated nor re-moded.
+    Deno.writeTextFileSync(`${dir}/made`, "data");
+    Deno.chmodSync(`${dir}/made`, 0o640);
+    RecordLocks.open(`${dir}/made`, { create: true }).close();
+    assert.equal(Deno.readTextFileSync(`${dir}/made`), "data");
+    assert.equal(Deno.statSync(`${dir}/made`).mode! & 0o777, 0o640);
+  });
+});
+
+Deno.test("RecordLocks: lock() parks until the holder unlocks; abort, timeout and close leave nothing locked", async (t) => {
+  await using s = new TestScope();
+  const [path, holder, waiter] = await lockFile(s, 2);
+
+  await t.step("it parks on a pool thread and wakes at the unlock", async () => {
+    const lock = holder.tryLock({ start: 0, length: 1 });
+    const pending = waiter.lock({ start: 0, length: 1 });
+    await ownWaitPending({ syscall: "fcntl", arg0: waiter.fd, args: { 1: C.F_OFD_SETLKW } });
+    lock.unlock();
+    using got = await pending;
+    assert.deepEqual([got.start, got.length, got.released], [0, 1, false]);
+    assert.deepEqual(waiter.held, [got]);
+    assert.throws(() => holder.tryLock({ start: 0, length: 1 }), Deno.errors.WouldBlock);
+  });
+
+  /** The three ways a wait ends early: its options, and what ends it once it waits. */
+  const ends: { what: string; options: () => object; end(h: RecordLocks): void; error: object }[] =
+    [
+      {
+        what: "an abort",
+        options: () => ({ signal: (aborter = new AbortController()).signal }),
+        end: () => aborter.abort(new Error("given up")),
+        error: { message: "given up" },
+      },
+      {
+        what: "a timeout",
+        options: () => ({ timeout: 30 }),
+        end: () => {},
+        error: { code: "ETIMEDOUT" },
+      },
+      { what: "close()", options: () => ({}), end: (h) => h.close(), error: { code: "EBADF" } },
+    ];
+  let aborter = new AbortController();
+  for (const { what, options, end, error } of ends) {
+    await t.step(`${what} rejects it, and it holds nothing after`, async () => {
+      using own = s.handle(RecordLocks.open(path));
+      const lock = holder.tryLock();
+      const fd = own.fd;
+      const pending = own.lock(options());
+      await ownWaitPending({ syscall: "fcntl", arg0: fd, args: { 1: C.F_OFD_SETLKW } });
+      end(own);
+      await within(assert.rejects(pending, error), `the wait to end by ${what}`);
+      await noLockWaiter(fd);
+      lock.unlock();
+      if (!own.closed) assert.equal(own.held.length, 0);
+      // Nobody holds it: not the cancelled wait, not the holder.
+      waiter.tryLock().unlock();
+    });
+  }
+
+  await t.step("a lock granted as the wait is aborted is released, never left held", async () => {
+    // Abort and unlock together, many times: whichever the kernel sees first, nothing stays locked.
+    for (let i = 0; i < 50; i++) {
+      using own = s.handle(RecordLocks.open(path));
+      const lock = holder.tryLock();
+      const c = new AbortController();
+      const fd = own.fd;
+      const pending = own.lock({ signal: c.signal });
+      if (i % 2 === 0) await ownWaitPending({ syscall: "fcntl", arg0: fd });
+      lock.unlock();
+      c.abort(new Error("late"));
+      const got: RecordLock | Error = await pending.catch((e) => e);
+      if (got instanceof Error) {
+        assert.equal(got.message, "late");
+        assert.equal(own.held.length, 0);
+        await noLockWaiter(fd);
+        waiter.tryLock().unlock();
+      } else {
+        got.unlock();
+      }
+    }
+  });
+
+  await t.step("an unref'd handle's wait still completes", async () => {
+    const lock = holder.tryLock();
+    waiter.unref();
+    const pending = waiter.lock();
+    lock.unlock();
+    (await pending).unlock();
+    waiter.ref();
+  });
+});
+
+Deno.test("RecordLocks: across processes", async (t) => {
+  await using s = new TestScope();
+  const [path, mine] = await lockFile(s, 1);
+
+  const holding = async (kind: "ofd" | "classic") => {
+    const out = s.pipe();
+    const go = s.pipe();
+    const child = s.fixture("record_lock_child.ts", {
+      args: ["hold", path, kind],
+      fds: { 1: out.writer, 3: go.reader },
+    });
+    out.writer.close();
+    go.reader.close();
+    const line = await new Lines(out.reader, child).next("the lock taken");
+    assert.deepEqual(line, { locked: child.pid });
+    return { child, release: () => go.writer.close() };
+  };
+
+  await t.step("another process's lock: waited for until it unlocks", async () => {
+    const { child, release } = await holding("ofd");
+    assert.deepEqual(mine.holder(), { start: 0, length: Infinity, shared: false });
+    assert.throws(() => mine.tryLock(), /another open of the file/);
+    const pending = mine.lock({ timeout: HANG_MS });
+    release();
+    (await pending).unlock();
+    await child.exits(0);
+  });
+
+  await t.step("a holder that dies releases its lock", async () => {
+    const { child } = await holding("ofd");
+    const pending = mine.lock({ timeout: HANG_MS });
+    child.child.kill("SIGKILL");
+    (await pending).unlock();
+    assert.equal((await child.status()).signal, "SIGKILL");
+  });
+
+  await t.step(
+    "C's classic locks (F_SETLK) and these exclude each other; holder() names its process",
+    async () => {
+      const { child, release } = await holding("classic");
+      assert.deepEqual(mine.holder({ start: 3, length: 1, shared: true }), {
+        start: 0,
+        length: Infinity,
+        shared: false,
+        pid: child.pid,
+      });
+      assert.throws(() => mine.tryLock(), new RegExp(`locked by process ${child.pid}`));
+      const pending = mine.lock({ timeout: HANG_MS });
+      release();
+      (await pending).unlock();
+      await child.exits(0);
+    },
+  );
+
+  await t.step("lockSync blocks the thread until the other process unlocks", async () => {
+    const out = s.pipe();
+    const child = s.fixture("record_lock_child.ts", {
+      args: ["release-when-waited", path],
+      fds: { 1: out.writer },
+    });
+    out.writer.close();
+    assert.deepEqual(await new Lines(out.reader, child).next("the lock taken"), {
+      locked: child.pid,
+    });
+    // The child sees this thread block in the wait, then unlocks.
+    mine.lockSync().unlock();
+    await child.exits(0);
+  });
+
+  await t.step(
+    "two processes count to 2 × 200 in the file, one with lock(), one with lockSync()",
+    async () => {
+      const n = 200;
+      Deno.writeTextFileSync(path, "0");
+      const children = (["async", "sync"] as const).map((form) => {
+        const out = s.pipe();
+        const child = s.fixture("record_lock_child.ts", {
+          args: ["count", path, String(n), form],
+          fds: { 1: out.writer },
+          flags: ["--allow-ffi", "--allow-read", "--allow-write"],
+        });
+        out.writer.close();
+        return { child, lines: new Lines(out.reader, child) };
+      });
+      for (const { child, lines } of children) {
+        assert.deepEqual(await lines.next("the count done"), { counted: n });
+        await child.exits(0);
+      }
+      assert.equal(Deno.readTextFileSync(path), String(2 * n));
+    },
+  );
+});
+
+Deno.test({
+  name: "RecordLocks: the parked wait is found and cancelled where calls park",
+  ignore: CANNOT.parking !== undefined,
+  async fn() {
+    await using s = new TestScope();
+    const [, holder, waiter] = await lockFile(s, 2);
+    using _lock = holder.tryLock();
+    const c = new AbortController();
+    const pending = waiter.lock({ signal: c.signal });
+    await blockedIn(Deno.pid, { syscall: "fcntl", arg0: waiter.fd });
+    c.abort();
+    await within(assert.rejects(pending, { name: "AbortError" }), "the aborted wait to end");
+    await noLockWaiter(waiter.fd);
+  },
+});
