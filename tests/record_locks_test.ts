@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { C } from "../ffi/platform.ts";
-import { Fifo, type RecordLock, RecordLocks } from "../mod.ts";
+import { Fifo, type RecordLock, RecordLocks, spawnProgram } from "../mod.ts";
 import {
   blockedIn,
   CANNOT,
@@ -179,6 +179,40 @@ Deno.test("RecordLocks: refuses bad input and misuse before any call", async (t)
     await assert.rejects(c.lock(), { name: "BadResource", code: "EBADF", fd });
   });
 
+  await t.step("open: a symbolic link to nothing is refused, even with create", async () => {
+    const dir = await s.tempDir();
+    Deno.symlinkSync(`${dir}/target`, `${dir}/link`);
+    Deno.symlinkSync(`${dir}/no/such/dir/target`, `${dir}/deep`);
+    for (const link of [`${dir}/link`, `${dir}/deep`]) {
+      assert.throws(() => RecordLocks.open(link, { create: true }), {
+        name: "NotFound",
+        code: "ENOENT",
+        message: /a symbolic link to nothing/,
+      });
+    }
+    // A link to a file is followed.
+    Deno.writeFileSync(`${dir}/target`, new Uint8Array());
+    using locks = s.handle(RecordLocks.open(`${dir}/link`, { create: true }));
+    using direct = s.handle(RecordLocks.open(`${dir}/target`));
+    using _lock = locks.tryLock();
+    assert.throws(() => direct.tryLock(), Deno.errors.WouldBlock);
+  });
+
+  await t.step(
+    "open: a FIFO is refused without being opened (a writer waiting on it waits on)",
+    async () => {
+      const fifo = `${await s.tempDir()}/fifo`;
+      Fifo.create(fifo);
+      const stop = new AbortController();
+      const writer = Fifo.open(fifo, "write", { signal: stop.signal });
+      assert.throws(() => RecordLocks.open(fifo), /is not a regular file \(it is a FIFO\)/);
+      const opened = await Promise.race([writer.then(() => true), Promise.resolve(false)]);
+      assert.equal(opened, false);
+      stop.abort();
+      await assert.rejects(writer, { name: "AbortError" });
+    },
+  );
+
   await t.step("open: paths, kinds, modes", async () => {
     const dir = await s.tempDir();
     assert.throws(() => RecordLocks.open(`${dir}/absent`), {
@@ -245,7 +279,7 @@ Deno.test("RecordLocks: lock() parks until the holder unlocks; abort, timeout an
       },
       {
         what: "a timeout",
-        options: () => ({ timeout: 30 }),
+        options: () => ({ timeout: 1000 }),
         end: () => {},
         error: { code: "ETIMEDOUT" },
       },
@@ -300,6 +334,23 @@ Deno.test("RecordLocks: lock() parks until the holder unlocks; abort, timeout an
     (await pending).unlock();
     waiter.ref();
   });
+
+  await t.step({
+    name: "unref() and ref() while it is parked: it stops waiting on a thread, then parks again",
+    ignore: CANNOT.parking !== undefined,
+    fn: async () => {
+      const lock = holder.tryLock();
+      const pending = waiter.lock();
+      const fd = waiter.fd;
+      await until(() => lockWaiters(fd).length === 1, "the wait parked");
+      waiter.unref(); // an unref'd wait polls: its parked call is cancelled
+      await noLockWaiter(fd);
+      waiter.ref(); // and parks again, on a struct flock of its own made anew
+      await until(() => lockWaiters(fd).length === 1, "the wait parked again");
+      lock.unlock();
+      (await pending).unlock();
+    },
+  });
 });
 
 Deno.test("RecordLocks: across processes", async (t) => {
@@ -328,6 +379,21 @@ Deno.test("RecordLocks: across processes", async (t) => {
     release();
     (await pending).unlock();
     await child.exits(0);
+  });
+
+  await t.step("close() releases the locks even where a child shares the open file", async () => {
+    const shared = RecordLocks.open(path);
+    const lock = shared.tryLock({ start: 0, length: 10 });
+    const child = s.child(
+      spawnProgram(Deno.execPath(), ["eval", "setInterval(() => {}, 1000)"], {
+        fds: { 3: shared.fd },
+      }),
+    );
+    shared.close();
+    assert.equal(lock.released, true);
+    mine.tryLock({ start: 0, length: 10 }).unlock();
+    child.kill("SIGKILL");
+    await child.status;
   });
 
   await t.step("a holder that dies releases its lock", async () => {

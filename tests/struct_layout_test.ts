@@ -87,12 +87,14 @@ const UNNAMED_PADDING: Record<string, Record<string, [number, number][]>> = {
     msghdr: [[12, 16], [52, 56]],
     sigaction: [[140, 144]],
     dirent: [[275, 280]],
+    flock: [[4, 8], [28, 32]],
   },
   aarch64: {
     ipc_perm: [[28, 32]],
     msghdr: [[12, 16], [52, 56]],
     sigaction: [[140, 144]],
     dirent: [[275, 280]],
+    flock: [[4, 8], [28, 32]],
     // Not packed there: `data` is 8-aligned.
     epoll_event: [[4, 8]],
   },

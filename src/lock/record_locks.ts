@@ -15,7 +15,15 @@ import {
   checkOptions,
   onlyKnown,
 } from "../_check.ts";
-import { A_FILE_KIND, cPath, fileOfFd, type PathLike, pathText } from "../_path.ts";
+import {
+  A_FILE_KIND,
+  cPath,
+  type FileKind,
+  fileOf,
+  fileOfFd,
+  type PathLike,
+  pathText,
+} from "../_path.ts";
 import { AGAIN, E, errorOf, lastErrno, ok } from "../_sys.ts";
 import { errorFromCode, wouldBlockError } from "../errors.ts";
 import { FdHandle, waitsOf } from "../fd/handle.ts";
@@ -145,6 +153,10 @@ const RANGE_KEYS: ReadonlySet<string> = new Set(["start", "length", "shared"]);
 const LOCK_KEYS: ReadonlySet<string> = new Set([...RANGE_KEYS, "signal", "timeout"]);
 const LOCK_SYNC_KEYS: ReadonlySet<string> = new Set([...RANGE_KEYS, "timeout"]);
 const OPEN_KEYS: ReadonlySet<string> = new Set(["create", "mode", "access"]);
+/** Every byte of the file. */
+const WHOLE: Range = { start: 0, length: Infinity, shared: false };
+/** How many times an open goes back and forth between a file made and removed before it gives up. */
+const OPEN_TRIES = 16;
 
 /**
  * Byte-range locks on one file, that processes (and handles within one
@@ -240,14 +252,18 @@ export class RecordLocks extends FdHandle {
     const create = checkBoolean(o.create, "create");
     const mode = checkMode(o.mode);
     const access = checkAccess(o.access);
-    // O_NONBLOCK: a FIFO at the path must not block the open (it is refused below).
+    // Looked at before the open, which would act on what it opens: complete a FIFO writer's
+    // waiting open (its data then lost), start a device.
+    checkRegular(fileOf(text)?.kind, text);
+    // O_NONBLOCK: a FIFO put there meanwhile must not block the open (it is refused below).
     const flags = (access === "read" ? C.O_RDONLY : C.O_RDWR) | C.O_CLOEXEC | C.O_NOCTTY |
       C.O_NONBLOCK;
     const fd = openFile(cPath(text), flags, create ? mode : undefined, text);
-    const kind = fileOfFd(fd)?.kind ?? "file";
-    if (kind !== "file") {
+    try {
+      checkRegular(fileOfFd(fd)?.kind, text);
+    } catch (e) {
       libc.close(fd);
-      throw new TypeError(`'${text}' is not a regular file (it is ${A_FILE_KIND[kind]})`);
+      throw e;
     }
     return new RecordLocks(fd, text, access === "read");
   }
@@ -287,6 +303,8 @@ export class RecordLocks extends FdHandle {
    * without blocking the event loop until no other owner's lock stands in
    * the way. An aborted `signal`, the `timeout` or `close()` rejects, and
    * leaves nothing locked (a lock the kernel granted meanwhile is released).
+   * The range is this handle's from the call until the promise settles, even
+   * once aborted: another lock of it through this handle is `Busy` until then.
    *
    * Wraps `fcntl(2)` (`F_OFD_SETLK`, then `F_OFD_SETLKW` parked on a pool
    * thread). Needs `--allow-ffi`.
@@ -363,9 +381,10 @@ export class RecordLocks extends FdHandle {
    * const path = await Deno.makeTempFile();
    * using a = RecordLocks.open(path);
    * using b = RecordLocks.open(path);
+   * using c = RecordLocks.open(path);
    * using _read = a.lockSync({ shared: true });
    * using _alsoRead = b.lockSync({ shared: true }); // shared locks coexist
-   * assert.throws(() => b.lockSync({ start: 8, timeout: 0 }), Deno.errors.TimedOut);
+   * assert.throws(() => c.lockSync({ start: 8, timeout: 0 }), Deno.errors.TimedOut);
    * await Deno.remove(path);
    * ```
    */
@@ -450,7 +469,8 @@ export class RecordLocks extends FdHandle {
   }
 
   /**
-   * Closes the file, which releases every lock taken through it; pending
+   * Closes the file, which releases every lock taken through it, also where
+   * another process shares this open of it (a child given its `fd`); pending
    * `lock()` calls reject with `BadResource` (`EBADF`). Closing twice does
    * nothing.
    *
@@ -472,6 +492,9 @@ export class RecordLocks extends FdHandle {
    */
   override close(): void {
     if (this.closed) return;
+    // The open file, and its locks with it, outlives this descriptor where another holds it
+    // too: a child given it (spawn's fds), a parked call not yet returned.
+    libc.fcntl_lock(this.fdFor("fcntl"), C.F_OFD_SETLK, encodeFlock(this.#buf, WHOLE, C.F_UNLCK));
     for (const lock of this.#held) dropLock(lock);
     this.#held.clear();
     super.close();
@@ -579,12 +602,19 @@ function holderText(h: LockHolder): string {
   return `are locked by ${by} (${h.shared ? "a shared" : "an exclusive"} lock of ${rangeText(h)})`;
 }
 
+/** TypeError unless `kind` (undefined: nothing there) is a regular file. */
+function checkRegular(kind: FileKind | undefined, path: string): void {
+  if (kind !== undefined && kind !== "file") {
+    throw new TypeError(`'${path}' is not a regular file (it is ${A_FILE_KIND[kind]})`);
+  }
+}
+
 /**
  * Opens `path`; with `mode` (create), makes it when absent, with exactly that
  * mode. Returns the descriptor.
  */
 function openFile(c: Uint8Array, flags: number, mode: number | undefined, path: string): number {
-  for (;;) {
+  for (let tries = 0;; tries++) {
     if (mode !== undefined) {
       const fd = libc.open(c, flags | C.O_CREAT | C.O_EXCL, mode);
       if (fd >= 0) {
@@ -600,9 +630,20 @@ function openFile(c: Uint8Array, flags: number, mode: number | undefined, path: 
     }
     const fd = libc.open(c, flags, 0);
     if (fd >= 0) return fd;
-    // Removed between the two opens: make it again.
-    if (mode === undefined || lastErrno() !== E.ENOENT) {
-      throw errorOf(lastErrno(), "open", { path });
+    const code = lastErrno();
+    if (mode === undefined || code !== E.ENOENT) throw errorOf(code, "open", { path });
+    // O_EXCL found something there that the open without it did not: a symbolic link to
+    // nothing (O_EXCL never follows one), or a file removed between the two opens.
+    if (fileOf(path, false)?.kind === "symbolic link") {
+      throw errorFromCode(
+        code,
+        "open",
+        { path },
+        "it is a symbolic link to nothing: make its target, or open the target's path",
+      );
+    }
+    if (tries >= OPEN_TRIES) {
+      throw errorFromCode(code, "open", { path }, "it was removed each time it was made");
     }
   }
 }

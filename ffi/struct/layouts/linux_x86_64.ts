@@ -544,7 +544,7 @@ export const pollfd: Struct<{ fd: I32; events: I16; revents: I16 }> = struct("po
  * import assert from "node:assert/strict";
  * const bytes = layouts.flock.encode({ l_type: 1, l_whence: 0, l_start: 0, l_len: 10, l_pid: 0 });
  * assert.equal(bytes.length, 32);
- * assert.equal(layouts.flock.decode(bytes).l_len, 10);
+ * assert.equal(layouts.flock.decode(bytes).l_len, 10n);
  * ```
  */
 export const flock: Struct<{ l_type: I16; l_whence: I16; l_start: Long; l_len: Long; l_pid: I32 }> =
