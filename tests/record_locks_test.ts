@@ -98,6 +98,20 @@ Deno.test("RecordLocks: two opens of a file exclude each other; shared locks coe
     b.tryLock().unlock();
   });
 
+  await t.step(
+    "flock(2) locks (Deno's FsFile.lock) neither stop these nor are stopped by them",
+    async () => {
+      using file = await Deno.open(path, { read: true, write: true });
+      await file.lock(true);
+      using lock = a.tryLock();
+      using other = await Deno.open(path, { read: true });
+      file.unlockSync();
+      await other.lock(true); // flock's own exclusive lock, while a holds its record lock
+      other.unlockSync();
+      assert.equal(lock.released, false);
+    },
+  );
+
   await t.step("reading the file through another descriptor does not release them", () => {
     using lock = a.tryLock();
     // C's classic F_SETLK locks would go here: closing any descriptor of the file releases them.
@@ -475,4 +489,136 @@ Deno.test({
     await within(assert.rejects(pending, { name: "AbortError" }), "the aborted wait to end");
     await noLockWaiter(waiter.fd);
   },
+});
+
+Deno.test("RecordLock: conversion between shared and exclusive, in place", async (t) => {
+  await using s = new TestScope();
+  const [path, mine, theirs] = await lockFile(s, 2);
+
+  await t.step(
+    "try and sync forms: a shared lock becomes exclusive once it is the only one",
+    () => {
+      const lock = mine.tryLock({ shared: true });
+      const reader = theirs.tryLock({ start: 5, length: 1, shared: true });
+      assert.throws(() => lock.tryConvert({ shared: false }), {
+        name: "WouldBlock",
+        code: "EAGAIN",
+        message: /locked by another open of the file \(a shared lock of bytes 5\.\.5\)/,
+      });
+      assert.throws(() => lock.convertSync({ shared: false, timeout: 0 }), { code: "ETIMEDOUT" });
+      assert.equal(lock.shared, true);
+      theirs.tryLock({ start: 6, shared: true }).unlock(); // still shared: readers may come
+      reader.unlock();
+      lock.tryConvert({ shared: false });
+      assert.equal(lock.shared, false);
+      assert.throws(() => theirs.tryLock({ start: 6, shared: true }), Deno.errors.WouldBlock);
+      lock.convertSync({ shared: true }); // becoming shared never waits
+      assert.equal(lock.shared, true);
+      lock.tryConvert({ shared: true }); // already so: nothing to do
+      theirs.tryLock({ shared: true }).unlock();
+      assert.deepEqual(mine.held, [lock]);
+      lock.unlock();
+    },
+  );
+
+  await t.step(
+    "convert() waits, parked, while staying shared, until the other reader goes",
+    async () => {
+      const lock = mine.tryLock({ shared: true });
+      const reader = theirs.tryLock({ shared: true });
+      const converting = lock.convert({ shared: false });
+      await ownWaitPending({ syscall: "fcntl", arg0: mine.fd, args: { 1: C.F_OFD_SETLKW } });
+      assert.equal(lock.shared, true);
+      assert.throws(() => lock.tryConvert({ shared: false }), { name: "Busy" });
+      reader.unlock();
+      await converting;
+      assert.equal(lock.shared, false);
+      assert.throws(() => theirs.tryLock({ shared: true }), Deno.errors.WouldBlock);
+      lock.unlock();
+    },
+  );
+
+  /** The ways a pending conversion ends early, and what the lock is after. */
+  const ends: { what: string; end(c: AbortController, l: RecordLock): void; error: object }[] = [
+    { what: "an abort", end: (c) => c.abort(new Error("no")), error: { message: "no" } },
+    { what: "unlock()", end: (_, l) => l.unlock(), error: { name: "Interrupted" } },
+  ];
+  for (const { what, end, error } of ends) {
+    await t.step(`${what} rejects a pending conversion; the lock stays as it was`, async () => {
+      const lock = mine.tryLock({ shared: true });
+      const reader = theirs.tryLock({ shared: true });
+      const c = new AbortController();
+      const converting = lock.convert({ shared: false, signal: c.signal });
+      await ownWaitPending({ syscall: "fcntl", arg0: mine.fd, args: { 1: C.F_OFD_SETLKW } });
+      end(c, lock);
+      await within(assert.rejects(converting, error), `the conversion to end by ${what}`);
+      await noLockWaiter(mine.fd);
+      reader.unlock();
+      if (lock.released) {
+        theirs.tryLock().unlock(); // nothing held at all
+      } else {
+        assert.equal(lock.shared, true);
+        theirs.tryLock({ shared: true }).unlock();
+        assert.throws(() => theirs.tryLock(), Deno.errors.WouldBlock);
+        lock.unlock();
+      }
+    });
+  }
+
+  await t.step("close() rejects a pending conversion", async () => {
+    using own = s.handle(RecordLocks.open(path));
+    const lock = own.tryLock({ shared: true });
+    const reader = theirs.tryLock({ shared: true });
+    const converting = lock.convert({ shared: false });
+    await ownWaitPending({ syscall: "fcntl", arg0: own.fd, args: { 1: C.F_OFD_SETLKW } });
+    own.close();
+    await within(assert.rejects(converting, { code: "EBADF" }), "the conversion to end");
+    assert.equal(lock.released, true);
+    reader.unlock();
+    theirs.tryLock().unlock();
+  });
+
+  await t.step(
+    "a conversion granted as it is aborted is taken back: as it was, or done",
+    async () => {
+      for (let i = 0; i < 50; i++) {
+        const lock = mine.tryLock({ shared: true });
+        const reader = theirs.tryLock({ shared: true });
+        const c = new AbortController();
+        const converting = lock.convert({ shared: false, signal: c.signal });
+        if (i % 2 === 0) await ownWaitPending({ syscall: "fcntl", arg0: mine.fd });
+        reader.unlock();
+        c.abort(new Error("late"));
+        const failed = await converting.then(() => false, () => true);
+        await noLockWaiter(mine.fd);
+        assert.equal(lock.shared, failed);
+        // What the kernel holds is what the lock says.
+        if (failed) theirs.tryLock({ shared: true }).unlock();
+        else assert.throws(() => theirs.tryLock({ shared: true }), Deno.errors.WouldBlock);
+        lock.unlock();
+      }
+    },
+  );
+
+  await t.step("refused before any call", async () => {
+    const lock = mine.tryLock({ shared: true });
+    assert.throws(() => lock.tryConvert({} as never), /shared must be a boolean, got undefined/);
+    assert.throws(() => lock.tryConvert(undefined as never), /shared must be a boolean/);
+    assert.throws(
+      () => lock.convertSync({ shared: false, signal: null } as never),
+      /unknown option 'signal'/,
+    );
+    await assert.rejects(lock.convert({ shared: "no" } as never), TypeError);
+    await assert.rejects(lock.convert({ shared: false, timeout: -1 }), RangeError);
+    lock.unlock();
+    assert.throws(() => lock.tryConvert({ shared: false }), {
+      name: "BadResource",
+      message: /no longer locked/,
+    });
+    await assert.rejects(lock.convert({ shared: false }), Deno.errors.BadResource);
+    using r = s.handle(RecordLocks.open(path, { access: "read" }));
+    const read = r.tryLock({ shared: true });
+    assert.throws(() => read.tryConvert({ shared: false }), /access "read"/);
+    read.unlock();
+  });
 });

@@ -165,8 +165,10 @@ function interrupter(call: BlockingCall<unknown>): Interrupter {
     again: () => {
       if (!lost) {
         const tid = findThread(call.thread!());
-        if (tid > 0) nudgeThread(tid, call.restartable);
-        if (tid > 0) return true;
+        if (tid > 0) {
+          nudgeThread(tid, call.restartable);
+          return true;
+        }
         // Not found: the call has not entered the kernel yet (or has just returned), and the
         // next try finds it; unless the process can no longer read where it would be found.
         lost = threadsLost();

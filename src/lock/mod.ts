@@ -24,7 +24,12 @@ export {
   RecordLocks,
   type RecordLocksOpenOptions,
 } from "./record_locks.ts";
-export { RecordLock } from "./record_lock.ts";
+export {
+  type ConvertOptions,
+  type ConvertSyncOptions,
+  type LockKind,
+  RecordLock,
+} from "./record_lock.ts";
 export { FdHandle } from "../fd/handle.ts";
 export type { SyncWaitOptions, WaitOptions } from "../options.ts";
 export type { PathLike } from "../_path.ts";

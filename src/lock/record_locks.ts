@@ -14,6 +14,7 @@ import {
   checkMode,
   checkOptions,
   onlyKnown,
+  shown,
 } from "../_check.ts";
 import {
   A_FILE_KIND,
@@ -30,23 +31,22 @@ import { FdHandle, waitsOf } from "../fd/handle.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   callSource,
+  checkWaitOptions,
   lazySource,
   type Operation,
   rejectedNow,
   wait,
   waitSync,
 } from "../_wait/mod.ts";
+import { checkRange, Flock, overlaps, type Range, rangeText } from "./_range.ts";
 import {
-  checkRange,
-  decodeHolder,
-  encodeFlock,
-  flockBuffer,
-  overlaps,
-  type Range,
-  rangeText,
-  spoilFlock,
-} from "./_range.ts";
-import { dropLock, heldLock, type RecordLock } from "./record_lock.ts";
+  convertedLock,
+  dropLock,
+  heldLock,
+  type LockKind,
+  type LockOwner,
+  type RecordLock,
+} from "./record_lock.ts";
 
 /**
  * Which bytes a lock covers, and its kind.
@@ -152,6 +152,9 @@ export interface LockHolder {
 const RANGE_KEYS: ReadonlySet<string> = new Set(["start", "length", "shared"]);
 const LOCK_KEYS: ReadonlySet<string> = new Set([...RANGE_KEYS, "signal", "timeout"]);
 const LOCK_SYNC_KEYS: ReadonlySet<string> = new Set([...RANGE_KEYS, "timeout"]);
+const KIND_KEYS: ReadonlySet<string> = new Set(["shared"]);
+const CONVERT_KEYS: ReadonlySet<string> = new Set([...KIND_KEYS, "signal", "timeout"]);
+const CONVERT_SYNC_KEYS: ReadonlySet<string> = new Set([...KIND_KEYS, "timeout"]);
 const OPEN_KEYS: ReadonlySet<string> = new Set(["create", "mode", "access"]);
 /** Every byte of the file. */
 const WHOLE: Range = { start: 0, length: Infinity, shared: false };
@@ -172,6 +175,11 @@ const OPEN_TRIES = 16;
  * Locks taken through one `RecordLocks` would merge rather than exclude each
  * other, so a range that overlaps one it holds or is waiting for is refused
  * (`Deno.errors.Busy`): open the file again for another owner.
+ *
+ * These are not `flock(2)` locks (the `flock(1)` command, Deno's
+ * `FsFile.lock()`), which Linux keeps apart: the two do not exclude each
+ * other. A held lock converts in place between shared and exclusive
+ * ({@link RecordLock.convert}).
  *
  * `lock()` waits without blocking the event loop, parked on a pool thread;
  * `lockSync()` blocks; `tryLock()` never waits. The kernel does not detect
@@ -213,7 +221,47 @@ export class RecordLocks extends FdHandle {
   /** The ranges of pending `lock()` calls. */
   readonly #pending = new Set<Range>();
   /** For the calls made on this thread without waiting (holder, unlock). */
-  readonly #buf = flockBuffer();
+  readonly #flock = new Flock();
+  /** The pending async conversions of held locks: `unlock()` aborts them. */
+  readonly #converting = new Map<RecordLock, AbortController>();
+  /** What the locks of this handle ask of it. */
+  readonly #owner: LockOwner = {
+    unlock: (lock) => {
+      this.#converting.get(lock)?.abort(
+        new Deno.errors.Interrupted(
+          `${rangeText(lock)} of '${this.path}' were unlocked before their conversion completed`,
+        ),
+      );
+      this.#unlockRange(lock);
+      this.#held.delete(lock);
+    },
+    convert: (lock, options) => {
+      let op: Operation<void>;
+      let signal: AbortSignal;
+      try {
+        checkWaitOptions(options);
+        op = this.#conversion(lock, options, CONVERT_KEYS, "convert");
+        const stop = new AbortController();
+        signal = options.signal === undefined
+          ? stop.signal
+          : AbortSignal.any([options.signal, stop.signal]);
+        this.#converting.set(lock, stop);
+      } catch (e) {
+        return rejectedNow(e);
+      }
+      // Pending until converted (the operation's result) or failed.
+      return wait(op, { signal, timeout: options.timeout }, { registry: waitsOf(this) }, (e) => {
+        this.#converting.delete(lock);
+        throw e;
+      });
+    },
+    convertSync: (lock, options) =>
+      waitSync(this.#conversion(lock, options, CONVERT_SYNC_KEYS, "convertSync"), options),
+    tryConvert: (lock, options) => {
+      const op = this.#conversion(lock, options, KIND_KEYS, "tryConvert");
+      if (op.attempt() === AGAIN) throw this.#wouldBlock({ ...lock, shared: options.shared });
+    },
+  };
 
   private constructor(fd: number, path: string, readOnly: boolean) {
     super(fd);
@@ -349,14 +397,16 @@ export class RecordLocks extends FdHandle {
     let op: Operation<RecordLock>;
     try {
       range = this.#claim(options, LOCK_KEYS, "lock");
-      op = this.#operation(range);
+      op = this.#lockOperation(range);
     } catch (e) {
       return rejectedNow(e);
     }
+    // Claimed until the lock is held (#took) or the wait fails.
     this.#pending.add(range);
-    return wait(op, options, { registry: waitsOf(this) }).finally(() =>
-      this.#pending.delete(range)
-    );
+    return wait(op, options, { registry: waitsOf(this) }, (e) => {
+      this.#pending.delete(range);
+      throw e;
+    });
   }
 
   /**
@@ -389,7 +439,10 @@ export class RecordLocks extends FdHandle {
    * ```
    */
   lockSync(options?: LockSyncOptions): RecordLock {
-    return waitSync(this.#operation(this.#claim(options, LOCK_SYNC_KEYS, "lockSync")), options);
+    return waitSync(
+      this.#lockOperation(this.#claim(options, LOCK_SYNC_KEYS, "lockSync")),
+      options,
+    );
   }
 
   /**
@@ -422,10 +475,15 @@ export class RecordLocks extends FdHandle {
    */
   tryLock(options?: LockRange): RecordLock {
     const range = this.#claim(options, RANGE_KEYS, "tryLock");
-    const r = this.#attempt(range, encodeFlock(flockBuffer(), range));
+    const r = this.#lockOperation(range).attempt();
     if (r !== AGAIN) return r;
+    throw this.#wouldBlock(range);
+  }
+
+  /** `Deno.errors.WouldBlock` for a lock of `range` that another owner's lock stands in the way of. */
+  #wouldBlock(range: Range): Error {
     const holder = this.#holderOf(range);
-    throw wouldBlockError(
+    return wouldBlockError(
       "fcntl",
       this.subject,
       E.EAGAIN,
@@ -494,7 +552,7 @@ export class RecordLocks extends FdHandle {
     if (this.closed) return;
     // The open file, and its locks with it, outlives this descriptor where another holds it
     // too: a child given it (spawn's fds), a parked call not yet returned.
-    libc.fcntl_lock(this.fdFor("fcntl"), C.F_OFD_SETLK, encodeFlock(this.#buf, WHOLE, C.F_UNLCK));
+    libc.fcntl_lock(this.fdFor("fcntl"), C.F_OFD_SETLK, this.#flock.set(WHOLE, C.F_UNLCK));
     for (const lock of this.#held) dropLock(lock);
     this.#held.clear();
     super.close();
@@ -506,53 +564,100 @@ export class RecordLocks extends FdHandle {
     onlyKnown(o, known, what);
     const range = checkRange(o);
     this.fdFor("fcntl");
-    if (!range.shared && this.#readOnly) {
-      throw new TypeError(
-        `an exclusive lock needs the file open for writing; '${this.path}' was opened with ` +
-          `access "read": ask for { shared: true }, or open it with access "readwrite"`,
-      );
-    }
-    for (const other of [...this.#held, ...this.#pending]) {
-      if (!overlaps(range, other)) continue;
-      throw new Deno.errors.Busy(
-        `${rangeText(range)} of '${this.path}' overlap ${rangeText(other)}, already ` +
-          `${this.#pending.has(other) ? "being locked" : "locked"} through this RecordLocks: ` +
-          "the kernel would merge the two, not make one wait for the other. Unlock it first, " +
-          "or open the file again for an owner of its own",
-      );
+    this.#checkWritable(range);
+    for (const held of this.#held) if (overlaps(range, held)) throw this.#busy(range, held, "");
+    for (const pending of this.#pending) {
+      if (overlaps(range, pending)) throw this.#busy(range, pending, "being ");
     }
     return range;
   }
 
-  /** The lock call as an operation of the waiting engine. */
-  #operation(range: Range): Operation<RecordLock> {
-    const tryBuf = encodeFlock(flockBuffer(), range);
+  /** TypeError for an exclusive lock through a handle opened for reading only. */
+  #checkWritable(range: Range): void {
+    if (range.shared || !this.#readOnly) return;
+    throw new TypeError(
+      `an exclusive lock needs the file open for writing; '${this.path}' was opened with ` +
+        `access "read": ask for { shared: true }, or open it with access "readwrite"`,
+    );
+  }
+
+  #busy(range: Range, other: Range, being: string): Error {
+    return new Deno.errors.Busy(
+      `${rangeText(range)} of '${this.path}' overlap ${rangeText(other)}, already ${being}` +
+        "locked through this RecordLocks: the kernel would merge the two, not make one wait " +
+        "for the other. Unlock it first, or open the file again for an owner of its own",
+    );
+  }
+
+  /** A lock of `range` as an operation of the waiting engine. */
+  #lockOperation(range: Range): Operation<RecordLock> {
+    return this.#operation(range, () => this.#took(range), () => this.#unlockRange(range));
+  }
+
+  /** The checked conversion of `lock` to the kind `options` names, as an operation of the waiting engine. */
+  #conversion(
+    lock: RecordLock,
+    options: LockKind,
+    known: ReadonlySet<string>,
+    what: string,
+  ): Operation<void> {
+    const o = checkOptions(options);
+    onlyKnown(o, known, what);
+    if (typeof o.shared !== "boolean") {
+      throw new TypeError(`${what}: shared must be a boolean, got ${shown(o.shared)}`);
+    }
+    this.fdFor("fcntl");
+    if (lock.released) {
+      throw new Deno.errors.BadResource(
+        `${rangeText(lock)} of '${this.path}' are no longer locked: there is nothing to convert`,
+      );
+    }
+    if (this.#converting.has(lock)) {
+      throw new Deno.errors.Busy(
+        `${rangeText(lock)} of '${this.path}' are already being converted`,
+      );
+    }
+    const range: Range = { start: lock.start, length: lock.length, shared: o.shared };
+    this.#checkWritable(range);
+    const was: Range = { ...range, shared: lock.shared };
+    return this.#operation(
+      range,
+      () => {
+        convertedLock(lock, range.shared);
+        this.#converting.delete(lock);
+      },
+      // Converted after the wait was cancelled: back as it was, or gone if unlocked meanwhile.
+      () => lock.released ? this.#unlockRange(range) : this.#set(was),
+    );
+  }
+
+  /**
+   * A lock call (`F_OFD_SETLK`, `F_OFD_SETLKW`) of `range` as an operation of
+   * the waiting engine: `took` makes its result, `undo` takes back a lock
+   * the kernel granted after the wait was cancelled.
+   */
+  #operation<T>(range: Range, took: () => T, undo: () => void): Operation<T> {
     const subject = this.subject;
     return {
       syscall: "fcntl",
       subject,
-      attempt: () => this.#attempt(range, tryBuf),
+      attempt: () => this.#set(range) ? took() : AGAIN,
       source: lazySource(() => {
         // The parked call's own struct: its address tells its thread apart, and a cancel spoils it.
-        const waitBuf = flockBuffer();
+        const waiting = new Flock();
         return callSource({
           syscall: "fcntl",
           about: subject,
           start: () =>
-            libc.fcntl_lock_parked(
-              this.fdFor("fcntl"),
-              C.F_OFD_SETLKW,
-              encodeFlock(waitBuf, range),
-            ),
-          run: () => libc.fcntl_lock(this.fdFor("fcntl"), C.F_OFD_SETLKW, tryBuf),
-          done: () => this.#took(range),
-          thread: () => ({ syscall: C.SYS_fcntl, arg: 2, value: addressOf(waitBuf) }),
+            libc.fcntl_lock_parked(this.fdFor("fcntl"), C.F_OFD_SETLKW, waiting.set(range)),
+          run: () => libc.fcntl_lock(this.fdFor("fcntl"), C.F_OFD_SETLKW, this.#flock.set(range)),
+          done: took,
+          thread: () => ({ syscall: C.SYS_fcntl, arg: 2, value: addressOf(waiting.bytes) }),
           // SA_RESTART restarts a lock wait, and the kernel reads the struct anew each time.
-          defuse: () => spoilFlock(waitBuf),
-          // Granted after the wait was cancelled: released, so a cancelled lock() holds nothing.
-          // The range overlaps nothing held here, so the release takes nothing else.
+          defuse: () => waiting.spoil(),
+          // So that a cancelled wait leaves things as they were.
           release: () => {
-            this.#unlockRange(range);
+            undo();
             return true;
           },
         });
@@ -560,35 +665,38 @@ export class RecordLocks extends FdHandle {
     };
   }
 
-  /** One `F_OFD_SETLK`: the lock, or AGAIN when another owner's lock is in the way. */
-  #attempt(range: Range, buf: Uint8Array): RecordLock | typeof AGAIN {
-    if (libc.fcntl_lock(this.fdFor("fcntl"), C.F_OFD_SETLK, buf) >= 0) return this.#took(range);
+  /** One `F_OFD_SETLK` of `range`: false when another owner's lock is in the way. */
+  #set(range: Range): boolean {
+    const fd = this.fdFor("fcntl");
+    if (libc.fcntl_lock(fd, C.F_OFD_SETLK, this.#flock.set(range)) >= 0) return true;
     const code = lastErrno();
     // POSIX allows EACCES for a lock in the way; EINTR: a signal came, try again.
-    if (code === E.EAGAIN || code === E.EACCES || code === E.EINTR) return AGAIN;
+    if (code === E.EAGAIN || code === E.EACCES || code === E.EINTR) return false;
     throw errorFromCode(code, "fcntl", this.subject, rangeText(range));
   }
 
   #took(range: Range): RecordLock {
-    const lock = heldLock(range, (l) => {
-      this.#unlockRange(l);
-      this.#held.delete(l);
-    });
+    const lock = heldLock(range, this.#owner);
     this.#held.add(lock);
+    this.#pending.delete(range);
     return lock;
   }
 
   /** Releases `range` (`F_UNLCK`); nothing after `close()`, which released it. */
   #unlockRange(range: Range): void {
     if (this.closed) return;
-    const buf = encodeFlock(this.#buf, range, C.F_UNLCK);
-    ok(libc.fcntl_lock(this.fdFor("fcntl"), C.F_OFD_SETLK, buf), "fcntl", this.subject);
+    const unlock = this.#flock.set(range, C.F_UNLCK);
+    ok(libc.fcntl_lock(this.fdFor("fcntl"), C.F_OFD_SETLK, unlock), "fcntl", this.subject);
   }
 
   #holderOf(range: Range): LockHolder | null {
-    const buf = encodeFlock(this.#buf, range);
-    ok(libc.fcntl_lock(this.fdFor("fcntl"), C.F_OFD_GETLK, buf), "fcntl", this.subject);
-    const found = decodeHolder(buf);
+    const flock = this.#flock;
+    ok(
+      libc.fcntl_lock(this.fdFor("fcntl"), C.F_OFD_GETLK, flock.set(range)),
+      "fcntl",
+      this.subject,
+    );
+    const found = flock.holder();
     if (found === null) return null;
     const { start, length, shared } = found.range;
     // F_OFD_GETLK reports -1 for an open file description lock: it has no one process.

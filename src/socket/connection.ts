@@ -1406,7 +1406,8 @@ export class Connection<A extends SocketAddress = SocketAddress> extends FdHandl
       buf = messageArea(size);
     }
     const got = receiveWithFds(fd, buf, max, stream ? 0 : C.MSG_TRUNC, this.subject);
-    if (got === AGAIN) return stream ? AGAIN : this.#readEnded();
+    if (got === AGAIN) return this.#readEnded();
+    this.#empty = 0;
     if (got.size > buf.byteLength) {
       for (const received of got.fds) libc.close(received);
       throw truncatedError(got.size, buf.byteLength, "recvmsg", this.subject, true);
