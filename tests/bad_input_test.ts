@@ -27,6 +27,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { C } from "../ffi/platform.ts";
 import {
   connectSync,
   datagram,
@@ -38,6 +39,7 @@ import {
   PosixMessageQueue,
   PosixSemaphore,
   PosixSharedMemory,
+  RecordLocks,
   Semaphore,
   SemaphoreSet,
   sendSignal,
@@ -105,6 +107,7 @@ const FAMILY_NAMES: Record<string, string> = {
   sem: "semaphores (SemaphoreSet, Semaphore, PosixSemaphore)",
   socket: "sockets (Connection, Listener, DatagramSocket, ReceivedFds, listen, connect, ...)",
   process: "processes, signals and errors (spawn, ChildProcess, sendSignal, IpcError, ...)",
+  lock: "record locks (RecordLocks, RecordLock)",
 };
 
 // Defects this probe found, each with a focused test below: `-0` reaching Deno's FFI
@@ -155,7 +158,7 @@ async function inChild(s: TestScope, family: string) {
 
 const CHILD_NAMES: Record<string, string> = {
   adopt: "constructors that adopt an fd (FdReader, FdWriter, fromFd)",
-  path: "paths (Fifo, listen/connect/datagram on a path)",
+  path: "paths (Fifo, RecordLocks.open, listen/connect/datagram on a path)",
   signal: "signals (signalfd reads, relaunch, constructors closed to user code)",
 };
 
@@ -213,6 +216,8 @@ Deno.test("-0 is 0: no call passes it on to Deno's FFI ('Invalid FFI i32/u32 typ
   const pq = s.handle(PosixMessageQueue.open(s.posixName(), { create: true, messageSize: 64 }));
   const set = s.semaphoreSet(SemaphoreSet.open("private", { count: 2 }));
   const shm = s.handle(PosixSharedMemory.anonymous(4096));
+  const lockPath = `${await s.tempDir("libc-ipc-bad-")}/lock`;
+  const locks = s.handle(RecordLocks.open(lockPath, { create: true }));
   // fromId(-0) looks up id 0, whoever made it: the handles below are only closed, never removed.
   // Number.isInteger(-0) is true and -0 < 0 is false, so range checks let -0 through, and
   // Deno's FFI refuses it for an i32 or u32 parameter (a TypeError that names no parameter).
@@ -245,6 +250,14 @@ Deno.test("-0 is 0: no call passes it on to Deno's FFI ('Invalid FFI i32/u32 typ
     ["SemaphoreSet.setValue(-0, 1)", () => set.setValue(-0, 1)],
     ["SemaphoreSet.setValue(0, -0)", () => set.setValue(0, -0)],
     ["listen({ backlog: -0 })", () => listen({ abstract: abstractName(), backlog: -0 })],
+    [
+      "RecordLocks.open(path, { mode: -0 })",
+      () => RecordLocks.open(`${lockPath}-made`, { create: true, mode: -0 }),
+    ],
+    ["RecordLocks.tryLock({ start: -0 })", () => locks.tryLock({ start: -0, length: 1 })],
+    ["RecordLocks.lock({ start: -0 })", () => locks.lock({ start: -0, length: 1 })],
+    ["RecordLocks.lockSync({ length: -0 })", () => locks.lockSync({ start: 1, length: -0 })],
+    ["RecordLocks.holder({ start: -0 })", () => locks.holder({ start: -0, length: 1 })],
     ["spawnProgram(..., { fds: { 3: -0 } })", async () => {
       const child = spawnProgram("/bin/true", [], { fds: { 3: -0 } });
       await child.status;
@@ -265,6 +278,7 @@ Deno.test("an error about a bad value names its parameter, whatever the value (a
   const [a, b] = pairIn(s);
   const shm = s.handle(PosixSharedMemory.anonymous(64));
   const words = new Int32Array(shm.bytes.buffer, 0, 4);
+  const locks = s.handle(RecordLocks.open(`${dir}/lock`, { create: true }));
   const symbol = Symbol("hostile");
   const detached = () => {
     const view = new Uint8Array(8);
@@ -309,8 +323,22 @@ Deno.test("an error about a bad value names its parameter, whatever the value (a
       /\baccess\b/,
       () => PosixMessageQueue.open(s.posixName(), { access: any(detached()) }),
     ],
+    ["tryLock({ start: Symbol })", /\bstart\b/, () => locks.tryLock({ start: any(symbol) })],
+    ["lock({ length: detached })", /\blength\b/, () => locks.lock({ length: any(detached()) })],
+    ["holder({ shared: Symbol })", /\bshared\b/, () => locks.holder({ shared: any(symbol) })],
+    [
+      "RecordLocks.open(path, { access: Symbol })",
+      /\baccess\b/,
+      () => RecordLocks.open(`${dir}/lock`, { access: any(symbol) }),
+    ],
+    ["RecordLocks.open(detached)", /\bpath\b/, () => RecordLocks.open(any(detached()))],
     // Every open checks that options is an object before reading it.
     ["MessageQueue.open(key, null)", /\boptions\b/, () => MessageQueue.open("private", any(null))],
+    [
+      "RecordLocks.open(path, null)",
+      /\boptions\b/,
+      () => RecordLocks.open(`${dir}/lock`, any(null)),
+    ],
   ];
   const unnamed: string[] = [];
   for (const [what, names, call] of calls) {
@@ -705,12 +733,22 @@ const CLOSED: Closed[] = [
       listener: [0],
     },
   },
+  {
+    name: "RecordLocks",
+    make: async (s) => {
+      const path = `${await s.tempDir("libc-ipc-bad-")}/lock`;
+      const locks = s.handle(RecordLocks.open(path, { create: true }));
+      locks.tryLock({ start: 0, length: 1 }); // released by close()
+      return locks;
+    },
+  },
 ];
 
 /**
  * Members that may still work after `close()`: closing again, the flags, and
  * what the handle knew (its name, address, size, type); the streams (which
- * fail when read), an iteration (which ends at once), a detached view.
+ * fail when read), an iteration (which ends at once), a detached view, the
+ * locks a `RecordLocks` holds (none: its close released them).
  */
 const AFTER_CLOSE_OK = new Set([
   "close",
@@ -730,6 +768,7 @@ const AFTER_CLOSE_OK = new Set([
   "fds",
   "bytes",
   "messages",
+  "held",
   "Symbol(Symbol.dispose)",
   "Symbol(Symbol.asyncIterator)",
 ]);
@@ -826,11 +865,14 @@ Deno.test("after close(), every member of every handle works as before or throws
 /** A wait that can be left pending on a handle, and how to see it pending in the kernel. */
 interface PendingWait {
   name: string;
-  make(s: TestScope): {
-    handle: { close(): void; closed: boolean };
-    start(signal: AbortSignal): Promise<unknown>;
-    pending(): Promise<unknown>;
-  };
+  make(s: TestScope): PendingParts | Promise<PendingParts>;
+}
+
+/** The handle of a wait, how to start the wait, and how to see it pending. */
+interface PendingParts {
+  handle: { close(): void; closed: boolean };
+  start(signal: AbortSignal): Promise<unknown>;
+  pending(): Promise<unknown>;
 }
 
 /** A wait on `handle` that `start` starts: pending once `handle`'s fd is polled for input. */
@@ -931,6 +973,20 @@ const PENDING: PendingWait[] = [
     },
   },
   {
+    name: "RecordLocks.lock (another open holds the lock)",
+    make: async (s) => {
+      const path = `${await s.tempDir("libc-ipc-bad-")}/lock`;
+      const locks = s.handle(RecordLocks.open(path, { create: true }));
+      s.handle(RecordLocks.open(path)).tryLock();
+      return {
+        handle: locks,
+        start: (signal) => locks.lock({ signal }),
+        pending: () =>
+          ownWaitPending({ syscall: "fcntl", arg0: locks.fd, args: { 1: C.F_OFD_SETLKW } }),
+      };
+    },
+  },
+  {
     name: "wait (a futex word; the shared memory closes)",
     make: (s) => {
       const shm = s.handle(PosixSharedMemory.anonymous(64));
@@ -949,7 +1005,7 @@ Deno.test("close() inside an abort listener: the wait settles with the reason or
     for (const order of ["before", "after"] as const) {
       await t.step(`${w.name} (listener added ${order} the wait's own)`, async () => {
         await using s = new TestScope();
-        const { handle, start, pending } = w.make(s);
+        const { handle, start, pending } = await w.make(s);
         const ac = new AbortController();
         const reason = new Error("aborted by the test");
         const closeIt = () => handle.close();

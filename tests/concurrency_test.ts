@@ -1,12 +1,21 @@
 /**
  * Many operations at once on ONE handle: concurrent writes keep each chunk
  * whole and in call order, concurrent receives get each message once,
- * sends into a full queue are neither lost nor doubled, an abort or a
- * `close()` ends only what it concerns, and a closed handle's operations
- * never reach a new handle that got its descriptor number.
+ * sends into a full queue are neither lost nor doubled, lock waits are each
+ * granted as their range frees, an abort or a `close()` ends only what it
+ * concerns, and a closed handle's operations never reach a new handle that
+ * got its descriptor number.
  */
 import assert from "node:assert/strict";
-import { type Connection, type FdReader, PosixSemaphore, Semaphore, socketpair } from "../mod.ts";
+import {
+  type Connection,
+  type FdReader,
+  PosixSemaphore,
+  RecordLocks,
+  Semaphore,
+  socketpair,
+} from "../mod.ts";
+import { C } from "../ffi/platform.ts";
 import {
   bytesQueued,
   EPOLLIN,
@@ -15,6 +24,7 @@ import {
   ownWaitPending,
   systemError,
   TestScope,
+  threadsBlockedIn,
   until,
   waitedOn,
 } from "./_kernel.ts";
@@ -435,4 +445,46 @@ Deno.test("semaphores: concurrent waits on one handle, each post taken once", as
     assert.equal(rejected.length, 2);
     for (const r of rejected) systemError(Deno.errors.BadResource, "EBADF", "sem_wait")(r.reason);
   });
+});
+
+Deno.test("record locks: concurrent waits on one handle, each granted as its range frees", async (t) => {
+  await t.step(
+    "5 waits, 3 ranges freed, an abort and close() end the other 2; nothing reaches the fd's next owner",
+    async () => {
+      await using s = new TestScope();
+      const dir = await s.tempDir();
+      const path = `${dir}/file`;
+      const holder = s.handle(RecordLocks.open(path, { create: true }));
+      const held = [0, 1, 2, 3, 4].map((start) => holder.tryLock({ start, length: 1 }));
+      const locks = s.handle(RecordLocks.open(path));
+      const stop = new AbortController();
+      const taken: number[] = [];
+      const waits = held.map((_, start) =>
+        locks.lock({ start, length: 1, signal: start === 3 ? stop.signal : undefined })
+          .then((lock) => void taken.push(lock.start))
+      );
+      const fd = locks.fd;
+      await ownWaitPending({ syscall: "fcntl", arg0: fd, args: { 1: C.F_OFD_SETLKW } });
+      for (const i of [0, 2, 1]) held[i].unlock();
+      await until(() => taken.length === 3, "three locks granted");
+      const reason = new Error("stop");
+      stop.abort(reason);
+      await assert.rejects(waits[3], (e) => e === reason);
+      locks.close();
+      await assert.rejects(
+        waits[4],
+        systemError(Deno.errors.BadResource, "EBADF", "fcntl", { fd, path }),
+      );
+      assert.deepEqual(taken.sort(), [0, 1, 2]);
+      // A new open that may get the number: the ended waits lock neither its file nor the first.
+      const other = s.handle(RecordLocks.open(`${dir}/other`, { create: true }));
+      const watcher = s.handle(RecordLocks.open(`${dir}/other`));
+      held[3].unlock();
+      held[4].unlock();
+      const waiting = { syscall: "fcntl", arg0: fd, args: { 1: C.F_OFD_SETLKW } } as const;
+      await until(() => threadsBlockedIn(Deno.pid, waiting).length === 0, "no lock wait left");
+      assert.equal(watcher.holder(), null, `fd ${fd} reused: ${other.fd === fd}`);
+      assert.equal(holder.holder(), null, "the closed handle holds nothing");
+    },
+  );
 });

@@ -23,6 +23,8 @@ import {
   PosixSemaphore,
   PosixSharedMemory,
   ReceivedFds,
+  RecordLock,
+  RecordLocks,
   Semaphore,
   SemaphoreSet,
   sendSignal,
@@ -35,6 +37,7 @@ import {
   wait,
   waitSync,
 } from "../mod.ts";
+import { C } from "../ffi/platform.ts";
 import { futexOperation, futexWake } from "../src/_wait/futex.ts";
 import { untilClosed } from "../src/_wait/until_closed.ts";
 import {
@@ -131,6 +134,67 @@ function receivers(s: TestScope): Receiver[] {
   ];
 }
 
+/**
+ * Record locks as a receiving handle: receive number k locks byte k of a
+ * file, which another open of it holds until a feed releases it (a feed that
+ * no receive waits for leaves the next receive's byte free). What a receive
+ * takes it releases at once, so no two of them overlap. Not async-iterable:
+ * a lock is held, not taken from a stream of items.
+ */
+async function lockReceiver(s: TestScope): Promise<Receiver> {
+  const path = `${await s.tempDir("libc-ipc-conv-")}/lock`;
+  Deno.writeFileSync(path, new Uint8Array());
+  const locks = s.handle(RecordLocks.open(path));
+  const other = s.handle(RecordLocks.open(path));
+  let next = 0;
+  let free = 0;
+  /** The other open's locks that pending receives wait for, oldest first. */
+  const waitedFor = new Set<RecordLock>();
+  /** The next receive's byte, and the other open's lock of it (none when a feed left it free). */
+  const nextByte = () => {
+    const range = { start: next++, length: 1 };
+    const blocker = free > 0 ? (free--, undefined) : other.tryLock(range);
+    return { range, blocker };
+  };
+  /** A sync form on the next byte: what it took is released, and the other's lock either way. */
+  const sync = (call: (range: { start: number; length: number }) => RecordLock) => {
+    const { range, blocker } = nextByte();
+    try {
+      call(range).unlock();
+    } finally {
+      blocker?.unlock();
+    }
+  };
+  return {
+    name: "RecordLocks",
+    syscall: "fcntl",
+    subject: { path, fd: locks.fd },
+    receive: (o) => {
+      const { range, blocker } = nextByte();
+      if (blocker !== undefined) waitedFor.add(blocker);
+      return locks.lock({ ...range, ...o }).then((lock) => lock.unlock()).finally(() => {
+        if (blocker === undefined) return;
+        waitedFor.delete(blocker);
+        blocker.unlock();
+      });
+    },
+    receiveSync: (o) => sync((range) => locks.lockSync({ ...range, ...o })),
+    tryReceive: () => sync((range) => locks.tryLock(range)),
+    feed: () => {
+      const [first] = waitedFor;
+      if (first === undefined) {
+        free++;
+      } else {
+        waitedFor.delete(first);
+        first.unlock();
+      }
+    },
+    waiting: () =>
+      ownWaitPending({ syscall: "fcntl", arg0: locks.fd, args: { 1: C.F_OFD_SETLKW } }),
+    handle: locks,
+  };
+}
+
 /** The error of the convention: `Class` with `code`, the receiver's call and object. */
 function matches(r: Receiver, Class: new (...args: never[]) => Error, code: string) {
   return systemError(Class, code, r.syscall, r.subject as Record<string, number | string>);
@@ -146,7 +210,7 @@ const afterOverflowedTimers = () => new Promise((resolve) => setTimeout(resolve,
 
 Deno.test("every receiving handle follows one convention", async (t) => {
   await using s = new TestScope();
-  const all = receivers(s);
+  const all = [...receivers(s), await lockReceiver(s)];
 
   await t.step(
     "x({ timeout }) and xSync({ timeout }): TimedOut, ETIMEDOUT, the operation and object",
@@ -213,7 +277,10 @@ Deno.test("every receiving handle follows one convention", async (t) => {
 
   await t.step("every receiving handle is async-iterable and says whether it is closed", () => {
     for (const r of all) {
-      assert.equal(typeof r.handle[Symbol.asyncIterator], "function", r.name);
+      // A lock is held, not taken from a stream of items: RecordLocks has no iteration.
+      const iterable = r.name !== "RecordLocks";
+      const kind = iterable ? "function" : "undefined";
+      assert.equal(typeof r.handle[Symbol.asyncIterator], kind, r.name);
       assert.equal(r.handle.closed, false, r.name);
     }
   });
@@ -397,14 +464,17 @@ Deno.test("writes and sends of a view of a detached buffer throw TypeError, and 
   assert.equal(q.stat().messages, 0);
 });
 
-Deno.test("a descriptor an open handle owns is refused by every other adopter, until it closes", () => {
+Deno.test("a descriptor an open handle owns is refused by every other adopter, until it closes", async () => {
   // A second owner would close it under the first, which would then close whatever file took
   // the number next.
-  using s = new TestScope();
+  await using s = new TestScope();
   const p = s.pipe();
   const [a] = s.handle(socketpair());
   const q = s.handle(PosixMessageQueue.open(s.posixName(), { create: true }));
   const shm = s.handle(PosixSharedMemory.open(s.shmName(), { create: true, size: 64 }));
+  const locks = s.handle(
+    RecordLocks.open(`${await s.tempDir("libc-ipc-conv-")}/lock`, { create: true }),
+  );
   const adopters: Array<(fd: number) => unknown> = [
     (fd) => new FdReader(fd),
     (fd) => new FdWriter(fd),
@@ -413,12 +483,12 @@ Deno.test("a descriptor an open handle owns is refused by every other adopter, u
     (fd) => PosixMessageQueue.fromFd(fd),
     (fd) => PosixSharedMemory.fromFd(fd),
   ];
-  for (const fd of [p.reader.fd, p.writer.fd, a.fd, q.fd, shm.fd]) {
+  for (const fd of [p.reader.fd, p.writer.fd, a.fd, q.fd, shm.fd, locks.fd]) {
     for (const adopt of adopters) {
       assert.throws(() => adopt(fd), /belongs to an open .*, which closes it/, String(adopt));
     }
   }
-  assert.equal([p.reader, p.writer, a, q, shm].some((h) => h.closed), false);
+  assert.equal([p.reader, p.writer, a, q, shm, locks].some((h) => h.closed), false);
   // Closed, the number is free for the next owner.
   const [r] = rawPipe().map((n) => s.fd(n));
   const fd = p.reader.fd;
@@ -512,6 +582,7 @@ Deno.test("a value of the wrong type where an array, a path or an object is want
       /got "SIGHUP"/,
     ],
     ["Fifo.create(5)", () => Fifo.create(any(5)), /got 5\b/],
+    ["RecordLocks.open(5)", () => RecordLocks.open(any(5)), /got 5\b/],
     ["trySendFds(5)", () => a.trySendFds(any(5)), /got 5\b/],
     ["connect(5)", () => connectSync(any(5)), /got 5\b/],
     ["tryOp('x')", () => set.tryOp(any("x")), /got "x"/],
@@ -553,6 +624,8 @@ Deno.test("a wrong type is a TypeError that shows it; a number out of range, a R
   const p = s.pipe();
   const dir = await s.tempDir("libc-ipc-conv-");
   const path = `${dir}/never.sock`;
+  const lockPath = `${dir}/never.lock`;
+  const locks = s.handle(RecordLocks.open(`${dir}/lock`, { create: true }));
   const any = (x: unknown) => x as never;
   // Each shared check once, through calls that use it; `name` starts its messages.
   const checks: {
@@ -565,12 +638,17 @@ Deno.test("a wrong type is a TypeError that shows it; a number out of range, a R
       calls: [
         (timeout) => p.reader.read(new Uint8Array(8), { timeout: any(timeout) }),
         (timeout) => p.reader.readSync(new Uint8Array(8), { timeout: any(timeout) }),
+        (timeout) => locks.lock({ timeout: any(timeout) }),
+        (timeout) => locks.lockSync({ timeout: any(timeout) }),
       ],
       outOfRange: [-1, NaN, -Infinity],
     },
     {
       name: "mode",
-      calls: [(mode) => listen({ path, mode: any(mode) })],
+      calls: [
+        (mode) => listen({ path, mode: any(mode) }),
+        (mode) => RecordLocks.open(lockPath, { create: true, mode: any(mode) }),
+      ],
       outOfRange: [-1, 1.5, NaN, 0o1000],
     },
     {
@@ -616,8 +694,10 @@ Deno.test("a wrong type is a TypeError that shows it; a number out of range, a R
       }
     });
   }
-  // Refused before any system call: no socket file was made.
+  // Refused before any system call: no socket file nor lock file was made, nothing was locked.
   await assert.rejects(() => Deno.lstat(path), Deno.errors.NotFound);
+  await assert.rejects(() => Deno.lstat(lockPath), Deno.errors.NotFound);
+  assert.equal(locks.held.length, 0);
 });
 
 /** A constructor as JavaScript sees it, where TypeScript's `private` does not exist. */
@@ -654,6 +734,8 @@ Deno.test("one rule for bad arguments everywhere: the class says type or range, 
   const socket = s.handle(datagram({ abstract: abstract() }));
   const fifo = `${dir}/fifo`;
   Fifo.create(fifo);
+  const lockPath = `${dir}/lock`;
+  const locks = s.handle(RecordLocks.open(lockPath, { create: true }));
   const buf = new Uint8Array(64);
   const escaped = (text: string) => text.replace(/[[\]().*+?^$|\\{}]/g, "\\$&");
   /** Settles `call` (a throw or a rejection) into the error, or fails when it succeeds. */
@@ -761,6 +843,16 @@ Deno.test("one rule for bad arguments everywhere: the class says type or range, 
           2 ** 31,
         ]],
         ["sendSignal", "target", (v) => sendSignal(any(v), "SIGCHLD"), [1.5, 2 ** 31]],
+        ["RecordLocks.tryLock", "start", (v) => locks.tryLock({ start: any(v) }), [-1, 1.5, NaN]],
+        ["RecordLocks.lock", "start", (v) => locks.lock({ start: any(v) }), [2 ** 53, -0.5]],
+        ["RecordLocks.lockSync", "length", (v) => locks.lockSync({ length: any(v) }), [0, -1]],
+        ["RecordLocks.lock", "length", (v) => locks.lock({ length: any(v) }), [1.5, NaN]],
+        [
+          "RecordLocks.holder",
+          "length",
+          (v) => locks.holder({ start: 10, length: any(v) }),
+          [2 ** 53 - 10, -Infinity],
+        ],
         [
           "listen",
           "allowUids: a user id",
@@ -808,6 +900,11 @@ Deno.test("one rule for bad arguments everywhere: the class says type or range, 
       ["SemaphoreSet.open", "create", (v) => SemaphoreSet.open("private", { create: any(v) })],
       ["Semaphore.open", "create", (v) => Semaphore.open("private", { create: any(v) })],
       ["Semaphore.tryAcquire", "undo", (v) => sem.tryAcquire({ undo: any(v) })],
+      ["RecordLocks.open", "create", (v) => RecordLocks.open(lockPath, { create: any(v) })],
+      ["RecordLocks.tryLock", "shared", (v) => locks.tryLock({ shared: any(v) })],
+      ["RecordLocks.lock", "shared", (v) => locks.lock({ shared: any(v), timeout: 0 })],
+      ["RecordLocks.lockSync", "shared", (v) => locks.lockSync({ shared: any(v), timeout: 0 })],
+      ["RecordLocks.holder", "shared", (v) => locks.holder({ shared: any(v) })],
     ];
     const wrong: string[] = [];
     for (const [call, name, run] of rows) {
@@ -866,6 +963,11 @@ Deno.test("one rule for bad arguments everywhere: the class says type or range, 
       ["Fifo.create", (o) => Fifo.create(`${dir}/other`, any(o))],
       ["Fifo.open", (o) => Fifo.open(fifo, "read", any(o))],
       ["Fifo.openSync", (o) => Fifo.openSync(fifo, "read", any(o))],
+      ["RecordLocks.open", (o) => RecordLocks.open(lockPath, any(o))],
+      ["RecordLocks.lock", (o) => locks.lock(any(o))],
+      ["RecordLocks.lockSync", (o) => locks.lockSync(any(o))],
+      ["RecordLocks.tryLock", (o) => locks.tryLock(any(o))],
+      ["RecordLocks.holder", (o) => locks.holder(any(o))],
       ["FdReader.read", (o) => p.reader.read(buf, any(o))],
       ["FdReader.readSync", (o) => p.reader.readSync(buf, any(o))],
       ["FdWriter.write", (o) => p.writer.write("x", any(o))],
@@ -913,7 +1015,7 @@ Deno.test("one rule for bad arguments everywhere: the class says type or range, 
   });
 
   await t.step(
-    "ChildProcess, SignalReader and ReceivedFds cannot be constructed by user code",
+    "ChildProcess, SignalReader, ReceivedFds and RecordLock cannot be constructed by user code",
     async () => {
       const child = s.child(spawnProgram("/bin/sleep", ["60"]));
       const fd = p.reader.fd;
@@ -934,6 +1036,14 @@ Deno.test("one rule for bad arguments everywhere: the class says type or range, 
         [
           "new ReceivedFds([fd], data, false)",
           () => new (ReceivedFds as unknown as Open<unknown>)([fd], new Uint8Array(0), false),
+        ],
+        [
+          "new RecordLock(range, unlock)",
+          () =>
+            new (RecordLock as unknown as Open<unknown>)(
+              { start: 0, length: 1, shared: false },
+              () => {},
+            ),
         ],
       ];
       for (const [what, call] of calls) {
@@ -973,6 +1083,9 @@ Deno.test("a sync form given a signal: a TypeError before any call, not an abort
   const o = { signal, timeout: 10 } as never;
   using listener = listen({ hostname: "127.0.0.1", port: 0 });
   using shm = PosixSharedMemory.anonymous(64);
+  const locks = s.handle(
+    RecordLocks.open(`${await s.tempDir("libc-ipc-conv-")}/lock`, { create: true }),
+  );
   const calls: [string, () => unknown][] = [
     ["readSync", () => p.reader.readSync(new Uint8Array(1), o)],
     ["writeSync", () => p.writer.writeSync("x", o)],
@@ -980,6 +1093,7 @@ Deno.test("a sync form given a signal: a TypeError before any call, not an abort
     ["acceptSync", () => listener.acceptSync(o)],
     ["waitSync", () => waitSync(new Int32Array(shm.bytes.buffer, 0, 1), 0, 0, o)],
     ["connectSync", () => connectSync({ hostname: "127.0.0.1", port: 1, ...(o as object) })],
+    ["lockSync", () => locks.lockSync(o)],
   ];
   for (const [name, call] of calls) {
     assert.throws(
@@ -989,6 +1103,7 @@ Deno.test("a sync form given a signal: a TypeError before any call, not an abort
     );
   }
   assert.equal(bytesQueued(p.reader.fd), 0, "nothing written");
+  assert.equal(locks.held.length, 0, "nothing locked");
 });
 
 Deno.test("next() calls made before the last settles take one after another, in order", async () => {

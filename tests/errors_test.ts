@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { errorFromCode } from "../src/errors.ts";
-import { IpcError, MessageQueue, pipe, PosixMessageQueue } from "../mod.ts";
+import { IpcError, MessageQueue, pipe, PosixMessageQueue, RecordLocks } from "../mod.ts";
 import { evalInChild, MOD_URL, TestScope } from "./_kernel.ts";
 import { ERRNO } from "../ffi/platform.ts";
 
@@ -69,7 +69,11 @@ Deno.test("an error's stack reaches the line that called the library, sync and a
       assert.fail("no error");
     };
     for (
-      const f of [() => q.tryReceive({ maxSize: 1 }), () => PosixMessageQueue.open("/no-such")]
+      const f of [
+        () => q.tryReceive({ maxSize: 1 }),
+        () => PosixMessageQueue.open("/no-such"),
+        () => RecordLocks.open("/no-such-dir/lock"),
+      ]
     ) {
       const stack = stackOf(f);
       assert.ok(stack.includes(import.meta.url), stack);
@@ -95,11 +99,12 @@ Deno.test("with Error frozen (hardened setups), errors are still the library's a
   // Setting a frozen Error's stackTraceLimit threw: every error became that TypeError, and a
   // close() with a read pending threw it half-way, leaving the fd open and the read pending.
   await using s = new TestScope();
+  const lockFile = `${await s.tempDir()}/lock`;
   await evalInChild(
     s,
     `
     import assert from "node:assert/strict";
-    import { pipe, PosixMessageQueue } from "${MOD_URL}";
+    import { pipe, PosixMessageQueue, RecordLocks } from "${MOD_URL}";
     const { reader, writer } = pipe();
     Object.freeze(Error);
     assert.throws(() => PosixMessageQueue.open("/no-such-queue"), { code: "ENOENT" });
@@ -107,6 +112,16 @@ Deno.test("with Error frozen (hardened setups), errors are still the library's a
     reader.close();
     await assert.rejects(pending, { name: "BadResource", code: "EBADF" });
     writer.close();
+    // A lock wait, and the close() of its handle (which releases its locks first).
+    assert.throws(() => RecordLocks.open("${lockFile}-none"), { code: "ENOENT" });
+    using holder = RecordLocks.open("${lockFile}", { create: true });
+    holder.tryLock();
+    const locks = RecordLocks.open("${lockFile}");
+    assert.throws(() => locks.tryLock(), { name: "WouldBlock", code: "EAGAIN" });
+    const waiting = locks.lock();
+    locks.close();
+    await assert.rejects(waiting, { name: "BadResource", code: "EBADF" });
+    assert.throws(() => locks.tryLock(), { name: "BadResource", code: "EBADF" });
     `,
   );
 });

@@ -86,6 +86,7 @@ const FAMILIES: Record<string, Family> = {
   tcp: { cycles: 250 },
   signals: { cycles: 300, blockSignals: ["SIGUSR1", "SIGRTMIN+1"] },
   spawn: { cycles: 200 },
+  "record-locks": { cycles: 250 },
 };
 
 /** Runs `tasks` with at most `n` at once; each result as its own promise, in order. */
@@ -231,11 +232,14 @@ Deno.test("an unref'd handle's wait with a timeout lets the process exit", async
   await using s = new TestScope();
   const queue = s.messageQueue();
   const set = s.semaphoreSet(SemaphoreSet.open("private", { count: 1 }));
+  const lockFile = `${await s.tempDir()}/lock`;
+  Deno.writeFileSync(lockFile, new Uint8Array());
   const families: Record<string, string[]> = {
     pipe: [],
     futex: [],
     "sysv-queue": [String(queue.id)],
     "sysv-sem": [String(set.id)],
+    lock: [lockFile],
   };
   const keptAlive = await Promise.all(
     Object.entries(families).map(async ([family, args]) => {

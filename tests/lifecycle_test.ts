@@ -15,6 +15,7 @@ import {
   PosixMessageQueue,
   PosixSemaphore,
   PosixSharedMemory,
+  RecordLocks,
   SemaphoreSet,
   sendSignal,
 } from "../mod.ts";
@@ -46,6 +47,10 @@ async function startWaits(s: TestScope, families: string, end: string) {
   const sem = s.handle(PosixSemaphore.init(shm.bytes.subarray(64, 96), 0));
   const written = s.pipe();
   const out = s.pipe();
+  // Byte 0 held here: the "lock" family's lock() of it waits.
+  const lockFile = `${dir}/lock`;
+  const locks = s.handle(RecordLocks.open(lockFile, { create: true }));
+  const held = locks.tryLock({ start: 0, length: 1 });
   const f = s.fixture("lifecycle_waits.ts", {
     args: [
       families,
@@ -56,6 +61,7 @@ async function startWaits(s: TestScope, families: string, end: string) {
       `fifo=${fifo}`,
       `socket=${socket}`,
       `sendq=${sendq.id}`,
+      `lock=${lockFile}`,
     ],
     fds: { 1: out.writer, 3: input.reader, 4: shm, 5: written.writer },
     blockSignals: ["SIGUSR2"],
@@ -88,9 +94,10 @@ async function startWaits(s: TestScope, families: string, end: string) {
         for (let left = buf.length; left > 0;) left -= (await written.reader.read(buf)) ?? left;
       }
       if (family === "msgsnd") await sendq.receive(); // room for the child's pending send
+      if (family === "lock") held.unlock();
     }
   };
-  return { f, out: out.reader, head, names, deliver, socket, fifo };
+  return { f, out: out.reader, head, names, deliver, socket, fifo, locks };
 }
 
 /** The rest of the child's stdout and its status (a hang shows its stderr). */
@@ -188,8 +195,11 @@ Deno.test("`using` and `await using` at the top level end their pending waits at
   const input = s.pipe();
   const out = s.pipe();
   const socket = `${dir}/socket`;
+  // Held here: the child's lock() of the file waits.
+  const lockFile = `${dir}/lock`;
+  s.handle(RecordLocks.open(lockFile, { create: true })).tryLock();
   const f = s.fixture("lifecycle_using.ts", {
-    args: [String(q.id), socket],
+    args: [String(q.id), socket, lockFile],
     fds: { 1: out.writer, 3: input.reader },
   });
   out.writer.close();
@@ -198,8 +208,13 @@ Deno.test("`using` and `await using` at the top level end their pending waits at
   await f.exits(0);
   const [parked, ...ended] = rest.trim().split("\n");
   assert.match(parked, /^parked \d+$/);
-  // Disposed in reverse order: the child (SIGTERM, reaped), the listener, the queue.
-  assert.deepEqual(ended, ['child done "SIGTERM"', "accept BadResource", "receive BadResource"]);
+  // Disposed in reverse order: the child (SIGTERM, reaped), the listener, the queue, the locks.
+  assert.deepEqual(ended, [
+    'child done "SIGTERM"',
+    "accept BadResource",
+    "receive BadResource",
+    "lock BadResource",
+  ]);
   assert.equal(processExists(Number(parked.split(" ")[1])), false, "the child was reaped");
   await assert.rejects(Deno.lstat(socket), Deno.errors.NotFound, "the listener's file is removed");
   assertQuiet(f.stderr());
@@ -245,13 +260,16 @@ Deno.test("unref() on handles with pending waits", async (t) => {
 
 Deno.test("a parked call aborted, then its handle unref'd or ref'd: nothing keeps running", async (t) => {
   // The change of ref restarts the wait; once cancelled, it must not start a second interrupter.
-  for (const call of ["msgrcv", "semop"]) {
+  for (const call of ["msgrcv", "semop", "fcntl"]) {
     for (const change of ["unref", "reref"]) {
       await t.step(`${call}, ${change === "unref" ? "unref()" : "unref() and ref()"}`, async () => {
         await using s = new TestScope();
         const out = s.pipe();
+        // A lock wait: of a file that another open of it holds, in the child.
+        const lockFile = `${await s.tempDir()}/lock`;
+        Deno.writeFileSync(lockFile, new Uint8Array());
         const f = s.fixture("lifecycle_abort_ref.ts", {
-          args: [call, change],
+          args: [call, change, lockFile],
           fds: { 1: out.writer },
         });
         out.writer.close();
@@ -335,16 +353,21 @@ Deno.test("a spawned child whose parent dies first sees end of file and a broken
 
 Deno.test("what a script that ends without closing leaves behind", async (t) => {
   // A listener's socket file is removed by close() only: an exit without it
-  // leaves the file (documented), and `replace: true` takes it over.
+  // leaves the file (documented), and `replace: true` takes it over. Record
+  // locks go with the process, however it ends.
   for (const end of ["keep-open", "exit", "throw", "SIGTERM"] as const) {
-    await t.step(`listener socket file, ${end}`, async () => {
+    await t.step(`listener socket file and record locks, ${end}`, async () => {
       await using s = new TestScope();
       const mode = end === "keep-open" ? "idle" : end === "SIGTERM" ? "wait" : end;
-      const { f, out, socket, fifo } = await startWaits(s, "accept", mode);
-      if (end === "SIGTERM") f.child.kill("SIGTERM");
+      const { f, out, socket, fifo, locks } = await startWaits(s, "accept,lock", mode);
+      if (end === "SIGTERM") {
+        assert.notEqual(locks.holder({ start: 1 }), null, "held while the script runs");
+        f.child.kill("SIGTERM");
+      }
       await finish(f, out);
       assert.ok((await Deno.lstat(socket)).isSocket, "the socket file stays");
       assert.ok((await Deno.lstat(fifo)).isFifo, "a FIFO stays until unlinked");
+      assert.equal(locks.holder({ start: 1 }), null, "the script's record locks went with it");
       assert.throws(() => listen({ path: socket }), Deno.errors.AddrInUse);
       using again = listen({ path: socket, replace: true });
       assert.equal(again.addr.transport, "unix");

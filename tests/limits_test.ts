@@ -384,7 +384,7 @@ Deno.test({
       s,
       `
       import assert from "node:assert/strict";
-      import { listen, pipe, PosixMessageQueue, PosixSemaphore, PosixSharedMemory } from "${MOD_URL}";
+      import { listen, pipe, PosixMessageQueue, PosixSemaphore, PosixSharedMemory, RecordLocks } from "${MOD_URL}";
       import { libc, openFds } from "${KERNEL}";
       const [mq, shm, sem] = ${JSON.stringify(names)};
       const calls = {
@@ -393,6 +393,7 @@ Deno.test({
         mq_open: () => PosixMessageQueue.open(mq, { create: true }),
         shm_open: () => PosixSharedMemory.open(shm, { create: true, size: 1 }),
         sem_open: () => PosixSemaphore.open(sem, { create: true }),
+        open: () => RecordLocks.open("${dir}/file.lock", { create: true }),
       };
       const count = openFds().size;
       // Only the calls run while no descriptor is free (Deno itself may need one).
@@ -424,7 +425,7 @@ Deno.test({
       `,
       ["/usr/bin/prlimit", "--nofile=256:256"],
     );
-    assert.deepEqual([...Deno.readDirSync(dir)], [], "no socket file left");
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "no socket file nor lock file left");
   },
 });
 
@@ -433,17 +434,22 @@ Deno.test({
   ignore: !existsSync("/usr/bin/prlimit"),
   fn: async () => {
     await using s = new TestScope();
+    const lockFile = `${await s.tempDir()}/lock`;
     // Ending a parked call means finding its pool thread in /proc, which takes a
     // descriptor: the engine keeps one in reserve from its first parked call on.
     await evalInChild(
       s,
       `
       import assert from "node:assert/strict";
-      import { MessageQueue, SemaphoreSet } from "${MOD_URL}";
+      import { MessageQueue, RecordLocks, SemaphoreSet } from "${MOD_URL}";
       import { libc } from "${KERNEL}";
       Deno.addSignalListener("SIGUSR2", () => {}); // what Deno opens for signals, opened now
       const q = MessageQueue.open("private");
       const set = SemaphoreSet.open("private", { count: 1 });
+      // A lock wait: another open of the file holds it.
+      using holder = RecordLocks.open("${lockFile}", { create: true });
+      using locks = RecordLocks.open("${lockFile}");
+      holder.tryLock();
       try {
         await assert.rejects(q.receive({ type: 3, timeout: 30 }), Deno.errors.TimedOut);
         const held = [];
@@ -452,12 +458,15 @@ Deno.test({
           q.receive({ type: 1, timeout: 100 }),
           set.op([{ index: 0, delta: -1 }], { timeout: 100 }),
           q.receive({ type: 2, signal: AbortSignal.timeout(100) }),
+          locks.lock({ start: 0, length: 1, timeout: 100 }),
+          locks.lock({ start: 1, length: 1, signal: AbortSignal.timeout(100) }),
         ]);
         for (const fd of held) libc.close(fd);
         assert.deepEqual(
           got.map((r) => r.status !== "rejected" ? "done" : r.reason instanceof DOMException ? r.reason.name : r.reason.code),
-          ["ETIMEDOUT", "ETIMEDOUT", "TimeoutError"],
+          ["ETIMEDOUT", "ETIMEDOUT", "TimeoutError", "ETIMEDOUT", "TimeoutError"],
         );
+        assert.equal(locks.held.length, 0);
       } finally {
         q.remove();
         set.remove();

@@ -278,9 +278,11 @@ export class RecordLock implements Disposable {
    * import assert from "node:assert/strict";
    * const path = await Deno.makeTempFile();
    * using locks = RecordLocks.open(path);
+   * using other = RecordLocks.open(path);
    * using lock = locks.lockSync(); // exclusive
    * lock.convertSync({ shared: true }); // never waits
    * assert.equal(lock.shared, true);
+   * other.tryLock({ shared: true }).unlock(); // readers may come now
    * await Deno.remove(path);
    * ```
    */

@@ -31,6 +31,7 @@ import { FdHandle, waitsOf } from "../fd/handle.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
 import {
   callSource,
+  checkSyncWaitOptions,
   checkWaitOptions,
   lazySource,
   type Operation,
@@ -156,6 +157,12 @@ const KIND_KEYS: ReadonlySet<string> = new Set(["shared"]);
 const CONVERT_KEYS: ReadonlySet<string> = new Set([...KIND_KEYS, "signal", "timeout"]);
 const CONVERT_SYNC_KEYS: ReadonlySet<string> = new Set([...KIND_KEYS, "timeout"]);
 const OPEN_KEYS: ReadonlySet<string> = new Set(["create", "mode", "access"]);
+/** A pending async conversion: what aborts it, and the range claimed once its lock was unlocked. */
+interface Conversion {
+  readonly stop: AbortController;
+  claim?: Range;
+}
+
 /** Every byte of the file. */
 const WHOLE: Range = { start: 0, length: Infinity, shared: false };
 /** How many times an open goes back and forth between a file made and removed before it gives up. */
@@ -223,15 +230,23 @@ export class RecordLocks extends FdHandle {
   /** For the calls made on this thread without waiting (holder, unlock). */
   readonly #flock = new Flock();
   /** The pending async conversions of held locks: `unlock()` aborts them. */
-  readonly #converting = new Map<RecordLock, AbortController>();
+  readonly #converting = new Map<RecordLock, Conversion>();
   /** What the locks of this handle ask of it. */
   readonly #owner: LockOwner = {
     unlock: (lock) => {
-      this.#converting.get(lock)?.abort(
-        new Deno.errors.Interrupted(
-          `${rangeText(lock)} of '${this.path}' were unlocked before their conversion completed`,
-        ),
-      );
+      const converting = this.#converting.get(lock);
+      if (converting !== undefined) {
+        // Its call may yet come back granted, and its undo then unlocks the range: claimed
+        // until the conversion settles, so that no new lock of it here is taken meanwhile.
+        this.#pending.add(
+          converting.claim = { start: lock.start, length: lock.length, shared: lock.shared },
+        );
+        converting.stop.abort(
+          new Deno.errors.Interrupted(
+            `${rangeText(lock)} of '${this.path}' were unlocked before their conversion completed`,
+          ),
+        );
+      }
       this.#unlockRange(lock);
       this.#held.delete(lock);
     },
@@ -245,18 +260,20 @@ export class RecordLocks extends FdHandle {
         signal = options.signal === undefined
           ? stop.signal
           : AbortSignal.any([options.signal, stop.signal]);
-        this.#converting.set(lock, stop);
+        this.#converting.set(lock, { stop });
       } catch (e) {
         return rejectedNow(e);
       }
       // Pending until converted (the operation's result) or failed.
       return wait(op, { signal, timeout: options.timeout }, { registry: waitsOf(this) }, (e) => {
-        this.#converting.delete(lock);
+        this.#settled(lock);
         throw e;
       });
     },
-    convertSync: (lock, options) =>
-      waitSync(this.#conversion(lock, options, CONVERT_SYNC_KEYS, "convertSync"), options),
+    convertSync: (lock, options) => {
+      checkSyncWaitOptions(options);
+      waitSync(this.#conversion(lock, options, CONVERT_SYNC_KEYS, "convertSync"), options);
+    },
     tryConvert: (lock, options) => {
       const op = this.#conversion(lock, options, KIND_KEYS, "tryConvert");
       if (op.attempt() === AGAIN) throw this.#wouldBlock({ ...lock, shared: options.shared });
@@ -439,6 +456,7 @@ export class RecordLocks extends FdHandle {
    * ```
    */
   lockSync(options?: LockSyncOptions): RecordLock {
+    checkSyncWaitOptions(options);
     return waitSync(
       this.#lockOperation(this.#claim(options, LOCK_SYNC_KEYS, "lockSync")),
       options,
@@ -589,6 +607,13 @@ export class RecordLocks extends FdHandle {
     );
   }
 
+  /** The async conversion of `lock` has settled: what it held is let go. */
+  #settled(lock: RecordLock): void {
+    const claim = this.#converting.get(lock)?.claim;
+    if (claim !== undefined) this.#pending.delete(claim);
+    this.#converting.delete(lock);
+  }
+
   /** A lock of `range` as an operation of the waiting engine. */
   #lockOperation(range: Range): Operation<RecordLock> {
     return this.#operation(range, () => this.#took(range), () => this.#unlockRange(range));
@@ -624,7 +649,7 @@ export class RecordLocks extends FdHandle {
       range,
       () => {
         convertedLock(lock, range.shared);
-        this.#converting.delete(lock);
+        this.#settled(lock);
       },
       // Converted after the wait was cancelled: back as it was, or gone if unlocked meanwhile.
       () => lock.released ? this.#unlockRange(range) : this.#set(was),
