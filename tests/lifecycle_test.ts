@@ -70,7 +70,11 @@ async function startWaits(s: TestScope, families: string, end: string) {
   input.reader.close();
   written.writer.close();
   // A `cat` of the "child" family ends when the scope closes `input`.
-  const head = await f.check(() => readUntil(out.reader, "parked\n"));
+  const read = await f.check(() => readUntil(out.reader, "parked\n"));
+  // What came in the same read after the marker belongs to the rest (finish()).
+  const cut = read.indexOf("parked\n") + "parked\n".length;
+  const head = read.slice(0, cut);
+  readAfter.set(out.reader, read.slice(cut));
   const names = families === "all" ? [...FAMILIES] : families.split(",");
   const deliver = async () => {
     for (const family of names) {
@@ -100,9 +104,12 @@ async function startWaits(s: TestScope, families: string, end: string) {
   return { f, out: out.reader, head, names, deliver, socket, fifo, locks };
 }
 
+/** Output read with the marker of startWaits(), by its reader: the rest begins with it. */
+const readAfter = new WeakMap<FdReader, string>();
+
 /** The rest of the child's stdout and its status (a hang shows its stderr). */
 async function finish(f: Fixture, out: FdReader) {
-  const rest = await f.check(() => readAll(out));
+  const rest = (readAfter.get(out) ?? "") + await f.check(() => readAll(out));
   const status = await f.status();
   return { rest, status, stderr: f.stderr() };
 }
