@@ -457,10 +457,9 @@ export class RecordLocks extends FdHandle {
    */
   lockSync(options?: LockSyncOptions): RecordLock {
     checkSyncWaitOptions(options);
-    return waitSync(
-      this.#lockOperation(this.#claim(options, LOCK_SYNC_KEYS, "lockSync")),
-      options,
-    );
+    const range = this.#claim(options, LOCK_SYNC_KEYS, "lockSync");
+    // The engine's operation only for a lock that has to wait.
+    return this.#set(range) ? this.#took(range) : waitSync(this.#lockOperation(range), options);
   }
 
   /**
@@ -493,8 +492,7 @@ export class RecordLocks extends FdHandle {
    */
   tryLock(options?: LockRange): RecordLock {
     const range = this.#claim(options, RANGE_KEYS, "tryLock");
-    const r = this.#lockOperation(range).attempt();
-    if (r !== AGAIN) return r;
+    if (this.#set(range)) return this.#took(range);
     throw this.#wouldBlock(range);
   }
 
