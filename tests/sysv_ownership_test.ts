@@ -257,6 +257,15 @@ if (!canSwitchUser) {
   console.log("setOwnership across users: skipped, it needs root (CAP_SETUID, CAP_SETGID)");
 }
 
+/** A new private queue, segment and semaphore set of root's, 0600, that the scope removes. */
+function oneOfEach(s: TestScope) {
+  return {
+    q: s.messageQueue("private"),
+    shm: s.segment(SharedMemory.open("private", { size: 64 })),
+    set: s.semaphoreSet(SemaphoreSet.open("private", { count: 1 })),
+  };
+}
+
 /** The name, code and syscall of an error a child reported. */
 function kind(reported: unknown): unknown {
   const { name, code, syscall } = reported as Record<string, unknown>;
@@ -269,9 +278,7 @@ Deno.test({
   ignore: !canSwitchUser,
   fn: async () => {
     await using s = new TestScope();
-    const q = s.messageQueue("private");
-    const shm = s.segment(SharedMemory.open("private", { size: 64 }));
-    const set = s.semaphoreSet(SemaphoreSet.open("private", { count: 1 }));
+    const { q, shm, set } = oneOfEach(s);
     q.sendSync("from root", { type: 1 });
     const out = s.pipe();
     const go = s.pipe();
@@ -414,9 +421,7 @@ Deno.test({
   fn: async () => {
     await using s = new TestScope();
     // Root's objects, given to another user: the child, as that user, is their owner alone.
-    const q = s.messageQueue("private");
-    const shm = s.segment(SharedMemory.open("private", { size: 64 }));
-    const set = s.semaphoreSet(SemaphoreSet.open("private", { count: 1 }));
+    const { q, shm, set } = oneOfEach(s);
     for (const h of [q, shm, set]) h.setOwnership({ uid: NOBODY });
     await evalInChild(
       s,
