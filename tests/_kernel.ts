@@ -605,6 +605,22 @@ export function posixQueueMessages(fd: number): number {
 /** Offset of `st_mode` (a u32) in `struct stat`. */
 const ST_MODE: Record<string, number> = { x86_64: 24, aarch64: 16 };
 
+/**
+ * Who the POSIX queue `name` notifies (`mq_notify(3)`), as the kernel says in
+ * its file under /dev/mqueue (`NOTIFY_PID`, `SIGNO`): null when no process
+ * asked, undefined when the mqueue file system is not mounted there.
+ */
+export function posixQueueNotifier(
+  name: string,
+): { pid: number; signal: number } | null | undefined {
+  if (devMqueue() === null) return undefined;
+  const text = readProcFile(`/dev/mqueue${name}`);
+  const m = /NOTIFY_PID:(\d+)/.exec(text);
+  if (m === null) throw new Error(`/dev/mqueue${name} says no NOTIFY_PID: ${text}`);
+  const pid = Number(m[1]);
+  return pid === 0 ? null : { pid, signal: Number(/SIGNO:(\d+)/.exec(text)![1]) };
+}
+
 /** The permission bits (and type) of what `fd` refers to: `fstat(2)`'s `st_mode`. */
 export function fdMode(fd: number): number {
   const st = new Uint8Array(256);
@@ -742,7 +758,8 @@ export type TestKind =
   | "spawnFailure"
   | "fdTruncation"
   | "msgReceivePid"
-  | "fdTables";
+  | "fdTables"
+  | "mqueueFs";
 
 /**
  * Why a kind of test cannot run here, or `undefined` where it can:
@@ -772,7 +789,9 @@ export type TestKind =
  *   while after it starts, which a child sees coming through /proc once its
  *   signal handlers are installed; under qemu-user /proc shows qemu's
  *   handlers and that moment comes seconds later, so a whole descriptor
- *   table cannot be compared before and after a step.
+ *   table cannot be compared before and after a step;
+ * - `mqueueFs`: a POSIX queue's notification shows only in its file under
+ *   /dev/mqueue, where the mqueue file system may not be mounted.
  */
 export const CANNOT: Readonly<Record<TestKind, string | undefined>> = {
   parking: EMULATED
@@ -795,6 +814,9 @@ export const CANNOT: Readonly<Record<TestKind, string | undefined>> = {
     : undefined,
   msgReceivePid: EMULATED
     ? "under a user-mode emulator msgctl(IPC_STAT) reports msg_lrpid as 0 (qemu-user writes msg_lspid over it)"
+    : undefined,
+  mqueueFs: devMqueue() === null
+    ? "the mqueue file system is not mounted at /dev/mqueue, where a queue's notification shows"
     : undefined,
   fdTables: EMULATED
     ? "under a user-mode emulator a process's whole descriptor table cannot be compared before and after a step (Deno's runtime adds its own at a moment /proc does not show)"

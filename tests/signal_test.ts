@@ -28,6 +28,7 @@ import {
   HANG_MS,
   libc,
   MOD_URL,
+  posixQueueNotifier,
   processExists,
   readAll,
   readProcFile,
@@ -137,6 +138,20 @@ Deno.test("signals between processes", async (t) => {
       using q = PosixMessageQueue.open(name, { create: true });
       c.command(`notify ${name} 77`);
       await c.fixture.check(() => c.out.json());
+      if (CANNOT.mqueueFs === undefined) {
+        assert.deepEqual(posixQueueNotifier(name), { pid: c.child.pid, signal: 37 });
+      }
+      // One process at a time: this one is refused while the child's request stands.
+      const heard = () => {};
+      Deno.addSignalListener("SIGUSR2", heard);
+      try {
+        assert.throws(
+          () => q.requestNotification("SIGUSR2"),
+          systemError(Deno.errors.Busy, "EBUSY", "mq_notify", "asked for notification already"),
+        );
+      } finally {
+        Deno.removeSignalListener("SIGUSR2", heard);
+      }
       q.trySend("wake");
       assert.deepEqual(await take(c, 1), [
         { signal: 37, name: "SIGRTMIN+3", ...me(), value: 77, code: SI_MESGQ },

@@ -120,6 +120,7 @@ const INTEGERS = [
   "SIG_UNBLOCK",
   "SIG_SETMASK",
   "SIG_IGN",
+  "SIG_DFL",
   // prctl(2)
   "PR_SET_PDEATHSIG",
   // signal(7)
@@ -259,9 +260,10 @@ const INTEGERS = [
   "SYS_semtimedop",
   "SYS_openat",
   "SYS_fcntl",
-  // sigaction(2), timer_create(2)
+  // sigaction(2), timer_create(2), mq_notify(3)
   "SA_RESTART",
   "SIGEV_THREAD_ID",
+  "SIGEV_SIGNAL",
   "CLOCK_MONOTONIC",
   // mmap(2), memfd_create(2)
   "PROT_READ",

@@ -36,6 +36,8 @@ export const mqueue = {
   },
   // int mq_getattr(mqd_t mqdes, struct mq_attr *attr);
   mq_getattr: { parameters: ["i32", "buffer"], result: "i32" },
+  // int mq_notify(mqd_t mqdes, const struct sigevent *sevp);  (NULL: unregister)
+  mq_notify: { parameters: ["i32", "buffer"], result: "i32" },
   // int fchmod(int fd, mode_t mode);  (sys/stat.h) mq_open applies the umask; this undoes it
   fchmod: { parameters: ["i32", "u32"], result: "i32" },
 } as const;

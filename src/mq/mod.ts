@@ -34,6 +34,8 @@ export {
   type PosixMessageQueueOpenOptions,
   type PosixMessageQueueSendOptions,
 } from "./posix_message_queue.ts";
+export type { PosixMessageQueueNotificationOptions } from "./_notification.ts";
+export type { RealTimeSignalName, SignalName, StandardSignalName } from "../signal/names.ts";
 export { FdHandle } from "../fd/handle.ts";
 export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";
 export type { Access, Direction, SyncWaitOptions, WaitOptions } from "../options.ts";

@@ -13,7 +13,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { AGAIN, attempt, E, failed, ok } from "../_sys.ts";
-import type { ErrorSubject } from "../errors.ts";
+import { errorFromCode, type ErrorSubject } from "../errors.ts";
 import {
   bytesOf,
   checkBoolean,
@@ -46,6 +46,8 @@ import { FdHandle, waitsOf } from "../fd/handle.ts";
 import { ownNonBlocking } from "../fd/_adopt.ts";
 import { accessFlags, checkName, checkPriority, checkSize, openError } from "./_posix_checks.ts";
 import { checkNotOwned } from "../_owned_fds.ts";
+import type { SignalName } from "../signal/names.ts";
+import { notificationEvent, type PosixMessageQueueNotificationOptions } from "./_notification.ts";
 
 const MQ_ATTR = LAYOUTS.mq_attr;
 const NO_BYTES = new Uint8Array(0);
@@ -543,6 +545,102 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
       nonBlocking: (Number(a.mq_flags) & C.O_NONBLOCK) !== 0,
     };
   }
+
+  // -------------------------------------------------------- notification
+
+  /**
+   * Asks the kernel to send `signal` to this process when a message comes to
+   * the queue while it is empty (`mq_notify(3)` with `SIGEV_SIGNAL`), once:
+   * the request ends when the signal is sent, and is asked again to hear of
+   * the next message. A message that a receive already waiting in
+   * `mq_receive` (a sync form of this library, in any process) takes sends
+   * no signal. One process at a time may ask, per queue.
+   *
+   * The signal's reader sees `code` SI_MESGQ (-3), `value`, and the pid and
+   * uid of the sender of the message ({@link signals}; `Deno.addSignalListener`
+   * hears the signal alone). The request ends too when this process closes
+   * **any** descriptor of the queue (`close()` of this or another handle of
+   * it), as the kernel has it; {@link PosixMessageQueue.cancelNotification}
+   * ends it at once. A child does not inherit it.
+   *
+   * Refused before any call when the signal would not reach the program: it
+   * has no handler here and some thread leaves it unblocked, so its default
+   * action would end the process (SIGUSR2) or drop it (SIGCHLD). Install a
+   * handler with `Deno.addSignalListener` first, or read the signal with
+   * {@link signals} in a program started with it blocked. Wraps
+   * `mq_notify(3)`. Needs `--allow-ffi`.
+   *
+   * @param signal a name like `"SIGUSR2"` or `"SIGRTMIN+1"`, or a number
+   * @param options `value`, the 32-bit integer the signal carries (default 0)
+   * @throws {TypeError} for an unknown signal name, a value that is not a number, or an unknown option
+   * @throws {RangeError} for a bad signal number or value, or the library's own signals (SIGRTMAX, SIGRTMAX-1)
+   * @throws {Deno.errors.NotSupported} when this process would not hear the signal (see above)
+   * @throws {Deno.errors.Busy} when a process (this one too) has asked already (`EBUSY`)
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example Hear of the first message with a signal listener
+   * ```ts
+   * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const name = `/libc-ipc-doc-${Deno.pid}-notify`;
+   * using q = PosixMessageQueue.open(name, { create: true, messageSize: 16 });
+   * PosixMessageQueue.unlink(name);
+   * const heard = Promise.withResolvers<void>();
+   * const listener = () => heard.resolve();
+   * Deno.addSignalListener("SIGUSR2", listener);
+   * q.requestNotification("SIGUSR2");
+   * q.trySend("hello"); // to the empty queue: the signal goes
+   * // A signal listener keeps the program alive for nothing: a timer does, meanwhile.
+   * const alive = setTimeout(() => {}, 10_000);
+   * await heard.promise;
+   * clearTimeout(alive);
+   * Deno.removeSignalListener("SIGUSR2", listener);
+   * assert.equal(new TextDecoder().decode(q.tryReceive().data), "hello");
+   * ```
+   */
+  requestNotification(
+    signal: SignalName | number,
+    options?: PosixMessageQueueNotificationOptions,
+  ): void {
+    const fd = this.fdFor("mq_notify");
+    const event = notificationEvent(signal, options);
+    ok(libc.mq_notify(fd, event), "mq_notify", this.#notifyError);
+  }
+
+  /**
+   * Ends this process's request of {@link PosixMessageQueue.requestNotification}
+   * (`mq_notify(3)` with NULL); nothing when it has none (another process's
+   * request stays). Needs `--allow-ffi`.
+   *
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { PosixMessageQueue } from "@libc/ipc";
+   * const name = `/libc-ipc-doc-${Deno.pid}-unnotify`;
+   * using q = PosixMessageQueue.open(name, { create: true, messageSize: 16 });
+   * PosixMessageQueue.unlink(name);
+   * const listener = () => {};
+   * Deno.addSignalListener("SIGUSR2", listener);
+   * q.requestNotification("SIGUSR2", { value: 1 });
+   * q.cancelNotification();
+   * q.requestNotification("SIGUSR2", { value: 2 }); // no longer Busy
+   * q.cancelNotification();
+   * Deno.removeSignalListener("SIGUSR2", listener);
+   * ```
+   */
+  cancelNotification(): void {
+    ok(libc.mq_notify(this.fdFor("mq_notify"), null), "mq_notify", this.subject);
+  }
+
+  /** EBUSY says who holds the queue's one request. */
+  #notifyError = (code: number, syscall: string): Error =>
+    errorFromCode(
+      code,
+      syscall,
+      this.subject,
+      code === E.EBUSY ? "a process (this one too) has asked for notification already" : undefined,
+    );
 
   // ------------------------------------------------------------- sending
 
