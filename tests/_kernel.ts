@@ -759,7 +759,8 @@ export type TestKind =
   | "fdTruncation"
   | "msgReceivePid"
   | "fdTables"
-  | "mqueueFs";
+  | "mqueueFs"
+  | "mqNotify";
 
 /**
  * Why a kind of test cannot run here, or `undefined` where it can:
@@ -790,6 +791,7 @@ export type TestKind =
  *   signal handlers are installed; under qemu-user /proc shows qemu's
  *   handlers and that moment comes seconds later, so a whole descriptor
  *   table cannot be compared before and after a step;
+ * - `mqNotify`: qemu-user answers `mq_notify(3)` with ENOSYS;
  * - `mqueueFs`: a POSIX queue's notification shows only in its file under
  *   /dev/mqueue, where the mqueue file system may not be mounted.
  */
@@ -814,6 +816,9 @@ export const CANNOT: Readonly<Record<TestKind, string | undefined>> = {
     : undefined,
   msgReceivePid: EMULATED
     ? "under a user-mode emulator msgctl(IPC_STAT) reports msg_lrpid as 0 (qemu-user writes msg_lspid over it)"
+    : undefined,
+  mqNotify: EMULATED
+    ? "under a user-mode emulator mq_notify(3) fails with ENOSYS (qemu-user does not implement it)"
     : undefined,
   mqueueFs: devMqueue() === null
     ? "the mqueue file system is not mounted at /dev/mqueue, where a queue's notification shows"

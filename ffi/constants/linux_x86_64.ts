@@ -161,6 +161,8 @@ export const constants = {
   SO_KEEPALIVE: 9,
   SO_RCVBUF: 8,
   SO_SNDBUF: 7,
+  SO_RCVBUFFORCE: 33,
+  SO_SNDBUFFORCE: 32,
   SO_TYPE: 3,
   SO_ACCEPTCONN: 30,
   SO_DOMAIN: 39,

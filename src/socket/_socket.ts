@@ -237,7 +237,8 @@ export function sendFailed(
       E.EMSGSIZE,
       syscall,
       subject,
-      `a message of ${size} bytes is more than this socket sends in one piece`,
+      `a message of ${size} bytes is more than this socket sends in one piece; on a Unix ` +
+        "socket its send buffer is the bound, which setBufferSizes({ send }) raises",
     );
   }
   return failed(syscall, subject);

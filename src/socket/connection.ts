@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SocketHandle } from "./socket_handle.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { MAX_IO } from "../../ffi/symbols/unistd.ts";
@@ -37,7 +38,7 @@ import {
   waitSync,
   WRITABLE,
 } from "../_wait/mod.ts";
-import { FdHandle, waitsOf } from "../fd/handle.ts";
+import { waitsOf } from "../fd/handle.ts";
 import { BlockingCalls } from "./_blocking.ts";
 import type { WriteData } from "../fd/writer.ts";
 import type { SocketAddress, SocketType } from "./address.ts";
@@ -221,7 +222,7 @@ export function connectionOf(
  * assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "ping");
  * ```
  */
-export class Connection<A extends SocketAddress = SocketAddress> extends FdHandle
+export class Connection<A extends SocketAddress = SocketAddress> extends SocketHandle
   implements AsyncIterable<Uint8Array<ArrayBuffer>> {
   readonly #kind: SocketType;
   /** Whether the socket is known to be shut for reading: `shutdown("read")` here, or seen. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SocketHandle } from "./socket_handle.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, failed, ok } from "../_sys.ts";
@@ -37,7 +38,7 @@ import {
   WRITABLE,
 } from "../_wait/mod.ts";
 import { MAX_IO } from "../../ffi/symbols/unistd.ts";
-import { FdHandle, waitsOf } from "../fd/handle.ts";
+import { waitsOf } from "../fd/handle.ts";
 import type { WriteData } from "../fd/writer.ts";
 import type { NetAddress, SocketAddress, UnixAddress } from "./address.ts";
 import {
@@ -262,7 +263,7 @@ let create: (
  * assert.deepEqual(address, a.addr);
  * ```
  */
-export class DatagramSocket<A extends SocketAddress = SocketAddress> extends FdHandle
+export class DatagramSocket<A extends SocketAddress = SocketAddress> extends SocketHandle
   implements AsyncIterable<Datagram<A>> {
   readonly #domain: number;
   readonly #addr: SocketAddress;

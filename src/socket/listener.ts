@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SocketHandle } from "./socket_handle.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
 import { AGAIN, E, failed, lastErrno, ok } from "../_sys.ts";
@@ -25,7 +26,7 @@ import {
   type WaitContext,
   waitSync,
 } from "../_wait/mod.ts";
-import { FdHandle, waitsOf } from "../fd/handle.ts";
+import { waitsOf } from "../fd/handle.ts";
 import type { NetAddress, SocketAddress, UnixAddress } from "./address.ts";
 import { type AnyOf, decodeAddress, endpointOf, SOCKADDR_MAX, subjectOf } from "./_address.ts";
 import { bindPath, type BoundPath, releasePath } from "./_bind.ts";
@@ -233,7 +234,7 @@ let create: (
  * assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "hello");
  * ```
  */
-export class Listener<A extends SocketAddress = SocketAddress> extends FdHandle
+export class Listener<A extends SocketAddress = SocketAddress> extends SocketHandle
   implements AsyncIterable<Connection<A>> {
   readonly #kind: ListenerType;
   readonly #domain: number;

@@ -75,6 +75,11 @@ export {
   type UdpDatagramOptions,
   type UnixDatagramOptions,
 } from "./datagram.ts";
+export {
+  type SocketBufferSizes,
+  type SocketBufferSizesOptions,
+  SocketHandle,
+} from "./socket_handle.ts";
 export { FdHandle } from "../fd/handle.ts";
 export { FdReader } from "../fd/reader.ts";
 export { FdWriter } from "../fd/writer.ts";
