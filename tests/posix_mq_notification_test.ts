@@ -12,65 +12,74 @@ function queue(s: TestScope): { q: PosixMessageQueue; name: string } {
   return { q: s.handle(PosixMessageQueue.open(name, { create: true, messageSize: 32 })), name };
 }
 
-/** Listens for SIGUSR2 while `body` runs; counts what it hears. */
-async function listening(
-  body: (heard: { count: number; next: () => Promise<void> }) => Promise<void> | void,
-): Promise<void> {
-  let waiter: (() => void) | undefined;
-  const heard = {
-    count: 0,
-    next: () => new Promise<void>((resolve) => waiter = resolve),
-  };
-  const listener = () => {
-    heard.count++;
-    waiter?.();
-  };
-  Deno.addSignalListener("SIGUSR2", listener);
-  // A signal listener keeps nothing alive: a timer does while the body waits.
-  const alive = setInterval(() => {}, 60_000);
+/** Runs `body` with a timer pending: a signal listener keeps nothing alive while it waits. */
+async function alive<T>(body: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => {}, 60_000);
   try {
-    await body(heard);
+    return await body();
   } finally {
-    clearInterval(alive);
-    Deno.removeSignalListener("SIGUSR2", listener);
+    clearInterval(timer);
   }
+}
+
+/** A listener that counts its calls and resolves `next()` at the next one. */
+function counter(): { count: number; next(): Promise<void>; listener: () => void } {
+  let wake: (() => void) | undefined;
+  const c = {
+    count: 0,
+    next: () => new Promise<void>((resolve) => wake = resolve),
+    listener: () => {
+      c.count++;
+      wake?.();
+    },
+  };
+  return c;
 }
 
 const SIGUSR2 = 12;
 
+const none = () => {};
+
 Deno.test("requestNotification: the kernel's record of it, and when it ends", async (t) => {
   await t.step(
-    unless(CANNOT.mqNotify ?? CANNOT.mqueueFs, "asked, cancelled, asked again", async () => {
-      await using s = new TestScope();
+    unless(CANNOT.mqNotify ?? CANNOT.mqueueFs, "asked, cancelled, asked again", () => {
+      using s = new TestScope();
       const { q, name } = queue(s);
-      await listening(() => {
-        assert.equal(posixQueueNotifier(name), null);
-        q.requestNotification("SIGUSR2", { value: 5 });
-        assert.deepEqual(posixQueueNotifier(name), { pid: Deno.pid, signal: SIGUSR2 });
-        q.cancelNotification();
-        assert.equal(posixQueueNotifier(name), null);
-        q.cancelNotification(); // none to end: nothing
-        q.requestNotification(SIGUSR2);
-        assert.deepEqual(posixQueueNotifier(name), { pid: Deno.pid, signal: SIGUSR2 });
-      });
+      assert.equal(posixQueueNotifier(name), null);
+      q.requestNotification("SIGUSR2", { value: 5, listener: none });
+      assert.deepEqual(posixQueueNotifier(name), { pid: Deno.pid, signal: SIGUSR2 });
+      q.cancelNotification();
+      assert.equal(posixQueueNotifier(name), null);
+      q.cancelNotification(); // none to end: nothing
+      q.requestNotification(SIGUSR2, { listener: none });
+      assert.deepEqual(posixQueueNotifier(name), { pid: Deno.pid, signal: SIGUSR2 });
     }),
   );
 
   await t.step(
     unless(
       CANNOT.mqNotify,
-      "a second request, this process's own too, is Busy naming the queue",
+      "a second request, this process's own too, is Busy; the one that stands keeps its listener",
       async () => {
         await using s = new TestScope();
         const { q, name } = queue(s);
-        await listening(() => {
-          q.requestNotification("SIGUSR2");
-          assert.throws(
-            () => q.requestNotification("SIGUSR2", { value: 1 }),
-            systemError(Deno.errors.Busy, "EBUSY", "mq_notify", { path: name, fd: q.fd }),
-          );
-          assert.throws(() => q.requestNotification("SIGUSR2"), /asked for notification already/);
+        const first = counter();
+        const second = counter();
+        q.requestNotification("SIGUSR2", { listener: first.listener });
+        assert.throws(
+          () => q.requestNotification("SIGUSR2", { value: 1, listener: second.listener }),
+          systemError(Deno.errors.Busy, "EBUSY", "mq_notify", { path: name, fd: q.fd }),
+        );
+        assert.throws(
+          () => q.requestNotification("SIGUSR2", { listener: second.listener }),
+          /asked for notification already/,
+        );
+        await alive(async () => {
+          const heard = first.next();
+          q.trySend("wake");
+          await heard;
         });
+        assert.deepEqual([first.count, second.count], [1, 0]);
       },
     ),
   );
@@ -78,12 +87,13 @@ Deno.test("requestNotification: the kernel's record of it, and when it ends", as
   await t.step(
     unless(
       CANNOT.mqNotify,
-      "the signal comes once: a message to the empty queue ends the request",
+      "the signal comes once: a message to the empty queue ends the request, asked again with the same listener",
       async () => {
         await using s = new TestScope();
         const { q, name } = queue(s);
-        await listening(async (heard) => {
-          q.requestNotification("SIGUSR2", { value: 3 });
+        const heard = counter();
+        await alive(async () => {
+          q.requestNotification("SIGUSR2", { value: 3, listener: heard.listener });
           const next = heard.next();
           q.trySend("first");
           await next;
@@ -91,7 +101,7 @@ Deno.test("requestNotification: the kernel's record of it, and when it ends", as
           if (CANNOT.mqueueFs === undefined) assert.equal(posixQueueNotifier(name), null);
           // Ended, so it may be asked again: the next message to the empty queue signals again.
           assert.equal(new TextDecoder().decode(q.tryReceive().data), "first");
-          q.requestNotification("SIGUSR2");
+          q.requestNotification("SIGUSR2", { listener: heard.listener });
           const second = heard.next();
           q.trySend("second");
           await second;
@@ -104,84 +114,100 @@ Deno.test("requestNotification: the kernel's record of it, and when it ends", as
 
   await t.step(
     unless(
-      CANNOT.mqueueFs,
+      CANNOT.mqNotify ?? CANNOT.mqueueFs,
       "closing any descriptor of the queue ends it, as the kernel has it",
-      async () => {
-        await using s = new TestScope();
+      () => {
+        using s = new TestScope();
         const { q, name } = queue(s);
-        await listening(() => {
-          q.requestNotification("SIGUSR2");
-          PosixMessageQueue.open(name).close(); // another handle of the same queue
-          assert.equal(posixQueueNotifier(name), null);
-          q.requestNotification("SIGUSR2");
-          q.close();
-          assert.equal(posixQueueNotifier(name), null);
-          // Closed, it says so before any call.
-          assert.throws(
-            () => q.requestNotification("SIGUSR2"),
-            systemError(Deno.errors.BadResource, "EBADF", "mq_notify"),
-          );
-          assert.throws(
-            () => q.cancelNotification(),
-            systemError(Deno.errors.BadResource, "EBADF", "mq_notify"),
-          );
-        });
+        q.requestNotification("SIGUSR2", { listener: none });
+        PosixMessageQueue.open(name).close(); // another handle of the same queue
+        assert.equal(posixQueueNotifier(name), null);
+        q.requestNotification("SIGUSR2", { listener: none });
+        q.close();
+        assert.equal(posixQueueNotifier(name), null);
+        // Closed, it says so before any call.
+        assert.throws(
+          () => q.requestNotification("SIGUSR2", { listener: none }),
+          systemError(Deno.errors.BadResource, "EBADF", "mq_notify"),
+        );
+        assert.throws(
+          () => q.cancelNotification(),
+          systemError(Deno.errors.BadResource, "EBADF", "mq_notify"),
+        );
       },
     ),
   );
 });
 
 Deno.test("requestNotification refuses before any call what cannot work", async (t) => {
-  await using s = new TestScope();
+  using s = new TestScope();
   const { q, name } = queue(s);
   const unasked = () => {
     if (CANNOT.mqueueFs === undefined) assert.equal(posixQueueNotifier(name), null);
   };
   const any = (x: unknown) => x as never;
+  const refused = (Class: new (...a: never[]) => Error, pattern: RegExp) => (e: unknown) =>
+    e instanceof Class && pattern.test(e.message);
 
-  await t.step("bad signals and values: TypeError and RangeError", async () => {
-    await listening(() => {
-      for (const bad of ["SIGNOPE", "usr2", null, undefined, {}]) {
-        assert.throws(() => q.requestNotification(any(bad)), TypeError, String(bad));
-      }
-      for (const bad of [0, 65, 32, 1.5, NaN]) {
-        assert.throws(() => q.requestNotification(any(bad)), RangeError, String(bad));
-      }
-      for (const value of [2 ** 31, -(2 ** 31) - 1, 0.5]) {
-        assert.throws(() => q.requestNotification("SIGUSR2", { value }), RangeError);
-      }
-      assert.throws(() => q.requestNotification("SIGUSR2", { value: any("1") }), TypeError);
-      assert.throws(
-        () => q.requestNotification("SIGUSR2", any({ valeu: 1 })),
-        /unknown option 'valeu'/,
-      );
-      assert.throws(() => q.requestNotification("SIGUSR2", any(null)), TypeError);
-      unasked();
-    });
+  await t.step("bad signals, values and listeners: TypeError and RangeError", () => {
+    for (const bad of ["SIGNOPE", "usr2", null, undefined, {}]) {
+      assert.throws(() => q.requestNotification(any(bad), { listener: none }), TypeError);
+    }
+    for (const bad of [0, 65, 32, 1.5, NaN]) {
+      assert.throws(() => q.requestNotification(any(bad), { listener: none }), RangeError);
+    }
+    for (const value of [2 ** 31, -(2 ** 31) - 1, 0.5]) {
+      assert.throws(() => q.requestNotification("SIGUSR2", { value, listener: none }), RangeError);
+    }
+    const usr2 = (options: unknown) => () => q.requestNotification("SIGUSR2", any(options));
+    assert.throws(usr2({ value: "1", listener: none }), TypeError);
+    assert.throws(usr2({ valeu: 1, listener: none }), /unknown option 'valeu'/);
+    assert.throws(usr2(null), TypeError);
+    assert.throws(usr2({ listener: "f" }), /listener must be a function/);
+    // What Deno.addSignalListener does not take, it refuses before the request.
+    assert.throws(() => q.requestNotification("SIGRTMIN+5", { listener: none }), TypeError);
+    assert.throws(() => q.requestNotification("SIGSEGV", { listener: none }), /not allowed/);
+    unasked();
   });
 
-  await t.step("the library's own signals are RangeError", () => {
+  await t.step("the library's own signals, SIGKILL and SIGSTOP are RangeError", () => {
     for (const reserved of ["SIGRTMAX", "SIGRTMAX-1"] as const) {
       assert.throws(() => q.requestNotification(reserved), /reserved by this library/);
+    }
+    for (const uncaught of ["SIGKILL", "SIGSTOP"] as const) {
+      assert.throws(
+        () => q.requestNotification(uncaught, { listener: none }),
+        refused(RangeError, /cannot be caught or blocked/),
+      );
     }
     unasked();
   });
 
-  await t.step("a signal this process would not hear is NotSupported, saying why", () => {
-    // No handler, not blocked: its default action would end the process.
-    assert.throws(
-      () => q.requestNotification("SIGRTMIN+5", { value: 1 }),
-      (e: unknown) =>
-        e instanceof Deno.errors.NotSupported &&
-        /SIGRTMIN\+5 has no handler .* it would end the process/.test(e.message) &&
-        /Deno\.addSignalListener/.test(e.message),
-    );
-    // Deno ignores SIGPIPE: the signal would be lost.
-    assert.throws(
-      () => q.requestNotification("SIGPIPE"),
-      (e: unknown) =>
-        e instanceof Deno.errors.NotSupported && /SIGPIPE is ignored .* lost/.test(e.message),
-    );
-    unasked();
-  });
+  await t.step(
+    "a signal heard neither by a listener nor a reader is NotSupported, saying why",
+    () => {
+      assert.throws(
+        () => q.requestNotification("SIGUSR2", { value: 1 }),
+        refused(Deno.errors.NotSupported, /would end the process .*options\.listener.*signals\(\)/),
+      );
+      assert.throws(
+        () => q.requestNotification("SIGRTMIN+5"),
+        refused(Deno.errors.NotSupported, /SIGRTMIN\+5 is not blocked .* end the process/),
+      );
+      assert.throws(
+        () => q.requestNotification("SIGTSTP"),
+        refused(Deno.errors.NotSupported, /would stop the process/),
+      );
+      assert.throws(
+        () => q.requestNotification("SIGURG"),
+        refused(Deno.errors.NotSupported, /would be lost/),
+      );
+      // Deno opens its inspector at SIGUSR1, listener or not.
+      assert.throws(
+        () => q.requestNotification("SIGUSR1", { listener: none }),
+        refused(Deno.errors.NotSupported, /inspector/),
+      );
+      unasked();
+    },
+  );
 });

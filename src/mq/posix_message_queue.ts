@@ -47,7 +47,7 @@ import { ownNonBlocking } from "../fd/_adopt.ts";
 import { accessFlags, checkName, checkPriority, checkSize, openError } from "./_posix_checks.ts";
 import { checkNotOwned } from "../_owned_fds.ts";
 import type { SignalName } from "../signal/names.ts";
-import { notificationEvent, type PosixMessageQueueNotificationOptions } from "./_notification.ts";
+import { notificationOf, type PosixMessageQueueNotificationOptions } from "./_notification.ts";
 
 const MQ_ATTR = LAYOUTS.mq_attr;
 const NO_BYTES = new Uint8Array(0);
@@ -556,29 +556,35 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * `mq_receive` (a sync form of this library, in any process) takes sends
    * no signal. One process at a time may ask, per queue.
    *
-   * The signal's reader sees `code` SI_MESGQ (-3), `value`, and the pid and
-   * uid of the sender of the message ({@link signals}; `Deno.addSignalListener`
-   * hears the signal alone). The request ends too when this process closes
-   * **any** descriptor of the queue (`close()` of this or another handle of
-   * it), as the kernel has it; {@link PosixMessageQueue.cancelNotification}
-   * ends it at once. A child does not inherit it.
+   * Two ways to hear it. A signal blocked in every thread (a program started
+   * with `spawn(..., { blockSignals })` or `relaunchWithSignalsBlocked`) is
+   * read with {@link signals}, which gives `code` SI_MESGQ (-3), `value`, and
+   * the pid and uid of the message's sender. Any other needs `listener`,
+   * added with `Deno.addSignalListener` before the request (without one,
+   * the signal's default action would end the process: refused before any
+   * call), and removed at {@link PosixMessageQueue.cancelNotification},
+   * `close()` or the next request. SIGUSR1 is refused unless blocked: Deno
+   * opens its inspector at it.
    *
-   * Refused before any call when the signal would not reach the program: it
-   * has no handler here and some thread leaves it unblocked, so its default
-   * action would end the process (SIGUSR2) or drop it (SIGCHLD). Install a
-   * handler with `Deno.addSignalListener` first, or read the signal with
-   * {@link signals} in a program started with it blocked. Wraps
-   * `mq_notify(3)`. Needs `--allow-ffi`.
+   * The kernel ends the request, without a signal, when this process closes
+   * **any** descriptor of the queue: `close()` of this or another handle of
+   * it, and the copies that `spawn(..., { fds })` and `fromFd` close. Hand the
+   * queue to children first, then ask. A child does not inherit the request.
+   *
+   * Wraps `mq_notify(3)`. Needs `--allow-ffi`.
    *
    * @param signal a name like `"SIGUSR2"` or `"SIGRTMIN+1"`, or a number
-   * @param options `value`, the 32-bit integer the signal carries (default 0)
-   * @throws {TypeError} for an unknown signal name, a value that is not a number, or an unknown option
-   * @throws {RangeError} for a bad signal number or value, or the library's own signals (SIGRTMAX, SIGRTMAX-1)
-   * @throws {Deno.errors.NotSupported} when this process would not hear the signal (see above)
+   * @param options `value`, the 32-bit integer the signal carries (default 0); `listener`
+   * @throws {TypeError} for an unknown signal name, a value that is not a number, a listener
+   *   that is not a function, a listener for a signal that is blocked (it would never hear it),
+   *   a signal `Deno.addSignalListener` does not take, or an unknown option
+   * @throws {RangeError} for a bad signal number or value, SIGKILL or SIGSTOP, or the library's
+   *   own signals (SIGRTMAX, SIGRTMAX-1)
+   * @throws {Deno.errors.NotSupported} for a signal that is not blocked, without a listener; SIGUSR1 not blocked
    * @throws {Deno.errors.Busy} when a process (this one too) has asked already (`EBUSY`)
    * @throws {Deno.errors.BadResource} after `close()`
    *
-   * @example Hear of the first message with a signal listener
+   * @example Hear of the first message
    * ```ts
    * import { PosixMessageQueue } from "@libc/ipc";
    * import assert from "node:assert/strict";
@@ -586,15 +592,12 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * using q = PosixMessageQueue.open(name, { create: true, messageSize: 16 });
    * PosixMessageQueue.unlink(name);
    * const heard = Promise.withResolvers<void>();
-   * const listener = () => heard.resolve();
-   * Deno.addSignalListener("SIGUSR2", listener);
-   * q.requestNotification("SIGUSR2");
+   * q.requestNotification("SIGUSR2", { listener: () => heard.resolve() });
    * q.trySend("hello"); // to the empty queue: the signal goes
    * // A signal listener keeps the program alive for nothing: a timer does, meanwhile.
    * const alive = setTimeout(() => {}, 10_000);
    * await heard.promise;
    * clearTimeout(alive);
-   * Deno.removeSignalListener("SIGUSR2", listener);
    * assert.equal(new TextDecoder().decode(q.tryReceive().data), "hello");
    * ```
    */
@@ -603,14 +606,27 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
     options?: PosixMessageQueueNotificationOptions,
   ): void {
     const fd = this.fdFor("mq_notify");
-    const event = notificationEvent(signal, options);
-    ok(libc.mq_notify(fd, event), "mq_notify", this.#notifyError);
+    const { event, name, listener } = notificationOf(signal, options);
+    // Listening first: the signal may come as soon as the kernel has the request. A function
+    // of its own, as Deno adds one function once: removing the last request's would remove it.
+    const added = listener === undefined ? undefined : { name, listener: () => listener() };
+    if (added !== undefined) Deno.addSignalListener(name as Deno.Signal, added.listener);
+    try {
+      ok(libc.mq_notify(fd, event), "mq_notify", this.#notifyError);
+    } catch (e) {
+      // Busy: the request that stands keeps its listener.
+      this.#unlisten(added);
+      throw e;
+    }
+    // One the kernel ended without a word (a descriptor of the queue closed), or heard.
+    this.#unlisten(this.#listening);
+    this.#listening = added;
   }
 
   /**
    * Ends this process's request of {@link PosixMessageQueue.requestNotification}
-   * (`mq_notify(3)` with NULL); nothing when it has none (another process's
-   * request stays). Needs `--allow-ffi`.
+   * (`mq_notify(3)` with NULL) and removes its listener; nothing when it has
+   * none (another process's request stays). Needs `--allow-ffi`.
    *
    * @throws {Deno.errors.BadResource} after `close()`
    *
@@ -620,17 +636,47 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * const name = `/libc-ipc-doc-${Deno.pid}-unnotify`;
    * using q = PosixMessageQueue.open(name, { create: true, messageSize: 16 });
    * PosixMessageQueue.unlink(name);
-   * const listener = () => {};
-   * Deno.addSignalListener("SIGUSR2", listener);
-   * q.requestNotification("SIGUSR2", { value: 1 });
+   * q.requestNotification("SIGUSR2", { listener: () => {} });
    * q.cancelNotification();
-   * q.requestNotification("SIGUSR2", { value: 2 }); // no longer Busy
+   * q.requestNotification("SIGUSR2", { listener: () => {} }); // no longer Busy
    * q.cancelNotification();
-   * Deno.removeSignalListener("SIGUSR2", listener);
    * ```
    */
   cancelNotification(): void {
     ok(libc.mq_notify(this.fdFor("mq_notify"), null), "mq_notify", this.subject);
+    this.#unlisten(this.#listening);
+    this.#listening = undefined;
+  }
+
+  /**
+   * Closes the queue's descriptor, which ends this process's request of
+   * {@link PosixMessageQueue.requestNotification} (its listener is removed);
+   * see {@link FdHandle.close}. Idempotent.
+   *
+   * Wraps `close(2)`. Needs `--allow-ffi`.
+   *
+   * @example
+   * ```ts
+   * import { PosixMessageQueue } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const name = `/libc-ipc-doc-${Deno.pid}-close`;
+   * const q = PosixMessageQueue.open(name, { create: true, messageSize: 16 });
+   * PosixMessageQueue.unlink(name);
+   * q.close();
+   * assert.equal(q.closed, true);
+   * ```
+   */
+  override close(): void {
+    super.close();
+    this.#unlisten(this.#listening);
+    this.#listening = undefined;
+  }
+
+  /** The listener of this handle's request, added with Deno.addSignalListener. */
+  #listening?: { name: SignalName; listener: () => void };
+
+  #unlisten(added: { name: SignalName; listener: () => void } | undefined): void {
+    if (added !== undefined) Deno.removeSignalListener(added.name as Deno.Signal, added.listener);
   }
 
   /** EBUSY says who holds the queue's one request. */

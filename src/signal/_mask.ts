@@ -6,8 +6,7 @@
  * @module
  */
 import { libc } from "../../ffi/libc.ts";
-import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
-import { ok } from "../_sys.ts";
+import { C, SIZEOF } from "../../ffi/platform.ts";
 import { procText, threadIds } from "../_proc.ts";
 import { shown } from "../_check.ts";
 import { ALARM_SIGNAL, NUDGE_SIGNAL } from "../_wait/nudge.ts";
@@ -93,26 +92,4 @@ function procMask(of: string): bigint | undefined {
 /** Those of `signals` that `mask` leaves unblocked (all of them when there is no mask). */
 function unblockedIn(mask: bigint | undefined, signals: readonly number[]): number[] {
   return signals.filter((s) => mask === undefined || ((mask >> BigInt(s - 1)) & 1n) === 0n);
-}
-
-/** Signals whose default action is to ignore them (signal(7)). */
-const IGNORED_BY_DEFAULT: readonly number[] = [C.SIGCHLD, C.SIGCONT, C.SIGURG, C.SIGWINCH];
-
-/**
- * Why `signal`, sent to this process, would not reach the program, or
- * undefined when it would: a handler of its own takes it (as one that
- * `Deno.addSignalListener` installs), or every thread blocks it (a signalfd
- * reads it). Otherwise it ends the process, or is dropped.
- */
-export function notHeard(signal: number): string | undefined {
-  if (unblockedThread([signal]) === undefined) return undefined;
-  const old = new Uint8Array(LAYOUTS.sigaction.size);
-  ok(libc.sigaction(signal, null, old), "sigaction");
-  const handler = BigInt(LAYOUTS.sigaction.decode(old).sa_handler);
-  const name = signalName(signal);
-  if (handler === BigInt(C.SIG_IGN)) return `${name} is ignored in this process: it would be lost`;
-  if (handler !== BigInt(C.SIG_DFL)) return undefined;
-  return `${name} has no handler in this process and is not blocked in all of its threads: ${
-    IGNORED_BY_DEFAULT.includes(signal) ? "it would be lost" : "it would end the process"
-  } (its default action)`;
 }
