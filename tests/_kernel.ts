@@ -608,17 +608,22 @@ const ST_MODE: Record<string, number> = { x86_64: 24, aarch64: 16 };
 /**
  * Who the POSIX queue `name` notifies (`mq_notify(3)`), as the kernel says in
  * its file under /dev/mqueue (`NOTIFY_PID`, `SIGNO`): null when no process
- * asked, undefined when the mqueue file system is not mounted there.
+ * asked, undefined when the mqueue file system is not mounted there. Read by
+ * a child: a read in this process would end its own request (closing any
+ * descriptor of the queue does).
  */
-export function posixQueueNotifier(
+export async function posixQueueNotifier(
   name: string,
-): { pid: number; signal: number } | null | undefined {
+): Promise<{ pid: number; signal: number } | null | undefined> {
   if (devMqueue() === null) return undefined;
-  const text = readProcFile(`/dev/mqueue${name}`);
-  const m = /NOTIFY_PID:(\d+)/.exec(text);
-  if (m === null) throw new Error(`/dev/mqueue${name} says no NOTIFY_PID: ${text}`);
+  const { status, stdout, stderr } = await runCollect((out, err) =>
+    spawnProgram("/bin/cat", [`/dev/mqueue${name}`], { fds: { 1: out, 2: err } })
+  );
+  if (status.code !== 0) throw new Error(`cat /dev/mqueue${name}: ${stderr}`);
+  const m = /NOTIFY_PID:(\d+)/.exec(stdout);
+  if (m === null) throw new Error(`/dev/mqueue${name} says no NOTIFY_PID: ${stdout}`);
   const pid = Number(m[1]);
-  return pid === 0 ? null : { pid, signal: Number(/SIGNO:(\d+)/.exec(text)![1]) };
+  return pid === 0 ? null : { pid, signal: Number(/SIGNO:(\d+)/.exec(stdout)![1]) };
 }
 
 /** The permission bits (and type) of what `fd` refers to: `fstat(2)`'s `st_mode`. */
@@ -1185,6 +1190,13 @@ export function isCloexec(fd: number): boolean {
   const flags = libc.fcntl(fd, F_GETFD, 0);
   if (flags < 0) throw new Error(`fcntl(F_GETFD) failed, errno ${errno()}`);
   return (flags & FD_CLOEXEC) !== 0;
+}
+
+/** The access mode of `fd`'s open file description: 0 read-only, 1 write-only, 2 read-write. */
+export function fdAccessMode(fd: number): number {
+  const flags = libc.fcntl(fd, F_GETFL, 0);
+  if (flags < 0) throw new Error(`fcntl(F_GETFL) failed, errno ${errno()}`);
+  return flags & 3;
 }
 
 /** Whether the open file description of `fd` has O_NONBLOCK. */

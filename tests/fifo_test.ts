@@ -7,7 +7,10 @@ import {
   CANNOT,
   EMULATED,
   evalInChild,
+  fdAccessMode,
   HANG_MS,
+  isCloexec,
+  isNonBlocking,
   MOD_URL,
   readAll,
   systemError,
@@ -487,6 +490,64 @@ Deno.test("Fifo.tryOpen() and openSync()", async (t) => {
     const buf = new Uint8Array(8);
     assert.equal(r.readSync(buf), 3);
     assert.ok(r instanceof FdReader);
+  });
+  Fifo.unlink(path);
+});
+
+Deno.test("Fifo.openBoth(): a reader that outlives its writers, across processes", async (t) => {
+  await using s = new TestScope();
+  const path = `${await s.tempDir("libc-ipc-fifo-")}/fifo`;
+  Fifo.create(path);
+  const buf = new Uint8Array(16);
+  const text = (n: number | null) =>
+    n === null ? null : new TextDecoder().decode(buf.subarray(0, n));
+  /** A process that writes `word` to the FIFO and exits. */
+  const client = async (word: string) => {
+    const child = s.child(spawnProgram("/bin/sh", ["-c", 'printf "$1" > "$0"', path, word]));
+    assert.equal((await child.status).code, 0);
+  };
+
+  await t.step("a reader opened alone sees end of file when its writer leaves", async () => {
+    using reader = Fifo.tryOpen(path, "read");
+    await client("alone");
+    assert.equal(text(reader.readSync(buf)), "alone");
+    assert.equal(reader.readSync(buf), null);
+  });
+
+  await t.step(
+    "both ends open at once, and the reader reads one client after another",
+    async () => {
+      using server = Fifo.openBoth(path);
+      assert.ok(server.reader instanceof FdReader);
+      for (const word of ["one", "two"]) {
+        await client(word); // it opened without waiting, wrote, and left
+        assert.equal(text(server.reader.readSync(buf)), word);
+        assert.throws(() => server.reader.tryRead(buf), Deno.errors.WouldBlock, "no end of file");
+      }
+      // Its own writer comes back to it; once closed, the reader sees end of file.
+      server.writer.writeSync("self");
+      assert.equal(text(await server.reader.read(buf)), "self");
+      server.writer.close();
+      assert.equal(await server.reader.read(buf), null);
+    },
+  );
+
+  await t.step("each end has a description of its own: read-only and write-only", () => {
+    const { reader, writer } = s.handle(Fifo.openBoth(path));
+    for (const [end, mode] of [[reader.fd, 0], [writer.fd, 1]]) {
+      assert.equal(fdAccessMode(end), mode);
+      assert.ok(isCloexec(end) && isNonBlocking(end));
+    }
+  });
+
+  await t.step("what is not a FIFO is refused, as by open()", () => {
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    Deno.writeTextFileSync(`${dir}/file`, "keep me");
+    assert.throws(() => Fifo.openBoth(`${dir}/file`), /is not a FIFO \(it is a regular file\)/);
+    assert.throws(
+      () => Fifo.openBoth(`${dir}/none`),
+      systemError(Deno.errors.NotFound, "ENOENT", "open", { path: `${dir}/none` }),
+    );
   });
   Fifo.unlink(path);
 });

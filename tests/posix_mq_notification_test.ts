@@ -1,6 +1,7 @@
 // PosixMessageQueue.requestNotification / cancelNotification (mq_notify(3)):
-// what the kernel records (the queue's file under /dev/mqueue), the signal
-// this process hears, when the request ends, and what is refused before the call.
+// what the kernel records (the queue's file under /dev/mqueue, read by a
+// child), the signal this process hears, when the request ends, and what is
+// refused before the call.
 // The signal sent to another process with its value: signal_test.ts.
 import assert from "node:assert/strict";
 import { PosixMessageQueue } from "../mod.ts";
@@ -37,22 +38,21 @@ function counter(): { count: number; next(): Promise<void>; listener: () => void
 }
 
 const SIGUSR2 = 12;
-
 const none = () => {};
 
 Deno.test("requestNotification: the kernel's record of it, and when it ends", async (t) => {
   await t.step(
-    unless(CANNOT.mqNotify ?? CANNOT.mqueueFs, "asked, cancelled, asked again", () => {
-      using s = new TestScope();
+    unless(CANNOT.mqNotify ?? CANNOT.mqueueFs, "asked, cancelled, asked again", async () => {
+      await using s = new TestScope();
       const { q, name } = queue(s);
-      assert.equal(posixQueueNotifier(name), null);
+      assert.equal(await posixQueueNotifier(name), null);
       q.requestNotification("SIGUSR2", { value: 5, listener: none });
-      assert.deepEqual(posixQueueNotifier(name), { pid: Deno.pid, signal: SIGUSR2 });
+      assert.deepEqual(await posixQueueNotifier(name), { pid: Deno.pid, signal: SIGUSR2 });
       q.cancelNotification();
-      assert.equal(posixQueueNotifier(name), null);
+      assert.equal(await posixQueueNotifier(name), null);
       q.cancelNotification(); // none to end: nothing
       q.requestNotification(SIGUSR2, { listener: none });
-      assert.deepEqual(posixQueueNotifier(name), { pid: Deno.pid, signal: SIGUSR2 });
+      assert.deepEqual(await posixQueueNotifier(name), { pid: Deno.pid, signal: SIGUSR2 });
     }),
   );
 
@@ -98,7 +98,7 @@ Deno.test("requestNotification: the kernel's record of it, and when it ends", as
           q.trySend("first");
           await next;
           assert.equal(heard.count, 1);
-          if (CANNOT.mqueueFs === undefined) assert.equal(posixQueueNotifier(name), null);
+          if (CANNOT.mqueueFs === undefined) assert.equal(await posixQueueNotifier(name), null);
           // Ended, so it may be asked again: the next message to the empty queue signals again.
           assert.equal(new TextDecoder().decode(q.tryReceive().data), "first");
           q.requestNotification("SIGUSR2", { listener: heard.listener });
@@ -116,15 +116,16 @@ Deno.test("requestNotification: the kernel's record of it, and when it ends", as
     unless(
       CANNOT.mqNotify ?? CANNOT.mqueueFs,
       "closing any descriptor of the queue ends it, as the kernel has it",
-      () => {
-        using s = new TestScope();
+      async () => {
+        await using s = new TestScope();
         const { q, name } = queue(s);
         q.requestNotification("SIGUSR2", { listener: none });
         PosixMessageQueue.open(name).close(); // another handle of the same queue
-        assert.equal(posixQueueNotifier(name), null);
+        assert.equal(await posixQueueNotifier(name), null);
         q.requestNotification("SIGUSR2", { listener: none });
+        assert.deepEqual(await posixQueueNotifier(name), { pid: Deno.pid, signal: SIGUSR2 });
         q.close();
-        assert.equal(posixQueueNotifier(name), null);
+        assert.equal(await posixQueueNotifier(name), null);
         // Closed, it says so before any call.
         assert.throws(
           () => q.requestNotification("SIGUSR2", { listener: none }),
@@ -139,17 +140,89 @@ Deno.test("requestNotification: the kernel's record of it, and when it ends", as
   );
 });
 
+Deno.test(
+  unless(
+    CANNOT.mqNotify,
+    "requestNotification listeners: the process lives on, each heard",
+    async (t) => {
+      await t.step("a signal that comes as the request ends does not end the process", async () => {
+        await using s = new TestScope();
+        // Deno ends a process whose signal comes as its last listener is removed: each of these
+        // ends a request right after the message that signals it, many times over.
+        for (let i = 0; i < 30; i++) {
+          const { q } = queue(s);
+          q.requestNotification("SIGUSR2", { listener: none });
+          q.trySend("x");
+          if (i % 2 === 0) q.cancelNotification();
+          else q.close();
+        }
+        // Alive here; a signal still on its way is taken by the library's listener.
+        const { q } = queue(s);
+        const last = counter();
+        await alive(async () => {
+          q.requestNotification("SIGUSR2", { listener: last.listener });
+          const heard = last.next();
+          q.trySend("x");
+          await heard;
+        });
+      });
+
+      await t.step(
+        "a listener that throws is reported; the other requests' listeners are called",
+        async () => {
+          await using s = new TestScope();
+          const reported: unknown[] = [];
+          const onError = (e: ErrorEvent) => {
+            e.preventDefault();
+            reported.push(e.error);
+          };
+          globalThis.addEventListener("error", onError);
+          try {
+            const a = queue(s).q;
+            const b = queue(s).q;
+            const boom = new Error("boom");
+            a.requestNotification("SIGUSR2", {
+              listener: () => {
+                throw boom;
+              },
+            });
+            const heard = counter();
+            b.requestNotification("SIGUSR2", { listener: heard.listener });
+            await alive(async () => {
+              for (let round = 1; round <= 2; round++) {
+                const next = heard.next();
+                a.trySend("x"); // a's signal: both listeners are called, as both hear SIGUSR2
+                await next;
+                assert.equal(heard.count, round);
+                a.tryReceive();
+                a.requestNotification("SIGUSR2", {
+                  listener: () => {
+                    throw boom;
+                  },
+                });
+              }
+            });
+            assert.deepEqual(reported, [boom, boom]);
+          } finally {
+            globalThis.removeEventListener("error", onError);
+          }
+        },
+      );
+    },
+  ),
+);
+
 Deno.test("requestNotification refuses before any call what cannot work", async (t) => {
-  using s = new TestScope();
+  await using s = new TestScope();
   const { q, name } = queue(s);
-  const unasked = () => {
-    if (CANNOT.mqueueFs === undefined) assert.equal(posixQueueNotifier(name), null);
+  const unasked = async () => {
+    if (CANNOT.mqueueFs === undefined) assert.equal(await posixQueueNotifier(name), null);
   };
   const any = (x: unknown) => x as never;
   const refused = (Class: new (...a: never[]) => Error, pattern: RegExp) => (e: unknown) =>
     e instanceof Class && pattern.test(e.message);
 
-  await t.step("bad signals, values and listeners: TypeError and RangeError", () => {
+  await t.step("bad signals, values and listeners: TypeError and RangeError", async () => {
     for (const bad of ["SIGNOPE", "usr2", null, undefined, {}]) {
       assert.throws(() => q.requestNotification(any(bad), { listener: none }), TypeError);
     }
@@ -164,13 +237,17 @@ Deno.test("requestNotification refuses before any call what cannot work", async 
     assert.throws(usr2({ valeu: 1, listener: none }), /unknown option 'valeu'/);
     assert.throws(usr2(null), TypeError);
     assert.throws(usr2({ listener: "f" }), /listener must be a function/);
-    // What Deno.addSignalListener does not take, it refuses before the request.
-    assert.throws(() => q.requestNotification("SIGRTMIN+5", { listener: none }), TypeError);
-    assert.throws(() => q.requestNotification("SIGSEGV", { listener: none }), /not allowed/);
-    unasked();
+    // What Deno.addSignalListener does not take: said before Deno would.
+    for (const unlistenable of ["SIGRTMIN+5", "SIGSEGV"] as const) {
+      assert.throws(
+        () => q.requestNotification(unlistenable, { listener: none }),
+        refused(TypeError, /Deno\.addSignalListener does not take it: block it .*signals\(\)/),
+      );
+    }
+    await unasked();
   });
 
-  await t.step("the library's own signals, SIGKILL and SIGSTOP are RangeError", () => {
+  await t.step("the library's own signals, SIGKILL and SIGSTOP are RangeError", async () => {
     for (const reserved of ["SIGRTMAX", "SIGRTMAX-1"] as const) {
       assert.throws(() => q.requestNotification(reserved), /reserved by this library/);
     }
@@ -180,34 +257,33 @@ Deno.test("requestNotification refuses before any call what cannot work", async 
         refused(RangeError, /cannot be caught or blocked/),
       );
     }
-    unasked();
+    await unasked();
   });
 
   await t.step(
     "a signal heard neither by a listener nor a reader is NotSupported, saying why",
-    () => {
-      assert.throws(
-        () => q.requestNotification("SIGUSR2", { value: 1 }),
-        refused(Deno.errors.NotSupported, /would end the process .*options\.listener.*signals\(\)/),
-      );
-      assert.throws(
-        () => q.requestNotification("SIGRTMIN+5"),
-        refused(Deno.errors.NotSupported, /SIGRTMIN\+5 is not blocked .* end the process/),
-      );
-      assert.throws(
-        () => q.requestNotification("SIGTSTP"),
-        refused(Deno.errors.NotSupported, /would stop the process/),
-      );
-      assert.throws(
-        () => q.requestNotification("SIGURG"),
-        refused(Deno.errors.NotSupported, /would be lost/),
-      );
-      // Deno opens its inspector at SIGUSR1, listener or not.
+    async () => {
+      const cases: [string, RegExp][] = [
+        ["SIGUSR2", /would end the process .*options\.listener.*signals\(\)/],
+        ["SIGRTMIN+5", /would end the process .*does not take it: block it/],
+        ["SIGTSTP", /would stop the process/],
+        ["SIGURG", /would be lost \(its default action\)/],
+        ["SIGPIPE", /would be lost \(it is ignored here\)/], // Deno ignores SIGPIPE
+        // Deno opens its inspector at SIGUSR1, listener or not.
+        ["SIGUSR1", /inspector/],
+      ];
+      for (const [signal, why] of cases) {
+        assert.throws(
+          () => q.requestNotification(signal as "SIGUSR2"),
+          refused(Deno.errors.NotSupported, why),
+          signal,
+        );
+      }
       assert.throws(
         () => q.requestNotification("SIGUSR1", { listener: none }),
         refused(Deno.errors.NotSupported, /inspector/),
       );
-      unasked();
+      await unasked();
     },
   );
 });

@@ -146,7 +146,7 @@ Deno.test("signals between processes", async (t) => {
       c.command(`notify ${name} 77`);
       await c.fixture.check(() => c.out.json());
       if (CANNOT.mqueueFs === undefined) {
-        assert.deepEqual(posixQueueNotifier(name), { pid: c.child.pid, signal: 37 });
+        assert.deepEqual(await posixQueueNotifier(name), { pid: c.child.pid, signal: 37 });
       }
       // One process at a time: this one is refused while the child's request stands.
       assert.throws(

@@ -33,6 +33,7 @@ import {
 import { chmodCreated } from "../_chmod.ts";
 import { FdReader } from "./reader.ts";
 import { FdWriter } from "./writer.ts";
+import { type Pipe, pipeOf } from "./pipe.ts";
 
 /**
  * Options of {@link Fifo.create}.
@@ -481,6 +482,70 @@ export class Fifo {
     } finally {
       op.release();
     }
+  }
+
+  /**
+   * Opens both ends of a FIFO at once, never waiting: the read side first
+   * without waiting (`O_NONBLOCK`), then the write side, which finds it. This
+   * process is then a reader and a writer of its own, so the reader sees no
+   * end of file while `writer` is open, however many writers come and go: a
+   * server reads every client on one reader, where a reader opened alone sees
+   * end of file when the last writer leaves (and `for await` ends). Close
+   * `writer` to see end of file once the others have left; what it writes
+   * comes back to `reader`.
+   *
+   * Wraps `open(2)` twice, after `stat(2)` to check that `path` is a FIFO
+   * (and `fstat(2)` that both opened that FIFO). Needs `--allow-ffi`.
+   *
+   * @param path the FIFO
+   * @returns the reader and the writer; disposing it closes both
+   * @throws {TypeError} when `path` is not a FIFO, or is replaced by something else meanwhile
+   * @throws {Deno.errors.NotFound} when nothing is at `path`
+   * @throws {Deno.errors.PermissionDenied} unless the FIFO's mode lets this user read and write it
+   * @throws {Deno.errors.NotADirectory} when a component of `path` is not a directory
+   * @throws {Deno.errors.FilesystemLoop} when `path` has too many symbolic links (ELOOP)
+   * @throws {IpcError} ENAMETOOLONG, or EMFILE/ENFILE when out of descriptors
+   *
+   * @example A reader that outlives its writers
+   * ```ts
+   * import { Fifo } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const dir = Deno.makeTempDirSync();
+   * const path = `${dir}/fifo`;
+   * Fifo.create(path);
+   * using server = Fifo.openBoth(path);
+   * for (const client of ["one", "two"]) {
+   *   using w = Fifo.openSync(path, "write"); // a reader is there: no wait
+   *   w.writeSync(client);
+   * } // each writer gone, and no end of file:
+   * const buf = new Uint8Array(16);
+   * assert.equal(server.reader.readSync(buf), 6);
+   * assert.throws(() => server.reader.tryRead(buf), Deno.errors.WouldBlock);
+   * server.writer.close();
+   * assert.equal(server.reader.readSync(buf), null); // now every writer has gone
+   * Fifo.unlink(path);
+   * Deno.removeSync(dir);
+   * ```
+   */
+  static openBoth(path: PathLike): Pipe {
+    const p = pathText(path);
+    const file = checkIsFifo(p, "open");
+    const c = cPath(p);
+    // Neither waits: the read side opens at once, and the write side then has a reader.
+    const readFd = openNow(c, "read", { path: p }) as number;
+    let writeFd: number | typeof AGAIN = AGAIN;
+    try {
+      writeFd = openNow(c, "write", { path: p });
+      if (writeFd === AGAIN) throw new TypeError(`'${p}' is not the FIFO it was: it was replaced`);
+      if (fileOfFd(readFd)?.id !== file || fileOfFd(writeFd)?.id !== file) {
+        throw new TypeError(`'${p}' is not the FIFO it was: it was replaced while it was opened`);
+      }
+    } catch (e) {
+      libc.close(readFd);
+      if (writeFd !== AGAIN) libc.close(writeFd);
+      throw e;
+    }
+    return pipeOf(readFd, writeFd);
   }
 
   /**

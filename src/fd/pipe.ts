@@ -53,15 +53,20 @@ export interface Pipe extends Disposable {
 export function pipe(): Pipe {
   const fds = new Int32Array(2);
   ok(libc.pipe2(new Uint8Array(fds.buffer), C.O_CLOEXEC | C.O_NONBLOCK), "pipe2");
+  return pipeOf(fds[0], fds[1]);
+}
+
+/** The handles of a reading and a writing descriptor, both closed if either cannot be had. */
+export function pipeOf(readFd: number, writeFd: number): Pipe {
   let reader: FdReader | undefined;
   let writer: FdWriter;
   try {
-    reader = new FdReader(fds[0]);
-    writer = new FdWriter(fds[1]);
+    reader = new FdReader(readFd);
+    writer = new FdWriter(writeFd);
   } catch (e) {
-    if (reader === undefined) libc.close(fds[0]);
+    if (reader === undefined) libc.close(readFd);
     else reader.close();
-    libc.close(fds[1]);
+    libc.close(writeFd);
     throw e;
   }
   return {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { checkInteger, checkOptions, onlyKnown, shown } from "../_check.ts";
 import { ALARM_SIGNAL, NUDGE_SIGNAL } from "../_wait/nudge.ts";
@@ -29,10 +30,10 @@ export interface PosixMessageQueueNotificationOptions {
   /**
    * Called when the signal comes, for a signal this process does not block in
    * every thread (without one, its default action would end the process).
-   * The request adds it with `Deno.addSignalListener`, which takes standard
-   * signals alone and says nothing of the sender or value, and it stays until
-   * {@link PosixMessageQueue.cancelNotification}, `close()` or the next
-   * request: it hears every delivery of that signal, whatever sent it.
+   * Heard through `Deno.addSignalListener`, which takes standard signals alone
+   * and says nothing of the sender or value; called at every delivery of that
+   * signal, whatever sent it, until {@link PosixMessageQueue.cancelNotification},
+   * `close()` or the next request.
    */
   listener?: () => void;
 }
@@ -50,6 +51,19 @@ const NO_THREAD = new Array(LAYOUTS.sigevent.fields["_sigev_un._pad"].length).fi
 /** Default actions other than ending the process (signal(7)). */
 const DROPPED: readonly number[] = [C.SIGCHLD, C.SIGCONT, C.SIGURG, C.SIGWINCH];
 const STOPPING: readonly number[] = [C.SIGTSTP, C.SIGTTIN, C.SIGTTOU];
+/** Signals `Deno.addSignalListener` refuses besides the real-time ones. */
+const UNLISTENABLE: readonly number[] = [C.SIGILL, C.SIGFPE, C.SIGSEGV];
+
+/** What `signal`, unblocked and with no listener, would do to this process. */
+function fate(signal: number): string {
+  const old = new Uint8Array(LAYOUTS.sigaction.size);
+  const ignored = libc.sigaction(signal, null, old) === 0 &&
+    BigInt(LAYOUTS.sigaction.decode(old).sa_handler) === BigInt(C.SIG_IGN);
+  if (ignored) return "be lost (it is ignored here)";
+  if (DROPPED.includes(signal)) return "be lost (its default action)";
+  if (STOPPING.includes(signal)) return "stop the process (its default action)";
+  return "end the process (its default action)";
+}
 
 /**
  * A request by `signal`, checked: the library's own signals and those that
@@ -81,38 +95,81 @@ export function notificationOf(
   if (number === C.SIGKILL || number === C.SIGSTOP) {
     throw new RangeError(`${WHAT}: ${name} cannot be caught or blocked, so it cannot notify`);
   }
-  const blocked = unblockedThread([number]) === undefined;
-  if (blocked && listener !== undefined) {
+  if (unblockedThread([number]) === undefined) {
+    if (listener === undefined) return { event: eventOf(number, value), name, listener };
     throw new TypeError(
       `${WHAT}: ${name} is blocked in every thread of this process, so a listener would never ` +
         "hear it: read it with signals()",
     );
   }
-  if (!blocked && listener === undefined) {
-    const action = DROPPED.includes(number)
-      ? "be lost"
-      : STOPPING.includes(number)
-      ? "stop the process"
-      : "end the process";
-    throw new Deno.errors.NotSupported(
-      `${WHAT}: ${name} is not blocked in every thread of this process, so without a listener ` +
-        `the notification would ${action} (its default action): pass one (options.listener), ` +
-        "or read the signal with signals() in a program started with it blocked (spawn's " +
-        "blockSignals, relaunchWithSignalsBlocked)",
-    );
-  }
-  if (!blocked && number === C.SIGUSR1) {
+  const blockIt = "block it from the start (spawn's blockSignals, relaunchWithSignalsBlocked) " +
+    "and read it with signals()";
+  if (number === C.SIGUSR1) {
     throw new Deno.errors.NotSupported(
       `${WHAT}: SIGUSR1 opens Deno's inspector in a process that does not block it, listener ` +
-        "or not: use another signal (SIGUSR2), or block it from the start",
+        `or not: use another signal (SIGUSR2), or ${blockIt}`,
     );
   }
-  const event = LAYOUTS.sigevent.encode({
+  const listenable = number < C.SIGRTMIN && !UNLISTENABLE.includes(number);
+  if (!listenable) {
+    const without = listener === undefined ? ` without a listener it would ${fate(number)};` : "";
+    throw new (listener === undefined ? Deno.errors.NotSupported : TypeError)(
+      `${WHAT}: ${name} is not blocked in every thread of this process;${without} ` +
+        `Deno.addSignalListener does not take it: ${blockIt}`,
+    );
+  }
+  if (listener === undefined) {
+    throw new Deno.errors.NotSupported(
+      `${WHAT}: ${name} is not blocked in every thread of this process, so without a listener ` +
+        `the notification would ${fate(number)}: pass one (options.listener), or ${blockIt}`,
+    );
+  }
+  return { event: eventOf(number, value), name, listener };
+}
+
+/**
+ * Per signal, the listeners of the requests that stand, called by one
+ * listener the library adds at the first and never removes: in Deno, a
+ * signal caught while its last listener is removed ends the process.
+ */
+const listening = new Map<SignalName, Set<() => void>>();
+
+/**
+ * Adds `listener` for the signal `name` (see {@link listening}); returns
+ * what removes it. One that throws is reported (`reportError`), as an
+ * event listener's error is, and the others are still called.
+ */
+export function listen(name: SignalName, listener: () => void): () => void {
+  const each = listening.get(name) ?? listenerOf(name);
+  // A function of its own: the same listener may be given to two requests.
+  const entry = () => listener();
+  each.add(entry);
+  return () => each.delete(entry);
+}
+
+/** The set of listeners of `name`, with the one listener that calls them added. */
+function listenerOf(name: SignalName): Set<() => void> {
+  const each = new Set<() => void>();
+  Deno.addSignalListener(name as Deno.Signal, () => {
+    for (const f of [...each]) {
+      try {
+        f();
+      } catch (e) {
+        reportError(e);
+      }
+    }
+  });
+  listening.set(name, each);
+  return each;
+}
+
+/** The `struct sigevent` of `signal` with `value`. */
+function eventOf(number: number, value: number): Uint8Array {
+  return LAYOUTS.sigevent.encode({
     // sival_int is the union's low 32 bits (both platforms are little-endian).
     sigev_value: { sival_ptr: BigInt(value >>> 0) },
     sigev_signo: number,
     sigev_notify: C.SIGEV_SIGNAL,
     "_sigev_un._pad": NO_THREAD,
   });
-  return { event, name, listener };
 }

@@ -47,7 +47,11 @@ import { ownNonBlocking } from "../fd/_adopt.ts";
 import { accessFlags, checkName, checkPriority, checkSize, openError } from "./_posix_checks.ts";
 import { checkNotOwned } from "../_owned_fds.ts";
 import type { SignalName } from "../signal/names.ts";
-import { notificationOf, type PosixMessageQueueNotificationOptions } from "./_notification.ts";
+import {
+  listen,
+  notificationOf,
+  type PosixMessageQueueNotificationOptions,
+} from "./_notification.ts";
 
 const MQ_ATTR = LAYOUTS.mq_attr;
 const NO_BYTES = new Uint8Array(0);
@@ -559,17 +563,23 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * Two ways to hear it. A signal blocked in every thread (a program started
    * with `spawn(..., { blockSignals })` or `relaunchWithSignalsBlocked`) is
    * read with {@link signals}, which gives `code` SI_MESGQ (-3), `value`, and
-   * the pid and uid of the message's sender. Any other needs `listener`,
-   * added with `Deno.addSignalListener` before the request (without one,
-   * the signal's default action would end the process: refused before any
-   * call), and removed at {@link PosixMessageQueue.cancelNotification},
-   * `close()` or the next request. SIGUSR1 is refused unless blocked: Deno
-   * opens its inspector at it.
+   * the pid and uid of the message's sender. Any other needs `listener`
+   * (without one, the signal's default action would end the process: refused
+   * before any call), called at each delivery of that signal, whatever sent
+   * it, until {@link PosixMessageQueue.cancelNotification}, `close()` or the
+   * next request. The library hears the signal through one
+   * `Deno.addSignalListener` of its own, added at the first such request and
+   * kept for the life of the process (in Deno, a signal that comes as its last
+   * listener is removed ends the process): from then on, that signal no
+   * longer has its default action here. A listener that throws is reported
+   * as an event listener's error is (`reportError`). SIGUSR1 is refused
+   * unless blocked: Deno opens its inspector at it.
    *
    * The kernel ends the request, without a signal, when this process closes
    * **any** descriptor of the queue: `close()` of this or another handle of
-   * it, and the copies that `spawn(..., { fds })` and `fromFd` close. Hand the
-   * queue to children first, then ask. A child does not inherit the request.
+   * it, the copies that `spawn(..., { fds })` and `fromFd` close, even a read
+   * of its file under /dev/mqueue. Hand the queue to children first, then
+   * ask. A child does not inherit the request.
    *
    * Wraps `mq_notify(3)`. Needs `--allow-ffi`.
    *
@@ -607,20 +617,18 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
   ): void {
     const fd = this.fdFor("mq_notify");
     const { event, name, listener } = notificationOf(signal, options);
-    // Listening first: the signal may come as soon as the kernel has the request. A function
-    // of its own, as Deno adds one function once: removing the last request's would remove it.
-    const added = listener === undefined ? undefined : { name, listener: () => listener() };
-    if (added !== undefined) Deno.addSignalListener(name as Deno.Signal, added.listener);
+    // Listening first: the signal may come as soon as the kernel has the request.
+    const unlisten = listener === undefined ? undefined : listen(name, listener);
     try {
       ok(libc.mq_notify(fd, event), "mq_notify", this.#notifyError);
     } catch (e) {
       // Busy: the request that stands keeps its listener.
-      this.#unlisten(added);
+      unlisten?.();
       throw e;
     }
     // One the kernel ended without a word (a descriptor of the queue closed), or heard.
-    this.#unlisten(this.#listening);
-    this.#listening = added;
+    this.#unlisten?.();
+    this.#unlisten = unlisten;
   }
 
   /**
@@ -644,8 +652,8 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    */
   cancelNotification(): void {
     ok(libc.mq_notify(this.fdFor("mq_notify"), null), "mq_notify", this.subject);
-    this.#unlisten(this.#listening);
-    this.#listening = undefined;
+    this.#unlisten?.();
+    this.#unlisten = undefined;
   }
 
   /**
@@ -668,16 +676,12 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    */
   override close(): void {
     super.close();
-    this.#unlisten(this.#listening);
-    this.#listening = undefined;
+    this.#unlisten?.();
+    this.#unlisten = undefined;
   }
 
-  /** The listener of this handle's request, added with Deno.addSignalListener. */
-  #listening?: { name: SignalName; listener: () => void };
-
-  #unlisten(added: { name: SignalName; listener: () => void } | undefined): void {
-    if (added !== undefined) Deno.removeSignalListener(added.name as Deno.Signal, added.listener);
-  }
+  /** Removes the listener of this handle's request. */
+  #unlisten?: () => void;
 
   /** EBUSY says who holds the queue's one request. */
   #notifyError = (code: number, syscall: string): Error =>

@@ -225,20 +225,24 @@ export function truncatedError(
 
 /**
  * As `failed` after a send of `size` bytes: an EMSGSIZE says how large the
- * message was (the kernel's text alone does not say what was too long).
+ * message was (the kernel's text alone does not say what was too long), and
+ * on a Unix socket, whose send buffer bounds a message, how to raise that.
  */
 export function sendFailed(
   syscall: string,
   subject: ErrorSubject,
   size: number,
+  unix: boolean,
 ): typeof AGAIN | typeof RETRY {
   if (lastErrno() === E.EMSGSIZE) {
     throw errorFromCode(
       E.EMSGSIZE,
       syscall,
       subject,
-      `a message of ${size} bytes is more than this socket sends in one piece; on a Unix ` +
-        "socket its send buffer is the bound, which setBufferSizes({ send }) raises",
+      `a message of ${size} bytes is more than this socket sends in one piece` +
+        (unix
+          ? "; a Unix socket's send buffer is the bound, which setBufferSizes({ send }) raises"
+          : ""),
     );
   }
   return failed(syscall, subject);

@@ -853,7 +853,10 @@ export class Connection<A extends SocketAddress = SocketAddress> extends SocketH
     const flags = waits ? C.MSG_NOSIGNAL : C.MSG_NOSIGNAL | DONTWAIT;
     for (;;) {
       if (libc.send(fd, bytes, bytes.byteLength, flags) >= 0) return;
-      if (sendFailed("send", this.subject, bytes.byteLength) === AGAIN || waits) return AGAIN;
+      if (
+        sendFailed("send", this.subject, bytes.byteLength, this.#domain === C.AF_UNIX) === AGAIN ||
+        waits
+      ) return AGAIN;
     }
   }
 

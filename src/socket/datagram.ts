@@ -469,7 +469,10 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
     const flags = waits ? C.MSG_NOSIGNAL : C.MSG_NOSIGNAL | C.MSG_DONTWAIT;
     for (;;) {
       if (libc.sendto(fd, bytes, bytes.byteLength, flags, to.sockaddr, to.length) >= 0) return;
-      if (sendFailed("sendto", to.subject, bytes.byteLength) === AGAIN || waits) return AGAIN;
+      if (
+        sendFailed("sendto", to.subject, bytes.byteLength, this.#domain === C.AF_UNIX) === AGAIN ||
+        waits
+      ) return AGAIN;
     }
   }
 

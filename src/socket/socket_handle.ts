@@ -104,9 +104,11 @@ export abstract class SocketHandle extends FdHandle {
 
   /**
    * Asks for send and receive buffers of the sizes given; returns the sizes
-   * the kernel then has. Linux doubles what is asked for (the other half is its
-   * bookkeeping), caps it at `net.core.wmem_max`/`net.core.rmem_max` unless
-   * `force` (the sizes returned show it), and keeps a minimum of a few KiB.
+   * the kernel then has. Linux caps what is asked for at
+   * `net.core.wmem_max`/`net.core.rmem_max` unless `force`, then doubles it
+   * (the other half is its bookkeeping; the sizes returned show both), and
+   * keeps a minimum of a few KiB. On TCP, a size set turns off the kernel's
+   * own sizing of that buffer for the connection.
    *
    * A Unix datagram (or seqpacket message) longer than the send buffer is
    * refused with `EMSGSIZE`: raise `send` to send larger ones. Set on a TCP
@@ -131,8 +133,8 @@ export abstract class SocketHandle extends FdHandle {
    * import assert from "node:assert/strict";
    * const [a, b] = socketpair("datagram");
    * using _a = a, _b = b;
-   * const big = new Uint8Array(512 * 1024);
-   * assert.ok(a.setBufferSizes({ send: big.length + 4096 }).send > big.length);
+   * const big = new Uint8Array(300 * 1024); // more than the default of about 208 KiB
+   * assert.ok(a.setBufferSizes({ send: big.length }).send > big.length);
    * a.sendSync(big);
    * assert.equal(b.receiveSync()!.length, big.length);
    * ```
