@@ -5,7 +5,15 @@
 // The signal sent to another process with its value: signal_test.ts.
 import assert from "node:assert/strict";
 import { PosixMessageQueue } from "../mod.ts";
-import { CANNOT, posixQueueNotifier, systemError, TestScope, unless } from "./_kernel.ts";
+import {
+  CANNOT,
+  MOD_URL,
+  posixQueueNotifier,
+  systemError,
+  TestScope,
+  unless,
+  within,
+} from "./_kernel.ts";
 
 /** A queue of this scope, open for reading and writing. */
 function queue(s: TestScope): { q: PosixMessageQueue; name: string } {
@@ -212,6 +220,30 @@ Deno.test(
   ),
 );
 
+Deno.test("requestNotification with a listener is refused in a Worker, which would take it along", async () => {
+  await using s = new TestScope();
+  const { name } = queue(s);
+  const code = `import { PosixMessageQueue } from ${JSON.stringify(MOD_URL)};
+    using q = PosixMessageQueue.open(${JSON.stringify(name)});
+    try {
+      q.requestNotification("SIGUSR2", { listener: () => {} });
+      postMessage("asked");
+    } catch (e) {
+      postMessage(e.name + ": " + e.message);
+    }`;
+  const worker = new Worker(`data:text/javascript,${encodeURIComponent(code)}`, { type: "module" });
+  try {
+    const said = await within(
+      new Promise<string>((resolve) => worker.onmessage = (e) => resolve(e.data)),
+      "the Worker's answer",
+    );
+    assert.match(said, /^NotSupported: .*in a Worker/);
+  } finally {
+    worker.terminate();
+  }
+  if (CANNOT.mqueueFs === undefined) assert.equal(await posixQueueNotifier(name), null);
+});
+
 Deno.test("requestNotification refuses before any call what cannot work", async (t) => {
   await using s = new TestScope();
   const { q, name } = queue(s);
@@ -283,6 +315,14 @@ Deno.test("requestNotification refuses before any call what cannot work", async 
         () => q.requestNotification("SIGUSR1", { listener: none }),
         refused(Deno.errors.NotSupported, /inspector/),
       );
+      // A listener kept for them would take away what a user's Ctrl-C or a supervisor's stop does.
+      for (const ending of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const) {
+        assert.throws(
+          () => q.requestNotification(ending, { listener: none }),
+          refused(Deno.errors.NotSupported, /user's or supervisor's word/),
+          ending,
+        );
+      }
       await unasked();
     },
   );

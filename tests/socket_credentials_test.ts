@@ -4,6 +4,7 @@ import {
   type Connection,
   connectSync,
   datagram,
+  DatagramSocket,
   listen,
   Listener,
   type ListenOptions,
@@ -14,10 +15,12 @@ import {
   dupInheritable,
   evalInChild,
   existsSync,
+  fdTarget,
   type Fixture,
   HANG_MS,
   hasCapability,
   MOD_URL,
+  openFds,
   TestScope,
 } from "./_kernel.ts";
 import { Lines, peer } from "./fixtures/socket_common.ts";
@@ -317,4 +320,98 @@ Deno.test("allowUids and onRefused: bad options are refused before any call", ()
   const fd = dupInheritable(tcp.fd);
   assert.throws(() => Listener.fromFd(fd, { allowUids: "same" }), TypeError);
   s.handle(Listener.fromFd(fd));
+});
+
+/** Sends `text` to `target` from a child (as user `uid` when given); resolves to what it said. */
+async function sendFromChild(
+  s: TestScope,
+  uid: number | undefined,
+  target: object,
+  text: string,
+): Promise<{ pid: number; uid: number; gid: number }> {
+  const out = s.pipe();
+  const child = s.fixture("datagram_sender.ts", {
+    args: [uid === undefined ? "-" : String(uid), JSON.stringify(target), text],
+    flags: ["--allow-ffi", "--allow-sys=uid,gid"],
+    fds: { 1: out.writer },
+  });
+  out.writer.close();
+  const said = await new Lines(out.reader, child).next("what it sent") as Record<string, unknown>;
+  await child.exits(0);
+  assert.equal(said.sent, true, JSON.stringify(said));
+  return { pid: said.pid as number, uid: said.uid as number, gid: said.gid as number };
+}
+
+Deno.test("datagram({ credentials }): each datagram brings its sender's pid, uid and gid", async (t) => {
+  await t.step("from this process, in every form of receive", async () => {
+    await using s = new TestScope();
+    const server = s.handle(datagram({ abstract: abstractName("cred"), credentials: true }));
+    const client = s.handle(datagram());
+    for (let i = 0; i < 5; i++) client.sendToSync(`m${i}`, server.addr);
+    const buf = new Uint8Array(8);
+    const got = [
+      await server.receiveFrom(),
+      server.receiveFromSync(),
+      server.tryReceiveFrom(),
+      await server.receiveFromInto(buf),
+      server.tryReceiveFromInto(buf),
+    ];
+    for (const d of got) assert.deepEqual(d.credentials, me());
+  });
+
+  await t.step("from other processes, and from another user", async () => {
+    await using s = new TestScope();
+    // An abstract name: any user may send to it, nobody too.
+    const server = s.handle(datagram({ abstract: abstractName("users"), credentials: true }));
+    const users = canSwitchUser ? [undefined, NOBODY] : [undefined];
+    for (const uid of users) {
+      const sender = await sendFromChild(s, uid, server.addr, `from ${uid ?? "me"}`);
+      const d = server.tryReceiveFrom();
+      assert.equal(new TextDecoder().decode(d.data), `from ${uid ?? "me"}`);
+      assert.deepEqual(d.credentials, sender);
+      assert.equal(d.credentials!.uid, uid ?? UID);
+    }
+  });
+
+  await t.step(
+    "a socket adopted with fromFd keeps them; one without the option has none",
+    async () => {
+      await using s = new TestScope();
+      const name = abstractName("adopt");
+      const made = s.handle(datagram({ abstract: name, credentials: true }));
+      const adopted = s.handle(DatagramSocket.fromFd(dupInheritable(made.fd)));
+      const plain = s.handle(datagram({ abstract: abstractName("plain") }));
+      const client = s.handle(datagram());
+      client.sendToSync("a", adopted.addr);
+      client.sendToSync("p", plain.addr);
+      assert.deepEqual(adopted.tryReceiveFrom().credentials, me());
+      assert.equal("credentials" in plain.tryReceiveFrom(), false);
+    },
+  );
+
+  await t.step("descriptors sent along are closed, never installed", async () => {
+    await using s = new TestScope();
+    const name = abstractName("fds");
+    const server = s.handle(datagram({ abstract: name, credentials: true }));
+    const conn = s.handle(await connect({ abstract: name, type: "datagram" }));
+    const p = s.pipe();
+    const target = fdTarget(p.writer.fd);
+    const copies = () => [...openFds().values()].filter((t) => t === target).length;
+    const before = copies();
+    conn.sendFds([p.writer], "with an fd");
+    const d = server.tryReceiveFrom();
+    assert.equal(new TextDecoder().decode(d.data), "with an fd");
+    assert.deepEqual(d.credentials, me());
+    assert.equal(copies(), before);
+  });
+
+  await t.step("refused before any call where it does not apply", () => {
+    const any = (x: unknown) => x as never;
+    assert.throws(() => datagram(any({ port: 0, credentials: true })), /credentials/);
+    assert.throws(() => datagram(any({ credentials: true })), /credentials/);
+    assert.throws(
+      () => datagram({ abstract: abstractName("bad"), credentials: any("yes") }),
+      TypeError,
+    );
+  });
 });

@@ -531,14 +531,22 @@ export class Fifo {
     const p = pathText(path);
     const file = checkIsFifo(p, "open");
     const c = cPath(p);
-    // Neither waits: the read side opens at once, and the write side then has a reader.
-    const readFd = openNow(c, "read", { path: p }) as number;
+    const replaced = () => new TypeError(`'${p}' is not the FIFO it was: it was replaced`);
+    // Neither waits: the read side opens at once, and the write side then has a reader. A
+    // directory there now (EISDIR) came after the check: the FIFO was replaced.
+    const open = (side: Direction) => {
+      try {
+        return openNow(c, side, { path: p });
+      } catch (e) {
+        throw e instanceof Deno.errors.IsADirectory ? replaced() : e;
+      }
+    };
+    const readFd = open("read") as number;
     let writeFd: number | typeof AGAIN = AGAIN;
     try {
-      writeFd = openNow(c, "write", { path: p });
-      if (writeFd === AGAIN) throw new TypeError(`'${p}' is not the FIFO it was: it was replaced`);
-      if (fileOfFd(readFd)?.id !== file || fileOfFd(writeFd)?.id !== file) {
-        throw new TypeError(`'${p}' is not the FIFO it was: it was replaced while it was opened`);
+      writeFd = open("write");
+      if (writeFd === AGAIN || fileOfFd(readFd)?.id !== file || fileOfFd(writeFd)?.id !== file) {
+        throw replaced();
       }
     } catch (e) {
       libc.close(readFd);

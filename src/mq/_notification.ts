@@ -7,7 +7,7 @@
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { checkInteger, checkOptions, onlyKnown, shown } from "../_check.ts";
-import { ALARM_SIGNAL, NUDGE_SIGNAL } from "../_wait/nudge.ts";
+import { ALARM_SIGNAL, IN_WORKER, NUDGE_SIGNAL } from "../_wait/nudge.ts";
 import { type SignalName, signalName, signalNumber } from "../signal/names.ts";
 import { unblockedThread } from "../signal/_mask.ts";
 
@@ -29,11 +29,12 @@ export interface PosixMessageQueueNotificationOptions {
   value?: number;
   /**
    * Called when the signal comes, for a signal this process does not block in
-   * every thread (without one, its default action would end the process).
-   * Heard through `Deno.addSignalListener`, which takes standard signals alone
-   * and says nothing of the sender or value; called at every delivery of that
-   * signal, whatever sent it, until {@link PosixMessageQueue.cancelNotification},
-   * `close()` or the next request.
+   * every thread (without one, its default action would end the process); in
+   * the main thread only. Heard through `Deno.addSignalListener`, which takes
+   * standard signals alone and says nothing of the sender or value; called at
+   * every delivery of that signal, whatever sent it (give each queue a signal
+   * of its own), until {@link PosixMessageQueue.cancelNotification}, `close()`
+   * or the next request.
    */
   listener?: () => void;
 }
@@ -51,6 +52,8 @@ const NO_THREAD = new Array(LAYOUTS.sigevent.fields["_sigev_un._pad"].length).fi
 /** Default actions other than ending the process (signal(7)). */
 const DROPPED: readonly number[] = [C.SIGCHLD, C.SIGCONT, C.SIGURG, C.SIGWINCH];
 const STOPPING: readonly number[] = [C.SIGTSTP, C.SIGTTIN, C.SIGTTOU];
+/** Signals that end programs at a user's or supervisor's word: a listener kept would take that away. */
+const ENDING: readonly number[] = [C.SIGINT, C.SIGTERM, C.SIGHUP, C.SIGQUIT];
 /** Signals `Deno.addSignalListener` refuses besides the real-time ones. */
 const UNLISTENABLE: readonly number[] = [C.SIGILL, C.SIGFPE, C.SIGSEGV];
 
@@ -124,6 +127,19 @@ export function notificationOf(
         `the notification would ${fate(number)}: pass one (options.listener), or ${blockIt}`,
     );
   }
+  if (ENDING.includes(number)) {
+    throw new Deno.errors.NotSupported(
+      `${WHAT}: ${name} ends programs at a user's or supervisor's word, and the listener the ` +
+        "library keeps for a signal would take that away: use another signal (SIGUSR2), or " +
+        blockIt,
+    );
+  }
+  if (IN_WORKER) {
+    throw new Deno.errors.NotSupported(
+      `${WHAT}: a listener in a Worker would go with the Worker while the kernel's request ` +
+        `stays, and the next message would end the process: ask from the main thread, or ${blockIt}`,
+    );
+  }
   return { event: eventOf(number, value), name, listener };
 }
 
@@ -136,8 +152,9 @@ const listening = new Map<SignalName, Set<() => void>>();
 
 /**
  * Adds `listener` for the signal `name` (see {@link listening}); returns
- * what removes it. One that throws is reported (`reportError`), as an
- * event listener's error is, and the others are still called.
+ * what removes it. One that throws is reported (`reportError`): the program
+ * ends as at an uncaught exception unless a global "error" listener calls
+ * `preventDefault()`, and then the others are still called.
  */
 export function listen(name: SignalName, listener: () => void): () => void {
   const each = listening.get(name) ?? listenerOf(name);

@@ -571,9 +571,13 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * `Deno.addSignalListener` of its own, added at the first such request and
    * kept for the life of the process (in Deno, a signal that comes as its last
    * listener is removed ends the process): from then on, that signal no
-   * longer has its default action here. A listener that throws is reported
-   * as an event listener's error is (`reportError`). SIGUSR1 is refused
-   * unless blocked: Deno opens its inspector at it.
+   * longer has its default action here, which is why SIGINT, SIGTERM, SIGHUP
+   * and SIGQUIT are refused with a listener (as is SIGUSR1, at which Deno
+   * opens its inspector), and why a Worker may not ask with one. Listeners
+   * of one signal hear each other's deliveries: give each queue a signal of
+   * its own. A listener that throws is reported (`reportError`): the program
+   * ends as at an uncaught exception unless a global "error" listener calls
+   * `preventDefault()`.
    *
    * The kernel ends the request, without a signal, when this process closes
    * **any** descriptor of the queue: `close()` of this or another handle of
@@ -590,7 +594,8 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    *   a signal `Deno.addSignalListener` does not take, or an unknown option
    * @throws {RangeError} for a bad signal number or value, SIGKILL or SIGSTOP, or the library's
    *   own signals (SIGRTMAX, SIGRTMAX-1)
-   * @throws {Deno.errors.NotSupported} for a signal that is not blocked, without a listener; SIGUSR1 not blocked
+   * @throws {Deno.errors.NotSupported} for a signal that is not blocked, without a listener, or
+   *   with one for SIGUSR1, SIGINT, SIGTERM, SIGHUP or SIGQUIT, or in a Worker
    * @throws {Deno.errors.Busy} when a process (this one too) has asked already (`EBUSY`)
    * @throws {Deno.errors.BadResource} after `close()`
    *

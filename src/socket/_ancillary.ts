@@ -1,7 +1,8 @@
 /**
  * Descriptors passed over Unix sockets (`SCM_RIGHTS`): checking the fds a
  * caller gives, and the `sendmsg(2)`/`recvmsg(2)` calls that carry them, with
- * `struct msghdr`, `iovec` and `cmsghdr` encoded by the struct layer.
+ * `struct msghdr`, `iovec` and `cmsghdr` encoded by the struct layer; and the
+ * sender's credentials (`SCM_CREDENTIALS`) a datagram brings.
  *
  * Every call here is synchronous and ends before any other code runs, so one
  * set of C buffers serves them all. The buffers are ArrayBuffers of their own
@@ -17,10 +18,12 @@ import { addressOf, checkInteger, ownBuffer, shown } from "../_check.ts";
 import { fdOfSource, type FdSource } from "../fd/_fd_source.ts";
 import { reopenBlocking } from "../fd/_adopt.ts";
 import { fileOfFd } from "../_path.ts";
+import type { PeerCredentials } from "./_credentials.ts";
 
 const MSGHDR = LAYOUTS.msghdr;
 const IOVEC = LAYOUTS.iovec;
 const CMSG = LAYOUTS.cmsghdr;
+const UCRED = LAYOUTS.ucred;
 /** `sizeof(int)`: one descriptor in an `SCM_RIGHTS` message. */
 const FD_SIZE = 4;
 /** Descriptors are C ints, in host byte order. */
@@ -113,16 +116,24 @@ export function checkMax(max: unknown): number {
   return max === undefined ? SCM_MAX_FD : checkInteger(max, "max", 0, SCM_MAX_FD);
 }
 
-/** Writes the `msghdr` (and its one `iovec`) for `bytes` and `controlLength` bytes of control. */
-function prepare(bytes: Uint8Array, controlLength: number): Uint8Array<ArrayBuffer> {
+/**
+ * Writes the `msghdr` (and its one `iovec`) for `bytes` and `controlLength`
+ * bytes of control, and `name` (`nameLength` bytes of it) for an address.
+ */
+function prepare(
+  bytes: Uint8Array,
+  controlLength: number,
+  name: Uint8Array | null = null,
+  nameLength = 0,
+): Uint8Array<ArrayBuffer> {
   const b = shared();
   IOVEC.encode({
     iov_base: bytes.byteLength === 0 ? null : addressOf(bytes),
     iov_len: bytes.byteLength,
   }, b.iov);
   MSGHDR.encode({
-    msg_name: null,
-    msg_namelen: 0,
+    msg_name: name === null ? null : addressOf(name),
+    msg_namelen: nameLength,
     msg_iov: b.iovAt,
     msg_iovlen: 1,
     msg_control: controlLength === 0 ? null : b.controlAt,
@@ -237,7 +248,7 @@ export function receiveWithFds(
       continue;
     }
     const header = MSGHDR.decode(msg);
-    const fds = controlFds(Number(header.msg_controllen));
+    const { fds } = controlItems(Number(header.msg_controllen));
     let truncated = (header.msg_flags & C.MSG_CTRUNC) !== 0;
     // Room for max and for credentials: more where no credentials came, closed at once.
     if (fds.length > max) {
@@ -248,10 +259,14 @@ export function receiveWithFds(
   }
 }
 
-/** The descriptors of the `SCM_RIGHTS` items of the control data `recvmsg` left. */
-function controlFds(length: number): number[] {
+/**
+ * The descriptors of the `SCM_RIGHTS` items of the control data `recvmsg`
+ * left, and the sender's credentials of its `SCM_CREDENTIALS` item.
+ */
+function controlItems(length: number): { fds: number[]; credentials?: PeerCredentials } {
   const { control } = shared();
   const fds: number[] = [];
+  let credentials: PeerCredentials | undefined;
   const header = cmsgLen(0);
   const dataAt = CMSG.offsets.__cmsg_data;
   for (let at = 0; at + header <= length;) {
@@ -265,8 +280,49 @@ function controlFds(length: number): number[] {
     } else if (item.cmsg_level === C.SOL_SOCKET && item.cmsg_type === SCM_PIDFD) {
       // The sender's pidfd, installed for a socket with SO_PASSPIDFD: not asked for, closed.
       libc.close(new DataView(control.buffer, at + dataAt, FD_SIZE).getInt32(0, HOST_LE));
+    } else if (item.cmsg_level === C.SOL_SOCKET && item.cmsg_type === C.SCM_CREDENTIALS) {
+      const { pid, uid, gid } = UCRED.decode(
+        control.subarray(at + dataAt, at + dataAt + UCRED.size),
+      );
+      credentials = { pid, uid, gid };
     }
     at += cmsgAlign(itemLength);
   }
-  return fds;
+  return { fds, credentials };
+}
+
+/** The sender's credentials that the last {@link receiveFromCredited} took. */
+let credited: PeerCredentials | undefined;
+
+/**
+ * `recvfrom(2)` made as `recvmsg(2)`, for a socket with `SO_PASSCRED`: the
+ * datagram into `buf`, its sender's address into `name` (`nameLength[0]`
+ * bytes of room, then the address's length), and the sender's credentials
+ * for {@link takeCredentials}. Descriptors sent along are closed (the room
+ * has none for them but one, which the kernel does not close). Returns what
+ * `recvfrom` would, errno included.
+ */
+export function receiveFromCredited(
+  fd: number,
+  buf: Uint8Array,
+  flags: number,
+  name: Uint8Array,
+  nameLength: Uint32Array,
+): number {
+  const msg = prepare(buf, CREDENTIALS_ROOM, name, nameLength[0]);
+  const n = libc.recvmsg(fd, msg, flags | C.MSG_CMSG_CLOEXEC);
+  if (n < 0) return n;
+  const header = MSGHDR.decode(msg);
+  nameLength[0] = header.msg_namelen;
+  const { fds, credentials } = controlItems(Number(header.msg_controllen));
+  for (const extra of fds) libc.close(extra);
+  credited = credentials;
+  return n;
+}
+
+/** The credentials of the last {@link receiveFromCredited}, once. */
+export function takeCredentials(): PeerCredentials | undefined {
+  const c = credited;
+  credited = undefined;
+  return c;
 }

@@ -28,7 +28,7 @@ const UCRED = LAYOUTS.ucred;
  * ```
  */
 export interface PeerCredentials {
-  /** The peer's process id (of the process that connected; it may have ended since). */
+  /** The peer's process id (of the process that connected, or sent the datagram; it may have ended since). */
   readonly pid: number;
   /** The peer's effective user id. */
   readonly uid: number;

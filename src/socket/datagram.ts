@@ -18,6 +18,7 @@ import {
   checkOptions,
   checkUnchanged,
   onlyKnown,
+  ownBuffer,
 } from "../_check.ts";
 import type { PathLike } from "../_path.ts";
 import type { SyncWaitOptions, WaitOptions } from "../options.ts";
@@ -53,10 +54,13 @@ import {
 } from "./_address.ts";
 import { bindPath, type BoundPath, releasePath } from "./_bind.ts";
 import { BlockingCalls } from "./_blocking.ts";
+import { receiveFromCredited, takeCredentials } from "./_ancillary.ts";
+import type { PeerCredentials } from "./_credentials.ts";
 import {
   ADDRESS_KEYS,
   adoptSocket,
   bindNet,
+  intOption,
   localAddressOf,
   openSocket,
   peerAddressOf,
@@ -83,6 +87,8 @@ export interface UnixDatagramOptions {
   mode?: number;
   /** Replace a stale socket file at `path` (nobody bound to it any more). Default `false`. */
   replace?: boolean;
+  /** Each datagram brings its sender's credentials; see {@link Datagram.credentials}. Default `false`. */
+  credentials?: boolean;
   /**
    * Leave the socket file in place at `close()`. Default `false`: it is
    * removed. Only `close()` removes it: a process that ends without closing
@@ -109,6 +115,8 @@ export interface UnixDatagramOptions {
 export interface AbstractDatagramOptions {
   /** The name: 1 to 107 bytes. */
   abstract: string;
+  /** Each datagram brings its sender's credentials; see {@link Datagram.credentials}. Default `false`. */
+  credentials?: boolean;
   /** Only one of `path`, `abstract` and `port` names the address. */
   path?: never;
   /** Only one of `path`, `abstract` and `port` names the address. */
@@ -202,6 +210,14 @@ export interface Datagram<A extends SocketAddress = SocketAddress> {
    * `{ transport: "unix", unnamed: true }` for an unbound Unix sender.
    */
   address: A;
+  /**
+   * The sender's pid, uid and gid, on a Unix socket opened with `credentials: true`
+   * (`SO_PASSCRED`, or one adopted with `fromFd` that has it): the kernel's record of
+   * them, which no sender can forge but a process with `CAP_SYS_ADMIN`
+   * (`CAP_SETUID`/`CAP_SETGID` for the ids). The pid is as this process's pid namespace sees it
+   * (0 for a process outside it). Absent on other sockets.
+   */
+  credentials?: PeerCredentials;
 }
 
 /**
@@ -221,6 +237,8 @@ export interface DatagramInfo<A extends SocketAddress = SocketAddress> {
    * `{ transport: "unix", unnamed: true }` for an unbound Unix sender.
    */
   address: A;
+  /** The sender's pid, uid and gid; see {@link Datagram.credentials}. */
+  credentials?: PeerCredentials;
 }
 
 /** How long a sync send sleeps between tries while the receiver's queue is full. */
@@ -268,7 +286,10 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
   readonly #domain: number;
   readonly #addr: SocketAddress;
   readonly #bound: BoundPath | undefined;
-  readonly #from = new Uint8Array(SOCKADDR_MAX);
+  // Of its own: its address goes into a msghdr for the receives that bring credentials.
+  readonly #from = ownBuffer(SOCKADDR_MAX);
+  /** Whether the kernel brings each datagram's sender's credentials (`SO_PASSCRED`). */
+  readonly #credited: boolean;
   readonly #fromLen = new Uint32Array(1);
   readonly #fromLenBytes = new Uint8Array(this.#fromLen.buffer);
   /** The last sender's address as received, and decoded: a socket hears from the same few. */
@@ -310,6 +331,8 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
   ) {
     super(fd);
     this.#domain = domain;
+    this.#credited = domain === C.AF_UNIX &&
+      intOption(fd, C.SOL_SOCKET, C.SO_PASSCRED, { fd }) === 1;
     this.#addr = addr;
     this.#bound = bound;
     this.#blocking = new BlockingCalls(blocks);
@@ -638,15 +661,29 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
     const fd = this.fdFor("recvfrom");
     const data = takeMessage(fd, "recvfrom", this.subject, waits, this.#takeFrom);
     if (data === AGAIN) return AGAIN;
-    return { data, address: this.#sender(this.#fromLen[0]) };
+    return this.#credit<Datagram<A>>({ data, address: this.#sender(this.#fromLen[0]) });
   }
 
   /** A datagram's take, for `takeMessage`, with its sender's address into `#from`. */
-  readonly #takeFrom = (fd: number, area: Uint8Array): number => {
+  readonly #takeFrom = (fd: number, area: Uint8Array): number =>
+    this.#receiveFrom(fd, area, C.MSG_TRUNC | C.MSG_DONTWAIT);
+
+  /**
+   * One `recvfrom(2)` into `buf`, its sender's address into `#from`; made as
+   * `recvmsg(2)` where the datagram brings its sender's credentials.
+   */
+  #receiveFrom(fd: number, buf: Uint8Array, flags: number): number {
     this.#fromLen[0] = SOCKADDR_MAX;
-    const flags = C.MSG_TRUNC | C.MSG_DONTWAIT;
-    return libc.recvfrom(fd, area, area.byteLength, flags, this.#from, this.#fromLenBytes);
-  };
+    return this.#credited
+      ? receiveFromCredited(fd, buf, flags, this.#from, this.#fromLen)
+      : libc.recvfrom(fd, buf, buf.byteLength, flags, this.#from, this.#fromLenBytes);
+  }
+
+  /** `result` with the credentials its datagram brought, where the socket has them. */
+  #credit<T extends { credentials?: PeerCredentials }>(result: T): T {
+    if (this.#credited) result.credentials = takeCredentials();
+    return result;
+  }
 
   /**
    * Takes one datagram into `buf` with its sender's address, or AGAIN; one
@@ -658,12 +695,12 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
     const len = Math.min(buf.byteLength, MAX_IO);
     // MSG_TRUNC: the datagram's real length, so that a cut one is reported.
     const flags = waits ? C.MSG_TRUNC : C.MSG_TRUNC | C.MSG_DONTWAIT;
+    const target = len === buf.byteLength ? buf : buf.subarray(0, len);
     for (;;) {
-      this.#fromLen[0] = SOCKADDR_MAX;
-      const n = libc.recvfrom(fd, buf, len, flags, this.#from, this.#fromLenBytes);
+      const n = this.#receiveFrom(fd, target, flags);
       if (n >= 0) {
         if (n > len) throw truncatedError(n, len, "recvfrom", this.subject);
-        return { size: n, address: this.#sender(this.#fromLen[0]) };
+        return this.#credit<DatagramInfo<A>>({ size: n, address: this.#sender(this.#fromLen[0]) });
       }
       if (failed("recvfrom", this.subject) === AGAIN || waits) return AGAIN;
     }
@@ -933,6 +970,7 @@ const DATAGRAM_OPTIONS: ReadonlySet<string> = new Set([
   "mode",
   "replace",
   "keepPath",
+  "credentials",
   "reuseAddress",
   "ipv6Only",
   "broadcast",
@@ -948,8 +986,8 @@ const DATAGRAM_OPTIONS: ReadonlySet<string> = new Set([
  * Wraps `socket(2)` (`SOCK_DGRAM | SOCK_CLOEXEC`), `bind(2)`
  * (and `fchmod(2)`, `chmod(2)`, `setsockopt(2)`). Needs `--allow-ffi`.
  *
- * @param options where to bind: `{ path, mode, replace, keepPath }`,
- *   `{ abstract }`, `{ hostname, port, reuseAddress, ipv6Only }`, or `{}`
+ * @param options where to bind: `{ path, mode, replace, keepPath, credentials }`,
+ *   `{ abstract, credentials }`, `{ hostname, port, reuseAddress, ipv6Only, broadcast }`, or `{}`
  * @returns the socket; close it (or `using`) when done
  * @throws {TypeError} for `options` that is not an object, or malformed options (a hostname
  *   that is not an IP address, a path with a NUL, an option that does not apply)
@@ -958,6 +996,16 @@ const DATAGRAM_OPTIONS: ReadonlySet<string> = new Set([
  * @throws {Deno.errors.NotFound} when the socket file's directory does not exist
  * @throws {Deno.errors.PermissionDenied} when the directory is not writable, or the port is privileged
  * @throws {Deno.errors.AddrNotAvailable} when `hostname` is not an address of this machine
+ *
+ * @example Who sent each datagram
+ * ```ts
+ * import { datagram } from "@libc/ipc";
+ * import assert from "node:assert/strict";
+ * using server = datagram({ abstract: `libc-ipc-doc-${Deno.pid}-cred`, credentials: true });
+ * using client = datagram();
+ * client.sendToSync("hello", server.addr);
+ * assert.equal(server.receiveFromSync().credentials?.pid, Deno.pid);
+ * ```
  *
  * @example A socket file that the group may send to
  * ```ts
@@ -986,7 +1034,7 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
     if (o.hostname !== undefined) throw new TypeError("datagram options: a hostname needs a port");
     rejectOptions(
       o,
-      ["mode", "replace", "keepPath", "reuseAddress", "ipv6Only", "broadcast"],
+      ["mode", "replace", "keepPath", "credentials", "reuseAddress", "ipv6Only", "broadcast"],
       "an unbound socket",
     );
     const fd = openSocket(C.AF_UNIX, "datagram", {}, true);
@@ -1001,9 +1049,11 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
     const mode = checkMode(o.mode);
     const replace = checkBoolean(o.replace, "replace");
     const keepPath = checkBoolean(o.keepPath, "keepPath");
+    const credentials = checkBoolean(o.credentials, "credentials");
     const fd = openSocket(C.AF_UNIX, "datagram", at.subject, true);
     let bound: BoundPath | undefined;
     try {
+      if (credentials) setIntOption(fd, C.SOL_SOCKET, C.SO_PASSCRED, 1, at.subject);
       if (at.path !== undefined) bound = bindPath(fd, at, mode, replace);
       else ok(libc.bind(fd, at.sockaddr, at.length), "bind", at.subject);
       const addr: SocketAddress = at.path !== undefined
@@ -1016,7 +1066,7 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
       throw e;
     }
   }
-  rejectOptions(o, ["mode", "replace", "keepPath"], "a UDP socket");
+  rejectOptions(o, ["mode", "replace", "keepPath", "credentials"], "a UDP socket");
   const reuse = checkBoolean(o.reuseAddress, "reuseAddress");
   const v6only = checkBoolean(o.ipv6Only, "ipv6Only");
   if (o.ipv6Only !== undefined && at.domain !== C.AF_INET6) {
