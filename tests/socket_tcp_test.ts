@@ -8,7 +8,7 @@ import {
   type NetAddress,
 } from "../mod.ts";
 import { parseHostname } from "../src/socket/_address.ts";
-import { HANG_MS, systemError, TestScope, until } from "./_kernel.ts";
+import { evalInChild, HANG_MS, MOD_URL, systemError, TestScope, until } from "./_kernel.ts";
 import {
   connectingTo,
   pattern,
@@ -226,9 +226,11 @@ Deno.test("TCP listen: options checked before any call; taken ports; IPv6 only",
     // What would be ignored is refused: an option of Deno.listen's this has not, a transport
     // that is not TCP, null for "none".
     assert.throws(
-      () => listen({ port: 0, reusePort: true } as never),
-      /listen options: unknown option 'reusePort'/,
+      () => listen({ port: 0, tcpBacklog: 5 } as never),
+      /listen options: unknown option 'tcpBacklog'/,
     );
+    assert.throws(() => listen({ path: "/tmp/x.sock", reusePort: true } as never), /reusePort/);
+    assert.throws(() => listen({ port: 0, reusePort: "yes" as never }), TypeError);
     assert.throws(
       () => listen({ port: 0, transport: "udp" } as never),
       /the transport given \("udp"/,
@@ -287,6 +289,38 @@ Deno.test("TCP listen: options checked before any call; taken ports; IPv6 only",
       s.handle(listen({ port }));
     },
   );
+});
+
+Deno.test("TCP reusePort: listeners of this process and another share a port, each taking connections", async () => {
+  await using s = new TestScope();
+  const first = s.handle(listen({ port: 0, reusePort: true }));
+  const { port } = first.addr as NetAddress;
+  const second = s.handle(listen({ port, reusePort: true }));
+  // Every socket on the port must ask: one that does not is refused.
+  assert.throws(() => listen({ port }), systemError(Deno.errors.AddrInUse, "EADDRINUSE", "bind"));
+  // Another process of this user may join, as a server of one process per CPU does.
+  await evalInChild(
+    s,
+    `import { listen } from ${JSON.stringify(MOD_URL)};
+    listen({ port: ${port}, reusePort: true }).close();`,
+  );
+  // The kernel spreads connections by their addresses: 32 of them reach both listeners.
+  const clients = [];
+  for (let i = 0; i < 32; i++) clients.push(s.handle(await connect({ port })));
+  const taken = [0, 0];
+  for (const [i, listener] of [first, second].entries()) {
+    for (;;) {
+      try {
+        s.handle(listener.tryAccept());
+        taken[i]++;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.WouldBlock)) throw e;
+        break;
+      }
+    }
+  }
+  assert.equal(taken[0] + taken[1], clients.length);
+  assert.ok(taken[0] > 0 && taken[1] > 0, `taken: ${taken}`);
 });
 
 Deno.test("IP literals: parsed strictly, written as RFC 5952 says", () => {

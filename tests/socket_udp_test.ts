@@ -85,6 +85,30 @@ Deno.test("UDP broadcast: refused without broadcast: true, received by a socket 
   assert.equal(text(receiver.receiveFromSync({ timeout: HANG_MS }).data), "to all, connected");
 });
 
+Deno.test("UDP reusePort: sockets share a port, and the kernel spreads datagrams among them", () => {
+  using s = new TestScope();
+  const first = s.handle(datagram({ port: 0, reusePort: true }));
+  const port = first.addr.port;
+  const second = s.handle(datagram({ port, reusePort: true }));
+  assert.throws(() => datagram({ port }), systemError(Deno.errors.AddrInUse, "EADDRINUSE", "bind"));
+  // Spread by the sender's address: 32 senders reach both.
+  for (let i = 0; i < 32; i++) s.handle(datagram({ port: 0 })).sendToSync(`${i}`, first.addr);
+  const got = [first, second].map((socket) => {
+    let n = 0;
+    for (;;) {
+      try {
+        socket.tryReceiveFrom();
+        n++;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.WouldBlock)) throw e;
+        return n;
+      }
+    }
+  });
+  assert.equal(got[0] + got[1], 32);
+  assert.ok(got[0] > 0 && got[1] > 0, `got: ${got}`);
+});
+
 Deno.test("UDP options that do not apply are refused before any call", async () => {
   const refused: Array<[() => unknown, ErrorConstructor]> = [
     [() => connectSync({ port: 9, type: "datagram", noDelay: true } as never), TypeError],

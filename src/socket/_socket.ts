@@ -194,8 +194,15 @@ export function adoptSocket(fd: number, what: string): AdoptedSocket {
 }
 
 /** Binds an IP socket, with `SO_REUSEADDR` and `IPV6_V6ONLY` as asked. */
-export function bindNet(fd: number, at: Endpoint, reuse: boolean, v6only: boolean): void {
+export function bindNet(
+  fd: number,
+  at: Endpoint,
+  reuse: boolean,
+  v6only: boolean,
+  reusePort: boolean,
+): void {
   if (reuse) setIntOption(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1, at.subject);
+  if (reusePort) setIntOption(fd, C.SOL_SOCKET, C.SO_REUSEPORT, 1, at.subject);
   if (at.domain === C.AF_INET6) {
     setIntOption(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, v6only ? 1 : 0, at.subject);
   }

@@ -141,6 +141,12 @@ export interface UdpDatagramOptions {
   port: number;
   /** `SO_REUSEADDR`. Default `false`. */
   reuseAddress?: boolean;
+  /**
+   * `SO_REUSEPORT`: several sockets, of this process or others of the same
+   * user, may bind this address when each asks, and the kernel spreads the datagrams that come
+   * among them (a server that runs one process per CPU). Default `false`.
+   */
+  reusePort?: boolean;
   /** For an IPv6 address: IPv6 only (`IPV6_V6ONLY`). Default `false`. */
   ipv6Only?: boolean;
   /**
@@ -972,6 +978,7 @@ const DATAGRAM_OPTIONS: ReadonlySet<string> = new Set([
   "keepPath",
   "credentials",
   "reuseAddress",
+  "reusePort",
   "ipv6Only",
   "broadcast",
 ]);
@@ -987,7 +994,7 @@ const DATAGRAM_OPTIONS: ReadonlySet<string> = new Set([
  * (and `fchmod(2)`, `chmod(2)`, `setsockopt(2)`). Needs `--allow-ffi`.
  *
  * @param options where to bind: `{ path, mode, replace, keepPath, credentials }`,
- *   `{ abstract, credentials }`, `{ hostname, port, reuseAddress, ipv6Only, broadcast }`, or `{}`
+ *   `{ abstract, credentials }`, `{ hostname, port, reuseAddress, reusePort, ipv6Only, broadcast }`, or `{}`
  * @returns the socket; close it (or `using`) when done
  * @throws {TypeError} for `options` that is not an object, or malformed options (a hostname
  *   that is not an IP address, a path with a NUL, an option that does not apply)
@@ -1034,7 +1041,16 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
     if (o.hostname !== undefined) throw new TypeError("datagram options: a hostname needs a port");
     rejectOptions(
       o,
-      ["mode", "replace", "keepPath", "credentials", "reuseAddress", "ipv6Only", "broadcast"],
+      [
+        "mode",
+        "replace",
+        "keepPath",
+        "credentials",
+        "reuseAddress",
+        "reusePort",
+        "ipv6Only",
+        "broadcast",
+      ],
       "an unbound socket",
     );
     const fd = openSocket(C.AF_UNIX, "datagram", {}, true);
@@ -1042,7 +1058,7 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
   }
   const at = endpointOf(options, { transport: "udp", portZero: true }, "datagram options");
   if (at.domain === C.AF_UNIX) {
-    rejectOptions(o, ["reuseAddress", "ipv6Only", "broadcast"], "a Unix socket");
+    rejectOptions(o, ["reuseAddress", "reusePort", "ipv6Only", "broadcast"], "a Unix socket");
     if (at.path === undefined) {
       rejectOptions(o, ["mode", "replace", "keepPath"], "an abstract name (it has no file)");
     }
@@ -1068,6 +1084,7 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
   }
   rejectOptions(o, ["mode", "replace", "keepPath", "credentials"], "a UDP socket");
   const reuse = checkBoolean(o.reuseAddress, "reuseAddress");
+  const reusePort = checkBoolean(o.reusePort, "reusePort");
   const v6only = checkBoolean(o.ipv6Only, "ipv6Only");
   if (o.ipv6Only !== undefined && at.domain !== C.AF_INET6) {
     throw new TypeError("ipv6Only applies to an IPv6 hostname");
@@ -1076,7 +1093,7 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
   const fd = openSocket(at.domain, "datagram", at.subject, true);
   try {
     if (broadcast) setIntOption(fd, C.SOL_SOCKET, C.SO_BROADCAST, 1, at.subject);
-    bindNet(fd, at, reuse, v6only);
+    bindNet(fd, at, reuse, v6only, reusePort);
     return create(fd, at.domain, localAddressOf(fd, "datagram", at.subject));
   } catch (e) {
     libc.close(fd);

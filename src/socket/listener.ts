@@ -177,6 +177,12 @@ export interface TcpListenOptions {
   port: number;
   /** `SO_REUSEADDR`: bind again at once after a restart. Default `true`, as `Deno.listen`. */
   reuseAddress?: boolean;
+  /**
+   * `SO_REUSEPORT`: several sockets, of this process or others of the same
+   * user, may bind this address when each asks, and the kernel spreads new connections
+   * among them (a server that runs one process per CPU). Default `false`.
+   */
+  reusePort?: boolean;
   /** For an IPv6 address: accept IPv6 only (`IPV6_V6ONLY`), not IPv4 too. Default `false`. */
   ipv6Only?: boolean;
   /** How many connections may wait to be accepted; default and maximum `net.core.somaxconn`. */
@@ -578,6 +584,7 @@ const LISTEN_OPTIONS: ReadonlySet<string> = new Set([
   "replace",
   "keepPath",
   "reuseAddress",
+  "reusePort",
   "ipv6Only",
   "allowUids",
   "onRefused",
@@ -636,7 +643,7 @@ function checkBacklog(backlog: unknown): number {
  *
  * @param options where to listen: `{ path, mode, replace, keepPath, type, backlog }`,
  *   `{ abstract, type, backlog }` (both with `allowUids`, `onRefused`) or
- *   `{ hostname, port, reuseAddress, ipv6Only, backlog }`
+ *   `{ hostname, port, reuseAddress, reusePort, ipv6Only, backlog }`
  * @returns the listener; close it (or `using`) when done
  * @throws {TypeError} for malformed options: both a path and a port, a path
  *   with a NUL, a hostname that is not an IP address, a `port` or `mode` that
@@ -695,7 +702,7 @@ export function listen(options: ListenOptions): Listener {
   const backlog = checkBacklog(o.backlog);
   if (at.domain === C.AF_UNIX) {
     const kind = checkKind(o.type, ["stream", "seqpacket"] as const, "stream");
-    rejectOptions(o, ["reuseAddress", "ipv6Only"], "a Unix socket");
+    rejectOptions(o, ["reuseAddress", "reusePort", "ipv6Only"], "a Unix socket");
     if (at.path === undefined) {
       rejectOptions(o, ["mode", "replace", "keepPath"], "an abstract name (it has no file)");
     }
@@ -732,13 +739,14 @@ export function listen(options: ListenOptions): Listener {
   }
   rejectOptions(o, ["mode", "replace", "keepPath", "allowUids", "onRefused"], "a TCP socket");
   const reuse = checkBoolean(o.reuseAddress, "reuseAddress", true);
+  const reusePort = checkBoolean(o.reusePort, "reusePort");
   const v6only = checkBoolean(o.ipv6Only, "ipv6Only");
   if (o.ipv6Only !== undefined && at.domain !== C.AF_INET6) {
     throw new TypeError("ipv6Only applies to an IPv6 hostname");
   }
   const fd = openSocket(at.domain, "stream", at.subject);
   try {
-    bindNet(fd, at, reuse, v6only);
+    bindNet(fd, at, reuse, v6only, reusePort);
     ok(libc.listen(fd, backlog), "listen", at.subject);
     return create(fd, "stream", at.domain, localAddressOf(fd, "stream", at.subject), undefined);
   } catch (e) {
