@@ -626,6 +626,30 @@ export async function posixQueueNotifier(
   return pid === 0 ? null : { pid, signal: Number(/SIGNO:(\d+)/.exec(stdout)![1]) };
 }
 
+/**
+ * The multicast groups joined on network interface `device`, with how many
+ * sockets are in each, as the kernel lists them: IPv4 groups from
+ * /proc/net/igmp (dotted), IPv6 from /proc/net/igmp6 (32 hex digits).
+ */
+export function multicastGroups(device: string): Map<string, number> {
+  const groups = new Map<string, number>();
+  let current = "";
+  for (const line of readProcFile("/proc/net/igmp").split("\n").slice(1)) {
+    const head = /^\d+\s+(\S+)\s*:/.exec(line);
+    if (head !== null) current = head[1];
+    const group = /^\s+([0-9A-F]{8})\s+(\d+)/.exec(line);
+    if (group === null || current !== device) continue;
+    // The __be32 as the host prints it: little-endian hex of the address's bytes.
+    const n = parseInt(group[1], 16);
+    groups.set([n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24].join("."), Number(group[2]));
+  }
+  for (const line of (tryReadProcFile("/proc/net/igmp6") ?? "").split("\n")) {
+    const [, name, hex, users] = line.trim().split(/\s+/);
+    if (name === device && hex !== undefined) groups.set(hex, Number(users));
+  }
+  return groups;
+}
+
 /** The permission bits (and type) of what `fd` refers to: `fstat(2)`'s `st_mode`. */
 export function fdMode(fd: number): number {
   const st = new Uint8Array(256);

@@ -210,7 +210,7 @@ export function subjectOf(address: SocketAddress): ErrorSubject {
 }
 
 /** An IP address parsed: its bytes (4 or 16), IPv6 scope id, and canonical text. */
-interface Ip {
+export interface Ip {
   bytes: Uint8Array;
   scope: number;
   text: string;
@@ -291,9 +291,13 @@ function parseIPv6(text: string): Ip | undefined {
   return { bytes, scope: interfaceIndex(zone, written), text: written };
 }
 
-/** The index of the network interface named in an IPv6 zone (`fe80::1%eth0`). */
-function interfaceIndex(name: string, address: string): number {
-  const index = libc.if_nametoindex(cString(name, "an IPv6 zone"));
+/**
+ * The index of the network interface `name` (an IPv6 zone's, `fe80::1%eth0`,
+ * or a multicast group's); an unknown one is the error of `if_nametoindex`
+ * (ENODEV), naming `address`.
+ */
+export function interfaceIndex(name: string, address: string): number {
+  const index = libc.if_nametoindex(cString(name, "an interface name"));
   if (index === 0) throw errorOf(lastErrno(), "if_nametoindex", { address });
   return index;
 }

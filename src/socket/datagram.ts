@@ -14,6 +14,7 @@ import {
   checkBoolean,
   checkBuffer,
   checkingBuffer,
+  checkInteger,
   checkMode,
   checkOptions,
   checkUnchanged,
@@ -55,6 +56,12 @@ import {
 import { bindPath, type BoundPath, releasePath } from "./_bind.ts";
 import { BlockingCalls } from "./_blocking.ts";
 import { receiveFromCredited, takeCredentials } from "./_ancillary.ts";
+import {
+  membershipOption,
+  type MulticastOptions,
+  sendInterfaceOption,
+  type SocketOption,
+} from "./_multicast.ts";
 import type { PeerCredentials } from "./_credentials.ts";
 import {
   ADDRESS_KEYS,
@@ -938,6 +945,174 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
     if (this.closed) return;
     super.close();
     if (this.#bound !== undefined) releasePath(this.#bound);
+  }
+
+  // --------------------------------------------------------- multicast
+
+  /** The descriptor of a UDP socket, for `method`; a TypeError on a Unix one. */
+  #udpFd(method: string): number {
+    const fd = this.fdFor("setsockopt");
+    if (this.#domain === C.AF_UNIX) {
+      throw new TypeError(`${method} applies to UDP sockets, not to a Unix one`);
+    }
+    return fd;
+  }
+
+  /** Sets `option` on this UDP socket; errors name `subject` (the group) besides the socket. */
+  #setOption(fd: number, option: SocketOption, subject?: { address: string }): void {
+    const { level, name, value } = option;
+    ok(libc.setsockopt(fd, level, name, value, value.byteLength), "setsockopt", {
+      ...this.subject,
+      ...subject,
+    });
+  }
+
+  /**
+   * Joins the multicast group `group` (IPv4 224.0.0.0/4, IPv6 ff00::/8, of
+   * this socket's family): datagrams sent to the group, at this socket's
+   * port, come to this socket as well as to every other member. Bind to
+   * `0.0.0.0` (or `::`) to receive them, with `reuseAddress` where several
+   * sockets share the port, each getting every datagram.
+   *
+   * Wraps `setsockopt(2)` (`IP_ADD_MEMBERSHIP` with `struct ip_mreqn`,
+   * `IPV6_ADD_MEMBERSHIP` with `struct ipv6_mreq`). Needs `--allow-ffi`.
+   *
+   * @param group the group's address
+   * @param options `interface`: name, index or (IPv4) address to receive on
+   * @throws {TypeError} on a Unix socket, for a group of the other family, a
+   *   group or interface that is not a string or number, or an unknown option
+   * @throws {RangeError} for an address that is not a multicast one
+   * @throws {Deno.errors.AddrInUse} when the socket is in the group already (`EADDRINUSE`)
+   * @throws {IpcError} ENODEV for an interface that does not exist; `ENOBUFS` past
+   *   `net.ipv4.igmp_max_memberships` groups
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example Two members of one group on the loopback
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * const group = "239.255.42.99";
+   * using a = datagram({ hostname: "0.0.0.0", port: 0, reuseAddress: true });
+   * using b = datagram({ hostname: "0.0.0.0", port: a.addr.port, reuseAddress: true });
+   * for (const member of [a, b]) member.joinMulticast(group, { interface: "127.0.0.1" });
+   * using sender = datagram({ port: 0 });
+   * sender.setMulticastInterface("127.0.0.1");
+   * sender.sendToSync("to all", { hostname: group, port: a.addr.port });
+   * for (const member of [a, b]) {
+   *   assert.equal(new TextDecoder().decode(member.receiveFromSync({ timeout: 5000 }).data), "to all");
+   * }
+   * ```
+   */
+  joinMulticast(group: string, options?: MulticastOptions): void {
+    const fd = this.#udpFd("joinMulticast");
+    const option = membershipOption(this.#domain, true, group, options, "joinMulticast");
+    this.#setOption(fd, option, { address: option.group });
+  }
+
+  /**
+   * Leaves the multicast group `group`, joined on the same interface.
+   *
+   * Wraps `setsockopt(2)` (`IP_DROP_MEMBERSHIP`, `IPV6_DROP_MEMBERSHIP`). Needs `--allow-ffi`.
+   *
+   * @param group the group's address
+   * @param options `interface`, as it was joined
+   * @throws {TypeError} as {@link DatagramSocket.joinMulticast} does
+   * @throws {RangeError} for an address that is not a multicast one
+   * @throws {Deno.errors.AddrNotAvailable} when the socket is not in the group there (`EADDRNOTAVAIL`)
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using socket = datagram({ hostname: "0.0.0.0", port: 0 });
+   * socket.joinMulticast("239.255.42.98", { interface: "lo" });
+   * socket.leaveMulticast("239.255.42.98", { interface: "lo" });
+   * assert.throws(
+   *   () => socket.leaveMulticast("239.255.42.98", { interface: "lo" }),
+   *   Deno.errors.AddrNotAvailable,
+   * );
+   * ```
+   */
+  leaveMulticast(group: string, options?: MulticastOptions): void {
+    const fd = this.#udpFd("leaveMulticast");
+    const option = membershipOption(this.#domain, false, group, options, "leaveMulticast");
+    this.#setOption(fd, option, { address: option.group });
+  }
+
+  /**
+   * Sends this socket's multicast datagrams by the interface `iface` (by
+   * default, the one the routes pick for the group).
+   *
+   * Wraps `setsockopt(2)` (`IP_MULTICAST_IF`, `IPV6_MULTICAST_IF`). Needs `--allow-ffi`.
+   *
+   * @param iface the interface's name, index, or (IPv4) one of its addresses
+   * @throws {TypeError} on a Unix socket, or for an interface that is not a string or number
+   * @throws {IpcError} ENODEV for an interface that does not exist
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * using socket = datagram({ port: 0 });
+   * socket.setMulticastInterface("lo");
+   * ```
+   */
+  setMulticastInterface(iface: string | number): void {
+    const fd = this.#udpFd("setMulticastInterface");
+    this.#setOption(fd, sendInterfaceOption(this.#domain, iface, "setMulticastInterface"));
+  }
+
+  /**
+   * Whether this socket's multicast datagrams come back to the groups'
+   * members on this machine, this socket included (`true`, the kernel's
+   * default) or not.
+   *
+   * Wraps `setsockopt(2)` (`IP_MULTICAST_LOOP`, `IPV6_MULTICAST_LOOP`). Needs `--allow-ffi`.
+   *
+   * @param on whether they come back
+   * @throws {TypeError} on a Unix socket, or when `on` is not a boolean
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * using socket = datagram({ port: 0 });
+   * socket.setMulticastLoopback(false);
+   * ```
+   */
+  setMulticastLoopback(on = true): void {
+    const fd = this.#udpFd("setMulticastLoopback");
+    const value = checkBoolean(on, "on", true) ? 1 : 0;
+    const v6 = this.#domain === C.AF_INET6;
+    const name = v6 ? C.IPV6_MULTICAST_LOOP : C.IP_MULTICAST_LOOP;
+    setIntOption(fd, v6 ? C.IPPROTO_IPV6 : C.IPPROTO_IP, name, value, this.subject);
+  }
+
+  /**
+   * How many routers this socket's multicast datagrams may cross: 0 keeps
+   * them on this machine, 1 (the kernel's default) on the local network.
+   *
+   * Wraps `setsockopt(2)` (`IP_MULTICAST_TTL`, `IPV6_MULTICAST_HOPS`). Needs `--allow-ffi`.
+   *
+   * @param ttl 0..255
+   * @throws {TypeError} on a Unix socket, or when `ttl` is not a number
+   * @throws {RangeError} for a `ttl` that is not an integer 0..255
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * using socket = datagram({ port: 0 });
+   * socket.setMulticastTtl(0); // this machine only
+   * ```
+   */
+  setMulticastTtl(ttl: number): void {
+    const fd = this.#udpFd("setMulticastTtl");
+    const value = checkInteger(ttl, "ttl", 0, 255);
+    const v6 = this.#domain === C.AF_INET6;
+    const name = v6 ? C.IPV6_MULTICAST_HOPS : C.IP_MULTICAST_TTL;
+    setIntOption(fd, v6 ? C.IPPROTO_IPV6 : C.IPPROTO_IP, name, value, this.subject);
   }
 
   /**

@@ -75,6 +75,7 @@ export {
   type UdpDatagramOptions,
   type UnixDatagramOptions,
 } from "./datagram.ts";
+export type { MulticastOptions } from "./_multicast.ts";
 export {
   type SocketBufferSizes,
   type SocketBufferSizesOptions,

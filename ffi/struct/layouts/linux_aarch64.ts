@@ -123,6 +123,14 @@ export const iovec: Struct<{ iov_base: PointerType; iov_len: SizeT }> = struct("
 });
 
 /**
+ * `struct ip_mreqn` of glibc on Linux aarch64:
+ * the x86_64 declaration, which the C compiler confirms.
+ */
+export const ip_mreqn: Struct<
+  { imr_multiaddr: typeof in_addr; imr_address: typeof in_addr; imr_ifindex: I32 }
+> = struct("ip_mreqn", { imr_multiaddr: in_addr, imr_address: in_addr, imr_ifindex: i32 });
+
+/**
  * `struct ipc_perm` of glibc on Linux aarch64:
  * the x86_64 declaration, which the C compiler confirms.
  */
@@ -151,6 +159,13 @@ export const ipc_perm: Struct<
   __glibc_reserved1: ulong,
   __glibc_reserved2: ulong,
 });
+
+/**
+ * `struct ipv6_mreq` of glibc on Linux aarch64:
+ * the x86_64 declaration, which the C compiler confirms.
+ */
+export const ipv6_mreq: Struct<{ ipv6mr_multiaddr: typeof in6_addr; ipv6mr_interface: U32 }> =
+  struct("ipv6_mreq", { ipv6mr_multiaddr: in6_addr, ipv6mr_interface: u32 });
 
 /**
  * `struct timespec` of glibc on Linux aarch64:

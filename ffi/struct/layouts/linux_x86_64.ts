@@ -376,6 +376,41 @@ export const in6_addr: Struct<{ s6_addr: ArrayType<U8> }> = struct(
 );
 
 /**
+ * `struct ip_mreqn` (netinet/in.h): an IPv4 multicast group to join or leave
+ * (`IP_ADD_MEMBERSHIP`, `IP_DROP_MEMBERSHIP`) or the interface to send
+ * multicast by (`IP_MULTICAST_IF`): by a local address, or by interface index.
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([layouts.ip_mreqn.size, layouts.ip_mreqn.offsets.imr_ifindex], [12, 8]);
+ * ```
+ */
+export const ip_mreqn: Struct<{
+  imr_multiaddr: typeof in_addr;
+  imr_address: typeof in_addr;
+  imr_ifindex: I32;
+}> = struct("ip_mreqn", { imr_multiaddr: in_addr, imr_address: in_addr, imr_ifindex: i32 });
+
+/**
+ * `struct ipv6_mreq` (netinet/in.h): an IPv6 multicast group to join or leave
+ * (`IPV6_ADD_MEMBERSHIP`, `IPV6_DROP_MEMBERSHIP`) on an interface, by index
+ * (0: the kernel picks one by its routes).
+ *
+ * @example
+ * ```ts
+ * import { layouts } from "@libc/ipc/struct";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([layouts.ipv6_mreq.size, layouts.ipv6_mreq.offsets.ipv6mr_interface], [20, 16]);
+ * ```
+ */
+export const ipv6_mreq: Struct<{
+  ipv6mr_multiaddr: typeof in6_addr;
+  ipv6mr_interface: U32;
+}> = struct("ipv6_mreq", { ipv6mr_multiaddr: in6_addr, ipv6mr_interface: u32 });
+
+/**
  * `struct sockaddr_in` (netinet/in.h): an IPv4 socket address; `sin_port` and
  * `sin_addr` are in network byte order.
  *
