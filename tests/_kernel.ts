@@ -789,7 +789,8 @@ export type TestKind =
   | "msgReceivePid"
   | "fdTables"
   | "mqueueFs"
-  | "mqNotify";
+  | "mqNotify"
+  | "multicast";
 
 /**
  * Why a kind of test cannot run here, or `undefined` where it can:
@@ -821,6 +822,9 @@ export type TestKind =
  *   handlers and that moment comes seconds later, so a whole descriptor
  *   table cannot be compared before and after a step;
  * - `mqNotify`: qemu-user answers `mq_notify(3)` with ENOSYS;
+ * - `multicast`: qemu-user (7.2) converts `struct ip_mreqn` with an 8-byte
+ *   `imr_ifindex` (its `abi_long`), so a join by interface fails with ENODEV,
+ *   and passes no IPv6 multicast option on (ENOPROTOOPT);
  * - `mqueueFs`: a POSIX queue's notification shows only in its file under
  *   /dev/mqueue, where the mqueue file system may not be mounted.
  */
@@ -845,6 +849,9 @@ export const CANNOT: Readonly<Record<TestKind, string | undefined>> = {
     : undefined,
   msgReceivePid: EMULATED
     ? "under a user-mode emulator msgctl(IPC_STAT) reports msg_lrpid as 0 (qemu-user writes msg_lspid over it)"
+    : undefined,
+  multicast: EMULATED
+    ? "under a user-mode emulator IP_ADD_MEMBERSHIP loses struct ip_mreqn's interface index (ENODEV) and IPv6 multicast options are not passed on (ENOPROTOOPT)"
     : undefined,
   mqNotify: EMULATED
     ? "under a user-mode emulator mq_notify(3) fails with ENOSYS (qemu-user does not implement it)"

@@ -5,7 +5,7 @@
 // multicast route here to carry datagrams.
 import assert from "node:assert/strict";
 import { datagram, type NetAddress } from "../mod.ts";
-import { multicastGroups, systemError, TestScope } from "./_kernel.ts";
+import { CANNOT, multicastGroups, systemError, TestScope, unless } from "./_kernel.ts";
 import { Lines } from "./fixtures/socket_common.ts";
 
 /** A group of this run's own, in the organisation-local range, and its IPv6 twin. */
@@ -14,69 +14,80 @@ const GROUP = `239.255.${(Deno.pid >> 8) & 255}.${n}`;
 const GROUP6 = `ff12::4c:${(Deno.pid & 0xffff).toString(16)}`;
 const GROUP6_HEX = `ff12${"0".repeat(20)}004c${(Deno.pid & 0xffff).toString(16).padStart(4, "0")}`;
 
-Deno.test("UDP multicast: members of a group, in this process and another", async (t) => {
-  await t.step("joined and left, as the kernel lists the group on the interface", () => {
-    using s = new TestScope();
-    const a = s.handle(datagram({ hostname: "0.0.0.0", port: 0, reuseAddress: true }));
-    const b = s.handle(datagram({ hostname: "0.0.0.0", port: a.addr.port, reuseAddress: true }));
-    assert.equal(multicastGroups("lo").get(GROUP), undefined);
-    a.joinMulticast(GROUP, { interface: "lo" });
-    b.joinMulticast(GROUP, { interface: "127.0.0.1" }); // by address: the same interface
-    assert.equal(multicastGroups("lo").get(GROUP), 2);
-    assert.throws(
-      () => a.joinMulticast(GROUP, { interface: "lo" }),
-      systemError(Deno.errors.AddrInUse, "EADDRINUSE", "setsockopt", { address: GROUP }),
-    );
-    a.leaveMulticast(GROUP, { interface: "lo" });
-    assert.equal(multicastGroups("lo").get(GROUP), 1);
-    assert.throws(
-      () => a.leaveMulticast(GROUP, { interface: "lo" }),
-      systemError(Deno.errors.AddrNotAvailable, "EADDRNOTAVAIL", "setsockopt"),
-    );
-    b.close(); // closing leaves every group
-    assert.equal(multicastGroups("lo").get(GROUP), undefined);
-  });
+Deno.test(
+  unless(
+    CANNOT.multicast,
+    "UDP multicast: members of a group, in this process and another",
+    async (t) => {
+      await t.step("joined and left, as the kernel lists the group on the interface", () => {
+        using s = new TestScope();
+        const a = s.handle(datagram({ hostname: "0.0.0.0", port: 0, reuseAddress: true }));
+        const b = s.handle(
+          datagram({ hostname: "0.0.0.0", port: a.addr.port, reuseAddress: true }),
+        );
+        assert.equal(multicastGroups("lo").get(GROUP), undefined);
+        a.joinMulticast(GROUP, { interface: "lo" });
+        b.joinMulticast(GROUP, { interface: "127.0.0.1" }); // by address: the same interface
+        assert.equal(multicastGroups("lo").get(GROUP), 2);
+        assert.throws(
+          () => a.joinMulticast(GROUP, { interface: "lo" }),
+          systemError(Deno.errors.AddrInUse, "EADDRINUSE", "setsockopt", { address: GROUP }),
+        );
+        a.leaveMulticast(GROUP, { interface: "lo" });
+        assert.equal(multicastGroups("lo").get(GROUP), 1);
+        assert.throws(
+          () => a.leaveMulticast(GROUP, { interface: "lo" }),
+          systemError(Deno.errors.AddrNotAvailable, "EADDRNOTAVAIL", "setsockopt"),
+        );
+        b.close(); // closing leaves every group
+        assert.equal(multicastGroups("lo").get(GROUP), undefined);
+      });
 
-  await t.step("a datagram to the group reaches every member, another process's too", async () => {
-    await using s = new TestScope();
-    const local = s.handle(datagram({ hostname: "0.0.0.0", port: 0, reuseAddress: true }));
-    const port = local.addr.port;
-    local.joinMulticast(GROUP, { interface: "lo" });
-    // A member in a child: it joins, says so, and prints the first datagram that comes.
-    const out = s.pipe();
-    const child = s.fixture("multicast_member.ts", {
-      args: [String(port), GROUP],
-      fds: { 1: out.writer },
-    });
-    out.writer.close();
-    const lines = new Lines(out.reader, child);
-    await lines.expect({ joined: true });
-    const sender = s.handle(datagram({ port: 0 }));
-    sender.setMulticastInterface("lo");
-    sender.setMulticastTtl(0); // this machine only
-    sender.setMulticastLoopback(true);
-    const to: NetAddress = { transport: "udp", hostname: GROUP, port };
-    sender.sendToSync("to every member", to);
-    assert.equal(
-      new TextDecoder().decode(local.receiveFromSync({ timeout: 30_000 }).data),
-      "to every member",
-    );
-    await lines.expect({ got: "to every member" });
-    await child.exits(0);
-  });
+      await t.step(
+        "a datagram to the group reaches every member, another process's too",
+        async () => {
+          await using s = new TestScope();
+          const local = s.handle(datagram({ hostname: "0.0.0.0", port: 0, reuseAddress: true }));
+          const port = local.addr.port;
+          local.joinMulticast(GROUP, { interface: "lo" });
+          // A member in a child: it joins, says so, and prints the first datagram that comes.
+          const out = s.pipe();
+          const child = s.fixture("multicast_member.ts", {
+            args: [String(port), GROUP],
+            fds: { 1: out.writer },
+          });
+          out.writer.close();
+          const lines = new Lines(out.reader, child);
+          await lines.expect({ joined: true });
+          const sender = s.handle(datagram({ port: 0 }));
+          sender.setMulticastInterface("lo");
+          sender.setMulticastTtl(0); // this machine only
+          sender.setMulticastLoopback(true);
+          const to: NetAddress = { transport: "udp", hostname: GROUP, port };
+          sender.sendToSync("to every member", to);
+          assert.equal(
+            new TextDecoder().decode(local.receiveFromSync({ timeout: 30_000 }).data),
+            "to every member",
+          );
+          await lines.expect({ got: "to every member" });
+          await child.exits(0);
+        },
+      );
 
-  await t.step("IPv6: joined and left on an interface named or numbered", () => {
-    using s = new TestScope();
-    const socket = s.handle(datagram({ hostname: "::", port: 0 }));
-    socket.joinMulticast(GROUP6, { interface: "lo" });
-    assert.equal(multicastGroups("lo").get(GROUP6_HEX), 1);
-    socket.leaveMulticast(GROUP6, { interface: 1 }); // lo is interface 1
-    assert.equal(multicastGroups("lo").get(GROUP6_HEX), undefined);
-    socket.setMulticastInterface("lo");
-    socket.setMulticastTtl(0);
-    socket.setMulticastLoopback(false);
-  });
-});
+      await t.step("IPv6: joined and left on an interface named or numbered", () => {
+        using s = new TestScope();
+        const socket = s.handle(datagram({ hostname: "::", port: 0 }));
+        socket.joinMulticast(GROUP6, { interface: "lo" });
+        assert.equal(multicastGroups("lo").get(GROUP6_HEX), 1);
+        socket.leaveMulticast(GROUP6, { interface: 1 }); // lo is interface 1
+        assert.equal(multicastGroups("lo").get(GROUP6_HEX), undefined);
+        socket.setMulticastInterface("lo");
+        socket.setMulticastTtl(0);
+        socket.setMulticastLoopback(false);
+      });
+    },
+  ),
+);
 
 Deno.test("UDP multicast: what cannot work is refused before any call", () => {
   using s = new TestScope();
