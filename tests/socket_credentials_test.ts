@@ -359,6 +359,27 @@ Deno.test("datagram({ credentials }): each datagram brings its sender's pid, uid
     for (const d of got) assert.deepEqual(d.credentials, me());
   });
 
+  await t.step("the sender's address comes too, and a datagram too long is said so", async () => {
+    await using s = new TestScope();
+    const server = s.handle(datagram({ abstract: abstractName("addr"), credentials: true }));
+    const dir = await s.tempDir("libc-ipc-cred-");
+    const senders = [
+      s.handle(datagram()),
+      s.handle(datagram({ abstract: abstractName("sender") })),
+      s.handle(datagram({ path: s.path(`${dir}/sender.sock`) })),
+    ];
+    for (const sender of senders) {
+      sender.sendToSync("who", server.addr);
+      const d = server.tryReceiveFrom();
+      assert.deepEqual([d.address, d.credentials], [sender.addr, me()]);
+    }
+    senders[0].sendToSync("ten bytes!", server.addr);
+    assert.throws(
+      () => server.tryReceiveFromInto(new Uint8Array(4)),
+      (e: unknown) => (e as { messageSize?: number }).messageSize === 10,
+    );
+  });
+
   await t.step("from other processes, and from another user", async () => {
     await using s = new TestScope();
     // An abstract name: any user may send to it, nobody too.

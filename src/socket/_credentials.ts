@@ -13,10 +13,11 @@ import { checkInteger, shown } from "../_check.ts";
 const UCRED = LAYOUTS.ucred;
 
 /**
- * Who is at the other end of a Unix socket, as the kernel recorded it when
- * the connection was made (`connect(2)`, `listen(2)` or `socketpair(2)`):
- * the process id, effective user id and effective group id. `struct ucred`
- * of `SO_PEERCRED`.
+ * Who is at the other end of a Unix socket: its process id, user id and group
+ * id (`struct ucred`). For a connection, as the kernel recorded them when it
+ * was made (`connect(2)`, `listen(2)` or `socketpair(2)`; `SO_PEERCRED`), with
+ * the effective ids; for a datagram, as it was sent (`SCM_CREDENTIALS`; see
+ * {@link Datagram.credentials}).
  *
  * @example
  * ```ts
@@ -30,9 +31,9 @@ const UCRED = LAYOUTS.ucred;
 export interface PeerCredentials {
   /** The peer's process id (of the process that connected, or sent the datagram; it may have ended since). */
   readonly pid: number;
-  /** The peer's effective user id. */
+  /** The peer's user id (effective for a connection, real for a datagram). */
   readonly uid: number;
-  /** The peer's effective group id. */
+  /** The peer's group id (effective for a connection, real for a datagram). */
   readonly gid: number;
 }
 

@@ -22,8 +22,9 @@ import { interfaceIndex, type Ip, parseHostname } from "./_address.ts";
 export interface MulticastOptions {
   /**
    * The network interface to receive the group's datagrams on: its name
-   * (`"eth0"`), its index, or for IPv4 one of its addresses (`"192.168.1.10"`).
-   * Default: the one the kernel's routes pick for the group.
+   * (`"eth0"`), its index (a number; 0 for the kernel's choice), or for an IPv4
+   * group one of its addresses (`"192.168.1.10"`). Default: an IPv6 group's zone
+   * (`ff02::1%eth0`), else the interface the kernel's routes pick for the group.
    */
   interface?: string | number;
 }
@@ -35,18 +36,35 @@ export interface SocketOption {
   readonly value: Uint8Array<ArrayBuffer>;
 }
 
-const KEYS: ReadonlySet<string> = new Set(["interface"]);
+/** The socket a multicast option is for: its family, and whether an IPv6 one is IPv6 only. */
+export interface MulticastSocket {
+  readonly domain: number;
+  readonly v6only: boolean;
+}
 
-/** A group given as text, checked: an IP literal of the socket's family, multicast. */
-function groupOf(group: unknown, domain: number, what: string): Ip {
-  const ip = parseHostname(group);
+const KEYS: ReadonlySet<string> = new Set(["interface"]);
+const ANY_IPV4: Ip = { bytes: new Uint8Array(4), scope: 0, text: "0.0.0.0" };
+
+/** An IP literal, or a TypeError that says which argument of `what` it was. */
+function ipOf(text: unknown, what: string, role: string): Ip {
+  try {
+    return parseHostname(text);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    throw new TypeError(`${what}: ${role} must be an IPv4 or IPv6 address, got ${shown(text)}`);
+  }
+}
+
+/**
+ * A group given as text, checked: a multicast IP literal the socket can
+ * join, IPv4 on an IPv4 socket or a dual-stack IPv6 one, IPv6 on an IPv6 one.
+ */
+function groupOf(group: unknown, socket: MulticastSocket, what: string): Ip {
+  const ip = ipOf(group, what, "group");
   const v6 = ip.bytes.length === 16;
-  if (v6 !== (domain === C.AF_INET6)) {
-    throw new TypeError(
-      `${what}: ${ip.text} is an ${v6 ? "IPv6" : "IPv4"} group, and this is an ${
-        v6 ? "IPv4" : "IPv6"
-      } socket`,
-    );
+  const mapped = v6 && ip.bytes.subarray(0, 12).every((b, i) => b === (i < 10 ? 0 : 0xff));
+  if (mapped) {
+    throw new TypeError(`${what}: ${ip.text} is IPv4-mapped: give the IPv4 group itself`);
   }
   const multicast = v6 ? ip.bytes[0] === 0xff : ip.bytes[0] >= 224 && ip.bytes[0] <= 239;
   if (!multicast) {
@@ -54,18 +72,23 @@ function groupOf(group: unknown, domain: number, what: string): Ip {
       `${what}: ${ip.text} is not a multicast address (${v6 ? "ff00::/8" : "224.0.0.0/4"})`,
     );
   }
+  if (v6 && socket.domain !== C.AF_INET6) {
+    throw new TypeError(`${what}: ${ip.text} is an IPv6 group, and this is an IPv4 socket`);
+  }
+  if (!v6 && socket.domain === C.AF_INET6 && socket.v6only) {
+    throw new TypeError(`${what}: ${ip.text} is an IPv4 group, and this socket is IPv6 only`);
+  }
   return ip;
 }
 
 /** An interface given by name, index or (IPv4) address: its index, or its IPv4 address bytes. */
 function interfaceOf(
   iface: unknown,
-  v6: boolean,
+  v4: boolean,
   what: string,
 ): { index: number; address?: Uint8Array } {
-  if (iface === undefined) return { index: 0 };
   if (typeof iface === "number") {
-    return { index: checkInteger(iface, `${what}: interface index`, 1, 2 ** 31 - 1) };
+    return { index: checkInteger(iface, `${what}: interface index`, 0, 2 ** 31 - 1) };
   }
   if (typeof iface !== "string" || iface === "") {
     throw new TypeError(
@@ -73,16 +96,21 @@ function interfaceOf(
     );
   }
   if (/^\d+\.\d+\.\d+\.\d+$/.test(iface) || iface.includes(":")) {
-    const ip = parseHostname(iface);
-    if (v6 || ip.bytes.length !== 4) {
+    const ip = ipOf(iface, what, "interface");
+    if (!v4 || ip.bytes.length !== 4) {
       throw new TypeError(
-        `${what}: ${v6 ? "an IPv6" : "an IPv4"} socket names its interface by name or index` +
-          `${v6 ? "" : " or IPv4 address"}, not by '${iface}'`,
+        `${what}: ${v4 ? "an IPv4" : "an IPv6"} group's interface is named by name or index` +
+          `${v4 ? " or IPv4 address" : ""}, not by '${iface}'`,
       );
     }
     return { index: 0, address: ip.bytes };
   }
   return { index: interfaceIndex(iface, iface) };
+}
+
+/** `bytes` (4, network order) as `s_addr` reads them on this little-endian machine. */
+function sAddr(bytes: Uint8Array): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
 }
 
 /** The `ip_mreqn` or `ipv6_mreq` of a group on an interface. */
@@ -93,22 +121,21 @@ function membership(ip: Ip, at: { index: number; address?: Uint8Array }): Uint8A
       ipv6mr_interface: at.index,
     }) as Uint8Array<ArrayBuffer>;
   }
-  const view = (bytes: Uint8Array) =>
-    new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
   return LAYOUTS.ip_mreqn.encode({
-    imr_multiaddr: { s_addr: view(ip.bytes) },
-    imr_address: { s_addr: at.address === undefined ? 0 : view(at.address) },
+    imr_multiaddr: { s_addr: sAddr(ip.bytes) },
+    imr_address: { s_addr: at.address === undefined ? 0 : sAddr(at.address) },
     imr_ifindex: at.index,
   }) as Uint8Array<ArrayBuffer>;
 }
 
 /**
- * The option that joins (or leaves) `group` on a socket of `domain`, checked:
- * a TypeError for a group of the other family or a bad interface, a
- * RangeError for an address that is not multicast.
+ * The option that joins (or leaves) `group` on `socket`, checked: a
+ * TypeError for a group the socket cannot join, a bad interface or one that
+ * contradicts the group's zone, a RangeError for an address that is not
+ * multicast. An IPv4 group on a dual-stack IPv6 socket goes at the IP level.
  */
 export function membershipOption(
-  domain: number,
+  socket: MulticastSocket,
   join: boolean,
   group: string,
   options: MulticastOptions | undefined,
@@ -116,29 +143,35 @@ export function membershipOption(
 ): SocketOption & { group: string } {
   const o = checkOptions(options, `${what} options`);
   onlyKnown(o, KEYS, `${what} options`);
-  const ip = groupOf(group, domain, what);
-  const v6 = domain === C.AF_INET6;
-  const value = membership(ip, interfaceOf(o.interface, v6, what));
-  if (v6) {
-    const name = join ? C.IPV6_ADD_MEMBERSHIP : C.IPV6_DROP_MEMBERSHIP;
-    return { level: C.IPPROTO_IPV6, name, value, group: ip.text };
+  const ip = groupOf(group, socket, what);
+  const v4 = ip.bytes.length === 4;
+  let at: { index: number; address?: Uint8Array } = { index: ip.scope };
+  if (o.interface !== undefined) {
+    at = interfaceOf(o.interface, v4, what);
+    if (ip.scope !== 0 && at.index !== ip.scope) {
+      throw new TypeError(
+        `${what}: the group's zone names interface ${ip.scope}, and options.interface another`,
+      );
+    }
   }
-  const name = join ? C.IP_ADD_MEMBERSHIP : C.IP_DROP_MEMBERSHIP;
-  return { level: C.IPPROTO_IP, name, value, group: ip.text };
+  const value = membership(ip, at);
+  if (v4) {
+    const name = join ? C.IP_ADD_MEMBERSHIP : C.IP_DROP_MEMBERSHIP;
+    return { level: C.IPPROTO_IP, name, value, group: ip.text };
+  }
+  const name = join ? C.IPV6_ADD_MEMBERSHIP : C.IPV6_DROP_MEMBERSHIP;
+  return { level: C.IPPROTO_IPV6, name, value, group: ip.text };
 }
 
-/** The option that sends multicast by `iface` on a socket of `domain`. */
+/** The option that sends multicast by `iface` (0: the kernel's choice) on a socket of `domain`. */
 export function sendInterfaceOption(domain: number, iface: unknown, what: string): SocketOption {
   if (iface === undefined) {
-    throw new TypeError(`${what}: give an interface's name, index or address`);
+    throw new TypeError(`${what}: give an interface's name, index (0: the default) or address`);
   }
-  const v6 = domain === C.AF_INET6;
-  const at = interfaceOf(iface, v6, what);
-  if (v6) {
-    const value = new Uint8Array(4);
-    new DataView(value.buffer).setInt32(0, at.index, true);
-    return { level: C.IPPROTO_IPV6, name: C.IPV6_MULTICAST_IF, value };
-  }
-  const none = { bytes: new Uint8Array(4), scope: 0, text: "0.0.0.0" };
-  return { level: C.IPPROTO_IP, name: C.IP_MULTICAST_IF, value: membership(none, at) };
+  const v4 = domain === C.AF_INET;
+  const at = interfaceOf(iface, v4, what);
+  if (v4) return { level: C.IPPROTO_IP, name: C.IP_MULTICAST_IF, value: membership(ANY_IPV4, at) };
+  const value = new Uint8Array(4);
+  new DataView(value.buffer).setInt32(0, at.index, true);
+  return { level: C.IPPROTO_IPV6, name: C.IPV6_MULTICAST_IF, value };
 }

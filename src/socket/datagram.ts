@@ -59,6 +59,7 @@ import { receiveFromCredited, takeCredentials } from "./_ancillary.ts";
 import {
   membershipOption,
   type MulticastOptions,
+  type MulticastSocket,
   sendInterfaceOption,
   type SocketOption,
 } from "./_multicast.ts";
@@ -151,7 +152,10 @@ export interface UdpDatagramOptions {
   /**
    * `SO_REUSEPORT`: several sockets, of this process or others of the same
    * user, may bind this address when each asks, and the kernel spreads the datagrams that come
-   * among them (a server that runs one process per CPU). Default `false`.
+   * among them, by their sender (a server that runs one process per CPU); a multicast
+   * datagram goes to each. With port 0 (as with `reuseAddress`), the kernel may pick a port
+   * that another such socket of this user has: name a port to share it knowingly.
+   * Default `false`.
    */
   reusePort?: boolean;
   /** For an IPv6 address: IPv6 only (`IPV6_V6ONLY`). Default `false`. */
@@ -224,11 +228,15 @@ export interface Datagram<A extends SocketAddress = SocketAddress> {
    */
   address: A;
   /**
-   * The sender's pid, uid and gid, on a Unix socket opened with `credentials: true`
-   * (`SO_PASSCRED`, or one adopted with `fromFd` that has it): the kernel's record of
-   * them, which no sender can forge but a process with `CAP_SYS_ADMIN`
-   * (`CAP_SETUID`/`CAP_SETGID` for the ids). The pid is as this process's pid namespace sees it
-   * (0 for a process outside it). Absent on other sockets.
+   * The sender's pid, real uid and real gid, on a Unix socket opened with
+   * `credentials: true` (`SO_PASSCRED`, read when `datagram()` or `fromFd` made the
+   * handle). The kernel checks them: a sender that sends `SCM_CREDENTIALS` itself may
+   * claim no pid but its own and no ids but its real, effective or saved ones, unless it
+   * has `CAP_SYS_ADMIN` (pid) or `CAP_SETUID`/`CAP_SETGID` (ids) in its user namespace.
+   * As this process's namespaces see them: pid 0 for a process outside its pid namespace,
+   * uid and gid 65534 for ids outside its user namespace; a datagram queued before
+   * `SO_PASSCRED` was set comes as `{ pid: 0, uid: 65534, gid: 65534 }`. Absent on other
+   * sockets.
    */
   credentials?: PeerCredentials;
 }
@@ -694,7 +702,9 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
 
   /** `result` with the credentials its datagram brought, where the socket has them. */
   #credit<T extends { credentials?: PeerCredentials }>(result: T): T {
-    if (this.#credited) result.credentials = takeCredentials();
+    if (!this.#credited) return result;
+    const credentials = takeCredentials();
+    if (credentials !== undefined) result.credentials = credentials;
     return result;
   }
 
@@ -958,6 +968,13 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
     return fd;
   }
 
+  /** This socket's family, and whether an IPv6 one is IPv6 only (it then joins no IPv4 group). */
+  #multicastSocket(fd: number): MulticastSocket {
+    const v6only = this.#domain === C.AF_INET6 &&
+      intOption(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, this.subject) === 1;
+    return { domain: this.#domain, v6only };
+  }
+
   /** Sets `option` on this UDP socket; errors name `subject` (the group) besides the socket. */
   #setOption(fd: number, option: SocketOption, subject?: { address: string }): void {
     const { level, name, value } = option;
@@ -968,11 +985,15 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
   }
 
   /**
-   * Joins the multicast group `group` (IPv4 224.0.0.0/4, IPv6 ff00::/8, of
-   * this socket's family): datagrams sent to the group, at this socket's
-   * port, come to this socket as well as to every other member. Bind to
-   * `0.0.0.0` (or `::`) to receive them, with `reuseAddress` where several
-   * sockets share the port, each getting every datagram.
+   * Joins the multicast group `group` (IPv4 224.0.0.0/4, on an IPv4 socket or
+   * a dual-stack IPv6 one; IPv6 ff00::/8 on an IPv6 one): datagrams sent to the
+   * group, at this socket's port, come to this socket as well as to every other
+   * member. Bind to `0.0.0.0` (or `::`) and the port, with `reuseAddress` (or
+   * `reusePort`) where several sockets share it: each gets every datagram.
+   * Linux delivers a group's datagrams to every socket bound to a wildcard
+   * address and the port once any socket of this machine has joined the group
+   * (`IP_MULTICAST_ALL`): bind to the group's address instead (`{ hostname:
+   * group, port }`) for a socket that takes that group's alone.
    *
    * Wraps `setsockopt(2)` (`IP_ADD_MEMBERSHIP` with `struct ip_mreqn`,
    * `IPV6_ADD_MEMBERSHIP` with `struct ipv6_mreq`). Needs `--allow-ffi`.
@@ -1005,7 +1026,13 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
    */
   joinMulticast(group: string, options?: MulticastOptions): void {
     const fd = this.#udpFd("joinMulticast");
-    const option = membershipOption(this.#domain, true, group, options, "joinMulticast");
+    const option = membershipOption(
+      this.#multicastSocket(fd),
+      true,
+      group,
+      options,
+      "joinMulticast",
+    );
     this.#setOption(fd, option, { address: option.group });
   }
 
@@ -1036,7 +1063,13 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
    */
   leaveMulticast(group: string, options?: MulticastOptions): void {
     const fd = this.#udpFd("leaveMulticast");
-    const option = membershipOption(this.#domain, false, group, options, "leaveMulticast");
+    const option = membershipOption(
+      this.#multicastSocket(fd),
+      false,
+      group,
+      options,
+      "leaveMulticast",
+    );
     this.#setOption(fd, option, { address: option.group });
   }
 
@@ -1046,9 +1079,10 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
    *
    * Wraps `setsockopt(2)` (`IP_MULTICAST_IF`, `IPV6_MULTICAST_IF`). Needs `--allow-ffi`.
    *
-   * @param iface the interface's name, index, or (IPv4) one of its addresses
+   * @param iface the interface's name, index (0: the default again), or (IPv4) one of its addresses
    * @throws {TypeError} on a Unix socket, or for an interface that is not a string or number
    * @throws {IpcError} ENODEV for an interface that does not exist
+   * @throws {Deno.errors.AddrNotAvailable} for an IPv4 address that is no interface's
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
