@@ -549,6 +549,53 @@ Deno.test("spawn() env and cwd options", async (t) => {
   });
 });
 
+Deno.test("spawn() endWithParent: the child ends when its parent does, SIGKILL included", async (t) => {
+  /** A parent (a fixture) whose grandchild has started, once that has printed its pid. */
+  async function family(s: TestScope, endWithParent: boolean) {
+    const out = s.pipe();
+    const parent = s.fixture("spawn_parent.ts", {
+      args: [endWithParent ? "yes" : "no"],
+      fds: { 1: out.writer },
+    });
+    out.writer.close();
+    const line = await parent.check(() => readUntil(out.reader, "}\n"));
+    const grandchild = s.orphan(JSON.parse(line).grandchild as number);
+    return { parent, grandchild };
+  }
+
+  await t.step("with it, the grandchild ends as its parent is killed", async () => {
+    await using s = new TestScope();
+    const { parent, grandchild } = await family(s, true);
+    parent.child.kill("SIGKILL");
+    await parent.status();
+    await until(() => !processExists(grandchild), `grandchild ${grandchild} to end`);
+  });
+
+  await t.step("without it, the grandchild outlives its parent (an orphan)", async () => {
+    await using s = new TestScope();
+    const { parent, grandchild } = await family(s, false);
+    parent.child.kill("SIGKILL");
+    await parent.status();
+    // Reparented (to init or a subreaper), and running.
+    const ppid = Number(/^PPid:\s*(\d+)$/m.exec(readProcFile(`/proc/${grandchild}/status`))![1]);
+    assert.notEqual(ppid, parent.child.pid);
+    assert.ok(processExists(grandchild));
+  });
+
+  await t.step("it needs --allow-ffi in the child's flags; a boolean", () => {
+    const child = fixture("spawn_exit.ts");
+    assert.throws(
+      () => spawn(child, { endWithParent: true, flags: ["--allow-read"] }),
+      /endWithParent: the child needs --allow-ffi/,
+    );
+    assert.throws(() => spawn(child, { endWithParent: "yes" as never }), TypeError);
+    assert.throws(
+      () => spawnProgram("/bin/true", [], { endWithParent: true } as never),
+      /unknown option 'endWithParent'/,
+    );
+  });
+});
+
 Deno.test("spawn() rejects bad input before anything starts", async (t) => {
   await using s = new TestScope();
   const p = s.pipe();

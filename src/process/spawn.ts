@@ -9,7 +9,7 @@ import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, SIZEOF } from "../../ffi/platform.ts";
 import { E, errorOf, lastErrno, ok } from "../_sys.ts";
-import { checkInteger, checkOptions, onlyKnown, shown } from "../_check.ts";
+import { checkBoolean, checkInteger, checkOptions, onlyKnown, shown } from "../_check.ts";
 import { type SignalName, signalNumber } from "./signals.ts";
 import { type ChildProcess, childProcessOf, groupLeaders } from "./child.ts";
 import { reopenBlocking } from "../fd/_adopt.ts";
@@ -102,7 +102,19 @@ export interface SpawnOptions extends SpawnProgramOptions {
    * e.g. `["--allow-ffi", "--import-map=map.json"]`.
    */
   flags?: readonly string[];
+  /**
+   * End the child (SIGKILL) when this process ends, however it ends, SIGKILL
+   * included, so that no child outlives a parent that crashed
+   * (`prctl(PR_SET_PDEATHSIG)`, set by a module preloaded into the child before
+   * its own, `deno run --preload`: it needs `--allow-ffi` in `flags`). Strictly,
+   * when the thread that started it ends: a Worker's child ends with that
+   * Worker. The child's own children are not concerned. Default `false`.
+   */
+  endWithParent?: boolean;
 }
+
+/** What preloaded into a child ends it with its parent; its fragment says who that is. */
+const END_WITH_PARENT = new URL("./_end_with_parent.ts", import.meta.url);
 
 /** A NULL-terminated array of C string pointers; keeps the strings alive with it. */
 function cStringArray(
@@ -136,8 +148,8 @@ function checkSpawnOptions(
     options,
     KNOWN_OPTIONS,
     "spawn options",
-    "spawnProgram takes fds, blockSignals, env, cwd and processGroup (spawn also args and " +
-      "flags); a child's " +
+    "spawnProgram takes fds, blockSignals, env, cwd and processGroup (spawn also args, " +
+      "flags and endWithParent); a child's " +
       "stdio is handed over with fds, e.g. { fds: { 1: p.writer } }",
   );
   const fds = new Map<number, number>();
@@ -355,7 +367,7 @@ export function spawnInheriting(
  * @param module a file path or URL of the child's module; the child resolves a
  *   relative path against its own working directory (`cwd`)
  * @param options `args`, `flags` (default `["--allow-ffi"]`), `fds`, `blockSignals`, `env`, `cwd`,
- *   `processGroup`
+ *   `processGroup`, `endWithParent`
  * @returns the child
  * @throws {TypeError} before anything starts, for an argument or option of the wrong type
  *   (`options` that is not an object, an `fds` entry that is neither an fd number nor a handle
@@ -415,10 +427,22 @@ export function spawn(module: string | URL, options: SpawnOptions = {}): ChildPr
   }
   // A relative path that begins with "-" is not taken for a flag of `deno run`.
   const moduleArg = specifier.startsWith("-") ? `./${specifier}` : specifier;
-  const { flags = ["--allow-ffi"], args = [], ...rest } = options;
+  const { flags = ["--allow-ffi"], args = [], endWithParent, ...rest } = options;
   checkStrings(flags, "flags");
   checkStrings(args, "args");
-  return spawnProgram(Deno.execPath(), ["run", ...flags, moduleArg, ...args], rest);
+  const preload = [];
+  if (checkBoolean(endWithParent, "endWithParent")) {
+    if (!flags.some((f) => f === "--allow-ffi" || f === "--allow-all" || f === "-A")) {
+      throw new TypeError(
+        "endWithParent: the child needs --allow-ffi (whole) in flags, as the module that ends " +
+          "it with its parent calls prctl(2)",
+      );
+    }
+    const url = new URL(END_WITH_PARENT);
+    url.hash = String(Deno.pid);
+    preload.push(`--preload=${url.href}`);
+  }
+  return spawnProgram(Deno.execPath(), ["run", ...flags, ...preload, moduleArg, ...args], rest);
 }
 
 /** Whether Deno.env may be read whole, as it may be changed only then. */
