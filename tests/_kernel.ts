@@ -421,6 +421,13 @@ export function processExists(pid: number): boolean {
   return errno() !== ERRNO.ESRCH;
 }
 
+/** Whether process `pid` runs: it exists and has not ended (a zombie, not yet reaped, has). */
+export function processRuns(pid: number): boolean {
+  const stat = tryReadProcFile(`/proc/${pid}/stat`);
+  // The state follows the command's closing parenthesis (the command may hold spaces).
+  return stat !== undefined && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+}
+
 // ---------------------------------------------------------------- /proc/sysvipc/msg
 
 /** A row of /proc/sysvipc/msg: what `ipcs -q` shows. */

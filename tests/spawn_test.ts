@@ -25,6 +25,7 @@ import {
   openFds,
   pidfdPids,
   processExists,
+  processRuns,
   rawPipe,
   readAll,
   readAllBytes,
@@ -568,7 +569,41 @@ Deno.test("spawn() endWithParent: the child ends when its parent does, SIGKILL i
     const { parent, grandchild } = await family(s, true);
     parent.child.kill("SIGKILL");
     await parent.status();
-    await until(() => !processExists(grandchild), `grandchild ${grandchild} to end`);
+    await until(() => !processRuns(grandchild), `grandchild ${grandchild} to end`);
+  });
+
+  await t.step("a Worker's child ends with the Worker", async () => {
+    await using s = new TestScope();
+    const out = s.pipe();
+    const code = `import { spawn } from ${JSON.stringify(MOD_URL)};
+      onmessage = (e) => {
+        const child = spawn("data:text/javascript,console.log(Deno.pid);setInterval(()=>{},60000)", {
+          endWithParent: true,
+          fds: { 1: e.data },
+        });
+        child.unref();
+        postMessage(child.pid);
+      };`;
+    const worker = new Worker(`data:text/javascript,${encodeURIComponent(code)}`, {
+      type: "module",
+    });
+    try {
+      const pid = await within(
+        new Promise<number>((resolve) => {
+          worker.onmessage = (e) => resolve(e.data);
+          worker.postMessage(out.writer.fd);
+        }),
+        "the Worker's child",
+      );
+      s.orphan(pid);
+      out.writer.close();
+      // Its own module runs: what it inherited from the Worker's thread is set.
+      assert.equal(Number(await readUntil(out.reader, "\n")), pid);
+      worker.terminate();
+      await until(() => !processRuns(pid), `the Worker's child ${pid} to end`);
+    } finally {
+      worker.terminate();
+    }
   });
 
   await t.step("without it, the grandchild outlives its parent (an orphan)", async () => {
@@ -580,6 +615,22 @@ Deno.test("spawn() endWithParent: the child ends when its parent does, SIGKILL i
     const ppid = Number(/^PPid:\s*(\d+)$/m.exec(readProcFile(`/proc/${grandchild}/status`))![1]);
     assert.notEqual(ppid, parent.child.pid);
     assert.ok(processExists(grandchild));
+  });
+
+  await t.step("a parent gone before the child runs leaves no child either", async () => {
+    await using s = new TestScope();
+    const code = `import { spawn } from ${JSON.stringify(MOD_URL)};
+      const child = spawn("data:text/javascript,setInterval(()=>{},60000)", { endWithParent: true });
+      console.log(child.pid);
+      Deno.exit(0);`;
+    const { status, stdout, stderr } = await runCollect((out, err) =>
+      s.child(
+        spawn(`data:text/javascript,${encodeURIComponent(code)}`, { fds: { 1: out, 2: err } }),
+      )
+    );
+    assert.equal(status.code, 0, stderr);
+    const pid = s.orphan(Number(stdout));
+    await until(() => !processRuns(pid), `child ${pid} of a parent gone to end`);
   });
 
   await t.step("it needs --allow-ffi in the child's flags; a boolean", () => {

@@ -1,15 +1,26 @@
 /**
- * Preloaded (`deno run --preload`) into a child that {@link spawn} started
- * with `endWithParent`: the kernel sends it SIGKILL when the thread that
- * started it ends (`prctl(PR_SET_PDEATHSIG)`), and a parent that ended before
- * this ran has left it already (another process is its parent now). The
- * parent's pid is this module's URL fragment.
+ * What a child that `spawn` started with `endWithParent` runs before its own
+ * module: a `data:` module preloaded into it (`deno run --preload`) calls
+ * {@link endWithParent}. It imports this module, which `spawn` imports too, so
+ * that this module is in the parent's module graph, cache and lock file.
  *
  * @module
  */
 import { libc } from "../../ffi/libc.ts";
 import { C } from "../../ffi/platform.ts";
+import { E, lastErrno } from "../_sys.ts";
 
-const parent = Number(new URL(import.meta.url).hash.slice(1));
-libc.prctl(C.PR_SET_PDEATHSIG, BigInt(C.SIGKILL), 0n, 0n, 0n);
-if (libc.getppid() !== parent) libc.kill(Deno.pid, C.SIGKILL);
+/** This module's URL, for the `data:` module that imports it. */
+export const END_WITH_PARENT_URL: string = import.meta.url;
+
+/**
+ * Has the kernel end this process (SIGKILL) when thread `tid` of process
+ * `parent` ends (`prctl(PR_SET_PDEATHSIG)`); ends it at once where that
+ * happened already: another process is its parent now, or the thread is gone.
+ */
+export function endWithParent(parent: number, tid: number): void {
+  libc.prctl(C.PR_SET_PDEATHSIG, BigInt(C.SIGKILL), 0n, 0n, 0n);
+  const gone = libc.getppid() !== parent ||
+    (libc.tgkill(parent, tid, 0) < 0 && lastErrno() === E.ESRCH);
+  if (gone) libc.kill(Deno.pid, C.SIGKILL);
+}

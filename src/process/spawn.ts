@@ -16,6 +16,7 @@ import { reopenBlocking } from "../fd/_adopt.ts";
 import { fdOfSource, type FdSource } from "../fd/_fd_source.ts";
 import { fileKind, pathText } from "../_path.ts";
 import { errorFromCode } from "../errors.ts";
+import { END_WITH_PARENT_URL } from "./_end_with_parent.ts";
 
 /**
  * Options of {@link spawnProgram}.
@@ -113,8 +114,19 @@ export interface SpawnOptions extends SpawnProgramOptions {
   endWithParent?: boolean;
 }
 
-/** What preloaded into a child ends it with its parent; its fragment says who that is. */
-const END_WITH_PARENT = new URL("./_end_with_parent.ts", import.meta.url);
+/** Flags that may grant the child `--allow-ffi` whole, as `endWithParent` needs. */
+const FFI_FLAGS = /^(--allow-ffi|--allow-all|-A|-P.*|--permission-set(=.*)?)$/;
+
+/**
+ * The `--preload` of a child that ends with this thread: a `data:` module that
+ * imports the module that does it (in this process's module graph, lock file
+ * and cache, as a `data:` URL needs none).
+ */
+function endWithParentPreload(): string {
+  const code = `import { endWithParent } from ${JSON.stringify(END_WITH_PARENT_URL)};
+endWithParent(${Deno.pid}, ${libc.gettid()});`;
+  return `--preload=data:text/javascript,${encodeURIComponent(code)}`;
+}
 
 /** A NULL-terminated array of C string pointers; keeps the strings alive with it. */
 function cStringArray(
@@ -371,7 +383,7 @@ export function spawnInheriting(
  * @returns the child
  * @throws {TypeError} before anything starts, for an argument or option of the wrong type
  *   (`options` that is not an object, an `fds` entry that is neither an fd number nor a handle
- *   with an fd, a string with a NUL, ...)
+ *   with an fd, a string with a NUL, ...), or `endWithParent` without `--allow-ffi` in `flags`
  * @throws {RangeError} before anything starts, for a number out of range (an fd number in
  *   `fds` that is not an integer 0..2^31-1, a child fd number past 1023 or with no number free
  *   above it under this process's `RLIMIT_NOFILE`, a `processGroup` that is not an integer
@@ -432,15 +444,13 @@ export function spawn(module: string | URL, options: SpawnOptions = {}): ChildPr
   checkStrings(args, "args");
   const preload = [];
   if (checkBoolean(endWithParent, "endWithParent")) {
-    if (!flags.some((f) => f === "--allow-ffi" || f === "--allow-all" || f === "-A")) {
+    if (!flags.some((f) => FFI_FLAGS.test(f))) {
       throw new TypeError(
         "endWithParent: the child needs --allow-ffi (whole) in flags, as the module that ends " +
           "it with its parent calls prctl(2)",
       );
     }
-    const url = new URL(END_WITH_PARENT);
-    url.hash = String(Deno.pid);
-    preload.push(`--preload=${url.href}`);
+    preload.push(endWithParentPreload());
   }
   return spawnProgram(Deno.execPath(), ["run", ...flags, ...preload, moduleArg, ...args], rest);
 }

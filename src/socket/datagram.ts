@@ -968,11 +968,14 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
     return fd;
   }
 
-  /** This socket's family, and whether an IPv6 one is IPv6 only (it then joins no IPv4 group). */
-  #multicastSocket(fd: number): MulticastSocket {
+  /** Joins or leaves `group`; an IPv6-only socket (`IPV6_V6ONLY`) joins no IPv4 group. */
+  #membership(join: boolean, group: string, options: MulticastOptions | undefined, what: string) {
+    const fd = this.#udpFd(what);
     const v6only = this.#domain === C.AF_INET6 &&
       intOption(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, this.subject) === 1;
-    return { domain: this.#domain, v6only };
+    const socket: MulticastSocket = { domain: this.#domain, v6only };
+    const option = membershipOption(socket, join, group, options, what);
+    this.#setOption(fd, option, { address: option.group });
   }
 
   /** Sets `option` on this UDP socket; errors name `subject` (the group) besides the socket. */
@@ -1025,15 +1028,7 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
    * ```
    */
   joinMulticast(group: string, options?: MulticastOptions): void {
-    const fd = this.#udpFd("joinMulticast");
-    const option = membershipOption(
-      this.#multicastSocket(fd),
-      true,
-      group,
-      options,
-      "joinMulticast",
-    );
-    this.#setOption(fd, option, { address: option.group });
+    this.#membership(true, group, options, "joinMulticast");
   }
 
   /**
@@ -1062,15 +1057,7 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
    * ```
    */
   leaveMulticast(group: string, options?: MulticastOptions): void {
-    const fd = this.#udpFd("leaveMulticast");
-    const option = membershipOption(
-      this.#multicastSocket(fd),
-      false,
-      group,
-      options,
-      "leaveMulticast",
-    );
-    this.#setOption(fd, option, { address: option.group });
+    this.#membership(false, group, options, "leaveMulticast");
   }
 
   /**
