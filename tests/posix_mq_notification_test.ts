@@ -45,7 +45,13 @@ function counter(): { count: number; next(): Promise<void>; listener: () => void
   return c;
 }
 
-const SIGUSR2 = 12;
+/**
+ * The signal of this file's requests: one no other test or doc example of the
+ * suite uses, as they may run in this process too (\`deno test --parallel\`) and
+ * a signal reaches every listener of the process.
+ */
+const SIGNAL = "SIGURG";
+const SIGNAL_NUMBER = 23;
 const none = () => {};
 
 Deno.test("requestNotification: the kernel's record of it, and when it ends", async (t) => {
@@ -54,13 +60,13 @@ Deno.test("requestNotification: the kernel's record of it, and when it ends", as
       await using s = new TestScope();
       const { q, name } = queue(s);
       assert.equal(await posixQueueNotifier(name), null);
-      q.requestNotification("SIGUSR2", { value: 5, listener: none });
-      assert.deepEqual(await posixQueueNotifier(name), { pid: Deno.pid, signal: SIGUSR2 });
+      q.requestNotification(SIGNAL, { value: 5, listener: none });
+      assert.deepEqual(await posixQueueNotifier(name), { pid: Deno.pid, signal: SIGNAL_NUMBER });
       q.cancelNotification();
       assert.equal(await posixQueueNotifier(name), null);
       q.cancelNotification(); // none to end: nothing
-      q.requestNotification(SIGUSR2, { listener: none });
-      assert.deepEqual(await posixQueueNotifier(name), { pid: Deno.pid, signal: SIGUSR2 });
+      q.requestNotification(SIGNAL_NUMBER, { listener: none });
+      assert.deepEqual(await posixQueueNotifier(name), { pid: Deno.pid, signal: SIGNAL_NUMBER });
     }),
   );
 
@@ -73,13 +79,13 @@ Deno.test("requestNotification: the kernel's record of it, and when it ends", as
         const { q, name } = queue(s);
         const first = counter();
         const second = counter();
-        q.requestNotification("SIGUSR2", { listener: first.listener });
+        q.requestNotification(SIGNAL, { listener: first.listener });
         assert.throws(
-          () => q.requestNotification("SIGUSR2", { value: 1, listener: second.listener }),
+          () => q.requestNotification(SIGNAL, { value: 1, listener: second.listener }),
           systemError(Deno.errors.Busy, "EBUSY", "mq_notify", { path: name, fd: q.fd }),
         );
         assert.throws(
-          () => q.requestNotification("SIGUSR2", { listener: second.listener }),
+          () => q.requestNotification(SIGNAL, { listener: second.listener }),
           /asked for notification already/,
         );
         await alive(async () => {
@@ -101,7 +107,7 @@ Deno.test("requestNotification: the kernel's record of it, and when it ends", as
         const { q, name } = queue(s);
         const heard = counter();
         await alive(async () => {
-          q.requestNotification("SIGUSR2", { value: 3, listener: heard.listener });
+          q.requestNotification(SIGNAL, { value: 3, listener: heard.listener });
           const next = heard.next();
           q.trySend("first");
           await next;
@@ -109,7 +115,7 @@ Deno.test("requestNotification: the kernel's record of it, and when it ends", as
           if (CANNOT.mqueueFs === undefined) assert.equal(await posixQueueNotifier(name), null);
           // Ended, so it may be asked again: the next message to the empty queue signals again.
           assert.equal(new TextDecoder().decode(q.tryReceive().data), "first");
-          q.requestNotification("SIGUSR2", { listener: heard.listener });
+          q.requestNotification(SIGNAL, { listener: heard.listener });
           const second = heard.next();
           q.trySend("second");
           await second;
@@ -127,16 +133,16 @@ Deno.test("requestNotification: the kernel's record of it, and when it ends", as
       async () => {
         await using s = new TestScope();
         const { q, name } = queue(s);
-        q.requestNotification("SIGUSR2", { listener: none });
+        q.requestNotification(SIGNAL, { listener: none });
         PosixMessageQueue.open(name).close(); // another handle of the same queue
         assert.equal(await posixQueueNotifier(name), null);
-        q.requestNotification("SIGUSR2", { listener: none });
-        assert.deepEqual(await posixQueueNotifier(name), { pid: Deno.pid, signal: SIGUSR2 });
+        q.requestNotification(SIGNAL, { listener: none });
+        assert.deepEqual(await posixQueueNotifier(name), { pid: Deno.pid, signal: SIGNAL_NUMBER });
         q.close();
         assert.equal(await posixQueueNotifier(name), null);
         // Closed, it says so before any call.
         assert.throws(
-          () => q.requestNotification("SIGUSR2", { listener: none }),
+          () => q.requestNotification(SIGNAL, { listener: none }),
           systemError(Deno.errors.BadResource, "EBADF", "mq_notify"),
         );
         assert.throws(
@@ -159,7 +165,7 @@ Deno.test(
         // ends a request right after the message that signals it, many times over.
         for (let i = 0; i < 30; i++) {
           const { q } = queue(s);
-          q.requestNotification("SIGUSR2", { listener: none });
+          q.requestNotification(SIGNAL, { listener: none });
           q.trySend("x");
           if (i % 2 === 0) q.cancelNotification();
           else q.close();
@@ -168,7 +174,7 @@ Deno.test(
         const { q } = queue(s);
         const last = counter();
         await alive(async () => {
-          q.requestNotification("SIGUSR2", { listener: last.listener });
+          q.requestNotification(SIGNAL, { listener: last.listener });
           const heard = last.next();
           q.trySend("x");
           await heard;
@@ -189,21 +195,21 @@ Deno.test(
             const a = queue(s).q;
             const b = queue(s).q;
             const boom = new Error("boom");
-            a.requestNotification("SIGUSR2", {
+            a.requestNotification(SIGNAL, {
               listener: () => {
                 throw boom;
               },
             });
             const heard = counter();
-            b.requestNotification("SIGUSR2", { listener: heard.listener });
+            b.requestNotification(SIGNAL, { listener: heard.listener });
             await alive(async () => {
               for (let round = 1; round <= 2; round++) {
                 const next = heard.next();
-                a.trySend("x"); // a's signal: both listeners are called, as both hear SIGUSR2
+                a.trySend("x"); // a's signal: both listeners are called, as both hear it
                 await next;
                 assert.equal(heard.count, round);
                 a.tryReceive();
-                a.requestNotification("SIGUSR2", {
+                a.requestNotification(SIGNAL, {
                   listener: () => {
                     throw boom;
                   },

@@ -111,6 +111,19 @@ Deno.test(
         dual.leaveMulticast(GROUP, { interface: "lo" });
         assert.equal(members(GROUP), before);
         assert.throws(() => only.joinMulticast(GROUP), /this socket is IPv6 only/);
+        assert.throws(() => only.setMulticastInterface("127.0.0.1"), /by name or index, not/);
+      });
+
+      await t.step("a dual-stack socket sends to an IPv4 group by the interface set", () => {
+        using s = new TestScope();
+        const member = s.handle(datagram({ hostname: "0.0.0.0", port: 0, reuseAddress: true }));
+        member.joinMulticast(GROUP, { interface: "lo" });
+        const sender = s.handle(datagram({ hostname: "::", port: 0 }));
+        sender.setMulticastInterface("lo"); // for its IPv4 groups too
+        sender.setMulticastTtl(0);
+        sender.sendToSync("from a dual-stack socket", { hostname: GROUP, port: member.addr.port });
+        const got = member.receiveFromSync({ timeout: 30_000 });
+        assert.equal(new TextDecoder().decode(got.data), "from a dual-stack socket");
       });
     },
   ),
@@ -136,7 +149,10 @@ Deno.test("UDP multicast: what cannot work is refused before any call", () => {
   assert.throws(() => v4.joinMulticast(GROUP, any({ iface: "lo" })), /unknown option 'iface'/);
   assert.throws(() => v4.joinMulticast(GROUP, { interface: any(true) }), TypeError);
   assert.throws(() => v4.joinMulticast(GROUP, { interface: -1 }), RangeError);
-  assert.throws(() => v6.joinMulticast(GROUP6, { interface: "::1" }), /by name or index,/);
+  assert.throws(
+    () => v6.joinMulticast(GROUP6, { interface: "::1" }),
+    /by name or index, not '::1'/,
+  );
   assert.throws(() => v4.setMulticastInterface(any(undefined)), TypeError);
   assert.throws(() => v4.setMulticastTtl(256), RangeError);
   assert.throws(() => v4.setMulticastLoopback(any("yes")), TypeError);

@@ -577,7 +577,8 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * of one signal hear each other's deliveries: give each queue a signal of
    * its own. A listener that throws is reported (`reportError`): the program
    * ends as at an uncaught exception unless a global "error" listener calls
-   * `preventDefault()`.
+   * `preventDefault()`. A listener keeps the program alive no more than
+   * `Deno.addSignalListener` does: one with nothing else to wait for ends.
    *
    * The kernel ends the request, without a signal, when this process closes
    * **any** descriptor of the queue: `close()` of this or another handle of

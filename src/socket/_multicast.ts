@@ -99,8 +99,8 @@ function interfaceOf(
     const ip = ipOf(iface, what, "interface");
     if (!v4 || ip.bytes.length !== 4) {
       throw new TypeError(
-        `${what}: ${v4 ? "an IPv4" : "an IPv6"} group's interface is named by name or index` +
-          `${v4 ? " or IPv4 address" : ""}, not by '${iface}'`,
+        `${what}: name the interface by name or index${v4 ? " or IPv4 address" : ""}, ` +
+          `not '${iface}'`,
       );
     }
     return { index: 0, address: ip.bytes };
@@ -163,15 +163,35 @@ export function membershipOption(
   return { level: C.IPPROTO_IPV6, name, value, group: ip.text };
 }
 
-/** The option that sends multicast by `iface` (0: the kernel's choice) on a socket of `domain`. */
-export function sendInterfaceOption(domain: number, iface: unknown, what: string): SocketOption {
+/**
+ * The options that send multicast by `iface` (0: the kernel's choice) on
+ * `socket`: on a dual-stack IPv6 socket, for its IPv4 groups too (an IPv4
+ * address names the interface of those alone).
+ */
+export function sendInterfaceOptions(
+  socket: MulticastSocket,
+  iface: unknown,
+  what: string,
+): SocketOption[] {
   if (iface === undefined) {
     throw new TypeError(`${what}: give an interface's name, index (0: the default) or address`);
   }
-  const v4 = domain === C.AF_INET;
+  const v4 = socket.domain === C.AF_INET || !socket.v6only;
   const at = interfaceOf(iface, v4, what);
-  if (v4) return { level: C.IPPROTO_IP, name: C.IP_MULTICAST_IF, value: membership(ANY_IPV4, at) };
-  const value = new Uint8Array(4);
-  new DataView(value.buffer).setInt32(0, at.index, true);
-  return { level: C.IPPROTO_IPV6, name: C.IPV6_MULTICAST_IF, value };
+  const options: SocketOption[] = [];
+  if (socket.domain === C.AF_INET6 && at.address === undefined) {
+    const value = new Uint8Array(4);
+    new DataView(value.buffer).setInt32(0, at.index, true);
+    options.push({ level: C.IPPROTO_IPV6, name: C.IPV6_MULTICAST_IF, value });
+  }
+  if (v4) {
+    options.push({ level: C.IPPROTO_IP, name: C.IP_MULTICAST_IF, value: membership(ANY_IPV4, at) });
+  }
+  return options;
+}
+
+/** The levels of `socket`'s multicast sending options: IPv4, IPv6, or both on a dual-stack one. */
+export function sendLevels(socket: MulticastSocket): ("ip" | "ipv6")[] {
+  if (socket.domain === C.AF_INET) return ["ip"];
+  return socket.v6only ? ["ipv6"] : ["ipv6", "ip"];
 }

@@ -60,7 +60,8 @@ import {
   membershipOption,
   type MulticastOptions,
   type MulticastSocket,
-  sendInterfaceOption,
+  sendInterfaceOptions,
+  sendLevels,
   type SocketOption,
 } from "./_multicast.ts";
 import type { PeerCredentials } from "./_credentials.ts";
@@ -968,13 +969,17 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
     return fd;
   }
 
-  /** Joins or leaves `group`; an IPv6-only socket (`IPV6_V6ONLY`) joins no IPv4 group. */
-  #membership(join: boolean, group: string, options: MulticastOptions | undefined, what: string) {
-    const fd = this.#udpFd(what);
+  /** This socket's family, and whether an IPv6 one is IPv6 only (`IPV6_V6ONLY`: no IPv4 groups). */
+  #multicastSocket(fd: number): MulticastSocket {
     const v6only = this.#domain === C.AF_INET6 &&
       intOption(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, this.subject) === 1;
-    const socket: MulticastSocket = { domain: this.#domain, v6only };
-    const option = membershipOption(socket, join, group, options, what);
+    return { domain: this.#domain, v6only };
+  }
+
+  /** Joins or leaves `group`. */
+  #membership(join: boolean, group: string, options: MulticastOptions | undefined, what: string) {
+    const fd = this.#udpFd(what);
+    const option = membershipOption(this.#multicastSocket(fd), join, group, options, what);
     this.#setOption(fd, option, { address: option.group });
   }
 
@@ -1041,6 +1046,7 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
    * @throws {TypeError} as {@link DatagramSocket.joinMulticast} does
    * @throws {RangeError} for an address that is not a multicast one
    * @throws {Deno.errors.AddrNotAvailable} when the socket is not in the group there (`EADDRNOTAVAIL`)
+   * @throws {IpcError} ENODEV for an interface that does not exist
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
@@ -1062,14 +1068,17 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
 
   /**
    * Sends this socket's multicast datagrams by the interface `iface` (by
-   * default, the one the routes pick for the group).
+   * default, the one the routes pick for the group). On a dual-stack IPv6
+   * socket, its datagrams to IPv4 groups too (an IPv4 address names the
+   * interface of those alone).
    *
    * Wraps `setsockopt(2)` (`IP_MULTICAST_IF`, `IPV6_MULTICAST_IF`). Needs `--allow-ffi`.
    *
    * @param iface the interface's name, index (0: the default again), or (IPv4) one of its addresses
-   * @throws {TypeError} on a Unix socket, or for an interface that is not a string or number
-   * @throws {IpcError} ENODEV for an interface that does not exist
-   * @throws {Deno.errors.AddrNotAvailable} for an IPv4 address that is no interface's
+   * @throws {TypeError} on a Unix socket, for an interface that is not a string or number, or
+   *   for an address on an IPv6-only socket
+   * @throws {IpcError} ENODEV for an interface name that does not exist
+   * @throws {Deno.errors.AddrNotAvailable} for an IPv4 address or index that is no interface's
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
@@ -1081,13 +1090,17 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
    */
   setMulticastInterface(iface: string | number): void {
     const fd = this.#udpFd("setMulticastInterface");
-    this.#setOption(fd, sendInterfaceOption(this.#domain, iface, "setMulticastInterface"));
+    const socket = this.#multicastSocket(fd);
+    for (const option of sendInterfaceOptions(socket, iface, "setMulticastInterface")) {
+      this.#setOption(fd, option);
+    }
   }
 
   /**
    * Whether this socket's multicast datagrams come back to the groups'
    * members on this machine, this socket included (`true`, the kernel's
-   * default) or not.
+   * default) or not; sent by the loopback interface, they come back whatever
+   * this says. On a dual-stack IPv6 socket, for IPv4 groups too.
    *
    * Wraps `setsockopt(2)` (`IP_MULTICAST_LOOP`, `IPV6_MULTICAST_LOOP`). Needs `--allow-ffi`.
    *
@@ -1105,14 +1118,16 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
   setMulticastLoopback(on = true): void {
     const fd = this.#udpFd("setMulticastLoopback");
     const value = checkBoolean(on, "on", true) ? 1 : 0;
-    const v6 = this.#domain === C.AF_INET6;
-    const name = v6 ? C.IPV6_MULTICAST_LOOP : C.IP_MULTICAST_LOOP;
-    setIntOption(fd, v6 ? C.IPPROTO_IPV6 : C.IPPROTO_IP, name, value, this.subject);
+    for (const level of sendLevels(this.#multicastSocket(fd))) {
+      if (level === "ip") setIntOption(fd, C.IPPROTO_IP, C.IP_MULTICAST_LOOP, value, this.subject);
+      else setIntOption(fd, C.IPPROTO_IPV6, C.IPV6_MULTICAST_LOOP, value, this.subject);
+    }
   }
 
   /**
    * How many routers this socket's multicast datagrams may cross: 0 keeps
-   * them on this machine, 1 (the kernel's default) on the local network.
+   * them on this machine, 1 (the kernel's default) on the local network. On a
+   * dual-stack IPv6 socket, for IPv4 groups too.
    *
    * Wraps `setsockopt(2)` (`IP_MULTICAST_TTL`, `IPV6_MULTICAST_HOPS`). Needs `--allow-ffi`.
    *
@@ -1130,10 +1145,11 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
    */
   setMulticastTtl(ttl: number): void {
     const fd = this.#udpFd("setMulticastTtl");
-    const value = checkInteger(ttl, "ttl", 0, 255);
-    const v6 = this.#domain === C.AF_INET6;
-    const name = v6 ? C.IPV6_MULTICAST_HOPS : C.IP_MULTICAST_TTL;
-    setIntOption(fd, v6 ? C.IPPROTO_IPV6 : C.IPPROTO_IP, name, value, this.subject);
+    const value = checkInteger(ttl, "setMulticastTtl: ttl", 0, 255);
+    for (const level of sendLevels(this.#multicastSocket(fd))) {
+      if (level === "ip") setIntOption(fd, C.IPPROTO_IP, C.IP_MULTICAST_TTL, value, this.subject);
+      else setIntOption(fd, C.IPPROTO_IPV6, C.IPV6_MULTICAST_HOPS, value, this.subject);
+    }
   }
 
   /**

@@ -133,7 +133,7 @@ export abstract class SocketHandle extends FdHandle {
    * import assert from "node:assert/strict";
    * const [a, b] = socketpair("datagram");
    * using _a = a, _b = b;
-   * const big = new Uint8Array(300 * 1024); // more than the default of about 208 KiB
+   * const big = new Uint8Array(300 * 1024); // more than net.core.wmem_default's 212992
    * assert.ok(a.setBufferSizes({ send: big.length }).send > big.length);
    * a.sendSync(big);
    * assert.equal(b.receiveSync()!.length, big.length);
