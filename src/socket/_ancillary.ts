@@ -259,32 +259,52 @@ export function receiveWithFds(
   }
 }
 
+/** The shared buffers as DataViews, for the calls made at every datagram. */
+let views: { msg: DataView; iov: DataView; control: DataView } | undefined;
+
+function viewsOf(): NonNullable<typeof views> {
+  const b = shared();
+  return views ??= {
+    msg: new DataView(b.msg.buffer),
+    iov: new DataView(b.iov.buffer),
+    control: new DataView(b.control.buffer),
+  };
+}
+
+// Where the fields are (pointers and size_t are 8 bytes on every platform of this library).
+const MSG_AT = MSGHDR.offsets;
+const IOV_AT = IOVEC.offsets;
+const CMSG_AT = CMSG.offsets;
+const UCRED_AT = UCRED.offsets;
+
 /**
  * The descriptors of the `SCM_RIGHTS` items of the control data `recvmsg`
- * left, and the sender's credentials of its `SCM_CREDENTIALS` item.
+ * left, and the sender's credentials of its `SCM_CREDENTIALS` item. Read in
+ * place: this runs at every datagram of a socket with credentials.
  */
 function controlItems(length: number): { fds: number[]; credentials?: PeerCredentials } {
-  const { control } = shared();
+  const v = viewsOf().control;
   const fds: number[] = [];
   let credentials: PeerCredentials | undefined;
   const header = cmsgLen(0);
-  const dataAt = CMSG.offsets.__cmsg_data;
   for (let at = 0; at + header <= length;) {
-    const item = CMSG.decode(control.subarray(at, at + header));
-    const itemLength = Number(item.cmsg_len);
+    const itemLength = Number(v.getBigUint64(at + CMSG_AT.cmsg_len, HOST_LE));
     if (itemLength < header || at + itemLength > length) break;
-    if (item.cmsg_level === C.SOL_SOCKET && item.cmsg_type === C.SCM_RIGHTS) {
+    const level = v.getInt32(at + CMSG_AT.cmsg_level, HOST_LE);
+    const type = v.getInt32(at + CMSG_AT.cmsg_type, HOST_LE);
+    const data = at + CMSG_AT.__cmsg_data;
+    if (level === C.SOL_SOCKET && type === C.SCM_RIGHTS) {
       const count = Math.floor((itemLength - header) / FD_SIZE);
-      const view = new DataView(control.buffer, at + dataAt, count * FD_SIZE);
-      for (let i = 0; i < count; i++) fds.push(view.getInt32(i * FD_SIZE, HOST_LE));
-    } else if (item.cmsg_level === C.SOL_SOCKET && item.cmsg_type === SCM_PIDFD) {
+      for (let i = 0; i < count; i++) fds.push(v.getInt32(data + i * FD_SIZE, HOST_LE));
+    } else if (level === C.SOL_SOCKET && type === SCM_PIDFD) {
       // The sender's pidfd, installed for a socket with SO_PASSPIDFD: not asked for, closed.
-      libc.close(new DataView(control.buffer, at + dataAt, FD_SIZE).getInt32(0, HOST_LE));
-    } else if (item.cmsg_level === C.SOL_SOCKET && item.cmsg_type === C.SCM_CREDENTIALS) {
-      const { pid, uid, gid } = UCRED.decode(
-        control.subarray(at + dataAt, at + dataAt + UCRED.size),
-      );
-      credentials = { pid, uid, gid };
+      libc.close(v.getInt32(data, HOST_LE));
+    } else if (level === C.SOL_SOCKET && type === C.SCM_CREDENTIALS) {
+      credentials = {
+        pid: v.getInt32(data + UCRED_AT.pid, HOST_LE),
+        uid: v.getUint32(data + UCRED_AT.uid, HOST_LE),
+        gid: v.getUint32(data + UCRED_AT.gid, HOST_LE),
+      };
     }
     at += cmsgAlign(itemLength);
   }
@@ -293,6 +313,9 @@ function controlItems(length: number): { fds: number[]; credentials?: PeerCreden
 
 /** The sender's credentials that the last {@link receiveFromCredited} took. */
 let credited: PeerCredentials | undefined;
+/** The last name buffer's address: a socket passes the same one at every receive. */
+let lastName: Uint8Array | undefined;
+let lastNameAt = 0n;
 
 /**
  * `recvfrom(2)` made as `recvmsg(2)`, for a socket with `SO_PASSCRED`: the
@@ -300,7 +323,8 @@ let credited: PeerCredentials | undefined;
  * bytes of room, then the address's length), and the sender's credentials
  * for {@link takeCredentials}. Descriptors sent along are closed (the room
  * has none for them but one, which the kernel does not close). Returns what
- * `recvfrom` would, errno included.
+ * `recvfrom` would, errno included. The `msghdr` is written field by field in
+ * place: encoding it whole cost as much as the call.
  */
 export function receiveFromCredited(
   fd: number,
@@ -309,12 +333,24 @@ export function receiveFromCredited(
   name: Uint8Array,
   nameLength: Uint32Array,
 ): number {
-  const msg = prepare(buf, CREDENTIALS_ROOM, name, nameLength[0]);
-  const n = libc.recvmsg(fd, msg, flags | C.MSG_CMSG_CLOEXEC);
+  const b = shared();
+  const v = viewsOf();
+  if (name !== lastName) [lastName, lastNameAt] = [name, addressOf(name)];
+  v.iov.setBigUint64(IOV_AT.iov_base, buf.byteLength === 0 ? 0n : addressOf(buf), HOST_LE);
+  v.iov.setBigUint64(IOV_AT.iov_len, BigInt(buf.byteLength), HOST_LE);
+  v.msg.setBigUint64(MSG_AT.msg_name, lastNameAt, HOST_LE);
+  v.msg.setUint32(MSG_AT.msg_namelen, nameLength[0], HOST_LE);
+  v.msg.setBigUint64(MSG_AT.msg_iov, b.iovAt, HOST_LE);
+  v.msg.setBigUint64(MSG_AT.msg_iovlen, 1n, HOST_LE);
+  v.msg.setBigUint64(MSG_AT.msg_control, b.controlAt, HOST_LE);
+  v.msg.setBigUint64(MSG_AT.msg_controllen, BigInt(CREDENTIALS_ROOM), HOST_LE);
+  v.msg.setInt32(MSG_AT.msg_flags, 0, HOST_LE);
+  const n = libc.recvmsg(fd, b.msg, flags | C.MSG_CMSG_CLOEXEC);
   if (n < 0) return n;
-  const header = MSGHDR.decode(msg);
-  nameLength[0] = header.msg_namelen;
-  const { fds, credentials } = controlItems(Number(header.msg_controllen));
+  nameLength[0] = v.msg.getUint32(MSG_AT.msg_namelen, HOST_LE);
+  const { fds, credentials } = controlItems(
+    Number(v.msg.getBigUint64(MSG_AT.msg_controllen, HOST_LE)),
+  );
   for (const extra of fds) libc.close(extra);
   credited = credentials;
   return n;
