@@ -1182,9 +1182,8 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
   }
 }
 
-/** The keys of {@link DatagramOptions}, and `transport` of an address object given whole. */
-const DATAGRAM_OPTIONS: ReadonlySet<string> = new Set([
-  ...ADDRESS_KEYS,
+/** The options of a bound socket, which an unbound one refuses. */
+const BINDING_OPTIONS: readonly string[] = [
   "mode",
   "replace",
   "keepPath",
@@ -1193,7 +1192,10 @@ const DATAGRAM_OPTIONS: ReadonlySet<string> = new Set([
   "reusePort",
   "ipv6Only",
   "broadcast",
-]);
+];
+
+/** The keys of {@link DatagramOptions}, and `transport` of an address object given whole. */
+const DATAGRAM_OPTIONS: ReadonlySet<string> = new Set([...ADDRESS_KEYS, ...BINDING_OPTIONS]);
 
 /**
  * Opens a datagram socket: Unix, bound to a socket file (`{ path }`, created
@@ -1251,20 +1253,7 @@ export function datagram(options: DatagramOptions = {}): DatagramSocket {
   const o = options as AnyOf<DatagramOptions>;
   if (o.path === undefined && o.abstract === undefined && o.port === undefined) {
     if (o.hostname !== undefined) throw new TypeError("datagram options: a hostname needs a port");
-    rejectOptions(
-      o,
-      [
-        "mode",
-        "replace",
-        "keepPath",
-        "credentials",
-        "reuseAddress",
-        "reusePort",
-        "ipv6Only",
-        "broadcast",
-      ],
-      "an unbound socket",
-    );
+    rejectOptions(o, BINDING_OPTIONS, "an unbound socket");
     const fd = openSocket(C.AF_UNIX, "datagram", {}, true);
     return create(fd, C.AF_UNIX, { transport: "unix", unnamed: true });
   }
