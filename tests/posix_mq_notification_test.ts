@@ -195,13 +195,16 @@ Deno.test(
             const a = queue(s).q;
             const b = queue(s).q;
             const boom = new Error("boom");
-            a.requestNotification(SIGNAL, {
+            // A signal of its own: those the step before raised may still be on their way, and
+            // would be heard here too.
+            const OWN = "SIGVTALRM";
+            a.requestNotification(OWN, {
               listener: () => {
                 throw boom;
               },
             });
             const heard = counter();
-            b.requestNotification(SIGNAL, { listener: heard.listener });
+            b.requestNotification(OWN, { listener: heard.listener });
             await alive(async () => {
               for (let round = 1; round <= 2; round++) {
                 const next = heard.next();
@@ -209,7 +212,7 @@ Deno.test(
                 await next;
                 assert.equal(heard.count, round);
                 a.tryReceive();
-                a.requestNotification(SIGNAL, {
+                a.requestNotification(OWN, {
                   listener: () => {
                     throw boom;
                   },
