@@ -4,12 +4,11 @@
  *
  * @module
  */
-import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
 import { checkInteger, checkOptions, onlyKnown, shown } from "../_check.ts";
-import { ALARM_SIGNAL, IN_WORKER, NUDGE_SIGNAL } from "../_wait/nudge.ts";
+import { IN_WORKER } from "../_wait/nudge.ts";
 import { type SignalName, signalName, signalNumber } from "../signal/names.ts";
-import { unblockedThread } from "../signal/_mask.ts";
+import { checkOwnable, isIgnored, unblockedThread } from "../signal/_mask.ts";
 
 /**
  * Options of {@link PosixMessageQueue.requestNotification}.
@@ -59,10 +58,7 @@ const UNLISTENABLE: readonly number[] = [C.SIGILL, C.SIGFPE, C.SIGSEGV];
 
 /** What `signal`, unblocked and with no listener, would do to this process. */
 function fate(signal: number): string {
-  const old = new Uint8Array(LAYOUTS.sigaction.size);
-  const ignored = libc.sigaction(signal, null, old) === 0 &&
-    BigInt(LAYOUTS.sigaction.decode(old).sa_handler) === BigInt(C.SIG_IGN);
-  if (ignored) return "be lost (it is ignored here)";
+  if (isIgnored(signal)) return "be lost (it is ignored here)";
   if (DROPPED.includes(signal)) return "be lost (its default action)";
   if (STOPPING.includes(signal)) return "stop the process (its default action)";
   return "end the process (its default action)";
@@ -89,15 +85,7 @@ export function notificationOf(
   if (listener !== undefined && typeof listener !== "function") {
     throw new TypeError(`${WHAT}: listener must be a function, got ${shown(listener)}`);
   }
-  if (number === NUDGE_SIGNAL || number === ALARM_SIGNAL) {
-    throw new RangeError(
-      `${WHAT}: ${name} (${number}) is reserved by this library: it interrupts ` +
-        "blocked calls to cancel waits and end sync timeouts",
-    );
-  }
-  if (number === C.SIGKILL || number === C.SIGSTOP) {
-    throw new RangeError(`${WHAT}: ${name} cannot be caught or blocked, so it cannot notify`);
-  }
+  checkOwnable(number, WHAT, "notify");
   if (unblockedThread([number]) === undefined) {
     if (listener === undefined) return { event: eventOf(number, value), name, listener };
     throw new TypeError(

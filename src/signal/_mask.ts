@@ -6,7 +6,7 @@
  * @module
  */
 import { libc } from "../../ffi/libc.ts";
-import { C, SIZEOF } from "../../ffi/platform.ts";
+import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
 import { procText, threadIds } from "../_proc.ts";
 import { shown } from "../_check.ts";
 import { ALARM_SIGNAL, NUDGE_SIGNAL } from "../_wait/nudge.ts";
@@ -30,18 +30,34 @@ export function readableSignals(
   }
   // Array.from, not map: a hole is checked (as undefined), not skipped to reach libc.
   const numbers = [...new Set(Array.from(signals, (s) => signalNumber(s)))];
-  for (const n of numbers) {
-    if (n === C.SIGKILL || n === C.SIGSTOP) {
-      throw new RangeError(`${what}: ${signalName(n)} cannot be blocked, so it cannot be read`);
-    }
-    if (n === NUDGE_SIGNAL || n === ALARM_SIGNAL) {
-      throw new RangeError(
-        `${what}: ${signalName(n)} (${n}) is reserved by this library: it interrupts ` +
-          "blocked calls to cancel waits and end sync timeouts",
-      );
-    }
-  }
+  for (const n of numbers) checkOwnable(n, what, "be read");
   return numbers;
+}
+
+/**
+ * Refuses what this process cannot take a signal for: SIGKILL and SIGSTOP,
+ * which cannot be caught or blocked, and the library's own two signals.
+ * `use` completes "so it cannot ...".
+ */
+export function checkOwnable(n: number, what: string, use: string): void {
+  if (n === C.SIGKILL || n === C.SIGSTOP) {
+    throw new RangeError(
+      `${what}: ${signalName(n)} cannot be caught or blocked, so it cannot ${use}`,
+    );
+  }
+  if (n === NUDGE_SIGNAL || n === ALARM_SIGNAL) {
+    throw new RangeError(
+      `${what}: ${signalName(n)} (${n}) is reserved by this library: it interrupts ` +
+        "blocked calls to cancel waits and end sync timeouts",
+    );
+  }
+}
+
+/** Whether `signal` is ignored (`SIG_IGN`) in this process. */
+export function isIgnored(signal: number): boolean {
+  const old = new Uint8Array(LAYOUTS.sigaction.size);
+  return libc.sigaction(signal, null, old) === 0 &&
+    BigInt(LAYOUTS.sigaction.decode(old).sa_handler) === BigInt(C.SIG_IGN);
 }
 
 /** A signal set holding `signals`. */

@@ -6,16 +6,14 @@
  */
 import { cString, decodeName } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
-import { C, LAYOUTS, SIZEOF } from "../../ffi/platform.ts";
+import { C, SIZEOF } from "../../ffi/platform.ts";
 import { pointer } from "../../ffi/struct/types.ts";
 import { IN_WORKER, sigactionOf } from "../_wait/nudge.ts";
 import { spawnInheriting } from "../process/spawn.ts";
 import { openFds } from "../_proc.ts";
 import type { ChildProcess, ChildStatus } from "../process/child.ts";
-import { readableSignals, sigsetOf, unblockedThread } from "./_mask.ts";
+import { isIgnored, readableSignals, sigsetOf, unblockedThread } from "./_mask.ts";
 import { type SignalName, signalName } from "./names.ts";
-
-const SIGACTION = LAYOUTS.sigaction;
 
 /** Set in the relaunched process to the relaunching parent's pid: it must not relaunch again. */
 const MARKER = "LIBC_IPC_RELAUNCHED";
@@ -299,11 +297,7 @@ function blockedHere(): number[] {
 
 /** The signals this process ignores (`SIG_IGN`), which an `exec` keeps ignored. */
 function ignoredHere(): number[] {
-  const old = new Uint8Array(SIGACTION.size);
-  return everySignal().filter((s) =>
-    libc.sigaction(s, null, old) === 0 &&
-    BigInt(SIGACTION.decode(old).sa_handler) === BigInt(C.SIG_IGN)
-  );
+  return everySignal().filter(isIgnored);
 }
 
 /** 1 to SIGRTMAX, but SIGKILL and SIGSTOP, which no mask or disposition holds. */

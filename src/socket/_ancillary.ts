@@ -118,22 +118,17 @@ export function checkMax(max: unknown): number {
 
 /**
  * Writes the `msghdr` (and its one `iovec`) for `bytes` and `controlLength`
- * bytes of control, and `name` (`nameLength` bytes of it) for an address.
+ * bytes of control, with no address.
  */
-function prepare(
-  bytes: Uint8Array,
-  controlLength: number,
-  name: Uint8Array | null = null,
-  nameLength = 0,
-): Uint8Array<ArrayBuffer> {
+function prepare(bytes: Uint8Array, controlLength: number): Uint8Array<ArrayBuffer> {
   const b = shared();
   IOVEC.encode({
     iov_base: bytes.byteLength === 0 ? null : addressOf(bytes),
     iov_len: bytes.byteLength,
   }, b.iov);
   MSGHDR.encode({
-    msg_name: name === null ? null : addressOf(name),
-    msg_namelen: nameLength,
+    msg_name: null,
+    msg_namelen: 0,
     msg_iov: b.iovAt,
     msg_iovlen: 1,
     msg_control: controlLength === 0 ? null : b.controlAt,

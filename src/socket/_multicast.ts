@@ -108,9 +108,9 @@ function interfaceOf(
   return { index: interfaceIndex(iface, iface) };
 }
 
-/** `bytes` (4, network order) as `s_addr` reads them on this little-endian machine. */
+/** `bytes` (4, network order) as the `s_addr` that holds them: read in the host's order. */
 function sAddr(bytes: Uint8Array): number {
-  return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
+  return new Uint32Array(bytes.slice(0, 4).buffer)[0];
 }
 
 /** The `ip_mreqn` or `ipv6_mreq` of a group on an interface. */
@@ -180,8 +180,7 @@ export function sendInterfaceOptions(
   const at = interfaceOf(iface, v4, what);
   const options: SocketOption[] = [];
   if (socket.domain === C.AF_INET6 && at.address === undefined) {
-    const value = new Uint8Array(4);
-    new DataView(value.buffer).setInt32(0, at.index, true);
+    const value = new Uint8Array(Int32Array.of(at.index).buffer);
     options.push({ level: C.IPPROTO_IPV6, name: C.IPV6_MULTICAST_IF, value });
   }
   if (v4) {
@@ -190,8 +189,16 @@ export function sendInterfaceOptions(
   return options;
 }
 
-/** The levels of `socket`'s multicast sending options: IPv4, IPv6, or both on a dual-stack one. */
-export function sendLevels(socket: MulticastSocket): ("ip" | "ipv6")[] {
-  if (socket.domain === C.AF_INET) return ["ip"];
-  return socket.v6only ? ["ipv6"] : ["ipv6", "ip"];
+/**
+ * The `[level, name]` pairs that set a multicast sending option on `socket`:
+ * `ip` at the IPv4 level, `ipv6` at IPv6's, or both on a dual-stack socket.
+ */
+export function sendLevels(
+  socket: MulticastSocket,
+  ip: number,
+  ipv6: number,
+): [level: number, name: number][] {
+  if (socket.domain === C.AF_INET) return [[C.IPPROTO_IP, ip]];
+  const v6: [number, number] = [C.IPPROTO_IPV6, ipv6];
+  return socket.v6only ? [v6] : [v6, [C.IPPROTO_IP, ip]];
 }

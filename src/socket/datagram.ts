@@ -1118,9 +1118,9 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
   setMulticastLoopback(on = true): void {
     const fd = this.#udpFd("setMulticastLoopback");
     const value = checkBoolean(on, "on", true) ? 1 : 0;
-    for (const level of sendLevels(this.#multicastSocket(fd))) {
-      if (level === "ip") setIntOption(fd, C.IPPROTO_IP, C.IP_MULTICAST_LOOP, value, this.subject);
-      else setIntOption(fd, C.IPPROTO_IPV6, C.IPV6_MULTICAST_LOOP, value, this.subject);
+    const socket = this.#multicastSocket(fd);
+    for (const [level, name] of sendLevels(socket, C.IP_MULTICAST_LOOP, C.IPV6_MULTICAST_LOOP)) {
+      setIntOption(fd, level, name, value, this.subject);
     }
   }
 
@@ -1146,9 +1146,9 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
   setMulticastTtl(ttl: number): void {
     const fd = this.#udpFd("setMulticastTtl");
     const value = checkInteger(ttl, "setMulticastTtl: ttl", 0, 255);
-    for (const level of sendLevels(this.#multicastSocket(fd))) {
-      if (level === "ip") setIntOption(fd, C.IPPROTO_IP, C.IP_MULTICAST_TTL, value, this.subject);
-      else setIntOption(fd, C.IPPROTO_IPV6, C.IPV6_MULTICAST_HOPS, value, this.subject);
+    const socket = this.#multicastSocket(fd);
+    for (const [level, name] of sendLevels(socket, C.IP_MULTICAST_TTL, C.IPV6_MULTICAST_HOPS)) {
+      setIntOption(fd, level, name, value, this.subject);
     }
   }
 
