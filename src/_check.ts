@@ -78,12 +78,13 @@ const NO_OPTIONS = Object.freeze({});
 
 /**
  * An options argument: an object, or `undefined` for none (then `{}`), so a
- * call reads its keys without `?.`. Anything else, `null` included, is a
- * TypeError naming `what`, thrown before the call reads any key.
+ * call reads its keys without `?.`. Anything else, `null` and arrays
+ * included, is a TypeError naming `what`, thrown before the call reads any
+ * key (an empty array would pass for no options).
  */
 export function checkOptions<T extends object>(options: T | undefined, what = "options"): T {
   if (options === undefined) return NO_OPTIONS as T;
-  if (typeof options !== "object" || options === null) {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError(`${what} must be an object, got ${shown(options)}`);
   }
   return options;

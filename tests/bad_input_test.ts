@@ -339,6 +339,8 @@ Deno.test("an error about a bad value names its parameter, whatever the value (a
       /\boptions\b/,
       () => RecordLocks.open(`${dir}/lock`, any(null)),
     ],
+    // An empty array would pass for no options.
+    ["RecordLocks.open(path, [])", /\boptions\b/, () => RecordLocks.open(`${dir}/lock`, any([]))],
   ];
   const unnamed: string[] = [];
   for (const [what, names, call] of calls) {

@@ -78,13 +78,14 @@ Deno.test("a call opens its own table of libc functions, not the others", async 
   );
 });
 
-Deno.test("every family's entry point exports the error class its calls throw", async () => {
+Deno.test("every family's entry point exports the error class its calls throw, and released()", async () => {
   const { exports } = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
   const root = await import("../mod.ts");
   for (const [name, path] of Object.entries(exports as Record<string, string>)) {
     if (name === "./struct") continue; // the struct layer makes no system call
     const mod = await import(new URL(`../${path}`, import.meta.url).href);
     assert.equal(mod.IpcError, root.IpcError, `${name} exports IpcError`);
+    assert.equal(mod.released, root.released, `${name} exports released`);
   }
 });
 

@@ -21,3 +21,4 @@ export { Fifo, type FifoCreateOptions, type FifoEnd } from "./fifo.ts";
 export type { Access, Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
 export type { PathLike } from "../_path.ts";
 export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";
+export { released } from "../_wait/release.ts";

@@ -34,3 +34,4 @@ export { FdHandle } from "../fd/handle.ts";
 export type { SyncWaitOptions, WaitOptions } from "../options.ts";
 export type { PathLike } from "../_path.ts";
 export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";
+export { released } from "../_wait/release.ts";

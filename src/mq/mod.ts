@@ -40,3 +40,4 @@ export { FdHandle } from "../fd/handle.ts";
 export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";
 export type { Access, Direction, SyncWaitOptions, WaitOptions } from "../options.ts";
 export type { PathLike } from "../_path.ts";
+export { released } from "../_wait/release.ts";

@@ -21,3 +21,4 @@ export {
   type StandardSignalName,
 } from "./signals.ts";
 export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";
+export { released } from "../_wait/release.ts";

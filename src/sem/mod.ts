@@ -36,3 +36,4 @@ export { PosixSemaphore, type PosixSemaphoreOpenOptions } from "./posix_semaphor
 export type { SyncWaitOptions, WaitOptions } from "../options.ts";
 export type { PathLike } from "../_path.ts";
 export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";
+export { released } from "../_wait/release.ts";

@@ -36,3 +36,4 @@ export {
   type PosixSharedMemoryOpenOptions,
 } from "./posix_shared_memory.ts";
 export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";
+export { released } from "../_wait/release.ts";

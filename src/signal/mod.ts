@@ -29,3 +29,4 @@ export type { ChildProcess, ChildStatus } from "../process/child.ts";
 export { FdHandle } from "../fd/handle.ts";
 export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";
 export type { SyncWaitOptions, WaitOptions } from "../options.ts";
+export { released } from "../_wait/release.ts";

@@ -88,3 +88,4 @@ export type { WriteData } from "../fd/writer.ts";
 export { type ErrorSubject, IpcError, type SystemError, type SystemErrorInfo } from "../errors.ts";
 export type { SyncWaitOptions, WaitOptions } from "../options.ts";
 export type { PathLike } from "../_path.ts";
+export { released } from "../_wait/release.ts";
