@@ -1302,6 +1302,165 @@ export class Connection<A extends SocketAddress = SocketAddress> extends SocketH
     }
   }
 
+  // ------------------------------------------------------------ peeking (MSG_PEEK)
+
+  /**
+   * Copies into `buf` what a receive would take next, leaving it there: the
+   * count (stream: the bytes copied; seqpacket and datagram: the message's
+   * whole size, of which `buf` holds what fits), null at the end, or AGAIN.
+   * With `waits`, waits in the call (AGAIN when interrupted).
+   */
+  #peekSome(buf: Uint8Array, waits = false): number | null | typeof AGAIN {
+    const fd = this.fdFor("recv");
+    const len = Math.min(buf.byteLength, MAX_IO);
+    // MSG_TRUNC on a message gives its size; on a TCP stream it would discard the data.
+    const peek = this.#kind === "stream" ? C.MSG_PEEK : C.MSG_PEEK | C.MSG_TRUNC;
+    const flags = waits ? peek : peek | DONTWAIT;
+    for (;;) {
+      const n = libc.recv(fd, buf, len, flags);
+      if (n >= 0) {
+        this.#empty = 0;
+        return n === 0 && this.#kind !== "datagram" ? null : n;
+      }
+      if (failed("recv", this.subject) === AGAIN || waits) return this.#readEnded();
+    }
+  }
+
+  #peekOp(buf: Uint8Array, method: string): Operation<number | null> {
+    const op = checkingBuffer(buf, () => this.#peekSome(buf));
+    if (this.#kind === "stream" && buf.byteLength === 0) {
+      throw new RangeError(
+        `${method}: buf must hold at least one byte on a stream connection (an empty peek ` +
+          "cannot tell data from the end of the stream)",
+      );
+    }
+    return {
+      syscall: "recv",
+      subject: this.subject,
+      attempt: op,
+      source: this.#readReady,
+      block: this.#receivesBlocking((deadline) =>
+        this.#blocking.wait(deadline, () => this.#peekSome(buf, true), this.#readReady)
+      ),
+    };
+  }
+
+  /**
+   * Copies into `buf` what the next read or receive would take, without
+   * taking it, waiting while nothing has arrived, without blocking the event
+   * loop: a protocol can look at a header before it chooses where the data
+   * goes, or size its buffer to the next message. On a stream connection it
+   * returns the bytes copied: at most `buf.length`, and more may be there. On
+   * a seqpacket or datagram connection it returns the next message's whole
+   * size, of which `buf` holds the first bytes (an empty `buf` asks the size
+   * alone), and the message stays whole for the next receive.
+   *
+   * Wraps `recv(2)` with `MSG_PEEK` (and `MSG_TRUNC` on messages). Needs `--allow-ffi`.
+   *
+   * @param buf where the copy goes
+   * @param options `signal` to cancel, `timeout` in milliseconds
+   * @returns the count (see above), or `null` at end of stream (a datagram
+   *   connection after `shutdown("read")`)
+   * @throws {TypeError} when `buf` is not a Uint8Array, or `signal` not an AbortSignal
+   * @throws {RangeError} for an empty `buf` on a stream connection; when `timeout` is negative or NaN
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the connection is (or gets) closed
+   *
+   * @example Look at a length prefix, then take the whole record
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * const [a, b] = pair;
+   * a.writeSync(new Uint8Array([3, 7, 8, 9]));
+   * const header = new Uint8Array(1);
+   * assert.equal(await b.peek(header), 1);
+   * const record = new Uint8Array(1 + header[0]);
+   * assert.equal(b.readSync(record), 4); // the header is still there
+   * assert.deepEqual(record, new Uint8Array([3, 7, 8, 9]));
+   * ```
+   *
+   * @example The size of the next message
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("seqpacket");
+   * const [a, b] = pair;
+   * a.sendSync("twelve bytes");
+   * const size = await b.peek(new Uint8Array(0));
+   * assert.equal(size, 12);
+   * assert.equal(b.receiveIntoSync(new Uint8Array(size!)), 12);
+   * ```
+   */
+  peek(buf: Uint8Array, options?: WaitOptions): Promise<number | null> {
+    try {
+      return wait(this.#peekOp(buf, "peek()"), options, this.#in);
+    } catch (e) {
+      return rejectedNow(e);
+    }
+  }
+
+  /**
+   * Copies into `buf` what the next read or receive would take, without
+   * taking it, blocking the thread while nothing has arrived. Returns what
+   * {@link Connection.peek} returns.
+   *
+   * Wraps `recv(2)` with `MSG_PEEK` (and `MSG_TRUNC` on messages), and `poll(2)`. Needs `--allow-ffi`.
+   *
+   * @param buf where the copy goes
+   * @param options `timeout` in milliseconds
+   * @returns the bytes copied (stream) or the next message's size, or `null` at end of stream
+   * @throws {TypeError} when `buf` is not a Uint8Array
+   * @throws {RangeError} for an empty `buf` on a stream connection; when `timeout` is negative or NaN
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair("datagram");
+   * const [a, b] = pair;
+   * a.sendSync("hello");
+   * const first = new Uint8Array(2);
+   * assert.equal(b.peekSync(first), 5); // its size; "he" in first
+   * assert.equal(new TextDecoder().decode(b.receiveSync()!), "hello");
+   * ```
+   */
+  peekSync(buf: Uint8Array, options?: SyncWaitOptions): number | null {
+    return waitSync(this.#peekOp(buf, "peekSync()"), options, this.#in);
+  }
+
+  /**
+   * Copies into `buf` what the next read or receive would take, without
+   * taking it, if anything has arrived. Returns what {@link Connection.peek}
+   * returns.
+   *
+   * Wraps `recv(2)` with `MSG_PEEK` (and `MSG_TRUNC` on messages). Needs `--allow-ffi`.
+   *
+   * @param buf where the copy goes
+   * @returns the bytes copied (stream) or the next message's size, or `null` at end of stream
+   * @throws {Deno.errors.WouldBlock} when nothing has arrived
+   * @throws {TypeError} when `buf` is not a Uint8Array
+   * @throws {RangeError} for an empty `buf` on a stream connection
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using pair = socketpair();
+   * const [a, b] = pair;
+   * assert.throws(() => b.tryPeek(new Uint8Array(8)), Deno.errors.WouldBlock);
+   * a.writeSync("abc");
+   * assert.equal(b.tryPeek(new Uint8Array(8)), 3);
+   * assert.equal(b.tryPeek(new Uint8Array(8)), 3); // still there
+   * ```
+   */
+  tryPeek(buf: Uint8Array): number | null {
+    return tryNow(this.#peekOp(buf, "tryPeek()"));
+  }
+
   // ------------------------------------------ descriptors (SCM_RIGHTS) and credentials
   //
   // sendmsg(2)/recvmsg(2) with ancillary data, on the same contexts (#in,

@@ -712,18 +712,19 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
   /**
    * Takes one datagram into `buf` with its sender's address, or AGAIN; one
    * call, where {@link DatagramSocket.receiveFrom} first asks the size. With
-   * `waits`, waits for one in the call (AGAIN when interrupted).
+   * `waits`, waits for one in the call (AGAIN when interrupted). With `peek`
+   * (`MSG_PEEK`), leaves it queued, and a longer one is no error.
    */
-  #receiveOnceInto(buf: Uint8Array, waits = false): DatagramInfo<A> | typeof AGAIN {
+  #receiveOnceInto(buf: Uint8Array, waits = false, peek = 0): DatagramInfo<A> | typeof AGAIN {
     const fd = this.fdFor("recvfrom");
     const len = Math.min(buf.byteLength, MAX_IO);
     // MSG_TRUNC: the datagram's real length, so that a cut one is reported.
-    const flags = waits ? C.MSG_TRUNC : C.MSG_TRUNC | C.MSG_DONTWAIT;
+    const flags = (waits ? C.MSG_TRUNC : C.MSG_TRUNC | C.MSG_DONTWAIT) | peek;
     const target = len === buf.byteLength ? buf : buf.subarray(0, len);
     for (;;) {
       const n = this.#receiveFrom(fd, target, flags);
       if (n >= 0) {
-        if (n > len) throw truncatedError(n, len, "recvfrom", this.subject);
+        if (n > len && peek === 0) throw truncatedError(n, len, "recvfrom", this.subject);
         return this.#credit<DatagramInfo<A>>({ size: n, address: this.#sender(this.#fromLen[0]) });
       }
       if (failed("recvfrom", this.subject) === AGAIN || waits) return AGAIN;
@@ -930,6 +931,117 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
     } finally {
       this.#into = NO_BYTES;
     }
+  }
+
+  #peekOp(buf: Uint8Array): Operation<DatagramInfo<A>> {
+    return {
+      syscall: "recvfrom",
+      subject: this.subject,
+      attempt: checkingBuffer(buf, () => this.#receiveOnceInto(buf, false, C.MSG_PEEK)),
+      source: this.#readable,
+      block: (deadline) =>
+        this.#blocking.wait(
+          deadline,
+          () => this.#receiveOnceInto(buf, true, C.MSG_PEEK),
+          this.#readable,
+        ),
+    };
+  }
+
+  /**
+   * Copies into `buf` the datagram a receive would take next, without taking
+   * it, waiting while none has arrived, without blocking the event loop: look
+   * at a datagram's header or sender before choosing its handler, or size a
+   * buffer to it. `size` is the datagram's whole size, of which `buf` holds
+   * the first bytes (an empty `buf` asks the size alone); the datagram stays
+   * whole for the next receive. With `credentials: true`, the sender's
+   * credentials come with it as they will with its receive.
+   *
+   * Wraps `recvfrom(2)` with `MSG_PEEK | MSG_TRUNC`. Needs `--allow-ffi`.
+   *
+   * @param buf where the copy goes
+   * @param options `signal` to cancel, `timeout` in milliseconds
+   * @returns the datagram's size and its sender's address
+   * @throws {TypeError} when `buf` is not a Uint8Array, or `signal` not an AbortSignal
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} when the socket is (or gets) closed
+   *
+   * @example Size the buffer to the datagram
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using server = datagram({ port: 0 });
+   * using client = datagram({ hostname: "127.0.0.1", port: 0 });
+   * client.sendToSync("of any length", server.addr);
+   * const { size, address } = await server.peekFrom(new Uint8Array(0));
+   * assert.equal(size, 13);
+   * assert.deepEqual(address, client.addr);
+   * const buf = new Uint8Array(size);
+   * assert.equal(server.receiveFromIntoSync(buf).size, 13); // still there, whole
+   * ```
+   */
+  peekFrom(buf: Uint8Array, options?: WaitOptions): Promise<DatagramInfo<A>> {
+    try {
+      return wait(this.#peekOp(buf), options, this.#in);
+    } catch (e) {
+      return rejectedNow(e);
+    }
+  }
+
+  /**
+   * Copies into `buf` the datagram a receive would take next, without taking
+   * it, blocking the thread while none has arrived. Returns what
+   * {@link DatagramSocket.peekFrom} returns.
+   *
+   * Wraps `recvfrom(2)` with `MSG_PEEK | MSG_TRUNC`. Needs `--allow-ffi`.
+   *
+   * @param buf where the copy goes
+   * @param options `timeout` in milliseconds
+   * @returns the datagram's size and its sender's address
+   * @throws {TypeError} when `buf` is not a Uint8Array
+   * @throws {RangeError} when `timeout` is negative or NaN (TypeError when not a number)
+   * @throws {Deno.errors.TimedOut} when `timeout` passes first
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using socket = datagram({ abstract: `libc-ipc-doc-${Deno.pid}-peekfromsync` });
+   * socket.sendToSync("hello", socket.addr);
+   * const first = new Uint8Array(2);
+   * assert.equal(socket.peekFromSync(first).size, 5); // "he" in first
+   * assert.equal(new TextDecoder().decode(socket.receiveFromSync().data), "hello");
+   * ```
+   */
+  peekFromSync(buf: Uint8Array, options?: SyncWaitOptions): DatagramInfo<A> {
+    return waitSync(this.#peekOp(buf), options, this.#in);
+  }
+
+  /**
+   * Copies into `buf` the datagram a receive would take next, without taking
+   * it, if one has arrived. Returns what {@link DatagramSocket.peekFrom}
+   * returns.
+   *
+   * Wraps `recvfrom(2)` with `MSG_PEEK | MSG_TRUNC`. Needs `--allow-ffi`.
+   *
+   * @param buf where the copy goes
+   * @returns the datagram's size and its sender's address
+   * @throws {Deno.errors.WouldBlock} when none has arrived
+   * @throws {TypeError} when `buf` is not a Uint8Array
+   * @throws {Deno.errors.BadResource} after `close()`
+   *
+   * @example
+   * ```ts
+   * import { datagram } from "@libc/ipc";
+   * import assert from "node:assert/strict";
+   * using socket = datagram({ port: 0 });
+   * assert.throws(() => socket.tryPeekFrom(new Uint8Array(8)), Deno.errors.WouldBlock);
+   * ```
+   */
+  tryPeekFrom(buf: Uint8Array): DatagramInfo<A> {
+    return tryNow(this.#peekOp(buf));
   }
 
   /**
