@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FdReader, type FdWriter, Fifo, spawnProgram } from "../mod.ts";
+import { FdReader, type FdWriter, Fifo, listen, spawnProgram } from "../mod.ts";
 import { CALL_BUDGET, threadsHeld } from "../src/_wait/budget.ts";
 import { POLL_IDLE_AFTER_MS, POLL_IDLE_MS } from "../src/_wait/poll.ts";
 import { chmodCreated } from "../src/_chmod.ts";
@@ -12,6 +12,7 @@ import {
   isCloexec,
   isNonBlocking,
   MOD_URL,
+  openFds,
   readAll,
   systemError,
   TestScope,
@@ -629,4 +630,50 @@ Deno.test("an open that fails gives back what its wait held: no handle's close w
     }
     `,
   );
+});
+
+Deno.test("a FIFO replaced by a socket file while it is opened: the 'replaced' TypeError, and no descriptor left", async (t) => {
+  await using s = new TestScope();
+  const dir = await s.tempDir("libc-ipc-fifo-");
+  Fifo.create(`${dir}/fifo`);
+  s.handle(listen({ path: `${dir}/sock` })); // a socket file: its open(2) is ENXIO
+  // A writer there, so that the blocking read opens complete at once.
+  s.handle(Fifo.openBoth(`${dir}/fifo`));
+  Deno.symlinkSync("fifo", `${dir}/link`);
+  // A child points the link at the FIFO and at the socket in turn, atomically (rename).
+  const flipper = s.child(spawnProgram(Deno.execPath(), [
+    "eval",
+    `for (let i = 0;; i ^= 1) { Deno.symlinkSync(i ? "fifo" : "sock", "${dir}/new"); ` +
+    `Deno.renameSync("${dir}/new", "${dir}/link"); }`,
+  ]));
+  const opens: [string, () => unknown][] = [
+    ["openBoth", () => Fifo.openBoth(`${dir}/link`)],
+    ["tryOpen read", () => Fifo.tryOpen(`${dir}/link`, "read")],
+    ["openSync read", () => Fifo.openSync(`${dir}/link`, "read", { timeout: HANG_MS })],
+    ["open read", () => Fifo.open(`${dir}/link`, "read", { timeout: HANG_MS })],
+  ];
+  for (const [name, open] of opens) {
+    await t.step(name, async () => {
+      const fds = openFds().size;
+      let replaced = 0;
+      const unexpected: string[] = [];
+      const end = performance.now() + HANG_MS;
+      // Until the race was met often enough, both ways: the open between check and open.
+      for (let i = 0; replaced < 20 && performance.now() < end; i++) {
+        try {
+          const opened = await open();
+          (opened as Disposable)[Symbol.dispose]();
+        } catch (e) {
+          if (e instanceof TypeError && /is not the FIFO it was/.test(e.message)) replaced++;
+          else if (!(e instanceof TypeError && /is not a FIFO/.test(e.message))) {
+            unexpected.push(String(e));
+          }
+        }
+      }
+      assert.deepEqual(unexpected.slice(0, 3), []);
+      assert.equal(replaced, 20, "the race was not met in time");
+      assert.equal(openFds().size, fds);
+    });
+  }
+  flipper.kill("SIGKILL");
 });

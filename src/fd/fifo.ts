@@ -115,11 +115,7 @@ function handleOf<D extends Direction>(
   file: string,
 ): FifoEnd<D> {
   try {
-    if (fileOfFd(fd)?.id !== file) {
-      throw new TypeError(
-        `'${path}' is not the FIFO it was: it was replaced while the open waited`,
-      );
-    }
+    if (fileOfFd(fd)?.id !== file) throw replacedError(path, " while the open waited");
     return (direction === "read" ? new FdReader(fd) : new FdWriter(fd)) as FifoEnd<D>;
   } catch (e) {
     libc.close(fd);
@@ -241,18 +237,39 @@ function openOperation<D extends Direction>(
   };
 }
 
-/** Opens `direction` of the FIFO without waiting: its fd, or AGAIN for a writer with no reader (ENXIO). */
+/** The TypeError of a path whose FIFO was replaced after it was checked. */
+function replacedError(path: string, when = ""): TypeError {
+  return new TypeError(`'${path}' is not the FIFO it was: it was replaced${when}`);
+}
+
+/**
+ * Opens `direction` of the FIFO without waiting: its fd, or AGAIN for a
+ * writer with no reader (ENXIO). The path was a FIFO when checked: a read
+ * side's ENXIO (a socket file) or EISDIR now means it was replaced.
+ */
 function openNow(
   c: Uint8Array,
   direction: Direction,
-  subject: ErrorSubject,
+  subject: ErrorSubject & { path: string },
 ): number | typeof AGAIN {
-  return attempt(
-    () => libc.open(c, flagsOf(direction) | C.O_NONBLOCK, 0),
-    "open",
-    subject,
-    E.ENXIO,
-  );
+  return unlessReplaced(subject.path, () =>
+    attempt(
+      () => libc.open(c, flagsOf(direction) | C.O_NONBLOCK, 0),
+      "open",
+      subject,
+      direction === "write" ? E.ENXIO : [],
+    ));
+}
+
+/** What `open` returns; its ENXIO (a socket file) or EISDIR, the path's FIFO replaced since checked. */
+function unlessReplaced<T>(path: string, open: () => T): T {
+  try {
+    return open();
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === "ENXIO" || code === "EISDIR") throw replacedError(path);
+    throw e;
+  }
 }
 
 /** How long the try of a read side blocks in `open(2)` at most (see {@link openOperation}). */
@@ -266,7 +283,10 @@ const READ_TRY_MS = 0.2;
 function openReaderBriefly(c: Uint8Array, path: string, file: string): FdReader | typeof AGAIN {
   const deadline = performance.now() + READ_TRY_MS;
   if (!interruptible(deadline)) return AGAIN;
-  const fd = blockingCall(deadline, () => libc.open(c, flagsOf("read"), 0), "open", { path });
+  const fd = unlessReplaced(
+    path,
+    () => blockingCall(deadline, () => libc.open(c, flagsOf("read"), 0), "open", { path }),
+  );
   return fd === AGAIN ? AGAIN : handleOf(fd, "read", path, file);
 }
 
@@ -531,22 +551,13 @@ export class Fifo {
     const p = pathText(path);
     const file = checkIsFifo(p, "open");
     const c = cPath(p);
-    const replaced = () => new TypeError(`'${p}' is not the FIFO it was: it was replaced`);
-    // Neither waits: the read side opens at once, and the write side then has a reader. A
-    // directory there now (EISDIR) came after the check: the FIFO was replaced.
-    const open = (side: Direction) => {
-      try {
-        return openNow(c, side, { path: p });
-      } catch (e) {
-        throw e instanceof Deno.errors.IsADirectory ? replaced() : e;
-      }
-    };
-    const readFd = open("read") as number;
+    // Neither waits: the read side opens at once, and the write side then has a reader.
+    const readFd = openNow(c, "read", { path: p }) as number;
     let writeFd: number | typeof AGAIN = AGAIN;
     try {
-      writeFd = open("write");
+      writeFd = openNow(c, "write", { path: p });
       if (writeFd === AGAIN || fileOfFd(readFd)?.id !== file || fileOfFd(writeFd)?.id !== file) {
-        throw replaced();
+        throw replacedError(p);
       }
     } catch (e) {
       libc.close(readFd);
