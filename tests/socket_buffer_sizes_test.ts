@@ -95,6 +95,7 @@ Deno.test("socket buffer sizes", async (t) => {
         () => a.setBufferSizes({ send: past, force: true }),
         systemError(Deno.errors.PermissionDenied, "EPERM", "setsockopt"),
       );
+      assert.throws(() => a.setBufferSizes({ send: past, force: true }), /CAP_NET_ADMIN/);
     }
     assert.deepEqual(a.bufferSizes(), kernelSizes(a));
   });
@@ -142,6 +143,9 @@ Deno.test("socket buffer sizes", async (t) => {
       for (const call of [() => b.bufferSizes(), () => b.setBufferSizes({ send: 1 })]) {
         assert.throws(call, Deno.errors.BadResource);
       }
+      // The arguments are checked first, as every other call does.
+      assert.throws(() => b.setBufferSizes(any({ send: -1 })), RangeError);
+      assert.throws(() => b.setBufferSizes(any(null)), TypeError);
     },
   );
 });

@@ -167,4 +167,7 @@ Deno.test("UDP multicast: what cannot work is refused before any call", () => {
   );
   v4.close();
   assert.throws(() => v4.joinMulticast(GROUP), Deno.errors.BadResource);
+  // A value wrong whatever the socket is checked first, as every other call does.
+  assert.throws(() => v4.setMulticastTtl(256), RangeError);
+  assert.throws(() => v4.setMulticastLoopback(any("yes")), TypeError);
 });

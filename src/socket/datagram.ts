@@ -1228,8 +1228,8 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
    * ```
    */
   setMulticastLoopback(on = true): void {
-    const fd = this.#udpFd("setMulticastLoopback");
     const value = checkBoolean(on, "on", true) ? 1 : 0;
+    const fd = this.#udpFd("setMulticastLoopback");
     const socket = this.#multicastSocket(fd);
     for (const [level, name] of sendLevels(socket, C.IP_MULTICAST_LOOP, C.IPV6_MULTICAST_LOOP)) {
       setIntOption(fd, level, name, value, this.subject);
@@ -1256,8 +1256,8 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
    * ```
    */
   setMulticastTtl(ttl: number): void {
-    const fd = this.#udpFd("setMulticastTtl");
     const value = checkInteger(ttl, "setMulticastTtl: ttl", 0, 255);
+    const fd = this.#udpFd("setMulticastTtl");
     const socket = this.#multicastSocket(fd);
     for (const [level, name] of sendLevels(socket, C.IP_MULTICAST_TTL, C.IPV6_MULTICAST_HOPS)) {
       setIntOption(fd, level, name, value, this.subject);

@@ -7,6 +7,7 @@
 import { C } from "../../ffi/platform.ts";
 import { checkBoolean, checkInteger, checkOptions, onlyKnown } from "../_check.ts";
 import { FdHandle } from "../fd/handle.ts";
+import { errorFromCode, type SystemError } from "../errors.ts";
 import { intOption, setIntOption } from "./_socket.ts";
 
 /**
@@ -110,8 +111,9 @@ export abstract class SocketHandle extends FdHandle {
    * keeps a minimum of a few KiB. On TCP, a size set turns off the kernel's
    * own sizing of that buffer for the connection.
    *
-   * A Unix datagram (or seqpacket message) longer than the send buffer is
-   * refused with `EMSGSIZE`: raise `send` to send larger ones. Set on a TCP
+   * A Unix datagram (or seqpacket message) longer than the send buffer (less
+   * 32 bytes of the kernel's own, as the size returned counts it) is refused
+   * with `EMSGSIZE`: raise `send` to send larger ones. Set on a TCP
    * listener, the sizes pass to the connections it accepts (and, before
    * connections come, size the window they start with); a Unix listener's do
    * not pass: set them on the accepted connection.
@@ -140,7 +142,6 @@ export abstract class SocketHandle extends FdHandle {
    * ```
    */
   setBufferSizes(sizes: SocketBufferSizesOptions): SocketBufferSizes {
-    const fd = this.fdFor("setsockopt");
     const o = checkOptions(sizes, "sizes");
     onlyKnown(o, KEYS, "setBufferSizes");
     const size = (v: unknown, what: string) =>
@@ -151,12 +152,23 @@ export abstract class SocketHandle extends FdHandle {
     if (send === undefined && receive === undefined) {
       throw new TypeError("setBufferSizes: give send, receive or both");
     }
-    if (send !== undefined) {
-      setIntOption(fd, C.SOL_SOCKET, force ? C.SO_SNDBUFFORCE : C.SO_SNDBUF, send, this.subject);
-    }
-    if (receive !== undefined) {
-      setIntOption(fd, C.SOL_SOCKET, force ? C.SO_RCVBUFFORCE : C.SO_RCVBUF, receive, this.subject);
-    }
+    const fd = this.fdFor("setsockopt");
+    const set = (name: number, forced: number, value: number, ceiling: string) => {
+      try {
+        setIntOption(fd, C.SOL_SOCKET, force ? forced : name, value, this.subject);
+      } catch (e) {
+        const { code, errno } = e as Partial<SystemError>;
+        if (!force || code !== "EPERM") throw e;
+        throw errorFromCode(
+          errno!,
+          "setsockopt",
+          this.subject,
+          `force needs CAP_NET_ADMIN; without it the size is capped at net.core.${ceiling}`,
+        );
+      }
+    };
+    if (send !== undefined) set(C.SO_SNDBUF, C.SO_SNDBUFFORCE, send, "wmem_max");
+    if (receive !== undefined) set(C.SO_RCVBUF, C.SO_RCVBUFFORCE, receive, "rmem_max");
     return this.bufferSizes();
   }
 }
