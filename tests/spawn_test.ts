@@ -633,6 +633,32 @@ Deno.test("spawn() endWithParent: the child ends when its parent does, SIGKILL i
     await until(() => !processRuns(pid), `child ${pid} of a parent gone to end`);
   });
 
+  await t.step(
+    "a child that relaunches itself with signals blocked runs, its copy too",
+    async () => {
+      // The copy's command line is the child's: the child's preload, run in the copy, took
+      // the child for a parent gone and ended the copy, and the child with it.
+      await using s = new TestScope();
+      const out = s.pipe();
+      const child = s.child(
+        spawn(fixture("signal_relaunch_ended.ts"), {
+          endWithParent: true,
+          flags: ["--allow-ffi", "--allow-read"],
+          fds: { 1: out.writer },
+        }),
+      );
+      out.writer.close();
+      const { pid } = JSON.parse(await readUntil(out.reader, "\n"));
+      assert.notEqual(pid, child.pid);
+      assert.equal(
+        Number(/^PPid:\s*(\d+)$/m.exec(readProcFile(`/proc/${pid}/status`))![1]),
+        child.pid,
+      );
+      child.kill("SIGTERM"); // forwarded to the copy, which ends by it; so does the child
+      assert.equal((await child.status).signal, "SIGTERM");
+    },
+  );
+
   await t.step("it needs --allow-ffi in the child's flags; a boolean", () => {
     const child = fixture("spawn_exit.ts");
     assert.throws(

@@ -24,3 +24,15 @@ export function endWithParent(parent: number, tid: number): void {
     (libc.tgkill(parent, tid, 0) < 0 && lastErrno() === E.ESRCH);
   if (gone) libc.kill(Deno.pid, C.SIGKILL);
 }
+
+/** The start of the `--preload` flag that runs {@link endWithParent}; the rest is its code. */
+export const END_WITH_PARENT_PRELOAD = "--preload=data:text/javascript,";
+
+/**
+ * Whether `arg` of a command line is the `--preload` of {@link endWithParent}
+ * (a relaunched copy of the process must not run it: its parent is another).
+ */
+export function isEndWithParentPreload(arg: string): boolean {
+  return arg.startsWith(END_WITH_PARENT_PRELOAD) &&
+    decodeURIComponent(arg.slice(END_WITH_PARENT_PRELOAD.length)).includes(END_WITH_PARENT_URL);
+}

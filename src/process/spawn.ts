@@ -16,7 +16,7 @@ import { reopenBlocking } from "../fd/_adopt.ts";
 import { fdOfSource, type FdSource } from "../fd/_fd_source.ts";
 import { fileKind, pathText } from "../_path.ts";
 import { errorFromCode } from "../errors.ts";
-import { END_WITH_PARENT_URL } from "./_end_with_parent.ts";
+import { END_WITH_PARENT_PRELOAD, END_WITH_PARENT_URL } from "./_end_with_parent.ts";
 
 /**
  * Options of {@link spawnProgram}.
@@ -109,7 +109,11 @@ export interface SpawnOptions extends SpawnProgramOptions {
    * (`prctl(PR_SET_PDEATHSIG)`, set by a module preloaded into the child before
    * its own, `deno run --preload`: it needs `--allow-ffi` in `flags`). Strictly,
    * when the thread that started it ends: a Worker's child ends with that
-   * Worker. The child's own children are not concerned. Default `false`.
+   * Worker, and under `deno test` or `deno bench`, which run each module on a
+   * thread of their own, a module's child may end once that module's tests
+   * are done. The child's own children are not concerned (a relaunch with
+   * `relaunchWithSignalsBlocked` is: its copy ends with the child).
+   * Default `false`.
    */
   endWithParent?: boolean;
 }
@@ -125,7 +129,7 @@ const FFI_FLAGS = /^(--allow-ffi|--allow-all|-A|-P.*|--permission-set(=.*)?)$/;
 function endWithParentPreload(): string {
   const code = `import { endWithParent } from ${JSON.stringify(END_WITH_PARENT_URL)};
 endWithParent(${Deno.pid}, ${libc.gettid()});`;
-  return `--preload=data:text/javascript,${encodeURIComponent(code)}`;
+  return `${END_WITH_PARENT_PRELOAD}${encodeURIComponent(code)}`;
 }
 
 /** A NULL-terminated array of C string pointers; keeps the strings alive with it. */

@@ -10,6 +10,7 @@ import { C, SIZEOF } from "../../ffi/platform.ts";
 import { pointer } from "../../ffi/struct/types.ts";
 import { IN_WORKER, sigactionOf } from "../_wait/nudge.ts";
 import { spawnInheriting } from "../process/spawn.ts";
+import { isEndWithParentPreload } from "../process/_end_with_parent.ts";
 import { openFds } from "../_proc.ts";
 import type { ChildProcess, ChildStatus } from "../process/child.ts";
 import { isIgnored, readableSignals, sigsetOf, unblockedThread } from "./_mask.ts";
@@ -230,13 +231,15 @@ export async function relaunchWithSignalsBlocked(
   }
   env[MARKER] = String(Deno.pid);
   const at = scriptIndex(args);
-  const flags = args.slice(0, at);
-  const watched = flags.some((a) => WATCH.test(a));
+  const watched = args.slice(0, at).some((a) => WATCH.test(a));
   // Under --watch the copy is this run's, which the watcher ends with its SIGTERM at a
-  // restart: a watcher of its own in the copy would restart it apart from this one.
-  const copyArgs = watched
-    ? [...flags.filter((a) => !WATCH_ONLY.test(a)), ...args.slice(at)]
-    : args;
+  // restart: a watcher of its own in the copy would restart it apart from this one. A
+  // spawn's endWithParent is this process's: the copy, whose parent is this one, ends
+  // with it anyway (see endWithParent below), and would take this one for a parent gone.
+  const flags = args.slice(0, at).filter((a) =>
+    !(watched && WATCH_ONLY.test(a)) && !isEndWithParentPreload(a)
+  );
+  const copyArgs = [...flags, ...args.slice(at)];
   // As across exec, the copy keeps this thread's mask, ignored signals and descriptors.
   const child = spawnInheriting(
     Deno.execPath(),
