@@ -325,7 +325,9 @@ Deno.test("requestNotification refuses before any call what cannot work", async 
         refused(Deno.errors.NotSupported, /inspector/),
       );
       // A listener kept for them would take away what a user's Ctrl-C or a supervisor's stop does.
-      for (const ending of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const) {
+      const ends = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
+      const stopping = ["SIGTSTP", "SIGTTIN", "SIGTTOU"] as const;
+      for (const ending of [...ends, ...stopping]) {
         assert.throws(
           () => q.requestNotification(ending, { listener: none }),
           refused(Deno.errors.NotSupported, /user's or supervisor's word/),

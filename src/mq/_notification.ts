@@ -115,9 +115,10 @@ export function notificationOf(
         `the notification would ${fate(number)}: pass one (options.listener), or ${blockIt}`,
     );
   }
-  if (ENDING.includes(number)) {
+  if (ENDING.includes(number) || STOPPING.includes(number)) {
+    const does = ENDING.includes(number) ? "ends" : "stops";
     throw new Deno.errors.NotSupported(
-      `${WHAT}: ${name} ends programs at a user's or supervisor's word, and the listener the ` +
+      `${WHAT}: ${name} ${does} programs at a user's or supervisor's word, and the listener the ` +
         "library keeps for a signal would take that away: use another signal (SIGUSR2), or " +
         blockIt,
     );

@@ -571,8 +571,9 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * `Deno.addSignalListener` of its own, added at the first such request and
    * kept for the life of the process (in Deno, a signal that comes as its last
    * listener is removed ends the process): from then on, that signal no
-   * longer has its default action here, which is why SIGINT, SIGTERM, SIGHUP
-   * and SIGQUIT are refused with a listener (as is SIGUSR1, at which Deno
+   * longer has its default action here, which is why SIGINT, SIGTERM, SIGHUP,
+   * SIGQUIT and the stop signals (SIGTSTP, SIGTTIN, SIGTTOU) are refused with
+   * a listener (as is SIGUSR1, at which Deno
    * opens its inspector), and why a Worker may not ask with one. Listeners
    * of one signal hear each other's deliveries: give each queue a signal of
    * its own. A listener that throws is reported (`reportError`): the program
@@ -582,9 +583,11 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    *
    * The kernel ends the request, without a signal, when this process closes
    * **any** descriptor of the queue: `close()` of this or another handle of
-   * it, the copies that `spawn(..., { fds })` and `fromFd` close, even a read
-   * of its file under /dev/mqueue. Hand the queue to children first, then
-   * ask. A child does not inherit the request.
+   * it, the copies that `spawn(..., { fds })`, `sendFds` and `fromFd` close,
+   * even a read of its file under /dev/mqueue. Hand the queue over first,
+   * then ask. A child does not inherit the request. The listener is called
+   * with no argument: `value` is for a reader of the signal (`signals()`),
+   * and a listener tells its queue by the signal it gave it.
    *
    * Wraps `mq_notify(3)`. Needs `--allow-ffi`.
    *
@@ -596,7 +599,8 @@ export class PosixMessageQueue extends FdHandle implements AsyncIterable<PosixMe
    * @throws {RangeError} for a bad signal number or value, SIGKILL or SIGSTOP, or the library's
    *   own signals (SIGRTMAX, SIGRTMAX-1)
    * @throws {Deno.errors.NotSupported} for a signal that is not blocked, without a listener, or
-   *   with one for SIGUSR1, SIGINT, SIGTERM, SIGHUP or SIGQUIT, or in a Worker
+   *   with one for SIGUSR1, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN or SIGTTOU, or
+   *   in a Worker
    * @throws {Deno.errors.Busy} when a process (this one too) has asked already (`EBUSY`)
    * @throws {Deno.errors.BadResource} after `close()`
    *

@@ -1189,8 +1189,10 @@ export class DatagramSocket<A extends SocketAddress = SocketAddress> extends Soc
    * @param iface the interface's name, index (0: the default again), or (IPv4) one of its addresses
    * @throws {TypeError} on a Unix socket, for an interface that is not a string or number, or
    *   for an address on an IPv6-only socket
-   * @throws {IpcError} ENODEV for an interface name that does not exist
+   * @throws {IpcError} ENODEV for an interface name that does not exist, or an index that is
+   *   no interface's on an IPv6 socket
    * @throws {Deno.errors.AddrNotAvailable} for an IPv4 address or index that is no interface's
+   *   on an IPv4 socket
    * @throws {Deno.errors.BadResource} after `close()`
    *
    * @example
