@@ -628,6 +628,10 @@ const messageArgs = {
 };
 const oneOp = [[{ index: 0, delta: 1 }]];
 const connectionArgs = {
+  peek: [buf()],
+  peekSync: [buf()],
+  tryPeek: [buf()],
+  setBufferSizes: [{ send: 4096 }],
   sendFds: [[0]],
   sendFdsSync: [[0]],
   trySendFds: [[0]],
@@ -705,7 +709,11 @@ const CLOSED: Closed[] = [
     },
     args: { ...messageArgs, ...connectionArgs },
   },
-  { name: "Listener", make: (s) => s.handle(listen({ abstract: abstractName() })) },
+  {
+    name: "Listener",
+    make: (s) => s.handle(listen({ abstract: abstractName() })),
+    args: { setBufferSizes: [{ send: 4096 }] },
+  },
   {
     name: "DatagramSocket",
     make: (s) => s.handle(datagram({ abstract: abstractName() })),
@@ -716,6 +724,11 @@ const CLOSED: Closed[] = [
       receiveFromInto: [buf()],
       receiveFromIntoSync: [buf()],
       tryReceiveFromInto: [buf()],
+      peekFrom: [buf()],
+      peekFromSync: [buf()],
+      tryPeekFrom: [buf()],
+      setBufferSizes: [{ send: 4096 }],
+      setMulticastTtl: [1],
     },
   },
   {
