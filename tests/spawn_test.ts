@@ -665,6 +665,12 @@ Deno.test("spawn() endWithParent: the child ends when its parent does, SIGKILL i
       () => spawn(child, { endWithParent: true, flags: ["--allow-read"] }),
       /endWithParent: the child needs --allow-ffi/,
     );
+    for (const deny of ["--deny-ffi", "--deny-ffi=/opt/x.so"]) {
+      assert.throws(
+        () => spawn(child, { endWithParent: true, flags: ["--allow-ffi", deny] }),
+        /endWithParent: the child needs --allow-ffi \(whole, no --deny-ffi\)/,
+      );
+    }
     assert.throws(() => spawn(child, { endWithParent: "yes" as never }), TypeError);
     assert.throws(
       () => spawnProgram("/bin/true", [], { endWithParent: true } as never),

@@ -107,7 +107,9 @@ export interface SpawnOptions extends SpawnProgramOptions {
    * End the child (SIGKILL) when this process ends, however it ends, SIGKILL
    * included, so that no child outlives a parent that crashed
    * (`prctl(PR_SET_PDEATHSIG)`, set by a module preloaded into the child before
-   * its own, `deno run --preload`: it needs `--allow-ffi` in `flags`). Strictly,
+   * its own, `deno run --preload`: it needs `--allow-ffi` in `flags`, and
+   * `--allow-import` of this library's host where that is not one Deno allows
+   * by default, as jsr.io is: the preloaded module imports it). Strictly,
    * when the thread that started it ends: a Worker's child ends with that
    * Worker, and under `deno test` or `deno bench`, which run each module on a
    * thread of their own, a module's child may end once that module's tests
@@ -120,6 +122,9 @@ export interface SpawnOptions extends SpawnProgramOptions {
 
 /** Flags that may grant the child `--allow-ffi` whole, as `endWithParent` needs. */
 const FFI_FLAGS = /^(--allow-ffi|--allow-all|-A|-P.*|--permission-set(=.*)?)$/;
+
+/** A flag that takes some or all of `--allow-ffi` away again. */
+const DENY_FFI = /^--deny-ffi(=.*)?$/;
 
 /**
  * The `--preload` of a child that ends with this thread: a `data:` module that
@@ -448,10 +453,10 @@ export function spawn(module: string | URL, options: SpawnOptions = {}): ChildPr
   checkStrings(args, "args");
   const preload = [];
   if (checkBoolean(endWithParent, "endWithParent")) {
-    if (!flags.some((f) => FFI_FLAGS.test(f))) {
+    if (!flags.some((f) => FFI_FLAGS.test(f)) || flags.some((f) => DENY_FFI.test(f))) {
       throw new TypeError(
-        "endWithParent: the child needs --allow-ffi (whole) in flags, as the module that ends " +
-          "it with its parent calls prctl(2)",
+        "endWithParent: the child needs --allow-ffi (whole, no --deny-ffi) in flags, as the " +
+          "module that ends it with its parent calls prctl(2)",
       );
     }
     preload.push(endWithParentPreload());
