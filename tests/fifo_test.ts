@@ -646,33 +646,40 @@ Deno.test("a FIFO replaced by a socket file while it is opened: the 'replaced' T
     `for (let i = 0;; i ^= 1) { Deno.symlinkSync(i ? "fifo" : "sock", "${dir}/new"); ` +
     `Deno.renameSync("${dir}/new", "${dir}/link"); }`,
   ]));
-  const opens: [string, () => unknown][] = [
+  // Under an emulator, a waiting read open cannot try a blocking open(2), which no alarm
+  // would end: it waits for bytes or a writer's end, which the writer held here never gives.
+  const blocking = CANNOT.parking;
+  const opens: [string, () => unknown, string?][] = [
     ["openBoth", () => Fifo.openBoth(`${dir}/link`)],
     ["tryOpen read", () => Fifo.tryOpen(`${dir}/link`, "read")],
-    ["openSync read", () => Fifo.openSync(`${dir}/link`, "read", { timeout: HANG_MS })],
-    ["open read", () => Fifo.open(`${dir}/link`, "read", { timeout: HANG_MS })],
+    ["openSync read", () => Fifo.openSync(`${dir}/link`, "read", { timeout: HANG_MS }), blocking],
+    ["open read", () => Fifo.open(`${dir}/link`, "read", { timeout: HANG_MS }), blocking],
   ];
-  for (const [name, open] of opens) {
-    await t.step(name, async () => {
-      const fds = openFds().size;
-      let replaced = 0;
-      const unexpected: string[] = [];
-      const end = performance.now() + HANG_MS;
-      // Until the race was met often enough, both ways: the open between check and open.
-      for (let i = 0; replaced < 20 && performance.now() < end; i++) {
-        try {
-          const opened = await open();
-          (opened as Disposable)[Symbol.dispose]();
-        } catch (e) {
-          if (e instanceof TypeError && /is not the FIFO it was/.test(e.message)) replaced++;
-          else if (!(e instanceof TypeError && /is not a FIFO/.test(e.message))) {
-            unexpected.push(String(e));
+  for (const [name, open, cannot] of opens) {
+    await t.step({
+      name,
+      ignore: cannot !== undefined,
+      fn: async () => {
+        const fds = openFds().size;
+        let replaced = 0;
+        const unexpected: string[] = [];
+        const end = performance.now() + HANG_MS;
+        // Until the race was met often enough, both ways: the open between check and open.
+        for (let i = 0; replaced < 20 && performance.now() < end; i++) {
+          try {
+            const opened = await open();
+            (opened as Disposable)[Symbol.dispose]();
+          } catch (e) {
+            if (e instanceof TypeError && /is not the FIFO it was/.test(e.message)) replaced++;
+            else if (!(e instanceof TypeError && /is not a FIFO/.test(e.message))) {
+              unexpected.push(String(e));
+            }
           }
         }
-      }
-      assert.deepEqual(unexpected.slice(0, 3), []);
-      assert.equal(replaced, 20, "the race was not met in time");
-      assert.equal(openFds().size, fds);
+        assert.deepEqual(unexpected.slice(0, 3), []);
+        assert.equal(replaced, 20, "the race was not met in time");
+        if (CANNOT.fdTables === undefined) assert.equal(openFds().size, fds);
+      },
     });
   }
   flipper.kill("SIGKILL");
