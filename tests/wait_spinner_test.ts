@@ -44,3 +44,22 @@ Deno.test("Spinner: a first try after a long wait is still made, once", () => {
   assert.equal(value, 1);
   assert.equal(calls, 1);
 });
+
+Deno.test("Spinner: a spin slowed past CONTENDED_MS (a busy CPU) turns yields off for CALM_MS: one try per spin", async () => {
+  const s = new Spinner();
+  // What a yield that gave the CPU away for a slice looks like to the spin.
+  const slow = () => {
+    const end = performance.now() + 2 * Spinner.CONTENDED_MS;
+    while (performance.now() < end);
+    return AGAIN;
+  };
+  assert.equal(s.spin(slow), AGAIN);
+  assert.equal(s.contended, true);
+  for (let i = 0; i < 5; i++) {
+    const calm = failing();
+    assert.equal(s.spin(calm.attempt), AGAIN);
+    assert.equal(calm.calls, 1, `spin ${i} while the CPU is busy`);
+  }
+  await new Promise((resolve) => setTimeout(resolve, Spinner.CALM_MS + 20));
+  assert.equal(s.contended, false);
+});
