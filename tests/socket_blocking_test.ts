@@ -23,6 +23,7 @@ import {
   TestScope,
 } from "./_kernel.ts";
 import { pattern, peer, sha256 } from "./fixtures/socket_common.ts";
+import { interruptible } from "../src/_wait/mod.ts";
 
 /** Both ends of a TCP connection on 127.0.0.1. */
 function tcpPair(s: TestScope): [Connection, Connection] {
@@ -52,7 +53,7 @@ Deno.test("the library's sockets block; listeners do not; every non-waiting form
   });
 });
 
-Deno.test("fromFd leaves O_NONBLOCK of a connection's description as it is; a listener's is set", () => {
+Deno.test("fromFd leaves O_NONBLOCK of a connection's or a listener's description as it is", () => {
   using s = new TestScope();
   const [a] = s.handle(socketpair());
   for (const nonBlocking of [false, true]) {
@@ -67,7 +68,16 @@ Deno.test("fromFd leaves O_NONBLOCK of a connection's description as it is; a li
   const copy = dupInheritable(listener.fd);
   try {
     using adopted = Listener.fromFd(copy);
-    assert.equal(isNonBlocking(adopted.fd), true);
+    // A C process sharing it accepts blocking: the flag is its too. Where no alarm could end
+    // an accept that waits, the library has to set it.
+    assert.equal(isNonBlocking(adopted.fd), !interruptible(performance.now() + 1));
+    assert.equal(isNonBlocking(listener.fd), isNonBlocking(adopted.fd));
+    // It accepts, without waiting when nothing is queued.
+    assert.throws(() => adopted.tryAccept(), Deno.errors.WouldBlock);
+    using client = connectSync(listener.addr as NetAddress);
+    using server = adopted.acceptSync({ timeout: HANG_MS });
+    client.writeSync("x");
+    assert.equal(server.readSync(new Uint8Array(1)), 1);
   } catch (e) {
     closeFd(copy);
     throw e;

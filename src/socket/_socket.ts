@@ -14,6 +14,7 @@ import { keepMessage, messageArea } from "../_landing.ts";
 import type { SocketAddress, SocketType } from "./address.ts";
 import { decodeAddress, type Endpoint, SOCKADDR_MAX } from "./_address.ts";
 import { checkNotOwned } from "../_owned_fds.ts";
+import { interruptible } from "../_wait/nudge.ts";
 
 /** The C socket type of each kind. */
 export const SOCK_TYPE: Readonly<Record<SocketType, number>> = {
@@ -161,11 +162,13 @@ export interface AdoptedSocket {
 
 /**
  * Checks that `fd` is an open socket of a kind this library handles, makes it
- * close-on-exec, and tells what it is. A listening socket becomes
- * non-blocking (`accept4` takes no `MSG_DONTWAIT`); any other keeps its
- * `O_NONBLOCK` as it is, since that flag belongs to the open file description,
- * which the process that handed the fd over shares: calls that must not wait
- * pass `MSG_DONTWAIT`, and `blocks` tells how the sync forms wait.
+ * close-on-exec, and tells what it is. It keeps its `O_NONBLOCK` as it is,
+ * since that flag belongs to the open file description, which the process
+ * that handed the fd over shares (a C parent that accepts on a blocking
+ * listener too): calls that must not wait pass `MSG_DONTWAIT`, and `blocks`
+ * tells how the sync forms wait. A blocking listener's accepts poll, then
+ * accept with an alarm to end the call (`accept4` takes no `MSG_DONTWAIT`):
+ * where no alarm can be set, it is made non-blocking instead.
  */
 export function adoptSocket(fd: number, what: string): AdoptedSocket {
   fd = checkInteger(fd, `${what}: fd`, 0, 0x7fffffff);
@@ -188,7 +191,9 @@ export function adoptSocket(fd: number, what: string): AdoptedSocket {
   const listening = intOption(fd, C.SOL_SOCKET, C.SO_ACCEPTCONN, subject) !== 0;
   const flags = ok(libc.fcntl(fd, C.F_GETFL, 0), "fcntl", subject);
   const blocks = (flags & C.O_NONBLOCK) === 0;
-  if (listening && blocks) ok(libc.fcntl(fd, C.F_SETFL, flags | C.O_NONBLOCK), "fcntl", subject);
+  if (listening && blocks && !interruptible(performance.now() + 1)) {
+    ok(libc.fcntl(fd, C.F_SETFL, flags | C.O_NONBLOCK), "fcntl", subject);
+  }
   ok(libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC), "fcntl", subject);
   return { fd, kind, domain, listening, blocks: blocks && !listening };
 }

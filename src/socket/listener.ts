@@ -285,8 +285,13 @@ export class Listener<A extends SocketAddress = SocketAddress> extends SocketHan
   /**
    * Adopts a listening socket this process was handed (socket activation, or
    * a parent's `spawn(..., { fds: { 3: listener } })`): it becomes
-   * non-blocking and close-on-exec. Its socket file, if any, is not this
-   * handle's: `close()` leaves it in place.
+   * close-on-exec, and keeps its `O_NONBLOCK` as it is, which the process
+   * that handed it over shares (a C parent that accepts on it too, blocking):
+   * on a blocking one each accept polls, then accepts with an alarm that ends
+   * the call should another process take the connection first. Where no
+   * alarm can be set (see the README's Platforms), it is made non-blocking.
+   * Its socket file, if any, is not this handle's: `close()` leaves it in
+   * place.
    *
    * A Unix listener may be given who may connect (`allowUids`, as
    * {@link listen} takes it); `"same"` then means the user that made the
