@@ -586,3 +586,34 @@ Deno.test("SemaphoreSet made where one semop takes a single operation (SEMOPM 1)
     `,
   );
 });
+
+Deno.test({
+  name: "signals with a value past RLIMIT_SIGPENDING: WouldBlock names the limit, none is lost",
+  ignore: !existsSync("/usr/bin/prlimit"),
+  fn: async () => {
+    await using s = new TestScope();
+    await evalInChild(
+      s,
+      `
+      import assert from "node:assert/strict";
+      import { sendSignal, signals } from "${MOD_URL}";
+      using reader = signals(["SIGRTMIN+1"]);
+      let sent = 0;
+      const refused = (() => {
+        try {
+          for (;; sent++) sendSignal(Deno.pid, "SIGRTMIN+1", { value: sent });
+        } catch (e) {
+          return e;
+        }
+      })();
+      assert.ok(refused instanceof Deno.errors.WouldBlock, String(refused));
+      assert.equal(refused.code, "EAGAIN");
+      assert.match(refused.message, /sigqueue pid \\d+ .*RLIMIT_SIGPENDING/);
+      assert.ok(sent > 0 && sent <= 16, String(sent));
+      for (let i = 0; i < sent; i++) assert.equal(reader.tryRead().value, i);
+      `,
+      ["/usr/bin/prlimit", "--sigpending=16"],
+      ["SIGRTMIN+1"],
+    );
+  },
+});

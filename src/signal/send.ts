@@ -6,7 +6,7 @@
 import { cString } from "../../ffi/cstring.ts";
 import { libc } from "../../ffi/libc.ts";
 import { C, LAYOUTS } from "../../ffi/platform.ts";
-import { E, ok } from "../_sys.ts";
+import { E, lastErrno, ok } from "../_sys.ts";
 import { errorFromCode } from "../errors.ts";
 import { checkBoolean, checkInteger, checkOptions, onlyKnown, shown } from "../_check.ts";
 import { ALARM_SIGNAL, NUDGE_SIGNAL } from "../_wait/nudge.ts";
@@ -192,8 +192,24 @@ export function sendSignal(
     ok(libc.kill(target, sig), "kill", subject);
   } else {
     // The union sigval goes in one register: sival_int is its low 32 bits.
-    ok(libc.sigqueue(target, sig, BigInt(value)), "sigqueue", subject);
+    queued(libc.sigqueue(target, sig, BigInt(value)), "sigqueue", subject);
   }
+}
+
+/**
+ * `ok` for a signal sent with a value: its EAGAIN says that the target's
+ * user has as many signals queued as `RLIMIT_SIGPENDING` lets it have.
+ */
+function queued(r: number, syscall: string, subject: { pid: number }): void {
+  if (r >= 0) return;
+  if (lastErrno() !== E.EAGAIN) ok(r, syscall, subject);
+  throw errorFromCode(
+    E.EAGAIN,
+    syscall,
+    subject,
+    "the signals queued to the receiver's user reached RLIMIT_SIGPENDING (ulimit -i); " +
+      "they are taken as they are read",
+  );
 }
 
 function checkTarget(target: unknown, range: string, min = 1): number {
@@ -271,7 +287,7 @@ function sendToChild(child: ChildProcess, sig: number, value: number | undefined
   // The whole sigval, as sigqueue(3) passes it: sign-extended past sival_int.
   siginfoView.setInt32(SIFIELDS + 4 * RT_INT, value, true);
   siginfoView.setInt32(SIFIELDS + 4 * RT_INT + 4, value < 0 ? -1 : 0, true);
-  ok(
+  queued(
     libc.pidfd_send_signal(pidfd, sig, siginfoPointer ??= Deno.UnsafePointer.of(siginfo), 0),
     "pidfd_send_signal",
     subject,
