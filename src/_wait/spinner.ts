@@ -18,9 +18,12 @@
  * slice (milliseconds), and an async wait's yields are the event loop's:
  * with a pipe fed every 100 µs and three busy processes on two CPUs, 2 ms
  * timers came 21-29 ms late (p90), where they come 2.5 ms late without the
- * yields. So a yield that took longer than {@link Spinner.CONTENDED_MS}
- * turns yields off for {@link Spinner.CALM_MS}: a spin is one try, and the
- * waits park.
+ * yields. So {@link Spinner.CONTENDED_YIELDS} yields in a row that took
+ * longer than {@link Spinner.CONTENDED_MS} turn yields off for
+ * {@link Spinner.CALM_MS}: a spin is one try, and the waits park. One slow
+ * yield alone does not: on one CPU, a peer's turn is sometimes that long
+ * (a collection), and without the yields an async round trip there took
+ * 45 µs where it takes 26.
  *
  * @module
  */
@@ -44,12 +47,16 @@ export class Spinner {
   static readonly SWITCH_MS = 0.002;
   /** A yield that took longer than this ran other programs for a slice: the CPU is contended. */
   static readonly CONTENDED_MS = 1;
-  /** How long yields stay off after a contended yield. */
+  /** How many slow yields in a row make the CPU contended. */
+  static readonly CONTENDED_YIELDS = 3;
+  /** How long yields stay off once the CPU is contended. */
   static readonly CALM_MS = 100;
+  /** Yields in a row that took longer than CONTENDED_MS. */
+  #slowYields = 0;
   /** Until when (performance.now()) yields are off: see the module's comment. */
   #calmUntil = 0;
 
-  /** Whether a yield found the CPU busy with other programs within the last CALM_MS. */
+  /** Whether yields found the CPU busy with other programs within the last CALM_MS. */
   get contended(): boolean {
     return performance.now() < this.#calmUntil;
   }
@@ -80,7 +87,7 @@ export class Spinner {
           libc.sched_yield();
           const took = performance.now() - start;
           this.#switching = took > Spinner.SWITCH_MS;
-          if (took > Spinner.CONTENDED_MS) this.#calmUntil = start + took + Spinner.CALM_MS;
+          this.#yielded(start + took, took);
         }
       }
       return attempt();
@@ -88,6 +95,16 @@ export class Spinner {
     const r = attempt();
     this.#misses = r === AGAIN ? this.#misses + 1 : 0;
     return r;
+  }
+
+  /** Counts a yield that ended at `now` after `took` ms; enough slow ones in a row start a calm. */
+  #yielded(now: number, took: number): void {
+    if (took <= Spinner.CONTENDED_MS) {
+      this.#slowYields = 0;
+    } else if (++this.#slowYields >= Spinner.CONTENDED_YIELDS) {
+      this.#slowYields = 0;
+      this.#calmUntil = now + Spinner.CALM_MS;
+    }
   }
 
   /** Whether first tries yield first: the last two made without a yield found nothing. */
@@ -131,7 +148,7 @@ export class Spinner {
       libc.sched_yield();
       const r = attempt();
       now = performance.now();
-      if (now - before > Spinner.CONTENDED_MS) this.#calmUntil = now + Spinner.CALM_MS;
+      this.#yielded(now, now - before);
       if (r !== AGAIN) {
         this.#budgetMs = Math.min(Spinner.MAX_MS, Math.max(this.#budgetMs, 2 * (now - start)));
         this.#idleSpins = 0;
