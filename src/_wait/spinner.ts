@@ -54,7 +54,7 @@ export class Spinner {
   /** Yields in a row that took longer than CONTENDED_MS. */
   #slowYields = 0;
   /** Until when (performance.now()) yields are off: see the module's comment. */
-  #calmUntil = 0;
+  #calmUntil = -Infinity;
 
   /** Whether yields found the CPU busy with other programs within the last CALM_MS. */
   get contended(): boolean {
