@@ -15,15 +15,13 @@ import {
   dupInheritable,
   evalInChild,
   existsSync,
-  fdTarget,
   type Fixture,
   HANG_MS,
   hasCapability,
   MOD_URL,
-  openFds,
   TestScope,
 } from "./_kernel.ts";
-import { Lines, peer } from "./fixtures/socket_common.ts";
+import { copiesOf, Lines, peer } from "./fixtures/socket_common.ts";
 
 const CAP_SETGID = 6;
 const CAP_SETUID = 7;
@@ -416,8 +414,7 @@ Deno.test("datagram({ credentials }): each datagram brings its sender's pid, uid
     const server = s.handle(datagram({ abstract: name, credentials: true }));
     const conn = s.handle(await connect({ abstract: name, type: "datagram" }));
     const p = s.pipe();
-    const target = fdTarget(p.writer.fd);
-    const copies = () => [...openFds().values()].filter((t) => t === target).length;
+    const copies = copiesOf(p.writer.fd);
     const before = copies();
     conn.sendFds([p.writer], "with an fd");
     const d = server.tryReceiveFrom();

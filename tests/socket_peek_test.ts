@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { connect, datagram, listen, socketpair } from "../mod.ts";
-import { fdTarget, HANG_MS, openFds, TestScope } from "./_kernel.ts";
-import { pattern, peer } from "./fixtures/socket_common.ts";
+import { HANG_MS, TestScope } from "./_kernel.ts";
+import { copiesOf, pattern, peer } from "./fixtures/socket_common.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -216,8 +216,7 @@ Deno.test("DatagramSocket.peekFrom: the size and sender of the next datagram, le
       const server = s.handle(datagram({ abstract: name, credentials: true }));
       const conn = s.handle(await connect({ abstract: name, type: "datagram" }));
       const p = s.pipe();
-      const target = fdTarget(p.writer.fd);
-      const copies = () => [...openFds().values()].filter((t) => t === target).length;
+      const copies = copiesOf(p.writer.fd);
       const before = copies();
       conn.sendFds([p.writer], "with an fd");
       const me = { pid: Deno.pid, uid: Deno.uid(), gid: Deno.gid() };
@@ -241,8 +240,7 @@ Deno.test("DatagramSocket.peekFrom: the size and sender of the next datagram, le
       const server = s.handle(datagram({ abstract: name }));
       const conn = s.handle(await connect({ abstract: name, type: "datagram" }));
       const p = s.pipe();
-      const target = fdTarget(p.writer.fd);
-      const copies = () => [...openFds().values()].filter((t) => t === target).length;
+      const copies = copiesOf(p.writer.fd);
       const before = copies();
       conn.sendFds([p.writer], "fd");
       assert.equal(server.tryPeekFrom(new Uint8Array(8)).size, 2);
