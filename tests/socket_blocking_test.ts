@@ -66,22 +66,24 @@ Deno.test("fromFd leaves O_NONBLOCK of a connection's or a listener's descriptio
   const listener = s.handle(listen({ hostname: "127.0.0.1", port: 0 }));
   setNonBlocking(listener.fd, false);
   const copy = dupInheritable(listener.fd);
+  let adopted: Listener;
   try {
-    using adopted = Listener.fromFd(copy);
-    // A C process sharing it accepts blocking: the flag is its too. Where no alarm could end
-    // an accept that waits, the library has to set it.
-    assert.equal(isNonBlocking(adopted.fd), !interruptible(performance.now() + 1));
-    assert.equal(isNonBlocking(listener.fd), isNonBlocking(adopted.fd));
-    // It accepts, without waiting when nothing is queued.
-    assert.throws(() => adopted.tryAccept(), Deno.errors.WouldBlock);
-    using client = connectSync(listener.addr as NetAddress);
-    using server = adopted.acceptSync({ timeout: HANG_MS });
-    client.writeSync("x");
-    assert.equal(server.readSync(new Uint8Array(1)), 1);
+    adopted = Listener.fromFd(copy);
   } catch (e) {
     closeFd(copy);
     throw e;
   }
+  using _adopted = adopted; // closes the copy, whatever fails below
+  // A C process sharing it accepts blocking: the flag is its too. Where no alarm could end
+  // an accept that waits, the library has to set it.
+  assert.equal(isNonBlocking(adopted.fd), !interruptible(performance.now() + 1));
+  assert.equal(isNonBlocking(listener.fd), isNonBlocking(adopted.fd));
+  // It accepts, without waiting when nothing is queued.
+  assert.throws(() => adopted.tryAccept(), Deno.errors.WouldBlock);
+  using client = connectSync(listener.addr as NetAddress);
+  using server = adopted.acceptSync({ timeout: HANG_MS });
+  client.writeSync("x");
+  assert.equal(server.readSync(new Uint8Array(1)), 1);
 });
 
 Deno.test("a TCP sync receive waits in recvfrom, and in poll(2) once another process made the description non-blocking", async () => {

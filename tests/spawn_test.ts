@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { endWithParentCode, isEndWithParentPreload } from "../src/process/_end_with_parent.ts";
 import {
   type ChildProcess,
   type ChildStatus,
@@ -658,6 +659,21 @@ Deno.test("spawn() endWithParent: the child ends when its parent does, SIGKILL i
       assert.equal((await child.status).signal, "SIGTERM");
     },
   );
+
+  await t.step("a relaunch knows the preload whichever copy of the library wrote it", () => {
+    const preload = (code: string) => `--preload=data:text/javascript,${encodeURIComponent(code)}`;
+    const other = "https://jsr.io/@libc/ipc/0.4.0/src/process/_end_with_parent.ts";
+    assert.equal(
+      isEndWithParentPreload(
+        preload(`import { endWithParent } from "${other}";\nendWithParent(12, 34);`),
+      ),
+      true,
+    );
+    assert.equal(isEndWithParentPreload(preload(endWithParentCode(Deno.pid, 1))), true);
+    assert.equal(isEndWithParentPreload(preload("console.log(1)")), false);
+    assert.equal(isEndWithParentPreload("--preload=data:text/javascript,%E0%A4%A"), false);
+    assert.equal(isEndWithParentPreload("--allow-ffi"), false);
+  });
 
   await t.step("it needs --allow-ffi in the child's flags; a boolean", () => {
     const child = fixture("spawn_exit.ts");

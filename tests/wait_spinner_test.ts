@@ -46,13 +46,20 @@ Deno.test("Spinner: a first try after a long wait is still made, once", () => {
 });
 
 Deno.test("Spinner: spins slowed past CONTENDED_MS, CONTENDED_YIELDS in a row (a busy CPU), turn yields off for CALM_MS: one try per spin", async () => {
-  const s = new Spinner();
-  // What a yield that gave the CPU away for a slice looks like to the spin.
-  const slow = () => {
+  const stall = () => {
     const end = performance.now() + 2 * Spinner.CONTENDED_MS;
     while (performance.now() < end);
-    return AGAIN;
   };
+  // Slow tries (a large copy, a collection) are no slow yields.
+  const fast = new Spinner(() => {});
+  for (let i = 0; i < Spinner.CONTENDED_YIELDS; i++) {
+    assert.equal(fast.spin(() => (stall(), AGAIN)), AGAIN);
+  }
+  assert.equal(fast.contended, false);
+
+  // Yields that give the CPU away for a slice.
+  const s = new Spinner(stall);
+  const slow = failing().attempt;
   // One slow yield may be a peer's long turn on this CPU; several in a row are a busy CPU.
   for (let i = 1; i < Spinner.CONTENDED_YIELDS; i++) {
     assert.equal(s.spin(slow), AGAIN);

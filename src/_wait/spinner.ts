@@ -30,8 +30,14 @@
 import { libc } from "../../ffi/libc.ts";
 import { AGAIN } from "../_sys.ts";
 
+/** Gives the CPU to another runnable task, if there is one. */
+const yieldCpu = (): void => {
+  libc.sched_yield();
+};
+
 /** One per direction of a handle: each learns its own peer's pace. */
 export class Spinner {
+  readonly #yield: () => void;
   #budgetMs = 0.02;
   #switching = false;
   #firstTries = 0;
@@ -55,6 +61,11 @@ export class Spinner {
   #slowYields = 0;
   /** Until when (performance.now()) yields are off: see the module's comment. */
   #calmUntil = -Infinity;
+
+  /** @param yieldCpu how to yield (`sched_yield`; a test's stand-in measures the rules) */
+  constructor(yieldCpu_: () => void = yieldCpu) {
+    this.#yield = yieldCpu_;
+  }
 
   /** Whether yields found the CPU busy with other programs within the last CALM_MS. */
   get contended(): boolean {
@@ -84,7 +95,7 @@ export class Spinner {
       if (this.#switching || (n & 7) === 1) {
         const start = performance.now();
         if (start >= this.#calmUntil) {
-          libc.sched_yield();
+          this.#yield();
           const took = performance.now() - start;
           this.#switching = took > Spinner.SWITCH_MS;
           this.#yielded(start + took, took);
@@ -145,10 +156,11 @@ export class Spinner {
     let now = start;
     while (now < end) {
       const before = now;
-      libc.sched_yield();
+      this.#yield();
+      const yielded = performance.now();
+      this.#yielded(yielded, yielded - before);
       const r = attempt();
       now = performance.now();
-      this.#yielded(now, now - before);
       if (r !== AGAIN) {
         this.#budgetMs = Math.min(Spinner.MAX_MS, Math.max(this.#budgetMs, 2 * (now - start)));
         this.#idleSpins = 0;

@@ -11,7 +11,7 @@ import { C } from "../../ffi/platform.ts";
 import { E, lastErrno } from "../_sys.ts";
 
 /** This module's URL, for the `data:` module that imports it. */
-export const END_WITH_PARENT_URL: string = import.meta.url;
+const END_WITH_PARENT_URL: string = import.meta.url;
 
 /**
  * Has the kernel end this process (SIGKILL) when thread `tid` of process
@@ -28,11 +28,27 @@ export function endWithParent(parent: number, tid: number): void {
 /** The start of the `--preload` flag that runs {@link endWithParent}; the rest is its code. */
 export const END_WITH_PARENT_PRELOAD = "--preload=data:text/javascript,";
 
+/** The code of the preload, whichever copy of this library the parent that wrote it loaded. */
+const PRELOAD_CODE =
+  /^import \{ endWithParent \} from "[^"]*\/_end_with_parent\.ts";\nendWithParent\(\d+, \d+\);$/;
+
+/** The code of the `--preload` that makes this process end with thread `tid` of `parent`. */
+export function endWithParentCode(parent: number, tid: number): string {
+  return `import { endWithParent } from ${JSON.stringify(END_WITH_PARENT_URL)};
+endWithParent(${parent}, ${tid});`;
+}
+
 /**
  * Whether `arg` of a command line is the `--preload` of {@link endWithParent}
  * (a relaunched copy of the process must not run it: its parent is another).
+ * Told by its code, not its URL: the parent may have loaded another copy of
+ * this library than this process did.
  */
 export function isEndWithParentPreload(arg: string): boolean {
-  return arg.startsWith(END_WITH_PARENT_PRELOAD) &&
-    decodeURIComponent(arg.slice(END_WITH_PARENT_PRELOAD.length)).includes(END_WITH_PARENT_URL);
+  if (!arg.startsWith(END_WITH_PARENT_PRELOAD)) return false;
+  try {
+    return PRELOAD_CODE.test(decodeURIComponent(arg.slice(END_WITH_PARENT_PRELOAD.length)));
+  } catch {
+    return false; // not URI-encoded: not ours
+  }
 }

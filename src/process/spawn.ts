@@ -16,7 +16,7 @@ import { reopenBlocking } from "../fd/_adopt.ts";
 import { fdOfSource, type FdSource } from "../fd/_fd_source.ts";
 import { fileKind, pathText } from "../_path.ts";
 import { errorFromCode } from "../errors.ts";
-import { END_WITH_PARENT_PRELOAD, END_WITH_PARENT_URL } from "./_end_with_parent.ts";
+import { END_WITH_PARENT_PRELOAD, endWithParentCode } from "./_end_with_parent.ts";
 
 /**
  * Options of {@link spawnProgram}.
@@ -132,8 +132,7 @@ const DENY_FFI = /^--deny-ffi(=.*)?$/;
  * and cache, as a `data:` URL needs none).
  */
 function endWithParentPreload(): string {
-  const code = `import { endWithParent } from ${JSON.stringify(END_WITH_PARENT_URL)};
-endWithParent(${Deno.pid}, ${libc.gettid()});`;
+  const code = endWithParentCode(Deno.pid, libc.gettid());
   return `${END_WITH_PARENT_PRELOAD}${encodeURIComponent(code)}`;
 }
 
